@@ -1,0 +1,88 @@
+"""Consumes validated orders from order-submit and creates each at the warehouse exactly once."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from shared.errors import PermanentError
+from shared.models import ReasonCode, Team, owner_of
+from shared.models.messages import SubmitMessage
+from shared.runtime import runtime
+from shared.steps.order_submit import submit_order
+from shared.stores.ledger import Stage
+from shared.topology import table_env
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _count_replay(response: Any, record: DataRecord) -> Any:
+    """Powertools calls this when it answers from the idempotency store: a duplicate was suppressed."""
+    metrics.add_metric(name="SubmitDuplicateSuppressed", unit=MetricUnit.Count, value=1)
+    return response
+
+
+persistence = DynamoDBPersistenceLayer(table_name=os.environ.get(table_env("idempotency"), "idempotency"))
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[client, source, source_id]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=7 * 24 * 3600,
+    response_hook=_count_replay,
+)
+
+
+@idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=idempotency)
+def submit(message: dict[str, Any]) -> dict[str, Any]:
+    """Only successes are remembered: an exception deletes the record, so a fixed order can be replayed."""
+    return submit_order(SubmitMessage.model_validate(message), runtime())
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> str:
+    rt = runtime()
+    try:
+        message = SubmitMessage.model_validate_json(record.body)
+    except ValidationError as error:
+        rt.exceptions.quarantine(
+            flow="order_submit", business_key=f"message#{record.message_id}", reasons=[ReasonCode.PAYLOAD_INVALID],
+            team=Team.OPERATIONS, detail=f"submit message invalid: {error.errors()[:3]}", now=rt.clock.now(),
+        )
+        return "quarantined"
+    try:
+        result = submit(message=message.model_dump(mode="json"))
+    except PermanentError as error:
+        now = rt.clock.now()
+        rt.exceptions.quarantine(
+            flow="order_submit", business_key=message.order_key, reasons=[error.reason], team=owner_of(error.reason),
+            detail=error.detail, now=now, replay_queue="order-submit", replay_message=message.model_dump(mode="json"),
+        )
+        rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=error.reason.value)
+        logger.warning("warehouse refused order", extra={"order_key": message.order_key,
+                                                         "reason_code": error.reason.value, "detail": error.detail})
+        return "quarantined"
+    metrics.add_metric(name=f"Submit_{result['outcome']}", unit=MetricUnit.Count, value=1)
+    return str(result["outcome"])
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

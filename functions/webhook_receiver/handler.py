@@ -1,0 +1,64 @@
+"""Receives a Cin7 Core sale webhook: checks the shared secret, archives, enqueues a sale reference."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from shared.connectors.cin7_core.webhooks import parse_sale_event, verify_shared_secret
+
+from shared.errors import PermanentError
+from shared.models import owner_of
+from shared.models.messages import IntakeMessage
+from shared.runtime import runtime
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+
+
+def _json(status: int, body: str) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/webhooks/cin7-core")
+@tracer.capture_method
+def receive_cin7_sale() -> Response[str]:
+    rt = runtime()
+    source = rt.config.source
+    expected = rt.secret("source.webhook_secret")["secret"]
+    if not verify_shared_secret(app.current_event.headers or {}, source.webhook_header, expected):
+        metrics.add_metric(name="WebhookUnauthorised", unit=MetricUnit.Count, value=1)
+        logger.warning("webhook rejected: missing or wrong shared secret header")
+        return _json(401, '{"error":"unauthorised"}')
+    raw = app.current_event.decoded_body or ""
+    now = rt.clock.now()
+    try:
+        event = parse_sale_event(raw)
+    except PermanentError as error:
+        # Answer 2xx: Cin7 deactivates a hook after repeated non-2xx answers, which would lose every
+        # later webhook. The payload is archived and quarantined for a person instead.
+        key = rt.archive.put(order_key=None, kind="webhook-unparsed", body=raw, now=now)
+        rt.exceptions.quarantine(flow="webhook_receiver", business_key=key, reasons=[error.reason],
+                                 team=owner_of(error.reason), detail=error.detail, now=now, payload_key=key)
+        logger.warning("webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
+        return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
+    order_key = f"{source.platform}#{event.sale_id}"
+    archive_key = rt.archive.put(order_key=order_key, kind="webhook", body=raw, now=now)
+    rt.send("order-intake", IntakeMessage(
+        client=rt.config.client, source=source.platform, source_id=event.sale_id,
+        order_number=event.order_number, trigger="webhook", event_type=event.event_type, archive_key=archive_key,
+    ))
+    metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)
+    return _json(202, '{"accepted":true}')
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,158 @@
+"""Lambda assets built on this machine, without Docker: one code asset and one dependency layer.
+
+Both assets carry a custom hash computed from their inputs, so CDK never fingerprints the repository
+(which holds .venv and node_modules) and re-uses a bundle already in cdk.out when nothing changed.
+The .pyc files are compiled with Python 3.12 in `unchecked-hash` mode: CDK zips every file with a
+fixed 1980 timestamp, which would make timestamp-checked .pyc files look stale, and Lambda cannot
+write new ones, so every cold start would compile from source again.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_lambda as lambda_
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The only packages the functions import at run time; tests, infra and sandbox stay out of the bundle.
+CODE_PACKAGES: tuple[str, ...] = ("functions", "shared")
+REQUIREMENTS = REPO_ROOT / "requirements.txt"
+LAMBDA_PYTHON_VERSION = "3.12"
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
+# The Lambda Python runtime ships these; a second copy would only add megabytes.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+PYTHON312_ENV = "HOPLINE_PYTHON312"
+# Bump when the bundling steps change, so cached assets in cdk.out are rebuilt.
+BUNDLER_VERSION = "1"
+_SKIPPED_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+_SKIPPED_SUFFIXES = (".pyc", ".pyo")
+# Never executed: CDK requires an image for bundling options, and the local bundler always answers.
+_UNUSED_IMAGE = cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.12")
+
+
+def find_python312() -> str | None:
+    """Locate a Python 3.12 interpreter: $HOPLINE_PYTHON312, then PATH, then pyenv's versions."""
+    candidates = [os.environ.get(PYTHON312_ENV), shutil.which(f"python{LAMBDA_PYTHON_VERSION}")]
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{LAMBDA_PYTHON_VERSION}*/bin/python3.12"), reverse=True)
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def precompile(directory: Path) -> bool:
+    """Write .pyc files for Python 3.12 next to the sources; warn and skip when no 3.12 is installed."""
+    python312 = find_python312()
+    if python312 is None:
+        warnings.warn(
+            f"no python{LAMBDA_PYTHON_VERSION} found (set {PYTHON312_ENV}); the Lambda bundle ships without "
+            "precompiled .pyc files and every cold start compiles from source",
+            stacklevel=2,
+        )
+        return False
+    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [python312, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(directory)],
+        check=True,
+    )
+    return True
+
+
+def _source_files(root: Path, packages: Iterable[str]) -> list[Path]:
+    files = []
+    for package in packages:
+        base = root / package
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            relative = path.relative_to(root)
+            if path.is_file() and not _SKIPPED_NAMES.intersection(relative.parts) and path.suffix not in _SKIPPED_SUFFIXES:
+                files.append(path)
+    return files
+
+
+def code_hash(root: Path = REPO_ROOT, packages: Iterable[str] = CODE_PACKAGES) -> str:
+    digest = hashlib.sha256(f"code:{BUNDLER_VERSION}:{LAMBDA_PYTHON_VERSION}".encode())
+    for path in _source_files(root, packages):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def layer_hash(requirements: Path = REQUIREMENTS) -> str:
+    digest = hashlib.sha256(f"layer:{BUNDLER_VERSION}:{LAMBDA_PYTHON_VERSION}:{LAMBDA_PLATFORM}".encode())
+    digest.update(requirements.read_bytes())
+    return digest.hexdigest()
+
+
+@jsii.implements(cdk.ILocalBundling)
+class CodeBundler:
+    """Copies functions/ and shared/ (whatever exists of them) and precompiles them for 3.12."""
+
+    def __init__(self, root: Path = REPO_ROOT, packages: Iterable[str] = CODE_PACKAGES) -> None:
+        self._root = root
+        self._packages = tuple(packages)
+
+    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+        out = Path(output_dir)
+        for path in _source_files(self._root, self._packages):
+            target = out / path.relative_to(self._root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        precompile(out)
+        return True
+
+
+@jsii.implements(cdk.ILocalBundling)
+class LayerBundler:
+    """pip-installs requirements.txt as arm64 wheels for 3.12 into python/, minus what Lambda provides."""
+
+    def __init__(self, requirements: Path = REQUIREMENTS) -> None:
+        self._requirements = requirements
+
+    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+        target = Path(output_dir) / "python"
+        subprocess.run(  # noqa: S603 - fixed argument list, no shell
+            [
+                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "-r", str(self._requirements), "--target", str(target),
+                "--platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON_VERSION,
+                "--implementation", "cp", "--only-binary=:all:", "--no-compile",
+            ],
+            check=True,
+        )
+        for pattern in RUNTIME_PROVIDED:
+            for path in [*target.glob(pattern), *target.glob(f"{pattern}-*.dist-info")]:
+                shutil.rmtree(path)
+        shutil.rmtree(target / "bin", ignore_errors=True)
+        precompile(target)
+        return True
+
+
+def code_asset() -> lambda_.Code:
+    """The one code asset every hop shares: its handler string picks the hop."""
+    return lambda_.Code.from_asset(
+        str(REPO_ROOT),
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=code_hash(),
+        bundling=cdk.BundlingOptions(image=_UNUSED_IMAGE, local=CodeBundler()),
+    )
+
+
+def layer_asset() -> lambda_.Code:
+    """The dependency layer: requirements.txt resolved for arm64 Lambda, Python 3.12."""
+    return lambda_.Code.from_asset(
+        str(REQUIREMENTS.parent),
+        asset_hash_type=cdk.AssetHashType.CUSTOM,
+        asset_hash=layer_hash(),
+        bundling=cdk.BundlingOptions(image=_UNUSED_IMAGE, local=LayerBundler()),
+    )

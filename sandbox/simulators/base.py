@@ -1,0 +1,219 @@
+"""A tiny HTTP platform simulator on localhost: routes, JSON, seeded fault injection, virtual time.
+
+Real sockets on 127.0.0.1 so the connectors under test speak real HTTP through httpx, exactly as they
+would to the platform. Faults are drawn from a seeded RNG so a run is reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from shared.clock import Clock, VirtualClock
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None  # for non-JSON bodies (e.g. a Cloudflare HTML page)
+
+
+class FaultKind:
+    THROTTLE = "throttle"
+    SERVER_ERROR = "server_error"
+    TIMEOUT = "timeout"
+    SLOW = "slow"
+    LOST_RESPONSE = "lost_response"  # the write happens, the response never arrives
+
+
+@dataclass
+class FaultPlan:
+    """Probability that a request meets a fault, and how the faults are shared out."""
+
+    rate: float = 0.0
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            FaultKind.THROTTLE: 0.3,
+            FaultKind.SERVER_ERROR: 0.3,
+            FaultKind.LOST_RESPONSE: 0.2,
+            FaultKind.SLOW: 0.15,
+            FaultKind.TIMEOUT: 0.05,
+        }
+    )
+    timeout_delay_seconds: float = 0.3  # real seconds; the sandbox client timeout is shorter
+    slow_delay_seconds: float = 0.01
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)  # noqa: S311 - simulation, not security
+        self._lock = threading.Lock()
+
+    def draw(self) -> str | None:
+        with self._lock:
+            if self.rate <= 0 or self._rng.random() >= self.rate:
+                return None
+            kinds = list(self.weights)
+            return self._rng.choices(kinds, weights=[self.weights[k] for k in kinds])[0]
+
+
+Handler = Callable[[Request, re.Match[str]], Response]
+
+
+class Simulator:
+    """Subclass, register routes in __init__, and implement `throttled_response`."""
+
+    name = "simulator"
+
+    def __init__(self, clock: Clock | None = None, faults: FaultPlan | None = None):
+        self.clock = clock or VirtualClock()
+        self.faults = faults or FaultPlan()
+        self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
+        self.lock = threading.RLock()
+        self.requests: Counter[str] = Counter()
+        self.faults_injected: Counter[str] = Counter()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- routing -------------------------------------------------------------------------------
+    def route(self, method: str, pattern: str, handler: Handler, *, writes: bool = False) -> None:
+        """Paths match case-insensitively (Cin7 ignores path case); `writes` marks lost-response targets."""
+        self.routes.append((method.upper(), re.compile(f"^{pattern}$", re.IGNORECASE), handler, writes))
+
+    def authenticate(self, request: Request) -> Response | None:
+        """Return an error response when credentials are wrong; None when they are fine."""
+        return None
+
+    def throttled_response(self, request: Request) -> Response:
+        return Response(429, {"error": "Too Many Requests"}, {"Retry-After": "1"})
+
+    def before_request(self, request: Request) -> Response | None:
+        """Hook for real rate limits; return a response to short-circuit."""
+        return None
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def dispatch(self, request: Request) -> tuple[Response | None, float]:
+        """Returns (response or None to drop the connection, real seconds to delay first)."""
+        self.requests[f"{request.method} {request.path.lower()}"] += 1
+        denied = self.authenticate(request)
+        if denied is not None:
+            return denied, 0.0
+        limited = self.before_request(request)
+        if limited is not None:
+            return limited, 0.0
+        fault = self.faults.draw()
+        if fault:
+            self.faults_injected[fault] += 1
+        if fault == FaultKind.THROTTLE:
+            return self.throttled_response(request), 0.0
+        if fault == FaultKind.SERVER_ERROR:
+            return Response(502, raw=b"<html><body>502 Bad Gateway</body></html>",
+                            headers={"Content-Type": "text/html"}), 0.0
+        if fault == FaultKind.TIMEOUT:
+            return Response(504, {"error": "late"}), self.faults.timeout_delay_seconds
+        delay = self.faults.slow_delay_seconds if fault == FaultKind.SLOW else 0.0
+        for method, pattern, handler, writes in self.routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                with self.lock:
+                    response = handler(request, match)
+                if fault == FaultKind.LOST_RESPONSE and writes:
+                    return None, 0.0
+                return response, delay
+        return Response(404, {"error": f"no route {request.method} {request.path}"}), 0.0
+
+    # -- server --------------------------------------------------------------------------------
+    def start(self) -> str:
+        simulator = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                return None
+
+            def _handle(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query={k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()},
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
+                    raw=raw,
+                )
+                response, delay = simulator.dispatch(request)
+                if delay:
+                    time.sleep(delay)
+                if response is None:
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(2)
+                    except OSError:
+                        pass
+                    return
+                payload = response.raw if response.raw is not None else json.dumps(response.body).encode()
+                self.send_response(response.status)
+                headers = {"Content-Type": "application/json", **response.headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                try:
+                    self.wfile.write(payload)
+                except OSError:
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - stdlib naming
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "simulator not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

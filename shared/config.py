@@ -1,0 +1,210 @@
+"""Per-client configuration: validated once from YAML at synth time, and from the environment at run time.
+
+A config mistake must fail `cdk synth` with a message naming the file, the field and the problem, so
+every model here forbids unknown keys and validates values (schedules, secret names, retry counts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import ConfigError
+
+CLIENT_CONFIG_ENV = "HOPLINE_CLIENT_CONFIG"
+CLIENTS_DIR = Path(__file__).resolve().parent.parent / "infra" / "clients"
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+# Secrets Manager names: 1-512 of letters, digits and /_+=.@-
+_SECRET = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#LW-]+$")
+
+
+def validate_schedule(expression: str) -> str:
+    """Accept EventBridge `rate(n unit)` or six-field `cron(...)`; reject anything EventBridge would."""
+    rate = _RATE.match(expression)
+    if rate:
+        value, unit = int(rate.group(1)), rate.group(2)
+        if value < 1:
+            raise ValueError("rate value must be >= 1")
+        if (value == 1) != (not unit.endswith("s")):
+            raise ValueError(f"rate({value} {unit}): use the singular unit for 1 and the plural otherwise")
+        return expression
+    if expression.startswith("cron(") and expression.endswith(")"):
+        fields = expression[5:-1].split()
+        if len(fields) != 6:
+            raise ValueError(
+                f"cron needs 6 fields (minutes hours day-of-month month day-of-week year), got {len(fields)}"
+            )
+        if not all(_CRON_FIELD.match(field) for field in fields):
+            raise ValueError("cron fields may only hold digits, names and * ? , / - L W #")
+        if (fields[2] == "?") == (fields[4] == "?"):
+            raise ValueError("cron needs '?' in exactly one of day-of-month and day-of-week")
+        minute = fields[0]
+        if minute.isdigit() and int(minute) > 59:
+            raise ValueError("cron minutes must be 0-59")
+        return expression
+    raise ValueError("expected 'rate(N minutes|hours|days)' or 'cron(m h dom mon dow year)'")
+
+
+ScheduleExpression = Annotated[str, Field(min_length=6)]
+SecretName = Annotated[str, Field(min_length=1, max_length=512, pattern=_SECRET.pattern)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cin7CoreSourceConfig(Section):
+    """The order/inventory master when it is Cin7 Core."""
+
+    platform: Literal["cin7_core"] = "cin7_core"
+    base_url: str = "https://inventory.dearsystems.com/ExternalApi/v2/"
+    credentials_secret: SecretName = Field(description="JSON {account_id, application_key}")
+    webhook_secret: SecretName = Field(description="shared secret Cin7 sends in the webhook header")
+    webhook_header: str = "X-Hopline-Webhook-Secret"
+    release_statuses: tuple[str, ...] = ("ORDERED",)
+    hold_statuses: tuple[str, ...] = ("BACKORDERED",)
+    excluded_locations: tuple[str, ...] = ()
+    poll_schedule: ScheduleExpression = "rate(10 minutes)"
+    poll_overlap_minutes: int = Field(5, ge=0, le=1440)
+    page_limit: int = Field(100, ge=1, le=1000, description="Cin7 page size, 1-1000")
+    calls_per_minute: int = Field(60, ge=1, le=60, description="Cin7: 60 calls/min per application")
+
+    _schedule = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
+class ScendWarehouseConfig(Section):
+    """The 3PL warehouse when it is Scend."""
+
+    platform: Literal["scend"] = "scend"
+    base_url: str = "https://api.scend.example/api/"
+    credentials_secret: SecretName = Field(description="JSON {api_key}")
+    client_id: int = Field(0, ge=0, description="warehouse-side client id for master keys; 0 = key's own")
+    warehouse_id: int | None = Field(None, ge=0)
+    channel: str = "API"
+    client_reference_prefix: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9-]+$")
+    delivery_services: dict[str, str] = Field(
+        description="source delivery service name -> warehouse courier service code"
+    )
+    default_delivery_service: str | None = None
+    supported_countries: tuple[str, ...] = ("GB",)
+
+    @field_validator("supported_countries")
+    @classmethod
+    def _iso2(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in value if not re.fullmatch(r"[A-Z]{2}", c)]
+        if bad:
+            raise ValueError(f"countries must be ISO 3166-1 alpha-2 codes, got {bad}")
+        return value
+
+
+class RetryConfig(Section):
+    """In-process retries per call, then SQS redelivery, then the DLQ."""
+
+    max_attempts: int = Field(3, ge=1, le=10, description="attempts per outbound call within one delivery")
+    base_delay_seconds: float = Field(1.0, ge=0)
+    max_delay_seconds: float = Field(20.0, ge=0)
+    queue_max_receive_count: int = Field(5, ge=1, le=1000, description="deliveries before the DLQ")
+    timeout_seconds: float = Field(10.0, gt=0, le=60, description="HTTP timeout per call")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetryConfig:
+        if self.max_delay_seconds < self.base_delay_seconds:
+            raise ValueError("max_delay_seconds must be >= base_delay_seconds")
+        return self
+
+
+class ArchiveConfig(Section):
+    retention_days: int = Field(90, ge=1, le=3650)
+
+
+class AlertsConfig(Section):
+    operations_email: str | None = None
+    ecommerce_email: str | None = None
+    finance_email: str | None = None
+
+
+class ClientConfig(Section):
+    """One client brand's deployment: which platforms, how they are reached, and its rules."""
+
+    client: str = Field(description="lower-case id, used in resource names")
+    display_name: str = ""
+    region: str = "eu-west-2"
+    account: str | None = Field(None, pattern=r"^\d{12}$")
+    source: Cin7CoreSourceConfig
+    warehouse: ScendWarehouseConfig
+    retries: RetryConfig = RetryConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("client")
+    @classmethod
+    def _client_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("must be 3-40 of a-z, 0-9 and '-', starting with a letter")
+        return value
+
+    def to_env(self) -> str:
+        """Compact JSON for the Lambda environment (no secrets live in the config, only their names)."""
+        return self.model_dump_json(exclude_none=True)
+
+
+def _format_errors(origin: str, error: ValidationError) -> str:
+    lines = [f"{origin}: invalid client config ({error.error_count()} problem(s))"]
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check spelling; see infra/clients/example-cin7-scend.yaml)"
+        elif item["type"] == "missing":
+            message = "required field is missing"
+        lines.append(f"  {origin}: field '{field}': {message}")
+    return "\n".join(lines)
+
+
+def load_client_config(path: str | Path) -> ClientConfig:
+    """Read and validate a client YAML; raise ConfigError naming the file, field and problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: client config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        config = ClientConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(str(path), exc)) from exc
+    if config.client != path.stem:
+        raise ConfigError(f"{path}: field 'client': '{config.client}' must match the file name '{path.stem}'")
+    return config
+
+
+def config_for_client(name: str, clients_dir: Path = CLIENTS_DIR) -> ClientConfig:
+    """Resolve `-c client=NAME` to infra/clients/NAME.yaml."""
+    if not _NAME.match(name):
+        raise ConfigError(f"client name '{name}' is not valid (3-40 of a-z, 0-9 and '-')")
+    return load_client_config(clients_dir / f"{name}.yaml")
+
+
+def config_from_env(environ: dict[str, str] | None = None) -> ClientConfig:
+    """The run-time view: the stack puts the validated config into the function environment."""
+    environ = environ if environ is not None else dict(os.environ)
+    raw = environ.get(CLIENT_CONFIG_ENV)
+    if not raw:
+        raise ConfigError(f"environment variable {CLIENT_CONFIG_ENV} is not set")
+    try:
+        return ClientConfig.model_validate(json.loads(raw))
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"{CLIENT_CONFIG_ENV}: invalid client config: {exc}") from exc

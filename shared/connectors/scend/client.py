@@ -1,0 +1,252 @@
+"""Scend (3PL warehouse) client: creates orders, finds them by our reference, checks SKUs, reads status.
+
+No public Scend API document exists: the shape is inferred from Mintsoft, confirm with Scend
+(/work/shared/platforms/scend.md). Mintsoft sits behind Cloudflare, which throttles per source IP
+with 429 + `Retry-After: 0` and sometimes an HTML page, and answers many writes with HTTP 200 and
+`Success: false` in the body, so the status code alone never means "accepted".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import ValidationError
+
+from shared.clock import Clock
+from shared.config import RetryConfig
+from shared.connectors.http import (
+    CallStats,
+    Disposition,
+    HttpCaller,
+    RateBudget,
+    Rule,
+    json_body,
+    status_between,
+    status_in,
+)
+from shared.connectors.scend.mapping import (
+    CreateOrderResult,
+    OrderRow,
+    is_duplicate_message,
+    is_unknown_sku_message,
+    neutral_status,
+    parse_create_results,
+    parse_order_rows,
+    parse_product_rows,
+    to_order_request,
+)
+from shared.errors import NotFoundError, PermanentError, TransientError
+from shared.models import Order, ReasonCode, WarehouseOrderRef
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _success_without_json(response: httpx.Response) -> bool:
+    """A 2xx whose non-empty body is not JSON: a proxy or Cloudflare page, not the API's answer."""
+    if not 200 <= response.status_code <= 299 or not response.content:
+        return False
+    try:
+        response.json()
+    except ValueError:
+        return True
+    return False
+
+
+# First match wins. Success:false inside a 2xx body is checked by the method that reads it.
+RULES: tuple[Rule, ...] = (
+    Rule("2xx with a non-JSON body (proxy or Cloudflare page)", _success_without_json, Disposition.RETRY),
+    Rule("success (check Success in the body)", status_between(200, 299), Disposition.OK),
+    Rule("Cloudflare rate limit (error 1015, Retry-After: 0)", status_in(429), Disposition.RATE_LIMITED),
+    Rule("API key refused (wrong, or a 24 h key expired)", status_in(401, 403), Disposition.AUTH),
+    Rule("not found", status_in(404), Disposition.NOT_FOUND),
+    Rule("request timeout", status_in(408), Disposition.RETRY),
+    Rule("server error", status_between(500, 599), Disposition.RETRY),
+    Rule("request refused", status_between(400, 499), Disposition.PERMANENT, ReasonCode.WAREHOUSE_REJECTED),
+    Rule("unexpected status (redirect or informational)", lambda _response: True, Disposition.RETRY),
+)
+
+# Cloudflare's Retry-After: 0 is not an invitation; integrators back off 5 s, 10 s, ... up to 60 s.
+THROTTLE_MIN_WAIT_SECONDS = 5.0
+
+
+class ScendClient:
+    """FulfilmentTarget for Scend over its (Mintsoft-shaped) REST API; one instance per warehouse account."""
+
+    name = "scend"
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        client_id: int = 0,
+        warehouse_id: int | None = None,
+        channel: str = "API",
+        retry: RetryConfig,
+        clock: Clock | None = None,
+        budget: RateBudget | None = None,
+        http: httpx.Client | None = None,
+        timeout: float | None = None,
+    ):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.client_id = client_id
+        self.warehouse_id = warehouse_id
+        self.channel = channel
+        self._owns_http = http is None
+        self._http = http or httpx.Client()
+        # Per request, so an injected client (tests, a shared pool) gets the key and timeout too.
+        self._headers = {"ms-apikey": api_key, "Accept": "application/json"}
+        self._timeout = timeout if timeout is not None else retry.timeout_seconds
+        self._caller = HttpCaller(
+            client=self._http,
+            rules=RULES,
+            retry=retry,
+            clock=clock,
+            budget=budget,
+            min_throttle_wait=THROTTLE_MIN_WAIT_SECONDS,
+            target="scend",
+        )
+
+    @property
+    def stats(self) -> CallStats:
+        return self._caller.stats
+
+    # -- transport -----------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._caller.request(
+            method, self.base_url + path, headers=self._headers, timeout=self._timeout, **kwargs
+        )
+        if not response.content:
+            return None
+        return json_body(response)
+
+    # -- FulfilmentTarget ----------------------------------------------------------------------
+    def find_order(self, client_reference: str) -> WarehouseOrderRef | None:
+        """Our order at the warehouse, by exact OrderNumber; None when it is not there.
+
+        Order/Search may match partially, so only an exact, case-sensitive OrderNumber counts.
+        """
+        try:
+            body = self._call("GET", "Order/Search", params={"OrderNumber": client_reference})
+        except NotFoundError:
+            return None  # an empty search may be answered with 404 rather than [] [I]
+        rows = _read(parse_order_rows, body, "Order/Search")
+        matches = sorted((row for row in rows if row.OrderNumber == client_reference), key=lambda row: row.ID)
+        if not matches:
+            return None
+        if len(matches) > 1:
+            logger.warning(
+                "scend holds %d orders with OrderNumber %s (ids %s); using the first",
+                len(matches), client_reference, [row.ID for row in matches],
+            )
+        return _ref(matches[0], client_reference)
+
+    def create_order(self, order: Order, client_reference: str, courier_service: str) -> WarehouseOrderRef:
+        """Create the order; a repeat of an existing OrderNumber returns the existing order (created=False).
+
+        A response lost after the warehouse wrote the order makes the retried PUT answer "already exists",
+        which resolves here through find_order. This relies on the warehouse refusing a repeated
+        OrderNumber, which Mintsoft does not document: callers still search before they create.
+        """
+        body = to_order_request(
+            order,
+            client_reference,
+            courier_service,
+            client_id=self.client_id,
+            warehouse_id=self.warehouse_id,
+            channel=self.channel,
+        )
+        answer = self._call("PUT", "Order", json=body)
+        try:
+            results = parse_create_results(answer)
+        except ValidationError as exc:
+            # The write may have happened: retrying lands on the duplicate guard, quarantining would not.
+            raise TransientError(f"scend PUT Order: unreadable response for {client_reference}: {exc}") from exc
+        result = _result_for(results, client_reference)
+        if result.Success:
+            if result.OrderId:
+                return WarehouseOrderRef(
+                    warehouse_order_id=str(result.OrderId),
+                    client_reference=client_reference,
+                    status=neutral_status(result.OrderStatusId or 1),
+                    created=True,
+                )
+            return self._must_find(client_reference, "reported success without an OrderId")
+        message = (result.Message or "").strip() or "Success: false with no message"
+        if is_duplicate_message(message):
+            existing = self._must_find(client_reference, message)
+            logger.info("scend already holds %s as order %s", client_reference, existing.warehouse_order_id)
+            return existing
+        if is_unknown_sku_message(message):
+            raise PermanentError(ReasonCode.SKU_UNKNOWN, message)
+        raise PermanentError(ReasonCode.WAREHOUSE_REJECTED, message)
+
+    def known_skus(self, skus: list[str]) -> set[str]:
+        """The given SKUs that exist in the warehouse catalogue (exact, case-sensitive).
+
+        One GET Product/Search per distinct SKU. The search takes no paging parameters, so a partial
+        match cannot push the exact row off a page; Product/List would cost a call per 100 catalogue
+        rows, which is more than the handful of SKUs on an order.
+        """
+        found: set[str] = set()
+        for sku in dict.fromkeys(skus):
+            if not sku.strip():
+                continue  # an empty search would list the whole catalogue; such a SKU cannot exist
+            body = self._call("GET", "Product/Search", params={"Search": sku, "IncludeBundles": "true"})
+            rows = _read(parse_product_rows, body, "Product/Search")
+            if any(sku == row.SKU for row in rows):
+                found.add(sku)
+        return found
+
+    def order_status(self, warehouse_order_id: str) -> str:
+        """Live neutral status of an order we created (read before deciding whether to cancel)."""
+        if not warehouse_order_id.isdigit():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend order id '{warehouse_order_id}' is not numeric")
+        body = self._call("GET", f"Order/{warehouse_order_id}")
+        rows = _read(parse_order_rows, body, "Order/{id}")
+        if not rows:
+            raise NotFoundError(f"scend order {warehouse_order_id}: empty response")
+        return neutral_status(rows[0].OrderStatusId)
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _must_find(self, client_reference: str, why: str) -> WarehouseOrderRef:
+        existing = self.find_order(client_reference)
+        if existing is None:
+            # Search can trail the write by a moment; the redelivered message will find it.
+            raise TransientError(f"scend: {why}, but Order/Search does not find {client_reference} yet")
+        return existing
+
+
+def _ref(row: OrderRow, client_reference: str) -> WarehouseOrderRef:
+    status = neutral_status(row.OrderStatusId) if row.OrderStatusId is not None else ""
+    return WarehouseOrderRef(
+        warehouse_order_id=str(row.ID), client_reference=client_reference, status=status, created=False
+    )
+
+
+def _result_for(results: list[CreateOrderResult], client_reference: str) -> CreateOrderResult:
+    """We send one order, so expect one result; prefer the one naming our reference if there are more."""
+    if not results:
+        raise TransientError(f"scend PUT Order: empty result array for {client_reference}")
+    for result in results:
+        if result.OrderNumber == client_reference:
+            return result
+    return results[0]
+
+
+def _read(parse: Callable[[Any], T], body: Any, what: str) -> T:
+    """Parse a read response; a shape we do not understand will not fix itself on retry."""
+    try:
+        return parse(body)
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend {what}: unexpected response shape: {exc}") from exc
+

@@ -1,0 +1,348 @@
+"""Scend wire models and the canonical <-> wire mapping; Scend field names stop here.
+
+There is no public Scend API document: the shape is inferred from Mintsoft, confirm with Scend
+(docs: /work/shared/platforms/scend.md, section 3). Fields are PascalCase as Mintsoft names them.
+
+Money: the canonical order holds Decimal. Amounts are rounded to pennies (half up) and sent as JSON
+numbers whose text is exactly those pennies: `json` writes a float with `repr`, the shortest string
+that reads back as the same float, so for any amount of at most 15 significant digits the JSON text
+is the Decimal's own digits (Decimal("33.95") -> 33.95, never 33.950000000000003). `json_number`
+checks that round trip and refuses an amount it cannot send exactly. This keeps the request a plain
+dict that httpx can serialise, with no custom encoder to forget on another code path.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.errors import PermanentError
+from shared.models import Order, OrderLine, ReasonCode
+
+PENNY = Decimal("0.01")
+
+
+class WarehouseStatus(StrEnum):
+    """Neutral order status the rest of Hopline speaks (ports.FulfilmentTarget)."""
+
+    NEW = "new"
+    AWAITING_PICKING = "awaiting_picking"
+    PICKING = "picking"
+    PICKED = "picked"
+    PACKED = "packed"
+    DESPATCHED = "despatched"
+    CANCELLED = "cancelled"
+    ON_HOLD = "on_hold"
+    BACKORDER = "backorder"
+    UNKNOWN = "unknown"
+
+
+# Mintsoft OrderStatusId -> neutral status (card section 3.3; ids from GET /api/Order/Statuses).
+STATUS_BY_ID: dict[int, WarehouseStatus] = {
+    1: WarehouseStatus.NEW,  # New
+    2: WarehouseStatus.NEW,  # Printed
+    3: WarehouseStatus.CANCELLED,
+    4: WarehouseStatus.DESPATCHED,
+    5: WarehouseStatus.DESPATCHED,  # Invoiced (after despatch)
+    6: WarehouseStatus.DESPATCHED,  # Invoice failed (after despatch)
+    7: WarehouseStatus.ON_HOLD,  # Holding
+    8: WarehouseStatus.ON_HOLD,  # Failed
+    9: WarehouseStatus.BACKORDER,  # On back order
+    10: WarehouseStatus.NEW,  # Awaiting confirmation
+    11: WarehouseStatus.NEW,  # Awaiting documentation
+    12: WarehouseStatus.NEW,  # Awaiting payment
+    13: WarehouseStatus.ON_HOLD,  # Query raised
+    14: WarehouseStatus.PACKED,  # Pack and hold
+    15: WarehouseStatus.AWAITING_PICKING,
+    16: WarehouseStatus.PICKING,  # Picking started
+    17: WarehouseStatus.PICKED,
+    18: WarehouseStatus.ON_HOLD,  # Fraud risk
+    19: WarehouseStatus.PICKING,  # Picking skipped
+    20: WarehouseStatus.PACKED,
+    21: WarehouseStatus.BACKORDER,  # Awaiting replen
+    22: WarehouseStatus.NEW,  # Processing
+    23: WarehouseStatus.PICKED,  # Rebinned
+}
+
+
+def neutral_status(status_id: int | None) -> str:
+    """The neutral status for a Mintsoft OrderStatusId; "unknown" for an id the table lacks."""
+    if status_id is None:
+        return WarehouseStatus.UNKNOWN.value
+    return STATUS_BY_ID.get(status_id, WarehouseStatus.UNKNOWN).value
+
+
+# -- wire models ---------------------------------------------------------------------------------
+
+
+class WireRequest(BaseModel):
+    """What we send: our own shape, so unknown fields are a bug."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WireResponse(BaseModel):
+    """What we read: the platform may add fields at any time, so extras are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class OrderItemRequest(WireRequest):
+    SKU: str
+    Quantity: int
+    UnitPrice: Decimal
+    UnitPriceVat: Decimal
+
+
+class OrderRequest(WireRequest):
+    """Body of PUT /api/Order (Mintsoft NewOrder)."""
+
+    OrderNumber: str
+    ExternalOrderReference: str | None = None
+    ClientId: int
+    WarehouseId: int | None = None
+    Channel: str
+    CourierService: str
+    FirstName: str
+    LastName: str | None = None
+    CompanyName: str | None = None
+    Address1: str
+    Address2: str | None = None
+    Town: str
+    County: str | None = None
+    PostCode: str
+    Country: str
+    Email: str | None = None
+    Phone: str | None = None
+    Currency: str
+    OrderValue: Decimal
+    TotalVat: Decimal
+    ShippingTotalExVat: Decimal | None = None
+    ShippingTotalVat: Decimal | None = None
+    OrderItems: list[OrderItemRequest]
+
+
+class CreatedOrderItem(WireResponse):
+    SKU: str | None = None
+    ID: int | None = None
+
+
+class CreateOrderResult(WireResponse):
+    """One element of the PUT /api/Order response array (Mintsoft NewOrderResult)."""
+
+    OrderId: int | None = None
+    OrderNumber: str | None = None
+    Success: bool = False
+    OrderStatusId: int | None = None
+    OrderStatus: str | None = None
+    Message: str | None = None
+    OrderItems: list[CreatedOrderItem] | None = None
+
+
+class OrderRow(WireResponse):
+    """An order as GET /api/Order/{id} and /api/Order/Search return it (Mintsoft Order)."""
+
+    ID: int
+    OrderNumber: str
+    ExternalOrderReference: str | None = None
+    OrderStatusId: int | None = None
+    LastUpdated: str | None = None
+
+
+class ProductRow(WireResponse):
+    """A row of GET /api/Product/Search (Mintsoft Product)."""
+
+    ID: int | None = None
+    SKU: str
+    Name: str | None = None
+
+
+def parse_create_results(body: Any) -> list[CreateOrderResult]:
+    """The create response is an array; a bare ToolkitResult object is accepted too."""
+    rows = body if isinstance(body, list) else [body]
+    return [CreateOrderResult.model_validate(row) for row in rows]
+
+
+def parse_order_rows(body: Any) -> list[OrderRow]:
+    if body is None:
+        return []
+    rows = body if isinstance(body, list) else [body]
+    return [OrderRow.model_validate(row) for row in rows]
+
+
+def parse_product_rows(body: Any) -> list[ProductRow]:
+    if body is None:
+        return []
+    rows = body if isinstance(body, list) else [body]
+    return [ProductRow.model_validate(row) for row in rows]
+
+
+# -- refusal messages ----------------------------------------------------------------------------
+
+# Mintsoft reports refusals in the ToolkitResult Message with no code; these patterns cover the
+# wording our simulator uses and the obvious variants. Confirm the exact wording with Scend.
+_DUPLICATE = re.compile(r"\b(already exists|duplicate)\b", re.IGNORECASE)
+_UNKNOWN_SKU = re.compile(
+    r"\b(sku|product)\b.*\b(not found|does not exist|doesn't exist|unknown|not recognised|invalid)\b",
+    re.IGNORECASE,
+)
+
+
+def is_duplicate_message(message: str) -> bool:
+    """The warehouse refused because the OrderNumber is already there."""
+    return bool(_DUPLICATE.search(message)) and "order" in message.lower()
+
+
+def is_unknown_sku_message(message: str) -> bool:
+    """The warehouse refused because a line's SKU is not in its catalogue."""
+    return bool(_UNKNOWN_SKU.search(message))
+
+
+# -- canonical -> wire ---------------------------------------------------------------------------
+
+
+def to_pennies(value: Decimal) -> Decimal:
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def json_number(value: Decimal) -> float:
+    """A money Decimal as a float whose JSON text is exactly its 2-dp digits (see module docstring)."""
+    amount = to_pennies(value)
+    number = float(amount)
+    if Decimal(repr(number)) != amount:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"amount {value} cannot be sent exactly as a JSON number")
+    return number
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """First word -> FirstName, the rest -> LastName; one word leaves LastName empty.
+
+    Splitting at the first space keeps multi-word family names ("Jan van der Berg") together;
+    the label prints "FirstName LastName", so the person's name is unchanged either way.
+    """
+    words = name.split()
+    if not words:
+        return "", None
+    return words[0], (" ".join(words[1:]) or None)
+
+
+# Aliases operators type for ISO codes; anything else must already be ISO 3166-1 alpha-2.
+_COUNTRY_ALIASES = {"UK": "GB"}
+
+
+def country_code(country: str) -> str:
+    code = country.strip().upper()
+    code = _COUNTRY_ALIASES.get(code, code)
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise PermanentError(ReasonCode.COUNTRY_UNSUPPORTED, f"country '{country}' is not an ISO 3166-1 alpha-2 code")
+    return code
+
+
+def whole_quantity(line: OrderLine) -> int:
+    """Warehouses pick whole units: a fractional or non-positive quantity is refused, not rounded."""
+    quantity = line.quantity
+    if not quantity.is_finite() or quantity <= 0 or quantity != quantity.to_integral_value():
+        raise PermanentError(
+            ReasonCode.QUANTITY_INVALID, f"SKU '{line.sku}': quantity {quantity} is not a positive whole number"
+        )
+    return int(quantity)
+
+
+def to_order_item(line: OrderLine) -> OrderItemRequest:
+    """Unit price after the line discount, ex VAT; VAT per unit from the line's tax amount.
+
+    Assumes OrderLine.unit_price is ex VAT and OrderLine.tax is the whole line's tax (as Cin7 Core
+    reports them); Mintsoft's own Discount field is not used because its unit is undocumented.
+    """
+    quantity = whole_quantity(line)
+    unit_price = line.unit_price * (1 - line.discount_percent / 100)
+    return OrderItemRequest(
+        SKU=line.sku,
+        Quantity=quantity,
+        UnitPrice=to_pennies(unit_price),
+        UnitPriceVat=to_pennies(line.tax / quantity),
+    )
+
+
+def _shipping(order: Order) -> tuple[Decimal, Decimal | None]:
+    """Shipping ex VAT, and its VAT when derivable (order VAT minus line VAT, when lines carry VAT)."""
+    if order.shipping_total == 0:
+        return Decimal("0"), Decimal("0")
+    line_tax = sum((line.tax for line in order.lines), Decimal("0"))
+    residual = order.tax_total - line_tax
+    if line_tax == 0 and order.tax_total != 0:
+        return order.shipping_total, None  # lines carry no VAT: cannot tell what is shipping's
+    return order.shipping_total, (residual if residual >= 0 else None)
+
+
+def _money_fields(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return json_number(value)
+    if isinstance(value, dict):
+        return {key: _money_fields(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_money_fields(item) for item in value]
+    return value
+
+
+def to_order_request(
+    order: Order,
+    client_reference: str,
+    courier_service: str,
+    *,
+    client_id: int,
+    warehouse_id: int | None,
+    channel: str,
+) -> dict[str, Any]:
+    """The PUT /api/Order body for a canonical order, as JSON-ready data (money exact to the penny)."""
+    if not order.lines:
+        raise PermanentError(ReasonCode.NO_LINES, f"order {order.order_number} has no lines")
+    address = order.shipping_address
+    first_name, last_name = split_name(address.name)
+    missing = [
+        label
+        for label, value in (
+            ("name", first_name),
+            ("line1", address.line1),
+            ("city", address.city),
+            ("postcode", address.postcode),
+            ("country", address.country),
+        )
+        if not value.strip()
+    ]
+    if missing:
+        raise PermanentError(
+            ReasonCode.ADDRESS_INCOMPLETE,
+            f"order {order.order_number}: shipping address lacks {', '.join(missing)}",
+        )
+    shipping_ex_vat, shipping_vat = _shipping(order)
+    request = OrderRequest(
+        OrderNumber=client_reference,
+        ExternalOrderReference=order.order_number or None,
+        ClientId=client_id,
+        WarehouseId=warehouse_id,
+        Channel=channel,
+        CourierService=courier_service,
+        FirstName=first_name,
+        LastName=last_name,
+        CompanyName=address.company.strip() or None,
+        Address1=address.line1.strip(),
+        Address2=address.line2.strip() or None,
+        Town=address.city.strip(),
+        County=address.region.strip() or None,
+        PostCode=address.postcode.strip(),
+        Country=country_code(address.country),
+        Email=address.email.strip() or None,
+        Phone=address.phone.strip() or None,
+        Currency=order.currency,
+        OrderValue=order.total,
+        TotalVat=order.tax_total,
+        ShippingTotalExVat=shipping_ex_vat,
+        ShippingTotalVat=shipping_vat,
+        OrderItems=[to_order_item(line) for line in order.lines],
+    )
+    return _money_fields(request.model_dump(exclude_none=True))

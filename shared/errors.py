@@ -1,0 +1,51 @@
+"""Error taxonomy every connector raises and every handler understands.
+
+Transient errors are raised out of a record handler so SQS retries them (and, after the queue's
+maxReceiveCount, parks them in the DLQ). Permanent errors become a quarantine record and are not retried.
+"""
+
+from __future__ import annotations
+
+from shared.models.reasons import ReasonCode
+
+
+class HoplineError(Exception):
+    """Base for errors we raise on purpose."""
+
+
+class TransientError(HoplineError):
+    """Worth retrying: timeouts, 5xx, connection drops, throttling."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.status = status
+
+
+class RateLimitedError(TransientError):
+    """The target said slow down (429, or Cin7 Core's 503)."""
+
+
+class AuthError(HoplineError):
+    """Credentials refused: every record would fail the same way, so do not quarantine one by one."""
+
+
+class PermanentError(HoplineError):
+    """The target refused this request for a reason retrying will not change."""
+
+    def __init__(self, reason: ReasonCode, detail: str, *, status: int | None = None):
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.status = status
+
+
+class NotFoundError(PermanentError):
+    """The record does not exist at the source (deleted, wrong id)."""
+
+    def __init__(self, detail: str, *, status: int | None = 404):
+        super().__init__(ReasonCode.SOURCE_NOT_FOUND, detail, status=status)
+
+
+class ConfigError(HoplineError):
+    """A client config file is wrong; the message names the file, the field and the problem."""

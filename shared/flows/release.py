@@ -1,0 +1,144 @@
+"""Is this order ready for the warehouse, and is it fit to travel? One pure decision.
+
+Order of checks matters: readiness first (a not-yet-authorised sale is not an error, it is early),
+then location (the shop's sales are not the 3PL's), then data quality, collecting every problem at once
+so the owner fixes them in one pass rather than replay by replay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+
+from shared.config import ClientConfig
+from shared.flows.postcodes import postcode_valid
+from shared.models import Order, ReasonCode
+from shared.models.order import Model
+
+# Mirrors the warehouse house rule (../platforms/scend.md §3.7): the SKU travels exactly as the master
+# spells it; reject leading/trailing/inner whitespace, control characters, or more than 50 characters.
+_SKU = re.compile(r"^[\x21-\x7e\u00a0-\uffff]{1,50}$")
+
+
+class Outcome(StrEnum):
+    RELEASE = "release"  # send to the warehouse
+    HOLD = "hold"  # ready later by itself (e.g. backordered): wait for the next event
+    NOT_READY = "not_ready"  # not authorised yet: ignore, a later event will bring it back
+    SKIP = "skip"  # never the warehouse's (excluded location)
+    QUARANTINE = "quarantine"  # bad data: park with reasons for its owner
+
+
+class Problem(Model):
+    reason: ReasonCode
+    detail: str
+
+
+class ReleaseDecision(Model):
+    outcome: Outcome
+    detail: str = ""
+    problems: tuple[Problem, ...] = ()
+    courier_service: str | None = None
+
+    @property
+    def primary_reason(self) -> ReasonCode | None:
+        return self.problems[0].reason if self.problems else None
+
+
+class SkuStatus(StrEnum):
+    LIVE = "live"
+    MISSING = "missing"
+
+
+def sku_format_problem(sku: str) -> str | None:
+    """Why a SKU may not travel, or None when it may."""
+    if not sku:
+        return "empty SKU"
+    if sku != sku.strip():
+        return f"SKU {sku!r} has leading or trailing whitespace"
+    if not _SKU.match(sku):
+        if len(sku) > 50:
+            return f"SKU {sku!r} is longer than 50 characters"
+        return f"SKU {sku!r} contains whitespace or control characters"
+    return None
+
+
+def validate_order(order: Order, config: ClientConfig, skus: Mapping[str, SkuStatus]) -> list[Problem]:
+    """Every reason this order cannot travel; empty when it can. `skus` covers every line's SKU."""
+    problems: list[Problem] = []
+    warehouse = config.warehouse
+    if not order.lines:
+        problems.append(Problem(reason=ReasonCode.NO_LINES, detail="order has no lines"))
+    for line in order.lines:
+        bad_format = sku_format_problem(line.sku)
+        if bad_format:
+            problems.append(Problem(reason=ReasonCode.SKU_INVALID, detail=bad_format))
+        elif skus.get(line.sku) != SkuStatus.LIVE:
+            problems.append(
+                Problem(reason=ReasonCode.SKU_UNKNOWN, detail=f"SKU {line.sku!r} is not in the warehouse catalogue")
+            )
+        if line.quantity <= 0 or line.quantity != line.quantity.to_integral_value():
+            problems.append(
+                Problem(reason=ReasonCode.QUANTITY_INVALID,
+                        detail=f"SKU {line.sku!r}: quantity {line.quantity} is not a positive whole number")
+            )
+    address = order.shipping_address
+    missing = [name for name in ("name", "line1", "city", "country") if not getattr(address, name).strip()]
+    if missing:
+        problems.append(
+            Problem(reason=ReasonCode.ADDRESS_INCOMPLETE, detail=f"shipping address lacks {', '.join(missing)}")
+        )
+    if address.country and address.country not in warehouse.supported_countries:
+        problems.append(
+            Problem(reason=ReasonCode.COUNTRY_UNSUPPORTED,
+                    detail=f"country {address.country!r} is not shipped by this warehouse "
+                    f"(supported: {', '.join(warehouse.supported_countries)})")
+        )
+    elif address.country and not postcode_valid(address.country, address.postcode):
+        problems.append(
+            Problem(reason=ReasonCode.POSTCODE_INVALID,
+                    detail=f"postcode {address.postcode!r} is not a valid {address.country} postcode")
+        )
+    if courier_service_for(order, config) is None:
+        problems.append(
+            Problem(reason=ReasonCode.DELIVERY_SERVICE_UNMAPPED,
+                    detail=f"delivery service {order.delivery_service!r} has no warehouse mapping")
+        )
+    return problems
+
+
+def courier_service_for(order: Order, config: ClientConfig) -> str | None:
+    mapping = config.warehouse.delivery_services
+    return mapping.get(order.delivery_service.strip(), config.warehouse.default_delivery_service)
+
+
+def readiness(order: Order, config: ClientConfig) -> ReleaseDecision | None:
+    """Hold, not-ready or skip before any data check (and before any catalogue call); None when ready."""
+    source = config.source
+    if order.status in source.hold_statuses:
+        return ReleaseDecision(outcome=Outcome.HOLD, detail=f"status {order.status}: waiting for stock")
+    if not order.authorised or order.status not in source.release_statuses:
+        return ReleaseDecision(
+            outcome=Outcome.NOT_READY,
+            detail=f"status {order.status}, authorised={order.authorised}: not released",
+        )
+    if order.location in source.excluded_locations:
+        return ReleaseDecision(outcome=Outcome.SKIP, detail=f"location {order.location!r} is excluded")
+    return None
+
+
+def decide_release(order: Order, config: ClientConfig, skus: Mapping[str, SkuStatus]) -> ReleaseDecision:
+    """Release, hold, skip, ignore or quarantine one order."""
+    early = readiness(order, config)
+    if early is not None:
+        return early
+    problems = validate_order(order, config, skus)
+    if problems:
+        return ReleaseDecision(outcome=Outcome.QUARANTINE, problems=tuple(problems),
+                               detail="; ".join(p.detail for p in problems))
+    return ReleaseDecision(outcome=Outcome.RELEASE, courier_service=courier_service_for(order, config))
+
+
+def client_reference(config: ClientConfig, order: Order) -> str:
+    """The warehouse-enforced duplicate guard: stable per (client, source order), readable by people."""
+    return f"{config.warehouse.client_reference_prefix}-{order.order_number}"

@@ -1,0 +1,42 @@
+"""Queue message contracts between hops. Versioned by shape: add optional fields, never repurpose."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.models.order import Model, Order
+
+Trigger = Literal["webhook", "poll", "replay"]
+
+
+class IntakeMessage(Model):
+    """A reference to a source order that something says has changed; intake reads the rest."""
+
+    client: str
+    source: str
+    source_id: str = Field(min_length=1)
+    order_number: str = ""
+    trigger: Trigger
+    event_type: str = ""
+    archive_key: str | None = None
+
+    @property
+    def order_key(self) -> str:
+        return f"{self.source}#{self.source_id}"
+
+
+class SubmitMessage(Model):
+    """A validated order on its way to the warehouse; idempotency is keyed on (client, source, source_id)."""
+
+    client: str
+    source: str
+    source_id: str
+    client_reference: str
+    courier_service: str
+    order: Order
+
+    @property
+    def order_key(self) -> str:
+        return f"{self.source}#{self.source_id}"

@@ -1,0 +1,71 @@
+"""Canonical order: what every connector maps to and every flow decides on. No platform field names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    """Strict base: unknown fields are a bug at our own boundaries, and models are values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Address(Model):
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postcode: str = ""
+    country: str = Field("", description="ISO 3166-1 alpha-2 when the connector could map it")
+    email: str = ""
+    phone: str = ""
+
+
+class OrderLine(Model):
+    sku: str
+    name: str = ""
+    quantity: Decimal
+    unit_price: Decimal = Decimal("0")
+    tax: Decimal = Decimal("0")
+    discount_percent: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+
+
+class Order(Model):
+    """An order as read from its source; money is Decimal in the order's currency, never float."""
+
+    source: str = Field(description="platform the order came from, e.g. cin7_core")
+    source_id: str = Field(description="the source platform's immutable id for the order")
+    order_number: str
+    customer_reference: str = ""
+    status: str = Field(description="the source's overall status, in its own vocabulary")
+    authorised: bool = Field(description="the source has committed the order stage (stock allocated)")
+    location: str = Field("", description="fulfilment location name at the source")
+    delivery_service: str = Field("", description="carrier/service as the source names it")
+    currency: str = "GBP"
+    lines: tuple[OrderLine, ...] = ()
+    shipping_address: Address = Address()
+    shipping_total: Decimal = Decimal("0")
+    tax_total: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    updated_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """Business key within a client: (source, source id)."""
+        return f"{self.source}#{self.source_id}"
+
+
+class WarehouseOrderRef(Model):
+    """What the warehouse tells us about an order we created (or found) there."""
+
+    warehouse_order_id: str
+    client_reference: str
+    status: str = ""
+    created: bool = Field(True, description="False when search-before-create found it already there")

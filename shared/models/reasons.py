@@ -1,0 +1,55 @@
+"""Reason codes and owning teams: the stable vocabulary operators search and alarms group by."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Team(StrEnum):
+    """Who is paged for, and expected to resolve, an exception."""
+
+    OPERATIONS = "operations"
+    FINANCE = "finance"
+    ECOMMERCE = "ecommerce"
+
+
+class ReasonCode(StrEnum):
+    """Why a record did not travel. Values are stable: dashboards, runbook and alarms key on them."""
+
+    # Order validation (order_intake)
+    SKU_UNKNOWN = "sku_unknown"
+    SKU_INVALID = "sku_invalid"
+    ADDRESS_INCOMPLETE = "address_incomplete"
+    POSTCODE_INVALID = "postcode_invalid"
+    COUNTRY_UNSUPPORTED = "country_unsupported"
+    DELIVERY_SERVICE_UNMAPPED = "delivery_service_unmapped"
+    QUANTITY_INVALID = "quantity_invalid"
+    NO_LINES = "no_lines"
+    # Source or target refused or could not be read
+    SOURCE_NOT_FOUND = "source_not_found"
+    SOURCE_REJECTED = "source_rejected"
+    WAREHOUSE_REJECTED = "warehouse_rejected"
+    PAYLOAD_INVALID = "payload_invalid"
+
+
+# One owner per reason: data problems in the product catalogue belong to ecommerce, address and
+# carrier problems to operations (customer service fixes the address), platform refusals to operations.
+OWNER: dict[ReasonCode, Team] = {
+    ReasonCode.SKU_UNKNOWN: Team.ECOMMERCE,
+    ReasonCode.SKU_INVALID: Team.ECOMMERCE,
+    ReasonCode.ADDRESS_INCOMPLETE: Team.OPERATIONS,
+    ReasonCode.POSTCODE_INVALID: Team.OPERATIONS,
+    ReasonCode.COUNTRY_UNSUPPORTED: Team.OPERATIONS,
+    ReasonCode.DELIVERY_SERVICE_UNMAPPED: Team.OPERATIONS,
+    ReasonCode.QUANTITY_INVALID: Team.ECOMMERCE,
+    ReasonCode.NO_LINES: Team.ECOMMERCE,
+    ReasonCode.SOURCE_NOT_FOUND: Team.OPERATIONS,
+    ReasonCode.SOURCE_REJECTED: Team.OPERATIONS,
+    ReasonCode.WAREHOUSE_REJECTED: Team.OPERATIONS,
+    ReasonCode.PAYLOAD_INVALID: Team.OPERATIONS,
+}
+
+
+def owner_of(reason: ReasonCode) -> Team:
+    """The team that owns a reason; every reason has one (enforced by a unit test)."""
+    return OWNER[reason]

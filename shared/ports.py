@@ -1,0 +1,41 @@
+"""The capabilities a connector offers, as small Protocols the flows and handlers speak to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Protocol
+
+from shared.models import Order, WarehouseOrderRef
+from shared.models.order import Model
+
+
+class OrderChange(Model):
+    """One row of a changed-since listing: enough to enqueue, not enough to decide."""
+
+    source_id: str
+    order_number: str = ""
+    status: str = ""
+    updated_at: datetime
+
+
+class OrderSource(Protocol):
+    """Where orders are mastered (Cin7 Core for the first pairing)."""
+
+    name: str
+
+    def fetch_order(self, source_id: str) -> Order: ...
+
+    def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]: ...
+
+
+class FulfilmentTarget(Protocol):
+    """The warehouse that ships orders (Scend for the first pairing)."""
+
+    name: str
+
+    def find_order(self, client_reference: str) -> WarehouseOrderRef | None: ...
+
+    def create_order(self, order: Order, client_reference: str, courier_service: str) -> WarehouseOrderRef: ...
+
+    def known_skus(self, skus: list[str]) -> set[str]: ...

@@ -1,0 +1,170 @@
+"""Composition root: builds stores and connectors from config and secrets, on first use.
+
+Nothing here talks to AWS at import time. Handlers call `runtime()`; the sandbox and tests install
+their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import Any
+
+import boto3
+import httpx
+
+from shared import topology
+from shared.clock import Clock, SystemClock
+from shared.config import ClientConfig, config_from_env
+from shared.connectors.http import RateBudget, TokenBucket
+from shared.models.order import Model
+from shared.stores.archive import PayloadArchive
+from shared.stores.cursors import CursorStore
+from shared.stores.exceptions import ExceptionStore
+from shared.stores.ledger import LedgerStore
+from shared.stores.sku_map import SkuMapStore
+
+# One budget per target account per process, shared by every connector instance that calls it.
+_BUDGETS: dict[str, RateBudget] = {}
+
+
+class Runtime:
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        environ: dict[str, str] | None = None,
+        http_timeout: float | None = None,
+        budgets: dict[str, RateBudget] | None = None,
+    ):
+        self._environ = environ if environ is not None else os.environ
+        self._config = config
+        self.clock: Clock = clock or SystemClock()
+        self.http_timeout = http_timeout
+        self.budgets = budgets if budgets is not None else _BUDGETS
+
+    # -- configuration and AWS ------------------------------------------------------------------
+    @cached_property
+    def config(self) -> ClientConfig:
+        return self._config or config_from_env(dict(self._environ))
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return boto3.resource("dynamodb")
+
+    @cached_property
+    def sqs(self) -> Any:
+        return boto3.client("sqs")
+
+    @cached_property
+    def s3(self) -> Any:
+        return boto3.client("s3")
+
+    def table(self, name: str) -> Any:
+        return self.dynamodb.Table(self._environ[topology.table_env(name)])
+
+    def queue_url(self, name: str) -> str:
+        return self._environ[topology.queue_url_env(name)]
+
+    def secret(self, path: str) -> dict[str, Any]:
+        """A JSON secret by its config path; cached by Powertools for 5 minutes, never logged."""
+        from aws_lambda_powertools.utilities import parameters
+
+        name = self._environ.get(topology.secret_env(path)) or topology.config_value(self.config, path)
+        value = parameters.get_secret(name, transform="json", max_age=300)
+        if not isinstance(value, dict):
+            raise ValueError(f"secret for {path} must be a JSON object")
+        return value
+
+    def send(self, queue: str, message: Model) -> None:
+        self.sqs.send_message(QueueUrl=self.queue_url(queue), MessageBody=message.model_dump_json())
+
+    def send_batch(self, queue: str, messages: list[Model]) -> None:
+        """SendMessageBatch in tens; any entry SQS refuses raises, so the caller retries (nothing lost)."""
+        url = self.queue_url(queue)
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            entries = [{"Id": str(i), "MessageBody": m.model_dump_json()} for i, m in enumerate(chunk)]
+            failed = self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
+            if failed:
+                raise RuntimeError(f"SQS refused {len(failed)} message(s) for {queue}: {failed[0]}")
+
+    # -- stores -----------------------------------------------------------------------------------
+    @cached_property
+    def ledger(self) -> LedgerStore:
+        return LedgerStore(self.table("ledger"), self.config.client)
+
+    @cached_property
+    def exceptions(self) -> ExceptionStore:
+        return ExceptionStore(self.table("exceptions"), self.config.client)
+
+    @cached_property
+    def sku_map(self) -> SkuMapStore:
+        return SkuMapStore(self.table("sku-map"), self.dynamodb, self.config.client)
+
+    @cached_property
+    def cursors(self) -> CursorStore:
+        return CursorStore(self.table("cursors"), self.config.client)
+
+    @cached_property
+    def archive(self) -> PayloadArchive:
+        return PayloadArchive(self.s3, self._environ[topology.bucket_env("archive")], self.config.client)
+
+    # -- connectors -------------------------------------------------------------------------------
+    def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
+        if key not in self.budgets:
+            self.budgets[key] = TokenBucket(calls, per_seconds, self.clock)
+        return self.budgets[key]
+
+    @cached_property
+    def source(self) -> Any:
+        from shared.connectors.cin7_core.client import Cin7CoreClient
+
+        settings = self.config.source
+        secret = self.secret("source.credentials_secret")
+        timeout = self.http_timeout or self.config.retries.timeout_seconds
+        return Cin7CoreClient(
+            settings.base_url,
+            secret["account_id"],
+            secret["application_key"],
+            retry=self.config.retries,
+            clock=self.clock,
+            budget=self.budget(f"cin7_core:{secret['account_id']}", settings.calls_per_minute, 60),
+            http=httpx.Client(timeout=timeout),
+            page_limit=settings.page_limit,
+        )
+
+    @cached_property
+    def warehouse(self) -> Any:
+        from shared.connectors.scend.client import ScendClient
+
+        settings = self.config.warehouse
+        secret = self.secret("warehouse.credentials_secret")
+        timeout = self.http_timeout or self.config.retries.timeout_seconds
+        return ScendClient(
+            settings.base_url,
+            secret["api_key"],
+            client_id=settings.client_id,
+            warehouse_id=settings.warehouse_id,
+            channel=settings.channel,
+            retry=self.config.retries,
+            clock=self.clock,
+            http=httpx.Client(timeout=timeout),
+        )
+
+
+_current: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    global _current
+    if _current is None:
+        _current = Runtime()
+    return _current
+
+
+def use(instance: Runtime | None) -> None:
+    """Install a runtime (sandbox, tests); None resets to building one from the environment."""
+    global _current
+    _current = instance

@@ -1,0 +1,117 @@
+"""Order intake: read the full order from its source, decide, and release, hold, skip or quarantine it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger
+
+from shared.errors import PermanentError
+from shared.flows.release import (
+    Outcome,
+    Problem,
+    SkuStatus,
+    client_reference,
+    decide_release,
+    readiness,
+    sku_format_problem,
+)
+from shared.models import Order, ReasonCode, owner_of
+from shared.models.messages import IntakeMessage, SubmitMessage
+from shared.runtime import Runtime
+from shared.stores.ledger import Stage
+
+logger = Logger(child=True)
+
+FLOW = "order_intake"
+
+
+class IntakeResult(StrEnum):
+    RELEASED = "released"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    NOT_READY = "not_ready"
+    SKIPPED = "skipped"
+    QUARANTINED = "quarantined"
+
+
+_STAGE = {
+    Outcome.HOLD: (Stage.HELD, IntakeResult.HELD),
+    Outcome.NOT_READY: (Stage.NOT_READY, IntakeResult.NOT_READY),
+    Outcome.SKIP: (Stage.SKIPPED, IntakeResult.SKIPPED),
+}
+
+
+def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
+    """One intake message to one outcome. Transient errors propagate so SQS redelivers the message."""
+    now = rt.clock.now()
+    key = message.order_key
+    entry = rt.ledger.record_delivery(key, order_number=message.order_number, trigger=message.trigger, now=now)
+    if entry.stage == Stage.SUBMITTED and message.trigger != "replay":
+        # Already at the warehouse: a repeated webhook or a poll re-listing costs no source call.
+        if message.trigger == "webhook":
+            rt.ledger.count_duplicate(key, now)
+        logger.info("order already submitted; suppressed", extra={"order_key": key, "trigger": message.trigger})
+        return IntakeResult.DUPLICATE
+
+    try:
+        order, payload = rt.source.read_order(message.source_id)
+    except PermanentError as error:
+        _quarantine(rt, message, [Problem(reason=error.reason, detail=error.detail)], payload_key=None)
+        return IntakeResult.QUARANTINED
+    payload_key = rt.archive.put(order_key=key, kind="source-order", body=payload, now=now)
+
+    early = readiness(order, rt.config)
+    if early is not None:
+        stage, result = _STAGE[early.outcome]
+        rt.ledger.set_stage(key, stage, now, reason=early.detail)
+        logger.info("order not released", extra={"order_key": key, "outcome": early.outcome, "why": early.detail})
+        return result
+
+    decision = decide_release(order, rt.config, _sku_statuses(order, rt))
+    if decision.outcome == Outcome.QUARANTINE:
+        _quarantine(rt, message, list(decision.problems), payload_key=payload_key)
+        return IntakeResult.QUARANTINED
+
+    assert decision.courier_service is not None
+    submit = SubmitMessage(
+        client=message.client, source=message.source, source_id=message.source_id,
+        client_reference=client_reference(rt.config, order), courier_service=decision.courier_service,
+        order=order,
+    )
+    rt.send("order-submit", submit)
+    rt.ledger.set_stage(key, Stage.RELEASED, now)
+    rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)
+    logger.info("order released", extra={"order_key": key, "client_reference": submit.client_reference})
+    return IntakeResult.RELEASED
+
+
+def _sku_statuses(order: Order, rt: Runtime) -> dict[str, SkuStatus]:
+    """SKU map first; only SKUs it does not know live cost a warehouse catalogue call."""
+    wanted = {line.sku for line in order.lines if sku_format_problem(line.sku) is None}
+    live = rt.sku_map.live_skus(wanted)
+    unknown = sorted(wanted - live)
+    if unknown:
+        found = rt.warehouse.known_skus(unknown)
+        if found:
+            rt.sku_map.mark_live(found, rt.clock.now(), source="warehouse_catalogue")
+        live |= found
+    return {sku: SkuStatus.LIVE if sku in live else SkuStatus.MISSING for sku in wanted}
+
+
+def _quarantine(rt: Runtime, message: IntakeMessage, problems: list[Problem], payload_key: str | None) -> None:
+    reasons: list[ReasonCode] = [p.reason for p in problems]
+    detail = "; ".join(p.detail for p in problems)
+    now = rt.clock.now()
+    replay = message.model_copy(update={"trigger": "replay"}).model_dump()
+    exception_id = rt.exceptions.quarantine(
+        flow=FLOW, business_key=message.order_key, reasons=reasons, team=owner_of(reasons[0]), detail=detail,
+        now=now, payload_key=payload_key, replay_queue="order-intake", replay_message=replay,
+    )
+    rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value)
+    logger.warning(
+        "order quarantined",
+        extra={"order_key": message.order_key, "reason_code": reasons[0].value,
+               "reasons": [r.value for r in reasons], "team": owner_of(reasons[0]).value,
+               "exception_id": exception_id, "detail": detail},
+    )

@@ -1,0 +1,50 @@
+"""Order submit: create the order at the warehouse exactly once, then record it in the ledger.
+
+Three guards, each covering a gap in the others: Powertools idempotency (in the handler) stops two
+concurrent deliveries of one message; the ledger's attempt counter makes every retry search the
+warehouse before creating, so a timeout after a successful create never makes a second order; and
+the warehouse's own unique client reference refuses a duplicate that slips past both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shared.models.messages import SubmitMessage
+from shared.runtime import Runtime
+from shared.stores.ledger import Stage
+
+logger = Logger(child=True)
+
+FLOW = "order_submit"
+
+
+def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
+    """Returns what was done; PermanentError and TransientError propagate to the handler."""
+    now = rt.clock.now()
+    key = message.order_key
+    entry = rt.ledger.get(key)
+    if entry is not None and entry.stage == Stage.SUBMITTED and entry.warehouse_order_id:
+        rt.ledger.count_duplicate(key, now)
+        return {"outcome": "already_submitted", "warehouse_order_id": entry.warehouse_order_id}
+
+    previous_attempts = rt.ledger.begin_submit(key, now)
+    existing = rt.warehouse.find_order(message.client_reference) if previous_attempts else None
+    if existing is not None:
+        ref = existing
+        logger.info("order found at warehouse on retry; not created again",
+                    extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id})
+    else:
+        rt.archive.put(order_key=key, kind="warehouse-create-request", body=message.model_dump(mode="json"), now=now)
+        ref = rt.warehouse.create_order(message.order, message.client_reference, message.courier_service)
+    rt.archive.put(order_key=key, kind="warehouse-order", body=ref.model_dump(mode="json"), now=rt.clock.now())
+    rt.ledger.record_submitted(
+        key, warehouse_order_id=ref.warehouse_order_id, client_reference=ref.client_reference,
+        created=ref.created, now=rt.clock.now(),
+    )
+    rt.exceptions.resolve(FLOW, key, by=FLOW, now=rt.clock.now())
+    logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,
+                                             "created": ref.created, "previous_attempts": previous_attempts})
+    return {"outcome": "created" if ref.created else "found", "warehouse_order_id": ref.warehouse_order_id}

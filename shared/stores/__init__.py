@@ -1,0 +1,1 @@
+"""DynamoDB and S3 repositories. boto errors become our own exceptions here and go no further."""

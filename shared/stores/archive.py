@@ -1,0 +1,45 @@
+"""Payload archive: every inbound and outbound payload in S3, keyed so one order's payloads list together."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+
+class PayloadArchive:
+    def __init__(self, s3_client: Any, bucket: str, client: str):
+        self.s3 = s3_client
+        self.bucket = bucket
+        self.client = client
+
+    def order_prefix(self, order_key: str) -> str:
+        return f"orders/{self.client}/{order_key.replace('#', '/')}/"
+
+    def put(self, *, order_key: str | None, kind: str, body: bytes | str | dict[str, Any], now: datetime) -> str:
+        """Store and return the key. Without an order key (unparseable input) it goes under unmatched/."""
+        if isinstance(body, dict):
+            data = json.dumps(body, default=str).encode()
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = body
+        stamp = now.strftime("%Y%m%dT%H%M%S.%f")[:-3]
+        suffix = uuid.uuid4().hex[:8]
+        if order_key:
+            key = f"{self.order_prefix(order_key)}{stamp}-{kind}-{suffix}.json"
+        else:
+            key = f"unmatched/{self.client}/{now:%Y/%m/%d}/{stamp}-{kind}-{suffix}.json"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
+        return key
+
+    def list_order(self, order_key: str) -> list[str]:
+        keys: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.order_prefix(order_key)):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        return sorted(keys)
+
+    def get(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -1,0 +1,144 @@
+"""The exception inbox: every record that did not travel, with its reason, owner and how to replay it.
+
+One open exception per (client, flow, business key): a record quarantined again updates the same item
+(attempts, last seen, latest reasons) instead of piling up duplicates an operator must dedupe by eye.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.models import ReasonCode, Team
+from shared.models.order import Model
+
+
+class ExceptionStatus(StrEnum):
+    OPEN = "open"
+    RETRYING = "retrying"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+
+
+class ExceptionRecord(Model):
+    id: str
+    client: str
+    flow: str
+    business_key: str
+    reason: ReasonCode
+    reasons: tuple[str, ...] = ()
+    team: Team
+    detail: str
+    status: ExceptionStatus = ExceptionStatus.OPEN
+    first_seen: str
+    last_seen: str
+    attempts: int = 1
+    payload_key: str | None = None
+    replay_queue: str | None = None
+    replay_message: dict[str, Any] | None = None
+    resolved_by: str | None = None
+
+
+class ExceptionStore:
+    def __init__(self, table: Any, client: str):
+        self.table = table
+        self.client = client
+
+    def exception_id(self, flow: str, business_key: str) -> str:
+        return f"{self.client}#{flow}#{business_key}"
+
+    def quarantine(
+        self,
+        *,
+        flow: str,
+        business_key: str,
+        reasons: list[ReasonCode],
+        team: Team,
+        detail: str,
+        now: datetime,
+        payload_key: str | None = None,
+        replay_queue: str | None = None,
+        replay_message: dict[str, Any] | None = None,
+    ) -> str:
+        """Open (or re-open and count) the exception for this business key; returns its id."""
+        exception_id = self.exception_id(flow, business_key)
+        stamp = now.isoformat(timespec="milliseconds")
+        self.table.update_item(
+            Key={"pk": exception_id},
+            UpdateExpression=(
+                "SET client_id = :client, flow = :flow, business_key = :key, reason = :reason, "
+                "reasons = :reasons, team = :team, detail = :detail, #status = :open, "
+                "first_seen = if_not_exists(first_seen, :now), last_seen = :now, payload_key = :payload, "
+                "replay_queue = :queue, replay_message = :message REMOVE resolved_by ADD attempts :one"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":client": self.client, ":flow": flow, ":key": business_key, ":reason": reasons[0].value,
+                ":reasons": [r.value for r in reasons], ":team": team.value, ":detail": detail[:2000],
+                ":open": ExceptionStatus.OPEN.value, ":now": stamp, ":payload": payload_key,
+                ":queue": replay_queue, ":message": json.dumps(replay_message) if replay_message else None,
+                ":one": 1,
+            },
+        )
+        return exception_id
+
+    def resolve(self, flow: str, business_key: str, *, by: str, now: datetime) -> bool:
+        """Close an open exception when its record later travels; False when there was none open."""
+        try:
+            self.table.update_item(
+                Key={"pk": self.exception_id(flow, business_key)},
+                UpdateExpression="SET #status = :resolved, resolved_by = :by, resolved_at = :now",
+                ConditionExpression="attribute_exists(pk) AND #status <> :resolved",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":resolved": ExceptionStatus.RESOLVED.value, ":by": by,
+                    ":now": now.isoformat(timespec="milliseconds"),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get(self, exception_id: str) -> ExceptionRecord | None:
+        item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
+        return _record(item) if item else None
+
+    def list(self, *, status: ExceptionStatus | None = ExceptionStatus.OPEN) -> list[ExceptionRecord]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self.table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        records = [_record(item) for item in items if item.get("client_id") == self.client]
+        return [r for r in records if status is None or r.status == status]
+
+
+def _record(item: dict[str, Any]) -> ExceptionRecord:
+    message = item.get("replay_message")
+    return ExceptionRecord(
+        id=item["pk"],
+        client=item["client_id"],
+        flow=item["flow"],
+        business_key=item["business_key"],
+        reason=ReasonCode(item["reason"]),
+        reasons=tuple(item.get("reasons", [])),
+        team=Team(item["team"]),
+        detail=item.get("detail", ""),
+        status=ExceptionStatus(item.get("status", "open")),
+        first_seen=item["first_seen"],
+        last_seen=item["last_seen"],
+        attempts=int(item.get("attempts", 1)),
+        payload_key=item.get("payload_key"),
+        replay_queue=item.get("replay_queue"),
+        replay_message=json.loads(message) if message else None,
+        resolved_by=item.get("resolved_by"),
+    )

@@ -1,0 +1,148 @@
+"""The order ledger: one item per order, source id -> warehouse id, stage and the time of each stage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from shared.models.order import Model
+
+
+class Stage(StrEnum):
+    RECEIVED = "received"
+    NOT_READY = "not_ready"
+    HELD = "held"
+    SKIPPED = "skipped"
+    QUARANTINED = "quarantined"
+    RELEASED = "released"
+    SUBMITTED = "submitted"
+
+
+class LedgerEntry(Model):
+    client: str
+    order_key: str
+    order_number: str = ""
+    stage: Stage = Stage.RECEIVED
+    deliveries: int = 0
+    duplicates_suppressed: int = 0
+    warehouse_order_id: str | None = None
+    client_reference: str | None = None
+    reason: str | None = None
+    timestamps: dict[str, str] = {}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+class LedgerStore:
+    """Stage only moves forward past `submitted`: a late duplicate can never un-submit an order."""
+
+    def __init__(self, table: Any, client: str):
+        self.table = table
+        self.client = client
+
+    def _key(self, order_key: str) -> dict[str, str]:
+        return {"pk": f"{self.client}#{order_key}"}
+
+    def get(self, order_key: str) -> LedgerEntry | None:
+        item = self.table.get_item(Key=self._key(order_key), ConsistentRead=True).get("Item")
+        return _entry(item) if item else None
+
+    def record_delivery(self, order_key: str, *, order_number: str, trigger: str, now: datetime) -> LedgerEntry:
+        """Count a delivery (webhook, poll or replay) of this order's reference; create the entry if new."""
+        result = self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression=(
+                "SET client_id = :client, order_key = :key, order_number = :number, "
+                "stage = if_not_exists(stage, :received), last_trigger = :trigger, "
+                "ts_received = if_not_exists(ts_received, :now), updated_at = :now ADD deliveries :one"
+            ),
+            ExpressionAttributeValues={
+                ":client": self.client, ":key": order_key, ":number": order_number,
+                ":received": Stage.RECEIVED.value, ":trigger": trigger, ":now": _iso(now), ":one": 1,
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return _entry(result["Attributes"])
+
+    def count_duplicate(self, order_key: str, now: datetime) -> None:
+        self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression="SET updated_at = :now ADD duplicates_suppressed :one",
+            ExpressionAttributeValues={":now": _iso(now), ":one": 1},
+        )
+
+    def set_stage(self, order_key: str, stage: Stage, now: datetime, *, reason: str | None = None) -> bool:
+        """Move to `stage` unless already submitted; False when the order was already at the warehouse."""
+        try:
+            self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression=f"SET stage = :stage, ts_{stage.value} = :now, updated_at = :now, reason = :reason",
+                ConditionExpression="attribute_not_exists(stage) OR stage <> :submitted",
+                ExpressionAttributeValues={
+                    ":stage": stage.value, ":now": _iso(now), ":reason": reason,
+                    ":submitted": Stage.SUBMITTED.value,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def begin_submit(self, order_key: str, now: datetime) -> int:
+        """Count a create attempt before making it; returns how many attempts came before this one."""
+        result = self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression="SET updated_at = :now ADD submit_attempts :one",
+            ExpressionAttributeValues={":now": _iso(now), ":one": 1},
+            ReturnValues="UPDATED_OLD",
+        )
+        return int(result.get("Attributes", {}).get("submit_attempts", 0))
+
+    def record_submitted(
+        self, order_key: str, *, warehouse_order_id: str, client_reference: str, created: bool, now: datetime
+    ) -> None:
+        self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression=(
+                "SET client_id = :client, order_key = :key, stage = :stage, warehouse_order_id = :wid, "
+                "client_reference = :ref, created_by_us = :created, "
+                "ts_submitted = if_not_exists(ts_submitted, :now), updated_at = :now REMOVE reason"
+            ),
+            ExpressionAttributeValues={
+                ":client": self.client, ":key": order_key, ":stage": Stage.SUBMITTED.value,
+                ":wid": warehouse_order_id, ":ref": client_reference, ":created": created, ":now": _iso(now),
+            },
+        )
+
+    def scan(self) -> list[LedgerEntry]:
+        """Every entry of this client (operations and the sandbox summary; not on a hot path)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self.table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_entry(item) for item in items if item.get("client_id") == self.client]
+
+
+def _entry(item: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(
+        client=item.get("client_id", ""),
+        order_key=item.get("order_key", item["pk"].split("#", 1)[-1]),
+        order_number=item.get("order_number", ""),
+        stage=Stage(item.get("stage", Stage.RECEIVED.value)),
+        deliveries=int(item.get("deliveries", 0)),
+        duplicates_suppressed=int(item.get("duplicates_suppressed", 0)),
+        warehouse_order_id=item.get("warehouse_order_id"),
+        client_reference=item.get("client_reference"),
+        reason=item.get("reason"),
+        timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
+    )
