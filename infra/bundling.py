@@ -41,14 +41,36 @@ _UNUSED_IMAGE = cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.
 
 
 def find_python312() -> str | None:
-    """Locate a Python 3.12 interpreter: $HOPLINE_PYTHON312, then PATH, then pyenv's versions."""
-    candidates = [os.environ.get(PYTHON312_ENV), shutil.which(f"python{LAMBDA_PYTHON_VERSION}")]
+    """Locate a working Python 3.12: $HOPLINE_PYTHON312, then pyenv's installs, then PATH.
+
+    Each candidate is run once, because a pyenv shim exists on PATH even when 3.12 is not selected.
+    """
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{LAMBDA_PYTHON_VERSION}*/bin/python3.12"), reverse=True)
+    candidates = [
+        os.environ.get(PYTHON312_ENV),
+        *sorted(
+            glob.glob(f"{pyenv_root}/versions/{LAMBDA_PYTHON_VERSION}*/bin/python{LAMBDA_PYTHON_VERSION}"), reverse=True
+        ),
+        shutil.which(f"python{LAMBDA_PYTHON_VERSION}"),
+    ]
     for candidate in candidates:
-        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+        if candidate and _is_python312(candidate):
             return candidate
     return None
+
+
+def _is_python312(executable: str) -> bool:
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed argument list, no shell
+            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0 and result.stdout.strip() == LAMBDA_PYTHON_VERSION
 
 
 def precompile(directory: Path) -> bool:
@@ -76,7 +98,11 @@ def _source_files(root: Path, packages: Iterable[str]) -> list[Path]:
             continue
         for path in sorted(base.rglob("*")):
             relative = path.relative_to(root)
-            if path.is_file() and not _SKIPPED_NAMES.intersection(relative.parts) and path.suffix not in _SKIPPED_SUFFIXES:
+            if (
+                path.is_file()
+                and not _SKIPPED_NAMES.intersection(relative.parts)
+                and path.suffix not in _SKIPPED_SUFFIXES
+            ):
                 files.append(path)
     return files
 
@@ -102,7 +128,7 @@ class CodeBundler:
         self._root = root
         self._packages = tuple(packages)
 
-    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+    def try_bundle(self, output_dir: str, _options: object = None) -> bool:
         out = Path(output_dir)
         for path in _source_files(self._root, self._packages):
             target = out / path.relative_to(self._root)
@@ -119,14 +145,28 @@ class LayerBundler:
     def __init__(self, requirements: Path = REQUIREMENTS) -> None:
         self._requirements = requirements
 
-    def try_bundle(self, output_dir: str, **_options: object) -> bool:
+    def try_bundle(self, output_dir: str, _options: object = None) -> bool:
         target = Path(output_dir) / "python"
         subprocess.run(  # noqa: S603 - fixed argument list, no shell
             [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "-r", str(self._requirements), "--target", str(target),
-                "--platform", LAMBDA_PLATFORM, "--python-version", LAMBDA_PYTHON_VERSION,
-                "--implementation", "cp", "--only-binary=:all:", "--no-compile",
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(self._requirements),
+                "--target",
+                str(target),
+                "--platform",
+                LAMBDA_PLATFORM,
+                "--python-version",
+                LAMBDA_PYTHON_VERSION,
+                "--implementation",
+                "cp",
+                "--only-binary=:all:",
+                "--no-compile",
             ],
             check=True,
         )
@@ -156,3 +196,21 @@ def layer_asset() -> lambda_.Code:
         asset_hash=layer_hash(),
         bundling=cdk.BundlingOptions(image=_UNUSED_IMAGE, local=LayerBundler()),
     )
+
+
+def _tree_size(directory: Path) -> int:
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+
+
+def main(out: Path = REPO_ROOT / ".build") -> None:
+    """`python -m infra.bundling`: build both assets into .build/ (the same steps `cdk synth` runs)."""
+    for name, bundler in (("code", CodeBundler()), ("layer", LayerBundler())):
+        target = out / name
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        bundler.try_bundle(str(target))
+        print(f"{target}: {_tree_size(target) / 1_000_000:.1f} MB unzipped")
+
+
+if __name__ == "__main__":
+    main()

@@ -16,14 +16,22 @@ class HoplineError(Exception):
 class TransientError(HoplineError):
     """Worth retrying: timeouts, 5xx, connection drops, throttling."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, status: int | None = None, processed: bool = True
+    ):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        # False when the target provably did not act on the request (refused by a throttle, or never
+        # connected): only then may a non-idempotent write be re-sent at once.
+        self.processed = processed
 
 
 class RateLimitedError(TransientError):
-    """The target said slow down (429, or Cin7 Core's 503)."""
+    """The target said slow down (429, or Cin7 Core's 503): it did not act on the request."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message, retry_after=retry_after, status=status, processed=False)
 
 
 class AuthError(HoplineError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.models import Order, WarehouseOrderRef
 from shared.models.order import Model
@@ -25,6 +25,10 @@ class OrderSource(Protocol):
     name: str
 
     def fetch_order(self, source_id: str) -> Order: ...
+
+    def read_order(self, source_id: str) -> tuple[Order, dict[str, Any]]:
+        """The order and the raw payload it was mapped from, in one call (the payload is archived)."""
+        ...
 
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]: ...
 

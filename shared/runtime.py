@@ -113,8 +113,14 @@ class Runtime:
 
     # -- connectors -------------------------------------------------------------------------------
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
+        """A bucket whose burst plus refill never exceeds `calls` in any rolling window of `per_seconds`.
+
+        A bucket of capacity c refilling at r per window admits up to c + r calls in one window, so
+        60/min becomes a burst of 5 plus 55/min: the platform never sees call 61.
+        """
         if key not in self.budgets:
-            self.budgets[key] = TokenBucket(calls, per_seconds, self.clock)
+            burst = max(1, calls // 12)
+            self.budgets[key] = TokenBucket(calls - burst, per_seconds, self.clock, capacity=burst)
         return self.budgets[key]
 
     @cached_property

@@ -20,7 +20,7 @@ class Queue:
 
     name: str
     purpose: str
-    visibility_timeout_seconds: int = 180
+    visibility_timeout_seconds: int = 360
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from shared.connectors.cin7_core.webhooks import parse_sale_event, verify_shared_secret
 
+from shared.connectors.cin7_core.webhooks import parse_sale_event, verify_shared_secret
 from shared.errors import PermanentError
 from shared.models import owner_of
 from shared.models.messages import IntakeMessage
@@ -45,6 +45,7 @@ def receive_cin7_sale() -> Response[str]:
         key = rt.archive.put(order_key=None, kind="webhook-unparsed", body=raw, now=now)
         rt.exceptions.quarantine(flow="webhook_receiver", business_key=key, reasons=[error.reason],
                                  team=owner_of(error.reason), detail=error.detail, now=now, payload_key=key)
+        metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=1)
         logger.warning("webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
     order_key = f"{source.platform}#{event.sale_id}"

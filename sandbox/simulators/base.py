@@ -6,6 +6,7 @@ would to the platform. Faults are drawn from a seeded RNG so a run is reproducib
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -66,7 +67,7 @@ class FaultPlan:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)  # noqa: S311 - simulation, not security
+        self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
 
     def draw(self) -> str | None:
@@ -149,7 +150,7 @@ class Simulator:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 return None
 
             def _handle(self) -> None:
@@ -173,10 +174,8 @@ class Simulator:
                     time.sleep(delay)
                 if response is None:
                     self.close_connection = True
-                    try:
+                    with contextlib.suppress(OSError):
                         self.connection.shutdown(2)
-                    except OSError:
-                        pass
                     return
                 payload = response.raw if response.raw is not None else json.dumps(response.body).encode()
                 self.send_response(response.status)
@@ -184,9 +183,12 @@ class Simulator:
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
+                # Headers and body in one write: two small writes cost a delayed-ACK stall per request.
+                self._headers_buffer.append(b"\r\n")
+                head = b"".join(self._headers_buffer)
+                self._headers_buffer = []
                 try:
-                    self.wfile.write(payload)
+                    self.wfile.write(head + payload)
                 except OSError:
                     self.close_connection = True
 
@@ -194,7 +196,9 @@ class Simulator:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+        )
         self._thread.start()
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/"

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from shared.clock import Clock, SystemClock
 from shared.config import RetryConfig
@@ -121,11 +121,12 @@ class TokenBucket:
                     wait = (self._blocked_until - now).total_seconds()
                 else:
                     self._refill()
-                    if self._tokens >= cost:
-                        self._tokens -= cost
+                    if self._tokens >= cost - 1e-9:  # float refill lands a hair short of whole tokens
+                        self._tokens = max(0.0, self._tokens - cost)
                         return
                     wait = (cost - self._tokens) * self.per_seconds / self.rate
-            self.clock.sleep(wait)
+            # Clocks count in microseconds: a shorter wait would not move time and would spin forever.
+            self.clock.sleep(max(wait, 1e-6))
 
     def penalise(self, seconds: float) -> None:
         from datetime import timedelta
@@ -182,12 +183,22 @@ class HttpCaller:
             delay = max(delay, self.min_throttle_wait)
         return delay
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; return the OK response or raise our error for its disposition."""
+    def request(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send with retries; return the OK response or raise our error for its disposition.
+
+        A non-idempotent write (`idempotent=False`) is re-sent in-process only when the target provably
+        did not act on it (throttled, or the connection never opened). After an ambiguous failure
+        (timeout, dropped response, 5xx) the error escapes, so the caller's next delivery can look
+        for what the first attempt may have created before writing again.
+        """
+
+        def worth_retrying(error: BaseException) -> bool:
+            return isinstance(error, TransientError) and (idempotent or not error.processed)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(worth_retrying),
             sleep=self.clock.sleep,
             reraise=True,
             before_sleep=lambda _state: self._count_retry(),
@@ -202,6 +213,9 @@ class HttpCaller:
         self.stats.calls += 1
         try:
             response = self.client.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransientError(f"{self.target} {method} {url}: could not connect ({type(exc).__name__})",
+                                 processed=False) from exc
         except httpx.TimeoutException as exc:
             raise TransientError(f"{self.target} {method} {url}: timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
@@ -21,6 +22,9 @@ class IntakeMessage(Model):
     trigger: Trigger
     event_type: str = ""
     archive_key: str | None = None
+    source_updated_at: datetime | None = Field(
+        None, description="the version a poll saw; intake skips a re-read when it decided on this version"
+    )
 
     @property
     def order_key(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from aws_lambda_powertools import Logger
@@ -29,6 +30,7 @@ FLOW = "order_intake"
 class IntakeResult(StrEnum):
     RELEASED = "released"
     DUPLICATE = "duplicate"
+    UNCHANGED = "unchanged"
     HELD = "held"
     NOT_READY = "not_ready"
     SKIPPED = "skipped"
@@ -53,6 +55,9 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
             rt.ledger.count_duplicate(key, now)
         logger.info("order already submitted; suppressed", extra={"order_key": key, "trigger": message.trigger})
         return IntakeResult.DUPLICATE
+    if _decided_on_this_version(entry.source_updated_at, message):
+        # A poll re-listing (the overlap window) of a version already decided: no need to read it again.
+        return IntakeResult.UNCHANGED
 
     try:
         order, payload = rt.source.read_order(message.source_id)
@@ -64,13 +69,13 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     early = readiness(order, rt.config)
     if early is not None:
         stage, result = _STAGE[early.outcome]
-        rt.ledger.set_stage(key, stage, now, reason=early.detail)
+        rt.ledger.set_stage(key, stage, now, reason=early.detail, source_updated_at=order.updated_at)
         logger.info("order not released", extra={"order_key": key, "outcome": early.outcome, "why": early.detail})
         return result
 
     decision = decide_release(order, rt.config, _sku_statuses(order, rt))
     if decision.outcome == Outcome.QUARANTINE:
-        _quarantine(rt, message, list(decision.problems), payload_key=payload_key)
+        _quarantine(rt, message, list(decision.problems), payload_key=payload_key, version=order.updated_at)
         return IntakeResult.QUARANTINED
 
     assert decision.courier_service is not None
@@ -80,8 +85,9 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         order=order,
     )
     rt.send("order-submit", submit)
-    rt.ledger.set_stage(key, Stage.RELEASED, now)
-    rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)
+    rt.ledger.set_stage(key, Stage.RELEASED, now, source_updated_at=order.updated_at)
+    if entry.stage == Stage.QUARANTINED:
+        rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)
     logger.info("order released", extra={"order_key": key, "client_reference": submit.client_reference})
     return IntakeResult.RELEASED
 
@@ -99,7 +105,16 @@ def _sku_statuses(order: Order, rt: Runtime) -> dict[str, SkuStatus]:
     return {sku: SkuStatus.LIVE if sku in live else SkuStatus.MISSING for sku in wanted}
 
 
-def _quarantine(rt: Runtime, message: IntakeMessage, problems: list[Problem], payload_key: str | None) -> None:
+def _decided_on_this_version(decided: str | None, message: IntakeMessage) -> bool:
+    if message.trigger != "poll" or decided is None or message.source_updated_at is None:
+        return False
+    return datetime.fromisoformat(decided) >= message.source_updated_at
+
+
+def _quarantine(
+    rt: Runtime, message: IntakeMessage, problems: list[Problem], payload_key: str | None,
+    version: datetime | None = None,
+) -> None:
     reasons: list[ReasonCode] = [p.reason for p in problems]
     detail = "; ".join(p.detail for p in problems)
     now = rt.clock.now()
@@ -108,7 +123,7 @@ def _quarantine(rt: Runtime, message: IntakeMessage, problems: list[Problem], pa
         flow=FLOW, business_key=message.order_key, reasons=reasons, team=owner_of(reasons[0]), detail=detail,
         now=now, payload_key=payload_key, replay_queue="order-intake", replay_message=replay,
     )
-    rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value)
+    rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version)
     logger.warning(
         "order quarantined",
         extra={"order_key": message.order_key, "reason_code": reasons[0].value,

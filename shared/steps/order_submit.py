@@ -25,26 +25,28 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     """Returns what was done; PermanentError and TransientError propagate to the handler."""
     now = rt.clock.now()
     key = message.order_key
-    entry = rt.ledger.get(key)
-    if entry is not None and entry.stage == Stage.SUBMITTED and entry.warehouse_order_id:
+    before = rt.ledger.begin_submit(key, now)
+    if before is not None and before.stage == Stage.SUBMITTED and before.warehouse_order_id:
         rt.ledger.count_duplicate(key, now)
-        return {"outcome": "already_submitted", "warehouse_order_id": entry.warehouse_order_id}
+        return {"outcome": "already_submitted", "warehouse_order_id": before.warehouse_order_id}
 
-    previous_attempts = rt.ledger.begin_submit(key, now)
+    previous_attempts = before.submit_attempts if before else 0
     existing = rt.warehouse.find_order(message.client_reference) if previous_attempts else None
     if existing is not None:
         ref = existing
         logger.info("order found at warehouse on retry; not created again",
                     extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id})
     else:
-        rt.archive.put(order_key=key, kind="warehouse-create-request", body=message.model_dump(mode="json"), now=now)
         ref = rt.warehouse.create_order(message.order, message.client_reference, message.courier_service)
-    rt.archive.put(order_key=key, kind="warehouse-order", body=ref.model_dump(mode="json"), now=rt.clock.now())
+    done = rt.clock.now()
+    rt.archive.put(order_key=key, kind="warehouse-order", now=done, body={
+        "request": message.model_dump(mode="json"), "result": ref.model_dump(mode="json")})
     rt.ledger.record_submitted(
         key, warehouse_order_id=ref.warehouse_order_id, client_reference=ref.client_reference,
-        created=ref.created, now=rt.clock.now(),
+        created=ref.created, now=done,
     )
-    rt.exceptions.resolve(FLOW, key, by=FLOW, now=rt.clock.now())
+    if before is not None and before.stage == Stage.QUARANTINED:
+        rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)
     logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,
                                              "created": ref.created, "previous_attempts": previous_attempts})
     return {"outcome": "created" if ref.created else "found", "warehouse_order_id": ref.warehouse_order_id}

@@ -31,6 +31,7 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
         messages.append(IntakeMessage(
             client=rt.config.client, source=rt.source.name, source_id=change.source_id,
             order_number=change.order_number, trigger="poll", event_type=f"poll:{change.status}",
+            source_updated_at=change.updated_at,
         ))
         newest = max(newest, change.updated_at)
     rt.send_batch("order-intake", list(messages))

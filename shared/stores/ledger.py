@@ -31,6 +31,8 @@ class LedgerEntry(Model):
     warehouse_order_id: str | None = None
     client_reference: str | None = None
     reason: str | None = None
+    source_updated_at: str | None = None
+    submit_attempts: int = 0
     timestamps: dict[str, str] = {}
 
 
@@ -76,17 +78,28 @@ class LedgerStore:
             ExpressionAttributeValues={":now": _iso(now), ":one": 1},
         )
 
-    def set_stage(self, order_key: str, stage: Stage, now: datetime, *, reason: str | None = None) -> bool:
-        """Move to `stage` unless already submitted; False when the order was already at the warehouse."""
+    def set_stage(
+        self, order_key: str, stage: Stage, now: datetime, *, reason: str | None = None,
+        source_updated_at: datetime | None = None,
+    ) -> bool:
+        """Move to `stage` unless already submitted; False when the order was already at the warehouse.
+
+        `source_updated_at` records which version of the source order this decision was made on, so a
+        poll that re-lists the same version can skip reading it again.
+        """
+        expression = f"SET stage = :stage, ts_{stage.value} = :now, updated_at = :now, reason = :reason"
+        values: dict[str, Any] = {
+            ":stage": stage.value, ":now": _iso(now), ":reason": reason, ":submitted": Stage.SUBMITTED.value,
+        }
+        if source_updated_at is not None:
+            expression += ", source_updated_at = :version"
+            values[":version"] = _iso(source_updated_at)
         try:
             self.table.update_item(
                 Key=self._key(order_key),
-                UpdateExpression=f"SET stage = :stage, ts_{stage.value} = :now, updated_at = :now, reason = :reason",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_not_exists(stage) OR stage <> :submitted",
-                ExpressionAttributeValues={
-                    ":stage": stage.value, ":now": _iso(now), ":reason": reason,
-                    ":submitted": Stage.SUBMITTED.value,
-                },
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -94,15 +107,19 @@ class LedgerStore:
             raise
         return True
 
-    def begin_submit(self, order_key: str, now: datetime) -> int:
-        """Count a create attempt before making it; returns how many attempts came before this one."""
+    def begin_submit(self, order_key: str, now: datetime) -> LedgerEntry | None:
+        """Count a create attempt before making it; returns the entry as it was before (None if new).
+
+        One write answers both "is it already at the warehouse?" and "was a create tried before?".
+        """
         result = self.table.update_item(
             Key=self._key(order_key),
             UpdateExpression="SET updated_at = :now ADD submit_attempts :one",
             ExpressionAttributeValues={":now": _iso(now), ":one": 1},
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
         )
-        return int(result.get("Attributes", {}).get("submit_attempts", 0))
+        previous = result.get("Attributes")
+        return _entry(previous) if previous and "client_id" in previous else None
 
     def record_submitted(
         self, order_key: str, *, warehouse_order_id: str, client_reference: str, created: bool, now: datetime
@@ -144,5 +161,7 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         warehouse_order_id=item.get("warehouse_order_id"),
         client_reference=item.get("client_reference"),
         reason=item.get("reason"),
+        source_updated_at=item.get("source_updated_at"),
+        submit_attempts=int(item.get("submit_attempts", 0)),
         timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
     )

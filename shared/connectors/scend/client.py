@@ -1,7 +1,7 @@
 """Scend (3PL warehouse) client: creates orders, finds them by our reference, checks SKUs, reads status.
 
 No public Scend API document exists: the shape is inferred from Mintsoft, confirm with Scend
-(/work/shared/platforms/scend.md). Mintsoft sits behind Cloudflare, which throttles per source IP
+(see the Scend API reference card). Mintsoft sits behind Cloudflare, which throttles per source IP
 with 429 + `Retry-After: 0` and sometimes an HTML page, and answers many writes with HTTP 200 and
 `Success: false` in the body, so the status code alone never means "accepted".
 """
@@ -117,9 +117,10 @@ class ScendClient:
         return self._caller.stats
 
     # -- transport -----------------------------------------------------------------------------
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         response = self._caller.request(
-            method, self.base_url + path, headers=self._headers, timeout=self._timeout, **kwargs
+            method, self.base_url + path, idempotent=idempotent, headers=self._headers, timeout=self._timeout,
+            **kwargs,
         )
         if not response.content:
             return None
@@ -149,9 +150,10 @@ class ScendClient:
     def create_order(self, order: Order, client_reference: str, courier_service: str) -> WarehouseOrderRef:
         """Create the order; a repeat of an existing OrderNumber returns the existing order (created=False).
 
-        A response lost after the warehouse wrote the order makes the retried PUT answer "already exists",
-        which resolves here through find_order. This relies on the warehouse refusing a repeated
-        OrderNumber, which Mintsoft does not document: callers still search before they create.
+        The PUT is only re-sent in-process when the warehouse provably did not act on it (throttled,
+        never connected). After a timeout or a lost response the error escapes, and the caller's retry
+        searches before creating again; should a repeat still reach the warehouse, its "already exists"
+        answer resolves here through find_order.
         """
         body = to_order_request(
             order,
@@ -161,7 +163,8 @@ class ScendClient:
             warehouse_id=self.warehouse_id,
             channel=self.channel,
         )
-        answer = self._call("PUT", "Order", json=body)
+        # Not re-sent in-process after an ambiguous failure: the next delivery searches first (order_submit).
+        answer = self._call("PUT", "Order", json=body, idempotent=False)
         try:
             results = parse_create_results(answer)
         except ValidationError as exc:

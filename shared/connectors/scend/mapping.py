@@ -1,7 +1,7 @@
 """Scend wire models and the canonical <-> wire mapping; Scend field names stop here.
 
 There is no public Scend API document: the shape is inferred from Mintsoft, confirm with Scend
-(docs: /work/shared/platforms/scend.md, section 3). Fields are PascalCase as Mintsoft names them.
+(Scend API reference card, section 3). Fields are PascalCase as Mintsoft names them.
 
 Money: the canonical order holds Decimal. Amounts are rounded to pennies (half up) and sent as JSON
 numbers whose text is exactly those pennies: `json` writes a float with `repr`, the shortest string
@@ -187,7 +187,8 @@ def parse_product_rows(body: Any) -> list[ProductRow]:
 # wording our simulator uses and the obvious variants. Confirm the exact wording with Scend.
 _DUPLICATE = re.compile(r"\b(already exists|duplicate)\b", re.IGNORECASE)
 _UNKNOWN_SKU = re.compile(
-    r"\b(sku|product)\b.*\b(not found|does not exist|doesn't exist|unknown|not recognised|invalid)\b",
+    r"\b(sku|product)\b.*\b(not found|does not exist|doesn't exist|unknown|not recognised)"
+    r"|\b(unknown|invalid) sku\b",
     re.IGNORECASE,
 )
 

@@ -1,0 +1,47 @@
+# Hopline: `make demo` runs a local day (no AWS account needed); `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CLIENT ?= example-cin7-scend
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install demo test test-fast lint synth bundle bench clean
+
+install: $(STAMP)  ## create .venv and install everything (quick when nothing changed)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bundle: install  ## build the Lambda code asset and dependency layer (pip wheels for the Lambda platform, no Docker)
+	$(BIN)/python -m infra.bundling
+
+demo: install bundle  ## a local day for the example client: simulators + moto, no credentials
+	$(BIN)/hopline sandbox run --client $(CLIENT) --orders 300 --fault-rate 0.1 --duplicate-rate 0.05 --seed 7
+
+test: install  ## lint, then the whole suite (unit, connectors, functions, infra, e2e)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 --dist loadfile -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+	$(BIN)/mypy
+
+synth: install node_modules/.installed  ## cdk synth for CLIENT (default example-cin7-scend)
+	npx cdk synth -c client=$(CLIENT) --quiet
+
+bench: install  ## benchmarks whose figures are quoted in the docs
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf cdk.out .build .pytest_cache .ruff_cache .mypy_cache

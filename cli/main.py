@@ -1,0 +1,132 @@
+"""`hopline`: the operator's command line. `hopline sandbox run` drives a local day on moto + simulators."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+
+def _rate(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hopline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sandbox = commands.add_parser("sandbox", help="local runs: moto for AWS, simulators for the platforms")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    run = sandbox_commands.add_parser("run", help="drive a day of orders through the local wiring")
+    run.add_argument("--client", default="example-cin7-scend", help="infra/clients/<client>.yaml")
+    run.add_argument("--orders", type=_positive, default=200)
+    run.add_argument("--fault-rate", type=_rate, default=0.0, help="share of platform calls that meet a fault")
+    run.add_argument("--duplicate-rate", type=_rate, default=0.0, help="share of webhooks delivered twice")
+    run.add_argument("--missed-webhook-rate", type=_rate, default=0.03, help="share of sales with no webhook")
+    run.add_argument("--seed", type=int, default=1)
+    run.add_argument("--no-warehouse-dedupe", action="store_true",
+                     help="simulate a warehouse that does NOT reject duplicate references")
+    run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return parser
+
+
+def _print_summary(summary: dict[str, Any], wall: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    title = (f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
+             f"{summary['fault_rate']}, duplicate rate {summary['duplicate_rate']})")
+    flow = Table(title=title, show_header=False, title_justify="left")
+    flow.add_column("what")
+    flow.add_column("count", justify="right")
+    rows = [
+        ("Orders authorised at Cin7 Core", summary["orders_sent"]),
+        ("  of which valid for the warehouse", summary["unique_valid_orders"]),
+        ("Webhooks accepted / rejected (401)", f"{summary['webhooks_accepted']} / "
+                                                f"{summary['webhooks_rejected_unauthorised']}"),
+        ("Webhooks duplicated by the source", summary["webhooks_duplicated"]),
+        ("Sales with no webhook (found by the poll)", summary["webhooks_missed_recovered_by_poll"]),
+        ("Orders received", summary["orders_received"]),
+        ("Released", summary["released"]),
+        ("Held (backordered)", summary["held"]),
+        ("Skipped (excluded location)", summary["skipped_excluded_location"]),
+        ("Quarantined", summary["quarantined_total"]),
+        ("Sent to the warehouse (unique orders)", summary["warehouse_orders"]),
+        ("Duplicate orders at the warehouse", summary["duplicate_warehouse_orders"]),
+        ("Duplicates suppressed", summary["duplicates_suppressed"]),
+        ("Retries (HTTP / SQS redeliveries)", f"{summary['retries']['http']} / "
+                                               f"{summary['retries']['sqs_redeliveries']}"),
+        ("Throttled responses", summary["throttled_responses"]),
+        ("Items in DLQs", summary["in_dlq"]),
+        ("Lost", summary["lost"]),
+        ("Wrong outcome / bad orders at warehouse", f"{summary['wrong_outcome']} / "
+                                                     f"{summary['bad_orders_reached_warehouse']}"),
+    ]
+    for label, value in rows:
+        flow.add_row(label, str(value))
+    console.print(flow)
+    if summary["quarantined"]:
+        reasons = Table(title="Quarantined by reason (exception inbox)", title_justify="left")
+        reasons.add_column("reason code")
+        reasons.add_column("owner")
+        reasons.add_column("orders", justify="right")
+        from shared.models import ReasonCode, owner_of
+
+        for reason, count in summary["quarantined"].items():
+            reasons.add_row(reason, owner_of(ReasonCode(reason)).value, str(count))
+        console.print(reasons)
+    calls = summary["api_calls"]
+    console.print(
+        f"API calls: Cin7 Core {calls['cin7_core']} ({calls['cin7_core_per_released_order']} per released order), "
+        f"Scend {calls['scend']} ({calls['scend_per_released_order']} per released order). "
+        f"Faults injected: {summary['faults_injected']}. Wall time {wall:.1f} s."
+    )
+    if summary["unexpected"]:
+        console.print(f"[red]Unexpected outcomes:[/red] {summary['unexpected']}")
+
+
+def run_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.scenario import Options, run_day
+    from shared.errors import ConfigError
+
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    options = Options(
+        client=args.client, orders=args.orders, fault_rate=args.fault_rate, duplicate_rate=args.duplicate_rate,
+        missed_webhook_rate=args.missed_webhook_rate, seed=args.seed,
+        warehouse_enforces_reference=not args.no_warehouse_dedupe,
+    )
+    try:
+        result = run_day(options)
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+    summary = result.summary
+    if args.json:
+        print(json.dumps({**summary, "wall_seconds": round(result.wall_seconds, 2)}, sort_keys=True))
+    else:
+        _print_summary(summary, result.wall_seconds)
+    healthy = summary["lost"] == 0 and summary["duplicate_warehouse_orders"] == 0 and summary["wrong_outcome"] == 0
+    return 0 if healthy else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sandbox" and args.sandbox_command == "run":
+        return run_sandbox(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Alert topics per owning team, and the alarms that say something is stuck or parked."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from shared.config import AlertsConfig
+
+TEAMS: tuple[str, ...] = ("operations", "ecommerce", "finance")
+# A message this old in a work queue means the consumer is stuck (healthy hops drain in seconds) or
+# failing slowly through its retries; either way someone should look before the order is late.
+OLDEST_MESSAGE_ALARM = Duration.minutes(15)
+ALARM_PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    """One encrypted SNS topic per team (email-subscribed when the config names an address)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, topic_prefix: str, alerts: AlertsConfig) -> None:
+        super().__init__(scope, construct_id)
+        # A customer managed key, because CloudWatch alarms cannot publish to a topic encrypted with the
+        # AWS managed aws/sns key (its key policy cannot grant cloudwatch.amazonaws.com).
+        self.key = kms.Key(self, "TopicKey", description=f"{topic_prefix} alert topics", enable_key_rotation=True)
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+            )
+        )
+        self.topics: dict[str, sns.Topic] = {}
+        for team in TEAMS:
+            topic = sns.Topic(
+                self,
+                f"{team.capitalize()}Topic",
+                topic_name=f"{topic_prefix}-{team}",
+                display_name=f"Hopline {team} alerts",
+                master_key=self.key,
+                enforce_ssl=True,
+            )
+            email = getattr(alerts, f"{team}_email")
+            if email:
+                topic.add_subscription(subscriptions.EmailSubscription(email))
+            self.topics[team] = topic
+        self._operations_action = cloudwatch_actions.SnsAction(self.topics["operations"])
+
+    def alarm_on_dead_letters(self, construct_id: str, dlq: sqs.IQueue, *, what: str) -> cloudwatch.Alarm:
+        """Any message parked in `dlq` pages operations: it will not move again on its own."""
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=f"{what}: messages are waiting in the dead-letter queue. Inspect, fix, then "
+            "redrive them (console 'Start DLQ redrive' or the hopline ops command).",
+            metric=dlq.metric_approximate_number_of_messages_visible(period=ALARM_PERIOD, statistic="Maximum"),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._operations_action)
+        alarm.add_ok_action(self._operations_action)
+        return alarm
+
+    def alarm_on_oldest_message(self, construct_id: str, queue: sqs.IQueue, *, what: str) -> cloudwatch.Alarm:
+        """The oldest message in a work queue has waited longer than `OLDEST_MESSAGE_ALARM`."""
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=f"{what}: the oldest message has waited over "
+            f"{OLDEST_MESSAGE_ALARM.to_minutes()} minutes; the consumer is stalled or failing.",
+            metric=queue.metric_approximate_age_of_oldest_message(period=ALARM_PERIOD, statistic="Maximum"),
+            threshold=OLDEST_MESSAGE_ALARM.to_seconds(),
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._operations_action)
+        alarm.add_ok_action(self._operations_action)
+        return alarm

@@ -1,0 +1,124 @@
+"""One client brand's deployment, composed from shared/topology.py: nothing here names a hop or queue."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra import bundling
+from infra.constructs.archive_bucket import AccessLogsBucket, ArchiveBucket
+from infra.constructs.hop_function import HopFunction
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.queue_with_dlq import QueueWithDlq
+from infra.constructs.schedules import HopSchedule
+from infra.constructs.tables import Tables
+from infra.constructs.webhook_api import WebhookApi, WebhookRoute
+from infra.naming import pascal, physical_name
+from shared import topology
+from shared.config import ClientConfig
+
+_EVENTBRIDGE_RULE_NAME_MAX = 64
+
+
+class HoplineClientStack(cdk.Stack):
+    """Queues, tables and buckets from the topology, then one function per hop wired to its trigger."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: ClientConfig, **kwargs: object) -> None:
+        display = config.display_name or config.client
+        super().__init__(scope, construct_id, description=f"Hopline integration for {display}", **kwargs)
+        client = config.client
+        self.config = config
+        self.monitoring = Monitoring(self, "Monitoring", topic_prefix=f"hopline-{client}", alerts=config.alerts)
+
+        self.queues: dict[str, QueueWithDlq] = {}
+        for spec in topology.QUEUES:
+            queue = QueueWithDlq(
+                self,
+                f"{pascal(spec.name)}Queue",
+                queue_name=physical_name(client, spec.name),
+                visibility_timeout=cdk.Duration.seconds(spec.visibility_timeout_seconds),
+                max_receive_count=config.retries.queue_max_receive_count,
+            )
+            self.monitoring.alarm_on_dead_letters(f"{pascal(spec.name)}DeadLetters", queue.dlq, what=spec.name)
+            self.monitoring.alarm_on_oldest_message(f"{pascal(spec.name)}OldestMessage", queue.queue, what=spec.name)
+            self.queues[spec.name] = queue
+
+        self.tables = Tables(self, "Tables", tables=topology.TABLES).by_name
+
+        access_logs = AccessLogsBucket(self, "AccessLogs", retention_days=config.archive.retention_days)
+        self.buckets = {
+            spec.name: ArchiveBucket(
+                self,
+                f"{pascal(spec.name)}Bucket",
+                retention_days=config.archive.retention_days,
+                access_logs=access_logs.bucket,
+                access_logs_prefix=f"{spec.name}/",
+            ).bucket
+            for spec in topology.BUCKETS
+        }
+
+        code = bundling.code_asset()
+        dependencies = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=bundling.layer_asset(),
+            compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="Hopline runtime dependencies (requirements.txt) for Python 3.12 on arm64",
+        )
+
+        self.functions: dict[str, HopFunction] = {}
+        routes: list[WebhookRoute] = []
+        for hop in topology.HOPS:
+            function = HopFunction(
+                self,
+                f"{pascal(hop.name)}Function",
+                hop=hop,
+                config=config,
+                code=code,
+                layers=[dependencies],
+                queues=self.queues,
+                tables=self.tables,
+                buckets=self.buckets,
+            )
+            self.functions[hop.name] = function
+            trigger = hop.trigger
+            if isinstance(trigger, topology.ApiTrigger):
+                routes.append(WebhookRoute(trigger.method, trigger.path, function.function))
+            elif isinstance(trigger, topology.ScheduleTrigger):
+                rule_name = physical_name(client, hop.name)
+                schedule = HopSchedule(
+                    self,
+                    f"{pascal(hop.name)}Schedule",
+                    expression=topology.config_value(config, trigger.expression_field),
+                    function=function.function,
+                    rule_name=rule_name if len(rule_name) <= _EVENTBRIDGE_RULE_NAME_MAX else None,
+                    dead_letter_queue_name=physical_name(client, f"{hop.name}-schedule-dlq"),
+                    description=hop.description,
+                )
+                self.monitoring.alarm_on_dead_letters(
+                    f"{pascal(hop.name)}ScheduleDeadLetters", schedule.dlq, what=f"{hop.name} schedule"
+                )
+
+        if routes:
+            self.webhook_api = WebhookApi(
+                self,
+                "WebhookApi",
+                api_name=physical_name(client, "webhooks"),
+                routes=routes,
+                required_headers=(config.source.webhook_header,),
+            )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What the ops command and runbooks look up with describe-stacks."""
+        for name, queue in self.queues.items():
+            cdk.CfnOutput(self, f"QueueUrl{pascal(name)}", value=queue.queue.queue_url)
+            cdk.CfnOutput(self, f"DeadLetterQueueUrl{pascal(name)}", value=queue.dlq.queue_url)
+        for name, table in self.tables.items():
+            cdk.CfnOutput(self, f"Table{pascal(name)}", value=table.table_name)
+        for name, bucket in self.buckets.items():
+            cdk.CfnOutput(self, f"Bucket{pascal(name)}", value=bucket.bucket_name)
+        for team, topic in self.monitoring.topics.items():
+            cdk.CfnOutput(self, f"AlertTopic{pascal(team)}", value=topic.topic_arn)

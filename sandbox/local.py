@@ -1,0 +1,276 @@
+"""The deployed wiring, run locally: moto for AWS, the simulators for the platforms, the real handlers.
+
+Everything is derived from shared/topology.py, exactly as infra/ derives the stack: the same queues
+(with DLQs and maxReceiveCount), tables (same keys), bucket, secrets, environment variables and
+triggers. Queue consumers are driven like the Lambda SQS poller: receive a batch, invoke the handler,
+delete what succeeded, make the reported failures visible again; SQS itself moves a message to its DLQ
+after maxReceiveCount receives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import secrets
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TextIO
+
+from shared import topology
+from shared.clock import VirtualClock
+from shared.config import CLIENT_CONFIG_ENV, ClientConfig
+
+REGION = "eu-west-2"
+
+
+@dataclass
+class FakeContext:
+    """The parts of the Lambda context Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def resource_name(config: ClientConfig, name: str) -> str:
+    return f"hopline-{config.client}-{name}"
+
+
+def _aws_environment() -> None:
+    """Fake credentials and region so nothing can reach a real account, whatever the shell has."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(key, None)
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "Hopline", "POWERTOOLS_SERVICE_NAME": "hopline-sandbox",
+    })
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+
+
+class LocalHopline:
+    """Create the topology's AWS resources on moto and run its hops in-process.
+
+    Call inside an active `moto.mock_aws()`; `start()` returns the secrets it stored so the caller can
+    configure simulators (or send a wrong one, to test rejection).
+    """
+
+    def __init__(
+        self, config: ClientConfig, clock: VirtualClock, *, http_timeout: float = 0.25, log: TextIO | None = None
+    ):
+        self.config = config
+        # What CloudWatch Logs would receive (Powertools metrics print EMF lines to stdout).
+        self.log: TextIO = log if log is not None else io.StringIO()
+        self.clock = clock
+        self.http_timeout = http_timeout
+        self.modules: dict[str, ModuleType] = {}
+        self.queue_urls: dict[str, str] = {}
+        self.dlq_urls: dict[str, str] = {}
+        self.invocations: Counter[str] = Counter()
+        self.record_failures: Counter[str] = Counter()
+        self.secret_values: dict[str, dict[str, str]] = {}
+        self.runtime: Any = None
+
+    # -- resources ------------------------------------------------------------------------------
+    def start(self, secret_values: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
+        import boto3
+
+        _aws_environment()
+        dynamodb = boto3.client("dynamodb")
+        for table in topology.TABLES:
+            create_table(dynamodb, resource_name(self.config, table.name), table)
+            os.environ[topology.table_env(table.name)] = resource_name(self.config, table.name)
+        sqs = boto3.client("sqs")
+        for queue in topology.QUEUES:
+            dlq_url = sqs.create_queue(QueueName=resource_name(self.config, f"{queue.name}-dlq"))["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            url = sqs.create_queue(
+                QueueName=resource_name(self.config, queue.name),
+                Attributes={
+                    "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                    "RedrivePolicy": json.dumps({
+                        "deadLetterTargetArn": dlq_arn,
+                        "maxReceiveCount": str(self.config.retries.queue_max_receive_count),
+                    }),
+                },
+            )["QueueUrl"]
+            self.queue_urls[queue.name] = url
+            self.dlq_urls[queue.name] = dlq_url
+            os.environ[topology.queue_url_env(queue.name)] = url
+        s3 = boto3.client("s3")
+        for bucket in topology.BUCKETS:
+            name = resource_name(self.config, bucket.name)
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+            os.environ[topology.bucket_env(bucket.name)] = name
+        self.secret_values = secret_values or {
+            "source.credentials_secret": {"account_id": str(uuid.uuid4()), "application_key": secrets.token_hex(16)},
+            "source.webhook_secret": {"secret": secrets.token_urlsafe(24)},
+            "warehouse.credentials_secret": {"api_key": secrets.token_hex(20)},
+        }
+        manager = boto3.client("secretsmanager")
+        for path, value in self.secret_values.items():
+            name = topology.config_value(self.config, path)
+            manager.create_secret(Name=name, SecretString=json.dumps(value))
+            os.environ[topology.secret_env(path)] = name
+        os.environ[CLIENT_CONFIG_ENV] = self.config.to_env()
+        os.environ["CLIENT_ID"] = self.config.client
+        self._install_runtime()
+        return self.secret_values
+
+    def _install_runtime(self) -> None:
+        from aws_lambda_powertools.utilities import parameters
+
+        from shared import runtime as runtime_module
+
+        parameters.clear_caches()
+        self.runtime = runtime_module.Runtime(self.config, clock=self.clock, http_timeout=self.http_timeout, budgets={})
+        runtime_module.use(self.runtime)
+
+    def handler(self, hop_name: str) -> Any:
+        if hop_name not in self.modules:
+            self.modules[hop_name] = importlib.import_module(topology.hop(hop_name).module)
+        return self.modules[hop_name].lambda_handler
+
+    def _context(self, hop_name: str) -> FakeContext:
+        return FakeContext(
+            function_name=resource_name(self.config, hop_name), aws_request_id=str(uuid.uuid4()),
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{hop_name}",
+        )
+
+    # -- triggers -------------------------------------------------------------------------------
+    def call_api(self, method: str, path: str, *, headers: dict[str, str], body: str) -> tuple[int, dict[str, Any]]:
+        """What API Gateway's Lambda proxy integration would deliver to the hop routed at (method, path)."""
+        hop = next(h for h in topology.HOPS
+                   if isinstance(h.trigger, topology.ApiTrigger) and h.trigger.path == path
+                   and h.trigger.method == method)
+        event = {
+            "resource": path, "path": path, "httpMethod": method, "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
+            "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+            "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/prod{path}", "stage": "prod",
+                               "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1"}},
+            "body": body, "isBase64Encoded": False,
+        }
+        self.invocations[hop.name] += 1
+        response = self._call(hop.name, event)
+        return int(response["statusCode"]), json.loads(response.get("body") or "{}")
+
+    def run_schedule(self, hop_name: str) -> Any:
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                 "time": self.clock.now().isoformat(), "region": REGION, "resources": [], "detail": {}}
+        self.invocations[hop_name] += 1
+        return self._call(hop_name, event)
+
+    def _call(self, hop_name: str, event: dict[str, Any]) -> Any:
+        handler = self.handler(hop_name)
+        if isinstance(self.log, io.StringIO):
+            self.log.seek(0)
+            self.log.truncate()  # discarded unless the caller asked for a log file
+        with contextlib.redirect_stdout(self.log):
+            return handler(event, self._context(hop_name))
+
+    def drain(self, *, max_rounds: int = 10_000, seconds_per_round: float = 1.0) -> int:
+        """Poll every consumed queue until all are empty, like the Lambda SQS pollers; returns rounds."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        consumers = [h for h in topology.HOPS if isinstance(h.trigger, topology.QueueTrigger)]
+        for rounds in range(1, max_rounds + 1):
+            busy = False
+            for hop in consumers:
+                assert isinstance(hop.trigger, topology.QueueTrigger)
+                url = self.queue_urls[hop.trigger.queue]
+                received = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=hop.trigger.batch_size, AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+                if not received:
+                    continue
+                busy = True
+                failed = self._invoke_batch(hop, received)
+                for message in received:
+                    if message["MessageId"] in failed:
+                        # The visibility timeout would expire in AWS; here the redelivery is immediate.
+                        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                      VisibilityTimeout=0)
+                    else:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            self.clock.advance(seconds_per_round)
+            if not busy:
+                return rounds
+        raise RuntimeError(f"queues still busy after {max_rounds} rounds")
+
+    def _invoke_batch(self, hop: topology.Hop, messages: list[dict[str, Any]]) -> set[str]:
+        assert isinstance(hop.trigger, topology.QueueTrigger)
+        arn = f"arn:aws:sqs:{REGION}:123456789012:{resource_name(self.config, hop.trigger.queue)}"
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
+        } for m in messages]}
+        self.invocations[hop.name] += 1
+        try:
+            response = self._call(hop.name, event)
+            failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - Powertools raises when every record failed: all are retried
+            failed = {m["MessageId"] for m in messages}
+        self.record_failures[hop.name] += len(failed)
+        return failed
+
+    # -- inspection -----------------------------------------------------------------------------
+    def dlq_messages(self) -> dict[str, list[dict[str, Any]]]:
+        """Peek at every DLQ (messages are made visible again at once, nothing is consumed)."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        found: dict[str, list[dict[str, Any]]] = {}
+        for name, url in self.dlq_urls.items():
+            bodies: dict[str, dict[str, Any]] = {}
+            handles: list[str] = []
+            for _ in range(100):
+                batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
+                    "Messages", [])
+                if not batch:
+                    break
+                for message in batch:
+                    bodies[message["MessageId"]] = json.loads(message["Body"])
+                    handles.append(message["ReceiptHandle"])
+            for handle in handles:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+            found[name] = list(bodies.values())
+        return found
+
+
+def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:
+    """The same key schema infra/ declares (both read topology.TABLES)."""
+    attributes = {table.partition_key}
+    keys = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
+    if table.sort_key:
+        keys.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
+        attributes.add(table.sort_key)
+    indexes = []
+    for index_name, pk, sk in table.indexes:
+        attributes.update({pk, sk})
+        indexes.append({"IndexName": index_name, "Projection": {"ProjectionType": "ALL"},
+                        "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"},
+                                      {"AttributeName": sk, "KeyType": "RANGE"}]})
+    kwargs: dict[str, Any] = {
+        "TableName": name, "KeySchema": keys, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
+    }
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
+    dynamodb.create_table(**kwargs)
+    if table.ttl_attribute:
+        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+            "Enabled": True, "AttributeName": table.ttl_attribute})

@@ -1,0 +1,303 @@
+"""A realistic local day for one client: sales, webhooks (some duplicated, some missed), polls, faults.
+
+Each generated sale carries the outcome it should have (released, held, skipped, or quarantined with a
+specific reason), so the summary can say not only what happened but whether it was right: nothing
+lost, no duplicate at the warehouse, every bad order quarantined for the right reason.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from shared.clock import VirtualClock
+from shared.config import ClientConfig, config_for_client
+from shared.models import ReasonCode
+
+KINDS: dict[str, tuple[float, str]] = {
+    # kind: (share of sales, expected outcome: "warehouse", "held", "skipped" or a reason code)
+    "valid": (0.81, "warehouse"),
+    "unknown_sku": (0.03, ReasonCode.SKU_UNKNOWN.value),
+    "invalid_sku": (0.01, ReasonCode.SKU_INVALID.value),
+    "bad_postcode": (0.03, ReasonCode.POSTCODE_INVALID.value),
+    "unmapped_service": (0.02, ReasonCode.DELIVERY_SERVICE_UNMAPPED.value),
+    "incomplete_address": (0.02, ReasonCode.ADDRESS_INCOMPLETE.value),
+    "unsupported_country": (0.02, ReasonCode.COUNTRY_UNSUPPORTED.value),
+    "excluded_location": (0.03, "skipped"),
+    "backordered": (0.03, "held"),
+}
+
+STYLES = ("TEE", "HOODIE", "CAP", "SOCK", "JOGGER")
+COLOURS = ("BLK", "WHT", "NVY", "GRN")
+SIZES = ("S", "M", "L", "XL")
+ADDRESSES = (
+    {"Line1": "1 High Street", "City": "Leeds", "Postcode": "LS1 1AA", "Country": "United Kingdom"},
+    {"Line1": "22 Mill Lane", "City": "Bristol", "Postcode": "BS1 4DJ", "Country": "United Kingdom"},
+    {"Line1": "5 Quay Road", "City": "Glasgow", "Postcode": "G2 1QX", "Country": "United Kingdom"},
+    {"Line1": "14 Harcourt St", "City": "Dublin", "Postcode": "D02 X285", "Country": "Ireland"},
+)
+GOOD_SERVICES = ("Royal Mail Tracked 48", "Royal Mail Tracked 24", "DPD Next Day")
+
+
+@dataclass
+class Options:
+    client: str = "example-cin7-scend"
+    orders: int = 200
+    fault_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    missed_webhook_rate: float = 0.03
+    seed: int = 1
+    warehouse_enforces_reference: bool = True
+
+
+@dataclass
+class PlannedSale:
+    sale_id: str
+    order_number: str
+    kind: str
+    expected: str
+
+
+@dataclass
+class DayResult:
+    summary: dict[str, Any]
+    wall_seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def poll_interval_seconds(expression: str) -> float:
+    rate = re.match(r"rate\((\d+) (minute|hour|day)s?\)", expression)
+    if not rate:
+        return 600.0
+    return int(rate.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[rate.group(2)]
+
+
+def _sale_spec(kind: str, rng: random.Random, skus: list[str], index: int) -> dict[str, Any]:
+    lines = [(rng.choice(skus), rng.randint(1, 3), Decimal(rng.choice(("12.50", "19.99", "24.00", "8.95"))))
+             for _ in range(rng.randint(1, 3))]
+    address = dict(rng.choice(ADDRESSES[:3]))
+    address["Contact"] = rng.choice(("Jo Smith", "Sam Patel", "Alex Murphy", "Priya Shah"))
+    spec: dict[str, Any] = {
+        "lines": lines, "address": address, "carrier": rng.choice(GOOD_SERVICES), "location": "Scend UK",
+        "status": "ORDERED", "order_status": "AUTHORISED", "email": f"customer{index}@example.com",
+    }
+    if kind == "unknown_sku":
+        spec["lines"] = [*lines, (f"NEW-DROP-{index}", 1, Decimal("30.00"))]
+    elif kind == "invalid_sku":
+        spec["lines"] = [*lines, (f"TEE BLK {index}", 1, Decimal("12.50"))]
+    elif kind == "bad_postcode":
+        address["Postcode"] = rng.choice(("LS1", "12345", "ZZ99 9ZZZ"))
+    elif kind == "unmapped_service":
+        spec["carrier"] = "Pigeon Post Express"
+    elif kind == "incomplete_address":
+        address["Line1"] = ""
+    elif kind == "unsupported_country":
+        address.update({"Country": "United States", "Postcode": "10001", "City": "New York"})
+    elif kind == "excluded_location":
+        spec["location"] = "Retail Store"
+    elif kind == "backordered":
+        spec["status"] = "BACKORDERED"
+    elif rng.random() < 0.1:
+        spec["address"] = dict(ADDRESSES[3], Contact="Niamh Byrne")
+        spec["carrier"] = "An Post"
+    return spec
+
+
+def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResult:
+    """Drive one day through the local wiring and return the summary (see `summarise`)."""
+    from moto import mock_aws
+
+    from sandbox.local import LocalHopline
+    from sandbox.simulators.base import FaultPlan
+    from sandbox.simulators.cin7_core import Cin7CoreSimulator
+    from sandbox.simulators.scend import ScendSimulator
+
+    started = time.perf_counter()
+    rng = random.Random(options.seed)
+    clock = VirtualClock()
+    base_config = config or config_for_client(options.client)
+    with mock_aws():
+        local = LocalHopline(base_config, clock)
+        secrets = {
+            "source.credentials_secret": {"account_id": f"acct-{options.seed}",
+                                          "application_key": f"key-{rng.getrandbits(64):x}"},
+            "source.webhook_secret": {"secret": f"hook-{rng.getrandbits(64):x}"},
+            "warehouse.credentials_secret": {"api_key": f"scend-{rng.getrandbits(64):x}"},
+        }
+        cin7 = Cin7CoreSimulator(
+            secrets["source.credentials_secret"]["account_id"], secrets["source.credentials_secret"]["application_key"],
+            clock=clock, faults=FaultPlan(rate=options.fault_rate, seed=options.seed),
+            calls_per_minute=base_config.source.calls_per_minute,
+        )
+        scend = ScendSimulator(
+            secrets["warehouse.credentials_secret"]["api_key"], clock=clock,
+            faults=FaultPlan(rate=options.fault_rate, seed=options.seed + 1),
+            enforce_unique_reference=options.warehouse_enforces_reference,
+        )
+        cin7.start()
+        scend.start()
+        try:
+            local.config = base_config.model_copy(update={
+                "source": base_config.source.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
+                "warehouse": base_config.warehouse.model_copy(update={"base_url": f"{scend.url}api/"}),
+            })
+            local.start(secrets)
+            skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
+            for sku in skus:
+                scend.add_product(sku, name=sku.replace("-", " ").title())
+            planned = _drive(options, rng, clock, local, cin7, secrets["source.webhook_secret"]["secret"], skus)
+            summary = summarise(options, local, cin7, scend, planned)
+        finally:
+            cin7.stop()
+            scend.stop()
+    return DayResult(summary=summary, wall_seconds=time.perf_counter() - started)
+
+
+def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any, cin7: Any, hook_secret: str,
+           skus: list[str]) -> list[PlannedSale]:
+    header = local.config.source.webhook_header
+    path = "/webhooks/cin7-core"
+    kinds = list(KINDS)
+    weights = [KINDS[k][0] for k in kinds]
+    planned: list[PlannedSale] = []
+    pending_duplicates: list[dict[str, Any]] = []
+    poll_every = poll_interval_seconds(local.config.source.poll_schedule)
+    next_poll = clock.now().timestamp() + poll_every
+    spacing = max(2.0, 10 * 3600 / max(1, options.orders))
+    stats: Counter[str] = Counter()
+
+    def deliver(payload: dict[str, Any], secret: str = hook_secret) -> int:
+        status, _ = local.call_api("POST", path, headers={header: secret, "Content-Type": "application/json"},
+                                   body=json.dumps(payload))
+        return status
+
+    for index in range(options.orders):
+        clock.advance(spacing)
+        kind = rng.choices(kinds, weights=weights)[0]
+        order_number = f"SO-{10000 + index}"
+        sale_id = cin7.add_sale(order_number=order_number, **_sale_spec(kind, rng, skus, index))
+        planned.append(PlannedSale(sale_id, order_number, kind, KINDS[kind][1]))
+        payload = cin7.webhook_payload(sale_id)
+        if rng.random() < options.missed_webhook_rate:
+            stats["webhooks_missed"] += 1
+        else:
+            stats[f"webhook_{deliver(payload)}"] += 1
+            if rng.random() < options.duplicate_rate:
+                if rng.random() < 0.5:
+                    stats[f"webhook_{deliver(payload)}"] += 1  # Cin7 retried at once
+                else:
+                    pending_duplicates.append(payload)  # Cin7 retries minutes later
+                stats["webhooks_duplicated"] += 1
+        if index == options.orders // 3:
+            stats[f"webhook_{deliver(payload, secret='not-the-secret')}"] += 1
+            stats[f"webhook_{deliver({'EventType': 'Sale/OrderAuthorised'})}"] += 1
+        if index % 25 == 24:
+            local.drain()
+            for duplicate in pending_duplicates:
+                stats[f"webhook_{deliver(duplicate)}"] += 1
+            pending_duplicates.clear()
+        if clock.now().timestamp() >= next_poll:
+            local.run_schedule("poll_sales")
+            next_poll = clock.now().timestamp() + poll_every
+    local.drain()
+    for duplicate in pending_duplicates:
+        stats[f"webhook_{deliver(duplicate)}"] += 1
+    clock.advance(poll_every)
+    local.run_schedule("poll_sales")
+    local.drain()
+    local.drive_stats = stats
+    return planned
+
+
+def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list[PlannedSale]) -> dict[str, Any]:
+    rt = local.runtime
+    prefix = local.config.warehouse.client_reference_prefix
+    ledger = {entry.order_key: entry for entry in rt.ledger.scan()}
+    exceptions = rt.exceptions.list(status=None)
+    open_by_key = {e.business_key: e for e in exceptions if e.status == "open"}
+    at_warehouse = scend.orders_by_reference()
+    dlq = local.dlq_messages()
+    in_dlq_ids = {body.get("source_id") for bodies in dlq.values() for body in bodies}
+    source = local.config.source.platform
+
+    verdicts: Counter[str] = Counter()
+    wrong: list[dict[str, str]] = []
+    for sale in planned:
+        key = f"{source}#{sale.sale_id}"
+        reference = f"{prefix}-{sale.order_number}"
+        entry = ledger.get(key)
+        exception = open_by_key.get(key)
+        if sale.expected == "warehouse":
+            ok = reference in at_warehouse
+        elif sale.expected in ("held", "skipped"):
+            ok = entry is not None and entry.stage.value == sale.expected and reference not in at_warehouse
+        else:
+            ok = exception is not None and sale.expected in exception.reasons and reference not in at_warehouse
+        if ok:
+            verdicts["as_expected"] += 1
+            continue
+        if sale.sale_id in in_dlq_ids:
+            verdicts["in_dlq"] += 1
+        elif reference in at_warehouse:
+            verdicts["bad_order_reached_warehouse"] += 1
+            wrong.append({"order": sale.order_number, "kind": sale.kind, "got": "at warehouse"})
+        elif exception is not None or entry is not None:
+            verdicts["wrong_outcome"] += 1
+            wrong.append({"order": sale.order_number, "kind": sale.kind,
+                          "got": exception.reason.value if exception else entry.stage.value})  # type: ignore[union-attr]
+        else:
+            verdicts["lost"] += 1
+            wrong.append({"order": sale.order_number, "kind": sale.kind, "got": "nowhere"})
+
+    stages = Counter(entry.stage.value for entry in ledger.values())
+    quarantined = Counter(e.reason.value for e in exceptions if e.status == "open")
+    source_stats, warehouse_stats = rt.source.stats, rt.warehouse.stats
+    released = stages["released"] + stages["submitted"]
+    valid = sum(1 for s in planned if s.expected == "warehouse")
+    cin7_calls = sum(cin7.requests.values())
+    scend_calls = sum(scend.requests.values())
+    drive = getattr(local, "drive_stats", Counter())
+    return {
+        "client": local.config.client,
+        "seed": options.seed,
+        "fault_rate": options.fault_rate,
+        "duplicate_rate": options.duplicate_rate,
+        "orders_sent": len(planned),
+        "unique_valid_orders": valid,
+        "webhooks_accepted": drive.get("webhook_202", 0),
+        "webhooks_rejected_unauthorised": drive.get("webhook_401", 0),
+        "webhooks_duplicated": drive.get("webhooks_duplicated", 0),
+        "webhooks_missed_recovered_by_poll": drive.get("webhooks_missed", 0),
+        "orders_received": len(ledger),
+        "released": released,
+        "held": stages["held"],
+        "skipped_excluded_location": stages["skipped"],
+        "not_ready": stages["not_ready"],
+        "quarantined": dict(sorted(quarantined.items())),
+        "quarantined_total": sum(quarantined.values()),
+        "warehouse_orders": len(at_warehouse),
+        "duplicate_warehouse_orders": scend.duplicate_references(),
+        "duplicates_suppressed": sum(entry.duplicates_suppressed for entry in ledger.values()),
+        "warehouse_duplicate_rejections": scend.duplicate_rejections,
+        "retries": {"http": source_stats.retries + warehouse_stats.retries,
+                    "sqs_redeliveries": sum(local.record_failures.values())},
+        "throttled_responses": source_stats.throttled + warehouse_stats.throttled,
+        "faults_injected": {"cin7_core": dict(cin7.faults_injected), "scend": dict(scend.faults_injected)},
+        "in_dlq": sum(len(bodies) for bodies in dlq.values()),
+        "lost": verdicts["lost"],
+        "wrong_outcome": verdicts["wrong_outcome"],
+        "bad_orders_reached_warehouse": verdicts["bad_order_reached_warehouse"],
+        "as_expected": verdicts["as_expected"],
+        "api_calls": {
+            "cin7_core": cin7_calls, "scend": scend_calls,
+            "cin7_core_per_released_order": round(cin7_calls / released, 3) if released else None,
+            "scend_per_released_order": round(scend_calls / released, 3) if released else None,
+        },
+        "unexpected": wrong[:20],
+    }

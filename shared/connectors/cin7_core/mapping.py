@@ -1,0 +1,382 @@
+"""Cin7 Core wire models (PascalCase, as Cin7 sends them) and their mapping to the canonical Order.
+
+Only the parts of a Sale we read are modelled; everything else is ignored so new Cin7 fields never
+break intake. A sale that does not fit raises PermanentError(PAYLOAD_INVALID) naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
+
+from shared.errors import PermanentError
+from shared.models import Address, Order, OrderLine, ReasonCode
+from shared.ports import OrderChange
+
+SOURCE = "cin7_core"
+AUTHORISED = "AUTHORISED"
+_HUNDRED = Decimal(100)
+
+
+# -- scalar parsing --------------------------------------------------------------------------------
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A JSON number (int, float as parsed by json) or numeric string as an exact Decimal, via str."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int | float | str):
+        try:
+            # str(float) is the shortest repr that round-trips, i.e. the digits Cin7 sent.
+            number = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(0) if value is None else to_decimal(value)
+
+
+def _optional_money(value: Any) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def parse_cin7_datetime(value: Any) -> datetime | None:
+    """Cin7 dates are UTC, sent with or without 'Z' and with 0-7 fraction digits; naive means UTC."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        # Seven-digit .NET fractions are accepted by fromisoformat on 3.11+, but trim to be explicit.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"expected an ISO 8601 date, got {value!r}") from None
+    else:
+        raise ValueError(f"expected an ISO 8601 date, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_cin7_datetime(moment: datetime) -> str:
+    """The filter format Cin7 documents, yyyy-MM-ddTHH:mm:ss in UTC (naive input is taken as UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # e.g. a numeric postcode
+    return value
+
+
+def _required_text(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _guid(value: Any) -> Any:
+    """Cin7 GUIDs are case-insensitive: the API sends lower case, webhooks upper case. Keep one form."""
+    value = _required_text(value)
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+RequiredText = Annotated[str, BeforeValidator(_required_text)]
+Guid = Annotated[str, BeforeValidator(_guid)]
+Money = Annotated[Decimal, PlainValidator(_money)]
+OptionalMoney = Annotated[Decimal | None, PlainValidator(_optional_money)]
+Number = Annotated[Decimal, PlainValidator(to_decimal)]
+Cin7DateTime = Annotated[datetime | None, PlainValidator(parse_cin7_datetime)]
+RequiredCin7DateTime = Annotated[datetime, PlainValidator(lambda v: _required(parse_cin7_datetime(v)))]
+
+
+def _required(value: datetime | None) -> datetime:
+    if value is None:
+        raise ValueError("a date is required")
+    return value
+
+
+# -- countries -------------------------------------------------------------------------------------
+
+# Cin7 sends country names by default (CountryFormat=Regular). Keys are normalised: lower case,
+# no dots, single spaces. Unknown names are kept as given so validation can refuse them by name.
+_COUNTRIES: dict[str, str] = {
+    "united kingdom": "GB",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "united kingdom of great britain and northern ireland": "GB",
+    "united kingdom (uk)": "GB",
+    "ireland": "IE",
+    "republic of ireland": "IE",
+    "eire": "IE",
+    "isle of man": "IM",
+    "jersey": "JE",
+    "guernsey": "GG",
+    "united states": "US",
+    "united states of america": "US",
+    "usa": "US",
+    "america": "US",
+    "canada": "CA",
+    "australia": "AU",
+    "new zealand": "NZ",
+    "germany": "DE",
+    "deutschland": "DE",
+    "france": "FR",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "netherlands (the)": "NL",
+    "holland": "NL",
+    "belgium": "BE",
+    "luxembourg": "LU",
+    "spain": "ES",
+    "portugal": "PT",
+    "italy": "IT",
+    "austria": "AT",
+    "switzerland": "CH",
+    "denmark": "DK",
+    "sweden": "SE",
+    "norway": "NO",
+    "finland": "FI",
+    "iceland": "IS",
+    "poland": "PL",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "greece": "GR",
+    "south africa": "ZA",
+    "japan": "JP",
+    "singapore": "SG",
+    "hong kong": "HK",
+    "united arab emirates": "AE",
+    "uae": "AE",
+}
+
+
+def country_code(name: str) -> str:
+    """ISO 3166-1 alpha-2 for a Cin7 country name or code; an unknown name comes back as given."""
+    given = name.strip()
+    key = " ".join(given.replace(".", "").split()).casefold()
+    if key in _COUNTRIES:
+        return _COUNTRIES[key]
+    if len(key) == 2 and key.isalpha():
+        return key.upper()
+    return given
+
+
+# -- wire models -----------------------------------------------------------------------------------
+
+
+class Wire(BaseModel):
+    """Cin7 adds fields freely; ignore what we do not read."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class WireShippingAddress(Wire):
+    Line1: Text = ""
+    Line2: Text = ""
+    City: Text = ""
+    State: Text = ""
+    Postcode: Text = ""
+    Country: Text = ""
+    Company: Text = ""
+    Contact: Text = ""
+
+
+class WireSaleLine(Wire):
+    SKU: Text = ""
+    Name: Text = ""
+    Quantity: Number
+    Price: Money = Decimal(0)
+    Discount: Money = Decimal(0)
+    Tax: Money = Decimal(0)
+    Total: OptionalMoney = None
+
+
+class WireAdditionalCharge(Wire):
+    Description: Text = ""
+    Price: Money = Decimal(0)
+    Quantity: Money = Decimal(1)
+    Discount: Money = Decimal(0)
+    Tax: Money = Decimal(0)
+    Total: OptionalMoney = None
+
+
+class WireSaleOrder(Wire):
+    SaleOrderNumber: Text = ""
+    Status: Text = ""
+    Lines: Annotated[list[WireSaleLine], BeforeValidator(_list)] = []
+    AdditionalCharges: Annotated[list[WireAdditionalCharge], BeforeValidator(_list)] = []
+    Tax: Money = Decimal(0)
+    Total: Money = Decimal(0)
+
+
+class WireSale(Wire):
+    """GET sale?ID= (the parts order intake reads)."""
+
+    ID: Guid
+    Status: RequiredText
+    CustomerReference: Text = ""
+    Location: Text = ""
+    Carrier: Text = ""
+    CustomerCurrency: Text = ""
+    BaseCurrency: Text = ""
+    Email: Text = ""
+    Phone: Text = ""
+    ShippingAddress: WireShippingAddress | None = None
+    Order: WireSaleOrder | None = None
+    LastModifiedOn: Cin7DateTime = None
+
+
+class WireSaleListRow(Wire):
+    """One row of GET saleList."""
+
+    SaleID: Guid
+    OrderNumber: Text = ""
+    Status: Text = ""
+    OrderStatus: Text = ""
+    Updated: RequiredCin7DateTime
+
+
+class WireSaleListPage(Wire):
+    Total: int = Field(ge=0)
+    Page: int = 1
+    SaleList: Annotated[list[WireSaleListRow], BeforeValidator(_list)] = []
+
+
+# -- mapping ---------------------------------------------------------------------------------------
+
+W = TypeVar("W", bound=Wire)
+
+
+def _validate(model: type[W], data: Any, what: str) -> W:
+    if not isinstance(data, dict):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{what}: expected a JSON object, got {_kind(data)}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{what}: {_problems(exc)}") from None
+
+
+def _kind(data: Any) -> str:
+    return {list: "an array", str: "a string", type(None): "null"}.get(type(data), type(data).__name__)
+
+
+def _problems(exc: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for error in exc.errors()[:limit]:
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = "required field is missing" if error["type"] == "missing" else error["msg"]
+        parts.append(f"field '{field}': {message}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def _line_total(price: Decimal, quantity: Decimal, discount: Decimal) -> Decimal:
+    return price * quantity * (_HUNDRED - discount) / _HUNDRED
+
+
+def _sale_label(sale: Any) -> str:
+    sale_id = sale.get("ID") if isinstance(sale, dict) else None
+    return f"Cin7 sale {sale_id}" if isinstance(sale_id, str) and sale_id.strip() else "Cin7 sale"
+
+
+def to_order(sale: Any) -> Order:
+    """Map a GET sale?ID= body to the canonical Order; PermanentError(PAYLOAD_INVALID) when it does not fit."""
+    label = _sale_label(sale)
+    wire = _validate(WireSale, sale, label)
+    stage = wire.Order or WireSaleOrder()
+    currency = wire.CustomerCurrency or wire.BaseCurrency
+    if not currency:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: field 'CustomerCurrency' is empty")
+    address = wire.ShippingAddress or WireShippingAddress()
+    lines = tuple(
+        OrderLine(
+            sku=line.SKU.strip(),
+            name=line.Name,
+            quantity=line.Quantity,
+            unit_price=line.Price,
+            tax=line.Tax,
+            discount_percent=line.Discount,
+            total=line.Total if line.Total is not None else _line_total(line.Price, line.Quantity, line.Discount),
+        )
+        for line in stage.Lines
+    )
+    shipping_total = sum(
+        (
+            charge.Total if charge.Total is not None else _line_total(charge.Price, charge.Quantity, charge.Discount)
+            for charge in stage.AdditionalCharges
+        ),
+        Decimal(0),
+    )
+    return Order(
+        source=SOURCE,
+        source_id=wire.ID,
+        order_number=stage.SaleOrderNumber,
+        customer_reference=wire.CustomerReference,
+        status=wire.Status.strip(),
+        authorised=stage.Status.strip().upper() == AUTHORISED,
+        location=wire.Location,
+        delivery_service=wire.Carrier,
+        currency=currency.strip().upper(),
+        lines=lines,
+        shipping_address=Address(
+            name=address.Contact,
+            company=address.Company,
+            line1=address.Line1,
+            line2=address.Line2,
+            city=address.City,
+            region=address.State,
+            postcode=address.Postcode.strip(),
+            country=country_code(address.Country),
+            email=wire.Email,
+            phone=wire.Phone,
+        ),
+        shipping_total=shipping_total,
+        tax_total=stage.Tax,
+        total=stage.Total,
+        updated_at=wire.LastModifiedOn,
+    )
+
+
+def to_change(row: Any) -> OrderChange:
+    """Map one saleList row to an OrderChange."""
+    return _change(_validate(WireSaleListRow, row, "Cin7 saleList row"))
+
+
+def _change(row: WireSaleListRow) -> OrderChange:
+    return OrderChange(source_id=row.SaleID, order_number=row.OrderNumber, status=row.Status, updated_at=row.Updated)
+
+
+def parse_sale_list(body: Any) -> tuple[int, list[OrderChange]]:
+    """A saleList page as (Total, changes); PAYLOAD_INVALID when the page or a row does not fit."""
+    page = _validate(WireSaleListPage, body, "Cin7 saleList page")
+    return page.Total, [_change(row) for row in page.SaleList]

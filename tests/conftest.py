@@ -1,0 +1,42 @@
+"""Shared fixtures: the example client config, a virtual clock, moto with fake credentials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Before anything builds a boto3 client: fake credentials and a region, never a real account.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-2",
+    "AWS_REGION": "eu-west-2", "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_SERVICE_NAME": "hopline-tests",
+})
+os.environ.pop("AWS_PROFILE", None)
+
+from shared.clock import VirtualClock
+from shared.config import ClientConfig, load_client_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "infra" / "clients" / "example-cin7-scend.yaml"
+EVENTS = Path(__file__).resolve().parent / "events"
+
+
+@pytest.fixture(scope="session")
+def example_config() -> ClientConfig:
+    return load_client_config(EXAMPLE)
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        yield

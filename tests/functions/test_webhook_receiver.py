@@ -1,0 +1,55 @@
+"""webhook_receiver: authenticate, archive, enqueue; reject and quarantine without losing anything."""
+
+from __future__ import annotations
+
+import boto3
+
+from tests.functions.conftest import Harness
+
+
+def archived_keys(harness: Harness) -> list[str]:
+    bucket = harness.rt.archive.bucket
+    return [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
+
+
+def test_wrong_secret_is_rejected_with_no_side_effect(harness: Harness) -> None:
+    # Given a sale and a webhook with the wrong shared secret
+    sale_id = harness.add_sale()
+    # When it arrives
+    status, body = harness.webhook(sale_id, secret="guess")
+    # Then 401, nothing archived, nothing enqueued, no platform call
+    assert status == 401
+    assert body == {"error": "unauthorised"}
+    assert archived_keys(harness) == []
+    assert harness.queue_bodies("order-intake") == []
+    assert sum(harness.cin7.requests.values()) == 0
+
+
+def test_authentic_webhook_is_archived_and_enqueued_without_platform_calls(harness: Harness) -> None:
+    sale_id = harness.add_sale("SO-77")
+    status, body = harness.webhook(sale_id)
+    assert status == 202
+    assert body == {"accepted": True}
+    [message] = harness.queue_bodies("order-intake")
+    assert message["source_id"] == sale_id.lower()
+    assert message["trigger"] == "webhook"
+    assert message["order_number"] == "SO-77"
+    keys = archived_keys(harness)
+    assert len(keys) == 1
+    assert keys[0].startswith(f"orders/example-cin7-scend/cin7_core/{sale_id.lower()}/")
+    assert message["archive_key"] == keys[0]
+    assert sum(harness.cin7.requests.values()) == 0
+
+
+def test_malformed_payload_is_quarantined_and_acknowledged(harness: Harness) -> None:
+    # Given an authenticated webhook whose body has no SaleID
+    status, body = harness.webhook("", body='{"EventType": "Sale/OrderAuthorised"}')
+    # Then it is acknowledged (so Cin7 keeps the hook active) but not accepted, and quarantined
+    assert status == 202
+    assert body == {"accepted": False, "reason": "payload_invalid"}
+    assert harness.queue_bodies("order-intake") == []
+    [exception] = harness.rt.exceptions.list()
+    assert exception.reason.value == "payload_invalid"
+    assert exception.team.value == "operations"
+    assert exception.payload_key is not None
+    assert harness.rt.archive.get(exception.payload_key) == b'{"EventType": "Sale/OrderAuthorised"}'

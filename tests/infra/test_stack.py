@@ -1,0 +1,334 @@
+"""The synthesized client stack: what an operator relies on, checked against the topology it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+from cfnlint.api import ManualArgs, lint_file
+
+from app import build_app
+from shared import topology
+from shared.config import ClientConfig
+
+pytestmark = pytest.mark.infra
+
+CLIENT = "example-cin7-scend"
+# W3005: CDK writes DependsOn next to a GetAtt that already implies it; redundant, harmless.
+IGNORED_LINT_RULES = {"W3005"}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[cdk.Stack, Template, Path]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    # Skipping bundling keeps the synth offline and fast; the assets are exercised by `make synth`.
+    app = build_app(CLIENT, context={"aws:cdk:bundling-stacks": []}, outdir=str(outdir))
+    stack = app.node.find_child(f"hopline-{CLIENT}")
+    assert isinstance(stack, cdk.Stack)
+    template = Template.from_stack(stack)
+    return stack, template, outdir / stack.template_file
+
+
+@pytest.fixture(scope="module")
+def template(synthesized: tuple[cdk.Stack, Template, Path]) -> Template:
+    return synthesized[1]
+
+
+@pytest.fixture(scope="module")
+def resources(template: Template) -> dict[str, Any]:
+    return template.to_json()["Resources"]
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {key: value.get("Properties", {}) for key, value in resources.items() if value["Type"] == kind}
+
+
+def getatt_target(value: Any) -> str:
+    """The logical id in {"Fn::GetAtt": [id, attr]} or {"Ref": id}."""
+    if "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0]
+    return value["Ref"]
+
+
+def dead_letter_queues(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {key: props for key, props in of_type(resources, "AWS::SQS::Queue").items() if "RedriveAllowPolicy" in props}
+
+
+def function_by_handler(resources: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {props["Handler"]: (key, props) for key, props in of_type(resources, "AWS::Lambda::Function").items()}
+
+
+def test_every_work_queue_redrives_to_a_dlq_that_allows_it_back(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    # Given the synthesized queues
+    queues = of_type(resources, "AWS::SQS::Queue")
+    dlqs = dead_letter_queues(resources)
+    work_queues = {key: props for key, props in queues.items() if key not in dlqs}
+    assert len(work_queues) == len(topology.QUEUES)
+    for props in work_queues.values():
+        # Then each work queue parks poison messages after the configured deliveries
+        redrive = props["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] == example_config.retries.queue_max_receive_count
+        target = getatt_target(redrive["deadLetterTargetArn"])
+        assert target in dlqs
+        # And its DLQ names it as the only source, so "Start DLQ redrive" can move messages back
+        allow = dlqs[target]["RedriveAllowPolicy"]
+        assert allow["redrivePermission"] == "byQueue"
+        (source_arn,) = allow["sourceQueueArns"]
+        parts = source_arn["Fn::Join"][1]
+        assert parts[0].startswith("arn:aws:sqs:") and parts[-1] == f":{props['QueueName']}"
+    # And a DLQ that is nobody's redrive target accepts no source queue at all
+    targets = {getatt_target(p["RedrivePolicy"]["deadLetterTargetArn"]) for p in work_queues.values()}
+    for key, props in dlqs.items():
+        if key not in targets:
+            assert props["RedriveAllowPolicy"] == {"redrivePermission": "denyAll"}
+
+
+def test_every_queue_is_encrypted_tls_only_with_the_agreed_retention(resources: dict[str, Any]) -> None:
+    dlqs = dead_letter_queues(resources)
+    for key, props in of_type(resources, "AWS::SQS::Queue").items():
+        assert props["SqsManagedSseEnabled"] is True
+        assert props["MessageRetentionPeriod"] == (14 if key in dlqs else 4) * 86400
+    policies = of_type(resources, "AWS::SQS::QueuePolicy")
+    tls_denied = {
+        getatt_target(queue)
+        for props in policies.values()
+        for statement in props["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for queue in props["Queues"]
+    }
+    assert tls_denied == set(of_type(resources, "AWS::SQS::Queue"))
+
+
+def test_every_event_source_mapping_reports_batch_item_failures(resources: dict[str, Any]) -> None:
+    mappings = of_type(resources, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == sum(isinstance(hop.trigger, topology.QueueTrigger) for hop in topology.HOPS)
+    for props in mappings.values():
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(resources: dict[str, Any]) -> None:
+    queues = of_type(resources, "AWS::SQS::Queue")
+    functions = of_type(resources, "AWS::Lambda::Function")
+    for props in of_type(resources, "AWS::Lambda::EventSourceMapping").values():
+        queue = queues[getatt_target(props["EventSourceArn"])]
+        consumer = functions[getatt_target(props["FunctionName"])]
+        assert queue["VisibilityTimeout"] >= 6 * consumer["Timeout"]
+
+
+def test_every_table_is_on_demand_recoverable_and_encrypted(resources: dict[str, Any]) -> None:
+    tables = of_type(resources, "AWS::DynamoDB::Table")
+    assert len(tables) == len(topology.TABLES)
+    for props in tables.values():
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+    retained = [key for key, value in resources.items() if value["Type"] == "AWS::DynamoDB::Table"]
+    assert all(resources[key]["DeletionPolicy"] == "Retain" for key in retained)
+    # TTL attributes and indexes exactly as the topology declares them
+    declared_ttl = sorted(t.ttl_attribute for t in topology.TABLES if t.ttl_attribute)
+    synthesized_ttl = sorted(
+        p["TimeToLiveSpecification"]["AttributeName"] for p in tables.values() if "TimeToLiveSpecification" in p
+    )
+    assert synthesized_ttl == declared_ttl
+    declared_indexes = sorted(index[0] for t in topology.TABLES for index in t.indexes)
+    synthesized_indexes = sorted(i["IndexName"] for p in tables.values() for i in p.get("GlobalSecondaryIndexes", []))
+    assert synthesized_indexes == declared_indexes
+
+
+def test_one_function_per_hop_on_python_312_or_later_with_tracing_and_retained_logs(resources: dict[str, Any]) -> None:
+    functions = function_by_handler(resources)
+    assert len(of_type(resources, "AWS::Lambda::Function")) == len(topology.HOPS)
+    assert set(functions) == {hop.handler for hop in topology.HOPS}
+    log_groups = of_type(resources, "AWS::Logs::LogGroup")
+    for hop in topology.HOPS:
+        _, props = functions[hop.handler]
+        major, minor = (int(part) for part in props["Runtime"].removeprefix("python").split("."))
+        assert (major, minor) >= (3, 12)
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["Timeout"] == hop.timeout_seconds
+        assert props["MemorySize"] == hop.memory_mb
+        assert props.get("ReservedConcurrentExecutions") == hop.reserved_concurrency
+        log_group = log_groups[getatt_target(props["LoggingConfig"]["LogGroup"])]
+        assert log_group["RetentionInDays"] > 0
+
+
+def test_function_environment_names_what_the_hop_declares_and_never_a_secret_value(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    functions = function_by_handler(resources)
+    for hop in topology.HOPS:
+        variables = functions[hop.handler][1]["Environment"]["Variables"]
+        assert variables["POWERTOOLS_SERVICE_NAME"] == f"hopline-{hop.name}"
+        assert variables["CLIENT_ID"] == example_config.client
+        assert ClientConfig.model_validate_json(variables["HOPLINE_CLIENT_CONFIG"]) == example_config
+        expected = {topology.queue_url_env(q) for q in hop.sends_to}
+        expected |= {topology.table_env(t) for t in hop.tables}
+        expected |= {topology.bucket_env(b) for b in hop.buckets}
+        expected |= {topology.secret_env(s) for s in hop.secrets}
+        wired = {name for name in variables if name.startswith(("QUEUE_URL_", "TABLE_", "BUCKET_", "SECRET_"))}
+        assert wired == expected
+        for path in hop.secrets:
+            assert variables[topology.secret_env(path)] == topology.config_value(example_config, path)
+
+
+def test_each_hop_may_send_only_to_the_queues_it_declares(resources: dict[str, Any]) -> None:
+    functions = function_by_handler(resources)
+    roles_policies = of_type(resources, "AWS::IAM::Policy")
+    queue_names = {key: props.get("QueueName") for key, props in of_type(resources, "AWS::SQS::Queue").items()}
+    for hop in topology.HOPS:
+        role = getatt_target(functions[hop.handler][1]["Role"])
+        sendable = {
+            queue_names[getatt_target(resource)]
+            for props in roles_policies.values()
+            if role in [r["Ref"] for r in props["Roles"]]
+            for statement in props["PolicyDocument"]["Statement"]
+            if "sqs:SendMessage" in _as_list(statement["Action"])
+            for resource in _as_list(statement["Resource"])
+        }
+        work_queues = {name for name in sendable if not name.endswith("-dlq")}
+        assert work_queues == {f"hopline-{CLIENT}-{name}" for name in hop.sends_to}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _identity_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = []
+    for props in of_type(resources, "AWS::IAM::Policy").values():
+        statements += props["PolicyDocument"]["Statement"]
+    for props in of_type(resources, "AWS::IAM::ManagedPolicy").values():
+        statements += props["PolicyDocument"]["Statement"]
+    for props in of_type(resources, "AWS::IAM::Role").values():
+        for policy in props.get("Policies", []):
+            statements += policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_no_identity_policy_grants_wildcard_actions_or_resources_beyond_xray(resources: dict[str, Any]) -> None:
+    statements = _identity_statements(resources)
+    assert statements
+    for statement in statements:
+        actions = _as_list(statement["Action"])
+        assert "*" not in actions
+        assert not [action for action in actions if action.endswith(":*")], statement
+        if "*" in _as_list(statement["Resource"]):
+            assert all(action.startswith("xray:") for action in actions), statement
+
+
+def test_the_schedule_runs_the_configured_expression_and_parks_failures(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    rules = of_type(resources, "AWS::Events::Rule")
+    functions = function_by_handler(resources)
+    dlqs = dead_letter_queues(resources)
+    scheduled = [hop for hop in topology.HOPS if isinstance(hop.trigger, topology.ScheduleTrigger)]
+    assert len(rules) == len(scheduled)
+    for hop in scheduled:
+        assert isinstance(hop.trigger, topology.ScheduleTrigger)
+        expression = topology.config_value(example_config, hop.trigger.expression_field)
+        function_id = functions[hop.handler][0]
+        (rule,) = [r for r in rules.values() if getatt_target(r["Targets"][0]["Arn"]) == function_id]
+        assert rule["ScheduleExpression"] == expression
+        target = rule["Targets"][0]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+        assert getatt_target(target["DeadLetterConfig"]["Arn"]) in dlqs
+
+
+def test_an_alarm_watches_every_dlq_and_every_work_queue_age(resources: dict[str, Any]) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    dlqs = dead_letter_queues(resources)
+    work_queues = set(of_type(resources, "AWS::SQS::Queue")) - set(dlqs)
+
+    def watched(metric: str) -> set[str]:
+        return {
+            getatt_target(dimension["Value"])
+            for props in alarms.values()
+            if props["MetricName"] == metric
+            for dimension in props["Dimensions"]
+            if dimension["Name"] == "QueueName"
+        }
+
+    assert watched("ApproximateNumberOfMessagesVisible") == set(dlqs)
+    assert watched("ApproximateAgeOfOldestMessage") == work_queues
+    topics = of_type(resources, "AWS::SNS::Topic")
+    operations = next(key for key, props in topics.items() if props["TopicName"].endswith("-operations"))
+    for props in alarms.values():
+        assert props["Threshold"] >= 0
+        assert [getatt_target(action) for action in props["AlarmActions"]] == [operations]
+
+
+def test_alert_topics_are_encrypted_and_email_the_configured_team(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    topics = of_type(resources, "AWS::SNS::Topic")
+    assert sorted(props["TopicName"].rsplit("-", 1)[1] for props in topics.values()) == [
+        "ecommerce",
+        "finance",
+        "operations",
+    ]
+    assert all("KmsMasterKeyId" in props for props in topics.values())
+    subscriptions = of_type(resources, "AWS::SNS::Subscription")
+    configured = {value for value in example_config.alerts.model_dump().values() if value}
+    assert {props["Endpoint"] for props in subscriptions.values()} == configured
+
+
+def test_archive_bucket_is_private_encrypted_versioned_and_expires_after_retention(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    buckets = of_type(resources, "AWS::S3::Bucket")
+    archive = {key: props for key, props in buckets.items() if "LoggingConfiguration" in props}
+    assert len(archive) == len(topology.BUCKETS)
+    for props in buckets.values():
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+    for props in archive.values():
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        expirations = [rule.get("ExpirationInDays") for rule in props["LifecycleConfiguration"]["Rules"]]
+        assert example_config.archive.retention_days in expirations
+
+
+def test_webhook_api_is_throttled_logged_and_requires_the_secret_header_on_each_api_hop(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    (settings,) = stage["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] > 0
+    assert settings["ThrottlingBurstLimit"] > 0
+    assert "DestinationArn" in stage["AccessLogSetting"]
+    functions = {key: props["Handler"] for key, props in of_type(resources, "AWS::Lambda::Function").items()}
+    methods = of_type(resources, "AWS::ApiGateway::Method")
+    routed = {}
+    for props in methods.values():
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert "RequestValidatorId" in props
+        header = f"method.request.header.{example_config.source.webhook_header}"
+        assert props["RequestParameters"] == {header: True}
+        uri_parts = props["Integration"]["Uri"]["Fn::Join"][1]
+        (function_id,) = [getatt_target(part) for part in uri_parts if isinstance(part, dict)]
+        routed[functions[function_id]] = props["HttpMethod"]
+    api_hops = {hop.handler: hop.trigger for hop in topology.HOPS if isinstance(hop.trigger, topology.ApiTrigger)}
+    assert routed == {handler: trigger.method for handler, trigger in api_hops.items()}
+
+
+def test_cfn_lint_finds_no_errors(synthesized: tuple[cdk.Stack, Template, Path]) -> None:
+    matches = lint_file(synthesized[2], config=ManualArgs(regions=["eu-west-2"]))
+    findings = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id not in IGNORED_LINT_RULES]
+    assert findings == []
+
+
+def test_cdk_nag_leaves_no_unsuppressed_finding(synthesized: tuple[cdk.Stack, Template, Path]) -> None:
+    annotations = Annotations.from_stack(synthesized[0])
+    assert annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+    assert annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*")) == []

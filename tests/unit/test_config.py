@@ -1,0 +1,87 @@
+"""Client config: the example loads, and each kind of mistake names the file, the field and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shared.config import ClientConfig, config_from_env, load_client_config, validate_schedule
+from shared.errors import ConfigError
+from tests.conftest import EXAMPLE
+
+
+def write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(EXAMPLE.read_text())
+    mutate(data)
+    path = tmp_path / "example-cin7-scend.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_example_config_loads(example_config: ClientConfig) -> None:
+    assert example_config.client == "example-cin7-scend"
+    assert "Retail Store" in example_config.source.excluded_locations
+    assert example_config.warehouse.delivery_services["Royal Mail Tracked 48"] == "RM-TRACKED-48"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "problem"),
+    [
+        (lambda d: d["source"].update(webhook_secrt="x"), "source.webhook_secrt", "unknown key"),
+        (lambda d: d["warehouse"].pop("credentials_secret"), "warehouse.credentials_secret", "required field is missing"),
+        (lambda d: d["source"].update(poll_schedule="cron(0 12 * * *)"), "source.poll_schedule", "cron needs 6 fields"),
+        (lambda d: d["retries"].update(queue_max_receive_count=-1), "retries.queue_max_receive_count",
+         "greater than or equal to 1"),
+        (lambda d: d["retries"].update(max_attempts=-2), "retries.max_attempts", "greater than or equal to 1"),
+        (lambda d: d["source"].update(credentials_secret=""), "source.credentials_secret", "at least 1 character"),
+        (lambda d: d["warehouse"].update(supported_countries=["England"]), "warehouse.supported_countries",
+         "ISO 3166-1"),
+    ],
+)
+def test_config_mistakes_name_file_field_and_problem(tmp_path: Path, mutate, field: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    # Given a client file with one mistake
+    path = write(tmp_path, mutate)
+    # When it is loaded
+    with pytest.raises(ConfigError) as error:
+        load_client_config(path)
+    # Then the message names the file, the field and the problem
+    message = str(error.value)
+    assert str(path) in message
+    assert f"field '{field}'" in message
+    assert problem in message
+
+
+def test_client_name_must_match_file_name(tmp_path: Path) -> None:
+    path = write(tmp_path, lambda d: d.update(client="other-client"))
+    with pytest.raises(ConfigError, match="must match the file name"):
+        load_client_config(path)
+
+
+def test_missing_file_and_bad_yaml_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_client_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("client: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_client_config(broken)
+
+
+@pytest.mark.parametrize("good", ["rate(1 minute)", "rate(10 minutes)", "rate(2 hours)", "cron(0/5 * * * ? *)",
+                                  "cron(15 10 ? * MON-FRI *)"])
+def test_valid_schedules(good: str) -> None:
+    assert validate_schedule(good) == good
+
+
+@pytest.mark.parametrize("bad", ["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "every 5 minutes",
+                                 "cron(0 12 * * * *)", "cron(99 * ? * * *)"])
+def test_invalid_schedules(bad: str) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        validate_schedule(bad)
+
+
+def test_runtime_config_round_trips_through_the_environment(example_config: ClientConfig) -> None:
+    assert config_from_env({"HOPLINE_CLIENT_CONFIG": example_config.to_env()}) == example_config
+    with pytest.raises(ConfigError, match="not set"):
+        config_from_env({})
