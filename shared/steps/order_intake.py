@@ -118,7 +118,7 @@ def _quarantine(
     reasons: list[ReasonCode] = [p.reason for p in problems]
     detail = "; ".join(p.detail for p in problems)
     now = rt.clock.now()
-    replay = message.model_copy(update={"trigger": "replay"}).model_dump()
+    replay = message.model_copy(update={"trigger": "replay"}).model_dump(mode="json")
     exception_id = rt.exceptions.quarantine(
         flow=FLOW, business_key=message.order_key, reasons=reasons, team=owner_of(reasons[0]), detail=detail,
         now=now, payload_key=payload_key, replay_queue="order-intake", replay_message=replay,

@@ -1,0 +1,65 @@
+"""The sandbox day, end to end: faults and duplicates, and still nothing lost and nothing twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli.main import main
+from sandbox.scenario import KINDS, Options, run_day
+
+pytestmark = pytest.mark.e2e
+
+
+def assert_healthy(summary: dict) -> None:
+    assert summary["lost"] == 0, summary["unexpected"]
+    assert summary["duplicate_warehouse_orders"] == 0
+    assert summary["wrong_outcome"] == 0, summary["unexpected"]
+    assert summary["bad_orders_reached_warehouse"] == 0
+    # Every sale ended where it should, or sits visibly in a DLQ for an operator
+    assert summary["as_expected"] + summary["in_dlq"] == summary["orders_sent"]
+
+
+def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> None:
+    # Given a day where a fifth of platform calls meet a fault and a tenth of webhooks arrive twice
+    result = run_day(Options(orders=120, fault_rate=0.2, duplicate_rate=0.1, seed=11))
+    summary = result.summary
+    # Then nothing is lost, nothing is at the warehouse twice, and every bad order has its reason
+    assert_healthy(summary)
+    assert summary["warehouse_orders"] + summary["in_dlq"] >= summary["unique_valid_orders"]
+    # And the faults really happened and were retried
+    assert sum(summary["faults_injected"]["cin7_core"].values()) > 0
+    assert sum(summary["faults_injected"]["scend"].values()) > 0
+    assert summary["retries"]["http"] > 0
+    assert summary["webhooks_duplicated"] > 0
+    assert summary["webhooks_rejected_unauthorised"] == 1
+    expected_reasons = {reason for _, reason in KINDS.values()} - {"warehouse", "held", "skipped"}
+    assert set(summary["quarantined"]) <= expected_reasons | {"payload_invalid"}
+
+
+def test_exactly_once_holds_even_when_the_warehouse_accepts_duplicate_references() -> None:
+    # Given a warehouse that does not refuse a repeated client reference, with lost responses injected
+    result = run_day(Options(orders=80, fault_rate=0.25, duplicate_rate=0.2, seed=5,
+                             warehouse_enforces_reference=False))
+    # Then our own guards alone keep it at one order per sale
+    assert_healthy(result.summary)
+    assert result.summary["warehouse_duplicate_rejections"] == 0
+
+
+def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["sandbox", "run", "--orders", "30", "--seed", "2", "--json"])
+    out = capsys.readouterr().out
+    summary = json.loads(out)
+    assert code == 0
+    for key in ("orders_sent", "unique_valid_orders", "warehouse_orders", "duplicate_warehouse_orders",
+                "quarantined", "in_dlq", "lost"):
+        assert key in summary
+    assert summary["orders_sent"] == 30
+
+
+def test_cli_rejects_bad_arguments_clearly(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sandbox", "run", "--fault-rate", "1.5"])
+    assert exit_info.value.code == 2
+    assert "1.5 is not between 0 and 1" in capsys.readouterr().err
