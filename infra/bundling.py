@@ -30,10 +30,11 @@ REQUIREMENTS = REPO_ROOT / "requirements.txt"
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
 # The Lambda Python runtime ships these; a second copy would only add megabytes.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# urllib3, dateutil and six are in the layer only as botocore's dependencies; the runtime has them too.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "python_dateutil", "six")
 PYTHON312_ENV = "HOPLINE_PYTHON312"
 # Bump when the bundling steps change, so cached assets in cdk.out are rebuilt.
-BUNDLER_VERSION = "1"
+BUNDLER_VERSION = "2"
 _SKIPPED_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 # Never executed: CDK requires an image for bundling options, and the local bundler always answers.
@@ -142,8 +143,9 @@ class CodeBundler:
 class LayerBundler:
     """pip-installs requirements.txt as arm64 wheels for 3.12 into python/, minus what Lambda provides."""
 
-    def __init__(self, requirements: Path = REQUIREMENTS) -> None:
+    def __init__(self, requirements: Path = REQUIREMENTS, platform: str = LAMBDA_PLATFORM) -> None:
         self._requirements = requirements
+        self._platform = platform  # x86_64 only for measuring imports on an x86 host (benchmarks/)
 
     def try_bundle(self, output_dir: str, _options: object = None) -> bool:
         target = Path(output_dir) / "python"
@@ -160,7 +162,7 @@ class LayerBundler:
                 "--target",
                 str(target),
                 "--platform",
-                LAMBDA_PLATFORM,
+                self._platform,
                 "--python-version",
                 LAMBDA_PYTHON_VERSION,
                 "--implementation",
@@ -171,8 +173,11 @@ class LayerBundler:
             check=True,
         )
         for pattern in RUNTIME_PROVIDED:
-            for path in [*target.glob(pattern), *target.glob(f"{pattern}-*.dist-info")]:
-                shutil.rmtree(path)
+            for path in [*target.glob(pattern), *target.glob(f"{pattern}.py"), *target.glob(f"{pattern}-*.dist-info")]:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
         shutil.rmtree(target / "bin", ignore_errors=True)
         precompile(target)
         return True

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import ConfigError
@@ -173,6 +172,8 @@ def _format_errors(origin: str, error: ValidationError) -> str:
 
 def load_client_config(path: str | Path) -> ClientConfig:
     """Read and validate a client YAML; raise ConfigError naming the file, field and problem."""
+    import yaml  # synth-time only: the Lambda bundle reads the config from its environment, not YAML
+
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: client config file not found")
