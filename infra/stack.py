@@ -101,6 +101,9 @@ class HoplineClientStack(cdk.Stack):
                     f"{pascal(hop.name)}ScheduleDeadLetters", schedule.dlq, what=f"{hop.name} schedule"
                 )
 
+        for alert in topology.ALERTS:
+            self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}")
+
         if routes:
             self.webhook_api = WebhookApi(
                 self,

@@ -26,6 +26,7 @@ from shared.clock import VirtualClock
 from shared.config import CLIENT_CONFIG_ENV, ClientConfig
 
 REGION = "eu-west-2"
+ASYNC_ATTEMPTS = 3  # Lambda asynchronous invocation: the first try and two retries
 
 
 @dataclass
@@ -79,6 +80,8 @@ class LocalHopline:
         self.invocations: Counter[str] = Counter()
         self.record_failures: Counter[str] = Counter()
         self.secret_values: dict[str, dict[str, str]] = {}
+        self.schedule_failures: Counter[str] = Counter()
+        self.schedule_dead_letters: list[tuple[str, str]] = []
         self.runtime: Any = None
 
     # -- resources ------------------------------------------------------------------------------
@@ -166,10 +169,20 @@ class LocalHopline:
         return int(response["statusCode"]), json.loads(response.get("body") or "{}")
 
     def run_schedule(self, hop_name: str) -> Any:
+        """EventBridge invokes asynchronously: Lambda retries a failed run twice, then sends the event to
+        the schedule's failure destination. Nothing is lost by a failed tick: the next one re-reads."""
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
                  "time": self.clock.now().isoformat(), "region": REGION, "resources": [], "detail": {}}
-        self.invocations[hop_name] += 1
-        return self._call(hop_name, event)
+        for _attempt in range(ASYNC_ATTEMPTS):
+            self.invocations[hop_name] += 1
+            try:
+                return self._call(hop_name, event)
+            except Exception as error:  # noqa: BLE001 - what Lambda's async retry does with any error
+                self.schedule_failures[hop_name] += 1
+                last_error = error
+                self.clock.advance(60)  # Lambda waits about a minute before the first async retry
+        self.schedule_dead_letters.append((hop_name, repr(last_error)))
+        return None
 
     def _call(self, hop_name: str, event: dict[str, Any]) -> Any:
         handler = self.handler(hop_name)

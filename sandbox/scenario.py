@@ -54,6 +54,10 @@ class Options:
     missed_webhook_rate: float = 0.03
     seed: int = 1
     warehouse_enforces_reference: bool = True
+    split_rate: float = 0.15  # orders the warehouse ships in two parcels, the second a day later
+    multi_tracking_rate: float = 0.1  # parcels carrying two tracking numbers
+    late_parcel_hours: float = 26.0  # how long after the first parcel the second of a split order ships
+    follow_up_hours: float = 30.0  # after the last order: long enough for late parcels to come back
 
 
 @dataclass
@@ -139,6 +143,8 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
             secrets["warehouse.credentials_secret"]["api_key"], clock=clock,
             faults=FaultPlan(rate=options.fault_rate, seed=options.seed + 1),
             enforce_unique_reference=options.warehouse_enforces_reference,
+            split_rate=options.split_rate, multi_tracking_rate=options.multi_tracking_rate, seed=options.seed,
+            late_parcel_hours=options.late_parcel_hours,
         )
         cin7.start()
         scend.start()
@@ -167,8 +173,7 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
     weights = [KINDS[k][0] for k in kinds]
     planned: list[PlannedSale] = []
     pending_duplicates: list[dict[str, Any]] = []
-    poll_every = poll_interval_seconds(local.config.source.poll_schedule)
-    next_poll = clock.now().timestamp() + poll_every
+    schedules = Schedules(local, clock)
     spacing = max(2.0, 10 * 3600 / max(1, options.orders))
     stats: Counter[str] = Counter()
 
@@ -202,17 +207,45 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
             for duplicate in pending_duplicates:
                 stats[f"webhook_{deliver(duplicate)}"] += 1
             pending_duplicates.clear()
-        if clock.now().timestamp() >= next_poll:
-            local.run_schedule("poll_sales")
-            next_poll = clock.now().timestamp() + poll_every
+        schedules.run_due()
     local.drain()
     for duplicate in pending_duplicates:
         stats[f"webhook_{deliver(duplicate)}"] += 1
-    clock.advance(poll_every)
-    local.run_schedule("poll_sales")
-    local.drain()
+    # The rest of the day and the next: the warehouse picks and ships (late parcels included), the
+    # despatch poll brings parcels back, failed write-backs retry. Every schedule runs when it is due.
+    end = clock.now().timestamp() + options.follow_up_hours * 3600
+    while clock.now().timestamp() < end:
+        clock.advance(300)
+        schedules.run_due()
     local.drive_stats = stats
     return planned
+
+
+class Schedules:
+    """Every ScheduleTrigger hop of the topology, run when due on the virtual clock (then queues drained)."""
+
+    def __init__(self, local: Any, clock: VirtualClock):
+        from shared import topology
+
+        self.local = local
+        self.clock = clock
+        self.every: dict[str, float] = {}
+        self.next: dict[str, float] = {}
+        for hop in topology.HOPS:
+            if isinstance(hop.trigger, topology.ScheduleTrigger):
+                expression = topology.config_value(local.config, hop.trigger.expression_field)
+                self.every[hop.name] = poll_interval_seconds(expression)
+                self.next[hop.name] = clock.now().timestamp() + self.every[hop.name]
+
+    def run_due(self) -> None:
+        ran = False
+        for name, due in self.next.items():
+            if self.clock.now().timestamp() >= due:
+                self.local.run_schedule(name)
+                self.next[name] = self.clock.now().timestamp() + self.every[name]
+                ran = True
+        if ran:
+            self.local.drain()
 
 
 def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list[PlannedSale]) -> dict[str, Any]:
@@ -263,6 +296,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     cin7_calls = sum(cin7.requests.values())
     scend_calls = sum(scend.requests.values())
     drive = getattr(local, "drive_stats", Counter())
+    despatch = _despatch_summary(local, cin7, scend, ledger, exceptions)
     return {
         "client": local.config.client,
         "seed": options.seed,
@@ -290,6 +324,8 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "throttled_responses": source_stats.throttled + warehouse_stats.throttled,
         "faults_injected": {"cin7_core": dict(cin7.faults_injected), "scend": dict(scend.faults_injected)},
         "in_dlq": sum(len(bodies) for bodies in dlq.values()),
+        "schedule_runs_failed": dict(local.schedule_failures),
+        "schedule_events_dead_lettered": len(local.schedule_dead_letters),
         "lost": verdicts["lost"],
         "wrong_outcome": verdicts["wrong_outcome"],
         "bad_orders_reached_warehouse": verdicts["bad_order_reached_warehouse"],
@@ -299,5 +335,51 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
             "cin7_core_per_released_order": round(cin7_calls / released, 3) if released else None,
             "scend_per_released_order": round(scend_calls / released, 3) if released else None,
         },
+        **despatch,
         "unexpected": wrong[:20],
+    }
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+
+def _despatch_summary(
+    local: Any, cin7: Any, scend: Any, ledger: dict[str, Any], exceptions: list[Any]
+) -> dict[str, Any]:
+    """Despatch and tracking back: what the warehouse shipped, what reached Cin7 Core, and how fast."""
+    from datetime import datetime
+
+    from shared.connectors.cin7_core.mapping import box_label
+
+    parcels = scend.parcels()
+    applied = [(key, parcel_id, record) for key, entry in ledger.items()
+               for parcel_id, record in entry.shipments.items()]
+    latencies = [(datetime.fromisoformat(r["applied_at"]) - datetime.fromisoformat(r["despatched_at"])).total_seconds()
+                 for _, _, r in applied]
+    # A parcel applied twice at the source would show its box label on two fulfilment tasks.
+    duplicates = 0
+    for key, parcel_id, _ in applied:
+        tasks = cin7.fulfilments(key.split("#", 1)[1])
+        carrying = sum(1 for task in tasks if box_label(parcel_id) in json.dumps(task))
+        duplicates += max(0, carrying - 1)
+    writeback = [e for e in exceptions if e.flow == "shipment_writeback"]
+    fulfilment_calls = sum(count for route, count in cin7.requests.items() if "fulfilment" in route)
+    return {
+        "shipments_seen": len(parcels),
+        "shipments_applied": len(applied),
+        "duplicate_shipments_applied": duplicates,
+        "orders_closed": sum(1 for entry in ledger.values() if entry.closed),
+        "orders_shipped_in_full": sum(1 for entry in ledger.values() if entry.stage.value == "shipped"),
+        "orders_shipped_in_part": sum(1 for entry in ledger.values() if entry.stage.value == "part_shipped"),
+        "writeback_exceptions": {
+            "retrying": sum(1 for e in writeback if e.status == "retrying"),
+            "open": sum(1 for e in writeback if e.status == "open"),
+            "resolved": sum(1 for e in writeback if e.status == "resolved"),
+        },
+        "writeback_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
+        "cin7_calls_per_shipment_applied": round(fulfilment_calls / len(applied), 2) if applied else None,
     }

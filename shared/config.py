@@ -95,6 +95,12 @@ class ScendWarehouseConfig(Section):
     )
     default_delivery_service: str | None = None
     supported_countries: tuple[str, ...] = ("GB",)
+    despatch_poll_schedule: ScheduleExpression = "rate(5 minutes)"
+    despatch_poll_overlap_minutes: int = Field(10, ge=0, le=1440)
+
+    _despatch_schedule = field_validator("despatch_poll_schedule")(
+        classmethod(lambda cls, v: validate_schedule(v))
+    )
 
     @field_validator("supported_countries")
     @classmethod
@@ -121,6 +127,17 @@ class RetryConfig(Section):
         return self
 
 
+class WritebackConfig(Section):
+    """Failed write-backs: retried on a schedule with backoff, escalated to a person after N attempts."""
+
+    retry_schedule: ScheduleExpression = "rate(15 minutes)"
+    backoff_base_minutes: float = Field(15, gt=0, le=1440)
+    backoff_max_minutes: float = Field(720, gt=0, le=10080)
+    alert_after_attempts: int = Field(4, ge=1, le=100)
+
+    _schedule = field_validator("retry_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
 class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
@@ -141,6 +158,7 @@ class ClientConfig(Section):
     source: Cin7CoreSourceConfig
     warehouse: ScendWarehouseConfig
     retries: RetryConfig = RetryConfig()
+    writeback: WritebackConfig = WritebackConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from shared.models import Order, WarehouseOrderRef
 from shared.models.order import Model
+from shared.models.shipment import FulfilmentTask, Shipment
 
 
 class OrderChange(Model):
@@ -43,3 +44,27 @@ class FulfilmentTarget(Protocol):
     def create_order(self, order: Order, client_reference: str, courier_service: str) -> WarehouseOrderRef: ...
 
     def known_skus(self, skus: list[str]) -> set[str]: ...
+
+
+class ShipmentSource(Protocol):
+    """A warehouse that reports what it shipped (polled: Scend has no webhooks)."""
+
+    name: str
+
+    def shipments_since(self, since: datetime) -> Iterator[Shipment]: ...
+
+
+class ShipmentTarget(Protocol):
+    """Where shipments are written back so the order closes (Cin7 Core fulfilments)."""
+
+    name: str
+
+    def fulfilments(self, source_id: str) -> list[FulfilmentTask]: ...
+
+    def add_fulfilment(self, source_id: str) -> str: ...
+
+    def authorise_pick(self, task_id: str, shipment: Shipment, location: str) -> None: ...
+
+    def authorise_pack(self, task_id: str, shipment: Shipment, location: str) -> None: ...
+
+    def authorise_ship(self, task_id: str, shipment: Shipment) -> None: ...

@@ -91,6 +91,7 @@ class Hop:
 QUEUES: tuple[Queue, ...] = (
     Queue("order-intake", "sale references (webhook, poll, replay) waiting to be read and validated"),
     Queue("order-submit", "validated canonical orders waiting to be created at the warehouse"),
+    Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order"),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -147,6 +148,61 @@ HOPS: tuple[Hop, ...] = (
         secrets=("warehouse.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=2,
+    ),
+    Hop(
+        name="poll_despatches",
+        description="Lists parcels the warehouse shipped since the cursor and enqueues each for write-back.",
+        trigger=ScheduleTrigger("warehouse.despatch_poll_schedule"),
+        sends_to=("shipment-writeback",),
+        tables={"cursors": "read_write", "exceptions": "read_write"},
+        buckets={"archive": "write"},
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=120,
+        reserved_concurrency=1,
+    ),
+    Hop(
+        name="apply_shipment",
+        description="Writes one parcel (lines, carrier, tracking) back to the source order, once; closes it.",
+        trigger=QueueTrigger("shipment-writeback", batch_size=5),
+        tables={"ledger": "read_write", "exceptions": "read_write"},
+        buckets={"archive": "write"},
+        secrets=("source.credentials_secret",),
+        timeout_seconds=60,
+        reserved_concurrency=1,
+    ),
+    Hop(
+        name="retry_writebacks",
+        description="Re-enqueues failed write-backs whose backoff has elapsed; escalated ones wait for a person.",
+        trigger=ScheduleTrigger("writeback.retry_schedule"),
+        sends_to=("shipment-writeback",),
+        tables={"exceptions": "read_write"},
+        timeout_seconds=60,
+        reserved_concurrency=1,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class MetricAlert:
+    """An alarm on a business metric a hop emits (Powertools EMF: namespace Hopline, dimension service)."""
+
+    name: str
+    hop: str
+    metric: str
+    threshold: float
+    team: str
+    description: str
+
+
+ALERTS: tuple[MetricAlert, ...] = (
+    MetricAlert(
+        name="writebacks-escalated",
+        hop="retry_writebacks",
+        metric="WritebacksEscalated",
+        threshold=0,
+        team="operations",
+        description="Tracking write-backs to the source failed after every automatic retry and wait for a "
+        "person: see the exception inbox (flow shipment_writeback, reason writeback_rejected).",
     ),
 )
 
@@ -209,6 +265,10 @@ def validate() -> None:
         for b in h.buckets:
             if b not in bucket_names:
                 raise ValueError(f"hop {h.name} uses undeclared bucket {b}")
+    hop_names = {h.name for h in HOPS}
+    for alert in ALERTS:
+        if alert.hop not in hop_names:
+            raise ValueError(f"alert {alert.name} watches undeclared hop {alert.hop}")
     orphans = queue_names - set(consumers)
     if orphans:
         raise ValueError(f"queues without a consumer: {sorted(orphans)}")

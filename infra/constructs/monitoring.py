@@ -12,7 +12,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.hop_function import METRICS_NAMESPACE
 from shared.config import AlertsConfig
+from shared.topology import MetricAlert
 
 TEAMS: tuple[str, ...] = ("operations", "ecommerce", "finance")
 # A message this old in a work queue means the consumer is stuck (healthy hops drain in seconds) or
@@ -84,4 +86,22 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(self._operations_action)
         alarm.add_ok_action(self._operations_action)
+        return alarm
+
+    def alarm_on_metric(self, construct_id: str, alert: MetricAlert, *, service: str) -> cloudwatch.Alarm:
+        """A business metric from a hop crossed its threshold: the owning team's topic is told."""
+        action = cloudwatch_actions.SnsAction(self.topics[alert.team])
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=alert.description,
+            metric=cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=alert.metric,
+                                     dimensions_map={"service": service}, period=ALARM_PERIOD, statistic="Maximum"),
+            threshold=alert.threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
         return alarm

@@ -1,9 +1,22 @@
-"""Cin7 Core API v2 stand-in: sale, saleList and me, with Cin7's auth, 60 calls/min limit and error shapes.
+"""Cin7 Core API v2 stand-in: sale, saleList, me and sale fulfilments (pick, pack, ship), with Cin7's
+auth, 60 calls/min limit and error shapes.
 
 Behaviour follows the API Blueprint (dearinventory.apib, 2024-03): errors as [{"ErrorCode", "Exception"}],
 403 for bad keys, 503 "60 calls per minute" with no Retry-After when over the limit (counted per
 application key over a rolling 60 s of the simulation clock), an unknown sale as an error inside HTTP 200,
 and dates in ISO 8601 UTC, some with 'Z' and some without.
+
+Fulfilments (blueprint "Sale Fulfilment*" sections): an authorised sale has one task whose stages are
+NOT AVAILABLE; POST sale/fulfilment adds a task (pick DRAFT) only when every task's pick is AUTHORISED
+and turns the sale into an Advanced Sale. A stage POST is refused (HTTP 400, error list) when the order
+is not AUTHORISED, the TaskID is unknown, the previous stage is not AUTHORISED, the stage itself is
+already authorised (pick/pack: AUTHORISED; ship: AUTHORISED or PARTIALLY AUTHORISED), a SKU is not on
+the order, or a pick exceeds what is left to pick. A POST to a DRAFT stage replaces its lines. Ship
+turns AUTHORISED once every packed box has a shipped line. TrackingURL is read-only (ignored on write).
+Sale-level Combined*Status, CombinedTrackingNumbers and FulFilmentStatus follow the tasks. The overall
+Status follows the blueprint's table for simple sales (PICKING, PICKED, PACKING, PACKED, SHIPPING);
+the table names no status for "shipped, not invoiced", so a shipped sale keeps its last one: being
+shipped in full shows as CombinedShippingStatus SHIPPED and FulFilmentStatus FULFILLED.
 """
 
 from __future__ import annotations
@@ -104,9 +117,17 @@ class Cin7CoreSimulator(Simulator):
         self._sales: dict[str, dict[str, Any]] = {}
         self._sequence: dict[str, int] = {}  # insertion order, to order equal Updated stamps
         self._ids = random.Random(f"cin7:{account_id}")
+        self._task_ids = random.Random(f"cin7-task:{account_id}")  # apart, so sale ids stay as they were
+        self._tasks: dict[str, str] = {}  # TaskID -> SaleID
+        self.tasks_added: list[str] = []  # TaskIDs created by POST sale/fulfilment, in order
+        self.locations: set[str] = set()  # stock locations picks may name: every sale's Location is added
         self.route("GET", rf"{PREFIX}sale", self._get_sale)
         self.route("GET", rf"{PREFIX}saleList", self._get_sale_list)
         self.route("GET", rf"{PREFIX}me", self._get_me)
+        self.route("GET", rf"{PREFIX}sale/fulfilment", self._get_fulfilments)
+        self.route("POST", rf"{PREFIX}sale/fulfilment", self._add_fulfilment, writes=True)
+        self.route("GET", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._get_stage)
+        self.route("POST", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._post_stage, writes=True)
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -234,6 +255,286 @@ class Cin7CoreSimulator(Simulator):
             "OrderLocationID": sale["OrderLocationID"],
         }
 
+    # -- fulfilment routes -----------------------------------------------------------------------
+    def _get_fulfilments(self, request: Request, match: re.Match[str]) -> Response:
+        sale, refused = self._sale_for(_query(request, "SaleID"))
+        if sale is None:
+            return refused
+        return Response(200, {"SaleID": sale["ID"], "Fulfilments": copy.deepcopy(sale["Fulfilments"])})
+
+    def _add_fulfilment(self, request: Request, match: re.Match[str]) -> Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        sale, refused = self._sale_for(str(body.get("SaleID") or ""))
+        if sale is None:
+            return refused
+        if sale["Order"]["Status"] != AUTHORISED:
+            return Response(400, _error(400, f"Sale order status is {sale['Order']['Status']}, not AUTHORISED"))
+        waiting = [task for task in sale["Fulfilments"]
+                   if task["Pick"]["Status"] not in (AUTHORISED, VOIDED)]
+        if waiting:
+            return Response(400, _error(400, (
+                "New Fulfilment Task can be created only if there are no fulfilment tasks with non AUTHORISED "
+                f"Pick status (task {waiting[0]['FulfillmentNumber']} is {waiting[0]['Pick']['Status']})")))
+        task = self._new_task(sale, pick_status="DRAFT")
+        sale["Type"] = "Advanced Sale"
+        self._refresh(sale)
+        self.tasks_added.append(task["TaskID"])
+        return Response(200, {"SaleID": sale["ID"], "Fulfilments": copy.deepcopy(sale["Fulfilments"])})
+
+    def _get_stage(self, request: Request, match: re.Match[str]) -> Response:
+        stage = match.group("stage").lower()
+        task, sale, refused = self._task_for(_query(request, "TaskID"), missing_status=200)
+        if task is None or sale is None:
+            return refused
+        return Response(200, {"TaskID": task["TaskID"], **copy.deepcopy(task[stage.title()])})
+
+    def _post_stage(self, request: Request, match: re.Match[str]) -> Response:
+        stage = match.group("stage").lower()
+        body = request.body
+        if not isinstance(body, dict):
+            return Response(400, _error(400, "The request body must be a JSON object"))
+        task, sale, refused = self._task_for(str(body.get("TaskID") or ""), missing_status=400)
+        if task is None or sale is None:
+            return refused
+        if sale["Order"]["Status"] != AUTHORISED:
+            return Response(400, _error(400, f"Sale order status is {sale['Order']['Status']}, not AUTHORISED"))
+        if "AutoPickMode" in body:
+            return Response(400, _error(400, "AutoPickMode is not supported by this simulator"))
+        status = str(body.get("Status") or "").strip().upper()
+        allowed = ("DRAFT", PARTLY, AUTHORISED) if stage == "ship" else ("DRAFT", AUTHORISED)
+        if status not in allowed:
+            return Response(400, _error(400, f"Status must be one of {', '.join(allowed)}, got '{status}'"))
+        lines = body.get("Lines")
+        if not isinstance(lines, list) or not all(isinstance(line, dict) for line in lines):
+            return Response(400, _error(400, "Lines must be a list of objects"))
+        handler = {"pick": self._pick, "pack": self._pack, "ship": self._ship}[stage]
+        problem = handler(sale, task, status, lines)
+        if problem:
+            return Response(400, _error(400, problem))
+        self._refresh(sale)
+        return Response(200, {"TaskID": task["TaskID"], **copy.deepcopy(task[stage.title()])})
+
+    # -- stage rules -------------------------------------------------------------------------------
+    def _pick(self, sale: dict[str, Any], task: dict[str, Any], status: str, lines: list[dict[str, Any]]) -> str | None:
+        if task["Pick"]["Status"] not in ("DRAFT", NOT_AVAILABLE):
+            return f"Pick status is {task['Pick']['Status']}: the pick of this task cannot be changed"
+        if status == AUTHORISED and not lines:
+            return "Lines are required to authorise a pick"
+        ordered = _ordered(sale)
+        built: list[dict[str, Any]] = []
+        wanted: dict[str, Decimal] = defaultdict(Decimal)
+        for line in lines:
+            sku, problem = self._sku_on_order(sale, line)
+            if problem:
+                return problem
+            location = str(line.get("Location") or "").strip()
+            if not location:
+                return f"Location is required for SKU '{sku}'"
+            if location not in self.locations:
+                return f"Location '{location}' not found"
+            quantity, problem = _quantity(line, sku)
+            if problem:
+                return problem
+            wanted[sku] += quantity
+            built.append(self._stock_line(sku, location, quantity))
+        for sku, quantity in wanted.items():
+            elsewhere = sum((_decimal(other["Quantity"]) for t in sale["Fulfilments"] if t is not task
+                             and t["Pick"]["Status"] != VOIDED for other in t["Pick"]["Lines"] if other["SKU"] == sku),
+                            Decimal(0))
+            left = ordered[sku] - elsewhere
+            if quantity > left:
+                return (f"Pick quantity {_number(quantity)} of SKU '{sku}' exceeds the {_number(left)} left to pick "
+                        f"(ordered {_number(ordered[sku])}, picked on other tasks {_number(elsewhere)})")
+        task["Pick"] = {"Status": status, "Lines": built}
+        return None
+
+    def _pack(self, sale: dict[str, Any], task: dict[str, Any], status: str, lines: list[dict[str, Any]]) -> str | None:
+        if task["Pick"]["Status"] != AUTHORISED:
+            return f"Pick status is {task['Pick']['Status']}: pick must be AUTHORISED before packing"
+        if task["Pack"]["Status"] not in ("DRAFT", NOT_AVAILABLE):
+            return f"Pack status is {task['Pack']['Status']}: the pack of this task cannot be changed"
+        if status == AUTHORISED and not lines:
+            return "Lines are required to authorise a pack"
+        picked: dict[str, Decimal] = defaultdict(Decimal)
+        for line in task["Pick"]["Lines"]:
+            picked[line["SKU"]] += _decimal(line["Quantity"])
+        built: list[dict[str, Any]] = []
+        wanted: dict[str, Decimal] = defaultdict(Decimal)
+        for line in lines:
+            sku, problem = self._sku_on_order(sale, line)
+            if problem:
+                return problem
+            if sku not in picked:
+                return f"SKU '{sku}' is not picked on this task"
+            box = str(line.get("Box") or "").strip()
+            if not box:
+                return f"Box is required for SKU '{sku}'"
+            quantity, problem = _quantity(line, sku)
+            if problem:
+                return problem
+            wanted[sku] += quantity
+            location = str(line.get("Location") or "").strip() or sale["Location"]
+            built.append({**self._stock_line(sku, location, quantity), "Box": box, "WarrantyRegistrationNumber": None})
+        for sku, quantity in wanted.items():
+            if quantity > picked[sku]:
+                return (f"Pack quantity {_number(quantity)} of SKU '{sku}' exceeds the {_number(picked[sku])} "
+                        "picked on this task")
+        task["Pack"] = {"Status": status, "Lines": built}
+        return None
+
+    def _ship(self, sale: dict[str, Any], task: dict[str, Any], status: str, lines: list[dict[str, Any]]) -> str | None:
+        if task["Pack"]["Status"] != AUTHORISED:
+            return f"Pack status is {task['Pack']['Status']}: pack must be AUTHORISED before shipping"
+        if task["Ship"]["Status"] in (AUTHORISED, PARTLY):
+            return f"Ship status is {task['Ship']['Status']}: the shipment of this task is already authorised"
+        boxes = list(dict.fromkeys(line["Box"] for line in task["Pack"]["Lines"]))
+        built = []
+        for line in lines:
+            box = str(line.get("Box") or "").strip()
+            if box not in boxes:
+                return f"Box '{box}' is not packed on this task" if box else "Box is required on every ship line"
+            try:
+                shipped_on = _parse(str(line.get("ShipmentDate") or ""))
+            except ValueError:
+                return f"ShipmentDate '{line.get('ShipmentDate')}' is not a valid date"
+            is_shipped = line.get("IsShipped", False)
+            if not isinstance(is_shipped, bool):
+                return "IsShipped must be true or false"
+            built.append({
+                "ID": self._guid(),
+                "ShipmentDate": _stamp(shipped_on, zone=False),
+                "Carrier": str(line.get("Carrier") or ""),
+                "Boxes": box,
+                "TrackingNumber": str(line.get("TrackingNumber") or ""),
+                "TrackingURL": "",  # read-only in the API
+                "IsShipped": is_shipped,
+            })
+        shipped = {line["Boxes"] for line in built if line["IsShipped"]}
+        if status != "DRAFT":
+            if not shipped:
+                return "No ship line is marked IsShipped"
+            # Cin7 authorises the shipment by itself once every packed box is shipped.
+            status = AUTHORISED if set(boxes) <= shipped else PARTLY
+        task["Ship"] = {**task["Ship"], "Status": status, "Lines": built}
+        task["FulFilmentStatus"] = "FULFILLED" if status == AUTHORISED else "NOT FULFILLED"
+        return None
+
+    # -- fulfilment helpers --------------------------------------------------------------------------
+    def _sale_for(self, sale_id: str) -> tuple[dict[str, Any] | None, Response]:
+        if not sale_id.strip():
+            return None, Response(400, _error(400, "SaleID is required"))
+        try:
+            key = str(uuid.UUID(sale_id.strip()))
+        except ValueError:
+            return None, Response(400, _error(400, f"'{sale_id}' is not a valid Guid"))
+        sale = self._sales.get(key)
+        if sale is None:
+            return None, Response(200, _error(404, f"Sale with ID = '{sale_id}' not found"))
+        return sale, Response(200)
+
+    def _task_for(
+        self, task_id: str, *, missing_status: int
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Response]:
+        if not task_id.strip():
+            return None, None, Response(400, _error(400, "TaskID is required"))
+        try:
+            key = str(uuid.UUID(task_id.strip()))
+        except ValueError:
+            return None, None, Response(400, _error(400, f"'{task_id}' is not a valid Guid"))
+        sale_id = self._tasks.get(key)
+        if sale_id is None:
+            code = 404 if missing_status == 200 else 400
+            return None, None, Response(missing_status, _error(code, f"Sale task with TaskID = '{task_id}' not found"))
+        sale = self._sales[sale_id]
+        task = next(task for task in sale["Fulfilments"] if task["TaskID"] == key)
+        return task, sale, Response(200)
+
+    @staticmethod
+    def _sku_on_order(sale: dict[str, Any], line: dict[str, Any]) -> tuple[str, str | None]:
+        sku = str(line.get("SKU") or "")
+        product = str(line.get("ProductID") or "")
+        for order_line in sale["Order"]["Lines"]:
+            if (sku and order_line["SKU"] == sku) or (not sku and product and order_line["ProductID"] == product):
+                return order_line["SKU"], None
+        return sku, f"Product with SKU '{sku or product}' is not on sale order {sale['Order']['SaleOrderNumber']}"
+
+    @staticmethod
+    def _stock_line(sku: str, location: str, quantity: Decimal) -> dict[str, Any]:
+        return {
+            "ProductID": str(uuid.uuid5(_PRODUCTS, f"product:{sku}")),
+            "SKU": sku,
+            "Name": sku.replace("-", " ").title(),
+            "Location": location,
+            "LocationID": str(uuid.uuid5(_PRODUCTS, f"location:{location}")),
+            "Quantity": _number(quantity),
+            "BatchSN": None,
+            "ExpiryDate": None,
+            "NonInventory": False,
+        }
+
+    def _guid(self) -> str:
+        return str(uuid.UUID(int=self._task_ids.getrandbits(128), version=4))
+
+    def _ensure_task(self, sale: dict[str, Any]) -> None:
+        """An authorised sale has its first fulfilment task, every stage NOT AVAILABLE (status ORDERED)."""
+        if sale["Order"]["Status"] == AUTHORISED and not sale["Fulfilments"]:
+            self._new_task(sale, pick_status=NOT_AVAILABLE)
+
+    def _new_task(self, sale: dict[str, Any], *, pick_status: str) -> dict[str, Any]:
+        task_id = self._guid()
+        task = {
+            "TaskID": task_id,
+            "FulfillmentNumber": max((t["FulfillmentNumber"] for t in sale["Fulfilments"]), default=0) + 1,
+            "LinkedInvoiceNumber": None,
+            "FulFilmentStatus": "NOT FULFILLED",
+            "Pick": {"Status": pick_status, "Lines": []},
+            "Pack": {"Status": NOT_AVAILABLE, "Lines": []},
+            "Ship": {"Status": NOT_AVAILABLE, "RequireBy": None,
+                     "ShippingAddress": copy.deepcopy(sale["ShippingAddress"]), "ShippingNotes": "", "Lines": []},
+        }
+        sale["Fulfilments"].append(task)
+        self._tasks[task_id] = sale["ID"]
+        return task
+
+    def _refresh(self, sale: dict[str, Any]) -> None:
+        """Sale-level statuses and tracking numbers from the tasks; LastModifiedOn moves on."""
+        ordered = _ordered(sale)
+        picked: dict[str, Decimal] = defaultdict(Decimal)
+        packed: dict[str, Decimal] = defaultdict(Decimal)
+        for task in sale["Fulfilments"]:
+            if task["Pick"]["Status"] == AUTHORISED:
+                for line in task["Pick"]["Lines"]:
+                    picked[line["SKU"]] += _decimal(line["Quantity"])
+            if task["Pack"]["Status"] == AUTHORISED:
+                for line in task["Pack"]["Lines"]:
+                    packed[line["SKU"]] += _decimal(line["Quantity"])
+        shipped = _shipped(sale)
+        sale["CombinedPickingStatus"] = _combined(ordered, picked, "PICKED")
+        sale["CombinedPackingStatus"] = _combined(ordered, packed, "PACKED")
+        sale["CombinedShippingStatus"] = _combined(ordered, shipped, "SHIPPED")
+        sale["FulFilmentStatus"] = _combined(ordered, shipped, "FULFILLED")
+        sale["CombinedTrackingNumbers"] = ", ".join(_tracking(sale))
+        if sale["Type"] == "Simple Sale" and sale["Status"] in _SIMPLE_CHAIN and sale["Fulfilments"]:
+            sale["Status"] = _simple_status(sale["Fulfilments"][0]) or sale["Status"]
+        sale["LastModifiedOn"] = _stamp(self.clock.now())
+        self._sequence[sale["ID"]] = max(self._sequence.values()) + 1
+
+    # -- fulfilment inspection helpers (plain Python, not HTTP) ------------------------------------
+    def fulfilments(self, sale_id: str) -> list[dict[str, Any]]:
+        """A copy of the sale's Fulfilments[] as GET sale/fulfilment returns it."""
+        with self.lock:
+            return copy.deepcopy(self._sales[self._key(sale_id)]["Fulfilments"])
+
+    def shipped_quantities(self, sale_id: str) -> dict[str, Decimal]:
+        """Units shipped per SKU (packed quantities of boxes with a shipped line); SKUs with none are left out."""
+        with self.lock:
+            return {sku: quantity for sku, quantity in _shipped(self._sales[self._key(sale_id)]).items() if quantity}
+
+    def tracking_numbers(self, sale_id: str) -> list[str]:
+        """Tracking numbers on shipped lines, in task and line order, each once."""
+        with self.lock:
+            return _tracking(self._sales[self._key(sale_id)])
+
     # -- scenario helpers (plain Python, not HTTP) -----------------------------------------------
     def add_sale(
         self,
@@ -335,6 +636,8 @@ class Cin7CoreSimulator(Simulator):
                 "InventoryMovements": [],
             }
             self._sequence[sale_id] = len(self._sequence)
+            self.locations.add(location)
+            self._ensure_task(self._sales[sale_id])
             return sale_id
 
     def update_sale(self, sale_id: str, **fields: Any) -> None:
@@ -348,6 +651,7 @@ class Cin7CoreSimulator(Simulator):
                     sale[name] = {**sale[name], **copy.deepcopy(value)}
                 else:
                     sale[name] = copy.deepcopy(value)
+            self._ensure_task(sale)
             sale["LastModifiedOn"] = _stamp(self.clock.now())
             self._sequence[sale["ID"]] = max(self._sequence.values()) + 1
 
@@ -406,6 +710,84 @@ class Cin7CoreSimulator(Simulator):
             "TaxRule": VAT_RULE,
             "Comment": "",
         }
+
+
+AUTHORISED = "AUTHORISED"
+NOT_AVAILABLE = "NOT AVAILABLE"
+PARTLY = "PARTIALLY AUTHORISED"
+VOIDED = "VOIDED"
+_SIMPLE_CHAIN = {"ORDERED", "PICKING", "PICKED", "PACKING", "PACKED", "SHIPPING"}
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _quantity(line: dict[str, Any], sku: str) -> tuple[Decimal, str | None]:
+    """Cin7: a decimal with up to 4 places, minimal value 1."""
+    value = line.get("Quantity")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return Decimal(0), f"Quantity is required for SKU '{sku}'"
+    try:
+        quantity = _decimal(value)
+    except ArithmeticError:
+        return Decimal(0), f"Quantity '{value}' for SKU '{sku}' is not a number"
+    if not quantity.is_finite() or quantity < 1 or quantity != quantity.quantize(Decimal("0.0001")):
+        return Decimal(0), f"Quantity {value} for SKU '{sku}' must be 1 or more with at most 4 decimal places"
+    return quantity, None
+
+
+def _ordered(sale: dict[str, Any]) -> dict[str, Decimal]:
+    ordered: dict[str, Decimal] = defaultdict(Decimal)
+    for line in sale["Order"]["Lines"]:
+        ordered[line["SKU"]] += _decimal(line["Quantity"])
+    return ordered
+
+
+def _shipped(sale: dict[str, Any]) -> dict[str, Decimal]:
+    """Per SKU, the packed quantities of boxes that a ship line marks IsShipped."""
+    shipped: dict[str, Decimal] = defaultdict(Decimal)
+    for task in sale["Fulfilments"]:
+        if task["Ship"]["Status"] == VOIDED:
+            continue
+        boxes = {line["Boxes"] for line in task["Ship"]["Lines"] if line["IsShipped"]}
+        for line in task["Pack"]["Lines"]:
+            if line["Box"] in boxes:
+                shipped[line["SKU"]] += _decimal(line["Quantity"])
+    return shipped
+
+
+def _tracking(sale: dict[str, Any]) -> list[str]:
+    numbers = [line["TrackingNumber"] for task in sale["Fulfilments"] for line in task["Ship"]["Lines"]
+               if line["IsShipped"] and line["TrackingNumber"]]
+    return list(dict.fromkeys(numbers))
+
+
+def _combined(ordered: dict[str, Decimal], done: dict[str, Decimal], word: str) -> str:
+    """NOT <word> / PARTIALLY <word> / <word>, over every ordered unit."""
+    if not any(done.get(sku, 0) > 0 for sku in ordered):
+        return f"NOT {word}"
+    if all(done.get(sku, 0) >= quantity for sku, quantity in ordered.items()):
+        return word
+    return f"PARTIALLY {word}"
+
+
+def _simple_status(task: dict[str, Any]) -> str | None:
+    """The blueprint's overall status for a simple sale's one task; None where the table is silent."""
+    pick, pack, ship = task["Pick"]["Status"], task["Pack"]["Status"], task["Ship"]["Status"]
+    if ship in (AUTHORISED, PARTLY):
+        return None
+    if ship == "DRAFT":
+        return "SHIPPING"
+    if pack == AUTHORISED:
+        return "PACKED"
+    if pack == "DRAFT":
+        return "PACKING"
+    if pick == AUTHORISED:
+        return "PICKED"
+    if pick == "DRAFT":
+        return "PICKING"
+    return None
 
 
 def _query(request: Request, name: str) -> str:

@@ -4,15 +4,27 @@ Shape inferred from Mintsoft, confirm with Scend (Scend API reference card). Lik
 answers order creation with HTTP 200 and a result array whose `Success` says what happened, sits behind
 a Cloudflare-style throttle (429, `Retry-After: 0`, HTML), and moves orders through the warehouse
 statuses as virtual time passes, computed lazily from the clock whenever an order is read.
+
+Despatch: when an order reaches Despatched (4) in its timetable it leaves in parcels. With
+`split_rate` a share of orders (those with 2+ units) ship in two parcels: the first carries the lines
+before the split line and part of it, the second the rest, `late_parcel_hours` later. Until its last
+parcel leaves such an order shows 22 Processing (Mintsoft has no part-despatched status; 22 is the
+nearest [I]), then 4 Despatched with DespatchDate = the last parcel's time. Parcels are served by the
+INFERRED feed GET /api/Order/Shipments/List (SinceDate strictly after, ordered by LastUpdated then
+ShipmentId, PageNo/Limit up to 100) and by GET /api/Order/{id}/Shipments. Tracking numbers look like
+the carrier's (Royal Mail S10 "JB123456785GB" with its check digit, DPD 14 digits); with
+`multi_tracking_rate` a share of parcels carry two. Choices are drawn from a RNG seeded by
+(`seed`, order id), so an order ships the same way whenever it is first read.
 """
 
 from __future__ import annotations
 
 import copy
+import random
 import re
 import threading
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.simulators.base import FaultKind, FaultPlan, Request, Response, Simulator
@@ -46,7 +58,11 @@ STATUS_NAMES: dict[int, str] = {
 }
 
 NEW = 1
+CANCELLED = 3
 DESPATCHED = 4
+PROCESSING = 22  # shown by an order some of whose parcels have left [I]
+MAX_LIMIT = 100
+DEFAULT_LATE_PARCEL_HOURS = 26.0
 # Happy path 1 -> 15 -> 16 -> 17 -> 20 -> 4: minutes after creation at which each status is reached.
 DEFAULT_STATUS_TIMINGS_MINUTES: dict[int, float] = {15: 15.0, 16: 30.0, 17: 45.0, 20: 60.0, 4: 120.0}
 
@@ -63,6 +79,56 @@ def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def _parse(value: str) -> datetime:
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _query(request: Request, name: str) -> str:
+    wanted = name.lower()
+    return next((value for key, value in request.query.items() if key.lower() == wanted), "")
+
+
+def royal_mail_number(rng: random.Random) -> str:
+    """A Royal Mail tracked number in the UPU S10 form: 2 letters, 8 digits, check digit, GB."""
+    serial = [rng.randrange(10) for _ in range(8)]
+    check = 11 - sum(d * w for d, w in zip(serial, (8, 6, 4, 2, 3, 5, 9, 7), strict=True)) % 11
+    check = {10: 0, 11: 5}.get(check, check)
+    return f"{rng.choice(('JB', 'JD', 'JF', 'JH'))}{''.join(map(str, serial))}{check}GB"
+
+
+def dpd_number(rng: random.Random) -> str:
+    """A DPD UK parcel number: 14 digits."""
+    return "15" + "".join(str(rng.randrange(10)) for _ in range(12))
+
+
+# Courier name, number generator and tracking page, chosen by the order's CourierService.
+COURIERS: dict[str, tuple[Any, str]] = {
+    "Royal Mail": (royal_mail_number, "https://www.royalmail.com/track-your-item#/tracking-results/{}"),
+    "DPD": (dpd_number, "https://track.dpd.co.uk/parcels/{}"),
+}
+
+
+def courier_for(service: str) -> str:
+    return "DPD" if "dpd" in service.lower() else "Royal Mail"
+
+
+def split_items(items: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Two parcels from 2+ units: cut inside the last line of 2+ units (so one SKU spans both parcels),
+    or between lines when every line is a single unit."""
+    multi = [index for index, (_, quantity) in enumerate(items) if quantity >= 2]
+    if not multi:
+        cut = len(items) // 2
+        return items[:cut], items[cut:]
+    index = multi[-1]
+    sku, quantity = items[index]
+    part = quantity // 2
+    return [*items[:index], (sku, part)], [(sku, quantity - part), *items[index + 1:]]
+
+
 class ScendSimulator(Simulator):
     """In-memory warehouse: catalogue, orders, statuses; mounted under /api/ like Mintsoft."""
 
@@ -76,10 +142,23 @@ class ScendSimulator(Simulator):
         faults: FaultPlan | None = None,
         enforce_unique_reference: bool = True,
         status_timings_minutes: dict[int, float] | None = None,
+        split_rate: float = 0.0,
+        multi_tracking_rate: float = 0.0,
+        late_parcel_hours: float = DEFAULT_LATE_PARCEL_HOURS,
+        seed: int = 0,
     ):
         super().__init__(clock=clock, faults=faults)
+        for label, rate in (("split_rate", split_rate), ("multi_tracking_rate", multi_tracking_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{label} must be between 0 and 1, got {rate}")
+        if late_parcel_hours < 0:
+            raise ValueError(f"late_parcel_hours must not be negative, got {late_parcel_hours}")
         self.api_key = api_key
         self.enforce_unique_reference = enforce_unique_reference
+        self.split_rate = split_rate
+        self.multi_tracking_rate = multi_tracking_rate
+        self.late_parcel_hours = late_parcel_hours
+        self.seed = seed
         timings = DEFAULT_STATUS_TIMINGS_MINUTES if status_timings_minutes is None else status_timings_minutes
         unknown = sorted(set(timings) - set(STATUS_NAMES))
         if unknown:
@@ -91,7 +170,9 @@ class ScendSimulator(Simulator):
         self.route("PUT", r"/api/Order", self._create_order, writes=True)
         self.route("GET", r"/api/Order/Search", self._search_orders)
         self.route("GET", r"/api/Order/Statuses", self._statuses)
+        self.route("GET", r"/api/Order/Shipments/List", self._list_shipments)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)", self._get_order)
+        self.route("GET", r"/api/Order/(?P<order_id>\d+)/Shipments", self._order_shipments)
         self.route("GET", r"/api/Product/Search", self._search_products)
 
     # -- platform behaviour --------------------------------------------------------------------
@@ -228,29 +309,140 @@ class ScendSimulator(Simulator):
         ]
         return Response(200, found)
 
+    def _list_shipments(self, request: Request, match: re.Match[str]) -> Response:
+        """INFERRED parcel feed: parcels whose LastUpdated is strictly after SinceDate, oldest first."""
+        try:
+            page = int(_query(request, "PageNo") or 1)
+            limit = int(_query(request, "Limit") or MAX_LIMIT)
+        except ValueError:
+            return Response(400, {"Message": "The request is invalid.", "Detail": "PageNo and Limit must be integers"})
+        if page < 1 or not 1 <= limit <= MAX_LIMIT:
+            return Response(400, {"Message": "The request is invalid.",
+                                  "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"})
+        since_text = _query(request, "SinceDate")
+        try:
+            since = _parse(since_text) if since_text else None
+        except ValueError:
+            return Response(400, {"Message": "The request is invalid.", "Detail": f"SinceDate '{since_text}'"})
+        rows = [row for at, row in self._sorted_parcels() if since is None or at > since]
+        start = (page - 1) * limit
+        return Response(200, copy.deepcopy(rows[start:start + limit]))
+
+    def _order_shipments(self, request: Request, match: re.Match[str]) -> Response:
+        order_id = int(match.group("order_id"))
+        if order_id not in self._orders:
+            return Response(404, {"Message": f"Order {order_id} not found"})
+        self._advance(order_id)
+        return Response(200, copy.deepcopy([row for _, row in self._order_parcels.get(order_id, [])]))
+
     # -- virtual time --------------------------------------------------------------------------
     def _advance(self, order_id: int) -> None:
-        """Apply the status timetable up to the clock's now; pinned and cancelled orders stay put."""
+        """Apply the status timetable and the despatch plan up to the clock's now; pinned orders stay put."""
         order = self._orders[order_id]
         if order_id in self._pinned:
             return
+        now = self.clock.now()
         created = self._created_at[order_id]
-        elapsed_minutes = (self.clock.now() - created).total_seconds() / 60
+        plan = self._plans.get(order_id)
+        if plan is None:
+            despatch_at = self._forced.get(order_id)
+            if despatch_at is None and DESPATCHED in self.status_timings_minutes:
+                despatch_at = created + timedelta(minutes=self.status_timings_minutes[DESPATCHED])
+            if despatch_at is not None and despatch_at <= now:
+                plan = self._plan(order_id, despatch_at)
+        if plan is not None:
+            self._despatch_due(order_id, plan, now)
+            return
+        elapsed_minutes = (now - created).total_seconds() / 60
         reached = [(minutes, status_id) for status_id, minutes in self.status_timings_minutes.items()
-                   if minutes <= elapsed_minutes]
-        if not reached:
+                   if minutes <= elapsed_minutes and status_id != DESPATCHED]
+        if reached:
+            minutes, status_id = max(reached)
+            self._set(order, status_id, created + timedelta(minutes=minutes))
+
+    @staticmethod
+    def _set(order: dict[str, Any], status_id: int, moment: datetime) -> None:
+        if order["OrderStatusId"] != status_id:
+            order["OrderStatusId"] = status_id
+            order["OrderStatus"] = STATUS_NAMES[status_id]
+            order["LastUpdated"] = _timestamp(moment)
+
+    def _plan(self, order_id: int, despatch_at: datetime) -> dict[str, Any]:
+        """How the order will leave: one parcel, or two with the second `late_parcel_hours` later."""
+        order = self._orders[order_id]
+        rng = random.Random(f"scend-parcels:{self.seed}:{order_id}")
+        items = [(str(item["SKU"]), int(item["Quantity"])) for item in order["OrderItems"]]
+        split = rng.random() < self.split_rate and sum(quantity for _, quantity in items) >= 2
+        groups = list(split_items(items)) if split else [items]
+        courier = courier_for(str(order.get("CourierService") or ""))
+        number, _ = COURIERS[courier]
+        parcels = []
+        for index, group in enumerate(groups):
+            count = 2 if rng.random() < self.multi_tracking_rate else 1
+            parcels.append({
+                "due": despatch_at + timedelta(hours=self.late_parcel_hours * index),
+                "items": group,
+                "courier": courier,
+                "tracking": [number(rng) for _ in range(count)],
+            })
+        plan = {"parcels": parcels, "shipped": 0}
+        self._plans[order_id] = plan
+        order["NumberOfParcels"] = len(parcels)
+        return plan
+
+    def _despatch_due(self, order_id: int, plan: dict[str, Any], now: datetime) -> None:
+        order = self._orders[order_id]
+        parcels = plan["parcels"]
+        while plan["shipped"] < len(parcels) and parcels[plan["shipped"]]["due"] <= now:
+            self._materialise(order_id, plan["shipped"] + 1, parcels[plan["shipped"]])
+            plan["shipped"] += 1
+        if not plan["shipped"]:
             return
-        minutes, status_id = max(reached)
-        if order["OrderStatusId"] == status_id:
+        last = parcels[plan["shipped"] - 1]["due"]
+        if plan["shipped"] < len(parcels):
+            self._set(order, PROCESSING, last)
             return
-        moment = created + timedelta(minutes=minutes)
-        order["OrderStatusId"] = status_id
-        order["OrderStatus"] = STATUS_NAMES[status_id]
-        order["LastUpdated"] = _timestamp(moment)
-        if status_id == DESPATCHED:
-            order["DespatchDate"] = _timestamp(moment)
-            order["TrackingNumber"] = f"SIM{order_id:010d}"
-            order["TrackingURL"] = f"https://tracking.example/{order['TrackingNumber']}"
+        order["DespatchDate"] = _timestamp(last)
+        target, moment = DESPATCHED, last
+        despatch_minutes = self.status_timings_minutes.get(DESPATCHED)
+        created = self._created_at[order_id]
+        if despatch_minutes is not None:  # statuses timed after despatch (e.g. 5 Invoiced) still follow
+            later = [(minutes, status_id) for status_id, minutes in self.status_timings_minutes.items()
+                     if minutes > despatch_minutes and created + timedelta(minutes=minutes) <= now]
+            if later:
+                minutes, target = max(later)
+                moment = max(last, created + timedelta(minutes=minutes))
+        self._set(order, target, moment)
+
+    def _materialise(self, order_id: int, number: int, parcel: dict[str, Any]) -> None:
+        order = self._orders[order_id]
+        courier, tracking = parcel["courier"], parcel["tracking"]
+        url = COURIERS[courier][1].format(tracking[0])
+        row = {
+            "ShipmentId": self._next_shipment_id,
+            "OrderId": order_id,
+            "OrderNumber": order["OrderNumber"],
+            "ParcelNumber": number,
+            "DespatchDate": _timestamp(parcel["due"]),
+            "LastUpdated": _timestamp(parcel["due"]),
+            "Courier": courier,
+            "CourierService": str(order.get("CourierService") or ""),
+            "TrackingNumbers": list(tracking),
+            "TrackingNumber": ",".join(tracking),
+            "TrackingURL": url,
+            "Items": [{"SKU": sku, "Quantity": quantity} for sku, quantity in parcel["items"]],
+        }
+        self._next_shipment_id += 1
+        self._order_parcels[order_id].append((parcel["due"], row))
+        if number == 1:
+            order["TrackingNumber"] = tracking[0]
+            order["TrackingURL"] = url
+
+    def _sorted_parcels(self) -> list[tuple[datetime, dict[str, Any]]]:
+        for order_id in sorted(self._orders):
+            self._advance(order_id)
+        every = [entry for entries in self._order_parcels.values() for entry in entries]
+        return sorted(every, key=lambda entry: (entry[0], entry[1]["ShipmentId"]))
 
     def _read(self, order_id: int) -> dict[str, Any]:
         self._advance(order_id)
@@ -269,6 +461,10 @@ class ScendSimulator(Simulator):
             self._orders: dict[int, dict[str, Any]] = {}
             self._created_at: dict[int, datetime] = {}
             self._pinned: set[int] = set()  # statuses set by a scenario stop following the timetable
+            self._plans: dict[int, dict[str, Any]] = {}  # despatch plans, made when an order first ships
+            self._forced: dict[int, datetime] = {}  # despatch moments set by ship_now
+            self._order_parcels: dict[int, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+            self._next_shipment_id = 700001
             self._next_order_id = 50001
             self._next_product_id = 801
             self.requests.clear()
@@ -318,6 +514,38 @@ class ScendSimulator(Simulator):
             order["OrderStatus"] = STATUS_NAMES[status_id]
             order["LastUpdated"] = _timestamp(self.clock.now())
             self._pinned.add(order_id)
+
+    def parcels(self) -> list[dict[str, Any]]:
+        """Every parcel shipped so far (statuses brought up to the clock), in feed order."""
+        with self.lock:
+            return [copy.deepcopy(row) for _, row in self._sorted_parcels()]
+
+    def parcels_for(self, order_id: int) -> list[dict[str, Any]]:
+        """The parcels of one order shipped so far, first parcel first."""
+        with self.lock:
+            self._advance(order_id)
+            return [copy.deepcopy(row) for _, row in self._order_parcels.get(order_id, [])]
+
+    def ship_now(self, order_id: int) -> list[dict[str, Any]]:
+        """Scenario: the warehouse despatches the order now, whatever its timetable (a hold set by
+        set_status is lifted). A fresh order's first parcel leaves now, a split order's second
+        `late_parcel_hours` later; on a part-despatched order the remaining parcel leaves now.
+        Returns the parcels this call despatched."""
+        with self.lock:
+            order = self._orders[order_id]
+            if order["OrderStatusId"] == CANCELLED:
+                raise ValueError(f"order {order_id} is cancelled")
+            self._pinned.discard(order_id)
+            now = self.clock.now()
+            before = len(self._order_parcels.get(order_id, []))
+            plan = self._plans.get(order_id)
+            if plan is None:
+                self._forced[order_id] = now
+            else:
+                for parcel in plan["parcels"][plan["shipped"]:]:
+                    parcel["due"] = min(parcel["due"], now)
+            self._advance(order_id)
+            return [copy.deepcopy(row) for _, row in self._order_parcels[order_id][before:]]
 
     def lose_next_create_responses(self, count: int = 1) -> None:
         """Scenario: the next `count` successful-or-refused PUT /api/Order calls are performed, but their

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from shared.models.order import Model, Order
+from shared.models.shipment import Shipment
 
 Trigger = Literal["webhook", "poll", "replay"]
 
@@ -44,3 +45,15 @@ class SubmitMessage(Model):
     @property
     def order_key(self) -> str:
         return f"{self.source}#{self.source_id}"
+
+
+class ShipmentMessage(Model):
+    """One parcel to write back to the order's source; idempotent per (client, warehouse, parcel id)."""
+
+    client: str
+    trigger: Trigger
+    shipment: Shipment
+
+    @property
+    def business_key(self) -> str:
+        return f"{self.shipment.warehouse}#parcel#{self.shipment.parcel_id}"

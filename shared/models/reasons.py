@@ -30,6 +30,11 @@ class ReasonCode(StrEnum):
     SOURCE_REJECTED = "source_rejected"
     WAREHOUSE_REJECTED = "warehouse_rejected"
     PAYLOAD_INVALID = "payload_invalid"
+    # Despatch write-back (apply_shipment)
+    SHIPMENT_ORDER_UNKNOWN = "shipment_order_unknown"
+    SHIPMENT_OVER_QUANTITY = "shipment_over_quantity"
+    SHIPMENT_SKU_NOT_ON_ORDER = "shipment_sku_not_on_order"
+    WRITEBACK_REJECTED = "writeback_rejected"
 
 
 # One owner per reason: data problems in the product catalogue belong to ecommerce, address and
@@ -47,6 +52,10 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.SOURCE_REJECTED: Team.OPERATIONS,
     ReasonCode.WAREHOUSE_REJECTED: Team.OPERATIONS,
     ReasonCode.PAYLOAD_INVALID: Team.OPERATIONS,
+    ReasonCode.SHIPMENT_ORDER_UNKNOWN: Team.OPERATIONS,
+    ReasonCode.SHIPMENT_OVER_QUANTITY: Team.OPERATIONS,
+    ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER: Team.OPERATIONS,
+    ReasonCode.WRITEBACK_REJECTED: Team.OPERATIONS,
 }
 
 

@@ -20,7 +20,7 @@ from shared.flows.release import (
 from shared.models import Order, ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, SubmitMessage
 from shared.runtime import Runtime
-from shared.stores.ledger import Stage
+from shared.stores.ledger import AT_WAREHOUSE, Stage
 
 logger = Logger(child=True)
 
@@ -49,7 +49,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     now = rt.clock.now()
     key = message.order_key
     entry = rt.ledger.record_delivery(key, order_number=message.order_number, trigger=message.trigger, now=now)
-    if entry.stage == Stage.SUBMITTED and message.trigger != "replay":
+    if entry.stage in AT_WAREHOUSE and message.trigger != "replay":
         # Already at the warehouse: a repeated webhook or a poll re-listing costs no source call.
         if message.trigger == "webhook":
             rt.ledger.count_duplicate(key, now)

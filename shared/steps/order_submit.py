@@ -8,13 +8,14 @@ the warehouse's own unique client reference refuses a duplicate that slips past 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from shared.models.messages import SubmitMessage
 from shared.runtime import Runtime
-from shared.stores.ledger import Stage
+from shared.stores.ledger import AT_WAREHOUSE, Stage
 
 logger = Logger(child=True)
 
@@ -26,7 +27,7 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     now = rt.clock.now()
     key = message.order_key
     before = rt.ledger.begin_submit(key, now)
-    if before is not None and before.stage == Stage.SUBMITTED and before.warehouse_order_id:
+    if before is not None and before.stage in AT_WAREHOUSE and before.warehouse_order_id:
         rt.ledger.count_duplicate(key, now)
         return {"outcome": "already_submitted", "warehouse_order_id": before.warehouse_order_id}
 
@@ -41,9 +42,12 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     done = rt.clock.now()
     rt.archive.put(order_key=key, kind="warehouse-order", now=done, body={
         "request": message.model_dump(mode="json"), "result": ref.model_dump(mode="json")})
+    ordered: dict[str, Decimal] = {}
+    for line in message.order.lines:
+        ordered[line.sku] = ordered.get(line.sku, Decimal(0)) + line.quantity
     rt.ledger.record_submitted(
         key, warehouse_order_id=ref.warehouse_order_id, client_reference=ref.client_reference,
-        created=ref.created, now=done,
+        created=ref.created, now=done, ordered=ordered, location=message.order.location,
     )
     if before is not None and before.stage == Stage.QUARANTINED:
         rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)

@@ -35,7 +35,7 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
         ))
         newest = max(newest, change.updated_at)
     rt.send_batch("order-intake", list(messages))
-    rt.cursors.advance(FEED, newest, now)
+    rt.cursors.advance(FEED, newest, now, previous=cursor)
     logger.info("poll done",
                 extra={"since": since.isoformat(), "enqueued": len(messages), "cursor": newest.isoformat()})
     return {"enqueued": len(messages), "since": since.isoformat(), "cursor": newest.isoformat()}

@@ -15,10 +15,15 @@ class CursorStore:
         item = self.table.get_item(Key={"pk": f"{self.client}#{feed}"}, ConsistentRead=True).get("Item")
         return datetime.fromisoformat(item["cursor"]) if item else None
 
-    def advance(self, feed: str, cursor: datetime, now: datetime) -> None:
-        """Move forward only: two overlapping polls can never move the cursor back."""
+    def advance(self, feed: str, cursor: datetime, now: datetime, *, previous: datetime | None = None) -> None:
+        """Move forward only: two overlapping polls can never move the cursor back.
+
+        Pass the cursor the poll started from as `previous`: an idle poll then costs no write.
+        """
         from botocore.exceptions import ClientError
 
+        if previous is not None and cursor <= previous:
+            return
         try:
             self.table.put_item(
                 Item={"pk": f"{self.client}#{feed}", "cursor": cursor.isoformat(),

@@ -41,6 +41,7 @@ class ExceptionRecord(Model):
     replay_queue: str | None = None
     replay_message: dict[str, Any] | None = None
     resolved_by: str | None = None
+    next_retry_at: str | None = None
 
 
 class ExceptionStore:
@@ -73,7 +74,7 @@ class ExceptionStore:
                 "SET client_id = :client, flow = :flow, business_key = :key, reason = :reason, "
                 "reasons = :reasons, team = :team, detail = :detail, #status = :open, "
                 "first_seen = if_not_exists(first_seen, :now), last_seen = :now, payload_key = :payload, "
-                "replay_queue = :queue, replay_message = :message REMOVE resolved_by ADD attempts :one"
+                "replay_queue = :queue, replay_message = :message REMOVE resolved_by, next_retry_at ADD attempts :one"
             ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
@@ -104,6 +105,20 @@ class ExceptionStore:
                 return False
             raise
         return True
+
+    def schedule_retry(self, exception_id: str, *, at: datetime | None) -> None:
+        """Retry automatically at `at` (status retrying); None escalates it to a person (status open)."""
+        if at is None:
+            expression, values = "SET #status = :open REMOVE next_retry_at", {":open": ExceptionStatus.OPEN.value}
+        else:
+            expression = "SET #status = :retrying, next_retry_at = :at"
+            values = {":retrying": ExceptionStatus.RETRYING.value, ":at": at.isoformat(timespec="milliseconds")}
+        self.table.update_item(Key={"pk": exception_id}, UpdateExpression=expression,
+                               ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values)
+
+    def mark_requeued(self, exception_id: str) -> None:
+        """The retry is on its queue: no further scheduled retry until its outcome is known."""
+        self.table.update_item(Key={"pk": exception_id}, UpdateExpression="REMOVE next_retry_at")
 
     def get(self, exception_id: str) -> ExceptionRecord | None:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
@@ -141,4 +156,5 @@ def _record(item: dict[str, Any]) -> ExceptionRecord:
         replay_queue=item.get("replay_queue"),
         replay_message=json.loads(message) if message else None,
         resolved_by=item.get("resolved_by"),
+        next_retry_at=item.get("next_retry_at"),
     )

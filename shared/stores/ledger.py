@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -19,6 +20,12 @@ class Stage(StrEnum):
     QUARANTINED = "quarantined"
     RELEASED = "released"
     SUBMITTED = "submitted"
+    PART_SHIPPED = "part_shipped"
+    SHIPPED = "shipped"
+
+
+# Stages at which the order exists at the warehouse: intake never sends it again from these.
+AT_WAREHOUSE = frozenset({Stage.SUBMITTED, Stage.PART_SHIPPED, Stage.SHIPPED})
 
 
 class LedgerEntry(Model):
@@ -33,7 +40,17 @@ class LedgerEntry(Model):
     reason: str | None = None
     source_updated_at: str | None = None
     submit_attempts: int = 0
+    location: str = ""
+    ordered: dict[str, Decimal] = {}
+    shipments: dict[str, dict[str, Any]] = {}
+    writeback_tasks: dict[str, str] = {}
+    closed: bool = False
     timestamps: dict[str, str] = {}
+
+    def applied_parcels(self) -> dict[str, dict[str, Decimal]]:
+        """parcel id -> sku -> quantity, for every parcel already written back."""
+        return {parcel: {sku: Decimal(q) for sku, q in record.get("lines", {}).items()}
+                for parcel, record in self.shipments.items()}
 
 
 def _iso(moment: datetime) -> str:
@@ -98,8 +115,9 @@ class LedgerStore:
             self.table.update_item(
                 Key=self._key(order_key),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(stage) OR stage <> :submitted",
-                ExpressionAttributeValues=values,
+                ConditionExpression="attribute_not_exists(stage) OR NOT stage IN (:submitted, :part, :shipped)",
+                ExpressionAttributeValues={**values, ":part": Stage.PART_SHIPPED.value,
+                                           ":shipped": Stage.SHIPPED.value},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -122,20 +140,70 @@ class LedgerStore:
         return _entry(previous) if previous and "client_id" in previous else None
 
     def record_submitted(
-        self, order_key: str, *, warehouse_order_id: str, client_reference: str, created: bool, now: datetime
+        self, order_key: str, *, warehouse_order_id: str, client_reference: str, created: bool, now: datetime,
+        ordered: dict[str, Decimal] | None = None, location: str = "",
     ) -> None:
+        """At the warehouse: record its id, what was ordered (for the despatch closing rule), and index the
+        client reference so a shipment, which only knows the reference, finds its order in one read."""
         self.table.update_item(
             Key=self._key(order_key),
             UpdateExpression=(
-                "SET client_id = :client, order_key = :key, stage = :stage, warehouse_order_id = :wid, "
-                "client_reference = :ref, created_by_us = :created, "
+                "SET client_id = :client, order_key = :key, stage = if_not_exists(stage_after_submit, :stage), "
+                "warehouse_order_id = :wid, client_reference = :ref, created_by_us = :created, "
+                "ordered = :ordered, fulfil_location = :location, shipments = if_not_exists(shipments, :none), "
+                "writeback_tasks = if_not_exists(writeback_tasks, :none), "
                 "ts_submitted = if_not_exists(ts_submitted, :now), updated_at = :now REMOVE reason"
             ),
             ExpressionAttributeValues={
                 ":client": self.client, ":key": order_key, ":stage": Stage.SUBMITTED.value,
                 ":wid": warehouse_order_id, ":ref": client_reference, ":created": created, ":now": _iso(now),
+                ":ordered": dict(ordered or {}), ":location": location, ":none": {},
             },
         )
+        self.table.put_item(Item={"pk": self._reference_key(client_reference), "order_key": order_key,
+                                  "client_id": self.client, "kind": "reference"})
+
+    def _reference_key(self, client_reference: str) -> str:
+        return f"{self.client}#reference#{client_reference}"
+
+    def find_by_reference(self, client_reference: str) -> str | None:
+        item = self.table.get_item(Key={"pk": self._reference_key(client_reference)}, ConsistentRead=True).get("Item")
+        return item["order_key"] if item else None
+
+    def claim_task(self, order_key: str, *, parcel_id: str, task_id: str) -> None:
+        """Remember which source fulfilment task carries a parcel, before the first write to it, so a retry
+        resumes that task instead of adding another (the source has no idempotency key of its own)."""
+        self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression="SET writeback_tasks.#parcel = :task",
+            ConditionExpression="attribute_exists(writeback_tasks)",
+            ExpressionAttributeNames={"#parcel": parcel_id},
+            ExpressionAttributeValues={":task": task_id},
+        )
+
+    def record_shipment(
+        self, order_key: str, *, parcel_id: str, record: dict[str, Any], closes_order: bool, now: datetime
+    ) -> bool:
+        """Add one parcel to the order, once: False when this parcel was already recorded."""
+        stage = Stage.SHIPPED if closes_order else Stage.PART_SHIPPED
+        try:
+            self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression=(
+                    "SET shipments.#parcel = :record, stage = :stage, stage_after_submit = :stage, "
+                    "closed = :closed, updated_at = :now, ts_" + stage.value + " = if_not_exists(ts_"
+                    + stage.value + ", :now), ts_first_shipped = if_not_exists(ts_first_shipped, :now)"
+                ),
+                ConditionExpression="attribute_exists(shipments) AND attribute_not_exists(shipments.#parcel)",
+                ExpressionAttributeNames={"#parcel": parcel_id},
+                ExpressionAttributeValues={":record": record, ":stage": stage.value, ":closed": closes_order,
+                                           ":now": _iso(now)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def scan(self) -> list[LedgerEntry]:
         """Every entry of this client (operations and the sandbox summary; not on a hot path)."""
@@ -147,7 +215,8 @@ class LedgerStore:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [_entry(item) for item in items if item.get("client_id") == self.client]
+        return [_entry(item) for item in items if item.get("client_id") == self.client and "order_key" in item
+                and item.get("kind") != "reference"]
 
 
 def _entry(item: dict[str, Any]) -> LedgerEntry:
@@ -163,5 +232,10 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         reason=item.get("reason"),
         source_updated_at=item.get("source_updated_at"),
         submit_attempts=int(item.get("submit_attempts", 0)),
+        location=item.get("fulfil_location", ""),
+        ordered={sku: Decimal(q) for sku, q in item.get("ordered", {}).items()},
+        shipments=item.get("shipments", {}),
+        writeback_tasks=item.get("writeback_tasks", {}),
+        closed=bool(item.get("closed", False)),
         timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
     )

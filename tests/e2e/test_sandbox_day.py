@@ -19,11 +19,17 @@ def assert_healthy(summary: dict) -> None:
     assert summary["bad_orders_reached_warehouse"] == 0
     # Every sale ended where it should, or sits visibly in a DLQ for an operator
     assert summary["as_expected"] + summary["in_dlq"] == summary["orders_sent"]
+    # Despatch: no parcel applied twice; every parcel applied or visibly parked
+    assert summary["duplicate_shipments_applied"] == 0
+    parked = summary["writeback_exceptions"]["retrying"] + summary["writeback_exceptions"]["open"]
+    assert summary["shipments_applied"] + parked + summary["in_dlq"] >= summary["shipments_seen"]
+    assert summary["orders_closed"] == summary["orders_shipped_in_full"]
 
 
 def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> None:
     # Given a day where a fifth of platform calls meet a fault and a tenth of webhooks arrive twice
-    result = run_day(Options(orders=120, fault_rate=0.2, duplicate_rate=0.1, seed=11))
+    result = run_day(Options(orders=120, fault_rate=0.2, duplicate_rate=0.1, seed=11, split_rate=0.3,
+                             multi_tracking_rate=0.3, late_parcel_hours=3, follow_up_hours=4))
     summary = result.summary
     # Then nothing is lost, nothing is at the warehouse twice, and every bad order has its reason
     assert_healthy(summary)
@@ -34,6 +40,9 @@ def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> No
     assert summary["retries"]["http"] > 0
     assert summary["webhooks_duplicated"] > 0
     assert summary["webhooks_rejected_unauthorised"] == 1
+    # And parcels came back, split ones included, and closed orders
+    assert summary["shipments_seen"] > summary["orders_closed"] > 0
+    assert summary["shipments_applied"] > 0
     expected_reasons = {reason for _, reason in KINDS.values()} - {"warehouse", "held", "skipped"}
     assert set(summary["quarantined"]) <= expected_reasons | {"payload_invalid"}
 
@@ -41,7 +50,7 @@ def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> No
 def test_exactly_once_holds_even_when_the_warehouse_accepts_duplicate_references() -> None:
     # Given a warehouse that does not refuse a repeated client reference, with lost responses injected
     result = run_day(Options(orders=80, fault_rate=0.25, duplicate_rate=0.2, seed=5,
-                             warehouse_enforces_reference=False))
+                             warehouse_enforces_reference=False, late_parcel_hours=2, follow_up_hours=3))
     # Then our own guards alone keep it at one order per sale
     assert_healthy(result.summary)
     assert result.summary["warehouse_duplicate_rejections"] == 0

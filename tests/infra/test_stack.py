@@ -332,3 +332,18 @@ def test_cdk_nag_leaves_no_unsuppressed_finding(synthesized: tuple[cdk.Stack, Te
     annotations = Annotations.from_stack(synthesized[0])
     assert annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
     assert annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+
+
+def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template) -> None:
+    # Given the business-metric alerts declared in the topology
+    from shared import topology
+
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    by_metric = {props["Properties"].get("MetricName"): props["Properties"] for props in alarms.values()}
+    for alert in topology.ALERTS:
+        # Then each has an alarm on the hop's metric, in the Powertools namespace, with the service dimension
+        alarm = by_metric[alert.metric]
+        assert alarm["Namespace"] == "Hopline"
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": f"hopline-{alert.hop}"}]
+        assert alarm["Threshold"] == alert.threshold
+        assert alarm["AlarmActions"]

@@ -1,4 +1,5 @@
-"""Cin7 Core API v2 as an OrderSource: one GET per order, paged saleList for the changed-since poll.
+"""Cin7 Core API v2 as an OrderSource (one GET per order, paged saleList for the changed-since poll)
+and as a ShipmentTarget (fulfilment tasks: pick, pack, ship with tracking).
 
 Cin7 allows 60 calls per minute per API application and answers 503 "60 calls per minute" beyond it
 (some tenants see 429). It also reports errors inside HTTP 200 bodies as {"ErrorCode", "Exception"},
@@ -8,6 +9,7 @@ so the classification table looks at 2xx bodies before trusting the status line.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -17,7 +19,22 @@ import httpx
 
 from shared.clock import Clock
 from shared.config import RetryConfig
-from shared.connectors.cin7_core.mapping import AUTHORISED, SOURCE, format_cin7_datetime, parse_sale_list, to_order
+from shared.connectors.cin7_core.mapping import (
+    AUTHORISED,
+    PACK,
+    PICK,
+    SHIP,
+    SOURCE,
+    format_cin7_datetime,
+    new_task_id,
+    pack_request,
+    parse_fulfilments,
+    parse_sale_list,
+    pick_request,
+    ship_request,
+    stage_applied,
+    to_order,
+)
 from shared.connectors.http import (
     CallStats,
     Disposition,
@@ -28,9 +45,12 @@ from shared.connectors.http import (
     status_between,
     status_in,
 )
-from shared.errors import PermanentError
+from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode
+from shared.models.shipment import FulfilmentTask, Shipment
 from shared.ports import OrderChange
+
+logger = logging.getLogger(__name__)
 
 MAX_PAGE_LIMIT = 1000  # Cin7: limit 1-1000, default 100
 THROTTLE_WAIT_SECONDS = 5.0  # Cin7: wait at least 5 s after a throttled call before resuming
@@ -87,7 +107,7 @@ RULES: tuple[Rule, ...] = (
 
 
 class Cin7CoreClient:
-    """Reads sales from one Cin7 Core account through a single API application key."""
+    """Reads sales from, and writes fulfilments to, one Cin7 Core account through one API application key."""
 
     name = SOURCE
 
@@ -136,6 +156,13 @@ class Cin7CoreClient:
             "GET", self.base_url + endpoint, params=params, headers=self._headers, **extra
         )
         return json_body(response)
+
+    def _post(self, endpoint: str, body: dict[str, Any], *, idempotent: bool = True) -> Any:
+        extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
+        response = self._caller.request(
+            "POST", self.base_url + endpoint, idempotent=idempotent, json=body, headers=self._headers, **extra
+        )
+        return json_body(response) if response.content else None
 
     def me(self) -> dict[str, Any]:
         """GET me: the cheapest call that proves the credentials work."""
@@ -193,6 +220,70 @@ class Cin7CoreClient:
                 break
             page += 1
 
+    # -- ShipmentTarget ------------------------------------------------------------------------
+    def fulfilments(self, source_id: str) -> list[FulfilmentTask]:
+        """One call: GET sale/fulfilment?SaleID=, the sale's tasks in FulfillmentNumber order.
+
+        Each task reports its stage statuses, its box labels (pack and ship lines), its picked
+        quantities per SKU and its shipped ones (packed quantities of boxes a ship line marks shipped).
+        """
+        sale_id = _sale_id(source_id)
+        return parse_fulfilments(self._get("sale/fulfilment", {"SaleID": sale_id}), sale_id)
+
+    def add_fulfilment(self, source_id: str) -> str:
+        """One call: POST sale/fulfilment {SaleID}; returns the new TaskID (highest FulfillmentNumber).
+
+        Not idempotent, so never re-sent in-process after an ambiguous failure. Cin7 only adds a task
+        when every existing task's pick is AUTHORISED, and a new task's pick is DRAFT, so a blind
+        re-send is refused rather than doubled; after a lost response the caller should read
+        `fulfilments()` and reuse the task whose pick is not authorised and which holds no box.
+        A refusal (another task not yet picked, order not authorised) is PermanentError(SOURCE_REJECTED).
+        """
+        sale_id = _sale_id(source_id)
+        answer = self._post("sale/fulfilment", {"SaleID": sale_id}, idempotent=False)
+        try:
+            return new_task_id(answer, sale_id)
+        except PermanentError as exc:
+            # The task may well exist: let the caller's next attempt find it instead of quarantining.
+            raise TransientError(
+                f"Cin7 POST sale/fulfilment for sale {sale_id}: unreadable answer: {exc.detail}"
+            ) from exc
+
+    def authorise_pick(self, task_id: str, shipment: Shipment, location: str) -> None:
+        """POST sale/fulfilment/pick, Status AUTHORISED, the parcel's lines (one per SKU) from `location`."""
+        self._authorise(PICK, pick_request(_task_id(task_id), shipment, location))
+
+    def authorise_pack(self, task_id: str, shipment: Shipment, location: str) -> None:
+        """POST sale/fulfilment/pack, Status AUTHORISED, the parcel's lines in box `box_label(parcel_id)`."""
+        self._authorise(PACK, pack_request(_task_id(task_id), shipment, location))
+
+    def authorise_ship(self, task_id: str, shipment: Shipment) -> None:
+        """POST sale/fulfilment/ship, Status AUTHORISED: one shipped line per tracking number on the parcel's box."""
+        self._authorise(SHIP, ship_request(_task_id(task_id), shipment))
+
+    def _authorise(self, stage: str, body: dict[str, Any]) -> None:
+        """POST one stage; safe to re-send.
+
+        Cin7 refuses a POST to a stage that is already AUTHORISED (pick, pack) or (partially)
+        authorised (ship). So when a first attempt landed but its response was lost, the in-process
+        re-send, or the caller's next delivery, comes back refused: on a refusal the stage is read
+        back (GET sale/fulfilment/<stage>?TaskID=, one extra call) and, if it already holds exactly
+        what was sent, the write counts as done. Any other refusal is raised as it came.
+        """
+        endpoint = f"sale/fulfilment/{stage}"
+        try:
+            self._post(endpoint, body)
+        except NotFoundError:
+            raise
+        except PermanentError as refused:
+            try:
+                current = self._get(endpoint, {"TaskID": body["TaskID"]})
+            except NotFoundError:
+                raise refused from None  # no such task: the refusal says why
+            if not stage_applied(stage, current, body):
+                raise
+            logger.info("cin7 %s of task %s was already authorised as sent (%s)", stage, body["TaskID"], refused.detail)
+
     def close(self) -> None:
         if self._owns_http:
             self._http.close()
@@ -202,3 +293,15 @@ class Cin7CoreClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _sale_id(source_id: str) -> str:
+    if not source_id or not source_id.strip():
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "Cin7 sale id is blank")
+    return source_id.strip()
+
+
+def _task_id(task_id: str) -> str:
+    if not task_id or not task_id.strip():
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "Cin7 fulfilment task id is blank")
+    return task_id.strip()

@@ -1,4 +1,5 @@
-"""Cin7 Core wire models (PascalCase, as Cin7 sends them) and their mapping to the canonical Order.
+"""Cin7 Core wire models (PascalCase, as Cin7 sends them) and their mapping to the canonical Order,
+plus the fulfilment (pick / pack / ship) requests a shipment is written back with.
 
 Only the parts of a Sale we read are modelled; everything else is ignored so new Cin7 fields never
 break intake. A sale that does not fit raises PermanentError(PAYLOAD_INVALID) naming the field.
@@ -15,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidat
 
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
+from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
 from shared.ports import OrderChange
 
 SOURCE = "cin7_core"
@@ -380,3 +382,236 @@ def parse_sale_list(body: Any) -> tuple[int, list[OrderChange]]:
     """A saleList page as (Total, changes); PAYLOAD_INVALID when the page or a row does not fit."""
     page = _validate(WireSaleListPage, body, "Cin7 saleList page")
     return page.Total, [_change(row) for row in page.SaleList]
+
+
+# -- fulfilments (write-back of shipments) ----------------------------------------------------------
+
+PICK, PACK, SHIP = "pick", "pack", "ship"
+BOX_PREFIX = "Parcel "
+
+
+def box_label(parcel_id: str) -> str:
+    """The pack/ship Box a parcel is written under: how an already-applied parcel is recognised."""
+    parcel = parcel_id.strip()
+    if not parcel:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "shipment has a blank parcel id")
+    return f"{BOX_PREFIX}{parcel}"
+
+
+def carrier_label(shipment: Shipment) -> str:
+    """Carrier and service as one Cin7 Carrier text ("DPD Next Day"), without repeating the carrier."""
+    carrier, service = shipment.carrier.strip(), shipment.service.strip()
+    if carrier and service:
+        return service if service.casefold().startswith(carrier.casefold()) else f"{carrier} {service}"
+    return carrier or service
+
+
+def json_quantity(value: Decimal, sku: str) -> int | float:
+    """A quantity as the JSON number Cin7 takes (>= 1, up to 4 dp); whole numbers go as integers."""
+    if not value.is_finite() or value < 1 or value != value.quantize(Decimal("0.0001")):
+        raise PermanentError(
+            ReasonCode.QUANTITY_INVALID, f"SKU '{sku}': quantity {value} is not 1 or more with at most 4 decimals"
+        )
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _shipment_quantities(shipment: Shipment) -> dict[str, Decimal]:
+    """The parcel's quantity per SKU (lines merged, first-seen order); a parcel with no lines is refused."""
+    if not shipment.lines:
+        raise PermanentError(ReasonCode.NO_LINES, f"parcel {shipment.parcel_id} has no lines")
+    quantities: dict[str, Decimal] = {}
+    for line in shipment.lines:
+        if not line.sku.strip():
+            raise PermanentError(ReasonCode.SKU_INVALID, f"parcel {shipment.parcel_id} has a line with no SKU")
+        quantities[line.sku] = quantities.get(line.sku, Decimal(0)) + line.quantity
+    return quantities
+
+
+def _location(location: str) -> str:
+    if not location.strip():
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "a stock location is required to pick and pack")
+    return location.strip()
+
+
+def pick_request(task_id: str, shipment: Shipment, location: str) -> dict[str, Any]:
+    """POST sale/fulfilment/pick: the parcel's lines, one per SKU, picked from `location` and authorised."""
+    where = _location(location)
+    return {
+        "TaskID": task_id,
+        "Status": AUTHORISED,
+        "Lines": [
+            {"SKU": sku, "Location": where, "Quantity": json_quantity(quantity, sku)}
+            for sku, quantity in _shipment_quantities(shipment).items()
+        ],
+    }
+
+
+def pack_request(task_id: str, shipment: Shipment, location: str) -> dict[str, Any]:
+    """POST sale/fulfilment/pack: the same lines in one box named after the parcel, authorised."""
+    where, box = _location(location), box_label(shipment.parcel_id)
+    return {
+        "TaskID": task_id,
+        "Status": AUTHORISED,
+        "Lines": [
+            {"SKU": sku, "Location": where, "Quantity": json_quantity(quantity, sku), "Box": box}
+            for sku, quantity in _shipment_quantities(shipment).items()
+        ],
+    }
+
+
+def ship_request(task_id: str, shipment: Shipment) -> dict[str, Any]:
+    """POST sale/fulfilment/ship: one shipped line per tracking number, all on the parcel's box.
+
+    A parcel without a tracking number still ships (one line, empty TrackingNumber). TrackingURL is
+    read-only per the reference (Cin7 derives it from the carrier); it is sent anyway when the
+    warehouse gave one, in case the tenant keeps it.
+    """
+    box = box_label(shipment.parcel_id)
+    line: dict[str, Any] = {
+        "ShipmentDate": format_cin7_datetime(shipment.despatched_at),
+        "Carrier": carrier_label(shipment),
+        "Box": box,
+        "IsShipped": True,
+    }
+    if shipment.tracking_url.strip():
+        line["TrackingURL"] = shipment.tracking_url.strip()
+    numbers = shipment.tracking_numbers or ("",)
+    return {"TaskID": task_id, "Status": AUTHORISED,
+            "Lines": [{**line, "TrackingNumber": number} for number in numbers]}
+
+
+def _bool(value: Any) -> Any:
+    return False if value is None else value
+
+
+class WirePickPackLine(Wire):
+    SKU: Text = ""
+    Quantity: Number
+    Location: Text = ""
+    Box: Text = ""
+
+
+class WirePickPack(Wire):
+    Status: Text = ""
+    Lines: Annotated[list[WirePickPackLine], BeforeValidator(_list)] = []
+
+
+class WireShipLine(Wire):
+    ShipmentDate: Cin7DateTime = None
+    Carrier: Text = ""
+    Boxes: Text = ""  # the read name
+    Box: Text = ""  # the write name, accepted in case a tenant echoes it
+    TrackingNumber: Text = ""
+    TrackingURL: Text = ""
+    IsShipped: Annotated[bool, BeforeValidator(_bool)] = False
+
+
+class WireShip(Wire):
+    Status: Text = ""
+    Lines: Annotated[list[WireShipLine], BeforeValidator(_list)] = []
+
+
+class WireFulfilment(Wire):
+    """One element of Fulfilments[] (GET sale/fulfilment?SaleID=, also inside GET sale)."""
+
+    TaskID: Guid
+    FulfillmentNumber: int = 0
+    Pick: WirePickPack | None = None
+    Pack: WirePickPack | None = None
+    Ship: WireShip | None = None
+
+
+class WireSaleFulfilments(Wire):
+    SaleID: Guid
+    Fulfilments: Annotated[list[WireFulfilment], BeforeValidator(_list)] = []
+
+
+def _ship_boxes(line: WireShipLine, packed: set[str]) -> list[str]:
+    """Boxes a ship line covers: the exact name when packed under it, else a comma-separated list."""
+    text = (line.Boxes or line.Box).strip()
+    if not text:
+        return []
+    if text in packed:
+        return [text]
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _per_sku(lines: Any) -> tuple[ShipmentLine, ...]:
+    totals: dict[str, Decimal] = {}
+    for sku, quantity in lines:
+        totals[sku] = totals.get(sku, Decimal(0)) + quantity
+    return tuple(ShipmentLine(sku=sku, quantity=quantity) for sku, quantity in totals.items() if quantity)
+
+
+def _task(wire: WireFulfilment) -> FulfilmentTask:
+    pick, pack, ship = wire.Pick or WirePickPack(), wire.Pack or WirePickPack(), wire.Ship or WireShip()
+    packed_boxes = [line.Box.strip() for line in pack.Lines if line.Box.strip()]
+    shipped_boxes = {box for line in ship.Lines if line.IsShipped for box in _ship_boxes(line, set(packed_boxes))}
+    boxes = list(dict.fromkeys(packed_boxes))
+    for line in ship.Lines:
+        boxes.extend(box for box in _ship_boxes(line, set(packed_boxes)) if box not in boxes)
+    return FulfilmentTask(
+        task_id=wire.TaskID,
+        pick_status=pick.Status.strip().upper(),
+        pack_status=pack.Status.strip().upper(),
+        ship_status=ship.Status.strip().upper(),
+        boxes=tuple(boxes),
+        picked=_per_sku((line.SKU, line.Quantity) for line in pick.Lines),
+        shipped=_per_sku((line.SKU, line.Quantity) for line in pack.Lines if line.Box.strip() in shipped_boxes),
+    )
+
+
+def parse_fulfilments(body: Any, sale_id: str) -> list[FulfilmentTask]:
+    """GET sale/fulfilment?SaleID= (or a POST sale/fulfilment answer) as tasks in FulfillmentNumber order.
+
+    picked = the task's pick lines per SKU whatever the pick status (read pick_status alongside);
+    shipped = packed quantities of the boxes that a ship line marks IsShipped.
+    """
+    label = f"Cin7 fulfilments of sale {sale_id}"
+    wire = _validate(WireSaleFulfilments, body, label)
+    if wire.SaleID != sale_id.strip().lower():
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: the response is for sale {wire.SaleID}")
+    ordered = sorted(enumerate(wire.Fulfilments), key=lambda pair: (pair[1].FulfillmentNumber, pair[0]))
+    return [_task(task) for _, task in ordered]
+
+
+def new_task_id(body: Any, sale_id: str) -> str:
+    """The task a POST sale/fulfilment created: the highest FulfillmentNumber in the returned list."""
+    wire = _validate(WireSaleFulfilments, body, f"Cin7 new fulfilment of sale {sale_id}")
+    if not wire.Fulfilments:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 new fulfilment of sale {sale_id}: no tasks returned")
+    ordered = sorted(enumerate(wire.Fulfilments), key=lambda pair: (pair[1].FulfillmentNumber, pair[0]))
+    return ordered[-1][1].TaskID
+
+
+def _totals(rows: Any) -> dict[tuple[str, str], Decimal]:
+    totals: dict[tuple[str, str], Decimal] = {}
+    for sku, box, quantity in rows:
+        totals[(sku, box)] = totals.get((sku, box), Decimal(0)) + quantity
+    return totals
+
+
+def stage_applied(stage: str, current: Any, sent: dict[str, Any]) -> bool:
+    """True when a stage read back (GET sale/fulfilment/<stage>?TaskID=) already holds what `sent` asked for.
+
+    Cin7 refuses a POST to a stage that is already authorised, so a request re-sent after its response
+    was lost comes back refused: this tells "already done by the first attempt" from a real refusal.
+    Pick and pack must match line for line (per SKU, and per box for pack); ship must be authorised
+    with every tracking number sent shipped on the parcel's box.
+    """
+    if not isinstance(current, dict) or str(current.get("Status") or "").strip().upper() != AUTHORISED:
+        return False
+    try:
+        if stage in (PICK, PACK):
+            read = _validate(WirePickPack, current, f"Cin7 {stage}")
+            boxed = stage == PACK
+            held = _totals((line.SKU, line.Box.strip() if boxed else "", line.Quantity) for line in read.Lines)
+            asked = _totals((line["SKU"], line.get("Box", "") if boxed else "", to_decimal(line["Quantity"]))
+                            for line in sent["Lines"])
+            return held == asked
+        read_ship = _validate(WireShip, current, "Cin7 ship")
+    except PermanentError:
+        return False
+    shipped = {(box, line.TrackingNumber.strip())
+               for line in read_ship.Lines if line.IsShipped for box in _ship_boxes(line, set())}
+    return all((line["Box"], line["TrackingNumber"].strip()) in shipped for line in sent["Lines"])

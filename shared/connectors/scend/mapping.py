@@ -14,14 +14,16 @@ dict that httpx can serialise, with no custom encoder to forget on another code 
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from shared.errors import PermanentError
 from shared.models import Order, OrderLine, ReasonCode
+from shared.models.shipment import Shipment, ShipmentLine
 
 PENNY = Decimal("0.01")
 
@@ -347,3 +349,195 @@ def to_order_request(
         OrderItems=[to_order_item(line) for line in order.lines],
     )
     return _money_fields(request.model_dump(exclude_none=True))
+
+
+# -- shipments (wire -> canonical) -----------------------------------------------------------------
+
+WAREHOUSE = "scend"
+
+
+def parse_scend_datetime(value: Any) -> datetime | None:
+    """ISO 8601 with or without an offset and with 0-7 fraction digits; a zone-less value is taken as UTC.
+
+    [I] Mintsoft may send UK local time without an offset. The cursor stays consistent either way:
+    `format_since` writes a zone-less value back the way it was read, so the feed's own clock is kept.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip())
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"expected an ISO 8601 date, got {value!r}") from None
+    else:
+        raise ValueError(f"expected an ISO 8601 date, got {type(value).__name__}")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def format_since(moment: datetime) -> str:
+    """SinceDate as yyyy-MM-ddTHH:mm:ss in UTC (naive input is taken as UTC).
+
+    Seconds are truncated, never rounded up: a cursor that lands a little early re-reads a parcel
+    (harmless, parcels are applied once by their id), one that lands late could skip one.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _identifier(value: Any) -> Any:
+    """Mintsoft ids are integers; accept a numeric string, refuse blanks, booleans and other types."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("a numeric id is required")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"id {value} is not positive")
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValueError(f"expected a numeric id, got {value!r}")
+
+
+def _required_text(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError("must not be blank")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _optional_text(value: Any) -> Any:
+    return "" if value is None else (value.strip() if isinstance(value, str) else value)
+
+
+def _sku(value: Any) -> Any:
+    """The SKU travels exactly as the warehouse spells it; only a blank one is refused here."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a SKU is required")
+    return value
+
+
+def _whole_quantity(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"expected a quantity, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"expected a quantity, got {value!r}") from None
+    if not number.is_finite() or number <= 0 or number != number.to_integral_value():
+        raise ValueError(f"quantity {value!r} is not a positive whole number")
+    return Decimal(int(number))
+
+
+def _required_datetime(value: Any) -> datetime:
+    parsed = parse_scend_datetime(value)
+    if parsed is None:
+        raise ValueError("a date is required")
+    return parsed
+
+
+def _tracking_numbers(value: Any) -> tuple[str, ...]:
+    """A list of numbers or one comma/semicolon-separated string; empty strings mean none."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        parts: list[Any] = re.split(r"[,;]", value)
+    elif isinstance(value, list | tuple):
+        parts = [piece for item in value for piece in (re.split(r"[,;]", item) if isinstance(item, str) else [item])]
+    else:
+        raise ValueError(f"expected a list of tracking numbers or a string, got {type(value).__name__}")
+    numbers: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValueError(f"tracking number {part!r} is not text")
+        number = part.strip()
+        if number and number not in numbers:
+            numbers.append(number)
+    return tuple(numbers)
+
+
+def _items(value: Any) -> Any:
+    if value is None or (isinstance(value, list) and not value):
+        raise ValueError("a parcel must carry at least one item")
+    return value
+
+
+class ShipmentItemRow(WireResponse):
+    SKU: Annotated[str, BeforeValidator(_sku)]
+    Quantity: Annotated[Decimal, BeforeValidator(_whole_quantity)]
+
+
+class ShipmentRow(WireResponse):
+    """One parcel of GET /api/Order/Shipments/List (INFERRED shape; see ScendClient.shipments_since)."""
+
+    ShipmentId: Annotated[str, BeforeValidator(_identifier)]
+    OrderId: Annotated[str, BeforeValidator(_identifier)]
+    OrderNumber: Annotated[str, BeforeValidator(_required_text)]
+    DespatchDate: Annotated[datetime, BeforeValidator(_required_datetime)]
+    LastUpdated: Annotated[datetime | None, BeforeValidator(parse_scend_datetime)] = None
+    Courier: Annotated[str, BeforeValidator(_optional_text)] = ""
+    CourierService: Annotated[str, BeforeValidator(_optional_text)] = ""
+    TrackingNumbers: Annotated[tuple[str, ...], BeforeValidator(_tracking_numbers)] = ()
+    TrackingNumber: Annotated[tuple[str, ...], BeforeValidator(_tracking_numbers)] = ()
+    TrackingURL: Annotated[str, BeforeValidator(_optional_text)] = ""
+    Items: Annotated[list[ShipmentItemRow], BeforeValidator(_items)]
+
+
+def shipment_label(row: Any) -> str:
+    """How a raw parcel row is named in messages and logs, readable even when the row is not."""
+    if not isinstance(row, dict):
+        return "scend shipment row"
+    parcel, order = row.get("ShipmentId"), row.get("OrderNumber")
+    label = f"scend shipment {parcel}" if parcel not in (None, "") else "scend shipment (no ShipmentId)"
+    return f"{label} of order {order}" if isinstance(order, str) and order.strip() else label
+
+
+def parcel_id_of(row: Any) -> str:
+    """The row's ShipmentId as text, or "" when it has none: a rejected row is keyed by it."""
+    value = row.get("ShipmentId") if isinstance(row, dict) else None
+    return "" if value is None or isinstance(value, bool) else str(value).strip()
+
+
+def to_shipment(row: Any) -> Shipment:
+    """One parcel row as the canonical Shipment; PermanentError(PAYLOAD_INVALID) naming the field when it does not fit.
+
+    Lines are merged per SKU (first-seen order). TrackingNumbers (a list) wins; a comma-separated
+    TrackingNumber string is the fallback; blanks are dropped. LastUpdated falls back to DespatchDate.
+    """
+    label = shipment_label(row)
+    if not isinstance(row, dict):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: expected a JSON object, got {type(row).__name__}")
+    try:
+        wire = ShipmentRow.model_validate(row)
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: {_problems(exc)}") from None
+    quantities: dict[str, Decimal] = {}
+    for item in wire.Items:
+        quantities[item.SKU] = quantities.get(item.SKU, Decimal(0)) + item.Quantity
+    return Shipment(
+        warehouse=WAREHOUSE,
+        parcel_id=wire.ShipmentId,
+        warehouse_order_id=wire.OrderId,
+        client_reference=wire.OrderNumber,
+        despatched_at=wire.DespatchDate,
+        carrier=wire.Courier,
+        service=wire.CourierService,
+        tracking_numbers=wire.TrackingNumbers or wire.TrackingNumber,
+        tracking_url=wire.TrackingURL,
+        lines=tuple(ShipmentLine(sku=sku, quantity=quantity) for sku, quantity in quantities.items()),
+        updated_at=wire.LastUpdated or wire.DespatchDate,
+    )
+
+
+def _problems(exc: ValidationError, limit: int = 3) -> str:
+    parts = []
+    for error in exc.errors()[:limit]:
+        field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = "required field is missing" if error["type"] == "missing" else error["msg"]
+        message = message.removeprefix("Value error, ")
+        parts.append(f"field '{field}': {message}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -1,0 +1,25 @@
+"""Scheduled: lists parcels the warehouse shipped since the cursor and enqueues them for write-back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.runtime import runtime
+from shared.steps.despatch import poll_despatches
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    result = poll_despatches(runtime())
+    metrics.add_metric(name="ParcelsEnqueued", unit=MetricUnit.Count, value=int(result["enqueued"]))
+    return result

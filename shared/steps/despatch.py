@@ -1,0 +1,174 @@
+"""Despatch and tracking back: poll the warehouse's parcels, write each to the source order once.
+
+Write-back to Cin7 Core is pick -> pack -> ship on a fulfilment task. Cin7 has no idempotency key, so
+the parcel's box label on the task is ours: before writing, the task list is read (one call) and a
+task already carrying this parcel's box is resumed, never duplicated. A new task is added only for a
+second or later parcel, once every earlier task's pick is authorised (Cin7's rule).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shared.errors import PermanentError
+from shared.flows.shipments import ShipmentOutcome, decide_shipment, retry_delay_minutes
+from shared.models import ReasonCode, owner_of
+from shared.models.messages import ShipmentMessage
+from shared.models.shipment import FulfilmentTask, Shipment
+from shared.runtime import Runtime
+from shared.stores.exceptions import ExceptionStatus
+
+logger = Logger(child=True)
+
+FLOW = "shipment_writeback"
+FEED = "scend.shipments"
+AUTHORISED = "AUTHORISED"
+
+
+class WritebackResult(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+    FAILED = "failed"
+
+
+def poll_despatches(rt: Runtime) -> dict[str, Any]:
+    """Parcels changed since (cursor - overlap) go to the write-back queue; the cursor moves after."""
+    now = rt.clock.now()
+    overlap = timedelta(minutes=rt.config.warehouse.despatch_poll_overlap_minutes)
+    cursor = rt.cursors.get(FEED)
+    since = (cursor - overlap) if cursor else (now - timedelta(days=2))
+    newest = cursor or since
+    messages: list[ShipmentMessage] = []
+    for shipment in rt.warehouse.shipments_since(since):
+        messages.append(ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment))
+        newest = max(newest, shipment.updated_at)
+    for row in getattr(rt.warehouse, "rejected_rows", []):
+        key = rt.archive.put(order_key=None, kind="warehouse-parcel-unreadable", body=row, now=now)
+        rt.exceptions.quarantine(flow=FLOW, business_key=key, reasons=[ReasonCode.PAYLOAD_INVALID],
+                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=f"unreadable parcel row: {row}",
+                                 now=now, payload_key=key)
+    rt.send_batch("shipment-writeback", list(messages))
+    rt.cursors.advance(FEED, newest, now, previous=cursor)
+    return {"enqueued": len(messages), "since": since.isoformat(), "cursor": newest.isoformat()}
+
+
+def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
+    """Write one parcel back to its source order; quarantine what must not be applied."""
+    shipment = message.shipment
+    now = rt.clock.now()
+    order_key = rt.ledger.find_by_reference(shipment.client_reference)
+    if order_key is None:
+        _quarantine(rt, message, ReasonCode.SHIPMENT_ORDER_UNKNOWN,
+                    f"parcel {shipment.parcel_id} is for {shipment.client_reference}, which the ledger does not know")
+        return WritebackResult.QUARANTINED
+    entry = rt.ledger.get(order_key)
+    assert entry is not None
+    decision = decide_shipment(shipment, entry.ordered, entry.applied_parcels())
+    if decision.outcome == ShipmentOutcome.ALREADY_APPLIED:
+        return WritebackResult.DUPLICATE
+    if decision.outcome == ShipmentOutcome.QUARANTINE:
+        assert decision.reason is not None
+        _quarantine(rt, message, decision.reason, decision.detail, order_key=order_key)
+        return WritebackResult.QUARANTINED
+
+    rt.archive.put(order_key=order_key, kind="warehouse-parcel", body=shipment.model_dump(mode="json"), now=now)
+    try:
+        _write_back(rt, order_key, shipment, entry.writeback_tasks, entry.location)
+    except PermanentError as error:
+        _writeback_failed(rt, message, error, order_key)
+        return WritebackResult.FAILED
+    record = {
+        "lines": {line.sku: line.quantity for line in shipment.lines},
+        "tracking_numbers": list(shipment.tracking_numbers), "tracking_url": shipment.tracking_url,
+        "carrier": shipment.carrier, "service": shipment.service,
+        "despatched_at": shipment.despatched_at.isoformat(), "applied_at": rt.clock.now().isoformat(),
+    }
+    rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
+                              closes_order=decision.closes_order, now=rt.clock.now())
+    rt.exceptions.resolve(FLOW, message.business_key, by=f"{FLOW}:{message.trigger}", now=rt.clock.now())
+    logger.info("parcel written back", extra={"order_key": order_key, "parcel_id": shipment.parcel_id,
+                                              "closes_order": decision.closes_order})
+    return WritebackResult.APPLIED
+
+
+def _write_back(rt: Runtime, order_key: str, shipment: Shipment, claimed: dict[str, str], location: str) -> None:
+    """Resume or perform pick -> pack -> ship for this parcel on its own fulfilment task.
+
+    The task a parcel uses is recorded in the ledger before the first write to it, so a retry after a
+    failure at any step resumes the same task: Cin7 refuses a second pick of units already picked.
+    """
+    from shared.connectors.cin7_core.mapping import box_label
+
+    target = rt.source
+    source_id = order_key.split("#", 1)[1]
+    tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in target.fulfilments(source_id)}
+    label = box_label(shipment.parcel_id)
+    task = tasks.get(claimed.get(shipment.parcel_id, "")) or next(
+        (t for t in tasks.values() if label in t.boxes), None)
+    if task is not None and task.ship_status == AUTHORISED:
+        return  # written by an earlier attempt whose ledger update did not happen
+    if task is None:
+        taken = set(claimed.values())
+        task = next((t for t in tasks.values()
+                     if t.pick_status != AUTHORISED and not t.boxes and t.task_id not in taken), None)
+        if task is None:
+            task = FulfilmentTask(task_id=target.add_fulfilment(source_id))
+        rt.ledger.claim_task(order_key, parcel_id=shipment.parcel_id, task_id=task.task_id)
+    if task.pick_status != AUTHORISED:
+        target.authorise_pick(task.task_id, shipment, location)
+    if task.pack_status != AUTHORISED:
+        target.authorise_pack(task.task_id, shipment, location)
+    target.authorise_ship(task.task_id, shipment)
+
+
+def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detail: str,
+                order_key: str | None = None) -> None:
+    now = rt.clock.now()
+    payload_key = rt.archive.put(order_key=order_key, kind="warehouse-parcel-quarantined",
+                                 body=message.shipment.model_dump(mode="json"), now=now)
+    rt.exceptions.quarantine(
+        flow=FLOW, business_key=message.business_key, reasons=[reason], team=owner_of(reason), detail=detail,
+        now=now, payload_key=payload_key, replay_queue="shipment-writeback",
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+    )
+    logger.warning("parcel quarantined", extra={"reason_code": reason.value, "parcel_id": message.shipment.parcel_id,
+                                                "detail": detail})
+
+
+def _writeback_failed(rt: Runtime, message: ShipmentMessage, error: PermanentError, order_key: str) -> None:
+    """The source refused the write-back: keep it, retry on a schedule with backoff, escalate after N."""
+    now = rt.clock.now()
+    settings = rt.config.writeback
+    exception_id = rt.exceptions.quarantine(
+        flow=FLOW, business_key=message.business_key, reasons=[ReasonCode.WRITEBACK_REJECTED],
+        team=owner_of(ReasonCode.WRITEBACK_REJECTED), detail=error.detail, now=now,
+        replay_queue="shipment-writeback",
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+    )
+    record = rt.exceptions.get(exception_id)
+    assert record is not None
+    escalate = record.attempts >= settings.alert_after_attempts
+    delay = retry_delay_minutes(record.attempts, settings.backoff_base_minutes, settings.backoff_max_minutes)
+    rt.exceptions.schedule_retry(exception_id, at=None if escalate else now + timedelta(minutes=delay))
+    logger.warning("write-back refused", extra={"order_key": order_key, "parcel_id": message.shipment.parcel_id,
+                                                "attempts": record.attempts, "escalated": escalate,
+                                                "detail": error.detail})
+
+
+def retry_due_writebacks(rt: Runtime) -> dict[str, int]:
+    """Scheduled: re-enqueue every failed write-back whose next retry time has come."""
+    now = rt.clock.now()
+    due = [e for e in rt.exceptions.list(status=ExceptionStatus.RETRYING)
+           if e.flow == FLOW and e.next_retry_at is not None and datetime.fromisoformat(e.next_retry_at) <= now]
+    messages = [ShipmentMessage.model_validate(e.replay_message) for e in due if e.replay_message]
+    rt.send_batch("shipment-writeback", list(messages))
+    for record in due:
+        rt.exceptions.mark_requeued(record.id)
+    escalated = sum(1 for e in rt.exceptions.list(status=ExceptionStatus.OPEN)
+                    if e.flow == FLOW and e.reason == ReasonCode.WRITEBACK_REJECTED)
+    return {"requeued": len(messages), "escalated_open": escalated}
