@@ -74,6 +74,17 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         ("Wrong outcome / bad orders at warehouse", f"{summary['wrong_outcome']} / "
                                                      f"{summary['bad_orders_reached_warehouse']}"),
     ]
+    wb = summary["writeback_exceptions"]
+    latency = summary["writeback_latency_seconds"]
+    rows += [
+        ("Parcels shipped by the warehouse", summary["shipments_seen"]),
+        ("Parcels written back to Cin7 Core", summary["shipments_applied"]),
+        ("Parcels written back twice", summary["duplicate_shipments_applied"]),
+        ("Orders shipped in full (closed) / in part", f"{summary['orders_shipped_in_full']} / "
+                                                       f"{summary['orders_shipped_in_part']}"),
+        ("Write-backs retrying / failed (escalated)", f"{wb['retrying']} / {wb['open']}"),
+        ("Despatch to write-back p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
+    ]
     for label, value in rows:
         flow.add_row(label, str(value))
     console.print(flow)
@@ -117,7 +128,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(json.dumps({**summary, "wall_seconds": round(result.wall_seconds, 2)}, sort_keys=True))
     else:
         _print_summary(summary, result.wall_seconds)
-    healthy = summary["lost"] == 0 and summary["duplicate_warehouse_orders"] == 0 and summary["wrong_outcome"] == 0
+    healthy = (summary["lost"] == 0 and summary["duplicate_warehouse_orders"] == 0 and summary["wrong_outcome"] == 0
+               and summary["duplicate_shipments_applied"] == 0)
     return 0 if healthy else 1
 
 

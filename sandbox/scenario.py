@@ -291,7 +291,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     stages = Counter(entry.stage.value for entry in ledger.values())
     quarantined = Counter(e.reason.value for e in exceptions if e.status == "open")
     source_stats, warehouse_stats = rt.source.stats, rt.warehouse.stats
-    released = stages["released"] + stages["submitted"]
+    released = sum(stages[stage] for stage in ("released", "submitted", "part_shipped", "shipped"))
     valid = sum(1 for s in planned if s.expected == "warehouse")
     cin7_calls = sum(cin7.requests.values())
     scend_calls = sum(scend.requests.values())

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from shared.models import Order, WarehouseOrderRef
 from shared.models.order import Model
+from shared.models.product import Product, WarehouseProduct
 from shared.models.shipment import FulfilmentTask, Shipment
 
 
@@ -68,3 +69,23 @@ class ShipmentTarget(Protocol):
     def authorise_pack(self, task_id: str, shipment: Shipment, location: str) -> None: ...
 
     def authorise_ship(self, task_id: str, shipment: Shipment) -> None: ...
+
+
+class CatalogueSource(Protocol):
+    """Where products are mastered (Cin7 Core)."""
+
+    name: str
+
+    def products_changed_since(self, since: datetime) -> Iterator[Product]: ...
+
+
+class CatalogueTarget(Protocol):
+    """Where products must exist before orders need them (the warehouse)."""
+
+    name: str
+
+    def find_product(self, sku: str) -> WarehouseProduct | None: ...
+
+    def create_product(self, product: Product) -> WarehouseProduct: ...
+
+    def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None: ...
