@@ -34,7 +34,10 @@ def bench_day(orders: int, fault_rate: float, duplicate_rate: float, seed: int) 
             "in_dlq", "wrong_outcome", "bad_orders_reached_warehouse", "quarantined", "quarantined_total",
             "released", "held", "skipped_excluded_location", "duplicates_suppressed", "retries",
             "throttled_responses", "faults_injected", "api_calls", "webhooks_duplicated",
-            "webhooks_missed_recovered_by_poll")
+            "webhooks_missed_recovered_by_poll", "shipments_seen", "shipments_applied",
+            "duplicate_shipments_applied", "orders_closed", "orders_shipped_in_full", "orders_shipped_in_part",
+            "writeback_exceptions", "writeback_latency_seconds", "cin7_calls_per_shipment_applied",
+            "schedule_runs_failed", "schedule_events_dead_lettered")
     return {"command": f"hopline sandbox run --orders {orders} --fault-rate {fault_rate} "
                        f"--duplicate-rate {duplicate_rate} --seed {seed} --json",
             "wall_seconds": round(result.wall_seconds, 1), **{k: summary[k] for k in keep}}
