@@ -84,6 +84,11 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
                                                        f"{summary['orders_shipped_in_part']}"),
         ("Write-backs retrying / failed (escalated)", f"{wb['retrying']} / {wb['open']}"),
         ("Despatch to write-back p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
+        ("Products synced to the warehouse / rejected", f"{summary['skus_synced']} / {summary['skus_rejected']}"),
+        ("Orders held for a SKU / released when it went live", f"{summary['orders_held_for_sku']} / "
+                                                                f"{summary['orders_released_after_sku']}"),
+        ("Product created to held order released p50 / max (s)",
+         f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}"),
     ]
     for label, value in rows:
         flow.add_row(label, str(value))

@@ -22,8 +22,10 @@ from shared.models import ReasonCode
 
 KINDS: dict[str, tuple[float, str]] = {
     # kind: (share of sales, expected outcome: "warehouse", "held", "skipped" or a reason code)
-    "valid": (0.81, "warehouse"),
-    "unknown_sku": (0.03, ReasonCode.SKU_UNKNOWN.value),
+    "valid": (0.78, "warehouse"),
+    "unknown_sku": (0.03, "held"),  # a SKU neither system has: held for it, flagged if it never comes
+    "new_product": (0.025, "warehouse"),  # created at Cin7 moments before its first order: held, then released
+    "new_product_invalid": (0.005, "held"),  # created with a bad barcode: the product is rejected, the order waits
     "invalid_sku": (0.01, ReasonCode.SKU_INVALID.value),
     "bad_postcode": (0.03, ReasonCode.POSTCODE_INVALID.value),
     "unmapped_service": (0.02, ReasonCode.DELIVERY_SERVICE_UNMAPPED.value),
@@ -66,6 +68,7 @@ class PlannedSale:
     order_number: str
     kind: str
     expected: str
+    created_at: Any = None
 
 
 @dataclass
@@ -93,6 +96,8 @@ def _sale_spec(kind: str, rng: random.Random, skus: list[str], index: int) -> di
     }
     if kind == "unknown_sku":
         spec["lines"] = [*lines, (f"NEW-DROP-{index}", 1, Decimal("30.00"))]
+    elif kind in ("new_product", "new_product_invalid"):
+        spec["lines"] = [*lines, (f"NEW-{index}", 1, Decimal("35.00"))]
     elif kind == "invalid_sku":
         spec["lines"] = [*lines, (f"TEE BLK {index}", 1, Decimal("12.50"))]
     elif kind == "bad_postcode":
@@ -186,8 +191,12 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
         clock.advance(spacing)
         kind = rng.choices(kinds, weights=weights)[0]
         order_number = f"SO-{10000 + index}"
+        if kind in ("new_product", "new_product_invalid"):
+            barcode = "5012345678900" if kind == "new_product" else "12AB"
+            cin7.add_product(f"NEW-{index}", f"New drop {index}", barcode=barcode)
+            stats["products_created"] += 1
         sale_id = cin7.add_sale(order_number=order_number, **_sale_spec(kind, rng, skus, index))
-        planned.append(PlannedSale(sale_id, order_number, kind, KINDS[kind][1]))
+        planned.append(PlannedSale(sale_id, order_number, kind, KINDS[kind][1], clock.now()))
         payload = cin7.webhook_payload(sale_id)
         if rng.random() < options.missed_webhook_rate:
             stats["webhooks_missed"] += 1
@@ -297,12 +306,14 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     scend_calls = sum(scend.requests.values())
     drive = getattr(local, "drive_stats", Counter())
     despatch = _despatch_summary(local, cin7, scend, ledger, exceptions)
+    catalogue = _catalogue_summary(local, planned, ledger, at_warehouse, prefix)
     return {
         "client": local.config.client,
         "seed": options.seed,
         "fault_rate": options.fault_rate,
         "duplicate_rate": options.duplicate_rate,
         "orders_sent": len(planned),
+        "sales_by_kind": dict(sorted(Counter(sale.kind for sale in planned).items())),
         "unique_valid_orders": valid,
         "webhooks_accepted": drive.get("webhook_202", 0),
         "webhooks_rejected_unauthorised": drive.get("webhook_401", 0),
@@ -336,7 +347,39 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
             "scend_per_released_order": round(scend_calls / released, 3) if released else None,
         },
         **despatch,
+        **catalogue,
         "unexpected": wrong[:20],
+    }
+
+
+def _catalogue_summary(
+    local: Any, planned: list[PlannedSale], ledger: dict[str, Any], at_warehouse: dict[str, Any], prefix: str
+) -> dict[str, Any]:
+    """SKU fan-out: products synced or rejected, and orders that waited for a SKU then went on their own."""
+    from datetime import datetime
+
+    records = local.runtime.sku_map
+    items = records.table.scan().get("Items", [])
+    synced = [i for i in items if i.get("via") == "product_sync" and i.get("status") == "live"]
+    rejected = [i for i in items if i.get("status") == "rejected"]
+    source = local.config.source.platform
+    held, released, waits = 0, 0, []
+    for sale in planned:
+        if sale.kind not in ("new_product", "new_product_invalid", "unknown_sku"):
+            continue
+        entry = ledger.get(f"{source}#{sale.sale_id}")
+        if entry is None or "held" not in entry.timestamps:
+            continue
+        held += 1
+        if f"{prefix}-{sale.order_number}" in at_warehouse and "released" in entry.timestamps:
+            released += 1
+            waits.append((datetime.fromisoformat(entry.timestamps["released"]) - sale.created_at).total_seconds())
+    return {
+        "skus_synced": len(synced),
+        "skus_rejected": len(rejected),
+        "orders_held_for_sku": held,
+        "orders_released_after_sku": released,
+        "product_to_release_seconds": {"p50": _percentile(waits, 0.5), "max": max(waits) if waits else None},
     }
 
 

@@ -138,6 +138,33 @@ class WritebackConfig(Section):
     _schedule = field_validator("retry_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
 
+class CatalogueConfig(Section):
+    """SKU fan-out: products flow from the master to the warehouse before orders need them."""
+
+    poll_schedule: ScheduleExpression = "rate(15 minutes)"
+    poll_overlap_minutes: int = Field(10, ge=0, le=1440)
+    # Who owns each product field at the warehouse after creation. A field the warehouse owns (it
+    # measures parcels itself, say) is sent when the item is created and never overwritten after.
+    field_owners: dict[str, Literal["source", "warehouse"]] = Field(default_factory=lambda: {
+        "name": "source", "barcode": "source", "commodity_code": "source", "country_of_origin": "source",
+        "customs_description": "source", "weight_kg": "warehouse", "length_cm": "warehouse",
+        "width_cm": "warehouse", "height_cm": "warehouse",
+    })
+    hold_alert_minutes: int = Field(240, ge=1, le=10080, description="alert when an order waits this long")
+
+    _schedule = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+    @field_validator("field_owners")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        from shared.models.product import PRODUCT_FIELDS
+
+        unknown = sorted(set(value) - set(PRODUCT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown product fields {unknown}; known: {', '.join(PRODUCT_FIELDS)}")
+        return value
+
+
 class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
@@ -159,6 +186,7 @@ class ClientConfig(Section):
     warehouse: ScendWarehouseConfig
     retries: RetryConfig = RetryConfig()
     writeback: WritebackConfig = WritebackConfig()
+    catalogue: CatalogueConfig = CatalogueConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

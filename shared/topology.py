@@ -92,6 +92,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue("order-intake", "sale references (webhook, poll, replay) waiting to be read and validated"),
     Queue("order-submit", "validated canonical orders waiting to be created at the warehouse"),
     Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order"),
+    Queue("product-sync", "products changed at the master, waiting to be created or updated at the warehouse"),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -171,6 +172,26 @@ HOPS: tuple[Hop, ...] = (
         reserved_concurrency=1,
     ),
     Hop(
+        name="poll_products",
+        description="Lists products changed at the master since the cursor; flags orders held too long for a SKU.",
+        trigger=ScheduleTrigger("catalogue.poll_schedule"),
+        sends_to=("product-sync",),
+        tables={"cursors": "read_write", "sku-map": "read_write", "exceptions": "read_write"},
+        secrets=("source.credentials_secret",),
+        timeout_seconds=120,
+        reserved_concurrency=1,
+    ),
+    Hop(
+        name="sync_product",
+        description="Creates or updates one product at the warehouse, once per version; releases held orders.",
+        trigger=QueueTrigger("product-sync", batch_size=10),
+        sends_to=("order-intake",),
+        tables={"sku-map": "read_write", "exceptions": "read_write"},
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=60,
+        reserved_concurrency=1,
+    ),
+    Hop(
         name="retry_writebacks",
         description="Re-enqueues failed write-backs whose backoff has elapsed; escalated ones wait for a person.",
         trigger=ScheduleTrigger("writeback.retry_schedule"),
@@ -195,6 +216,15 @@ class MetricAlert:
 
 
 ALERTS: tuple[MetricAlert, ...] = (
+    MetricAlert(
+        name="orders-held-for-sku",
+        hop="poll_products",
+        metric="OrdersHeldTooLong",
+        threshold=0,
+        team="ecommerce",
+        description="Orders have waited longer than catalogue.hold_alert_minutes for a SKU to reach the "
+        "warehouse: see the exception inbox (reason sku_pending) and the product sync exceptions.",
+    ),
     MetricAlert(
         name="writebacks-escalated",
         hop="retry_writebacks",

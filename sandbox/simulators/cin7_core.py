@@ -124,6 +124,8 @@ class Cin7CoreSimulator(Simulator):
         self.route("GET", rf"{PREFIX}sale", self._get_sale)
         self.route("GET", rf"{PREFIX}saleList", self._get_sale_list)
         self.route("GET", rf"{PREFIX}me", self._get_me)
+        self.route("GET", rf"{PREFIX}product", self._get_products)
+        self._products: dict[str, dict[str, Any]] = {}
         self.route("GET", rf"{PREFIX}sale/fulfilment", self._get_fulfilments)
         self.route("POST", rf"{PREFIX}sale/fulfilment", self._add_fulfilment, writes=True)
         self.route("GET", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._get_stage)
@@ -654,6 +656,52 @@ class Cin7CoreSimulator(Simulator):
             self._ensure_task(sale)
             sale["LastModifiedOn"] = _stamp(self.clock.now())
             self._sequence[sale["ID"]] = max(self._sequence.values()) + 1
+
+    # -- products ----------------------------------------------------------------------------------
+    def add_product(
+        self, sku: str, name: str, *, barcode: str = "", weight: Decimal | None = None,
+        length: Decimal | None = None, width: Decimal | None = None, height: Decimal | None = None,
+        status: str = "Active",
+    ) -> str:
+        """Create a stock product (kg, cm) and return its ID; LastModifiedOn is the clock's now."""
+        with self.lock:
+            product_id = str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+            self._products[product_id] = {
+                "ID": product_id, "SKU": sku, "Name": name, "Barcode": barcode, "Type": "Stock", "UOM": "Item",
+                "Status": status, "Weight": _number(weight) if weight is not None else 0, "WeightUnits": "kg",
+                "Length": _number(length) if length is not None else 0,
+                "Width": _number(width) if width is not None else 0,
+                "Height": _number(height) if height is not None else 0, "DimensionsUnits": "cm",
+                "LastModifiedOn": _stamp(self.clock.now()),
+            }
+            return product_id
+
+    def update_product(self, product_id_or_sku: str, **fields: Any) -> None:
+        """Change wire fields of a product (by ID or exact SKU); bumps LastModifiedOn."""
+        with self.lock:
+            product = self._products.get(product_id_or_sku) or next(
+                p for p in self._products.values() if p["SKU"] == product_id_or_sku)
+            product.update(copy.deepcopy(fields))
+            product["LastModifiedOn"] = _stamp(self.clock.now())
+
+    def _get_products(self, request: Request, match: re.Match[str]) -> Response:
+        try:
+            page = int(_query(request, "Page") or 1)
+            limit = int(_query(request, "Limit") or 100)
+            modified_since = _optional_date(_query(request, "ModifiedSince"))
+        except ValueError as exc:
+            return Response(400, _error(400, str(exc)))
+        if page < 1 or not 1 <= limit <= 1000:
+            return Response(400, _error(400, "Page must be >= 1 and Limit between 1 and 1000"))
+        sku = _query(request, "Sku").lower()
+        wanted_id = _query(request, "ID").lower()
+        rows = [
+            copy.deepcopy(p) for p in sorted(self._products.values(), key=lambda p: (p["LastModifiedOn"], p["SKU"]))
+            if (not modified_since or _parse(p["LastModifiedOn"]) > modified_since)
+            and (not sku or sku in p["SKU"].lower()) and (not wanted_id or p["ID"] == wanted_id)
+        ]
+        start = (page - 1) * limit
+        return Response(200, {"Total": len(rows), "Page": page, "Products": rows[start:start + limit]})
 
     def sale(self, sale_id: str) -> dict[str, Any]:
         """A copy of the sale as GET sale?ID= would return it."""

@@ -174,6 +174,9 @@ class ScendSimulator(Simulator):
         self.route("GET", r"/api/Order/(?P<order_id>\d+)", self._get_order)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Shipments", self._order_shipments)
         self.route("GET", r"/api/Product/Search", self._search_products)
+        self.route("PUT", r"/api/Product", self._create_product, writes=True)
+        self.route("POST", r"/api/Product", self._update_product, writes=True)
+        self.product_writes = 0
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -479,6 +482,50 @@ class ScendSimulator(Simulator):
             self._next_product_id += 1
             self._products[sku] = product
             return copy.deepcopy(product)
+
+    def product(self, sku: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self._products.get(sku)
+            return copy.deepcopy(found) if found else None
+
+    def _validate_product(self, body: dict[str, Any], *, creating: bool) -> str | None:
+        """Like a WMS: SKU exactly as sent (no whitespace or control characters, at most 50), a name, an EAN
+        of 8/12/13/14 digits when present. Rules inferred (Scend documents none)."""
+        sku = body.get("SKU")
+        if not isinstance(sku, str) or not sku or len(sku) > 50 or any(c.isspace() or ord(c) < 32 for c in sku):
+            return f"Invalid SKU {sku!r}: 1-50 characters, no spaces or control characters"
+        if creating and not str(body.get("Name") or "").strip():
+            return f"Product {sku!r}: Name is required"
+        ean = body.get("EAN")
+        if ean not in (None, "") and not re.fullmatch(r"\d{8}|\d{12}|\d{13}|\d{14}", str(ean)):
+            return f"Invalid EAN {ean!r} for product {sku!r}"
+        return None
+
+    def _create_product(self, request: Request, match: re.Match[str]) -> Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        self.product_writes += 1
+        problem = self._validate_product(body, creating=True)
+        if problem:
+            return Response(200, {"ID": None, "Success": False, "Message": problem})
+        if body["SKU"] in self._products:
+            return Response(200, {"ID": None, "Success": False,
+                                  "Message": f"Product with SKU '{body['SKU']}' already exists"})
+        product = {"ID": self._next_product_id, **body}
+        self._next_product_id += 1
+        self._products[body["SKU"]] = product
+        return Response(200, {"ID": product["ID"], "Success": True, "Message": "Product created"})
+
+    def _update_product(self, request: Request, match: re.Match[str]) -> Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        self.product_writes += 1
+        current = next((p for p in self._products.values() if p["ID"] == body.get("ID")), None)
+        if current is None:
+            return Response(200, {"ID": body.get("ID"), "Success": False, "Message": "Product not found"})
+        problem = self._validate_product({**current, **body}, creating=False)
+        if problem:
+            return Response(200, {"ID": current["ID"], "Success": False, "Message": problem})
+        current.update({k: v for k, v in body.items() if k not in ("ID", "SKU")})
+        return Response(200, {"ID": current["ID"], "Success": True, "Message": "Product updated"})
 
     def remove_product(self, sku: str) -> None:
         """Take a product out of the catalogue (it was deleted or renamed at the warehouse)."""

@@ -39,6 +39,7 @@ class ReleaseDecision(Model):
     detail: str = ""
     problems: tuple[Problem, ...] = ()
     courier_service: str | None = None
+    pending_skus: tuple[str, ...] = ()
 
     @property
     def primary_reason(self) -> ReasonCode | None:
@@ -133,6 +134,15 @@ def decide_release(order: Order, config: ClientConfig, skus: Mapping[str, SkuSta
     if early is not None:
         return early
     problems = validate_order(order, config, skus)
+    if problems and all(p.reason == ReasonCode.SKU_UNKNOWN for p in problems):
+        # Nothing is wrong with the order itself: its SKUs are not at the warehouse yet. Hold it; the
+        # product sync releases it when they are live (an alert fires if that takes too long).
+        pending = tuple(sorted({line.sku for line in order.lines if skus.get(line.sku) != SkuStatus.LIVE}))
+        return ReleaseDecision(
+            outcome=Outcome.HOLD, pending_skus=pending, detail=f"waiting for SKUs {', '.join(pending)}",
+            problems=(Problem(reason=ReasonCode.SKU_PENDING,
+                              detail=f"SKUs not yet at the warehouse: {', '.join(pending)}"),),
+        )
     if problems:
         return ReleaseDecision(outcome=Outcome.QUARANTINE, problems=tuple(problems),
                                detail="; ".join(p.detail for p in problems))

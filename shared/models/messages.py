@@ -8,9 +8,10 @@ from typing import Literal
 from pydantic import Field
 
 from shared.models.order import Model, Order
+from shared.models.product import Product
 from shared.models.shipment import Shipment
 
-Trigger = Literal["webhook", "poll", "replay"]
+Trigger = Literal["webhook", "poll", "replay", "sku_live"]
 
 
 class IntakeMessage(Model):
@@ -57,3 +58,11 @@ class ShipmentMessage(Model):
     @property
     def business_key(self) -> str:
         return f"{self.shipment.warehouse}#parcel#{self.shipment.parcel_id}"
+
+
+class ProductMessage(Model):
+    """A product to fan out to the warehouse; idempotent per (client, SKU, version)."""
+
+    client: str
+    trigger: Trigger
+    product: Product

@@ -19,6 +19,8 @@ class ReasonCode(StrEnum):
     # Order validation (order_intake)
     SKU_UNKNOWN = "sku_unknown"
     SKU_INVALID = "sku_invalid"
+    SKU_PENDING = "sku_pending"  # held: a SKU is not yet at the warehouse; released when it is
+    PRODUCT_INVALID = "product_invalid"
     ADDRESS_INCOMPLETE = "address_incomplete"
     POSTCODE_INVALID = "postcode_invalid"
     COUNTRY_UNSUPPORTED = "country_unsupported"
@@ -42,6 +44,8 @@ class ReasonCode(StrEnum):
 OWNER: dict[ReasonCode, Team] = {
     ReasonCode.SKU_UNKNOWN: Team.ECOMMERCE,
     ReasonCode.SKU_INVALID: Team.ECOMMERCE,
+    ReasonCode.SKU_PENDING: Team.ECOMMERCE,
+    ReasonCode.PRODUCT_INVALID: Team.ECOMMERCE,
     ReasonCode.ADDRESS_INCOMPLETE: Team.OPERATIONS,
     ReasonCode.POSTCODE_INVALID: Team.OPERATIONS,
     ReasonCode.COUNTRY_UNSUPPORTED: Team.OPERATIONS,

@@ -32,6 +32,7 @@ class IntakeResult(StrEnum):
     DUPLICATE = "duplicate"
     UNCHANGED = "unchanged"
     HELD = "held"
+    HELD_FOR_SKU = "held_for_sku"
     NOT_READY = "not_ready"
     SKIPPED = "skipped"
     QUARANTINED = "quarantined"
@@ -74,6 +75,12 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         return result
 
     decision = decide_release(order, rt.config, _sku_statuses(order, rt))
+    if decision.outcome == Outcome.HOLD:
+        rt.sku_map.hold_for(decision.pending_skus, key, now)
+        rt.ledger.set_stage(key, Stage.HELD, now, reason=ReasonCode.SKU_PENDING.value,
+                            source_updated_at=order.updated_at)
+        logger.info("order held for SKUs", extra={"order_key": key, "skus": list(decision.pending_skus)})
+        return IntakeResult.HELD_FOR_SKU
     if decision.outcome == Outcome.QUARANTINE:
         _quarantine(rt, message, list(decision.problems), payload_key=payload_key, version=order.updated_at)
         return IntakeResult.QUARANTINED
@@ -86,7 +93,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     )
     rt.send("order-submit", submit)
     rt.ledger.set_stage(key, Stage.RELEASED, now, source_updated_at=order.updated_at)
-    if entry.stage == Stage.QUARANTINED:
+    if entry.stage in (Stage.QUARANTINED, Stage.HELD):
         rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)
     logger.info("order released", extra={"order_key": key, "client_reference": submit.client_reference})
     return IntakeResult.RELEASED

@@ -1,10 +1,30 @@
-"""SKU map: which source SKUs are live at the warehouse, so a known SKU costs no API call."""
+"""SKU map: per client, source SKU -> warehouse item, status (pending, live, rejected), last synced version,
+and the orders waiting for it. A SKU known live costs no API call at order intake."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+from shared.models.order import Model
+
+
+class SkuStatus(StrEnum):
+    PENDING = "pending"
+    LIVE = "live"
+    REJECTED = "rejected"
+
+
+class SkuRecord(Model):
+    sku: str
+    status: SkuStatus
+    warehouse_item_id: str | None = None
+    synced_version: datetime | None = None
+    reason: str | None = None
+    waiting_orders: frozenset[str] = frozenset()
+    pending_since: datetime | None = None
 
 
 class SkuMapStore:
@@ -26,15 +46,77 @@ class SkuMapStore:
             while request:
                 response = self.resource.batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self.table.name, []):
-                    if item.get("status") == "live":
+                    if item.get("status") == SkuStatus.LIVE:
                         live.add(item["sku"])
                 request = response.get("UnprocessedKeys") or {}
         return live
 
     def mark_live(self, skus: Iterable[str], now: datetime, *, source: str) -> None:
-        with self.table.batch_writer() as batch:
-            for sku in skus:
-                batch.put_item(Item={
-                    **self._key(sku), "client_id": self.client, "sku": sku, "warehouse_sku": sku,
-                    "status": "live", "checked_at": now.isoformat(timespec="milliseconds"), "via": source,
-                })
+        """SKUs found in the warehouse catalogue (created there by hand, or before Hopline)."""
+        for sku in skus:
+            self.record(sku, SkuStatus.LIVE, now=now, via=source)
+
+    def record(
+        self, sku: str, status: SkuStatus, *, now: datetime, item_id: str | None = None,
+        version: datetime | None = None, reason: str | None = None, via: str = "product_sync",
+    ) -> None:
+        expression = "SET client_id = :client, sku = :sku, #status = :status, checked_at = :now, via = :via"
+        values: dict[str, Any] = {":client": self.client, ":sku": sku, ":status": status.value,
+                                  ":now": now.isoformat(), ":via": via}
+        if item_id is not None:
+            expression += ", warehouse_item_id = :item, warehouse_sku = :sku"
+            values[":item"] = item_id
+        if version is not None:
+            expression += ", synced_version = :version"
+            values[":version"] = version.isoformat()
+        if reason is not None:
+            expression += ", reason = :reason"
+            values[":reason"] = reason
+        self.table.update_item(Key=self._key(sku), UpdateExpression=expression,
+                               ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values)
+
+    def get(self, sku: str) -> SkuRecord | None:
+        item = self.table.get_item(Key=self._key(sku), ConsistentRead=True).get("Item")
+        return _record(item) if item else None
+
+    def hold_for(self, skus: Iterable[str], order_key: str, now: datetime) -> None:
+        """Remember that an order waits for these SKUs (status pending unless already known)."""
+        for sku in skus:
+            self.table.update_item(
+                Key=self._key(sku),
+                UpdateExpression=("SET client_id = :client, sku = :sku, #status = if_not_exists(#status, :pending), "
+                                  "pending_since = if_not_exists(pending_since, :now) ADD waiting_orders :order"),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":client": self.client, ":sku": sku, ":pending": SkuStatus.PENDING.value,
+                                           ":now": now.isoformat(), ":order": {order_key}},
+            )
+
+    def release_waiting(self, sku: str, order_keys: Iterable[str]) -> None:
+        keys = set(order_keys)
+        if keys:
+            self.table.update_item(Key=self._key(sku),
+                                   UpdateExpression="DELETE waiting_orders :orders REMOVE pending_since",
+                                   ExpressionAttributeValues={":orders": keys})
+
+    def waiting(self) -> list[SkuRecord]:
+        """SKUs with orders waiting (for the long-hold monitor); a scan of a small table."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"FilterExpression": "attribute_exists(waiting_orders) AND client_id = :client",
+                                  "ExpressionAttributeValues": {":client": self.client}}
+        while True:
+            page = self.table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_record(item) for item in items]
+
+
+def _record(item: dict[str, Any]) -> SkuRecord:
+    return SkuRecord(
+        sku=item["sku"], status=SkuStatus(item.get("status", SkuStatus.PENDING)),
+        warehouse_item_id=item.get("warehouse_item_id"),
+        synced_version=datetime.fromisoformat(item["synced_version"]) if item.get("synced_version") else None,
+        reason=item.get("reason"), waiting_orders=frozenset(item.get("waiting_orders", set())),
+        pending_since=datetime.fromisoformat(item["pending_since"]) if item.get("pending_since") else None,
+    )

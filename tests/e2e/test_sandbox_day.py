@@ -44,7 +44,12 @@ def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> No
     assert summary["shipments_seen"] > summary["orders_closed"] > 0
     assert summary["shipments_applied"] > 0
     expected_reasons = {reason for _, reason in KINDS.values()} - {"warehouse", "held", "skipped"}
-    assert set(summary["quarantined"]) <= expected_reasons | {"payload_invalid"}
+    # (sku_pending: orders flagged after waiting too long for a SKU; product_invalid: rejected products)
+    assert set(summary["quarantined"]) <= expected_reasons | {"payload_invalid", "sku_pending", "product_invalid"}
+    # SKU fan-out: every order for a product created moments before it was held, then released by itself
+    new_product_orders = summary["sales_by_kind"].get("new_product", 0)
+    assert summary["orders_released_after_sku"] == new_product_orders
+    assert summary["skus_synced"] >= new_product_orders
 
 
 def test_exactly_once_holds_even_when_the_warehouse_accepts_duplicate_references() -> None:
@@ -54,6 +59,7 @@ def test_exactly_once_holds_even_when_the_warehouse_accepts_duplicate_references
     # Then our own guards alone keep it at one order per sale
     assert_healthy(result.summary)
     assert result.summary["warehouse_duplicate_rejections"] == 0
+    assert result.summary["orders_released_after_sku"] == result.summary["sales_by_kind"].get("new_product", 0)
 
 
 def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:

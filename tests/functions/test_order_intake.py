@@ -34,27 +34,34 @@ def test_valid_sale_is_released_to_submit(harness: Harness) -> None:
     assert "released" in entry.timestamps
 
 
-def test_unknown_sku_is_quarantined_with_owner_and_replay(harness: Harness) -> None:
+def test_sku_not_at_warehouse_holds_the_order_for_it(harness: Harness) -> None:
+    # Given a good sale whose SKU the warehouse does not have yet
     sale_id = harness.add_sale("SO-2", lines=[("NEW-DROP-1", 1, Decimal("30.00"))])
+    # When intake processes it
     run_intake(harness, intake_message(harness, sale_id))
+    # Then it is held (not quarantined) for that SKU, and the SKU map remembers who waits
     assert harness.queue_bodies("order-submit") == []
-    [exception] = harness.rt.exceptions.list()
-    assert exception.reason.value == "sku_unknown"
-    assert exception.team.value == "ecommerce"
-    assert "NEW-DROP-1" in exception.detail
-    assert exception.replay_queue == "order-intake"
-    assert exception.replay_message["trigger"] == "replay"
-    assert exception.payload_key is not None
-    assert harness.rt.ledger.get(f"cin7_core#{sale_id}").stage == Stage.QUARANTINED
+    assert harness.rt.exceptions.list() == []
+    entry = harness.rt.ledger.get(f"cin7_core#{sale_id}")
+    assert entry.stage == Stage.HELD
+    assert entry.reason == "sku_pending"
+    record = harness.rt.sku_map.get("NEW-DROP-1")
+    assert record.status.value == "pending"
+    assert record.waiting_orders == {f"cin7_core#{sale_id}"}
 
 
 def test_replay_after_fix_releases_and_resolves_the_exception(harness: Harness) -> None:
-    # Given an order quarantined for a SKU the warehouse did not have
-    sale_id = harness.add_sale("SO-3", lines=[("NEW-DROP-2", 1, Decimal("30.00"))])
+    # Given an order quarantined for a postcode the carrier would refuse
+    sale_id = harness.add_sale("SO-3", address={**GOOD_ADDRESS, "Postcode": "LS1"})
     run_intake(harness, intake_message(harness, sale_id))
     [exception] = harness.rt.exceptions.list()
-    # When the product is created at the warehouse and the exception's message is replayed
-    harness.scend.add_product("NEW-DROP-2")
+    assert exception.reason.value == "postcode_invalid"
+    assert exception.team.value == "operations"
+    assert exception.replay_queue == "order-intake"
+    assert exception.replay_message["trigger"] == "replay"
+    assert exception.payload_key is not None
+    # When customer service fixes the address at the source and the exception's message is replayed
+    harness.cin7.update_sale(sale_id, ShippingAddress={"Postcode": "LS1 1AA"})
     run_intake(harness, exception.replay_message)
     # Then the order is released and the exception is resolved by the replay
     assert len(harness.queue_bodies("order-submit")) == 1

@@ -261,7 +261,8 @@ def test_an_alarm_watches_every_dlq_and_every_work_queue_age(resources: dict[str
     operations = next(key for key, props in topics.items() if props["TopicName"].endswith("-operations"))
     for props in alarms.values():
         assert props["Threshold"] >= 0
-        assert [getatt_target(action) for action in props["AlarmActions"]] == [operations]
+        if any(d["Name"] == "QueueName" for d in props["Dimensions"]):  # queue alarms page operations
+            assert [getatt_target(action) for action in props["AlarmActions"]] == [operations]
 
 
 def test_alert_topics_are_encrypted_and_email_the_configured_team(
@@ -346,4 +347,7 @@ def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template
         assert alarm["Namespace"] == "Hopline"
         assert alarm["Dimensions"] == [{"Name": "service", "Value": f"hopline-{alert.hop}"}]
         assert alarm["Threshold"] == alert.threshold
-        assert alarm["AlarmActions"]
+        topics = template.find_resources("AWS::SNS::Topic")
+        [team_topic] = [key for key, props in topics.items()
+                        if props["Properties"]["TopicName"].endswith(f"-{alert.team}")]
+        assert alarm["AlarmActions"] == [{"Ref": team_topic}]

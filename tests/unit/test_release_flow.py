@@ -60,7 +60,6 @@ def test_readiness_and_location_rules(example_config: ClientConfig, changes: dic
 @pytest.mark.parametrize(
     ("changes", "skus", "reason"),
     [
-        ({}, {}, ReasonCode.SKU_UNKNOWN),
         ({"lines": (OrderLine(sku="TEE BLK M", quantity=Decimal(1)),)}, {}, ReasonCode.SKU_INVALID),
         ({"lines": (OrderLine(sku="X" * 51, quantity=Decimal(1)),)}, {}, ReasonCode.SKU_INVALID),
         ({"lines": (OrderLine(sku="TEE-BLK-M", quantity=Decimal("1.5")),)}, LIVE, ReasonCode.QUANTITY_INVALID),
@@ -108,3 +107,18 @@ def test_sku_format_rules() -> None:
 def test_client_reference_is_stable_and_prefixed(example_config: ClientConfig) -> None:
     assert client_reference(example_config, make_order()) == "EXA-SO-1"
     assert client_reference(example_config, make_order()) == client_reference(example_config, make_order())
+
+
+def test_order_missing_only_skus_is_held_for_them_not_quarantined(example_config: ClientConfig) -> None:
+    # Given a good order whose SKU is not yet at the warehouse
+    decision = decide_release(make_order(), example_config, {})
+    # Then it is held with reason sku_pending, naming the SKUs it waits for
+    assert decision.outcome == Outcome.HOLD
+    assert decision.primary_reason == ReasonCode.SKU_PENDING
+    assert decision.pending_skus == ("TEE-BLK-M",)
+
+
+def test_missing_sku_plus_another_problem_is_quarantined(example_config: ClientConfig) -> None:
+    decision = decide_release(make_order(delivery_service="Pigeon Post"), example_config, {})
+    assert decision.outcome == Outcome.QUARANTINE
+    assert {p.reason for p in decision.problems} == {ReasonCode.SKU_UNKNOWN, ReasonCode.DELIVERY_SERVICE_UNMAPPED}

@@ -29,11 +29,13 @@ from shared.connectors.cin7_core.mapping import (
     new_task_id,
     pack_request,
     parse_fulfilments,
+    parse_product_page,
     parse_sale_list,
     pick_request,
     ship_request,
     stage_applied,
     to_order,
+    to_product,
 )
 from shared.connectors.http import (
     CallStats,
@@ -47,6 +49,7 @@ from shared.connectors.http import (
 )
 from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode
+from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment
 from shared.ports import OrderChange
 
@@ -128,6 +131,7 @@ class Cin7CoreClient:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.page_limit = page_limit
+        self.rejected_products: list[dict[str, Any]] = []
         self._headers = {
             "api-auth-accountid": account_id,
             "api-auth-applicationkey": application_key,
@@ -283,6 +287,28 @@ class Cin7CoreClient:
             if not stage_applied(stage, current, body):
                 raise
             logger.info("cin7 %s of task %s was already authorised as sent (%s)", stage, body["TaskID"], refused.detail)
+
+    def products_changed_since(self, since: datetime) -> Iterator[Product]:
+        """Products modified after `since` (GET product?ModifiedSince=), one call per page.
+
+        A row that cannot be mapped is skipped and kept in `rejected_products` for the caller to
+        quarantine, so one bad product never holds back the rest of the catalogue.
+        """
+        self.rejected_products.clear()
+        params: dict[str, Any] = {"ModifiedSince": format_cin7_datetime(since), "Limit": self.page_limit}
+        page, pages = 1, 1
+        while page <= pages:
+            total, rows = parse_product_page(self._get("product", {**params, "Page": page}))
+            pages = math.ceil(total / self.page_limit)
+            for row in rows:
+                try:
+                    yield to_product(row)
+                except PermanentError as error:
+                    logger.warning("cin7 product row skipped: %s", error.detail)
+                    self.rejected_products.append({"row": row, "error": error.detail})
+            if not rows:
+                break
+            page += 1
 
     def close(self) -> None:
         if self._owns_http:

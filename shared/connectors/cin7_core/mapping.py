@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidat
 
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
+from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
 from shared.ports import OrderChange
 
@@ -615,3 +616,68 @@ def stage_applied(stage: str, current: Any, sent: dict[str, Any]) -> bool:
     shipped = {(box, line.TrackingNumber.strip())
                for line in read_ship.Lines if line.IsShipped for box in _ship_boxes(line, set())}
     return all((line["Box"], line["TrackingNumber"].strip()) in shipped for line in sent["Lines"])
+
+
+# -- products --------------------------------------------------------------------------------------
+_WEIGHT_TO_KG = {"kg": Decimal(1), "g": Decimal("0.001"), "lb": Decimal("0.45359237"), "oz": Decimal("0.028349523125")}
+_SIZE_TO_CM = {"cm": Decimal(1), "mm": Decimal("0.1"), "m": Decimal(100), "in": Decimal("2.54")}
+
+
+class WireProduct(Wire):
+    """A row of GET product (Products[]). Units come as WeightUnits / DimensionsUnits [V]; HSCode and
+    CountryOfOrigin are read when the tenant fills them (names INFERRED from the product model)."""
+
+    ID: Annotated[str, BeforeValidator(_guid)]
+    SKU: Annotated[str, BeforeValidator(_required_text)]
+    Name: Annotated[str, BeforeValidator(_text)] = ""
+    Barcode: Annotated[str, BeforeValidator(_text)] = ""
+    Status: Annotated[str, BeforeValidator(_text)] = "Active"
+    Weight: Any = None
+    WeightUnits: Annotated[str, BeforeValidator(_text)] = "kg"
+    Length: Any = None
+    Width: Any = None
+    Height: Any = None
+    DimensionsUnits: Annotated[str, BeforeValidator(_text)] = "cm"
+    HSCode: Annotated[str, BeforeValidator(_text)] = ""
+    CountryOfOrigin: Annotated[str, BeforeValidator(_text)] = ""
+    ShortDescription: Annotated[str, BeforeValidator(_text)] = ""
+    LastModifiedOn: Any = None
+
+
+def _measure(value: Any, unit: str, table: dict[str, Decimal], what: str) -> Decimal | None:
+    if value in (None, "", 0, "0"):
+        return None
+    factor = table.get(unit.strip().lower())
+    if factor is None:
+        raise ValueError(f"unknown {what} unit {unit!r}")
+    return (to_decimal(value) * factor).normalize()
+
+
+def to_product(row: Any) -> Product:
+    """One product row to the canonical Product (kg, cm); a malformed row raises PAYLOAD_INVALID."""
+    wire = _validate(WireProduct, row, "product")
+    try:
+        updated = _required(parse_cin7_datetime(wire.LastModifiedOn))
+        return Product(
+            source="cin7_core", source_id=wire.ID, sku=wire.SKU, name=wire.Name, barcode=wire.Barcode,
+            weight_kg=_measure(wire.Weight, wire.WeightUnits, _WEIGHT_TO_KG, "weight"),
+            length_cm=_measure(wire.Length, wire.DimensionsUnits, _SIZE_TO_CM, "dimension"),
+            width_cm=_measure(wire.Width, wire.DimensionsUnits, _SIZE_TO_CM, "dimension"),
+            height_cm=_measure(wire.Height, wire.DimensionsUnits, _SIZE_TO_CM, "dimension"),
+            commodity_code=wire.HSCode, country_of_origin=wire.CountryOfOrigin,
+            customs_description=wire.ShortDescription, active=wire.Status.strip().lower() == "active",
+            updated_at=updated,
+        )
+    except (ValueError, TypeError) as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 product {wire.SKU!r}: {exc}") from exc
+
+
+def parse_product_page(body: Any) -> tuple[int, list[Any]]:
+    """(Total, raw rows) of a GET product page; rows are mapped one by one so one bad row cannot stop a feed."""
+    if not isinstance(body, dict) or not isinstance(body.get("Products", []), list):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "Cin7 product list: expected an object with Products[]")
+    try:
+        total = int(body.get("Total", 0))
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 product list: Total {body.get('Total')!r}") from exc
+    return total, list(body.get("Products", []))

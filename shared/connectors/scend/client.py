@@ -31,6 +31,7 @@ from shared.connectors.http import (
     status_in,
 )
 from shared.connectors.scend.mapping import (
+    PRODUCT_FIELD_NAMES,
     CreateOrderResult,
     OrderRow,
     format_since,
@@ -41,12 +42,15 @@ from shared.connectors.scend.mapping import (
     parse_create_results,
     parse_order_rows,
     parse_product_rows,
+    product_fields,
+    product_request,
     shipment_label,
     to_order_request,
     to_shipment,
 )
 from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode, WarehouseOrderRef
+from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 
 logger = logging.getLogger(__name__)
@@ -238,6 +242,46 @@ class ScendClient:
                 found.add(sku)
         return found
 
+    # -- CatalogueTarget ------------------------------------------------------------------------
+    def find_product(self, sku: str) -> WarehouseProduct | None:
+        """The warehouse's item for exactly this SKU (case-sensitive), or None: one Product/Search call."""
+        if not sku.strip():
+            return None
+        body = self._call("GET", "Product/Search", params={"Search": sku, "IncludeBundles": "true"})
+        rows = _read(parse_product_rows, body, "Product/Search")
+        row = next((r for r in rows if sku == r.SKU and r.ID is not None), None)
+        if row is None:
+            return None
+        return WarehouseProduct(item_id=str(row.ID), sku=row.SKU, fields=product_fields(row))
+
+    def create_product(self, product: Product) -> WarehouseProduct:
+        """PUT Product with every field (creation is the one time warehouse-owned fields are sent).
+
+        Not re-sent in-process after an ambiguous failure; the redelivery's find_product sees a create
+        that landed. A SKU the warehouse already holds answers "already exists" and resolves to it.
+        """
+        body = product_request(product, PRODUCT_FIELDS, client_id=self.client_id)
+        answer = self._call("PUT", "Product", json=body, idempotent=False)
+        result = _product_result(answer, product.sku)
+        if result.get("Success") and result.get("ID") is not None:
+            return WarehouseProduct(item_id=str(result["ID"]), sku=product.sku,
+                                    fields={f: str(body.get(PRODUCT_FIELD_NAMES[f], "")) for f in PRODUCT_FIELDS})
+        message = str(result.get("Message") or "Success: false with no message")
+        if "already exists" in message.lower():
+            existing = self.find_product(product.sku)
+            if existing is not None:
+                return existing
+            raise TransientError(f"scend reports SKU {product.sku!r} exists but search cannot see it yet")
+        raise PermanentError(_product_reason(message), f"scend refused product {product.sku!r}: {message}")
+
+    def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None:
+        """POST Product with the item's ID and only `fields` (what the source owns and changed)."""
+        body = {"ID": int(existing.item_id), **product_request(product, fields, client_id=self.client_id)}
+        result = _product_result(self._call("POST", "Product", json=body), product.sku)
+        if not result.get("Success"):
+            message = str(result.get("Message") or "Success: false with no message")
+            raise PermanentError(_product_reason(message), f"scend refused update of {product.sku!r}: {message}")
+
     def order_status(self, warehouse_order_id: str) -> str:
         """Live neutral status of an order we created (read before deciding whether to cancel)."""
         if not warehouse_order_id.isdigit():
@@ -316,6 +360,18 @@ class ScendClient:
             # Search can trail the write by a moment; the redelivered message will find it.
             raise TransientError(f"scend: {why}, but Order/Search does not find {client_reference} yet")
         return existing
+
+
+def _product_result(answer: Any, sku: str) -> dict[str, Any]:
+    """Product writes answer a ToolkitResult (or a one-element array of them) [I]."""
+    row = answer[0] if isinstance(answer, list) and answer else answer
+    if not isinstance(row, dict) or "Success" not in row:
+        raise TransientError(f"scend product write for {sku!r}: unreadable response {str(answer)[:200]}")
+    return row
+
+
+def _product_reason(message: str) -> ReasonCode:
+    return ReasonCode.SKU_INVALID if "sku" in message.lower() else ReasonCode.WAREHOUSE_REJECTED
 
 
 def _ref(row: OrderRow, client_reference: str) -> WarehouseOrderRef:

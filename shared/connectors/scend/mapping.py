@@ -23,6 +23,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from shared.errors import PermanentError
 from shared.models import Order, OrderLine, ReasonCode
+from shared.models.product import Product
 from shared.models.shipment import Shipment, ShipmentLine
 
 PENNY = Decimal("0.01")
@@ -161,6 +162,45 @@ class ProductRow(WireResponse):
     ID: int | None = None
     SKU: str
     Name: str | None = None
+    EAN: str | None = None
+    Weight: float | str | None = None
+    Height: float | str | None = None
+    Width: float | str | None = None
+    Depth: float | str | None = None
+    CommodityCode: str | None = None
+    CountryOfManufacture: str | None = None
+    CustomsDescription: str | None = None
+
+
+# Canonical product field -> Mintsoft product field (INFERRED from the Mintsoft Product model; confirm with
+# Scend). Units: kg and cm as the canonical Product; Mintsoft's own units are not documented.
+PRODUCT_FIELD_NAMES: dict[str, str] = {
+    "name": "Name", "barcode": "EAN", "weight_kg": "Weight", "length_cm": "Depth", "width_cm": "Width",
+    "height_cm": "Height", "commodity_code": "CommodityCode", "country_of_origin": "CountryOfManufacture",
+    "customs_description": "CustomsDescription",
+}
+
+
+def product_fields(row: ProductRow) -> dict[str, str]:
+    """What the warehouse holds, as canonical field -> string ('' when absent)."""
+    values: dict[str, str] = {}
+    for field, wire in PRODUCT_FIELD_NAMES.items():
+        value = getattr(row, wire, None)
+        values[field] = "" if value is None else str(value)
+    return values
+
+
+def product_request(product: Product, fields: tuple[str, ...], *, client_id: int) -> dict[str, Any]:
+    """The PUT/POST /api/Product body with only `fields` (a field the warehouse owns is never sent)."""
+    body: dict[str, Any] = {"SKU": product.sku, "ClientId": client_id}
+    for field in fields:
+        value = getattr(product, field)
+        if value is None or value == "":
+            continue
+        # Weights and sizes keep their own precision (json_number rounds money to pennies).
+        wire = PRODUCT_FIELD_NAMES[field]
+        body[wire] = float(format(value.normalize(), "f")) if isinstance(value, Decimal) else value
+    return body
 
 
 def parse_create_results(body: Any) -> list[CreateOrderResult]:

@@ -1,0 +1,83 @@
+"""SKU fan-out decisions: may this product travel, and what must the warehouse's copy change?"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+
+from shared.flows.release import Problem, sku_format_problem
+from shared.models import ReasonCode
+from shared.models.order import Model
+from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
+
+_BARCODE = re.compile(r"^(\d{8}|\d{12}|\d{13}|\d{14})$")  # EAN-8, UPC-A, EAN-13, GTIN-14
+
+
+class SyncAction(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    REJECT = "reject"
+
+
+class SyncDecision(Model):
+    action: SyncAction
+    fields: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+def product_problems(product: Product) -> list[Problem]:
+    """Why a product may not be sent to the warehouse; checked before any call."""
+    problems: list[Problem] = []
+    bad_sku = sku_format_problem(product.sku)
+    if bad_sku:
+        problems.append(Problem(reason=ReasonCode.SKU_INVALID, detail=bad_sku))
+    if not product.name.strip():
+        problems.append(Problem(reason=ReasonCode.PRODUCT_INVALID, detail=f"SKU {product.sku!r} has no name"))
+    if product.barcode and not _BARCODE.match(product.barcode):
+        problems.append(Problem(reason=ReasonCode.PRODUCT_INVALID,
+                                detail=f"SKU {product.sku!r}: barcode {product.barcode!r} is not an EAN/UPC/GTIN"))
+    return problems
+
+
+def field_value(product: Product, field: str) -> str:
+    """Canonical string form for comparison with what the warehouse holds ('' when absent)."""
+    value = getattr(product, field)
+    if value is None:
+        return ""
+    return format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+
+
+def decide_sync(
+    product: Product,
+    existing: WarehouseProduct | None,
+    owners: Mapping[str, str],
+) -> SyncDecision:
+    """Create when missing; otherwise update only source-owned fields that differ; reject bad data."""
+    problems = product_problems(product)
+    if problems:
+        return SyncDecision(action=SyncAction.REJECT, problems=tuple(problems))
+    if existing is None:
+        return SyncDecision(action=SyncAction.CREATE, fields=PRODUCT_FIELDS)
+    changed = tuple(
+        field for field in PRODUCT_FIELDS
+        if owners.get(field, "source") == "source"
+        and field_value(product, field) != _normalise(existing.fields.get(field, ""))
+    )
+    return SyncDecision(action=SyncAction.UPDATE if changed else SyncAction.UNCHANGED, fields=changed)
+
+
+def _normalise(value: str) -> str:
+    try:
+        from decimal import Decimal, InvalidOperation
+
+        return format(Decimal(value).normalize(), "f") if value and value[0].isdigit() and "." in value else value
+    except (InvalidOperation, ValueError):
+        return value
+
+
+def already_synced(product: Product, synced_version: datetime | None) -> bool:
+    """The SKU map holds this version or a newer one: no warehouse call needed."""
+    return synced_version is not None and synced_version >= product.updated_at

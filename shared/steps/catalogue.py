@@ -1,0 +1,127 @@
+"""SKU fan-out: products changed in the master reach the warehouse, and orders waiting for them go.
+
+Sync is idempotent per (SKU, version): the SKU map remembers the version last synced, so a re-listed
+product costs no warehouse call. Fields the warehouse owns are sent on creation only. When a SKU goes
+live, every order held for it is re-sent to intake, which re-reads it and releases it through the
+normal submit path and its idempotency.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shared.errors import PermanentError
+from shared.flows.catalogue import SyncAction, already_synced, decide_sync
+from shared.models import ReasonCode, owner_of
+from shared.models.messages import IntakeMessage, ProductMessage
+from shared.runtime import Runtime
+from shared.stores.sku_map import SkuStatus
+
+logger = Logger(child=True)
+
+FLOW = "product_sync"
+FEED = "cin7_core.products"
+
+
+class SyncResult(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+
+
+def poll_products(rt: Runtime) -> dict[str, Any]:
+    """Products changed since (cursor - overlap) go to the sync queue; then the long-hold check."""
+    now = rt.clock.now()
+    overlap = timedelta(minutes=rt.config.catalogue.poll_overlap_minutes)
+    cursor = rt.cursors.get(FEED)
+    since = (cursor - overlap) if cursor else (now - timedelta(days=1))
+    newest = cursor or since
+    messages: list[ProductMessage] = []
+    for product in rt.source.products_changed_since(since):
+        messages.append(ProductMessage(client=rt.config.client, trigger="poll", product=product))
+        newest = max(newest, product.updated_at)
+    rt.send_batch("product-sync", list(messages))
+    rt.cursors.advance(FEED, newest, now, previous=cursor)
+    return {"enqueued": len(messages), "held_too_long": flag_long_holds(rt)}
+
+
+def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
+    product = message.product
+    now = rt.clock.now()
+    known = rt.sku_map.get(product.sku)
+    if known is not None and known.status == SkuStatus.LIVE and already_synced(product, known.synced_version):
+        return SyncResult.UNCHANGED
+    existing = rt.warehouse.find_product(product.sku)
+    decision = decide_sync(product, existing, rt.config.catalogue.field_owners)
+    try:
+        if decision.action == SyncAction.REJECT:
+            raise PermanentError(decision.problems[0].reason, "; ".join(p.detail for p in decision.problems))
+        if decision.action == SyncAction.CREATE:
+            existing = rt.warehouse.create_product(product)
+        elif decision.action == SyncAction.UPDATE:
+            assert existing is not None
+            rt.warehouse.update_product(existing, product, decision.fields)
+    except PermanentError as error:
+        _reject(rt, message, error)
+        return SyncResult.REJECTED
+    assert existing is not None
+    rt.sku_map.record(product.sku, SkuStatus.LIVE, now=now, item_id=existing.item_id, version=product.updated_at)
+    rt.exceptions.resolve(FLOW, f"sku#{product.sku}", by=FLOW, now=now)
+    released = release_waiting_orders(rt, product.sku)
+    logger.info("product at warehouse", extra={"sku": product.sku, "action": decision.action,
+                                               "fields": list(decision.fields), "orders_released": released})
+    return {SyncAction.CREATE: SyncResult.CREATED, SyncAction.UPDATE: SyncResult.UPDATED}.get(
+        decision.action, SyncResult.UNCHANGED)
+
+
+def release_waiting_orders(rt: Runtime, sku: str) -> int:
+    """Re-send every order held for this SKU to intake (intake decides again on fresh data)."""
+    record = rt.sku_map.get(sku)
+    if record is None or not record.waiting_orders:
+        return 0
+    messages = []
+    for order_key in sorted(record.waiting_orders):
+        source, source_id = order_key.split("#", 1)
+        messages.append(IntakeMessage(client=rt.config.client, source=source, source_id=source_id,
+                                      trigger="sku_live", event_type=f"sku_live:{sku}"))
+    rt.send_batch("order-intake", list(messages))
+    rt.sku_map.release_waiting(sku, record.waiting_orders)
+    return len(messages)
+
+
+def flag_long_holds(rt: Runtime) -> int:
+    """Orders waiting for a SKU longer than the configured time become exceptions owned by ecommerce."""
+    now = rt.clock.now()
+    limit = timedelta(minutes=rt.config.catalogue.hold_alert_minutes)
+    flagged = 0
+    for record in rt.sku_map.waiting():
+        if record.pending_since is None or now - record.pending_since < limit:
+            continue
+        for order_key in sorted(record.waiting_orders):
+            rt.exceptions.quarantine(
+                flow="order_intake", business_key=order_key, reasons=[ReasonCode.SKU_PENDING],
+                team=owner_of(ReasonCode.SKU_PENDING), now=now,
+                detail=f"held since {record.pending_since.isoformat()} for SKU {record.sku!r} "
+                f"(status {record.status.value}): create it in the master or fix the order",
+            )
+            flagged += 1
+    return flagged
+
+
+def _reject(rt: Runtime, message: ProductMessage, error: PermanentError) -> None:
+    product = message.product
+    now = rt.clock.now()
+    rt.sku_map.record(product.sku, SkuStatus.REJECTED, now=now, version=product.updated_at,
+                      reason=error.reason.value)
+    rt.exceptions.quarantine(
+        flow=FLOW, business_key=f"sku#{product.sku}", reasons=[error.reason], team=owner_of(error.reason),
+        detail=error.detail, now=now, replay_queue="product-sync",
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+    )
+    logger.warning("product rejected", extra={"sku": product.sku, "reason_code": error.reason.value,
+                                              "detail": error.detail})
