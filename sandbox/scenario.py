@@ -307,6 +307,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     drive = getattr(local, "drive_stats", Counter())
     despatch = _despatch_summary(local, cin7, scend, ledger, exceptions)
     catalogue = _catalogue_summary(local, planned, ledger, at_warehouse, prefix)
+    catalogue["warehouse_product_writes"] = scend.product_writes
     return {
         "client": local.config.client,
         "seed": options.seed,
