@@ -177,6 +177,7 @@ HOPS: tuple[Hop, ...] = (
         trigger=ScheduleTrigger("catalogue.poll_schedule"),
         sends_to=("product-sync",),
         tables={"cursors": "read_write", "sku-map": "read_write", "exceptions": "read_write"},
+        buckets={"archive": "write"},
         secrets=("source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,

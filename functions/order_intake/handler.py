@@ -9,12 +9,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from shared.models import ReasonCode, Team
 from shared.models.messages import IntakeMessage
 from shared.runtime import runtime
 from shared.steps.order_intake import take_in
+from shared.steps.records import parse_or_quarantine
 
 logger = Logger()
 tracer = Tracer()
@@ -25,13 +24,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    try:
-        message = IntakeMessage.model_validate_json(record.body)
-    except ValidationError as error:
-        rt.exceptions.quarantine(
-            flow="order_intake", business_key=f"message#{record.message_id}", reasons=[ReasonCode.PAYLOAD_INVALID],
-            team=Team.OPERATIONS, detail=f"intake message invalid: {error.errors()[:3]}", now=rt.clock.now(),
-        )
+    message = parse_or_quarantine(
+        rt, body=record.body, message_id=record.message_id, model=IntakeMessage, flow="order_intake"
+    )
+    if message is None:
         return "quarantined"
     result = take_in(message, rt)
     metrics.add_metric(name=f"Intake_{result.value}", unit=MetricUnit.Count, value=1)

@@ -16,13 +16,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from shared.errors import PermanentError
-from shared.models import ReasonCode, Team, owner_of
+from shared.models import owner_of
 from shared.models.messages import SubmitMessage
 from shared.runtime import runtime
 from shared.steps.order_submit import submit_order
+from shared.steps.records import parse_or_quarantine
 from shared.stores.ledger import Stage
 from shared.topology import table_env
 
@@ -56,13 +56,10 @@ def submit(message: dict[str, Any]) -> dict[str, Any]:
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    try:
-        message = SubmitMessage.model_validate_json(record.body)
-    except ValidationError as error:
-        rt.exceptions.quarantine(
-            flow="order_submit", business_key=f"message#{record.message_id}", reasons=[ReasonCode.PAYLOAD_INVALID],
-            team=Team.OPERATIONS, detail=f"submit message invalid: {error.errors()[:3]}", now=rt.clock.now(),
-        )
+    message = parse_or_quarantine(
+        rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit"
+    )
+    if message is None:
         return "quarantined"
     try:
         result = submit(message=message.model_dump(mode="json"))

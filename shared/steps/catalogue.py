@@ -19,6 +19,7 @@ from shared.flows.catalogue import SyncAction, already_synced, decide_sync
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, ProductMessage
 from shared.runtime import Runtime
+from shared.steps.polling import poll_feed, quarantine_unreadable
 from shared.stores.sku_map import SkuStatus
 
 logger = Logger(child=True)
@@ -35,19 +36,17 @@ class SyncResult(StrEnum):
 
 
 def poll_products(rt: Runtime) -> dict[str, Any]:
-    """Products changed since (cursor - overlap) go to the sync queue; then the long-hold check."""
-    now = rt.clock.now()
-    overlap = timedelta(minutes=rt.config.catalogue.poll_overlap_minutes)
-    cursor = rt.cursors.get(FEED)
-    since = (cursor - overlap) if cursor else (now - timedelta(days=1))
-    newest = cursor or since
-    messages: list[ProductMessage] = []
-    for product in rt.source.products_changed_since(since):
-        messages.append(ProductMessage(client=rt.config.client, trigger="poll", product=product))
-        newest = max(newest, product.updated_at)
-    rt.send_batch("product-sync", list(messages))
-    rt.cursors.advance(FEED, newest, now, previous=cursor)
-    return {"enqueued": len(messages), "held_too_long": flag_long_holds(rt)}
+    """Products changed since the cursor go to the sync queue; then the long-hold check."""
+    result: dict[str, Any] = poll_feed(
+        rt, feed=FEED, overlap_minutes=rt.config.catalogue.poll_overlap_minutes, first_lookback=timedelta(days=1),
+        read=rt.source.products_changed_since, stamp=lambda p: p.updated_at, queue="product-sync",
+        to_message=lambda p: ProductMessage(client=rt.config.client, trigger="poll", product=p),
+    )
+    unreadable = quarantine_unreadable(
+        rt, flow=FLOW, kind="source-product-unreadable",
+        rows=[(rejected["row"], rejected["error"]) for rejected in rt.source.rejected_products],
+    )
+    return {**result, "unreadable": unreadable, "held_too_long": flag_long_holds(rt)}
 
 
 def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:

@@ -20,6 +20,7 @@ from shared.models import ReasonCode, owner_of
 from shared.models.messages import ShipmentMessage
 from shared.models.shipment import FulfilmentTask, Shipment
 from shared.runtime import Runtime
+from shared.steps.polling import poll_feed, quarantine_unreadable
 from shared.stores.exceptions import ExceptionStatus
 
 logger = Logger(child=True)
@@ -37,24 +38,18 @@ class WritebackResult(StrEnum):
 
 
 def poll_despatches(rt: Runtime) -> dict[str, Any]:
-    """Parcels changed since (cursor - overlap) go to the write-back queue; the cursor moves after."""
-    now = rt.clock.now()
-    overlap = timedelta(minutes=rt.config.warehouse.despatch_poll_overlap_minutes)
-    cursor = rt.cursors.get(FEED)
-    since = (cursor - overlap) if cursor else (now - timedelta(days=2))
-    newest = cursor or since
-    messages: list[ShipmentMessage] = []
-    for shipment in rt.warehouse.shipments_since(since):
-        messages.append(ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment))
-        newest = max(newest, shipment.updated_at)
-    for row in getattr(rt.warehouse, "rejected_rows", []):
-        key = rt.archive.put(order_key=None, kind="warehouse-parcel-unreadable", body=row, now=now)
-        rt.exceptions.quarantine(flow=FLOW, business_key=key, reasons=[ReasonCode.PAYLOAD_INVALID],
-                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=f"unreadable parcel row: {row}",
-                                 now=now, payload_key=key)
-    rt.send_batch("shipment-writeback", list(messages))
-    rt.cursors.advance(FEED, newest, now, previous=cursor)
-    return {"enqueued": len(messages), "since": since.isoformat(), "cursor": newest.isoformat()}
+    """Parcels changed since the cursor go to the write-back queue; unreadable rows are quarantined."""
+    result = poll_feed(
+        rt, feed=FEED, overlap_minutes=rt.config.warehouse.despatch_poll_overlap_minutes,
+        first_lookback=timedelta(days=2), read=rt.warehouse.shipments_since, stamp=lambda s: s.updated_at,
+        to_message=lambda s: ShipmentMessage(client=rt.config.client, trigger="poll", shipment=s),
+        queue="shipment-writeback",
+    )
+    result["unreadable"] = quarantine_unreadable(
+        rt, flow=FLOW, kind="warehouse-parcel-unreadable",
+        rows=[(rejected.row, rejected.detail) for rejected in rt.warehouse.rejected_rows],
+    )
+    return result
 
 
 def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:

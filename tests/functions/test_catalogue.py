@@ -86,3 +86,20 @@ def test_sku_already_at_the_warehouse_is_adopted_not_created_twice(harness: Harn
     sync_round(harness)
     assert harness.scend.product_writes == writes  # same name: nothing to change, nothing created
     assert harness.rt.sku_map.get("TEE-WHT-L").status.value == "live"
+
+
+def test_unreadable_product_row_is_quarantined_and_the_rest_sync(harness: Harness) -> None:
+    # Given one product the feed cannot map (a unit it does not know) and one good product
+    harness.cin7.add_product("GOOD-NEW", "Good new")
+    harness.cin7.add_product("ODD-UNIT", "Odd unit", weight=Decimal(3))
+    harness.cin7.update_product("ODD-UNIT", WeightUnits="stone")
+    # When the product poll runs
+    result = harness.local.run_schedule("poll_products")
+    harness.local.drain()
+    # Then the good one is live, and the bad row is archived and quarantined, not dropped
+    assert result["unreadable"] == 1
+    assert harness.rt.sku_map.get("GOOD-NEW").status.value == "live"
+    [exception] = harness.rt.exceptions.list()
+    assert exception.reason.value == "payload_invalid"
+    assert "stone" in exception.detail
+    assert b"ODD-UNIT" in harness.rt.archive.get(exception.payload_key)
