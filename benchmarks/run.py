@@ -37,7 +37,9 @@ def bench_day(orders: int, fault_rate: float, duplicate_rate: float, seed: int) 
             "webhooks_missed_recovered_by_poll", "shipments_seen", "shipments_applied",
             "duplicate_shipments_applied", "orders_closed", "orders_shipped_in_full", "orders_shipped_in_part",
             "writeback_exceptions", "writeback_latency_seconds", "cin7_calls_per_shipment_applied",
-            "schedule_runs_failed", "schedule_events_dead_lettered")
+            "schedule_runs_failed", "schedule_events_dead_lettered", "sales_by_kind", "skus_synced", "skus_rejected",
+            "orders_held_for_sku", "orders_released_after_sku", "product_to_release_seconds",
+            "warehouse_product_writes")
     return {"command": f"hopline sandbox run --orders {orders} --fault-rate {fault_rate} "
                        f"--duplicate-rate {duplicate_rate} --seed {seed} --json",
             "wall_seconds": round(result.wall_seconds, 1), **{k: summary[k] for k in keep}}
