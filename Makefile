@@ -32,9 +32,8 @@ test: install  ## lint, then the whole suite (unit, connectors, functions, infra
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
-lint: install
+lint: install  ## ruff and mypy (strict enough to catch wrong types at the boundaries)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
 	$(BIN)/mypy
 
 synth: install node_modules/.installed  ## cdk synth for CLIENT (default example-cin7-scend)

@@ -113,7 +113,7 @@ class LocalHopline:
         s3 = boto3.client("s3")
         for bucket in topology.BUCKETS:
             name = resource_name(self.config, bucket.name)
-            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
             os.environ[topology.bucket_env(bucket.name)] = name
         self.secret_values = secret_values or {
             "source.credentials_secret": {"account_id": str(uuid.uuid4()), "application_key": secrets.token_hex(16)},
@@ -210,7 +210,7 @@ class LocalHopline:
                 if not received:
                     continue
                 busy = True
-                failed = self._invoke_batch(hop, received)
+                failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
                 for message in received:
                     if message["MessageId"] in failed:
                         # The visibility timeout would expire in AWS; here the redelivery is immediate.

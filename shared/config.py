@@ -138,6 +138,9 @@ class WritebackConfig(Section):
     _schedule = field_validator("retry_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
 
+Owner = Literal["source", "warehouse"]
+
+
 class CatalogueConfig(Section):
     """SKU fan-out: products flow from the master to the warehouse before orders need them."""
 
@@ -145,7 +148,7 @@ class CatalogueConfig(Section):
     poll_overlap_minutes: int = Field(10, ge=0, le=1440)
     # Who owns each product field at the warehouse after creation. A field the warehouse owns (it
     # measures parcels itself, say) is sent when the item is created and never overwritten after.
-    field_owners: dict[str, Literal["source", "warehouse"]] = Field(default_factory=lambda: {
+    field_owners: dict[str, Owner] = Field(default_factory=lambda: {  # type: ignore[arg-type]
         "name": "source", "barcode": "source", "commodity_code": "source", "country_of_origin": "source",
         "customs_description": "source", "weight_kg": "warehouse", "length_cm": "warehouse",
         "width_cm": "warehouse", "height_cm": "warehouse",

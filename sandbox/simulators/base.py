@@ -184,9 +184,9 @@ class Simulator:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 # Headers and body in one write: two small writes cost a delayed-ACK stall per request.
-                self._headers_buffer.append(b"\r\n")
-                head = b"".join(self._headers_buffer)
-                self._headers_buffer = []
+                buffered: list[bytes] = self._headers_buffer  # type: ignore[has-type,unused-ignore]
+                head = b"".join([*buffered, b"\r\n"])
+                self._headers_buffer: list[bytes] = []
                 try:
                     self.wfile.write(head + payload)
                 except OSError:
@@ -200,13 +200,13 @@ class Simulator:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
         )
         self._thread.start()
-        host, port = self._server.server_address[:2]
+        host, port = (str(part) for part in self._server.server_address[:2])
         return f"http://{host}:{port}/"
 
     @property
     def url(self) -> str:
         assert self._server is not None, "simulator not started"
-        host, port = self._server.server_address[:2]
+        host, port = (str(part) for part in self._server.server_address[:2])
         return f"http://{host}:{port}/"
 
     def stop(self) -> None:
