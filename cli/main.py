@@ -60,7 +60,7 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         ("Sales with no webhook (found by the poll)", summary["webhooks_missed_recovered_by_poll"]),
         ("Orders received", summary["orders_received"]),
         ("Released", summary["released"]),
-        ("Held (backordered)", summary["held"]),
+        ("Held (backordered, or waiting for a SKU)", summary["held"]),
         ("Skipped (excluded location)", summary["skipped_excluded_location"]),
         ("Quarantined", summary["quarantined_total"]),
         ("Sent to the warehouse (unique orders)", summary["warehouse_orders"]),
@@ -105,8 +105,9 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         console.print(reasons)
     calls = summary["api_calls"]
     console.print(
-        f"API calls: Cin7 Core {calls['cin7_core']} ({calls['cin7_core_per_released_order']} per released order), "
-        f"Scend {calls['scend']} ({calls['scend_per_released_order']} per released order). "
+        f"API calls, all flows (orders, write-backs, products, polls): Cin7 Core {calls['cin7_core']} "
+        f"({calls['cin7_core_per_released_order']} per released order), Scend {calls['scend']} "
+        f"({calls['scend_per_released_order']} per released order). "
         f"Faults injected: {summary['faults_injected']}. Wall time {wall:.1f} s."
     )
     if summary["unexpected"]:

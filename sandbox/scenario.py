@@ -380,7 +380,7 @@ def _catalogue_summary(
         "skus_rejected": len(rejected),
         "orders_held_for_sku": held,
         "orders_released_after_sku": released,
-        "product_to_release_seconds": {"p50": _percentile(waits, 0.5), "max": max(waits) if waits else None},
+        "product_to_release_seconds": {"p50": _percentile(waits, 0.5), "max": round(max(waits), 1) if waits else None},
     }
 
 
