@@ -677,10 +677,13 @@ class Cin7CoreSimulator(Simulator):
             return product_id
 
     def update_product(self, product_id_or_sku: str, **fields: Any) -> None:
-        """Change wire fields of a product (by ID or exact SKU); bumps LastModifiedOn."""
+        """Change wire fields of a product (by ID or exact SKU), e.g. Name=, Weight=, WeightUnits="g",
+        Status="Deprecated"; bumps LastModifiedOn. KeyError when there is no such product."""
         with self.lock:
-            product = self._products.get(product_id_or_sku) or next(
-                p for p in self._products.values() if p["SKU"] == product_id_or_sku)
+            product = self._products.get(product_id_or_sku.lower()) or next(
+                (p for p in self._products.values() if p["SKU"] == product_id_or_sku), None)
+            if product is None:
+                raise KeyError(f"no product {product_id_or_sku!r}")
             product.update(copy.deepcopy(fields))
             product["LastModifiedOn"] = _stamp(self.clock.now())
 
@@ -693,12 +696,17 @@ class Cin7CoreSimulator(Simulator):
             return Response(400, _error(400, str(exc)))
         if page < 1 or not 1 <= limit <= 1000:
             return Response(400, _error(400, "Page must be >= 1 and Limit between 1 and 1000"))
+        # Sku and Name match partially (case-insensitive), ModifiedSince strictly after; deprecated
+        # products only with IncludeDeprecated=true (Cin7's default leaves them out).
         sku = _query(request, "Sku").lower()
+        name = _query(request, "Name").lower()
         wanted_id = _query(request, "ID").lower()
+        deprecated = _query(request, "IncludeDeprecated").lower() == "true"
         rows = [
             copy.deepcopy(p) for p in sorted(self._products.values(), key=lambda p: (p["LastModifiedOn"], p["SKU"]))
             if (not modified_since or _parse(p["LastModifiedOn"]) > modified_since)
-            and (not sku or sku in p["SKU"].lower()) and (not wanted_id or p["ID"] == wanted_id)
+            and (not sku or sku in p["SKU"].lower()) and (not name or name in str(p["Name"]).lower())
+            and (not wanted_id or p["ID"] == wanted_id) and (deprecated or p["Status"] != "Deprecated")
         ]
         start = (page - 1) * limit
         return Response(200, {"Total": len(rows), "Page": page, "Products": rows[start:start + limit]})

@@ -176,7 +176,6 @@ class ScendSimulator(Simulator):
         self.route("GET", r"/api/Product/Search", self._search_products)
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
-        self.product_writes = 0
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -460,6 +459,7 @@ class ScendSimulator(Simulator):
                 self.clock = clock
             self.create_attempts = 0
             self.duplicate_rejections = 0
+            self.product_writes = 0  # PUT and POST /api/Product calls that reached the handler
             self._products: dict[str, dict[str, Any]] = {}
             self._orders: dict[int, dict[str, Any]] = {}
             self._created_at: dict[int, datetime] = {}
@@ -488,13 +488,15 @@ class ScendSimulator(Simulator):
             found = self._products.get(sku)
             return copy.deepcopy(found) if found else None
 
-    def _validate_product(self, body: dict[str, Any], *, creating: bool) -> str | None:
+    def _validate_product(self, body: dict[str, Any]) -> str | None:
         """Like a WMS: SKU exactly as sent (no whitespace or control characters, at most 50), a name, an EAN
-        of 8/12/13/14 digits when present. Rules inferred (Scend documents none)."""
+        of 8/12/13/14 digits when present. Rules inferred (Scend documents none). On update `body` is the
+        record as it would be after the change, so a blanked Name is refused too."""
         sku = body.get("SKU")
-        if not isinstance(sku, str) or not sku or len(sku) > 50 or any(c.isspace() or ord(c) < 32 for c in sku):
+        if (not isinstance(sku, str) or not sku or len(sku) > 50
+                or any(c.isspace() or not c.isprintable() for c in sku)):
             return f"Invalid SKU {sku!r}: 1-50 characters, no spaces or control characters"
-        if creating and not str(body.get("Name") or "").strip():
+        if not str(body.get("Name") or "").strip():
             return f"Product {sku!r}: Name is required"
         ean = body.get("EAN")
         if ean not in (None, "") and not re.fullmatch(r"\d{8}|\d{12}|\d{13}|\d{14}", str(ean)):
@@ -504,7 +506,7 @@ class ScendSimulator(Simulator):
     def _create_product(self, request: Request, match: re.Match[str]) -> Response:
         body = request.body if isinstance(request.body, dict) else {}
         self.product_writes += 1
-        problem = self._validate_product(body, creating=True)
+        problem = self._validate_product(body)
         if problem:
             return Response(200, {"ID": None, "Success": False, "Message": problem})
         if body["SKU"] in self._products:
@@ -521,7 +523,7 @@ class ScendSimulator(Simulator):
         current = next((p for p in self._products.values() if p["ID"] == body.get("ID")), None)
         if current is None:
             return Response(200, {"ID": body.get("ID"), "Success": False, "Message": "Product not found"})
-        problem = self._validate_product({**current, **body}, creating=False)
+        problem = self._validate_product({**current, **body})
         if problem:
             return Response(200, {"ID": current["ID"], "Success": False, "Message": problem})
         current.update({k: v for k, v in body.items() if k not in ("ID", "SKU")})

@@ -60,6 +60,8 @@ def decide_sync(
     if problems:
         return SyncDecision(action=SyncAction.REJECT, problems=tuple(problems))
     if existing is None:
+        if not product.active:
+            return SyncDecision(action=SyncAction.UNCHANGED)  # a deprecated product is never created
         return SyncDecision(action=SyncAction.CREATE, fields=PRODUCT_FIELDS)
     changed = tuple(
         field for field in PRODUCT_FIELDS

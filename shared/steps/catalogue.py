@@ -68,7 +68,8 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     except PermanentError as error:
         _reject(rt, message, error)
         return SyncResult.REJECTED
-    assert existing is not None
+    if existing is None:  # deprecated at the source and never at the warehouse: nothing to do
+        return SyncResult.UNCHANGED
     rt.sku_map.record(product.sku, SkuStatus.LIVE, now=now, item_id=existing.item_id, version=product.updated_at)
     rt.exceptions.resolve(FLOW, f"sku#{product.sku}", by=FLOW, now=now)
     released = release_waiting_orders(rt, product.sku)

@@ -85,3 +85,9 @@ def test_unknown_field_in_ownership_config_is_refused(tmp_path) -> None:  # type
     path.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"field 'catalogue.field_owners'.*unknown product fields \['colour'\]"):
         load_client_config(path)
+
+
+def test_deprecated_product_is_never_created_but_an_existing_one_still_updates(example_config: ClientConfig) -> None:
+    owners = example_config.catalogue.field_owners
+    assert decide_sync(product(active=False), None, owners).action == SyncAction.UNCHANGED
+    assert decide_sync(product(active=False, name="Old hoodie"), held(), owners).action == SyncAction.UPDATE

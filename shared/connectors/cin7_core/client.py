@@ -289,23 +289,37 @@ class Cin7CoreClient:
             logger.info("cin7 %s of task %s was already authorised as sent (%s)", stage, body["TaskID"], refused.detail)
 
     def products_changed_since(self, since: datetime) -> Iterator[Product]:
-        """Products modified after `since` (GET product?ModifiedSince=), one call per page.
+        """Products modified after `since`, oldest first: GET product?ModifiedSince=&IncludeDeprecated=true
+        &Page=&Limit=, one call per page, pages = ceil(Total / limit).
 
-        A row that cannot be mapped is skipped and kept in `rejected_products` for the caller to
-        quarantine, so one bad product never holds back the rest of the catalogue.
+        IncludeDeprecated is sent because Cin7 leaves deprecated products out by default, and a
+        deprecation is a change the warehouse must hear about (it comes through as active=False).
+        Each product is yielded once per run (a product edited while we page can move between pages).
+        A row that cannot be mapped is skipped and kept in `rejected_products` ({"row", "error"},
+        cleared when the generator starts) for the caller to quarantine, so one bad product never
+        holds back the rest of the catalogue.
         """
         self.rejected_products.clear()
-        params: dict[str, Any] = {"ModifiedSince": format_cin7_datetime(since), "Limit": self.page_limit}
+        params: dict[str, Any] = {
+            "ModifiedSince": format_cin7_datetime(since),
+            "IncludeDeprecated": "true",
+            "Limit": self.page_limit,
+        }
+        seen: set[str] = set()
         page, pages = 1, 1
         while page <= pages:
             total, rows = parse_product_page(self._get("product", {**params, "Page": page}))
             pages = math.ceil(total / self.page_limit)
             for row in rows:
                 try:
-                    yield to_product(row)
+                    product = to_product(row)
                 except PermanentError as error:
                     logger.warning("cin7 product row skipped: %s", error.detail)
                     self.rejected_products.append({"row": row, "error": error.detail})
+                    continue
+                if product.source_id not in seen:
+                    seen.add(product.source_id)
+                    yield product
             if not rows:
                 break
             page += 1

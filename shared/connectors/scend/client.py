@@ -36,6 +36,7 @@ from shared.connectors.scend.mapping import (
     OrderRow,
     format_since,
     is_duplicate_message,
+    is_product_exists_message,
     is_unknown_sku_message,
     neutral_status,
     parcel_id_of,
@@ -43,6 +44,7 @@ from shared.connectors.scend.mapping import (
     parse_order_rows,
     parse_product_rows,
     product_fields,
+    product_refusal_reason,
     product_request,
     shipment_label,
     to_order_request,
@@ -255,32 +257,49 @@ class ScendClient:
         return WarehouseProduct(item_id=str(row.ID), sku=row.SKU, fields=product_fields(row))
 
     def create_product(self, product: Product) -> WarehouseProduct:
-        """PUT Product with every field (creation is the one time warehouse-owned fields are sent).
+        """One PUT Product with every field (creation is the one time warehouse-owned fields are sent).
 
         Not re-sent in-process after an ambiguous failure; the redelivery's find_product sees a create
-        that landed. A SKU the warehouse already holds answers "already exists" and resolves to it.
+        that landed. A SKU the warehouse already holds answers "already exists" and resolves to it
+        (one more call, Product/Search). A refusal of the SKU's format is PermanentError(SKU_INVALID),
+        any other refusal (EAN, missing name...) PermanentError(WAREHOUSE_REJECTED), with the Message.
         """
         body = product_request(product, PRODUCT_FIELDS, client_id=self.client_id)
         answer = self._call("PUT", "Product", json=body, idempotent=False)
         result = _product_result(answer, product.sku)
-        if result.get("Success") and result.get("ID") is not None:
-            return WarehouseProduct(item_id=str(result["ID"]), sku=product.sku,
-                                    fields={f: str(body.get(PRODUCT_FIELD_NAMES[f], "")) for f in PRODUCT_FIELDS})
-        message = str(result.get("Message") or "Success: false with no message")
-        if "already exists" in message.lower():
-            existing = self.find_product(product.sku)
-            if existing is not None:
-                return existing
-            raise TransientError(f"scend reports SKU {product.sku!r} exists but search cannot see it yet")
-        raise PermanentError(_product_reason(message), f"scend refused product {product.sku!r}: {message}")
+        if result.get("Success"):
+            if result.get("ID") is not None:
+                held = {field: _wire_text(body.get(PRODUCT_FIELD_NAMES[field])) for field in PRODUCT_FIELDS}
+                return WarehouseProduct(item_id=str(result["ID"]), sku=product.sku, fields=held)
+            return self._must_find_product(product.sku, "reported success without an ID")
+        message = str(result.get("Message") or "").strip() or "Success: false with no message"
+        if is_product_exists_message(message):
+            existing = self._must_find_product(product.sku, message)
+            logger.info("scend already holds SKU %r as item %s", product.sku, existing.item_id)
+            return existing
+        raise PermanentError(product_refusal_reason(message, product.sku),
+                             f"scend refused product {product.sku!r}: {message}")
 
     def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None:
-        """POST Product with the item's ID and only `fields` (what the source owns and changed)."""
+        """One POST Product with the item's ID and only `fields` (what the source owns and changed).
+
+        A field not listed is never sent: the warehouse owns it. Idempotent (it sets values), so it is
+        retried in-process. No fields, no call. A listed field whose new value is empty is not sent
+        either (the warehouse keeps its value: clearing is not a sync). Refusals as for create_product.
+        """
+        unknown = [field for field in fields if field not in PRODUCT_FIELD_NAMES]
+        if unknown:
+            raise ValueError(f"not product fields: {unknown}")
+        if not fields:
+            return
+        if not existing.item_id.isdigit():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend item id {existing.item_id!r} is not numeric")
         body = {"ID": int(existing.item_id), **product_request(product, fields, client_id=self.client_id)}
         result = _product_result(self._call("POST", "Product", json=body), product.sku)
         if not result.get("Success"):
-            message = str(result.get("Message") or "Success: false with no message")
-            raise PermanentError(_product_reason(message), f"scend refused update of {product.sku!r}: {message}")
+            message = str(result.get("Message") or "").strip() or "Success: false with no message"
+            raise PermanentError(product_refusal_reason(message, product.sku),
+                                 f"scend refused update of {product.sku!r}: {message}")
 
     def order_status(self, warehouse_order_id: str) -> str:
         """Live neutral status of an order we created (read before deciding whether to cancel)."""
@@ -354,6 +373,13 @@ class ScendClient:
             self._http.close()
 
     # -- helpers -------------------------------------------------------------------------------
+    def _must_find_product(self, sku: str, why: str) -> WarehouseProduct:
+        existing = self.find_product(sku)
+        if existing is None:
+            # Search can trail the write by a moment; the redelivered message will find it.
+            raise TransientError(f"scend: {why}, but Product/Search does not find SKU {sku!r} yet")
+        return existing
+
     def _must_find(self, client_reference: str, why: str) -> WarehouseOrderRef:
         existing = self.find_order(client_reference)
         if existing is None:
@@ -370,8 +396,9 @@ def _product_result(answer: Any, sku: str) -> dict[str, Any]:
     return row
 
 
-def _product_reason(message: str) -> ReasonCode:
-    return ReasonCode.SKU_INVALID if "sku" in message.lower() else ReasonCode.WAREHOUSE_REJECTED
+def _wire_text(value: Any) -> str:
+    """A field value as find_product reports it ('' when absent), so create and find agree."""
+    return "" if value is None else str(value)
 
 
 def _ref(row: OrderRow, client_reference: str) -> WarehouseOrderRef:

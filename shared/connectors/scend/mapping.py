@@ -245,6 +245,28 @@ def is_unknown_sku_message(message: str) -> bool:
     return bool(_UNKNOWN_SKU.search(message))
 
 
+# A product write refused for its SKU's format (INFERRED wording: "Invalid SKU ...", "SKU ... too long").
+_SKU_FORMAT = re.compile(
+    r"\b(invalid|bad|illegal) sku\b|\bsku\b.*\b(invalid|too long|length|characters?|whitespace|spaces?|format)\b",
+    re.IGNORECASE,
+)
+
+
+def is_product_exists_message(message: str) -> bool:
+    """A product create refused because the SKU is already in the catalogue."""
+    return bool(_DUPLICATE.search(message))
+
+
+def product_refusal_reason(message: str, sku: str) -> ReasonCode:
+    """SKU_INVALID when the refusal is about the SKU's format, else WAREHOUSE_REJECTED.
+
+    The SKU's own text is taken out first, so "Invalid EAN '12AB' for product 'SKU-1'" is not read
+    as a SKU problem just because the SKU contains the letters "sku".
+    """
+    text = message.replace(sku, "<sku>") if sku else message
+    return ReasonCode.SKU_INVALID if _SKU_FORMAT.search(text) else ReasonCode.WAREHOUSE_REJECTED
+
+
 # -- canonical -> wire ---------------------------------------------------------------------------
 
 
