@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from shared.flows.release import Problem, sku_format_problem
@@ -42,12 +43,19 @@ def product_problems(product: Product) -> list[Problem]:
     return problems
 
 
-def field_value(product: Product, field: str) -> str:
-    """Canonical string form for comparison with what the warehouse holds ('' when absent)."""
+_NUMERIC_FIELDS = frozenset({"weight_kg", "length_cm", "width_cm", "height_cm"})
+
+
+def _differs(product: Product, field: str, held: str) -> bool:
+    """Does the source value differ from what the warehouse holds? Numbers compare as numbers ("30.0" == 30)."""
     value = getattr(product, field)
-    if value is None:
-        return ""
-    return format(value.normalize(), "f") if hasattr(value, "normalize") else str(value)
+    if field in _NUMERIC_FIELDS:
+        try:
+            held_number = Decimal(held) if held.strip() else None
+        except InvalidOperation:
+            return True
+        return value != held_number
+    return (value or "") != held
 
 
 def decide_sync(
@@ -66,18 +74,9 @@ def decide_sync(
     changed = tuple(
         field for field in PRODUCT_FIELDS
         if owners.get(field, "source") == "source"
-        and field_value(product, field) != _normalise(existing.fields.get(field, ""))
+        and _differs(product, field, existing.fields.get(field, ""))
     )
     return SyncDecision(action=SyncAction.UPDATE if changed else SyncAction.UNCHANGED, fields=changed)
-
-
-def _normalise(value: str) -> str:
-    try:
-        from decimal import Decimal, InvalidOperation
-
-        return format(Decimal(value).normalize(), "f") if value and value[0].isdigit() and "." in value else value
-    except (InvalidOperation, ValueError):
-        return value
 
 
 def already_synced(product: Product, synced_version: datetime | None) -> bool:
