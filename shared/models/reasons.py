@@ -37,6 +37,15 @@ class ReasonCode(StrEnum):
     SHIPMENT_OVER_QUANTITY = "shipment_over_quantity"
     SHIPMENT_SKU_NOT_ON_ORDER = "shipment_sku_not_on_order"
     WRITEBACK_REJECTED = "writeback_rejected"
+    # Cancellation (cancel state machine)
+    CANCEL_TOO_LATE = "cancel_too_late"  # the warehouse is past the client's cut-off: a person decides
+    CANCEL_REJECTED = "cancel_rejected"  # the warehouse refused a cancel we were allowed to make
+    # Stock sync
+    STOCK_DRIFT = "stock_drift"  # master and target disagree by more than the configured threshold
+    STOCK_PUSH_REJECTED = "stock_push_rejected"  # the target refused a stock figure (e.g. unknown SKU)
+    # Monitors
+    ORDER_STALLED = "order_stalled"  # an order stayed at one stage longer than its SLA
+    ORDER_MISMATCH = "order_mismatch"  # source and warehouse disagree about an order's state
 
 
 # One owner per reason: data problems in the product catalogue belong to ecommerce, address and
@@ -60,6 +69,12 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.SHIPMENT_OVER_QUANTITY: Team.OPERATIONS,
     ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER: Team.OPERATIONS,
     ReasonCode.WRITEBACK_REJECTED: Team.OPERATIONS,
+    ReasonCode.CANCEL_TOO_LATE: Team.OPERATIONS,
+    ReasonCode.CANCEL_REJECTED: Team.OPERATIONS,
+    ReasonCode.STOCK_DRIFT: Team.OPERATIONS,
+    ReasonCode.STOCK_PUSH_REJECTED: Team.ECOMMERCE,
+    ReasonCode.ORDER_STALLED: Team.OPERATIONS,
+    ReasonCode.ORDER_MISMATCH: Team.OPERATIONS,
 }
 
 
