@@ -10,6 +10,7 @@ from shared.models import Order, WarehouseOrderRef
 from shared.models.order import Model
 from shared.models.product import Product, WarehouseProduct
 from shared.models.shipment import FulfilmentTask, Shipment
+from shared.models.stock import RejectedPush, StockPush, StockRow
 
 
 class OrderChange(Model):
@@ -89,3 +90,24 @@ class CatalogueTarget(Protocol):
     def create_product(self, product: Product) -> WarehouseProduct: ...
 
     def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None: ...
+
+
+class StockSource(Protocol):
+    """Where stock figures are read: the master (to compute what to sell) or the other side (drift)."""
+
+    name: str
+
+    def stock_levels(self, skus: list[str] | None = None) -> Iterator[StockRow]:
+        """Every row (None), or the rows of these SKUs; paged and rate-limited by the connector."""
+        ...
+
+
+class StockTarget(Protocol):
+    """Where sellable figures are set, in batches no larger than the target accepts."""
+
+    name: str
+    push_batch_size: int
+
+    def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
+        """Set absolute figures; returns the rows the target refused (the rest were applied)."""
+        ...
