@@ -186,6 +186,8 @@ class LocalHopline:
 
     def _call(self, hop_name: str, event: dict[str, Any]) -> Any:
         handler = self.handler(hop_name)
+        if self.runtime is not None:  # what HOPLINE_PRIORITY says in each deployed function
+            self.runtime.priority = topology.hop(hop_name).priority
         if isinstance(self.log, io.StringIO):
             self.log.seek(0)
             self.log.truncate()  # discarded unless the caller asked for a log file

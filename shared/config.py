@@ -89,6 +89,8 @@ class ScendWarehouseConfig(Section):
     client_id: int = Field(0, ge=0, description="warehouse-side client id for master keys; 0 = key's own")
     warehouse_id: int | None = Field(None, ge=0)
     channel: str = "API"
+    # Scend publishes no limit; Cloudflare throttles per source IP [I]. A conservative default, per client.
+    calls_per_minute: int = Field(120, ge=1, le=6000)
     client_reference_prefix: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9-]+$")
     delivery_services: dict[str, str] = Field(
         description="source delivery service name -> warehouse courier service code"
@@ -168,6 +170,43 @@ class CatalogueConfig(Section):
         return value
 
 
+class StockBuffer(Section):
+    """Units held back from sale to absorb sync lag: a fixed number plus a share of the figure (rounded up)."""
+
+    units: int = Field(0, ge=0)
+    percent: float = Field(0, ge=0, lt=100)
+
+
+class StockConfig(Section):
+    """Available-to-sell from the inventory master to the stock target, as deltas, within rate limits."""
+
+    enabled: bool = False
+    schedule: ScheduleExpression = "rate(15 minutes)"
+    # Master location -> target location key. A location not listed is excluded: a store's shelf stock
+    # (e.g. 'Retail Store') is not at the warehouse and must never be sold through it.
+    locations: dict[str, str] = Field(default_factory=dict, description="master location name -> target location key")
+    buffer: StockBuffer = StockBuffer()
+    sku_buffers: dict[str, StockBuffer] = Field(default_factory=dict, description="per-SKU overrides")
+    confirm_increases: bool = Field(True, description="an increase is pushed only when the next read still shows it")
+    push_batch_size: int = Field(100, ge=1, le=1000, description="rows per target call (capped by the connector)")
+    skus_per_message: int = Field(100, ge=1, le=500)
+    reconcile_schedule: ScheduleExpression = "rate(1 hour)"
+    drift_location: str | None = Field(None, description="the master location that mirrors the warehouse")
+    drift_threshold_units: int = Field(2, ge=0, description="a SKU drifting by more than this is an exception")
+    correct_drift: bool = Field(False, description="cap the target at the warehouse's figure when it is lower")
+
+    _schedules = field_validator("schedule", "reconcile_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+    @model_validator(mode="after")
+    def _mirror_is_mapped(self) -> StockConfig:
+        if self.enabled and not self.locations:
+            raise ValueError("stock.locations must map at least one master location when stock sync is enabled")
+        if self.drift_location is not None and self.drift_location not in self.locations:
+            raise ValueError(f"drift_location '{self.drift_location}' must be one of the mapped locations "
+                             f"{sorted(self.locations)}")
+        return self
+
+
 class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
@@ -190,6 +229,7 @@ class ClientConfig(Section):
     retries: RetryConfig = RetryConfig()
     writeback: WritebackConfig = WritebackConfig()
     catalogue: CatalogueConfig = CatalogueConfig()
+    stock: StockConfig = StockConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -6,6 +6,7 @@ their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from functools import cached_property
 from typing import Any
@@ -22,7 +23,9 @@ from shared.stores.archive import PayloadArchive
 from shared.stores.cursors import CursorStore
 from shared.stores.exceptions import ExceptionStore
 from shared.stores.ledger import LedgerStore
+from shared.stores.rate_budget import DynamoTokenBucket, Priority
 from shared.stores.sku_map import SkuMapStore
+from shared.stores.stock_levels import StockLevelStore
 
 # One budget per target account per process, shared by every connector instance that calls it.
 _BUDGETS: dict[str, RateBudget] = {}
@@ -43,6 +46,8 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()
         self.http_timeout = http_timeout
         self.budgets = budgets if budgets is not None else _BUDGETS
+        # Which hop is running decides how it draws on shared budgets (set per invocation in the sandbox).
+        self.priority: Priority = "background" if self._environ.get(topology.PRIORITY_ENV) == "background" else "orders"
 
     # -- configuration and AWS ------------------------------------------------------------------
     @cached_property
@@ -108,6 +113,10 @@ class Runtime:
         return CursorStore(self.table("cursors"), self.config.client)
 
     @cached_property
+    def stock_levels(self) -> StockLevelStore:
+        return StockLevelStore(self.table("stock-levels"), self.dynamodb, self.config.client)
+
+    @cached_property
     def archive(self) -> PayloadArchive:
         return PayloadArchive(self.s3, self._environ[topology.bucket_env("archive")], self.config.client)
 
@@ -120,7 +129,14 @@ class Runtime:
         """
         if key not in self.budgets:
             burst = max(1, calls // 12)
-            self.budgets[key] = TokenBucket(calls - burst, per_seconds, self.clock, capacity=burst)
+            if topology.table_env(topology.BUDGET_TABLE) in self._environ:
+                # Shared with every concurrent Lambda of every flow that calls this account.
+                self.budgets[key] = DynamoTokenBucket(
+                    self.table(topology.BUDGET_TABLE), key, rate=calls - burst, per_seconds=per_seconds,
+                    capacity=burst, clock=self.clock, priority=lambda: self.priority,
+                )
+            else:  # a process with no budget table (a script, a unit test): the same limit, in-process
+                self.budgets[key] = TokenBucket(calls - burst, per_seconds, self.clock, capacity=burst)
         return self.budgets[key]
 
     @cached_property
@@ -157,7 +173,20 @@ class Runtime:
             retry=self.config.retries,
             clock=self.clock,
             http=httpx.Client(timeout=timeout),
+            # Keyed by a digest of the key: the budget table must never hold a credential.
+            budget=self.budget(f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}",
+                               settings.calls_per_minute, 60),
         )
+
+    @property
+    def stock_master(self) -> Any:
+        """Where available-to-sell is read: Cin7 Core's Available per location for this pairing."""
+        return self.source
+
+    @property
+    def stock_target(self) -> Any:
+        """Where sellable figures are set: the warehouse for this pairing (a storefront later)."""
+        return self.warehouse
 
 
 _current: Runtime | None = None

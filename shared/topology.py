@@ -12,6 +12,10 @@ from typing import Literal
 from shared.config import ClientConfig
 
 Access = Literal["read", "write", "read_write"]
+# Order hops draw on a shared rate budget freely; background hops (stock, catalogue) yield to them.
+Priority = Literal["orders", "background"]
+PRIORITY_ENV = "HOPLINE_PRIORITY"
+BUDGET_TABLE = "rate-budgets"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,12 @@ class Hop:
     timeout_seconds: int = 30
     memory_mb: int = 256
     reserved_concurrency: int | None = None
+    priority: Priority = "orders"
+
+    def __post_init__(self) -> None:
+        # A hop that calls a platform draws on that platform's shared rate budget: granted here, once.
+        if any(path.endswith("credentials_secret") for path in self.secrets) and BUDGET_TABLE not in self.tables:
+            object.__setattr__(self, "tables", {**self.tables, BUDGET_TABLE: "read_write"})
 
     @property
     def handler(self) -> str:
@@ -93,6 +103,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue("order-submit", "validated canonical orders waiting to be created at the warehouse"),
     Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order"),
     Queue("product-sync", "products changed at the master, waiting to be created or updated at the warehouse"),
+    Queue("stock-sync", "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)"),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -105,6 +116,8 @@ TABLES: tuple[Table, ...] = (
     ),
     Table("sku-map", "source SKU -> warehouse SKU status"),
     Table("cursors", "poll cursors (high-water marks) per client and feed"),
+    Table("stock-levels", "last figure pushed per (target, SKU, location) with its explanation; drift caps"),
+    Table("rate-budgets", "one token bucket per target account, shared by every hop that calls it"),
 )
 
 BUCKETS: tuple[Bucket, ...] = (Bucket("archive", "every inbound and outbound payload, with retention"),)
@@ -181,6 +194,7 @@ HOPS: tuple[Hop, ...] = (
         secrets=("source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
+        priority="background",
     ),
     Hop(
         name="sync_product",
@@ -191,6 +205,7 @@ HOPS: tuple[Hop, ...] = (
         secrets=("warehouse.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=1,
+        priority="background",
     ),
     Hop(
         name="retry_writebacks",
@@ -200,6 +215,48 @@ HOPS: tuple[Hop, ...] = (
         tables={"exceptions": "read_write"},
         timeout_seconds=60,
         reserved_concurrency=1,
+    ),
+    # Stock sync: one pusher fed by a full read on a schedule, by master events and by drift corrections.
+    Hop(
+        name="stock_webhook",
+        description="Authenticates a Cin7 Core stock-level webhook and enqueues its SKUs for a fresh read.",
+        trigger=ApiTrigger("POST", "/webhooks/cin7-core/stock"),
+        sends_to=("stock-sync",),
+        buckets={"archive": "write"},
+        secrets=("source.webhook_secret",),
+        timeout_seconds=10,
+    ),
+    Hop(
+        name="read_stock",
+        description="Reads every stock figure at the master and enqueues them, a page of SKUs per message.",
+        trigger=ScheduleTrigger("stock.schedule"),
+        sends_to=("stock-sync",),
+        secrets=("source.credentials_secret",),
+        timeout_seconds=900,
+        reserved_concurrency=1,
+        priority="background",
+    ),
+    Hop(
+        name="push_stock",
+        description="Computes available-to-sell for a set of SKUs and pushes only the figures that changed.",
+        trigger=QueueTrigger("stock-sync", batch_size=5),
+        tables={"stock-levels": "read_write", "exceptions": "read_write"},
+        secrets=("source.credentials_secret", "warehouse.credentials_secret"),
+        timeout_seconds=60,
+        reserved_concurrency=1,
+        priority="background",
+    ),
+    Hop(
+        name="reconcile_stock",
+        description="Compares the master's figures with the warehouse's, writes a dated drift report, alerts.",
+        trigger=ScheduleTrigger("stock.reconcile_schedule"),
+        sends_to=("stock-sync",),
+        tables={"stock-levels": "read_write", "exceptions": "read_write", "ledger": "read"},
+        buckets={"archive": "write"},
+        secrets=("source.credentials_secret", "warehouse.credentials_secret"),
+        timeout_seconds=900,
+        reserved_concurrency=1,
+        priority="background",
     ),
 )
 
@@ -234,6 +291,24 @@ ALERTS: tuple[MetricAlert, ...] = (
         team="operations",
         description="Tracking write-backs to the source failed after every automatic retry and wait for a "
         "person: see the exception inbox (flow shipment_writeback, reason writeback_rejected).",
+    ),
+    MetricAlert(
+        name="stock-drift",
+        hop="reconcile_stock",
+        metric="DriftSkusFlagged",
+        threshold=0,
+        team="operations",
+        description="Cin7 Core and the warehouse disagree about sellable stock by more than "
+        "stock.drift_threshold_units: see the dated drift report and the exception inbox (reason stock_drift).",
+    ),
+    MetricAlert(
+        name="stock-push-rejected",
+        hop="push_stock",
+        metric="StockPushRejected",
+        threshold=0,
+        team="ecommerce",
+        description="The stock target refused figures (e.g. a SKU it does not hold): see the exception inbox "
+        "(reason stock_push_rejected).",
     ),
 )
 

@@ -44,6 +44,7 @@ def hop_environment(hop: topology.Hop, config: ClientConfig) -> dict[str, str]:
         "LOG_LEVEL": config.log_level,
         "CLIENT_ID": config.client,
         CLIENT_CONFIG_ENV: config.to_env(),
+        topology.PRIORITY_ENV: hop.priority,
     }
     # Secret names only: values are fetched (and cached) at run time, never placed in the environment.
     for path in hop.secrets:

@@ -66,3 +66,4 @@ class StockSyncMessage(Model):
     rows: list[StockRow] | None = None
     read_at: datetime
     force: bool = Field(False, description="push even when unchanged (drift correction)")
+    caps: dict[str, int] = Field(default_factory=dict, description="SKU -> ceiling the warehouse can honour")

@@ -34,6 +34,13 @@ class PayloadArchive:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/json")
         return key
 
+    def put_report(self, *, kind: str, body: dict[str, Any], now: datetime) -> str:
+        """A dated report (e.g. stock drift): reports/<client>/<kind>/<YYYY-MM-DD>/<HHMMSS>.json."""
+        key = f"reports/{self.client}/{kind}/{now:%Y-%m-%d}/{now:%H%M%S}-{uuid.uuid4().hex[:6]}.json"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(body, default=str).encode(),
+                           ContentType="application/json")
+        return key
+
     def list_order(self, order_key: str) -> list[str]:
         keys: list[str] = []
         paginator = self.s3.get_paginator("list_objects_v2")

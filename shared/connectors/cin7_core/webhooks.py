@@ -74,3 +74,27 @@ def parse_sale_event(body: bytes | str) -> SaleEvent:
         event_type=_text(payload, "EventType"),
         order_number=_text(payload, "SaleOrderNumber", "OrderNumber"),
     )
+
+
+def parse_stock_event(body: bytes | str) -> list[str]:
+    """Stock/AvailableStockLevelChanged: a bare array of availability rows; only the SKUs are kept.
+
+    The rows' figures are not trusted (they may be stale by the time the event arrives, and events can
+    arrive out of order): the pusher re-reads these SKUs from the API.
+    """
+    try:
+        text = body.decode("utf-8-sig") if isinstance(body, bytes) else body.lstrip("\ufeff")
+        payload = json.loads(text)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _invalid(f"stock event body is not JSON ({exc})") from None
+    if isinstance(payload, dict):  # some accounts wrap the rows; accept the documented key if present
+        payload = payload.get("ProductAvailabilityList", payload.get("Rows"))
+    if not isinstance(payload, list):
+        raise _invalid("stock event: expected a JSON array of availability rows")
+    skus = []
+    for index, row in enumerate(payload):
+        sku = row.get("SKU") if isinstance(row, dict) else None
+        if not isinstance(sku, str) or not sku.strip():
+            raise _invalid(f"stock event row {index}: field 'SKU' is missing or blank")
+        skus.append(sku)
+    return sorted(set(skus))

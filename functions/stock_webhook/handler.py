@@ -1,0 +1,59 @@
+"""Receives Cin7 Core's Stock/AvailableStockLevelChanged webhook: checks the secret, archives, enqueues SKUs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.connectors.cin7_core.webhooks import parse_stock_event, verify_shared_secret
+from shared.errors import PermanentError
+from shared.models import owner_of
+from shared.runtime import runtime
+from shared.steps.stock import FLOW, enqueue_skus
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+
+
+def _json(status: int, body: str) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/webhooks/cin7-core/stock")
+@tracer.capture_method
+def receive_cin7_stock() -> Response[str]:
+    rt = runtime()
+    source = rt.config.source
+    if not verify_shared_secret(app.current_event.headers or {}, source.webhook_header,
+                                rt.secret("source.webhook_secret")["secret"]):
+        metrics.add_metric(name="WebhookUnauthorised", unit=MetricUnit.Count, value=1)
+        logger.warning("stock webhook rejected: missing or wrong shared secret header")
+        return _json(401, '{"error":"unauthorised"}')
+    raw = app.current_event.decoded_body or ""
+    now = rt.clock.now()
+    key = rt.archive.put(order_key=None, kind="stock-webhook", body=raw, now=now)
+    try:
+        skus = parse_stock_event(raw)
+    except PermanentError as error:
+        # 2xx all the same: Cin7 deactivates a hook after repeated failures, losing every later event.
+        rt.exceptions.quarantine(flow=FLOW, business_key=key, reasons=[error.reason], team=owner_of(error.reason),
+                                 detail=error.detail, now=now, payload_key=key)
+        logger.warning("stock webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
+        return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
+    if rt.config.stock.enabled and skus:
+        enqueue_skus(rt, skus, trigger="event")
+    metrics.add_metric(name="StockEventSkus", unit=MetricUnit.Count, value=len(skus))
+    return _json(202, f'{{"accepted":true,"skus":{len(skus)}}}')
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,184 @@
+"""Available-to-sell, deltas and drift: pure functions, no I/O.
+
+Overselling comes from syncing the wrong number or syncing it late. The wrong number: On Hand instead
+of Available, stock at a location the warehouse does not hold, quarantined or damaged units, orders
+accepted but not yet committed at the master. Late: a figure that rises on a transient spike and is
+sold before the next read corrects it. Every figure carries its explanation, stored with the push.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+
+from shared.config import StockBuffer, StockConfig
+from shared.models.stock import StockRow
+
+
+@dataclass(frozen=True)
+class AtsFigure:
+    """What may be sold of one SKU at one target location, and why."""
+
+    sku: str
+    location: str
+    quantity: int
+    explanation: str
+
+
+def _units(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value != value.to_integral() else str(int(value))
+
+
+def sellable(row: StockRow) -> Decimal:
+    """The master's Available less what it reports as reserved, quarantined or damaged, never below zero.
+
+    Per row, so an oversold location (negative Available) cannot eat another location's real stock.
+    """
+    return max(Decimal(0), row.available - row.reserved - row.quarantined - row.damaged)
+
+
+def buffer_units(total: Decimal, buffer: StockBuffer) -> int:
+    return buffer.units + (math.ceil(total * Decimal(str(buffer.percent)) / 100) if buffer.percent else 0)
+
+
+def available_to_sell(
+    rows: Iterable[StockRow],
+    config: StockConfig,
+    *,
+    in_flight: Mapping[str, Decimal] | None = None,
+    caps: Mapping[str, int] | None = None,
+) -> list[AtsFigure]:
+    """ATS per (SKU, target location) from the master's rows.
+
+    Included locations are summed into the target location they map to; unmapped locations are excluded.
+    `in_flight` is demand the master has not yet committed (accepted orders it has not allocated), per
+    SKU; `caps` is a ceiling per SKU the warehouse can honour (drift correction). Only target locations
+    that appear in the rows get a figure, so a SKU held only at excluded locations is never pushed.
+    """
+    in_flight = in_flight or {}
+    caps = caps or {}
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    parts: dict[tuple[str, str], list[str]] = defaultdict(list)
+    excluded: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        target = config.locations.get(row.location)
+        if target is None:
+            excluded[row.sku].append(f"{row.location} excluded ({_units(row.available)})")
+            continue
+        key = (row.sku, target)
+        figure = sellable(row)
+        totals[key] += figure
+        deductions = [f"{name} {_units(value)}" for name, value in (
+            ("reserved", row.reserved), ("quarantined", row.quarantined), ("damaged", row.damaged)) if value]
+        text = f"{row.location} available {_units(row.available)}"
+        if deductions:
+            text += " - " + " - ".join(deductions)
+        parts[key].append(text)
+    figures: list[AtsFigure] = []
+    for (sku, target), total in sorted(totals.items()):
+        buffer = config.sku_buffers.get(sku, config.buffer)
+        held_back = buffer_units(total, buffer)
+        demand = in_flight.get(sku, Decimal(0))
+        quantity = max(Decimal(0), total - held_back - demand).to_integral_value(rounding=ROUND_FLOOR)
+        steps = parts[(sku, target)] + excluded.get(sku, [])
+        if held_back:
+            steps.append(f"buffer {held_back}" + (" (SKU override)" if sku in config.sku_buffers else ""))
+        if demand:
+            steps.append(f"in flight {_units(demand)}")
+        cap = caps.get(sku)
+        if cap is not None and cap < quantity:
+            quantity = Decimal(max(0, cap))
+            steps.append(f"capped at the warehouse's {cap}")
+        figures.append(AtsFigure(sku, target, int(quantity), "; ".join(steps) + f" -> {int(quantity)}"))
+    return figures
+
+
+class DeltaAction(StrEnum):
+    PUSH = "push"
+    UNCHANGED = "unchanged"
+    AWAIT_CONFIRMATION = "await_confirmation"
+
+
+@dataclass(frozen=True)
+class PushedState:
+    """What the target was last told for one (SKU, location), and an increase seen but not yet pushed."""
+
+    quantity: int
+    pending_increase: int | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    action: DeltaAction
+    quantity: int  # the figure to push (PUSH) or the last pushed figure (otherwise)
+    pending_increase: int | None = None  # what to remember for the next read
+
+
+def decide_delta(new: int, last: PushedState | None, *, confirm_increases: bool, force: bool = False) -> Delta:
+    """Decreases go at once; an increase goes when a second read still shows it (if configured).
+
+    When the second read shows less than the first, the lower of the two goes: a spike never sells.
+    """
+    if last is None or force:
+        return Delta(DeltaAction.PUSH, new)
+    if new == last.quantity:
+        return Delta(DeltaAction.UNCHANGED, new)
+    if new < last.quantity or not confirm_increases:
+        return Delta(DeltaAction.PUSH, new)
+    if last.pending_increase is None:
+        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new)
+    confirmed = min(new, last.pending_increase)
+    if confirmed <= last.quantity:
+        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new)
+    return Delta(DeltaAction.PUSH, confirmed, pending_increase=new if new > confirmed else None)
+
+
+@dataclass(frozen=True)
+class DriftItem:
+    sku: str
+    master: Decimal  # the master's Available at the location that mirrors the warehouse
+    warehouse: Decimal  # the warehouse's sellable, less what the master has allocated but not yet sent
+    difference: Decimal  # warehouse - master: negative means the master promises stock the warehouse lacks
+    flagged: bool
+
+
+def drift(
+    master_rows: Iterable[StockRow],
+    warehouse_rows: Iterable[StockRow],
+    *,
+    awaiting_warehouse: Mapping[str, Decimal],
+    threshold: int,
+) -> list[DriftItem]:
+    """Per SKU, the master's view of the warehouse location against the warehouse's own figures.
+
+    The master's Available already nets off orders it allocated that the warehouse has not received
+    yet (released, held or quarantined here); the warehouse's Level does not, so those units are taken
+    off the warehouse side before comparing. Only SKUs that differ are returned.
+    """
+    master: dict[str, Decimal] = defaultdict(Decimal)
+    for row in master_rows:
+        master[row.sku] += row.available
+    warehouse: dict[str, Decimal] = defaultdict(Decimal)
+    for row in warehouse_rows:
+        warehouse[row.sku] += sellable(row)
+    items = []
+    for sku in sorted(set(master) | set(warehouse)):
+        adjusted = warehouse.get(sku, Decimal(0)) - awaiting_warehouse.get(sku, Decimal(0))
+        difference = adjusted - master.get(sku, Decimal(0))
+        if difference:
+            items.append(DriftItem(sku, master.get(sku, Decimal(0)), adjusted, difference,
+                                   abs(difference) > threshold))
+    return items
+
+
+def demand_by_sku(orders: Iterable[Mapping[str, Decimal]]) -> dict[str, Decimal]:
+    """Sum ordered quantities per SKU over a set of orders' lines."""
+    total: dict[str, Decimal] = defaultdict(Decimal)
+    for lines in orders:
+        for sku, quantity in lines.items():
+            total[sku] += Decimal(quantity)
+    return dict(total)

@@ -1,0 +1,217 @@
+"""Stock sync: read the master, compute available-to-sell, push only what changed; reconcile drift.
+
+Three triggers feed one queue (stock-sync) and one pusher: the schedule (a full read, rows shipped in
+the message), master events (SKUs only: re-read, since webhook rows may be stale) and drift
+corrections. The pusher is the only writer of the last-pushed figures, so deltas are exact.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from shared.flows.stock import AtsFigure, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
+from shared.models import ReasonCode, owner_of
+from shared.models.stock import StockPush, StockRow, StockSyncMessage
+from shared.runtime import Runtime
+from shared.stores.ledger import Stage
+
+logger = Logger(child=True)
+
+FLOW = "stock_sync"
+DRIFT_FLOW = "stock_drift"
+QUEUE = "stock-sync"
+# Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
+AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
+
+
+@dataclass
+class PushOutcome:
+    skus: int = 0
+    figures: int = 0
+    pushed: int = 0
+    unchanged: int = 0
+    awaiting_confirmation: int = 0
+    rejected: int = 0
+    target_calls: int = 0
+    rejected_keys: list[str] = field(default_factory=list)
+
+
+def read_stock(rt: Runtime) -> dict[str, Any]:
+    """Scheduled full read: every row of the master, a page of SKUs per message, in SKU order."""
+    settings = rt.config.stock
+    if not settings.enabled:
+        return {"skipped": "stock sync is not enabled for this client"}
+    now = rt.clock.now()
+    by_sku: dict[str, list[StockRow]] = defaultdict(list)
+    rows = 0
+    for row in rt.stock_master.stock_levels():
+        by_sku[row.sku].append(row)
+        rows += 1
+    skus = sorted(by_sku)
+    messages = [
+        StockSyncMessage(client=rt.config.client, trigger="schedule", skus=chunk,
+                         rows=[row for sku in chunk for row in by_sku[sku]], read_at=now)
+        for chunk in (skus[i:i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
+    ]
+    rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
+    logger.info("stock read", extra={"skus": len(skus), "rows": rows, "messages": len(messages)})
+    return {"skus_read": len(skus), "rows_read": rows, "messages": len(messages)}
+
+
+def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
+    """SKUs named by an event or a correction: the pusher re-reads them from the master."""
+    unique = sorted(set(skus))
+    size = rt.config.stock.skus_per_message
+    messages = [StockSyncMessage(client=rt.config.client, trigger=trigger, skus=unique[i:i + size],  # type: ignore[arg-type]
+                                 read_at=rt.clock.now()) for i in range(0, len(unique), size)]
+    rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
+    return len(messages)
+
+
+def in_flight_demand(rt: Runtime, skus: list[str]) -> dict[str, Decimal]:
+    """Orders accepted here that the stock master has not committed yet, per SKU.
+
+    When the order source is the stock master (Cin7 Core here), the master allocates an order before
+    it can reach us, so its Available already nets it off and there is nothing in flight. A storefront
+    source (orders accepted before the master sees them) records its lines in the ledger; they count
+    here until the master's figures show them.
+    """
+    if rt.config.source.platform == getattr(rt.stock_master, "name", rt.config.source.platform):
+        return {}
+    wanted = set(skus)
+    open_orders = [entry.ordered for entry in rt.ledger.scan() if entry.stage in AWAITING_WAREHOUSE]
+    return {sku: qty for sku, qty in demand_by_sku(open_orders).items() if sku in wanted}
+
+
+def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
+    """Compute ATS for the message's SKUs, compare with what the target was last told, push changes."""
+    settings = rt.config.stock
+    outcome = PushOutcome(skus=len(message.skus))
+    if not settings.enabled:
+        return outcome
+    target = rt.stock_target
+    wanted = set(message.skus)
+    rows = message.rows if message.rows is not None else list(rt.stock_master.stock_levels(message.skus))
+    rows = [row for row in rows if row.sku in wanted]
+    caps = rt.stock_levels.caps(target.name, message.skus)
+    figures = {(f.sku, f.location): f for f in available_to_sell(
+        rows, settings, in_flight=in_flight_demand(rt, message.skus), caps=caps)}
+    target_locations = sorted(set(settings.locations.values()))
+    states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])
+    for key in states:
+        if key not in figures:  # the master no longer reports it at a mapped location: nothing to sell
+            figures[key] = AtsFigure(key[0], key[1], 0, "no stock reported at any mapped location -> 0")
+    outcome.figures = len(figures)
+    now = rt.clock.now()
+    to_push: list[tuple[AtsFigure, int, int | None]] = []
+    waiting: list[dict[str, Any]] = []
+    for key, figure in sorted(figures.items()):
+        delta = decide_delta(figure.quantity, states.get(key), confirm_increases=settings.confirm_increases,
+                             force=message.force)
+        if delta.action == DeltaAction.PUSH:
+            to_push.append((figure, delta.quantity, delta.pending_increase))
+        elif delta.action == DeltaAction.AWAIT_CONFIRMATION:
+            outcome.awaiting_confirmation += 1
+            waiting.append({"sku": figure.sku, "location": figure.location, "pending_increase": delta.pending_increase,
+                            "explanation": figure.explanation})
+        else:
+            outcome.unchanged += 1
+    rt.stock_levels.await_confirmation(target.name, waiting, now=now)
+    batch_size = min(settings.push_batch_size, target.push_batch_size)
+    for start in range(0, len(to_push), batch_size):
+        batch = to_push[start:start + batch_size]
+        rejected = target.push_stock([StockPush(sku=f.sku, location=f.location, quantity=q) for f, q, _ in batch])
+        outcome.target_calls += 1
+        refused = {(r.sku, r.location): r for r in rejected}
+        accepted = [(f, q, p) for f, q, p in batch if (f.sku, f.location) not in refused]
+        rt.stock_levels.record(target.name, [
+            {"sku": f.sku, "location": f.location, "quantity": q, "pending_increase": p, "trigger": message.trigger,
+             "explanation": f.explanation if q == f.quantity else f"{f.explanation}; confirmed {q}"}
+            for f, q, p in accepted], now=now)
+        outcome.pushed += len(accepted)
+        for (sku, location), rejection in refused.items():
+            outcome.rejected += 1
+            business_key = f"sku#{sku}#{location}"
+            outcome.rejected_keys.append(business_key)
+            rt.exceptions.quarantine(
+                flow=FLOW, business_key=business_key, reasons=[ReasonCode.STOCK_PUSH_REJECTED],
+                team=owner_of(ReasonCode.STOCK_PUSH_REJECTED), now=now,
+                detail=f"{target.name} refused {sku} at {location}: {rejection.message}",
+                replay_queue=QUEUE, replay_message=StockSyncMessage(
+                    client=rt.config.client, trigger="replay", skus=[sku], read_at=now).model_dump(mode="json"),
+            )
+    if outcome.pushed or outcome.rejected:
+        logger.info("stock pushed", extra={"trigger": message.trigger, "skus": outcome.skus, "pushed": outcome.pushed,
+                                           "unchanged": outcome.unchanged, "rejected": outcome.rejected,
+                                           "awaiting_confirmation": outcome.awaiting_confirmation})
+    return outcome
+
+
+def reconcile_stock(rt: Runtime) -> dict[str, Any]:
+    """Master's Available at the warehouse's location against the warehouse's own levels: a dated report.
+
+    SKUs drifting beyond the threshold become exceptions (and resolve when back in line). With
+    `correct_drift`, a SKU the warehouse holds less of is capped at the warehouse's figure and re-pushed.
+    """
+    settings = rt.config.stock
+    if not settings.enabled or settings.drift_location is None:
+        return {"skipped": "stock reconcile is not configured for this client"}
+    now = rt.clock.now()
+    target = rt.stock_target
+    master_rows = [row for row in rt.stock_master.stock_levels() if row.location == settings.drift_location]
+    warehouse_rows = list(rt.warehouse.stock_levels())
+    location = settings.locations[settings.drift_location]
+    awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()
+                             if entry.stage in AWAITING_WAREHOUSE and entry.location == settings.drift_location)
+    items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)
+    flagged = [item for item in items if item.flagged]
+    last = rt.stock_levels.states(target.name, [(item.sku, location) for item in items])
+    report = {
+        "client": rt.config.client, "generated_at": now.isoformat(), "master": rt.stock_master.name,
+        "master_location": settings.drift_location, "warehouse": rt.warehouse.name,
+        "threshold_units": settings.drift_threshold_units,
+        "skus_compared": len({r.sku for r in master_rows} | {r.sku for r in warehouse_rows}),
+        "drifting": [{"sku": i.sku, "master": str(i.master), "warehouse": str(i.warehouse),
+                      "difference": str(i.difference), "flagged": i.flagged,
+                      "last_push": (last[(i.sku, location)].quantity if (i.sku, location) in last else None)}
+                     for i in items],
+    }
+    report_key = rt.archive.put_report(kind="stock-drift", body=report, now=now)
+    flagged_keys = set()
+    for item in flagged:
+        business_key = f"sku#{item.sku}"
+        flagged_keys.add(business_key)
+        pushed = last.get((item.sku, location))
+        rt.exceptions.quarantine(
+            flow=DRIFT_FLOW, business_key=business_key, reasons=[ReasonCode.STOCK_DRIFT],
+            team=owner_of(ReasonCode.STOCK_DRIFT), now=now, payload_key=report_key,
+            detail=(f"{rt.stock_master.name} Available at {settings.drift_location}: {item.master}; "
+                    f"{rt.warehouse.name} sellable less orders not yet there: {item.warehouse}; difference "
+                    f"{item.difference}; last pushed {pushed.quantity if pushed else 'never'}"),
+            replay_queue=QUEUE, replay_message=StockSyncMessage(
+                client=rt.config.client, trigger="replay", skus=[item.sku], read_at=now, force=True,
+            ).model_dump(mode="json"),
+        )
+    resolved = 0
+    for record in rt.exceptions.list():
+        if record.flow == DRIFT_FLOW and record.business_key not in flagged_keys:
+            resolved += rt.exceptions.resolve(DRIFT_FLOW, record.business_key, by="reconcile_stock", now=now)
+    corrected = 0
+    if settings.correct_drift:
+        short = {i.sku: int(max(Decimal(0), i.warehouse)) for i in flagged if i.difference < 0}
+        existing = rt.stock_levels.all_caps(target.name)
+        lifted = [sku for sku in existing if sku not in short]
+        rt.stock_levels.set_caps(target.name, short, reason=f"drift report {report_key}", now=now)
+        rt.stock_levels.clear_caps(target.name, lifted)
+        if short or lifted:
+            enqueue_skus(rt, [*short, *lifted], trigger="reconcile")
+        corrected = len(short)
+    logger.info("stock reconciled", extra={"drifting": len(items), "flagged": len(flagged), "report": report_key,
+                                           "corrected": corrected, "resolved": resolved})
+    return {"skus_compared": report["skus_compared"], "drift_skus": len(items), "flagged": len(flagged),
+            "corrected": corrected, "resolved": resolved, "report_key": report_key}

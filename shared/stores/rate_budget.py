@@ -1,0 +1,139 @@
+"""One rate budget per target account, shared by every function that calls it, in DynamoDB.
+
+Cin7 Core allows 60 calls a minute per application key: not per Lambda, not per flow. Orders, stock
+and catalogue hops, however many run at once, draw from one token bucket held in a single DynamoDB item
+and updated with optimistic concurrency (a version condition), so the platform never sees call 61.
+
+Priorities: order hops draw freely; background hops (stock, catalogue) leave a reserve in the bucket
+and stand aside while an order hop is waiting, so a stock backlog never delays an order. A throttling
+response (429/503) from the target blocks the whole bucket for the wait it asked for.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from shared.clock import Clock
+
+Priority = Literal["orders", "background"]
+
+
+@dataclass
+class BudgetStats:
+    acquired: int = 0
+    waited_seconds: float = 0.0
+    conflicts: int = 0
+
+
+class DynamoTokenBucket:
+    """A token bucket in one DynamoDB item: `rate` tokens per `per_seconds`, at most `capacity` banked.
+
+    Any window of `per_seconds` admits at most capacity + rate calls; callers choose both so that sum is
+    the platform's limit. Sleeping goes through the clock (virtual in the sandbox).
+    """
+
+    def __init__(
+        self,
+        table: Any,
+        key: str,
+        *,
+        rate: int,
+        per_seconds: float,
+        capacity: int,
+        clock: Clock,
+        priority: Callable[[], Priority] = lambda: "orders",
+        reserve: int | None = None,
+        rng: random.Random | None = None,
+    ):
+        self.table = table
+        self.key = key
+        self.rate = rate
+        self.per_seconds = per_seconds
+        self.capacity = capacity
+        self.clock = clock
+        self.priority = priority
+        # Background work leaves this many tokens for orders (at least one, at most half the burst).
+        self.reserve = reserve if reserve is not None else max(1, capacity // 2)
+        self.rng = rng or random.Random()
+        self.stats = BudgetStats()
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _read(self, now: float) -> dict[str, Any]:
+        item = self.table.get_item(Key={"pk": self.key}, ConsistentRead=True).get("Item")
+        if item is None:
+            return {"tokens": Decimal(self.capacity), "stamp": Decimal(str(now)), "blocked_until": Decimal(0),
+                    "orders_waiting_until": Decimal(0), "version": 0, "new": True}
+        return item
+
+    def _write(self, state: dict[str, Any], **changes: Any) -> bool:
+        """Conditional on the version read: False when another caller moved the bucket first."""
+        values = {**{k: v for k, v in state.items() if k not in ("pk", "new")}, **changes}
+        values["version"] = int(state["version"]) + 1
+        try:
+            self.table.put_item(
+                Item={"pk": self.key, **{k: _dec(v) for k, v in values.items()}},
+                ConditionExpression="attribute_not_exists(pk)" if state.get("new") else "version = :v",
+                **({} if state.get("new") else {"ExpressionAttributeValues": {":v": int(state["version"])}}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                self.stats.conflicts += 1
+                return False
+            raise
+        return True
+
+    def acquire(self, cost: int = 1) -> None:
+        background = self.priority() == "background"
+        while True:
+            now = self._now()
+            state = self._read(now)
+            blocked = float(state["blocked_until"])
+            if now < blocked:
+                self._sleep(blocked - now)
+                continue
+            orders_waiting = float(state.get("orders_waiting_until", 0))
+            if background and now < orders_waiting:
+                self._sleep(orders_waiting - now)
+                continue
+            elapsed = max(0.0, now - float(state["stamp"]))
+            tokens = min(float(self.capacity), float(state["tokens"]) + elapsed * self.rate / self.per_seconds)
+            needed = cost + (self.reserve if background else 0)
+            if tokens >= needed - 1e-9:
+                if self._write(state, tokens=max(0.0, tokens - cost), stamp=now):
+                    self.stats.acquired += 1
+                    return
+                self._sleep(self.rng.uniform(0, 0.05))  # lost a race: re-read at once, with a little jitter
+                continue
+            wait = (needed - tokens) * self.per_seconds / self.rate
+            if not background:
+                # Tell background callers to stand aside until this order call has gone out.
+                self._write(state, tokens=tokens, stamp=now, orders_waiting_until=now + wait + 1.0)
+            self._sleep(wait)
+
+    def penalise(self, seconds: float) -> None:
+        """The target throttled us: nobody calls it again until the wait it asked for has passed."""
+        for _ in range(10):
+            now = self._now()
+            state = self._read(now)
+            until = max(float(state["blocked_until"]), now + seconds)
+            if self._write(state, tokens=0.0, stamp=now, blocked_until=until):
+                return
+
+    def _sleep(self, seconds: float) -> None:
+        seconds = max(seconds, 1e-3)
+        self.stats.waited_seconds += seconds
+        self.clock.sleep(seconds)
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(round(value, 6)))
+    return value
