@@ -1,7 +1,7 @@
 """Benchmarks behind the figures quoted in docs and release notes (not timed assertions in the suite).
 
     python -m benchmarks.run                 # everything
-    python -m benchmarks.run --only imports  # one of: day, imports, assets
+    python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog
 
 Writes a JSON report to benchmarks/results/latest.json and prints it.
 """
@@ -106,7 +106,8 @@ def bench_assets() -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=["day", "imports", "assets"])
+    parser.add_argument("--only", choices=["day", "imports", "assets", "stock-diff", "stock-backlog"])
+    parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--duplicate-rate", type=float, default=0.05)
@@ -118,6 +119,14 @@ def main() -> int:
         report["assets"] = bench_assets()
     if args.only in (None, "imports"):
         report["order_submit_cold_import"] = bench_imports()
+    if args.only in (None, "stock-diff"):
+        from benchmarks.stock import bench_diff
+
+        report["stock_diff"] = bench_diff()
+    if args.only in (None, "stock-backlog"):
+        from benchmarks.stock import bench_backlog
+
+        report["stock_backlog"] = bench_backlog(minutes=args.backlog_minutes)
     if args.only in (None, "day"):
         report["day"] = bench_day(args.orders, args.fault_rate, args.duplicate_rate, args.seed)
     out = ROOT / "benchmarks" / "results"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from functools import cached_property
 from typing import Any
 
@@ -23,7 +24,7 @@ from shared.stores.archive import PayloadArchive
 from shared.stores.cursors import CursorStore
 from shared.stores.exceptions import ExceptionStore
 from shared.stores.ledger import LedgerStore
-from shared.stores.rate_budget import DynamoTokenBucket, Priority
+from shared.stores.rate_budget import DynamoTokenBucket, Priority, budget_shape
 from shared.stores.sku_map import SkuMapStore
 from shared.stores.stock_levels import StockLevelStore
 
@@ -46,6 +47,8 @@ class Runtime:
         self.clock: Clock = clock or SystemClock()
         self.http_timeout = http_timeout
         self.budgets = budgets if budgets is not None else _BUDGETS
+        # Running totals a step adds to (the sandbox summary reads them; metrics carry them in AWS).
+        self.tally: Counter[str] = Counter()
         # Which hop is running decides how it draws on shared budgets (set per invocation in the sandbox).
         self.priority: Priority = "background" if self._environ.get(topology.PRIORITY_ENV) == "background" else "orders"
 
@@ -122,21 +125,17 @@ class Runtime:
 
     # -- connectors -------------------------------------------------------------------------------
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
-        """A bucket whose burst plus refill never exceeds `calls` in any rolling window of `per_seconds`.
-
-        A bucket of capacity c refilling at r per window admits up to c + r calls in one window, so
-        60/min becomes a burst of 5 plus 55/min: the platform never sees call 61.
-        """
+        """One bucket per target account that never admits more than `calls` in any `per_seconds` window."""
         if key not in self.budgets:
-            burst = max(1, calls // 12)
+            rate, burst = budget_shape(calls)
             if topology.table_env(topology.BUDGET_TABLE) in self._environ:
                 # Shared with every concurrent Lambda of every flow that calls this account.
                 self.budgets[key] = DynamoTokenBucket(
-                    self.table(topology.BUDGET_TABLE), key, rate=calls - burst, per_seconds=per_seconds,
+                    self.table(topology.BUDGET_TABLE), key, rate=rate, per_seconds=per_seconds,
                     capacity=burst, clock=self.clock, priority=lambda: self.priority,
                 )
             else:  # a process with no budget table (a script, a unit test): the same limit, in-process
-                self.budgets[key] = TokenBucket(calls - burst, per_seconds, self.clock, capacity=burst)
+                self.budgets[key] = TokenBucket(rate, per_seconds, self.clock, capacity=burst)
         return self.budgets[key]
 
     @cached_property

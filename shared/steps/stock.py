@@ -59,6 +59,7 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
         for chunk in (skus[i:i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
     ]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
+    rt.tally.update({"stock_reads": 1, "stock_skus_read": len(skus), "stock_rows_read": rows})
     logger.info("stock read", extra={"skus": len(skus), "rows": rows, "messages": len(messages)})
     return {"skus_read": len(skus), "rows_read": rows, "messages": len(messages)}
 
@@ -110,8 +111,10 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     now = rt.clock.now()
     to_push: list[tuple[AtsFigure, int, int | None]] = []
     waiting: list[dict[str, Any]] = []
+    forgotten: list[tuple[str, str]] = []
     for key, figure in sorted(figures.items()):
-        delta = decide_delta(figure.quantity, states.get(key), confirm_increases=settings.confirm_increases,
+        state = states.get(key)
+        delta = decide_delta(figure.quantity, state, confirm_increases=settings.confirm_increases,
                              force=message.force)
         if delta.action == DeltaAction.PUSH:
             to_push.append((figure, delta.quantity, delta.pending_increase))
@@ -121,7 +124,10 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
                             "explanation": figure.explanation})
         else:
             outcome.unchanged += 1
+            if state is not None and state.pending_increase is not None:
+                forgotten.append(key)
     rt.stock_levels.await_confirmation(target.name, waiting, now=now)
+    rt.stock_levels.clear_pending(target.name, forgotten, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start:start + batch_size]
@@ -145,6 +151,9 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
                 replay_queue=QUEUE, replay_message=StockSyncMessage(
                     client=rt.config.client, trigger="replay", skus=[sku], read_at=now).model_dump(mode="json"),
             )
+    rt.tally.update({"stock_messages": 1, "stock_figures": outcome.figures, "stock_pushed": outcome.pushed,
+                     "stock_unchanged": outcome.unchanged, "stock_awaiting_confirmation": outcome.awaiting_confirmation,
+                     "stock_rejected": outcome.rejected, "stock_target_calls": outcome.target_calls})
     if outcome.pushed or outcome.rejected:
         logger.info("stock pushed", extra={"trigger": message.trigger, "skus": outcome.skus, "pushed": outcome.pushed,
                                            "unchanged": outcome.unchanged, "rejected": outcome.rejected,
@@ -211,6 +220,9 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
         if short or lifted:
             enqueue_skus(rt, [*short, *lifted], trigger="reconcile")
         corrected = len(short)
+    rt.tally.update({"stock_reconciles": 1})
+    rt.tally["stock_drift_skus_last"] = len(items)
+    rt.tally["stock_drift_flagged_last"] = len(flagged)
     logger.info("stock reconciled", extra={"drifting": len(items), "flagged": len(flagged), "report": report_key,
                                            "corrected": corrected, "resolved": resolved})
     return {"skus_compared": report["skus_compared"], "drift_skus": len(items), "flagged": len(flagged),

@@ -24,6 +24,17 @@ from shared.clock import Clock
 Priority = Literal["orders", "background"]
 
 
+def budget_shape(calls: int) -> tuple[int, int]:
+    """(refill per window, burst) for a limit of `calls` per window.
+
+    A bucket admits up to burst + refill calls in one window. One call of margin absorbs the skew
+    between when we count a call and when the platform does (network latency moves calls across the
+    platform's window edge); a small burst keeps the steady rate high: 60/min -> 56/min + a burst of 3.
+    """
+    burst = max(1, calls // 20)
+    return max(1, calls - burst - 1), burst
+
+
 @dataclass
 class BudgetStats:
     acquired: int = 0

@@ -68,6 +68,15 @@ class StockLevelStore:
                                            ":now": stamp},
             )
 
+    def clear_pending(self, target: str, keys: Iterable[tuple[str, str]], *, now: datetime) -> None:
+        """An increase that the next read did not confirm is forgotten (a spike, reversed)."""
+        for sku, location in keys:
+            self.table.update_item(
+                Key={"pk": self._pk(target, sku, location)},
+                UpdateExpression="REMOVE pending_increase, pending_explanation SET checked_at = :now",
+                ExpressionAttributeValues={":now": now.isoformat(timespec="milliseconds")},
+            )
+
     # Drift caps: while the warehouse holds less than the master says, pushes never exceed its figure.
     def _cap_pk(self, target: str, sku: str) -> str:
         return f"{self.client}#{target}#cap#{sku}"

@@ -1,0 +1,124 @@
+"""Stock through a sandbox day: seeded levels, master events, receipts, spikes, warehouse damage.
+
+What happens to stock over the day is planned here, and the summary checks the engine against the
+simulators' truth: nothing pushed above what the master has available, no spike ever pushed, drift
+found where the warehouse was damaged behind the master's back.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+WAREHOUSE_LOCATION = "Scend UK"
+OTHER_LOCATIONS = ("Retail Store",)
+STOCK_PATH = "/webhooks/cin7-core/stock"
+
+
+@dataclass
+class StockDay:
+    """Stock incidents planned for the day, and what the summary needs to judge them."""
+
+    rng: random.Random
+    skus: list[str]
+    warehouse_id: int
+    spikes: list[tuple[str, int]] = field(default_factory=list)  # (sku, peak figure) that must never be pushed
+    damaged: set[str] = field(default_factory=set)
+    incidents: Counter[str] = field(default_factory=Counter)
+    events_sent: int = 0
+
+
+def seed(cin7: Any, scend: Any, skus: list[str], rng: random.Random, warehouse_id: int) -> StockDay:
+    """The master and the warehouse agree at the start: what Cin7 holds at Scend UK is what Scend holds."""
+    for sku in skus:
+        units = rng.randint(30, 160)
+        cin7.set_stock(sku, WAREHOUSE_LOCATION, units)
+        for location in OTHER_LOCATIONS:
+            cin7.set_stock(sku, location, rng.randint(0, 25))
+        scend.set_stock(sku, units, warehouse_id=warehouse_id)
+    return StockDay(rng=rng, skus=skus, warehouse_id=warehouse_id)
+
+
+def send_event(local: Any, cin7: Any, secret: str, skus: list[str], day: StockDay) -> int:
+    """What Cin7 posts when Available changes: a bare array of availability rows."""
+    header = local.config.source.webhook_header
+    status, _ = local.call_api("POST", STOCK_PATH, headers={header: secret, "Content-Type": "application/json"},
+                               body=json.dumps(cin7.stock_webhook_payload(skus), default=str))
+    day.events_sent += 1
+    return int(status)
+
+
+def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> None:
+    """One of the things that happen to stock during a trading day."""
+    rng = day.rng
+    sku = rng.choice(day.skus)
+    kind = rng.choices(("receipt", "spike", "damage", "retail_sale"), weights=(4, 2, 2, 2))[0]
+    day.incidents[kind] += 1
+    if kind == "receipt":  # a delivery booked in both systems
+        units = rng.randint(10, 60)
+        cin7.adjust_stock(sku, WAREHOUSE_LOCATION, units)
+        level = scend.stock_level(sku, warehouse_id=day.warehouse_id)
+        scend.set_stock(sku, int(level["total"]) + units, quarantine=int(level["quarantine"]),
+                        damaged=int(level["damaged"]), warehouse_id=day.warehouse_id)
+        send_event(local, cin7, secret, [sku], day)
+    elif kind == "spike":  # a receipt keyed as 500 instead of 5, corrected minutes later
+        before = cin7.availability(sku, WAREHOUSE_LOCATION)
+        cin7.adjust_stock(sku, WAREHOUSE_LOCATION, 495)
+        send_event(local, cin7, secret, [sku], day)
+        local.drain()
+        cin7.adjust_stock(sku, WAREHOUSE_LOCATION, -495)
+        send_event(local, cin7, secret, [sku], day)
+        day.spikes.append((sku, int(before) + 400))
+    elif kind == "damage":  # found damaged at the warehouse; nobody told the master
+        level = scend.stock_level(sku, warehouse_id=day.warehouse_id)
+        scend.set_stock(sku, int(level["total"]), quarantine=int(level["quarantine"]),
+                        damaged=int(level["damaged"]) + rng.randint(3, 6), warehouse_id=day.warehouse_id)
+        day.damaged.add(sku)
+    else:  # sold in the shop: Available changes at an excluded location, nothing to push
+        cin7.adjust_stock(sku, OTHER_LOCATIONS[0], -1)
+        send_event(local, cin7, secret, [sku], day)
+
+
+def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
+    """The stock block of the sandbox summary, judged against the simulators' truth."""
+    rt = local.runtime
+    tally = rt.tally
+    settings = local.config.stock
+    location = settings.locations[WAREHOUSE_LOCATION]
+    pushed_now = {sku: qty for (sku, loc), qty in scend.channel_stock.items() if str(loc) == location}
+    above = sorted(sku for sku, qty in pushed_now.items()
+                   if qty > max(Decimal(0), cin7.availability(sku, WAREHOUSE_LOCATION)))
+    history = getattr(scend, "channel_history", [])
+    spikes_pushed = sum(1 for sku, peak in day.spikes
+                        if any(row_sku == sku and qty >= peak for row_sku, _, qty in history))
+    flagged = {e.business_key.split("#", 1)[1] for e in rt.exceptions.list() if e.flow == "stock_drift"}
+    pushed = int(tally["stock_pushed"])
+    target_calls = int(tally["stock_target_calls"])
+    batch = min(settings.push_batch_size, rt.stock_target.push_batch_size)
+    reads = sum(count for route, count in cin7.requests.items() if "productavailability" in route)
+    return {
+        "stock_reads": int(tally["stock_reads"]),
+        "skus_read": int(tally["stock_skus_read"]),
+        "stock_events_sent": day.events_sent,
+        "stock_incidents": dict(sorted(day.incidents.items())),
+        "deltas_pushed": pushed,
+        "pushes_skipped_unchanged": int(tally["stock_unchanged"]),
+        "increases_awaiting_confirmation": int(tally["stock_awaiting_confirmation"]),
+        "stock_push_rejected": int(tally["stock_rejected"]),
+        "stock_target_calls": target_calls,
+        "stock_target_calls_minimum": -(-pushed // batch) if pushed else 0,
+        "stock_calls_per_changed_sku": round(target_calls / pushed, 3) if pushed else None,
+        "stock_master_reads": reads,
+        "throttled_responses": rt.source.stats.throttled + rt.warehouse.stats.throttled,
+        "drift_skus": int(tally["stock_drift_skus_last"]),
+        "drift_flagged": len(flagged),
+        "drift_damaged_skus_found": len(day.damaged & flagged),
+        "drift_damaged_skus": len(day.damaged),
+        "spikes": len(day.spikes),
+        "spikes_pushed": spikes_pushed,
+        "skus_pushed_above_master_available": len(above),
+    }

@@ -1,0 +1,89 @@
+"""The shared DynamoDB token bucket: one limit across callers, orders first, throttling shared."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from sandbox.local import create_table
+from shared import topology
+from shared.clock import VirtualClock
+from shared.stores.rate_budget import DynamoTokenBucket, budget_shape
+
+
+@pytest.fixture
+def table(aws: None) -> Any:
+    spec = next(t for t in topology.TABLES if t.name == topology.BUDGET_TABLE)
+    create_table(boto3.client("dynamodb"), "budgets", spec)
+    return boto3.resource("dynamodb").Table("budgets")
+
+
+def bucket(table: Any, clock: VirtualClock, priority: str = "orders", key: str = "cin7_core:acct") -> DynamoTokenBucket:
+    rate, burst = budget_shape(60)  # as Runtime.budget builds it
+    return DynamoTokenBucket(table, key, rate=rate, per_seconds=60, capacity=burst, clock=clock,
+                             priority=lambda: priority)  # type: ignore[arg-type,return-value]
+
+
+def calls_in_any_minute(stamps: list[datetime]) -> int:
+    stamps = sorted(stamps)
+    return max(sum(1 for s in stamps if start <= s < start + timedelta(seconds=60)) for start in stamps)
+
+
+def test_two_callers_share_one_limit(table: Any, clock: VirtualClock) -> None:
+    """Two 'Lambdas' (separate bucket objects, one item) never exceed 60 calls in any rolling minute."""
+    first, second = bucket(table, clock), bucket(table, clock)
+    stamps = []
+    for index in range(200):
+        (first if index % 2 else second).acquire()
+        stamps.append(clock.now())
+    assert calls_in_any_minute(stamps) <= 59
+    elapsed = (stamps[-1] - stamps[0]).total_seconds()
+    assert 200 / (elapsed / 60) >= 55  # and the budget is used, not wasted
+
+
+def test_separate_accounts_have_separate_budgets(table: Any, clock: VirtualClock) -> None:
+    one, other = bucket(table, clock, key="cin7_core:a"), bucket(table, clock, key="cin7_core:b")
+    start = clock.now()
+    for _ in range(3):
+        one.acquire()
+        other.acquire()
+    assert clock.now() == start  # both bursts available at once
+
+
+def test_background_leaves_a_reserve_for_orders(table: Any, clock: VirtualClock) -> None:
+    background, orders = bucket(table, clock, "background"), bucket(table, clock, "orders")
+    start = clock.now()
+    for _ in range(2):  # a burst of 3 less a reserve of 1
+        background.acquire()
+    assert clock.now() == start
+    orders.acquire()
+    assert clock.now() == start  # the reserve was there for the order
+
+
+def test_background_stands_aside_while_an_order_waits(table: Any, clock: VirtualClock) -> None:
+    background, orders = bucket(table, clock, "background"), bucket(table, clock, "orders")
+    for _ in range(3):
+        orders.acquire()  # the bucket is empty
+    orders.acquire()  # waits for a token and flags that an order is waiting
+    state = table.get_item(Key={"pk": "cin7_core:acct"})["Item"]
+    assert float(state["orders_waiting_until"]) > clock.now().timestamp()
+    before = clock.now()
+    background.acquire()
+    assert clock.now().timestamp() >= float(state["orders_waiting_until"]) > before.timestamp()
+
+
+def test_a_throttle_blocks_every_caller(table: Any, clock: VirtualClock) -> None:
+    first, second = bucket(table, clock), bucket(table, clock)
+    first.penalise(30)
+    start = clock.now()
+    second.acquire()
+    assert (clock.now() - start).total_seconds() >= 30
+
+
+def test_every_hop_that_calls_a_platform_draws_on_the_shared_budget() -> None:
+    for hop in topology.HOPS:
+        if any(path.endswith("credentials_secret") for path in hop.secrets):
+            assert hop.tables.get(topology.BUDGET_TABLE) == "read_write", hop.name
