@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -70,7 +72,8 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     early = readiness(order, rt.config)
     if early is not None:
         stage, result = _STAGE[early.outcome]
-        rt.ledger.set_stage(key, stage, now, reason=early.detail, source_updated_at=order.updated_at)
+        rt.ledger.set_stage(key, stage, now, reason=early.detail, source_updated_at=order.updated_at,
+                            **_demand(order))
         logger.info("order not released", extra={"order_key": key, "outcome": early.outcome, "why": early.detail})
         return result
 
@@ -78,11 +81,12 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     if decision.outcome == Outcome.HOLD:
         rt.sku_map.hold_for(decision.pending_skus, key, now)
         rt.ledger.set_stage(key, Stage.HELD, now, reason=ReasonCode.SKU_PENDING.value,
-                            source_updated_at=order.updated_at)
+                            source_updated_at=order.updated_at, **_demand(order))
         logger.info("order held for SKUs", extra={"order_key": key, "skus": list(decision.pending_skus)})
         return IntakeResult.HELD_FOR_SKU
     if decision.outcome == Outcome.QUARANTINE:
-        _quarantine(rt, message, list(decision.problems), payload_key=payload_key, version=order.updated_at)
+        _quarantine(rt, message, list(decision.problems), payload_key=payload_key, version=order.updated_at,
+                    demand=_demand(order))
         return IntakeResult.QUARANTINED
 
     assert decision.courier_service is not None
@@ -92,7 +96,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         order=order,
     )
     rt.send("order-submit", submit)
-    rt.ledger.set_stage(key, Stage.RELEASED, now, source_updated_at=order.updated_at)
+    rt.ledger.set_stage(key, Stage.RELEASED, now, source_updated_at=order.updated_at, **_demand(order))
     if entry.stage in (Stage.QUARANTINED, Stage.HELD):
         rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)
     logger.info("order released", extra={"order_key": key, "client_reference": submit.client_reference})
@@ -112,6 +116,14 @@ def _sku_statuses(order: Order, rt: Runtime) -> dict[str, SkuStatus]:
     return {sku: SkuStatus.LIVE if sku in live else SkuStatus.MISSING for sku in wanted}
 
 
+def _demand(order: Order) -> dict[str, Any]:
+    """The stock this order takes at the source, by SKU, and from which location (for stock drift)."""
+    ordered: dict[str, Decimal] = {}
+    for line in order.lines:
+        ordered[line.sku] = ordered.get(line.sku, Decimal(0)) + line.quantity
+    return {"ordered": ordered, "location": order.location}
+
+
 def _decided_on_this_version(decided: str | None, message: IntakeMessage) -> bool:
     if message.trigger != "poll" or decided is None or message.source_updated_at is None:
         return False
@@ -120,7 +132,7 @@ def _decided_on_this_version(decided: str | None, message: IntakeMessage) -> boo
 
 def _quarantine(
     rt: Runtime, message: IntakeMessage, problems: list[Problem], payload_key: str | None,
-    version: datetime | None = None,
+    version: datetime | None = None, demand: dict[str, Any] | None = None,
 ) -> None:
     reasons: list[ReasonCode] = [p.reason for p in problems]
     detail = "; ".join(p.detail for p in problems)
@@ -130,7 +142,8 @@ def _quarantine(
         flow=FLOW, business_key=message.order_key, reasons=reasons, team=owner_of(reasons[0]), detail=detail,
         now=now, payload_key=payload_key, replay_queue="order-intake", replay_message=replay,
     )
-    rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version)
+    rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version,
+                        **(demand or {}))
     logger.warning(
         "order quarantined",
         extra={"order_key": message.order_key, "reason_code": reasons[0].value,

@@ -97,7 +97,7 @@ class LedgerStore:
 
     def set_stage(
         self, order_key: str, stage: Stage, now: datetime, *, reason: str | None = None,
-        source_updated_at: datetime | None = None,
+        source_updated_at: datetime | None = None, ordered: dict[str, Decimal] | None = None, location: str = "",
     ) -> bool:
         """Move to `stage` unless already submitted; False when the order was already at the warehouse.
 
@@ -111,6 +111,10 @@ class LedgerStore:
         if source_updated_at is not None:
             expression += ", source_updated_at = :version"
             values[":version"] = _iso(source_updated_at)
+        if ordered is not None:  # what the order would take from stock, and where (stock drift reads it)
+            expression += ", ordered = :ordered, fulfil_location = :location"
+            values[":ordered"] = dict(ordered)
+            values[":location"] = location
         try:
             self.table.update_item(
                 Key=self._key(order_key),
