@@ -351,3 +351,18 @@ def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template
         [team_topic] = [key for key, props in topics.items()
                         if props["Properties"]["TopicName"].endswith(f"-{alert.team}")]
         assert alarm["AlarmActions"] == [{"Ref": team_topic}]
+
+
+def test_every_hop_that_calls_a_platform_shares_its_budget_table_and_declares_its_priority(
+    resources: dict[str, Any],
+) -> None:
+    functions = function_by_handler(resources)
+    budget_env = topology.table_env(topology.BUDGET_TABLE)
+    for hop in topology.HOPS:
+        _, props = functions[hop.handler]
+        variables = props["Environment"]["Variables"]
+        assert variables[topology.PRIORITY_ENV] == hop.priority, hop.name
+        if any(path.endswith("credentials_secret") for path in hop.secrets):
+            assert budget_env in variables, hop.name
+    assert {h.name for h in topology.HOPS if h.priority == "background"} >= {"read_stock", "push_stock",
+                                                                             "reconcile_stock", "sync_product"}
