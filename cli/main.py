@@ -90,6 +90,21 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         ("Product created to held order released p50 / max (s)",
          f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}"),
     ]
+    if "deltas_pushed" in summary:
+        rows += [
+            ("Stock reads (SKUs read) / stock events", f"{summary['stock_reads']} ({summary['skus_read']}) / "
+                                                       f"{summary['stock_events_sent']}"),
+            ("Stock figures pushed / skipped unchanged", f"{summary['deltas_pushed']} / "
+                                                         f"{summary['pushes_skipped_unchanged']}"),
+            ("Increases held for confirmation / spikes pushed", f"{summary['increases_awaiting_confirmation']} / "
+                                                                f"{summary['spikes_pushed']} of {summary['spikes']}"),
+            ("Stock target calls (minimum)", f"{summary['stock_target_calls']} "
+                                             f"({summary['stock_target_calls_minimum']})"),
+            ("Drifting SKUs / flagged (damage found)", f"{summary['drift_skus']} / {summary['drift_flagged']} "
+                                                       f"({summary['drift_damaged_skus_found']} of "
+                                                       f"{summary['drift_damaged_skus']})"),
+            ("SKUs pushed above Cin7 Available", summary["skus_pushed_above_master_available"]),
+        ]
     for label, value in rows:
         flow.add_row(label, str(value))
     console.print(flow)

@@ -59,6 +59,8 @@ class Options:
     split_rate: float = 0.15  # orders the warehouse ships in two parcels, the second a day later
     multi_tracking_rate: float = 0.1  # parcels carrying two tracking numbers
     late_parcel_hours: float = 26.0  # how long after the first parcel the second of a split order ships
+    stock_event_rate: float = 0.5  # sales after which Cin7 posts a stock-level webhook (the rest: the schedule)
+    stock_incident_every: int = 20  # sales between stock incidents (receipts, spikes, damage, shop sales)
     follow_up_hours: float = 30.0  # after the last order: long enough for late parcels to come back
 
 
@@ -122,6 +124,7 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
     """Drive one day through the local wiring and return the summary (see `summarise`)."""
     from moto import mock_aws
 
+    from sandbox import stock_day
     from sandbox.local import LocalHopline
     from sandbox.simulators.base import FaultPlan
     from sandbox.simulators.cin7_core import Cin7CoreSimulator
@@ -162,8 +165,12 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
             skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
             for sku in skus:
                 scend.add_product(sku, name=sku.replace("-", " ").title())
-            planned = _drive(options, rng, clock, local, cin7, secrets["source.webhook_secret"]["secret"], skus)
+            stock = stock_day.seed(cin7, scend, skus, random.Random(options.seed + 2),
+                                   local.config.warehouse.warehouse_id or 1)
+            planned = _drive(options, rng, clock, local, cin7, secrets["source.webhook_secret"]["secret"], skus,
+                             scend=scend, stock=stock)
             summary = summarise(options, local, cin7, scend, planned)
+            summary.update(stock_day.summary(local, cin7, scend, stock))
         finally:
             cin7.stop()
             scend.stop()
@@ -171,7 +178,9 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
 
 
 def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any, cin7: Any, hook_secret: str,
-           skus: list[str]) -> list[PlannedSale]:
+           skus: list[str], *, scend: Any = None, stock: Any = None) -> list[PlannedSale]:
+    from sandbox import stock_day
+
     header = local.config.source.webhook_header
     path = "/webhooks/cin7-core"
     kinds = list(KINDS)
@@ -195,8 +204,15 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
             barcode = "5012345678900" if kind == "new_product" else "12AB"
             cin7.add_product(f"NEW-{index}", f"New drop {index}", barcode=barcode)
             stats["products_created"] += 1
-        sale_id = cin7.add_sale(order_number=order_number, **_sale_spec(kind, rng, skus, index))
+        spec = _sale_spec(kind, rng, skus, index)
+        sale_id = cin7.add_sale(order_number=order_number, **spec)
         planned.append(PlannedSale(sale_id, order_number, kind, KINDS[kind][1], clock.now()))
+        if stock is not None:
+            # Authorising the sale allocated stock: Cin7 says so with a stock-level webhook, most times.
+            if stock.rng.random() < options.stock_event_rate:
+                stock_day.send_event(local, cin7, hook_secret, sorted({line[0] for line in spec["lines"]}), stock)
+            if index % options.stock_incident_every == options.stock_incident_every - 1:
+                stock_day.incident(local, cin7, scend, hook_secret, stock)
         payload = cin7.webhook_payload(sale_id)
         if rng.random() < options.missed_webhook_rate:
             stats["webhooks_missed"] += 1
