@@ -29,9 +29,9 @@ def budget_shape(calls: int) -> tuple[int, int]:
 
     A bucket admits up to burst + refill calls in one window. One call of margin absorbs the skew
     between when we count a call and when the platform does (network latency moves calls across the
-    platform's window edge); a small burst keeps the steady rate high: 60/min -> 56/min + a burst of 3.
+    platform's window edge); a small burst keeps the steady rate high: 60/min -> 57/min + a burst of 2.
     """
-    burst = max(1, calls // 20)
+    burst = max(1, calls // 30)
     return max(1, calls - burst - 1), burst
 
 
@@ -126,7 +126,7 @@ class DynamoTokenBucket:
             wait = (needed - tokens) * self.per_seconds / self.rate
             if not background:
                 # Tell background callers to stand aside until this order call has gone out.
-                self._write(state, tokens=tokens, stamp=now, orders_waiting_until=now + wait + 1.0)
+                self._write(state, tokens=tokens, stamp=now, orders_waiting_until=now + wait + 0.25)
             self._sleep(wait)
 
     def penalise(self, seconds: float) -> None:

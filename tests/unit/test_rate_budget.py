@@ -41,13 +41,13 @@ def test_two_callers_share_one_limit(table: Any, clock: VirtualClock) -> None:
         stamps.append(clock.now())
     assert calls_in_any_minute(stamps) <= 59
     elapsed = (stamps[-1] - stamps[0]).total_seconds()
-    assert 200 / (elapsed / 60) >= 55  # and the budget is used, not wasted
+    assert 200 / (elapsed / 60) >= 56  # and the budget is used, not wasted
 
 
 def test_separate_accounts_have_separate_budgets(table: Any, clock: VirtualClock) -> None:
     one, other = bucket(table, clock, key="cin7_core:a"), bucket(table, clock, key="cin7_core:b")
     start = clock.now()
-    for _ in range(3):
+    for _ in range(2):
         one.acquire()
         other.acquire()
     assert clock.now() == start  # both bursts available at once
@@ -56,8 +56,7 @@ def test_separate_accounts_have_separate_budgets(table: Any, clock: VirtualClock
 def test_background_leaves_a_reserve_for_orders(table: Any, clock: VirtualClock) -> None:
     background, orders = bucket(table, clock, "background"), bucket(table, clock, "orders")
     start = clock.now()
-    for _ in range(2):  # a burst of 3 less a reserve of 1
-        background.acquire()
+    background.acquire()  # a burst of 2 less a reserve of 1
     assert clock.now() == start
     orders.acquire()
     assert clock.now() == start  # the reserve was there for the order
@@ -65,7 +64,7 @@ def test_background_leaves_a_reserve_for_orders(table: Any, clock: VirtualClock)
 
 def test_background_stands_aside_while_an_order_waits(table: Any, clock: VirtualClock) -> None:
     background, orders = bucket(table, clock, "background"), bucket(table, clock, "orders")
-    for _ in range(3):
+    for _ in range(2):
         orders.acquire()  # the bucket is empty
     orders.acquire()  # waits for a token and flags that an order is waiting
     state = table.get_item(Key={"pk": "cin7_core:acct"})["Item"]
