@@ -139,6 +139,7 @@ class Cin7CoreSimulator(Simulator):
         self._sale_shipped: dict[str, dict[str, Decimal]] = {}  # units already taken off on hand
         self._rows: list[tuple[str, str, int]] | None = None  # (SKU, location, bin index), sorted; rebuilt lazily
         self._spans: dict[str, tuple[int, int]] = {}  # SKU -> its slice of self._rows
+        self._product_ids: dict[str, str] = {}
         self._sku_products: dict[str, dict[str, Any]] | None = None  # SKU -> catalogue product, rebuilt lazily
         self.route("GET", rf"{PREFIX}ref/productavailability", self._get_availability)
 
@@ -799,6 +800,13 @@ class Cin7CoreSimulator(Simulator):
             self._allocated[key] += quantity
         self._sale_allocated[sale_id] = share
 
+    def _product_id(self, sku: str) -> str:
+        """The ProductID sale lines use for a SKU outside the catalogue (cached: uuid5 is not free)."""
+        found = self._product_ids.get(sku)
+        if found is None:
+            found = self._product_ids[sku] = str(uuid.uuid5(_PRODUCTS, f"product:{sku}"))
+        return found
+
     def _catalogue_changed(self) -> None:
         self._sku_products = None
         self._rows = None
@@ -840,7 +848,7 @@ class Cin7CoreSimulator(Simulator):
             bin_name = _BINS[part]
         product = self._catalogue().get(sku) or {}
         return {
-            "ID": product.get("ID") or str(uuid.uuid5(_PRODUCTS, f"product:{sku}")),
+            "ID": product.get("ID") or self._product_id(sku),
             "SKU": sku,
             "Name": product.get("Name") or sku.replace("-", " ").title(),
             "Barcode": product.get("Barcode") or "",
@@ -883,7 +891,7 @@ class Cin7CoreSimulator(Simulator):
             product = catalogue.get(each) or {}
             if name and name not in str(product.get("Name") or each.replace("-", " ").title()).lower():
                 continue
-            if wanted_id and wanted_id != str(product.get("ID") or uuid.uuid5(_PRODUCTS, f"product:{each}")):
+            if wanted_id and wanted_id != (product.get("ID") or self._product_id(each)):
                 continue
             chosen.extend(row for row in rows[slice(*spans[each])] if not location or row[1].lower() == location)
         return Response(200, {"Total": len(chosen), "Page": page, "ProductAvailabilityList": [
