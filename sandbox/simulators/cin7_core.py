@@ -25,9 +25,10 @@ import copy
 import random
 import re
 import uuid
+import zlib
 from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.simulators.base import FaultPlan, Request, Response, Simulator
@@ -130,6 +131,17 @@ class Cin7CoreSimulator(Simulator):
         self.route("POST", rf"{PREFIX}sale/fulfilment", self._add_fulfilment, writes=True)
         self.route("GET", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._get_stage)
         self.route("POST", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._post_stage, writes=True)
+        # Stock: on hand per (SKU, location name); allocated kept per sale so a page never rescans sales.
+        self._on_hand: dict[tuple[str, str], Decimal] = {}
+        self._two_bins: set[tuple[str, str]] = set()  # stock rows reported as two Bin rows
+        self._allocated: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        self._sale_allocated: dict[str, dict[tuple[str, str], Decimal]] = {}
+        self._sale_shipped: dict[str, dict[str, Decimal]] = {}  # units already taken off on hand
+        self._rows: list[tuple[str, str, int]] | None = None  # (SKU, location, bin index), sorted; rebuilt lazily
+        self._spans: dict[str, tuple[int, int]] = {}  # SKU -> its slice of self._rows
+        self._product_ids: dict[str, str] = {}
+        self._sku_products: dict[str, dict[str, Any]] | None = None  # SKU -> catalogue product, rebuilt lazily
+        self.route("GET", rf"{PREFIX}ref/productavailability", self._get_availability)
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -520,6 +532,7 @@ class Cin7CoreSimulator(Simulator):
             sale["Status"] = _simple_status(sale["Fulfilments"][0]) or sale["Status"]
         sale["LastModifiedOn"] = _stamp(self.clock.now())
         self._sequence[sale["ID"]] = max(self._sequence.values()) + 1
+        self._allocate(sale)
 
     # -- fulfilment inspection helpers (plain Python, not HTTP) ------------------------------------
     def fulfilments(self, sale_id: str) -> list[dict[str, Any]]:
@@ -640,6 +653,7 @@ class Cin7CoreSimulator(Simulator):
             self._sequence[sale_id] = len(self._sequence)
             self.locations.add(location)
             self._ensure_task(self._sales[sale_id])
+            self._allocate(self._sales[sale_id])
             return sale_id
 
     def update_sale(self, sale_id: str, **fields: Any) -> None:
@@ -656,6 +670,7 @@ class Cin7CoreSimulator(Simulator):
             self._ensure_task(sale)
             sale["LastModifiedOn"] = _stamp(self.clock.now())
             self._sequence[sale["ID"]] = max(self._sequence.values()) + 1
+            self._allocate(sale)
 
     # -- products ----------------------------------------------------------------------------------
     def add_product(
@@ -674,6 +689,7 @@ class Cin7CoreSimulator(Simulator):
                 "Height": _number(height) if height is not None else 0, "DimensionsUnits": "cm",
                 "LastModifiedOn": _stamp(self.clock.now()),
             }
+            self._catalogue_changed()
             return product_id
 
     def update_product(self, product_id_or_sku: str, **fields: Any) -> None:
@@ -686,6 +702,7 @@ class Cin7CoreSimulator(Simulator):
                 raise KeyError(f"no product {product_id_or_sku!r}")
             product.update(copy.deepcopy(fields))
             product["LastModifiedOn"] = _stamp(self.clock.now())
+            self._catalogue_changed()
 
     def _get_products(self, request: Request, match: re.Match[str]) -> Response:
         try:
@@ -710,6 +727,175 @@ class Cin7CoreSimulator(Simulator):
         ]
         start = (page - 1) * limit
         return Response(200, {"Total": len(rows), "Page": page, "Products": rows[start:start + limit]})
+
+    # -- stock -------------------------------------------------------------------------------------
+    # Available = OnHand - Allocated per (SKU, location name). Allocated is what authorised (not voided)
+    # sales at that location still have to ship; shipped units leave on hand and allocated together.
+    # Everything happens at the sale's Location (picks from elsewhere are not modelled). Rows are listed
+    # sorted by SKU, location and bin; some stock rows are reported as two Bin rows, as Cin7 does for a
+    # location with bins, so a client has to sum rows per SKU and location.
+
+    def set_stock(self, sku: str, location: str, on_hand: Decimal | int | str, *,
+                  two_bins: bool | None = None) -> None:
+        """Set on hand for a SKU at a location (creating the stock row). `two_bins` reports the row as
+        two Bin rows; left None, a new row gets two bins for about one SKU in five (by a hash of the SKU)."""
+        if not sku or not location.strip():
+            raise ValueError("set_stock needs a SKU and a location name")
+        with self.lock:
+            key = (sku, location)
+            if key not in self._on_hand:
+                self._rows = None
+                if two_bins is None:
+                    two_bins = zlib.crc32(sku.encode()) % 5 == 0
+            if two_bins is not None and two_bins != (key in self._two_bins):
+                self._rows = None
+                if two_bins:
+                    self._two_bins.add(key)
+                else:
+                    self._two_bins.discard(key)
+            self._on_hand[key] = _decimal(on_hand)
+            self.locations.add(location)
+
+    def adjust_stock(self, sku: str, location: str, delta: Decimal | int | str) -> None:
+        """Add `delta` (negative to take away) to on hand; a SKU with no row there starts from 0."""
+        with self.lock:
+            current = self._on_hand.get((sku, location), Decimal(0))
+            self.set_stock(sku, location, current + _decimal(delta))
+
+    def availability(self, sku: str, location: str) -> Decimal:
+        """The truth a stock read should report: Available = on hand - allocated (0 on hand without a row)."""
+        with self.lock:
+            key = (sku, location)
+            return self._on_hand.get(key, Decimal(0)) - self._allocated.get(key, Decimal(0))
+
+    def allocated(self, sku: str, location: str) -> Decimal:
+        with self.lock:
+            return self._allocated.get((sku, location), Decimal(0))
+
+    def stock_webhook_payload(self, skus: list[str]) -> list[dict[str, Any]]:
+        """The body Cin7 posts for Stock/AvailableStockLevelChanged: a bare array of availability rows
+        (every location and bin of these SKUs), with no EventType."""
+        with self.lock:
+            rows, spans = self._availability_index()
+            wanted = set(skus)
+            return [self._availability_row(*rows[index]) for sku in sorted(wanted) if sku in spans
+                    for index in range(*spans[sku])]
+
+    def _allocate(self, sale: dict[str, Any]) -> None:
+        """Bring the sale's share of allocated (and the units it shipped) up to date; O(sale lines)."""
+        sale_id, location = sale["ID"], sale["Location"]
+        ordered, shipped = _ordered(sale), _shipped(sale)
+        before = self._sale_shipped.get(sale_id, {})
+        for sku, quantity in shipped.items():
+            moved = quantity - before.get(sku, Decimal(0))
+            if moved and (sku, location) in self._on_hand:
+                self._on_hand[(sku, location)] -= moved
+        self._sale_shipped[sale_id] = dict(shipped)
+        live = sale["Order"]["Status"] == AUTHORISED and sale["Status"] != VOIDED
+        share = {(sku, location): quantity - shipped.get(sku, Decimal(0)) for sku, quantity in ordered.items()
+                 if live and quantity > shipped.get(sku, Decimal(0))}
+        for key, quantity in self._sale_allocated.pop(sale_id, {}).items():
+            self._allocated[key] -= quantity
+        for key, quantity in share.items():
+            self._allocated[key] += quantity
+        self._sale_allocated[sale_id] = share
+
+    def _product_id(self, sku: str) -> str:
+        """The ProductID sale lines use for a SKU outside the catalogue (cached: uuid5 is not free)."""
+        found = self._product_ids.get(sku)
+        if found is None:
+            found = self._product_ids[sku] = str(uuid.uuid5(_PRODUCTS, f"product:{sku}"))
+        return found
+
+    def _catalogue_changed(self) -> None:
+        self._sku_products = None
+        self._rows = None
+
+    def _catalogue(self) -> dict[str, dict[str, Any]]:
+        if self._sku_products is None:
+            self._sku_products = {product["SKU"]: product for product in self._products.values()}
+        return self._sku_products
+
+    def _availability_index(self) -> tuple[list[tuple[str, str, int]], dict[str, tuple[int, int]]]:
+        """Every listed row (stock-type products only; a SKU missing from the catalogue counts as stock),
+        sorted, and each SKU's span in that list. Rebuilt only when a stock row or the catalogue changes."""
+        if self._rows is None:
+            catalogue = self._catalogue()
+            rows = []
+            for sku, location in sorted(self._on_hand):
+                if catalogue.get(sku, {}).get("Type", "Stock") != "Stock":
+                    continue
+                rows.append((sku, location, 0))
+                if (sku, location) in self._two_bins:
+                    rows.append((sku, location, 1))
+            spans: dict[str, tuple[int, int]] = {}
+            for index, (sku, _, _) in enumerate(rows):
+                start = spans[sku][0] if sku in spans else index
+                spans[sku] = (start, index + 1)
+            self._rows, self._spans = rows, spans
+        return self._rows, self._spans
+
+    def _availability_row(self, sku: str, location: str, part: int) -> dict[str, Any]:
+        key = (sku, location)
+        on_hand = self._on_hand[key]
+        allocated = self._allocated.get(key, Decimal(0))
+        bin_name = None
+        if key in self._two_bins:
+            second = (on_hand / 3).to_integral_value(ROUND_FLOOR) if on_hand > 0 else Decimal(0)
+            first = on_hand - second
+            first_allocated = min(allocated, max(first, Decimal(0)))
+            on_hand, allocated = ((first, first_allocated), (second, allocated - first_allocated))[part]
+            bin_name = _BINS[part]
+        product = self._catalogue().get(sku) or {}
+        return {
+            "ID": product.get("ID") or self._product_id(sku),
+            "SKU": sku,
+            "Name": product.get("Name") or sku.replace("-", " ").title(),
+            "Barcode": product.get("Barcode") or "",
+            "Location": location,
+            "Bin": bin_name,
+            "Batch": None,
+            "ExpiryDate": None,
+            "OnHand": _number(on_hand),
+            "Allocated": _number(allocated),
+            "Available": _number(on_hand - allocated),
+            "OnOrder": 0,
+            "InTransit": 0,
+            "StockOnHand": _number((on_hand * _UNIT_COST).quantize(_CENT)),  # a value, not units
+        }
+
+    def _get_availability(self, request: Request, match: re.Match[str]) -> Response:
+        """GET ref/productavailability: Sku and Name match partially (case-insensitive), Location and ID
+        exactly; Total counts the rows after filtering. Unfiltered pages cost O(page)."""
+        try:
+            page = int(_query(request, "Page") or 1)
+            limit = int(_query(request, "Limit") or 100)
+        except ValueError:
+            return Response(400, _error(400, "Page and Limit must be integers"))
+        if page < 1 or not 1 <= limit <= 1000:
+            return Response(400, _error(400, "Page must be >= 1 and Limit between 1 and 1000"))
+        wanted_id = _query(request, "ID").strip().lower()
+        sku = _query(request, "Sku").strip().lower()
+        location = _query(request, "Location").strip().lower()
+        name = _query(request, "Name").strip().lower()
+        rows, spans = self._availability_index()
+        start = (page - 1) * limit
+        if not (wanted_id or sku or location or name):
+            return Response(200, {"Total": len(rows), "Page": page, "ProductAvailabilityList": [
+                self._availability_row(*row) for row in rows[start:start + limit]]})
+        catalogue = self._catalogue()
+        chosen: list[tuple[str, str, int]] = []
+        for each in spans:  # in SKU order
+            if sku and sku not in each.lower():
+                continue
+            product = catalogue.get(each) or {}
+            if name and name not in str(product.get("Name") or each.replace("-", " ").title()).lower():
+                continue
+            if wanted_id and wanted_id != (product.get("ID") or self._product_id(each)):
+                continue
+            chosen.extend(row for row in rows[slice(*spans[each])] if not location or row[1].lower() == location)
+        return Response(200, {"Total": len(chosen), "Page": page, "ProductAvailabilityList": [
+            self._availability_row(*row) for row in chosen[start:start + limit]]})
 
     def sale(self, sale_id: str) -> dict[str, Any]:
         """A copy of the sale as GET sale?ID= would return it."""
@@ -773,6 +959,8 @@ NOT_AVAILABLE = "NOT AVAILABLE"
 PARTLY = "PARTIALLY AUTHORISED"
 VOIDED = "VOIDED"
 _SIMPLE_CHAIN = {"ORDERED", "PICKING", "PICKED", "PACKING", "PACKED", "SHIPPING"}
+_BINS = ("Bin A-01", "Bin B-01")  # the two Bin rows of a split stock row
+_UNIT_COST = Decimal("4.25")  # StockOnHand is a value (units x cost), so a client reading it as units is caught
 
 
 def _decimal(value: Any) -> Decimal:

@@ -23,7 +23,7 @@ import copy
 import random
 import re
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,6 +73,9 @@ CLOUDFLARE_1015 = (
     b"<p>The owner of this website has banned you temporarily from accessing this website.</p></body></html>"
 )
 REQUIRED_FIELDS = ("OrderNumber", "Address1", "Town", "PostCode", "Country")
+DEFAULT_WAREHOUSE_ID = 3  # where stock sits and orders allocate when they name no WarehouseId
+MAX_CHANNEL_ROWS = 100  # rows per POST Product/ChannelStockLevels [I]
+WINDOW = timedelta(seconds=60)
 
 
 def _timestamp(moment: datetime) -> str:
@@ -146,8 +149,12 @@ class ScendSimulator(Simulator):
         multi_tracking_rate: float = 0.0,
         late_parcel_hours: float = DEFAULT_LATE_PARCEL_HOURS,
         seed: int = 0,
+        calls_per_minute: int | None = None,
     ):
         super().__init__(clock=clock, faults=faults)
+        if calls_per_minute is not None and calls_per_minute < 1:
+            raise ValueError(f"calls_per_minute must be 1 or more, got {calls_per_minute}")
+        self.calls_per_minute = calls_per_minute  # None: no Cloudflare throttle beyond injected faults
         for label, rate in (("split_rate", split_rate), ("multi_tracking_rate", multi_tracking_rate)):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{label} must be between 0 and 1, got {rate}")
@@ -176,6 +183,8 @@ class ScendSimulator(Simulator):
         self.route("GET", r"/api/Product/Search", self._search_products)
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
+        self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
+        self.route("POST", r"/api/Product/ChannelStockLevels", self._set_channel_stock, writes=True)
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -184,7 +193,23 @@ class ScendSimulator(Simulator):
         return None
 
     def throttled_response(self, request: Request) -> Response:
+        with self.lock:
+            self.throttled += 1
         return Response(429, raw=CLOUDFLARE_1015, headers={"Retry-After": "0", "Content-Type": "text/html"})
+
+    def before_request(self, request: Request) -> Response | None:
+        """Cloudflare-style: at most `calls_per_minute` per rolling minute of the simulation clock (one
+        source IP); refused calls do not count."""
+        if self.calls_per_minute is None:
+            return None
+        with self.lock:
+            now = self.clock.now()
+            while self._calls and now - self._calls[0] >= WINDOW:
+                self._calls.popleft()
+            if len(self._calls) >= self.calls_per_minute:
+                return self.throttled_response(request)
+            self._calls.append(now)
+        return None
 
     def dispatch(self, request: Request) -> tuple[Response | None, float]:
         response, delay = super().dispatch(request)
@@ -239,6 +264,7 @@ class ScendSimulator(Simulator):
         )
         self._orders[order_id] = order
         self._created_at[order_id] = now
+        self._allocate_order(order_id)
         result = self._result(reference, success=True, message="Order created", order=order)
         result["OrderItems"] = [{"SKU": item["SKU"], "ID": item["ID"]} for item in items]
         return Response(200, [result])
@@ -436,6 +462,7 @@ class ScendSimulator(Simulator):
         }
         self._next_shipment_id += 1
         self._order_parcels[order_id].append((parcel["due"], row))
+        self._despatch_stock(order_id, parcel["items"], parcel["due"])
         if number == 1:
             order["TrackingNumber"] = tracking[0]
             order["TrackingURL"] = url
@@ -470,6 +497,20 @@ class ScendSimulator(Simulator):
             self._next_shipment_id = 700001
             self._next_order_id = 50001
             self._next_product_id = 801
+            # Stock: physical units per (SKU, WarehouseId); allocated = units on open orders.
+            self._stock: dict[tuple[str, int], dict[str, int]] = {}  # total, quarantine, damaged
+            self._stock_updated: dict[tuple[str, int], datetime] = {}
+            self._allocated: dict[tuple[str, int], int] = defaultdict(int)
+            self._open: dict[int, dict[tuple[str, int], int]] = {}  # order -> units it still holds
+            self._stock_keys: list[tuple[str, int]] | None = None  # sorted; rebuilt when a row is added
+            self._stock_by_warehouse: dict[int, list[tuple[str, int]]] = {}
+            self._settled: tuple[datetime, int] | None = None  # (clock, next order id) of the last sweep
+            self.warehouses: set[int] = {DEFAULT_WAREHOUSE_ID}
+            self.channel_stock: dict[tuple[str, int], int] = {}  # sellable figures set by the connector
+            self.channel_writes = 0  # POST Product/ChannelStockLevels calls that reached the handler
+            self.channel_rows_applied = 0
+            self.throttled = 0  # 429s answered, from calls_per_minute and from injected faults
+            self._calls: deque[datetime] = deque()
             self.requests.clear()
             self.faults_injected.clear()
         with self._lose_lock:
@@ -563,6 +604,8 @@ class ScendSimulator(Simulator):
             order["OrderStatus"] = STATUS_NAMES[status_id]
             order["LastUpdated"] = _timestamp(self.clock.now())
             self._pinned.add(order_id)
+            if status_id == CANCELLED:
+                self._release(order_id)
 
     def parcels(self) -> list[dict[str, Any]]:
         """Every parcel shipped so far (statuses brought up to the clock), in feed order."""
@@ -601,3 +644,199 @@ class ScendSimulator(Simulator):
         responses never arrive (the connection drops), as after a timeout on the way back."""
         with self._lose_lock:
             self._responses_to_lose += count
+
+    # -- stock -----------------------------------------------------------------------------------
+    # Per (SKU, WarehouseId): total units on hand, of which some are quarantined or damaged. Orders
+    # created here allocate their units at their WarehouseId (DEFAULT_WAREHOUSE_ID when they name none)
+    # until each parcel leaves (which takes its units off total and allocated) or the order is
+    # cancelled (which frees what it still held). Level = total - allocated, quarantined units
+    # included; sellable = Level - quarantine - damaged. Orders advance lazily with the clock, so a
+    # stock read first sweeps the open orders (only those) up to now.
+
+    def set_stock(self, sku: str, total: int, *, quarantine: int = 0, damaged: int = 0,
+                  warehouse_id: int = DEFAULT_WAREHOUSE_ID) -> None:
+        """Set a SKU's physical stock at a warehouse; a SKU not in the catalogue is added to it (a
+        warehouse holds stock only of products it knows)."""
+        for label, value in (("total", total), ("quarantine", quarantine), ("damaged", damaged)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{label} must be a whole number 0 or more, got {value!r}")
+        if quarantine + damaged > total:
+            raise ValueError(f"quarantine + damaged ({quarantine + damaged}) exceed total ({total})")
+        with self.lock:
+            if sku not in self._products:
+                self.add_product(sku)
+            key = (sku, warehouse_id)
+            if key not in self._stock:
+                self._stock_keys = None
+            self._stock[key] = {"total": total, "quarantine": quarantine, "damaged": damaged}
+            self._stock_updated[key] = self.clock.now()
+            self.warehouses.add(warehouse_id)
+
+    def stock_level(self, sku: str, warehouse_id: int = DEFAULT_WAREHOUSE_ID) -> dict[str, int]:
+        """The truth a stock read should report: total, allocated, level, quarantine, damaged (and sellable)."""
+        with self.lock:
+            self._settle_stock()
+            key = (sku, warehouse_id)
+            held = self._stock.get(key, {"total": 0, "quarantine": 0, "damaged": 0})
+            allocated = self._allocated.get(key, 0)
+            level = held["total"] - allocated
+            return {"total": held["total"], "allocated": allocated, "level": level,
+                    "quarantine": held["quarantine"], "damaged": held["damaged"],
+                    "sellable": level - held["quarantine"] - held["damaged"]}
+
+    def _warehouse_of(self, order: dict[str, Any]) -> int:
+        warehouse = order.get("WarehouseId")
+        return warehouse if isinstance(warehouse, int) and not isinstance(warehouse, bool) and warehouse > 0 \
+            else DEFAULT_WAREHOUSE_ID
+
+    def _allocate_order(self, order_id: int) -> None:
+        order = self._orders[order_id]
+        warehouse = self._warehouse_of(order)
+        held: dict[tuple[str, int], int] = defaultdict(int)
+        for item in order["OrderItems"]:
+            held[(item["SKU"], warehouse)] += int(item["Quantity"])
+        for key, quantity in held.items():
+            self._allocated[key] += quantity
+            self._touch(key)
+        self._open[order_id] = dict(held)
+
+    def _despatch_stock(self, order_id: int, items: list[tuple[str, int]], moment: datetime) -> None:
+        """A parcel left: its units leave total and stop being allocated."""
+        warehouse = self._warehouse_of(self._orders[order_id])
+        held = self._open.get(order_id, {})
+        for sku, quantity in items:
+            key = (sku, warehouse)
+            freed = min(quantity, held.get(key, 0))
+            if freed:
+                held[key] -= freed
+                self._allocated[key] -= freed
+            if key in self._stock:
+                self._stock[key]["total"] = max(0, self._stock[key]["total"] - quantity)
+            self._touch(key, moment)
+        if not any(held.values()):
+            self._open.pop(order_id, None)
+
+    def _release(self, order_id: int) -> None:
+        """A cancelled order frees what it still held."""
+        for key, quantity in self._open.pop(order_id, {}).items():
+            self._allocated[key] -= quantity
+            self._touch(key)
+
+    def _touch(self, key: tuple[str, int], moment: datetime | None = None) -> None:
+        if key in self._stock:
+            self._stock_updated[key] = moment or self.clock.now()
+
+    def _settle_stock(self) -> None:
+        """Advance the open orders to the clock's now (parcels leave, cancellations free stock);
+        skipped when neither the clock nor the order count moved since the last sweep."""
+        mark = (self.clock.now(), self._next_order_id)
+        if self._settled == mark:
+            return
+        for order_id in list(self._open):
+            self._advance(order_id)
+            if self._orders[order_id]["OrderStatusId"] == CANCELLED:
+                self._release(order_id)
+        self._settled = mark
+
+    def _stock_row(self, keys: list[tuple[str, int]], warehouse_id: int, breakdown: bool) -> dict[str, Any]:
+        """One StockLevels row over `keys` (one key, or every warehouse of a SKU when WarehouseId=0)."""
+        sku = keys[0][0]
+        product = self._products.get(sku) or {}
+        total = sum(self._stock[key]["total"] for key in keys)
+        quarantine = sum(self._stock[key]["quarantine"] for key in keys)
+        damaged = sum(self._stock[key]["damaged"] for key in keys)
+        allocated = sum(self._allocated.get(key, 0) for key in keys)
+        row: dict[str, Any] = {
+            "ProductId": product.get("ID"),
+            "WarehouseId": warehouse_id,
+            "ClientId": product.get("ClientId") or 1,
+            "SKU": sku,
+            "Level": total - allocated,
+            "TotalStockLevel": total,
+            "LowStockLevel": product.get("LowStockLevel") or 0,
+            "Bundle": False,
+            "PreOrderable": False,
+            "LastUpdated": _timestamp(max(self._stock_updated[key] for key in keys)),
+            "Breakdown": None,
+        }
+        if breakdown:
+            parts = (("Quarantine", quarantine), ("Damaged", damaged), ("Available", total - quarantine - damaged))
+            row["Breakdown"] = [{"Quantity": quantity, "BatchNo": None, "SerialNo": None, "BestBefore": None,
+                                 "Type": kind} for kind, quantity in parts if quantity]
+        return row
+
+    def _stock_levels(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Product/StockLevels: one row per SKU and warehouse, sorted by SKU then WarehouseId;
+        WarehouseId=0 sums each SKU over every warehouse; SKU matches exactly. PageNo/Limit (at most
+        100), no total: a short page is the last."""
+        try:
+            page = int(_query(request, "PageNo") or 1)
+            limit = int(_query(request, "Limit") or MAX_LIMIT)
+            warehouse_text = _query(request, "WarehouseId").strip()
+            warehouse = int(warehouse_text) if warehouse_text else None
+            product_text = _query(request, "ProductId").strip()
+            product_id = int(product_text) if product_text else None
+        except ValueError:
+            return Response(400, {"Message": "The request is invalid.",
+                                  "Detail": "PageNo, Limit, WarehouseId and ProductId must be integers"})
+        if page < 1 or not 1 <= limit <= MAX_LIMIT:
+            return Response(400, {"Message": "The request is invalid.",
+                                  "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"})
+        breakdown = _query(request, "Breakdown").strip().lower() == "true"
+        sku = _query(request, "SKU").strip()
+        self._settle_stock()
+        every, by_warehouse = self._sorted_stock()
+        keys = every if warehouse in (None, 0) else by_warehouse.get(warehouse, [])
+        if sku or product_id is not None:
+            keys = [key for key in keys if (not sku or key[0] == sku)
+                    and (product_id is None or (self._products.get(key[0]) or {}).get("ID") == product_id)]
+        start = (page - 1) * limit
+        if warehouse == 0:
+            grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            for key in keys:
+                grouped[key[0]].append(key)
+            chosen = list(grouped.values())[start:start + limit]
+            return Response(200, [self._stock_row(group, 0, breakdown) for group in chosen])
+        return Response(200, [self._stock_row([key], key[1], breakdown) for key in keys[start:start + limit]])
+
+    def _sorted_stock(self) -> tuple[list[tuple[str, int]], dict[int, list[tuple[str, int]]]]:
+        """Stock keys sorted by SKU then warehouse, overall and per warehouse; rebuilt when a row is added."""
+        if self._stock_keys is None:
+            self._stock_keys = sorted(self._stock)
+            by_warehouse: dict[int, list[tuple[str, int]]] = defaultdict(list)
+            for key in self._stock_keys:
+                by_warehouse[key[1]].append(key)
+            self._stock_by_warehouse = dict(by_warehouse)
+        return self._stock_keys, self._stock_by_warehouse
+
+    def _set_channel_stock(self, request: Request, match: re.Match[str]) -> Response:
+        """POST Product/ChannelStockLevels: INFERRED, no public document (a question for Scend: which
+        endpoint sets the sellable figure the channels see, and does it take a batch?). Modelled as a
+        JSON array of {SKU, WarehouseId, Quantity}, at most 100 rows (more, or a body that is not an
+        array: HTTP 400 and nothing applied), answered with HTTP 200 and one {SKU, WarehouseId, Success,
+        Message} per row; a refused row (unknown SKU or warehouse, bad quantity) leaves the others applied."""
+        self.channel_writes += 1
+        body = request.body
+        if not isinstance(body, list) or not body:
+            return Response(400, {"Message": "The request is invalid.",
+                                  "Detail": "expected a non-empty JSON array of {SKU, WarehouseId, Quantity}"})
+        if len(body) > MAX_CHANNEL_ROWS:
+            return Response(400, {"Message": "The request is invalid.",
+                                  "Detail": f"at most {MAX_CHANNEL_ROWS} rows per request, got {len(body)}"})
+        results = []
+        for row in body:
+            item = row if isinstance(row, dict) else {}
+            sku, warehouse, quantity = item.get("SKU"), item.get("WarehouseId"), item.get("Quantity")
+            problem = None
+            if not isinstance(sku, str) or sku not in self._products:
+                problem = "Product not found"
+            elif isinstance(warehouse, bool) or not isinstance(warehouse, int) or warehouse not in self.warehouses:
+                problem = f"Warehouse {warehouse!r} not found"
+            elif isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+                problem = f"Quantity {quantity!r} must be a whole number 0 or more"
+            else:
+                self.channel_stock[(sku, warehouse)] = quantity
+                self.channel_rows_applied += 1
+            results.append({"SKU": sku, "WarehouseId": warehouse, "Success": problem is None,
+                            "Message": problem or "Stock level updated"})
+        return Response(200, results)

@@ -25,17 +25,21 @@ from shared.connectors.cin7_core.mapping import (
     PICK,
     SHIP,
     SOURCE,
+    WireAvailabilityRow,
     format_cin7_datetime,
     new_task_id,
     pack_request,
+    parse_availability_page,
     parse_fulfilments,
     parse_product_page,
     parse_sale_list,
     pick_request,
     ship_request,
     stage_applied,
+    to_availability_row,
     to_order,
     to_product,
+    to_stock_row,
 )
 from shared.connectors.http import (
     CallStats,
@@ -51,6 +55,7 @@ from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode
 from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment
+from shared.models.stock import StockRow
 from shared.ports import OrderChange
 
 logger = logging.getLogger(__name__)
@@ -132,6 +137,7 @@ class Cin7CoreClient:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.page_limit = page_limit
         self.rejected_products: list[dict[str, Any]] = []
+        self.rejected_stock_rows: list[dict[str, Any]] = []
         self._headers = {
             "api-auth-accountid": account_id,
             "api-auth-applicationkey": application_key,
@@ -320,6 +326,90 @@ class Cin7CoreClient:
                 if product.source_id not in seen:
                     seen.add(product.source_id)
                     yield product
+            if not rows:
+                break
+            page += 1
+
+    # -- StockSource -----------------------------------------------------------------------------
+    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow]:
+        """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed.
+
+        Without `skus`: every row, GET ref/productavailability?Limit=&Page= (and Location= when given),
+        pages = ceil(Total / limit). A SKU x location is yielded once its rows are complete, i.e. when
+        the next key starts, so its bin rows may straddle a page boundary. This relies on Cin7 listing
+        one product's rows at one location together [I]; should a key come back later in the same read,
+        that second group is not yielded (its first figure may have been partial) and is recorded in
+        `rejected_stock_rows` instead. A row repeated across a page boundary (the list shifted while
+        we paged) is counted once.
+
+        With `skus`: one paged GET ...?Sku=<sku> per distinct SKU. Cin7 matches Sku partially, so only
+        rows whose SKU is exactly the one asked for (case-sensitive) count. A SKU Cin7 holds no stock
+        row for yields nothing (the caller decides what absence means).
+
+        `location` is matched exactly (case-insensitive) on the rows as well as sent as a filter,
+        since the API's own Location match is not documented. Which locations the warehouse holds
+        (e.g. not 'Retail Store') is the caller's choice. A row that cannot be read is skipped,
+        logged and kept in `rejected_stock_rows` ({"row", "error"}, cleared when the generator starts).
+        """
+        self.rejected_stock_rows.clear()
+        params: dict[str, Any] = {"Limit": self.page_limit}
+        wanted = None
+        if location and location.strip():
+            params["Location"] = location.strip()
+            wanted = location.strip().casefold()
+        if skus is None:
+            yield from self._stock_groups(params, wanted)
+            return
+        for sku in dict.fromkeys(skus):
+            if not sku or not sku.strip():
+                continue  # an empty Sku filter would list every row
+            groups: dict[str, dict[tuple[str, ...], WireAvailabilityRow]] = {}
+            for part in self._availability_rows({**params, "Sku": sku}, wanted):
+                if sku == part.SKU:
+                    groups.setdefault(part.Location, {})[part.identity] = part
+            for parts in groups.values():
+                yield to_stock_row(list(parts.values()))
+
+    def _stock_groups(self, params: dict[str, Any], wanted: str | None) -> Iterator[StockRow]:
+        """Every row in listing order, grouped per SKU x location as the groups complete."""
+        done: set[int] = set()  # hashes of keys already yielded: small enough for 100,000s of keys
+        key: tuple[str, str] | None = None
+        group: dict[tuple[str, ...], WireAvailabilityRow] = {}
+
+        def finish() -> Iterator[StockRow]:
+            if key is None or not group:
+                return
+            if hash(key) in done:
+                detail = (f"Cin7 listed SKU {key[0]!r} at {key[1]!r} in two places in one read; "
+                          "its figure may be partial and was not used twice")
+                logger.warning(detail)
+                self.rejected_stock_rows.append({"row": [part.model_dump() for part in group.values()],
+                                                 "error": detail})
+                return
+            done.add(hash(key))
+            yield to_stock_row(list(group.values()))
+
+        for part in self._availability_rows(params, wanted):
+            if (part.SKU, part.Location) != key:
+                yield from finish()
+                key, group = (part.SKU, part.Location), {}
+            group[part.identity] = part
+        yield from finish()
+
+    def _availability_rows(self, params: dict[str, Any], wanted: str | None) -> Iterator[WireAvailabilityRow]:
+        page, pages = 1, 1
+        while page <= pages:
+            total, rows = parse_availability_page(self._get("ref/productavailability", {**params, "Page": page}))
+            pages = math.ceil(total / self.page_limit)
+            for row in rows:
+                try:
+                    part = to_availability_row(row)
+                except PermanentError as error:
+                    logger.warning("cin7 availability row skipped: %s", error.detail)
+                    self.rejected_stock_rows.append({"row": row, "error": error.detail})
+                    continue
+                if wanted is None or part.Location.strip().casefold() == wanted:
+                    yield part
             if not rows:
                 break
             page += 1

@@ -18,6 +18,7 @@ from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
 from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
+from shared.models.stock import StockRow
 from shared.ports import OrderChange
 
 SOURCE = "cin7_core"
@@ -681,3 +682,59 @@ def parse_product_page(body: Any) -> tuple[int, list[Any]]:
     except (TypeError, ValueError) as exc:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 product list: Total {body.get('Total')!r}") from exc
     return total, list(body.get("Products", []))
+
+
+# -- stock -----------------------------------------------------------------------------------------
+
+
+class WireAvailabilityRow(Wire):
+    """A row of GET ref/productavailability: one product x location x bin x batch [V]. Available is
+    read (never OnHand) as the sellable figure [I]; StockOnHand is a value, not units, and is ignored."""
+
+    ID: Annotated[str, BeforeValidator(_text)] = ""
+    SKU: Annotated[str, BeforeValidator(_required_text)]
+    Location: Annotated[str, BeforeValidator(_required_text)]
+    Bin: Annotated[str, BeforeValidator(_text)] = ""
+    Batch: Annotated[str, BeforeValidator(_text)] = ""
+    ExpiryDate: Annotated[str, BeforeValidator(_text)] = ""
+    OnHand: Money = Decimal(0)
+    Allocated: Money = Decimal(0)
+    Available: Number
+
+    @property
+    def identity(self) -> tuple[str, str, str, str, str, str]:
+        """What makes a row one bin/batch: the same row seen twice (a page boundary shifted) counts once."""
+        return (self.ID.lower(), self.SKU, self.Location, self.Bin, self.Batch, self.ExpiryDate)
+
+
+def to_availability_row(row: Any) -> WireAvailabilityRow:
+    """Validate one availability row; PermanentError(PAYLOAD_INVALID) naming the field when it does not fit."""
+    sku = row.get("SKU") if isinstance(row, dict) else None
+    return _validate(WireAvailabilityRow, row, f"Cin7 availability row {sku!r}" if sku else "Cin7 availability row")
+
+
+def parse_availability_page(body: Any) -> tuple[int, list[Any]]:
+    """(Total, raw rows) of a GET ref/productavailability page; rows are validated one by one."""
+    if not isinstance(body, dict) or not isinstance(body.get("ProductAvailabilityList") or [], list):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
+                             "Cin7 product availability: expected an object with ProductAvailabilityList[]")
+    try:
+        total = int(body.get("Total", 0))
+    except (TypeError, ValueError) as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
+                             f"Cin7 product availability: Total {body.get('Total')!r}") from exc
+    return total, list(body.get("ProductAvailabilityList") or [])
+
+
+def to_stock_row(parts: list[WireAvailabilityRow]) -> StockRow:
+    """The bin/batch rows of one SKU at one location, summed into one StockRow."""
+    first = parts[0]
+    if any((part.SKU, part.Location) != (first.SKU, first.Location) for part in parts):
+        raise ValueError("to_stock_row sums rows of one SKU and location only")
+    return StockRow(
+        sku=first.SKU,
+        location=first.Location,
+        available=sum((part.Available for part in parts), Decimal(0)),
+        on_hand=sum((part.OnHand for part in parts), Decimal(0)),
+        allocated=sum((part.Allocated for part in parts), Decimal(0)),
+    )

@@ -43,17 +43,22 @@ from shared.connectors.scend.mapping import (
     parse_create_results,
     parse_order_rows,
     parse_product_rows,
+    parse_stock_push_results,
     product_fields,
     product_refusal_reason,
     product_request,
     shipment_label,
+    stock_key_of,
+    stock_push_body,
     to_order_request,
     to_shipment,
+    to_stock_row,
 )
 from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode, WarehouseOrderRef
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment
+from shared.models.stock import RejectedPush, StockPush, StockRow
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +92,7 @@ RULES: tuple[Rule, ...] = (
 # Cloudflare's Retry-After: 0 is not an invitation; integrators back off 5 s, 10 s, ... up to 60 s.
 THROTTLE_MIN_WAIT_SECONDS = 5.0
 MAX_PAGE_LIMIT = 100  # Mintsoft: Limit at most 100 on .../List, no totals
+STOCK_PUSH_BATCH = 100  # rows per POST Product/ChannelStockLevels [I]
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class ScendClient:
     """FulfilmentTarget and ShipmentSource for Scend over its (Mintsoft-shaped) REST API; one per warehouse account."""
 
     name = "scend"
+    push_batch_size = STOCK_PUSH_BATCH
 
     def __init__(
         self,
@@ -132,6 +139,8 @@ class ScendClient:
         self.page_limit = page_limit
         # Rows the last shipments_since poll skipped as malformed; cleared when the next poll starts.
         self.rejected_rows: list[RejectedShipment] = []
+        # Rows the last stock_levels read skipped as malformed ({"row", "error"}); cleared when the next starts.
+        self.rejected_stock_rows: list[dict[str, Any]] = []
         self.client_id = client_id
         self.warehouse_id = warehouse_id
         self.channel = channel
@@ -367,6 +376,108 @@ class ScendClient:
                 logger.warning("scend Order/Shipments/List page %d repeated earlier parcels; stopping the poll", page)
                 return
             page += 1
+
+    # -- StockSource (the other side, for drift) and StockTarget ----------------------------------
+    def stock_levels(self, skus: list[str] | None = None) -> Iterator[StockRow]:
+        """Physical stock per SKU and warehouse: GET Product/StockLevels?Breakdown=true&PageNo=&Limit=,
+        with WarehouseId (and ClientId) when configured; with `skus`, one paged call per distinct SKU
+        (SKU=), keeping only rows of exactly that SKU.
+
+        Mapping (card 3.6 [C]): location = WarehouseId, available = Level, on_hand = TotalStockLevel,
+        allocated = Total - Level, quarantined / damaged = the Breakdown quantities of those types.
+        Paging as the parcel feed: stop on a short page (no totals); a full page of rows already seen
+        means PageNo is being ignored, so the read stops. A malformed row is skipped, logged and kept
+        in `rejected_stock_rows` ({"row", "error"}, cleared when the generator starts).
+        """
+        self.rejected_stock_rows = []
+        params: dict[str, Any] = {"Breakdown": "true", "Limit": self.page_limit}
+        if self.warehouse_id is not None:
+            params["WarehouseId"] = self.warehouse_id
+        if self.client_id:
+            params["ClientId"] = self.client_id
+        if skus is None:
+            yield from self._stock_pages(params, None)
+            return
+        for sku in dict.fromkeys(skus):
+            if sku and sku.strip():  # an empty SKU filter would list every row
+                yield from self._stock_pages({**params, "SKU": sku}, sku)
+
+    def _stock_pages(self, params: dict[str, Any], sku: str | None) -> Iterator[StockRow]:
+        seen: set[tuple[str, str]] = set()
+        page = 1
+        while True:
+            body = self._call("GET", "Product/StockLevels", params={**params, "PageNo": page})
+            rows = [] if body is None else body
+            if not isinstance(rows, list):
+                raise PermanentError(
+                    ReasonCode.PAYLOAD_INVALID,
+                    f"scend Product/StockLevels page {page}: expected a JSON array, got {type(rows).__name__}",
+                )
+            fresh = 0
+            for row in rows:
+                key = stock_key_of(row)
+                if key is not None:
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                fresh += 1
+                try:
+                    stock = to_stock_row(row)
+                except PermanentError as error:
+                    logger.warning("scend: skipping malformed stock row: %s", error.detail)
+                    self.rejected_stock_rows.append({"row": row, "error": error.detail})
+                    continue
+                if sku is None or stock.sku == sku:
+                    yield stock
+            if len(rows) < self.page_limit:
+                return
+            if not fresh:
+                logger.warning("scend Product/StockLevels page %d repeated earlier rows; stopping the read", page)
+                return
+            page += 1
+
+    def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
+        """Set sellable figures: POST Product/ChannelStockLevels [I] in batches of `push_batch_size`.
+
+        Figures are absolute, so a batch is safely re-sent after any failure (idempotent). The last
+        push for a SKU at a warehouse wins. Rows the warehouse refuses (Success false, e.g. "Product not
+        found") come back as RejectedPush and the rest of the batch stands; a location that is not a
+        numeric WarehouseId is refused without a call. A whole batch refused (HTTP 4xx) is
+        PermanentError(STOCK_PUSH_REJECTED); an answer we cannot match to the rows sent is transient.
+        """
+        rows, rejected = stock_push_body(pushes)
+        for start in range(0, len(rows), self.push_batch_size):
+            rejected.extend(self._push_batch(rows[start:start + self.push_batch_size]))
+        return rejected
+
+    def _push_batch(self, batch: list[dict[str, Any]]) -> list[RejectedPush]:
+        try:
+            answer = self._call("POST", "Product/ChannelStockLevels", json=batch, idempotent=True)
+        except NotFoundError:
+            raise
+        except PermanentError as error:
+            raise PermanentError(
+                ReasonCode.STOCK_PUSH_REJECTED,
+                f"scend refused a stock batch of {len(batch)} rows: {error.detail}",
+                status=error.status,
+            ) from error
+        try:
+            results = parse_stock_push_results(answer)
+        except ValueError as exc:
+            raise TransientError(f"scend Product/ChannelStockLevels: unreadable answer: {exc}") from exc
+        by_key = {(result.SKU, result.WarehouseId): result for result in results}
+        rejected: list[RejectedPush] = []
+        for row in batch:
+            result = by_key.get((row["SKU"], row["WarehouseId"]))
+            if result is None:
+                raise TransientError(
+                    f"scend Product/ChannelStockLevels: no result for SKU {row['SKU']!r} at warehouse "
+                    f"{row['WarehouseId']} ({len(results)} results for {len(batch)} rows)"
+                )
+            if not result.Success:
+                message = (result.Message or "").strip() or "Success: false with no message"
+                rejected.append(RejectedPush(sku=row["SKU"], location=str(row["WarehouseId"]), message=message))
+        return rejected
 
     def close(self) -> None:
         if self._owns_http:

@@ -19,12 +19,13 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 
 from shared.errors import PermanentError
 from shared.models import Order, OrderLine, ReasonCode
 from shared.models.product import Product
 from shared.models.shipment import Shipment, ShipmentLine
+from shared.models.stock import RejectedPush, StockPush, StockRow
 
 PENNY = Decimal("0.01")
 
@@ -603,3 +604,131 @@ def _problems(exc: ValidationError, limit: int = 3) -> str:
         parts.append(f"field '{field}': {message}")
     more = exc.error_count() - limit
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+# -- stock -----------------------------------------------------------------------------------------
+# GET /api/Product/StockLevels [V] (meaning of the fields [C], Scend card 3.6): TotalStockLevel is on
+# hand, Level is on hand less what Scend's own orders hold (quarantined units still inside it), and the
+# Breakdown (with Breakdown=true) splits the units by Type: Quarantine, Damaged, Available.
+
+
+def _stock_number(value: Any) -> Decimal:
+    """A stock figure: a whole or decimal number, possibly negative (an oversold Level)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _warehouse_id(value: Any) -> int:
+    """A WarehouseId: a whole number, 0 meaning every warehouse summed."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("a WarehouseId is required")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        raise ValueError(f"expected a numeric WarehouseId, got {value!r}")
+    if number < 0:
+        raise ValueError(f"WarehouseId {number} is negative")
+    return number
+
+
+def _breakdown(value: Any) -> Any:
+    return [] if value is None else value
+
+
+StockNumber = Annotated[Decimal, PlainValidator(_stock_number)]
+
+
+class StockBreakdownRow(WireResponse):
+    Quantity: StockNumber
+    Type: Annotated[str, BeforeValidator(_optional_text)] = ""
+
+
+class StockLevelRow(WireResponse):
+    """A row of GET /api/Product/StockLevels."""
+
+    ProductId: int | None = None
+    WarehouseId: Annotated[int, PlainValidator(_warehouse_id)]
+    SKU: Annotated[str, BeforeValidator(_sku)]
+    Level: StockNumber
+    TotalStockLevel: StockNumber
+    LastUpdated: Annotated[datetime | None, BeforeValidator(parse_scend_datetime)] = None
+    Breakdown: Annotated[list[StockBreakdownRow], BeforeValidator(_breakdown)] = []
+
+
+def stock_key_of(row: Any) -> tuple[str, str] | None:
+    """(SKU, WarehouseId) of a raw row as text, to spot a row a shifted page repeats; None when unreadable."""
+    if not isinstance(row, dict) or not isinstance(row.get("SKU"), str):
+        return None
+    return row["SKU"], str(row.get("WarehouseId"))
+
+
+def to_stock_row(row: Any) -> StockRow:
+    """One StockLevels row as a StockRow (location = the WarehouseId as text); PermanentError(PAYLOAD_INVALID)
+    naming the field when it does not fit. Breakdown types are matched case-insensitively."""
+    key = stock_key_of(row)
+    label = f"scend stock row {key[0]!r}" if key else "scend stock row"
+    if not isinstance(row, dict):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: expected a JSON object, got {type(row).__name__}")
+    try:
+        wire = StockLevelRow.model_validate(row)
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: {_problems(exc)}") from None
+
+    def units(kind: str) -> Decimal:
+        return sum((part.Quantity for part in wire.Breakdown if part.Type.casefold() == kind), Decimal(0))
+
+    return StockRow(
+        sku=wire.SKU,
+        location=str(wire.WarehouseId),
+        available=wire.Level,
+        on_hand=wire.TotalStockLevel,
+        allocated=wire.TotalStockLevel - wire.Level,
+        quarantined=units("quarantine"),
+        damaged=units("damaged"),
+        updated_at=wire.LastUpdated,
+    )
+
+
+# POST /api/Product/ChannelStockLevels: INFERRED, no public document. A question for Scend: which call
+# sets the sellable figure their channels see, does it take a batch, and how does it answer per row?
+
+
+class StockPushResult(WireResponse):
+    """One element of the ChannelStockLevels answer [I]."""
+
+    SKU: str | None = None
+    WarehouseId: int | None = None
+    Success: bool = False
+    Message: str | None = None
+
+
+def stock_push_body(pushes: list[StockPush]) -> tuple[list[dict[str, Any]], list[RejectedPush]]:
+    """The request rows, and the pushes refused before sending (a location that is not a WarehouseId).
+
+    The last push for a SKU at a warehouse wins, so a batch never sets one figure twice."""
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    refused: list[RejectedPush] = []
+    for push in pushes:
+        text = push.location.strip()
+        if not text.isdigit() or int(text) <= 0:
+            refused.append(RejectedPush(sku=push.sku, location=push.location,
+                                        message=f"location {push.location!r} is not a Scend WarehouseId"))
+            continue
+        rows[(push.sku, int(text))] = {"SKU": push.sku, "WarehouseId": int(text), "Quantity": push.quantity}
+    return list(rows.values()), refused
+
+
+def parse_stock_push_results(body: Any) -> list[StockPushResult]:
+    """The answer is an array of per-row results; ValueError (pydantic's ValidationError is one) when not."""
+    if not isinstance(body, list):
+        raise ValueError(f"expected an array of results, got {type(body).__name__}")
+    return [StockPushResult.model_validate(row) for row in body]
