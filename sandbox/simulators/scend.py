@@ -509,6 +509,7 @@ class ScendSimulator(Simulator):
             self.channel_stock: dict[tuple[str, int], int] = {}  # sellable figures set by the connector
             self.channel_writes = 0  # POST Product/ChannelStockLevels calls that reached the handler
             self.channel_rows_applied = 0
+            self.channel_history: list[tuple[str, int, int]] = []  # every applied (SKU, WarehouseId, Quantity)
             self.throttled = 0  # 429s answered, from calls_per_minute and from injected faults
             self._calls: deque[datetime] = deque()
             self.requests.clear()
@@ -836,6 +837,7 @@ class ScendSimulator(Simulator):
                 problem = f"Quantity {quantity!r} must be a whole number 0 or more"
             else:
                 self.channel_stock[(sku, warehouse)] = quantity
+                self.channel_history.append((sku, warehouse, quantity))
                 self.channel_rows_applied += 1
             results.append({"SKU": sku, "WarehouseId": warehouse, "Success": problem is None,
                             "Message": problem or "Stock level updated"})
