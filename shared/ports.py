@@ -98,7 +98,10 @@ class StockSource(Protocol):
     name: str
 
     def stock_levels(self, skus: list[str] | None = None) -> Iterator[StockRow]:
-        """Every row (None), or the rows of these SKUs; paged and rate-limited by the connector."""
+        """Every row (None), or the rows of these SKUs; paged and rate-limited by the connector.
+
+        Rows the connector cannot map are skipped and kept in `rejected_stock_rows` for quarantine.
+        """
         ...
 
 

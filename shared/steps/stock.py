@@ -18,6 +18,7 @@ from shared.flows.stock import AtsFigure, DeltaAction, available_to_sell, decide
 from shared.models import ReasonCode, owner_of
 from shared.models.stock import StockPush, StockRow, StockSyncMessage
 from shared.runtime import Runtime
+from shared.steps.polling import quarantine_unreadable
 from shared.stores.ledger import Stage
 
 logger = Logger(child=True)
@@ -59,9 +60,17 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
         for chunk in (skus[i:i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
     ]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
+    unreadable = _quarantine_unreadable(rt, rt.stock_master)
     rt.tally.update({"stock_reads": 1, "stock_skus_read": len(skus), "stock_rows_read": rows})
     logger.info("stock read", extra={"skus": len(skus), "rows": rows, "messages": len(messages)})
-    return {"skus_read": len(skus), "rows_read": rows, "messages": len(messages)}
+    return {"skus_read": len(skus), "rows_read": rows, "messages": len(messages), "unreadable": unreadable}
+
+
+def _quarantine_unreadable(rt: Runtime, connector: Any) -> int:
+    """Rows the connector could not map are archived and quarantined, never silently dropped."""
+    rows = getattr(connector, "rejected_stock_rows", [])
+    return quarantine_unreadable(rt, flow=FLOW, kind=f"{connector.name}-stock-unreadable",
+                                 rows=[(rejected["row"], rejected["error"]) for rejected in rows])
 
 
 def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
@@ -97,13 +106,17 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         return outcome
     target = rt.stock_target
     wanted = set(message.skus)
-    rows = message.rows if message.rows is not None else list(rt.stock_master.stock_levels(message.skus))
+    if message.rows is not None:
+        rows = message.rows
+    else:
+        rows = list(rt.stock_master.stock_levels(message.skus))
+        _quarantine_unreadable(rt, rt.stock_master)
     rows = [row for row in rows if row.sku in wanted]
-    caps = rt.stock_levels.caps(target.name, message.skus)
+    target_locations = sorted(set(settings.locations.values()))
+    states, caps = rt.stock_levels.states_and_caps(
+        target.name, [(sku, loc) for sku in message.skus for loc in target_locations], message.skus)
     figures = {(f.sku, f.location): f for f in available_to_sell(
         rows, settings, in_flight=in_flight_demand(rt, message.skus), caps=caps)}
-    target_locations = sorted(set(settings.locations.values()))
-    states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])
     for key in states:
         if key not in figures:  # the master no longer reports it at a mapped location: nothing to sell
             figures[key] = AtsFigure(key[0], key[1], 0, "no stock reported at any mapped location -> 0")
@@ -172,8 +185,10 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
         return {"skipped": "stock reconcile is not configured for this client"}
     now = rt.clock.now()
     target = rt.stock_target
-    master_rows = [row for row in rt.stock_master.stock_levels() if row.location == settings.drift_location]
+    master_rows = list(rt.stock_master.stock_levels(location=settings.drift_location))
+    _quarantine_unreadable(rt, rt.stock_master)
     warehouse_rows = list(rt.warehouse.stock_levels())
+    _quarantine_unreadable(rt, rt.warehouse)
     location = settings.locations[settings.drift_location]
     awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()
                              if entry.stage in AWAITING_WAREHOUSE and entry.location == settings.drift_location)

@@ -24,9 +24,18 @@ class StockLevelStore:
         return f"{self.client}#{target}#{sku}#{location}"
 
     def states(self, target: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PushedState]:
-        """Last pushed state for (SKU, location) pairs, 100 keys per BatchGetItem (unprocessed keys retried)."""
-        wanted = {self._pk(target, sku, location): (sku, location) for sku, location in keys}
-        found: dict[tuple[str, str], PushedState] = {}
+        """Last pushed state for (SKU, location) pairs."""
+        return self.states_and_caps(target, keys, [])[0]
+
+    def states_and_caps(
+        self, target: str, keys: Iterable[tuple[str, str]], skus: Iterable[str]
+    ) -> tuple[dict[tuple[str, str], PushedState], dict[str, int]]:
+        """Pushed states and drift caps in one pass: 100 keys per BatchGetItem, unprocessed keys retried."""
+        wanted: dict[str, tuple[str, str] | str] = {self._pk(target, sku, location): (sku, location)
+                                                    for sku, location in keys}
+        wanted.update({self._cap_pk(target, sku): sku for sku in skus})
+        states: dict[tuple[str, str], PushedState] = {}
+        caps: dict[str, int] = {}
         pending = list(wanted)
         while pending:
             chunk, pending = pending[:100], pending[100:]
@@ -34,13 +43,17 @@ class StockLevelStore:
             while request:
                 answer = self.dynamodb.batch_get_item(RequestItems=request)
                 for item in answer["Responses"].get(self.table.name, []):
+                    key = wanted[item["pk"]]
+                    if isinstance(key, str):
+                        caps[key] = int(item["cap"])
+                        continue
                     pending_increase = item.get("pending_increase")
-                    found[wanted[item["pk"]]] = PushedState(
+                    states[key] = PushedState(
                         quantity=int(item["quantity"]),
                         pending_increase=int(pending_increase) if pending_increase is not None else None,
                     )
                 request = answer.get("UnprocessedKeys") or {}
-        return found
+        return states, caps
 
     def record(self, target: str, rows: Iterable[dict[str, Any]], *, now: datetime) -> None:
         """Write pushed figures (and pending increases) after the target accepted them."""
@@ -82,18 +95,7 @@ class StockLevelStore:
         return f"{self.client}#{target}#cap#{sku}"
 
     def caps(self, target: str, skus: Iterable[str]) -> dict[str, int]:
-        wanted = {self._cap_pk(target, sku): sku for sku in skus}
-        found: dict[str, int] = {}
-        keys = list(wanted)
-        while keys:
-            chunk, keys = keys[:100], keys[100:]
-            request: dict[str, Any] = {self.table.name: {"Keys": [{"pk": pk} for pk in chunk], "ConsistentRead": True}}
-            while request:
-                answer = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in answer["Responses"].get(self.table.name, []):
-                    found[wanted[item["pk"]]] = int(item["cap"])
-                request = answer.get("UnprocessedKeys") or {}
-        return found
+        return self.states_and_caps(target, [], skus)[1]
 
     def all_caps(self, target: str) -> dict[str, int]:
         from boto3.dynamodb.conditions import Attr
