@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duplicate-rate", type=_rate, default=0.0, help="share of webhooks delivered twice")
     run.add_argument("--missed-webhook-rate", type=_rate, default=0.03, help="share of sales with no webhook")
     run.add_argument("--seed", type=int, default=1)
+    run.add_argument("--day-hours", type=float, default=10.0, help="simulated trading hours the orders spread over")
+    run.add_argument("--follow-up-hours", type=float, default=30.0,
+                     help="simulated hours after the last order (late parcels come back within ~26 h)")
     run.add_argument("--no-warehouse-dedupe", action="store_true",
                      help="simulate a warehouse that does NOT reject duplicate references")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -137,7 +140,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
     options = Options(
         client=args.client, orders=args.orders, fault_rate=args.fault_rate, duplicate_rate=args.duplicate_rate,
         missed_webhook_rate=args.missed_webhook_rate, seed=args.seed,
-        warehouse_enforces_reference=not args.no_warehouse_dedupe,
+        warehouse_enforces_reference=not args.no_warehouse_dedupe, follow_up_hours=args.follow_up_hours,
+        day_hours=args.day_hours,
+        late_parcel_hours=min(26.0, args.follow_up_hours * 0.8),
     )
     try:
         result = run_day(options)

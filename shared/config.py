@@ -187,7 +187,8 @@ class StockConfig(Section):
     locations: dict[str, str] = Field(default_factory=dict, description="master location name -> target location key")
     buffer: StockBuffer = StockBuffer()
     sku_buffers: dict[str, StockBuffer] = Field(default_factory=dict, description="per-SKU overrides")
-    confirm_increases: bool = Field(True, description="an increase is pushed only when the next read still shows it")
+    confirm_increases: bool = Field(True, description="an increase is pushed only when a later read still shows it")
+    confirm_after_seconds: int = Field(300, ge=0, le=86400, description="how much later that read must be")
     push_batch_size: int = Field(100, ge=1, le=1000, description="rows per target call (capped by the connector)")
     skus_per_message: int = Field(100, ge=1, le=500)
     reconcile_schedule: ScheduleExpression = "rate(1 hour)"

@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
@@ -109,6 +110,7 @@ class PushedState:
 
     quantity: int
     pending_increase: int | None = None
+    pending_since: datetime | None = None  # when the master first showed the pending increase
 
 
 @dataclass(frozen=True)
@@ -116,25 +118,42 @@ class Delta:
     action: DeltaAction
     quantity: int  # the figure to push (PUSH) or the last pushed figure (otherwise)
     pending_increase: int | None = None  # what to remember for the next read
+    pending_since: datetime | None = None
 
 
-def decide_delta(new: int, last: PushedState | None, *, confirm_increases: bool, force: bool = False) -> Delta:
-    """Decreases go at once; an increase goes when a second read still shows it (if configured).
+def decide_delta(
+    new: int,
+    last: PushedState | None,
+    *,
+    confirm_increases: bool,
+    observed_at: datetime,
+    confirm_after_seconds: float = 0,
+    force: bool = False,
+) -> Delta:
+    """Decreases go at once; an increase goes only once a later read, at least `confirm_after_seconds`
+    after the first, still shows it, and then the lower of the figures seen in between.
 
-    When the second read shows less than the first, the lower of the two goes: a spike never sells.
+    `observed_at` is when the master was read, not when the message was processed: a redelivered
+    message or a repeated webhook carries the same reading and can never confirm itself, so a spike
+    keyed in error and reversed minutes later is never sold.
     """
     if last is None or force:
         return Delta(DeltaAction.PUSH, new)
-    if new == last.quantity:
-        return Delta(DeltaAction.UNCHANGED, new)
-    if new < last.quantity or not confirm_increases:
+    if new <= last.quantity:
+        return Delta(DeltaAction.UNCHANGED if new == last.quantity else DeltaAction.PUSH, new)
+    if not confirm_increases:
         return Delta(DeltaAction.PUSH, new)
-    if last.pending_increase is None:
-        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new)
-    confirmed = min(new, last.pending_increase)
-    if confirmed <= last.quantity:
-        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new)
-    return Delta(DeltaAction.PUSH, confirmed, pending_increase=new if new > confirmed else None)
+    if last.pending_increase is None or last.pending_since is None:
+        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new, pending_since=observed_at)
+    seen_throughout = min(new, last.pending_increase)
+    if seen_throughout <= last.quantity:  # what was pending no longer stands above the last push
+        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new, pending_since=observed_at)
+    if (observed_at - last.pending_since).total_seconds() < confirm_after_seconds:
+        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=seen_throughout,
+                     pending_since=last.pending_since)
+    if new > seen_throughout:  # part confirmed; the rest starts its own wait now
+        return Delta(DeltaAction.PUSH, seen_throughout, pending_increase=new, pending_since=observed_at)
+    return Delta(DeltaAction.PUSH, seen_throughout)
 
 
 @dataclass(frozen=True)

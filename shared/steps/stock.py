@@ -14,7 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shared.flows.stock import AtsFigure, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
+from shared.flows.stock import AtsFigure, Delta, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
 from shared.models import ReasonCode, owner_of
 from shared.models.stock import StockPush, StockRow, StockSyncMessage
 from shared.runtime import Runtime
@@ -107,14 +107,14 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     target = rt.stock_target
     wanted = set(message.skus)
     if message.rows is not None:
-        rows = message.rows
+        rows, observed_at = message.rows, message.read_at
     else:
-        rows = list(rt.stock_master.stock_levels(message.skus))
+        rows, observed_at = list(rt.stock_master.stock_levels(message.skus)), rt.clock.now()
         _quarantine_unreadable(rt, rt.stock_master)
     rows = [row for row in rows if row.sku in wanted]
     target_locations = sorted(set(settings.locations.values()))
-    states, caps = rt.stock_levels.states_and_caps(
-        target.name, [(sku, loc) for sku in message.skus for loc in target_locations], message.skus)
+    states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])
+    caps = rt.stock_levels.caps(target.name, message.skus)
     figures = {(f.sku, f.location): f for f in available_to_sell(
         rows, settings, in_flight=in_flight_demand(rt, message.skus), caps=caps)}
     for key in states:
@@ -122,19 +122,20 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
             figures[key] = AtsFigure(key[0], key[1], 0, "no stock reported at any mapped location -> 0")
     outcome.figures = len(figures)
     now = rt.clock.now()
-    to_push: list[tuple[AtsFigure, int, int | None]] = []
+    to_push: list[tuple[AtsFigure, Delta]] = []
     waiting: list[dict[str, Any]] = []
     forgotten: list[tuple[str, str]] = []
     for key, figure in sorted(figures.items()):
         state = states.get(key)
         delta = decide_delta(figure.quantity, state, confirm_increases=settings.confirm_increases,
+                             observed_at=observed_at, confirm_after_seconds=settings.confirm_after_seconds,
                              force=message.force)
         if delta.action == DeltaAction.PUSH:
-            to_push.append((figure, delta.quantity, delta.pending_increase))
+            to_push.append((figure, delta))
         elif delta.action == DeltaAction.AWAIT_CONFIRMATION:
             outcome.awaiting_confirmation += 1
             waiting.append({"sku": figure.sku, "location": figure.location, "pending_increase": delta.pending_increase,
-                            "explanation": figure.explanation})
+                            "pending_since": delta.pending_since, "explanation": figure.explanation})
         else:
             outcome.unchanged += 1
             if state is not None and state.pending_increase is not None:
@@ -144,14 +145,16 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start:start + batch_size]
-        rejected = target.push_stock([StockPush(sku=f.sku, location=f.location, quantity=q) for f, q, _ in batch])
+        rejected = target.push_stock([StockPush(sku=f.sku, location=f.location, quantity=d.quantity)
+                                      for f, d in batch])
         outcome.target_calls += 1
         refused = {(r.sku, r.location): r for r in rejected}
-        accepted = [(f, q, p) for f, q, p in batch if (f.sku, f.location) not in refused]
+        accepted = [(f, d) for f, d in batch if (f.sku, f.location) not in refused]
         rt.stock_levels.record(target.name, [
-            {"sku": f.sku, "location": f.location, "quantity": q, "pending_increase": p, "trigger": message.trigger,
-             "explanation": f.explanation if q == f.quantity else f"{f.explanation}; confirmed {q}"}
-            for f, q, p in accepted], now=now)
+            {"sku": f.sku, "location": f.location, "quantity": d.quantity, "pending_increase": d.pending_increase,
+             "pending_since": d.pending_since, "trigger": message.trigger,
+             "explanation": f.explanation if d.quantity == f.quantity else f"{f.explanation}; confirmed {d.quantity}"}
+            for f, d in accepted], now=now)
         outcome.pushed += len(accepted)
         for (sku, location), rejection in refused.items():
             outcome.rejected += 1
@@ -228,10 +231,10 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     corrected = 0
     if settings.correct_drift:
         short = {i.sku: int(max(Decimal(0), i.warehouse)) for i in flagged if i.difference < 0}
-        existing = rt.stock_levels.all_caps(target.name)
+        existing = rt.stock_levels.caps(target.name)
         lifted = [sku for sku in existing if sku not in short]
-        rt.stock_levels.set_caps(target.name, short, reason=f"drift report {report_key}", now=now)
-        rt.stock_levels.clear_caps(target.name, lifted)
+        if short != existing:
+            rt.stock_levels.replace_caps(target.name, short, reason=f"drift report {report_key}", now=now)
         if short or lifted:
             enqueue_skus(rt, [*short, *lifted], trigger="reconcile")
         corrected = len(short)

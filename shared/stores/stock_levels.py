@@ -24,18 +24,9 @@ class StockLevelStore:
         return f"{self.client}#{target}#{sku}#{location}"
 
     def states(self, target: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PushedState]:
-        """Last pushed state for (SKU, location) pairs."""
-        return self.states_and_caps(target, keys, [])[0]
-
-    def states_and_caps(
-        self, target: str, keys: Iterable[tuple[str, str]], skus: Iterable[str]
-    ) -> tuple[dict[tuple[str, str], PushedState], dict[str, int]]:
-        """Pushed states and drift caps in one pass: 100 keys per BatchGetItem, unprocessed keys retried."""
-        wanted: dict[str, tuple[str, str] | str] = {self._pk(target, sku, location): (sku, location)
-                                                    for sku, location in keys}
-        wanted.update({self._cap_pk(target, sku): sku for sku in skus})
+        """Last pushed state for (SKU, location) pairs, 100 keys per BatchGetItem (unprocessed keys retried)."""
+        wanted = {self._pk(target, sku, location): (sku, location) for sku, location in keys}
         states: dict[tuple[str, str], PushedState] = {}
-        caps: dict[str, int] = {}
         pending = list(wanted)
         while pending:
             chunk, pending = pending[:100], pending[100:]
@@ -43,17 +34,15 @@ class StockLevelStore:
             while request:
                 answer = self.dynamodb.batch_get_item(RequestItems=request)
                 for item in answer["Responses"].get(self.table.name, []):
-                    key = wanted[item["pk"]]
-                    if isinstance(key, str):
-                        caps[key] = int(item["cap"])
-                        continue
                     pending_increase = item.get("pending_increase")
-                    states[key] = PushedState(
+                    since = item.get("pending_since")
+                    states[wanted[item["pk"]]] = PushedState(
                         quantity=int(item["quantity"]),
                         pending_increase=int(pending_increase) if pending_increase is not None else None,
+                        pending_since=datetime.fromisoformat(since) if since else None,
                     )
                 request = answer.get("UnprocessedKeys") or {}
-        return states, caps
+        return states
 
     def record(self, target: str, rows: Iterable[dict[str, Any]], *, now: datetime) -> None:
         """Write pushed figures (and pending increases) after the target accepted them."""
@@ -68,6 +57,7 @@ class StockLevelStore:
                 }
                 if row.get("pending_increase") is not None:
                     item["pending_increase"] = int(row["pending_increase"])
+                    item["pending_since"] = row["pending_since"].isoformat()
                 batch.put_item(Item=item)
 
     def await_confirmation(self, target: str, rows: Iterable[dict[str, Any]], *, now: datetime) -> None:
@@ -76,9 +66,10 @@ class StockLevelStore:
         for row in rows:
             self.table.update_item(
                 Key={"pk": self._pk(target, row["sku"], row["location"])},
-                UpdateExpression="SET pending_increase = :p, pending_explanation = :e, checked_at = :now",
+                UpdateExpression=("SET pending_increase = :p, pending_since = :since, pending_explanation = :e, "
+                                  "checked_at = :now"),
                 ExpressionAttributeValues={":p": int(row["pending_increase"]), ":e": row["explanation"][:1000],
-                                           ":now": stamp},
+                                           ":since": row["pending_since"].isoformat(), ":now": stamp},
             )
 
     def clear_pending(self, target: str, keys: Iterable[tuple[str, str]], *, now: datetime) -> None:
@@ -86,41 +77,28 @@ class StockLevelStore:
         for sku, location in keys:
             self.table.update_item(
                 Key={"pk": self._pk(target, sku, location)},
-                UpdateExpression="REMOVE pending_increase, pending_explanation SET checked_at = :now",
+                UpdateExpression="REMOVE pending_increase, pending_since, pending_explanation SET checked_at = :now",
                 ExpressionAttributeValues={":now": now.isoformat(timespec="milliseconds")},
             )
 
     # Drift caps: while the warehouse holds less than the master says, pushes never exceed its figure.
-    def _cap_pk(self, target: str, sku: str) -> str:
-        return f"{self.client}#{target}#cap#{sku}"
+    # Few SKUs are capped at a time, so one item per target holds them all: the pusher reads it once.
+    def _caps_pk(self, target: str) -> str:
+        return f"{self.client}#{target}#caps"
 
-    def caps(self, target: str, skus: Iterable[str]) -> dict[str, int]:
-        return self.states_and_caps(target, [], skus)[1]
+    def caps(self, target: str, skus: Iterable[str] | None = None) -> dict[str, int]:
+        item = self.table.get_item(Key={"pk": self._caps_pk(target)}, ConsistentRead=True).get("Item") or {}
+        caps = {sku: int(cap) for sku, cap in item.get("caps", {}).items()}
+        if skus is None:
+            return caps
+        wanted = set(skus)
+        return {sku: cap for sku, cap in caps.items() if sku in wanted}
 
-    def all_caps(self, target: str) -> dict[str, int]:
-        from boto3.dynamodb.conditions import Attr
-
-        caps: dict[str, int] = {}
-        kwargs: dict[str, Any] = {"FilterExpression": Attr("kind").eq("cap") & Attr("client_id").eq(self.client)
-                                  & Attr("target").eq(target)}
-        while True:
-            page = self.table.scan(**kwargs)
-            caps.update({item["sku"]: int(item["cap"]) for item in page.get("Items", [])})
-            if "LastEvaluatedKey" not in page:
-                return caps
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def set_caps(self, target: str, caps: dict[str, int], *, reason: str, now: datetime) -> None:
-        with self.table.batch_writer(overwrite_by_pkeys=["pk"]) as batch:
-            for sku, cap in caps.items():
-                batch.put_item(Item={"pk": self._cap_pk(target, sku), "kind": "cap", "client_id": self.client,
-                                     "target": target, "sku": sku, "cap": max(0, int(cap)), "reason": reason[:500],
-                                     "set_at": now.isoformat(timespec="milliseconds")})
-
-    def clear_caps(self, target: str, skus: Iterable[str]) -> None:
-        with self.table.batch_writer() as batch:
-            for sku in skus:
-                batch.delete_item(Key={"pk": self._cap_pk(target, sku)})
+    def replace_caps(self, target: str, caps: dict[str, int], *, reason: str, now: datetime) -> None:
+        """The reconcile's whole view: SKUs not listed are no longer capped."""
+        self.table.put_item(Item={"pk": self._caps_pk(target), "client_id": self.client, "target": target,
+                                  "caps": {sku: max(0, int(cap)) for sku, cap in caps.items()},
+                                  "reason": reason[:500], "set_at": now.isoformat(timespec="milliseconds")})
 
     def get(self, target: str, sku: str, location: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key={"pk": self._pk(target, sku, location)}, ConsistentRead=True).get("Item")

@@ -29,7 +29,7 @@ def assert_healthy(summary: dict) -> None:
 def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> None:
     # Given a day where a fifth of platform calls meet a fault and a tenth of webhooks arrive twice
     result = run_day(Options(orders=120, fault_rate=0.2, duplicate_rate=0.1, seed=11, split_rate=0.3,
-                             multi_tracking_rate=0.3, late_parcel_hours=3, follow_up_hours=4))
+                             multi_tracking_rate=0.3, late_parcel_hours=3, follow_up_hours=4, day_hours=5))
     summary = result.summary
     # Then nothing is lost, nothing is at the warehouse twice, and every bad order has its reason
     assert_healthy(summary)
@@ -52,10 +52,32 @@ def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> No
     assert summary["skus_synced"] >= new_product_orders
 
 
+def test_stock_day_never_pushes_more_than_available_nor_a_spike_and_finds_warehouse_damage() -> None:
+    # Given a day with frequent stock incidents (receipts, reversed spikes, damage, shop sales) and faults
+    result = run_day(Options(orders=40, fault_rate=0.15, duplicate_rate=0.05, seed=21, stock_incident_every=4,
+                             day_hours=4, late_parcel_hours=1, follow_up_hours=2))
+    summary = result.summary
+    assert_healthy(summary)
+    incidents = summary["stock_incidents"]
+    assert incidents.get("spike", 0) > 0 and incidents.get("damage", 0) > 0 and incidents.get("receipt", 0) > 0
+    # Then no SKU is offered above what Cin7 Core has available, and no reversed spike was ever pushed
+    assert summary["skus_pushed_above_master_available"] == 0
+    assert summary["spikes"] > 0 and summary["spikes_pushed"] == 0
+    # Only changes were pushed, in batches where the trigger allowed it
+    assert summary["deltas_pushed"] > 0
+    assert summary["pushes_skipped_unchanged"] > summary["deltas_pushed"]
+    assert summary["stock_target_calls"] <= summary["deltas_pushed"]
+    # And every SKU damaged at the warehouse behind Cin7's back is in the drift report and the inbox
+    assert summary["drift_damaged_skus"] > 0
+    assert summary["drift_damaged_skus_found"] == summary["drift_damaged_skus"]
+    assert summary["drift_skus"] >= summary["drift_flagged"] >= summary["drift_damaged_skus"]
+
+
 def test_exactly_once_holds_even_when_the_warehouse_accepts_duplicate_references() -> None:
     # Given a warehouse that does not refuse a repeated client reference, with lost responses injected
     result = run_day(Options(orders=80, fault_rate=0.25, duplicate_rate=0.2, seed=5,
-                             warehouse_enforces_reference=False, late_parcel_hours=2, follow_up_hours=3))
+                             warehouse_enforces_reference=False, late_parcel_hours=2, follow_up_hours=3,
+                             day_hours=4))
     # Then our own guards alone keep it at one order per sale
     assert_healthy(result.summary)
     assert result.summary["warehouse_duplicate_rejections"] == 0
@@ -63,12 +85,14 @@ def test_exactly_once_holds_even_when_the_warehouse_accepts_duplicate_references
 
 
 def test_cli_prints_one_json_object(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["sandbox", "run", "--orders", "30", "--seed", "2", "--json"])
+    code = main(["sandbox", "run", "--orders", "30", "--seed", "2", "--day-hours", "2", "--follow-up-hours", "1",
+                 "--json"])
     out = capsys.readouterr().out
     summary = json.loads(out)
     assert code == 0
     for key in ("orders_sent", "unique_valid_orders", "warehouse_orders", "duplicate_warehouse_orders",
-                "quarantined", "in_dlq", "lost"):
+                "quarantined", "in_dlq", "lost", "skus_read", "deltas_pushed", "pushes_skipped_unchanged",
+                "throttled_responses", "drift_skus"):
         assert key in summary
     assert summary["orders_sent"] == 30
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -91,32 +92,49 @@ def test_ats_never_negative_never_above_the_sum_of_included_sellable(rows: list[
         assert 0 <= figure.quantity <= ceiling
 
 
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+LATER = T0 + timedelta(minutes=15)
+
+
 @pytest.mark.parametrize(("new", "last", "confirm", "expected"), [
     (5, None, True, (DeltaAction.PUSH, 5, None)),  # never pushed: publish
     (5, PushedState(5), True, (DeltaAction.UNCHANGED, 5, None)),
     (3, PushedState(5), True, (DeltaAction.PUSH, 3, None)),  # decreases at once
-    (3, PushedState(5, pending_increase=9), True, (DeltaAction.PUSH, 3, None)),  # and drop a pending increase
+    (3, PushedState(5, pending_increase=9, pending_since=T0), True, (DeltaAction.PUSH, 3, None)),
     (8, PushedState(5), False, (DeltaAction.PUSH, 8, None)),
     (8, PushedState(5), True, (DeltaAction.AWAIT_CONFIRMATION, 5, 8)),  # first sight of an increase
-    (8, PushedState(5, pending_increase=8), True, (DeltaAction.PUSH, 8, None)),  # confirmed
-    (7, PushedState(5, pending_increase=9), True, (DeltaAction.PUSH, 7, None)),  # the lower of the two reads
-    (9, PushedState(5, pending_increase=7), True, (DeltaAction.PUSH, 7, 9)),  # 7 confirmed, 9 still to confirm
+    (8, PushedState(5, pending_increase=8, pending_since=T0), True, (DeltaAction.PUSH, 8, None)),  # confirmed
+    (7, PushedState(5, pending_increase=9, pending_since=T0), True, (DeltaAction.PUSH, 7, None)),  # the lower
+    (9, PushedState(5, pending_increase=7, pending_since=T0), True, (DeltaAction.PUSH, 7, 9)),  # 7 now, 9 waits
 ])
 def test_delta_decisions(new: int, last: PushedState | None, confirm: bool,
                          expected: tuple[DeltaAction, int, int | None]) -> None:
-    delta = decide_delta(new, last, confirm_increases=confirm)
+    delta = decide_delta(new, last, confirm_increases=confirm, observed_at=LATER, confirm_after_seconds=300)
     assert (delta.action, delta.quantity, delta.pending_increase) == expected
 
 
 def test_force_pushes_even_when_unchanged() -> None:
-    assert decide_delta(5, PushedState(5), confirm_increases=True, force=True).action == DeltaAction.PUSH
+    delta = decide_delta(5, PushedState(5), confirm_increases=True, observed_at=T0, force=True)
+    assert delta.action == DeltaAction.PUSH
+
+
+def test_the_same_reading_seen_twice_never_confirms_itself() -> None:
+    """A redelivered message or a repeated webhook carries the same reading: no confirmation."""
+    first = decide_delta(500, PushedState(5), confirm_increases=True, observed_at=T0, confirm_after_seconds=300)
+    assert first.action == DeltaAction.AWAIT_CONFIRMATION and first.pending_since == T0
+    state = PushedState(5, pending_increase=first.pending_increase, pending_since=first.pending_since)
+    again = decide_delta(500, state, confirm_increases=True, observed_at=T0, confirm_after_seconds=300)
+    assert again.action == DeltaAction.AWAIT_CONFIRMATION
+    soon = decide_delta(500, state, confirm_increases=True, observed_at=T0 + timedelta(seconds=60),
+                        confirm_after_seconds=300)
+    assert soon.action == DeltaAction.AWAIT_CONFIRMATION and soon.pending_since == T0
 
 
 def test_a_transient_spike_is_never_pushed() -> None:
-    last = PushedState(5)
-    spike = decide_delta(50, last, confirm_increases=True)
+    spike = decide_delta(50, PushedState(5), confirm_increases=True, observed_at=T0, confirm_after_seconds=300)
     assert spike.action == DeltaAction.AWAIT_CONFIRMATION
-    after = decide_delta(5, PushedState(5, pending_increase=spike.pending_increase), confirm_increases=True)
+    state = PushedState(5, pending_increase=spike.pending_increase, pending_since=spike.pending_since)
+    after = decide_delta(5, state, confirm_increases=True, observed_at=LATER, confirm_after_seconds=300)
     assert after.action == DeltaAction.UNCHANGED
 
 
