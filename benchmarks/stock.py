@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 import threading
 import time
 from decimal import Decimal
@@ -42,8 +43,10 @@ def bench_diff(skus: int = 100_000, locations: int = 3, changed_share: float = 0
         last[(figure.sku, figure.location)] = PushedState(quantity)
     snapshot = time.perf_counter()
     actions: dict[str, int] = {}
+    observed = datetime.now(UTC)
     for figure in figures:
-        delta = decide_delta(figure.quantity, last[(figure.sku, figure.location)], confirm_increases=True)
+        delta = decide_delta(figure.quantity, last[(figure.sku, figure.location)], confirm_increases=True,
+                             observed_at=observed, confirm_after_seconds=300)
         actions[delta.action.value] = actions.get(delta.action.value, 0) + 1
     decided = time.perf_counter()
     return {
