@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 import threading
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
