@@ -168,6 +168,20 @@ class CatalogueConfig(Section):
         return value
 
 
+class CancellationConfig(Section):
+    """State-aware cancellation: the warehouse status from which a person, not Hopline, decides."""
+
+    cutoff: str = Field("picked", description="neutral warehouse status at and after which a cancel is refused")
+    notify_source: bool = Field(True, description="write the outcome back to the source order (a note)")
+
+    @field_validator("cutoff")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        from shared.flows.cancellation import validate_cutoff
+
+        return validate_cutoff(value)
+
+
 class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
@@ -190,6 +204,7 @@ class ClientConfig(Section):
     retries: RetryConfig = RetryConfig()
     writeback: WritebackConfig = WritebackConfig()
     catalogue: CatalogueConfig = CatalogueConfig()
+    cancellation: CancellationConfig = CancellationConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
