@@ -55,14 +55,14 @@ class NotFoundError(PermanentError):
         super().__init__(ReasonCode.SOURCE_NOT_FOUND, detail, status=status)
 
 
-class SubmitInFlight(HoplineError):
+class SubmitInFlightError(HoplineError):
     """A cancel met a submit that has started and not yet recorded its outcome: wait, then look again.
 
     The class name is the error a Step Functions Retry matches on; do not rename it lightly.
     """
 
 
-class SubmitCancelled(HoplineError):
+class SubmitCancelledError(HoplineError):
     """A submit found the order's cancel already requested: it must not reach the warehouse."""
 
 

@@ -377,7 +377,7 @@ class StateMachine:
 # Errors raised by connectors that a later attempt may not meet (class names from shared.errors).
 TRANSIENT = RetryPolicy(("TransientError", "RateLimitedError"), interval_seconds=5, max_attempts=4, backoff_rate=2.0)
 # 10+20+40+80+160 s: longer than a submit can stay in flight (shared.steps.cancellation.submit_lease_seconds).
-SUBMIT_IN_FLIGHT = RetryPolicy(("SubmitInFlight",), interval_seconds=10, max_attempts=5, backoff_rate=2.0)
+SUBMIT_IN_FLIGHT = RetryPolicy(("SubmitInFlightError",), interval_seconds=10, max_attempts=5, backoff_rate=2.0)
 
 
 def _where_is_the_order(config: ClientConfig, place: str) -> str:

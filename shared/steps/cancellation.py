@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from shared import topology
-from shared.errors import SubmitInFlight
+from shared.errors import SubmitInFlightError
 from shared.flows.cancellation import (
     ACCEPTED,
     EXCEPTION_REASON,
@@ -68,7 +68,7 @@ def start(request: CancelRequest, rt: Runtime) -> str:
 def look_up(state: CancelState, rt: Runtime) -> CancelLookup:
     """Write the cancel on the ledger entry (from then on no submit can begin), then say where the order is.
 
-    Raises SubmitInFlight while an attempt that began before the cancel may still record its outcome;
+    Raises SubmitInFlightError while an attempt that began before the cancel may still record its outcome;
     the state machine retries this task with backoff until it can tell.
     """
     request = state.request
@@ -81,7 +81,7 @@ def look_up(state: CancelState, rt: Runtime) -> CancelLookup:
     reference = entry.client_reference or entry.submit_reference
     warehouse_order_id = entry.warehouse_order_id
     if place == Place.SUBMIT_IN_FLIGHT:
-        raise SubmitInFlight(f"{request.order_key}: a submit began at {entry.submit_started_at} and has not "
+        raise SubmitInFlightError(f"{request.order_key}: a submit began at {entry.submit_started_at} and has not "
                              "recorded its outcome yet")
     if place == Place.SUBMIT_UNCERTAIN:
         # The attempt ended without recording: it may have created the order and lost the answer.
@@ -131,8 +131,8 @@ def record(state: CancelState, rt: Runtime) -> CancelRecord:
                          warehouse_accepted=state.cancel.accepted if state.cancel else None)
     if outcome == Outcome.REFUSED_BY_WAREHOUSE and state.cancel is not None:
         reason = f"the warehouse refused the cancel: {state.cancel.message or 'no reason given'}"
-    elif outcome == Outcome.CANCELLED_AT_WAREHOUSE:
-        reason = decide(Place.AT_WAREHOUSE, status, cutoff).reason + "; cancelled at the warehouse"
+    elif outcome in (Outcome.CANCELLED_AT_WAREHOUSE, Outcome.REFUSED_TOO_LATE):
+        reason = decide(Place.AT_WAREHOUSE, status, cutoff).reason
     else:
         reason = decide(Place(lookup.route), status, cutoff).reason
     now = rt.clock.now()

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shared.errors import SubmitCancelled
+from shared.errors import SubmitCancelledError
 from shared.models.messages import SubmitMessage
 from shared.runtime import Runtime
 from shared.stores.ledger import AT_WAREHOUSE, Stage
@@ -29,7 +29,7 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     key = message.order_key
     try:
         before = rt.ledger.begin_submit(key, now, client_reference=message.client_reference)
-    except SubmitCancelled:
+    except SubmitCancelledError:
         # The cancellation saw no attempt under way and settled it as cancelled before submit.
         logger.info("order cancelled before submit; not sent", extra={"order_key": key})
         return {"outcome": "cancelled_before_submit", "warehouse_order_id": None}

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.errors import SubmitCancelled
+from shared.errors import SubmitCancelledError
 from shared.models.order import Model
 
 
@@ -138,7 +138,7 @@ class LedgerStore:
         """Count a create attempt before making it; returns the entry as it was before (None if new).
 
         One write answers both "is it already at the warehouse?" and "was a create tried before?". It is
-        also one side of the cancel race: it is refused (SubmitCancelled) once a cancel was requested,
+        also one side of the cancel race: it is refused (SubmitCancelledError) once a cancel was requested,
         and a cancel that lands after it sees `submit_started_at` and waits for this attempt's outcome.
         """
         try:
@@ -153,7 +153,7 @@ class LedgerStore:
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise SubmitCancelled(f"{order_key}: cancel requested before the submit began") from None
+                raise SubmitCancelledError(f"{order_key}: cancel requested before the submit began") from None
             raise
         previous = result.get("Attributes")
         return _entry(previous) if previous and "client_id" in previous else None
@@ -208,7 +208,8 @@ class LedgerStore:
         warehouse_order_id: str | None = None,
     ) -> None:
         """The cancellation's outcome; an accepted cancel also moves the stage to cancelled (idempotent)."""
-        expression = "SET cancel_outcome = :outcome, cancel_detail = :detail, ts_cancel_decided = :now, updated_at = :now"
+        expression = ("SET cancel_outcome = :outcome, cancel_detail = :detail, ts_cancel_decided = :now, "
+                      "updated_at = :now")
         values: dict[str, Any] = {":outcome": outcome, ":detail": detail, ":now": _iso(now)}
         if cancelled:
             expression += ", stage = :cancelled, ts_cancelled = if_not_exists(ts_cancelled, :now)"

@@ -21,11 +21,11 @@ from shared.clock import Clock
 from shared.config import RetryConfig
 from shared.connectors.cin7_core.mapping import (
     AUTHORISED,
-    VOIDED,
     PACK,
     PICK,
     SHIP,
     SOURCE,
+    VOIDED,
     format_cin7_datetime,
     new_task_id,
     note_with,
