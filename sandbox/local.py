@@ -131,6 +131,7 @@ class LocalHopline:
         self._consumers_busy = 0
         self._quiet = threading.Condition()
         self._log_lock = threading.Lock()
+        self._executions_may_run = False
 
     # -- resources ------------------------------------------------------------------------------
     def start(self, secret_values: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
@@ -250,12 +251,16 @@ class LocalHopline:
         return running
 
     def wait_for_executions(self, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
-        """Executions run on moto's threads; wait (real time) until none is running."""
+        """Executions run on moto's threads; wait (real time) until none is running. Free when no hop has
+        started one since the last wait."""
+        if not self._executions_may_run:
+            return
         deadline = time.monotonic() + timeout
         while self.running_executions():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"state machine executions still running after {timeout} s")
             time.sleep(0.002)
+        self._executions_may_run = False
 
     def wait_until_execution_waits_or_ends(self, waits_before: int, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
         """Block (real time) until some execution enters a Retry wait after `waits_before`, or none runs."""
@@ -416,6 +421,8 @@ class LocalHopline:
             "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
         } for m in messages]}
         self.invocations[hop.name] += 1
+        if hop.starts:
+            self._executions_may_run = True
         with self._quiet:
             self._consumers_busy += 1
         try:

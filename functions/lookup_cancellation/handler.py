@@ -1,4 +1,4 @@
-"""Cancellation task: writes the cancel on the ledger and says where the order is (raises SubmitInFlight to wait)."""
+"""Cancellation task: writes the cancel on the ledger and says where the order is (SubmitInFlightError: wait)."""
 
 from __future__ import annotations
 

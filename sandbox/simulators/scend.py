@@ -578,6 +578,20 @@ class ScendSimulator(Simulator):
             grouped[order["OrderNumber"]].append(order)
         return dict(grouped)
 
+    def created_at(self, reference: str) -> datetime | None:
+        """When the (first) order with this OrderNumber was created; None when there is none."""
+        with self.lock:
+            for order_id in sorted(self._orders):
+                if self._orders[order_id]["OrderNumber"] == reference:
+                    return self._created_at[order_id]
+            return None
+
+    def was_shipped(self, order_id: int) -> bool:
+        """Truth for shipped_after_cancel: any parcel left, or the order shows a despatched status."""
+        with self.lock:
+            self._advance(order_id)
+            return bool(self._order_parcels.get(order_id)) or self._orders[order_id]["OrderStatusId"] in (4, 5, 6)
+
     def duplicate_references(self) -> int:
         """References held by more than one order (possible only with enforce_unique_reference=False)."""
         return sum(1 for orders in self.orders_by_reference().values() if len(orders) > 1)
