@@ -67,6 +67,8 @@ def _thread_stdout() -> _ThreadStdout:
 
 _ACTIVE: LocalHopline | None = None  # the sandbox whose hops moto's Lambda invoke and retry waits reach
 _PATCH_LOCK = threading.Lock()
+# Rendering goes through CDK (a node process): once per (machine, function ARNs, config) per process.
+_DEFINITIONS: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
 @dataclass
@@ -176,6 +178,7 @@ class LocalHopline:
             os.environ[topology.secret_env(path)] = name
         os.environ[CLIENT_CONFIG_ENV] = self.config.to_env()
         os.environ["CLIENT_ID"] = self.config.client
+        _install_moto_patches()
         self._install_runtime()
         self._create_state_machines()
         return self.secret_values
@@ -209,7 +212,10 @@ class LocalHopline:
                         FunctionName=name, Runtime="python3.12", Role=role, Handler=topology.hop(state.hop).handler,
                         Code={"ZipFile": archive.getvalue()}, Timeout=topology.hop(state.hop).timeout_seconds,
                     )["FunctionArn"]
-            self.definitions[machine.name] = render_definition(machine, arns, self.config)
+            cache_key = (machine.name, json.dumps(arns, sort_keys=True), self.config.to_env())
+            if cache_key not in _DEFINITIONS:
+                _DEFINITIONS[cache_key] = render_definition(machine, arns, self.config)
+            self.definitions[machine.name] = _DEFINITIONS[cache_key]
             arn = stepfunctions.create_state_machine(
                 name=resource_name(self.config, machine.name), roleArn=role,
                 definition=json.dumps(self.definitions[machine.name]),
@@ -498,7 +504,28 @@ def _install_moto_patches() -> None:
                     active._retry_wait(seconds)
 
         retrier_decl.time = _BackoffClock()  # type: ignore[assignment]
+        _serialise_dynamodb_writes()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
+
+
+def _serialise_dynamodb_writes() -> None:
+    """DynamoDB applies a conditional write atomically per item; moto's in-memory backend checks the
+    condition and then updates, so two threads can both pass. The cancel/submit race relies on that
+    atomicity, so the sandbox serialises moto's item reads and writes (one lock: a faithful, if coarse,
+    stand-in for per-item atomicity)."""
+    import functools
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "get_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialised(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(serialised))
 
 
 def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:

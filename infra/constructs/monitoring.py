@@ -106,7 +106,9 @@ class Monitoring(Construct):
         alarm.add_ok_action(action)
         return alarm
 
-    def alarm_on_failed_executions(self, construct_id: str, metric: cloudwatch.IMetric, *, what: str) -> cloudwatch.Alarm:
+    def alarm_on_failed_executions(
+        self, construct_id: str, metric: cloudwatch.IMetric, *, what: str
+    ) -> cloudwatch.Alarm:
         """A state machine execution failed: its exception is in the inbox; fix, then redrive the execution."""
         alarm = cloudwatch.Alarm(
             self,
