@@ -12,6 +12,7 @@ from infra.constructs.hop_function import HopFunction
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from infra.constructs.schedules import HopSchedule
+from infra.constructs.state_machine import HopStateMachine
 from infra.constructs.tables import Tables
 from infra.constructs.webhook_api import WebhookApi, WebhookRoute
 from infra.naming import pascal, physical_name
@@ -101,6 +102,29 @@ class HoplineClientStack(cdk.Stack):
                     f"{pascal(hop.name)}ScheduleDeadLetters", schedule.dlq, what=f"{hop.name} schedule"
                 )
 
+        self.state_machines: dict[str, HopStateMachine] = {}
+        for machine in topology.STATE_MACHINES:
+            task_hops = {s.hop for s in machine.states if isinstance(s, topology.TaskState)}
+            built = HopStateMachine(
+                self,
+                f"{pascal(machine.name)}StateMachine",
+                machine=machine,
+                config=config,
+                functions={name: self.functions[name].function for name in sorted(task_hops)},
+                state_machine_name=physical_name(client, machine.name),
+            )
+            self.monitoring.alarm_on_failed_executions(
+                f"{pascal(machine.name)}ExecutionsFailed", built.failures(), what=f"{machine.name} state machine"
+            )
+            self.state_machines[machine.name] = built
+        for hop in topology.HOPS:
+            for name in hop.starts:
+                machine_construct = self.state_machines[name].state_machine
+                machine_construct.grant_start_execution(self.functions[hop.name].role)
+                self.functions[hop.name].function.add_environment(
+                    topology.state_machine_env(name), machine_construct.state_machine_arn
+                )
+
         for alert in topology.ALERTS:
             self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}")
 
@@ -123,5 +147,7 @@ class HoplineClientStack(cdk.Stack):
             cdk.CfnOutput(self, f"Table{pascal(name)}", value=table.table_name)
         for name, bucket in self.buckets.items():
             cdk.CfnOutput(self, f"Bucket{pascal(name)}", value=bucket.bucket_name)
+        for name, machine in self.state_machines.items():
+            cdk.CfnOutput(self, f"StateMachineArn{pascal(name)}", value=machine.state_machine.state_machine_arn)
         for team, topic in self.monitoring.topics.items():
             cdk.CfnOutput(self, f"AlertTopic{pascal(team)}", value=topic.topic_arn)

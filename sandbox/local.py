@@ -5,17 +5,26 @@ Everything is derived from shared/topology.py, exactly as infra/ derives the sta
 triggers. Queue consumers are driven like the Lambda SQS poller: receive a batch, invoke the handler,
 delete what succeeded, make the reported failures visible again; SQS itself moves a message to its DLQ
 after maxReceiveCount receives.
+
+State machines run for real on moto's Step Functions executor (the Amazon States Language interpreter
+moto ships): the definition is rendered by infra's own `build_definition`, each task hop is a moto
+Lambda function, and moto's Lambda invoke is patched to call the hop's handler in-process. Retry
+backoff waits on the virtual clock instead of the wall clock. Call inside `mock_aws(config=MOTO_CONFIG)`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
 import json
+import logging
 import os
 import secrets
+import sys
+import threading
+import time
 import uuid
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from types import ModuleType
@@ -27,6 +36,39 @@ from shared.config import CLIENT_CONFIG_ENV, ClientConfig
 
 REGION = "eu-west-2"
 ASYNC_ATTEMPTS = 3  # Lambda asynchronous invocation: the first try and two retries
+ACCOUNT = "123456789012"
+# moto executes state machine definitions only when asked; Lambda without Docker (handlers run in-process).
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+EXECUTION_WAIT_SECONDS = 30.0  # real seconds a sandbox waits for executions before calling them stuck
+
+
+class _ThreadStdout(io.TextIOBase):
+    """sys.stdout that sends each thread's writes where that thread asked (a hop's log), or to the
+    real stdout. contextlib.redirect_stdout swaps one global, which two threads running hops at once
+    (a queue consumer and a state machine task) would leave pointing at a log."""
+
+    def __init__(self, real: TextIO):
+        self.real = real
+        self.local = threading.local()
+
+    def write(self, text: str) -> int:
+        target = getattr(self.local, "target", None)
+        return (target or self.real).write(text)
+
+    def flush(self) -> None:
+        (getattr(self.local, "target", None) or self.real).flush()
+
+
+def _thread_stdout() -> _ThreadStdout:
+    if not isinstance(sys.stdout, _ThreadStdout):
+        sys.stdout = _ThreadStdout(sys.stdout)
+    return sys.stdout
+
+
+_ACTIVE: LocalHopline | None = None  # the sandbox whose hops moto's Lambda invoke and retry waits reach
+_PATCH_LOCK = threading.Lock()
+# Rendering goes through CDK (a node process): once per (machine, function ARNs, config) per process.
+_DEFINITIONS: dict[tuple[str, str, str], dict[str, Any]] = {}
 
 
 @dataclass
@@ -83,6 +125,15 @@ class LocalHopline:
         self.schedule_failures: Counter[str] = Counter()
         self.schedule_dead_letters: list[tuple[str, str]] = []
         self.runtime: Any = None
+        self.function_hops: dict[str, str] = {}  # moto Lambda function name -> hop
+        self.definitions: dict[str, dict[str, Any]] = {}  # state machine -> the ASL it runs
+        self.state_machine_arns: dict[str, str] = {}
+        self.task_errors: Counter[str] = Counter()
+        self.retry_waits = 0
+        self._consumers_busy = 0
+        self._quiet = threading.Condition()
+        self._log_lock = threading.Lock()
+        self._executions_may_run = False
 
     # -- resources ------------------------------------------------------------------------------
     def start(self, secret_values: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
@@ -127,8 +178,120 @@ class LocalHopline:
             os.environ[topology.secret_env(path)] = name
         os.environ[CLIENT_CONFIG_ENV] = self.config.to_env()
         os.environ["CLIENT_ID"] = self.config.client
+        _install_moto_patches()
         self._install_runtime()
+        self._create_state_machines()
         return self.secret_values
+
+    def _create_state_machines(self) -> None:
+        """One moto Lambda function per task hop and each state machine, from infra's own renderer."""
+        import boto3
+
+        if not topology.STATE_MACHINES:
+            return
+        os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+        from infra.constructs.state_machine import render_definition
+
+        global _ACTIVE
+        _install_moto_patches()
+        _ACTIVE = self
+        role = boto3.client("iam").create_role(
+            RoleName=resource_name(self.config, "sandbox-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as bundle:
+            bundle.writestr("sandbox.py", "# the sandbox runs the hop in-process; this code is never run\n")
+        lambda_client = boto3.client("lambda")
+        stepfunctions = boto3.client("stepfunctions")
+        for machine in topology.STATE_MACHINES:
+            arns: dict[str, str] = {}
+            for state in machine.states:
+                if isinstance(state, topology.TaskState) and state.hop not in arns:
+                    name = resource_name(self.config, state.hop.replace("_", "-"))
+                    self.function_hops[name] = state.hop
+                    arns[state.hop] = lambda_client.create_function(
+                        FunctionName=name, Runtime="python3.12", Role=role, Handler=topology.hop(state.hop).handler,
+                        Code={"ZipFile": archive.getvalue()}, Timeout=topology.hop(state.hop).timeout_seconds,
+                    )["FunctionArn"]
+            cache_key = (machine.name, json.dumps(arns, sort_keys=True), self.config.to_env())
+            if cache_key not in _DEFINITIONS:
+                _DEFINITIONS[cache_key] = render_definition(machine, arns, self.config)
+            self.definitions[machine.name] = _DEFINITIONS[cache_key]
+            arn = stepfunctions.create_state_machine(
+                name=resource_name(self.config, machine.name), roleArn=role,
+                definition=json.dumps(self.definitions[machine.name]),
+            )["stateMachineArn"]
+            self.state_machine_arns[machine.name] = arn
+            os.environ[topology.state_machine_env(machine.name)] = arn
+
+    # -- state machines ---------------------------------------------------------------------------
+    def _invoke_task(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        """What moto's Lambda invoke runs: the hop's handler, here, with the error shape Lambda reports."""
+        hop_name = self.function_hops[function_name.split(":")[-1]]
+        event = json.loads(body or "{}")
+        self.invocations[hop_name] += 1
+        try:
+            return json.dumps(self._call(hop_name, event)).encode()
+        except Exception as error:  # noqa: BLE001 - Lambda reports any unhandled error as the function's error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            self.task_errors[f"{hop_name}:{type(error).__name__}"] += 1
+            return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode()
+
+    def _retry_wait(self, seconds: float) -> None:
+        """A Retry's backoff: virtual time passes, and the queue consumers in flight finish their work
+        first (on AWS they would run on while the execution waits)."""
+        self.clock.advance(seconds)
+        with self._quiet:
+            self.retry_waits += 1
+            self._quiet.notify_all()
+            self._quiet.wait_for(lambda: self._consumers_busy == 0, timeout=EXECUTION_WAIT_SECONDS)
+
+    def running_executions(self) -> list[str]:
+        import boto3
+
+        stepfunctions = boto3.client("stepfunctions")
+        running: list[str] = []
+        for arn in self.state_machine_arns.values():
+            for page in stepfunctions.get_paginator("list_executions").paginate(
+                    stateMachineArn=arn, statusFilter="RUNNING"):
+                running.extend(e["executionArn"] for e in page["executions"])
+        return running
+
+    def wait_for_executions(self, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
+        """Executions run on moto's threads; wait (real time) until none is running. Free when no hop has
+        started one since the last wait."""
+        if not self._executions_may_run:
+            return
+        deadline = time.monotonic() + timeout
+        while self.running_executions():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"state machine executions still running after {timeout} s")
+            time.sleep(0.002)
+        self._executions_may_run = False
+
+    def wait_until_execution_waits_or_ends(self, waits_before: int, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
+        """Block (real time) until some execution enters a Retry wait after `waits_before`, or none runs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._quiet:
+                if self.retry_waits > waits_before:
+                    return
+            if not self.running_executions():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError("execution neither waited nor ended")
+            time.sleep(0.001)
+
+    def executions(self) -> list[dict[str, Any]]:
+        """Every execution of every state machine: name, status, input and output (parsed)."""
+        import boto3
+
+        stepfunctions = boto3.client("stepfunctions")
+        found: list[dict[str, Any]] = []
+        for arn in self.state_machine_arns.values():
+            for page in stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                for summary in page["executions"]:
+                    found.append(stepfunctions.describe_execution(executionArn=summary["executionArn"]))
+        return found
 
     def _install_runtime(self) -> None:
         from aws_lambda_powertools.utilities import parameters
@@ -188,11 +351,17 @@ class LocalHopline:
         handler = self.handler(hop_name)
         if self.runtime is not None:  # what HOPLINE_PRIORITY says in each deployed function
             self.runtime.priority = topology.hop(hop_name).priority
+        router = _thread_stdout()
         if isinstance(self.log, io.StringIO):
-            self.log.seek(0)
-            self.log.truncate()  # discarded unless the caller asked for a log file
-        with contextlib.redirect_stdout(self.log):
+            with self._log_lock:
+                self.log.seek(0)
+                self.log.truncate()  # discarded unless the caller asked for a log file
+        previous = getattr(router.local, "target", None)
+        router.local.target = self.log
+        try:
             return handler(event, self._context(hop_name))
+        finally:
+            router.local.target = previous
 
     def drain(self, *, max_rounds: int = 10_000, seconds_per_round: float = 1.0) -> int:
         """Poll every consumed queue until all are empty, like the Lambda SQS pollers; returns rounds."""
@@ -222,8 +391,34 @@ class LocalHopline:
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             self.clock.advance(seconds_per_round)
             if not busy:
+                if self.state_machine_arns:
+                    self.wait_for_executions()
                 return rounds
         raise RuntimeError(f"queues still busy after {max_rounds} rounds")
+
+    def drain_queue(self, queue_name: str) -> int:
+        """Run one queue's consumer until that queue is empty (from any thread); returns batches run."""
+        import boto3
+
+        sqs = boto3.client("sqs")
+        hop = next(h for h in topology.HOPS
+                   if isinstance(h.trigger, topology.QueueTrigger) and h.trigger.queue == queue_name)
+        assert isinstance(hop.trigger, topology.QueueTrigger)
+        url = self.queue_urls[queue_name]
+        batches = 0
+        while True:
+            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=hop.trigger.batch_size,
+                                           AttributeNames=["All"]).get("Messages", [])
+            if not received:
+                return batches
+            batches += 1
+            failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
+            for message in received:
+                if message["MessageId"] in failed:
+                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                  VisibilityTimeout=0)
+                else:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def _invoke_batch(self, hop: topology.Hop, messages: list[dict[str, Any]]) -> set[str]:
         assert isinstance(hop.trigger, topology.QueueTrigger)
@@ -234,11 +429,19 @@ class LocalHopline:
             "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
         } for m in messages]}
         self.invocations[hop.name] += 1
+        if hop.starts:
+            self._executions_may_run = True
+        with self._quiet:
+            self._consumers_busy += 1
         try:
             response = self._call(hop.name, event)
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - Powertools raises when every record failed: all are retried
             failed = {m["MessageId"] for m in messages}
+        finally:
+            with self._quiet:
+                self._consumers_busy -= 1
+                self._quiet.notify_all()
         self.record_failures[hop.name] += len(failed)
         return failed
 
@@ -264,6 +467,67 @@ class LocalHopline:
                 sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
             found[name] = list(bodies.values())
         return found
+
+
+def _install_moto_patches() -> None:
+    """Route moto's Lambda invoke (no Docker) to the active sandbox's hops, and Step Functions Retry
+    backoff to its virtual clock. Installed once per process; inert when no sandbox is active."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    with _PATCH_LOCK:
+        if getattr(LambdaSimpleBackend.invoke, "_hopline", False):
+            return
+        original_invoke = LambdaSimpleBackend.invoke
+
+        def invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
+                   response_headers: Any) -> Any:
+            active = _ACTIVE
+            if active is None or function_name.split(":")[-1] not in active.function_hops:
+                return original_invoke(self, function_name, qualifier, body, headers, response_headers)
+            return active._invoke_task(function_name, body, response_headers)
+
+        invoke._hopline = True  # type: ignore[attr-defined]
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+        real_time = retrier_decl.time
+
+        class _BackoffClock:
+            """Stands in for the `time` module inside moto's retrier: only `sleep` is used there."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real_time, name)
+
+            @staticmethod
+            def sleep(seconds: float) -> None:
+                active = _ACTIVE
+                if active is None:
+                    real_time.sleep(seconds)
+                else:
+                    active._retry_wait(seconds)
+
+        retrier_decl.time = _BackoffClock()  # type: ignore[assignment]
+        _serialise_dynamodb_writes()
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
+
+
+def _serialise_dynamodb_writes() -> None:
+    """DynamoDB applies a conditional write atomically per item; moto's in-memory backend checks the
+    condition and then updates, so two threads can both pass. The cancel/submit race relies on that
+    atomicity, so the sandbox serialises moto's item reads and writes (one lock: a faithful, if coarse,
+    stand-in for per-item atomicity)."""
+    import functools
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "get_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def serialised(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return _original(*args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(serialised))
 
 
 def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:

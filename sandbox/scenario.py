@@ -13,6 +13,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +64,16 @@ class Options:
     stock_incident_every: int = 20  # sales between stock incidents (receipts, spikes, damage, shop sales)
     follow_up_hours: float = 30.0  # after the last order: long enough for late parcels to come back
     day_hours: float = 10.0  # the trading day the orders are spread over
+    cancel_rate: float = 0.08  # valid sales voided at Cin7 Core, at one of the CANCEL_KINDS moments
+
+
+# When a voided sale is voided (share of cancels): before it is submitted, while its submit is in flight
+# (the void lands between the create reaching the warehouse and its outcome being recorded), after
+# hand-off before picking starts, and after it was picked.
+CANCEL_KINDS: dict[str, float] = {"before_submit": 0.3, "during_submit": 0.2, "before_pick": 0.3, "after_pick": 0.2}
+# Minutes after the warehouse created the order at which each late kind is voided (simulator timetable:
+# awaiting picking at 15, picking 30, picked 45, packed 60, despatched 120).
+CANCEL_DELAY_MINUTES: dict[str, tuple[float, float]] = {"before_pick": (2.0, 10.0), "after_pick": (50.0, 100.0)}
 
 
 @dataclass
@@ -72,6 +83,7 @@ class PlannedSale:
     kind: str
     expected: str
     created_at: Any = None
+    cancel: str | None = None  # a CANCEL_KINDS key when the sale is voided
 
 
 @dataclass
@@ -126,7 +138,7 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
     from moto import mock_aws
 
     from sandbox import stock_day
-    from sandbox.local import LocalHopline
+    from sandbox.local import MOTO_CONFIG, LocalHopline
     from sandbox.simulators.base import FaultPlan
     from sandbox.simulators.cin7_core import Cin7CoreSimulator
     from sandbox.simulators.scend import ScendSimulator
@@ -135,7 +147,7 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
     rng = random.Random(options.seed)
     clock = VirtualClock()
     base_config = config or config_for_client(options.client)
-    with mock_aws():
+    with mock_aws(config=MOTO_CONFIG):
         local = LocalHopline(base_config, clock)
         secrets = {
             "source.credentials_secret": {"account_id": f"acct-{options.seed}",
@@ -197,8 +209,11 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
                                    body=json.dumps(payload))
         return status
 
+    cancels = Cancels(local, cin7, scend, deliver, stats)
+
     for index in range(options.orders):
         clock.advance(spacing)
+        cancels.void_due()
         kind = rng.choices(kinds, weights=weights)[0]
         order_number = f"SO-{10000 + index}"
         if kind in ("new_product", "new_product_invalid"):
@@ -214,6 +229,8 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
                 stock_day.send_event(local, cin7, hook_secret, sorted({line[0] for line in spec["lines"]}), stock)
             if index % options.stock_incident_every == options.stock_incident_every - 1:
                 stock_day.incident(local, cin7, scend, hook_secret, stock)
+        if kind == "valid" and rng.random() < options.cancel_rate:
+            planned[-1].cancel = rng.choices(list(CANCEL_KINDS), weights=list(CANCEL_KINDS.values()))[0]
         payload = cin7.webhook_payload(sale_id)
         if rng.random() < options.missed_webhook_rate:
             stats["webhooks_missed"] += 1
@@ -225,6 +242,8 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
                 else:
                     pending_duplicates.append(payload)  # Cin7 retries minutes later
                 stats["webhooks_duplicated"] += 1
+        if planned[-1].cancel is not None:
+            cancels.plan(planned[-1], f"{local.config.warehouse.client_reference_prefix}-{order_number}", rng)
         if index == options.orders // 3:
             stats[f"webhook_{deliver(payload, secret='not-the-secret')}"] += 1
             stats[f"webhook_{deliver({'EventType': 'Sale/OrderAuthorised'})}"] += 1
@@ -242,9 +261,61 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
     end = clock.now().timestamp() + options.follow_up_hours * 3600
     while clock.now().timestamp() < end:
         clock.advance(300)
+        cancels.void_due()
         schedules.run_due()
+    scend.before_create = None
     local.drive_stats = stats
     return planned
+
+
+class Cancels:
+    """Voids sales at Cin7 Core at the planned moment and delivers the Sale/Voided webhook; the cancel
+    queue is consumed at once, as its Lambda poller would."""
+
+    def __init__(self, local: Any, cin7: Any, scend: Any, deliver: Any, stats: Counter[str]):
+        self.local, self.cin7, self.scend, self.deliver, self.stats = local, cin7, scend, deliver, stats
+        self.racing: dict[str, PlannedSale] = {}  # client reference -> sale voided while its submit is in flight
+        self.late: list[tuple[PlannedSale, str, float]] = []  # (sale, reference, minutes after warehouse creation)
+        scend.before_create = self._during_submit
+
+    def plan(self, sale: PlannedSale, reference: str, rng: random.Random) -> None:
+        if sale.cancel == "before_submit":
+            self.void(sale)
+        elif sale.cancel == "during_submit":
+            self.racing[reference] = sale
+        else:
+            low, high = CANCEL_DELAY_MINUTES[str(sale.cancel)]
+            self.late.append((sale, reference, rng.uniform(low, high)))
+
+    def void(self, sale: PlannedSale) -> None:
+        self.cin7.void_sale(sale.sale_id)
+        self.stats["cancels_voided"] += 1
+        self.stats[f"webhook_{self.deliver(self.cin7.webhook_payload(sale.sale_id, 'Sale/Voided'))}"] += 1
+        self.local.drain_queue("cancel-requests")
+
+    def void_due(self) -> None:
+        """Void the late kinds whose moment (after the warehouse created the order) has come."""
+        now = self.local.clock.now()
+        waiting = []
+        for sale, reference, minutes in self.late:
+            created = self.scend.created_at(reference)
+            if created is not None and now >= created + timedelta(minutes=minutes):
+                self.void(sale)
+            else:
+                waiting.append((sale, reference, minutes))
+        self.late = waiting
+        self.local.wait_for_executions()
+
+    def _during_submit(self, reference: str) -> None:
+        """Scend hook, on the request thread, just before the create lands: void the sale and start its
+        cancellation, and let the execution run until it waits (it must find the submit in flight)."""
+        sale = self.racing.pop(reference, None)
+        if sale is None:
+            return
+        waits = self.local.retry_waits
+        self.void(sale)
+        self.local.wait_until_execution_waits_or_ends(waits)
+
 
 
 class Schedules:
@@ -292,7 +363,10 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         reference = f"{prefix}-{sale.order_number}"
         entry = ledger.get(key)
         exception = open_by_key.get(key)
-        if sale.expected == "warehouse":
+        if sale.cancel is not None:
+            # A voided sale: right when its cancellation reached an outcome (accepted or refused).
+            ok = entry is not None and entry.cancel_outcome is not None
+        elif sale.expected == "warehouse":
             ok = reference in at_warehouse
         elif sale.expected in ("held", "skipped"):
             ok = entry is not None and entry.stage.value == sale.expected and reference not in at_warehouse
@@ -327,6 +401,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     despatch = _despatch_summary(local, cin7, scend, ledger, exceptions)
     catalogue = _catalogue_summary(local, planned, ledger, at_warehouse, prefix)
     catalogue["warehouse_product_writes"] = scend.product_writes
+    cancellation = _cancel_summary(local, cin7, scend, planned, ledger, prefix)
     return {
         "client": local.config.client,
         "seed": options.seed,
@@ -368,6 +443,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         },
         **despatch,
         **catalogue,
+        **cancellation,
         "unexpected": wrong[:20],
     }
 
@@ -400,6 +476,70 @@ def _catalogue_summary(
         "orders_held_for_sku": held,
         "orders_released_after_sku": released,
         "product_to_release_seconds": {"p50": _percentile(waits, 0.5), "max": round(max(waits), 1) if waits else None},
+    }
+
+
+def _cancel_summary(
+    local: Any, cin7: Any, scend: Any, planned: list[PlannedSale], ledger: dict[str, Any], prefix: str
+) -> dict[str, Any]:
+    """Cancellations: outcomes from the executions, latency request -> outcome (virtual seconds), and the
+    warehouse's truth: an accepted cancel whose order still shipped, or is still live, is a failure."""
+    from datetime import datetime
+
+    from shared.flows.cancellation import ACCEPTED, Outcome
+
+    executions = local.executions()
+    outcomes: Counter[str] = Counter()
+    latencies: list[float] = []
+    wall_ms = [(e["stopDate"] - e["startDate"]).total_seconds() * 1000 for e in executions if e.get("stopDate")]
+    waited = 0
+    for execution in executions:
+        output = json.loads(execution.get("output") or "null") or {}
+        record = output.get("record") or {}
+        if record:
+            outcomes[record["outcome"]] += 1
+            requested = datetime.fromisoformat(output["request"]["requested_at"])
+            latencies.append((datetime.fromisoformat(record["decided_at"]) - requested).total_seconds())
+    for count_key, count in local.task_errors.items():
+        if count_key == "lookup_cancellation:SubmitInFlightError":
+            waited += count
+    source = local.config.source.platform
+    shipped_after, live_after = 0, 0
+    by_reference = scend.orders_by_reference()
+    for entry in ledger.values():
+        if entry.cancel_outcome is None or Outcome(entry.cancel_outcome) not in ACCEPTED:
+            continue
+        number = entry.order_number
+        for order in by_reference.get(f"{prefix}-{number}", []):
+            if scend.was_shipped(order["ID"]):
+                shipped_after += 1
+            elif order["OrderStatusId"] != 3:
+                live_after += 1
+    by_kind = Counter(sale.cancel for sale in planned if sale.cancel)
+    outcome_by_kind: dict[str, dict[str, int]] = {}
+    for sale in planned:
+        if sale.cancel:
+            entry = ledger.get(f"{source}#{sale.sale_id}")
+            got = (entry.cancel_outcome if entry else None) or "none"
+            outcome_by_kind.setdefault(sale.cancel, Counter())[got] += 1  # type: ignore[index]
+    return {
+        "cancels_requested": len(executions),
+        "cancels_by_moment": dict(sorted(by_kind.items())),
+        "cancel_outcomes_by_moment": {k: dict(v) for k, v in sorted(outcome_by_kind.items())},
+        "cancelled_before_submit": outcomes[Outcome.CANCELLED_BEFORE_SUBMIT],
+        "cancelled_at_warehouse": outcomes[Outcome.CANCELLED_AT_WAREHOUSE],
+        "cancels_already_cancelled": outcomes[Outcome.ALREADY_CANCELLED],
+        "cancels_refused_too_late": outcomes[Outcome.REFUSED_TOO_LATE],
+        "cancels_refused_by_warehouse": outcomes[Outcome.REFUSED_BY_WAREHOUSE],
+        "cancel_executions_failed": sum(1 for e in executions if e["status"] != "SUCCEEDED"),
+        "cancel_waits_for_submit_in_flight": waited,
+        "shipped_after_cancel": shipped_after,
+        "live_at_warehouse_after_cancel": live_after,
+        "cancel_notes_written": cin7.notes_written,
+        # Virtual seconds from the request to the recorded outcome (waits for an in-flight submit count).
+        "cancel_decision_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
+        # Real milliseconds per execution on moto (every task a real handler call, the warehouse over HTTP).
+        "cancel_execution_wall_ms": {"p50": _percentile(wall_ms, 0.5), "p95": _percentile(wall_ms, 0.95)},
     }
 
 

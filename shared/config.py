@@ -208,6 +208,20 @@ class StockConfig(Section):
         return self
 
 
+class CancellationConfig(Section):
+    """State-aware cancellation: the warehouse status from which a person, not Hopline, decides."""
+
+    cutoff: str = Field("picked", description="neutral warehouse status at and after which a cancel is refused")
+    notify_source: bool = Field(True, description="write the outcome back to the source order (a note)")
+
+    @field_validator("cutoff")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        from shared.flows.cancellation import validate_cutoff
+
+        return validate_cutoff(value)
+
+
 class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
@@ -231,6 +245,9 @@ class ClientConfig(Section):
     writeback: WritebackConfig = WritebackConfig()
     catalogue: CatalogueConfig = CatalogueConfig()
     stock: StockConfig = StockConfig()
+
+
+    cancellation: CancellationConfig = CancellationConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

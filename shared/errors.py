@@ -55,5 +55,16 @@ class NotFoundError(PermanentError):
         super().__init__(ReasonCode.SOURCE_NOT_FOUND, detail, status=status)
 
 
+class SubmitInFlightError(HoplineError):
+    """A cancel met a submit that has started and not yet recorded its outcome: wait, then look again.
+
+    The class name is the error a Step Functions Retry matches on; do not rename it lightly.
+    """
+
+
+class SubmitCancelledError(HoplineError):
+    """A submit found the order's cancel already requested: it must not reach the warehouse."""
+
+
 class ConfigError(HoplineError):
     """A client config file is wrong; the message names the file, the field and the problem."""

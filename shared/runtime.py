@@ -69,6 +69,13 @@ class Runtime:
     def s3(self) -> Any:
         return boto3.client("s3")
 
+    @cached_property
+    def stepfunctions(self) -> Any:
+        return boto3.client("stepfunctions")
+
+    def state_machine_arn(self, name: str) -> str:
+        return self._environ[topology.state_machine_env(name)]
+
     def table(self, name: str) -> Any:
         return self.dynamodb.Table(self._environ[topology.table_env(name)])
 

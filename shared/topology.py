@@ -6,6 +6,7 @@ infra/ synthesizes exactly this; sandbox/ runs exactly this on moto. Adding a ho
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -65,7 +66,14 @@ class ScheduleTrigger:
     expression_field: str
 
 
-Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger
+@dataclass(frozen=True)
+class StateMachineTrigger:
+    """Invoked by a Task state of the named state machine (no queue, API or schedule of its own)."""
+
+    machine: str
+
+
+Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | StateMachineTrigger
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ class Hop:
         # A hop that calls a platform draws on that platform's shared rate budget: granted here, once.
         if any(path.endswith("credentials_secret") for path in self.secrets) and BUDGET_TABLE not in self.tables:
             object.__setattr__(self, "tables", {**self.tables, BUDGET_TABLE: "read_write"})
+    starts: tuple[str, ...] = ()  # state machines this hop starts executions of
 
     @property
     def handler(self) -> str:
@@ -104,6 +113,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order"),
     Queue("product-sync", "products changed at the master, waiting to be created or updated at the warehouse"),
     Queue("stock-sync", "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)"),
+    Queue("cancel-requests", "cancel requests from any source, each waiting to start its cancellation execution"),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -127,16 +137,16 @@ HOPS: tuple[Hop, ...] = (
         name="webhook_receiver",
         description="Authenticates a Cin7 Core sale webhook, archives it and enqueues the sale reference.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core"),
-        sends_to=("order-intake",),
+        sends_to=("order-intake", "cancel-requests"),
         buckets={"archive": "write"},
         secrets=("source.webhook_secret",),
         timeout_seconds=10,
     ),
     Hop(
         name="poll_sales",
-        description="Safety net: lists authorised sales changed since the cursor and enqueues them.",
+        description="Safety net: lists authorised and voided sales changed since the cursor and enqueues them.",
         trigger=ScheduleTrigger("source.poll_schedule"),
-        sends_to=("order-intake",),
+        sends_to=("order-intake", "cancel-requests"),
         tables={"cursors": "read_write"},
         secrets=("source.credentials_secret",),
         timeout_seconds=120,
@@ -215,6 +225,59 @@ HOPS: tuple[Hop, ...] = (
         tables={"exceptions": "read_write"},
         timeout_seconds=60,
         reserved_concurrency=1,
+    ),    # -- cancellation: a queue hop starts the state machine; each of its tasks is one hop --------------
+    Hop(
+        name="start_cancellation",
+        description="Starts one cancellation execution per (client, order); a repeated request starts none.",
+        trigger=QueueTrigger("cancel-requests", batch_size=10),
+        tables={"exceptions": "read_write"},
+        starts=("cancellation",),
+        timeout_seconds=30,
+    ),
+    Hop(
+        name="lookup_cancellation",
+        description="Writes the cancel on the ledger entry and says where the order is (waits out a submit).",
+        trigger=StateMachineTrigger("cancellation"),
+        tables={"ledger": "read_write"},
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=30,
+    ),
+    Hop(
+        name="read_warehouse_status",
+        description="Reads the order's live warehouse status as a neutral status.",
+        trigger=StateMachineTrigger("cancellation"),
+        tables={"ledger": "read"},
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=30,
+    ),
+    Hop(
+        name="cancel_at_warehouse",
+        description="Asks the warehouse to cancel an order that is before the client's cut-off.",
+        trigger=StateMachineTrigger("cancellation"),
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=30,
+    ),
+    Hop(
+        name="record_cancellation",
+        description="Records the cancellation outcome; a refusal opens an exception owned by operations.",
+        trigger=StateMachineTrigger("cancellation"),
+        tables={"ledger": "read_write", "exceptions": "read_write"},
+        buckets={"archive": "write"},
+        timeout_seconds=30,
+    ),
+    Hop(
+        name="notify_cancellation",
+        description="Writes the cancellation outcome back to the source order (a note on the sale).",
+        trigger=StateMachineTrigger("cancellation"),
+        secrets=("source.credentials_secret",),
+        timeout_seconds=30,
+    ),
+    Hop(
+        name="record_cancel_failure",
+        description="Records a failed cancellation execution in the exception inbox, for a person and a redrive.",
+        trigger=StateMachineTrigger("cancellation"),
+        tables={"exceptions": "read_write"},
+        timeout_seconds=30,
     ),
     # Stock sync: one pusher fed by a full read on a schedule, by master events and by drift corrections.
     Hop(
@@ -313,6 +376,135 @@ ALERTS: tuple[MetricAlert, ...] = (
 )
 
 
+# -- state machines: declared here like the rest, rendered by infra/, executed on moto by sandbox/ ----------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Step Functions Retry: `errors` are exception class names a hop raises (the Lambda errorType)."""
+
+    errors: tuple[str, ...]
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float = 2.0
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """A Task state that invokes one hop; its result lands at `result_path` of the execution document."""
+
+    name: str
+    hop: str
+    result_path: str
+    next: str | None  # None: the execution ends after this task
+    retries: tuple[RetryPolicy, ...]
+    catch_to: str  # every error not retried away goes here, with the error at $.error
+
+
+@dataclass(frozen=True)
+class ChoiceState:
+    """Branch on one string field. `values` is the closed set the field can take; `route` names the next
+    state for a value (given the client config), so the rendered rules cover every value explicitly."""
+
+    name: str
+    field: str
+    values: tuple[str, ...]
+    route: Callable[[ClientConfig, str], str]
+    targets: tuple[str, ...]  # every state `route` may name
+    default: str
+
+    def routes(self, config: ClientConfig) -> dict[str, str]:
+        """value -> next state for this client; refuses a route outside the declared targets."""
+        table = {value: self.route(config, value) for value in self.values}
+        stray = sorted(set(table.values()) - set(self.targets))
+        if stray:
+            raise ValueError(f"choice {self.name} routes to undeclared states {stray}")
+        return table
+
+
+@dataclass(frozen=True)
+class SucceedState:
+    name: str
+
+
+@dataclass(frozen=True)
+class FailState:
+    name: str
+    error: str
+    cause: str
+
+
+State = TaskState | ChoiceState | SucceedState | FailState
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    name: str
+    purpose: str
+    start_at: str
+    states: tuple[State, ...]
+    timeout_seconds: int = 3600
+
+    def state(self, name: str) -> State:
+        return next(s for s in self.states if s.name == name)
+
+
+# Errors raised by connectors that a later attempt may not meet (class names from shared.errors).
+TRANSIENT = RetryPolicy(("TransientError", "RateLimitedError"), interval_seconds=5, max_attempts=4, backoff_rate=2.0)
+# 10+20+40+80+160 s: longer than a submit can stay in flight (shared.steps.cancellation.submit_lease_seconds).
+SUBMIT_IN_FLIGHT = RetryPolicy(("SubmitInFlightError",), interval_seconds=10, max_attempts=5, backoff_rate=2.0)
+
+
+def _where_is_the_order(config: ClientConfig, place: str) -> str:
+    return "ReadWarehouseStatus" if place == "at_warehouse" else "RecordOutcome"
+
+
+def _before_the_cutoff(config: ClientConfig, status: str) -> str:
+    from shared.flows.cancellation import Decision, Place, decide
+
+    decision = decide(Place.AT_WAREHOUSE, status, config.cancellation.cutoff).decision
+    return "CancelAtWarehouse" if decision == Decision.CANCEL_AT_WAREHOUSE else "RecordOutcome"
+
+
+def _cancellation_machine() -> StateMachine:
+    from shared.flows.cancellation import NEUTRAL_STATUSES
+
+    def task(name: str, hop_name: str, result_path: str, next_state: str | None,
+             *extra: RetryPolicy) -> TaskState:
+        return TaskState(name, hop_name, result_path, next_state, (*extra, TRANSIENT), catch_to="RecordFailure")
+
+    return StateMachine(
+        name="cancellation",
+        purpose="State-aware cancellation: cancel before submit or before the cut-off, otherwise refuse "
+                "and route to operations; every step recorded",
+        start_at="LookUpOrder",
+        states=(
+            task("LookUpOrder", "lookup_cancellation", "$.lookup", "WhereIsTheOrder", SUBMIT_IN_FLIGHT),
+            ChoiceState("WhereIsTheOrder", "$.lookup.route", ("not_submitted", "at_warehouse", "cancelled"),
+                        _where_is_the_order, ("ReadWarehouseStatus", "RecordOutcome"), default="RouteUnknown"),
+            task("ReadWarehouseStatus", "read_warehouse_status", "$.warehouse", "BeforeTheCutOff"),
+            ChoiceState("BeforeTheCutOff", "$.warehouse.status", NEUTRAL_STATUSES, _before_the_cutoff,
+                        ("CancelAtWarehouse", "RecordOutcome"), default="RecordOutcome"),
+            task("CancelAtWarehouse", "cancel_at_warehouse", "$.cancel", "RecordOutcome"),
+            task("RecordOutcome", "record_cancellation", "$.record", "NotifySource"),
+            task("NotifySource", "notify_cancellation", "$.notify", "Done"),
+            SucceedState("Done"),
+            TaskState("RecordFailure", "record_cancel_failure", "$.failure", "CancellationFailed", (TRANSIENT,),
+                      catch_to="CancellationFailed"),
+            FailState("CancellationFailed", "CancellationFailed",
+                      "A step failed after its retries; see the exception inbox (flow cancellation), then redrive"),
+            FailState("RouteUnknown", "RouteUnknown", "The order lookup returned a route this machine does not know"),
+        ),
+    )
+
+
+STATE_MACHINES: tuple[StateMachine, ...] = (_cancellation_machine(),)
+
+
+def state_machine(name: str) -> StateMachine:
+    return next(m for m in STATE_MACHINES if m.name == name)
+
+
 def queue(name: str) -> Queue:
     return next(q for q in QUEUES if q.name == name)
 
@@ -344,6 +536,10 @@ def bucket_env(name: str) -> str:
 
 def secret_env(path: str) -> str:
     return "SECRET_" + path.upper().replace(".", "_")
+
+
+def state_machine_env(name: str) -> str:
+    return f"STATE_MACHINE_ARN_{name.upper().replace('-', '_')}"
 
 
 def validate() -> None:
@@ -378,6 +574,53 @@ def validate() -> None:
     orphans = queue_names - set(consumers)
     if orphans:
         raise ValueError(f"queues without a consumer: {sorted(orphans)}")
+    _validate_state_machines()
+
+
+def _validate_state_machines() -> None:
+    """Every Task names a hop triggered by its machine, every transition names a state, every state is
+    reachable, and every hop a machine invokes is one of its tasks."""
+    machine_names = {m.name for m in STATE_MACHINES}
+    hops = {h.name: h for h in HOPS}
+    for h in HOPS:
+        for name in h.starts:
+            if name not in machine_names:
+                raise ValueError(f"hop {h.name} starts undeclared state machine {name}")
+        if isinstance(h.trigger, StateMachineTrigger) and h.trigger.machine not in machine_names:
+            raise ValueError(f"hop {h.name} is invoked by undeclared state machine {h.trigger.machine}")
+    for machine in STATE_MACHINES:
+        names = [s.name for s in machine.states]
+        if len(set(names)) != len(names):
+            raise ValueError(f"state machine {machine.name} repeats a state name")
+        targets: dict[str, list[str]] = {}
+        for state in machine.states:
+            if isinstance(state, TaskState):
+                hop_ = hops.get(state.hop)
+                if hop_ is None or hop_.trigger != StateMachineTrigger(machine.name):
+                    raise ValueError(f"{machine.name}.{state.name}: hop {state.hop} is not a task hop of this machine")
+                targets[state.name] = [t for t in (state.next, state.catch_to) if t]
+            elif isinstance(state, ChoiceState):
+                targets[state.name] = [state.default, *state.targets]
+            else:
+                targets[state.name] = []
+        for source, nexts in targets.items():
+            for target in nexts:
+                if target not in names:
+                    raise ValueError(f"{machine.name}.{source} moves to undeclared state {target}")
+        reachable, todo = set(), [machine.start_at]
+        while todo:
+            current = todo.pop()
+            if current in reachable:
+                continue
+            reachable.add(current)
+            todo.extend(targets.get(current, []))
+        unreachable = set(names) - reachable
+        if unreachable:
+            raise ValueError(f"state machine {machine.name}: unreachable states {sorted(unreachable)}")
+        invoked = {s.hop for s in machine.states if isinstance(s, TaskState)}
+        for h in HOPS:
+            if h.trigger == StateMachineTrigger(machine.name) and h.name not in invoked:
+                raise ValueError(f"hop {h.name} is triggered by {machine.name} but no task invokes it")
 
 
 validate()

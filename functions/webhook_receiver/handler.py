@@ -1,4 +1,5 @@
-"""Receives a Cin7 Core sale webhook: checks the shared secret, archives, enqueues a sale reference."""
+"""Receives a Cin7 Core sale webhook: checks the shared secret, archives, enqueues a sale reference
+(a voided sale as a cancel request)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.connectors.cin7_core.webhooks import parse_sale_event, verify_shared_secret
 from shared.errors import PermanentError
 from shared.models import owner_of
-from shared.models.messages import IntakeMessage
+from shared.models.messages import CancelRequest, IntakeMessage
 from shared.runtime import runtime
 
 logger = Logger()
@@ -50,6 +51,14 @@ def receive_cin7_sale() -> Response[str]:
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
     order_key = f"{source.platform}#{event.sale_id}"
     archive_key = rt.archive.put(order_key=order_key, kind="webhook", body=raw, now=now)
+    if event.is_void:
+        rt.send("cancel-requests", CancelRequest(
+            client=rt.config.client, source=source.platform, source_id=event.sale_id,
+            order_number=event.order_number, requested_at=now, reason="voided at Cin7 Core", trigger="webhook",
+            event_type=event.event_type,
+        ))
+        metrics.add_metric(name="WebhookCancelAccepted", unit=MetricUnit.Count, value=1)
+        return _json(202, '{"accepted":true}')
     rt.send("order-intake", IntakeMessage(
         client=rt.config.client, source=source.platform, source_id=event.sale_id,
         order_number=event.order_number, trigger="webhook", event_type=event.event_type, archive_key=archive_key,

@@ -105,3 +105,22 @@ class Monitoring(Construct):
         alarm.add_alarm_action(action)
         alarm.add_ok_action(action)
         return alarm
+
+    def alarm_on_failed_executions(
+        self, construct_id: str, metric: cloudwatch.IMetric, *, what: str
+    ) -> cloudwatch.Alarm:
+        """A state machine execution failed: its exception is in the inbox; fix, then redrive the execution."""
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_description=f"{what}: an execution failed after its retries. See the exception inbox (reason "
+            "cancel_failed) for what had already happened, fix the cause, then redrive the execution "
+            "(console 'Redrive', or aws stepfunctions redrive-execution).",
+            metric=metric,
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._operations_action)
+        return alarm

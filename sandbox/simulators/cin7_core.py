@@ -121,8 +121,11 @@ class Cin7CoreSimulator(Simulator):
         self._task_ids = random.Random(f"cin7-task:{account_id}")  # apart, so sale ids stay as they were
         self._tasks: dict[str, str] = {}  # TaskID -> SaleID
         self.tasks_added: list[str] = []  # TaskIDs created by POST sale/fulfilment, in order
+        self.notes_written = 0  # PUT sale calls that changed a Note
         self.locations: set[str] = set()  # stock locations picks may name: every sale's Location is added
         self.route("GET", rf"{PREFIX}sale", self._get_sale)
+        self.route("PUT", rf"{PREFIX}sale", self._put_sale, writes=True)
+        self.route("DELETE", rf"{PREFIX}sale", self._delete_sale, writes=True)
         self.route("GET", rf"{PREFIX}saleList", self._get_sale_list)
         self.route("GET", rf"{PREFIX}me", self._get_me)
         self.route("GET", rf"{PREFIX}product", self._get_products)
@@ -199,6 +202,41 @@ class Cin7CoreSimulator(Simulator):
             # Cin7 reports a missing sale as an error list inside HTTP 200.
             return Response(200, _error(404, f"Sale with ID = '{sale_id}' not found"))
         return Response(200, copy.deepcopy(sale))
+
+    def _put_sale(self, request: Request, match: re.Match[str]) -> Response:
+        """PUT sale: update header fields. Only Note is modelled (our cancellation write-back) [I]."""
+        body = request.body if isinstance(request.body, dict) else {}
+        sale = self._sales.get(str(body.get("ID") or "").lower())
+        if sale is None:
+            return Response(200, _error(404, f"Sale with ID = '{body.get('ID')}' not found"))
+        unknown = sorted(set(body) - {"ID", "Note"})
+        if unknown:
+            return Response(400, _error(400, f"Fields not supported by this simulator: {', '.join(unknown)}"))
+        if not isinstance(body.get("Note"), str):
+            return Response(400, _error(400, "Note must be a string"))
+        sale["Note"] = body["Note"]
+        self.notes_written += 1
+        self._touch(sale)
+        return Response(200, copy.deepcopy(sale))
+
+    def _delete_sale(self, request: Request, match: re.Match[str]) -> Response:
+        """DELETE sale?ID=&Void=true voids the sale (Status and Order.Status VOIDED) [V]."""
+        sale = self._sales.get(_query(request, "ID").strip().lower())
+        if sale is None:
+            return Response(200, _error(404, f"Sale with ID = '{_query(request, 'ID')}' not found"))
+        if _query(request, "Void").lower() != "true":
+            return Response(400, _error(400, "Only Void=true is modelled by this simulator"))
+        self._void(sale)
+        return Response(200, copy.deepcopy(sale))
+
+    def _void(self, sale: dict[str, Any]) -> None:
+        sale["Status"] = VOIDED
+        sale["Order"]["Status"] = VOIDED
+        self._touch(sale)
+
+    def _touch(self, sale: dict[str, Any]) -> None:
+        sale["LastModifiedOn"] = _stamp(self.clock.now())
+        self._sequence[sale["ID"]] = max(self._sequence.values()) + 1
 
     def _get_sale_list(self, request: Request, match: re.Match[str]) -> Response:
         try:
@@ -905,6 +943,11 @@ class Cin7CoreSimulator(Simulator):
     def sale_ids(self) -> list[str]:
         with self.lock:
             return sorted(self._sales, key=self._list_order)
+
+    def void_sale(self, sale_id: str) -> None:
+        """Scenario: someone voids the sale in Cin7 Core (as DELETE sale?ID=&Void=true would)."""
+        with self.lock:
+            self._void(self._sales[self._key(sale_id)])
 
     def webhook_payload(self, sale_id: str, event_type: str = "Sale/OrderAuthorised") -> dict[str, Any]:
         """The thin body Cin7 posts for a sale event (GUIDs in upper case, as in Cin7's examples)."""

@@ -180,6 +180,7 @@ class ScendSimulator(Simulator):
         self.route("GET", r"/api/Order/Shipments/List", self._list_shipments)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)", self._get_order)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Shipments", self._order_shipments)
+        self.route("GET", r"/api/Order/(?P<order_id>\d+)/Cancel", self._cancel_order, writes=True)
         self.route("GET", r"/api/Product/Search", self._search_products)
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
@@ -232,6 +233,8 @@ class ScendSimulator(Simulator):
         if not isinstance(body, dict):
             return Response(400, {"Message": "The request is invalid."})
         reference = str(body.get("OrderNumber") or "")
+        if self.before_create is not None:
+            self.before_create(reference)
         problem = self._validate(body)
         if problem:
             return Response(200, [self._result(reference, success=False, message=problem)])
@@ -363,6 +366,29 @@ class ScendSimulator(Simulator):
         self._advance(order_id)
         return Response(200, copy.deepcopy([row for _, row in self._order_parcels.get(order_id, [])]))
 
+    def _cancel_order(self, request: Request, match: re.Match[str]) -> Response:
+        """GET /api/Order/{id}/Cancel -> ToolkitResult. Refused once any parcel has left (Mintsoft cannot
+        amend a despatched order; a part-despatched one is refused too [I]); a cancelled order answers
+        Success again, so a repeat after a lost response is harmless [I]. Accepted otherwise, as the
+        3PLs on Mintsoft honour late cancels by unpicking or returning the goods [V]."""
+        order_id = int(match.group("order_id"))
+        if order_id not in self._orders:
+            return Response(404, {"Message": f"Order {order_id} not found"})
+        self.cancel_requests += 1
+        self._advance(order_id)
+        order = self._orders[order_id]
+        if order["OrderStatusId"] == CANCELLED:
+            return Response(200, {"ID": order_id, "Success": True, "Message": "Order already cancelled"})
+        if self._order_parcels.get(order_id) or order["OrderStatusId"] in (4, 5, 6):
+            return Response(200, {"ID": order_id, "Success": False,
+                                  "Message": f"Order {order_id} has been despatched and cannot be cancelled"})
+        self._set(order, CANCELLED, self.clock.now())
+        self._pinned.add(order_id)
+        self._plans.pop(order_id, None)
+        self._forced.pop(order_id, None)
+        self.cancelled_at[order_id] = self.clock.now()
+        return Response(200, {"ID": order_id, "Success": True, "Message": "Order cancelled"})
+
     # -- virtual time --------------------------------------------------------------------------
     def _advance(self, order_id: int) -> None:
         """Apply the status timetable and the despatch plan up to the clock's now; pinned orders stay put."""
@@ -485,6 +511,9 @@ class ScendSimulator(Simulator):
             if clock is not None:
                 self.clock = clock
             self.create_attempts = 0
+            self.cancel_requests = 0
+            self.cancelled_at: dict[int, datetime] = {}  # order id -> when a cancel was accepted
+            self.before_create: Any = None  # scenario hook: called with the OrderNumber before a create lands
             self.duplicate_rejections = 0
             self.product_writes = 0  # PUT and POST /api/Product calls that reached the handler
             self._products: dict[str, dict[str, Any]] = {}
@@ -590,6 +619,20 @@ class ScendSimulator(Simulator):
         for order in self.orders():
             grouped[order["OrderNumber"]].append(order)
         return dict(grouped)
+
+    def created_at(self, reference: str) -> datetime | None:
+        """When the (first) order with this OrderNumber was created; None when there is none."""
+        with self.lock:
+            for order_id in sorted(self._orders):
+                if self._orders[order_id]["OrderNumber"] == reference:
+                    return self._created_at[order_id]
+            return None
+
+    def was_shipped(self, order_id: int) -> bool:
+        """Truth for shipped_after_cancel: any parcel left, or the order shows a despatched status."""
+        with self.lock:
+            self._advance(order_id)
+            return bool(self._order_parcels.get(order_id)) or self._orders[order_id]["OrderStatusId"] in (4, 5, 6)
 
     def duplicate_references(self) -> int:
         """References held by more than one order (possible only with enforce_unique_reference=False)."""

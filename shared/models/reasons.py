@@ -40,6 +40,7 @@ class ReasonCode(StrEnum):
     # Cancellation (cancel state machine)
     CANCEL_TOO_LATE = "cancel_too_late"  # the warehouse is past the client's cut-off: a person decides
     CANCEL_REJECTED = "cancel_rejected"  # the warehouse refused a cancel we were allowed to make
+    CANCEL_FAILED = "cancel_failed"  # a cancellation execution failed part-way: see its recorded steps, redrive
     # Stock sync
     STOCK_DRIFT = "stock_drift"  # master and target disagree by more than the configured threshold
     STOCK_PUSH_REJECTED = "stock_push_rejected"  # the target refused a stock figure (e.g. unknown SKU)
@@ -71,6 +72,7 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.WRITEBACK_REJECTED: Team.OPERATIONS,
     ReasonCode.CANCEL_TOO_LATE: Team.OPERATIONS,
     ReasonCode.CANCEL_REJECTED: Team.OPERATIONS,
+    ReasonCode.CANCEL_FAILED: Team.OPERATIONS,
     ReasonCode.STOCK_DRIFT: Team.OPERATIONS,
     ReasonCode.STOCK_PUSH_REJECTED: Team.ECOMMERCE,
     ReasonCode.ORDER_STALLED: Team.OPERATIONS,

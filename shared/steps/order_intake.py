@@ -38,6 +38,7 @@ class IntakeResult(StrEnum):
     NOT_READY = "not_ready"
     SKIPPED = "skipped"
     QUARANTINED = "quarantined"
+    CANCELLED = "cancelled"
 
 
 _STAGE = {
@@ -52,6 +53,10 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     now = rt.clock.now()
     key = message.order_key
     entry = rt.ledger.record_delivery(key, order_number=message.order_number, trigger=message.trigger, now=now)
+    if entry.cancel_requested_at is not None:
+        # A cancel came first (or meanwhile): the cancellation owns this order now; submit would refuse it too.
+        logger.info("order cancel requested; not taken in", extra={"order_key": key, "trigger": message.trigger})
+        return IntakeResult.CANCELLED
     if entry.stage in AT_WAREHOUSE and message.trigger != "replay":
         # Already at the warehouse: a repeated webhook or a poll re-listing costs no source call.
         if message.trigger == "webhook":

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shared.errors import SubmitCancelledError
 from shared.models.messages import SubmitMessage
 from shared.runtime import Runtime
 from shared.stores.ledger import AT_WAREHOUSE, Stage
@@ -26,7 +27,12 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     """Returns what was done; PermanentError and TransientError propagate to the handler."""
     now = rt.clock.now()
     key = message.order_key
-    before = rt.ledger.begin_submit(key, now)
+    try:
+        before = rt.ledger.begin_submit(key, now, client_reference=message.client_reference)
+    except SubmitCancelledError:
+        # The cancellation saw no attempt under way and settled it as cancelled before submit.
+        logger.info("order cancelled before submit; not sent", extra={"order_key": key})
+        return {"outcome": "cancelled_before_submit", "warehouse_order_id": None}
     if before is not None and before.stage in AT_WAREHOUSE and before.warehouse_order_id:
         rt.ledger.count_duplicate(key, now)
         return {"outcome": "already_submitted", "warehouse_order_id": before.warehouse_order_id}

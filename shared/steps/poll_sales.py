@@ -6,17 +6,19 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from shared.models.messages import IntakeMessage
+from shared.models.messages import CancelRequest, IntakeMessage
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
 
 logger = Logger(child=True)
 
 FEED = "cin7_core.sales"
+VOID_FEED = "cin7_core.voided_sales"
 
 
 def poll_sales(rt: Runtime) -> dict[str, int | str]:
-    """Authorised sales changed since the cursor go to intake, which dedupes against the ledger."""
+    """Authorised sales changed since the cursor go to intake, which dedupes against the ledger; voided
+    ones go to cancellation, where a repeat starts no second execution."""
     result = poll_feed(
         rt, feed=FEED, overlap_minutes=rt.config.source.poll_overlap_minutes, first_lookback=timedelta(days=1),
         read=rt.source.orders_changed_since, stamp=lambda change: change.updated_at, queue="order-intake",
@@ -26,5 +28,15 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
             source_updated_at=change.updated_at,
         ),
     )
+    voided = poll_feed(
+        rt, feed=VOID_FEED, overlap_minutes=rt.config.source.poll_overlap_minutes, first_lookback=timedelta(days=1),
+        read=rt.source.cancelled_since, stamp=lambda change: change.updated_at, queue="cancel-requests",
+        to_message=lambda change: CancelRequest(
+            client=rt.config.client, source=rt.source.name, source_id=change.source_id,
+            order_number=change.order_number, requested_at=change.updated_at, reason="voided at Cin7 Core",
+            trigger="poll", event_type=f"poll:{change.status}",
+        ),
+    )
+    result["cancels_enqueued"] = voided["enqueued"]
     logger.info("poll done", extra=result)
     return result

@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.errors import SubmitCancelledError
 from shared.models.order import Model
 
 
@@ -22,6 +23,7 @@ class Stage(StrEnum):
     SUBMITTED = "submitted"
     PART_SHIPPED = "part_shipped"
     SHIPPED = "shipped"
+    CANCELLED = "cancelled"
 
 
 # Stages at which the order exists at the warehouse: intake never sends it again from these.
@@ -46,6 +48,11 @@ class LedgerEntry(Model):
     writeback_tasks: dict[str, str] = {}
     closed: bool = False
     timestamps: dict[str, str] = {}
+    submit_started_at: str | None = None
+    submit_reference: str | None = None
+    cancel_requested_at: str | None = None
+    cancel_outcome: str | None = None
+    cancel_detail: str | None = None
 
     def applied_parcels(self) -> dict[str, dict[str, Decimal]]:
         """parcel id -> sku -> quantity, for every parcel already written back."""
@@ -119,9 +126,11 @@ class LedgerStore:
             self.table.update_item(
                 Key=self._key(order_key),
                 UpdateExpression=expression,
-                ConditionExpression="attribute_not_exists(stage) OR NOT stage IN (:submitted, :part, :shipped)",
+                ConditionExpression=(
+                    "attribute_not_exists(stage) OR NOT stage IN (:submitted, :part, :shipped, :cancelled)"
+                ),
                 ExpressionAttributeValues={**values, ":part": Stage.PART_SHIPPED.value,
-                                           ":shipped": Stage.SHIPPED.value},
+                                           ":shipped": Stage.SHIPPED.value, ":cancelled": Stage.CANCELLED.value},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -129,17 +138,27 @@ class LedgerStore:
             raise
         return True
 
-    def begin_submit(self, order_key: str, now: datetime) -> LedgerEntry | None:
+    def begin_submit(self, order_key: str, now: datetime, *, client_reference: str = "") -> LedgerEntry | None:
         """Count a create attempt before making it; returns the entry as it was before (None if new).
 
-        One write answers both "is it already at the warehouse?" and "was a create tried before?".
+        One write answers both "is it already at the warehouse?" and "was a create tried before?". It is
+        also one side of the cancel race: it is refused (SubmitCancelledError) once a cancel was requested,
+        and a cancel that lands after it sees `submit_started_at` and waits for this attempt's outcome.
         """
-        result = self.table.update_item(
-            Key=self._key(order_key),
-            UpdateExpression="SET updated_at = :now ADD submit_attempts :one",
-            ExpressionAttributeValues={":now": _iso(now), ":one": 1},
-            ReturnValues="ALL_OLD",
-        )
+        try:
+            result = self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression=(
+                    "SET updated_at = :now, submit_started_at = :now, submit_reference = :ref ADD submit_attempts :one"
+                ),
+                ConditionExpression="attribute_not_exists(cancel_requested_at)",
+                ExpressionAttributeValues={":now": _iso(now), ":one": 1, ":ref": client_reference},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise SubmitCancelledError(f"{order_key}: cancel requested before the submit began") from None
+            raise
         previous = result.get("Attributes")
         return _entry(previous) if previous and "client_id" in previous else None
 
@@ -166,6 +185,44 @@ class LedgerStore:
         )
         self.table.put_item(Item={"pk": self._reference_key(client_reference), "order_key": order_key,
                                   "client_id": self.client, "kind": "reference"})
+
+    def request_cancel(
+        self, order_key: str, *, requested_at: datetime, order_number: str, now: datetime
+    ) -> LedgerEntry:
+        """Write the cancel request on the order (creating the entry if the order never reached us).
+
+        After this write no submit can begin (begin_submit is conditional on its absence), so what the
+        returned entry says about submits is final but for an attempt already under way. Repeats keep
+        the first request time.
+        """
+        result = self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression=(
+                "SET client_id = :client, order_key = :key, order_number = if_not_exists(order_number, :number), "
+                "cancel_requested_at = if_not_exists(cancel_requested_at, :at), updated_at = :now"
+            ),
+            ExpressionAttributeValues={":client": self.client, ":key": order_key, ":number": order_number,
+                                       ":at": _iso(requested_at), ":now": _iso(now)},
+            ReturnValues="ALL_NEW",
+        )
+        return _entry(result["Attributes"])
+
+    def record_cancel_outcome(
+        self, order_key: str, *, outcome: str, detail: str, cancelled: bool, now: datetime,
+        warehouse_order_id: str | None = None,
+    ) -> None:
+        """The cancellation's outcome; an accepted cancel also moves the stage to cancelled (idempotent)."""
+        expression = ("SET cancel_outcome = :outcome, cancel_detail = :detail, ts_cancel_decided = :now, "
+                      "updated_at = :now")
+        values: dict[str, Any] = {":outcome": outcome, ":detail": detail, ":now": _iso(now)}
+        if cancelled:
+            expression += ", stage = :cancelled, ts_cancelled = if_not_exists(ts_cancelled, :now)"
+            values[":cancelled"] = Stage.CANCELLED.value
+        if warehouse_order_id:
+            expression += ", warehouse_order_id = if_not_exists(warehouse_order_id, :wid)"
+            values[":wid"] = warehouse_order_id
+        self.table.update_item(Key=self._key(order_key), UpdateExpression=expression,
+                               ExpressionAttributeValues=values)
 
     def _reference_key(self, client_reference: str) -> str:
         return f"{self.client}#reference#{client_reference}"
@@ -242,4 +299,9 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         writeback_tasks=item.get("writeback_tasks", {}),
         closed=bool(item.get("closed", False)),
         timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
+        submit_started_at=item.get("submit_started_at"),
+        submit_reference=item.get("submit_reference") or None,
+        cancel_requested_at=item.get("cancel_requested_at"),
+        cancel_outcome=item.get("cancel_outcome"),
+        cancel_detail=item.get("cancel_detail"),
     )

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sandbox.local import LocalHopline
+from sandbox.local import MOTO_CONFIG, LocalHopline
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.cin7_core import Cin7CoreSimulator
 from sandbox.simulators.scend import ScendSimulator
@@ -91,7 +91,7 @@ def harness(example_config: ClientConfig) -> Iterator[Harness]:
         "warehouse": example_config.warehouse.model_copy(update={"base_url": f"{scend.url}api/"}),
     })
     try:
-        with mock_aws():
+        with mock_aws(config=MOTO_CONFIG):
             local = LocalHopline(config, clock)
             local.start(SECRETS)
             yield Harness(local, cin7, scend, clock)

@@ -25,9 +25,11 @@ from shared.connectors.cin7_core.mapping import (
     PICK,
     SHIP,
     SOURCE,
+    VOIDED,
     WireAvailabilityRow,
     format_cin7_datetime,
     new_task_id,
+    note_with,
     pack_request,
     parse_availability_page,
     parse_fulfilments,
@@ -212,9 +214,17 @@ class Cin7CoreClient:
         Cin7 has no cursor, so a sale updated while we page can shift rows between pages: callers
         overlap their window, and each sale is yielded once per run here.
         """
+        yield from self._sales_changed_since(since, {"OrderStatus": AUTHORISED})
+
+    def cancelled_since(self, since: datetime) -> Iterator[OrderChange]:
+        """Sales voided (Status VOIDED) and updated after `since`, oldest first: the poll's net for
+        missed Sale/Voided webhooks. Same paging as orders_changed_since."""
+        yield from self._sales_changed_since(since, {"Status": VOIDED})
+
+    def _sales_changed_since(self, since: datetime, status_filter: dict[str, str]) -> Iterator[OrderChange]:
         params: dict[str, Any] = {
             "UpdatedSince": format_cin7_datetime(since),
-            "OrderStatus": AUTHORISED,
+            **status_filter,
             "Limit": self.page_limit,
         }
         seen: set[str] = set()
@@ -229,6 +239,22 @@ class Cin7CoreClient:
             if not changes:
                 break
             page += 1
+
+    def add_note(self, source_id: str, line: str) -> bool:
+        """Append one line to the sale's Note, once: GET sale?ID=, then PUT sale {ID, Note} [I].
+
+        INFERRED write: the reference documents PUT sale for the header (Note among its fields) but not
+        whether a VOIDED sale accepts it; confirm on a trial tenant. Returns False when the note already
+        carries the line (a retry after a lost response), so the write is idempotent.
+        """
+        sale = self.get_sale(source_id)
+        note = note_with(str(sale.get("Note") or ""), line)
+        if note is None:
+            return False
+        extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
+        self._caller.request("PUT", self.base_url + "sale", json={"ID": _sale_id(source_id), "Note": note},
+                             headers=self._headers, **extra)
+        return True
 
     # -- ShipmentTarget ------------------------------------------------------------------------
     def fulfilments(self, source_id: str) -> list[FulfilmentTask]:

@@ -23,6 +23,17 @@ from shared.ports import OrderChange
 
 SOURCE = "cin7_core"
 AUTHORISED = "AUTHORISED"
+VOIDED = "VOIDED"  # sale Status and Order.Status after DELETE sale?ID=&Void=true [V]
+VOID_EVENT = "Sale/Voided"  # webhook EventType for a voided sale (thin payload with SaleID) [V]
+NOTE_MARKER = "[Hopline]"
+
+
+def note_with(existing: str, line: str) -> str | None:
+    """The sale's Note with `line` appended, or None when the note already carries it (a retried write)."""
+    entry = f"{NOTE_MARKER} {line}".strip()
+    if entry in existing:
+        return None
+    return f"{existing.rstrip()}\n{entry}" if existing.strip() else entry
 _HUNDRED = Decimal(100)
 
 

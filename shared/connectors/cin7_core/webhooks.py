@@ -33,6 +33,13 @@ class SaleEvent(Model):
     event_type: str = ""
     order_number: str = ""
 
+    @property
+    def is_void(self) -> bool:
+        """Sale/Voided: the sale was cancelled at the source, so it goes to cancellation, not intake."""
+        from shared.connectors.cin7_core.mapping import VOID_EVENT
+
+        return self.event_type.casefold() == VOID_EVENT.casefold()
+
 
 def _invalid(detail: str) -> PermanentError:
     return PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 webhook: {detail}")

@@ -320,6 +320,24 @@ class ScendClient:
             raise NotFoundError(f"scend order {warehouse_order_id}: empty response")
         return neutral_status(rows[0].OrderStatusId)
 
+    def cancel_order(self, warehouse_order_id: str) -> tuple[bool, str]:
+        """Ask the warehouse to cancel: (accepted, message). GET Order/{id}/Cancel answers a ToolkitResult
+        {ID, Success, Message} [V]; Success:false is a refusal whose Message is the warehouse's reason.
+
+        A GET that changes state, but one that is safe to repeat: cancelling a cancelled order is
+        answered Success (or a refusal naming it cancelled, which the caller's status read then settles) [I].
+        Refusal rules are not documented [?]; our own rule (cancel only before the cut-off) is applied first.
+        """
+        if not warehouse_order_id.isdigit():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend order id '{warehouse_order_id}' is not numeric")
+        answer = self._call("GET", f"Order/{warehouse_order_id}/Cancel")
+        row = answer[0] if isinstance(answer, list) and answer else answer
+        if not isinstance(row, dict) or not isinstance(row.get("Success"), bool):
+            # The cancel may have happened: a retry repeats it harmlessly, a quarantine would not settle it.
+            raise TransientError(f"scend Order/{warehouse_order_id}/Cancel: unreadable response {str(answer)[:200]}")
+        message = str(row.get("Message") or "").strip()
+        return bool(row["Success"]), message
+
     # -- ShipmentSource ------------------------------------------------------------------------
     def shipments_since(self, since: datetime) -> Iterator[Shipment]:
         """Parcels shipped (LastUpdated) strictly after `since`, in feed order (LastUpdated, then ShipmentId).
