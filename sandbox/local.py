@@ -290,7 +290,7 @@ class LocalHopline:
         for arn in self.state_machine_arns.values():
             for page in stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=arn):
                 for summary in page["executions"]:
-                    found.append(stepfunctions.describe_execution(executionArn=summary["executionArn"]))
+                    found.append(dict(stepfunctions.describe_execution(executionArn=summary["executionArn"])))
         return found
 
     def _install_runtime(self) -> None:
