@@ -97,7 +97,11 @@ QUEUES: tuple[Queue, ...] = (
 
 TABLES: tuple[Table, ...] = (
     Table("idempotency", "Powertools idempotency records", partition_key="id", ttl_attribute="expiration"),
-    Table("ledger", "one item per order: source id -> warehouse id, stage, timestamps"),
+    Table(
+        "ledger",
+        "one item per order: source id -> warehouse id, stage, timestamps",
+        indexes=(("by-stage", "stage", "updated_at"),),  # the order monitors read open stages only
+    ),
     Table(
         "exceptions",
         "quarantined records with reason, owner and the message to replay",
@@ -115,6 +119,7 @@ HOPS: tuple[Hop, ...] = (
         description="Authenticates a Cin7 Core sale webhook, archives it and enqueues the sale reference.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core"),
         sends_to=("order-intake",),
+        tables={"exceptions": "read_write"},  # an unparseable webhook is quarantined
         buckets={"archive": "write"},
         secrets=("source.webhook_secret",),
         timeout_seconds=10,
@@ -155,7 +160,7 @@ HOPS: tuple[Hop, ...] = (
         description="Lists parcels the warehouse shipped since the cursor and enqueues each for write-back.",
         trigger=ScheduleTrigger("warehouse.despatch_poll_schedule"),
         sends_to=("shipment-writeback",),
-        tables={"cursors": "read_write", "exceptions": "read_write"},
+        tables={"cursors": "read_write", "exceptions": "read_write", "ledger": "read_write"},
         buckets={"archive": "write"},
         secrets=("warehouse.credentials_secret",),
         timeout_seconds=120,
@@ -201,6 +206,15 @@ HOPS: tuple[Hop, ...] = (
         timeout_seconds=60,
         reserved_concurrency=1,
     ),
+    Hop(
+        name="monitor_orders",
+        description="Flags stalled orders and source/warehouse disagreements; reports the exception rate.",
+        trigger=ScheduleTrigger("monitoring.schedule"),
+        tables={"ledger": "read_write", "exceptions": "read_write", "cursors": "read_write"},
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=50,
+        reserved_concurrency=1,
+    ),
 )
 
 
@@ -214,6 +228,9 @@ class MetricAlert:
     threshold: float
     team: str
     description: str
+    statistic: str = "Maximum"
+    period_minutes: int = 5
+    threshold_field: str | None = None  # a ClientConfig path whose value replaces `threshold`
 
 
 ALERTS: tuple[MetricAlert, ...] = (
@@ -234,6 +251,38 @@ ALERTS: tuple[MetricAlert, ...] = (
         team="operations",
         description="Tracking write-backs to the source failed after every automatic retry and wait for a "
         "person: see the exception inbox (flow shipment_writeback, reason writeback_rejected).",
+    ),
+    MetricAlert(
+        name="orders-stalled",
+        hop="monitor_orders",
+        metric="StalledOrders",
+        threshold=0,
+        team="operations",
+        description="Orders have stayed at one stage longer than their SLA (monitoring.sla_minutes), e.g. ready "
+        "in the source but not at the warehouse: `hopline exceptions --reason order_stalled`.",
+        period_minutes=1,
+    ),
+    MetricAlert(
+        name="orders-mismatched",
+        hop="monitor_orders",
+        metric="OrderMismatches",
+        threshold=0,
+        team="operations",
+        description="The ledger and the warehouse disagree about open orders (missing or cancelled at the "
+        "warehouse, or despatched with nothing written back): `hopline exceptions --reason order_mismatch`.",
+        period_minutes=1,
+    ),
+    MetricAlert(
+        name="quarantine-rate",
+        hop="monitor_orders",
+        metric="ExceptionsRaised",
+        threshold=10,
+        team="operations",
+        description="More records than monitoring.quarantine_alarm_threshold were quarantined or refused within "
+        "15 minutes: a bad feed, a changed platform or an outage. `hopline exceptions` grouped by reason.",
+        statistic="Sum",
+        period_minutes=15,
+        threshold_field="monitoring.quarantine_alarm_threshold",
     ),
 )
 

@@ -42,14 +42,20 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
     result = poll_feed(
         rt, feed=FEED, overlap_minutes=rt.config.warehouse.despatch_poll_overlap_minutes,
         first_lookback=timedelta(days=2), read=rt.warehouse.shipments_since, stamp=lambda s: s.updated_at,
-        to_message=lambda s: ShipmentMessage(client=rt.config.client, trigger="poll", shipment=s),
-        queue="shipment-writeback",
+        to_message=lambda s: _despatched(rt, s), queue="shipment-writeback",
     )
     result["unreadable"] = quarantine_unreadable(
         rt, flow=FLOW, kind="warehouse-parcel-unreadable",
         rows=[(rejected.row, rejected.detail) for rejected in rt.warehouse.rejected_rows],
     )
     return result
+
+
+def _despatched(rt: Runtime, shipment: Shipment) -> ShipmentMessage:
+    """Note the despatch in the ledger (the stall monitor times the write-back from it), then the message."""
+    rt.ledger.note_despatched(shipment.client_reference, parcel_id=shipment.parcel_id,
+                              despatched_at=shipment.despatched_at)
+    return ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment)
 
 
 def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:

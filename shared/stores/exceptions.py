@@ -41,7 +41,13 @@ class ExceptionRecord(Model):
     replay_queue: str | None = None
     replay_message: dict[str, Any] | None = None
     resolved_by: str | None = None
+    resolved_at: str | None = None
     next_retry_at: str | None = None
+    replayed_by: str | None = None  # who re-sent it by hand (hopline replay), kept after it resolves
+    replayed_at: str | None = None
+
+
+BY_STATUS_INDEX = "by-status"  # (status, last_seen), declared in the topology
 
 
 class ExceptionStore:
@@ -124,17 +130,61 @@ class ExceptionStore:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
 
-    def list(self, *, status: ExceptionStatus | None = ExceptionStatus.OPEN) -> list[ExceptionRecord]:
+    def in_status(self, status: ExceptionStatus, *, seen_after: datetime | None = None) -> list[ExceptionRecord]:
+        """One status from the by-status index, optionally only those last seen after `seen_after`."""
+        condition = "#status = :status"
+        values: dict[str, Any] = {":status": status.value}
+        if seen_after is not None:
+            condition += " AND last_seen > :after"
+            values[":after"] = seen_after.isoformat(timespec="milliseconds")
+        items = self._pages(self.table.query, {
+            "IndexName": BY_STATUS_INDEX, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": values,
+        })
+        return [_record(item) for item in items if item.get("client_id") == self.client]
+
+    def mark_replayed(self, exception_id: str, *, by: str, now: datetime) -> None:
+        """Re-sent by hand: retrying until the flow resolves it (or quarantines it again)."""
+        self.table.update_item(
+            Key={"pk": exception_id},
+            UpdateExpression="SET #status = :retrying, replayed_by = :by, replayed_at = :now REMOVE next_retry_at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":retrying": ExceptionStatus.RETRYING.value, ":by": by,
+                                       ":now": now.isoformat(timespec="milliseconds")},
+        )
+
+    def close(self, exception_id: str, *, status: ExceptionStatus, by: str, now: datetime, note: str = "") -> None:
+        """A person closes it (fixed elsewhere: resolved; not worth fixing: ignored), with who and why."""
+        if status not in (ExceptionStatus.RESOLVED, ExceptionStatus.IGNORED):
+            raise ValueError(f"close with resolved or ignored, not {status.value}")
+        self.table.update_item(
+            Key={"pk": exception_id},
+            UpdateExpression="SET #status = :status, resolved_by = :by, resolved_at = :now, resolution_note = :note "
+            "REMOVE next_retry_at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": status.value, ":by": by, ":note": note[:500],
+                                       ":now": now.isoformat(timespec="milliseconds")},
+        )
+
+    @staticmethod
+    def _pages(operation: Any, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
         while True:
-            page = self.table.scan(**kwargs)
+            page = operation(**kwargs)
             items.extend(page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        records = [_record(item) for item in items if item.get("client_id") == self.client]
-        return [r for r in records if status is None or r.status == status]
+                return items
+            kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    # Last in the class: a method named `list` would shadow the builtin in the annotations below it.
+    def list(self, *, status: ExceptionStatus | None = ExceptionStatus.OPEN) -> list[ExceptionRecord]:
+        """Exceptions in one status, read from the by-status index; every status (a scan) with None."""
+        if status is not None:
+            return self.in_status(status)
+        items = self._pages(self.table.scan, {})
+        return [_record(item) for item in items if item.get("client_id") == self.client]
 
 
 def _record(item: dict[str, Any]) -> ExceptionRecord:
@@ -156,5 +206,8 @@ def _record(item: dict[str, Any]) -> ExceptionRecord:
         replay_queue=item.get("replay_queue"),
         replay_message=json.loads(message) if message else None,
         resolved_by=item.get("resolved_by"),
+        resolved_at=item.get("resolved_at"),
         next_retry_at=item.get("next_retry_at"),
+        replayed_by=item.get("replayed_by"),
+        replayed_at=item.get("replayed_at"),
     )

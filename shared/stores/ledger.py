@@ -24,6 +24,9 @@ class Stage(StrEnum):
     SHIPPED = "shipped"
 
 
+# The ledger's index by current stage (partition) and last update (sort), declared in the topology.
+BY_STAGE_INDEX = "by-stage"
+
 # Stages at which the order exists at the warehouse: intake never sends it again from these.
 AT_WAREHOUSE = frozenset({Stage.SUBMITTED, Stage.PART_SHIPPED, Stage.SHIPPED})
 
@@ -46,6 +49,8 @@ class LedgerEntry(Model):
     writeback_tasks: dict[str, str] = {}
     closed: bool = False
     timestamps: dict[str, str] = {}
+    despatched: dict[str, str] = {}  # parcel id -> when the warehouse despatched it (seen by the despatch poll)
+    checked_at: str | None = None  # when the mismatch monitor last read the order's live warehouse status
 
     def applied_parcels(self) -> dict[str, dict[str, Decimal]]:
         """parcel id -> sku -> quantity, for every parcel already written back."""
@@ -152,6 +157,7 @@ class LedgerStore:
                 "warehouse_order_id = :wid, client_reference = :ref, created_by_us = :created, "
                 "ordered = :ordered, fulfil_location = :location, shipments = if_not_exists(shipments, :none), "
                 "writeback_tasks = if_not_exists(writeback_tasks, :none), "
+                "despatched = if_not_exists(despatched, :none), "
                 "ts_submitted = if_not_exists(ts_submitted, :now), updated_at = :now REMOVE reason"
             ),
             ExpressionAttributeValues={
@@ -205,6 +211,71 @@ class LedgerStore:
             raise
         return True
 
+    def at_stages(self, stages: tuple[Stage, ...], *, updated_after: datetime | None = None) -> list[LedgerEntry]:
+        """Every entry now at one of `stages` (only those updated after `updated_after`, if given), read from
+        the by-stage index: the monitors' read. Closed orders sit at `shipped` and are only read with
+        `updated_after`, so the cost follows the open orders, not the history.
+        """
+        items: list[dict[str, Any]] = []
+        for stage in stages:
+            condition = "#stage = :stage"
+            values: dict[str, Any] = {":stage": stage.value}
+            if updated_after is not None:
+                condition += " AND updated_at > :after"
+                values[":after"] = _iso(updated_after)
+            kwargs: dict[str, Any] = {
+                "IndexName": BY_STAGE_INDEX, "KeyConditionExpression": condition,
+                "ExpressionAttributeNames": {"#stage": "stage"}, "ExpressionAttributeValues": values,
+            }
+            while True:
+                page = self.table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_entry(item) for item in items if item.get("client_id") == self.client]
+
+    def note_despatched(self, client_reference: str, *, parcel_id: str, despatched_at: datetime) -> bool:
+        """Remember that the warehouse despatched a parcel, before it is written back (the stall monitor's
+        clock for "tracking written back"); False when the reference is unknown or the parcel already noted."""
+        order_key = self.find_by_reference(client_reference)
+        if order_key is None:
+            return False
+        try:
+            self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression="SET despatched.#parcel = :at",
+                # The map is created with the submit record; a parcel is noted once.
+                ConditionExpression="attribute_exists(despatched) AND attribute_not_exists(despatched.#parcel)",
+                ExpressionAttributeNames={"#parcel": parcel_id},
+                ExpressionAttributeValues={":at": _iso(despatched_at)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_checked(self, order_key: str, now: datetime) -> None:
+        """The mismatch monitor read this order's live status now (it rotates through open orders)."""
+        self.table.update_item(Key=self._key(order_key), UpdateExpression="SET mismatch_checked_at = :now",
+                               ExpressionAttributeValues={":now": _iso(now)})
+
+    def find_by_order_number(self, order_number: str) -> list[LedgerEntry]:
+        """Entries whose source order number is `order_number`: a filtered scan, for operators only."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "order_number = :number AND client_id = :client",
+            "ExpressionAttributeValues": {":number": order_number, ":client": self.client},
+        }
+        while True:
+            page = self.table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_entry(item) for item in items if item.get("kind") != "reference"]
+
     def scan(self) -> list[LedgerEntry]:
         """Every entry of this client (operations and the sandbox summary; not on a hot path)."""
         items: list[dict[str, Any]] = []
@@ -238,4 +309,6 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         writeback_tasks=item.get("writeback_tasks", {}),
         closed=bool(item.get("closed", False)),
         timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
+        despatched=item.get("despatched", {}),
+        checked_at=item.get("mismatch_checked_at"),
     )
