@@ -261,7 +261,11 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     rt = local.runtime
     prefix = local.config.warehouse.client_reference_prefix
     ledger = {entry.order_key: entry for entry in rt.ledger.scan()}
-    exceptions = rt.exceptions.list(status=None)
+    from shared.steps.monitors import MONITOR_FLOWS
+
+    every_exception = rt.exceptions.list(status=None)
+    # The monitors' exceptions (stalled, mismatched) are about timing, not data: reported apart below.
+    exceptions = [e for e in every_exception if e.flow not in MONITOR_FLOWS]
     open_by_key = {e.business_key: e for e in exceptions if e.status == "open"}
     at_warehouse = scend.orders_by_reference()
     dlq = local.dlq_messages()
@@ -349,6 +353,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         },
         **despatch,
         **catalogue,
+        "monitor": _monitor_summary(every_exception),
         "unexpected": wrong[:20],
     }
 
@@ -427,3 +432,15 @@ def _despatch_summary(
         "writeback_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
         "cin7_calls_per_shipment_applied": round(fulfilment_calls / len(applied), 2) if applied else None,
     }
+
+
+def _monitor_summary(exceptions: list[Any]) -> dict[str, Any]:
+    """What the order monitor flagged during the day: stalled and mismatched orders, open and resolved."""
+    from shared.steps.monitors import MISMATCH_FLOW, STALL_FLOW
+
+    counts: dict[str, Any] = {}
+    for name, flow in (("stalled", STALL_FLOW), ("mismatched", MISMATCH_FLOW)):
+        flagged = [e for e in exceptions if e.flow == flow]
+        counts[name] = {"flagged": len(flagged), "open": sum(1 for e in flagged if e.status == "open"),
+                        "resolved": sum(1 for e in flagged if e.status == "resolved")}
+    return counts

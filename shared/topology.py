@@ -100,7 +100,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "ledger",
         "one item per order: source id -> warehouse id, stage, timestamps",
-        indexes=(("by-stage", "stage", "updated_at"),),  # the order monitors read open stages only
+        indexes=(("by-stage", "stage", "stage_at"),),  # the order monitors: "at stage X since before T"
     ),
     Table(
         "exceptions",

@@ -14,9 +14,8 @@ from shared.config import MismatchConfig, StageSlaConfig
 from shared.models.order import Model, WarehouseOrderRef
 from shared.stores.ledger import LedgerEntry, Stage
 
-# Stages the monitors read from the ledger's by-stage index; every other stage is settled or owned
-# elsewhere (held for a SKU has its own alert, quarantined is already an exception, shipped is closed).
-WATCHED_STAGES: tuple[Stage, ...] = (Stage.RECEIVED, Stage.RELEASED, Stage.SUBMITTED, Stage.PART_SHIPPED)
+# Open at the warehouse: what the mismatch check reads. Every other stage is settled or owned elsewhere
+# (held for a SKU has its own alert, quarantined is already an exception, shipped is closed).
 AT_WAREHOUSE_OPEN: tuple[Stage, ...] = (Stage.SUBMITTED, Stage.PART_SHIPPED)
 
 
@@ -135,24 +134,27 @@ def mismatch(
     return None
 
 
-def stage_latencies(entry: LedgerEntry, after: datetime, upto: datetime) -> list[tuple[str, float]]:
-    """(stage, seconds) for each stage this order completed in (after, upto]: the dashboard's latency by stage."""
+def stage_latencies(entry: LedgerEntry, since: datetime, upto: datetime) -> list[tuple[str, float]]:
+    """(stage, seconds) for each stage this order completed in [since, upto): the dashboard's latency by stage.
+
+    Half-open windows: consecutive monitor runs count every completion exactly once.
+    """
     found: list[tuple[str, float]] = []
     for name, start_name, end_name in (("release", "received", "released"), ("submit", "released", "submitted")):
         start, end = _at(entry, start_name), _at(entry, end_name)
-        if start is not None and end is not None and after < end <= upto and end >= start:
+        if start is not None and end is not None and since <= end < upto and end >= start:
             found.append((name, (end - start).total_seconds()))
     # Submitted -> first despatch, counted when the first parcel is written back (when we know of it).
     submitted, first_applied = _at(entry, "submitted"), _at(entry, "first_shipped")
     despatches = [datetime.fromisoformat(record["despatched_at"])
                   for record in entry.shipments.values() if record.get("despatched_at")]
-    if submitted is not None and first_applied is not None and despatches and after < first_applied <= upto:
+    if submitted is not None and first_applied is not None and despatches and since <= first_applied < upto:
         found.append(("ship", max(0.0, (min(despatches) - submitted).total_seconds())))
     for _parcel, record in sorted(entry.shipments.items()):
         applied, despatched = record.get("applied_at"), record.get("despatched_at")
         if not applied or not despatched:
             continue
         end, start = datetime.fromisoformat(applied), datetime.fromisoformat(despatched)
-        if after < end <= upto and end >= start:
+        if since <= end < upto and end >= start:
             found.append(("writeback", (end - start).total_seconds()))
     return found

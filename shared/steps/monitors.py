@@ -1,26 +1,21 @@
 """The order monitor: stalled orders, source/warehouse disagreements and the exception rate, every minute.
 
-Reads only the ledger's open stages (by-stage index) and, for a bounded few orders per run, the
-warehouse's live status. Opens one exception per stalled or mismatched order (owned by operations),
-resolves it by itself when the order moves on, and reports the numbers the alarms watch.
+Every read is bounded, whatever the ledger's history holds: the by-stage index answers "at stage X
+since before T" (only orders already over their SLA come back), despatch markers answer "despatched
+and not written back", and the mismatch check reads the warehouse for at most a few orders per run,
+rotating through the open ones. One exception per stalled or mismatched order (owned by operations),
+resolved by the monitor itself when the order moves on.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError, TransientError
-from shared.flows.monitors import (
-    WATCHED_STAGES,
-    Breach,
-    due_for_check,
-    mismatch,
-    stage_latencies,
-    stalled,
-)
+from shared.flows.monitors import AT_WAREHOUSE_OPEN, Breach, due_for_check, mismatch, stage_latencies, stalled
 from shared.models import ReasonCode, owner_of
 from shared.runtime import Runtime
 from shared.stores.exceptions import ExceptionRecord, ExceptionStatus
@@ -32,55 +27,90 @@ STALL_FLOW = "stall_monitor"
 MISMATCH_FLOW = "mismatch_monitor"
 MONITOR_FLOWS = (STALL_FLOW, MISMATCH_FLOW)
 CURSOR = "monitor.orders"
+ROTATION = "monitor.mismatch."  # + stage: where the mismatch check's rotation through open orders stands
 # The first run (no cursor) looks back this far for the exception rate and stage latencies.
 FIRST_LOOKBACK = timedelta(minutes=5)
+# Mismatch reads, stage latencies and the exception count run this often; stall rules on every run.
+SLOW_EVERY = timedelta(minutes=5)
+# Stages whose entry ends a timed span (the dashboard's latency by stage): release and submit are read
+# from orders now submitted, ship and write-back from orders (part) shipped.
+_COMPLETING = (Stage.SUBMITTED, Stage.PART_SHIPPED, Stage.SHIPPED)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+OpenExceptions = dict[tuple[str, str], ExceptionRecord]
 
 
 def monitor_orders(rt: Runtime) -> dict[str, Any]:
     """One monitor run; returns the counts the handler turns into metrics."""
     now = rt.clock.now()
-    settings = rt.config.monitoring
+    open_now = {(e.flow, e.business_key): e for e in rt.exceptions.in_status(ExceptionStatus.OPEN, flows=MONITOR_FLOWS)}
+    stalled_now, opened, resolved = _stalls(rt, open_now, now)
+    result: dict[str, Any] = {
+        "stalled": len(stalled_now), "stalled_opened": opened, "stalled_resolved": resolved,
+        "mismatch_checked": 0, "mismatches_found": 0, "mismatches_cleared": 0, "exceptions_raised": 0,
+        "latencies": {},
+    }
+    # The rest runs every SLOW_EVERY: its alarms look at 15-minute sums or hour-long disagreements, and
+    # a minute-by-minute read would only multiply the reads.
     previous = rt.cursors.get(CURSOR)
-    since = previous or now - FIRST_LOOKBACK
-    entries = rt.ledger.at_stages(WATCHED_STAGES)
-    open_now = {(e.flow, e.business_key): e for e in rt.exceptions.in_status(ExceptionStatus.OPEN)
-                if e.flow in MONITOR_FLOWS}
+    mismatched: set[str] = set()
+    cleared: set[str] = set()
+    if previous is None or now - previous >= SLOW_EVERY:
+        since = previous or now - FIRST_LOOKBACK
+        checked, mismatched, cleared = _mismatches(rt, open_now, now)
+        latencies: dict[str, list[float]] = {}
+        for stage in _COMPLETING:
+            for entry in rt.ledger.entries_at(stage, entered_from=since, entered_before=now):
+                for name, seconds in stage_latencies(entry, since, now):
+                    latencies.setdefault(name, []).append(seconds)
+        # Half-open window [since, now): the next slow run starts where this one ends; each is counted once.
+        raised = [e for status in (ExceptionStatus.OPEN, ExceptionStatus.RETRYING)
+                  for e in rt.exceptions.in_status(status, seen_since=since)
+                  if e.flow not in MONITOR_FLOWS and datetime.fromisoformat(e.last_seen) < now]
+        rt.cursors.advance(CURSOR, now, now, previous=previous)
+        result.update({"mismatch_checked": checked, "mismatches_found": len(mismatched),
+                       "mismatches_cleared": len(cleared), "exceptions_raised": len(raised),
+                       "latencies": latencies})
+    open_mismatches = ({key for flow, key in open_now if flow == MISMATCH_FLOW} - cleared) | mismatched
+    result["mismatches_open"] = len(open_mismatches)
+    if stalled_now or mismatched:
+        logger.warning("orders need attention", extra={k: v for k, v in result.items() if k != "latencies"})
+    return result
 
-    breaches = {entry.order_key: found for entry in entries if (found := stalled(entry, settings.sla_minutes, now))}
+
+def _stalls(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[set[str], int, int]:
+    """Orders over an SLA now: (stalled order keys, exceptions opened, exceptions resolved)."""
+    sla = rt.config.monitoring.sla_minutes
+    candidates: dict[str, LedgerEntry | None] = {}
+    for stage, minutes in ((Stage.RECEIVED, sla.received_to_released), (Stage.RELEASED, sla.released_to_warehouse),
+                           (Stage.SUBMITTED, sla.warehouse_to_shipped)):
+        for late in rt.ledger.entries_at(stage, entered_before=now - timedelta(minutes=minutes)):
+            candidates[late.order_key] = late
+    markers = rt.ledger.awaiting_writeback(despatched_before=now - timedelta(minutes=sla.shipped_to_written_back))
+    # Orders already flagged are looked at again, so their exception closes when they move on.
+    for key in {m.order_key for m in markers} | {key for flow, key in open_now if flow == STALL_FLOW}:
+        if key not in candidates:
+            candidates[key] = rt.ledger.get(key)
+    for marker in markers:
+        entry = candidates.get(marker.order_key)
+        if entry is None or marker.parcel_id in entry.shipments:
+            rt.ledger.clear_despatch(marker.parcel_id)  # outlived a race with its write-back
+
+    breaches = {key: found for key, entry in candidates.items()
+                if entry is not None and (found := stalled(entry, sla, now))}
     opened = sum(_open(rt, STALL_FLOW, key, ReasonCode.ORDER_STALLED, _describe(found), now, open_now)
                  for key, found in breaches.items())
     resolved = sum(rt.exceptions.resolve(STALL_FLOW, key, by=f"{STALL_FLOW}:moved_on", now=now)
                    for flow, key in open_now if flow == STALL_FLOW and key not in breaches)
-
-    checked, mismatched, cleared = _check_mismatches(rt, entries, open_now, now)
-    latencies: dict[str, list[float]] = {}
-    for entry in entries + _recently_closed(rt, since):
-        for stage, seconds in stage_latencies(entry, since, now):
-            latencies.setdefault(stage, []).append(seconds)
-    raised = [e for status in (ExceptionStatus.OPEN, ExceptionStatus.RETRYING)
-              for e in rt.exceptions.in_status(status, seen_after=since) if e.flow not in MONITOR_FLOWS]
-    rt.cursors.advance(CURSOR, now, now, previous=previous)
-
-    open_mismatches = {k for (flow, k) in open_now if flow == MISMATCH_FLOW} - cleared | mismatched
-    result = {
-        "watched": len(entries), "stalled": len(breaches), "stalled_opened": opened, "stalled_resolved": resolved,
-        "mismatch_checked": checked, "mismatches_open": len(open_mismatches),
-        "mismatches_found": len(mismatched), "mismatches_cleared": len(cleared),
-        "exceptions_raised": len(raised), "latencies": latencies,
-    }
-    if breaches or mismatched:
-        logger.warning("orders need attention", extra={k: v for k, v in result.items() if k != "latencies"})
-    return result
+    return set(breaches), opened, resolved
 
 
 def _describe(breaches: list[Breach]) -> str:
     return "; ".join(f"{b.stage.value}: {b.detail}" for b in breaches)
 
 
-def _open(
-    rt: Runtime, flow: str, order_key: str, reason: ReasonCode, detail: str, now: datetime,
-    open_now: dict[tuple[str, str], ExceptionRecord],
-) -> bool:
+def _open(rt: Runtime, flow: str, order_key: str, reason: ReasonCode, detail: str, now: datetime,
+          open_now: OpenExceptions) -> bool:
     """Open the exception once; later runs leave it alone (attempts and last seen mean real recurrences)."""
     if (flow, order_key) in open_now:
         return False
@@ -90,27 +120,31 @@ def _open(
     return True
 
 
-def _check_mismatches(
-    rt: Runtime, entries: list[LedgerEntry], open_now: dict[tuple[str, str], ExceptionRecord], now: datetime
-) -> tuple[int, set[str], set[str]]:
-    """Read the live status of a bounded few open warehouse orders; returns (read, mismatched, cleared)."""
+def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[int, set[str], set[str]]:
+    """Read the live warehouse status of a bounded few open orders: (read, mismatched, cleared)."""
     settings = rt.config.monitoring.mismatch
-    due = due_for_check(entries, settings, now)
-    mismatched: set[str] = set()
     cleared: set[str] = set()
-    watched = {entry.order_key for entry in entries}
-    # A mismatch on an order that has since left the open stages (shipped and closed) is over.
+    # A mismatch whose order has since left the open stages (shipped and closed, or gone) is over.
     for flow, key in open_now:
-        if flow == MISMATCH_FLOW and key not in watched:
-            rt.exceptions.resolve(MISMATCH_FLOW, key, by=f"{MISMATCH_FLOW}:closed", now=now)
+        if flow != MISMATCH_FLOW:
+            continue
+        entry = rt.ledger.get(key)
+        if (entry is None or entry.closed or entry.stage not in AT_WAREHOUSE_OPEN) and rt.exceptions.resolve(
+                MISMATCH_FLOW, key, by=f"{MISMATCH_FLOW}:closed", now=now):
             cleared.add(key)
-    checked = 0
-    for entry in due:
+    if settings.max_per_run == 0:
+        return 0, set(), cleared
+    # Submitted orders only: a part-shipped order is known to the warehouse and moving; its rest is timed
+    # by the stall rules.
+    page = _rotate(rt, Stage.SUBMITTED, now - timedelta(minutes=settings.min_age_minutes), now,
+                   2 * settings.max_per_run)
+    checked, mismatched = 0, set()
+    for entry in due_for_check(page, settings, now):
         assert entry.warehouse_order_id is not None
         try:
             observed = rt.warehouse.order_state(entry.warehouse_order_id)
         except (TransientError, PermanentError) as error:
-            # The next run reads it again; a failing warehouse shows in the connector metrics, not here.
+            # The next run reads it again; a failing warehouse shows in the connector's own alarms, not here.
             logger.info("live status unavailable", extra={"order_key": entry.order_key, "error": str(error)})
             break
         checked += 1
@@ -127,6 +161,16 @@ def _check_mismatches(
     return checked, mismatched, cleared
 
 
-def _recently_closed(rt: Runtime, since: datetime) -> list[LedgerEntry]:
-    """Orders that reached `shipped` since the last run, for the write-back and ship latencies."""
-    return rt.ledger.at_stages((Stage.SHIPPED,), updated_after=since)
+def _rotate(rt: Runtime, stage: Stage, old_enough: datetime, now: datetime, limit: int) -> list[LedgerEntry]:
+    """The next `limit` orders at `stage` (entered before `old_enough`) after the rotation's position;
+    back to the oldest once the end is reached, so every open order is read in turn."""
+    feed = ROTATION + stage.value
+    stored = rt.cursors.get(feed)
+    position = stored if stored is not None and stored < old_enough else _EPOCH
+    page = rt.ledger.entries_at(stage, entered_from=position, entered_before=old_enough, limit=limit)
+    stamps = [datetime.fromisoformat(e.stage_at) for e in page if e.stage_at]
+    # A short page reached the end: start from the oldest next time.
+    following = max(stamps) + timedelta(milliseconds=1) if len(page) == limit and stamps else _EPOCH
+    if following != stored:
+        rt.cursors.move_to(feed, following, now)
+    return page

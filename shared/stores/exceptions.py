@@ -130,17 +130,23 @@ class ExceptionStore:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
 
-    def in_status(self, status: ExceptionStatus, *, seen_after: datetime | None = None) -> list[ExceptionRecord]:
-        """One status from the by-status index, optionally only those last seen after `seen_after`."""
+    def in_status(
+        self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()
+    ) -> list[ExceptionRecord]:
+        """One status from the by-status index; optionally only those last seen at or after `seen_since`, or
+        only those of `flows` (filtered in DynamoDB, so the monitor does not page through every replay message)."""
         condition = "#status = :status"
         values: dict[str, Any] = {":status": status.value}
-        if seen_after is not None:
-            condition += " AND last_seen > :after"
-            values[":after"] = seen_after.isoformat(timespec="milliseconds")
-        items = self._pages(self.table.query, {
-            "IndexName": BY_STATUS_INDEX, "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#status": "status"}, "ExpressionAttributeValues": values,
-        })
+        query: dict[str, Any] = {"IndexName": BY_STATUS_INDEX, "ExpressionAttributeNames": {"#status": "status"}}
+        if seen_since is not None:
+            condition += " AND last_seen >= :since"
+            values[":since"] = seen_since.isoformat(timespec="milliseconds")
+        if flows:
+            names = [f":flow{i}" for i in range(len(flows))]
+            values.update(dict(zip(names, flows, strict=True)))
+            query["FilterExpression"] = f"flow IN ({', '.join(names)})"
+        items = self._pages(self.table.query, {**query, "KeyConditionExpression": condition,
+                                               "ExpressionAttributeValues": values})
         return [_record(item) for item in items if item.get("client_id") == self.client]
 
     def mark_replayed(self, exception_id: str, *, by: str, now: datetime) -> None:

@@ -132,7 +132,7 @@ def test_stage_latencies_are_reported_once_in_the_window_where_the_stage_complet
     # Given an order received at 0, released at 2, submitted at 3, despatched at 120, written back at 126
     order = entry(Stage.SHIPPED, times={"received": 0, "released": 2, "submitted": 3, "first_shipped": 126},
                   shipments={"p1": {"despatched_at": at(120).isoformat(), "applied_at": at(126).isoformat()}})
-    # When the windows (0,5] and (125,130] are looked at
+    # When the windows [0,5) and [125,130) are looked at
     early = dict(stage_latencies(order, at(0), at(5)))
     late = dict(stage_latencies(order, at(125), at(130)))
     # Then each stage is counted in the window in which it ended
