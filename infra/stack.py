@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import bundling
 from infra.constructs.archive_bucket import AccessLogsBucket, ArchiveBucket
+from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.hop_function import HopFunction
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.queue_with_dlq import QueueWithDlq
@@ -42,6 +44,7 @@ class HoplineClientStack(cdk.Stack):
             )
             self.monitoring.alarm_on_dead_letters(f"{pascal(spec.name)}DeadLetters", queue.dlq, what=spec.name)
             self.monitoring.alarm_on_oldest_message(f"{pascal(spec.name)}OldestMessage", queue.queue, what=spec.name)
+            self.monitoring.alarm_on_dead_letter_age(f"{pascal(spec.name)}DeadLetterAge", queue.dlq, what=spec.name)
             self.queues[spec.name] = queue
 
         self.tables = Tables(self, "Tables", tables=topology.TABLES).by_name
@@ -69,6 +72,7 @@ class HoplineClientStack(cdk.Stack):
         )
 
         self.functions: dict[str, HopFunction] = {}
+        self.schedule_dead_letters: dict[str, sqs.IQueue] = {}
         routes: list[WebhookRoute] = []
         for hop in topology.HOPS:
             function = HopFunction(
@@ -100,9 +104,26 @@ class HoplineClientStack(cdk.Stack):
                 self.monitoring.alarm_on_dead_letters(
                     f"{pascal(hop.name)}ScheduleDeadLetters", schedule.dlq, what=f"{hop.name} schedule"
                 )
+                self.schedule_dead_letters[hop.name] = schedule.dlq
 
         for alert in topology.ALERTS:
-            self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}")
+            threshold = (float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
+                         else alert.threshold)
+            self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}",
+                                            threshold=threshold)
+
+        self.dashboard = OperationsDashboard(
+            self,
+            "Operations",
+            dashboard_name=physical_name(client, "operations"),
+            title=f"Hopline: {display}",
+            functions={name: function.function for name, function in self.functions.items()},
+            queues=self.queues,
+            schedule_dead_letters=self.schedule_dead_letters,
+            alerts=topology.ALERTS,
+            alarms=self.monitoring.alarms,
+            monitor_service="hopline-monitor_orders",
+        ).dashboard
 
         if routes:
             self.webhook_api = WebhookApi(
@@ -125,3 +146,4 @@ class HoplineClientStack(cdk.Stack):
             cdk.CfnOutput(self, f"Bucket{pascal(name)}", value=bucket.bucket_name)
         for team, topic in self.monitoring.topics.items():
             cdk.CfnOutput(self, f"AlertTopic{pascal(team)}", value=topic.topic_arn)
+        cdk.CfnOutput(self, "DashboardName", value=self.dashboard.dashboard_name)

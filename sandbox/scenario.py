@@ -12,6 +12,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -118,8 +119,14 @@ def _sale_spec(kind: str, rng: random.Random, skus: list[str], index: int) -> di
     return spec
 
 
-def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResult:
-    """Drive one day through the local wiring and return the summary (see `summarise`)."""
+def run_day(
+    options: Options, *, config: ClientConfig | None = None, after: Callable[[Any], None] | None = None
+) -> DayResult:
+    """Drive one day through the local wiring and return the summary (see `summarise`).
+
+    `after(local)` runs once the day is summarised, while moto and the simulators are still up (the
+    operator commands of `hopline sandbox run --ops` run there).
+    """
     from moto import mock_aws
 
     from sandbox.local import LocalHopline
@@ -164,6 +171,8 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
                 scend.add_product(sku, name=sku.replace("-", " ").title())
             planned = _drive(options, rng, clock, local, cin7, secrets["source.webhook_secret"]["secret"], skus)
             summary = summarise(options, local, cin7, scend, planned)
+            if after is not None:
+                after(local)
         finally:
             cin7.stop()
             scend.stop()

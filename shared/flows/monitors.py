@@ -17,6 +17,8 @@ from shared.stores.ledger import LedgerEntry, Stage
 # Open at the warehouse: what the mismatch check reads. Every other stage is settled or owned elsewhere
 # (held for a SKU has its own alert, quarantined is already an exception, shipped is closed).
 AT_WAREHOUSE_OPEN: tuple[Stage, ...] = (Stage.SUBMITTED, Stage.PART_SHIPPED)
+# The spans `stage_latencies` reports (the dashboard draws one graph each).
+LATENCY_STAGES: tuple[str, ...] = ("release", "submit", "ship", "writeback")
 
 
 class MonitorStage(StrEnum):

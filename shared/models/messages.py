@@ -66,3 +66,12 @@ class ProductMessage(Model):
     client: str
     trigger: Trigger
     product: Product
+
+
+# The message each queue carries: what `hopline replay` validates an (edited) message against.
+MESSAGE_BY_QUEUE: dict[str, type[Model]] = {
+    "order-intake": IntakeMessage,
+    "order-submit": SubmitMessage,
+    "shipment-writeback": ShipmentMessage,
+    "product-sync": ProductMessage,
+}
