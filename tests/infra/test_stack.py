@@ -256,7 +256,9 @@ def test_an_alarm_watches_every_dlq_and_every_work_queue_age(resources: dict[str
         }
 
     assert watched("ApproximateNumberOfMessagesVisible") == set(dlqs)
-    assert watched("ApproximateAgeOfOldestMessage") == work_queues
+    # Every work queue's oldest message, and every redrivable DLQ's (a parked message expires at 14 days)
+    redrivable = {key for key, props in dlqs.items() if props["RedriveAllowPolicy"]["redrivePermission"] == "byQueue"}
+    assert watched("ApproximateAgeOfOldestMessage") == work_queues | redrivable
     topics = of_type(resources, "AWS::SNS::Topic")
     operations = next(key for key, props in topics.items() if props["TopicName"].endswith("-operations"))
     for props in alarms.values():
@@ -351,3 +353,83 @@ def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template
         [team_topic] = [key for key, props in topics.items()
                         if props["Properties"]["TopicName"].endswith(f"-{alert.team}")]
         assert alarm["AlarmActions"] == [{"Ref": team_topic}]
+
+
+def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    names = {props["AlarmName"] for props in alarms.values()}
+    prefix = f"hopline-{example_config.client}-"
+    assert len(names) == len(alarms)
+    assert all(name.startswith(prefix) for name in names)
+    # One depth alarm per DLQ (work queues and schedules), an age alarm per work queue and its DLQ, one per alert
+    scheduled = [h.name for h in topology.HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
+    expected = {f"{prefix}{q.name}-{kind}" for q in topology.QUEUES
+                for kind in ("dead-letters", "oldest-message", "dead-letter-age")}
+    expected |= {f"{prefix}{hop.replace('_', '-')}-schedule-dead-letters" for hop in scheduled}
+    expected |= {f"{prefix}{alert.name}" for alert in topology.ALERTS}
+    assert names == expected
+
+
+def test_monitor_alerts_page_operations_within_minutes_and_the_quarantine_rate_uses_the_config(
+    template: Template, example_config: ClientConfig
+) -> None:
+    alarms = {props["Properties"]["AlarmName"]: props["Properties"]
+              for props in template.find_resources("AWS::CloudWatch::Alarm").values()}
+    prefix = f"hopline-{example_config.client}-"
+    for name in ("orders-stalled", "orders-mismatched"):
+        assert alarms[prefix + name]["Period"] == 60
+        assert alarms[prefix + name]["Dimensions"] == [{"Name": "service", "Value": "hopline-monitor_orders"}]
+    rate = alarms[prefix + "quarantine-rate"]
+    assert (rate["MetricName"], rate["Statistic"], rate["Period"]) == ("ExceptionsRaised", "Sum", 900)
+    assert rate["Threshold"] == example_config.monitoring.quarantine_alarm_threshold
+
+
+def test_one_dashboard_shows_every_hop_queue_alert_and_stage_latency(
+    template: Template, resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    import json
+
+    from shared.flows.monitors import LATENCY_STAGES
+
+    [dashboard] = of_type(resources, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["DashboardName"] == f"hopline-{example_config.client}-operations"
+    body = json.dumps(dashboard["DashboardBody"])
+    functions = of_type(resources, "AWS::Lambda::Function")
+    # Every hop's function is drawn (the body references each function by its logical id)
+    for key in functions:
+        assert key in body, key
+    # Every work queue and DLQ, every alert's metric, every latency stage, and the alarm panel
+    for key in of_type(resources, "AWS::SQS::Queue"):
+        assert key in body, key
+    for alert in topology.ALERTS:
+        assert f'\\"{alert.metric}\\"' in body, alert.metric
+    for stage in LATENCY_STAGES:
+        assert f'\\"stage\\",\\"{stage}\\"' in body, stage
+    assert "StageLatencySeconds" in body and '\\"alarms\\"' in body
+
+
+def test_archive_retention_follows_the_client_config(tmp_path: Path, example_config: ClientConfig) -> None:
+    # Given a client that keeps payloads for 30 days
+    from app import project_context
+    from infra.stack import HoplineClientStack
+
+    config = example_config.model_copy(update={"archive": example_config.archive.model_copy(
+        update={"retention_days": 30})})
+    app = cdk.App(outdir=str(tmp_path), context={**project_context(), "aws:cdk:bundling-stacks": []})
+    stack = HoplineClientStack(app, "short-retention", config=config,
+                               env=cdk.Environment(account="123456789012", region="eu-west-2"))
+    buckets = of_type(Template.from_stack(stack).to_json()["Resources"], "AWS::S3::Bucket")
+    # Then the archive bucket is encrypted and expires objects after 30 days
+    [archive] = [props for props in buckets.values() if "LoggingConfiguration" in props]
+    assert archive["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert [rule["ExpirationInDays"] for rule in archive["LifecycleConfiguration"]["Rules"]] == [30]
+
+
+def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
+    """The figure quoted in the docs: one stack's alarms, derived from the topology."""
+    scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in topology.HOPS)
+    expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS)
+    assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
