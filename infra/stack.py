@@ -106,11 +106,14 @@ class HoplineClientStack(cdk.Stack):
                 )
                 self.schedule_dead_letters[hop.name] = schedule.dlq
 
+        thresholds = {
+            alert.name: float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
+            else alert.threshold
+            for alert in topology.ALERTS
+        }
         for alert in topology.ALERTS:
-            threshold = (float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
-                         else alert.threshold)
             self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}",
-                                            threshold=threshold)
+                                            threshold=thresholds[alert.name])
 
         self.dashboard = OperationsDashboard(
             self,
@@ -122,7 +125,7 @@ class HoplineClientStack(cdk.Stack):
             schedule_dead_letters=self.schedule_dead_letters,
             alerts=topology.ALERTS,
             alarms=self.monitoring.alarms,
-            monitor_service="hopline-monitor_orders",
+            thresholds=thresholds,
         ).dashboard
 
         if routes:

@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.redaction import hop_logger
@@ -16,16 +15,6 @@ from shared.steps.monitors import monitor_orders
 logger = hop_logger()
 tracer = Tracer()
 metrics = Metrics()
-
-
-def _stage_latencies(latencies: dict[str, list[float]]) -> None:
-    """StageLatencySeconds with a `stage` dimension: one EMF line per stage, every observation in it."""
-    for stage, values in sorted(latencies.items()):
-        emf = AmazonCloudWatchEMFProvider()
-        for value in values[:100]:  # EMF carries at most 100 values per metric
-            emf.add_metric(name="StageLatencySeconds", unit=MetricUnit.Seconds, value=value)
-        emf.add_dimension(name="stage", value=stage)
-        emf.flush_metrics()
 
 
 @logger.inject_lambda_context
@@ -38,5 +27,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="OrderMismatches", unit=MetricUnit.Count, value=result["mismatches_open"])
     metrics.add_metric(name="ExceptionsRaised", unit=MetricUnit.Count, value=result["exceptions_raised"])
     metrics.add_metric(name="MismatchChecks", unit=MetricUnit.Count, value=result["mismatch_checked"])
-    _stage_latencies(result["latencies"])
-    return {k: v for k, v in result.items() if k != "latencies"}
+    return result

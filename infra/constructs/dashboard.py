@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.constructs.hop_function import METRICS_NAMESPACE
 from infra.constructs.monitoring import business_metric
 from infra.constructs.queue_with_dlq import QueueWithDlq
-from shared.flows.monitors import LATENCY_STAGES
+from shared.latency import LATENCY_STAGES, METRIC
 from shared.topology import MetricAlert
 
 PERIOD = Duration.minutes(5)
@@ -38,7 +38,7 @@ class OperationsDashboard(Construct):
         schedule_dead_letters: Mapping[str, sqs.IQueue],
         alerts: Sequence[MetricAlert],
         alarms: Sequence[cloudwatch.IAlarm],
-        monitor_service: str,
+        thresholds: Mapping[str, float],
     ) -> None:
         super().__init__(scope, construct_id)
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name,
@@ -79,19 +79,19 @@ class OperationsDashboard(Construct):
             cloudwatch.GraphWidget(
                 title=alert.name, width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
                 left=[business_metric(alert, f"hopline-{alert.hop}")],
-                left_annotations=[cloudwatch.HorizontalAnnotation(value=alert.threshold, label="alarm above")],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=thresholds[alert.name], label="alarm above")],
             )
             for alert in alerts
         ])
         self._section("Latency by stage (seconds)", [
             cloudwatch.GraphWidget(
                 title=f"{stage}", width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
-                left=[cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name="StageLatencySeconds",
-                                        dimensions_map={"service": monitor_service, "stage": stage},
+                left=[cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=METRIC,
+                                        dimensions_map={"service": f"hopline-{hop}", "stage": stage},
                                         period=PERIOD, statistic=statistic, label=statistic)
                       for statistic in ("p50", "p95", "Maximum")],
             )
-            for stage in LATENCY_STAGES
+            for stage, hop in LATENCY_STAGES.items()
         ])
 
     def _section(self, heading: str, widgets: Sequence[cloudwatch.IWidget]) -> None:

@@ -17,8 +17,6 @@ from shared.stores.ledger import LedgerEntry, Stage
 # Open at the warehouse: what the mismatch check reads. Every other stage is settled or owned elsewhere
 # (held for a SKU has its own alert, quarantined is already an exception, shipped is closed).
 AT_WAREHOUSE_OPEN: tuple[Stage, ...] = (Stage.SUBMITTED, Stage.PART_SHIPPED)
-# The spans `stage_latencies` reports (the dashboard draws one graph each).
-LATENCY_STAGES: tuple[str, ...] = ("release", "submit", "ship", "writeback")
 
 
 class MonitorStage(StrEnum):
@@ -134,29 +132,3 @@ def mismatch(
                             detail=f"{where} despatched at the warehouse (last change {since.isoformat()}) but no "
                             f"parcel written back to the source after {config.despatched_grace_minutes} min")
     return None
-
-
-def stage_latencies(entry: LedgerEntry, since: datetime, upto: datetime) -> list[tuple[str, float]]:
-    """(stage, seconds) for each stage this order completed in [since, upto): the dashboard's latency by stage.
-
-    Half-open windows: consecutive monitor runs count every completion exactly once.
-    """
-    found: list[tuple[str, float]] = []
-    for name, start_name, end_name in (("release", "received", "released"), ("submit", "released", "submitted")):
-        start, end = _at(entry, start_name), _at(entry, end_name)
-        if start is not None and end is not None and since <= end < upto and end >= start:
-            found.append((name, (end - start).total_seconds()))
-    # Submitted -> first despatch, counted when the first parcel is written back (when we know of it).
-    submitted, first_applied = _at(entry, "submitted"), _at(entry, "first_shipped")
-    despatches = [datetime.fromisoformat(record["despatched_at"])
-                  for record in entry.shipments.values() if record.get("despatched_at")]
-    if submitted is not None and first_applied is not None and despatches and since <= first_applied < upto:
-        found.append(("ship", max(0.0, (min(despatches) - submitted).total_seconds())))
-    for _parcel, record in sorted(entry.shipments.items()):
-        applied, despatched = record.get("applied_at"), record.get("despatched_at")
-        if not applied or not despatched:
-            continue
-        end, start = datetime.fromisoformat(applied), datetime.fromisoformat(despatched)
-        if since <= end < upto and end >= start:
-            found.append(("writeback", (end - start).total_seconds()))
-    return found

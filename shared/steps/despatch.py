@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
 from shared.flows.shipments import ShipmentOutcome, decide_shipment, retry_delay_minutes
+from shared.latency import record_stage_latency
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import ShipmentMessage
 from shared.models.shipment import FulfilmentTask, Shipment
@@ -89,8 +90,11 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         "carrier": shipment.carrier, "service": shipment.service,
         "despatched_at": shipment.despatched_at.isoformat(), "applied_at": rt.clock.now().isoformat(),
     }
-    rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
-                              closes_order=decision.closes_order, now=rt.clock.now())
+    if rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
+                                 closes_order=decision.closes_order, now=rt.clock.now()):
+        record_stage_latency("writeback", shipment.despatched_at, rt.clock.now())
+        if not entry.shipments:  # the order's first parcel: at the warehouse -> shipped
+            record_stage_latency("ship", entry.timestamps.get("submitted"), shipment.despatched_at)
     rt.exceptions.resolve(FLOW, message.business_key, by=f"{FLOW}:{message.trigger}", now=rt.clock.now())
     logger.info("parcel written back", extra={"order_key": order_key, "parcel_id": shipment.parcel_id,
                                               "closes_order": decision.closes_order})

@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError, TransientError
-from shared.flows.monitors import AT_WAREHOUSE_OPEN, Breach, due_for_check, mismatch, stage_latencies, stalled
+from shared.flows.monitors import AT_WAREHOUSE_OPEN, Breach, due_for_check, mismatch, stalled
 from shared.models import ReasonCode, owner_of
 from shared.runtime import Runtime
 from shared.stores.exceptions import ExceptionRecord, ExceptionStatus
@@ -28,13 +28,10 @@ MISMATCH_FLOW = "mismatch_monitor"
 MONITOR_FLOWS = (STALL_FLOW, MISMATCH_FLOW)
 CURSOR = "monitor.orders"
 ROTATION = "monitor.mismatch."  # + stage: where the mismatch check's rotation through open orders stands
-# The first run (no cursor) looks back this far for the exception rate and stage latencies.
+# The first run (no cursor) looks back this far for the exception rate.
 FIRST_LOOKBACK = timedelta(minutes=5)
-# Mismatch reads, stage latencies and the exception count run this often; stall rules on every run.
+# Mismatch reads and the exception count run this often; stall rules on every run.
 SLOW_EVERY = timedelta(minutes=5)
-# Stages whose entry ends a timed span (the dashboard's latency by stage): release and submit are read
-# from orders now submitted, ship and write-back from orders (part) shipped.
-_COMPLETING = (Stage.SUBMITTED, Stage.PART_SHIPPED, Stage.SHIPPED)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 OpenExceptions = dict[tuple[str, str], ExceptionRecord]
@@ -48,7 +45,6 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
     result: dict[str, Any] = {
         "stalled": len(stalled_now), "stalled_opened": opened, "stalled_resolved": resolved,
         "mismatch_checked": 0, "mismatches_found": 0, "mismatches_cleared": 0, "exceptions_raised": 0,
-        "latencies": {},
     }
     # The rest runs every SLOW_EVERY: its alarms look at 15-minute sums or hour-long disagreements, and
     # a minute-by-minute read would only multiply the reads.
@@ -58,23 +54,17 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
     if previous is None or now - previous >= SLOW_EVERY:
         since = previous or now - FIRST_LOOKBACK
         checked, mismatched, cleared = _mismatches(rt, open_now, now)
-        latencies: dict[str, list[float]] = {}
-        for stage in _COMPLETING:
-            for entry in rt.ledger.entries_at(stage, entered_from=since, entered_before=now):
-                for name, seconds in stage_latencies(entry, since, now):
-                    latencies.setdefault(name, []).append(seconds)
         # Half-open window [since, now): the next slow run starts where this one ends; each is counted once.
         raised = [e for status in (ExceptionStatus.OPEN, ExceptionStatus.RETRYING)
                   for e in rt.exceptions.in_status(status, seen_since=since)
                   if e.flow not in MONITOR_FLOWS and datetime.fromisoformat(e.last_seen) < now]
         rt.cursors.advance(CURSOR, now, now, previous=previous)
         result.update({"mismatch_checked": checked, "mismatches_found": len(mismatched),
-                       "mismatches_cleared": len(cleared), "exceptions_raised": len(raised),
-                       "latencies": latencies})
+                       "mismatches_cleared": len(cleared), "exceptions_raised": len(raised)})
     open_mismatches = ({key for flow, key in open_now if flow == MISMATCH_FLOW} - cleared) | mismatched
     result["mismatches_open"] = len(open_mismatches)
     if stalled_now or mismatched:
-        logger.warning("orders need attention", extra={k: v for k, v in result.items() if k != "latencies"})
+        logger.warning("orders need attention", extra=result)
     return result
 
 

@@ -391,7 +391,7 @@ def test_one_dashboard_shows_every_hop_queue_alert_and_stage_latency(
 ) -> None:
     import json
 
-    from shared.flows.monitors import LATENCY_STAGES
+    from shared.latency import LATENCY_STAGES
 
     [dashboard] = of_type(resources, "AWS::CloudWatch::Dashboard").values()
     assert dashboard["DashboardName"] == f"hopline-{example_config.client}-operations"

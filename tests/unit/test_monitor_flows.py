@@ -13,7 +13,6 @@ from shared.flows.monitors import (
     MonitorStage,
     due_for_check,
     mismatch,
-    stage_latencies,
     stalled,
 )
 from shared.models import WarehouseOrderRef
@@ -126,16 +125,3 @@ def test_warehouse_working_on_an_open_order_agrees_with_the_ledger(status: str) 
     order = entry(Stage.SUBMITTED, warehouse_order_id="42", times={"submitted": 0})
     observed = WarehouseOrderRef(warehouse_order_id="42", client_reference="R", status=status, updated_at=at(1))
     assert mismatch(order, observed, CHECKS, at(10_000)) is None
-
-
-def test_stage_latencies_are_reported_once_in_the_window_where_the_stage_completed() -> None:
-    # Given an order received at 0, released at 2, submitted at 3, despatched at 120, written back at 126
-    order = entry(Stage.SHIPPED, times={"received": 0, "released": 2, "submitted": 3, "first_shipped": 126},
-                  shipments={"p1": {"despatched_at": at(120).isoformat(), "applied_at": at(126).isoformat()}})
-    # When the windows [0,5) and [125,130) are looked at
-    early = dict(stage_latencies(order, at(0), at(5)))
-    late = dict(stage_latencies(order, at(125), at(130)))
-    # Then each stage is counted in the window in which it ended
-    assert early == {"release": 120.0, "submit": 60.0}
-    assert late == {"ship": 117 * 60.0, "writeback": 360.0}
-    assert stage_latencies(order, at(5), at(125)) == []
