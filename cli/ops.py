@@ -190,7 +190,7 @@ class Ops:
         store = self.exceptions
         ids = [store.exception_id(flow, entry.order_key) for flow in ORDER_FLOWS]
         ids += [store.exception_id(PARCEL_FLOW, f"scend#parcel#{parcel}") for parcel in noted]
-        found = [record for record in (store.get(i) for i in ids) if record is not None]
+        found = store.get_many(ids)
         for record in found:
             events.append(TimelineEvent(at=_time(record.first_seen), system="hopline",
                                         event=f"exception {record.reason.value} ({record.flow}, {record.team.value})",

@@ -130,6 +130,21 @@ class ExceptionStore:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
 
+    def get_many(self, exception_ids: list[str]) -> list[ExceptionRecord]:
+        """The exceptions that exist among `exception_ids`, in one BatchGetItem per 100 ids."""
+        found: list[ExceptionRecord] = []
+        unique = list(dict.fromkeys(exception_ids))
+        for start in range(0, len(unique), 100):
+            request = {self.table.name: {"Keys": [{"pk": i} for i in unique[start:start + 100]],
+                                         "ConsistentRead": True}}
+            while request:
+                answer = self.table.meta.client.batch_get_item(RequestItems=request)
+                # The resource's client speaks plain Python values, as the Table methods do.
+                found += [_record(item) for item in answer["Responses"].get(self.table.name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        order = {exception_id: index for index, exception_id in enumerate(unique)}
+        return sorted(found, key=lambda record: order[record.id])
+
     def in_status(
         self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()
     ) -> list[ExceptionRecord]:

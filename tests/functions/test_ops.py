@@ -107,6 +107,10 @@ def test_replay_dry_run_sends_nothing_then_replay_runs_the_fixed_order_on_curren
     assert harness.rt.ledger.get(f"cin7_core#{sale_id.lower()}").stage == Stage.SUBMITTED
     resolved = harness.rt.exceptions.get(exception_id)
     assert resolved.status == ExceptionStatus.RESOLVED and resolved.replayed_by == "replay:sam"
+    # And `where` shows the quarantine, its resolution and the order reaching the warehouse, in order
+    events = [e["event"] for e in hopline(capsys, "where", "SO-3")[1]["timeline"]]
+    assert events.index("exception postcode_invalid (order_intake, operations)") < events.index("stage submitted")
+    assert "exception resolved" in events
 
 
 def test_replay_with_an_edited_message_is_validated_against_the_queues_model(
