@@ -90,6 +90,9 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         "carrier": shipment.carrier, "service": shipment.service,
         "despatched_at": shipment.despatched_at.isoformat(), "applied_at": rt.clock.now().isoformat(),
     }
+    # Outbound evidence: what was written to the source order for this parcel (lines, carrier, tracking).
+    rt.archive.put(order_key=order_key, kind="source-writeback", now=rt.clock.now(),
+                   body={"parcel_id": shipment.parcel_id, **record})
     if rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
                                  closes_order=decision.closes_order, now=rt.clock.now()):
         record_stage_latency("writeback", shipment.despatched_at, rt.clock.now())

@@ -61,6 +61,7 @@ def test_where_shows_the_whole_timeline_of_a_shipped_order_by_its_order_number(
     assert times == sorted(times)
     for expected in [("hopline", "stage received"), ("hopline", "stage submitted"), ("archive", "payload webhook"),
                      ("archive", "payload source-order"), ("archive", "payload warehouse-order"),
+                     ("archive", "payload warehouse-parcel"), ("archive", "payload source-writeback"),
                      ("warehouse", f"parcel {parcel['ShipmentId']} despatched"),
                      ("cin7_core", f"parcel {parcel['ShipmentId']} written back"), ("hopline", "stage shipped")]:
         assert expected in events
