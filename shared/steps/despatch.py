@@ -40,10 +40,12 @@ class WritebackResult(StrEnum):
 
 def poll_despatches(rt: Runtime) -> dict[str, Any]:
     """Parcels changed since the cursor go to the write-back queue; unreadable rows are quarantined."""
+    seen_up_to = rt.cursors.get(FEED)  # parcels re-listed by the overlap window were noted by an earlier poll
     result = poll_feed(
         rt, feed=FEED, overlap_minutes=rt.config.warehouse.despatch_poll_overlap_minutes,
         first_lookback=timedelta(days=2), read=rt.warehouse.shipments_since, stamp=lambda s: s.updated_at,
-        to_message=lambda s: _despatched(rt, s), queue="shipment-writeback",
+        to_message=lambda s: _despatched(rt, s, note=seen_up_to is None or s.updated_at > seen_up_to),
+        queue="shipment-writeback",
     )
     result["unreadable"] = quarantine_unreadable(
         rt, flow=FLOW, kind="warehouse-parcel-unreadable",
@@ -52,10 +54,11 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
     return result
 
 
-def _despatched(rt: Runtime, shipment: Shipment) -> ShipmentMessage:
+def _despatched(rt: Runtime, shipment: Shipment, *, note: bool) -> ShipmentMessage:
     """Note the despatch in the ledger (the stall monitor times the write-back from it), then the message."""
-    rt.ledger.note_despatched(shipment.client_reference, parcel_id=shipment.parcel_id,
-                              despatched_at=shipment.despatched_at)
+    if note:
+        rt.ledger.note_despatched(shipment.client_reference, parcel_id=shipment.parcel_id,
+                                  despatched_at=shipment.despatched_at)
     return ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment)
 
 
