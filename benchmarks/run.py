@@ -1,7 +1,8 @@
 """Benchmarks behind the figures quoted in docs and release notes (not timed assertions in the suite).
 
     python -m benchmarks.run                 # everything
-    python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog
+    python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog,
+    #                                          where, sla-alert, alarms
 
 Writes a JSON report to benchmarks/results/latest.json and prints it.
 """
@@ -39,7 +40,7 @@ def bench_day(orders: int, fault_rate: float, duplicate_rate: float, seed: int) 
             "writeback_exceptions", "writeback_latency_seconds", "cin7_calls_per_shipment_applied",
             "schedule_runs_failed", "schedule_events_dead_lettered", "sales_by_kind", "skus_synced", "skus_rejected",
             "orders_held_for_sku", "orders_released_after_sku", "product_to_release_seconds",
-            "warehouse_product_writes")
+            "warehouse_product_writes", "monitor")
     return {"command": f"hopline sandbox run --orders {orders} --fault-rate {fault_rate} "
                        f"--duplicate-rate {duplicate_rate} --seed {seed} --json",
             "wall_seconds": round(result.wall_seconds, 1), **{k: summary[k] for k in keep}}
@@ -106,7 +107,8 @@ def bench_assets() -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=["day", "imports", "assets", "stock-diff", "stock-backlog"])
+    parser.add_argument("--only", choices=["day", "imports", "assets", "stock-diff", "stock-backlog",
+                                           "where", "sla-alert", "alarms"])
     parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--fault-rate", type=float, default=0.2)
@@ -127,6 +129,18 @@ def main() -> int:
         from benchmarks.stock import bench_backlog
 
         report["stock_backlog"] = bench_backlog(minutes=args.backlog_minutes)
+    if args.only in (None, "where"):
+        from benchmarks.ops import bench_where
+
+        report["hopline_where"] = bench_where()
+    if args.only in (None, "sla-alert"):
+        from benchmarks.ops import bench_sla_alert
+
+        report["sla_breach_to_alert"] = bench_sla_alert()
+    if args.only in (None, "alarms"):
+        from benchmarks.ops import bench_alarms
+
+        report["alarms_per_stack"] = bench_alarms()
     if args.only in (None, "day"):
         report["day"] = bench_day(args.orders, args.fault_rate, args.duplicate_rate, args.seed)
     out = ROOT / "benchmarks" / "results"

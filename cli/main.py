@@ -41,7 +41,50 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-warehouse-dedupe", action="store_true",
                      help="simulate a warehouse that does NOT reject duplicate references")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    run.add_argument("--ops", action="append", default=[], metavar="COMMAND",
+                     help="after the day, run an operator command against the local stack, e.g. "
+                     "--ops 'exceptions --team operations' (repeatable)")
+    run.add_argument("--interactive", action="store_true",
+                     help="after the day, read operator commands from stdin until EOF")
+    _add_ops_commands(commands)
     return parser
+
+
+def _add_ops_commands(commands: Any) -> None:
+    """`where`, `exceptions`, `replay`, `resolve`, `redrive`: against a deployed stack or the sandbox."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--client", default="example-cin7-scend", help="client name (stack hopline-<client>)")
+    common.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    common.add_argument("--profile", help="AWS profile (default: the usual AWS_PROFILE / default chain)")
+    common.add_argument("--region", help="AWS region (default: the client config's region)")
+    common.add_argument("--endpoint-url",
+                        help="an AWS-compatible endpoint (e.g. LocalStack); implies --names convention")
+    common.add_argument("--names", choices=["stack", "convention"],
+                        help="resolve resource names from the CloudFormation stack outputs (default) or as "
+                        "hopline-<client>-<name> (the sandbox)")
+    where = commands.add_parser("where", parents=[common], help="the whole cross-system timeline of one order")
+    where.add_argument("order", help="order number, source id, client reference or order key")
+    listing = commands.add_parser("exceptions", parents=[common], help="the exception inbox")
+    listing.add_argument("--team", choices=["operations", "ecommerce", "finance"])
+    listing.add_argument("--reason", help="a reason code (docs/runbook.md lists them)")
+    listing.add_argument("--status", default="open", choices=["open", "retrying", "resolved", "ignored", "all"])
+    replay = commands.add_parser("replay", parents=[common], help="re-send an exception's message on current code")
+    replay.add_argument("exception_id")
+    replay.add_argument("--edit", metavar="FILE", help="a JSON file with the (corrected) message to send instead")
+    replay.add_argument("--queue", help="send to this queue instead of the one the exception names")
+    replay.add_argument("--dry-run", action="store_true", help="show what would be sent, and where; send nothing")
+    replay.add_argument("--user", help="who is replaying (default: the login name)")
+    resolve = commands.add_parser("resolve", parents=[common], help="close an exception fixed elsewhere, or ignore it")
+    resolve.add_argument("exception_id")
+    resolve.add_argument("--ignore", action="store_true", help="close as ignored (not worth fixing)")
+    resolve.add_argument("--note", default="", help="why, for the next person")
+    resolve.add_argument("--user", help="who is closing it (default: the login name)")
+    redrive = commands.add_parser("redrive", parents=[common], help="move a queue's dead letters back to it")
+    redrive.add_argument("queue", help="the work queue, e.g. order-intake (its DLQ is redriven)")
+    redrive.add_argument("--rate", type=float, help="at most N messages per second")
+    redrive.add_argument("--limit", type=_positive, help="move at most N messages (uses the receive/send loop)")
+    redrive.add_argument("--manual", action="store_true", help="use the receive/send/delete loop, not the move task")
+    redrive.add_argument("--dry-run", action="store_true", help="count and show a few messages; move nothing")
 
 
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
@@ -144,8 +187,13 @@ def run_sandbox(args: argparse.Namespace) -> int:
         day_hours=args.day_hours,
         late_parcel_hours=min(26.0, args.follow_up_hours * 0.8),
     )
+    after = None
+    if args.ops or args.interactive:
+        from cli.commands import sandbox_operator
+
+        after = sandbox_operator(args.ops, interactive=args.interactive, client=args.client)
     try:
-        result = run_day(options)
+        result = run_day(options, after=after)
     except ConfigError as error:
         print(str(error), file=sys.stderr)
         return 2
@@ -163,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sandbox" and args.sandbox_command == "run":
         return run_sandbox(args)
-    return 2
+    from cli.commands import run_ops_command
+
+    return run_ops_command(args)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import bundling
 from infra.constructs.archive_bucket import AccessLogsBucket, ArchiveBucket
+from infra.constructs.dashboard import OperationsDashboard
 from infra.constructs.hop_function import HopFunction
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.queue_with_dlq import QueueWithDlq
@@ -43,6 +45,7 @@ class HoplineClientStack(cdk.Stack):
             )
             self.monitoring.alarm_on_dead_letters(f"{pascal(spec.name)}DeadLetters", queue.dlq, what=spec.name)
             self.monitoring.alarm_on_oldest_message(f"{pascal(spec.name)}OldestMessage", queue.queue, what=spec.name)
+            self.monitoring.alarm_on_dead_letter_age(f"{pascal(spec.name)}DeadLetterAge", queue.dlq, what=spec.name)
             self.queues[spec.name] = queue
 
         self.tables = Tables(self, "Tables", tables=topology.TABLES).by_name
@@ -70,6 +73,7 @@ class HoplineClientStack(cdk.Stack):
         )
 
         self.functions: dict[str, HopFunction] = {}
+        self.schedule_dead_letters: dict[str, sqs.IQueue] = {}
         routes: list[WebhookRoute] = []
         for hop in topology.HOPS:
             function = HopFunction(
@@ -101,6 +105,7 @@ class HoplineClientStack(cdk.Stack):
                 self.monitoring.alarm_on_dead_letters(
                     f"{pascal(hop.name)}ScheduleDeadLetters", schedule.dlq, what=f"{hop.name} schedule"
                 )
+                self.schedule_dead_letters[hop.name] = schedule.dlq
 
         self.state_machines: dict[str, HopStateMachine] = {}
         for machine in topology.STATE_MACHINES:
@@ -125,8 +130,27 @@ class HoplineClientStack(cdk.Stack):
                     topology.state_machine_env(name), machine_construct.state_machine_arn
                 )
 
+        thresholds = {
+            alert.name: float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
+            else alert.threshold
+            for alert in topology.ALERTS
+        }
         for alert in topology.ALERTS:
-            self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}")
+            self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}",
+                                            threshold=thresholds[alert.name])
+
+        self.dashboard = OperationsDashboard(
+            self,
+            "Operations",
+            dashboard_name=physical_name(client, "operations"),
+            title=f"Hopline: {display}",
+            functions={name: function.function for name, function in self.functions.items()},
+            queues=self.queues,
+            schedule_dead_letters=self.schedule_dead_letters,
+            alerts=topology.ALERTS,
+            alarms=self.monitoring.alarms,
+            thresholds=thresholds,
+        ).dashboard
 
         if routes:
             self.webhook_api = WebhookApi(
@@ -151,3 +175,4 @@ class HoplineClientStack(cdk.Stack):
             cdk.CfnOutput(self, f"StateMachineArn{pascal(name)}", value=machine.state_machine.state_machine_arn)
         for team, topic in self.monitoring.topics.items():
             cdk.CfnOutput(self, f"AlertTopic{pascal(team)}", value=topic.topic_arn)
+        cdk.CfnOutput(self, "DashboardName", value=self.dashboard.dashboard_name)

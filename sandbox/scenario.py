@@ -12,6 +12,7 @@ import random
 import re
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -133,8 +134,14 @@ def _sale_spec(kind: str, rng: random.Random, skus: list[str], index: int) -> di
     return spec
 
 
-def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResult:
-    """Drive one day through the local wiring and return the summary (see `summarise`)."""
+def run_day(
+    options: Options, *, config: ClientConfig | None = None, after: Callable[[Any], None] | None = None
+) -> DayResult:
+    """Drive one day through the local wiring and return the summary (see `summarise`).
+
+    `after(local)` runs once the day is summarised, while moto and the simulators are still up (the
+    operator commands of `hopline sandbox run --ops` run there).
+    """
     from moto import mock_aws
 
     from sandbox import stock_day
@@ -184,6 +191,8 @@ def run_day(options: Options, *, config: ClientConfig | None = None) -> DayResul
                              scend=scend, stock=stock)
             summary = summarise(options, local, cin7, scend, planned)
             summary.update(stock_day.summary(local, cin7, scend, stock))
+            if after is not None:
+                after(local)
         finally:
             cin7.stop()
             scend.stop()
@@ -349,7 +358,11 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     rt = local.runtime
     prefix = local.config.warehouse.client_reference_prefix
     ledger = {entry.order_key: entry for entry in rt.ledger.scan()}
-    exceptions = rt.exceptions.list(status=None)
+    from shared.steps.monitors import MONITOR_FLOWS
+
+    every_exception = rt.exceptions.list(status=None)
+    # The monitors' exceptions (stalled, mismatched) are about timing, not data: reported apart below.
+    exceptions = [e for e in every_exception if e.flow not in MONITOR_FLOWS]
     open_by_key = {e.business_key: e for e in exceptions if e.status == "open"}
     at_warehouse = scend.orders_by_reference()
     dlq = local.dlq_messages()
@@ -444,6 +457,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         **despatch,
         **catalogue,
         **cancellation,
+        "monitor": _monitor_summary(every_exception),
         "unexpected": wrong[:20],
     }
 
@@ -586,3 +600,15 @@ def _despatch_summary(
         "writeback_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
         "cin7_calls_per_shipment_applied": round(fulfilment_calls / len(applied), 2) if applied else None,
     }
+
+
+def _monitor_summary(exceptions: list[Any]) -> dict[str, Any]:
+    """What the order monitor flagged during the day: stalled and mismatched orders, open and resolved."""
+    from shared.steps.monitors import MISMATCH_FLOW, STALL_FLOW
+
+    counts: dict[str, Any] = {}
+    for name, flow in (("stalled", STALL_FLOW), ("mismatched", MISMATCH_FLOW)):
+        flagged = [e for e in exceptions if e.flow == flow]
+        counts[name] = {"flagged": len(flagged), "open": sum(1 for e in flagged if e.status == "open"),
+                        "resolved": sum(1 for e in flagged if e.status == "resolved")}
+    return counts

@@ -226,6 +226,47 @@ class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
 
+class StageSlaConfig(Section):
+    """Minutes an order may stay at one stage before the monitor opens an order_stalled exception."""
+
+    received_to_released: int = Field(30, ge=1, le=10080, description="intake has not decided on the order")
+    released_to_warehouse: int = Field(15, ge=1, le=10080, description="ready in the source, not at the warehouse")
+    warehouse_to_shipped: int = Field(2880, ge=1, le=43200, description="at the warehouse, no parcel despatched")
+    shipped_to_written_back: int = Field(60, ge=1, le=10080, description="despatched, tracking not written back")
+
+
+class MismatchConfig(Section):
+    """Live reads of warehouse status, bounded so the monitor never eats the warehouse's rate budget."""
+
+    min_age_minutes: int = Field(60, ge=1, le=10080, description="only orders at the warehouse at least this long")
+    recheck_minutes: int = Field(120, ge=1, le=10080, description="an order is read again no sooner than this")
+    max_per_run: int = Field(10, ge=0, le=100, description="warehouse reads per monitor run")
+    despatched_grace_minutes: int = Field(
+        90, ge=1, le=10080, description="despatched at the warehouse this long ago with nothing written back"
+    )
+
+
+class MonitoringConfig(Section):
+    """The order monitor: runs often enough that a breached SLA alerts within five minutes."""
+
+    schedule: ScheduleExpression = "rate(1 minute)"
+    sla_minutes: StageSlaConfig = StageSlaConfig()
+    mismatch: MismatchConfig = MismatchConfig()
+    quarantine_alarm_threshold: int = Field(
+        10, ge=1, le=100000, description="exceptions raised within 15 minutes that page operations"
+    )
+
+    @field_validator("schedule")
+    @classmethod
+    def _frequent(cls, value: str) -> str:
+        validate_schedule(value)
+        rate = _RATE.match(value)
+        if rate is None or not rate.group(2).startswith("minute") or int(rate.group(1)) > 4:
+            raise ValueError("the monitor must run at least every 4 minutes (rate(1 minute) .. rate(4 minutes)) "
+                             "so that a breach alerts within 5 minutes")
+        return value
+
+
 class AlertsConfig(Section):
     operations_email: str | None = None
     ecommerce_email: str | None = None
@@ -250,6 +291,7 @@ class ClientConfig(Section):
     cancellation: CancellationConfig = CancellationConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("client")

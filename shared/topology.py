@@ -118,7 +118,11 @@ QUEUES: tuple[Queue, ...] = (
 
 TABLES: tuple[Table, ...] = (
     Table("idempotency", "Powertools idempotency records", partition_key="id", ttl_attribute="expiration"),
-    Table("ledger", "one item per order: source id -> warehouse id, stage, timestamps"),
+    Table(
+        "ledger",
+        "one item per order: source id -> warehouse id, stage, timestamps",
+        indexes=(("by-stage", "stage", "stage_at"),),  # the order monitors: "at stage X since before T"
+    ),
     Table(
         "exceptions",
         "quarantined records with reason, owner and the message to replay",
@@ -138,6 +142,7 @@ HOPS: tuple[Hop, ...] = (
         description="Authenticates a Cin7 Core sale webhook, archives it and enqueues the sale reference.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core"),
         sends_to=("order-intake", "cancel-requests"),
+        tables={"exceptions": "read_write"},  # an unparseable webhook is quarantined
         buckets={"archive": "write"},
         secrets=("source.webhook_secret",),
         timeout_seconds=10,
@@ -178,7 +183,7 @@ HOPS: tuple[Hop, ...] = (
         description="Lists parcels the warehouse shipped since the cursor and enqueues each for write-back.",
         trigger=ScheduleTrigger("warehouse.despatch_poll_schedule"),
         sends_to=("shipment-writeback",),
-        tables={"cursors": "read_write", "exceptions": "read_write"},
+        tables={"cursors": "read_write", "exceptions": "read_write", "ledger": "read_write"},
         buckets={"archive": "write"},
         secrets=("warehouse.credentials_secret",),
         timeout_seconds=120,
@@ -321,6 +326,15 @@ HOPS: tuple[Hop, ...] = (
         reserved_concurrency=1,
         priority="background",
     ),
+    Hop(
+        name="monitor_orders",
+        description="Flags stalled orders and source/warehouse disagreements; reports the exception rate.",
+        trigger=ScheduleTrigger("monitoring.schedule"),
+        tables={"ledger": "read_write", "exceptions": "read_write", "cursors": "read_write"},
+        secrets=("warehouse.credentials_secret",),
+        timeout_seconds=50,
+        reserved_concurrency=1,
+    ),
 )
 
 
@@ -334,6 +348,9 @@ class MetricAlert:
     threshold: float
     team: str
     description: str
+    statistic: str = "Maximum"
+    period_minutes: int = 5
+    threshold_field: str | None = None  # a ClientConfig path whose value replaces `threshold`
 
 
 ALERTS: tuple[MetricAlert, ...] = (
@@ -372,6 +389,38 @@ ALERTS: tuple[MetricAlert, ...] = (
         team="ecommerce",
         description="The stock target refused figures (e.g. a SKU it does not hold): see the exception inbox "
         "(reason stock_push_rejected).",
+    ),
+    MetricAlert(
+        name="orders-stalled",
+        hop="monitor_orders",
+        metric="StalledOrders",
+        threshold=0,
+        team="operations",
+        description="Orders have stayed at one stage longer than their SLA (monitoring.sla_minutes), e.g. ready "
+        "in the source but not at the warehouse: `hopline exceptions --reason order_stalled`.",
+        period_minutes=1,
+    ),
+    MetricAlert(
+        name="orders-mismatched",
+        hop="monitor_orders",
+        metric="OrderMismatches",
+        threshold=0,
+        team="operations",
+        description="The ledger and the warehouse disagree about open orders (missing or cancelled at the "
+        "warehouse, or despatched with nothing written back): `hopline exceptions --reason order_mismatch`.",
+        period_minutes=1,
+    ),
+    MetricAlert(
+        name="quarantine-rate",
+        hop="monitor_orders",
+        metric="ExceptionsRaised",
+        threshold=10,
+        team="operations",
+        description="More records than monitoring.quarantine_alarm_threshold were quarantined or refused within "
+        "15 minutes: a bad feed, a changed platform or an outage. `hopline exceptions` grouped by reason.",
+        statistic="Sum",
+        period_minutes=15,
+        threshold_field="monitoring.quarantine_alarm_threshold",
     ),
 )
 

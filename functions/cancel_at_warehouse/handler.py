@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.models.messages import CancelState
+from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.cancellation import cancel_at_warehouse
 
-logger = Logger()
+logger = hop_logger()
 tracer = Tracer()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -21,13 +21,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.errors import PermanentError
 from shared.models import owner_of
 from shared.models.messages import SubmitMessage
+from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.order_submit import submit_order
 from shared.steps.records import parse_or_quarantine
 from shared.stores.ledger import Stage
 from shared.topology import table_env
 
-logger = Logger()
+logger = hop_logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.models.messages import CancelState
+from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.cancellation import record
 
-logger = Logger()
+logger = hop_logger()
 tracer = Tracer()
 metrics = Metrics()
 

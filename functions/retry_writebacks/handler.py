@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.despatch import retry_due_writebacks
 
-logger = Logger()
+logger = hop_logger()
 tracer = Tracer()
 metrics = Metrics()
 

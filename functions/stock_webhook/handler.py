@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,10 +12,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.connectors.cin7_core.webhooks import parse_stock_event, verify_shared_secret
 from shared.errors import PermanentError
 from shared.models import owner_of
+from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.stock import FLOW, enqueue_skus
 
-logger = Logger()
+logger = hop_logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,9 +14,10 @@ from shared.connectors.cin7_core.webhooks import parse_sale_event, verify_shared
 from shared.errors import PermanentError
 from shared.models import owner_of
 from shared.models.messages import CancelRequest, IntakeMessage
+from shared.redaction import hop_logger
 from shared.runtime import runtime
 
-logger = Logger()
+logger = hop_logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()

@@ -10,6 +10,7 @@ from pydantic import Field
 from shared.models.order import Model, Order
 from shared.models.product import Product
 from shared.models.shipment import Shipment
+from shared.models.stock import StockSyncMessage
 
 Trigger = Literal["webhook", "poll", "replay", "sku_live"]
 
@@ -126,3 +127,14 @@ class CancelState(Model):
     record: CancelRecord | None = None
     notify: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+
+
+# The message each queue carries: what `hopline replay` validates an (edited) message against.
+MESSAGE_BY_QUEUE: dict[str, type[Model]] = {
+    "order-intake": IntakeMessage,
+    "order-submit": SubmitMessage,
+    "shipment-writeback": ShipmentMessage,
+    "product-sync": ProductMessage,
+    "stock-sync": StockSyncMessage,
+    "cancel-requests": CancelRequest,
+}

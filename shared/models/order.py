@@ -69,3 +69,4 @@ class WarehouseOrderRef(Model):
     client_reference: str
     status: str = ""
     created: bool = Field(True, description="False when search-before-create found it already there")
+    updated_at: datetime | None = Field(None, description="when the warehouse last changed it, when it says")

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
 from shared.flows.shipments import ShipmentOutcome, decide_shipment, retry_delay_minutes
+from shared.latency import record_stage_latency
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import ShipmentMessage
 from shared.models.shipment import FulfilmentTask, Shipment
@@ -39,10 +40,11 @@ class WritebackResult(StrEnum):
 
 def poll_despatches(rt: Runtime) -> dict[str, Any]:
     """Parcels changed since the cursor go to the write-back queue; unreadable rows are quarantined."""
+    seen_up_to = rt.cursors.get(FEED)  # parcels re-listed by the overlap window were noted by an earlier poll
     result = poll_feed(
         rt, feed=FEED, overlap_minutes=rt.config.warehouse.despatch_poll_overlap_minutes,
         first_lookback=timedelta(days=2), read=rt.warehouse.shipments_since, stamp=lambda s: s.updated_at,
-        to_message=lambda s: ShipmentMessage(client=rt.config.client, trigger="poll", shipment=s),
+        to_message=lambda s: _despatched(rt, s, note=seen_up_to is None or s.updated_at > seen_up_to),
         queue="shipment-writeback",
     )
     result["unreadable"] = quarantine_unreadable(
@@ -50,6 +52,14 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
         rows=[(rejected.row, rejected.detail) for rejected in rt.warehouse.rejected_rows],
     )
     return result
+
+
+def _despatched(rt: Runtime, shipment: Shipment, *, note: bool) -> ShipmentMessage:
+    """Note the despatch in the ledger (the stall monitor times the write-back from it), then the message."""
+    if note:
+        rt.ledger.note_despatched(shipment.client_reference, parcel_id=shipment.parcel_id,
+                                  despatched_at=shipment.despatched_at)
+    return ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment)
 
 
 def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
@@ -83,8 +93,14 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         "carrier": shipment.carrier, "service": shipment.service,
         "despatched_at": shipment.despatched_at.isoformat(), "applied_at": rt.clock.now().isoformat(),
     }
-    rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
-                              closes_order=decision.closes_order, now=rt.clock.now())
+    # Outbound evidence: what was written to the source order for this parcel (lines, carrier, tracking).
+    rt.archive.put(order_key=order_key, kind="source-writeback", now=rt.clock.now(),
+                   body={"parcel_id": shipment.parcel_id, **record})
+    if rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
+                                 closes_order=decision.closes_order, now=rt.clock.now()):
+        record_stage_latency("writeback", shipment.despatched_at, rt.clock.now())
+        if not entry.shipments:  # the order's first parcel: at the warehouse -> shipped
+            record_stage_latency("ship", entry.timestamps.get("submitted"), shipment.despatched_at)
     rt.exceptions.resolve(FLOW, message.business_key, by=f"{FLOW}:{message.trigger}", now=rt.clock.now())
     logger.info("parcel written back", extra={"order_key": order_key, "parcel_id": shipment.parcel_id,
                                               "closes_order": decision.closes_order})

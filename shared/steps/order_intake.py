@@ -19,6 +19,7 @@ from shared.flows.release import (
     readiness,
     sku_format_problem,
 )
+from shared.latency import record_stage_latency
 from shared.models import Order, ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, SubmitMessage
 from shared.runtime import Runtime
@@ -102,6 +103,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     )
     rt.send("order-submit", submit)
     rt.ledger.set_stage(key, Stage.RELEASED, now, source_updated_at=order.updated_at, **_demand(order))
+    record_stage_latency("release", entry.timestamps.get("received"), now)
     if entry.stage in (Stage.QUARANTINED, Stage.HELD):
         rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)
     logger.info("order released", extra={"order_key": key, "client_reference": submit.client_reference})

@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.errors import SubmitCancelledError
+from shared.latency import record_stage_latency
 from shared.models.messages import SubmitMessage
 from shared.runtime import Runtime
 from shared.stores.ledger import AT_WAREHOUSE, Stage
@@ -55,6 +56,7 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
         key, warehouse_order_id=ref.warehouse_order_id, client_reference=ref.client_reference,
         created=ref.created, now=done, ordered=ordered, location=message.order.location,
     )
+    record_stage_latency("submit", before.timestamps.get("released") if before else None, done)
     if before is not None and before.stage == Stage.QUARANTINED:
         rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)
     logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,

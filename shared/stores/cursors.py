@@ -35,3 +35,8 @@ class CursorStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    def move_to(self, feed: str, cursor: datetime, now: datetime) -> None:
+        """Set a position that may go back (a rotation that wraps around), unlike a poll's high-water mark."""
+        self.table.put_item(Item={"pk": f"{self.client}#{feed}", "cursor": cursor.isoformat(),
+                                  "updated_at": now.isoformat(), "client_id": self.client})

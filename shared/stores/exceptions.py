@@ -41,7 +41,13 @@ class ExceptionRecord(Model):
     replay_queue: str | None = None
     replay_message: dict[str, Any] | None = None
     resolved_by: str | None = None
+    resolved_at: str | None = None
     next_retry_at: str | None = None
+    replayed_by: str | None = None  # who re-sent it by hand (hopline replay), kept after it resolves
+    replayed_at: str | None = None
+
+
+BY_STATUS_INDEX = "by-status"  # (status, last_seen), declared in the topology
 
 
 class ExceptionStore:
@@ -124,17 +130,82 @@ class ExceptionStore:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
 
-    def list(self, *, status: ExceptionStatus | None = ExceptionStatus.OPEN) -> list[ExceptionRecord]:
+    def get_many(self, exception_ids: list[str]) -> list[ExceptionRecord]:
+        """The exceptions that exist among `exception_ids`, in one BatchGetItem per 100 ids."""
+        found: list[ExceptionRecord] = []
+        unique = list(dict.fromkeys(exception_ids))
+        for start in range(0, len(unique), 100):
+            request = {self.table.name: {"Keys": [{"pk": i} for i in unique[start:start + 100]],
+                                         "ConsistentRead": True}}
+            while request:
+                answer = self.table.meta.client.batch_get_item(RequestItems=request)
+                # The resource's client speaks plain Python values, as the Table methods do.
+                found += [_record(item) for item in answer["Responses"].get(self.table.name, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        order = {exception_id: index for index, exception_id in enumerate(unique)}
+        return sorted(found, key=lambda record: order[record.id])
+
+    def in_status(
+        self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()
+    ) -> list[ExceptionRecord]:
+        """One status from the by-status index; optionally only those last seen at or after `seen_since`, or
+        only those of `flows` (filtered in DynamoDB, so the monitor does not page through every replay message)."""
+        condition = "#status = :status"
+        values: dict[str, Any] = {":status": status.value}
+        query: dict[str, Any] = {"IndexName": BY_STATUS_INDEX, "ExpressionAttributeNames": {"#status": "status"}}
+        if seen_since is not None:
+            condition += " AND last_seen >= :since"
+            values[":since"] = seen_since.isoformat(timespec="milliseconds")
+        if flows:
+            names = [f":flow{i}" for i in range(len(flows))]
+            values.update(dict(zip(names, flows, strict=True)))
+            query["FilterExpression"] = f"flow IN ({', '.join(names)})"
+        items = self._pages(self.table.query, {**query, "KeyConditionExpression": condition,
+                                               "ExpressionAttributeValues": values})
+        return [_record(item) for item in items if item.get("client_id") == self.client]
+
+    def mark_replayed(self, exception_id: str, *, by: str, now: datetime) -> None:
+        """Re-sent by hand: retrying until the flow resolves it (or quarantines it again)."""
+        self.table.update_item(
+            Key={"pk": exception_id},
+            UpdateExpression="SET #status = :retrying, replayed_by = :by, replayed_at = :now REMOVE next_retry_at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":retrying": ExceptionStatus.RETRYING.value, ":by": by,
+                                       ":now": now.isoformat(timespec="milliseconds")},
+        )
+
+    def close(self, exception_id: str, *, status: ExceptionStatus, by: str, now: datetime, note: str = "") -> None:
+        """A person closes it (fixed elsewhere: resolved; not worth fixing: ignored), with who and why."""
+        if status not in (ExceptionStatus.RESOLVED, ExceptionStatus.IGNORED):
+            raise ValueError(f"close with resolved or ignored, not {status.value}")
+        self.table.update_item(
+            Key={"pk": exception_id},
+            UpdateExpression="SET #status = :status, resolved_by = :by, resolved_at = :now, resolution_note = :note "
+            "REMOVE next_retry_at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": status.value, ":by": by, ":note": note[:500],
+                                       ":now": now.isoformat(timespec="milliseconds")},
+        )
+
+    @staticmethod
+    def _pages(operation: Any, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
         while True:
-            page = self.table.scan(**kwargs)
+            page = operation(**kwargs)
             items.extend(page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        records = [_record(item) for item in items if item.get("client_id") == self.client]
-        return [r for r in records if status is None or r.status == status]
+                return items
+            kwargs = {**kwargs, "ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    # Last in the class: a method named `list` would shadow the builtin in the annotations below it.
+    def list(self, *, status: ExceptionStatus | None = ExceptionStatus.OPEN) -> list[ExceptionRecord]:
+        """Exceptions in one status, read from the by-status index; every status (a scan) with None."""
+        if status is not None:
+            return self.in_status(status)
+        items = self._pages(self.table.scan, {})
+        return [_record(item) for item in items if item.get("client_id") == self.client]
 
 
 def _record(item: dict[str, Any]) -> ExceptionRecord:
@@ -156,5 +227,8 @@ def _record(item: dict[str, Any]) -> ExceptionRecord:
         replay_queue=item.get("replay_queue"),
         replay_message=json.loads(message) if message else None,
         resolved_by=item.get("resolved_by"),
+        resolved_at=item.get("resolved_at"),
         next_retry_at=item.get("next_retry_at"),
+        replayed_by=item.get("replayed_by"),
+        replayed_at=item.get("replayed_at"),
     )

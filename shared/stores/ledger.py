@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -25,6 +25,12 @@ class Stage(StrEnum):
     SHIPPED = "shipped"
     CANCELLED = "cancelled"
 
+
+# The ledger's index by current stage (partition) and when the entry entered it (sort), declared in the
+# topology: "released more than 15 minutes ago" is one bounded query, whatever the history holds.
+BY_STAGE_INDEX = "by-stage"
+# Despatch markers share the index: one item per parcel despatched and not yet written back.
+AWAITING_WRITEBACK = "awaiting_writeback"
 
 # Stages at which the order exists at the warehouse: intake never sends it again from these.
 AT_WAREHOUSE = frozenset({Stage.SUBMITTED, Stage.PART_SHIPPED, Stage.SHIPPED})
@@ -53,11 +59,22 @@ class LedgerEntry(Model):
     cancel_requested_at: str | None = None
     cancel_outcome: str | None = None
     cancel_detail: str | None = None
+    despatched: dict[str, str] = {}  # parcel id -> when the warehouse despatched it (seen by the despatch poll)
+    checked_at: str | None = None  # when the mismatch monitor last read the order's live warehouse status
+    stage_at: str | None = None  # when the order entered its current stage
 
     def applied_parcels(self) -> dict[str, dict[str, Decimal]]:
         """parcel id -> sku -> quantity, for every parcel already written back."""
         return {parcel: {sku: Decimal(q) for sku, q in record.get("lines", {}).items()}
                 for parcel, record in self.shipments.items()}
+
+
+class DespatchMarker(Model):
+    """A parcel the warehouse despatched that is not yet written back to the source."""
+
+    order_key: str
+    parcel_id: str
+    despatched_at: datetime
 
 
 def _iso(moment: datetime) -> str:
@@ -84,7 +101,8 @@ class LedgerStore:
             Key=self._key(order_key),
             UpdateExpression=(
                 "SET client_id = :client, order_key = :key, order_number = :number, "
-                "stage = if_not_exists(stage, :received), last_trigger = :trigger, "
+                "stage = if_not_exists(stage, :received), stage_at = if_not_exists(stage_at, :now), "
+                "last_trigger = :trigger, "
                 "ts_received = if_not_exists(ts_received, :now), updated_at = :now ADD deliveries :one"
             ),
             ExpressionAttributeValues={
@@ -111,7 +129,8 @@ class LedgerStore:
         `source_updated_at` records which version of the source order this decision was made on, so a
         poll that re-lists the same version can skip reading it again.
         """
-        expression = f"SET stage = :stage, ts_{stage.value} = :now, updated_at = :now, reason = :reason"
+        expression = (f"SET stage = :stage, stage_at = :now, ts_{stage.value} = :now, updated_at = :now, "
+                      "reason = :reason")
         values: dict[str, Any] = {
             ":stage": stage.value, ":now": _iso(now), ":reason": reason, ":submitted": Stage.SUBMITTED.value,
         }
@@ -172,9 +191,11 @@ class LedgerStore:
             Key=self._key(order_key),
             UpdateExpression=(
                 "SET client_id = :client, order_key = :key, stage = if_not_exists(stage_after_submit, :stage), "
+                "stage_at = :now, "
                 "warehouse_order_id = :wid, client_reference = :ref, created_by_us = :created, "
                 "ordered = :ordered, fulfil_location = :location, shipments = if_not_exists(shipments, :none), "
                 "writeback_tasks = if_not_exists(writeback_tasks, :none), "
+                "despatched = if_not_exists(despatched, :none), "
                 "ts_submitted = if_not_exists(ts_submitted, :now), updated_at = :now REMOVE reason"
             ),
             ExpressionAttributeValues={
@@ -251,7 +272,7 @@ class LedgerStore:
             self.table.update_item(
                 Key=self._key(order_key),
                 UpdateExpression=(
-                    "SET shipments.#parcel = :record, stage = :stage, stage_after_submit = :stage, "
+                    "SET shipments.#parcel = :record, stage = :stage, stage_at = :now, stage_after_submit = :stage, "
                     "closed = :closed, updated_at = :now, ts_" + stage.value + " = if_not_exists(ts_"
                     + stage.value + ", :now), ts_first_shipped = if_not_exists(ts_first_shipped, :now)"
                 ),
@@ -264,7 +285,104 @@ class LedgerStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        self.clear_despatch(parcel_id)  # written back: no longer awaited
         return True
+
+    def at_stage(
+        self, stage: str, *, entered_from: datetime | None = None, entered_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Raw items at `stage` that entered it in [entered_from, entered_before), oldest first, from the
+        by-stage index: the monitors' bounded read (the index holds open and closed orders alike, so every
+        read names a time range or a limit)."""
+        condition = "#stage = :stage"
+        values: dict[str, Any] = {":stage": stage}
+        if entered_from is not None and entered_before is not None:
+            condition += " AND stage_at BETWEEN :from AND :before"
+            values.update({":from": _iso(entered_from), ":before": _iso(entered_before - timedelta(milliseconds=1))})
+        elif entered_from is not None:
+            condition += " AND stage_at >= :from"
+            values[":from"] = _iso(entered_from)
+        elif entered_before is not None:
+            condition += " AND stage_at < :before"
+            values[":before"] = _iso(entered_before)
+        kwargs: dict[str, Any] = {
+            "IndexName": BY_STAGE_INDEX, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#stage": "stage"}, "ExpressionAttributeValues": values,
+        }
+        items: list[dict[str, Any]] = []
+        while limit is None or len(items) < limit:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(items)
+            page = self.table.query(**kwargs)
+            items.extend(item for item in page.get("Items", []) if item.get("client_id") == self.client)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items
+
+    def entries_at(self, stage: Stage, **window: Any) -> list[LedgerEntry]:
+        """Orders at `stage` (see `at_stage` for the window)."""
+        return [_entry(item) for item in self.at_stage(stage.value, **window) if "order_key" in item]
+
+    def awaiting_writeback(self, *, despatched_before: datetime) -> list[DespatchMarker]:
+        """Parcels the warehouse despatched before the given time and that are not yet written back."""
+        return [DespatchMarker(order_key=item["order_key"], parcel_id=item["parcel_id"],
+                               despatched_at=datetime.fromisoformat(item["stage_at"]))
+                for item in self.at_stage(AWAITING_WRITEBACK, entered_before=despatched_before)]
+
+    def note_despatched(self, client_reference: str, *, parcel_id: str, despatched_at: datetime) -> bool:
+        """Remember that the warehouse despatched a parcel, before it is written back: the stall monitor times
+        the write-back from it. A marker item (in the by-stage index) until the parcel is written back, and
+        the despatch time on the order for the timeline. False when the reference is unknown or already noted."""
+        order_key = self.find_by_reference(client_reference)
+        if order_key is None:
+            return False
+        try:
+            self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression="SET despatched.#parcel = :at",
+                # The map is created with the submit record; a parcel is noted once, and never once written back.
+                ConditionExpression="attribute_exists(despatched) AND attribute_not_exists(despatched.#parcel) "
+                "AND attribute_not_exists(shipments.#parcel)",
+                ExpressionAttributeNames={"#parcel": parcel_id},
+                ExpressionAttributeValues={":at": _iso(despatched_at)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        self.table.put_item(Item={"pk": self._despatch_key(parcel_id), "client_id": self.client, "kind": "despatch",
+                                  "order_key": order_key, "parcel_id": parcel_id, "stage": AWAITING_WRITEBACK,
+                                  "stage_at": _iso(despatched_at)})
+        return True
+
+    def clear_despatch(self, parcel_id: str) -> None:
+        """The parcel is written back (or its marker outlived a race with the write-back): stop awaiting it."""
+        self.table.delete_item(Key={"pk": self._despatch_key(parcel_id)})
+
+    def _despatch_key(self, parcel_id: str) -> str:
+        return f"{self.client}#despatch#{parcel_id}"
+
+    def mark_checked(self, order_key: str, now: datetime) -> None:
+        """The mismatch monitor read this order's live status now (it rotates through open orders)."""
+        self.table.update_item(Key=self._key(order_key), UpdateExpression="SET mismatch_checked_at = :now",
+                               ExpressionAttributeValues={":now": _iso(now)})
+
+    def find_by_order_number(self, order_number: str) -> list[LedgerEntry]:
+        """Entries whose source order number is `order_number`: a filtered scan, for operators only."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "order_number = :number AND client_id = :client",
+            "ExpressionAttributeValues": {":number": order_number, ":client": self.client},
+        }
+        while True:
+            page = self.table.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_entry(item) for item in items if item.get("kind") not in ("reference", "despatch")]
 
     def scan(self) -> list[LedgerEntry]:
         """Every entry of this client (operations and the sandbox summary; not on a hot path)."""
@@ -277,7 +395,7 @@ class LedgerStore:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return [_entry(item) for item in items if item.get("client_id") == self.client and "order_key" in item
-                and item.get("kind") != "reference"]
+                and item.get("kind") not in ("reference", "despatch")]
 
 
 def _entry(item: dict[str, Any]) -> LedgerEntry:
@@ -304,4 +422,7 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         cancel_requested_at=item.get("cancel_requested_at"),
         cancel_outcome=item.get("cancel_outcome"),
         cancel_detail=item.get("cancel_detail"),
+        despatched=item.get("despatched", {}),
+        checked_at=item.get("mismatch_checked_at"),
+        stage_at=item.get("stage_at"),
     )

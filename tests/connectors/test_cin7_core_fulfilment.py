@@ -328,9 +328,12 @@ def test_unknown_sales_and_tasks(simulator: Cin7CoreSimulator, client: Cin7CoreC
 def test_fulfilment_writes_are_lost_response_targets(simulator: Cin7CoreSimulator) -> None:
     # Given every route the simulator serves / When the write routes are listed
     writes = sorted(pattern.pattern for method, pattern, _, is_write in simulator.routes if is_write)
-    # Then every fulfilment POST is one (a LOST_RESPONSE fault applies to it)
-    assert len(writes) == 2 and all("fulfilment" in pattern for pattern in writes)
-    assert all(method == "POST" for method, _, _, is_write in simulator.routes if is_write)
+    # Then every fulfilment POST is one (a LOST_RESPONSE fault applies to it), and so are the sale's
+    # note (PUT) and void (DELETE) that cancellation writes
+    assert len(writes) == 4
+    assert sum("fulfilment" in pattern for pattern in writes) == 2
+    methods = {method for method, _, _, is_write in simulator.routes if is_write}
+    assert methods == {"POST", "PUT", "DELETE"}
 
 
 def test_stage_endpoints_validate_the_request_like_cin7(simulator: Cin7CoreSimulator, client: Cin7CoreClient) -> None:

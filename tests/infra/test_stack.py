@@ -211,6 +211,13 @@ def _identity_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
     return statements
 
 
+# Step Functions logging to CloudWatch Logs goes through log delivery, whose actions take no resource.
+LOG_DELIVERY_ACTIONS = {
+    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+}
+
+
 def test_no_identity_policy_grants_wildcard_actions_or_resources_beyond_xray(resources: dict[str, Any]) -> None:
     statements = _identity_statements(resources)
     assert statements
@@ -219,7 +226,7 @@ def test_no_identity_policy_grants_wildcard_actions_or_resources_beyond_xray(res
         assert "*" not in actions
         assert not [action for action in actions if action.endswith(":*")], statement
         if "*" in _as_list(statement["Resource"]):
-            assert all(action.startswith("xray:") for action in actions), statement
+            assert all(action.startswith("xray:") or action in LOG_DELIVERY_ACTIONS for action in actions), statement
 
 
 def test_the_schedule_runs_the_configured_expression_and_parks_failures(
@@ -250,13 +257,15 @@ def test_an_alarm_watches_every_dlq_and_every_work_queue_age(resources: dict[str
         return {
             getatt_target(dimension["Value"])
             for props in alarms.values()
-            if props["MetricName"] == metric
-            for dimension in props["Dimensions"]
+            if props.get("MetricName") == metric
+            for dimension in props.get("Dimensions", [])
             if dimension["Name"] == "QueueName"
         }
 
     assert watched("ApproximateNumberOfMessagesVisible") == set(dlqs)
-    assert watched("ApproximateAgeOfOldestMessage") == work_queues
+    # Every work queue's oldest message, and every redrivable DLQ's (a parked message expires at 14 days)
+    redrivable = {key for key, props in dlqs.items() if props["RedriveAllowPolicy"]["redrivePermission"] == "byQueue"}
+    assert watched("ApproximateAgeOfOldestMessage") == work_queues | redrivable
     topics = of_type(resources, "AWS::SNS::Topic")
     operations = next(key for key, props in topics.items() if props["TopicName"].endswith("-operations"))
     for props in alarms.values():
@@ -366,3 +375,84 @@ def test_every_hop_that_calls_a_platform_shares_its_budget_table_and_declares_it
             assert budget_env in variables, hop.name
     assert {h.name for h in topology.HOPS if h.priority == "background"} >= {"read_stock", "push_stock",
                                                                              "reconcile_stock", "sync_product"}
+
+
+def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    names = {props["AlarmName"] for props in alarms.values()}
+    prefix = f"hopline-{example_config.client}-"
+    assert len(names) == len(alarms)
+    assert all(name.startswith(prefix) for name in names)
+    # One depth alarm per DLQ (work queues and schedules), an age alarm per work queue and its DLQ, one per alert
+    scheduled = [h.name for h in topology.HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
+    expected = {f"{prefix}{q.name}-{kind}" for q in topology.QUEUES
+                for kind in ("dead-letters", "oldest-message", "dead-letter-age")}
+    expected |= {f"{prefix}{hop.replace('_', '-')}-schedule-dead-letters" for hop in scheduled}
+    expected |= {f"{prefix}{alert.name}" for alert in topology.ALERTS}
+    expected |= {f"{prefix}{machine.name}-state-machine-executions-failed" for machine in topology.STATE_MACHINES}
+    assert names == expected
+
+
+def test_monitor_alerts_page_operations_within_minutes_and_the_quarantine_rate_uses_the_config(
+    template: Template, example_config: ClientConfig
+) -> None:
+    alarms = {props["Properties"]["AlarmName"]: props["Properties"]
+              for props in template.find_resources("AWS::CloudWatch::Alarm").values()}
+    prefix = f"hopline-{example_config.client}-"
+    for name in ("orders-stalled", "orders-mismatched"):
+        assert alarms[prefix + name]["Period"] == 60
+        assert alarms[prefix + name]["Dimensions"] == [{"Name": "service", "Value": "hopline-monitor_orders"}]
+    rate = alarms[prefix + "quarantine-rate"]
+    assert (rate["MetricName"], rate["Statistic"], rate["Period"]) == ("ExceptionsRaised", "Sum", 900)
+    assert rate["Threshold"] == example_config.monitoring.quarantine_alarm_threshold
+
+
+def test_one_dashboard_shows_every_hop_queue_alert_and_stage_latency(
+    template: Template, resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    import json
+
+    from shared.latency import LATENCY_STAGES
+
+    [dashboard] = of_type(resources, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["DashboardName"] == f"hopline-{example_config.client}-operations"
+    body = json.dumps(dashboard["DashboardBody"])
+    functions = of_type(resources, "AWS::Lambda::Function")
+    # Every hop's function is drawn (the body references each function by its logical id)
+    for key in functions:
+        assert key in body, key
+    # Every work queue and DLQ, every alert's metric, every latency stage, and the alarm panel
+    for key in of_type(resources, "AWS::SQS::Queue"):
+        assert key in body, key
+    for alert in topology.ALERTS:
+        assert f'\\"{alert.metric}\\"' in body, alert.metric
+    for stage in LATENCY_STAGES:
+        assert f'\\"stage\\",\\"{stage}\\"' in body, stage
+    assert "StageLatencySeconds" in body and '\\"alarms\\"' in body
+
+
+def test_archive_retention_follows_the_client_config(tmp_path: Path, example_config: ClientConfig) -> None:
+    # Given a client that keeps payloads for 30 days
+    from app import project_context
+    from infra.stack import HoplineClientStack
+
+    config = example_config.model_copy(update={"archive": example_config.archive.model_copy(
+        update={"retention_days": 30})})
+    app = cdk.App(outdir=str(tmp_path), context={**project_context(), "aws:cdk:bundling-stacks": []})
+    stack = HoplineClientStack(app, "short-retention", config=config,
+                               env=cdk.Environment(account="123456789012", region="eu-west-2"))
+    buckets = of_type(Template.from_stack(stack).to_json()["Resources"], "AWS::S3::Bucket")
+    # Then the archive bucket is encrypted and expires objects after 30 days
+    [archive] = [props for props in buckets.values() if "LoggingConfiguration" in props]
+    assert archive["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert [rule["ExpirationInDays"] for rule in archive["LifecycleConfiguration"]["Rules"]] == [30]
+
+
+def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
+    """The figure quoted in the docs: one stack's alarms, derived from the topology."""
+    scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in topology.HOPS)
+    expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
+    assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected

@@ -43,6 +43,7 @@ from shared.connectors.scend.mapping import (
     parse_create_results,
     parse_order_rows,
     parse_product_rows,
+    parse_scend_datetime,
     parse_stock_push_results,
     product_fields,
     product_refusal_reason,
@@ -337,6 +338,26 @@ class ScendClient:
             raise TransientError(f"scend Order/{warehouse_order_id}/Cancel: unreadable response {str(answer)[:200]}")
         message = str(row.get("Message") or "").strip()
         return bool(row["Success"]), message
+
+    def order_state(self, warehouse_order_id: str) -> WarehouseOrderRef | None:
+        """Live status and last change of an order we created; None when the warehouse does not know the id
+        (the mismatch monitor's read: a missing order is a finding there, not an error)."""
+        if not warehouse_order_id.isdigit():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend order id '{warehouse_order_id}' is not numeric")
+        try:
+            body = self._call("GET", f"Order/{warehouse_order_id}")
+        except NotFoundError:
+            return None
+        rows = _read(parse_order_rows, body, "Order/{id}")
+        if not rows:
+            return None
+        row = rows[0]
+        try:
+            # INFERRED: Mintsoft's LastUpdated as the time of the last status change; zone-less is taken as UTC.
+            updated_at = parse_scend_datetime(row.LastUpdated)
+        except ValueError:
+            updated_at = None
+        return _ref(row, row.OrderNumber).model_copy(update={"updated_at": updated_at})
 
     # -- ShipmentSource ------------------------------------------------------------------------
     def shipments_since(self, since: datetime) -> Iterator[Shipment]:

@@ -1,0 +1,189 @@
+"""The operator commands' wiring and output: boto3 from the usual profile (or an endpoint), rich tables
+or `--json`. The work itself is in cli/ops.py."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from cli.ops import Ops, OpsError, StackResources, resources_by_convention, resources_from_stack
+
+
+def build_ops(args: argparse.Namespace) -> Ops:
+    """Clients from the usual AWS profile/region (or `--endpoint-url`), names from the stack or by convention."""
+    import boto3
+
+    from shared.config import config_for_client
+    from shared.errors import ConfigError
+
+    source, prefix, region = "cin7_core", "", None
+    try:
+        config = config_for_client(args.client)
+        source, prefix, region = config.source.platform, config.warehouse.client_reference_prefix, config.region
+    except ConfigError:
+        pass  # a client whose file is not in this checkout: defaults, names from the stack
+    session = boto3.Session(profile_name=args.profile, region_name=args.region or region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    sqs = session.client("sqs", **endpoint)
+    names = args.names or ("convention" if args.endpoint_url else "stack")
+    resources: StackResources = (resources_by_convention(args.client, sqs) if names == "convention"
+                                 else resources_from_stack(args.client, session.client("cloudformation", **endpoint)))
+    return Ops(resources=resources, dynamodb=session.resource("dynamodb", **endpoint), sqs=sqs,
+               s3=session.client("s3", **endpoint), source=source, reference_prefix=prefix)
+
+
+def run_ops_command(args: argparse.Namespace, ops: Ops | None = None) -> int:
+    """Run one of where / exceptions / replay / resolve / redrive; 0 on success, 1 with a clear message."""
+    try:
+        ops = ops or build_ops(args)
+        result = _dispatch(args, ops)
+    except OpsError as error:
+        print(f"hopline {args.command}: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(_plain(result), sort_keys=True, default=str))
+    else:
+        _PRINTERS[args.command](result)
+    return 0
+
+
+def _dispatch(args: argparse.Namespace, ops: Ops) -> Any:
+    user = getattr(args, "user", None) or _login()
+    if args.command == "where":
+        return ops.where(args.order)
+    if args.command == "exceptions":
+        return ops.list_exceptions(team=args.team, reason=args.reason, status=args.status)
+    if args.command == "replay":
+        edited = None
+        if args.edit:
+            try:
+                edited = json.loads(Path(args.edit).read_text())
+            except (OSError, ValueError) as error:
+                raise OpsError(f"--edit {args.edit}: not a readable JSON file ({error})") from error
+            if not isinstance(edited, dict):
+                raise OpsError(f"--edit {args.edit}: expected a JSON object (the message)")
+        return ops.replay(args.exception_id, edited=edited, queue=args.queue, dry_run=args.dry_run, user=user)
+    if args.command == "resolve":
+        return ops.close(args.exception_id, ignore=args.ignore, user=user, note=args.note)
+    if args.command == "redrive":
+        return ops.redrive(args.queue, rate=args.rate, dry_run=args.dry_run, manual=args.manual, limit=args.limit)
+    raise OpsError(f"unknown command {args.command}")
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
+
+
+def _plain(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [_plain(item) for item in result]
+    return result
+
+
+# -- tables ---------------------------------------------------------------------------------------
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(title: str, columns: list[str]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _print_where(view: Any) -> None:
+    console = _console()
+    console.print(f"[bold]{view.order_number or view.order_key}[/bold]  key {view.order_key}  stage {view.stage}"
+                  f"  warehouse {view.warehouse_order_id or '-'} ({view.client_reference or '-'})"
+                  f"  {'closed' if view.closed else 'open'}")
+    table = _table("Timeline", ["time (UTC)", "system", "event", "detail"])
+    for event in view.timeline:
+        table.add_row(event.at.strftime("%Y-%m-%d %H:%M:%S"), event.system, event.event, event.detail)
+    console.print(table)
+
+
+def _print_exceptions(records: list[Any]) -> None:
+    table = _table(f"Exceptions ({len(records)})", ["id", "reason", "team", "status", "attempts", "last seen",
+                                                    "detail"])
+    for record in records:
+        table.add_row(record.id, record.reason.value, record.team.value, record.status.value, str(record.attempts),
+                      record.last_seen[:19], record.detail[:120])
+    _console().print(table)
+
+
+def _print_replay(result: Any) -> None:
+    console = _console()
+    verb = "sent" if result.sent else "would send (dry run)"
+    console.print(f"{verb} to [bold]{result.queue}[/bold] ({result.queue_url}) for {result.exception_id}")
+    console.print_json(json.dumps(result.message))
+
+
+def _print_resolve(record: Any) -> None:
+    _console().print(f"{record.id}: {record.status.value} by {record.resolved_by}")
+
+
+def _print_redrive(result: Any) -> None:
+    console = _console()
+    if result.method == "dry_run":
+        console.print(f"{result.queue}: {result.waiting_before} message(s) in the DLQ; nothing moved (dry run)")
+        for sample in result.sample:
+            console.print_json(json.dumps(sample))
+    elif result.method == "move_task":
+        console.print(f"{result.queue}: SQS move task {result.task_handle} started for about {result.waiting_before} "
+                      "message(s); follow it in the console (DLQ -> 'Start DLQ redrive' tab)")
+    else:
+        console.print(f"{result.queue}: moved {result.moved} of {result.waiting_before} message(s) back in "
+                      f"{result.seconds:.1f} s")
+
+
+_PRINTERS: dict[str, Callable[[Any], None]] = {
+    "where": _print_where, "exceptions": _print_exceptions, "replay": _print_replay, "resolve": _print_resolve,
+    "redrive": _print_redrive,
+}
+
+
+def sandbox_operator(commands: list[str], *, interactive: bool, client: str) -> Callable[[Any], None]:
+    """After a sandbox day: run operator commands against the in-process (moto) stack, by convention names."""
+
+    def run(local: Any) -> None:
+        from cli.main import build_parser
+
+        lines = list(commands)
+        if interactive:
+            print("hopline> operator commands against the sandbox (e.g. `exceptions`, `where SO-10003`); EOF ends",
+                  file=sys.stderr)
+            lines += [line for line in sys.stdin.read().splitlines() if line.strip()]
+        for line in lines:
+            argv = [*shlex.split(line), "--client", client, "--names", "convention"]
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit:
+                continue  # argparse has printed the problem
+            if args.command == "sandbox":
+                print("hopline: `sandbox` cannot run inside a sandbox day", file=sys.stderr)
+                continue
+            run_ops_command(args, Ops(resources=resources_by_convention(client, local.runtime.sqs),
+                                      dynamodb=local.runtime.dynamodb, sqs=local.runtime.sqs, s3=local.runtime.s3,
+                                      source=local.config.source.platform,
+                                      reference_prefix=local.config.warehouse.client_reference_prefix,
+                                      clock=local.clock))
+
+    return run

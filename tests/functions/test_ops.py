@@ -1,0 +1,247 @@
+"""The `hopline` operator commands against the local stack on moto: where, exceptions, replay, resolve, redrive."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from cli.main import main
+from cli.ops import Ops, OpsError, resources_by_convention, resources_from_stack
+from shared.stores.exceptions import ExceptionStatus
+from shared.stores.ledger import Stage
+from tests.functions.conftest import GOOD_ADDRESS, Harness
+
+CLIENT = ["--client", "example-cin7-scend", "--names", "convention"]
+
+
+def hopline(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    """Run the CLI with --json; returns (exit code, parsed stdout or the stderr text)."""
+    code = main([*argv, *CLIENT, "--json"])
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if code == 0 else captured.err)
+
+
+def ops_for(harness: Harness) -> Ops:
+    rt = harness.rt
+    return Ops(resources=resources_by_convention("example-cin7-scend", rt.sqs), dynamodb=rt.dynamodb, sqs=rt.sqs,
+               s3=rt.s3, reference_prefix="EXA", clock=harness.clock)
+
+
+def quarantined_for_postcode(harness: Harness, number: str = "SO-3") -> tuple[str, str]:
+    sale_id = harness.add_sale(number, address={**GOOD_ADDRESS, "Postcode": "LS1"})
+    harness.webhook(sale_id)
+    harness.local.drain()
+    [record] = harness.rt.exceptions.list()
+    return sale_id, record.id
+
+
+def test_where_shows_the_whole_timeline_of_a_shipped_order_by_its_order_number(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an order taken in by webhook, created at the warehouse, shipped and written back
+    sale_id = harness.add_sale("SO-1", lines=[("TEE-BLK-M", 2, Decimal("12.50"))])
+    harness.webhook(sale_id)
+    harness.local.drain()
+    entry = harness.rt.ledger.get(f"cin7_core#{sale_id.lower()}")
+    [parcel] = harness.scend.ship_now(int(entry.warehouse_order_id))
+    harness.local.run_schedule("poll_despatches")
+    harness.local.drain()
+    # When an operator asks where SO-1 is
+    code, view = hopline(capsys, "where", "SO-1")
+    # Then one timeline, in time order, across the ledger, the warehouse, the source and the archive
+    assert code == 0
+    assert view["order_number"] == "SO-1" and view["stage"] == "shipped" and view["closed"] is True
+    events = [(e["system"], e["event"]) for e in view["timeline"]]
+    times = [e["at"] for e in view["timeline"]]
+    assert times == sorted(times)
+    for expected in [("hopline", "stage received"), ("hopline", "stage submitted"), ("archive", "payload webhook"),
+                     ("archive", "payload source-order"), ("archive", "payload warehouse-order"),
+                     ("archive", "payload warehouse-parcel"), ("archive", "payload source-writeback"),
+                     ("warehouse", f"parcel {parcel['ShipmentId']} despatched"),
+                     ("cin7_core", f"parcel {parcel['ShipmentId']} written back"), ("hopline", "stage shipped")]:
+        assert expected in events
+    assert len(view["payloads"]) >= 4
+    # And the same order is found by its source id and by its warehouse reference
+    assert hopline(capsys, "where", sale_id)[1]["order_key"] == view["order_key"]
+    assert hopline(capsys, "where", "EXA-SO-1")[1]["order_key"] == view["order_key"]
+    # And an unknown order is a clear error, not a crash
+    code, error = hopline(capsys, "where", "SO-404")
+    assert code == 1 and "no order 'SO-404'" in error
+
+
+def test_exceptions_filter_by_team_reason_and_status(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    _, exception_id = quarantined_for_postcode(harness)
+    code, listed = hopline(capsys, "exceptions", "--team", "operations")
+    assert code == 0 and [e["id"] for e in listed] == [exception_id]
+    assert listed[0]["reason"] == "postcode_invalid" and listed[0]["business_key"].startswith("cin7_core#")
+    assert hopline(capsys, "exceptions", "--team", "ecommerce")[1] == []
+    assert hopline(capsys, "exceptions", "--reason", "sku_unknown")[1] == []
+    assert hopline(capsys, "exceptions", "--status", "resolved")[1] == []
+    assert [e["id"] for e in hopline(capsys, "exceptions", "--status", "all")[1]] == [exception_id]
+
+
+def test_replay_dry_run_sends_nothing_then_replay_runs_the_fixed_order_on_current_code(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an order quarantined for its postcode, which someone then fixes at Cin7
+    sale_id, exception_id = quarantined_for_postcode(harness)
+    harness.cin7.update_sale(sale_id, ShippingAddress={"Postcode": "LS1 1AA"})
+    # When the operator dry-runs the replay
+    code, dry = hopline(capsys, "replay", exception_id, "--dry-run")
+    # Then it shows the message and the queue, and nothing is sent or changed
+    assert code == 0 and dry["sent"] is False and dry["queue"] == "order-intake"
+    assert dry["message"]["trigger"] == "replay" and dry["message"]["source_id"] == sale_id
+    assert harness.queue_bodies("order-intake") == []
+    assert harness.rt.exceptions.get(exception_id).status == ExceptionStatus.OPEN
+    # When it replays for real / Then the exception is retrying, marked with who replayed it
+    code, sent = hopline(capsys, "replay", exception_id, "--user", "sam")
+    assert code == 0 and sent["sent"] is True
+    record = harness.rt.exceptions.get(exception_id)
+    assert (record.status, record.replayed_by) == (ExceptionStatus.RETRYING, "replay:sam")
+    # And the order goes to the warehouse on the next drain, and the exception resolves itself
+    harness.local.drain()
+    assert harness.rt.ledger.get(f"cin7_core#{sale_id.lower()}").stage == Stage.SUBMITTED
+    resolved = harness.rt.exceptions.get(exception_id)
+    assert resolved.status == ExceptionStatus.RESOLVED and resolved.replayed_by == "replay:sam"
+    # And `where` shows the quarantine, its resolution and the order reaching the warehouse, in order
+    events = [e["event"] for e in hopline(capsys, "where", "SO-3")[1]["timeline"]]
+    assert events.index("exception postcode_invalid (order_intake, operations)") < events.index("stage submitted")
+    assert "exception resolved" in events
+
+
+def test_replay_with_an_edited_message_is_validated_against_the_queues_model(
+    harness: Harness, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _, exception_id = quarantined_for_postcode(harness)
+    message = harness.rt.exceptions.get(exception_id).replay_message
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({**message, "source_id": ""}))
+    # When the edit breaks the message contract / Then nothing is sent and the error names the problem
+    code, error = hopline(capsys, "replay", exception_id, "--edit", str(broken))
+    assert code == 1 and "not a valid IntakeMessage" in error and "source_id" in error
+    assert harness.queue_bodies("order-intake") == []
+    # When the edit is valid / Then exactly that message is sent, and the edit is archived with the order
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**message, "event_type": "replayed-after-fix"}))
+    code, sent = hopline(capsys, "replay", exception_id, "--edit", str(edited))
+    assert code == 0 and sent["message"]["event_type"] == "replayed-after-fix"
+    [body] = harness.queue_bodies("order-intake")
+    assert body["event_type"] == "replayed-after-fix"
+    keys = harness.rt.archive.list_order(harness.rt.exceptions.get(exception_id).business_key)
+    assert any("-replay-edited-" in key for key in keys)
+
+
+def test_an_exception_without_a_message_cannot_be_replayed_but_can_be_resolved(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a webhook body that could not be parsed (archived and quarantined, nothing to replay)
+    status, _ = harness.webhook("x", body="{not json")
+    assert status == 202
+    [record] = harness.rt.exceptions.list()
+    code, error = hopline(capsys, "replay", record.id)
+    assert code == 1 and "no message to replay" in error
+    code, closed = hopline(capsys, "resolve", record.id, "--ignore", "--note", "test traffic", "--user", "sam")
+    assert code == 0 and closed["status"] == "ignored" and closed["resolved_by"] == "person:sam"
+    assert hopline(capsys, "exceptions")[1] == []
+
+
+def park(harness: Harness, queue: str, count: int) -> None:
+    sqs = boto3.client("sqs")
+    for index in range(count):
+        sqs.send_message(QueueUrl=harness.local.dlq_urls[queue],
+                         MessageBody=json.dumps({"client": "example-cin7-scend", "n": index}),
+                         MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}})
+
+
+def test_redrive_moves_dead_letters_back_at_the_capped_rate(harness: Harness) -> None:
+    # Given 23 messages parked in the order-submit DLQ
+    park(harness, "order-submit", 23)
+    ops = ops_for(harness)
+    # When a dry run looks / Then it counts and shows some, and moves nothing
+    dry = ops.redrive("order-submit", dry_run=True)
+    assert (dry.method, dry.waiting_before, dry.moved) == ("dry_run", 23, 0)
+    assert dry.sample and dry.sample[0]["body"]["client"] == "example-cin7-scend"
+    # When redriven at 5 messages a second (moto has no message move task: the receive/send/delete loop runs)
+    started = harness.clock.now()
+    result = ops.redrive("order-submit", rate=5)
+    # Then all 23 are back on the work queue with their attributes, none left, and it took >= 23/5 s
+    assert (result.method, result.moved) == ("manual", 23)
+    assert (harness.clock.now() - started).total_seconds() >= 23 / 5 - 1
+    moved = boto3.client("sqs").receive_message(QueueUrl=harness.local.queue_urls["order-submit"],
+                                                MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    assert moved[0]["MessageAttributes"]["origin"]["StringValue"] == "test"
+    assert ops.redrive("order-submit", dry_run=True).waiting_before == 0
+
+
+def test_redrive_uses_the_move_task_where_sqs_offers_it(harness: Harness) -> None:
+    # Given an SQS endpoint that offers StartMessageMoveTask (AWS does; moto does not)
+    park(harness, "order-intake", 3)
+    ops = ops_for(harness)
+    calls: list[dict[str, Any]] = []
+
+    class WithMoveTask:
+        def __init__(self, inner: Any):
+            self.inner = inner
+
+        def start_message_move_task(self, **params: Any) -> dict[str, str]:
+            calls.append(params)
+            return {"TaskHandle": "handle-1"}
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    ops.sqs = WithMoveTask(ops.sqs)
+    # When redriven with a rate / Then one move task from the DLQ's ARN back to its source, at that rate
+    result = ops.redrive("order-intake", rate=20)
+    assert (result.method, result.task_handle) == ("move_task", "handle-1")
+    assert calls == [{"SourceArn": calls[0]["SourceArn"], "MaxNumberOfMessagesPerSecond": 20}]
+    assert calls[0]["SourceArn"].endswith(":hopline-example-cin7-scend-order-intake-dlq")
+    # And an unknown queue is refused clearly
+    with pytest.raises(OpsError, match="unknown queue"):
+        ops.redrive("nowhere")
+
+
+def test_names_come_from_the_deployed_stacks_outputs(aws: None) -> None:
+    # Given a stack named as infra names it, with the outputs infra/stack.py writes
+    from shared import topology
+
+    def pascal(name: str) -> str:
+        return "".join(p.capitalize() for p in name.replace("_", "-").split("-"))
+
+    outputs = {f"Table{pascal(t.name)}": f"generated-{t.name}" for t in topology.TABLES}
+    outputs |= {f"QueueUrl{pascal(q.name)}": f"https://sqs/{q.name}" for q in topology.QUEUES}
+    outputs |= {f"DeadLetterQueueUrl{pascal(q.name)}": f"https://sqs/{q.name}-dlq" for q in topology.QUEUES}
+    outputs |= {f"Bucket{pascal(b.name)}": f"generated-bucket-{b.name}" for b in topology.BUCKETS}
+    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+                "Outputs": {key: {"Value": value} for key, value in outputs.items()}}
+    cloudformation = boto3.client("cloudformation")
+    cloudformation.create_stack(StackName="hopline-acme", TemplateBody=json.dumps(template))
+    # When the names are resolved / Then tables and buckets have the generated names, queues their URLs
+    resources = resources_from_stack("acme", cloudformation)
+    assert resources.tables["ledger"] == "generated-ledger"
+    assert resources.dead_letter_queues["order-intake"] == "https://sqs/order-intake-dlq"
+    assert resources.buckets["archive"] == "generated-bucket-archive"
+    # And a missing stack is a clear error
+    with pytest.raises(OpsError, match="stack hopline-other not found"):
+        resources_from_stack("other", cloudformation)
+
+
+def test_a_sandbox_day_can_end_with_operator_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a short sandbox day that ends with two operator commands (`hopline sandbox run --ops ...`)
+    from cli.commands import sandbox_operator
+    from sandbox.scenario import Options, run_day
+
+    after = sandbox_operator(["exceptions --status all --json", "where SO-10000 --json"], interactive=False,
+                             client="example-cin7-scend")
+    result = run_day(Options(orders=6, seed=4, follow_up_hours=0.5, late_parcel_hours=0.25), after=after)
+    # Then each command answered against the same local stack the day ran on
+    listed, where = (json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip())
+    assert result.summary["orders_sent"] == 6
+    assert isinstance(listed, list)
+    assert where["order_number"] == "SO-10000"
+    assert ("hopline", "stage received") in [(e["system"], e["event"]) for e in where["timeline"]]
