@@ -270,7 +270,7 @@ def test_an_alarm_watches_every_dlq_and_every_work_queue_age(resources: dict[str
     operations = next(key for key, props in topics.items() if props["TopicName"].endswith("-operations"))
     for props in alarms.values():
         assert props["Threshold"] >= 0
-        if any(d["Name"] == "QueueName" for d in props["Dimensions"]):  # queue alarms page operations
+        if any(d["Name"] == "QueueName" for d in props.get("Dimensions", [])):  # queue alarms page operations
             assert [getatt_target(action) for action in props["AlarmActions"]] == [operations]
 
 
