@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -456,3 +457,74 @@ def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
     scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in topology.HOPS)
     expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
     assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
+
+
+# -- cancellation state machine ------------------------------------------------------------------------
+
+
+def _definition(resources: dict[str, Any]) -> dict[str, Any]:
+    """The synthesized ASL, with each Fn::GetAtt of a function replaced by its logical id."""
+    (props,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    parts = props["DefinitionString"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else getatt_target(part) for part in parts)
+    return json.loads(text)
+
+
+def test_state_machine_every_task_is_one_hop_with_retry_and_catch(resources: dict[str, Any]) -> None:
+    # Given the synthesized cancellation definition
+    definition = _definition(resources)
+    machine = topology.state_machine("cancellation")
+    functions = {key: props["Handler"] for key, props in of_type(resources, "AWS::Lambda::Function").items()}
+    task_states = {name: state for name, state in definition["States"].items() if state["Type"] == "Task"}
+    assert set(task_states) == {s.name for s in machine.states if isinstance(s, topology.TaskState)}
+    for name, state in task_states.items():
+        spec = machine.state(name)
+        assert isinstance(spec, topology.TaskState)
+        # Then each task invokes exactly its hop's function, payload only
+        assert functions[state["Resource"]] == topology.hop(spec.hop).handler
+        # And retries transient errors with backoff, and catches everything else
+        retried = {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
+        assert {"TransientError", "RateLimitedError"} <= retried
+        assert all(retry["BackoffRate"] >= 2 and retry["MaxAttempts"] >= 2 for retry in state["Retry"])
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": spec.catch_to}]
+    assert "SubmitInFlightError" in {e for r in task_states["LookUpOrder"]["Retry"] for e in r["ErrorEquals"]}
+    # And the catch-all records the failure, then fails the execution (visible, redrivable)
+    assert task_states["RecordFailure"]["Next"] == "CancellationFailed"
+    assert definition["States"]["CancellationFailed"]["Type"] == "Fail"
+
+
+def test_state_machine_choice_covers_every_warehouse_status_by_the_clients_cutoff(
+    resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    from shared.flows.cancellation import NEUTRAL_STATUSES, Decision, Place, decide
+
+    choice = _definition(resources)["States"]["BeforeTheCutOff"]
+    routed: dict[str, str] = {}
+    for rule in choice["Choices"]:
+        for condition in rule.get("Or", [rule]):
+            assert condition["Variable"] == "$.warehouse.status"
+            routed[condition["StringEquals"]] = rule["Next"]
+    # Every neutral status has an explicit rule, routed as the decision table says for this client's cut-off
+    assert set(routed) == set(NEUTRAL_STATUSES)
+    for status, target in routed.items():
+        cancel = decide(Place.AT_WAREHOUSE, status, example_config.cancellation.cutoff).decision
+        assert (target == "CancelAtWarehouse") == (cancel == Decision.CANCEL_AT_WAREHOUSE), status
+    assert choice["Default"] == "RecordOutcome"
+
+
+def test_state_machine_logs_everything_traces_and_alarms_on_failed_executions(
+    resources: dict[str, Any], template: Template
+) -> None:
+    (props,) = of_type(resources, "AWS::StepFunctions::StateMachine").values()
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+    # The starter may start executions of this machine only, and knows its ARN
+    _, starter = function_by_handler(resources)["functions.start_cancellation.handler.lambda_handler"]
+    assert topology.state_machine_env("cancellation") in starter["Environment"]["Variables"]
+    start_grants = [s for s in _identity_statements(resources) if "states:StartExecution" in _as_list(s["Action"])]
+    assert len(start_grants) == 1 and not isinstance(start_grants[0]["Resource"], list)
+    alarms = [p for p in of_type(resources, "AWS::CloudWatch::Alarm").values()
+              if "redrive the execution" in p.get("AlarmDescription", "")]
+    assert len(alarms) == 1
