@@ -136,6 +136,18 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         ("Product created to held order released p50 / max (s)",
          f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}"),
     ]
+    if "cancels_requested" in summary:
+        latency = summary["cancel_decision_latency_seconds"]
+        rows += [
+            ("Cancels requested (voided at Cin7 Core)", summary["cancels_requested"]),
+            ("Cancelled before submit / at the warehouse", f"{summary['cancelled_before_submit']} / "
+                                                           f"{summary['cancelled_at_warehouse']}"),
+            ("Refused: past the cut-off / by the warehouse", f"{summary['cancels_refused_too_late']} / "
+                                                             f"{summary['cancels_refused_by_warehouse']}"),
+            ("Shipped or live after an accepted cancel", f"{summary['shipped_after_cancel']} / "
+                                                         f"{summary['live_at_warehouse_after_cancel']}"),
+            ("Cancel request to outcome p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
+        ]
     if "deltas_pushed" in summary:
         rows += [
             ("Stock reads (SKUs read) / stock events", f"{summary['stock_reads']} ({summary['skus_read']}) / "
