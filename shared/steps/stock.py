@@ -193,8 +193,10 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     warehouse_rows = list(rt.warehouse.stock_levels())
     _quarantine_unreadable(rt, rt.warehouse)
     location = settings.locations[settings.drift_location]
+    # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
     awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()
-                             if entry.stage in AWAITING_WAREHOUSE and entry.location == settings.drift_location)
+                             if entry.stage in AWAITING_WAREHOUSE and entry.location == settings.drift_location
+                             and entry.cancel_requested_at is None)
     items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)
     flagged = [item for item in items if item.flagged]
     last = rt.stock_levels.states(target.name, [(item.sku, location) for item in items])
