@@ -232,6 +232,7 @@ class Cin7CoreSimulator(Simulator):
     def _void(self, sale: dict[str, Any]) -> None:
         sale["Status"] = VOIDED
         sale["Order"]["Status"] = VOIDED
+        self._allocate(sale)  # a voided sale gives its allocation back
         self._touch(sale)
 
     def _touch(self, sale: dict[str, Any]) -> None:
