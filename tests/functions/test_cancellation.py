@@ -285,7 +285,7 @@ def assert_nothing_live(h: Harness, reference: str, outcome: str) -> None:
 POINTS = ("before_begin", "before_create", "after_create", "after_record")
 
 
-def race_once(h: Harness, point: str, number: str) -> None:
+def race_once(h: Harness, point: str, number: str) -> Outcome:
     sale_id, message = released(h, number)
     state = cancel_state(h, sale_id, number)
     gates = {point: Gate()} if point in ("before_create", "after_create") else {}
@@ -318,12 +318,14 @@ def race_once(h: Harness, point: str, number: str) -> None:
     finally:
         h.rt.__dict__["warehouse"] = h.rt.__dict__["warehouse"].real
     assert_nothing_live(h, message.client_reference, outcome)
+    return outcome
 
 
 @pytest.mark.parametrize("point", POINTS)
 def test_cancel_at_every_point_of_the_submit_never_leaves_a_live_warehouse_order(h: Harness, point: str) -> None:
     for round_ in range(4):
-        race_once(h, point, f"SO-{point}-{round_}")
+        outcome = race_once(h, point, f"SO-{point}-{round_}")
+        assert outcome in (Outcome.CANCELLED_BEFORE_SUBMIT, Outcome.CANCELLED_AT_WAREHOUSE)
 
 
 def test_a_submit_whose_answer_was_lost_is_found_at_the_warehouse_after_the_lease(h: Harness) -> None:
