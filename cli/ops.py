@@ -188,9 +188,9 @@ class Ops:
                 events.append(TimelineEvent(at=_time(despatched_at), system="warehouse",
                                             event=f"parcel {parcel} despatched"))
         store = self.exceptions
-        ids = [store.exception_id(flow, entry.order_key) for flow in ORDER_FLOWS]
-        ids += [store.exception_id(PARCEL_FLOW, f"scend#parcel#{parcel}") for parcel in noted]
-        found = store.get_many(ids)
+        found = [record for record in store.for_record(entry.order_key) if record.flow in ORDER_FLOWS]
+        for parcel in noted:
+            found += store.for_record(f"scend#parcel#{parcel}", flow=PARCEL_FLOW)
         for record in found:
             events.append(TimelineEvent(at=_time(record.first_seen), system="hopline",
                                         event=f"exception {record.reason.value} ({record.flow}, {record.team.value})",

@@ -126,7 +126,8 @@ TABLES: tuple[Table, ...] = (
     Table(
         "exceptions",
         "quarantined records with reason, owner and the message to replay",
-        indexes=(("by-status", "status", "last_seen"),),
+        # by-status: the inbox and retries; by-key: every exception of one record (resolve, where)
+        indexes=(("by-status", "status", "last_seen"), ("by-key", "record_key", "flow_reason")),
     ),
     Table("sku-map", "source SKU -> warehouse SKU status"),
     Table("cursors", "poll cursors (high-water marks) per client and feed"),

@@ -70,6 +70,7 @@ def record_handler(record: SQSRecord) -> str:
         rt.exceptions.quarantine(
             flow="order_submit", business_key=message.order_key, reasons=[error.reason], team=owner_of(error.reason),
             detail=error.detail, now=now, replay_queue="order-submit", replay_message=message.model_dump(mode="json"),
+            supersede=True,
         )
         rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=error.reason.value)
         logger.warning("warehouse refused order", extra={"order_key": message.order_key,

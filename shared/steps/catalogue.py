@@ -121,7 +121,7 @@ def _reject(rt: Runtime, message: ProductMessage, error: PermanentError) -> None
     rt.exceptions.quarantine(
         flow=FLOW, business_key=f"sku#{product.sku}", reasons=[error.reason], team=owner_of(error.reason),
         detail=error.detail, now=now, replay_queue="product-sync",
-        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"), supersede=True,
     )
     logger.warning("product rejected", extra={"sku": product.sku, "reason_code": error.reason.value,
                                               "detail": error.detail})

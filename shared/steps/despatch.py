@@ -145,7 +145,7 @@ def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detai
     rt.exceptions.quarantine(
         flow=FLOW, business_key=message.business_key, reasons=[reason], team=owner_of(reason), detail=detail,
         now=now, payload_key=payload_key, replay_queue="shipment-writeback",
-        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"), supersede=True,
     )
     logger.warning("parcel quarantined", extra={"reason_code": reason.value, "parcel_id": message.shipment.parcel_id,
                                                 "detail": detail})

@@ -148,6 +148,7 @@ def _quarantine(
     exception_id = rt.exceptions.quarantine(
         flow=FLOW, business_key=message.order_key, reasons=reasons, team=owner_of(reasons[0]), detail=detail,
         now=now, payload_key=payload_key, replay_queue="order-intake", replay_message=replay,
+        supersede=True,  # validation judges the whole order: reasons it no longer has are closed
     )
     rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version,
                         **(demand or {}))

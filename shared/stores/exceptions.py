@@ -1,7 +1,11 @@
 """The exception inbox: every record that did not travel, with its reason, owner and how to replay it.
 
-One open exception per (client, flow, business key): a record quarantined again updates the same item
-(attempts, last seen, latest reasons) instead of piling up duplicates an operator must dedupe by eye.
+One exception per (client, flow, business key, reason): a record quarantined again for the same reason
+updates the same item (attempts, last seen, detail) instead of piling up duplicates an operator must
+dedupe by eye, and an exception for another reason never overwrites it (a cancellation refused as too
+late stays in the inbox when its note to the source fails later). A step that re-judges a record as a
+whole (validation) passes `supersede=True`: the record's other open reasons in that flow are then
+closed as superseded. The `by-key` index (record key, flow#reason) finds every reason of one record.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class ExceptionRecord(Model):
 
 
 BY_STATUS_INDEX = "by-status"  # (status, last_seen), declared in the topology
+BY_KEY_INDEX = "by-key"  # (record_key = client#business key, flow_reason = flow#reason), declared in the topology
 
 
 class ExceptionStore:
@@ -55,8 +60,11 @@ class ExceptionStore:
         self.table = table
         self.client = client
 
-    def exception_id(self, flow: str, business_key: str) -> str:
-        return f"{self.client}#{flow}#{business_key}"
+    def exception_id(self, flow: str, business_key: str, reason: ReasonCode | str) -> str:
+        return f"{self.client}#{flow}#{business_key}#{ReasonCode(reason).value}"
+
+    def record_key(self, business_key: str) -> str:
+        return f"{self.client}#{business_key}"
 
     def quarantine(
         self,
@@ -70,14 +78,22 @@ class ExceptionStore:
         payload_key: str | None = None,
         replay_queue: str | None = None,
         replay_message: dict[str, Any] | None = None,
+        supersede: bool = False,
     ) -> str:
-        """Open (or re-open and count) the exception for this business key; returns its id."""
-        exception_id = self.exception_id(flow, business_key)
+        """Open (or re-open and count) the exception for this business key and its first reason; returns its id.
+
+        With `supersede`, the record's other open exceptions in this flow (other reasons) are resolved as
+        superseded: the caller's verdict replaces them.
+        """
+        if not reasons:
+            raise ValueError("an exception needs at least one reason")
+        exception_id = self.exception_id(flow, business_key, reasons[0])
         stamp = now.isoformat(timespec="milliseconds")
         self.table.update_item(
             Key={"pk": exception_id},
             UpdateExpression=(
                 "SET client_id = :client, flow = :flow, business_key = :key, reason = :reason, "
+                "record_key = :record, flow_reason = :flow_reason, "
                 "reasons = :reasons, team = :team, detail = :detail, #status = :open, "
                 "first_seen = if_not_exists(first_seen, :now), last_seen = :now, payload_key = :payload, "
                 "replay_queue = :queue, replay_message = :message REMOVE resolved_by, next_retry_at ADD attempts :one"
@@ -85,20 +101,32 @@ class ExceptionStore:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":client": self.client, ":flow": flow, ":key": business_key, ":reason": reasons[0].value,
+                ":record": self.record_key(business_key), ":flow_reason": f"{flow}#{reasons[0].value}",
                 ":reasons": [r.value for r in reasons], ":team": team.value, ":detail": detail[:2000],
                 ":open": ExceptionStatus.OPEN.value, ":now": stamp, ":payload": payload_key,
                 ":queue": replay_queue, ":message": json.dumps(replay_message) if replay_message else None,
                 ":one": 1,
             },
         )
+        if supersede:
+            for record in self.for_record(business_key, flow=flow):
+                if record.id != exception_id and record.status in (ExceptionStatus.OPEN, ExceptionStatus.RETRYING):
+                    self._resolve_one(record.id, by=f"superseded:{reasons[0].value}", now=now)
         return exception_id
 
-    def resolve(self, flow: str, business_key: str, *, by: str, now: datetime) -> bool:
-        """Close an open exception when its record later travels; False when there was none open."""
+    def resolve(self, flow: str, business_key: str, *, by: str, now: datetime) -> int:
+        """Close every unresolved exception of this record in this flow when it later travels; returns how many."""
+        closed = 0
+        for record in self.for_record(business_key, flow=flow):
+            if record.status != ExceptionStatus.RESOLVED:
+                closed += self._resolve_one(record.id, by=by, now=now)
+        return closed
+
+    def _resolve_one(self, exception_id: str, *, by: str, now: datetime) -> bool:
         try:
             self.table.update_item(
-                Key={"pk": self.exception_id(flow, business_key)},
-                UpdateExpression="SET #status = :resolved, resolved_by = :by, resolved_at = :now",
+                Key={"pk": exception_id},
+                UpdateExpression="SET #status = :resolved, resolved_by = :by, resolved_at = :now REMOVE next_retry_at",
                 ConditionExpression="attribute_exists(pk) AND #status <> :resolved",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
@@ -111,6 +139,18 @@ class ExceptionStore:
                 return False
             raise
         return True
+
+    def for_record(self, business_key: str, *, flow: str | None = None) -> list[ExceptionRecord]:
+        """Every exception of one record (all flows, or one), any status, from the by-key index."""
+        condition = "record_key = :record"
+        values: dict[str, Any] = {":record": self.record_key(business_key)}
+        if flow is not None:
+            condition += " AND begins_with(flow_reason, :flow)"
+            values[":flow"] = f"{flow}#"
+        items = self._pages(self.table.query, {"IndexName": BY_KEY_INDEX, "KeyConditionExpression": condition,
+                                               "ExpressionAttributeValues": values})
+        # begins_with on "flow#" cannot match another flow: flow names hold no '#'.
+        return [_record(item) for item in items if item.get("client_id") == self.client]
 
     def schedule_retry(self, exception_id: str, *, at: datetime | None) -> None:
         """Retry automatically at `at` (status retrying); None escalates it to a person (status open)."""
@@ -129,21 +169,6 @@ class ExceptionStore:
     def get(self, exception_id: str) -> ExceptionRecord | None:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
-
-    def get_many(self, exception_ids: list[str]) -> list[ExceptionRecord]:
-        """The exceptions that exist among `exception_ids`, in one BatchGetItem per 100 ids."""
-        found: list[ExceptionRecord] = []
-        unique = list(dict.fromkeys(exception_ids))
-        for start in range(0, len(unique), 100):
-            request = {self.table.name: {"Keys": [{"pk": i} for i in unique[start:start + 100]],
-                                         "ConsistentRead": True}}
-            while request:
-                answer = self.table.meta.client.batch_get_item(RequestItems=request)
-                # The resource's client speaks plain Python values, as the Table methods do.
-                found += [_record(item) for item in answer["Responses"].get(self.table.name, [])]
-                request = answer.get("UnprocessedKeys") or {}
-        order = {exception_id: index for index, exception_id in enumerate(unique)}
-        return sorted(found, key=lambda record: order[record.id])
 
     def in_status(
         self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()
