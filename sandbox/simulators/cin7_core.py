@@ -1,10 +1,17 @@
 """Cin7 Core API v2 stand-in: sale, saleList, me and sale fulfilments (pick, pack, ship), with Cin7's
 auth, 60 calls/min limit and error shapes.
 
-Behaviour follows the API Blueprint (dearinventory.apib, 2024-03): errors as [{"ErrorCode", "Exception"}],
-403 for bad keys, 503 "60 calls per minute" with no Retry-After when over the limit (counted per
-application key over a rolling 60 s of the simulation clock), an unknown sale as an error inside HTTP 200,
-and dates in ISO 8601 UTC, some with 'Z' and some without.
+Behaviour follows the card (../shared/platforms/cin7-core.md) and, where the card points to it, the API
+Blueprint (dearinventory.apib, 2024-03): errors as [{"ErrorCode", "Exception"}], 403 for bad keys, 503
+"60 calls per minute" with no Retry-After when over the limit (counted per application key over a
+rolling 60 s of the simulation clock), an unknown sale as an error inside HTTP 200, and dates in ISO
+8601 UTC, some with 'Z' and some without. Paging takes `page` and `limit`, spelled as the card writes
+them (a `Page` or `Limit` is not read). It serves only what the card lists, plus PUT sale (in the
+reference, not on the card): no GET sale/fulfilment/pick|pack|ship.
+
+GET sale leaves Order.TotalBeforeTax/Tax/Total out unless `order_totals` is on: the card lists the
+lines' and charges' amounts only. POST sale/fulfilment answers the new task object (`fulfilment_answer`
+"task", the card is silent) or the reference's {SaleID, Fulfilments[]} ("sale").
 
 Fulfilments (blueprint "Sale Fulfilment*" sections): an authorised sale has one task whose stages are
 NOT AVAILABLE; POST sale/fulfilment adds a task (pick DRAFT) only when every task's pick is AUTHORISED
@@ -108,8 +115,21 @@ class Cin7CoreSimulator(Simulator):
         clock: Clock,
         faults: FaultPlan | None = None,
         calls_per_minute: int = 60,
+        order_totals: bool = False,
+        fulfilment_answer: str = "task",
+        edit_voided_sales: bool = True,
     ):
+        """`order_totals`: GET sale carries Order.TotalBeforeTax/Tax/Total (the reference's Sale Order model);
+        off by default, as the card lists only the lines' and charges' amounts. `fulfilment_answer`: what
+        POST sale/fulfilment answers, "task" (the new task object; the card is silent) or "sale" (the
+        reference's example, {SaleID, Fulfilments[]}). `edit_voided_sales`: whether PUT sale changes a
+        VOIDED sale (the reference does not say [I])."""
+        if fulfilment_answer not in ("task", "sale"):
+            raise ValueError(f"fulfilment_answer must be 'task' or 'sale', got {fulfilment_answer!r}")
         super().__init__(clock=clock, faults=faults)
+        self.order_totals = order_totals
+        self.fulfilment_answer = fulfilment_answer
+        self.edit_voided_sales = edit_voided_sales
         self.account_id = account_id
         self.application_key = application_key
         self.calls_per_minute = calls_per_minute
@@ -132,7 +152,6 @@ class Cin7CoreSimulator(Simulator):
         self._products: dict[str, dict[str, Any]] = {}
         self.route("GET", rf"{PREFIX}sale/fulfilment", self._get_fulfilments)
         self.route("POST", rf"{PREFIX}sale/fulfilment", self._add_fulfilment, writes=True)
-        self.route("GET", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._get_stage)
         self.route("POST", rf"{PREFIX}sale/fulfilment/(?P<stage>pick|pack|ship)", self._post_stage, writes=True)
         # Stock: on hand per (SKU, location name); allocated kept per sale so a page never rescans sales.
         self._on_hand: dict[tuple[str, str], Decimal] = {}
@@ -201,23 +220,43 @@ class Cin7CoreSimulator(Simulator):
         if sale is None:
             # Cin7 reports a missing sale as an error list inside HTTP 200.
             return Response(200, _error(404, f"Sale with ID = '{sale_id}' not found"))
-        return Response(200, copy.deepcopy(sale))
+        return Response(200, self._read_sale(sale))
+
+    def _read_sale(self, sale: dict[str, Any]) -> dict[str, Any]:
+        """The sale as GET sale answers it: without Order totals unless `order_totals` is on."""
+        body = copy.deepcopy(sale)
+        if not self.order_totals:
+            for field in ("TotalBeforeTax", "Tax", "Total"):
+                body["Order"].pop(field, None)
+        return body
 
     def _put_sale(self, request: Request, match: re.Match[str]) -> Response:
-        """PUT sale: update header fields. Only Note is modelled (our cancellation write-back) [I]."""
+        """PUT sale: update the header (reference: Sale [/sale] PUT and the Sale POST/PUT attributes).
+
+        ID is required for PUT; Location and Customer (or CustomerID) are marked required. Only header
+        attributes of that table are taken; lines and stages have their own endpoints. A VOIDED sale
+        refuses the edit when `edit_voided_sales` is off (undocumented either way [I])."""
         body = request.body if isinstance(request.body, dict) else {}
         sale = self._sales.get(str(body.get("ID") or "").lower())
         if sale is None:
             return Response(200, _error(404, f"Sale with ID = '{body.get('ID')}' not found"))
-        unknown = sorted(set(body) - {"ID", "Note"})
+        unknown = sorted(set(body) - _HEADER_ATTRIBUTES)
         if unknown:
-            return Response(400, _error(400, f"Fields not supported by this simulator: {', '.join(unknown)}"))
-        if not isinstance(body.get("Note"), str):
-            return Response(400, _error(400, "Note must be a string"))
-        sale["Note"] = body["Note"]
-        self.notes_written += 1
+            return Response(400, _error(400, f"Unknown sale attributes: {', '.join(unknown)}"))
+        if not str(body.get("Location") or "").strip():
+            return Response(400, _error(400, "Location is required"))
+        if not str(body.get("Customer") or body.get("CustomerID") or "").strip():
+            return Response(400, _error(400, "Customer or CustomerID is required"))
+        if "Note" in body and (not isinstance(body["Note"], str) or len(body["Note"]) > 1024):
+            return Response(400, _error(400, "Note must be a string of at most 1024 characters"))
+        if sale["Status"] == VOIDED and not self.edit_voided_sales:
+            return Response(400, _error(400, f"Sale {sale['ID']} is VOIDED and cannot be changed"))
+        changed = {key: value for key, value in body.items() if key != "ID" and sale.get(key) != value}
+        sale.update(copy.deepcopy(changed))
+        if "Note" in changed:
+            self.notes_written += 1
         self._touch(sale)
-        return Response(200, copy.deepcopy(sale))
+        return Response(200, self._read_sale(sale))
 
     def _delete_sale(self, request: Request, match: re.Match[str]) -> Response:
         """DELETE sale?ID=&Void=true voids the sale (Status and Order.Status VOIDED) [V]."""
@@ -241,8 +280,8 @@ class Cin7CoreSimulator(Simulator):
 
     def _get_sale_list(self, request: Request, match: re.Match[str]) -> Response:
         try:
-            page = int(_query(request, "Page") or 1)
-            limit = int(_query(request, "Limit") or 100)
+            page = int(request.query.get("page") or 1)
+            limit = int(request.query.get("limit") or 100)
         except ValueError:
             return Response(400, _error(400, "Page and Limit must be integers"))
         if page < 1:
@@ -332,14 +371,9 @@ class Cin7CoreSimulator(Simulator):
         sale["Type"] = "Advanced Sale"
         self._refresh(sale)
         self.tasks_added.append(task["TaskID"])
+        if self.fulfilment_answer == "task":
+            return Response(200, copy.deepcopy(task))
         return Response(200, {"SaleID": sale["ID"], "Fulfilments": copy.deepcopy(sale["Fulfilments"])})
-
-    def _get_stage(self, request: Request, match: re.Match[str]) -> Response:
-        stage = match.group("stage").lower()
-        task, sale, refused = self._task_for(_query(request, "TaskID"), missing_status=200)
-        if task is None or sale is None:
-            return refused
-        return Response(200, {"TaskID": task["TaskID"], **copy.deepcopy(task[stage.title()])})
 
     def _post_stage(self, request: Request, match: re.Match[str]) -> Response:
         stage = match.group("stage").lower()
@@ -745,8 +779,8 @@ class Cin7CoreSimulator(Simulator):
 
     def _get_products(self, request: Request, match: re.Match[str]) -> Response:
         try:
-            page = int(_query(request, "Page") or 1)
-            limit = int(_query(request, "Limit") or 100)
+            page = int(request.query.get("page") or 1)
+            limit = int(request.query.get("limit") or 100)
             modified_since = _optional_date(_query(request, "ModifiedSince"))
         except ValueError as exc:
             return Response(400, _error(400, str(exc)))
@@ -907,8 +941,8 @@ class Cin7CoreSimulator(Simulator):
         """GET ref/productavailability: Sku and Name match partially (case-insensitive), Location and ID
         exactly; Total counts the rows after filtering. Unfiltered pages cost O(page)."""
         try:
-            page = int(_query(request, "Page") or 1)
-            limit = int(_query(request, "Limit") or 100)
+            page = int(request.query.get("page") or 1)
+            limit = int(request.query.get("limit") or 100)
         except ValueError:
             return Response(400, _error(400, "Page and Limit must be integers"))
         if page < 1 or not 1 <= limit <= 1000:
@@ -1002,6 +1036,13 @@ AUTHORISED = "AUTHORISED"
 NOT_AVAILABLE = "NOT AVAILABLE"
 PARTLY = "PARTIALLY AUTHORISED"
 VOIDED = "VOIDED"
+# The reference's Sale POST/PUT attributes (SaleType is POST only).
+_HEADER_ATTRIBUTES = frozenset({
+    "ID", "Customer", "CustomerID", "Contact", "Phone", "Email", "DefaultAccount", "SkipQuote", "BillingAddress",
+    "ShippingAddress", "ShippingNotes", "TaxRule", "TaxInclusive", "Terms", "PriceTier", "ShipBy", "Location",
+    "SaleOrderDate", "LastModifiedOn", "Note", "CustomerReference", "CurrencyRate", "SalesRepresentative",
+    "Carrier", "ExternalID", "AdditionalAttributes",
+})
 _SIMPLE_CHAIN = {"ORDERED", "PICKING", "PICKED", "PACKING", "PACKED", "SHIPPING"}
 _BINS = ("Bin A-01", "Bin B-01")  # the two Bin rows of a split stock row
 _UNIT_COST = Decimal("4.25")  # StockOnHand is a value (units x cost), so a client reading it as units is caught

@@ -131,10 +131,10 @@ def _write_back(rt: Runtime, order_key: str, shipment: Shipment, claimed: dict[s
             task = FulfilmentTask(task_id=target.add_fulfilment(source_id))
         rt.ledger.claim_task(order_key, parcel_id=shipment.parcel_id, task_id=task.task_id)
     if task.pick_status != AUTHORISED:
-        target.authorise_pick(task.task_id, shipment, location)
+        target.authorise_pick(source_id, task.task_id, shipment, location)
     if task.pack_status != AUTHORISED:
-        target.authorise_pack(task.task_id, shipment, location)
-    target.authorise_ship(task.task_id, shipment)
+        target.authorise_pack(source_id, task.task_id, shipment, location)
+    target.authorise_ship(source_id, task.task_id, shipment)
 
 
 def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detail: str,

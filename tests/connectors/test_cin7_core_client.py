@@ -145,7 +145,7 @@ def test_changes_are_paged_by_total_and_limit(clock: VirtualClock) -> None:
     ]
 
     def page(request: httpx.Request) -> httpx.Response:
-        number, limit = int(request.url.params["Page"]), int(request.url.params["Limit"])
+        number, limit = int(request.url.params["page"]), int(request.url.params["limit"])
         return httpx.Response(200, json={"Total": 5, "Page": number,
                                          "SaleList": rows[(number - 1) * limit:number * limit]})
 
@@ -153,11 +153,13 @@ def test_changes_are_paged_by_total_and_limit(clock: VirtualClock) -> None:
     client = make_client(transport, clock, page_limit=2)
     # When the changes since 07:55 are listed
     changes = list(client.orders_changed_since(datetime(2026, 11, 23, 7, 55, tzinfo=UTC)))
-    # Then three pages were read (ceil(5 / 2)) with Cin7's filters, and every sale came back in order
-    assert [int(r.url.params["Page"]) for r in transport.requests] == [1, 2, 3]
+    # Then three pages were read (ceil(5 / 2)) with Cin7's filters, and every sale came back in order;
+    # the paging parameters are spelled as the card writes them, page and limit
+    assert [int(r.url.params["page"]) for r in transport.requests] == [1, 2, 3]
     for request in transport.requests:
         assert request.url.path == "/ExternalApi/v2/saleList"
-        assert request.url.params["Limit"] == "2"
+        assert request.url.params["limit"] == "2"
+        assert "Page" not in request.url.params and "Limit" not in request.url.params
         assert request.url.params["UpdatedSince"] == "2026-11-23T07:55:00"
         assert request.url.params["OrderStatus"] == "AUTHORISED"
     assert [c.order_number for c in changes] == ["SO-01", "SO-02", "SO-03", "SO-04", "SO-05"]

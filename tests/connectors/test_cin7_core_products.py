@@ -112,7 +112,7 @@ def test_simulator_filters_sku_partially_and_by_id_and_checks_limits(simulator: 
     url = f"{simulator.url}ExternalApi/v2/product"
     by_sku = httpx.get(url, params={"Sku": "hoodie-blk"}, headers=headers).json()
     by_id = httpx.get(url, params={"ID": first.upper()}, headers=headers).json()
-    too_big = httpx.get(url, params={"Limit": 1001}, headers=headers)
+    too_big = httpx.get(url, params={"limit": 1001}, headers=headers)
     assert by_sku["Total"] == 2
     assert [p["SKU"] for p in by_id["Products"]] == ["HOODIE-BLK-M"]
     assert too_big.status_code == 400

@@ -221,9 +221,9 @@ def test_sale_list_validates_paging_parameters(simulator: Cin7CoreSimulator) -> 
     headers = {"api-auth-accountid": ACCOUNT_ID, "api-auth-applicationkey": APPLICATION_KEY}
     base = f"{simulator.url}ExternalApi/v2/"
     with httpx.Client(headers=headers) as http:
-        # When Limit is outside 1-1000, Page is 0, or sale has no ID
-        too_big = http.get(base + "saleList", params={"Limit": 1001})
-        page_zero = http.get(base + "saleList", params={"Page": 0})
+        # When limit is outside 1-1000, page is 0, or sale has no ID
+        too_big = http.get(base + "saleList", params={"limit": 1001})
+        page_zero = http.get(base + "saleList", params={"page": 0})
         no_id = http.get(base + "sale")
         me = http.get(base + "ME")
     # Then each is a 400 with Cin7's error list; paths are case-insensitive

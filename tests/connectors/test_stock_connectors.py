@@ -165,10 +165,10 @@ def test_cin7_an_authorised_sale_allocates_until_shipped_and_a_void_frees_it(
     # When the sale ships: the units leave on hand and allocated together
     [task] = client.fulfilments(sale_id)
     parcel = shipment(("TEE-BLK-M", 3))
-    client.authorise_pick(task.task_id, parcel, SCEND_UK)
-    client.authorise_pack(task.task_id, parcel, SCEND_UK)
+    client.authorise_pick(sale_id, task.task_id, parcel, SCEND_UK)
+    client.authorise_pack(sale_id, task.task_id, parcel, SCEND_UK)
     assert figures() == (10, 3, 7)
-    client.authorise_ship(task.task_id, parcel)
+    client.authorise_ship(sale_id, task.task_id, parcel)
     assert figures() == (7, 0, 7)
     # And stock moves keep Available = on hand - allocated
     cin7.adjust_stock("TEE-BLK-M", SCEND_UK, -2)
@@ -207,7 +207,7 @@ def test_cin7_a_shared_budget_paces_a_long_read_under_the_limit(clock: VirtualCl
 
 def mock_cin7(pages: list[list[dict[str, Any]]], total: int) -> Cin7CoreClient:
     def answer(request: httpx.Request) -> httpx.Response:
-        page = int(request.url.params["Page"])
+        page = int(request.url.params["page"])
         rows = pages[page - 1] if page <= len(pages) else []
         return httpx.Response(200, json={"Total": total, "Page": page, "ProductAvailabilityList": rows})
 

@@ -76,3 +76,18 @@ def test_warehouse_refusal_is_quarantined_and_replayable(harness: Harness) -> No
     harness.invoke("order_submit", harness.sqs_event(exception.replay_message))
     assert len(harness.scend.orders()) == 1
     assert harness.rt.exceptions.get(exception.id).status.value == "resolved"
+
+
+def test_a_sale_without_order_totals_reaches_the_warehouse_with_its_real_value(harness: Harness) -> None:
+    # Given a sale read from a Cin7 that leaves Order.Total and Order.Tax out (the card lists only the lines
+    # and charges): 2 x 12.50 and 1 x 8.95 with 3.95 shipping, 20% VAT inclusive
+    assert harness.cin7.order_totals is False
+    sale_id = harness.add_sale("SO-9", lines=[("TEE-BLK-M", 2, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("8.95"))],
+                               shipping=Decimal("3.95"))
+    assert "Total" not in harness.rt.source.get_sale(sale_id)["Order"]
+    # When it is taken in and submitted
+    harness.webhook(sale_id)
+    harness.local.drain()
+    # Then Scend holds the order with the value and VAT of its lines and charge, not zero
+    [order] = harness.scend.orders()
+    assert (order["OrderValue"], order["TotalVat"]) == (37.90, 6.32)

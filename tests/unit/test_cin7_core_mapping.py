@@ -284,3 +284,38 @@ def test_a_sale_list_row_without_updated_is_payload_invalid() -> None:
 def test_to_decimal_goes_through_str(given: Any, expected: str) -> None:
     # Given a JSON number as json.loads produced it / When converted / Then the digits Cin7 sent
     assert to_decimal(given) == Decimal(expected)
+
+
+def without_totals(**changes: Any) -> dict[str, Any]:
+    data = sale(**changes)
+    data["Order"] = {k: v for k, v in data["Order"].items() if k not in ("TotalBeforeTax", "Tax", "Total")}
+    return data
+
+
+def test_a_sale_without_order_totals_takes_its_value_from_the_lines_and_charges() -> None:
+    # Given the example sale (tax-inclusive) with Order.Total, Tax and TotalBeforeTax left out, as the card
+    # lists only the lines' and charges' amounts
+    order = to_order(without_totals())
+    # Then total and tax are the lines' and the shipping charge's, never zero
+    assert (order.total, order.tax_total) == (Decimal("69.95"), Decimal("11.66"))
+    # And a tax-exclusive sale adds the tax to the lines' totals
+    exclusive = to_order(without_totals(TaxCalculation="Exclusive"))
+    assert (exclusive.total, exclusive.tax_total) == (Decimal("81.61"), Decimal("11.66"))
+    # And a sale that sends only TotalBeforeTax adds the tax to it
+    data = without_totals()
+    data["Order"]["TotalBeforeTax"] = 58.29
+    assert to_order(data).total == Decimal("69.95")
+
+
+def test_an_order_value_that_cannot_be_known_is_refused_not_zero() -> None:
+    # Given a sale with no totals and nothing saying whether its lines include tax
+    data = without_totals()
+    del data["TaxCalculation"]
+    # When it is mapped / Then it is refused by name, not sent on with a zero value
+    with pytest.raises(PermanentError) as caught:
+        to_order(data)
+    assert caught.value.reason is ReasonCode.PAYLOAD_INVALID
+    assert "Order.Total is missing" in caught.value.detail
+    # And a sale that states its totals keeps them exactly, zero included (a free order)
+    free = with_order(TotalBeforeTax=0, Tax=0, Total=0)
+    assert (to_order(free).total, to_order(free).tax_total) == (Decimal(0), Decimal(0))

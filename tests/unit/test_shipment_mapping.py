@@ -222,13 +222,12 @@ def test_ship_request_has_one_line_per_tracking_number_on_the_same_box() -> None
     shipment = parcel("700105", tracking=("JB498571365GB", "JB498571379GB"), url="https://rm.example/JB498571365GB")
     # When the ship request is built
     body = ship_request(TASK_ID, shipment)
-    # Then two shipped lines share the box, date and carrier
+    # Then two shipped lines share the box, date and carrier, and carry no TrackingURL (read-only on the card)
     assert body["TaskID"] == TASK_ID and body["Status"] == "AUTHORISED"
     assert [line["TrackingNumber"] for line in body["Lines"]] == ["JB498571365GB", "JB498571379GB"]
     for line in body["Lines"]:
         assert line == {"ShipmentDate": "2026-11-23T10:03:10", "Carrier": "Royal Mail Tracked 48",
-                        "Box": "Parcel 700105", "IsShipped": True, "TrackingURL": "https://rm.example/JB498571365GB",
-                        "TrackingNumber": line["TrackingNumber"]}
+                        "Box": "Parcel 700105", "IsShipped": True, "TrackingNumber": line["TrackingNumber"]}
 
 
 def test_a_parcel_without_tracking_still_ships_on_one_line_without_a_url() -> None:

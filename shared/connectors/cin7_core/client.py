@@ -27,6 +27,7 @@ from shared.connectors.cin7_core.mapping import (
     SOURCE,
     VOIDED,
     WireAvailabilityRow,
+    added_task,
     format_cin7_datetime,
     new_task_id,
     note_with,
@@ -38,6 +39,7 @@ from shared.connectors.cin7_core.mapping import (
     pick_request,
     ship_request,
     stage_applied,
+    stage_on_task,
     to_availability_row,
     to_order,
     to_product,
@@ -63,6 +65,9 @@ from shared.ports import OrderChange
 logger = logging.getLogger(__name__)
 
 MAX_PAGE_LIMIT = 1000  # Cin7: limit 1-1000, default 100
+# Paging parameters exactly as the card writes them (`page`, `limit`).
+PAGE, LIMIT = "page", "limit"
+NOTE_MAX = 1024  # Sale Note: String(1024) in the reference's Sale POST/PUT attributes
 THROTTLE_WAIT_SECONDS = 5.0  # Cin7: wait at least 5 s after a throttled call before resuming
 
 
@@ -225,12 +230,12 @@ class Cin7CoreClient:
         params: dict[str, Any] = {
             "UpdatedSince": format_cin7_datetime(since),
             **status_filter,
-            "Limit": self.page_limit,
+            LIMIT: self.page_limit,
         }
         seen: set[str] = set()
         page, pages = 1, 1
         while page <= pages:
-            total, changes = parse_sale_list(self._get("saleList", {**params, "Page": page}))
+            total, changes = parse_sale_list(self._get("saleList", {**params, PAGE: page}))
             pages = math.ceil(total / self.page_limit)
             for change in changes:
                 if change.source_id not in seen:
@@ -241,19 +246,31 @@ class Cin7CoreClient:
             page += 1
 
     def add_note(self, source_id: str, line: str) -> bool:
-        """Append one line to the sale's Note, once: GET sale?ID=, then PUT sale {ID, Note} [I].
+        """Append one line to the sale's Note, once: GET sale?ID=, then PUT sale.
 
-        INFERRED write: the reference documents PUT sale for the header (Note among its fields) but not
-        whether a VOIDED sale accepts it; confirm on a trial tenant. Returns False when the note already
-        carries the line (a retry after a lost response), so the write is idempotent.
+        PUT sale is not on the card; Cin7's own reference (API Blueprint, Sale [/sale] PUT, and the Sale
+        POST/PUT attributes table) documents it, with ID required for PUT and Customer (or CustomerID)
+        and Location marked required, so the header's own values are sent back with the new Note.
+        Whether a VOIDED sale accepts the edit is not documented [I]: a refusal is raised, and the
+        caller treats the note as a courtesy. Returns False when the note already carries the line (a
+        retry after a lost response), so the write is idempotent. A note that would outgrow the
+        reference's 1024 characters is refused here, without a call.
         """
         sale = self.get_sale(source_id)
         note = note_with(str(sale.get("Note") or ""), line)
         if note is None:
             return False
+        if len(note) > NOTE_MAX:
+            raise PermanentError(ReasonCode.SOURCE_REJECTED,
+                                 f"Cin7 sale {source_id}: the note would be {len(note)} characters; Cin7 keeps "
+                                 f"{NOTE_MAX}, so the line was not written: {line}")
+        body: dict[str, Any] = {"ID": _sale_id(source_id), "Note": note}
+        for field in ("CustomerID", "Customer", "Location"):
+            value = sale.get(field)
+            if isinstance(value, str) and value.strip():
+                body[field] = value
         extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
-        self._caller.request("PUT", self.base_url + "sale", json={"ID": _sale_id(source_id), "Note": note},
-                             headers=self._headers, **extra)
+        self._caller.request("PUT", self.base_url + "sale", json=body, headers=self._headers, **extra)
         return True
 
     # -- ShipmentTarget ------------------------------------------------------------------------
@@ -267,45 +284,55 @@ class Cin7CoreClient:
         return parse_fulfilments(self._get("sale/fulfilment", {"SaleID": sale_id}), sale_id)
 
     def add_fulfilment(self, source_id: str) -> str:
-        """One call: POST sale/fulfilment {SaleID}; returns the new TaskID (highest FulfillmentNumber).
+        """POST sale/fulfilment {SaleID}; returns the new TaskID.
 
-        Not idempotent, so never re-sent in-process after an ambiguous failure. Cin7 only adds a task
-        when every existing task's pick is AUTHORISED, and a new task's pick is DRAFT, so a blind
-        re-send is refused rather than doubled; after a lost response the caller should read
-        `fulfilments()` and reuse the task whose pick is not authorised and which holds no box.
-        A refusal (another task not yet picked, order not authorised) is PermanentError(SOURCE_REJECTED).
+        The card does not say what the POST answers: the sale's fulfilment list and the new task object
+        are both read (mapping.new_task_id); any other answer costs one more call, GET sale/fulfilment,
+        to find the task that was added. Not idempotent, so never re-sent in-process after an ambiguous
+        failure. Cin7 only adds a task when every existing task's pick is AUTHORISED, and a new task's
+        pick is DRAFT, so a blind re-send is refused rather than doubled; after a lost response the
+        caller should read `fulfilments()` and reuse the task whose pick is not authorised and which
+        holds no box. A refusal (another task not yet picked, order not authorised) is
+        PermanentError(SOURCE_REJECTED).
         """
         sale_id = _sale_id(source_id)
         answer = self._post("sale/fulfilment", {"SaleID": sale_id}, idempotent=False)
-        try:
-            return new_task_id(answer, sale_id)
-        except PermanentError as exc:
+        task_id = new_task_id(answer, sale_id)
+        if task_id is not None:
+            return task_id
+        # Cin7 adds a task only when every other task's pick is AUTHORISED: the one DRAFT pick is the new task.
+        found = added_task(self.fulfilments(sale_id))
+        if found is None:
             # The task may well exist: let the caller's next attempt find it instead of quarantining.
-            raise TransientError(
-                f"Cin7 POST sale/fulfilment for sale {sale_id}: unreadable answer: {exc.detail}"
-            ) from exc
+            raise TransientError(f"Cin7 POST sale/fulfilment for sale {sale_id}: the answer names no task and "
+                                 "the sale's tasks show no new one")
+        logger.info("cin7 sale %s: new fulfilment task %s found by reading the tasks back", sale_id, found)
+        return found
 
-    def authorise_pick(self, task_id: str, shipment: Shipment, location: str) -> None:
+    def authorise_pick(self, source_id: str, task_id: str, shipment: Shipment, location: str) -> None:
         """POST sale/fulfilment/pick, Status AUTHORISED, the parcel's lines (one per SKU) from `location`."""
-        self._authorise(PICK, pick_request(_task_id(task_id), shipment, location))
+        self._authorise(source_id, PICK, pick_request(_task_id(task_id), shipment, location))
 
-    def authorise_pack(self, task_id: str, shipment: Shipment, location: str) -> None:
+    def authorise_pack(self, source_id: str, task_id: str, shipment: Shipment, location: str) -> None:
         """POST sale/fulfilment/pack, Status AUTHORISED, the parcel's lines in box `box_label(parcel_id)`."""
-        self._authorise(PACK, pack_request(_task_id(task_id), shipment, location))
+        self._authorise(source_id, PACK, pack_request(_task_id(task_id), shipment, location))
 
-    def authorise_ship(self, task_id: str, shipment: Shipment) -> None:
+    def authorise_ship(self, source_id: str, task_id: str, shipment: Shipment) -> None:
         """POST sale/fulfilment/ship, Status AUTHORISED: one shipped line per tracking number on the parcel's box."""
-        self._authorise(SHIP, ship_request(_task_id(task_id), shipment))
+        self._authorise(source_id, SHIP, ship_request(_task_id(task_id), shipment))
 
-    def _authorise(self, stage: str, body: dict[str, Any]) -> None:
+    def _authorise(self, source_id: str, stage: str, body: dict[str, Any]) -> None:
         """POST one stage; safe to re-send.
 
         Cin7 refuses a POST to a stage that is already AUTHORISED (pick, pack) or (partially)
-        authorised (ship). So when a first attempt landed but its response was lost, the in-process
-        re-send, or the caller's next delivery, comes back refused: on a refusal the stage is read
-        back (GET sale/fulfilment/<stage>?TaskID=, one extra call) and, if it already holds exactly
-        what was sent, the write counts as done. Any other refusal is raised as it came.
+        authorised (ship), with an error list (in a 400, or in a 200). So when a first attempt landed
+        but its response was lost, the in-process re-send, or the caller's next delivery, comes back
+        refused: on a refusal the sale's tasks are read back with the card's GET sale/fulfilment?SaleID=
+        (one extra call) and, if the task's stage already holds exactly what was sent (for ship: our
+        box shipped with our tracking numbers), the write counts as done in this same delivery. Any
+        other refusal is raised as it came.
         """
+        sale_id = _sale_id(source_id)
         endpoint = f"sale/fulfilment/{stage}"
         try:
             self._post(endpoint, body)
@@ -313,16 +340,16 @@ class Cin7CoreClient:
             raise
         except PermanentError as refused:
             try:
-                current = self._get(endpoint, {"TaskID": body["TaskID"]})
+                tasks = self._get("sale/fulfilment", {"SaleID": sale_id})
             except NotFoundError:
-                raise refused from None  # no such task: the refusal says why
-            if not stage_applied(stage, current, body):
+                raise refused from None  # no such sale: the refusal says why
+            if not stage_applied(stage, stage_on_task(tasks, sale_id, body["TaskID"], stage), body):
                 raise
             logger.info("cin7 %s of task %s was already authorised as sent (%s)", stage, body["TaskID"], refused.detail)
 
     def products_changed_since(self, since: datetime) -> Iterator[Product]:
         """Products modified after `since`, oldest first: GET product?ModifiedSince=&IncludeDeprecated=true
-        &Page=&Limit=, one call per page, pages = ceil(Total / limit).
+        &page=&limit=, one call per page, pages = ceil(Total / limit).
 
         IncludeDeprecated is sent because Cin7 leaves deprecated products out by default, and a
         deprecation is a change the warehouse must hear about (it comes through as active=False).
@@ -335,12 +362,12 @@ class Cin7CoreClient:
         params: dict[str, Any] = {
             "ModifiedSince": format_cin7_datetime(since),
             "IncludeDeprecated": "true",
-            "Limit": self.page_limit,
+            LIMIT: self.page_limit,
         }
         seen: set[str] = set()
         page, pages = 1, 1
         while page <= pages:
-            total, rows = parse_product_page(self._get("product", {**params, "Page": page}))
+            total, rows = parse_product_page(self._get("product", {**params, PAGE: page}))
             pages = math.ceil(total / self.page_limit)
             for row in rows:
                 try:
@@ -360,7 +387,7 @@ class Cin7CoreClient:
     def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow]:
         """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed.
 
-        Without `skus`: every row, GET ref/productavailability?Limit=&Page= (and Location= when given),
+        Without `skus`: every row, GET ref/productavailability?limit=&page= (and Location= when given),
         pages = ceil(Total / limit). A SKU x location is yielded once its rows are complete, i.e. when
         the next key starts, so its bin rows may straddle a page boundary. This relies on Cin7 listing
         one product's rows at one location together [I]; should a key come back later in the same read,
@@ -378,7 +405,7 @@ class Cin7CoreClient:
         logged and kept in `rejected_stock_rows` ({"row", "error"}, cleared when the generator starts).
         """
         self.rejected_stock_rows.clear()
-        params: dict[str, Any] = {"Limit": self.page_limit}
+        params: dict[str, Any] = {LIMIT: self.page_limit}
         wanted = None
         if location and location.strip():
             params["Location"] = location.strip()
@@ -425,7 +452,7 @@ class Cin7CoreClient:
     def _availability_rows(self, params: dict[str, Any], wanted: str | None) -> Iterator[WireAvailabilityRow]:
         page, pages = 1, 1
         while page <= pages:
-            total, rows = parse_availability_page(self._get("ref/productavailability", {**params, "Page": page}))
+            total, rows = parse_availability_page(self._get("ref/productavailability", {**params, PAGE: page}))
             pages = math.ceil(total / self.page_limit)
             for row in rows:
                 try:

@@ -246,12 +246,16 @@ class WireAdditionalCharge(Wire):
 
 
 class WireSaleOrder(Wire):
+    """Sale.Order. TotalBeforeTax, Tax and Total are in the reference's Sale Order model but not on the card:
+    read when sent, derived from the lines and charges when not (never taken as zero)."""
+
     SaleOrderNumber: Text = ""
     Status: Text = ""
     Lines: Annotated[list[WireSaleLine], BeforeValidator(_list)] = []
     AdditionalCharges: Annotated[list[WireAdditionalCharge], BeforeValidator(_list)] = []
-    Tax: Money = Decimal(0)
-    Total: Money = Decimal(0)
+    TotalBeforeTax: OptionalMoney = None
+    Tax: OptionalMoney = None
+    Total: OptionalMoney = None
 
 
 class WireSale(Wire):
@@ -266,6 +270,8 @@ class WireSale(Wire):
     BaseCurrency: Text = ""
     Email: Text = ""
     Phone: Text = ""
+    TaxInclusive: bool | None = None  # POST/PUT attribute; some reads echo it
+    TaxCalculation: Text = ""  # read: "Inclusive" or "Exclusive" (reference, Sale fields)
     ShippingAddress: WireShippingAddress | None = None
     Order: WireSaleOrder | None = None
     LastModifiedOn: Cin7DateTime = None
@@ -324,6 +330,44 @@ def _sale_label(sale: Any) -> str:
     return f"Cin7 sale {sale_id}" if isinstance(sale_id, str) and sale_id.strip() else "Cin7 sale"
 
 
+def _tax_inclusive(wire: WireSale) -> bool | None:
+    """Whether line and charge totals include tax: TaxCalculation on a read, TaxInclusive on a write; None unknown."""
+    calculation = wire.TaxCalculation.strip().casefold()
+    if calculation in ("inclusive", "exclusive"):
+        return calculation == "inclusive"
+    return wire.TaxInclusive
+
+
+def order_totals(wire: WireSale, label: str) -> tuple[Decimal, Decimal]:
+    """(total with tax, tax) of the sale order: as Cin7 sent them, else derived from the lines and charges.
+
+    The card lists each line's and charge's Price, Quantity, Discount, Tax and Total; the reference's
+    Sale Order model adds TotalBeforeTax, Tax and Total, which a sale may lack. Tax = sum of line and
+    charge Tax. Total = Total if sent, else TotalBeforeTax + Tax, else the lines' and charges' totals
+    (tax included when the sale is tax-inclusive, added when it is exclusive). When neither the totals
+    nor the tax mode are there, the order value cannot be known: PAYLOAD_INVALID, never a silent zero.
+    """
+    stage = wire.Order or WireSaleOrder()
+    rows: list[WireSaleLine | WireAdditionalCharge] = [*stage.Lines, *stage.AdditionalCharges]
+    tax = stage.Tax if stage.Tax is not None else sum((row.Tax for row in rows), Decimal(0))
+    if stage.Total is not None:
+        return stage.Total, tax
+    if stage.TotalBeforeTax is not None:
+        return stage.TotalBeforeTax + tax, tax
+    amounts = sum((row.Total if row.Total is not None else _line_total(row.Price, row.Quantity, row.Discount)
+                   for row in rows), Decimal(0))
+    inclusive = _tax_inclusive(wire)
+    if inclusive is None:
+        if tax == 0:
+            return amounts, tax  # no tax anywhere: inclusive and exclusive agree
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID,
+            f"{label}: Order.Total is missing and neither TaxCalculation nor TaxInclusive says whether the lines' "
+            "totals include tax, so the order value cannot be derived",
+        )
+    return (amounts if inclusive else amounts + tax), tax
+
+
 def to_order(sale: Any) -> Order:
     """Map a GET sale?ID= body to the canonical Order; PermanentError(PAYLOAD_INVALID) when it does not fit."""
     label = _sale_label(sale)
@@ -333,6 +377,7 @@ def to_order(sale: Any) -> Order:
     if not currency:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: field 'CustomerCurrency' is empty")
     address = wire.ShippingAddress or WireShippingAddress()
+    total, tax_total = order_totals(wire, label)
     lines = tuple(
         OrderLine(
             sku=line.SKU.strip(),
@@ -376,8 +421,8 @@ def to_order(sale: Any) -> Order:
             phone=wire.Phone,
         ),
         shipping_total=shipping_total,
-        tax_total=stage.Tax,
-        total=stage.Total,
+        tax_total=tax_total,
+        total=total,
         updated_at=wire.LastModifiedOn,
     )
 
@@ -476,8 +521,7 @@ def ship_request(task_id: str, shipment: Shipment) -> dict[str, Any]:
     """POST sale/fulfilment/ship: one shipped line per tracking number, all on the parcel's box.
 
     A parcel without a tracking number still ships (one line, empty TrackingNumber). TrackingURL is
-    read-only per the reference (Cin7 derives it from the carrier); it is sent anyway when the
-    warehouse gave one, in case the tenant keeps it.
+    never sent: the card lists it as read-only on ship lines.
     """
     box = box_label(shipment.parcel_id)
     line: dict[str, Any] = {
@@ -486,8 +530,6 @@ def ship_request(task_id: str, shipment: Shipment) -> dict[str, Any]:
         "Box": box,
         "IsShipped": True,
     }
-    if shipment.tracking_url.strip():
-        line["TrackingURL"] = shipment.tracking_url.strip()
     numbers = shipment.tracking_numbers or ("",)
     return {"TaskID": task_id, "Status": AUTHORISED,
             "Lines": [{**line, "TrackingNumber": number} for number in numbers]}
@@ -588,13 +630,39 @@ def parse_fulfilments(body: Any, sale_id: str) -> list[FulfilmentTask]:
     return [_task(task) for _, task in ordered]
 
 
-def new_task_id(body: Any, sale_id: str) -> str:
-    """The task a POST sale/fulfilment created: the highest FulfillmentNumber in the returned list."""
-    wire = _validate(WireSaleFulfilments, body, f"Cin7 new fulfilment of sale {sale_id}")
-    if not wire.Fulfilments:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 new fulfilment of sale {sale_id}: no tasks returned")
-    ordered = sorted(enumerate(wire.Fulfilments), key=lambda pair: (pair[1].FulfillmentNumber, pair[0]))
-    return ordered[-1][1].TaskID
+def new_task_id(body: Any, sale_id: str) -> str | None:
+    """The task a POST sale/fulfilment created, from its answer; None when the answer does not say.
+
+    The card is silent on the answer. The reference shows the sale's fulfilment list ({SaleID,
+    Fulfilments[]}: the new task is the highest FulfillmentNumber); servers also answer with the new
+    task object alone ({TaskID, ...}, or a one-element array of it). Anything else is None: the caller
+    reads the tasks back instead of guessing.
+    """
+    row = body[0] if isinstance(body, list) and len(body) == 1 else body
+    if not isinstance(row, dict):
+        return None
+    if isinstance(row.get("Fulfilments"), list):
+        try:
+            wire = WireSaleFulfilments.model_validate(row)
+        except ValidationError:
+            return None
+        if wire.SaleID != sale_id.strip().lower() or not wire.Fulfilments:
+            return None
+        ordered = sorted(enumerate(wire.Fulfilments), key=lambda pair: (pair[1].FulfillmentNumber, pair[0]))
+        return ordered[-1][1].TaskID
+    if "TaskID" in row:
+        try:
+            return WireFulfilment.model_validate(row).TaskID
+        except ValidationError:
+            return None
+    return None
+
+
+def added_task(tasks: list[FulfilmentTask]) -> str | None:
+    """The task a POST sale/fulfilment added, found by reading the tasks back: the last one whose pick is
+    DRAFT and which holds no box and no picked line (a new task's state)."""
+    blank = [task for task in tasks if task.pick_status == "DRAFT" and not task.boxes and not task.picked]
+    return blank[-1].task_id if blank else None
 
 
 def _totals(rows: Any) -> dict[tuple[str, str], Decimal]:
@@ -604,8 +672,19 @@ def _totals(rows: Any) -> dict[tuple[str, str], Decimal]:
     return totals
 
 
+def stage_on_task(fulfilments: Any, sale_id: str, task_id: str, stage: str) -> Any:
+    """One stage object ({Status, Lines}) of one task, from a GET sale/fulfilment?SaleID= body; None when absent."""
+    if not isinstance(fulfilments, dict) or str(fulfilments.get("SaleID") or "").strip().lower() != sale_id.lower():
+        return None
+    wanted = task_id.strip().lower()
+    for task in fulfilments.get("Fulfilments") or []:
+        if isinstance(task, dict) and str(task.get("TaskID") or "").strip().lower() == wanted:
+            return task.get(stage.title())
+    return None
+
+
 def stage_applied(stage: str, current: Any, sent: dict[str, Any]) -> bool:
-    """True when a stage read back (GET sale/fulfilment/<stage>?TaskID=) already holds what `sent` asked for.
+    """True when a stage read back (a task's Pick, Pack or Ship) already holds what `sent` asked for.
 
     Cin7 refuses a POST to a stage that is already authorised, so a request re-sent after its response
     was lost comes back refused: this tells "already done by the first attempt" from a real refusal.

@@ -385,6 +385,14 @@ def to_order_request(
             ReasonCode.ADDRESS_INCOMPLETE,
             f"order {order.order_number}: shipping address lacks {', '.join(missing)}",
         )
+    lines_value = sum((line.total for line in order.lines), Decimal(0))
+    if order.total <= 0 < lines_value:
+        # The source connector derives the value when the source leaves it out; a zero here is a bug upstream.
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID,
+            f"order {order.order_number}: order value {order.total} while its lines total {lines_value}; "
+            "not sent with a zero OrderValue",
+        )
     shipping_ex_vat, shipping_vat = _shipping(order)
     request = OrderRequest(
         OrderNumber=client_reference,
