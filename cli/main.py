@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--day-hours", type=float, default=10.0, help="simulated trading hours the orders spread over")
     run.add_argument("--follow-up-hours", type=float, default=30.0,
                      help="simulated hours after the last order (late parcels come back within ~26 h)")
-    run.add_argument("--no-warehouse-dedupe", action="store_true",
-                     help="simulate a warehouse that does NOT reject duplicate references")
+    run.add_argument("--warehouse-rejects-duplicates", action="store_true",
+                     help="simulate a warehouse that refuses a repeated reference (by default it accepts one, as "
+                     "the card does not say otherwise, so our own guards are what keep orders single)")
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     run.add_argument("--ops", action="append", default=[], metavar="COMMAND",
                      help="after the day, run an operator command against the local stack, e.g. "
@@ -116,16 +117,19 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
                                                f"{summary['retries']['sqs_redeliveries']}"),
         ("Throttled responses", summary["throttled_responses"]),
         ("Items in DLQs", summary["in_dlq"]),
-        ("Lost", summary["lost"]),
+        ("Lost (expected at the warehouse, not there)", summary["lost"]),
+        ("At the warehouse unlike the source (lines, address, service)", summary["wrong_at_warehouse"]),
         ("Wrong outcome / bad orders at warehouse", f"{summary['wrong_outcome']} / "
                                                      f"{summary['bad_orders_reached_warehouse']}"),
     ]
     wb = summary["writeback_exceptions"]
     latency = summary["writeback_latency_seconds"]
     rows += [
-        ("Parcels shipped by the warehouse", summary["shipments_seen"]),
-        ("Parcels written back to Cin7 Core", summary["shipments_applied"]),
-        ("Parcels written back twice", summary["duplicate_shipments_applied"]),
+        ("Despatches by the warehouse (parcels)", f"{summary['shipments_seen']} ({summary['parcels_seen']})"),
+        ("Despatches whose tracking is on the Cin7 sale / missing", f"{summary['despatches_written_back']} / "
+                                                                     f"{summary['despatches_not_written_back']}"),
+        ("Despatches refused by Cin7 after a void (for operations)", summary["despatches_refused_after_void"]),
+        ("Despatches written back twice", summary["duplicate_shipments_applied"]),
         ("Orders shipped in full (closed) / in part", f"{summary['orders_shipped_in_full']} / "
                                                        f"{summary['orders_shipped_in_part']}"),
         ("Write-backs retrying / failed (escalated)", f"{wb['retrying']} / {wb['open']}"),
@@ -142,8 +146,11 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
             ("Cancels requested (voided at Cin7 Core)", summary["cancels_requested"]),
             ("Cancelled before submit / at the warehouse", f"{summary['cancelled_before_submit']} / "
                                                            f"{summary['cancelled_at_warehouse']}"),
-            ("Refused: past the cut-off / by the warehouse", f"{summary['cancels_refused_too_late']} / "
-                                                             f"{summary['cancels_refused_by_warehouse']}"),
+            ("Refused: too late / despatched (return) / by the warehouse",
+             f"{summary['cancels_refused_too_late']} / {summary['cancels_refused_return_started']} / "
+             f"{summary['cancels_refused_by_warehouse']}"),
+            ("Cancel calls to the warehouse / refused by it", f"{summary['cancel_calls_to_the_warehouse']} / "
+                                                              f"{summary['cancel_calls_refused_by_the_warehouse']}"),
             ("Shipped or live after an accepted cancel", f"{summary['shipped_after_cancel']} / "
                                                          f"{summary['live_at_warehouse_after_cancel']}"),
             ("Cancel request to outcome p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
@@ -154,6 +161,7 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
                                                        f"{summary['stock_events_sent']}"),
             ("Stock figures pushed / skipped unchanged", f"{summary['deltas_pushed']} / "
                                                          f"{summary['pushes_skipped_unchanged']}"),
+            ("Stock figures received at Scend", summary["stock_figures_received"]),
             ("Increases held for confirmation / spikes pushed", f"{summary['increases_awaiting_confirmation']} / "
                                                                 f"{summary['spikes_pushed']} of {summary['spikes']}"),
             ("Stock target calls (minimum)", f"{summary['stock_target_calls']} "
@@ -188,14 +196,14 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    from sandbox.scenario import Options, run_day
+    from sandbox.scenario import Options, failures, run_day
     from shared.errors import ConfigError
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     options = Options(
         client=args.client, orders=args.orders, fault_rate=args.fault_rate, duplicate_rate=args.duplicate_rate,
         missed_webhook_rate=args.missed_webhook_rate, seed=args.seed,
-        warehouse_enforces_reference=not args.no_warehouse_dedupe, follow_up_hours=args.follow_up_hours,
+        warehouse_rejects_duplicates=args.warehouse_rejects_duplicates, follow_up_hours=args.follow_up_hours,
         day_hours=args.day_hours,
         late_parcel_hours=min(26.0, args.follow_up_hours * 0.8),
     )
@@ -214,9 +222,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(json.dumps({**summary, "wall_seconds": round(result.wall_seconds, 2)}, sort_keys=True))
     else:
         _print_summary(summary, result.wall_seconds)
-    healthy = (summary["lost"] == 0 and summary["duplicate_warehouse_orders"] == 0 and summary["wrong_outcome"] == 0
-               and summary["duplicate_shipments_applied"] == 0)
-    return 0 if healthy else 1
+    problems = failures(summary)
+    if problems:
+        print(f"hopline sandbox run: the day is not healthy: {'; '.join(problems)}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def main(argv: list[str] | None = None) -> int:

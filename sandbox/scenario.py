@@ -1,8 +1,14 @@
 """A realistic local day for one client: sales, webhooks (some duplicated, some missed), polls, faults.
 
-Each generated sale carries the outcome it should have (released, held, skipped, or quarantined with a
-specific reason), so the summary can say not only what happened but whether it was right: nothing
-lost, no duplicate at the warehouse, every bad order quarantined for the right reason.
+Each generated sale carries the outcome it should have (at the warehouse, held, skipped, quarantined with
+a specific reason, or cancelled), and the summary judges it from what the platforms hold at the end, not
+from our own ledger: an order is right only when the warehouse holds it with the source's lines,
+quantities, address and service; lost is every sale expected at the warehouse that is not there;
+duplicates are counted at a warehouse that accepts a repeated reference (unless the day says it
+refuses them), so our guards are what prevents them; shipments are judged at Cin7 Core (tracking
+numbers on the sale's fulfilments), stock at Scend (the figures it received), cancellations at Scend
+(the order's status). Only what the platforms cannot show (a hold, a quarantine reason) is read from
+the ledger and the exception inbox.
 """
 
 from __future__ import annotations
@@ -57,7 +63,7 @@ class Options:
     duplicate_rate: float = 0.0
     missed_webhook_rate: float = 0.03
     seed: int = 1
-    warehouse_enforces_reference: bool = True
+    warehouse_rejects_duplicates: bool = False  # the card does not say Scend refuses a repeated OrderNumber
     split_rate: float = 0.15  # orders the warehouse ships in two parcels, the second a day later
     multi_tracking_rate: float = 0.1  # parcels carrying two tracking numbers
     late_parcel_hours: float = 26.0  # how long after the first parcel the second of a split order ships
@@ -170,9 +176,11 @@ def run_day(
         scend = ScendSimulator(
             secrets["warehouse.credentials_secret"]["api_key"], clock=clock,
             faults=FaultPlan(rate=options.fault_rate, seed=options.seed + 1),
-            enforce_unique_reference=options.warehouse_enforces_reference,
+            enforce_unique_reference=options.warehouse_rejects_duplicates,
             split_rate=options.split_rate, multi_tracking_rate=options.multi_tracking_rate, seed=options.seed,
             late_parcel_hours=options.late_parcel_hours,
+            # The inferred stock write is served only where the client's config names one.
+            stock_write_endpoint=base_config.warehouse.stock_write_endpoint,
         )
         cin7.start()
         scend.start()
@@ -354,6 +362,117 @@ class Schedules:
             self.local.drain()
 
 
+# The judge's own reading of the source: it must not borrow the connectors' mapping, or it would agree with
+# them by construction. The day only uses these countries.
+_COUNTRIES = {"united kingdom": "GB", "ireland": "IE", "united states": "US"}
+CANCEL_EXPECTED = {"before_submit": "cancelled", "during_submit": "cancelled", "before_pick": "cancelled",
+                   "after_pick": "refused"}
+CANCELLED_AT_SCEND = 3
+
+
+def _postcode(text: Any) -> str:
+    return " ".join(str(text or "").upper().split())
+
+
+def order_problems(sale: dict[str, Any], orders: list[dict[str, Any]], services: dict[str, str],
+                   default_service: str | None = None) -> list[str]:
+    """What is wrong with the warehouse's copy of a Cin7 sale: [] when the warehouse holds it exactly once,
+    with the sale's lines and quantities, shipping address and mapped delivery service.
+
+    `sale` is the sale as Cin7 holds it (GET sale); `orders` the warehouse's orders under the sale's
+    reference as received (split-off parts folded back in); `services` the client's delivery-service map.
+    """
+    if not orders:
+        return ["not at the warehouse"]
+    if len(orders) > 1:
+        return [f"{len(orders)} orders at the warehouse"]
+    order = orders[0]
+    problems: list[str] = []
+    wanted: dict[str, Decimal] = {}
+    for line in (sale.get("Order") or {}).get("Lines") or []:
+        wanted[line["SKU"]] = wanted.get(line["SKU"], Decimal(0)) + Decimal(str(line["Quantity"]))
+    held: dict[str, Decimal] = {}
+    for item in order.get("OrderItems") or []:
+        held[item["SKU"]] = held.get(item["SKU"], Decimal(0)) + Decimal(str(item["Quantity"]))
+    if held != wanted:
+        problems.append(f"lines {dict(sorted(held.items()))} != {dict(sorted(wanted.items()))}")
+    address = sale.get("ShippingAddress") or {}
+    name = " ".join(filter(None, [str(order.get("FirstName") or ""), str(order.get("LastName") or "")]))
+    for label, at_warehouse, at_source in (
+        ("name", name, " ".join(str(address.get("Contact") or "").split())),
+        ("address line 1", str(order.get("Address1") or "").strip(), str(address.get("Line1") or "").strip()),
+        ("town", str(order.get("Town") or "").strip(), str(address.get("City") or "").strip()),
+        ("postcode", _postcode(order.get("PostCode")), _postcode(address.get("Postcode"))),
+        ("country", str(order.get("Country") or ""),
+         _COUNTRIES.get(str(address.get("Country") or "").strip().casefold(), "?")),
+        ("service", str(order.get("CourierService") or ""),
+         services.get(str(sale.get("Carrier") or ""), default_service or "?")),
+    ):
+        if at_warehouse != at_source:
+            problems.append(f"{label} {at_warehouse!r} != {at_source!r}")
+    return problems
+
+
+def judge_sale(sale: PlannedSale, source: dict[str, Any], at_warehouse: list[dict[str, Any]], *,
+               services: dict[str, str], default_service: str | None, stage: str | None,
+               open_reasons: set[str]) -> tuple[str, str]:
+    """(verdict, what was found) for one planned sale, from the platforms' truth first.
+
+    Verdicts: as_expected, lost, duplicated, wrong_at_warehouse, bad_order_reached_warehouse,
+    wrong_outcome (held / skipped / quarantined for the wrong reason, a cancel the warehouse does not show).
+    `stage` and `open_reasons` are the ledger's and the inbox's word, used only for what no platform shows.
+    """
+    live = [order for order in at_warehouse if order["OrderStatusId"] != CANCELLED_AT_SCEND]
+    if sale.cancel is not None:
+        if CANCEL_EXPECTED[sale.cancel] == "cancelled":
+            # A cancel that should have been accepted: Scend holds nothing live under the reference.
+            return ("as_expected", "cancelled") if not live else ("wrong_outcome", "live at the warehouse")
+        # Too late to cancel: the order stays at Scend, exactly as sent, and the refusal reached operations.
+        problems = order_problems(source, at_warehouse, services, default_service)
+        if problems == ["not at the warehouse"]:
+            return "lost", "not at the warehouse"
+        if problems:
+            return "wrong_at_warehouse", "; ".join(problems)
+        if not live:
+            return "wrong_outcome", "cancelled at the warehouse after it was picked"
+        if not open_reasons & {"cancel_too_late", "cancel_return_started"}:
+            return "wrong_outcome", "refused cancel not raised with operations"
+        return "as_expected", "refused, at the warehouse"
+    if sale.expected == "warehouse":
+        problems = order_problems(source, at_warehouse, services, default_service)
+        if not problems:
+            return "as_expected", "at the warehouse"
+        if problems == ["not at the warehouse"]:
+            return "lost", f"not at the warehouse (ledger: {stage or 'nothing'})"
+        if len(at_warehouse) > 1:
+            return "duplicated", problems[0]
+        return "wrong_at_warehouse", "; ".join(problems)
+    if at_warehouse:
+        return "bad_order_reached_warehouse", "at the warehouse"
+    if sale.expected in ("held", "skipped"):
+        ok = stage == sale.expected
+        return ("as_expected", sale.expected) if ok else ("wrong_outcome", stage or "nothing in the ledger")
+    return ("as_expected", sale.expected) if sale.expected in open_reasons else (
+        "wrong_outcome", ", ".join(sorted(open_reasons)) or stage or "nothing in the ledger")
+
+
+def failures(summary: dict[str, Any]) -> list[str]:
+    """Why the day is not healthy (empty when it is): what `hopline sandbox run` exits non-zero for."""
+    checks = [
+        ("lost", summary["lost"]),
+        ("duplicate orders at the warehouse", summary["duplicate_warehouse_orders"]),
+        ("wrong outcomes", summary["wrong_outcome"]),
+        ("orders at the warehouse unlike the source", summary["wrong_at_warehouse"]),
+        ("bad orders at the warehouse", summary["bad_orders_reached_warehouse"]),
+        ("despatches not written back to the source", summary.get("despatches_not_written_back", 0)),
+        ("parcels written back twice", summary.get("duplicate_shipments_applied", 0)),
+        ("cancellations the warehouse does not show as decided", summary.get("cancels_wrong", 0)),
+        ("SKUs pushed above the master's available", summary.get("skus_pushed_above_master_available", 0)),
+        ("stock spikes pushed", summary.get("spikes_pushed", 0)),
+    ]
+    return [f"{label}: {count}" for label, count in checks if count]
+
+
 def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list[PlannedSale]) -> dict[str, Any]:
     rt = local.runtime
     prefix = local.config.warehouse.client_reference_prefix
@@ -363,43 +482,30 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     every_exception = rt.exceptions.list(status=None)
     # The monitors' exceptions (stalled, mismatched) are about timing, not data: reported apart below.
     exceptions = [e for e in every_exception if e.flow not in MONITOR_FLOWS]
-    open_by_key = {e.business_key: e for e in exceptions if e.status == "open"}
+    open_reasons: dict[str, set[str]] = {}
+    for e in exceptions:
+        if e.status == "open":
+            open_reasons.setdefault(e.business_key, set()).update({e.reason.value, *e.reasons})
     at_warehouse = scend.orders_by_reference()
     dlq = local.dlq_messages()
     in_dlq_ids = {body.get("source_id") for bodies in dlq.values() for body in bodies}
     source = local.config.source.platform
+    services = dict(local.config.warehouse.delivery_services)
 
     verdicts: Counter[str] = Counter()
     wrong: list[dict[str, str]] = []
     for sale in planned:
         key = f"{source}#{sale.sale_id}"
-        reference = f"{prefix}-{sale.order_number}"
         entry = ledger.get(key)
-        exception = open_by_key.get(key)
-        if sale.cancel is not None:
-            # A voided sale: right when its cancellation reached an outcome (accepted or refused).
-            ok = entry is not None and entry.cancel_outcome is not None
-        elif sale.expected == "warehouse":
-            ok = reference in at_warehouse
-        elif sale.expected in ("held", "skipped"):
-            ok = entry is not None and entry.stage.value == sale.expected and reference not in at_warehouse
-        else:
-            ok = exception is not None and sale.expected in exception.reasons and reference not in at_warehouse
-        if ok:
-            verdicts["as_expected"] += 1
-            continue
-        if sale.sale_id in in_dlq_ids:
-            verdicts["in_dlq"] += 1
-        elif reference in at_warehouse:
-            verdicts["bad_order_reached_warehouse"] += 1
-            wrong.append({"order": sale.order_number, "kind": sale.kind, "got": "at warehouse"})
-        elif exception is not None or entry is not None:
-            verdicts["wrong_outcome"] += 1
-            wrong.append({"order": sale.order_number, "kind": sale.kind,
-                          "got": exception.reason.value if exception else entry.stage.value})  # type: ignore[union-attr]
-        else:
-            verdicts["lost"] += 1
-            wrong.append({"order": sale.order_number, "kind": sale.kind, "got": "nowhere"})
+        verdict, found = judge_sale(
+            sale, cin7.sale(sale.sale_id), at_warehouse.get(f"{prefix}-{sale.order_number}", []),
+            services=services, default_service=local.config.warehouse.default_delivery_service,
+            stage=entry.stage.value if entry else None, open_reasons=open_reasons.get(key, set()))
+        verdicts[verdict] += 1
+        if verdict != "as_expected":
+            in_dlq = " (its message is in a DLQ)" if sale.sale_id in in_dlq_ids else ""
+            wrong.append({"order": sale.order_number, "kind": sale.kind, "cancel": sale.cancel or "",
+                          "verdict": verdict, "got": found + in_dlq})
 
     stages = Counter(entry.stage.value for entry in ledger.values())
     # Orders only: stock exceptions (drift, refused figures) are summarised with the stock figures.
@@ -411,7 +517,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     cin7_calls = sum(cin7.requests.values())
     scend_calls = sum(scend.requests.values())
     drive = getattr(local, "drive_stats", Counter())
-    despatch = _despatch_summary(local, cin7, scend, ledger, exceptions)
+    despatch = _despatch_summary(local, cin7, scend, ledger, exceptions, planned)
     catalogue = _catalogue_summary(local, planned, ledger, at_warehouse, prefix)
     catalogue["warehouse_product_writes"] = scend.product_writes
     cancellation = _cancel_summary(local, cin7, scend, planned, ledger, prefix)
@@ -420,6 +526,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "seed": options.seed,
         "fault_rate": options.fault_rate,
         "duplicate_rate": options.duplicate_rate,
+        "warehouse_rejects_duplicates": options.warehouse_rejects_duplicates,
         "orders_sent": len(planned),
         "sales_by_kind": dict(sorted(Counter(sale.kind for sale in planned).items())),
         "unique_valid_orders": valid,
@@ -434,7 +541,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "not_ready": stages["not_ready"],
         "quarantined": dict(sorted(quarantined.items())),
         "quarantined_total": sum(quarantined.values()),
-        "warehouse_orders": len(at_warehouse),
+        "warehouse_orders": sum(len(orders) for orders in at_warehouse.values()),
         "duplicate_warehouse_orders": scend.duplicate_references(),
         "duplicates_suppressed": sum(entry.duplicates_suppressed for entry in ledger.values()),
         "warehouse_duplicate_rejections": scend.duplicate_rejections,
@@ -445,8 +552,10 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "in_dlq": sum(len(bodies) for bodies in dlq.values()),
         "schedule_runs_failed": dict(local.schedule_failures),
         "schedule_events_dead_lettered": len(local.schedule_dead_letters),
+        "verdicts": dict(sorted(verdicts.items())),
         "lost": verdicts["lost"],
         "wrong_outcome": verdicts["wrong_outcome"],
+        "wrong_at_warehouse": verdicts["wrong_at_warehouse"] + verdicts["duplicated"],
         "bad_orders_reached_warehouse": verdicts["bad_order_reached_warehouse"],
         "as_expected": verdicts["as_expected"],
         "api_calls": {
@@ -497,10 +606,11 @@ def _cancel_summary(
     local: Any, cin7: Any, scend: Any, planned: list[PlannedSale], ledger: dict[str, Any], prefix: str
 ) -> dict[str, Any]:
     """Cancellations: outcomes from the executions, latency request -> outcome (virtual seconds), and the
-    warehouse's truth: an accepted cancel whose order still shipped, or is still live, is a failure."""
+    warehouse's truth: a cancel that should have been accepted whose order still shipped, or is still live
+    at Scend, is a failure, whatever the ledger recorded."""
     from datetime import datetime
 
-    from shared.flows.cancellation import ACCEPTED, Outcome
+    from shared.flows.cancellation import Outcome
 
     executions = local.executions()
     outcomes: Counter[str] = Counter()
@@ -518,17 +628,21 @@ def _cancel_summary(
         if count_key == "lookup_cancellation:SubmitInFlightError":
             waited += count
     source = local.config.source.platform
-    shipped_after, live_after = 0, 0
+    shipped_after, live_after, wrong = 0, 0, 0
     by_reference = scend.orders_by_reference()
-    for entry in ledger.values():
-        if entry.cancel_outcome is None or Outcome(entry.cancel_outcome) not in ACCEPTED:
+    for sale in planned:
+        if sale.cancel is None:
             continue
-        number = entry.order_number
-        for order in by_reference.get(f"{prefix}-{number}", []):
-            if scend.was_shipped(order["ID"]):
-                shipped_after += 1
-            elif order["OrderStatusId"] != 3:
-                live_after += 1
+        held = by_reference.get(f"{prefix}-{sale.order_number}", [])
+        if CANCEL_EXPECTED[sale.cancel] == "cancelled":
+            shipped = sum(1 for order in held if scend.was_shipped(order["ID"]))
+            live = sum(1 for order in held if order["OrderStatusId"] != CANCELLED_AT_SCEND and not
+                       scend.was_shipped(order["ID"]))
+            shipped_after += shipped
+            live_after += live
+            wrong += bool(shipped or live)
+        elif not held or all(order["OrderStatusId"] == CANCELLED_AT_SCEND for order in held):
+            wrong += 1  # a refused cancel must leave the order at the warehouse
     by_kind = Counter(sale.cancel for sale in planned if sale.cancel)
     outcome_by_kind: dict[str, dict[str, int]] = {}
     for sale in planned:
@@ -544,11 +658,15 @@ def _cancel_summary(
         "cancelled_at_warehouse": outcomes[Outcome.CANCELLED_AT_WAREHOUSE],
         "cancels_already_cancelled": outcomes[Outcome.ALREADY_CANCELLED],
         "cancels_refused_too_late": outcomes[Outcome.REFUSED_TOO_LATE],
+        "cancels_refused_return_started": outcomes[Outcome.REFUSED_RETURN_STARTED],
         "cancels_refused_by_warehouse": outcomes[Outcome.REFUSED_BY_WAREHOUSE],
         "cancel_executions_failed": sum(1 for e in executions if e["status"] != "SUCCEEDED"),
         "cancel_waits_for_submit_in_flight": waited,
+        "cancel_calls_to_the_warehouse": scend.cancel_requests,
+        "cancel_calls_refused_by_the_warehouse": scend.cancel_refusals,
         "shipped_after_cancel": shipped_after,
         "live_at_warehouse_after_cancel": live_after,
+        "cancels_wrong": wrong,
         "cancel_notes_written": cin7.notes_written,
         # Virtual seconds from the request to the recorded outcome (waits for an in-flight submit count).
         "cancel_decision_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
@@ -565,19 +683,38 @@ def _percentile(values: list[float], share: float) -> float | None:
 
 
 def _despatch_summary(
-    local: Any, cin7: Any, scend: Any, ledger: dict[str, Any], exceptions: list[Any]
+    local: Any, cin7: Any, scend: Any, ledger: dict[str, Any], exceptions: list[Any], planned: list[PlannedSale]
 ) -> dict[str, Any]:
-    """Despatch and tracking back: what the warehouse shipped, what reached Cin7 Core, and how fast."""
+    """Despatch and tracking back, judged at Cin7 Core: every despatch Scend made of one of the day's sales
+    must show its tracking numbers on shipped lines of the sale's fulfilments. A sale voided at Cin7 after
+    the warehouse refused the cancel takes no write-back (Cin7 refuses it): such a despatch is right when
+    the refusal waits in the inbox for operations."""
     from datetime import datetime
 
     from shared.connectors.cin7_core.mapping import box_label
 
-    parcels = scend.parcels()
+    prefix = local.config.warehouse.client_reference_prefix
+    by_reference = {f"{prefix}-{sale.order_number}": sale for sale in planned}
+    despatches = [d for d in scend.despatches() if d["OrderNumber"] in by_reference]
+    parked = {e.business_key for e in exceptions if e.flow == "shipment_writeback" and e.status != "resolved"}
+    written, missing, refused_voided = 0, 0, 0
+    missing_detail: list[dict[str, Any]] = []
+    for despatch in despatches:
+        sale = by_reference[despatch["OrderNumber"]]
+        at_cin7 = set(cin7.tracking_numbers(sale.sale_id))
+        if set(despatch["TrackingNumbers"]) <= at_cin7:
+            written += 1
+        elif cin7.sale(sale.sale_id)["Status"] == "VOIDED" and f"scend#parcel#{despatch['DespatchId']}" in parked:
+            refused_voided += 1
+        else:
+            missing += 1
+            missing_detail.append({"order": sale.order_number, "despatch": despatch["DespatchId"],
+                                   "tracking": despatch["TrackingNumbers"]})
     applied = [(key, parcel_id, record) for key, entry in ledger.items()
                for parcel_id, record in entry.shipments.items()]
     latencies = [(datetime.fromisoformat(r["applied_at"]) - datetime.fromisoformat(r["despatched_at"])).total_seconds()
                  for _, _, r in applied]
-    # A parcel applied twice at the source would show its box label on two fulfilment tasks.
+    # A despatch applied twice at the source would show its box label on two fulfilment tasks.
     duplicates = 0
     for key, parcel_id, _ in applied:
         tasks = cin7.fulfilments(key.split("#", 1)[1])
@@ -586,8 +723,13 @@ def _despatch_summary(
     writeback = [e for e in exceptions if e.flow == "shipment_writeback"]
     fulfilment_calls = sum(count for route, count in cin7.requests.items() if "fulfilment" in route)
     return {
-        "shipments_seen": len(parcels),
+        "shipments_seen": len(despatches),
+        "parcels_seen": sum(len(d["Parcels"]) for d in despatches),
         "shipments_applied": len(applied),
+        "despatches_written_back": written,
+        "despatches_not_written_back": missing,
+        "despatches_refused_after_void": refused_voided,
+        "despatches_missing": missing_detail[:10],
         "duplicate_shipments_applied": duplicates,
         "orders_closed": sum(1 for entry in ledger.values() if entry.closed),
         "orders_shipped_in_full": sum(1 for entry in ledger.values() if entry.stage.value == "shipped"),

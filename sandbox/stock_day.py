@@ -100,9 +100,14 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
     flagged = {e.business_key.split("#", 1)[1] for e in rt.exceptions.list() if e.flow == "stock_drift"}
     pushed = int(tally["stock_pushed"])
     target_calls = int(tally["stock_target_calls"])
-    batch = min(settings.push_batch_size, rt.stock_target.push_batch_size)
+    target = rt.stock_target
+    batch = min(settings.push_batch_size, target.push_batch_size) if target is not None else settings.push_batch_size
     reads = sum(count for route, count in cin7.requests.items() if "productavailability" in route)
     return {
+        # Judged at Scend: the figures it received (none when the warehouse takes no stock writes).
+        "stock_writes": local.config.warehouse.stock_write_endpoint or "none: the warehouse takes no stock figures",
+        "stock_figures_received": scend.channel_rows_applied,
+        "stock_endpoint_unavailable": int(tally["stock_endpoint_unavailable"]),
         "stock_reads": int(tally["stock_reads"]),
         "skus_read": int(tally["stock_skus_read"]),
         "stock_events_sent": day.events_sent,

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.errors import ConfigError
+from shared.models.warehouse import CancelRule
 
 CLIENT_CONFIG_ENV = "HOPLINE_CLIENT_CONFIG"
 CLIENTS_DIR = Path(__file__).resolve().parent.parent / "infra" / "clients"
@@ -99,10 +100,30 @@ class ScendWarehouseConfig(Section):
     supported_countries: tuple[str, ...] = ("GB",)
     despatch_poll_schedule: ScheduleExpression = "rate(5 minutes)"
     despatch_poll_overlap_minutes: int = Field(10, ge=0, le=1440)
+    # The card lists no stock write (question 5 to Scend). Name the endpoint Scend gives, under /api/;
+    # leave it out when the warehouse accepts no stock writes: the stock flow then reports drift only.
+    stock_write_endpoint: str | None = Field(
+        None, pattern=r"^[A-Za-z][A-Za-z0-9_/-]{0,199}$",
+        description="INFERRED stock write endpoint (POST, path under /api/), e.g. Product/ChannelStockLevels; "
+        "unset = the warehouse does not accept stock writes",
+    )
+    cancel_rules: dict[int, CancelRule] = Field(
+        default_factory=dict,
+        description="per warehouse status id: cancel | raise_with_warehouse | refuse_and_return; "
+        "overrides the card's table (shared/connectors/scend/statuses.py)",
+    )
 
     _despatch_schedule = field_validator("despatch_poll_schedule")(
         classmethod(lambda cls, v: validate_schedule(v))
     )
+
+    @field_validator("cancel_rules")
+    @classmethod
+    def _known_statuses(cls, value: dict[int, CancelRule]) -> dict[int, CancelRule]:
+        from shared.connectors.scend.statuses import cancel_rules
+
+        cancel_rules(value)  # refuses an id Scend does not have
+        return value
 
     @field_validator("supported_countries")
     @classmethod
@@ -209,17 +230,19 @@ class StockConfig(Section):
 
 
 class CancellationConfig(Section):
-    """State-aware cancellation: the warehouse status from which a person, not Hopline, decides."""
+    """State-aware cancellation. What a cancel does at each warehouse status is the warehouse's table
+    (its card), overridden per status in `warehouse.cancel_rules`."""
 
-    cutoff: str = Field("picked", description="neutral warehouse status at and after which a cancel is refused")
     notify_source: bool = Field(True, description="write the outcome back to the source order (a note)")
 
-    @field_validator("cutoff")
+    @model_validator(mode="before")
     @classmethod
-    def _known_status(cls, value: str) -> str:
-        from shared.flows.cancellation import validate_cutoff
-
-        return validate_cutoff(value)
+    def _no_neutral_cutoff(cls, data: object) -> object:
+        if isinstance(data, dict) and "cutoff" in data:
+            raise ValueError("cancellation.cutoff is gone: a neutral status cannot say what the warehouse allows. "
+                             "Use warehouse.cancel_rules (per warehouse status id: cancel, raise_with_warehouse or "
+                             "refuse_and_return); the card's table is the default")
+        return data
 
 
 class ArchiveConfig(Section):

@@ -55,6 +55,20 @@ class NotFoundError(PermanentError):
         super().__init__(ReasonCode.SOURCE_NOT_FOUND, detail, status=status)
 
 
+class EndpointUnavailableError(PermanentError):
+    """An endpoint the platform's card does not list, named in config, answered 404 or 405: the platform does not
+    offer it. One clear exception for operations (fix the config), never a retry loop."""
+
+    def __init__(self, *, target: str, method: str, path: str, config_field: str, status: int | None):
+        super().__init__(
+            ReasonCode.ENDPOINT_UNAVAILABLE,
+            f"the {target} does not offer this endpoint: {method} {path} answered HTTP {status}; check "
+            f"`{config_field}` (set it to the endpoint the {target} names, or remove it)",
+            status=status,
+        )
+        self.config_field = config_field
+
+
 class SubmitInFlightError(HoplineError):
     """A cancel met a submit that has started and not yet recorded its outcome: wait, then look again.
 

@@ -182,6 +182,7 @@ class Runtime:
             # Keyed by a digest of the key: the budget table must never hold a credential.
             budget=self.budget(f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}",
                                settings.calls_per_minute, 60),
+            stock_write_endpoint=settings.stock_write_endpoint,
         )
 
     @property
@@ -191,7 +192,10 @@ class Runtime:
 
     @property
     def stock_target(self) -> Any:
-        """Where sellable figures are set: the warehouse for this pairing (a storefront later)."""
+        """Where sellable figures are set: the warehouse for this pairing (a storefront later); None when it
+        accepts no stock writes (no `warehouse.stock_write_endpoint`): then the stock flow reports drift only."""
+        if self.config.warehouse.stock_write_endpoint is None:
+            return None
         return self.warehouse
 
 

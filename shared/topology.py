@@ -509,36 +509,43 @@ def _where_is_the_order(config: ClientConfig, place: str) -> str:
     return "ReadWarehouseStatus" if place == "at_warehouse" else "RecordOutcome"
 
 
-def _before_the_cutoff(config: ClientConfig, status: str) -> str:
+def _warehouse_allows_cancel(config: ClientConfig, code: str) -> str:
+    """One route per warehouse status code, from the pure decision over the warehouse's cancel table."""
+    from shared.connectors import warehouses
     from shared.flows.cancellation import Decision, Place, decide
 
-    decision = decide(Place.AT_WAREHOUSE, status, config.cancellation.cutoff).decision
+    status = warehouses.status_read(config.warehouse, code)
+    decision = decide(Place.AT_WAREHOUSE, status, warehouses.cancel_rules(config.warehouse)).decision
     return "CancelAtWarehouse" if decision == Decision.CANCEL_AT_WAREHOUSE else "RecordOutcome"
 
 
 def _cancellation_machine() -> StateMachine:
-    from shared.flows.cancellation import NEUTRAL_STATUSES
+    from shared.connectors import warehouses
 
     def task(name: str, hop_name: str, result_path: str, next_state: str | None,
-             *extra: RetryPolicy) -> TaskState:
-        return TaskState(name, hop_name, result_path, next_state, (*extra, TRANSIENT), catch_to="RecordFailure")
+             *extra: RetryPolicy, catch_to: str = "RecordFailure") -> TaskState:
+        return TaskState(name, hop_name, result_path, next_state, (*extra, TRANSIENT), catch_to=catch_to)
 
     return StateMachine(
         name="cancellation",
-        purpose="State-aware cancellation: cancel before submit or before the cut-off, otherwise refuse "
-                "and route to operations; every step recorded",
+        purpose="State-aware cancellation: cancel before submit or where the warehouse's table allows it, "
+                "otherwise refuse and route to operations; every step recorded",
         start_at="LookUpOrder",
         states=(
             task("LookUpOrder", "lookup_cancellation", "$.lookup", "WhereIsTheOrder", SUBMIT_IN_FLIGHT),
             ChoiceState("WhereIsTheOrder", "$.lookup.route", ("not_submitted", "at_warehouse", "cancelled"),
                         _where_is_the_order, ("ReadWarehouseStatus", "RecordOutcome"), default="RouteUnknown"),
-            task("ReadWarehouseStatus", "read_warehouse_status", "$.warehouse", "BeforeTheCutOff"),
-            ChoiceState("BeforeTheCutOff", "$.warehouse.status", NEUTRAL_STATUSES, _before_the_cutoff,
-                        ("CancelAtWarehouse", "RecordOutcome"), default="RecordOutcome"),
+            task("ReadWarehouseStatus", "read_warehouse_status", "$.warehouse", "WarehouseAllowsCancel"),
+            # One rule per warehouse status code: only a code whose rule is "cancel" reaches the cancel call.
+            ChoiceState("WarehouseAllowsCancel", "$.warehouse.code", warehouses.status_codes(),
+                        _warehouse_allows_cancel, ("CancelAtWarehouse", "RecordOutcome"), default="RecordOutcome"),
             task("CancelAtWarehouse", "cancel_at_warehouse", "$.cancel", "RecordOutcome"),
             task("RecordOutcome", "record_cancellation", "$.record", "NotifySource"),
-            task("NotifySource", "notify_cancellation", "$.notify", "Done"),
+            # A courtesy once the outcome is recorded: its failure is recorded for operations, and the saga succeeds.
+            task("NotifySource", "notify_cancellation", "$.notify", "Done", catch_to="RecordNoteFailure"),
             SucceedState("Done"),
+            TaskState("RecordNoteFailure", "record_cancel_failure", "$.failure", "Done", (TRANSIENT,),
+                      catch_to="CancellationFailed"),
             TaskState("RecordFailure", "record_cancel_failure", "$.failure", "CancellationFailed", (TRANSIENT,),
                       catch_to="CancellationFailed"),
             FailState("CancellationFailed", "CancellationFailed",

@@ -1,20 +1,27 @@
-"""Scend 3PL simulator: the Mintsoft-shaped order API the Scend connector speaks, on virtual time.
+"""Scend 3PL simulator: the Mintsoft-shaped API of the Scend card, on virtual time.
 
-Shape inferred from Mintsoft, confirm with Scend (Scend API reference card). Like Mintsoft it
-answers order creation with HTTP 200 and a result array whose `Success` says what happened, sits behind
-a Cloudflare-style throttle (429, `Retry-After: 0`, HTML), and moves orders through the warehouse
-statuses as virtual time passes, computed lazily from the clock whenever an order is read.
+It serves what the card (../shared/platforms/scend.md) marks verified, and an inferred endpoint only
+behind a switch the connector's config names. Like Mintsoft it answers order creation with HTTP 200
+and a result array whose `Success` says what happened, sits behind a Cloudflare-style throttle (429,
+`Retry-After: 0`, HTML), and moves orders through the warehouse statuses as virtual time passes,
+computed lazily from the clock whenever an order is read. Whether a repeated OrderNumber is refused is
+not documented, so by default it is accepted (`enforce_unique_reference` refuses it).
 
-Despatch: when an order reaches Despatched (4) in its timetable it leaves in parcels. With
-`split_rate` a share of orders (those with 2+ units) ship in two parcels: the first carries the lines
-before the split line and part of it, the second the rest, `late_parcel_hours` later. Until its last
-parcel leaves such an order shows 22 Processing (Mintsoft has no part-despatched status; 22 is the
-nearest [I]), then 4 Despatched with DespatchDate = the last parcel's time. Parcels are served by the
-INFERRED feed GET /api/Order/Shipments/List (SinceDate strictly after, ordered by LastUpdated then
-ShipmentId, PageNo/Limit up to 100) and by GET /api/Order/{id}/Shipments. Tracking numbers look like
-the carrier's (Royal Mail S10 "JB123456785GB" with its check digit, DPD 14 digits); with
-`multi_tracking_rate` a share of parcels carry two. Choices are drawn from a RNG seeded by
-(`seed`, order id), so an order ships the same way whenever it is first read.
+Despatch (card 3.5): an order reaching Despatched (4) in its timetable gets DespatchDate, TrackingNumber,
+TrackingURL and NumberOfParcels, and its parcels are listed by GET /api/Order/{id}/Shipments as rows of
+ID, OrderId, ParcelNo, TrackingNumber, CourierType and ShipmentDate (no OrderNumber, no items: the order
+carries those). The despatch poll lists GET /api/Order/List?OrderStatusId=4&SinceDespatchDate=
+&IncludeOrderItems=true (DespatchDate at or after the date [I], ordered by ID [I], PageNo/Limit up to
+100, no totals). Part despatch surfaces as a split [I]: with `split_rate` a share of orders (those
+with 2+ units) are split when they despatch: the order keeps the lines before the split line and part
+of it (Part 1 of 2) and leaves at once; a new order `<OrderNumber>-2` (Part 2 of 2, Awaiting replen)
+takes the rest and leaves `late_parcel_hours` later. GET /api/Order/{id}/Splits names the pair. With
+`multi_tracking_rate` a share of despatches leave as two parcels. Tracking numbers look like the
+carrier's (Royal Mail S10 "JB123456785GB" with its check digit, DPD 14 digits). Choices are drawn from a
+RNG seeded by (`seed`, order id), so an order ships the same way whenever it is first read.
+
+Cancel (card 3.4): accepted only in the statuses the card's rule lets us cancel in
+({1, 7, 9, 10, 11, 12, 15, 21}, `cancellable_statuses`), refused with `Success: false` otherwise.
 """
 
 from __future__ import annotations
@@ -60,7 +67,10 @@ STATUS_NAMES: dict[int, str] = {
 NEW = 1
 CANCELLED = 3
 DESPATCHED = 4
-PROCESSING = 22  # shown by an order some of whose parcels have left [I]
+AWAITING_REPLEN = 21  # shown by the split-off part of an order until it leaves [I]
+# Card 3.4: "auto-cancel only in {1, 7, 9, 10, 11, 12, 15, 21}": the warehouse refuses the rest.
+CANCELLABLE_STATUSES = frozenset({1, 7, 9, 10, 11, 12, 15, 21})
+DESPATCHED_STATUSES = frozenset({4, 5, 6})
 MAX_LIMIT = 100
 DEFAULT_LATE_PARCEL_HOURS = 26.0
 # Happy path 1 -> 15 -> 16 -> 17 -> 20 -> 4: minutes after creation at which each status is reached.
@@ -74,7 +84,7 @@ CLOUDFLARE_1015 = (
 )
 REQUIRED_FIELDS = ("OrderNumber", "Address1", "Town", "PostCode", "Country")
 DEFAULT_WAREHOUSE_ID = 3  # where stock sits and orders allocate when they name no WarehouseId
-MAX_CHANNEL_ROWS = 100  # rows per POST Product/ChannelStockLevels [I]
+MAX_CHANNEL_ROWS = 100  # rows per POST to the inferred stock-write endpoint [I]
 WINDOW = timedelta(seconds=60)
 
 
@@ -143,15 +153,21 @@ class ScendSimulator(Simulator):
         *,
         clock: Clock,
         faults: FaultPlan | None = None,
-        enforce_unique_reference: bool = True,
+        enforce_unique_reference: bool = False,
         status_timings_minutes: dict[int, float] | None = None,
         split_rate: float = 0.0,
         multi_tracking_rate: float = 0.0,
         late_parcel_hours: float = DEFAULT_LATE_PARCEL_HOURS,
         seed: int = 0,
         calls_per_minute: int | None = None,
+        stock_write_endpoint: str | None = None,
+        cancellable_statuses: frozenset[int] = CANCELLABLE_STATUSES,
     ):
+        """`stock_write_endpoint`: serve the inferred stock write (POST, a path under /api/ such as
+        "Product/ChannelStockLevels") only when the connector's config names one; None serves none,
+        as the card lists no stock write."""
         super().__init__(clock=clock, faults=faults)
+        self.cancellable_statuses = frozenset(cancellable_statuses)
         if calls_per_minute is not None and calls_per_minute < 1:
             raise ValueError(f"calls_per_minute must be 1 or more, got {calls_per_minute}")
         self.calls_per_minute = calls_per_minute  # None: no Cloudflare throttle beyond injected faults
@@ -177,15 +193,20 @@ class ScendSimulator(Simulator):
         self.route("PUT", r"/api/Order", self._create_order, writes=True)
         self.route("GET", r"/api/Order/Search", self._search_orders)
         self.route("GET", r"/api/Order/Statuses", self._statuses)
-        self.route("GET", r"/api/Order/Shipments/List", self._list_shipments)
+        self.route("GET", r"/api/Order/List", self._list_orders)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)", self._get_order)
+        self.route("GET", r"/api/Order/(?P<order_id>\d+)/Items", self._order_items)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Shipments", self._order_shipments)
+        self.route("GET", r"/api/Order/(?P<order_id>\d+)/Splits", self._order_splits)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Cancel", self._cancel_order, writes=True)
         self.route("GET", r"/api/Product/Search", self._search_products)
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
         self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
-        self.route("POST", r"/api/Product/ChannelStockLevels", self._set_channel_stock, writes=True)
+        self.stock_write_endpoint = stock_write_endpoint
+        if stock_write_endpoint is not None:
+            self.route("POST", f"/api/{re.escape(stock_write_endpoint.strip('/'))}", self._set_channel_stock,
+                       writes=True)
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -263,6 +284,10 @@ class ScendSimulator(Simulator):
             DespatchDate=None,
             TrackingNumber="",
             TrackingURL="",
+            CourierServiceName=str(body.get("CourierService") or ""),
+            NumberOfParcels=0,
+            Part=1,
+            NumberOfParts=1,
             OrderItems=items,
         )
         self._orders[order_id] = order
@@ -340,48 +365,103 @@ class ScendSimulator(Simulator):
         ]
         return Response(200, found)
 
-    def _list_shipments(self, request: Request, match: re.Match[str]) -> Response:
-        """INFERRED parcel feed: parcels whose LastUpdated is strictly after SinceDate, oldest first."""
+    def _list_orders(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Order/List [V]: OrderStatusId, SinceDespatchDate (DespatchDate at or after it [I]),
+        SinceLastUpdated, ClientId, WarehouseId, IncludeOrderItems, PageNo/Limit (at most 100), ordered by ID [I]."""
         try:
             page = int(_query(request, "PageNo") or 1)
             limit = int(_query(request, "Limit") or MAX_LIMIT)
+            status_text = _query(request, "OrderStatusId").strip()
+            status = int(status_text) if status_text else None
+            warehouse_text = _query(request, "WarehouseId").strip()
+            warehouse = int(warehouse_text) if warehouse_text else None
         except ValueError:
-            return Response(400, {"Message": "The request is invalid.", "Detail": "PageNo and Limit must be integers"})
+            return Response(400, {"Message": "The request is invalid.",
+                                  "Detail": "PageNo, Limit, OrderStatusId and WarehouseId must be integers"})
         if page < 1 or not 1 <= limit <= MAX_LIMIT:
             return Response(400, {"Message": "The request is invalid.",
                                   "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"})
-        since_text = _query(request, "SinceDate")
-        try:
-            since = _parse(since_text) if since_text else None
-        except ValueError:
-            return Response(400, {"Message": "The request is invalid.", "Detail": f"SinceDate '{since_text}'"})
-        rows = [row for at, row in self._sorted_parcels() if since is None or at > since]
+        dates: dict[str, datetime | None] = {}
+        for name in ("SinceDespatchDate", "SinceLastUpdated"):
+            text = _query(request, name)
+            try:
+                dates[name] = _parse(text) if text else None
+            except ValueError:
+                return Response(400, {"Message": "The request is invalid.", "Detail": f"{name} '{text}'"})
+        items = _query(request, "IncludeOrderItems").strip().lower() == "true"
+        rows = []
+        for order_id in sorted(self._orders):
+            order = self._read(order_id)
+            if status is not None and order["OrderStatusId"] != status:
+                continue
+            if warehouse is not None and self._warehouse_of(order) != warehouse:
+                continue
+            despatched = dates["SinceDespatchDate"]
+            if despatched is not None and (not order["DespatchDate"] or _parse(order["DespatchDate"]) < despatched):
+                continue
+            updated = dates["SinceLastUpdated"]
+            if updated is not None and _parse(order["LastUpdated"]) < updated:
+                continue
+            if not items:
+                order.pop("OrderItems", None)
+            rows.append(order)
         start = (page - 1) * limit
-        return Response(200, copy.deepcopy(rows[start:start + limit]))
+        return Response(200, rows[start:start + limit])
+
+    def _order_items(self, request: Request, match: re.Match[str]) -> Response:
+        order_id = int(match.group("order_id"))
+        if order_id not in self._orders:
+            return Response(404, {"Message": f"Order {order_id} not found"})
+        return Response(200, self._read(order_id)["OrderItems"])
 
     def _order_shipments(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Order/{id}/Shipments [V]: the order's parcels, [] before it leaves."""
         order_id = int(match.group("order_id"))
         if order_id not in self._orders:
             return Response(404, {"Message": f"Order {order_id} not found"})
         self._advance(order_id)
-        return Response(200, copy.deepcopy([row for _, row in self._order_parcels.get(order_id, [])]))
+        return Response(200, copy.deepcopy(self._order_parcels.get(order_id, [])))
+
+    def _order_splits(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Order/{id}/Splits [V fields, meaning I]: {ID, OrderId, Order, SplitOrderId, SplitOrder} rows
+        naming the order it was split from and the orders split from it; [] for an order never split."""
+        order_id = int(match.group("order_id"))
+        if order_id not in self._orders:
+            return Response(404, {"Message": f"Order {order_id} not found"})
+        self._advance(order_id)
+        rows = []
+        for split in self._splits:
+            if order_id in (split["OrderId"], split["SplitOrderId"]):
+                row = dict(split)
+                for key, other in (("Order", split["OrderId"]), ("SplitOrder", split["SplitOrderId"])):
+                    summary = self._read(other)
+                    summary.pop("OrderItems", None)
+                    row[key] = summary
+                rows.append(row)
+        return Response(200, rows)
 
     def _cancel_order(self, request: Request, match: re.Match[str]) -> Response:
-        """GET /api/Order/{id}/Cancel -> ToolkitResult. Refused once any parcel has left (Mintsoft cannot
-        amend a despatched order; a part-despatched one is refused too [I]); a cancelled order answers
-        Success again, so a repeat after a lost response is harmless [I]. Accepted otherwise, as the
-        3PLs on Mintsoft honour late cancels by unpicking or returning the goods [V]."""
+        """GET /api/Order/{id}/Cancel -> ToolkitResult [V]. Accepted only in the cancellable statuses of the
+        card's rule (3.4), refused otherwise with Success false and the status named; an order that has
+        left (any part of it) is refused too. A cancelled order answers Success again, so a repeat after
+        a lost response is harmless [I]."""
         order_id = int(match.group("order_id"))
         if order_id not in self._orders:
             return Response(404, {"Message": f"Order {order_id} not found"})
         self.cancel_requests += 1
         self._advance(order_id)
         order = self._orders[order_id]
-        if order["OrderStatusId"] == CANCELLED:
+        status = order["OrderStatusId"]
+        if status == CANCELLED:
             return Response(200, {"ID": order_id, "Success": True, "Message": "Order already cancelled"})
-        if self._order_parcels.get(order_id) or order["OrderStatusId"] in (4, 5, 6):
+        if self._order_parcels.get(order_id) or status in DESPATCHED_STATUSES:
+            self.cancel_refusals += 1
             return Response(200, {"ID": order_id, "Success": False,
                                   "Message": f"Order {order_id} has been despatched and cannot be cancelled"})
+        if status not in self.cancellable_statuses:
+            self.cancel_refusals += 1
+            return Response(200, {"ID": order_id, "Success": False,
+                                  "Message": f"Order {order_id} is {STATUS_NAMES[status]} and cannot be cancelled"})
         self._set(order, CANCELLED, self.clock.now())
         self._pinned.add(order_id)
         self._plans.pop(order_id, None)
@@ -390,8 +470,12 @@ class ScendSimulator(Simulator):
         return Response(200, {"ID": order_id, "Success": True, "Message": "Order cancelled"})
 
     # -- virtual time --------------------------------------------------------------------------
+    def _root_of(self, order_id: int) -> int:
+        return self._roots.get(order_id, order_id)
+
     def _advance(self, order_id: int) -> None:
         """Apply the status timetable and the despatch plan up to the clock's now; pinned orders stay put."""
+        order_id = self._root_of(order_id)
         order = self._orders[order_id]
         if order_id in self._pinned:
             return
@@ -422,7 +506,7 @@ class ScendSimulator(Simulator):
             order["LastUpdated"] = _timestamp(moment)
 
     def _plan(self, order_id: int, despatch_at: datetime) -> dict[str, Any]:
-        """How the order will leave: one parcel, or two with the second `late_parcel_hours` later."""
+        """How the order will leave: whole, or split in two with the second part `late_parcel_hours` later."""
         order = self._orders[order_id]
         rng = random.Random(f"scend-parcels:{self.seed}:{order_id}")
         items = [(str(item["SKU"]), int(item["Quantity"])) for item in order["OrderItems"]]
@@ -430,74 +514,87 @@ class ScendSimulator(Simulator):
         groups = list(split_items(items)) if split else [items]
         courier = courier_for(str(order.get("CourierService") or ""))
         number, _ = COURIERS[courier]
-        parcels = []
+        parts = []
         for index, group in enumerate(groups):
             count = 2 if rng.random() < self.multi_tracking_rate else 1
-            parcels.append({
+            parts.append({
                 "due": despatch_at + timedelta(hours=self.late_parcel_hours * index),
                 "items": group,
                 "courier": courier,
                 "tracking": [number(rng) for _ in range(count)],
+                "order_id": order_id if index == 0 else None,  # the split-off order is made when part 1 leaves
             })
-        plan = {"parcels": parcels, "shipped": 0}
+        plan = {"parts": parts, "shipped": 0}
         self._plans[order_id] = plan
-        order["NumberOfParcels"] = len(parcels)
         return plan
 
     def _despatch_due(self, order_id: int, plan: dict[str, Any], now: datetime) -> None:
-        order = self._orders[order_id]
-        parcels = plan["parcels"]
-        while plan["shipped"] < len(parcels) and parcels[plan["shipped"]]["due"] <= now:
-            self._materialise(order_id, plan["shipped"] + 1, parcels[plan["shipped"]])
+        parts = plan["parts"]
+        while plan["shipped"] < len(parts) and parts[plan["shipped"]]["due"] <= now:
+            index = plan["shipped"]
+            if index == 0 and len(parts) > 1:
+                self._split(order_id, parts)
+            self._despatch(order_id, parts[index], now)
             plan["shipped"] += 1
-        if not plan["shipped"]:
-            return
-        last = parcels[plan["shipped"] - 1]["due"]
-        if plan["shipped"] < len(parcels):
-            self._set(order, PROCESSING, last)
-            return
-        order["DespatchDate"] = _timestamp(last)
-        target, moment = DESPATCHED, last
+
+    def _split(self, order_id: int, parts: list[dict[str, Any]]) -> None:
+        """The warehouse splits the order as its first part leaves: the rest becomes a new order [I]."""
+        order = self._orders[order_id]
+        moment = parts[0]["due"]
+        by_sku = {item["SKU"]: item for item in order["OrderItems"]}
+        keep = [{**by_sku[sku], "Quantity": quantity} for sku, quantity in parts[0]["items"]]
+        split_id = self._next_order_id
+        self._next_order_id += 1
+        rest = [{**by_sku[sku], "ID": split_id * 10 + index, "Quantity": quantity}
+                for index, (sku, quantity) in enumerate(parts[1]["items"], start=1)]
+        split = copy.deepcopy({key: value for key, value in order.items() if key != "OrderItems"})
+        split.update(ID=split_id, OrderNumber=f"{order['OrderNumber']}-2", Part=2, NumberOfParts=2,
+                     OrderStatusId=AWAITING_REPLEN, OrderStatus=STATUS_NAMES[AWAITING_REPLEN],
+                     LastUpdated=_timestamp(moment), OrderItems=rest)
+        order.update(OrderItems=keep, Part=1, NumberOfParts=2, LastUpdated=_timestamp(moment))
+        self._orders[split_id] = split
+        self._created_at[split_id] = moment
+        self._roots[split_id] = order_id
+        parts[1]["order_id"] = split_id
+        self._splits.append({"ID": len(self._splits) + 1, "OrderId": order_id, "SplitOrderId": split_id,
+                             "LastUpdated": _timestamp(moment)})
+
+    def _despatch(self, root_id: int, part: dict[str, Any], now: datetime) -> None:
+        """One order (the whole order, or one part of a split) leaves in one or more parcels."""
+        order_id = part["order_id"]
+        order = self._orders[order_id]
+        moment, courier, tracking = part["due"], part["courier"], part["tracking"]
+        url = COURIERS[courier][1].format(tracking[0])
+        parcels = []
+        for number, tracking_number in enumerate(tracking, start=1):
+            parcels.append({"ID": self._next_parcel_id, "OrderId": order_id, "ParcelNo": number,
+                            "TrackingNumber": tracking_number, "CourierType": courier,
+                            "ShipmentDate": _timestamp(moment), "LastUpdated": _timestamp(moment)})
+            self._next_parcel_id += 1
+        self._order_parcels[order_id] = parcels
+        order.update(DespatchDate=_timestamp(moment), TrackingNumber=tracking[0], TrackingURL=url,
+                     NumberOfParcels=len(parcels))
+        target, at = DESPATCHED, moment
         despatch_minutes = self.status_timings_minutes.get(DESPATCHED)
-        created = self._created_at[order_id]
-        if despatch_minutes is not None:  # statuses timed after despatch (e.g. 5 Invoiced) still follow
+        created = self._created_at[root_id]
+        if despatch_minutes is not None and order_id == root_id:  # statuses timed after despatch (5 Invoiced)
             later = [(minutes, status_id) for status_id, minutes in self.status_timings_minutes.items()
                      if minutes > despatch_minutes and created + timedelta(minutes=minutes) <= now]
             if later:
                 minutes, target = max(later)
-                moment = max(last, created + timedelta(minutes=minutes))
-        self._set(order, target, moment)
+                at = max(moment, created + timedelta(minutes=minutes))
+        self._set(order, target, at)
+        self._despatch_stock(root_id, part["items"], moment)
+        self._despatches.append((moment, {
+            "DespatchId": order_id, "OrderId": order_id, "RootOrderId": root_id,
+            "OrderNumber": self._orders[root_id]["OrderNumber"], "DespatchDate": _timestamp(moment),
+            "Items": [{"SKU": sku, "Quantity": quantity} for sku, quantity in part["items"]],
+            "TrackingNumbers": list(tracking), "Parcels": copy.deepcopy(parcels),
+        }))
 
-    def _materialise(self, order_id: int, number: int, parcel: dict[str, Any]) -> None:
-        order = self._orders[order_id]
-        courier, tracking = parcel["courier"], parcel["tracking"]
-        url = COURIERS[courier][1].format(tracking[0])
-        row = {
-            "ShipmentId": self._next_shipment_id,
-            "OrderId": order_id,
-            "OrderNumber": order["OrderNumber"],
-            "ParcelNumber": number,
-            "DespatchDate": _timestamp(parcel["due"]),
-            "LastUpdated": _timestamp(parcel["due"]),
-            "Courier": courier,
-            "CourierService": str(order.get("CourierService") or ""),
-            "TrackingNumbers": list(tracking),
-            "TrackingNumber": ",".join(tracking),
-            "TrackingURL": url,
-            "Items": [{"SKU": sku, "Quantity": quantity} for sku, quantity in parcel["items"]],
-        }
-        self._next_shipment_id += 1
-        self._order_parcels[order_id].append((parcel["due"], row))
-        self._despatch_stock(order_id, parcel["items"], parcel["due"])
-        if number == 1:
-            order["TrackingNumber"] = tracking[0]
-            order["TrackingURL"] = url
-
-    def _sorted_parcels(self) -> list[tuple[datetime, dict[str, Any]]]:
+    def _sweep(self) -> None:
         for order_id in sorted(self._orders):
             self._advance(order_id)
-        every = [entry for entries in self._order_parcels.values() for entry in entries]
-        return sorted(every, key=lambda entry: (entry[0], entry[1]["ShipmentId"]))
 
     def _read(self, order_id: int) -> dict[str, Any]:
         self._advance(order_id)
@@ -512,6 +609,7 @@ class ScendSimulator(Simulator):
                 self.clock = clock
             self.create_attempts = 0
             self.cancel_requests = 0
+            self.cancel_refusals = 0
             self.cancelled_at: dict[int, datetime] = {}  # order id -> when a cancel was accepted
             self.before_create: Any = None  # scenario hook: called with the OrderNumber before a create lands
             self.duplicate_rejections = 0
@@ -522,8 +620,11 @@ class ScendSimulator(Simulator):
             self._pinned: set[int] = set()  # statuses set by a scenario stop following the timetable
             self._plans: dict[int, dict[str, Any]] = {}  # despatch plans, made when an order first ships
             self._forced: dict[int, datetime] = {}  # despatch moments set by ship_now
-            self._order_parcels: dict[int, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
-            self._next_shipment_id = 700001
+            self._order_parcels: dict[int, list[dict[str, Any]]] = {}  # order id -> its parcel rows
+            self._despatches: list[tuple[datetime, dict[str, Any]]] = []  # truth: what left, in order
+            self._roots: dict[int, int] = {}  # split-off order id -> the order it was split from
+            self._splits: list[dict[str, Any]] = []  # Order/{id}/Splits rows
+            self._next_parcel_id = 700001
             self._next_order_id = 50001
             self._next_product_id = 801
             # Stock: physical units per (SKU, WarehouseId); allocated = units on open orders.
@@ -610,13 +711,35 @@ class ScendSimulator(Simulator):
             return sku in self._products
 
     def orders(self) -> list[dict[str, Any]]:
-        """Every order, oldest first, with statuses brought up to the clock."""
+        """Every order (split-off parts included), oldest first, with statuses brought up to the clock."""
         with self.lock:
             return [self._read(order_id) for order_id in sorted(self._orders)]
 
+    def root_orders(self) -> list[dict[str, Any]]:
+        """Every order as the warehouse received it: split-off parts folded back into the order they came
+        from (OrderItems summed per SKU, `Parts` lists the ids), so it can be compared with what was sent."""
+        with self.lock:
+            self._sweep()
+            roots: dict[int, dict[str, Any]] = {}
+            for order_id in sorted(self._orders):
+                root = self._root_of(order_id)
+                order = copy.deepcopy(self._orders[order_id])
+                if root not in roots:
+                    roots[root] = {**copy.deepcopy(self._orders[root]), "Parts": [], "OrderItems": []}
+                held = roots[root]
+                held["Parts"].append(order_id)
+                for item in order["OrderItems"]:
+                    same = next((i for i in held["OrderItems"] if i["SKU"] == item["SKU"]), None)
+                    if same is None:
+                        held["OrderItems"].append({"SKU": item["SKU"], "Quantity": int(item["Quantity"])})
+                    else:
+                        same["Quantity"] += int(item["Quantity"])
+            return list(roots.values())
+
     def orders_by_reference(self) -> dict[str, list[dict[str, Any]]]:
+        """Orders as received (split parts folded in) grouped by OrderNumber: two under one number is a duplicate."""
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for order in self.orders():
+        for order in self.root_orders():
             grouped[order["OrderNumber"]].append(order)
         return dict(grouped)
 
@@ -624,18 +747,18 @@ class ScendSimulator(Simulator):
         """When the (first) order with this OrderNumber was created; None when there is none."""
         with self.lock:
             for order_id in sorted(self._orders):
-                if self._orders[order_id]["OrderNumber"] == reference:
+                if self._orders[order_id]["OrderNumber"] == reference and order_id not in self._roots:
                     return self._created_at[order_id]
             return None
 
     def was_shipped(self, order_id: int) -> bool:
-        """Truth for shipped_after_cancel: any parcel left, or the order shows a despatched status."""
+        """Truth for shipped_after_cancel: any part of the order left."""
         with self.lock:
             self._advance(order_id)
-            return bool(self._order_parcels.get(order_id)) or self._orders[order_id]["OrderStatusId"] in (4, 5, 6)
+            return any(d["RootOrderId"] == self._root_of(order_id) for _, d in self._despatches)
 
     def duplicate_references(self) -> int:
-        """References held by more than one order (possible only with enforce_unique_reference=False)."""
+        """References held by more than one order as received (possible only with enforce_unique_reference off)."""
         return sum(1 for orders in self.orders_by_reference().values() if len(orders) > 1)
 
     def set_status(self, order_id: int, status_id: int) -> None:
@@ -651,37 +774,41 @@ class ScendSimulator(Simulator):
             if status_id == CANCELLED:
                 self._release(order_id)
 
-    def parcels(self) -> list[dict[str, Any]]:
-        """Every parcel shipped so far (statuses brought up to the clock), in feed order."""
+    def despatches(self) -> list[dict[str, Any]]:
+        """Everything that left so far (statuses brought up to the clock), in despatch order: per despatched
+        order (a whole order or one part of a split) its DespatchId (that order's ID), RootOrderId,
+        OrderNumber (the order as sent), DespatchDate, Items, TrackingNumbers and parcel rows."""
         with self.lock:
-            return [copy.deepcopy(row) for _, row in self._sorted_parcels()]
+            self._sweep()
+            return [copy.deepcopy(d) for _, d in sorted(self._despatches, key=lambda e: (e[0], e[1]["DespatchId"]))]
 
-    def parcels_for(self, order_id: int) -> list[dict[str, Any]]:
-        """The parcels of one order shipped so far, first parcel first."""
+    def despatches_for(self, order_id: int) -> list[dict[str, Any]]:
+        """What left of one order (as sent; split-off parts included), first part first."""
         with self.lock:
             self._advance(order_id)
-            return [copy.deepcopy(row) for _, row in self._order_parcels.get(order_id, [])]
+            root = self._root_of(order_id)
+            return [copy.deepcopy(d) for _, d in self._despatches if d["RootOrderId"] == root]
 
     def ship_now(self, order_id: int) -> list[dict[str, Any]]:
         """Scenario: the warehouse despatches the order now, whatever its timetable (a hold set by
-        set_status is lifted). A fresh order's first parcel leaves now, a split order's second
-        `late_parcel_hours` later; on a part-despatched order the remaining parcel leaves now.
-        Returns the parcels this call despatched."""
+        set_status is lifted). A fresh order leaves now (a split one's second part `late_parcel_hours`
+        later); on a part-despatched order the remaining part leaves now. Returns what this call despatched."""
         with self.lock:
-            order = self._orders[order_id]
+            root = self._root_of(order_id)
+            order = self._orders[root]
             if order["OrderStatusId"] == CANCELLED:
-                raise ValueError(f"order {order_id} is cancelled")
-            self._pinned.discard(order_id)
+                raise ValueError(f"order {root} is cancelled")
+            self._pinned.discard(root)
             now = self.clock.now()
-            before = len(self._order_parcels.get(order_id, []))
-            plan = self._plans.get(order_id)
+            before = len(self._despatches)
+            plan = self._plans.get(root)
             if plan is None:
-                self._forced[order_id] = now
+                self._forced[root] = now
             else:
-                for parcel in plan["parcels"][plan["shipped"]:]:
-                    parcel["due"] = min(parcel["due"], now)
-            self._advance(order_id)
-            return [copy.deepcopy(row) for _, row in self._order_parcels[order_id][before:]]
+                for part in plan["parts"][plan["shipped"]:]:
+                    part["due"] = min(part["due"], now)
+            self._advance(root)
+            return [copy.deepcopy(d) for _, d in self._despatches[before:]]
 
     def lose_next_create_responses(self, count: int = 1) -> None:
         """Scenario: the next `count` successful-or-refused PUT /api/Order calls are performed, but their

@@ -1,28 +1,25 @@
-"""Cancellation decisions: where the order is, and whether the warehouse may still be asked to cancel it.
+"""Cancellation decisions: where the order is, and what the warehouse's table says a cancel may do at its status.
 
-Pure: the ledger's view, the warehouse's live (neutral) status and the client's cut-off come in as
-arguments; a decision with its reason text comes out. The state machine's Choice states are rendered
-from these same functions at synth time, so the deployed routing and the tested table cannot drift.
+Pure: the ledger's view, the warehouse's live status (its own code, with the neutral status it maps to)
+and the warehouse's cancel table (the card's, with the client's overrides) come in as arguments; a
+decision with its reason text comes out. The neutral vocabulary cannot carry the rule (Scend's 2
+Printed and 15 Awaiting picking are both before picking; only one may be cancelled), so the table is
+keyed by the warehouse's own status code. The state machine's Choice states are rendered from these
+same functions at synth time, one rule per status code, so the deployed routing and the tested table
+cannot drift, and the cancel endpoint is never called at a status the table knows it refuses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.models import Model, ReasonCode
+from shared.models import CancelRule, Model, ReasonCode, WarehouseStatusRead
 
-# The warehouse's happy path, in order. A cut-off names one of these: from it on, a person decides.
-PROGRESSION: tuple[str, ...] = ("new", "awaiting_picking", "picking", "picked", "packed", "despatched")
-# Stopped before picking: nothing has left a shelf, so these count as before any cut-off.
-PAUSED: frozenset[str] = frozenset({"on_hold", "backorder"})
 CANCELLED = "cancelled"
-UNKNOWN = "unknown"
-# Every neutral status a FulfilmentTarget reports (the Scend mapping's WarehouseStatus values).
-NEUTRAL_STATUSES: tuple[str, ...] = (*PROGRESSION, CANCELLED, "on_hold", "backorder", UNKNOWN)
-DEFAULT_CUTOFF = "picked"
 
 
 class Place(StrEnum):
@@ -39,7 +36,8 @@ class Decision(StrEnum):
     CANCEL_BEFORE_SUBMIT = "cancel_before_submit"
     CANCEL_AT_WAREHOUSE = "cancel_at_warehouse"
     ALREADY_CANCELLED = "already_cancelled"
-    TOO_LATE = "too_late"
+    TOO_LATE = "too_late"  # raise it with the warehouse (or a status with no rule: a person checks)
+    REFUSE_AND_RETURN = "refuse_and_return"  # it has left: refused, and a return is started
     WAIT_FOR_SUBMIT = "wait_for_submit"
 
 
@@ -55,6 +53,7 @@ class Outcome(StrEnum):
     CANCELLED_AT_WAREHOUSE = "cancelled_at_warehouse"
     ALREADY_CANCELLED = "already_cancelled"
     REFUSED_TOO_LATE = "refused_too_late"
+    REFUSED_RETURN_STARTED = "refused_return_started"
     REFUSED_BY_WAREHOUSE = "refused_by_warehouse"
 
 
@@ -63,14 +62,9 @@ ACCEPTED: frozenset[Outcome] = frozenset(
 )
 EXCEPTION_REASON: dict[Outcome, ReasonCode] = {
     Outcome.REFUSED_TOO_LATE: ReasonCode.CANCEL_TOO_LATE,
+    Outcome.REFUSED_RETURN_STARTED: ReasonCode.CANCEL_RETURN_STARTED,
     Outcome.REFUSED_BY_WAREHOUSE: ReasonCode.CANCEL_REJECTED,
 }
-
-
-def validate_cutoff(cutoff: str) -> str:
-    if cutoff not in PROGRESSION:
-        raise ValueError(f"cut-off must be one of {', '.join(PROGRESSION)}; got {cutoff!r}")
-    return cutoff
 
 
 def locate(
@@ -93,17 +87,22 @@ def locate(
     return Place.SUBMIT_UNCERTAIN
 
 
-def effective_status(live: str, ledger_stage: str) -> str:
-    """The warehouse status to decide on: a parcel we already recorded outranks a status that hides it
-    (a part-despatched order can show a pre-despatch status such as Processing)."""
+def effective_status(live: WarehouseStatusRead, ledger_stage: str,
+                     despatched: WarehouseStatusRead) -> WarehouseStatusRead:
+    """The status to decide on: a parcel we already recorded outranks a status that hides it (a
+    part-despatched order can show a status from before despatch), so it is taken as `despatched`."""
     if ledger_stage in ("part_shipped", "shipped"):
-        return "despatched"
+        return despatched
     return live
 
 
-def decide(place: Place, status: str | None, cutoff: str) -> CancelDecision:
-    """The decision table: (where the order is, the warehouse's neutral status, the client's cut-off)."""
-    validate_cutoff(cutoff)
+def _described(status: WarehouseStatusRead) -> str:
+    named = f"{status.code} {status.name}".strip() if status.code else "unknown"
+    return f"warehouse status {named} ({status.status})"
+
+
+def decide(place: Place, status: WarehouseStatusRead | None, rules: Mapping[str, CancelRule]) -> CancelDecision:
+    """The decision table: (where the order is, the warehouse's live status, the warehouse's cancel table)."""
     if place == Place.CANCELLED:
         return CancelDecision(decision=Decision.ALREADY_CANCELLED, reason="already cancelled")
     if place == Place.NOT_SUBMITTED:
@@ -114,24 +113,29 @@ def decide(place: Place, status: str | None, cutoff: str) -> CancelDecision:
                               reason="a submit to the warehouse is in flight: wait for its outcome")
     if status is None:
         raise ValueError("an order at the warehouse needs its live status to decide")
-    if status == CANCELLED:
-        return CancelDecision(decision=Decision.ALREADY_CANCELLED, reason="the warehouse already shows it cancelled")
-    if status in PAUSED:
+    described = _described(status)
+    if status.status == CANCELLED:
+        return CancelDecision(decision=Decision.ALREADY_CANCELLED, reason=f"{described}: already cancelled")
+    rule = rules.get(status.code)
+    if rule == CancelRule.CANCEL:
         return CancelDecision(decision=Decision.CANCEL_AT_WAREHOUSE,
-                              reason=f"warehouse status {status}: nothing picked yet")
-    if status not in PROGRESSION:
+                              reason=f"{described}: the warehouse cancels at this status")
+    if rule == CancelRule.RAISE_WITH_WAREHOUSE:
         return CancelDecision(decision=Decision.TOO_LATE,
-                              reason=f"warehouse status {status!r} is not one we can judge: a person must check")
-    if PROGRESSION.index(status) < PROGRESSION.index(cutoff):
-        return CancelDecision(decision=Decision.CANCEL_AT_WAREHOUSE,
-                              reason=f"warehouse status {status} is before the cut-off ({cutoff})")
+                              reason=f"{described}: too late to cancel through the API; raise it with the 3PL, "
+                                     "who will process the goods as a return")
+    if rule == CancelRule.REFUSE_AND_RETURN:
+        return CancelDecision(decision=Decision.REFUSE_AND_RETURN,
+                              reason=f"{described}: it has left the warehouse, the cancel is refused and a "
+                                     "return is started (expect the goods back)")
     return CancelDecision(decision=Decision.TOO_LATE,
-                          reason=f"warehouse status {status} is at or past the cut-off ({cutoff}): "
-                                 "too late to cancel automatically")
+                          reason=f"{described} has no cancel rule: a person must check with the 3PL before "
+                                 "anything is done")
 
 
 def outcome_of(
-    *, route: str, status: str | None, cutoff: str, warehouse_accepted: bool | None,
+    *, route: str, status: WarehouseStatusRead | None, rules: Mapping[str, CancelRule],
+    warehouse_accepted: bool | None,
 ) -> Outcome:
     """The execution's outcome from what its states found: the lookup route, the live status and, when
     asked, the warehouse's answer to the cancel."""
@@ -139,13 +143,15 @@ def outcome_of(
         return Outcome.CANCELLED_BEFORE_SUBMIT
     if route == Place.CANCELLED:
         return Outcome.ALREADY_CANCELLED
-    decision = decide(Place.AT_WAREHOUSE, status, cutoff).decision
+    decision = decide(Place.AT_WAREHOUSE, status, rules).decision
     if decision == Decision.ALREADY_CANCELLED:
         return Outcome.ALREADY_CANCELLED
     if decision == Decision.TOO_LATE:
         return Outcome.REFUSED_TOO_LATE
+    if decision == Decision.REFUSE_AND_RETURN:
+        return Outcome.REFUSED_RETURN_STARTED
     if warehouse_accepted is None:
-        raise ValueError(f"status {status} is before the cut-off, but the warehouse was not asked to cancel")
+        raise ValueError(f"status {status} allows a cancel, but the warehouse was not asked to cancel")
     return Outcome.CANCELLED_AT_WAREHOUSE if warehouse_accepted else Outcome.REFUSED_BY_WAREHOUSE
 
 

@@ -11,6 +11,7 @@ from shared.models.order import Model, Order
 from shared.models.product import Product
 from shared.models.shipment import Shipment
 from shared.models.stock import StockSyncMessage
+from shared.models.warehouse import WarehouseStatusRead
 
 Trigger = Literal["webhook", "poll", "replay", "sku_live"]
 
@@ -101,8 +102,16 @@ class CancelLookup(Model):
 
 
 class WarehouseCheck(Model):
-    status: str
+    """ReadWarehouseStatus's result: the status decided on (the warehouse's code, name and neutral status)."""
+
+    status: str  # neutral
+    code: str = ""  # the warehouse's own status code: what the cancel table is keyed by
+    name: str = ""
+    live_code: str = ""  # the code the warehouse showed, when a recorded parcel overrode it
     read_at: datetime
+
+    def read(self) -> WarehouseStatusRead:
+        return WarehouseStatusRead(status=self.status, code=self.code, name=self.name)
 
 
 class WarehouseCancel(Model):
@@ -127,6 +136,7 @@ class CancelState(Model):
     record: CancelRecord | None = None
     notify: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
 
 
 # The message each queue carries: what `hopline replay` validates an (edited) message against.

@@ -38,9 +38,13 @@ class ReasonCode(StrEnum):
     SHIPMENT_SKU_NOT_ON_ORDER = "shipment_sku_not_on_order"
     WRITEBACK_REJECTED = "writeback_rejected"
     # Cancellation (cancel state machine)
-    CANCEL_TOO_LATE = "cancel_too_late"  # the warehouse is past the client's cut-off: a person decides
+    CANCEL_TOO_LATE = "cancel_too_late"  # too late for the API: raise it with the 3PL, expect a return
+    CANCEL_RETURN_STARTED = "cancel_return_started"  # it had left the warehouse: refused, a return is expected
     CANCEL_REJECTED = "cancel_rejected"  # the warehouse refused a cancel we were allowed to make
     CANCEL_FAILED = "cancel_failed"  # a cancellation execution failed part-way: see its recorded steps, redrive
+    CANCEL_NOTE_FAILED = "cancel_note_failed"  # the outcome is recorded; only its note on the source order failed
+    # Platform capabilities
+    ENDPOINT_UNAVAILABLE = "endpoint_unavailable"  # an inferred endpoint the platform does not offer: check config
     # Stock sync
     STOCK_DRIFT = "stock_drift"  # master and target disagree by more than the configured threshold
     STOCK_PUSH_REJECTED = "stock_push_rejected"  # the target refused a stock figure (e.g. unknown SKU)
@@ -72,7 +76,10 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.WRITEBACK_REJECTED: Team.OPERATIONS,
     ReasonCode.CANCEL_TOO_LATE: Team.OPERATIONS,
     ReasonCode.CANCEL_REJECTED: Team.OPERATIONS,
+    ReasonCode.CANCEL_RETURN_STARTED: Team.OPERATIONS,
     ReasonCode.CANCEL_FAILED: Team.OPERATIONS,
+    ReasonCode.CANCEL_NOTE_FAILED: Team.OPERATIONS,
+    ReasonCode.ENDPOINT_UNAVAILABLE: Team.OPERATIONS,
     ReasonCode.STOCK_DRIFT: Team.OPERATIONS,
     ReasonCode.STOCK_PUSH_REJECTED: Team.ECOMMERCE,
     ReasonCode.ORDER_STALLED: Team.OPERATIONS,

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from shared import topology
+from shared.connectors import warehouses
 from shared.errors import SubmitInFlightError
 from shared.flows.cancellation import (
     ACCEPTED,
@@ -101,13 +102,16 @@ def _lookup(state: CancelState) -> CancelLookup:
 
 
 def read_status(state: CancelState, rt: Runtime) -> WarehouseCheck:
-    """The live warehouse status, neutral, corrected by parcels the ledger already recorded."""
+    """The live warehouse status (its own code and the neutral status), corrected by parcels the ledger
+    already recorded."""
     lookup = _lookup(state)
     if not lookup.warehouse_order_id:
         raise ValueError("read_status needs the warehouse order id")
     live = rt.warehouse.order_status(lookup.warehouse_order_id)
     entry = rt.ledger.get(state.request.order_key)
-    return WarehouseCheck(status=effective_status(live, entry.stage.value if entry else ""), read_at=rt.clock.now())
+    decided = effective_status(live, entry.stage.value if entry else "", warehouses.despatched(rt.config.warehouse))
+    return WarehouseCheck(status=decided.status, code=decided.code, name=decided.name,
+                          live_code=live.code if decided.code != live.code else "", read_at=rt.clock.now())
 
 
 def cancel_at_warehouse(state: CancelState, rt: Runtime) -> WarehouseCancel:
@@ -125,23 +129,23 @@ def record(state: CancelState, rt: Runtime) -> CancelRecord:
     """Record the outcome in the ledger; a refusal opens an exception for operations with the warehouse
     status and the time of the request."""
     request, lookup = state.request, _lookup(state)
-    cutoff = rt.config.cancellation.cutoff
-    status = state.warehouse.status if state.warehouse else None
-    outcome = outcome_of(route=lookup.route, status=status, cutoff=cutoff,
+    rules = warehouses.cancel_rules(rt.config.warehouse)
+    status = state.warehouse.read() if state.warehouse else None
+    outcome = outcome_of(route=lookup.route, status=status, rules=rules,
                          warehouse_accepted=state.cancel.accepted if state.cancel else None)
     if outcome == Outcome.REFUSED_BY_WAREHOUSE and state.cancel is not None:
         reason = f"the warehouse refused the cancel: {state.cancel.message or 'no reason given'}"
-    elif outcome in (Outcome.CANCELLED_AT_WAREHOUSE, Outcome.REFUSED_TOO_LATE):
-        reason = decide(Place.AT_WAREHOUSE, status, cutoff).reason
+    elif lookup.route == Place.AT_WAREHOUSE:
+        reason = decide(Place.AT_WAREHOUSE, status, rules).reason
     else:
-        reason = decide(Place(lookup.route), status, cutoff).reason
+        reason = decide(Place(lookup.route), status, rules).reason
     now = rt.clock.now()
     exception_id = None
     code = EXCEPTION_REASON.get(outcome)
     if code is not None:
         detail = (f"cancel requested at {request.requested_at.isoformat()} ({request.trigger}"
-                  f"{': ' + request.reason if request.reason else ''}); warehouse status {status} "
-                  f"(order {lookup.warehouse_order_id}, {lookup.client_reference}); {reason}")
+                  f"{': ' + request.reason if request.reason else ''}); warehouse order "
+                  f"{lookup.warehouse_order_id} ({lookup.client_reference}); {reason}")
         exception_id = rt.exceptions.quarantine(flow=FLOW, business_key=request.order_key, reasons=[code],
                                                 team=owner_of(code), detail=detail, now=now)
     rt.ledger.record_cancel_outcome(request.order_key, outcome=outcome.value, detail=reason,
@@ -177,23 +181,35 @@ def note_line(recorded: CancelRecord) -> str:
         Outcome.CANCELLED_AT_WAREHOUSE: "cancelled at the warehouse",
         Outcome.ALREADY_CANCELLED: "already cancelled",
         Outcome.REFUSED_TOO_LATE: "NOT cancelled: too late, operations will contact the warehouse",
+        Outcome.REFUSED_RETURN_STARTED: "NOT cancelled: already despatched, a return has been started",
         Outcome.REFUSED_BY_WAREHOUSE: "NOT cancelled: the warehouse refused, operations will follow up",
     }[Outcome(recorded.outcome)]
     return f"{recorded.decided_at.isoformat(timespec='seconds')} cancellation: {verdict} ({recorded.reason})"
 
 
 def record_failure(state: CancelState, rt: Runtime) -> dict[str, Any]:
-    """The saga's catch-all: record what failed and which steps had already succeeded, for a person to
-    settle and then redrive the execution (a warehouse cancel cannot be undone, so it is recorded, not
-    compensated)."""
+    """The saga's catch-alls. Before the outcome is recorded: record what failed and which steps had
+    already succeeded, for a person to settle and then redrive the execution (a warehouse cancel cannot be
+    undone, so it is recorded, not compensated). After it (the note to the source failed): the outcome
+    stands, so only the note is owed; that is its own exception, next to any the outcome opened."""
     request = state.request
     error = state.error or {}
+    now = rt.clock.now()
+    failed = f"{error.get('Error', 'unknown error')}: {str(error.get('Cause', ''))[:600]}"
+    if state.record is not None:
+        detail = (f"the cancellation's outcome ({state.record.outcome}) is recorded, but its note on the "
+                  f"{request.source} order failed: {failed}; the note would read: {note_line(state.record)}")
+        exception_id = rt.exceptions.quarantine(flow=FLOW, business_key=request.order_key,
+                                                reasons=[ReasonCode.CANCEL_NOTE_FAILED],
+                                                team=owner_of(ReasonCode.CANCEL_NOTE_FAILED), detail=detail, now=now)
+        logger.warning("cancellation note failed", extra={"order_key": request.order_key,
+                                                          "exception_id": exception_id, "error": error.get("Error")})
+        return {"exception_id": exception_id, "note_failed": True}
     done = [name for name in ("lookup", "warehouse", "cancel", "record", "notify") if getattr(state, name)]
     cancel = f"; the warehouse {'accepted' if state.cancel.accepted else 'refused'} the cancel" if state.cancel else ""
-    detail = (f"cancellation stopped: {error.get('Error', 'unknown error')}: {str(error.get('Cause', ''))[:600]}; "
+    detail = (f"cancellation stopped: {failed}; "
               f"steps done: {', '.join(done) or 'none'}{cancel}; requested at {request.requested_at.isoformat()}; "
               "fix the cause, then redrive the execution")
-    now = rt.clock.now()
     exception_id = rt.exceptions.quarantine(flow=FLOW, business_key=request.order_key,
                                             reasons=[ReasonCode.CANCEL_FAILED],
                                             team=owner_of(ReasonCode.CANCEL_FAILED), detail=detail, now=now)

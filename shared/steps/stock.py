@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shared.errors import EndpointUnavailableError
 from shared.flows.stock import AtsFigure, Delta, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
 from shared.models import ReasonCode, owner_of
 from shared.models.stock import StockPush, StockRow, StockSyncMessage
@@ -26,6 +27,8 @@ logger = Logger(child=True)
 FLOW = "stock_sync"
 DRIFT_FLOW = "stock_drift"
 QUEUE = "stock-sync"
+NO_STOCK_WRITES = ("the warehouse accepts no stock writes (warehouse.stock_write_endpoint is not set): "
+                   "stock is compared for drift only")
 # Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
 AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
 
@@ -40,6 +43,7 @@ class PushOutcome:
     rejected: int = 0
     target_calls: int = 0
     rejected_keys: list[str] = field(default_factory=list)
+    skipped: str = ""
 
 
 def read_stock(rt: Runtime) -> dict[str, Any]:
@@ -47,6 +51,8 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
     settings = rt.config.stock
     if not settings.enabled:
         return {"skipped": "stock sync is not enabled for this client"}
+    if rt.stock_target is None:
+        return {"skipped": NO_STOCK_WRITES}
     now = rt.clock.now()
     by_sku: dict[str, list[StockRow]] = defaultdict(list)
     rows = 0
@@ -105,6 +111,14 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     if not settings.enabled:
         return outcome
     target = rt.stock_target
+    if target is None:
+        outcome.skipped = NO_STOCK_WRITES
+        return outcome
+    unavailable = _open_endpoint_exception(rt, target.name)
+    if unavailable is not None:
+        # One exception already says the endpoint is missing: no call until operations resolve it.
+        outcome.skipped = f"{target.name} stock writes paused: exception {unavailable} is open"
+        return outcome
     wanted = set(message.skus)
     if message.rows is not None:
         rows, observed_at = message.rows, message.read_at
@@ -145,8 +159,14 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start:start + batch_size]
-        rejected = target.push_stock([StockPush(sku=f.sku, location=f.location, quantity=d.quantity)
-                                      for f, d in batch])
+        try:
+            rejected = target.push_stock([StockPush(sku=f.sku, location=f.location, quantity=d.quantity)
+                                          for f, d in batch])
+        except EndpointUnavailableError as error:
+            outcome.target_calls += 1
+            _endpoint_unavailable(rt, target.name, error)
+            outcome.skipped = error.detail
+            break
         outcome.target_calls += 1
         refused = {(r.sku, r.location): r for r in rejected}
         accepted = [(f, d) for f, d in batch if (f.sku, f.location) not in refused]
@@ -177,6 +197,28 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     return outcome
 
 
+def _endpoint_business_key(target: str) -> str:
+    return f"endpoint#{target}#stock_write"
+
+
+def _open_endpoint_exception(rt: Runtime, target: str) -> str | None:
+    exception_id = rt.exceptions.exception_id(FLOW, _endpoint_business_key(target), ReasonCode.ENDPOINT_UNAVAILABLE)
+    record = rt.exceptions.get(exception_id)
+    return exception_id if record is not None and record.status.value == "open" else None
+
+
+def _endpoint_unavailable(rt: Runtime, target: str, error: EndpointUnavailableError) -> None:
+    """One exception for operations, whatever number of messages meet the missing endpoint; nothing is retried.
+    The figures are not recorded as pushed, so they go out once the endpoint is fixed and the exception resolved."""
+    exception_id = rt.exceptions.quarantine(
+        flow=FLOW, business_key=_endpoint_business_key(target), reasons=[ReasonCode.ENDPOINT_UNAVAILABLE],
+        team=owner_of(ReasonCode.ENDPOINT_UNAVAILABLE), detail=error.detail, now=rt.clock.now(),
+    )
+    rt.tally.update({"stock_endpoint_unavailable": 1})
+    logger.error("stock write endpoint unavailable", extra={"exception_id": exception_id, "detail": error.detail,
+                                                             "config_field": error.config_field})
+
+
 def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     """Master's Available at the warehouse's location against the warehouse's own levels: a dated report.
 
@@ -187,7 +229,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     if not settings.enabled or settings.drift_location is None:
         return {"skipped": "stock reconcile is not configured for this client"}
     now = rt.clock.now()
-    target = rt.stock_target
+    target_name = rt.stock_target.name if rt.stock_target is not None else rt.warehouse.name
     master_rows = list(rt.stock_master.stock_levels(location=settings.drift_location))
     _quarantine_unreadable(rt, rt.stock_master)
     warehouse_rows = list(rt.warehouse.stock_levels())
@@ -199,7 +241,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
                              and entry.cancel_requested_at is None)
     items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)
     flagged = [item for item in items if item.flagged]
-    last = rt.stock_levels.states(target.name, [(item.sku, location) for item in items])
+    last = rt.stock_levels.states(target_name, [(item.sku, location) for item in items])
     report = {
         "client": rt.config.client, "generated_at": now.isoformat(), "master": rt.stock_master.name,
         "master_location": settings.drift_location, "warehouse": rt.warehouse.name,
@@ -231,12 +273,12 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
         if record.flow == DRIFT_FLOW and record.business_key not in flagged_keys:
             resolved += rt.exceptions.resolve(DRIFT_FLOW, record.business_key, by="reconcile_stock", now=now)
     corrected = 0
-    if settings.correct_drift:
+    if settings.correct_drift and rt.stock_target is not None:
         short = {i.sku: int(max(Decimal(0), i.warehouse)) for i in flagged if i.difference < 0}
-        existing = rt.stock_levels.caps(target.name)
+        existing = rt.stock_levels.caps(target_name)
         lifted = [sku for sku in existing if sku not in short]
         if short != existing:
-            rt.stock_levels.replace_caps(target.name, short, reason=f"drift report {report_key}", now=now)
+            rt.stock_levels.replace_caps(target_name, short, reason=f"drift report {report_key}", now=now)
         if short or lifted:
             enqueue_skus(rt, [*short, *lifted], trigger="reconcile")
         corrected = len(short)

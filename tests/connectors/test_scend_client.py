@@ -331,11 +331,12 @@ def test_known_skus_matches_exact_case_with_one_search_per_distinct_sku() -> Non
     assert all(r.url.path == "/api/Product/Search" for r in transport.requests)
 
 
-def test_order_status_maps_to_neutral_status() -> None:
+def test_order_status_carries_scends_own_code_and_the_neutral_status() -> None:
     # Given an order that has been despatched (OrderStatusId 4)
     transport = Transport(httpx.Response(200, json={"ID": 184467, "OrderNumber": REFERENCE, "OrderStatusId": 4}))
-    # When we read its status / Then it is the neutral "despatched"
-    assert make_client(transport).order_status("184467") == "despatched"
+    # When we read its status / Then Scend's code and name travel with the neutral "despatched"
+    status = make_client(transport).order_status("184467")
+    assert (status.code, status.name, status.status) == ("4", "Despatched", "despatched")
     assert transport.requests[0].url.path == "/api/Order/184467"
 
 

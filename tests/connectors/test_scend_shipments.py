@@ -1,4 +1,5 @@
-"""ScendClient.shipments_since: the parcel feed over a mock transport, then against the Scend simulator."""
+"""ScendClient.shipments_since: the card's despatch poll (Order/List, then Order/{id}/Shipments) over a mock
+transport, then against the Scend simulator (splits, parcels, tracking)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sandbox.simulators.scend import DEFAULT_STATUS_TIMINGS_MINUTES, ScendSimula
 from shared.clock import VirtualClock
 from shared.config import RetryConfig
 from shared.connectors.scend import ScendClient
-from shared.errors import NotFoundError, PermanentError
+from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
 from shared.models.shipment import Shipment
 
@@ -32,30 +33,53 @@ ROYAL_MAIL = re.compile(r"^J[BDFH]\d{9}GB$")
 
 
 def page() -> list[dict[str, Any]]:
-    return json.loads((EVENTS / "scend_shipments_page.json").read_text())
+    return json.loads((EVENTS / "scend_despatched_orders_page.json").read_text())
 
 
-def parcel_row(shipment_id: int, minute: int = 0) -> dict[str, Any]:
+def shipments() -> dict[str, list[dict[str, Any]]]:
+    return json.loads((EVENTS / "scend_order_shipments.json").read_text())
+
+
+def order_row(order_id: int, minute: int = 0, status: int = 4) -> dict[str, Any]:
     stamp = (SINCE + timedelta(minutes=minute + 1)).isoformat(timespec="seconds")
-    return {"ShipmentId": shipment_id, "OrderId": 50000 + shipment_id, "OrderNumber": f"BRANDA-{shipment_id}",
-            "DespatchDate": stamp, "LastUpdated": stamp, "Courier": "Royal Mail", "CourierService": "Tracked 48",
-            "TrackingNumbers": [f"JB{shipment_id:09d}GB"], "TrackingURL": "",
-            "Items": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}]}
+    return {"ID": order_id, "OrderNumber": f"BRANDA-{order_id}", "OrderStatusId": status, "DespatchDate": stamp,
+            "LastUpdated": stamp, "CourierServiceName": "Royal Mail Tracked 48",
+            "TrackingNumber": f"JB{order_id:09d}GB", "NumberOfParts": 1,
+            "OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}]}
 
 
-class Pages:
-    """Answers GET Order/Shipments/List from a list of pages by PageNo (beyond the last: []); records requests."""
+class Warehouse:
+    """Answers the card's despatch calls from fixtures: Order/List pages per status (by PageNo; beyond the last:
+    []), Order/{id}/Shipments, Splits and Items; records every request."""
 
-    def __init__(self, *pages: Any, by_page: bool = True):
+    def __init__(self, *pages: Any, by_page: bool = True, parcels: dict[str, Any] | None = None,
+                 splits: Any = None, items: dict[str, Any] | None = None, invoiced: list[Any] | None = None):
         self.pages = list(pages)
         self.by_page = by_page
+        self.parcels = parcels if parcels is not None else {}
+        self.splits = splits if splits is not None else []
+        self.items = items or {}
+        self.invoiced = invoiced or []
         self.requests: list[httpx.Request] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        number = int(request.url.params.get("PageNo", "1")) if self.by_page else 1
-        body = self.pages[number - 1] if number <= len(self.pages) else []
-        return httpx.Response(200, json=body)
+        path = request.url.path.removeprefix("/api/")
+        if path == "Order/List":
+            number = int(request.url.params.get("PageNo", "1")) if self.by_page else 1
+            source = {"4": self.pages, "5": self.invoiced}.get(request.url.params["OrderStatusId"], [])
+            return httpx.Response(200, json=source[number - 1] if number <= len(source) else [])
+        found = re.fullmatch(r"Order/(\d+)/(Shipments|Splits|Items)", path)
+        if found and found.group(2) == "Shipments":
+            return httpx.Response(200, json=self.parcels.get(found.group(1), []))
+        if found and found.group(2) == "Splits":
+            return httpx.Response(200, json=self.splits)
+        if found and found.group(2) == "Items":
+            return httpx.Response(200, json=self.items.get(found.group(1), []))
+        return httpx.Response(404, json={"Message": "No HTTP resource was found"})
+
+    def paths(self) -> list[str]:
+        return [r.url.path.removeprefix("/api/") for r in self.requests]
 
 
 def mock_client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> ScendClient:
@@ -63,106 +87,132 @@ def mock_client(handler: Callable[[httpx.Request], httpx.Response], **options: A
                        http=httpx.Client(transport=httpx.MockTransport(handler)), **options)
 
 
-# -- the feed over a mock transport ---------------------------------------------------------------------
+# -- the poll over a mock transport -----------------------------------------------------------------------
 
 
-def test_the_feed_pages_until_a_short_page() -> None:
-    # Given 100 parcels on page 1 and 3 on page 2 (Mintsoft sends no totals)
-    pages = Pages([parcel_row(n, n) for n in range(1, 101)], [parcel_row(n, n) for n in range(101, 104)])
-    client = mock_client(pages)
-    # When every parcel since the cursor is read
-    shipments = list(client.shipments_since(SINCE))
-    # Then both pages were read, with the cursor, page number and the 100-row limit, and no third call
-    assert [s.parcel_id for s in shipments] == [str(n) for n in range(1, 104)]
-    assert [dict(r.url.params) for r in pages.requests] == [
-        {"SinceDate": "2026-11-23T08:00:00", "Limit": "100", "PageNo": "1"},
-        {"SinceDate": "2026-11-23T08:00:00", "Limit": "100", "PageNo": "2"},
+def test_the_poll_asks_for_despatched_orders_since_the_cursor_then_each_orders_parcels() -> None:
+    # Given 100 despatched orders on page 1 and 3 on page 2 (Mintsoft sends no totals)
+    warehouse = Warehouse([order_row(n, n) for n in range(1, 101)], [order_row(n, n) for n in range(101, 104)])
+    client = mock_client(warehouse)
+    # When every despatch since the cursor is read
+    found = list(client.shipments_since(SINCE))
+    # Then the card's list was paged with its filters, each order's parcels read once, and nothing else
+    assert [s.parcel_id for s in found] == [str(n) for n in range(1, 104)]
+    lists = [dict(r.url.params) for r in warehouse.requests if r.url.path == "/api/Order/List"]
+    assert lists[:2] == [
+        {"OrderStatusId": "4", "SinceDespatchDate": "2026-11-23T08:00:00", "IncludeOrderItems": "true",
+         "Limit": "100", "PageNo": "1"},
+        {"OrderStatusId": "4", "SinceDespatchDate": "2026-11-23T08:00:00", "IncludeOrderItems": "true",
+         "Limit": "100", "PageNo": "2"},
     ]
-    assert all(r.url.path == "/api/Order/Shipments/List" and r.headers["ms-apikey"] == API_KEY
-               for r in pages.requests)
+    # (and the statuses an order reaches after despatch, Invoiced and Invoice failed, one call each)
+    assert [params["OrderStatusId"] for params in lists] == ["4", "4", "5", "6"]
+    assert sorted(p for p in warehouse.paths() if p.endswith("/Shipments")) == sorted(
+        f"Order/{n}/Shipments" for n in range(1, 104))
+    assert "Order/Shipments/List" not in warehouse.paths()
+    assert all(r.headers["ms-apikey"] == API_KEY for r in warehouse.requests)
+
+
+def test_an_order_invoiced_before_the_poll_is_still_found() -> None:
+    warehouse = Warehouse([], invoiced=[[order_row(7, status=5)]])
+    assert [s.parcel_id for s in mock_client(warehouse).shipments_since(SINCE)] == ["7"]
+
+
+def test_the_example_page_maps_parcels_splits_and_missing_tracking() -> None:
+    # Given the example page (an order split in two, a DPD order in two parcels, an invoiced order with
+    # no tracking, a row with no DespatchDate) with its parcel rows and the split's Splits row
+    splits = json.loads((EVENTS / "scend_order_splits.json").read_text())
+    warehouse = Warehouse(page(), parcels=shipments(), splits=splits)
+    client = mock_client(warehouse)
+    # When read
+    found = {s.parcel_id: s for s in client.shipments_since(SINCE)}
+    # Then the good rows map; the split-off part is named after the order we sent
+    assert list(found) == ["184467", "184468", "184469", "184490"]
+    assert found["184490"].client_reference == "BRANDA-100045"
+    assert found["184490"].tracking_numbers == ("JB498571365GB", "JB498571379GB")
+    assert found["184468"].tracking_numbers == ("15501234567890", "15501234567891")
+    assert found["184469"].tracking_numbers == ()
+    # And only the split part cost a Splits call
+    assert [p for p in warehouse.paths() if p.endswith("/Splits")] == ["Order/184490/Splits"]
+
+
+def test_a_split_part_whose_splits_row_has_no_order_reads_the_parent() -> None:
+    # Given a Splits row without the embedded Order
+    part = page()[4]
+    warehouse = Warehouse([part], splits=[{"ID": 1, "OrderId": 184467, "SplitOrderId": 184490}])
+    original = {"ID": 184467, "OrderNumber": "BRANDA-100045", "OrderStatusId": 4}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/Order/184467":
+            warehouse.requests.append(request)
+            return httpx.Response(200, json=original)
+        return warehouse(request)
+
+    [shipment] = list(mock_client(handle).shipments_since(SINCE))
+    assert shipment.client_reference == "BRANDA-100045"
+    assert "Order/184467" in warehouse.paths()
+
+
+def test_an_order_listed_without_items_is_read_with_its_items_endpoint() -> None:
+    bare = {key: value for key, value in order_row(5).items() if key != "OrderItems"}
+    warehouse = Warehouse([bare], items={"5": [{"SKU": "CAP-NVY-S", "Quantity": 2}]})
+    [shipment] = list(mock_client(warehouse).shipments_since(SINCE))
+    assert [(line.sku, line.quantity) for line in shipment.lines] == [("CAP-NVY-S", 2)]
+    assert "Order/5/Items" in warehouse.paths()
 
 
 def test_a_full_last_page_costs_one_more_call_that_comes_back_empty() -> None:
-    # Given exactly one full page (page_limit 2) and then nothing
-    pages = Pages([parcel_row(1), parcel_row(2)])
-    client = mock_client(pages, page_limit=2)
-    # When read / Then the empty page 2 ends the feed
+    warehouse = Warehouse([order_row(1), order_row(2)])
+    client = mock_client(warehouse, page_limit=2)
     assert [s.parcel_id for s in client.shipments_since(SINCE)] == ["1", "2"]
-    assert [r.url.params["PageNo"] for r in pages.requests] == ["1", "2"]
+    pages = [r.url.params["PageNo"] for r in warehouse.requests
+             if r.url.path == "/api/Order/List" and r.url.params["OrderStatusId"] == "4"]
+    assert pages == ["1", "2"]
 
 
 def test_a_server_that_ignores_the_page_number_cannot_loop_the_poll() -> None:
-    # Given a server answering the same full page whatever PageNo says
-    pages = Pages([parcel_row(1), parcel_row(2)], by_page=False)
-    client = mock_client(pages, page_limit=2)
-    # When read / Then each parcel once, and the poll stops at the repeated page
+    warehouse = Warehouse([order_row(1), order_row(2)], by_page=False)
+    client = mock_client(warehouse, page_limit=2)
     assert [s.parcel_id for s in client.shipments_since(SINCE)] == ["1", "2"]
-    assert len(pages.requests) == 2
-
-
-def test_the_example_page_maps_split_multi_and_missing_tracking() -> None:
-    # Given the example page: a split order (parcels 700101 and 700105), a comma-separated DPD pair,
-    # a parcel without tracking, and a row with no DespatchDate
-    client = mock_client(Pages(page()))
-    # When read
-    shipments = {s.parcel_id: s for s in client.shipments_since(SINCE)}
-    # Then the good rows map; the late parcel of the split order carries two tracking numbers
-    assert list(shipments) == ["700101", "700102", "700103", "700105"]
-    assert shipments["700105"].tracking_numbers == ("JB498571365GB", "JB498571379GB")
-    assert shipments["700102"].tracking_numbers == ("15501234567890", "15501234567891")
-    assert shipments["700103"].tracking_numbers == ()
-    split = [line for key in ("700101", "700105") for line in shipments[key].lines if line.sku == "TSHIRT-BLK-M"]
-    assert sum(line.quantity for line in split) == 2
+    assert sum(1 for p in warehouse.paths() if p == "Order/List") == 2 + 1 + 1  # status 4: a page and its repeat
 
 
 def test_a_malformed_row_is_skipped_logged_and_exposed(caplog: pytest.LogCaptureFixture) -> None:
     # Given the example page, whose fourth row has no DespatchDate
-    client = mock_client(Pages(page()))
-    # When read
+    warehouse = Warehouse(page(), parcels=shipments(),
+                          splits=json.loads((EVENTS / "scend_order_splits.json").read_text()))
+    client = mock_client(warehouse)
     with caplog.at_level(logging.WARNING, logger="shared.connectors.scend.client"):
-        shipments = list(client.shipments_since(SINCE))
+        found = list(client.shipments_since(SINCE))
     # Then the rows after it still arrive, and the bad one is exposed for quarantine
-    assert shipments[-1].parcel_id == "700105"
+    assert found[-1].parcel_id == "184490"
     [rejected] = client.rejected_rows
-    assert rejected.parcel_id == "700104"
+    assert rejected.parcel_id == "184470"
     assert rejected.reason is ReasonCode.PAYLOAD_INVALID
-    assert "field 'DespatchDate'" in rejected.detail and "700104" in rejected.detail
+    assert "field 'DespatchDate'" in rejected.detail and "184470" in rejected.detail
     assert rejected.row == page()[3]
-    assert "700104" in caplog.text
+    assert "184470" in caplog.text
 
 
 def test_rejected_rows_belong_to_the_latest_poll() -> None:
-    # Given a first poll that met a bad row, and a second poll over a clean page
-    pages = Pages(page())
-    client = mock_client(pages)
+    warehouse = Warehouse(page(), parcels=shipments())
+    client = mock_client(warehouse)
     list(client.shipments_since(SINCE))
-    pages.pages = [[parcel_row(1)]]
-    # When polled again / Then the old rejection is gone
+    warehouse.pages = [[order_row(1)]]
     assert [s.parcel_id for s in client.shipments_since(SINCE)] == ["1"]
     assert client.rejected_rows == []
 
 
 def test_a_page_that_is_not_an_array_stops_the_poll_as_payload_invalid() -> None:
-    # Given an object where the page array should be
-    client = mock_client(Pages({"Message": "An error has occurred."}))
-    # When read / Then PAYLOAD_INVALID for the page, not a silent empty feed
+    client = mock_client(Warehouse({"Message": "An error has occurred."}))
     with pytest.raises(PermanentError) as caught:
         list(client.shipments_since(SINCE))
-    assert caught.value.reason is ReasonCode.PAYLOAD_INVALID and "page 1" in caught.value.detail
-
-
-def test_a_missing_feed_is_not_mistaken_for_an_empty_one() -> None:
-    # Given a warehouse without the inferred endpoint (404)
-    client = mock_client(lambda request: httpx.Response(404, json={"Message": "No HTTP resource was found"}))
-    # When polled / Then NotFoundError surfaces
-    with pytest.raises(NotFoundError):
-        list(client.shipments_since(SINCE))
+    assert caught.value.reason is ReasonCode.PAYLOAD_INVALID and "Order/List page 1" in caught.value.detail
 
 
 def test_page_limit_is_bounded_by_mintsofts_100() -> None:
-    # Given a page limit above 100 / When the client is built / Then refused
     with pytest.raises(ValueError, match="1-100"):
-        mock_client(Pages(), page_limit=101)
+        mock_client(Warehouse(), page_limit=101)
 
 
 # -- against the simulator ---------------------------------------------------------------------------
@@ -211,7 +261,7 @@ def status_of(simulator: ScendSimulator, order_id: str) -> int:
     return int(order["OrderStatusId"])
 
 
-def test_a_split_order_ships_in_two_parcels_a_day_apart(
+def test_a_split_order_leaves_in_two_parts_a_day_apart(
     simulator: ScendSimulator, client: ScendClient, clock: VirtualClock
 ) -> None:
     # Given a warehouse that splits every order, and an order of 2 T-shirts and a mug
@@ -221,34 +271,34 @@ def test_a_split_order_ships_in_two_parcels_a_day_apart(
     # When the timetable reaches despatch (120 min)
     clock.advance(120 * 60)
     [first] = list(client.shipments_since(start))
-    # Then one parcel left, part of the T-shirt line, and the order shows 22 Processing
-    assert first.client_reference == "BRANDA-1" and first.warehouse_order_id == ref.warehouse_order_id
+    # Then the order left with part of the T-shirt line (Part 1 of 2); the rest waits as its own order
+    assert first.client_reference == "BRANDA-1" and first.parcel_id == ref.warehouse_order_id
     assert [(line.sku, line.quantity) for line in first.lines] == [("TSHIRT-BLK-M", 1)]
     assert first.despatched_at == first.updated_at == start + timedelta(minutes=120)
-    assert status_of(simulator, ref.warehouse_order_id) == 22
-    # When 26 virtual hours pass and the feed is read from the first parcel's cursor
+    assert status_of(simulator, ref.warehouse_order_id) == 4
+    original, part = simulator.orders()
+    assert (original["Part"], original["NumberOfParts"], part["Part"], part["OrderStatusId"]) == (1, 2, 2, 21)
+    # When 26 virtual hours pass and the feed is read from just after the first despatch
     clock.advance(26 * 3600)
-    [second] = list(client.shipments_since(first.updated_at))
-    # Then the rest left 26 h after the first, the same SKU spans both, and the order is Despatched
+    [second] = list(client.shipments_since(first.updated_at + timedelta(seconds=1)))
+    # Then the split-off part left 26 h after the first, named after the order we sent, and the SKU spans both
+    assert second.client_reference == "BRANDA-1" and second.parcel_id == str(part["ID"])
     assert [(line.sku, line.quantity) for line in second.lines] == [("TSHIRT-BLK-M", 1), ("MUG-WHT-11OZ", 1)]
     assert second.despatched_at - first.despatched_at == timedelta(hours=26)
-    assert second.parcel_id != first.parcel_id
-    assert status_of(simulator, ref.warehouse_order_id) == 4
-    [order] = simulator.orders()
-    assert order["DespatchDate"] == second.despatched_at.isoformat(timespec="seconds")
-    assert order["NumberOfParcels"] == 2
+    # And the warehouse, as received, still holds the order exactly as sent
+    [received] = simulator.root_orders()
+    assert received["OrderNumber"] == "BRANDA-1"
+    assert sorted((i["SKU"], i["Quantity"]) for i in received["OrderItems"]) == [("MUG-WHT-11OZ", 1), ("TSHIRT-BLK-M", 2)]
+    assert simulator.duplicate_references() == 0
 
 
-def test_without_splits_an_order_ships_whole_with_one_royal_mail_number(
+def test_without_splits_an_order_leaves_whole_with_one_royal_mail_number(
     simulator: ScendSimulator, client: ScendClient, clock: VirtualClock
 ) -> None:
-    # Given the default warehouse (no splits, one tracking number per parcel)
     start = clock.now()
     client.create_order(order_for(("TSHIRT-BLK-M", 2), ("MUG-WHT-11OZ", 1)), "BRANDA-2", "Royal Mail Tracked 48")
-    # When despatched
     clock.advance(120 * 60)
     [shipment] = list(client.shipments_since(start))
-    # Then one parcel with every line, a Royal Mail S10 number and its tracking page
     assert [(line.sku, line.quantity) for line in shipment.lines] == [("TSHIRT-BLK-M", 2), ("MUG-WHT-11OZ", 1)]
     [number] = shipment.tracking_numbers
     assert ROYAL_MAIL.match(number)
@@ -265,27 +315,26 @@ def _s10_check_ok(number: str) -> bool:
     return {10: 0, 11: 5}.get(check, check) == int(number[10])
 
 
-def test_multi_tracking_parcels_carry_two_numbers_and_dpd_numbers_have_14_digits(
+def test_a_two_parcel_despatch_carries_both_dpd_numbers_from_its_parcel_rows(
     simulator: ScendSimulator, client: ScendClient, clock: VirtualClock
 ) -> None:
-    # Given a warehouse that puts two tracking numbers on every parcel, and a DPD order
     simulator.multi_tracking_rate = 1.0
     start = clock.now()
-    client.create_order(order_for(("CAP-NVY-S", 1)), "BRANDA-3", "DPD Next Day")
-    # When despatched
+    ref = client.create_order(order_for(("CAP-NVY-S", 1)), "BRANDA-3", "DPD Next Day")
     clock.advance(120 * 60)
     [shipment] = list(client.shipments_since(start))
-    # Then two distinct DPD numbers of 14 digits, and the raw row also carries them comma-separated
     assert len(shipment.tracking_numbers) == 2 and len(set(shipment.tracking_numbers)) == 2
     assert all(re.fullmatch(r"\d{14}", number) for number in shipment.tracking_numbers)
     assert shipment.carrier == "DPD"
-    [row] = simulator.parcels()
-    assert row["TrackingNumber"] == ",".join(shipment.tracking_numbers)
+    with httpx.Client(headers={"ms-apikey": API_KEY}) as http:
+        rows = http.get(f"{simulator.url}api/Order/{ref.warehouse_order_id}/Shipments").json()
+    # The parcel rows are the card's shape: ID, OrderId, ParcelNo, no OrderNumber
+    assert [row["ParcelNo"] for row in rows] == [1, 2]
+    assert all("OrderNumber" not in row and "ShipmentId" not in row for row in rows)
+    assert tuple(row["TrackingNumber"] for row in rows) == shipment.tracking_numbers
 
 
-def test_the_feed_pages_through_the_simulator_in_last_updated_order(
-    simulator: ScendSimulator, clock: VirtualClock
-) -> None:
+def test_the_poll_pages_through_the_simulator(simulator: ScendSimulator, clock: VirtualClock) -> None:
     # Given five orders created a minute apart and despatched, and a client reading 2 rows a page
     start = clock.now()
     client = ScendClient(simulator.url + "api/", API_KEY, retry=RETRY, clock=clock, timeout=5.0, page_limit=2)
@@ -295,63 +344,46 @@ def test_the_feed_pages_through_the_simulator_in_last_updated_order(
             clock.advance(60)
         clock.advance(120 * 60)
         simulator.requests.clear()
-        # When every parcel since the start is read
-        shipments = list(client.shipments_since(start))
-        # And read again from the third parcel's cursor
-        later = list(client.shipments_since(shipments[2].updated_at))
+        found = list(client.shipments_since(start))
+        later = list(client.shipments_since(found[2].updated_at))
     finally:
         client.close()
-    # Then 5 parcels in despatch order over 3 pages (2 + 2 + 1), and the cursor is strictly-after
-    assert [s.client_reference for s in shipments] == [f"BRANDA-{10 + n}" for n in range(5)]
-    assert [s.updated_at for s in shipments] == sorted(s.updated_at for s in shipments)
-    assert simulator.requests["GET /api/order/shipments/list"] == 3 + 2
-    assert [s.client_reference for s in later] == ["BRANDA-13", "BRANDA-14"]
+    # Then 5 despatches over 3 pages (2 + 2 + 1), one parcel read each, and the cursor is at-or-after
+    assert [s.client_reference for s in found] == [f"BRANDA-{10 + n}" for n in range(5)]
+    assert simulator.requests["GET /api/order/list"] == (3 + 1 + 1) + (2 + 1 + 1)  # status 4 paged; 5 and 6 once
+    assert [s.client_reference for s in later] == ["BRANDA-12", "BRANDA-13", "BRANDA-14"]
 
 
-def test_ship_now_despatches_at_once_and_the_late_parcel_follows(
+def test_ship_now_despatches_at_once_and_the_split_part_follows(
     simulator: ScendSimulator, client: ScendClient, clock: VirtualClock
 ) -> None:
-    # Given a splitting warehouse and a fresh order put on hold
     simulator.split_rate = 1.0
     ref = client.create_order(order_for(("TSHIRT-BLK-M", 3)), "BRANDA-4", "Royal Mail Tracked 48")
     order_id = int(ref.warehouse_order_id)
     simulator.set_status(order_id, 7)
-    # When the warehouse ships it now
     [first] = simulator.ship_now(order_id)
-    # Then the first parcel leaves at once (1 of 3), the order is Processing until the rest
     assert first["DespatchDate"] == clock.now().isoformat(timespec="seconds")
-    assert first["Items"] == [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}]
-    assert status_of(simulator, ref.warehouse_order_id) == 22
-    # When shipped now again / Then the remaining parcel leaves too and the order is Despatched
+    assert first["Items"] == [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}] and first["DespatchId"] == order_id
     [second] = simulator.ship_now(order_id)
-    assert second["Items"] == [{"SKU": "TSHIRT-BLK-M", "Quantity": 2}]
-    assert status_of(simulator, ref.warehouse_order_id) == 4
-    assert [p["ShipmentId"] for p in simulator.parcels_for(order_id)] == [first["ShipmentId"], second["ShipmentId"]]
+    assert second["Items"] == [{"SKU": "TSHIRT-BLK-M", "Quantity": 2}] and second["RootOrderId"] == order_id
+    assert [d["DespatchId"] for d in simulator.despatches_for(order_id)] == [order_id, second["DespatchId"]]
 
 
-def test_order_shipments_endpoint_lists_one_orders_parcels(
-    simulator: ScendSimulator, client: ScendClient, clock: VirtualClock
-) -> None:
-    # Given a despatched order and a wrong order id
-    ref = client.create_order(order_for(("CAP-NVY-S", 2)), "BRANDA-5", "Royal Mail Tracked 48")
-    clock.advance(120 * 60)
+def test_order_endpoints_answer_404_for_an_unknown_order_and_cap_the_limit(simulator: ScendSimulator) -> None:
     with httpx.Client(headers={"ms-apikey": API_KEY}) as http:
-        # When its parcels are read per order, and the feed is asked for more than 100 rows
-        found = http.get(f"{simulator.url}api/Order/{ref.warehouse_order_id}/Shipments")
-        missing = http.get(f"{simulator.url}api/Order/999999/Shipments")
-        too_many = http.get(f"{simulator.url}api/Order/Shipments/List", params={"Limit": 101})
-    # Then the per-order list matches the helper, an unknown order is 404, and Limit is capped
-    assert found.status_code == 200 and found.json() == simulator.parcels_for(int(ref.warehouse_order_id))
-    assert len(found.json()) == 1
-    assert missing.status_code == 404
+        missing = [http.get(f"{simulator.url}api/Order/999999/{what}") for what in ("Shipments", "Splits", "Items")]
+        too_many = http.get(f"{simulator.url}api/Order/List", params={"Limit": 101})
+        gone = http.get(f"{simulator.url}api/Order/Shipments/List")
+    assert [response.status_code for response in missing] == [404, 404, 404]
     assert too_many.status_code == 400
+    # The parcel feed we once inferred is not served: the card does not have it
+    assert gone.status_code == 404
 
 
 def test_parcels_are_drawn_from_the_seed_whatever_the_read_order(
     simulator: ScendSimulator, clock: VirtualClock
 ) -> None:
-    # Given a warehouse splitting and double-tracking half its parcels, with six orders to ship
-    def run(reverse: bool) -> dict[str, list[list[str]]]:
+    def run(reverse: bool) -> dict[int, list[list[str]]]:
         run_clock = VirtualClock(clock.now())
         simulator.reset(clock=run_clock)
         simulator.add_product("CAP-NVY-S")
@@ -363,20 +395,18 @@ def test_parcels_are_drawn_from_the_seed_whatever_the_read_order(
             client.close()
         run_clock.advance(30 * 3600)
         order_ids = [int(ref.warehouse_order_id) for ref in refs]
-        # When each order is first read, in creation order or in reverse
         for order_id in reversed(order_ids) if reverse else order_ids:
-            simulator.parcels_for(order_id)
-        return {str(order_id): [p["TrackingNumbers"] for p in simulator.parcels_for(order_id)] for order_id in order_ids}
+            simulator.despatches_for(order_id)
+        return {n: [d["TrackingNumbers"] for d in simulator.despatches_for(order_id)]
+                for n, order_id in enumerate(order_ids)}
 
     forward, backward = run(False), run(True)
-    # Then every order left in the same parcels with the same numbers, and both shapes occurred
     assert forward == backward
-    assert {len(parcels) for parcels in forward.values()} == {1, 2}
-    assert {len(numbers) for parcels in forward.values() for numbers in parcels} == {1, 2}
+    assert {len(parts) for parts in forward.values()} == {1, 2}
+    assert {len(numbers) for parts in forward.values() for numbers in parts} == {1, 2}
 
 
 def test_simulator_options_are_checked(clock: VirtualClock) -> None:
-    # Given rates outside 0-1 / When built / Then refused by name
     with pytest.raises(ValueError, match="split_rate"):
         ScendSimulator(API_KEY, clock=clock, split_rate=1.5)
     with pytest.raises(ValueError, match="multi_tracking_rate"):
@@ -384,7 +414,6 @@ def test_simulator_options_are_checked(clock: VirtualClock) -> None:
 
 
 def test_shipments_are_canonical_values(simulator: ScendSimulator, client: ScendClient, clock: VirtualClock) -> None:
-    # Given a despatched order / When read / Then plain canonical Shipments (no wire fields leak)
     start = clock.now()
     client.create_order(order_for(("CAP-NVY-S", 1)), "BRANDA-6", "Royal Mail Tracked 48")
     clock.advance(120 * 60)

@@ -193,11 +193,11 @@ def test_statuses_advance_with_the_virtual_clock(
     # Given a new order
     ref = client.create_order(order_for("TSHIRT-BLK-M"), REFERENCE, SERVICE)
     created_at = clock.now()
-    seen = [client.order_status(ref.warehouse_order_id)]
+    seen = [client.order_status(ref.warehouse_order_id).status]
     # When virtual time passes through the default timetable (15/30/45/60/120 minutes)
     for minutes in (15, 15, 15, 15, 60):
         clock.advance(minutes * 60)
-        seen.append(client.order_status(ref.warehouse_order_id))
+        seen.append(client.order_status(ref.warehouse_order_id).status)
     # Then the order walks the happy path and records when it last changed
     assert seen == ["new", "awaiting_picking", "picking", "picked", "packed", "despatched"]
     [stored] = simulator.orders()
@@ -214,9 +214,9 @@ def test_status_timings_are_configurable(
     ref = client.create_order(order_for("TSHIRT-BLK-M"), REFERENCE, SERVICE)
     # When four, then five minutes pass / Then it is still new, then despatched
     clock.advance(4 * 60)
-    assert client.order_status(ref.warehouse_order_id) == "new"
+    assert client.order_status(ref.warehouse_order_id).status == "new"
     clock.advance(60)
-    assert client.order_status(ref.warehouse_order_id) == "despatched"
+    assert client.order_status(ref.warehouse_order_id).status == "despatched"
 
 
 def test_status_timings_reject_unknown_status_ids(clock: VirtualClock) -> None:
@@ -233,7 +233,7 @@ def test_status_set_by_the_warehouse_stops_the_timetable(
     simulator.set_status(int(ref.warehouse_order_id), 7)
     # When the day passes / Then it stays on hold
     clock.advance(24 * 3600)
-    assert client.order_status(ref.warehouse_order_id) == "on_hold"
+    assert client.order_status(ref.warehouse_order_id).status == "on_hold"
 
 
 def test_unknown_order_id_is_not_found(simulator: ScendSimulator, client: ScendClient) -> None:

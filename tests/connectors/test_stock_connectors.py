@@ -20,7 +20,7 @@ from shared.config import RetryConfig
 from shared.connectors.cin7_core import Cin7CoreClient
 from shared.connectors.http import TokenBucket
 from shared.connectors.scend.client import ScendClient
-from shared.errors import PermanentError, RateLimitedError, TransientError
+from shared.errors import EndpointUnavailableError, PermanentError, RateLimitedError, TransientError
 from shared.models import ReasonCode
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import RejectedPush, StockPush, StockRow
@@ -48,9 +48,12 @@ def cin7_client(sim: Cin7CoreSimulator, clock: VirtualClock, *, page_limit: int 
                           http=httpx.Client(timeout=5), page_limit=page_limit)
 
 
+STOCK_WRITE = "Product/ChannelStockLevels"  # the inferred endpoint, as the example client names it
+
+
 @pytest.fixture
 def scend(clock: VirtualClock) -> Iterator[ScendSimulator]:
-    sim = ScendSimulator("skey", clock=clock)
+    sim = ScendSimulator("skey", clock=clock, stock_write_endpoint=STOCK_WRITE)
     sim.start()
     yield sim
     sim.stop()
@@ -58,6 +61,7 @@ def scend(clock: VirtualClock) -> Iterator[ScendSimulator]:
 
 def scend_client(sim: ScendSimulator, clock: VirtualClock, **options: Any) -> ScendClient:
     options.setdefault("warehouse_id", WAREHOUSE)
+    options.setdefault("stock_write_endpoint", STOCK_WRITE)
     return ScendClient(f"{sim.url}api/", "skey", retry=RETRY, clock=clock, http=httpx.Client(timeout=5), **options)
 
 
@@ -385,7 +389,7 @@ def test_scend_cloudflare_429_feeds_the_budget(clock: VirtualClock) -> None:
 
 def mock_scend(answer: Callable[[httpx.Request], httpx.Response]) -> ScendClient:
     return ScendClient("https://scend.test/api/", "skey", warehouse_id=WAREHOUSE, retry=RETRY, clock=VirtualClock(),
-                       http=httpx.Client(transport=httpx.MockTransport(answer)))
+                       http=httpx.Client(transport=httpx.MockTransport(answer)), stock_write_endpoint=STOCK_WRITE)
 
 
 def test_scend_a_refused_batch_is_stock_push_rejected() -> None:
@@ -394,6 +398,41 @@ def test_scend_a_refused_batch_is_stock_push_rejected() -> None:
         client.push_stock([StockPush(sku="A", location="3", quantity=1)])
     assert raised.value.reason is ReasonCode.STOCK_PUSH_REJECTED
     assert "The request is invalid." in raised.value.detail
+
+
+@pytest.mark.parametrize("status", [404, 405])
+def test_scend_a_stock_write_endpoint_the_warehouse_lacks_is_one_clear_error_naming_the_setting(status: int) -> None:
+    # Given a warehouse that does not offer the inferred endpoint the config names
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(status, json={"Message": "No HTTP resource was found that matches the request URI"})
+
+    client = mock_scend(answer)
+    # When figures are pushed / Then one call, and an error for operations that says what to check
+    with pytest.raises(EndpointUnavailableError) as raised:
+        client.push_stock([StockPush(sku="A", location="3", quantity=1)])
+    assert len(sent) == 1 and sent[0].url.path == "/api/Product/ChannelStockLevels"
+    assert raised.value.reason is ReasonCode.ENDPOINT_UNAVAILABLE
+    assert raised.value.config_field == "warehouse.stock_write_endpoint"
+    assert "the warehouse does not offer this endpoint" in raised.value.detail
+    assert "check `warehouse.stock_write_endpoint`" in raised.value.detail
+
+
+def test_scend_the_simulator_serves_the_inferred_stock_write_only_behind_its_switch(clock: VirtualClock) -> None:
+    # Given the card-faithful default: no stock write endpoint
+    with ScendSimulator("skey", clock=clock) as sim:
+        sim.add_product("A")
+        client = scend_client(sim, clock)
+        # When the connector pushes to the endpoint its config names / Then the missing endpoint is named
+        with pytest.raises(EndpointUnavailableError):
+            client.push_stock([StockPush(sku="A", location="3", quantity=1)])
+        assert sim.channel_writes == 0
+    # And a connector with no endpoint configured refuses to push at all
+    with pytest.raises(PermanentError, match="no stock write endpoint is configured"):
+        ScendClient("https://scend.test/api/", "skey", retry=RETRY).push_stock(
+            [StockPush(sku="A", location="3", quantity=1)])
 
 
 def test_scend_an_answer_missing_a_row_is_transient() -> None:

@@ -81,7 +81,8 @@ class Harness:
 def harness(example_config: ClientConfig) -> Iterator[Harness]:
     clock = VirtualClock()
     cin7 = Cin7CoreSimulator("acct-1", "key-1", clock=clock, faults=FaultPlan())
-    scend = ScendSimulator("scend-key", clock=clock, faults=FaultPlan())
+    scend = ScendSimulator("scend-key", clock=clock, faults=FaultPlan(),
+                           stock_write_endpoint=example_config.warehouse.stock_write_endpoint)
     cin7.start()
     scend.start()
     for sku in ("TEE-BLK-M", "TEE-WHT-L", "CAP-NVY-S"):

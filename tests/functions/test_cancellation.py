@@ -68,7 +68,7 @@ def test_cancel_after_hand_off_before_pick_is_cancelled_at_the_warehouse_and_not
     assert "cancelled at the warehouse" in h.cin7.sale(sale_id)["Note"]
     # And the warehouse never ships it, however long we wait
     h.clock.advance(48 * 3600)
-    assert h.scend.parcels() == []
+    assert h.scend.despatches() == []
 
 
 def test_cancel_after_pick_is_refused_and_routed_to_operations_with_status_and_request_time(h: Harness) -> None:
@@ -85,7 +85,7 @@ def test_cancel_after_pick_is_refused_and_routed_to_operations_with_status_and_r
     assert h.scend.cancel_requests == 0
     (exception,) = [e for e in h.rt.exceptions.list() if e.flow == "cancellation"]
     assert exception.reason == "cancel_too_late" and exception.team == "operations"
-    assert "warehouse status picked" in exception.detail
+    assert "warehouse status 17 Picked (picked)" in exception.detail and "raise it with the 3PL" in exception.detail
     assert requested.isoformat().replace("+00:00", "") in exception.detail.replace("+00:00", "")
     entry = h.rt.ledger.get(f"cin7_core#{sale_id}")
     assert entry.stage == "submitted" and entry.cancel_outcome == Outcome.REFUSED_TOO_LATE
@@ -172,26 +172,78 @@ def test_a_transient_warehouse_error_is_retried_by_the_state_machine(h: Harness,
 def test_a_failing_step_fails_the_execution_visibly_and_records_what_was_done(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a source that refuses every note (after the warehouse cancel succeeded)
-    from shared.connectors.cin7_core.client import Cin7CoreClient
+    # Given a ledger that refuses to record the outcome (after the warehouse cancel succeeded)
     from shared.errors import PermanentError
     from shared.models import ReasonCode
+    from shared.stores.ledger import LedgerStore
 
-    def refuse(self: Cin7CoreClient, source_id: str, line: str) -> bool:
-        raise PermanentError(ReasonCode.SOURCE_REJECTED, "sale is locked")
+    def refuse(self: LedgerStore, *args: Any, **kwargs: Any) -> None:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "ledger item is locked")
 
-    monkeypatch.setattr(Cin7CoreClient, "add_note", refuse)
+    monkeypatch.setattr(LedgerStore, "record_cancel_outcome", refuse)
     sale_id = hand_off(h, "SO-8")
     void(h, sale_id)
-    # Then the execution failed (redrivable), the cancel stays recorded, and operations own an exception
+    # Then the execution failed (redrivable), the warehouse cancel stands, and operations own an exception
     execution = only_execution(h)
     assert execution["status"] == "FAILED" and execution["error"] == "CancellationFailed"
     assert h.scend.orders()[0]["OrderStatusId"] == CANCELLED_AT_SCEND
-    assert h.rt.ledger.get(f"cin7_core#{sale_id}").cancel_outcome == Outcome.CANCELLED_AT_WAREHOUSE
     (exception,) = [e for e in h.rt.exceptions.list() if e.flow == "cancellation"]
     assert exception.reason == "cancel_failed" and exception.team == "operations"
     assert "PermanentError" in exception.detail and "the warehouse accepted the cancel" in exception.detail
-    assert "steps done: lookup, warehouse, cancel, record" in exception.detail
+    assert "steps done: lookup, warehouse, cancel" in exception.detail
+
+
+def test_a_note_the_source_refuses_does_not_fail_the_cancellation_nor_hide_its_outcome(h: Harness) -> None:
+    # Given a Cin7 that refuses edits to voided sales, and an order the warehouse has picked
+    h.cin7.edit_voided_sales = False
+    sale_id = hand_off(h, "SO-NOTE")
+    h.clock.advance(50 * 60)
+    # When the sale is voided
+    void(h, sale_id)
+    # Then the execution succeeded: the outcome was recorded before the note, which is a courtesy
+    execution = only_execution(h)
+    assert execution["status"] == "SUCCEEDED"
+    assert output(execution)["record"]["outcome"] == Outcome.REFUSED_TOO_LATE
+    # And both exceptions are in the inbox: the refusal operations must act on, and the failed note
+    reasons = {e.reason.value: e for e in h.rt.exceptions.list() if e.flow == "cancellation"}
+    assert set(reasons) == {"cancel_too_late", "cancel_note_failed"}
+    assert "raise it with the 3PL" in reasons["cancel_too_late"].detail
+    assert "is recorded, but its note" in reasons["cancel_note_failed"].detail
+    assert "VOIDED and cannot be changed" in reasons["cancel_note_failed"].detail
+    assert h.cin7.sale(sale_id)["Note"] == ""
+
+
+# Scend status -> what the card's table does there (3.4): cancel / raise with the 3PL / refuse and return,
+# and statuses the card gives no rule (a person checks).
+@pytest.mark.parametrize(("status_id", "outcome", "reason", "asked"), [
+    (1, Outcome.CANCELLED_AT_WAREHOUSE, None, True),
+    (21, Outcome.CANCELLED_AT_WAREHOUSE, None, True),
+    (2, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
+    (13, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
+    (19, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
+    (22, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
+    (16, Outcome.REFUSED_TOO_LATE, "raise it with the 3PL", False),
+    (4, Outcome.REFUSED_RETURN_STARTED, "a return is started", False),
+])
+def test_the_cancel_endpoint_is_called_only_where_the_cards_table_allows_it(
+    h: Harness, status_id: int, outcome: Outcome, reason: str | None, asked: bool
+) -> None:
+    # Given an order the warehouse holds at `status_id`
+    sale_id = hand_off(h, f"SO-S{status_id}")
+    entry = h.rt.ledger.get(f"cin7_core#{sale_id}")
+    h.scend.set_status(int(entry.warehouse_order_id), status_id)
+    # When the sale is voided
+    void(h, sale_id)
+    # Then Scend was asked to cancel only where the table says it cancels, and the outcome says why
+    result = output(only_execution(h))
+    assert result["warehouse"]["code"] == str(status_id)
+    assert result["record"]["outcome"] == outcome
+    assert h.scend.cancel_requests == (1 if asked else 0)
+    assert h.scend.cancel_refusals == 0
+    if reason is not None:
+        (exception,) = [e for e in h.rt.exceptions.list() if e.flow == "cancellation"]
+        assert reason in exception.detail and exception.team == "operations"
+        assert exception.reason == ("cancel_return_started" if status_id == 4 else "cancel_too_late")
 
 
 def test_a_malformed_cancel_request_is_quarantined_not_retried(h: Harness) -> None:
@@ -252,7 +304,7 @@ def cancel_state(h: Harness, sale_id: str, number: str) -> CancelState:
 
 def settle(h: Harness, state: CancelState, *, on_wait: Callable[[], None]) -> str:
     """The state machine's path, step by step: look up (retrying while a submit is in flight), then the
-    route and the cut-off choice exactly as the topology renders them, cancel, record."""
+    route and the warehouse's cancel choice exactly as the topology renders them, cancel, record."""
     from shared import topology
 
     machine = topology.state_machine("cancellation")
@@ -269,9 +321,9 @@ def settle(h: Harness, state: CancelState, *, on_wait: Callable[[], None]) -> st
     assert isinstance(where, topology.ChoiceState)
     if where.routes(h.rt.config)[lookup.route] == "ReadWarehouseStatus":
         state = state.model_copy(update={"warehouse": cancellation.read_status(state, h.rt)})
-        cut = machine.state("BeforeTheCutOff")
-        assert isinstance(cut, topology.ChoiceState)
-        if cut.routes(h.rt.config)[state.warehouse.status] == "CancelAtWarehouse":  # type: ignore[union-attr]
+        allows = machine.state("WarehouseAllowsCancel")
+        assert isinstance(allows, topology.ChoiceState)
+        if allows.routes(h.rt.config)[state.warehouse.code] == "CancelAtWarehouse":  # type: ignore[union-attr]
             state = state.model_copy(update={"cancel": cancellation.cancel_at_warehouse(state, h.rt)})
     return cancellation.record(state, h.rt).outcome
 

@@ -42,7 +42,7 @@ def test_single_parcel_is_written_back_and_closes_the_order(harness: Harness) ->
     entry = harness.rt.ledger.get(f"cin7_core#{sale_id}")
     assert entry.stage == Stage.SHIPPED
     assert entry.closed is True
-    assert list(entry.shipments) == [str(parcel["ShipmentId"])]
+    assert list(entry.shipments) == [str(parcel["DespatchId"])]
 
 
 def test_split_order_is_part_shipped_then_closed_by_the_late_parcel(harness: Harness) -> None:
@@ -63,7 +63,7 @@ def test_split_order_is_part_shipped_then_closed_by_the_late_parcel(harness: Har
     # Then both parcels are recorded, every unit is shipped at Cin7, and the order is closed
     entry = harness.rt.ledger.get(f"cin7_core#{sale_id}")
     assert len(second) == 1
-    assert set(entry.shipments) == {str(first[0]["ShipmentId"]), str(second[0]["ShipmentId"])}
+    assert set(entry.shipments) == {str(first[0]["DespatchId"]), str(second[0]["DespatchId"])}
     assert entry.closed is True
     assert harness.cin7.shipped_quantities(sale_id) == {"TEE-BLK-M": Decimal(3), "CAP-NVY-S": Decimal(1)}
 

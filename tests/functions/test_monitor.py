@@ -84,13 +84,13 @@ def test_a_despatch_never_written_back_is_flagged_from_the_noted_despatch(harnes
     key = f"cin7_core#{sale_id.lower()}"
     [parcel] = harness.scend.ship_now(int(harness.rt.ledger.get(key).warehouse_order_id))
     harness.local.run_schedule("poll_despatches")
-    assert list(harness.rt.ledger.get(key).despatched) == [str(parcel["ShipmentId"])]
+    assert list(harness.rt.ledger.get(key).despatched) == [str(parcel["DespatchId"])]
     # When the write-back SLA (60 min) passes
     harness.clock.advance(61 * 60)
     monitor(harness)
     # Then the order is stalled at "shipped"
     [record] = [e for e in harness.rt.exceptions.list() if e.reason == "order_stalled"]
-    assert record.detail.startswith("shipped:") and str(parcel["ShipmentId"]) in record.detail
+    assert record.detail.startswith("shipped:") and str(parcel["DespatchId"]) in record.detail
     # When the write-back happens / Then the order is closed and the exception resolved
     harness.local.drain()
     result = monitor(harness)

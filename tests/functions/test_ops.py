@@ -62,8 +62,8 @@ def test_where_shows_the_whole_timeline_of_a_shipped_order_by_its_order_number(
     for expected in [("hopline", "stage received"), ("hopline", "stage submitted"), ("archive", "payload webhook"),
                      ("archive", "payload source-order"), ("archive", "payload warehouse-order"),
                      ("archive", "payload warehouse-parcel"), ("archive", "payload source-writeback"),
-                     ("warehouse", f"parcel {parcel['ShipmentId']} despatched"),
-                     ("cin7_core", f"parcel {parcel['ShipmentId']} written back"), ("hopline", "stage shipped")]:
+                     ("warehouse", f"parcel {parcel['DespatchId']} despatched"),
+                     ("cin7_core", f"parcel {parcel['DespatchId']} written back"), ("hopline", "stage shipped")]:
         assert expected in events
     assert len(view["payloads"]) >= 4
     # And the same order is found by its source id and by its warehouse reference

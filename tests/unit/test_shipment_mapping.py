@@ -1,4 +1,5 @@
-"""Shipment mapping: Scend parcel rows -> canonical Shipment, Shipment -> Cin7 pick/pack/ship, Cin7 tasks read back."""
+"""Shipment mapping: Scend despatched orders and parcels -> canonical Shipment, Shipment -> Cin7 pick/pack/ship,
+Cin7 tasks read back."""
 
 from __future__ import annotations
 
@@ -24,7 +25,15 @@ from shared.connectors.cin7_core.mapping import (
     ship_request,
     stage_applied,
 )
-from shared.connectors.scend.mapping import format_since, parse_scend_datetime, to_shipment
+from shared.connectors.scend.mapping import (
+    format_since,
+    parent_reference,
+    parse_despatched_order,
+    parse_items,
+    parse_parcels,
+    parse_scend_datetime,
+    to_despatch,
+)
 from shared.errors import PermanentError
 from shared.models import ReasonCode
 from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
@@ -36,13 +45,26 @@ DESPATCHED = datetime(2026, 11, 23, 10, 3, 10, tzinfo=UTC)
 
 
 def page() -> list[dict[str, Any]]:
-    return json.loads((EVENTS / "scend_shipments_page.json").read_text())
+    return json.loads((EVENTS / "scend_despatched_orders_page.json").read_text())
+
+
+def parcels_of(order_id: int) -> list[dict[str, Any]]:
+    return json.loads((EVENTS / "scend_order_shipments.json").read_text())[str(order_id)]
 
 
 def row(**changes: Any) -> dict[str, Any]:
     base = copy.deepcopy(page()[0])
     base.update(changes)
     return {key: value for key, value in base.items() if value is not ...}
+
+
+def despatch(raw: dict[str, Any], parcels: list[dict[str, Any]] | None = None, reference: str | None = None) -> Shipment:
+    """A row of the example page as the connector maps it (its parcel rows from the example too)."""
+    order = parse_despatched_order(raw)
+    label = f"order {order.ID}"
+    items = parse_items(raw.get("OrderItems"), label)
+    rows = parse_parcels(parcels if parcels is not None else parcels_of(raw["ID"]), label)
+    return to_despatch(order, items, rows, reference or order.OrderNumber)
 
 
 def parcel(parcel_id: str = "700101", *lines: tuple[str, str], tracking: tuple[str, ...] = ("JB498571351GB",),
@@ -55,16 +77,16 @@ def parcel(parcel_id: str = "700101", *lines: tuple[str, str], tracking: tuple[s
     )
 
 
-# -- Scend parcel rows -> Shipment --------------------------------------------------------------------
+# -- Scend despatched orders and parcel rows -> Shipment ------------------------------------------------
 
 
-def test_a_parcel_row_maps_every_field() -> None:
-    # Given the first parcel of the example feed page
-    # When it is mapped
-    shipment = to_shipment(page()[0])
-    # Then every canonical field comes from its Mintsoft-shaped field
+def test_a_despatched_order_maps_every_field_and_its_id_is_the_despatch_id() -> None:
+    # Given the first despatched order of the example page and its one parcel row
+    shipment = despatch(page()[0])
+    # Then the despatch is keyed by the order's ID, the reference and lines come from the order, the
+    # tracking number and courier from the parcel row
     assert shipment == Shipment(
-        warehouse="scend", parcel_id="700101", warehouse_order_id="184467", client_reference="BRANDA-100045",
+        warehouse="scend", parcel_id="184467", warehouse_order_id="184467", client_reference="BRANDA-100045",
         despatched_at=DESPATCHED, carrier="Royal Mail", service="Royal Mail Tracked 48",
         tracking_numbers=("JB498571351GB",),
         tracking_url="https://www.royalmail.com/track-your-item#/tracking-results/JB498571351GB",
@@ -72,53 +94,70 @@ def test_a_parcel_row_maps_every_field() -> None:
     )
 
 
-def test_split_parcels_of_one_order_carry_the_same_sku() -> None:
-    # Given the two parcels of order BRANDA-100045 (the T-shirt line split across them)
-    first, second = to_shipment(page()[0]), to_shipment(page()[4])
-    # When their lines are added up / Then both name the order, and the SKU spans the two parcels
+def test_parcel_rows_carry_no_order_number_and_need_none() -> None:
+    # Given parcel rows as the card's Order/{id}/Shipments gives them (ID, OrderId, ParcelNo; no OrderNumber)
+    rows = parcels_of(184468)
+    assert all("OrderNumber" not in parcel_row and "ShipmentId" not in parcel_row for parcel_row in rows)
+    # When mapped / Then one despatch with both parcels' numbers, named after the order
+    shipment = despatch(page()[1])
+    assert shipment.client_reference == "BRANDA-100046"
+    assert shipment.tracking_numbers == ("15501234567890", "15501234567891")
+    assert shipment.carrier == "DPD" and shipment.lines == (ShipmentLine(sku="MUG-WHT-11OZ", quantity=Decimal(2)),)
+
+
+def test_the_split_off_part_is_named_after_the_order_it_was_split_from() -> None:
+    # Given the second part of BRANDA-100045, split off and despatched a day later, and its Splits row
+    splits = json.loads((EVENTS / "scend_order_splits.json").read_text())
+    parent_id, parent_number = parent_reference(splits, "184490")
+    assert (parent_id, parent_number) == ("184467", "BRANDA-100045")
+    # And the original order is split from nothing
+    assert parent_reference(splits, "184467") == (None, None)
+    second = despatch(page()[4], reference=parent_number)
+    first = despatch(page()[0])
+    # Then both despatches name the order we sent, with their own ids, and the SKU spans the two
     assert {first.client_reference, second.client_reference} == {"BRANDA-100045"}
-    assert first.parcel_id != second.parcel_id
+    assert first.parcel_id != second.parcel_id == "184490"
     assert [(line.sku, line.quantity) for line in first.lines + second.lines] == [
         ("TSHIRT-BLK-M", 1), ("TSHIRT-BLK-M", 1), ("MUG-WHT-11OZ", 1)]
     assert second.despatched_at - first.despatched_at == timedelta(hours=26)
+    # And a parcel row may name its tracking number Number (as the public client models it)
+    assert second.tracking_numbers == ("JB498571365GB", "JB498571379GB")
+    assert parse_despatched_order(page()[4]).is_split_part
+    assert not parse_despatched_order(page()[0]).is_split_part  # Part 1 keeps the order's own number
+    assert not parse_despatched_order(page()[1]).is_split_part
 
 
 @pytest.mark.parametrize(
-    ("changes", "expected"),
+    ("parcels", "order_tracking", "expected"),
     [
-        ({"TrackingNumbers": ["JB1", "JB2"], "TrackingNumber": "JB1,JB2"}, ("JB1", "JB2")),
-        ({"TrackingNumbers": None, "TrackingNumber": "15501234567890, 15501234567891"},
-         ("15501234567890", "15501234567891")),
-        ({"TrackingNumbers": ..., "TrackingNumber": "JB1;JB2"}, ("JB1", "JB2")),
-        ({"TrackingNumbers": [], "TrackingNumber": ""}, ()),
-        ({"TrackingNumbers": ["", " "], "TrackingNumber": None}, ()),
-        ({"TrackingNumbers": ..., "TrackingNumber": ...}, ()),
-        ({"TrackingNumbers": ["JB1", "JB1", " JB2 "]}, ("JB1", "JB2")),
-        ({"TrackingNumbers": [], "TrackingNumber": "JB9"}, ("JB9",)),
+        ([{"ID": 1, "TrackingNumber": "JB1"}, {"ID": 2, "TrackingNumber": "JB2"}], "JB1", ("JB1", "JB2")),
+        ([{"ID": 1, "TrackingNumber": "JB1"}, {"ID": 2, "TrackingNumber": "JB1"}], "", ("JB1",)),
+        ([{"ID": 1, "TrackingNumber": ""}], "JB9", ("JB9",)),
+        ([], "15501234567890, 15501234567891", ("15501234567890", "15501234567891")),
+        ([], "JB1;JB2", ("JB1", "JB2")),
+        ([], "", ()),
+        ([{"ID": 1, "TrackingNumber": " "}], None, ()),
     ],
-    ids=["list", "comma-string", "semicolon-string", "empty-strings", "blank-list", "absent", "dedupe", "fallback"],
+    ids=["per-parcel", "dedupe", "blank-parcel-falls-back", "comma-string", "semicolon-string", "empty", "blank"],
 )
-def test_tracking_numbers_from_a_list_or_a_separated_string(changes: dict[str, Any], expected: tuple[str, ...]) -> None:
-    # Given tracking numbers in one of the shapes Mintsoft-based feeds use
-    # When mapped / Then a clean tuple; empty strings mean none
-    assert to_shipment(row(**changes)).tracking_numbers == expected
+def test_tracking_numbers_from_parcels_else_from_the_order(parcels: list[dict[str, Any]], order_tracking: str | None,
+                                                           expected: tuple[str, ...]) -> None:
+    # Empty strings mean none (card 3.5)
+    assert despatch(row(TrackingNumber=order_tracking), parcels=parcels).tracking_numbers == expected
 
 
-def test_lines_of_one_sku_are_merged_and_blank_carrier_fields_are_empty() -> None:
-    # Given a parcel listing CAP-NVY-S twice and no courier or tracking
-    shipment = to_shipment(page()[2])
+def test_lines_of_one_sku_are_merged_and_blank_fields_are_empty() -> None:
+    # Given an invoiced order listing CAP-NVY-S twice, with no courier, tracking or parcel rows
+    shipment = despatch(page()[2])
     # When mapped / Then one line of 2, and empty strings rather than None
     assert shipment.lines == (ShipmentLine(sku="CAP-NVY-S", quantity=Decimal(2)),)
-    assert (shipment.carrier, shipment.tracking_numbers, shipment.tracking_url) == ("", (), "")
+    assert (shipment.carrier, shipment.service, shipment.tracking_numbers, shipment.tracking_url) == ("", "", (), "")
 
 
-def test_last_updated_falls_back_to_the_despatch_date_and_dates_are_utc() -> None:
-    # Given a row with no LastUpdated, and one with Z and a seven-digit fraction
-    no_stamp = to_shipment(row(LastUpdated=None))
-    zulu = to_shipment(page()[1])
-    # When mapped / Then the fallback applies and every date is timezone-aware UTC
-    assert no_stamp.updated_at == no_stamp.despatched_at == DESPATCHED
-    assert zulu.updated_at == datetime(2026, 11, 23, 11, 30, 2, 481773, tzinfo=UTC)
+def test_the_despatch_date_is_the_feed_stamp_and_dates_are_utc() -> None:
+    # Given a row with Z and a seven-digit fraction
+    zulu = despatch(page()[1])
+    assert zulu.updated_at == zulu.despatched_at == datetime(2026, 11, 23, 11, 30, 2, 481773, tzinfo=UTC)
     assert parse_scend_datetime("2026-11-23T10:03:10+01:00") == datetime(2026, 11, 23, 9, 3, 10, tzinfo=UTC)
 
 
@@ -127,41 +166,49 @@ def test_last_updated_falls_back_to_the_despatch_date_and_dates_are_utc() -> Non
     [
         ({"DespatchDate": None}, "DespatchDate"),
         ({"DespatchDate": "yesterday"}, "DespatchDate"),
-        ({"ShipmentId": ...}, "ShipmentId"),
-        ({"ShipmentId": True}, "ShipmentId"),
-        ({"ShipmentId": ""}, "ShipmentId"),
-        ({"OrderId": None}, "OrderId"),
+        ({"ID": ...}, "ID"),
+        ({"ID": True}, "ID"),
+        ({"ID": ""}, "ID"),
         ({"OrderNumber": "  "}, "OrderNumber"),
-        ({"Items": []}, "Items"),
-        ({"Items": None}, "Items"),
-        ({"Items": [{"SKU": "TSHIRT-BLK-M", "Quantity": 0}]}, "Items.0.Quantity"),
-        ({"Items": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1.5}]}, "Items.0.Quantity"),
-        ({"Items": [{"SKU": "TSHIRT-BLK-M", "Quantity": "two"}]}, "Items.0.Quantity"),
-        ({"Items": [{"SKU": "", "Quantity": 1}]}, "Items.0.SKU"),
-        ({"TrackingNumbers": {"a": 1}}, "TrackingNumbers"),
-        ({"TrackingNumbers": [123]}, "TrackingNumbers"),
+        ({"OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 0}]}, "OrderItems.0.Quantity"),
+        ({"OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1.5}]}, "OrderItems.0.Quantity"),
+        ({"OrderItems": [{"SKU": "", "Quantity": 1}]}, "OrderItems.0.SKU"),
+        ({"TrackingNumber": {"a": 1}}, "TrackingNumber"),
     ],
 )
-def test_a_malformed_row_is_payload_invalid_naming_the_field(changes: dict[str, Any], field: str) -> None:
-    # Given a parcel row with one field wrong
-    # When mapped / Then PAYLOAD_INVALID, and the detail names the parcel and the field
+def test_a_malformed_order_row_is_payload_invalid_naming_the_field(changes: dict[str, Any], field: str) -> None:
+    # Given a despatched order row with one field wrong
+    # When mapped / Then PAYLOAD_INVALID, and the detail names the order and the field
     with pytest.raises(PermanentError) as caught:
-        to_shipment(row(**changes))
+        parse_despatched_order(row(**changes))
     assert caught.value.reason is ReasonCode.PAYLOAD_INVALID
     assert f"field '{field}'" in caught.value.detail
-    assert "scend shipment" in caught.value.detail
+    assert "scend despatched order" in caught.value.detail
+
+
+@pytest.mark.parametrize("items", [[], None, [{"SKU": "X"}], "CAP-NVY-S"])
+def test_an_order_that_left_with_no_readable_items_is_payload_invalid(items: Any) -> None:
+    with pytest.raises(PermanentError) as caught:
+        parse_items(items, "order 184467")
+    assert caught.value.reason is ReasonCode.PAYLOAD_INVALID and "order 184467: OrderItems" in caught.value.detail
+
+
+def test_parcel_rows_that_are_not_an_array_are_payload_invalid() -> None:
+    assert parse_parcels(None, "order 1") == []
+    with pytest.raises(PermanentError, match="Shipments: expected an array"):
+        parse_parcels({"Message": "An error has occurred."}, "order 1")
 
 
 def test_a_row_that_is_not_an_object_is_payload_invalid() -> None:
     # Given a bare string where a row should be / When mapped / Then PAYLOAD_INVALID
     with pytest.raises(PermanentError, match="expected a JSON object"):
-        to_shipment("700101")
+        parse_despatched_order("184467")
 
 
 @given(st.lists(st.tuples(st.sampled_from(["A-1", "B-2", "C-3"]), st.integers(1, 50)), min_size=1, max_size=8))
 def test_merged_lines_keep_every_unit(items: list[tuple[str, int]]) -> None:
     # Given any list of items (SKUs repeated) / When mapped / Then per-SKU totals are kept exactly
-    shipment = to_shipment(row(Items=[{"SKU": sku, "Quantity": q} for sku, q in items]))
+    shipment = despatch(row(OrderItems=[{"SKU": sku, "Quantity": q} for sku, q in items]), parcels=[])
     totals: dict[str, int] = {}
     for sku, quantity in items:
         totals[sku] = totals.get(sku, 0) + quantity

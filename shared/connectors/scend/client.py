@@ -1,5 +1,9 @@
 """Scend (3PL warehouse) client: creates orders, finds them by our reference, checks SKUs, reads status,
-and reports the parcels it shipped.
+and reports what it despatched.
+
+Every endpoint called is listed in docs/platforms/scend.md with its card section and mark. The one the
+card does not have (a stock write) is named in the client's config and answers a 404/405 with one
+EndpointUnavailableError naming that setting.
 
 No public Scend API document exists: the shape is inferred from Mintsoft, confirm with Scend
 (see the Scend API reference card). Mintsoft sits behind Cloudflare, which throttles per source IP
@@ -33,30 +37,36 @@ from shared.connectors.http import (
 from shared.connectors.scend.mapping import (
     PRODUCT_FIELD_NAMES,
     CreateOrderResult,
+    DespatchedOrderRow,
     OrderRow,
+    despatch_label,
     format_since,
     is_duplicate_message,
     is_product_exists_message,
     is_unknown_sku_message,
     neutral_status,
-    parcel_id_of,
+    order_id_of,
+    parent_reference,
     parse_create_results,
+    parse_despatched_order,
+    parse_items,
     parse_order_rows,
+    parse_parcels,
     parse_product_rows,
     parse_scend_datetime,
     parse_stock_push_results,
     product_fields,
     product_refusal_reason,
     product_request,
-    shipment_label,
     stock_key_of,
     stock_push_body,
+    to_despatch,
     to_order_request,
-    to_shipment,
     to_stock_row,
 )
-from shared.errors import NotFoundError, PermanentError, TransientError
-from shared.models import Order, ReasonCode, WarehouseOrderRef
+from shared.connectors.scend.statuses import status_read
+from shared.errors import EndpointUnavailableError, NotFoundError, PermanentError, TransientError
+from shared.models import Order, ReasonCode, WarehouseOrderRef, WarehouseStatusRead
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
@@ -93,14 +103,18 @@ RULES: tuple[Rule, ...] = (
 # Cloudflare's Retry-After: 0 is not an invitation; integrators back off 5 s, 10 s, ... up to 60 s.
 THROTTLE_MIN_WAIT_SECONDS = 5.0
 MAX_PAGE_LIMIT = 100  # Mintsoft: Limit at most 100 on .../List, no totals
-STOCK_PUSH_BATCH = 100  # rows per POST Product/ChannelStockLevels [I]
+STOCK_PUSH_BATCH = 100  # rows per call to the stock write endpoint [I]
+# Statuses an order shows once it has left (card 3.3): Despatched, then Invoiced or Invoice failed. The card's
+# poll asks for 4; an order invoiced between two polls no longer lists there, so 5 and 6 are read as well.
+DESPATCHED_STATUS_IDS = (4, 5, 6)
+STOCK_WRITE_SETTING = "warehouse.stock_write_endpoint"
 
 
 @dataclass(frozen=True)
 class RejectedShipment:
-    """A parcel row the feed could not map: skipped so the poll goes on, kept so the caller can quarantine it."""
+    """A despatched order the feed could not map: skipped so the poll goes on, kept for the caller to quarantine."""
 
-    parcel_id: str  # the row's ShipmentId, "" when it has none
+    parcel_id: str  # the order row's ID (the despatch id), "" when it has none
     row: Any  # the raw row, for the quarantine record
     error: PermanentError  # reason PAYLOAD_INVALID, detail names the field
 
@@ -133,11 +147,14 @@ class ScendClient:
         http: httpx.Client | None = None,
         timeout: float | None = None,
         page_limit: int = MAX_PAGE_LIMIT,
+        stock_write_endpoint: str | None = None,
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.page_limit = page_limit
+        # INFERRED, named in config: None when the warehouse accepts no stock writes (drift is reported only).
+        self.stock_write_endpoint = stock_write_endpoint.strip("/") if stock_write_endpoint else None
         # Rows the last shipments_since poll skipped as malformed; cleared when the next poll starts.
         self.rejected_rows: list[RejectedShipment] = []
         # Rows the last stock_levels read skipped as malformed ({"row", "error"}); cleared when the next starts.
@@ -311,15 +328,16 @@ class ScendClient:
             raise PermanentError(product_refusal_reason(message, product.sku),
                                  f"scend refused update of {product.sku!r}: {message}")
 
-    def order_status(self, warehouse_order_id: str) -> str:
-        """Live neutral status of an order we created (read before deciding whether to cancel)."""
+    def order_status(self, warehouse_order_id: str) -> WarehouseStatusRead:
+        """Live status of an order we created: Scend's OrderStatusId with its name and neutral status (read
+        before deciding whether to cancel; the cancel table is keyed by Scend's own id)."""
         if not warehouse_order_id.isdigit():
             raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend order id '{warehouse_order_id}' is not numeric")
         body = self._call("GET", f"Order/{warehouse_order_id}")
         rows = _read(parse_order_rows, body, "Order/{id}")
         if not rows:
             raise NotFoundError(f"scend order {warehouse_order_id}: empty response")
-        return neutral_status(rows[0].OrderStatusId)
+        return status_read(rows[0].OrderStatusId)
 
     def cancel_order(self, warehouse_order_id: str) -> tuple[bool, str]:
         """Ask the warehouse to cancel: (accepted, message). GET Order/{id}/Cancel answers a ToolkitResult
@@ -361,60 +379,90 @@ class ScendClient:
 
     # -- ShipmentSource ------------------------------------------------------------------------
     def shipments_since(self, since: datetime) -> Iterator[Shipment]:
-        """Parcels shipped (LastUpdated) strictly after `since`, in feed order (LastUpdated, then ShipmentId).
+        """What left the warehouse since `since`: one Shipment per despatched order (or split part), in
+        the order the warehouse lists them.
 
-        INFERRED endpoint, confirm with Scend: Mintsoft lists parcels per order (GET Order/{id}/Shipments)
-        and carrier events separately (GET Order/Shipments/TrackingEvents/List); to poll in one call per
-        page we model a parcel feed, GET Order/Shipments/List?SinceDate=&PageNo=&Limit=100, whose rows
-        carry ShipmentId, OrderId, OrderNumber, DespatchDate, LastUpdated, Courier, CourierService,
-        TrackingNumbers[] (or a comma-separated TrackingNumber), TrackingURL and Items[{SKU, Quantity}].
-        Fallback if Scend has no such feed: GET Order/List?OrderStatusId=4&SinceDespatchDate=<cursor>
-        (paged the same way), then GET Order/{id}/Shipments per despatched order; part-despatched
-        orders would then need a second pass over Order/List?SinceLastUpdated= as well.
+        Card 3.5 [V]: GET Order/List?OrderStatusId=4&SinceDespatchDate=<since>&IncludeOrderItems=true
+        (paged per 3.1: PageNo + Limit up to 100, no totals, stop on a short page; also for 5 Invoiced
+        and 6 Invoice failed, which an order reaches after 4), then GET Order/{id}/Shipments for its
+        parcels. Parcel rows carry ID, OrderId, ParcelNo and tracking, not the order number: the
+        reference is the order's. A part of a split order (NumberOfParts above 1) names the order it
+        was split from in GET Order/{id}/Splits; the reference is that order's [I: meaning of the
+        fields]. An order listed without items is read with GET Order/{id}/Items.
 
-        Paging: PageNo from 1, stop on a short page (Mintsoft returns no totals); a full page that
-        brings only parcels already yielded means PageNo is being ignored, so the poll stops there.
-        A malformed row does not stop the feed: it is logged, skipped and appended to
-        `self.rejected_rows` (cleared when this generator starts) for the caller to quarantine; read it
-        after the iterator is exhausted. A page that is not a JSON array is PAYLOAD_INVALID for the poll.
-        An empty feed answered with 404 rather than [] is not assumed [I]: a 404 raises, because it
-        would also be how a wrong endpoint looks.
+        The despatch id (Shipment.parcel_id) is the despatched order's ID: stable across polls, one
+        per order or split part. A full page of orders already seen means PageNo is ignored: the read
+        stops there. A row that cannot be mapped does not stop the feed: it is logged, skipped and
+        kept in `self.rejected_rows` (cleared when this generator starts) for the caller to quarantine.
+        A page that is not a JSON array is PAYLOAD_INVALID for the poll.
         """
         self.rejected_rows = []
-        params: dict[str, Any] = {"SinceDate": format_since(since), "Limit": self.page_limit}
-        if self.client_id:
-            params["ClientId"] = self.client_id
         seen: set[str] = set()
+        for status_id in DESPATCHED_STATUS_IDS:
+            params: dict[str, Any] = {"OrderStatusId": status_id, "SinceDespatchDate": format_since(since),
+                                      "IncludeOrderItems": "true", "Limit": self.page_limit}
+            if self.client_id:
+                params["ClientId"] = self.client_id
+            if self.warehouse_id is not None:
+                params["WarehouseId"] = self.warehouse_id
+            yield from self._despatched_pages(params, seen)
+
+    def _despatched_pages(self, params: dict[str, Any], seen: set[str]) -> Iterator[Shipment]:
         page = 1
         while True:
-            body = self._call("GET", "Order/Shipments/List", params={**params, "PageNo": page})
+            body = self._call("GET", "Order/List", params={**params, "PageNo": page})
             rows = [] if body is None else body
             if not isinstance(rows, list):
                 raise PermanentError(
                     ReasonCode.PAYLOAD_INVALID,
-                    f"scend Order/Shipments/List page {page}: expected a JSON array, got {type(rows).__name__}",
+                    f"scend Order/List page {page}: expected a JSON array, got {type(rows).__name__}",
                 )
             fresh = 0
             for row in rows:
-                key = parcel_id_of(row)
+                key = order_id_of(row)
                 if key and key in seen:
                     continue
                 if key:
                     seen.add(key)
                 fresh += 1
                 try:
-                    shipment = to_shipment(row)
+                    shipment = self._despatch(parse_despatched_order(row))
                 except PermanentError as error:
-                    logger.warning("scend: skipping malformed parcel row (%s): %s", shipment_label(row), error.detail)
+                    if error.reason is not ReasonCode.PAYLOAD_INVALID:
+                        raise
+                    logger.warning("scend: skipping despatched order (%s): %s", despatch_label(row), error.detail)
                     self.rejected_rows.append(RejectedShipment(parcel_id=key, row=row, error=error))
                     continue
                 yield shipment
             if len(rows) < self.page_limit:
                 return
             if not fresh:
-                logger.warning("scend Order/Shipments/List page %d repeated earlier parcels; stopping the poll", page)
+                logger.warning("scend Order/List page %d repeated earlier orders; stopping the poll", page)
                 return
             page += 1
+
+    def _despatch(self, order: DespatchedOrderRow) -> Shipment:
+        """One despatched order with its items, its parcels and the reference of the order it belongs to."""
+        label = f"scend order {order.ID} ({order.OrderNumber})"
+        items = order.OrderItems
+        if not items:
+            items = parse_items(self._call("GET", f"Order/{order.ID}/Items"), label)
+        try:
+            parcels = parse_parcels(self._call("GET", f"Order/{order.ID}/Shipments"), label)
+        except NotFoundError:
+            parcels = []  # no parcel rows [I]: the order's own TrackingNumber carries the tracking
+        reference = order.OrderNumber
+        if order.is_split_part:
+            parent_id, parent_number = parent_reference(self._call("GET", f"Order/{order.ID}/Splits"), order.ID)
+            if parent_id is not None:
+                reference = parent_number or self._order_number(parent_id)
+        return to_despatch(order, items, parcels, reference)
+
+    def _order_number(self, warehouse_order_id: str) -> str:
+        rows = _read(parse_order_rows, self._call("GET", f"Order/{warehouse_order_id}"), "Order/{id}")
+        if not rows:
+            raise NotFoundError(f"scend order {warehouse_order_id}: empty response")
+        return rows[0].OrderNumber
 
     # -- StockSource (the other side, for drift) and StockTarget ----------------------------------
     def stock_levels(self, skus: list[str] | None = None) -> Iterator[StockRow]:
@@ -476,25 +524,34 @@ class ScendClient:
             page += 1
 
     def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
-        """Set sellable figures: POST Product/ChannelStockLevels [I] in batches of `push_batch_size`.
+        """Set sellable figures: POST <stock_write_endpoint> [I] in batches of `push_batch_size`.
 
-        Figures are absolute, so a batch is safely re-sent after any failure (idempotent). The last
-        push for a SKU at a warehouse wins. Rows the warehouse refuses (Success false, e.g. "Product not
-        found") come back as RejectedPush and the rest of the batch stands; a location that is not a
-        numeric WarehouseId is refused without a call. A whole batch refused (HTTP 4xx) is
+        The card lists no stock write (question 5 to Scend), so the endpoint is the client's config
+        (`warehouse.stock_write_endpoint`); a 404 or 405 there is EndpointUnavailableError naming that
+        setting, never a retry. Modelled body: an array of {SKU, WarehouseId, Quantity}, answered per row
+        with {SKU, WarehouseId, Success, Message} [I]. Figures are absolute, so a batch is safely re-sent
+        after any failure (idempotent); the last push for a SKU at a warehouse wins. Rows the warehouse
+        refuses come back as RejectedPush and the rest of the batch stands; a location that is not a
+        numeric WarehouseId is refused without a call. A whole batch refused (another 4xx) is
         PermanentError(STOCK_PUSH_REJECTED); an answer we cannot match to the rows sent is transient.
         """
+        if self.stock_write_endpoint is None:
+            raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE,
+                                 f"no stock write endpoint is configured (`{STOCK_WRITE_SETTING}`): "
+                                 "this warehouse takes no stock figures")
         rows, rejected = stock_push_body(pushes)
         for start in range(0, len(rows), self.push_batch_size):
             rejected.extend(self._push_batch(rows[start:start + self.push_batch_size]))
         return rejected
 
     def _push_batch(self, batch: list[dict[str, Any]]) -> list[RejectedPush]:
+        endpoint = self.stock_write_endpoint or ""
         try:
-            answer = self._call("POST", "Product/ChannelStockLevels", json=batch, idempotent=True)
-        except NotFoundError:
-            raise
+            answer = self._call("POST", endpoint, json=batch, idempotent=True)
         except PermanentError as error:
+            if isinstance(error, NotFoundError) or error.status == 405:
+                raise EndpointUnavailableError(target="warehouse", method="POST", path=f"/api/{endpoint}",
+                                               config_field=STOCK_WRITE_SETTING, status=error.status) from error
             raise PermanentError(
                 ReasonCode.STOCK_PUSH_REJECTED,
                 f"scend refused a stock batch of {len(batch)} rows: {error.detail}",
@@ -503,14 +560,14 @@ class ScendClient:
         try:
             results = parse_stock_push_results(answer)
         except ValueError as exc:
-            raise TransientError(f"scend Product/ChannelStockLevels: unreadable answer: {exc}") from exc
+            raise TransientError(f"scend {endpoint}: unreadable answer: {exc}") from exc
         by_key = {(result.SKU, result.WarehouseId): result for result in results}
         rejected: list[RejectedPush] = []
         for row in batch:
             result = by_key.get((row["SKU"], row["WarehouseId"]))
             if result is None:
                 raise TransientError(
-                    f"scend Product/ChannelStockLevels: no result for SKU {row['SKU']!r} at warehouse "
+                    f"scend {endpoint}: no result for SKU {row['SKU']!r} at warehouse "
                     f"{row['WarehouseId']} ({len(results)} results for {len(batch)} rows)"
                 )
             if not result.Success:

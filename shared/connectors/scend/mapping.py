@@ -532,74 +532,167 @@ def _tracking_numbers(value: Any) -> tuple[str, ...]:
 
 def _items(value: Any) -> Any:
     if value is None or (isinstance(value, list) and not value):
-        raise ValueError("a parcel must carry at least one item")
+        raise ValueError("a despatched order must carry at least one item")
     return value
 
 
-class ShipmentItemRow(WireResponse):
+def _optional_int(value: Any) -> Any:
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+class DespatchItemRow(WireResponse):
+    """An OrderItems row of a despatched order (Order/List with IncludeOrderItems=true, or Order/{id}/Items)."""
+
     SKU: Annotated[str, BeforeValidator(_sku)]
     Quantity: Annotated[Decimal, BeforeValidator(_whole_quantity)]
 
 
-class ShipmentRow(WireResponse):
-    """One parcel of GET /api/Order/Shipments/List (INFERRED shape; see ScendClient.shipments_since)."""
+class DespatchedOrderRow(WireResponse):
+    """A row of GET Order/List?OrderStatusId=4&SinceDespatchDate= (card 3.2 and 3.5 [V]): the order that left.
 
-    ShipmentId: Annotated[str, BeforeValidator(_identifier)]
-    OrderId: Annotated[str, BeforeValidator(_identifier)]
+    Part and NumberOfParts are [V] fields whose meaning is [I]: NumberOfParts above 1 marks one part of a
+    split order. OrderItems is None when the answer left them out (then read from Order/{id}/Items).
+    """
+
+    ID: Annotated[str, BeforeValidator(_identifier)]
     OrderNumber: Annotated[str, BeforeValidator(_required_text)]
+    OrderStatusId: int | None = None
     DespatchDate: Annotated[datetime, BeforeValidator(_required_datetime)]
     LastUpdated: Annotated[datetime | None, BeforeValidator(parse_scend_datetime)] = None
-    Courier: Annotated[str, BeforeValidator(_optional_text)] = ""
+    CourierServiceName: Annotated[str, BeforeValidator(_optional_text)] = ""
     CourierService: Annotated[str, BeforeValidator(_optional_text)] = ""
-    TrackingNumbers: Annotated[tuple[str, ...], BeforeValidator(_tracking_numbers)] = ()
     TrackingNumber: Annotated[tuple[str, ...], BeforeValidator(_tracking_numbers)] = ()
     TrackingURL: Annotated[str, BeforeValidator(_optional_text)] = ""
-    Items: Annotated[list[ShipmentItemRow], BeforeValidator(_items)]
+    Part: Annotated[int | None, BeforeValidator(_optional_int)] = None
+    NumberOfParts: Annotated[int | None, BeforeValidator(_optional_int)] = None
+    OrderItems: list[DespatchItemRow] | None = None
+
+    @property
+    def is_split_part(self) -> bool:
+        """One part of a split order other than the first (Part 1 keeps the order's own number) [I]."""
+        return (self.NumberOfParts or 1) > 1 and self.Part != 1
 
 
-def shipment_label(row: Any) -> str:
-    """How a raw parcel row is named in messages and logs, readable even when the row is not."""
+class ParcelRow(WireResponse):
+    """A row of GET Order/{id}/Shipments [V endpoint; fields I]: ID, OrderId, ParcelNo and the parcel's tracking
+    number (TrackingNumber, or Number as the public client models it [C]). No OrderNumber and no items."""
+
+    ID: int | str | None = None
+    OrderId: int | str | None = None
+    ParcelNo: Annotated[int | None, BeforeValidator(_optional_int)] = None
+    TrackingNumber: Annotated[tuple[str, ...], BeforeValidator(_tracking_numbers)] = ()
+    Number: Annotated[tuple[str, ...], BeforeValidator(_tracking_numbers)] = ()
+    CourierType: Annotated[str, BeforeValidator(_optional_text)] = ""
+
+
+class SplitRow(WireResponse):
+    """A row of GET Order/{id}/Splits [V fields, I meaning]: OrderId was split, SplitOrderId is the part split off."""
+
+    OrderId: Annotated[str, BeforeValidator(_identifier)]
+    SplitOrderId: Annotated[str, BeforeValidator(_identifier)]
+    Order: dict[str, Any] | None = None
+
+
+def despatch_label(row: Any) -> str:
+    """How a raw Order/List row is named in messages and logs, readable even when the row is not."""
     if not isinstance(row, dict):
-        return "scend shipment row"
-    parcel, order = row.get("ShipmentId"), row.get("OrderNumber")
-    label = f"scend shipment {parcel}" if parcel not in (None, "") else "scend shipment (no ShipmentId)"
-    return f"{label} of order {order}" if isinstance(order, str) and order.strip() else label
+        return "scend despatched order row"
+    order_id, number = row.get("ID"), row.get("OrderNumber")
+    label = f"scend despatched order {order_id}" if order_id not in (None, "") else "scend despatched order (no ID)"
+    return f"{label} ({number})" if isinstance(number, str) and number.strip() else label
 
 
-def parcel_id_of(row: Any) -> str:
-    """The row's ShipmentId as text, or "" when it has none: a rejected row is keyed by it."""
-    value = row.get("ShipmentId") if isinstance(row, dict) else None
+def order_id_of(row: Any) -> str:
+    """The row's ID as text, or "" when it has none: a rejected row is keyed by it."""
+    value = row.get("ID") if isinstance(row, dict) else None
     return "" if value is None or isinstance(value, bool) else str(value).strip()
 
 
-def to_shipment(row: Any) -> Shipment:
-    """One parcel row as the canonical Shipment; PermanentError(PAYLOAD_INVALID) naming the field when it does not fit.
-
-    Lines are merged per SKU (first-seen order). TrackingNumbers (a list) wins; a comma-separated
-    TrackingNumber string is the fallback; blanks are dropped. LastUpdated falls back to DespatchDate.
-    """
-    label = shipment_label(row)
+def parse_despatched_order(row: Any) -> DespatchedOrderRow:
+    """One Order/List row; PermanentError(PAYLOAD_INVALID) naming the field when it does not fit."""
+    label = despatch_label(row)
     if not isinstance(row, dict):
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: expected a JSON object, got {type(row).__name__}")
     try:
-        wire = ShipmentRow.model_validate(row)
+        return DespatchedOrderRow.model_validate(row)
     except ValidationError as exc:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: {_problems(exc)}") from None
+
+
+def parse_items(body: Any, label: str) -> list[DespatchItemRow]:
+    """Order/{id}/Items, or the OrderItems of a row: at least one whole-unit item."""
+    try:
+        rows = _items(body)
+        if not isinstance(rows, list):
+            raise ValueError(f"expected an array of items, got {type(rows).__name__}")
+        return [DespatchItemRow.model_validate(row) for row in rows]
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: OrderItems: {_problems(exc)}") from None
+    except ValueError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: OrderItems: {exc}") from None
+
+
+def parse_parcels(body: Any, label: str) -> list[ParcelRow]:
+    """Order/{id}/Shipments: an array of parcel rows (an empty or absent answer: no parcels)."""
+    if body is None:
+        return []
+    if not isinstance(body, list):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: Shipments: expected an array, "
+                                                         f"got {type(body).__name__}")
+    try:
+        return [ParcelRow.model_validate(row) for row in body]
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: Shipments: {_problems(exc)}") from None
+
+
+def parent_reference(body: Any, order_id: str) -> tuple[str | None, str | None]:
+    """From Order/{id}/Splits: (id, OrderNumber) of the order `order_id` was split from; (None, None) when
+    it was split from none (it is the original order). The OrderNumber is None when the row holds no Order."""
+    rows = body if isinstance(body, list) else []
+    for row in rows:
+        try:
+            split = SplitRow.model_validate(row)
+        except ValidationError:
+            continue
+        if split.SplitOrderId == order_id:
+            number = (split.Order or {}).get("OrderNumber")
+            return split.OrderId, (number.strip() if isinstance(number, str) and number.strip() else None)
+    return None, None
+
+
+def to_despatch(order: DespatchedOrderRow, items: list[DespatchItemRow], parcels: list[ParcelRow],
+                client_reference: str) -> Shipment:
+    """One despatched order (a whole order, or one part of a split) as the canonical Shipment.
+
+    The despatch's id is the despatched order's ID: stable however often the order is listed, one per
+    order or split part, so it is the idempotency key of the write-back (parcel rows can be relabelled;
+    the order that left cannot). Tracking numbers come from the parcel rows, else from the order's own
+    TrackingNumber; empty strings mean none (card 3.5 [C]). The order number comes from the order (or,
+    for a split part, from the order it was split from), never from a parcel row.
+    """
     quantities: dict[str, Decimal] = {}
-    for item in wire.Items:
+    for item in items:
         quantities[item.SKU] = quantities.get(item.SKU, Decimal(0)) + item.Quantity
+    numbers: list[str] = []
+    for parcel in parcels:
+        for number in parcel.TrackingNumber or parcel.Number:
+            if number not in numbers:
+                numbers.append(number)
+    if not numbers:
+        numbers = list(order.TrackingNumber)
+    carrier = next((parcel.CourierType for parcel in parcels if parcel.CourierType), "")
     return Shipment(
         warehouse=WAREHOUSE,
-        parcel_id=wire.ShipmentId,
-        warehouse_order_id=wire.OrderId,
-        client_reference=wire.OrderNumber,
-        despatched_at=wire.DespatchDate,
-        carrier=wire.Courier,
-        service=wire.CourierService,
-        tracking_numbers=wire.TrackingNumbers or wire.TrackingNumber,
-        tracking_url=wire.TrackingURL,
+        parcel_id=order.ID,
+        warehouse_order_id=order.ID,
+        client_reference=client_reference,
+        despatched_at=order.DespatchDate,
+        carrier=carrier,
+        service=order.CourierServiceName or order.CourierService,
+        tracking_numbers=tuple(numbers),
+        tracking_url=order.TrackingURL,
         lines=tuple(ShipmentLine(sku=sku, quantity=quantity) for sku, quantity in quantities.items()),
-        updated_at=wire.LastUpdated or wire.DespatchDate,
+        updated_at=order.DespatchDate,
     )
 
 
