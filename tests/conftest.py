@@ -19,10 +19,25 @@ os.environ.pop("AWS_PROFILE", None)
 
 from shared.clock import VirtualClock
 from shared.config import ClientConfig, load_client_config
+from tests import endpoint_recorder
+
+endpoint_recorder.install()
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "infra" / "clients" / "example-cin7-scend.yaml"
 EVENTS = Path(__file__).resolve().parent / "events"
+
+
+@pytest.fixture(autouse=True)
+def connectors_call_only_documented_endpoints() -> Iterator[None]:
+    """Every request a connector sends during a test must be an endpoint (and query parameters) listed in
+    docs/platforms/<platform>.md: a connector calling anything else fails the test that made it call."""
+    endpoint_recorder.clear()
+    yield
+    problems = endpoint_recorder.problems()
+    endpoint_recorder.clear()
+    if problems:
+        pytest.fail("a connector called what docs/platforms/ does not list:\n  " + "\n  ".join(problems))
 
 
 @pytest.fixture(scope="session")

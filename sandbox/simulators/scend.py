@@ -203,10 +203,22 @@ class ScendSimulator(Simulator):
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
         self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
+        self._stock_write_endpoint: str | None = None
         self.stock_write_endpoint = stock_write_endpoint
-        if stock_write_endpoint is not None:
-            self.route("POST", f"/api/{re.escape(stock_write_endpoint.strip('/'))}", self._set_channel_stock,
-                       writes=True)
+
+    @property
+    def stock_write_endpoint(self) -> str | None:
+        """The inferred stock write this warehouse serves (a path under /api/), or None: the switch."""
+        return self._stock_write_endpoint
+
+    @stock_write_endpoint.setter
+    def stock_write_endpoint(self, endpoint: str | None) -> None:
+        with self.lock:
+            self.routes = [route for route in self.routes if route[2] != self._set_channel_stock]
+            self._stock_write_endpoint = endpoint.strip("/") if endpoint else None
+            if self._stock_write_endpoint is not None:
+                self.route("POST", f"/api/{re.escape(self._stock_write_endpoint)}", self._set_channel_stock,
+                           writes=True)
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:

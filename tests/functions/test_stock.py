@@ -158,3 +158,51 @@ def test_orders_not_yet_at_the_warehouse_are_not_drift(harness: Harness) -> None
     harness.local.drain()
     result = harness.local.run_schedule("reconcile_stock")
     assert result["drift_skus"] == 0
+
+
+def test_a_warehouse_without_the_inferred_stock_write_gets_one_exception_and_no_dead_letters(
+    harness: Harness,
+) -> None:
+    # Given a client config naming the inferred stock write, at a warehouse that does not offer it
+    harness.scend.stock_write_endpoint = None
+    for sku in ("TEE-WHT-L", "CAP-NVY-S"):
+        seed(harness, sku)
+    # When the stock flow runs through several reads and events
+    stock_round(harness)
+    stock_event(harness, ["TEE-WHT-L"])
+    stock_round(harness)
+    harness.local.drain()
+    # Then there is one exception for operations naming the setting to check, nothing parked in a DLQ,
+    # and the endpoint was tried once, not once per message or retry
+    [exception] = [e for e in harness.rt.exceptions.list() if e.reason.value == "endpoint_unavailable"]
+    assert exception.team.value == "operations"
+    assert "the warehouse does not offer this endpoint" in exception.detail
+    assert "check `warehouse.stock_write_endpoint`" in exception.detail
+    assert all(bodies == [] for bodies in harness.local.dlq_messages().values())
+    assert harness.scend.requests["POST /api/product/channelstocklevels"] == 1
+    assert harness.scend.channel_writes == 0
+    # And no figure is recorded as pushed, so each goes out once the endpoint exists and the exception is closed
+    assert harness.rt.stock_levels.get("scend", "TEE-WHT-L", "3") is None
+    harness.scend.stock_write_endpoint = "Product/ChannelStockLevels"
+    harness.rt.exceptions.close(exception.id, status=ExceptionStatus.RESOLVED, by="person:sam", now=harness.clock.now())
+    stock_round(harness)
+    assert channel(harness, "TEE-WHT-L") == 38 and channel(harness, "CAP-NVY-S") == 38
+
+
+def test_a_warehouse_that_takes_no_stock_writes_is_compared_for_drift_only(harness: Harness) -> None:
+    # Given a client whose warehouse accepts no stock writes (no stock_write_endpoint in its config)
+    config = harness.local.config
+    harness.rt._config = config.model_copy(update={"warehouse": config.warehouse.model_copy(
+        update={"stock_write_endpoint": None})})
+    harness.rt.__dict__.pop("config", None)
+    harness.rt.__dict__.pop("warehouse", None)
+    seed(harness)
+    harness.scend.set_stock("TEE-WHT-L", 30, warehouse_id=WAREHOUSE)  # 10 fewer than Cin7 believes
+    # When the stock flow and the reconcile run
+    stock_round(harness)
+    stock_event(harness, ["TEE-WHT-L"])
+    harness.local.drain()
+    harness.local.run_schedule("reconcile_stock")
+    # Then no stock write was tried, and the drift is still reported
+    assert not [route for route in harness.scend.requests if route.startswith("POST /api/product/channel")]
+    assert [e.business_key for e in harness.rt.exceptions.list() if e.flow == "stock_drift"] == ["sku#TEE-WHT-L"]

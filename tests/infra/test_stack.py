@@ -493,23 +493,33 @@ def test_state_machine_every_task_is_one_hop_with_retry_and_catch(resources: dic
     assert definition["States"]["CancellationFailed"]["Type"] == "Fail"
 
 
-def test_state_machine_choice_covers_every_warehouse_status_by_the_clients_cutoff(
+def test_state_machine_choice_covers_every_warehouse_status_code_by_the_clients_cancel_table(
     resources: dict[str, Any], example_config: ClientConfig
 ) -> None:
-    from shared.flows.cancellation import NEUTRAL_STATUSES, Decision, Place, decide
+    from shared.connectors import warehouses
+    from shared.flows.cancellation import Decision, Place, decide
 
-    choice = _definition(resources)["States"]["BeforeTheCutOff"]
+    choice = _definition(resources)["States"]["WarehouseAllowsCancel"]
     routed: dict[str, str] = {}
     for rule in choice["Choices"]:
         for condition in rule.get("Or", [rule]):
-            assert condition["Variable"] == "$.warehouse.status"
+            assert condition["Variable"] == "$.warehouse.code"
             routed[condition["StringEquals"]] = rule["Next"]
-    # Every neutral status has an explicit rule, routed as the decision table says for this client's cut-off
-    assert set(routed) == set(NEUTRAL_STATUSES)
-    for status, target in routed.items():
-        cancel = decide(Place.AT_WAREHOUSE, status, example_config.cancellation.cutoff).decision
-        assert (target == "CancelAtWarehouse") == (cancel == Decision.CANCEL_AT_WAREHOUSE), status
+    # Every Scend status code has an explicit rule, routed as the cancel table says for this client
+    assert set(routed) == set(warehouses.status_codes())
+    rules = warehouses.cancel_rules(example_config.warehouse)
+    for code, target in routed.items():
+        cancel = decide(Place.AT_WAREHOUSE, warehouses.status_read(example_config.warehouse, code), rules).decision
+        assert (target == "CancelAtWarehouse") == (cancel == Decision.CANCEL_AT_WAREHOUSE), code
+    assert sorted((code for code, target in routed.items() if target == "CancelAtWarehouse"), key=int) == [
+        "1", "7", "9", "10", "11", "12", "15", "21"]
     assert choice["Default"] == "RecordOutcome"
+
+
+def test_state_machine_a_failed_note_is_recorded_and_the_execution_still_succeeds(resources: dict[str, Any]) -> None:
+    states = _definition(resources)["States"]
+    assert states["NotifySource"]["Catch"][0]["Next"] == "RecordNoteFailure"
+    assert states["RecordNoteFailure"]["Next"] == "Done" and states["Done"]["Type"] == "Succeed"
 
 
 def test_state_machine_logs_everything_traces_and_alarms_on_failed_executions(

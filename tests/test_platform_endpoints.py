@@ -1,0 +1,125 @@
+"""The endpoint tables in docs/platforms/: the connectors call only what they list, and the simulators serve
+only what they list (an inferred endpoint only behind the switch its config field names)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sandbox import platform_docs
+from sandbox.platform_docs import endpoints, undocumented
+from sandbox.simulators.base import Simulator
+from sandbox.simulators.cin7_core import Cin7CoreSimulator
+from sandbox.simulators.scend import ScendSimulator
+from shared.clock import VirtualClock
+from shared.config import ClientConfig, RetryConfig
+from shared.connectors.scend import ScendClient
+from tests import endpoint_recorder
+
+SCEND = "https://api.scend.example/api/"
+CIN7 = "https://inventory.dearsystems.com/ExternalApi/v2/"
+
+
+def config_has(config: ClientConfig, dotted: str) -> bool:
+    model: object = config
+    for part in dotted.split("."):
+        fields = getattr(type(model), "model_fields", {})
+        if part not in fields:
+            return False
+        model = getattr(model, part)
+    return True
+
+
+@pytest.mark.parametrize("platform", sorted(platform_docs.PAGES))
+def test_every_row_has_a_card_section_a_mark_and_an_inferred_one_names_its_config_field(
+    platform: str, example_config: ClientConfig
+) -> None:
+    rows = endpoints(platform)
+    assert rows and all(row.card and row.mark in platform_docs.MARKS for row in rows)
+    for row in rows:
+        if row.mark == "[I]" and row.called:
+            assert row.config and config_has(example_config, row.config), row
+    called = [row for row in rows if row.called]
+    assert len({(row.method, row.path) for row in called}) == len(called), "a row is listed twice"
+
+
+def test_the_counts_quoted_on_the_pages_are_the_tables() -> None:
+    for platform, page in platform_docs.PAGES.items():
+        called = [row for row in endpoints(platform) if row.called]
+        counts = {mark: sum(row.mark == mark for row in called) for mark in platform_docs.MARKS}
+        text = (platform_docs.DOCS / page).read_text()
+        assert f"**[V] {counts['[V]']}, [C] {counts['[C]']}, [I] {counts['[I]']}**" in text, (platform, counts)
+
+
+@pytest.mark.parametrize(("platform", "method", "url", "parameters", "problem"), [
+    # the inferred parcel feed the card does not have
+    ("scend", "GET", SCEND + "Order/Shipments/List", ["SinceDate", "PageNo", "Limit"], "not listed"),
+    # the stage read-back the card does not have
+    ("cin7_core", "GET", CIN7 + "sale/fulfilment/ship", ["TaskID"], "not listed"),
+    # paging spelled otherwise than the card writes it
+    ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "Page", "Limit"], "['Limit', 'Page']"),
+    # an endpoint the page lists as not called by the connector
+    ("cin7_core", "DELETE", CIN7 + "sale", ["ID", "Void"], "not called by the connector"),
+    # a URL outside the platform's API root
+    ("scend", "GET", "https://api.scend.example/Order/List", [], "not under the scend API root"),
+])
+def test_what_the_pages_do_not_list_is_caught(platform: str, method: str, url: str, parameters: list[str],
+                                              problem: str) -> None:
+    found = undocumented(platform, method, url, parameters)
+    assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(("platform", "method", "url", "parameters"), [
+    ("scend", "GET", SCEND + "Order/List", ["OrderStatusId", "SinceDespatchDate", "IncludeOrderItems", "PageNo"]),
+    ("scend", "GET", SCEND + "Order/50001/Shipments", []),
+    ("scend", "POST", SCEND + "Product/ChannelStockLevels", []),
+    ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "OrderStatus", "page", "limit"]),
+    ("cin7_core", "PUT", CIN7 + "sale", []),
+])
+def test_what_the_pages_list_is_allowed(platform: str, method: str, url: str, parameters: list[str]) -> None:
+    assert undocumented(platform, method, url, parameters) is None
+
+
+def test_the_recorder_sees_every_request_a_connector_sends() -> None:
+    # Given a Scend connector over a mock transport
+    client = ScendClient(SCEND, "key", retry=RetryConfig(max_attempts=1), clock=VirtualClock(),
+                         http=httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=[]))))
+    endpoint_recorder.clear()
+    # When it makes a documented call, and (by hand) one the page does not list
+    list(client.shipments_since(VirtualClock().now()))
+    client._call("GET", "Order/Shipments/List", params={"SinceDate": "2026-11-23T00:00:00"})
+    # Then both were recorded, and only the second is a problem (cleared, so this test itself passes)
+    recorded = endpoint_recorder.calls()
+    assert ("scend", "GET", SCEND + "Order/List") in {call[:3] for call in recorded}
+    assert endpoint_recorder.problems() == ["GET Order/Shipments/List: not listed in docs/platforms/scend.md"]
+    endpoint_recorder.clear()
+
+
+def served(simulator: Simulator, prefix: str) -> set[tuple[str, str]]:
+    """(method, documented path) for every route of a simulator, by matching each row's sample path."""
+    return {(row.method, row.path) for row in endpoints(simulator.name) for method, pattern, _, _ in simulator.routes
+            if method == row.method and pattern.match(prefix + row.sample())}
+
+
+def routes_matching_no_row(simulator: Simulator, prefix: str) -> list[str]:
+    rows = endpoints(simulator.name)
+    return [f"{method} {pattern.pattern}" for method, pattern, _, _ in simulator.routes
+            if not any(method == row.method and pattern.match(prefix + row.sample()) for row in rows)]
+
+
+def test_the_simulators_serve_exactly_the_documented_rows_and_an_inferred_one_only_behind_its_switch() -> None:
+    clock = VirtualClock()
+    documented = {(row.method, row.path) for row in endpoints("scend")}
+    inferred = {(row.method, row.path) for row in endpoints("scend") if row.mark == "[I]"}
+    # The card-faithful default serves every [V]/[C] row and no [I] one
+    scend = ScendSimulator("k", clock=clock)
+    assert routes_matching_no_row(scend, "/api/") == []
+    assert served(scend, "/api/") == documented - inferred
+    # With the config's inferred endpoint switched on it serves that one too, and off again it does not
+    scend.stock_write_endpoint = "Product/ChannelStockLevels"
+    assert served(scend, "/api/") == documented
+    scend.stock_write_endpoint = None
+    assert served(scend, "/api/") == documented - inferred
+    cin7 = Cin7CoreSimulator("a", "k", clock=clock)
+    assert routes_matching_no_row(cin7, "/ExternalApi/v2/") == []
+    assert served(cin7, "/ExternalApi/v2/") == {(row.method, row.path) for row in endpoints("cin7_core")}
