@@ -2,7 +2,7 @@
 
     python -m benchmarks.run                 # everything
     python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog,
-    #                                          where, sla-alert, alarms
+    #                                          where, sla-alert, alarms, endpoints, card-day
 
 Writes a JSON report to benchmarks/results/latest.json and prints it.
 """
@@ -108,7 +108,7 @@ def bench_assets() -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["day", "imports", "assets", "stock-diff", "stock-backlog",
-                                           "where", "sla-alert", "alarms"])
+                                           "where", "sla-alert", "alarms", "endpoints", "card-day"])
     parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--fault-rate", type=float, default=0.2)
@@ -141,6 +141,14 @@ def main() -> int:
         from benchmarks.ops import bench_alarms
 
         report["alarms_per_stack"] = bench_alarms()
+    if args.only in (None, "endpoints"):
+        from benchmarks.platforms import bench_endpoints
+
+        report["platform_endpoints"] = bench_endpoints()
+    if args.only == "card-day" or args.only is None:
+        from benchmarks.platforms import bench_card_day
+
+        report["card_day"] = bench_card_day()
     if args.only in (None, "day"):
         report["day"] = bench_day(args.orders, args.fault_rate, args.duplicate_rate, args.seed)
     out = ROOT / "benchmarks" / "results"

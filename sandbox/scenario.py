@@ -722,6 +722,9 @@ def _despatch_summary(
         duplicates += max(0, carrying - 1)
     writeback = [e for e in exceptions if e.flow == "shipment_writeback"]
     fulfilment_calls = sum(count for route, count in cin7.requests.items() if "fulfilment" in route)
+    poll_calls = sum(count for route, count in scend.requests.items()
+                     if route == "GET /api/order/list" or re.fullmatch(r"GET /api/order/\d+/(shipments|splits|items)",
+                                                                       route))
     return {
         "shipments_seen": len(despatches),
         "parcels_seen": sum(len(d["Parcels"]) for d in despatches),
@@ -741,6 +744,9 @@ def _despatch_summary(
         },
         "writeback_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
         "cin7_calls_per_shipment_applied": round(fulfilment_calls / len(applied), 2) if applied else None,
+        # The card's despatch poll: Order/List pages, and per despatched order its Shipments (Splits, Items).
+        "scend_despatch_poll_calls": {"total": poll_calls,
+                                      "per_despatch": round(poll_calls / len(despatches), 2) if despatches else None},
     }
 
 

@@ -403,7 +403,8 @@ class ScendSimulator(Simulator):
         items = _query(request, "IncludeOrderItems").strip().lower() == "true"
         rows = []
         for order_id in sorted(self._orders):
-            order = self._read(order_id)
+            self._advance(order_id)
+            order = self._orders[order_id]  # filtered first, copied only when listed
             if status is not None and order["OrderStatusId"] != status:
                 continue
             if warehouse is not None and self._warehouse_of(order) != warehouse:
@@ -414,9 +415,10 @@ class ScendSimulator(Simulator):
             updated = dates["SinceLastUpdated"]
             if updated is not None and _parse(order["LastUpdated"]) < updated:
                 continue
+            row = copy.deepcopy(order)
             if not items:
-                order.pop("OrderItems", None)
-            rows.append(order)
+                row.pop("OrderItems", None)
+            rows.append(row)
         start = (page - 1) * limit
         return Response(200, rows[start:start + limit])
 

@@ -81,7 +81,7 @@ def test_stock_day_never_pushes_more_than_available_nor_a_spike_and_finds_wareho
     assert summary["spikes"] > 0 and summary["spikes_pushed"] == 0
     # Only changes were pushed, in batches where the trigger allowed it, and Scend received them
     assert summary["deltas_pushed"] > 0
-    assert summary["stock_figures_received"] == summary["deltas_pushed"]
+    assert summary["stock_figures_received"] >= summary["deltas_pushed"]  # a re-sent batch applies again
     assert summary["pushes_skipped_unchanged"] > summary["deltas_pushed"]
     assert summary["stock_target_calls"] <= summary["deltas_pushed"]
     # And every SKU damaged at the warehouse behind Cin7's back is in the drift report and the inbox
