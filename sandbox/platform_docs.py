@@ -84,7 +84,7 @@ def relative_path(platform: str, url: str) -> str | None:
     path = urlsplit(url).path
     root = API_ROOTS[platform]
     at = path.lower().find(root.lower())
-    return None if at < 0 else path[at + len(root):]
+    return None if at < 0 else path[at + len(root) :]
 
 
 def undocumented(platform: str, method: str, url: str, parameters: list[str]) -> str | None:
@@ -93,8 +93,10 @@ def undocumented(platform: str, method: str, url: str, parameters: list[str]) ->
     if path is None:
         return f"{method} {url}: not under the {platform} API root {API_ROOTS[platform]}"
     # A literal path outranks a template that also matches it (Order/List is not Order/{id}).
-    matches = sorted((e for e in endpoints(platform) if e.method == method and e.pattern.match(path)),
-                     key=lambda e: e.path.count("{"))
+    matches = sorted(
+        (e for e in endpoints(platform) if e.method == method and e.pattern.match(path)),
+        key=lambda e: e.path.count("{"),
+    )
     if not matches:
         return f"{method} {path}: not listed in docs/platforms/{PAGES[platform]}"
     endpoint = matches[0]
@@ -102,6 +104,8 @@ def undocumented(platform: str, method: str, url: str, parameters: list[str]) ->
         return f"{method} {path}: listed as not called by the connector in docs/platforms/{PAGES[platform]}"
     extra = sorted(set(parameters) - endpoint.parameters)
     if extra:
-        return (f"{method} {path}: query parameters {extra} are not listed for {endpoint.method} {endpoint.path} "
-                f"in docs/platforms/{PAGES[platform]}")
+        return (
+            f"{method} {path}: query parameters {extra} are not listed for {endpoint.method} {endpoint.path} "
+            f"in docs/platforms/{PAGES[platform]}"
+        )
     return None

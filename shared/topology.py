@@ -250,7 +250,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="read_warehouse_status",
-        description="Reads the order's live warehouse status as a neutral status.",
+        description="Reads the order's live warehouse status: the warehouse's own code and the neutral status.",
         trigger=StateMachineTrigger("cancellation"),
         tables={"ledger": "read"},
         secrets=("warehouse.credentials_secret",),
@@ -258,7 +258,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="cancel_at_warehouse",
-        description="Asks the warehouse to cancel an order that is before the client's cut-off.",
+        description="Asks the warehouse to cancel an order at a status its cancel table allows.",
         trigger=StateMachineTrigger("cancellation"),
         secrets=("warehouse.credentials_secret",),
         timeout_seconds=30,

@@ -51,39 +51,51 @@ def test_the_counts_quoted_on_the_pages_are_the_tables() -> None:
         assert f"**[V] {counts['[V]']}, [C] {counts['[C]']}, [I] {counts['[I]']}**" in text, (platform, counts)
 
 
-@pytest.mark.parametrize(("platform", "method", "url", "parameters", "problem"), [
-    # the inferred parcel feed the card does not have
-    ("scend", "GET", SCEND + "Order/Shipments/List", ["SinceDate", "PageNo", "Limit"], "not listed"),
-    # the stage read-back the card does not have
-    ("cin7_core", "GET", CIN7 + "sale/fulfilment/ship", ["TaskID"], "not listed"),
-    # paging spelled otherwise than the card writes it
-    ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "Page", "Limit"], "['Limit', 'Page']"),
-    # an endpoint the page lists as not called by the connector
-    ("cin7_core", "DELETE", CIN7 + "sale", ["ID", "Void"], "not called by the connector"),
-    # a URL outside the platform's API root
-    ("scend", "GET", "https://api.scend.example/Order/List", [], "not under the scend API root"),
-])
-def test_what_the_pages_do_not_list_is_caught(platform: str, method: str, url: str, parameters: list[str],
-                                              problem: str) -> None:
+@pytest.mark.parametrize(
+    ("platform", "method", "url", "parameters", "problem"),
+    [
+        # the inferred parcel feed the card does not have
+        ("scend", "GET", SCEND + "Order/Shipments/List", ["SinceDate", "PageNo", "Limit"], "not listed"),
+        # the stage read-back the card does not have
+        ("cin7_core", "GET", CIN7 + "sale/fulfilment/ship", ["TaskID"], "not listed"),
+        # paging spelled otherwise than the card writes it
+        ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "Page", "Limit"], "['Limit', 'Page']"),
+        # an endpoint the page lists as not called by the connector
+        ("cin7_core", "DELETE", CIN7 + "sale", ["ID", "Void"], "not called by the connector"),
+        # a URL outside the platform's API root
+        ("scend", "GET", "https://api.scend.example/Order/List", [], "not under the scend API root"),
+    ],
+)
+def test_what_the_pages_do_not_list_is_caught(
+    platform: str, method: str, url: str, parameters: list[str], problem: str
+) -> None:
     found = undocumented(platform, method, url, parameters)
     assert found is not None and problem in found
 
 
-@pytest.mark.parametrize(("platform", "method", "url", "parameters"), [
-    ("scend", "GET", SCEND + "Order/List", ["OrderStatusId", "SinceDespatchDate", "IncludeOrderItems", "PageNo"]),
-    ("scend", "GET", SCEND + "Order/50001/Shipments", []),
-    ("scend", "POST", SCEND + "Product/ChannelStockLevels", []),
-    ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "OrderStatus", "page", "limit"]),
-    ("cin7_core", "PUT", CIN7 + "sale", []),
-])
+@pytest.mark.parametrize(
+    ("platform", "method", "url", "parameters"),
+    [
+        ("scend", "GET", SCEND + "Order/List", ["OrderStatusId", "SinceDespatchDate", "IncludeOrderItems", "PageNo"]),
+        ("scend", "GET", SCEND + "Order/50001/Shipments", []),
+        ("scend", "POST", SCEND + "Product/ChannelStockLevels", []),
+        ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "OrderStatus", "page", "limit"]),
+        ("cin7_core", "PUT", CIN7 + "sale", []),
+    ],
+)
 def test_what_the_pages_list_is_allowed(platform: str, method: str, url: str, parameters: list[str]) -> None:
     assert undocumented(platform, method, url, parameters) is None
 
 
 def test_the_recorder_sees_every_request_a_connector_sends() -> None:
     # Given a Scend connector over a mock transport
-    client = ScendClient(SCEND, "key", retry=RetryConfig(max_attempts=1), clock=VirtualClock(),
-                         http=httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=[]))))
+    client = ScendClient(
+        SCEND,
+        "key",
+        retry=RetryConfig(max_attempts=1),
+        clock=VirtualClock(),
+        http=httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=[]))),
+    )
     endpoint_recorder.clear()
     # When it makes a documented call, and (by hand) one the page does not list
     list(client.shipments_since(VirtualClock().now()))
@@ -97,14 +109,21 @@ def test_the_recorder_sees_every_request_a_connector_sends() -> None:
 
 def served(simulator: Simulator, prefix: str) -> set[tuple[str, str]]:
     """(method, documented path) for every route of a simulator, by matching each row's sample path."""
-    return {(row.method, row.path) for row in endpoints(simulator.name) for method, pattern, _, _ in simulator.routes
-            if method == row.method and pattern.match(prefix + row.sample())}
+    return {
+        (row.method, row.path)
+        for row in endpoints(simulator.name)
+        for method, pattern, _, _ in simulator.routes
+        if method == row.method and pattern.match(prefix + row.sample())
+    }
 
 
 def routes_matching_no_row(simulator: Simulator, prefix: str) -> list[str]:
     rows = endpoints(simulator.name)
-    return [f"{method} {pattern.pattern}" for method, pattern, _, _ in simulator.routes
-            if not any(method == row.method and pattern.match(prefix + row.sample()) for row in rows)]
+    return [
+        f"{method} {pattern.pattern}"
+        for method, pattern, _, _ in simulator.routes
+        if not any(method == row.method and pattern.match(prefix + row.sample()) for row in rows)
+    ]
 
 
 def test_the_simulators_serve_exactly_the_documented_rows_and_an_inferred_one_only_behind_its_switch() -> None:

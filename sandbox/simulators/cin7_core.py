@@ -118,18 +118,21 @@ class Cin7CoreSimulator(Simulator):
         order_totals: bool = False,
         fulfilment_answer: str = "task",
         edit_voided_sales: bool = True,
+        sale_header_edits: bool = True,
     ):
         """`order_totals`: GET sale carries Order.TotalBeforeTax/Tax/Total (the reference's Sale Order model);
         off by default, as the card lists only the lines' and charges' amounts. `fulfilment_answer`: what
         POST sale/fulfilment answers, "task" (the new task object; the card is silent) or "sale" (the
         reference's example, {SaleID, Fulfilments[]}). `edit_voided_sales`: whether PUT sale changes a
-        VOIDED sale (the reference does not say [I])."""
+        VOIDED sale (the reference does not say [I]). `sale_header_edits`: serve PUT sale at all; it is in the
+        reference but not on the card, so a test turns it off (405, as a card-faithful Cin7 answered)."""
         if fulfilment_answer not in ("task", "sale"):
             raise ValueError(f"fulfilment_answer must be 'task' or 'sale', got {fulfilment_answer!r}")
         super().__init__(clock=clock, faults=faults)
         self.order_totals = order_totals
         self.fulfilment_answer = fulfilment_answer
         self.edit_voided_sales = edit_voided_sales
+        self.sale_header_edits = sale_header_edits
         self.account_id = account_id
         self.application_key = application_key
         self.calls_per_minute = calls_per_minute
@@ -236,6 +239,8 @@ class Cin7CoreSimulator(Simulator):
         ID is required for PUT; Location and Customer (or CustomerID) are marked required. Only header
         attributes of that table are taken; lines and stages have their own endpoints. A VOIDED sale
         refuses the edit when `edit_voided_sales` is off (undocumented either way [I])."""
+        if not self.sale_header_edits:
+            return Response(405, _error(405, "The requested resource does not support http method 'PUT'."))
         body = request.body if isinstance(request.body, dict) else {}
         sale = self._sales.get(str(body.get("ID") or "").lower())
         if sale is None:

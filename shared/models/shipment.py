@@ -16,10 +16,12 @@ class ShipmentLine(Model):
 
 
 class Shipment(Model):
-    """One parcel leaving the warehouse. An order may ship in several; a line may span parcels."""
+    """One despatch leaving the warehouse: an order, or one part of a split order, in one or more parcels.
+    An order may ship in several despatches; a line may span them."""
 
     warehouse: str = Field(description="platform that shipped it, e.g. scend")
-    parcel_id: str = Field(description="the warehouse's id for this parcel: our idempotency key")
+    parcel_id: str = Field(description="the warehouse's id for this despatch (Scend: the despatched order's ID): "
+                                       "our idempotency key")
     warehouse_order_id: str
     client_reference: str
     despatched_at: datetime

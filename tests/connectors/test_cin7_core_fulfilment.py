@@ -502,5 +502,9 @@ def test_a_note_cin7_refuses_or_that_would_be_too_long_is_raised(clock: VirtualC
         with pytest.raises(PermanentError, match="1024"):
             client.add_note(long, "cancellation: " + "y" * 40)
         assert "PUT /externalapi/v2/sale" not in simulator.requests
+        # And a Cin7 without PUT sale at all (it is not on the card) refuses the note the same way
+        simulator.sale_header_edits = False
+        with pytest.raises(PermanentError, match="does not support http method 'PUT'"):
+            client.add_note(add_sale(simulator), "cancellation: cancelled")
     finally:
         simulator.stop()

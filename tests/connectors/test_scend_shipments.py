@@ -42,18 +42,32 @@ def shipments() -> dict[str, list[dict[str, Any]]]:
 
 def order_row(order_id: int, minute: int = 0, status: int = 4) -> dict[str, Any]:
     stamp = (SINCE + timedelta(minutes=minute + 1)).isoformat(timespec="seconds")
-    return {"ID": order_id, "OrderNumber": f"BRANDA-{order_id}", "OrderStatusId": status, "DespatchDate": stamp,
-            "LastUpdated": stamp, "CourierServiceName": "Royal Mail Tracked 48",
-            "TrackingNumber": f"JB{order_id:09d}GB", "NumberOfParts": 1,
-            "OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}]}
+    return {
+        "ID": order_id,
+        "OrderNumber": f"BRANDA-{order_id}",
+        "OrderStatusId": status,
+        "DespatchDate": stamp,
+        "LastUpdated": stamp,
+        "CourierServiceName": "Royal Mail Tracked 48",
+        "TrackingNumber": f"JB{order_id:09d}GB",
+        "NumberOfParts": 1,
+        "OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}],
+    }
 
 
 class Warehouse:
     """Answers the card's despatch calls from fixtures: Order/List pages per status (by PageNo; beyond the last:
     []), Order/{id}/Shipments, Splits and Items; records every request."""
 
-    def __init__(self, *pages: Any, by_page: bool = True, parcels: dict[str, Any] | None = None,
-                 splits: Any = None, items: dict[str, Any] | None = None, invoiced: list[Any] | None = None):
+    def __init__(
+        self,
+        *pages: Any,
+        by_page: bool = True,
+        parcels: dict[str, Any] | None = None,
+        splits: Any = None,
+        items: dict[str, Any] | None = None,
+        invoiced: list[Any] | None = None,
+    ):
         self.pages = list(pages)
         self.by_page = by_page
         self.parcels = parcels if parcels is not None else {}
@@ -83,8 +97,14 @@ class Warehouse:
 
 
 def mock_client(handler: Callable[[httpx.Request], httpx.Response], **options: Any) -> ScendClient:
-    return ScendClient(BASE_URL, API_KEY, retry=RETRY, clock=VirtualClock(),
-                       http=httpx.Client(transport=httpx.MockTransport(handler)), **options)
+    return ScendClient(
+        BASE_URL,
+        API_KEY,
+        retry=RETRY,
+        clock=VirtualClock(),
+        http=httpx.Client(transport=httpx.MockTransport(handler)),
+        **options,
+    )
 
 
 # -- the poll over a mock transport -----------------------------------------------------------------------
@@ -100,17 +120,42 @@ def test_the_poll_asks_for_despatched_orders_since_the_cursor_then_each_orders_p
     assert [s.parcel_id for s in found] == [str(n) for n in range(1, 104)]
     lists = [dict(r.url.params) for r in warehouse.requests if r.url.path == "/api/Order/List"]
     assert lists[:2] == [
-        {"OrderStatusId": "4", "SinceDespatchDate": "2026-11-23T08:00:00", "IncludeOrderItems": "true",
-         "Limit": "100", "PageNo": "1"},
-        {"OrderStatusId": "4", "SinceDespatchDate": "2026-11-23T08:00:00", "IncludeOrderItems": "true",
-         "Limit": "100", "PageNo": "2"},
+        {
+            "OrderStatusId": "4",
+            "SinceDespatchDate": "2026-11-23T08:00:00",
+            "IncludeOrderItems": "true",
+            "Limit": "100",
+            "PageNo": "1",
+        },
+        {
+            "OrderStatusId": "4",
+            "SinceDespatchDate": "2026-11-23T08:00:00",
+            "IncludeOrderItems": "true",
+            "Limit": "100",
+            "PageNo": "2",
+        },
     ]
-    # (and the statuses an order reaches after despatch, Invoiced and Invoice failed, one call each)
-    assert [params["OrderStatusId"] for params in lists] == ["4", "4", "5", "6"]
+    # (and the status an order reaches after despatch, Invoiced, one call)
+    assert [params["OrderStatusId"] for params in lists] == ["4", "4", "5"]
     assert sorted(p for p in warehouse.paths() if p.endswith("/Shipments")) == sorted(
-        f"Order/{n}/Shipments" for n in range(1, 104))
+        f"Order/{n}/Shipments" for n in range(1, 104)
+    )
     assert "Order/Shipments/List" not in warehouse.paths()
     assert all(r.headers["ms-apikey"] == API_KEY for r in warehouse.requests)
+
+
+def test_an_order_the_overlap_lists_again_is_not_read_again() -> None:
+    # Given two polls whose windows overlap over the same despatched orders
+    warehouse = Warehouse([order_row(1), order_row(2)])
+    client = mock_client(warehouse)
+    first = list(client.shipments_since(SINCE))
+    second = list(client.shipments_since(SINCE))
+    # Then both yield them (the write-back dedupes), but each order's parcels were read once
+    assert first == second and len(first) == 2
+    assert sorted(p for p in warehouse.paths() if p.endswith("/Shipments")) == [
+        "Order/1/Shipments",
+        "Order/2/Shipments",
+    ]
 
 
 def test_an_order_invoiced_before_the_poll_is_still_found() -> None:
@@ -165,8 +210,11 @@ def test_a_full_last_page_costs_one_more_call_that_comes_back_empty() -> None:
     warehouse = Warehouse([order_row(1), order_row(2)])
     client = mock_client(warehouse, page_limit=2)
     assert [s.parcel_id for s in client.shipments_since(SINCE)] == ["1", "2"]
-    pages = [r.url.params["PageNo"] for r in warehouse.requests
-             if r.url.path == "/api/Order/List" and r.url.params["OrderStatusId"] == "4"]
+    pages = [
+        r.url.params["PageNo"]
+        for r in warehouse.requests
+        if r.url.path == "/api/Order/List" and r.url.params["OrderStatusId"] == "4"
+    ]
     assert pages == ["1", "2"]
 
 
@@ -174,13 +222,14 @@ def test_a_server_that_ignores_the_page_number_cannot_loop_the_poll() -> None:
     warehouse = Warehouse([order_row(1), order_row(2)], by_page=False)
     client = mock_client(warehouse, page_limit=2)
     assert [s.parcel_id for s in client.shipments_since(SINCE)] == ["1", "2"]
-    assert sum(1 for p in warehouse.paths() if p == "Order/List") == 2 + 1 + 1  # status 4: a page and its repeat
+    assert sum(1 for p in warehouse.paths() if p == "Order/List") == 2 + 1  # status 4: a page and its repeat
 
 
 def test_a_malformed_row_is_skipped_logged_and_exposed(caplog: pytest.LogCaptureFixture) -> None:
     # Given the example page, whose fourth row has no DespatchDate
-    warehouse = Warehouse(page(), parcels=shipments(),
-                          splits=json.loads((EVENTS / "scend_order_splits.json").read_text()))
+    warehouse = Warehouse(
+        page(), parcels=shipments(), splits=json.loads((EVENTS / "scend_order_splits.json").read_text())
+    )
     client = mock_client(warehouse)
     with caplog.at_level(logging.WARNING, logger="shared.connectors.scend.client"):
         found = list(client.shipments_since(SINCE))
@@ -220,12 +269,17 @@ def test_page_limit_is_bounded_by_mintsofts_100() -> None:
 
 def order_for(*lines: tuple[str, int]) -> Order:
     return Order(
-        source="cin7_core", source_id="6f1c2d7e-0000-4000-8000-000000000045", order_number="SO-01822",
-        status="ORDERED", authorised=True,
-        lines=tuple(OrderLine(sku=sku, quantity=Decimal(q), unit_price=Decimal("10"), tax=Decimal(2 * q))
-                    for sku, q in lines),
+        source="cin7_core",
+        source_id="6f1c2d7e-0000-4000-8000-000000000045",
+        order_number="SO-01822",
+        status="ORDERED",
+        authorised=True,
+        lines=tuple(
+            OrderLine(sku=sku, quantity=Decimal(q), unit_price=Decimal("10"), tax=Decimal(2 * q)) for sku, q in lines
+        ),
         shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB"),
-        tax_total=Decimal("6"), total=Decimal("36"),
+        tax_total=Decimal("6"),
+        total=Decimal("36"),
     )
 
 
@@ -288,7 +342,10 @@ def test_a_split_order_leaves_in_two_parts_a_day_apart(
     # And the warehouse, as received, still holds the order exactly as sent
     [received] = simulator.root_orders()
     assert received["OrderNumber"] == "BRANDA-1"
-    assert sorted((i["SKU"], i["Quantity"]) for i in received["OrderItems"]) == [("MUG-WHT-11OZ", 1), ("TSHIRT-BLK-M", 2)]
+    assert sorted((i["SKU"], i["Quantity"]) for i in received["OrderItems"]) == [
+        ("MUG-WHT-11OZ", 1),
+        ("TSHIRT-BLK-M", 2),
+    ]
     assert simulator.duplicate_references() == 0
 
 
@@ -350,7 +407,7 @@ def test_the_poll_pages_through_the_simulator(simulator: ScendSimulator, clock: 
         client.close()
     # Then 5 despatches over 3 pages (2 + 2 + 1), one parcel read each, and the cursor is at-or-after
     assert [s.client_reference for s in found] == [f"BRANDA-{10 + n}" for n in range(5)]
-    assert simulator.requests["GET /api/order/list"] == (3 + 1 + 1) + (2 + 1 + 1)  # status 4 paged; 5 and 6 once
+    assert simulator.requests["GET /api/order/list"] == (3 + 1) + (2 + 1)  # status 4 paged; 5 once
     assert [s.client_reference for s in later] == ["BRANDA-12", "BRANDA-13", "BRANDA-14"]
 
 
@@ -397,8 +454,10 @@ def test_parcels_are_drawn_from_the_seed_whatever_the_read_order(
         order_ids = [int(ref.warehouse_order_id) for ref in refs]
         for order_id in reversed(order_ids) if reverse else order_ids:
             simulator.despatches_for(order_id)
-        return {n: [d["TrackingNumbers"] for d in simulator.despatches_for(order_id)]
-                for n, order_id in enumerate(order_ids)}
+        return {
+            n: [d["TrackingNumbers"] for d in simulator.despatches_for(order_id)]
+            for n, order_id in enumerate(order_ids)
+        }
 
     forward, backward = run(False), run(True)
     assert forward == backward

@@ -216,15 +216,12 @@ def test_a_note_the_source_refuses_does_not_fail_the_cancellation_nor_hide_its_o
 # Scend status -> what the card's table does there (3.4): cancel / raise with the 3PL / refuse and return,
 # and statuses the card gives no rule (a person checks).
 @pytest.mark.parametrize(("status_id", "outcome", "reason", "asked"), [
-    (1, Outcome.CANCELLED_AT_WAREHOUSE, None, True),
     (21, Outcome.CANCELLED_AT_WAREHOUSE, None, True),
     (2, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
-    (13, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
     (19, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
-    (22, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
     (16, Outcome.REFUSED_TOO_LATE, "raise it with the 3PL", False),
     (4, Outcome.REFUSED_RETURN_STARTED, "a return is started", False),
-])
+])  # every status id is decided in tests/unit/test_cancellation_flow.py; here the real machine, a few of each
 def test_the_cancel_endpoint_is_called_only_where_the_cards_table_allows_it(
     h: Harness, status_id: int, outcome: Outcome, reason: str | None, asked: bool
 ) -> None:

@@ -25,32 +25,66 @@ def store(aws: None) -> ExceptionStore:
 
 def test_a_later_exception_for_another_reason_never_overwrites_the_first(store: ExceptionStore) -> None:
     # Given a cancellation refused as too late, for operations to raise with the warehouse
-    first = store.quarantine(flow="cancellation", business_key=ORDER, reasons=[ReasonCode.CANCEL_TOO_LATE],
-                             team=Team.OPERATIONS, detail="picked: raise it with the 3PL", now=NOW)
+    first = store.quarantine(
+        flow="cancellation",
+        business_key=ORDER,
+        reasons=[ReasonCode.CANCEL_TOO_LATE],
+        team=Team.OPERATIONS,
+        detail="picked: raise it with the 3PL",
+        now=NOW,
+    )
     # When a later step of the same cancellation fails for its own reason
-    second = store.quarantine(flow="cancellation", business_key=ORDER, reasons=[ReasonCode.CANCEL_FAILED],
-                              team=Team.OPERATIONS, detail="the note failed", now=NOW + timedelta(minutes=1))
+    second = store.quarantine(
+        flow="cancellation",
+        business_key=ORDER,
+        reasons=[ReasonCode.CANCEL_FAILED],
+        team=Team.OPERATIONS,
+        detail="the note failed",
+        now=NOW + timedelta(minutes=1),
+    )
     # Then both stay open in the inbox, each with its own detail
     assert first != second
     open_now = {record.reason: record.detail for record in store.list()}
-    assert open_now == {ReasonCode.CANCEL_TOO_LATE: "picked: raise it with the 3PL",
-                        ReasonCode.CANCEL_FAILED: "the note failed"}
+    assert open_now == {
+        ReasonCode.CANCEL_TOO_LATE: "picked: raise it with the 3PL",
+        ReasonCode.CANCEL_FAILED: "the note failed",
+    }
 
 
 def test_the_same_reason_again_counts_on_the_same_exception(store: ExceptionStore) -> None:
     for minute in range(3):
-        store.quarantine(flow="order_intake", business_key=ORDER, reasons=[ReasonCode.POSTCODE_INVALID],
-                         team=Team.OPERATIONS, detail=f"try {minute}", now=NOW + timedelta(minutes=minute))
+        store.quarantine(
+            flow="order_intake",
+            business_key=ORDER,
+            reasons=[ReasonCode.POSTCODE_INVALID],
+            team=Team.OPERATIONS,
+            detail=f"try {minute}",
+            now=NOW + timedelta(minutes=minute),
+        )
     (record,) = store.list()
     assert record.attempts == 3 and record.detail == "try 2"
 
 
 def test_a_superseding_verdict_closes_the_reasons_the_record_no_longer_has(store: ExceptionStore) -> None:
     # Given an order quarantined for its postcode, then (postcode fixed) for its delivery service
-    store.quarantine(flow="order_intake", business_key=ORDER, reasons=[ReasonCode.POSTCODE_INVALID],
-                     team=Team.OPERATIONS, detail="LS1", now=NOW, supersede=True)
-    store.quarantine(flow="order_intake", business_key=ORDER, reasons=[ReasonCode.DELIVERY_SERVICE_UNMAPPED],
-                     team=Team.OPERATIONS, detail="Pigeon Post", now=NOW + timedelta(minutes=5), supersede=True)
+    store.quarantine(
+        flow="order_intake",
+        business_key=ORDER,
+        reasons=[ReasonCode.POSTCODE_INVALID],
+        team=Team.OPERATIONS,
+        detail="LS1",
+        now=NOW,
+        supersede=True,
+    )
+    store.quarantine(
+        flow="order_intake",
+        business_key=ORDER,
+        reasons=[ReasonCode.DELIVERY_SERVICE_UNMAPPED],
+        team=Team.OPERATIONS,
+        detail="Pigeon Post",
+        now=NOW + timedelta(minutes=5),
+        supersede=True,
+    )
     # Then only the current reason is open; the fixed one is resolved as superseded
     assert [record.reason for record in store.list()] == [ReasonCode.DELIVERY_SERVICE_UNMAPPED]
     (closed,) = store.list(status=ExceptionStatus.RESOLVED)
@@ -58,12 +92,30 @@ def test_a_superseding_verdict_closes_the_reasons_the_record_no_longer_has(store
 
 
 def test_resolving_a_record_closes_every_reason_in_that_flow_and_no_other_flow(store: ExceptionStore) -> None:
-    store.quarantine(flow="order_intake", business_key=ORDER, reasons=[ReasonCode.POSTCODE_INVALID],
-                     team=Team.OPERATIONS, detail="", now=NOW)
-    store.quarantine(flow="order_intake", business_key=ORDER, reasons=[ReasonCode.SKU_PENDING],
-                     team=Team.ECOMMERCE, detail="", now=NOW)
-    store.quarantine(flow="cancellation", business_key=ORDER, reasons=[ReasonCode.CANCEL_TOO_LATE],
-                     team=Team.OPERATIONS, detail="", now=NOW)
+    store.quarantine(
+        flow="order_intake",
+        business_key=ORDER,
+        reasons=[ReasonCode.POSTCODE_INVALID],
+        team=Team.OPERATIONS,
+        detail="",
+        now=NOW,
+    )
+    store.quarantine(
+        flow="order_intake",
+        business_key=ORDER,
+        reasons=[ReasonCode.SKU_PENDING],
+        team=Team.ECOMMERCE,
+        detail="",
+        now=NOW,
+    )
+    store.quarantine(
+        flow="cancellation",
+        business_key=ORDER,
+        reasons=[ReasonCode.CANCEL_TOO_LATE],
+        team=Team.OPERATIONS,
+        detail="",
+        now=NOW,
+    )
     assert store.resolve("order_intake", ORDER, by="order_intake:replay", now=NOW) == 2
     assert [record.flow for record in store.list()] == ["cancellation"]
     assert store.resolve("order_intake", ORDER, by="order_intake:replay", now=NOW) == 0

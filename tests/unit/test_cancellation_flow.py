@@ -44,8 +44,11 @@ def test_every_scend_status_decides_as_the_card_says(status_id: int) -> None:
 
 def test_the_card_table_has_exactly_the_cards_sets() -> None:
     by_rule = {rule: sorted(i for i, r in DEFAULT_CANCEL_RULES.items() if r == rule) for rule in CancelRule}
-    assert by_rule == {CancelRule.CANCEL: [1, 7, 9, 10, 11, 12, 15, 21],
-                       CancelRule.RAISE_WITH_WAREHOUSE: [14, 16, 17, 20], CancelRule.REFUSE_AND_RETURN: [4, 5]}
+    assert by_rule == {
+        CancelRule.CANCEL: [1, 7, 9, 10, 11, 12, 15, 21],
+        CancelRule.RAISE_WITH_WAREHOUSE: [14, 16, 17, 20],
+        CancelRule.REFUSE_AND_RETURN: [4, 5],
+    }
 
 
 def test_statuses_the_neutral_vocabulary_cannot_tell_apart_are_decided_by_their_own_code() -> None:
@@ -68,8 +71,13 @@ def test_reasons_name_the_status_and_what_to_expect() -> None:
 
 def test_a_client_overrides_one_status_and_the_rendered_choice_follows(example_config: ClientConfig) -> None:
     # Given a 3PL that still cancels once picking has started, in one client's config
-    config = example_config.model_copy(update={"warehouse": example_config.warehouse.model_copy(
-        update={"cancel_rules": {16: CancelRule.CANCEL, 1: CancelRule.RAISE_WITH_WAREHOUSE}})})
+    config = example_config.model_copy(
+        update={
+            "warehouse": example_config.warehouse.model_copy(
+                update={"cancel_rules": {16: CancelRule.CANCEL, 1: CancelRule.RAISE_WITH_WAREHOUSE}}
+            )
+        }
+    )
     choice = topology.state_machine("cancellation").state("WarehouseAllowsCancel")
     assert isinstance(choice, topology.ChoiceState)
     default, overridden = choice.routes(example_config), choice.routes(config)
@@ -77,8 +85,11 @@ def test_a_client_overrides_one_status_and_the_rendered_choice_follows(example_c
     assert {code for code in default if default[code] != overridden[code]} == {"1", "16"}
     assert overridden["16"] == "CancelAtWarehouse" and overridden["1"] == "RecordOutcome"
     for code, target in overridden.items():
-        decision = decide(Place.AT_WAREHOUSE, warehouses.status_read(config.warehouse, code),
-                          warehouses.cancel_rules(config.warehouse)).decision
+        decision = decide(
+            Place.AT_WAREHOUSE,
+            warehouses.status_read(config.warehouse, code),
+            warehouses.cancel_rules(config.warehouse),
+        ).decision
         assert (target == "CancelAtWarehouse") == (decision == Decision.CANCEL_AT_WAREHOUSE)
 
 
@@ -91,7 +102,15 @@ def test_the_choice_lists_every_status_code_and_routes_only_cancellable_ones_to_
     routes = choice.routes(example_config)
     assert set(routes) == {str(i) for i in STATUS_NAMES}
     assert {code for code, target in routes.items() if target == "CancelAtWarehouse"} == {
-        "1", "7", "9", "10", "11", "12", "15", "21"}
+        "1",
+        "7",
+        "9",
+        "10",
+        "11",
+        "12",
+        "15",
+        "21",
+    }
 
 
 def test_an_unknown_status_id_is_refused_in_config_and_the_old_cutoff_is_explained() -> None:
@@ -121,26 +140,38 @@ def test_an_unknown_status_is_left_to_a_person() -> None:
     assert decide(Place.AT_WAREHOUSE, status_read(99), RULES).decision == Decision.TOO_LATE
 
 
-@pytest.mark.parametrize(("recorded", "started_ago", "expected_place"), [
-    (True, None, Place.AT_WAREHOUSE),
-    (False, None, Place.NOT_SUBMITTED),
-    (False, 5, Place.SUBMIT_IN_FLIGHT),
-    (False, 119, Place.SUBMIT_IN_FLIGHT),
-    (False, 120, Place.SUBMIT_UNCERTAIN),
-])
+@pytest.mark.parametrize(
+    ("recorded", "started_ago", "expected_place"),
+    [
+        (True, None, Place.AT_WAREHOUSE),
+        (False, None, Place.NOT_SUBMITTED),
+        (False, 5, Place.SUBMIT_IN_FLIGHT),
+        (False, 119, Place.SUBMIT_IN_FLIGHT),
+        (False, 120, Place.SUBMIT_UNCERTAIN),
+    ],
+)
 def test_locate_by_submit_lease(recorded: bool, started_ago: int | None, expected_place: Place) -> None:
     started = NOW - timedelta(seconds=started_ago) if started_ago is not None else None
-    place = locate(cancelled=False, warehouse_order_id="50001" if recorded else None, submit_started_at=started,
-                   now=NOW, submit_lease_seconds=120)
+    place = locate(
+        cancelled=False,
+        warehouse_order_id="50001" if recorded else None,
+        submit_started_at=started,
+        now=NOW,
+        submit_lease_seconds=120,
+    )
     assert place == expected_place
 
 
 def test_locate_prefers_the_warehouse_id_to_a_cancelled_stage() -> None:
     # A cancelled order we had sent is re-read at the warehouse (idempotent re-run), not assumed.
-    assert locate(cancelled=True, warehouse_order_id="1", submit_started_at=None, now=NOW,
-                  submit_lease_seconds=1) == Place.AT_WAREHOUSE
-    assert locate(cancelled=True, warehouse_order_id=None, submit_started_at=NOW, now=NOW,
-                  submit_lease_seconds=1) == Place.CANCELLED
+    assert (
+        locate(cancelled=True, warehouse_order_id="1", submit_started_at=None, now=NOW, submit_lease_seconds=1)
+        == Place.AT_WAREHOUSE
+    )
+    assert (
+        locate(cancelled=True, warehouse_order_id=None, submit_started_at=NOW, now=NOW, submit_lease_seconds=1)
+        == Place.CANCELLED
+    )
 
 
 def test_a_recorded_parcel_outranks_a_status_that_hides_it() -> None:
@@ -148,16 +179,19 @@ def test_a_recorded_parcel_outranks_a_status_that_hides_it() -> None:
     assert effective_status(status_read(15), "submitted", status_read(4)) == status_read(15)
 
 
-@pytest.mark.parametrize(("route", "status_id", "accepted", "outcome"), [
-    ("not_submitted", None, None, Outcome.CANCELLED_BEFORE_SUBMIT),
-    ("cancelled", None, None, Outcome.ALREADY_CANCELLED),
-    ("at_warehouse", 3, None, Outcome.ALREADY_CANCELLED),
-    ("at_warehouse", 17, None, Outcome.REFUSED_TOO_LATE),
-    ("at_warehouse", 22, None, Outcome.REFUSED_TOO_LATE),
-    ("at_warehouse", 5, None, Outcome.REFUSED_RETURN_STARTED),
-    ("at_warehouse", 1, True, Outcome.CANCELLED_AT_WAREHOUSE),
-    ("at_warehouse", 15, False, Outcome.REFUSED_BY_WAREHOUSE),
-])
+@pytest.mark.parametrize(
+    ("route", "status_id", "accepted", "outcome"),
+    [
+        ("not_submitted", None, None, Outcome.CANCELLED_BEFORE_SUBMIT),
+        ("cancelled", None, None, Outcome.ALREADY_CANCELLED),
+        ("at_warehouse", 3, None, Outcome.ALREADY_CANCELLED),
+        ("at_warehouse", 17, None, Outcome.REFUSED_TOO_LATE),
+        ("at_warehouse", 22, None, Outcome.REFUSED_TOO_LATE),
+        ("at_warehouse", 5, None, Outcome.REFUSED_RETURN_STARTED),
+        ("at_warehouse", 1, True, Outcome.CANCELLED_AT_WAREHOUSE),
+        ("at_warehouse", 15, False, Outcome.REFUSED_BY_WAREHOUSE),
+    ],
+)
 def test_outcome_of_an_execution(route: str, status_id: int | None, accepted: bool | None, outcome: Outcome) -> None:
     status = status_read(status_id) if status_id is not None else None
     assert outcome_of(route=route, status=status, rules=RULES, warehouse_accepted=accepted) == outcome

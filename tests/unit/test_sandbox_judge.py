@@ -14,15 +14,33 @@ from sandbox.scenario import DayResult, PlannedSale, failures, judge_sale, order
 
 SERVICES = {"Royal Mail Tracked 48": "RM-TRACKED-48"}
 SALE: dict[str, Any] = {
-    "Carrier": "Royal Mail Tracked 48", "Status": "ORDERED",
-    "ShippingAddress": {"Line1": "1 High Street", "City": "Leeds", "Postcode": "LS1 1AA",
-                        "Country": "United Kingdom", "Contact": "Jo Smith"},
-    "Order": {"Lines": [{"SKU": "TEE-BLK-M", "Quantity": 2}, {"SKU": "CAP-NVY-S", "Quantity": 1},
-                        {"SKU": "TEE-BLK-M", "Quantity": 1}]},
+    "Carrier": "Royal Mail Tracked 48",
+    "Status": "ORDERED",
+    "ShippingAddress": {
+        "Line1": "1 High Street",
+        "City": "Leeds",
+        "Postcode": "LS1 1AA",
+        "Country": "United Kingdom",
+        "Contact": "Jo Smith",
+    },
+    "Order": {
+        "Lines": [
+            {"SKU": "TEE-BLK-M", "Quantity": 2},
+            {"SKU": "CAP-NVY-S", "Quantity": 1},
+            {"SKU": "TEE-BLK-M", "Quantity": 1},
+        ]
+    },
 }
 ORDER: dict[str, Any] = {
-    "ID": 50001, "OrderNumber": "EXA-SO-1", "OrderStatusId": 15, "FirstName": "Jo", "LastName": "Smith",
-    "Address1": "1 High Street", "Town": "Leeds", "PostCode": "LS1 1AA", "Country": "GB",
+    "ID": 50001,
+    "OrderNumber": "EXA-SO-1",
+    "OrderStatusId": 15,
+    "FirstName": "Jo",
+    "LastName": "Smith",
+    "Address1": "1 High Street",
+    "Town": "Leeds",
+    "PostCode": "LS1 1AA",
+    "Country": "GB",
     "CourierService": "RM-TRACKED-48",
     "OrderItems": [{"SKU": "CAP-NVY-S", "Quantity": 1}, {"SKU": "TEE-BLK-M", "Quantity": 3}],
 }
@@ -36,22 +54,31 @@ def planned(expected: str = "warehouse", cancel: str | None = None) -> PlannedSa
     return PlannedSale("s-1", "SO-1", "valid", expected, cancel=cancel)
 
 
-def judge(orders: list[dict[str, Any]], sale: PlannedSale | None = None, *, stage: str | None = "submitted",
-          reasons: frozenset[str] = frozenset()) -> tuple[str, str]:
-    return judge_sale(sale or planned(), SALE, orders, services=SERVICES, default_service=None, stage=stage,
-                      open_reasons=set(reasons))
+def judge(
+    orders: list[dict[str, Any]],
+    sale: PlannedSale | None = None,
+    *,
+    stage: str | None = "submitted",
+    reasons: frozenset[str] = frozenset(),
+) -> tuple[str, str]:
+    return judge_sale(
+        sale or planned(), SALE, orders, services=SERVICES, default_service=None, stage=stage, open_reasons=set(reasons)
+    )
 
 
 def test_the_warehouse_copy_of_the_sale_is_right_only_with_its_lines_address_and_service() -> None:
     assert order_problems(SALE, [ORDER], SERVICES) == []
     # One unit short, another town, another service, another postcode: each is named
-    assert order_problems(SALE, [changed(OrderItems=[{"SKU": "TEE-BLK-M", "Quantity": 2},
-                                                     {"SKU": "CAP-NVY-S", "Quantity": 1}])], SERVICES) == [
+    assert order_problems(
+        SALE, [changed(OrderItems=[{"SKU": "TEE-BLK-M", "Quantity": 2}, {"SKU": "CAP-NVY-S", "Quantity": 1}])], SERVICES
+    ) == [
         "lines {'CAP-NVY-S': Decimal('1'), 'TEE-BLK-M': Decimal('2')} != "
-        "{'CAP-NVY-S': Decimal('1'), 'TEE-BLK-M': Decimal('3')}"]
+        "{'CAP-NVY-S': Decimal('1'), 'TEE-BLK-M': Decimal('3')}"
+    ]
     assert order_problems(SALE, [changed(Town="York")], SERVICES) == ["town 'York' != 'Leeds'"]
     assert order_problems(SALE, [changed(CourierService="DPD-NEXT-DAY")], SERVICES) == [
-        "service 'DPD-NEXT-DAY' != 'RM-TRACKED-48'"]
+        "service 'DPD-NEXT-DAY' != 'RM-TRACKED-48'"
+    ]
     assert order_problems(SALE, [changed(PostCode="LS1 1AB")], SERVICES) == ["postcode 'LS1 1AB' != 'LS1 1AA'"]
     assert order_problems(SALE, [changed(PostCode=" ls1  1aa ")], SERVICES) == []
 
@@ -86,9 +113,18 @@ def test_cancellations_are_judged_by_the_warehouse_status() -> None:
     assert judge([changed(OrderStatusId=3)], late, reasons=frozenset({"cancel_too_late"}))[0] == "wrong_outcome"
 
 
-HEALTHY = {"lost": 0, "duplicate_warehouse_orders": 0, "wrong_outcome": 0, "wrong_at_warehouse": 0,
-           "bad_orders_reached_warehouse": 0, "despatches_not_written_back": 0, "duplicate_shipments_applied": 0,
-           "cancels_wrong": 0, "skus_pushed_above_master_available": 0, "spikes_pushed": 0}
+HEALTHY = {
+    "lost": 0,
+    "duplicate_warehouse_orders": 0,
+    "wrong_outcome": 0,
+    "wrong_at_warehouse": 0,
+    "bad_orders_reached_warehouse": 0,
+    "despatches_not_written_back": 0,
+    "duplicate_shipments_applied": 0,
+    "cancels_wrong": 0,
+    "skus_pushed_above_master_available": 0,
+    "spikes_pushed": 0,
+}
 
 
 @pytest.mark.parametrize("verdict", sorted(HEALTHY))
@@ -97,11 +133,19 @@ def test_every_bad_verdict_fails_the_day(verdict: str) -> None:
     assert len(failures({**HEALTHY, verdict: 1})) == 1
 
 
-@pytest.mark.parametrize(("verdict", "code"), [(None, 0), ("bad_orders_reached_warehouse", 1), ("lost", 1),
-                                               ("wrong_at_warehouse", 1), ("despatches_not_written_back", 1)])
-def test_sandbox_run_exits_non_zero_on_a_bad_verdict(monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str], verdict: str | None,
-                                                     code: int) -> None:
+@pytest.mark.parametrize(
+    ("verdict", "code"),
+    [
+        (None, 0),
+        ("bad_orders_reached_warehouse", 1),
+        ("lost", 1),
+        ("wrong_at_warehouse", 1),
+        ("despatches_not_written_back", 1),
+    ],
+)
+def test_sandbox_run_exits_non_zero_on_a_bad_verdict(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], verdict: str | None, code: int
+) -> None:
     summary = {**HEALTHY, **({verdict: 2} if verdict else {})}
     monkeypatch.setattr(scenario, "run_day", lambda options, after=None: DayResult(summary=summary, wall_seconds=0))
     assert main(["sandbox", "run", "--orders", "1", "--json"]) == code

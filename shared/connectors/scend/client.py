@@ -14,6 +14,7 @@ with 429 + `Retry-After: 0` and sometimes an HTML page, and answers many writes 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,10 +105,14 @@ RULES: tuple[Rule, ...] = (
 THROTTLE_MIN_WAIT_SECONDS = 5.0
 MAX_PAGE_LIMIT = 100  # Mintsoft: Limit at most 100 on .../List, no totals
 STOCK_PUSH_BATCH = 100  # rows per call to the stock write endpoint [I]
-# Statuses an order shows once it has left (card 3.3): Despatched, then Invoiced or Invoice failed. The card's
-# poll asks for 4; an order invoiced between two polls no longer lists there, so 5 and 6 are read as well.
-DESPATCHED_STATUS_IDS = (4, 5, 6)
+# The card's poll asks for 4 Despatched; the happy path goes on to 5 Invoiced, and an order invoiced between
+# two polls no longer lists under 4, so 5 is read as well. (6 Invoice failed is left to the mismatch monitor,
+# which flags an order despatched at Scend with nothing written back.)
+DESPATCHED_STATUS_IDS = (4, 5)
 STOCK_WRITE_SETTING = "warehouse.stock_write_endpoint"
+# Despatches already read in this process, by (order ID, DespatchDate): an order that has left does not
+# change, and the poll's overlap re-lists it several times, so its parcels are read once [I].
+DESPATCH_MEMORY = 5000
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,7 @@ class ScendClient:
         self.page_limit = page_limit
         # INFERRED, named in config: None when the warehouse accepts no stock writes (drift is reported only).
         self.stock_write_endpoint = stock_write_endpoint.strip("/") if stock_write_endpoint else None
+        self._despatches: OrderedDict[tuple[str, str], Shipment] = OrderedDict()
         # Rows the last shipments_since poll skipped as malformed; cleared when the next poll starts.
         self.rejected_rows: list[RejectedShipment] = []
         # Rows the last stock_levels read skipped as malformed ({"row", "error"}); cleared when the next starts.
@@ -345,7 +351,8 @@ class ScendClient:
 
         A GET that changes state, but one that is safe to repeat: cancelling a cancelled order is
         answered Success (or a refusal naming it cancelled, which the caller's status read then settles) [I].
-        Refusal rules are not documented [?]; our own rule (cancel only before the cut-off) is applied first.
+        Refusal rules are not documented [?]; the card's table (statuses.py) is applied first, so this is
+        called only at a status where the warehouse is expected to accept.
         """
         if not warehouse_order_id.isdigit():
             raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend order id '{warehouse_order_id}' is not numeric")
@@ -383,18 +390,20 @@ class ScendClient:
         the order the warehouse lists them.
 
         Card 3.5 [V]: GET Order/List?OrderStatusId=4&SinceDespatchDate=<since>&IncludeOrderItems=true
-        (paged per 3.1: PageNo + Limit up to 100, no totals, stop on a short page; also for 5 Invoiced
-        and 6 Invoice failed, which an order reaches after 4), then GET Order/{id}/Shipments for its
+        (paged per 3.1: PageNo + Limit up to 100, no totals, stop on a short page; also for 5 Invoiced,
+        which an order reaches after 4), then GET Order/{id}/Shipments for its
         parcels. Parcel rows carry ID, OrderId, ParcelNo and tracking, not the order number: the
         reference is the order's. A part of a split order (NumberOfParts above 1) names the order it
         was split from in GET Order/{id}/Splits; the reference is that order's [I: meaning of the
         fields]. An order listed without items is read with GET Order/{id}/Items.
 
         The despatch id (Shipment.parcel_id) is the despatched order's ID: stable across polls, one
-        per order or split part. A full page of orders already seen means PageNo is ignored: the read
-        stops there. A row that cannot be mapped does not stop the feed: it is logged, skipped and
-        kept in `self.rejected_rows` (cleared when this generator starts) for the caller to quarantine.
-        A page that is not a JSON array is PAYLOAD_INVALID for the poll.
+        per order or split part. An order re-listed by the overlap window costs no second read of its
+        parcels in the same process (it has left; its despatch does not change). A full page of orders
+        already seen means PageNo is ignored: the read stops there. A row that cannot be mapped does
+        not stop the feed: it is logged, skipped and kept in `self.rejected_rows` (cleared when this
+        generator starts) for the caller to quarantine. A page that is not a JSON array is
+        PAYLOAD_INVALID for the poll.
         """
         self.rejected_rows = []
         seen: set[str] = set()
@@ -442,7 +451,19 @@ class ScendClient:
             page += 1
 
     def _despatch(self, order: DespatchedOrderRow) -> Shipment:
-        """One despatched order with its items, its parcels and the reference of the order it belongs to."""
+        """One despatched order with its items, its parcels and the reference of the order it belongs to;
+        an order re-listed by the poll's overlap is not read again (it left already, it does not change)."""
+        key = (order.ID, order.DespatchDate.isoformat())
+        known = self._despatches.get(key)
+        if known is not None:
+            return known
+        shipment = self._read_despatch(order)
+        self._despatches[key] = shipment
+        while len(self._despatches) > DESPATCH_MEMORY:
+            self._despatches.popitem(last=False)
+        return shipment
+
+    def _read_despatch(self, order: DespatchedOrderRow) -> Shipment:
         label = f"scend order {order.ID} ({order.OrderNumber})"
         items = order.OrderItems
         if not items:

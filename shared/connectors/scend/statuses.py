@@ -17,10 +17,28 @@ from shared.models.warehouse import CancelRule, WarehouseStatusRead
 
 # OrderStatusId -> name, as GET /api/Order/Statuses lists them (card 3.3 [C]).
 STATUS_NAMES: dict[int, str] = {
-    1: "New", 2: "Printed", 3: "Cancelled", 4: "Despatched", 5: "Invoiced", 6: "Invoice failed", 7: "Holding",
-    8: "Failed", 9: "On back order", 10: "Awaiting confirmation", 11: "Awaiting documentation",
-    12: "Awaiting payment", 13: "Query raised", 14: "Pack and hold", 15: "Awaiting picking", 16: "Picking started",
-    17: "Picked", 18: "Fraud risk", 19: "Picking skipped", 20: "Packed", 21: "Awaiting replen", 22: "Processing",
+    1: "New",
+    2: "Printed",
+    3: "Cancelled",
+    4: "Despatched",
+    5: "Invoiced",
+    6: "Invoice failed",
+    7: "Holding",
+    8: "Failed",
+    9: "On back order",
+    10: "Awaiting confirmation",
+    11: "Awaiting documentation",
+    12: "Awaiting payment",
+    13: "Query raised",
+    14: "Pack and hold",
+    15: "Awaiting picking",
+    16: "Picking started",
+    17: "Picked",
+    18: "Fraud risk",
+    19: "Picking skipped",
+    20: "Packed",
+    21: "Awaiting replen",
+    22: "Processing",
     23: "Rebinned",
 }
 STATUS_CODES: tuple[str, ...] = tuple(str(status_id) for status_id in STATUS_NAMES)
@@ -37,8 +55,9 @@ def status_read(status_id: int | None) -> WarehouseStatusRead:
     """An OrderStatusId as a status read: its code, its name and the neutral status."""
     if status_id is None:
         return WarehouseStatusRead(status=neutral_status(None), code="", name="")
-    return WarehouseStatusRead(status=neutral_status(status_id), code=str(status_id),
-                               name=STATUS_NAMES.get(status_id, ""))
+    return WarehouseStatusRead(
+        status=neutral_status(status_id), code=str(status_id), name=STATUS_NAMES.get(status_id, "")
+    )
 
 
 def despatched_read() -> WarehouseStatusRead:
