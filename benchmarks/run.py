@@ -4,7 +4,7 @@
     python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog,
     #                                          where, sla-alert, alarms, endpoints, card-day
 
-Writes a JSON report to benchmarks/results/latest.json and prints it.
+Writes a JSON report to benchmarks/results/latest.json (or `--out NAME`: NAME.json) and prints it.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ def main() -> int:
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--duplicate-rate", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--out", default="latest", help="results file name under benchmarks/results/ (no .json)")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -153,7 +154,7 @@ def main() -> int:
         report["day"] = bench_day(args.orders, args.fault_rate, args.duplicate_rate, args.seed)
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(report, indent=2, default=str))
+    (out / f"{args.out}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     print(json.dumps(report, indent=2, default=str))
     return 0
 

@@ -515,6 +515,7 @@ def _serialise_dynamodb_writes() -> None:
     condition and then updates, so two threads can both pass. The cancel/submit race relies on that
     atomicity, so the sandbox serialises moto's item reads and writes (one lock: a faithful, if coarse,
     stand-in for per-item atomicity)."""
+    import copy
     import functools
 
     from moto.dynamodb.models import DynamoDBBackend
@@ -523,9 +524,12 @@ def _serialise_dynamodb_writes() -> None:
     for name in ("put_item", "get_item", "update_item", "delete_item", "transact_write_items"):
         original = getattr(DynamoDBBackend, name)
 
-        def serialised(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+        def serialised(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
             with lock:
-                return _original(*args, **kwargs)
+                result = _original(*args, **kwargs)
+                # moto's update_item response deep-copies the item get_item returned *after* the lock is
+                # released, while another thread may be writing it: hand out a copy taken under the lock.
+                return copy.deepcopy(result) if _name == "get_item" else result
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(serialised))
 

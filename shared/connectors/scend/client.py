@@ -437,8 +437,8 @@ class ScendClient:
                 try:
                     shipment = self._despatch(parse_despatched_order(row))
                 except PermanentError as error:
-                    if error.reason is not ReasonCode.PAYLOAD_INVALID:
-                        raise
+                    # One order's unreadable row, or a refused read of its parcels, splits or items, must not
+                    # hold back the rest of the feed: it is set aside for quarantine.
                     logger.warning("scend: skipping despatched order (%s): %s", despatch_label(row), error.detail)
                     self.rejected_rows.append(RejectedShipment(parcel_id=key, row=row, error=error))
                     continue
