@@ -91,6 +91,7 @@ def bench_sla_alert(trials: int = 6, step_seconds: int = 5) -> dict[str, Any]:
     from sandbox.simulators.scend import ScendSimulator
     from shared.clock import VirtualClock
     from shared.config import config_for_client
+    from shared.connectors.spec import Role
     from shared.topology import hop
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
@@ -103,22 +104,22 @@ def bench_sla_alert(trials: int = 6, step_seconds: int = 5) -> dict[str, Any]:
         cin7.start()
         scend.start()
         try:
-            config = base.model_copy(update={
-                "source": base.source.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
-                "warehouse": base.warehouse.model_copy(update={"base_url": f"{scend.url}api/"}),
-            })
+            config = base.with_role_platform(Role.ORDER_SOURCE, base_url=f"{cin7.url}ExternalApi/v2/") \
+                .with_role_platform(Role.ORDER_TARGET, base_url=f"{scend.url}api/")
+            cin7_name, scend_name = config.platform_for(Role.ORDER_SOURCE), config.platform_for(Role.ORDER_TARGET)
             with mock_aws():
                 local = LocalHopline(config, clock)
-                local.start({"source.credentials_secret": {"account_id": "acct", "application_key": "key"},
-                             "source.webhook_secret": {"secret": "s"},
-                             "warehouse.credentials_secret": {"api_key": "scend"}})
+                local.start({f"platforms.{cin7_name}.credentials_secret": {"account_id": "acct",
+                                                                            "application_key": "key"},
+                             f"platforms.{cin7_name}.webhook_secret": {"secret": "s"},
+                             f"platforms.{scend_name}.credentials_secret": {"api_key": "scend"}})
                 scend.add_product("TEE-BLK-M")
                 schedules = Schedules(local, clock)
                 clock.advance(trial * 60 / trials)  # a different offset within the monitor's minute
                 sale = cin7.add_sale(order_number=f"SO-{trial}", lines=[("TEE-BLK-M", 1, Decimal("10"))],
                                      address={"Line1": "1 High St", "City": "Leeds", "Postcode": "LS1 1AA",
                                               "Country": "United Kingdom", "Contact": "Jo Smith"})
-                local.call_api("POST", "/webhooks/cin7-core", headers={config.source.webhook_header: "s"},
+                local.call_api("POST", "/webhooks/cin7-core", headers={"X-Hopline-Webhook-Secret": "s"},
                                body=json.dumps(cin7.webhook_payload(sale)))
                 # Intake runs; the submit message is lost (the order-submit consumer is down)
                 sqs = boto3.client("sqs")

@@ -20,13 +20,13 @@ def bench_diff(skus: int = 100_000, locations: int = 3, changed_share: float = 0
     The last-pushed snapshot is what push_stock reads from DynamoDB; here it is a dict, so the figure is
     the engine's own cost (the store's reads are measured by the backlog run and the sandbox).
     """
-    from shared.config import StockBuffer, StockConfig
+    from shared.config import StockBuffer, StockPipeline
     from shared.flows.stock import DeltaAction, PushedState, available_to_sell, decide_delta
     from shared.models.stock import StockRow
 
     rng = random.Random(seed)
     names = ["Scend UK", "Retail Store", "Showroom"][:locations]
-    config = StockConfig(enabled=True, locations={"Scend UK": "3", "Showroom": "3"}, drift_location="Scend UK",
+    config = StockPipeline(enabled=True, locations={"Scend UK": "3", "Showroom": "3"}, drift_location="Scend UK",
                          buffer=StockBuffer(units=1, percent=5), sku_buffers={f"SKU-{i:06d}": StockBuffer(units=3)
                                                                               for i in range(0, skus, 50)})
     raw = [{"SKU": f"SKU-{i:06d}", "Location": name, "Available": rng.randint(-2, 400), "OnHand": 0,

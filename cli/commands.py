@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from cli.ops import Ops, OpsError, StackResources, resources_by_convention, resources_from_stack
+from shared.connectors.spec import Role
 
 
 def build_ops(args: argparse.Namespace) -> Ops:
@@ -27,7 +28,8 @@ def build_ops(args: argparse.Namespace) -> Ops:
     source, prefix, region = "cin7_core", "", None
     try:
         config = config_for_client(args.client)
-        source, prefix, region = config.source.platform, config.warehouse.client_reference_prefix, config.region
+        source, prefix = config.settings_for(Role.ORDER_SOURCE).type, config.orders.reference_prefix
+        region = config.region
     except ConfigError:
         pass  # a client whose file is not in this checkout: defaults, names from the stack
     session = boto3.Session(profile_name=args.profile, region_name=args.region or region)
@@ -182,8 +184,8 @@ def sandbox_operator(commands: list[str], *, interactive: bool, client: str) -> 
                 continue
             run_ops_command(args, Ops(resources=resources_by_convention(client, local.runtime.sqs),
                                       dynamodb=local.runtime.dynamodb, sqs=local.runtime.sqs, s3=local.runtime.s3,
-                                      source=local.config.source.platform,
-                                      reference_prefix=local.config.warehouse.client_reference_prefix,
+                                      source=local.config.settings_for(Role.ORDER_SOURCE).type,
+                                      reference_prefix=local.config.orders.reference_prefix,
                                       clock=local.clock))
 
     return run

@@ -158,7 +158,10 @@ class HoplineClientStack(cdk.Stack):
                 "WebhookApi",
                 api_name=physical_name(client, "webhooks"),
                 routes=routes,
-                required_headers=(config.source.webhook_header,),
+                required_headers=tuple(sorted({
+                    str(settings.webhook_header) for settings in config.platforms.values()
+                    if getattr(settings, "webhook_secret", None)
+                })),
             )
         self._outputs()
 

@@ -84,6 +84,17 @@ class FakeContext:
         return 30_000
 
 
+def default_secret_values(config: ClientConfig) -> dict[str, dict[str, str]]:
+    """Made-up credentials for every platform instance (and its webhook secret), keyed by config path."""
+    values: dict[str, dict[str, str]] = {}
+    for name, settings in config.platforms.items():
+        spec = config.spec(name)
+        values[f"platforms.{name}.credentials_secret"] = {key: secrets.token_hex(16) for key in spec.secret_keys}
+        if getattr(settings, "webhook_secret", None):
+            values[f"platforms.{name}.webhook_secret"] = {"secret": secrets.token_urlsafe(24)}
+    return values
+
+
 def resource_name(config: ClientConfig, name: str) -> str:
     return f"hopline-{config.client}-{name}"
 
@@ -166,16 +177,13 @@ class LocalHopline:
             name = resource_name(self.config, bucket.name)
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
             os.environ[topology.bucket_env(bucket.name)] = name
-        self.secret_values = secret_values or {
-            "source.credentials_secret": {"account_id": str(uuid.uuid4()), "application_key": secrets.token_hex(16)},
-            "source.webhook_secret": {"secret": secrets.token_urlsafe(24)},
-            "warehouse.credentials_secret": {"api_key": secrets.token_hex(20)},
-        }
+        self.secret_values = secret_values or default_secret_values(self.config)
         manager = boto3.client("secretsmanager")
-        for path, value in self.secret_values.items():
-            name = topology.config_value(self.config, path)
-            manager.create_secret(Name=name, SecretString=json.dumps(value))
-            os.environ[topology.secret_env(path)] = name
+        for path, value in self.secret_values.items():  # "platforms.<instance>.<field>"
+            manager.create_secret(Name=topology.config_value(self.config, path), SecretString=json.dumps(value))
+        for hop in topology.HOPS:  # each hop names secrets by role; the config says which platform plays it
+            for path in hop.secrets:
+                os.environ[topology.secret_env(path)] = topology.config_value(self.config, path)
         os.environ[CLIENT_CONFIG_ENV] = self.config.to_env()
         os.environ["CLIENT_ID"] = self.config.client
         _install_moto_patches()

@@ -22,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from shared.clock import VirtualClock
 from shared.config import ClientConfig, config_for_client
+from shared.connectors.cin7_core.settings import Cin7CoreSettings
+from shared.connectors.scend.settings import ScendSettings
+from shared.connectors.spec import Role
 from shared.models import ReasonCode
 
 KINDS: dict[str, tuple[float, str]] = {
@@ -162,40 +165,47 @@ def run_day(
     base_config = config or config_for_client(options.client)
     with mock_aws(config=MOTO_CONFIG):
         local = LocalHopline(base_config, clock)
+        cin7_name = base_config.platform_for(Role.ORDER_SOURCE)
+        scend_name = base_config.platform_for(Role.ORDER_TARGET)
+        cin7_settings = cast(Cin7CoreSettings, base_config.platforms[cin7_name])
+        scend_settings = cast(ScendSettings, base_config.platforms[scend_name])
+        cin7_secret = f"platforms.{cin7_name}.credentials_secret"
+        hook_secret = f"platforms.{cin7_name}.webhook_secret"
+        scend_secret = f"platforms.{scend_name}.credentials_secret"
         secrets = {
-            "source.credentials_secret": {"account_id": f"acct-{options.seed}",
-                                          "application_key": f"key-{rng.getrandbits(64):x}"},
-            "source.webhook_secret": {"secret": f"hook-{rng.getrandbits(64):x}"},
-            "warehouse.credentials_secret": {"api_key": f"scend-{rng.getrandbits(64):x}"},
+            cin7_secret: {"account_id": f"acct-{options.seed}", "application_key": f"key-{rng.getrandbits(64):x}"},
+            hook_secret: {"secret": f"hook-{rng.getrandbits(64):x}"},
+            scend_secret: {"api_key": f"scend-{rng.getrandbits(64):x}"},
         }
         cin7 = Cin7CoreSimulator(
-            secrets["source.credentials_secret"]["account_id"], secrets["source.credentials_secret"]["application_key"],
+            secrets[cin7_secret]["account_id"], secrets[cin7_secret]["application_key"],
             clock=clock, faults=FaultPlan(rate=options.fault_rate, seed=options.seed),
-            calls_per_minute=base_config.source.calls_per_minute,
+            calls_per_minute=cin7_settings.calls_per_minute,
         )
         scend = ScendSimulator(
-            secrets["warehouse.credentials_secret"]["api_key"], clock=clock,
+            secrets[scend_secret]["api_key"], clock=clock,
             faults=FaultPlan(rate=options.fault_rate, seed=options.seed + 1),
             enforce_unique_reference=options.warehouse_rejects_duplicates,
             split_rate=options.split_rate, multi_tracking_rate=options.multi_tracking_rate, seed=options.seed,
             late_parcel_hours=options.late_parcel_hours,
             # The inferred stock write is served only where the client's config names one.
-            stock_write_endpoint=base_config.warehouse.stock_write_endpoint,
+            stock_write_endpoint=scend_settings.stock_write_endpoint,
         )
         cin7.start()
         scend.start()
         try:
-            local.config = base_config.model_copy(update={
-                "source": base_config.source.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
-                "warehouse": base_config.warehouse.model_copy(update={"base_url": f"{scend.url}api/"}),
-            })
+            local.config = base_config.model_copy(update={"platforms": {
+                **base_config.platforms,
+                cin7_name: cin7_settings.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
+                scend_name: scend_settings.model_copy(update={"base_url": f"{scend.url}api/"}),
+            }})
             local.start(secrets)
             skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
             for sku in skus:
                 scend.add_product(sku, name=sku.replace("-", " ").title())
             stock = stock_day.seed(cin7, scend, skus, random.Random(options.seed + 2),
-                                   local.config.warehouse.warehouse_id or 1)
-            planned = _drive(options, rng, clock, local, cin7, secrets["source.webhook_secret"]["secret"], skus,
+                                   scend_settings.warehouse_id or 1)
+            planned = _drive(options, rng, clock, local, cin7, secrets[hook_secret]["secret"], skus,
                              scend=scend, stock=stock)
             summary = summarise(options, local, cin7, scend, planned)
             summary.update(stock_day.summary(local, cin7, scend, stock))
@@ -211,7 +221,7 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
            skus: list[str], *, scend: Any = None, stock: Any = None) -> list[PlannedSale]:
     from sandbox import stock_day
 
-    header = local.config.source.webhook_header
+    header = cast(Cin7CoreSettings, local.config.settings_for(Role.ORDER_SOURCE)).webhook_header
     path = "/webhooks/cin7-core"
     kinds = list(KINDS)
     weights = [KINDS[k][0] for k in kinds]
@@ -260,7 +270,7 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
                     pending_duplicates.append(payload)  # Cin7 retries minutes later
                 stats["webhooks_duplicated"] += 1
         if planned[-1].cancel is not None:
-            cancels.plan(planned[-1], f"{local.config.warehouse.client_reference_prefix}-{order_number}", rng)
+            cancels.plan(planned[-1], f"{local.config.orders.reference_prefix}-{order_number}", rng)
         if index == options.orders // 3:
             stats[f"webhook_{deliver(payload, secret='not-the-secret')}"] += 1
             stats[f"webhook_{deliver({'EventType': 'Sale/OrderAuthorised'})}"] += 1
@@ -475,7 +485,7 @@ def failures(summary: dict[str, Any]) -> list[str]:
 
 def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list[PlannedSale]) -> dict[str, Any]:
     rt = local.runtime
-    prefix = local.config.warehouse.client_reference_prefix
+    prefix = local.config.orders.reference_prefix
     ledger = {entry.order_key: entry for entry in rt.ledger.scan()}
     from shared.steps.monitors import MONITOR_FLOWS
 
@@ -489,8 +499,8 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     at_warehouse = scend.orders_by_reference()
     dlq = local.dlq_messages()
     in_dlq_ids = {body.get("source_id") for bodies in dlq.values() for body in bodies}
-    source = local.config.source.platform
-    services = dict(local.config.warehouse.delivery_services)
+    source = local.config.settings_for(Role.ORDER_SOURCE).type
+    services = dict(local.config.orders.delivery_services)
 
     verdicts: Counter[str] = Counter()
     wrong: list[dict[str, str]] = []
@@ -499,7 +509,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         entry = ledger.get(key)
         verdict, found = judge_sale(
             sale, cin7.sale(sale.sale_id), at_warehouse.get(f"{prefix}-{sale.order_number}", []),
-            services=services, default_service=local.config.warehouse.default_delivery_service,
+            services=services, default_service=local.config.orders.default_delivery_service,
             stage=entry.stage.value if entry else None, open_reasons=open_reasons.get(key, set()))
         verdicts[verdict] += 1
         if verdict != "as_expected":
@@ -511,7 +521,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     # Orders only: stock exceptions (drift, refused figures) are summarised with the stock figures.
     quarantined = Counter(e.reason.value for e in exceptions
                           if e.status == "open" and not e.flow.startswith("stock_"))
-    source_stats, warehouse_stats = rt.source.stats, rt.warehouse.stats
+    source_stats, warehouse_stats = rt.role(Role.ORDER_SOURCE).stats, rt.role(Role.ORDER_TARGET).stats
     released = sum(stages[stage] for stage in ("released", "submitted", "part_shipped", "shipped"))
     valid = sum(1 for s in planned if s.expected == "warehouse")
     cin7_calls = sum(cin7.requests.values())
@@ -581,7 +591,7 @@ def _catalogue_summary(
     items = records.table.scan().get("Items", [])
     synced = [i for i in items if i.get("via") == "product_sync" and i.get("status") == "live"]
     rejected = [i for i in items if i.get("status") == "rejected"]
-    source = local.config.source.platform
+    source = local.config.settings_for(Role.ORDER_SOURCE).type
     held, released, waits = 0, 0, []
     for sale in planned:
         if sale.kind not in ("new_product", "new_product_invalid", "unknown_sku"):
@@ -627,7 +637,7 @@ def _cancel_summary(
     for count_key, count in local.task_errors.items():
         if count_key == "lookup_cancellation:SubmitInFlightError":
             waited += count
-    source = local.config.source.platform
+    source = local.config.settings_for(Role.ORDER_SOURCE).type
     shipped_after, live_after, wrong = 0, 0, 0
     by_reference = scend.orders_by_reference()
     for sale in planned:
@@ -693,7 +703,7 @@ def _despatch_summary(
 
     from shared.connectors.cin7_core.mapping import box_label
 
-    prefix = local.config.warehouse.client_reference_prefix
+    prefix = local.config.orders.reference_prefix
     by_reference = {f"{prefix}-{sale.order_number}": sale for sale in planned}
     despatches = [d for d in scend.despatches() if d["OrderNumber"] in by_reference]
     parked = {e.business_key for e in exceptions if e.flow == "shipment_writeback" and e.status != "resolved"}

@@ -12,7 +12,11 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
+
+from shared.connectors.cin7_core.settings import Cin7CoreSettings
+from shared.connectors.scend.settings import ScendSettings
+from shared.connectors.spec import Role
 
 WAREHOUSE_LOCATION = "Scend UK"
 OTHER_LOCATIONS = ("Retail Store",)
@@ -47,7 +51,7 @@ def seed(cin7: Any, scend: Any, skus: list[str], rng: random.Random, warehouse_i
 
 def send_event(local: Any, cin7: Any, secret: str, skus: list[str], day: StockDay) -> int:
     """What Cin7 posts when Available changes: a bare array of availability rows."""
-    header = local.config.source.webhook_header
+    header = cast(Cin7CoreSettings, local.config.settings_for(Role.STOCK_MASTER)).webhook_header
     status, _ = local.call_api("POST", STOCK_PATH, headers={header: secret, "Content-Type": "application/json"},
                                body=json.dumps(cin7.stock_webhook_payload(skus), default=str))
     day.events_sent += 1
@@ -105,7 +109,10 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
     reads = sum(count for route, count in cin7.requests.items() if "productavailability" in route)
     return {
         # Judged at Scend: the figures it received (none when the warehouse takes no stock writes).
-        "stock_writes": local.config.warehouse.stock_write_endpoint or "none: the warehouse takes no stock figures",
+        "stock_writes": (
+            cast(ScendSettings, local.config.settings_for(Role.STOCK_TARGET)).stock_write_endpoint
+            or "none: the warehouse takes no stock figures"
+        ),
         "stock_figures_received": scend.channel_rows_applied,
         "stock_endpoint_unavailable": int(tally["stock_endpoint_unavailable"]),
         "stock_reads": int(tally["stock_reads"]),
@@ -120,7 +127,7 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
         "stock_target_calls_minimum": -(-pushed // batch) if pushed else 0,
         "stock_calls_per_changed_sku": round(target_calls / pushed, 3) if pushed else None,
         "stock_master_reads": reads,
-        "throttled_responses": rt.source.stats.throttled + rt.warehouse.stats.throttled,
+        "throttled_responses": rt.role(Role.STOCK_MASTER).stats.throttled + rt.role(Role.STOCK_TARGET).stats.throttled,
         "drift_skus": int(tally["stock_drift_skus_last"]),
         "drift_flagged": len(flagged),
         "drift_damaged_skus_found": len(day.damaged & flagged),

@@ -10,19 +10,28 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from shared.connectors.settings import PlatformSettings
+from shared.connectors.spec import ConnectorSpec, Role
 from shared.errors import ConfigError
-from shared.models.warehouse import CancelRule
 
 CLIENT_CONFIG_ENV = "HOPLINE_CLIENT_CONFIG"
 CLIENTS_DIR = Path(__file__).resolve().parent.parent / "infra" / "clients"
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
-# Secrets Manager names: 1-512 of letters, digits and /_+=.@-
-_SECRET = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_INSTANCE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*?,/#LW-]+$")
 
@@ -55,83 +64,28 @@ def validate_schedule(expression: str) -> str:
 
 
 ScheduleExpression = Annotated[str, Field(min_length=6)]
-SecretName = Annotated[str, Field(min_length=1, max_length=512, pattern=_SECRET.pattern)]
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Cin7CoreSourceConfig(Section):
-    """The order/inventory master when it is Cin7 Core."""
+class Pipeline(Section):
+    """A flow between two platform instances named under `platforms:`; its rules live here.
 
-    platform: Literal["cin7_core"] = "cin7_core"
-    base_url: str = "https://inventory.dearsystems.com/ExternalApi/v2/"
-    credentials_secret: SecretName = Field(description="JSON {account_id, application_key}")
-    webhook_secret: SecretName = Field(description="shared secret Cin7 sends in the webhook header")
-    webhook_header: str = "X-Hopline-Webhook-Secret"
-    release_statuses: tuple[str, ...] = ("ORDERED",)
-    hold_statuses: tuple[str, ...] = ("BACKORDERED",)
-    excluded_locations: tuple[str, ...] = ()
-    poll_schedule: ScheduleExpression = "rate(10 minutes)"
-    poll_overlap_minutes: int = Field(5, ge=0, le=1440)
-    page_limit: int = Field(100, ge=1, le=1000, description="Cin7 page size, 1-1000")
-    calls_per_minute: int = Field(60, ge=1, le=60, description="Cin7: 60 calls/min per application")
+    `from`/`to` name the instances; the roles each must play are the pipeline kind's (`ROLES`), checked
+    against the connectors' specs when the file is loaded.
+    """
 
-    _schedule = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
+    ROLES: ClassVar[tuple[Role, Role]]
 
+    from_: str = Field(alias="from", description="the platform instance this pipeline reads from")
+    to: str = Field(description="the platform instance this pipeline writes to")
 
-class ScendWarehouseConfig(Section):
-    """The 3PL warehouse when it is Scend."""
-
-    platform: Literal["scend"] = "scend"
-    base_url: str = "https://api.scend.example/api/"
-    credentials_secret: SecretName = Field(description="JSON {api_key}")
-    client_id: int = Field(0, ge=0, description="warehouse-side client id for master keys; 0 = key's own")
-    warehouse_id: int | None = Field(None, ge=0)
-    channel: str = "API"
-    # Scend publishes no limit; Cloudflare throttles per source IP [I]. A conservative default, per client.
-    calls_per_minute: int = Field(120, ge=1, le=6000)
-    client_reference_prefix: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9-]+$")
-    delivery_services: dict[str, str] = Field(
-        description="source delivery service name -> warehouse courier service code"
-    )
-    default_delivery_service: str | None = None
-    supported_countries: tuple[str, ...] = ("GB",)
-    despatch_poll_schedule: ScheduleExpression = "rate(5 minutes)"
-    despatch_poll_overlap_minutes: int = Field(10, ge=0, le=1440)
-    # The card lists no stock write (question 5 to Scend). Name the endpoint Scend gives, under /api/;
-    # leave it out when the warehouse accepts no stock writes: the stock flow then reports drift only.
-    stock_write_endpoint: str | None = Field(
-        None, pattern=r"^[A-Za-z][A-Za-z0-9_/-]{0,199}$",
-        description="INFERRED stock write endpoint (POST, path under /api/), e.g. Product/ChannelStockLevels; "
-        "unset = the warehouse does not accept stock writes",
-    )
-    cancel_rules: dict[int, CancelRule] = Field(
-        default_factory=dict,
-        description="per warehouse status id: cancel | raise_with_warehouse | refuse_and_return; "
-        "overrides the card's table (shared/connectors/scend/statuses.py)",
-    )
-
-    _despatch_schedule = field_validator("despatch_poll_schedule")(
-        classmethod(lambda cls, v: validate_schedule(v))
-    )
-
-    @field_validator("cancel_rules")
-    @classmethod
-    def _known_statuses(cls, value: dict[int, CancelRule]) -> dict[int, CancelRule]:
-        from shared.connectors.scend.statuses import cancel_rules
-
-        cancel_rules(value)  # refuses an id Scend does not have
-        return value
-
-    @field_validator("supported_countries")
-    @classmethod
-    def _iso2(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [c for c in value if not re.fullmatch(r"[A-Z]{2}", c)]
-        if bad:
-            raise ValueError(f"countries must be ISO 3166-1 alpha-2 codes, got {bad}")
-        return value
+    def required_roles(self) -> list[tuple[Literal["from", "to"], Role]]:
+        return [("from", self.ROLES[0]), ("to", self.ROLES[1])]
 
 
 class RetryConfig(Section):
@@ -150,6 +104,36 @@ class RetryConfig(Section):
         return self
 
 
+class OrdersPipeline(Pipeline):
+    """Orders from where they are captured to where they are fulfilled: released only when ready, validated
+    first, created exactly once. Statuses are in the source's own vocabulary."""
+
+    ROLES = (Role.ORDER_SOURCE, Role.ORDER_TARGET)
+
+    release_statuses: tuple[str, ...] = ("ORDERED",)
+    hold_statuses: tuple[str, ...] = ("BACKORDERED",)
+    excluded_locations: tuple[str, ...] = ()
+    poll_schedule: ScheduleExpression = "rate(10 minutes)"
+    poll_overlap_minutes: int = Field(5, ge=0, le=1440)
+    reference_prefix: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9-]+$",
+                                  description="the target's order reference is <prefix>-<order number>")
+    delivery_services: dict[str, str] = Field(
+        description="source delivery service name -> target courier service code"
+    )
+    default_delivery_service: str | None = None
+    supported_countries: tuple[str, ...] = ("GB",)
+
+    _schedule = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+    @field_validator("supported_countries")
+    @classmethod
+    def _iso2(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [c for c in value if not re.fullmatch(r"[A-Z]{2}", c)]
+        if bad:
+            raise ValueError(f"countries must be ISO 3166-1 alpha-2 codes, got {bad}")
+        return value
+
+
 class WritebackConfig(Section):
     """Failed write-backs: retried on a schedule with backoff, escalated to a person after N attempts."""
 
@@ -161,11 +145,25 @@ class WritebackConfig(Section):
     _schedule = field_validator("retry_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
 
+class ShipmentsPipeline(Pipeline):
+    """Despatches from the fulfiller back to the order's source, parcel by parcel, closing the order."""
+
+    ROLES = (Role.SHIPMENT_SOURCE, Role.SHIPMENT_TARGET)
+
+    poll_schedule: ScheduleExpression = "rate(5 minutes)"
+    poll_overlap_minutes: int = Field(10, ge=0, le=1440)
+    writeback: WritebackConfig = WritebackConfig()
+
+    _poll = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
 Owner = Literal["source", "warehouse"]
 
 
-class CatalogueConfig(Section):
+class CataloguePipeline(Pipeline):
     """SKU fan-out: products flow from the master to the warehouse before orders need them."""
+
+    ROLES = (Role.CATALOGUE_SOURCE, Role.CATALOGUE_TARGET)
 
     poll_schedule: ScheduleExpression = "rate(15 minutes)"
     poll_overlap_minutes: int = Field(10, ge=0, le=1440)
@@ -198,10 +196,15 @@ class StockBuffer(Section):
     percent: float = Field(0, ge=0, lt=100)
 
 
-class StockConfig(Section):
-    """Available-to-sell from the inventory master to the stock target, as deltas, within rate limits."""
+class StockPipeline(Pipeline):
+    """Available-to-sell from the stock master to the stock target, as deltas, within rate limits. A target
+    that takes no stock writes gets drift reports only."""
 
-    enabled: bool = False
+    ROLES = (Role.STOCK_MASTER, Role.STOCK_TARGET)
+
+    def required_roles(self) -> list[tuple[Literal["from", "to"], Role]]:
+        return super().required_roles() + ([("to", Role.STOCK_READER)] if self.drift_location else [])
+
     schedule: ScheduleExpression = "rate(15 minutes)"
     # Master location -> target location key. A location not listed is excluded: a store's shelf stock
     # (e.g. 'Retail Store') is not at the warehouse and must never be sold through it.
@@ -220,8 +223,8 @@ class StockConfig(Section):
     _schedules = field_validator("schedule", "reconcile_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
     @model_validator(mode="after")
-    def _mirror_is_mapped(self) -> StockConfig:
-        if self.enabled and not self.locations:
+    def _mirror_is_mapped(self) -> StockPipeline:
+        if not self.locations:
             raise ValueError("stock.locations must map at least one master location when stock sync is enabled")
         if self.drift_location is not None and self.drift_location not in self.locations:
             raise ValueError(f"drift_location '{self.drift_location}' must be one of the mapped locations "
@@ -229,9 +232,14 @@ class StockConfig(Section):
         return self
 
 
-class CancellationConfig(Section):
-    """State-aware cancellation. What a cancel does at each warehouse status is the warehouse's table
-    (its card), overridden per status in `warehouse.cancel_rules`."""
+class CancellationPipeline(Pipeline):
+    """State-aware cancellation from the order's source to where it is fulfilled. What a cancel does at each
+    status is the target's table (its card), overridden per status in the target platform's `cancel_rules`."""
+
+    ROLES = (Role.CANCEL_SOURCE, Role.CANCEL_TARGET)
+
+    def required_roles(self) -> list[tuple[Literal["from", "to"], Role]]:
+        return super().required_roles() + ([("from", Role.NOTE_TARGET)] if self.notify_source else [])
 
     notify_source: bool = Field(True, description="write the outcome back to the source order (a note)")
 
@@ -240,8 +248,8 @@ class CancellationConfig(Section):
     def _no_neutral_cutoff(cls, data: object) -> object:
         if isinstance(data, dict) and "cutoff" in data:
             raise ValueError("cancellation.cutoff is gone: a neutral status cannot say what the warehouse allows. "
-                             "Use warehouse.cancel_rules (per warehouse status id: cancel, raise_with_warehouse or "
-                             "refuse_and_return); the card's table is the default")
+                             "Use the target platform's cancel_rules (per warehouse status id: cancel, "
+                             "raise_with_warehouse or refuse_and_return); the card's table is the default")
         return data
 
 
@@ -296,6 +304,19 @@ class AlertsConfig(Section):
     finance_email: str | None = None
 
 
+class Pipelines(Section):
+    """The flows this client runs; a pipeline left out is not deployed."""
+
+    orders: OrdersPipeline | None = None
+    shipments: ShipmentsPipeline | None = None
+    catalogue: CataloguePipeline | None = None
+    stock: StockPipeline | None = None
+    cancellation: CancellationPipeline | None = None
+
+    def enabled(self) -> dict[str, Pipeline]:
+        return {name: p for name in type(self).model_fields if (p := getattr(self, name)) is not None}
+
+
 class ClientConfig(Section):
     """One client brand's deployment: which platforms, how they are reached, and its rules."""
 
@@ -303,15 +324,11 @@ class ClientConfig(Section):
     display_name: str = ""
     region: str = "eu-west-2"
     account: str | None = Field(None, pattern=r"^\d{12}$")
-    source: Cin7CoreSourceConfig
-    warehouse: ScendWarehouseConfig
+    platforms: dict[str, SerializeAsAny[PlatformSettings]] = Field(
+        description="platform instances by the name pipelines use; each entry's `type` picks its connector"
+    )
+    pipelines: Pipelines
     retries: RetryConfig = RetryConfig()
-    writeback: WritebackConfig = WritebackConfig()
-    catalogue: CatalogueConfig = CatalogueConfig()
-    stock: StockConfig = StockConfig()
-
-
-    cancellation: CancellationConfig = CancellationConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
@@ -324,22 +341,169 @@ class ClientConfig(Section):
             raise ValueError("must be 3-40 of a-z, 0-9 and '-', starting with a letter")
         return value
 
+    @field_validator("platforms", mode="before")
+    @classmethod
+    def _platform_settings(cls, value: Any) -> Any:
+        """Each entry is validated by its own connector's settings model, picked by `type`."""
+        from shared.connectors.registry import spec_for
+
+        if not isinstance(value, dict):
+            return value
+        problems: list[tuple[str, str]] = []
+        settings: dict[str, Any] = {}
+        for name, raw in value.items():
+            if not isinstance(name, str) or not _INSTANCE.match(name):
+                problems.append((f"{name}", "instance names are 1-30 of a-z, 0-9 and '_', starting with a letter"))
+                continue
+            if isinstance(raw, PlatformSettings):
+                settings[name] = raw
+                continue
+            kind = raw.get("type") if isinstance(raw, dict) else None
+            if not isinstance(kind, str):
+                problems.append((f"{name}.type", "required: the connector, e.g. cin7_core or scend"))
+                continue
+            try:
+                settings[name] = spec_for(kind).settings.model_validate(raw)
+            except ValueError as error:
+                if not isinstance(error, ValidationError):
+                    problems.append((f"{name}.type", str(error)))
+                    continue
+                for item in error.errors():
+                    path = ".".join(str(part) for part in item["loc"])
+                    problems.append((f"{name}.{path}" if path else name, _message(item)))
+        if problems:
+            raise PydanticCustomError(
+                "platform_settings", "{count} problem(s) in platforms", {"count": len(problems), "problems": problems}
+            )
+        return settings
+
+    @model_validator(mode="after")
+    def _pipelines_fit_platforms(self) -> ClientConfig:
+        """A pipeline may only ask a platform for a role its connector offers (checked at synth)."""
+        problems: list[tuple[str, str]] = []
+        for kind, pipeline in self.pipelines.enabled().items():
+            for side, role in pipeline.required_roles():
+                name = pipeline.from_ if side == "from" else pipeline.to
+                settings = self.platforms.get(name)
+                if settings is None:
+                    problems.append((f"pipelines.{kind}.{side}", f"no platform named '{name}' (platforms: "
+                                     f"{', '.join(sorted(self.platforms)) or 'none'})"))
+                    continue
+                spec = self.spec(name)
+                if role not in spec.roles:
+                    problems.append((f"pipelines.{kind}.{side}",
+                                     f"{spec.title} ('{name}') cannot be a {role.value}; it offers "
+                                     f"{', '.join(sorted(r.value for r in spec.roles))}"))
+        if problems:
+            raise PydanticCustomError(
+                "config_problems", "{count} problem(s) in pipelines", {"count": len(problems), "problems": problems}
+            )
+        return self
+
+    # -- lookups ----------------------------------------------------------------------------------
+    def spec(self, platform: str) -> ConnectorSpec:
+        from shared.connectors.registry import spec_for
+
+        return spec_for(self.platforms[platform].type)
+
+    def ends(self, pipeline: str) -> tuple[PlatformSettings, PlatformSettings]:
+        """The (from, to) platform settings of an enabled pipeline."""
+        chosen = getattr(self.pipelines, pipeline)
+        if chosen is None:
+            raise ConfigError(f"{self.client}: pipeline '{pipeline}' is not configured")
+        return self.platforms[chosen.from_], self.platforms[chosen.to]
+
+    def platform_for(self, role: Role) -> str:
+        """The platform instance that plays `role` (e.g. the orders pipeline's `from` is the order source)."""
+        pipeline, side = ROLE_ENDS[role]
+        chosen = getattr(self.pipelines, pipeline)
+        if chosen is None:
+            raise ConfigError(f"{self.client}: no pipelines.{pipeline}, so no platform is the {role.value}")
+        return str(chosen.from_ if side == "from" else chosen.to)
+
+    def plays(self, role: Role) -> bool:
+        return getattr(self.pipelines, ROLE_ENDS[role][0]) is not None
+
+    def settings_for(self, role: Role) -> PlatformSettings:
+        return self.platforms[self.platform_for(role)]
+
+    def with_platform(self, name: str, **changes: Any) -> ClientConfig:
+        """A copy with one platform instance's settings changed (a simulator's URL, a switch in a test)."""
+        return self.model_copy(update={"platforms": {
+            **self.platforms, name: self.platforms[name].model_copy(update=changes)
+        }})
+
+    def with_role_platform(self, role: Role, **changes: Any) -> ClientConfig:
+        return self.with_platform(self.platform_for(role), **changes)
+
+    def _pipeline(self, name: str) -> Any:
+        chosen = getattr(self.pipelines, name)
+        if chosen is None:
+            raise ConfigError(f"{self.client}: pipelines.{name} is not configured")
+        return chosen
+
+    # The rules of each pipeline; a hop only runs when its pipeline is configured.
+    @property
+    def orders(self) -> OrdersPipeline:
+        return cast(OrdersPipeline, self._pipeline("orders"))
+
+    @property
+    def shipments(self) -> ShipmentsPipeline:
+        return cast(ShipmentsPipeline, self._pipeline("shipments"))
+
+    @property
+    def catalogue(self) -> CataloguePipeline:
+        return cast(CataloguePipeline, self._pipeline("catalogue"))
+
+    @property
+    def stock(self) -> StockPipeline:
+        return cast(StockPipeline, self._pipeline("stock"))
+
+    @property
+    def cancellation(self) -> CancellationPipeline:
+        return cast(CancellationPipeline, self._pipeline("cancellation"))
+
     def to_env(self) -> str:
         """Compact JSON for the Lambda environment (no secrets live in the config, only their names)."""
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json(exclude_none=True, by_alias=True)
+
+
+# Which end of which pipeline plays each role: a hop names the roles it calls, the config names platforms.
+ROLE_ENDS: dict[Role, tuple[str, Literal["from", "to"]]] = {
+    Role.ORDER_SOURCE: ("orders", "from"),
+    Role.ORDER_TARGET: ("orders", "to"),
+    Role.SHIPMENT_SOURCE: ("shipments", "from"),
+    Role.SHIPMENT_TARGET: ("shipments", "to"),
+    Role.CATALOGUE_SOURCE: ("catalogue", "from"),
+    Role.CATALOGUE_TARGET: ("catalogue", "to"),
+    Role.STOCK_MASTER: ("stock", "from"),
+    Role.STOCK_TARGET: ("stock", "to"),
+    Role.STOCK_READER: ("stock", "to"),
+    Role.CANCEL_SOURCE: ("cancellation", "from"),
+    Role.CANCEL_TARGET: ("cancellation", "to"),
+    Role.NOTE_TARGET: ("cancellation", "from"),
+}
 
 
 def _format_errors(origin: str, error: ValidationError) -> str:
     lines = [f"{origin}: invalid client config ({error.error_count()} problem(s))"]
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "(top level)"
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key (check spelling; see infra/clients/example-cin7-scend.yaml)"
-        elif item["type"] == "missing":
-            message = "required field is missing"
-        lines.append(f"  {origin}: field '{field}': {message}")
+        if item["type"] in ("platform_settings", "config_problems"):
+            for path, message in item.get("ctx", {}).get("problems", []):
+                where = path if item["type"] == "config_problems" else f"{field}.{path}"
+                lines.append(f"  {origin}: field '{where}': {message}")
+            continue
+        lines.append(f"  {origin}: field '{field}': {_message(item)}")
     return "\n".join(lines)
+
+
+def _message(item: Any) -> str:
+    if item["type"] == "extra_forbidden":
+        return "unknown key (check spelling; see infra/clients/example-cin7-scend.yaml)"
+    if item["type"] == "missing":
+        return "required field is missing"
+    return str(item["msg"])
 
 
 def load_client_config(path: str | Path) -> ClientConfig:

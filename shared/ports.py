@@ -11,6 +11,7 @@ from shared.models.order import Model
 from shared.models.product import Product, WarehouseProduct
 from shared.models.shipment import FulfilmentTask, Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
+from shared.models.warehouse import WarehouseStatusRead
 
 
 class OrderChange(Model):
@@ -111,6 +112,41 @@ class StockTarget(Protocol):
     name: str
     push_batch_size: int
 
+    @property
+    def accepts_stock_writes(self) -> bool:
+        """False when the platform takes no stock figures (its settings say so): drift is reported only."""
+        ...
+
     def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
         """Set absolute figures; returns the rows the target refused (the rest were applied)."""
         ...
+
+
+class CancelSource(Protocol):
+    """Where cancellations of orders are announced (a poll of voided orders; webhooks feed the same queue)."""
+
+    name: str
+
+    def cancelled_since(self, since: datetime) -> Iterator[OrderChange]: ...
+
+
+class CancelTarget(Protocol):
+    """Where an order is cancelled by its live status, before the cut-off its status table gives."""
+
+    name: str
+
+    def find_order(self, client_reference: str) -> WarehouseOrderRef | None: ...
+
+    def order_status(self, warehouse_order_id: str) -> WarehouseStatusRead: ...
+
+    def cancel_order(self, warehouse_order_id: str) -> tuple[bool, str]: ...
+
+    def order_state(self, warehouse_order_id: str) -> WarehouseOrderRef | None: ...
+
+
+class NoteTarget(Protocol):
+    """Where an outcome is written on the order for the people who work there (a note on the sale)."""
+
+    name: str
+
+    def add_note(self, source_id: str, line: str) -> bool: ...

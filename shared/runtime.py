@@ -6,20 +6,32 @@ their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import boto3
-import httpx
 
 from shared import topology
 from shared.clock import Clock, SystemClock
 from shared.config import ClientConfig, config_from_env
 from shared.connectors.http import RateBudget, TokenBucket
+from shared.connectors.spec import Role
 from shared.models.order import Model
+from shared.ports import (
+    CancelSource,
+    CancelTarget,
+    CatalogueSource,
+    CatalogueTarget,
+    FulfilmentTarget,
+    NoteTarget,
+    OrderSource,
+    ShipmentSource,
+    ShipmentTarget,
+    StockSource,
+    StockTarget,
+)
 from shared.stores.archive import PayloadArchive
 from shared.stores.cursors import CursorStore
 from shared.stores.exceptions import ExceptionStore
@@ -49,6 +61,7 @@ class Runtime:
         self.budgets = budgets if budgets is not None else _BUDGETS
         # Running totals a step adds to (the sandbox summary reads them; metrics carry them in AWS).
         self.tally: Counter[str] = Counter()
+        self._platforms: dict[str, Any] = {}
         # Which hop is running decides how it draws on shared budgets (set per invocation in the sandbox).
         self.priority: Priority = "background" if self._environ.get(topology.PRIORITY_ENV) == "background" else "orders"
 
@@ -145,58 +158,69 @@ class Runtime:
                 self.budgets[key] = TokenBucket(rate, per_seconds, self.clock, capacity=burst)
         return self.budgets[key]
 
-    @cached_property
-    def source(self) -> Any:
-        from shared.connectors.cin7_core.client import Cin7CoreClient
-
-        settings = self.config.source
-        secret = self.secret("source.credentials_secret")
-        timeout = self.http_timeout or self.config.retries.timeout_seconds
-        return Cin7CoreClient(
-            settings.base_url,
-            secret["account_id"],
-            secret["application_key"],
-            retry=self.config.retries,
-            clock=self.clock,
-            budget=self.budget(f"cin7_core:{secret['account_id']}", settings.calls_per_minute, 60),
-            http=httpx.Client(timeout=timeout),
-            page_limit=settings.page_limit,
-        )
-
-    @cached_property
-    def warehouse(self) -> Any:
-        from shared.connectors.scend.client import ScendClient
-
-        settings = self.config.warehouse
-        secret = self.secret("warehouse.credentials_secret")
-        timeout = self.http_timeout or self.config.retries.timeout_seconds
-        return ScendClient(
-            settings.base_url,
-            secret["api_key"],
-            client_id=settings.client_id,
-            warehouse_id=settings.warehouse_id,
-            channel=settings.channel,
-            retry=self.config.retries,
-            clock=self.clock,
-            http=httpx.Client(timeout=timeout),
-            # Keyed by a digest of the key: the budget table must never hold a credential.
-            budget=self.budget(f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}",
-                               settings.calls_per_minute, 60),
-            stock_write_endpoint=settings.stock_write_endpoint,
-        )
+    # -- platforms, by the role they play in this client's pipelines ----------------------------------
+    def role(self, role: Role) -> Any:
+        """The client of the platform playing `role`, built once per process from its spec, settings and the
+        credentials secret the hop was given for that role (`<role>.credentials_secret`)."""
+        name = self.config.platform_for(role)
+        if name not in self._platforms:
+            spec = self.config.spec(name)
+            secret = self.secret(f"{role.value}.credentials_secret")
+            self._platforms[name] = spec.build(self.config.platforms[name], secret, self.config.retries, self)
+        return self._platforms[name]
 
     @property
-    def stock_master(self) -> Any:
-        """Where available-to-sell is read: Cin7 Core's Available per location for this pairing."""
-        return self.source
+    def order_source(self) -> OrderSource:
+        return cast(OrderSource, self.role(Role.ORDER_SOURCE))
 
     @property
-    def stock_target(self) -> Any:
-        """Where sellable figures are set: the warehouse for this pairing (a storefront later); None when it
-        accepts no stock writes (no `warehouse.stock_write_endpoint`): then the stock flow reports drift only."""
-        if self.config.warehouse.stock_write_endpoint is None:
-            return None
-        return self.warehouse
+    def order_target(self) -> FulfilmentTarget:
+        return cast(FulfilmentTarget, self.role(Role.ORDER_TARGET))
+
+    @property
+    def shipment_source(self) -> ShipmentSource:
+        return cast(ShipmentSource, self.role(Role.SHIPMENT_SOURCE))
+
+    @property
+    def shipment_target(self) -> ShipmentTarget:
+        return cast(ShipmentTarget, self.role(Role.SHIPMENT_TARGET))
+
+    @property
+    def catalogue_source(self) -> CatalogueSource:
+        return cast(CatalogueSource, self.role(Role.CATALOGUE_SOURCE))
+
+    @property
+    def catalogue_target(self) -> CatalogueTarget:
+        return cast(CatalogueTarget, self.role(Role.CATALOGUE_TARGET))
+
+    @property
+    def stock_master(self) -> StockSource:
+        """Where available-to-sell is read: the stock pipeline's `from`."""
+        return cast(StockSource, self.role(Role.STOCK_MASTER))
+
+    @property
+    def stock_reader(self) -> StockSource:
+        """The stock target's own figures (drift): the stock pipeline's `to`."""
+        return cast(StockSource, self.role(Role.STOCK_READER))
+
+    @property
+    def stock_target(self) -> StockTarget | None:
+        """Where sellable figures are set; None when that platform takes no stock writes (its settings say
+        so): then the stock flow reports drift only."""
+        target = cast(StockTarget, self.role(Role.STOCK_TARGET))
+        return target if target.accepts_stock_writes else None
+
+    @property
+    def cancel_source(self) -> CancelSource:
+        return cast(CancelSource, self.role(Role.CANCEL_SOURCE))
+
+    @property
+    def cancel_target(self) -> CancelTarget:
+        return cast(CancelTarget, self.role(Role.CANCEL_TARGET))
+
+    @property
+    def note_target(self) -> NoteTarget:
+        return cast(NoteTarget, self.role(Role.NOTE_TARGET))
 
 
 _current: Runtime | None = None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shared.config import ClientConfig
+from shared.connectors.spec import Role
 
 Access = Literal["read", "write", "read_write"]
 # Order hops draw on a shared rate budget freely; background hops (stock, catalogue) yield to them.
@@ -145,16 +146,16 @@ HOPS: tuple[Hop, ...] = (
         sends_to=("order-intake", "cancel-requests"),
         tables={"exceptions": "read_write"},  # an unparseable webhook is quarantined
         buckets={"archive": "write"},
-        secrets=("source.webhook_secret",),
+        secrets=("order_source.webhook_secret",),
         timeout_seconds=10,
     ),
     Hop(
         name="poll_sales",
         description="Safety net: lists authorised and voided sales changed since the cursor and enqueues them.",
-        trigger=ScheduleTrigger("source.poll_schedule"),
+        trigger=ScheduleTrigger("pipelines.orders.poll_schedule"),
         sends_to=("order-intake", "cancel-requests"),
         tables={"cursors": "read_write"},
-        secrets=("source.credentials_secret",),
+        secrets=("order_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
     ),
@@ -165,7 +166,7 @@ HOPS: tuple[Hop, ...] = (
         sends_to=("order-submit",),
         tables={"ledger": "read_write", "sku-map": "read_write", "exceptions": "read_write"},
         buckets={"archive": "write"},
-        secrets=("source.credentials_secret", "warehouse.credentials_secret"),
+        secrets=("order_source.credentials_secret", "order_target.credentials_secret"),
         timeout_seconds=60,
         reserved_concurrency=2,
     ),
@@ -175,18 +176,18 @@ HOPS: tuple[Hop, ...] = (
         trigger=QueueTrigger("order-submit", batch_size=10),
         tables={"idempotency": "read_write", "ledger": "read_write", "exceptions": "read_write"},
         buckets={"archive": "write"},
-        secrets=("warehouse.credentials_secret",),
+        secrets=("order_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=2,
     ),
     Hop(
         name="poll_despatches",
         description="Lists parcels the warehouse shipped since the cursor and enqueues each for write-back.",
-        trigger=ScheduleTrigger("warehouse.despatch_poll_schedule"),
+        trigger=ScheduleTrigger("pipelines.shipments.poll_schedule"),
         sends_to=("shipment-writeback",),
         tables={"cursors": "read_write", "exceptions": "read_write", "ledger": "read_write"},
         buckets={"archive": "write"},
-        secrets=("warehouse.credentials_secret",),
+        secrets=("shipment_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
     ),
@@ -196,18 +197,18 @@ HOPS: tuple[Hop, ...] = (
         trigger=QueueTrigger("shipment-writeback", batch_size=5),
         tables={"ledger": "read_write", "exceptions": "read_write"},
         buckets={"archive": "write"},
-        secrets=("source.credentials_secret",),
+        secrets=("shipment_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=1,
     ),
     Hop(
         name="poll_products",
         description="Lists products changed at the master since the cursor; flags orders held too long for a SKU.",
-        trigger=ScheduleTrigger("catalogue.poll_schedule"),
+        trigger=ScheduleTrigger("pipelines.catalogue.poll_schedule"),
         sends_to=("product-sync",),
         tables={"cursors": "read_write", "sku-map": "read_write", "exceptions": "read_write"},
         buckets={"archive": "write"},
-        secrets=("source.credentials_secret",),
+        secrets=("catalogue_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
         priority="background",
@@ -218,7 +219,7 @@ HOPS: tuple[Hop, ...] = (
         trigger=QueueTrigger("product-sync", batch_size=10),
         sends_to=("order-intake",),
         tables={"sku-map": "read_write", "exceptions": "read_write"},
-        secrets=("warehouse.credentials_secret",),
+        secrets=("catalogue_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=1,
         priority="background",
@@ -226,12 +227,13 @@ HOPS: tuple[Hop, ...] = (
     Hop(
         name="retry_writebacks",
         description="Re-enqueues failed write-backs whose backoff has elapsed; escalated ones wait for a person.",
-        trigger=ScheduleTrigger("writeback.retry_schedule"),
+        trigger=ScheduleTrigger("pipelines.shipments.writeback.retry_schedule"),
         sends_to=("shipment-writeback",),
         tables={"exceptions": "read_write"},
         timeout_seconds=60,
         reserved_concurrency=1,
-    ),    # -- cancellation: a queue hop starts the state machine; each of its tasks is one hop --------------
+    ),
+    # -- cancellation: a queue hop starts the state machine; each of its tasks is one hop --------------
     Hop(
         name="start_cancellation",
         description="Starts one cancellation execution per (client, order); a repeated request starts none.",
@@ -245,7 +247,7 @@ HOPS: tuple[Hop, ...] = (
         description="Writes the cancel on the ledger entry and says where the order is (waits out a submit).",
         trigger=StateMachineTrigger("cancellation"),
         tables={"ledger": "read_write"},
-        secrets=("warehouse.credentials_secret",),
+        secrets=("cancel_target.credentials_secret",),
         timeout_seconds=30,
     ),
     Hop(
@@ -253,14 +255,14 @@ HOPS: tuple[Hop, ...] = (
         description="Reads the order's live warehouse status: the warehouse's own code and the neutral status.",
         trigger=StateMachineTrigger("cancellation"),
         tables={"ledger": "read"},
-        secrets=("warehouse.credentials_secret",),
+        secrets=("cancel_target.credentials_secret",),
         timeout_seconds=30,
     ),
     Hop(
         name="cancel_at_warehouse",
         description="Asks the warehouse to cancel an order at a status its cancel table allows.",
         trigger=StateMachineTrigger("cancellation"),
-        secrets=("warehouse.credentials_secret",),
+        secrets=("cancel_target.credentials_secret",),
         timeout_seconds=30,
     ),
     Hop(
@@ -275,7 +277,7 @@ HOPS: tuple[Hop, ...] = (
         name="notify_cancellation",
         description="Writes the cancellation outcome back to the source order (a note on the sale).",
         trigger=StateMachineTrigger("cancellation"),
-        secrets=("source.credentials_secret",),
+        secrets=("note_target.credentials_secret",),
         timeout_seconds=30,
     ),
     Hop(
@@ -292,15 +294,15 @@ HOPS: tuple[Hop, ...] = (
         trigger=ApiTrigger("POST", "/webhooks/cin7-core/stock"),
         sends_to=("stock-sync",),
         buckets={"archive": "write"},
-        secrets=("source.webhook_secret",),
+        secrets=("stock_master.webhook_secret",),
         timeout_seconds=10,
     ),
     Hop(
         name="read_stock",
         description="Reads every stock figure at the master and enqueues them, a page of SKUs per message.",
-        trigger=ScheduleTrigger("stock.schedule"),
+        trigger=ScheduleTrigger("pipelines.stock.schedule"),
         sends_to=("stock-sync",),
-        secrets=("source.credentials_secret",),
+        secrets=("stock_master.credentials_secret",),
         timeout_seconds=900,
         reserved_concurrency=1,
         priority="background",
@@ -310,7 +312,7 @@ HOPS: tuple[Hop, ...] = (
         description="Computes available-to-sell for a set of SKUs and pushes only the figures that changed.",
         trigger=QueueTrigger("stock-sync", batch_size=5),
         tables={"stock-levels": "read_write", "exceptions": "read_write"},
-        secrets=("source.credentials_secret", "warehouse.credentials_secret"),
+        secrets=("stock_master.credentials_secret", "stock_target.credentials_secret"),
         timeout_seconds=60,
         reserved_concurrency=1,
         priority="background",
@@ -318,11 +320,11 @@ HOPS: tuple[Hop, ...] = (
     Hop(
         name="reconcile_stock",
         description="Compares the master's figures with the warehouse's, writes a dated drift report, alerts.",
-        trigger=ScheduleTrigger("stock.reconcile_schedule"),
+        trigger=ScheduleTrigger("pipelines.stock.reconcile_schedule"),
         sends_to=("stock-sync",),
         tables={"stock-levels": "read_write", "exceptions": "read_write", "ledger": "read"},
         buckets={"archive": "write"},
-        secrets=("source.credentials_secret", "warehouse.credentials_secret"),
+        secrets=("stock_master.credentials_secret", "stock_reader.credentials_secret"),
         timeout_seconds=900,
         reserved_concurrency=1,
         priority="background",
@@ -332,7 +334,7 @@ HOPS: tuple[Hop, ...] = (
         description="Flags stalled orders and source/warehouse disagreements; reports the exception rate.",
         trigger=ScheduleTrigger("monitoring.schedule"),
         tables={"ledger": "read_write", "exceptions": "read_write", "cursors": "read_write"},
-        secrets=("warehouse.credentials_secret",),
+        secrets=("order_target.credentials_secret",),
         timeout_seconds=50,
         reserved_concurrency=1,
     ),
@@ -514,8 +516,8 @@ def _warehouse_allows_cancel(config: ClientConfig, code: str) -> str:
     from shared.connectors import warehouses
     from shared.flows.cancellation import Decision, Place, decide
 
-    status = warehouses.status_read(config.warehouse, code)
-    decision = decide(Place.AT_WAREHOUSE, status, warehouses.cancel_rules(config.warehouse)).decision
+    status = warehouses.status_read(config, code)
+    decision = decide(Place.AT_WAREHOUSE, status, warehouses.cancel_rules(config)).decision
     return "CancelAtWarehouse" if decision == Decision.CANCEL_AT_WAREHOUSE else "RecordOutcome"
 
 
@@ -571,11 +573,16 @@ def hop(name: str) -> Hop:
 
 
 def config_value(config: ClientConfig, path: str) -> str:
-    """Follow a dotted attribute path (e.g. 'source.poll_schedule') into the client config."""
-    value: object = config
-    for part in path.split("."):
-        value = getattr(value, part)
+    """Follow a dotted path into the client config: attributes (e.g. 'pipelines.orders.poll_schedule'), or
+    a role first ('order_source.credentials_secret': the settings of the platform playing that role)."""
+    head, _, rest = path.partition(".")
+    value: object = config.settings_for(Role(head)) if head in ROLE_NAMES else config
+    for part in (rest if head in ROLE_NAMES else path).split("."):
+        value = value[part] if isinstance(value, dict) else getattr(value, part)
     return str(value)
+
+
+ROLE_NAMES = frozenset(role.value for role in Role)
 
 
 # Environment variable names: the only contract between infra (which sets them) and runtime (reads them).

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.connectors.cin7_core.webhooks import parse_stock_event, verify_shared_secret
+from shared.connectors.spec import Role
 from shared.errors import PermanentError
 from shared.models import owner_of
 from shared.redaction import hop_logger
@@ -30,9 +31,9 @@ def _json(status: int, body: str) -> Response[str]:
 @tracer.capture_method
 def receive_cin7_stock() -> Response[str]:
     rt = runtime()
-    source = rt.config.source
-    if not verify_shared_secret(app.current_event.headers or {}, source.webhook_header,
-                                rt.secret("source.webhook_secret")["secret"]):
+    source = rt.config.settings_for(Role.STOCK_MASTER)
+    if not verify_shared_secret(app.current_event.headers or {}, getattr(source, "webhook_header", ""),
+                                rt.secret("stock_master.webhook_secret")["secret"]):
         metrics.add_metric(name="WebhookUnauthorised", unit=MetricUnit.Count, value=1)
         logger.warning("stock webhook rejected: missing or wrong shared secret header")
         return _json(401, '{"error":"unauthorised"}')
@@ -47,7 +48,7 @@ def receive_cin7_stock() -> Response[str]:
                                  detail=error.detail, now=now, payload_key=key)
         logger.warning("stock webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
-    if rt.config.stock.enabled and skus:
+    if rt.config.pipelines.stock is not None and skus:
         enqueue_skus(rt, skus, trigger="event")
     metrics.add_metric(name="StockEventSkus", unit=MetricUnit.Count, value=len(skus))
     return _json(202, f'{{"accepted":true,"skus":{len(skus)}}}')

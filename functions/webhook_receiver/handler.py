@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.connectors.cin7_core.webhooks import parse_sale_event, verify_shared_secret
+from shared.connectors.spec import Role
 from shared.errors import PermanentError
 from shared.models import owner_of
 from shared.models.messages import CancelRequest, IntakeMessage
@@ -31,9 +32,9 @@ def _json(status: int, body: str) -> Response[str]:
 @tracer.capture_method
 def receive_cin7_sale() -> Response[str]:
     rt = runtime()
-    source = rt.config.source
-    expected = rt.secret("source.webhook_secret")["secret"]
-    if not verify_shared_secret(app.current_event.headers or {}, source.webhook_header, expected):
+    source = rt.config.settings_for(Role.ORDER_SOURCE)
+    expected = rt.secret("order_source.webhook_secret")["secret"]
+    if not verify_shared_secret(app.current_event.headers or {}, getattr(source, "webhook_header", ""), expected):
         metrics.add_metric(name="WebhookUnauthorised", unit=MetricUnit.Count, value=1)
         logger.warning("webhook rejected: missing or wrong shared secret header")
         return _json(401, '{"error":"unauthorised"}')
@@ -50,18 +51,18 @@ def receive_cin7_sale() -> Response[str]:
         metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=1)
         logger.warning("webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
-    order_key = f"{source.platform}#{event.sale_id}"
+    order_key = f"{source.type}#{event.sale_id}"
     archive_key = rt.archive.put(order_key=order_key, kind="webhook", body=raw, now=now)
     if event.is_void:
         rt.send("cancel-requests", CancelRequest(
-            client=rt.config.client, source=source.platform, source_id=event.sale_id,
+            client=rt.config.client, source=source.type, source_id=event.sale_id,
             order_number=event.order_number, requested_at=now, reason="voided at Cin7 Core", trigger="webhook",
             event_type=event.event_type,
         ))
         metrics.add_metric(name="WebhookCancelAccepted", unit=MetricUnit.Count, value=1)
         return _json(202, '{"accepted":true}')
     rt.send("order-intake", IntakeMessage(
-        client=rt.config.client, source=source.platform, source_id=event.sale_id,
+        client=rt.config.client, source=source.type, source_id=event.sale_id,
         order_number=event.order_number, trigger="webhook", event_type=event.event_type, archive_key=archive_key,
     ))
     metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)

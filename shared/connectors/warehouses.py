@@ -1,35 +1,41 @@
-"""What the rest of Hopline needs to know about a warehouse platform without its client: its status codes
-and its cancel table. One platform today (Scend); a registry of connector specs replaces this later."""
+"""What the rest of Hopline needs of a cancel target's order statuses without its client: its status codes,
+a status read by code and its cancel table, from the module its connector spec names."""
 
 from __future__ import annotations
 
-from shared.config import ScendWarehouseConfig
+from shared.config import ClientConfig
+from shared.connectors.registry import known, spec_for
+from shared.connectors.spec import Role
 from shared.models.warehouse import CancelRule, WarehouseStatusRead
 
 
-def status_codes(platform: str = "scend") -> tuple[str, ...]:
-    """Every status code the warehouse platform reports (the state machine's choice lists each one)."""
-    if platform != "scend":
-        raise ValueError(f"no warehouse statuses for platform {platform!r}")
-    from shared.connectors.scend.statuses import STATUS_CODES
-
-    return STATUS_CODES
+def _statuses(config: ClientConfig):  # type: ignore[no-untyped-def]
+    return config.spec(config.platform_for(Role.CANCEL_TARGET)).status_module()
 
 
-def status_read(settings: ScendWarehouseConfig, code: str) -> WarehouseStatusRead:
-    from shared.connectors.scend.statuses import status_read as scend_status
+def status_codes(config: ClientConfig | None = None) -> tuple[str, ...]:
+    """Every status code the cancel target reports; without a config, every registered platform's codes
+    (the state machine's choice lists each one)."""
+    if config is not None:
+        return tuple(_statuses(config).STATUS_CODES)
+    codes: dict[str, None] = {}
+    for platform_type in known():
+        spec = spec_for(platform_type)
+        if spec.statuses is not None:
+            codes.update(dict.fromkeys(spec.status_module().STATUS_CODES))
+    return tuple(codes)
 
-    return scend_status(int(code)) if code.isdigit() else scend_status(None)
+
+def status_read(config: ClientConfig, code: str) -> WarehouseStatusRead:
+    module = _statuses(config)
+    return module.status_read(int(code)) if code.isdigit() else module.status_read(None)  # type: ignore[no-any-return]
 
 
-def despatched(settings: ScendWarehouseConfig) -> WarehouseStatusRead:
-    from shared.connectors.scend.statuses import despatched_read
-
-    return despatched_read()
+def despatched(config: ClientConfig) -> WarehouseStatusRead:
+    return _statuses(config).despatched_read()  # type: ignore[no-any-return]
 
 
-def cancel_rules(settings: ScendWarehouseConfig) -> dict[str, CancelRule]:
-    """The warehouse's default cancel table (its card) with this client's overrides, by status code."""
-    from shared.connectors.scend.statuses import cancel_rules as scend_rules
-
-    return scend_rules(settings.cancel_rules)
+def cancel_rules(config: ClientConfig) -> dict[str, CancelRule]:
+    """The cancel target's default table (its card) with this client's overrides, by status code."""
+    settings = config.settings_for(Role.CANCEL_TARGET)
+    return _statuses(config).cancel_rules(getattr(settings, "cancel_rules", {}))  # type: ignore[no-any-return]

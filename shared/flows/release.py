@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from enum import StrEnum
 
-from shared.config import ClientConfig
+from shared.config import OrdersPipeline
 from shared.flows.postcodes import postcode_valid
 from shared.models import Order, ReasonCode
 from shared.models.order import Model
@@ -64,10 +64,9 @@ def sku_format_problem(sku: str) -> str | None:
     return None
 
 
-def validate_order(order: Order, config: ClientConfig, skus: Mapping[str, SkuStatus]) -> list[Problem]:
+def validate_order(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuStatus]) -> list[Problem]:
     """Every reason this order cannot travel; empty when it can. `skus` covers every line's SKU."""
     problems: list[Problem] = []
-    warehouse = config.warehouse
     if not order.lines:
         problems.append(Problem(reason=ReasonCode.NO_LINES, detail="order has no lines"))
     for line in order.lines:
@@ -89,18 +88,18 @@ def validate_order(order: Order, config: ClientConfig, skus: Mapping[str, SkuSta
         problems.append(
             Problem(reason=ReasonCode.ADDRESS_INCOMPLETE, detail=f"shipping address lacks {', '.join(missing)}")
         )
-    if address.country and address.country not in warehouse.supported_countries:
+    if address.country and address.country not in rules.supported_countries:
         problems.append(
             Problem(reason=ReasonCode.COUNTRY_UNSUPPORTED,
                     detail=f"country {address.country!r} is not shipped by this warehouse "
-                    f"(supported: {', '.join(warehouse.supported_countries)})")
+                    f"(supported: {', '.join(rules.supported_countries)})")
         )
     elif address.country and not postcode_valid(address.country, address.postcode):
         problems.append(
             Problem(reason=ReasonCode.POSTCODE_INVALID,
                     detail=f"postcode {address.postcode!r} is not a valid {address.country} postcode")
         )
-    if courier_service_for(order, config) is None:
+    if courier_service_for(order, rules) is None:
         problems.append(
             Problem(reason=ReasonCode.DELIVERY_SERVICE_UNMAPPED,
                     detail=f"delivery service {order.delivery_service!r} has no warehouse mapping")
@@ -108,14 +107,13 @@ def validate_order(order: Order, config: ClientConfig, skus: Mapping[str, SkuSta
     return problems
 
 
-def courier_service_for(order: Order, config: ClientConfig) -> str | None:
-    mapping = config.warehouse.delivery_services
-    return mapping.get(order.delivery_service.strip(), config.warehouse.default_delivery_service)
+def courier_service_for(order: Order, rules: OrdersPipeline) -> str | None:
+    return rules.delivery_services.get(order.delivery_service.strip(), rules.default_delivery_service)
 
 
-def readiness(order: Order, config: ClientConfig) -> ReleaseDecision | None:
+def readiness(order: Order, rules: OrdersPipeline) -> ReleaseDecision | None:
     """Hold, not-ready or skip before any data check (and before any catalogue call); None when ready."""
-    source = config.source
+    source = rules
     if order.status in source.hold_statuses:
         return ReleaseDecision(outcome=Outcome.HOLD, detail=f"status {order.status}: waiting for stock")
     if not order.authorised or order.status not in source.release_statuses:
@@ -128,12 +126,12 @@ def readiness(order: Order, config: ClientConfig) -> ReleaseDecision | None:
     return None
 
 
-def decide_release(order: Order, config: ClientConfig, skus: Mapping[str, SkuStatus]) -> ReleaseDecision:
+def decide_release(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuStatus]) -> ReleaseDecision:
     """Release, hold, skip, ignore or quarantine one order."""
-    early = readiness(order, config)
+    early = readiness(order, rules)
     if early is not None:
         return early
-    problems = validate_order(order, config, skus)
+    problems = validate_order(order, rules, skus)
     if problems and all(p.reason == ReasonCode.SKU_UNKNOWN for p in problems):
         # Nothing is wrong with the order itself: its SKUs are not at the warehouse yet. Hold it; the
         # product sync releases it when they are live (an alert fires if that takes too long).
@@ -146,9 +144,9 @@ def decide_release(order: Order, config: ClientConfig, skus: Mapping[str, SkuSta
     if problems:
         return ReleaseDecision(outcome=Outcome.QUARANTINE, problems=tuple(problems),
                                detail="; ".join(p.detail for p in problems))
-    return ReleaseDecision(outcome=Outcome.RELEASE, courier_service=courier_service_for(order, config))
+    return ReleaseDecision(outcome=Outcome.RELEASE, courier_service=courier_service_for(order, rules))
 
 
-def client_reference(config: ClientConfig, order: Order) -> str:
-    """The warehouse-enforced duplicate guard: stable per (client, source order), readable by people."""
-    return f"{config.warehouse.client_reference_prefix}-{order.order_number}"
+def client_reference(rules: OrdersPipeline, order: Order) -> str:
+    """The target-enforced duplicate guard: stable per (client, source order), readable by people."""
+    return f"{rules.reference_prefix}-{order.order_number}"

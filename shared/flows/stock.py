@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from shared.config import StockBuffer, StockConfig
+from shared.config import StockBuffer, StockPipeline
 from shared.models.stock import StockRow
 
 
@@ -48,7 +48,7 @@ def buffer_units(total: Decimal, buffer: StockBuffer) -> int:
 
 def available_to_sell(
     rows: Iterable[StockRow],
-    config: StockConfig,
+    config: StockPipeline,
     *,
     in_flight: Mapping[str, Decimal] | None = None,
     caps: Mapping[str, int] | None = None,

@@ -86,7 +86,7 @@ def look_up(state: CancelState, rt: Runtime) -> CancelLookup:
                              "recorded its outcome yet")
     if place == Place.SUBMIT_UNCERTAIN:
         # The attempt ended without recording: it may have created the order and lost the answer.
-        found = rt.warehouse.find_order(reference) if reference else None
+        found = rt.cancel_target.find_order(reference) if reference else None
         place = Place.AT_WAREHOUSE if found is not None else Place.NOT_SUBMITTED
         warehouse_order_id = found.warehouse_order_id if found is not None else None
         logger.info("unrecorded submit settled at the warehouse",
@@ -107,9 +107,9 @@ def read_status(state: CancelState, rt: Runtime) -> WarehouseCheck:
     lookup = _lookup(state)
     if not lookup.warehouse_order_id:
         raise ValueError("read_status needs the warehouse order id")
-    live = rt.warehouse.order_status(lookup.warehouse_order_id)
+    live = rt.cancel_target.order_status(lookup.warehouse_order_id)
     entry = rt.ledger.get(state.request.order_key)
-    decided = effective_status(live, entry.stage.value if entry else "", warehouses.despatched(rt.config.warehouse))
+    decided = effective_status(live, entry.stage.value if entry else "", warehouses.despatched(rt.config))
     return WarehouseCheck(status=decided.status, code=decided.code, name=decided.name,
                           live_code=live.code if decided.code != live.code else "", read_at=rt.clock.now())
 
@@ -119,7 +119,7 @@ def cancel_at_warehouse(state: CancelState, rt: Runtime) -> WarehouseCancel:
     lookup = _lookup(state)
     if not lookup.warehouse_order_id:
         raise ValueError("cancel_at_warehouse needs the warehouse order id")
-    accepted, message = rt.warehouse.cancel_order(lookup.warehouse_order_id)
+    accepted, message = rt.cancel_target.cancel_order(lookup.warehouse_order_id)
     logger.info("warehouse answered the cancel", extra={"order_key": state.request.order_key,
                                                         "accepted": accepted, "warehouse_message": message})
     return WarehouseCancel(accepted=accepted, message=message)
@@ -129,7 +129,7 @@ def record(state: CancelState, rt: Runtime) -> CancelRecord:
     """Record the outcome in the ledger; a refusal opens an exception for operations with the warehouse
     status and the time of the request."""
     request, lookup = state.request, _lookup(state)
-    rules = warehouses.cancel_rules(rt.config.warehouse)
+    rules = warehouses.cancel_rules(rt.config)
     status = state.warehouse.read() if state.warehouse else None
     outcome = outcome_of(route=lookup.route, status=status, rules=rules,
                          warehouse_accepted=state.cancel.accepted if state.cancel else None)
@@ -167,10 +167,10 @@ def notify(state: CancelState, rt: Runtime) -> dict[str, Any]:
         return {"notified": False, "why": "notify_source is off"}
     if not _lookup(state).known:
         return {"notified": False, "why": "the order never reached us"}
-    if request.source != rt.source.name:
+    if request.source != rt.note_target.name:
         return {"notified": False, "why": f"no write-back to {request.source}"}
     line = note_line(state.record)
-    written = rt.source.add_note(request.source_id, line)
+    written = rt.note_target.add_note(request.source_id, line)
     return {"notified": True, "written": written}
 
 

@@ -39,12 +39,12 @@ def poll_products(rt: Runtime) -> dict[str, Any]:
     """Products changed since the cursor go to the sync queue; then the long-hold check."""
     result: dict[str, Any] = poll_feed(
         rt, feed=FEED, overlap_minutes=rt.config.catalogue.poll_overlap_minutes, first_lookback=timedelta(days=1),
-        read=rt.source.products_changed_since, stamp=lambda p: p.updated_at, queue="product-sync",
+        read=rt.catalogue_source.products_changed_since, stamp=lambda p: p.updated_at, queue="product-sync",
         to_message=lambda p: ProductMessage(client=rt.config.client, trigger="poll", product=p),
     )
     unreadable = quarantine_unreadable(
         rt, flow=FLOW, kind="source-product-unreadable",
-        rows=[(rejected["row"], rejected["error"]) for rejected in rt.source.rejected_products],
+        rows=[(rejected["row"], rejected["error"]) for rejected in rt.catalogue_source.rejected_products],
     )
     return {**result, "unreadable": unreadable, "held_too_long": flag_long_holds(rt)}
 
@@ -55,16 +55,16 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     known = rt.sku_map.get(product.sku)
     if known is not None and known.status == SkuStatus.LIVE and already_synced(product, known.synced_version):
         return SyncResult.UNCHANGED
-    existing = rt.warehouse.find_product(product.sku)
+    existing = rt.catalogue_target.find_product(product.sku)
     decision = decide_sync(product, existing, rt.config.catalogue.field_owners)
     try:
         if decision.action == SyncAction.REJECT:
             raise PermanentError(decision.problems[0].reason, "; ".join(p.detail for p in decision.problems))
         if decision.action == SyncAction.CREATE:
-            existing = rt.warehouse.create_product(product)
+            existing = rt.catalogue_target.create_product(product)
         elif decision.action == SyncAction.UPDATE:
             assert existing is not None
-            rt.warehouse.update_product(existing, product, decision.fields)
+            rt.catalogue_target.update_product(existing, product, decision.fields)
     except PermanentError as error:
         _reject(rt, message, error)
         return SyncResult.REJECTED

@@ -42,14 +42,14 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
     """Parcels changed since the cursor go to the write-back queue; unreadable rows are quarantined."""
     seen_up_to = rt.cursors.get(FEED)  # parcels re-listed by the overlap window were noted by an earlier poll
     result = poll_feed(
-        rt, feed=FEED, overlap_minutes=rt.config.warehouse.despatch_poll_overlap_minutes,
-        first_lookback=timedelta(days=2), read=rt.warehouse.shipments_since, stamp=lambda s: s.updated_at,
+        rt, feed=FEED, overlap_minutes=rt.config.shipments.poll_overlap_minutes,
+        first_lookback=timedelta(days=2), read=rt.shipment_source.shipments_since, stamp=lambda s: s.updated_at,
         to_message=lambda s: _despatched(rt, s, note=seen_up_to is None or s.updated_at > seen_up_to),
         queue="shipment-writeback",
     )
     result["unreadable"] = quarantine_unreadable(
         rt, flow=FLOW, kind="warehouse-parcel-unreadable",
-        rows=[(rejected.row, rejected.detail) for rejected in rt.warehouse.rejected_rows],
+        rows=[(rejected.row, rejected.detail) for rejected in rt.shipment_source.rejected_rows],
     )
     return result
 
@@ -115,7 +115,7 @@ def _write_back(rt: Runtime, order_key: str, shipment: Shipment, claimed: dict[s
     """
     from shared.connectors.cin7_core.mapping import box_label
 
-    target = rt.source
+    target = rt.shipment_target
     source_id = order_key.split("#", 1)[1]
     tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in target.fulfilments(source_id)}
     label = box_label(shipment.parcel_id)
@@ -154,7 +154,7 @@ def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detai
 def _writeback_failed(rt: Runtime, message: ShipmentMessage, error: PermanentError, order_key: str) -> None:
     """The source refused the write-back: keep it, retry on a schedule with backoff, escalate after N."""
     now = rt.clock.now()
-    settings = rt.config.writeback
+    settings = rt.config.shipments.writeback
     exception_id = rt.exceptions.quarantine(
         flow=FLOW, business_key=message.business_key, reasons=[ReasonCode.WRITEBACK_REJECTED],
         team=owner_of(ReasonCode.WRITEBACK_REJECTED), detail=error.detail, now=now,

@@ -137,7 +137,7 @@ def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[i
     for entry in due_for_check(page, settings, now):
         assert entry.warehouse_order_id is not None
         try:
-            observed = rt.warehouse.order_state(entry.warehouse_order_id)
+            observed = rt.cancel_target.order_state(entry.warehouse_order_id)
         except (TransientError, PermanentError) as error:
             # The next run reads it again; a failing warehouse shows in the connector's own alarms, not here.
             logger.info("live status unavailable", extra={"order_key": entry.order_key, "error": str(error)})

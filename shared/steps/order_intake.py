@@ -69,13 +69,13 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         return IntakeResult.UNCHANGED
 
     try:
-        order, payload = rt.source.read_order(message.source_id)
+        order, payload = rt.order_source.read_order(message.source_id)
     except PermanentError as error:
         _quarantine(rt, message, [Problem(reason=error.reason, detail=error.detail)], payload_key=None)
         return IntakeResult.QUARANTINED
     payload_key = rt.archive.put(order_key=key, kind="source-order", body=payload, now=now)
 
-    early = readiness(order, rt.config)
+    early = readiness(order, rt.config.orders)
     if early is not None:
         stage, result = _STAGE[early.outcome]
         rt.ledger.set_stage(key, stage, now, reason=early.detail, source_updated_at=order.updated_at,
@@ -83,7 +83,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         logger.info("order not released", extra={"order_key": key, "outcome": early.outcome, "why": early.detail})
         return result
 
-    decision = decide_release(order, rt.config, _sku_statuses(order, rt))
+    decision = decide_release(order, rt.config.orders, _sku_statuses(order, rt))
     if decision.outcome == Outcome.HOLD:
         rt.sku_map.hold_for(decision.pending_skus, key, now)
         rt.ledger.set_stage(key, Stage.HELD, now, reason=ReasonCode.SKU_PENDING.value,
@@ -98,7 +98,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     assert decision.courier_service is not None
     submit = SubmitMessage(
         client=message.client, source=message.source, source_id=message.source_id,
-        client_reference=client_reference(rt.config, order), courier_service=decision.courier_service,
+        client_reference=client_reference(rt.config.orders, order), courier_service=decision.courier_service,
         order=order,
     )
     rt.send("order-submit", submit)
@@ -116,7 +116,7 @@ def _sku_statuses(order: Order, rt: Runtime) -> dict[str, SkuStatus]:
     live = rt.sku_map.live_skus(wanted)
     unknown = sorted(wanted - live)
     if unknown:
-        found = rt.warehouse.known_skus(unknown)
+        found = rt.order_target.known_skus(unknown)
         if found:
             rt.sku_map.mark_live(found, rt.clock.now(), source="warehouse_catalogue")
         live |= found

@@ -39,13 +39,13 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
         return {"outcome": "already_submitted", "warehouse_order_id": before.warehouse_order_id}
 
     previous_attempts = before.submit_attempts if before else 0
-    existing = rt.warehouse.find_order(message.client_reference) if previous_attempts else None
+    existing = rt.order_target.find_order(message.client_reference) if previous_attempts else None
     if existing is not None:
         ref = existing
         logger.info("order found at warehouse on retry; not created again",
                     extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id})
     else:
-        ref = rt.warehouse.create_order(message.order, message.client_reference, message.courier_service)
+        ref = rt.order_target.create_order(message.order, message.client_reference, message.courier_service)
     done = rt.clock.now()
     rt.archive.put(order_key=key, kind="warehouse-order", now=done, body={
         "request": message.model_dump(mode="json"), "result": ref.model_dump(mode="json")})

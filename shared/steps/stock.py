@@ -14,6 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shared.connectors.spec import Role
 from shared.errors import EndpointUnavailableError
 from shared.flows.stock import AtsFigure, Delta, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
 from shared.models import ReasonCode, owner_of
@@ -27,7 +28,7 @@ logger = Logger(child=True)
 FLOW = "stock_sync"
 DRIFT_FLOW = "stock_drift"
 QUEUE = "stock-sync"
-NO_STOCK_WRITES = ("the warehouse accepts no stock writes (warehouse.stock_write_endpoint is not set): "
+NO_STOCK_WRITES = ("the stock target accepts no stock writes (its platform settings name no stock write endpoint): "
                    "stock is compared for drift only")
 # Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
 AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
@@ -97,7 +98,10 @@ def in_flight_demand(rt: Runtime, skus: list[str]) -> dict[str, Decimal]:
     source (orders accepted before the master sees them) records its lines in the ledger; they count
     here until the master's figures show them.
     """
-    if rt.config.source.platform == getattr(rt.stock_master, "name", rt.config.source.platform):
+    config = rt.config
+    if not config.plays(Role.ORDER_SOURCE) or config.platform_for(Role.ORDER_SOURCE) == config.platform_for(
+        Role.STOCK_MASTER
+    ):
         return {}
     wanted = set(skus)
     open_orders = [entry.ordered for entry in rt.ledger.scan() if entry.stage in AWAITING_WAREHOUSE]
@@ -229,11 +233,11 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     if not settings.enabled or settings.drift_location is None:
         return {"skipped": "stock reconcile is not configured for this client"}
     now = rt.clock.now()
-    target_name = rt.stock_target.name if rt.stock_target is not None else rt.warehouse.name
+    target_name = rt.stock_target.name if rt.stock_target is not None else rt.stock_reader.name
     master_rows = list(rt.stock_master.stock_levels(location=settings.drift_location))
     _quarantine_unreadable(rt, rt.stock_master)
-    warehouse_rows = list(rt.warehouse.stock_levels())
-    _quarantine_unreadable(rt, rt.warehouse)
+    warehouse_rows = list(rt.stock_reader.stock_levels())
+    _quarantine_unreadable(rt, rt.stock_reader)
     location = settings.locations[settings.drift_location]
     # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
     awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()
@@ -244,7 +248,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     last = rt.stock_levels.states(target_name, [(item.sku, location) for item in items])
     report = {
         "client": rt.config.client, "generated_at": now.isoformat(), "master": rt.stock_master.name,
-        "master_location": settings.drift_location, "warehouse": rt.warehouse.name,
+        "master_location": settings.drift_location, "warehouse": rt.stock_reader.name,
         "threshold_units": settings.drift_threshold_units,
         "skus_compared": len({r.sku for r in master_rows} | {r.sku for r in warehouse_rows}),
         "drifting": [{"sku": i.sku, "master": str(i.master), "warehouse": str(i.warehouse),
@@ -262,7 +266,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
             flow=DRIFT_FLOW, business_key=business_key, reasons=[ReasonCode.STOCK_DRIFT],
             team=owner_of(ReasonCode.STOCK_DRIFT), now=now, payload_key=report_key,
             detail=(f"{rt.stock_master.name} Available at {settings.drift_location}: {item.master}; "
-                    f"{rt.warehouse.name} sellable less orders not yet there: {item.warehouse}; difference "
+                    f"{rt.stock_reader.name} sellable less orders not yet there: {item.warehouse}; difference "
                     f"{item.difference}; last pushed {pushed.quantity if pushed else 'never'}"),
             replay_queue=QUEUE, replay_message=StockSyncMessage(
                 client=rt.config.client, trigger="replay", skus=[item.sku], read_at=now, force=True,

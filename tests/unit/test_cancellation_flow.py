@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared import topology
-from shared.config import CancellationConfig, ClientConfig
+from shared.config import CancellationPipeline, ClientConfig
 from shared.connectors import warehouses
 from shared.connectors.scend.statuses import DEFAULT_CANCEL_RULES, STATUS_NAMES, cancel_rules, status_read
 from shared.flows.cancellation import (
@@ -117,8 +117,8 @@ def test_an_unknown_status_id_is_refused_in_config_and_the_old_cutoff_is_explain
     with pytest.raises(ValueError, match="not Scend status ids"):
         cancel_rules({99: CancelRule.CANCEL})
     with pytest.raises(ValidationError, match=r"cancellation\.cutoff is gone"):
-        CancellationConfig.model_validate({"cutoff": "picked"})
-    assert CancellationConfig().notify_source is True
+        CancellationPipeline.model_validate({"cutoff": "picked"})
+    assert CancellationPipeline().notify_source is True
 
 
 @pytest.mark.parametrize("status_id", [None, *sorted(STATUS_NAMES)])

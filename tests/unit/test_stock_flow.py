@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.config import StockBuffer, StockConfig
+from shared.config import StockBuffer, StockPipeline
 from shared.flows.stock import (
     DeltaAction,
     PushedState,
@@ -21,7 +21,7 @@ from shared.flows.stock import (
 )
 from shared.models.stock import StockRow
 
-CONFIG = StockConfig(enabled=True, locations={"Scend UK": "3", "Overflow": "3"}, drift_location="Scend UK")
+CONFIG = StockPipeline(enabled=True, locations={"Scend UK": "3", "Overflow": "3"}, drift_location="Scend UK")
 
 
 def row(sku: str = "TEE-BLK-M", location: str = "Scend UK", available: str = "10", **extra: str) -> StockRow:

@@ -109,7 +109,7 @@ STOCK_PUSH_BATCH = 100  # rows per call to the stock write endpoint [I]
 # two polls no longer lists under 4, so 5 is read as well. (6 Invoice failed is left to the mismatch monitor,
 # which flags an order despatched at Scend with nothing written back.)
 DESPATCHED_STATUS_IDS = (4, 5)
-STOCK_WRITE_SETTING = "warehouse.stock_write_endpoint"
+STOCK_WRITE_SETTING = "stock_write_endpoint (in the Scend platform's settings)"
 # Despatches already read in this process, by (order ID, DespatchDate): an order that has left does not
 # change, and the poll's overlap re-lists it several times, so its parcels are read once [I].
 DESPATCH_MEMORY = 5000
@@ -543,6 +543,10 @@ class ScendClient:
                 logger.warning("scend Product/StockLevels page %d repeated earlier rows; stopping the read", page)
                 return
             page += 1
+
+    @property
+    def accepts_stock_writes(self) -> bool:
+        return self.stock_write_endpoint is not None
 
     def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
         """Set sellable figures: POST <stock_write_endpoint> [I] in batches of `push_batch_size`.
