@@ -392,7 +392,7 @@ class ClientConfig(Section):
                 spec = self.spec(name)
                 if role not in spec.roles:
                     problems.append((f"pipelines.{kind}.{side}",
-                                     f"{spec.title} ('{name}') cannot be a {role.value}; it offers "
+                                     f"{spec.title} ('{name}') cannot play {role.value}; it offers "
                                      f"{', '.join(sorted(r.value for r in spec.roles))}"))
         if problems:
             raise PydanticCustomError(

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared import topology
+from shared.connectors.spec import Role
 from shared.config import CancellationPipeline, ClientConfig
 from shared.connectors import warehouses
 from shared.connectors.scend.statuses import DEFAULT_CANCEL_RULES, STATUS_NAMES, cancel_rules, status_read
@@ -71,12 +72,8 @@ def test_reasons_name_the_status_and_what_to_expect() -> None:
 
 def test_a_client_overrides_one_status_and_the_rendered_choice_follows(example_config: ClientConfig) -> None:
     # Given a 3PL that still cancels once picking has started, in one client's config
-    config = example_config.model_copy(
-        update={
-            "warehouse": example_config.warehouse.model_copy(
-                update={"cancel_rules": {16: CancelRule.CANCEL, 1: CancelRule.RAISE_WITH_WAREHOUSE}}
-            )
-        }
+    config = example_config.with_role_platform(
+        Role.CANCEL_TARGET, cancel_rules={16: CancelRule.CANCEL, 1: CancelRule.RAISE_WITH_WAREHOUSE}
     )
     choice = topology.state_machine("cancellation").state("WarehouseAllowsCancel")
     assert isinstance(choice, topology.ChoiceState)
@@ -87,8 +84,8 @@ def test_a_client_overrides_one_status_and_the_rendered_choice_follows(example_c
     for code, target in overridden.items():
         decision = decide(
             Place.AT_WAREHOUSE,
-            warehouses.status_read(config.warehouse, code),
-            warehouses.cancel_rules(config.warehouse),
+            warehouses.status_read(config, code),
+            warehouses.cancel_rules(config),
         ).decision
         assert (target == "CancelAtWarehouse") == (decision == Decision.CANCEL_AT_WAREHOUSE)
 
@@ -117,8 +114,8 @@ def test_an_unknown_status_id_is_refused_in_config_and_the_old_cutoff_is_explain
     with pytest.raises(ValueError, match="not Scend status ids"):
         cancel_rules({99: CancelRule.CANCEL})
     with pytest.raises(ValidationError, match=r"cancellation\.cutoff is gone"):
-        CancellationPipeline.model_validate({"cutoff": "picked"})
-    assert CancellationPipeline().notify_source is True
+        CancellationPipeline.model_validate({"from": "cin7", "to": "scend", "cutoff": "picked"})
+    assert CancellationPipeline.model_validate({"from": "cin7", "to": "scend"}).notify_source is True
 
 
 @pytest.mark.parametrize("status_id", [None, *sorted(STATUS_NAMES)])

@@ -80,10 +80,10 @@ def test_unknown_field_in_ownership_config_is_refused(tmp_path) -> None:  # type
     from tests.conftest import EXAMPLE
 
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["catalogue"]["field_owners"]["colour"] = "source"
+    data["pipelines"]["catalogue"]["field_owners"]["colour"] = "source"
     path = tmp_path / "example-cin7-scend.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match=r"field 'catalogue.field_owners'.*unknown product fields \['colour'\]"):
+    with pytest.raises(ConfigError, match=r"field 'pipelines.catalogue.field_owners'.*unknown product fields \['colour'\]"):
         load_client_config(path)
 
 

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from shared.config import ClientConfig, config_from_env, load_client_config, validate_schedule
+from shared.connectors.spec import Role
 from shared.errors import ConfigError
 from tests.conftest import EXAMPLE
 
@@ -22,22 +23,37 @@ def write(tmp_path: Path, mutate) -> Path:  # type: ignore[no-untyped-def]
 
 def test_example_config_loads(example_config: ClientConfig) -> None:
     assert example_config.client == "example-cin7-scend"
-    assert "Retail Store" in example_config.source.excluded_locations
-    assert example_config.warehouse.delivery_services["Royal Mail Tracked 48"] == "RM-TRACKED-48"
+    assert "Retail Store" in example_config.orders.excluded_locations
+    assert example_config.orders.delivery_services["Royal Mail Tracked 48"] == "RM-TRACKED-48"
+    assert example_config.platform_for(Role.ORDER_SOURCE) == "cin7"
+    assert example_config.platform_for(Role.SHIPMENT_TARGET) == "cin7"
+    assert example_config.platform_for(Role.STOCK_TARGET) == "scend"
+    assert type(example_config.platforms["scend"]).__name__ == "ScendSettings"
 
 
 @pytest.mark.parametrize(
     ("mutate", "field", "problem"),
     [
-        (lambda d: d["source"].update(webhook_secrt="x"), "source.webhook_secrt", "unknown key"),
-        (lambda d: d["warehouse"].pop("credentials_secret"), "warehouse.credentials_secret", "required field is missing"),
-        (lambda d: d["source"].update(poll_schedule="cron(0 12 * * *)"), "source.poll_schedule", "cron needs 6 fields"),
+        (lambda d: d["platforms"]["cin7"].update(webhook_secrt="x"), "platforms.cin7.webhook_secrt", "unknown key"),
+        (lambda d: d["platforms"]["scend"].pop("credentials_secret"), "platforms.scend.credentials_secret",
+         "required field is missing"),
+        (lambda d: d["platforms"]["scend"].update(type="scnd"), "platforms.scend.type", "unknown platform type"),
+        (lambda d: d["platforms"]["cin7"].pop("type"), "platforms.cin7.type", "required"),
+        (lambda d: d["pipelines"]["orders"].update(poll_schedule="cron(0 12 * * *)"), "pipelines.orders.poll_schedule",
+         "cron needs 6 fields"),
+        (lambda d: d["pipelines"]["orders"].update(to="wh"), "pipelines.orders.to", "no platform named 'wh'"),
+        # A pipeline asking a platform for a role its connector does not offer fails at synth
+        (lambda d: d["pipelines"]["orders"].update({"from": "scend", "to": "cin7"}), "pipelines.orders.from",
+         "Scend ('scend') cannot play order_source"),
+        (lambda d: d["pipelines"]["stock"].update(to="cin7"), "pipelines.stock.to",
+         "Cin7 Core ('cin7') cannot play stock_target"),
         (lambda d: d["retries"].update(queue_max_receive_count=-1), "retries.queue_max_receive_count",
          "greater than or equal to 1"),
         (lambda d: d["retries"].update(max_attempts=-2), "retries.max_attempts", "greater than or equal to 1"),
-        (lambda d: d["source"].update(credentials_secret=""), "source.credentials_secret", "at least 1 character"),
-        (lambda d: d["warehouse"].update(supported_countries=["England"]), "warehouse.supported_countries",
-         "ISO 3166-1"),
+        (lambda d: d["platforms"]["cin7"].update(credentials_secret=""), "platforms.cin7.credentials_secret",
+         "at least 1 character"),
+        (lambda d: d["pipelines"]["orders"].update(supported_countries=["England"]),
+         "pipelines.orders.supported_countries", "ISO 3166-1"),
     ],
 )
 def test_config_mistakes_name_file_field_and_problem(tmp_path: Path, mutate, field: str, problem: str) -> None:  # type: ignore[no-untyped-def]
@@ -85,3 +101,11 @@ def test_runtime_config_round_trips_through_the_environment(example_config: Clie
     assert config_from_env({"HOPLINE_CLIENT_CONFIG": example_config.to_env()}) == example_config
     with pytest.raises(ConfigError, match="not set"):
         config_from_env({})
+
+
+def test_a_pipeline_left_out_is_not_configured_and_its_roles_are_unplayed(tmp_path: Path) -> None:
+    path = write(tmp_path, lambda d: d["pipelines"].pop("stock"))
+    config = load_client_config(path)
+    assert not config.plays(Role.STOCK_MASTER)
+    with pytest.raises(ConfigError, match=r"pipelines.stock is not configured"):
+        _ = config.stock

@@ -35,7 +35,7 @@ LIVE = {"TEE-BLK-M": SkuStatus.LIVE}
 def test_valid_authorised_order_is_released_with_mapped_courier(example_config: ClientConfig) -> None:
     # Given an authorised, allocated order with good data
     # When deciding
-    decision = decide_release(make_order(), example_config, LIVE)
+    decision = decide_release(make_order(), example_config.orders, LIVE)
     # Then it is released with the warehouse's courier code
     assert decision.outcome == Outcome.RELEASE
     assert decision.courier_service == "RM-TRACKED-48"
@@ -52,7 +52,7 @@ def test_valid_authorised_order_is_released_with_mapped_courier(example_config: 
     ],
 )
 def test_readiness_and_location_rules(example_config: ClientConfig, changes: dict[str, object], outcome: Outcome) -> None:
-    decision = decide_release(make_order(**changes), example_config, LIVE)
+    decision = decide_release(make_order(**changes), example_config.orders, LIVE)
     assert decision.outcome == outcome
     assert decision.problems == ()
 
@@ -74,7 +74,7 @@ def test_readiness_and_location_rules(example_config: ClientConfig, changes: dic
 def test_each_bad_order_is_quarantined_with_its_reason(
     example_config: ClientConfig, changes: dict[str, object], skus: dict[str, SkuStatus], reason: ReasonCode
 ) -> None:
-    decision = decide_release(make_order(**changes), example_config, skus)
+    decision = decide_release(make_order(**changes), example_config.orders, skus)
     assert decision.outcome == Outcome.QUARANTINE
     assert decision.primary_reason == reason
 
@@ -84,7 +84,7 @@ def test_every_problem_is_reported_at_once(example_config: ClientConfig) -> None
     order = make_order(shipping_address=GOOD_ADDRESS.model_copy(update={"postcode": "nope"}),
                        delivery_service="Pigeon Post")
     # When deciding
-    decision = decide_release(order, example_config, {})
+    decision = decide_release(order, example_config.orders, {})
     # Then all three reasons are listed so the owner fixes them in one pass
     assert {p.reason for p in decision.problems} == {
         ReasonCode.SKU_UNKNOWN, ReasonCode.POSTCODE_INVALID, ReasonCode.DELIVERY_SERVICE_UNMAPPED}
@@ -92,7 +92,7 @@ def test_every_problem_is_reported_at_once(example_config: ClientConfig) -> None
 
 def test_irish_eircode_is_accepted_for_ireland(example_config: ClientConfig) -> None:
     address = GOOD_ADDRESS.model_copy(update={"country": "IE", "postcode": "D02 X285", "city": "Dublin"})
-    decision = decide_release(make_order(shipping_address=address, delivery_service="An Post"), example_config, LIVE)
+    decision = decide_release(make_order(shipping_address=address, delivery_service="An Post"), example_config.orders, LIVE)
     assert decision.outcome == Outcome.RELEASE
 
 
@@ -105,13 +105,13 @@ def test_sku_format_rules() -> None:
 
 
 def test_client_reference_is_stable_and_prefixed(example_config: ClientConfig) -> None:
-    assert client_reference(example_config, make_order()) == "EXA-SO-1"
-    assert client_reference(example_config, make_order()) == client_reference(example_config, make_order())
+    assert client_reference(example_config.orders, make_order()) == "EXA-SO-1"
+    assert client_reference(example_config.orders, make_order()) == client_reference(example_config.orders, make_order())
 
 
 def test_order_missing_only_skus_is_held_for_them_not_quarantined(example_config: ClientConfig) -> None:
     # Given a good order whose SKU is not yet at the warehouse
-    decision = decide_release(make_order(), example_config, {})
+    decision = decide_release(make_order(), example_config.orders, {})
     # Then it is held with reason sku_pending, naming the SKUs it waits for
     assert decision.outcome == Outcome.HOLD
     assert decision.primary_reason == ReasonCode.SKU_PENDING
@@ -119,6 +119,6 @@ def test_order_missing_only_skus_is_held_for_them_not_quarantined(example_config
 
 
 def test_missing_sku_plus_another_problem_is_quarantined(example_config: ClientConfig) -> None:
-    decision = decide_release(make_order(delivery_service="Pigeon Post"), example_config, {})
+    decision = decide_release(make_order(delivery_service="Pigeon Post"), example_config.orders, {})
     assert decision.outcome == Outcome.QUARANTINE
     assert {p.reason for p in decision.problems} == {ReasonCode.SKU_UNKNOWN, ReasonCode.DELIVERY_SERVICE_UNMAPPED}

@@ -21,7 +21,7 @@ from shared.flows.stock import (
 )
 from shared.models.stock import StockRow
 
-CONFIG = StockPipeline(enabled=True, locations={"Scend UK": "3", "Overflow": "3"}, drift_location="Scend UK")
+CONFIG = StockPipeline(from_="cin7", to="scend", locations={"Scend UK": "3", "Overflow": "3"}, drift_location="Scend UK")
 
 
 def row(sku: str = "TEE-BLK-M", location: str = "Scend UK", available: str = "10", **extra: str) -> StockRow:
