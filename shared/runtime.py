@@ -166,8 +166,12 @@ class Runtime:
         if name not in self._platforms:
             spec = self.config.spec(name)
             secret = self.secret(f"{role.value}.credentials_secret")
-            self._platforms[name] = spec.build(self.config.platforms[name], secret, self.config.retries, self)
+            self._platforms[name] = spec.build(name, self.config.platforms[name], secret, self.config.retries, self)
         return self._platforms[name]
+
+    def override(self, role: Role, client: Any) -> None:
+        """Put a wrapped client in place of the platform playing `role` (fault gates in tests, the sandbox)."""
+        self._platforms[self.config.platform_for(role)] = client
 
     @property
     def order_source(self) -> OrderSource:

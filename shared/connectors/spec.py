@@ -51,7 +51,7 @@ class ConnectorSpec:
     """A platform package's declaration.
 
     `builder` is "module:function", imported only when a client is built, so that validating a config
-    (at synth time) never imports HTTP clients. The function takes (settings, secret, retries, ctx).
+    (at synth time) never imports HTTP clients. The function takes (instance name, settings, secret, retries, ctx).
     `statuses` optionally names a module with the platform's order statuses and cancel table
     (`status_codes()`, `status_read(settings, code)`, `despatched()`, `cancel_rules(settings)`).
     """
@@ -65,12 +65,15 @@ class ConnectorSpec:
     docs: str
     statuses: str | None = None
 
-    def build(self, settings: PlatformSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
+    def build(
+        self, name: str, settings: PlatformSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext
+    ) -> Any:
+        """The client of instance `name` (named in errors that point at its settings)."""
         missing = [key for key in self.secret_keys if key not in secret]
         if missing:
             raise ValueError(f"{self.title} credentials secret lacks key(s) {missing}")
         module, _, function = self.builder.partition(":")
-        return getattr(importlib.import_module(module), function)(settings, secret, retries, ctx)
+        return getattr(importlib.import_module(module), function)(name, settings, secret, retries, ctx)
 
     def status_module(self) -> Any:
         if self.statuses is None:

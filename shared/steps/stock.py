@@ -49,9 +49,9 @@ class PushOutcome:
 
 def read_stock(rt: Runtime) -> dict[str, Any]:
     """Scheduled full read: every row of the master, a page of SKUs per message, in SKU order."""
+    if rt.config.pipelines.stock is None:
+        return {"skipped": "this client has no stock pipeline"}
     settings = rt.config.stock
-    if not settings.enabled:
-        return {"skipped": "stock sync is not enabled for this client"}
     if rt.stock_target is None:
         return {"skipped": NO_STOCK_WRITES}
     now = rt.clock.now()
@@ -110,10 +110,10 @@ def in_flight_demand(rt: Runtime, skus: list[str]) -> dict[str, Decimal]:
 
 def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     """Compute ATS for the message's SKUs, compare with what the target was last told, push changes."""
-    settings = rt.config.stock
     outcome = PushOutcome(skus=len(message.skus))
-    if not settings.enabled:
+    if rt.config.pipelines.stock is None:
         return outcome
+    settings = rt.config.stock
     target = rt.stock_target
     if target is None:
         outcome.skipped = NO_STOCK_WRITES
@@ -229,9 +229,9 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     SKUs drifting beyond the threshold become exceptions (and resolve when back in line). With
     `correct_drift`, a SKU the warehouse holds less of is capped at the warehouse's figure and re-pushed.
     """
-    settings = rt.config.stock
-    if not settings.enabled or settings.drift_location is None:
+    if rt.config.pipelines.stock is None or rt.config.stock.drift_location is None:
         return {"skipped": "stock reconcile is not configured for this client"}
+    settings = rt.config.stock
     now = rt.clock.now()
     target_name = rt.stock_target.name if rt.stock_target is not None else rt.stock_reader.name
     master_rows = list(rt.stock_master.stock_levels(location=settings.drift_location))

@@ -19,7 +19,7 @@ from shared.clock import VirtualClock
 from shared.config import RetryConfig
 from shared.connectors.cin7_core import Cin7CoreClient
 from shared.connectors.http import TokenBucket
-from shared.connectors.scend.client import ScendClient
+from shared.connectors.scend.client import STOCK_WRITE_SETTING, ScendClient
 from shared.errors import EndpointUnavailableError, PermanentError, RateLimitedError, TransientError
 from shared.models import ReasonCode
 from shared.models.shipment import Shipment, ShipmentLine
@@ -415,9 +415,9 @@ def test_scend_a_stock_write_endpoint_the_warehouse_lacks_is_one_clear_error_nam
         client.push_stock([StockPush(sku="A", location="3", quantity=1)])
     assert len(sent) == 1 and sent[0].url.path == "/api/Product/ChannelStockLevels"
     assert raised.value.reason is ReasonCode.ENDPOINT_UNAVAILABLE
-    assert raised.value.config_field == "warehouse.stock_write_endpoint"
+    assert raised.value.config_field == STOCK_WRITE_SETTING
     assert "the warehouse does not offer this endpoint" in raised.value.detail
-    assert "check `warehouse.stock_write_endpoint`" in raised.value.detail
+    assert f"check `{STOCK_WRITE_SETTING}`" in raised.value.detail
 
 
 def test_scend_the_simulator_serves_the_inferred_stock_write_only_behind_its_switch(clock: VirtualClock) -> None:

@@ -20,9 +20,9 @@ from shared.clock import VirtualClock
 from shared.config import ClientConfig
 
 SECRETS = {
-    "source.credentials_secret": {"account_id": "acct-1", "application_key": "key-1"},
-    "source.webhook_secret": {"secret": "hook-secret"},
-    "warehouse.credentials_secret": {"api_key": "scend-key"},
+    "platforms.cin7.credentials_secret": {"account_id": "acct-1", "application_key": "key-1"},
+    "platforms.cin7.webhook_secret": {"secret": "hook-secret"},
+    "platforms.scend.credentials_secret": {"api_key": "scend-key"},
 }
 GOOD_ADDRESS = {"Line1": "1 High Street", "City": "Leeds", "Postcode": "LS1 1AA", "Country": "United Kingdom",
                 "Contact": "Jo Smith"}
@@ -46,7 +46,7 @@ class Harness:
         return self.cin7.add_sale(**spec)
 
     def webhook(self, sale_id: str, *, secret: str = "hook-secret", body: str | None = None) -> tuple[int, dict]:
-        header = self.local.config.source.webhook_header
+        header = self.local.config.platforms["cin7"].webhook_header  # type: ignore[attr-defined]
         payload = body if body is not None else json.dumps(self.cin7.webhook_payload(sale_id))
         return self.local.call_api("POST", "/webhooks/cin7-core", headers={header: secret}, body=payload)
 
@@ -82,15 +82,14 @@ def harness(example_config: ClientConfig) -> Iterator[Harness]:
     clock = VirtualClock()
     cin7 = Cin7CoreSimulator("acct-1", "key-1", clock=clock, faults=FaultPlan())
     scend = ScendSimulator("scend-key", clock=clock, faults=FaultPlan(),
-                           stock_write_endpoint=example_config.warehouse.stock_write_endpoint)
+                           stock_write_endpoint=example_config.platforms["scend"].stock_write_endpoint)  # type: ignore[attr-defined]
     cin7.start()
     scend.start()
     for sku in ("TEE-BLK-M", "TEE-WHT-L", "CAP-NVY-S"):
         scend.add_product(sku)
-    config = example_config.model_copy(update={
-        "source": example_config.source.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
-        "warehouse": example_config.warehouse.model_copy(update={"base_url": f"{scend.url}api/"}),
-    })
+    config = example_config.with_platform("cin7", base_url=f"{cin7.url}ExternalApi/v2/").with_platform(
+        "scend", base_url=f"{scend.url}api/"
+    )
     try:
         with mock_aws(config=MOTO_CONFIG):
             local = LocalHopline(config, clock)

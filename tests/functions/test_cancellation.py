@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from shared.connectors.scend.client import ScendClient
+from shared.connectors.spec import Role
 from shared.errors import SubmitInFlightError, TransientError
 from shared.flows.cancellation import ACCEPTED, Outcome, Place
 from shared.models.messages import CancelRequest, CancelState, SubmitMessage
@@ -338,7 +339,7 @@ def race_once(h: Harness, point: str, number: str) -> Outcome:
     sale_id, message = released(h, number)
     state = cancel_state(h, sale_id, number)
     gates = {point: Gate()} if point in ("before_create", "after_create") else {}
-    h.rt.__dict__["warehouse"] = GatedWarehouse(h.rt.warehouse, gates)
+    h.rt.override(Role.ORDER_TARGET, GatedWarehouse(h.rt.role(Role.ORDER_TARGET), gates))
     try:
         if point == "before_begin":
             outcome = settle(h, state, on_wait=lambda: pytest.fail("nothing was in flight"))
@@ -365,7 +366,7 @@ def race_once(h: Harness, point: str, number: str) -> Outcome:
             assert waits == [1]
             assert outcome == Outcome.CANCELLED_AT_WAREHOUSE
     finally:
-        h.rt.__dict__["warehouse"] = h.rt.__dict__["warehouse"].real
+        h.rt.override(Role.ORDER_TARGET, h.rt.role(Role.ORDER_TARGET).real)
     assert_nothing_live(h, message.client_reference, outcome)
     return outcome
 
@@ -395,10 +396,10 @@ def test_a_submit_whose_answer_was_lost_is_found_at_the_warehouse_after_the_leas
 
 def test_a_submit_that_failed_before_the_warehouse_ends_as_cancelled_before_submit(h: Harness) -> None:
     sale_id, message = released(h, "SO-FAIL")
-    h.rt.__dict__["warehouse"] = GatedWarehouse(h.rt.warehouse, {}, fail_before_create=True)
+    h.rt.override(Role.ORDER_TARGET, GatedWarehouse(h.rt.role(Role.ORDER_TARGET), {}, fail_before_create=True))
     with pytest.raises(TransientError):
         submit_order(message, h.rt)
-    h.rt.__dict__["warehouse"] = h.rt.__dict__["warehouse"].real
+    h.rt.override(Role.ORDER_TARGET, h.rt.role(Role.ORDER_TARGET).real)
     state = cancel_state(h, sale_id, "SO-FAIL")
     outcome = settle(h, state, on_wait=lambda: h.clock.advance(cancellation.submit_lease_seconds()))
     assert outcome == Outcome.CANCELLED_BEFORE_SUBMIT

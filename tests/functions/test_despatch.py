@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sandbox.simulators.base import FaultKind, FaultPlan
+from shared.connectors.spec import Role
 from shared.models.messages import ShipmentMessage
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.stores.exceptions import ExceptionStatus
@@ -119,7 +120,7 @@ def test_refused_writeback_retries_with_backoff_then_escalates(harness: Harness)
     # And the retry schedule leaves it alone until it is due
     assert harness.local.run_schedule("retry_writebacks")["requeued"] == 0
     # When attempts run out (backoff elapses each time) it is escalated to a person
-    limit = harness.local.config.writeback.alert_after_attempts
+    limit = harness.local.config.shipments.writeback.alert_after_attempts
     for _ in range(limit - 1):
         harness.clock.advance(24 * 3600)
         assert harness.local.run_schedule("retry_writebacks")["requeued"] == 1
@@ -157,7 +158,7 @@ def test_failure_after_pick_resumes_the_same_task_on_redelivery(harness: Harness
     harness.scend.ship_now(order_id)
     harness.local.run_schedule("poll_despatches")
     [message] = harness.queue_bodies("shipment-writeback")
-    source = harness.rt.source
+    source = harness.rt.role(Role.SHIPMENT_TARGET)
     real_pack = source.authorise_pack
 
     def failing_pack(*args: object, **kwargs: object) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from shared.connectors.spec import Role
 from shared.stores.ledger import Stage
 from tests.functions.conftest import Harness
 
@@ -84,7 +85,7 @@ def test_a_sale_without_order_totals_reaches_the_warehouse_with_its_real_value(h
     assert harness.cin7.order_totals is False
     sale_id = harness.add_sale("SO-9", lines=[("TEE-BLK-M", 2, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("8.95"))],
                                shipping=Decimal("3.95"))
-    assert "Total" not in harness.rt.source.get_sale(sale_id)["Order"]
+    assert "Total" not in harness.rt.role(Role.ORDER_SOURCE).get_sale(sale_id)["Order"]
     # When it is taken in and submitted
     harness.webhook(sale_id)
     harness.local.drain()

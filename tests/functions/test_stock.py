@@ -31,7 +31,7 @@ def seed(harness: Harness, sku: str = "TEE-WHT-L", units: int = 40, retail: int 
 
 
 def stock_event(harness: Harness, skus: list[str], *, secret: str = "hook-secret", body: str | None = None):
-    header = harness.local.config.source.webhook_header
+    header = harness.local.config.platforms["cin7"].webhook_header  # type: ignore[attr-defined]
     payload = body if body is not None else json.dumps(harness.cin7.stock_webhook_payload(skus), default=str)
     return harness.local.call_api("POST", "/webhooks/cin7-core/stock", headers={header: secret}, body=payload)
 
@@ -177,7 +177,7 @@ def test_a_warehouse_without_the_inferred_stock_write_gets_one_exception_and_no_
     [exception] = [e for e in harness.rt.exceptions.list() if e.reason.value == "endpoint_unavailable"]
     assert exception.team.value == "operations"
     assert "the warehouse does not offer this endpoint" in exception.detail
-    assert "check `warehouse.stock_write_endpoint`" in exception.detail
+    assert "check `platforms.scend.stock_write_endpoint`" in exception.detail
     assert all(bodies == [] for bodies in harness.local.dlq_messages().values())
     assert harness.scend.requests["POST /api/product/channelstocklevels"] == 1
     assert harness.scend.channel_writes == 0
@@ -192,10 +192,9 @@ def test_a_warehouse_without_the_inferred_stock_write_gets_one_exception_and_no_
 def test_a_warehouse_that_takes_no_stock_writes_is_compared_for_drift_only(harness: Harness) -> None:
     # Given a client whose warehouse accepts no stock writes (no stock_write_endpoint in its config)
     config = harness.local.config
-    harness.rt._config = config.model_copy(update={"warehouse": config.warehouse.model_copy(
-        update={"stock_write_endpoint": None})})
+    harness.rt._config = config.with_platform("scend", stock_write_endpoint=None)
     harness.rt.__dict__.pop("config", None)
-    harness.rt.__dict__.pop("warehouse", None)
+    harness.rt._platforms.pop("scend", None)
     seed(harness)
     harness.scend.set_stock("TEE-WHT-L", 30, warehouse_id=WAREHOUSE)  # 10 fewer than Cin7 believes
     # When the stock flow and the reconcile run

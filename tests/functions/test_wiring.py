@@ -52,4 +52,4 @@ def test_poll_finds_a_sale_whose_webhook_never_came_and_rereads_nothing_unchange
     assert reads_after_first == 2
     assert harness.cin7.requests["GET /externalapi/v2/sale"] == reads_after_first
     cursor = harness.rt.cursors.get("cin7_core.sales")
-    assert cursor == max(o.updated_at for o in (harness.rt.source.fetch_order(good), harness.rt.source.fetch_order(bad)))
+    assert cursor == max(o.updated_at for o in (harness.rt.order_source.fetch_order(good), harness.rt.order_source.fetch_order(bad)))

@@ -48,17 +48,18 @@ def run_app(context: dict[str, Any], tmp_path: Path, **environ: str) -> subproce
     ("change", "field", "problem"),
     [
         pytest.param(
-            lambda d: d["source"].update(webhook_secrett="x"), "source.webhook_secrett", "unknown key", id="unknown-key"
+            lambda d: d["platforms"]["cin7"].update(webhook_secrett="x"), "platforms.cin7.webhook_secrett",
+            "unknown key", id="unknown-key"
         ),
         pytest.param(
-            lambda d: d["warehouse"].pop("credentials_secret"),
-            "warehouse.credentials_secret",
+            lambda d: d["platforms"]["scend"].pop("credentials_secret"),
+            "platforms.scend.credentials_secret",
             "required field is missing",
             id="missing-credentials-secret",
         ),
         pytest.param(
-            lambda d: d["source"].update(poll_schedule="cron(0 12 * * *)"),
-            "source.poll_schedule",
+            lambda d: d["pipelines"]["orders"].update(poll_schedule="cron(0 12 * * *)"),
+            "pipelines.orders.poll_schedule",
             "cron needs 6 fields",
             id="five-field-cron",
         ),

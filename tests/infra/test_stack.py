@@ -324,7 +324,7 @@ def test_webhook_api_is_throttled_logged_and_requires_the_secret_header_on_each_
     for props in methods.values():
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert "RequestValidatorId" in props
-        header = f"method.request.header.{example_config.source.webhook_header}"
+        header = f"method.request.header.{example_config.platforms['cin7'].webhook_header}"  # type: ignore[attr-defined]
         assert props["RequestParameters"] == {header: True}
         uri_parts = props["Integration"]["Uri"]["Fn::Join"][1]
         (function_id,) = [getatt_target(part) for part in uri_parts if isinstance(part, dict)]
@@ -507,9 +507,9 @@ def test_state_machine_choice_covers_every_warehouse_status_code_by_the_clients_
             routed[condition["StringEquals"]] = rule["Next"]
     # Every Scend status code has an explicit rule, routed as the cancel table says for this client
     assert set(routed) == set(warehouses.status_codes())
-    rules = warehouses.cancel_rules(example_config.warehouse)
+    rules = warehouses.cancel_rules(example_config)
     for code, target in routed.items():
-        cancel = decide(Place.AT_WAREHOUSE, warehouses.status_read(example_config.warehouse, code), rules).decision
+        cancel = decide(Place.AT_WAREHOUSE, warehouses.status_read(example_config, code), rules).decision
         assert (target == "CancelAtWarehouse") == (cancel == Decision.CANCEL_AT_WAREHOUSE), code
     assert sorted((code for code, target in routed.items() if target == "CancelAtWarehouse"), key=int) == [
         "1", "7", "9", "10", "11", "12", "15", "21"]

@@ -8,10 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from shared import topology
-from shared.connectors.spec import Role
 from shared.config import CancellationPipeline, ClientConfig
 from shared.connectors import warehouses
 from shared.connectors.scend.statuses import DEFAULT_CANCEL_RULES, STATUS_NAMES, cancel_rules, status_read
+from shared.connectors.spec import Role
 from shared.flows.cancellation import (
     EXECUTION_NAME_MAX,
     Decision,

@@ -9,7 +9,7 @@ from shared.connectors.cin7_core.settings import Cin7CoreSettings
 from shared.connectors.spec import BuildContext, ConnectorSpec, Role
 
 
-def build(settings: Cin7CoreSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
+def build(name: str, settings: Cin7CoreSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
     import httpx
 
     from shared.connectors.cin7_core.client import Cin7CoreClient

@@ -109,7 +109,7 @@ STOCK_PUSH_BATCH = 100  # rows per call to the stock write endpoint [I]
 # two polls no longer lists under 4, so 5 is read as well. (6 Invoice failed is left to the mismatch monitor,
 # which flags an order despatched at Scend with nothing written back.)
 DESPATCHED_STATUS_IDS = (4, 5)
-STOCK_WRITE_SETTING = "stock_write_endpoint (in the Scend platform's settings)"
+STOCK_WRITE_SETTING = "platforms.<scend instance>.stock_write_endpoint"
 # Despatches already read in this process, by (order ID, DespatchDate): an order that has left does not
 # change, and the poll's overlap re-lists it several times, so its parcels are read once [I].
 DESPATCH_MEMORY = 5000
@@ -153,6 +153,7 @@ class ScendClient:
         timeout: float | None = None,
         page_limit: int = MAX_PAGE_LIMIT,
         stock_write_endpoint: str | None = None,
+        stock_write_setting: str = STOCK_WRITE_SETTING,
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
@@ -160,6 +161,7 @@ class ScendClient:
         self.page_limit = page_limit
         # INFERRED, named in config: None when the warehouse accepts no stock writes (drift is reported only).
         self.stock_write_endpoint = stock_write_endpoint.strip("/") if stock_write_endpoint else None
+        self.stock_write_setting = stock_write_setting  # the config field an operator fixes
         self._despatches: OrderedDict[tuple[str, str], Shipment] = OrderedDict()
         # Rows the last shipments_since poll skipped as malformed; cleared when the next poll starts.
         self.rejected_rows: list[RejectedShipment] = []
@@ -562,7 +564,7 @@ class ScendClient:
         """
         if self.stock_write_endpoint is None:
             raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE,
-                                 f"no stock write endpoint is configured (`{STOCK_WRITE_SETTING}`): "
+                                 f"no stock write endpoint is configured (`{self.stock_write_setting}`): "
                                  "this warehouse takes no stock figures")
         rows, rejected = stock_push_body(pushes)
         for start in range(0, len(rows), self.push_batch_size):
@@ -576,7 +578,7 @@ class ScendClient:
         except PermanentError as error:
             if isinstance(error, NotFoundError) or error.status == 405:
                 raise EndpointUnavailableError(target="warehouse", method="POST", path=f"/api/{endpoint}",
-                                               config_field=STOCK_WRITE_SETTING, status=error.status) from error
+                                               config_field=self.stock_write_setting, status=error.status) from error
             raise PermanentError(
                 ReasonCode.STOCK_PUSH_REJECTED,
                 f"scend refused a stock batch of {len(batch)} rows: {error.detail}",

@@ -11,7 +11,7 @@ from shared.connectors.scend.settings import ScendSettings
 from shared.connectors.spec import BuildContext, ConnectorSpec, Role
 
 
-def build(settings: ScendSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
+def build(name: str, settings: ScendSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
     import httpx
 
     from shared.connectors.scend.client import ScendClient
@@ -29,6 +29,7 @@ def build(settings: ScendSettings, secret: Mapping[str, Any], retries: Any, ctx:
         budget=ctx.budget(f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}",
                           settings.calls_per_minute, 60),
         stock_write_endpoint=settings.stock_write_endpoint,
+        stock_write_setting=f"platforms.{name}.stock_write_endpoint",
     )
 
 
