@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from shared.models import Order, WarehouseOrderRef
 from shared.models.order import Model
 from shared.models.product import Product, WarehouseProduct
-from shared.models.shipment import FulfilmentTask, Shipment
+from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.models.warehouse import WarehouseStatusRead
 
@@ -58,19 +58,14 @@ class ShipmentSource(Protocol):
 
 
 class ShipmentTarget(Protocol):
-    """Where shipments are written back so the order closes (Cin7 Core fulfilments)."""
+    """Where shipments are written back so the order closes. The platform's own write sequence (Cin7's
+    pick -> pack -> ship, say) lives in the connector; it claims an opaque progress token per parcel through
+    `remember` before its first write, and resumes from `progress` on a retry."""
 
     name: str
 
-    def fulfilments(self, source_id: str) -> list[FulfilmentTask]: ...
-
-    def add_fulfilment(self, source_id: str) -> str: ...
-
-    def authorise_pick(self, source_id: str, task_id: str, shipment: Shipment, location: str) -> None: ...
-
-    def authorise_pack(self, source_id: str, task_id: str, shipment: Shipment, location: str) -> None: ...
-
-    def authorise_ship(self, source_id: str, task_id: str, shipment: Shipment) -> None: ...
+    def write_shipment(self, source_id: str, shipment: Shipment, *, location: str, progress: Mapping[str, str],
+                       remember: Callable[[str], None]) -> None: ...
 
 
 class CatalogueSource(Protocol):

@@ -19,7 +19,7 @@ from shared.flows.shipments import ShipmentOutcome, decide_shipment, retry_delay
 from shared.latency import record_stage_latency
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import ShipmentMessage
-from shared.models.shipment import FulfilmentTask, Shipment
+from shared.models.shipment import Shipment
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed, quarantine_unreadable
 from shared.stores.exceptions import ExceptionStatus
@@ -28,7 +28,6 @@ logger = Logger(child=True)
 
 FLOW = "shipment_writeback"
 FEED = "scend.shipments"
-AUTHORISED = "AUTHORISED"
 
 
 class WritebackResult(StrEnum):
@@ -108,33 +107,12 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
 
 
 def _write_back(rt: Runtime, order_key: str, shipment: Shipment, claimed: dict[str, str], location: str) -> None:
-    """Resume or perform pick -> pack -> ship for this parcel on its own fulfilment task.
-
-    The task a parcel uses is recorded in the ledger before the first write to it, so a retry after a
-    failure at any step resumes the same task: Cin7 refuses a second pick of units already picked.
-    """
-    from shared.connectors.cin7_core.mapping import box_label
-
-    target = rt.shipment_target
-    source_id = order_key.split("#", 1)[1]
-    tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in target.fulfilments(source_id)}
-    label = box_label(shipment.parcel_id)
-    task = tasks.get(claimed.get(shipment.parcel_id, "")) or next(
-        (t for t in tasks.values() if label in t.boxes), None)
-    if task is not None and task.ship_status == AUTHORISED:
-        return  # written by an earlier attempt whose ledger update did not happen
-    if task is None:
-        taken = set(claimed.values())
-        task = next((t for t in tasks.values()
-                     if t.pick_status != AUTHORISED and not t.boxes and t.task_id not in taken), None)
-        if task is None:
-            task = FulfilmentTask(task_id=target.add_fulfilment(source_id))
-        rt.ledger.claim_task(order_key, parcel_id=shipment.parcel_id, task_id=task.task_id)
-    if task.pick_status != AUTHORISED:
-        target.authorise_pick(source_id, task.task_id, shipment, location)
-    if task.pack_status != AUTHORISED:
-        target.authorise_pack(source_id, task.task_id, shipment, location)
-    target.authorise_ship(source_id, task.task_id, shipment)
+    """The target's own write sequence, resumable: the token it claims for a parcel is in the ledger before
+    its first write, so a retry resumes where the last attempt stopped."""
+    rt.shipment_target.write_shipment(
+        order_key.split("#", 1)[1], shipment, location=location, progress=claimed,
+        remember=lambda token: rt.ledger.claim_task(order_key, parcel_id=shipment.parcel_id, task_id=token),
+    )
 
 
 def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detail: str,

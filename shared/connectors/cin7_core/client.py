@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from shared.connectors.cin7_core.mapping import (
     VOIDED,
     WireAvailabilityRow,
     added_task,
+    box_label,
     format_cin7_datetime,
     new_task_id,
     note_with,
@@ -274,6 +275,34 @@ class Cin7CoreClient:
         return True
 
     # -- ShipmentTarget ------------------------------------------------------------------------
+    def write_shipment(self, source_id: str, shipment: Shipment, *, location: str, progress: Mapping[str, str],
+                       remember: Callable[[str], None]) -> None:
+        """Write one parcel back: resume or perform pick -> pack -> ship on its own fulfilment task.
+
+        `progress` holds the token (task id) each parcel of this sale already claimed; `remember(task_id)`
+        records this parcel's before the first write to it, so a retry after a failure at any stage resumes
+        the same task: Cin7 refuses a second pick of units already picked. The box label on the task also
+        identifies it, for a ship that landed when the record of it did not.
+        """
+        tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in self.fulfilments(source_id)}
+        label = box_label(shipment.parcel_id)
+        task = tasks.get(progress.get(shipment.parcel_id, "")) or next(
+            (t for t in tasks.values() if label in t.boxes), None)
+        if task is not None and task.ship_status == AUTHORISED:
+            return  # written by an earlier attempt whose record did not happen
+        if task is None:
+            taken = set(progress.values())
+            task = next((t for t in tasks.values()
+                         if t.pick_status != AUTHORISED and not t.boxes and t.task_id not in taken), None)
+            if task is None:
+                task = FulfilmentTask(task_id=self.add_fulfilment(source_id))
+            remember(task.task_id)
+        if task.pick_status != AUTHORISED:
+            self.authorise_pick(source_id, task.task_id, shipment, location)
+        if task.pack_status != AUTHORISED:
+            self.authorise_pack(source_id, task.task_id, shipment, location)
+        self.authorise_ship(source_id, task.task_id, shipment)
+
     def fulfilments(self, source_id: str) -> list[FulfilmentTask]:
         """One call: GET sale/fulfilment?SaleID=, the sale's tasks in FulfillmentNumber order.
 
