@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from shared.models import Order, WarehouseOrderRef
+from shared.models.feed import Rejected
 from shared.models.order import Model
 from shared.models.product import Product, WarehouseProduct
 from shared.models.shipment import Shipment
@@ -54,7 +55,9 @@ class ShipmentSource(Protocol):
 
     name: str
 
-    def shipments_since(self, since: datetime) -> Iterator[Shipment]: ...
+    def shipments_since(self, since: datetime) -> Iterator[Shipment | Rejected]:
+        """Despatches since `since`; rows it cannot map come back as `Rejected`."""
+        ...
 
 
 class ShipmentTarget(Protocol):
@@ -73,7 +76,9 @@ class CatalogueSource(Protocol):
 
     name: str
 
-    def products_changed_since(self, since: datetime) -> Iterator[Product]: ...
+    def products_changed_since(self, since: datetime) -> Iterator[Product | Rejected]:
+        """Products changed since `since`; rows it cannot map come back as `Rejected`."""
+        ...
 
 
 class CatalogueTarget(Protocol):
@@ -93,10 +98,11 @@ class StockSource(Protocol):
 
     name: str
 
-    def stock_levels(self, skus: list[str] | None = None) -> Iterator[StockRow]:
-        """Every row (None), or the rows of these SKUs; paged and rate-limited by the connector.
-
-        Rows the connector cannot map are skipped and kept in `rejected_stock_rows` for quarantine.
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None
+    ) -> Iterator[StockRow | Rejected]:
+        """Every row (None), or the rows of these SKUs, at one location when given; paged and rate-limited
+        by the connector. Rows it cannot map come back as `Rejected`, for quarantine.
         """
         ...
 

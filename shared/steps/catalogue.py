@@ -19,7 +19,7 @@ from shared.flows.catalogue import SyncAction, already_synced, decide_sync
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, ProductMessage
 from shared.runtime import Runtime
-from shared.steps.polling import poll_feed, quarantine_unreadable
+from shared.steps.polling import poll_feed
 from shared.stores.sku_map import SkuStatus
 
 logger = Logger(child=True)
@@ -41,12 +41,9 @@ def poll_products(rt: Runtime) -> dict[str, Any]:
         rt, feed=FEED, overlap_minutes=rt.config.catalogue.poll_overlap_minutes, first_lookback=timedelta(days=1),
         read=rt.catalogue_source.products_changed_since, stamp=lambda p: p.updated_at, queue="product-sync",
         to_message=lambda p: ProductMessage(client=rt.config.client, trigger="poll", product=p),
+        flow=FLOW, unreadable_kind="source-product-unreadable",
     )
-    unreadable = quarantine_unreadable(
-        rt, flow=FLOW, kind="source-product-unreadable",
-        rows=[(rejected["row"], rejected["error"]) for rejected in rt.catalogue_source.rejected_products],
-    )
-    return {**result, "unreadable": unreadable, "held_too_long": flag_long_holds(rt)}
+    return {**result, "held_too_long": flag_long_holds(rt)}
 
 
 def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:

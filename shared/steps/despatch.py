@@ -21,7 +21,7 @@ from shared.models import ReasonCode, owner_of
 from shared.models.messages import ShipmentMessage
 from shared.models.shipment import Shipment
 from shared.runtime import Runtime
-from shared.steps.polling import poll_feed, quarantine_unreadable
+from shared.steps.polling import poll_feed
 from shared.stores.exceptions import ExceptionStatus
 
 logger = Logger(child=True)
@@ -44,11 +44,7 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
         rt, feed=FEED, overlap_minutes=rt.config.shipments.poll_overlap_minutes,
         first_lookback=timedelta(days=2), read=rt.shipment_source.shipments_since, stamp=lambda s: s.updated_at,
         to_message=lambda s: _despatched(rt, s, note=seen_up_to is None or s.updated_at > seen_up_to),
-        queue="shipment-writeback",
-    )
-    result["unreadable"] = quarantine_unreadable(
-        rt, flow=FLOW, kind="warehouse-parcel-unreadable",
-        rows=[(rejected.row, rejected.detail) for rejected in rt.shipment_source.rejected_rows],
+        queue="shipment-writeback", flow=FLOW, unreadable_kind="warehouse-parcel-unreadable",
     )
     return result
 

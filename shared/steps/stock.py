@@ -18,7 +18,9 @@ from shared.connectors.spec import Role
 from shared.errors import EndpointUnavailableError
 from shared.flows.stock import AtsFigure, Delta, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
 from shared.models import ReasonCode, owner_of
+from shared.models.feed import Rejected, split
 from shared.models.stock import StockPush, StockRow, StockSyncMessage
+from shared.ports import StockSource
 from shared.runtime import Runtime
 from shared.steps.polling import quarantine_unreadable
 from shared.stores.ledger import Stage
@@ -57,7 +59,11 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
     now = rt.clock.now()
     by_sku: dict[str, list[StockRow]] = defaultdict(list)
     rows = 0
+    rejected: list[Rejected] = []
     for row in rt.stock_master.stock_levels():
+        if isinstance(row, Rejected):
+            rejected.append(row)
+            continue
         by_sku[row.sku].append(row)
         rows += 1
     skus = sorted(by_sku)
@@ -67,17 +73,24 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
         for chunk in (skus[i:i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
     ]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
-    unreadable = _quarantine_unreadable(rt, rt.stock_master)
+    unreadable = _quarantine_unreadable(rt, rt.stock_master.name, rejected)
     rt.tally.update({"stock_reads": 1, "stock_skus_read": len(skus), "stock_rows_read": rows})
     logger.info("stock read", extra={"skus": len(skus), "rows": rows, "messages": len(messages)})
     return {"skus_read": len(skus), "rows_read": rows, "messages": len(messages), "unreadable": unreadable}
 
 
-def _quarantine_unreadable(rt: Runtime, connector: Any) -> int:
+def _quarantine_unreadable(rt: Runtime, platform: str, rejected: list[Rejected]) -> int:
     """Rows the connector could not map are archived and quarantined, never silently dropped."""
-    rows = getattr(connector, "rejected_stock_rows", [])
-    return quarantine_unreadable(rt, flow=FLOW, kind=f"{connector.name}-stock-unreadable",
-                                 rows=[(rejected["row"], rejected["error"]) for rejected in rows])
+    return quarantine_unreadable(rt, flow=FLOW, kind=f"{platform}-stock-unreadable", rows=rejected)
+
+
+def _read(
+    rt: Runtime, source: StockSource, skus: list[str] | None = None, location: str | None = None
+) -> list[StockRow]:
+    """One read of a stock source: its rows, with the ones it could not map quarantined."""
+    rows, rejected = split(source.stock_levels(skus, location=location))
+    _quarantine_unreadable(rt, source.name, rejected)
+    return rows
 
 
 def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
@@ -127,8 +140,7 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     if message.rows is not None:
         rows, observed_at = message.rows, message.read_at
     else:
-        rows, observed_at = list(rt.stock_master.stock_levels(message.skus)), rt.clock.now()
-        _quarantine_unreadable(rt, rt.stock_master)
+        rows, observed_at = _read(rt, rt.stock_master, message.skus), rt.clock.now()
     rows = [row for row in rows if row.sku in wanted]
     target_locations = sorted(set(settings.locations.values()))
     states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])
@@ -234,10 +246,8 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     settings = rt.config.stock
     now = rt.clock.now()
     target_name = rt.stock_target.name if rt.stock_target is not None else rt.stock_reader.name
-    master_rows = list(rt.stock_master.stock_levels(location=settings.drift_location))
-    _quarantine_unreadable(rt, rt.stock_master)
-    warehouse_rows = list(rt.stock_reader.stock_levels())
-    _quarantine_unreadable(rt, rt.stock_reader)
+    master_rows = _read(rt, rt.stock_master, location=settings.drift_location)
+    warehouse_rows = _read(rt, rt.stock_reader)
     location = settings.locations[settings.drift_location]
     # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
     awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()

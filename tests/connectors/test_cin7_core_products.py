@@ -15,6 +15,7 @@ from shared.clock import VirtualClock
 from shared.config import RetryConfig
 from shared.connectors.cin7_core.client import Cin7CoreClient
 from shared.errors import AuthError
+from shared.models.feed import split
 
 RETRY = RetryConfig(max_attempts=3, base_delay_seconds=0.1, max_delay_seconds=1)
 PRODUCT_GETS = "GET /externalapi/v2/product"
@@ -134,15 +135,11 @@ def test_malformed_rows_are_set_aside_and_the_feed_goes_on(simulator: Cin7CoreSi
     simulator.add_product("GOOD-2", "Good two")
     # When the feed is read
     with client_for(simulator, clock) as client:
-        skus = [p.sku for p in client.products_changed_since(start)]
-        rejected = list(client.rejected_products)
-        # Then the good ones come through and the bad ones are kept with their reason
-        assert skus == ["GOOD-1", "GOOD-2"]
-        assert [r["row"]["SKU"] for r in rejected] == ["ODD-1", "  "]
-        assert "unknown weight unit" in rejected[0]["error"]
-        # And a fresh run starts with a fresh list
-        list(client.products_changed_since(clock.now()))
-        assert client.rejected_products == []
+        products, rejected = split(client.products_changed_since(start))
+        # Then the good ones come through and the bad ones come back as data with their reason
+        assert [p.sku for p in products] == ["GOOD-1", "GOOD-2"]
+        assert [r.row["SKU"] for r in rejected] == ["ODD-1", "  "]
+        assert "unknown weight unit" in rejected[0].detail
 
 
 def test_feed_rides_out_throttling_on_virtual_time(clock: VirtualClock) -> None:

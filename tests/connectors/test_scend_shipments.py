@@ -22,6 +22,7 @@ from shared.config import RetryConfig
 from shared.connectors.scend import ScendClient
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
+from shared.models.feed import split
 from shared.models.shipment import Shipment
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -170,7 +171,7 @@ def test_the_example_page_maps_parcels_splits_and_missing_tracking() -> None:
     warehouse = Warehouse(page(), parcels=shipments(), splits=splits)
     client = mock_client(warehouse)
     # When read
-    found = {s.parcel_id: s for s in client.shipments_since(SINCE)}
+    found = {s.parcel_id: s for s in split(client.shipments_since(SINCE))[0]}
     # Then the good rows map; the split-off part is named after the order we sent
     assert list(found) == ["184467", "184468", "184469", "184490"]
     assert found["184490"].client_reference == "BRANDA-100045"
@@ -232,24 +233,22 @@ def test_a_malformed_row_is_skipped_logged_and_exposed(caplog: pytest.LogCapture
     )
     client = mock_client(warehouse)
     with caplog.at_level(logging.WARNING, logger="shared.connectors.scend.client"):
-        found = list(client.shipments_since(SINCE))
-    # Then the rows after it still arrive, and the bad one is exposed for quarantine
+        found, set_aside = split(client.shipments_since(SINCE))
+    # Then the rows after it still arrive, and the bad one comes back as data for quarantine
     assert found[-1].parcel_id == "184490"
-    [rejected] = client.rejected_rows
-    assert rejected.parcel_id == "184470"
-    assert rejected.reason is ReasonCode.PAYLOAD_INVALID
+    [rejected] = set_aside
+    assert rejected.key == "184470"
     assert "field 'DespatchDate'" in rejected.detail and "184470" in rejected.detail
     assert rejected.row == page()[3]
     assert "184470" in caplog.text
 
 
-def test_rejected_rows_belong_to_the_latest_poll() -> None:
+def test_rejected_rows_belong_to_the_read_that_met_them() -> None:
     warehouse = Warehouse(page(), parcels=shipments())
     client = mock_client(warehouse)
     list(client.shipments_since(SINCE))
     warehouse.pages = [[order_row(1)]]
     assert [s.parcel_id for s in client.shipments_since(SINCE)] == ["1"]
-    assert client.rejected_rows == []
 
 
 def test_a_page_that_is_not_an_array_stops_the_poll_as_payload_invalid() -> None:

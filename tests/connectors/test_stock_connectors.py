@@ -22,6 +22,7 @@ from shared.connectors.http import TokenBucket
 from shared.connectors.scend.client import STOCK_WRITE_SETTING, ScendClient
 from shared.errors import EndpointUnavailableError, PermanentError, RateLimitedError, TransientError
 from shared.models import ReasonCode
+from shared.models.feed import Rejected, split
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import RejectedPush, StockPush, StockRow
 
@@ -96,7 +97,7 @@ def test_cin7_reads_every_row_in_pages_and_sums_bins_across_page_boundaries(
         row = keyed[(f"SKU-{n:03d}", SCEND_UK)]
         assert (row.on_hand, row.allocated, row.available) == (10 + n, 0, 10 + n)
         assert keyed[(f"SKU-{n:03d}", "Retail Store")].available == 5
-    assert client.rejected_stock_rows == []
+    assert not any(isinstance(row, Rejected) for row in rows)
 
 
 def test_cin7_bin_rows_are_summed_and_stock_on_hand_is_not_read_as_units(
@@ -233,9 +234,9 @@ def test_cin7_malformed_rows_are_set_aside_and_a_repeated_bin_row_counts_once() 
         [{"SKU": "C", "Location": SCEND_UK}, {"SKU": "", "Location": SCEND_UK, "Available": 1}],
     ]
     client = mock_cin7(pages, total=6)
-    rows = list(client.stock_levels())
+    rows, rejected = split(client.stock_levels())
     assert [(row.sku, row.available) for row in rows] == [("A", 4), ("B", Decimal("3.5"))]
-    errors = [rejected["error"] for rejected in client.rejected_stock_rows]
+    errors = [row.detail for row in rejected]
     assert len(errors) == 2
     assert "Available" in errors[0] and "required field is missing" in errors[0]
     assert "SKU" in errors[1]
@@ -244,10 +245,10 @@ def test_cin7_malformed_rows_are_set_aside_and_a_repeated_bin_row_counts_once() 
 def test_cin7_a_sku_location_listed_in_two_places_is_not_yielded_twice() -> None:
     pages = [[wire("A", SCEND_UK, 4), wire("B", SCEND_UK, 2)], [wire("A", SCEND_UK, 1, "Bin B-01")]]
     client = mock_cin7(pages, total=3)
-    rows = list(client.stock_levels())
+    rows, set_aside = split(client.stock_levels())
     assert [(row.sku, row.available) for row in rows] == [("A", 4), ("B", 2)]
-    [rejected] = client.rejected_stock_rows
-    assert "two places" in rejected["error"]
+    [rejected] = set_aside
+    assert "two places" in rejected.detail
 
 
 # -- Scend: the other side (physical levels) ------------------------------------------------------------
@@ -453,7 +454,6 @@ def test_scend_a_malformed_stock_row_is_set_aside() -> None:
              "Breakdown": [{"Quantity": 2, "Type": "quarantine"}]},
             {"SKU": "B", "WarehouseId": 3, "Level": "lots", "TotalStockLevel": 6}]
     client = mock_scend(lambda _request: httpx.Response(200, json=rows))
-    [row] = client.stock_levels()
+    [row], [rejected] = split(client.stock_levels())
     assert (row.sku, row.available, row.allocated, row.quarantined) == ("A", 4, 2, 2)
-    [rejected] = client.rejected_stock_rows
-    assert "Level" in rejected["error"]
+    assert "Level" in rejected.detail

@@ -58,6 +58,7 @@ from shared.connectors.http import (
 )
 from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode
+from shared.models.feed import Rejected
 from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment
 from shared.models.stock import StockRow
@@ -144,8 +145,6 @@ class Cin7CoreClient:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.page_limit = page_limit
-        self.rejected_products: list[dict[str, Any]] = []
-        self.rejected_stock_rows: list[dict[str, Any]] = []
         self._headers = {
             "api-auth-accountid": account_id,
             "api-auth-applicationkey": application_key,
@@ -376,18 +375,16 @@ class Cin7CoreClient:
                 raise
             logger.info("cin7 %s of task %s was already authorised as sent (%s)", stage, body["TaskID"], refused.detail)
 
-    def products_changed_since(self, since: datetime) -> Iterator[Product]:
+    def products_changed_since(self, since: datetime) -> Iterator[Product | Rejected]:
         """Products modified after `since`, oldest first: GET product?ModifiedSince=&IncludeDeprecated=true
         &page=&limit=, one call per page, pages = ceil(Total / limit).
 
         IncludeDeprecated is sent because Cin7 leaves deprecated products out by default, and a
         deprecation is a change the warehouse must hear about (it comes through as active=False).
         Each product is yielded once per run (a product edited while we page can move between pages).
-        A row that cannot be mapped is skipped and kept in `rejected_products` ({"row", "error"},
-        cleared when the generator starts) for the caller to quarantine, so one bad product never
-        holds back the rest of the catalogue.
+        A row that cannot be mapped is yielded as `Rejected` for the caller to quarantine, so one bad
+        product never holds back the rest of the catalogue.
         """
-        self.rejected_products.clear()
         params: dict[str, Any] = {
             "ModifiedSince": format_cin7_datetime(since),
             "IncludeDeprecated": "true",
@@ -403,7 +400,8 @@ class Cin7CoreClient:
                     product = to_product(row)
                 except PermanentError as error:
                     logger.warning("cin7 product row skipped: %s", error.detail)
-                    self.rejected_products.append({"row": row, "error": error.detail})
+                    key = str(row.get("ID", "")) if isinstance(row, dict) else ""
+                    yield Rejected(row=row, detail=error.detail, key=key)
                     continue
                 if product.source_id not in seen:
                     seen.add(product.source_id)
@@ -413,15 +411,17 @@ class Cin7CoreClient:
             page += 1
 
     # -- StockSource -----------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed.
 
         Without `skus`: every row, GET ref/productavailability?limit=&page= (and Location= when given),
         pages = ceil(Total / limit). A SKU x location is yielded once its rows are complete, i.e. when
         the next key starts, so its bin rows may straddle a page boundary. This relies on Cin7 listing
         one product's rows at one location together [I]; should a key come back later in the same read,
-        that second group is not yielded (its first figure may have been partial) and is recorded in
-        `rejected_stock_rows` instead. A row repeated across a page boundary (the list shifted while
+        that second group is not used (its first figure may have been partial) and is yielded as
+        `Rejected` instead. A row repeated across a page boundary (the list shifted while
         we paged) is counted once.
 
         With `skus`: one paged GET ...?Sku=<sku> per distinct SKU. Cin7 matches Sku partially, so only
@@ -430,10 +430,9 @@ class Cin7CoreClient:
 
         `location` is matched exactly (case-insensitive) on the rows as well as sent as a filter,
         since the API's own Location match is not documented. Which locations the warehouse holds
-        (e.g. not 'Retail Store') is the caller's choice. A row that cannot be read is skipped,
-        logged and kept in `rejected_stock_rows` ({"row", "error"}, cleared when the generator starts).
+        (e.g. not 'Retail Store') is the caller's choice. A row that cannot be read is logged and
+        yielded as `Rejected`.
         """
-        self.rejected_stock_rows.clear()
         params: dict[str, Any] = {LIMIT: self.page_limit}
         wanted = None
         if location and location.strip():
@@ -447,38 +446,45 @@ class Cin7CoreClient:
                 continue  # an empty Sku filter would list every row
             groups: dict[str, dict[tuple[str, ...], WireAvailabilityRow]] = {}
             for part in self._availability_rows({**params, "Sku": sku}, wanted):
-                if sku == part.SKU:
+                if isinstance(part, Rejected):
+                    yield part
+                elif sku == part.SKU:
                     groups.setdefault(part.Location, {})[part.identity] = part
             for parts in groups.values():
                 yield to_stock_row(list(parts.values()))
 
-    def _stock_groups(self, params: dict[str, Any], wanted: str | None) -> Iterator[StockRow]:
+    def _stock_groups(self, params: dict[str, Any], wanted: str | None) -> Iterator[StockRow | Rejected]:
         """Every row in listing order, grouped per SKU x location as the groups complete."""
         done: set[int] = set()  # hashes of keys already yielded: small enough for 100,000s of keys
         key: tuple[str, str] | None = None
         group: dict[tuple[str, ...], WireAvailabilityRow] = {}
 
-        def finish() -> Iterator[StockRow]:
+        def finish() -> Iterator[StockRow | Rejected]:
             if key is None or not group:
                 return
             if hash(key) in done:
                 detail = (f"Cin7 listed SKU {key[0]!r} at {key[1]!r} in two places in one read; "
                           "its figure may be partial and was not used twice")
                 logger.warning(detail)
-                self.rejected_stock_rows.append({"row": [part.model_dump() for part in group.values()],
-                                                 "error": detail})
+                yield Rejected(row=[part.model_dump() for part in group.values()], detail=detail,
+                               key=f"{key[0]}@{key[1]}")
                 return
             done.add(hash(key))
             yield to_stock_row(list(group.values()))
 
         for part in self._availability_rows(params, wanted):
+            if isinstance(part, Rejected):
+                yield part
+                continue
             if (part.SKU, part.Location) != key:
                 yield from finish()
                 key, group = (part.SKU, part.Location), {}
             group[part.identity] = part
         yield from finish()
 
-    def _availability_rows(self, params: dict[str, Any], wanted: str | None) -> Iterator[WireAvailabilityRow]:
+    def _availability_rows(
+        self, params: dict[str, Any], wanted: str | None
+    ) -> Iterator[WireAvailabilityRow | Rejected]:
         page, pages = 1, 1
         while page <= pages:
             total, rows = parse_availability_page(self._get("ref/productavailability", {**params, PAGE: page}))
@@ -488,7 +494,7 @@ class Cin7CoreClient:
                     part = to_availability_row(row)
                 except PermanentError as error:
                     logger.warning("cin7 availability row skipped: %s", error.detail)
-                    self.rejected_stock_rows.append({"row": row, "error": error.detail})
+                    yield Rejected(row=row, detail=error.detail)
                     continue
                 if wanted is None or part.Location.strip().casefold() == wanted:
                     yield part

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -68,6 +67,7 @@ from shared.connectors.scend.mapping import (
 from shared.connectors.scend.statuses import status_read
 from shared.errors import EndpointUnavailableError, NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode, WarehouseOrderRef, WarehouseStatusRead
+from shared.models.feed import Rejected
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
@@ -115,23 +115,6 @@ STOCK_WRITE_SETTING = "platforms.<scend instance>.stock_write_endpoint"
 DESPATCH_MEMORY = 5000
 
 
-@dataclass(frozen=True)
-class RejectedShipment:
-    """A despatched order the feed could not map: skipped so the poll goes on, kept for the caller to quarantine."""
-
-    parcel_id: str  # the order row's ID (the despatch id), "" when it has none
-    row: Any  # the raw row, for the quarantine record
-    error: PermanentError  # reason PAYLOAD_INVALID, detail names the field
-
-    @property
-    def reason(self) -> ReasonCode:
-        return self.error.reason
-
-    @property
-    def detail(self) -> str:
-        return self.error.detail
-
-
 class ScendClient:
     """FulfilmentTarget and ShipmentSource for Scend over its (Mintsoft-shaped) REST API; one per warehouse account."""
 
@@ -164,9 +147,7 @@ class ScendClient:
         self.stock_write_setting = stock_write_setting  # the config field an operator fixes
         self._despatches: OrderedDict[tuple[str, str], Shipment] = OrderedDict()
         # Rows the last shipments_since poll skipped as malformed; cleared when the next poll starts.
-        self.rejected_rows: list[RejectedShipment] = []
         # Rows the last stock_levels read skipped as malformed ({"row", "error"}); cleared when the next starts.
-        self.rejected_stock_rows: list[dict[str, Any]] = []
         self.client_id = client_id
         self.warehouse_id = warehouse_id
         self.channel = channel
@@ -387,7 +368,7 @@ class ScendClient:
         return _ref(row, row.OrderNumber).model_copy(update={"updated_at": updated_at})
 
     # -- ShipmentSource ------------------------------------------------------------------------
-    def shipments_since(self, since: datetime) -> Iterator[Shipment]:
+    def shipments_since(self, since: datetime) -> Iterator[Shipment | Rejected]:
         """What left the warehouse since `since`: one Shipment per despatched order (or split part), in
         the order the warehouse lists them.
 
@@ -403,11 +384,9 @@ class ScendClient:
         per order or split part. An order re-listed by the overlap window costs no second read of its
         parcels in the same process (it has left; its despatch does not change). A full page of orders
         already seen means PageNo is ignored: the read stops there. A row that cannot be mapped does
-        not stop the feed: it is logged, skipped and kept in `self.rejected_rows` (cleared when this
-        generator starts) for the caller to quarantine. A page that is not a JSON array is
-        PAYLOAD_INVALID for the poll.
+        not stop the feed: it is logged and yielded as `Rejected` for the caller to quarantine. A page
+        that is not a JSON array is PAYLOAD_INVALID for the poll.
         """
-        self.rejected_rows = []
         seen: set[str] = set()
         for status_id in DESPATCHED_STATUS_IDS:
             params: dict[str, Any] = {"OrderStatusId": status_id, "SinceDespatchDate": format_since(since),
@@ -418,7 +397,7 @@ class ScendClient:
                 params["WarehouseId"] = self.warehouse_id
             yield from self._despatched_pages(params, seen)
 
-    def _despatched_pages(self, params: dict[str, Any], seen: set[str]) -> Iterator[Shipment]:
+    def _despatched_pages(self, params: dict[str, Any], seen: set[str]) -> Iterator[Shipment | Rejected]:
         page = 1
         while True:
             body = self._call("GET", "Order/List", params={**params, "PageNo": page})
@@ -442,7 +421,7 @@ class ScendClient:
                     # One order's unreadable row, or a refused read of its parcels, splits or items, must not
                     # hold back the rest of the feed: it is set aside for quarantine.
                     logger.warning("scend: skipping despatched order (%s): %s", despatch_label(row), error.detail)
-                    self.rejected_rows.append(RejectedShipment(parcel_id=key, row=row, error=error))
+                    yield Rejected(row=row, detail=error.detail, key=key or "")
                     continue
                 yield shipment
             if len(rows) < self.page_limit:
@@ -488,7 +467,9 @@ class ScendClient:
         return rows[0].OrderNumber
 
     # -- StockSource (the other side, for drift) and StockTarget ----------------------------------
-    def stock_levels(self, skus: list[str] | None = None) -> Iterator[StockRow]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Physical stock per SKU and warehouse: GET Product/StockLevels?Breakdown=true&PageNo=&Limit=,
         with WarehouseId (and ClientId) when configured; with `skus`, one paged call per distinct SKU
         (SKU=), keeping only rows of exactly that SKU.
@@ -496,23 +477,24 @@ class ScendClient:
         Mapping (card 3.6 [C]): location = WarehouseId, available = Level, on_hand = TotalStockLevel,
         allocated = Total - Level, quarantined / damaged = the Breakdown quantities of those types.
         Paging as the parcel feed: stop on a short page (no totals); a full page of rows already seen
-        means PageNo is being ignored, so the read stops. A malformed row is skipped, logged and kept
-        in `rejected_stock_rows` ({"row", "error"}, cleared when the generator starts).
+        means PageNo is being ignored, so the read stops. A malformed row is logged and yielded as
+        `Rejected`.
         """
-        self.rejected_stock_rows = []
         params: dict[str, Any] = {"Breakdown": "true", "Limit": self.page_limit}
         if self.warehouse_id is not None:
             params["WarehouseId"] = self.warehouse_id
         if self.client_id:
             params["ClientId"] = self.client_id
-        if skus is None:
-            yield from self._stock_pages(params, None)
-            return
-        for sku in dict.fromkeys(skus):
-            if sku and sku.strip():  # an empty SKU filter would list every row
-                yield from self._stock_pages({**params, "SKU": sku}, sku)
+        reads = [self._stock_pages(params, None)] if skus is None else [
+            self._stock_pages({**params, "SKU": sku}, sku)
+            for sku in dict.fromkeys(skus) if sku and sku.strip()  # an empty SKU filter would list every row
+        ]
+        for read in reads:
+            for row in read:
+                if location is None or isinstance(row, Rejected) or row.location == location:
+                    yield row
 
-    def _stock_pages(self, params: dict[str, Any], sku: str | None) -> Iterator[StockRow]:
+    def _stock_pages(self, params: dict[str, Any], sku: str | None) -> Iterator[StockRow | Rejected]:
         seen: set[tuple[str, str]] = set()
         page = 1
         while True:
@@ -535,7 +517,7 @@ class ScendClient:
                     stock = to_stock_row(row)
                 except PermanentError as error:
                     logger.warning("scend: skipping malformed stock row: %s", error.detail)
-                    self.rejected_stock_rows.append({"row": row, "error": error.detail})
+                    yield Rejected(row=row, detail=error.detail)
                     continue
                 if sku is None or stock.sku == sku:
                     yield stock
