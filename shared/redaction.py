@@ -72,7 +72,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
     def serialize(self, log: dict[str, Any]) -> str:  # type: ignore[override]
         metadata = {key: value for key, value in log.items() if key in _METADATA_KEYS}
         cleaned = redact({key: value for key, value in log.items() if key not in _METADATA_KEYS})
-        return super().serialize({**metadata, **cleaned})  # type: ignore[arg-type]
+        return super().serialize({**metadata, **cleaned})
 
 
 def hop_logger(**kwargs: Any) -> Logger:

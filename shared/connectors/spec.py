@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+import builtins
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,7 +59,7 @@ class ConnectorSpec:
 
     type: str
     title: str
-    settings: type[PlatformSettings]
+    settings: builtins.type[PlatformSettings]
     secret_keys: tuple[str, ...]
     roles: frozenset[Role]
     builder: str

@@ -54,8 +54,8 @@ def _differs(product: Product, field: str, held: str) -> bool:
             held_number = Decimal(held) if held.strip() else None
         except InvalidOperation:
             return True
-        return value != held_number
-    return (value or "") != held
+        return bool(value != held_number)
+    return bool((value or "") != held)
 
 
 def decide_sync(

@@ -86,4 +86,4 @@ def decide_shipment(
 
 def retry_delay_minutes(attempts: int, base_minutes: float, max_minutes: float) -> float:
     """Exponential backoff for scheduled write-back retries: base, 2x base, 4x base... capped."""
-    return min(max_minutes, base_minutes * (2 ** max(0, attempts - 1)))
+    return float(min(max_minutes, base_minutes * (2 ** max(0, attempts - 1))))

@@ -97,7 +97,7 @@ def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
     """SKUs named by an event or a correction: the pusher re-reads them from the master."""
     unique = sorted(set(skus))
     size = rt.config.stock.skus_per_message
-    messages = [StockSyncMessage(client=rt.config.client, trigger=trigger, skus=unique[i:i + size],  # type: ignore[arg-type]
+    messages = [StockSyncMessage(client=rt.config.client, trigger=trigger, skus=unique[i:i + size],
                                  read_at=rt.clock.now()) for i in range(0, len(unique), size)]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
     return len(messages)
@@ -248,7 +248,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     target_name = rt.stock_target.name if rt.stock_target is not None else rt.stock_reader.name
     master_rows = _read(rt, rt.stock_master, location=settings.drift_location)
     warehouse_rows = _read(rt, rt.stock_reader)
-    location = settings.locations[settings.drift_location]
+    location = settings.locations[rt.config.stock.drift_location or ""]
     # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
     awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()
                              if entry.stage in AWAITING_WAREHOUSE and entry.location == settings.drift_location

@@ -82,7 +82,7 @@ class DynamoTokenBucket:
         if item is None:
             return {"tokens": Decimal(self.capacity), "stamp": Decimal(str(now)), "blocked_until": Decimal(0),
                     "orders_waiting_until": Decimal(0), "version": 0, "new": True}
-        return item
+        return dict(item)
 
     def _write(self, state: dict[str, Any], **changes: Any) -> bool:
         """Conditional on the version read: False when another caller moved the bucket first."""

@@ -419,7 +419,8 @@ def to_order_request(
         ShippingTotalVat=shipping_vat,
         OrderItems=[to_order_item(line) for line in order.lines],
     )
-    return _money_fields(request.model_dump(exclude_none=True))
+    body: dict[str, Any] = _money_fields(request.model_dump(exclude_none=True))
+    return body
 
 
 # -- shipments (wire -> canonical) -----------------------------------------------------------------
