@@ -35,6 +35,8 @@ class OrderLine(Model):
     tax: Decimal = Decimal("0")
     discount_percent: Decimal = Decimal("0")
     total: Decimal = Decimal("0")
+    line_id: str = Field("", description="the source's id for this line, where write-backs address lines by id")
+    custom: bool = Field(False, description="a charge or service line with no SKU (commercetools custom line item)")
 
 
 class Order(Model):
@@ -46,6 +48,7 @@ class Order(Model):
     customer_reference: str = ""
     status: str = Field(description="the source's overall status, in its own vocabulary")
     authorised: bool = Field(description="the source has committed the order stage (stock allocated)")
+    payment_status: str = Field("", description="the source's payment state, where it keeps one apart from status")
     location: str = Field("", description="fulfilment location name at the source")
     delivery_service: str = Field("", description="carrier/service as the source names it")
     currency: str = "GBP"
