@@ -178,10 +178,10 @@ class CommercetoolsClient:
                 self.invalidate_token()
         raise AssertionError("unreachable")
 
-    def _get(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return json_body(self._send("GET", path, params=params))
 
-    def _results(self, path: str, params: list[tuple[str, Any]]) -> list[Any]:
+    def _results(self, path: str, params: dict[str, Any]) -> list[Any]:
         body = self._get(path, params)
         results = body.get("results") if isinstance(body, dict) else None
         if not isinstance(results, list):
@@ -194,9 +194,9 @@ class CommercetoolsClient:
         limit = self.settings.page_limit
         offset = 0
         while True:
-            page = self._results(path, [
-                ("where", where), ("sort", sort), ("limit", limit), ("offset", offset), ("withTotal", "false"),
-            ])
+            page = self._results(
+                path, {"where": where, "sort": sort, "limit": limit, "offset": offset, "withTotal": "false"}
+            )
             yield from page
             if len(page) < limit:
                 return
@@ -214,10 +214,10 @@ class CommercetoolsClient:
             where = f"lastModifiedAt > {quote(stamp)}"
             if last_id:
                 where += f" or (lastModifiedAt = {quote(stamp)} and id > {quote(last_id)})"
-            page = self._results(path, [
-                ("where", where), ("sort", "lastModifiedAt asc"), ("sort", "id asc"),
-                ("limit", self.settings.page_limit), ("withTotal", "false"),
-            ])
+            page = self._results(path, {
+                "where": where, "sort": ["lastModifiedAt asc", "id asc"],
+                "limit": self.settings.page_limit, "withTotal": "false",
+            })
             yield from page
             if len(page) < self.settings.page_limit:
                 return
@@ -328,7 +328,7 @@ class CommercetoolsClient:
         """The one entry for (sku, supply channel). Several (a mock accepts duplicates; the platform does
         not): the oldest by id order is used, consistently."""
         where = f"sku = {quote(sku)} and supplyChannel(id = {quote(self._channel(location))})"
-        rows = self._results("inventory", [("where", where), ("sort", "id asc"), ("limit", 2), ("withTotal", "false")])
+        rows = self._results("inventory", {"where": where, "sort": "id asc", "limit": 2, "withTotal": "false"})
         if not rows:
             return None
         entry: InventoryEntry = parse(InventoryEntry, rows[0], f"inventory {sku}")
