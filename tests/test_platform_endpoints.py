@@ -18,6 +18,7 @@ from tests import endpoint_recorder
 
 SCEND = "https://api.scend.example/api/"
 CIN7 = "https://inventory.dearsystems.com/ExternalApi/v2/"
+CT = "https://api.europe-west1.gcp.commercetools.com/"
 
 
 def config_has(config: ClientConfig, dotted: str) -> bool:
@@ -64,6 +65,12 @@ def test_the_counts_quoted_on_the_pages_are_the_tables() -> None:
         ("cin7_core", "DELETE", CIN7 + "sale", ["ID", "Void"], "not called by the connector"),
         # a URL outside the platform's API root
         ("scend", "GET", "https://api.scend.example/Order/List", [], "not under the scend API root"),
+        # the Messages query the vendor mock does not serve: listed, not called
+        ("commercetools", "GET", CT + "acme-prod/messages", ["where"], "not called by the connector"),
+        # offset paging on the keyset-paged order poll
+        ("commercetools", "GET", CT + "acme-prod/orders", ["where", "offset"], "['offset']"),
+        # creating orders: the shop's business, not ours
+        ("commercetools", "POST", CT + "acme-prod/orders", [], "not listed"),
     ],
 )
 def test_what_the_pages_do_not_list_is_caught(
@@ -81,6 +88,10 @@ def test_what_the_pages_do_not_list_is_caught(
         ("scend", "POST", SCEND + "Product/ChannelStockLevels", []),
         ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "OrderStatus", "page", "limit"]),
         ("cin7_core", "PUT", CIN7 + "sale", []),
+        ("commercetools", "POST", "https://auth.europe-west1.gcp.commercetools.com/oauth/token", []),
+        ("commercetools", "GET", CT + "acme-prod/inventory", ["where", "sort", "limit", "offset", "withTotal"]),
+        ("commercetools", "GET", CT + "acme-prod/orders/order-number=A-10042", []),
+        ("commercetools", "POST", CT + "acme-prod/inventory/3f2a", []),
     ],
 )
 def test_what_the_pages_list_is_allowed(platform: str, method: str, url: str, parameters: list[str]) -> None:
