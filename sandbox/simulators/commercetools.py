@@ -34,8 +34,9 @@ MOCK_GAPS: dict[str, str] = {
     "in the documented envelope on the queue themselves.",
     "addQuantity": "400. The connector only writes absolute figures (changeQuantity) with a version check.",
     "GET /{pk}/inventory/key={key}": "404. The connector finds entries by sku and supplyChannel, never by key.",
-    "deliveryKey": "dropped from the stored delivery. The connector recognises its delivery by key or by "
-    "its parcels' tracking numbers, so a repeat still writes nothing.",
+    "deliveryKey": "stored under the draft's name `deliveryKey`, never as the delivery's `key` the API "
+    "returns. The connector reads `key` as documented, and also recognises its delivery by its parcels' "
+    "tracking numbers, so a repeat writes nothing against the mock too.",
     "duplicate inventory entries": "a second entry for the same sku and channel is accepted (the API refuses "
     "it); the connector reads by sku and channel sorted by id and always uses the first.",
     "customLineItems on order from cart": "dropped; orders with custom lines are seeded through POST "

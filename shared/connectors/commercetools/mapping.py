@@ -415,7 +415,7 @@ def existing_delivery(order: CtOrder, shipment: Shipment) -> Delivery | None:
 
     Matched by key (our despatch id) where the platform kept it, else by the same non-empty set of
     tracking numbers: the key is optional on a delivery and not every server returns it, while the
-    parcels' tracking data always reads back.
+    parcels' tracking data always reads back. A despatch without tracking numbers is recognised by key only.
     """
     tracking = frozenset(shipment.tracking_numbers)
     for delivery in order.deliveries:
