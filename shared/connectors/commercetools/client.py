@@ -389,7 +389,7 @@ class CommercetoolsClient:
         rejected: list[RejectedPush] = []
         for push in pushes:
             try:
-                self.set_stock(push.sku, push.location, lambda _fresh, figure=push.quantity: figure)
+                self.set_stock(push.sku, push.location, _absolute(push.quantity))
             except PermanentError as error:
                 if error.reason is ReasonCode.SOURCE_NOT_FOUND:
                     raise
@@ -458,6 +458,11 @@ class CommercetoolsClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _absolute(quantity: int) -> Callable[[StockDecision], int]:
+    """A stock decision that ignores the fresh entry: the caller's figure is already the one to hold."""
+    return lambda _decision: quantity
 
 
 def _first_then(first: T, then: Callable[[], T]) -> Callable[[], T]:
