@@ -45,6 +45,7 @@ from shared.connectors.http import (
     HttpCaller,
     RateBudget,
     Rule,
+    TokenBucket,
     json_body,
     status_between,
     status_in,
@@ -121,6 +122,8 @@ class CommercetoolsClient:
         self._http = http or httpx.Client()
         self._timeout = timeout if timeout is not None else retry.timeout_seconds
         self._token: Token | None = None
+        # The card publishes no quota: our own allowance (settings.calls_per_minute) unless the caller shares one.
+        budget = budget or TokenBucket(settings.calls_per_minute, 60.0, self.clock)
         self._caller = HttpCaller(
             client=self._http, rules=RULES, retry=retry, clock=self.clock, budget=budget, target=TARGET
         )

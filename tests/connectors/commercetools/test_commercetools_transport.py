@@ -107,3 +107,20 @@ def test_a_conflict_that_never_settles_is_transient_after_the_configured_re_read
     with pytest.raises(ConflictError):
         client.set_stock("SKU-1", "WH1", lambda _decision: 9)
     assert seen.count("POST /acme-prod/inventory/inv-1") == SETTINGS.max_conflict_retries
+
+
+def test_calls_are_paced_by_the_configured_allowance() -> None:
+    # Given an allowance of 6 calls a minute (a burst of 1), when the client makes 3 calls with its token
+    settings = SETTINGS.model_copy(update={"calls_per_minute": 6})
+    clock = VirtualClock()
+    client = CommercetoolsClient(
+        settings, CommercetoolsCredentials(client_id="id", client_secret="secret"),
+        retry=RetryConfig(max_attempts=1), clock=clock,
+        http=httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(
+            200, json={"access_token": "t", "expires_in": 172800} if request.url.path == "/oauth/token"
+            else {"results": []}))),
+    )
+    for _ in range(2):
+        client.inventory_entry("SKU-1", "WH1")
+    # Then, of the 3 calls (the token and two reads), the second and third waited 10 s each on its clock
+    assert client.stats.calls == 3 and clock.slept == pytest.approx(20, abs=0.01)
