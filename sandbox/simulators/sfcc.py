@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,6 +38,7 @@ ORDERS = r"/checkout/orders/v1/organizations/(?P<org>[^/]+)/orders"
 DATA = r"/s/-/dw/data/v23_2"
 TOKEN_PATH = "/dwsso/oauth2/access_token"
 MAX_WINDOW = 10_000
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # the one format dates are stored in
 NO_CONTENT = Response(204, raw=b"")
 ORDER_STATUSES = ("created", "new", "completed", "cancelled", "failed")
 EXPORT_STATUSES = ("exported", "not_exported", "ready", "failed")
@@ -165,8 +166,14 @@ class SfccSimulator(Simulator):
 
     # -- seeding -------------------------------------------------------------------------------
     def add_order(self, order: dict[str, Any]) -> None:
+        """Seed an order; its dates are normalised to the listing's one format (milliseconds, Z)."""
+        stored = dict(order)
+        stored.setdefault("siteId", self.site_id)
+        for name in ("creationDate", "lastModified"):
+            value = str(stored.get(name) or stored.get("lastModified"))
+            stored[name] = value if STAMP.fullmatch(value) else format_sfcc_datetime(_parse(value))
         with self.lock:
-            self.orders[order["orderNo"]] = order
+            self.orders[stored["orderNo"]] = stored
 
     def revoke_tokens(self) -> None:
         """Every token issued so far answers 401 from now on (a rotated client secret, a revoked session)."""
@@ -273,11 +280,11 @@ class SfccSimulator(Simulator):
                     return problem(400, "Bad Request", f"Invalid value for {name}: {query[name]!r}.",
                                    "invalid-query-parameter")
                 wanted[name] = set(values)
-        bounds = {}
+        bounds: dict[str, str] = {}
         for name in ("lastModifiedDateFrom", "lastModifiedDateTo", "creationDateFrom", "creationDateTo"):
             if name in query:
                 try:
-                    bounds[name] = _parse(query[name])
+                    bounds[name] = format_sfcc_datetime(_parse(query[name]))
                 except ValueError:
                     return problem(400, "Bad Request", f"{name} is not a date-time.", "invalid-query-parameter")
         sort_by = query.get("sortBy", "creation_date")
@@ -285,25 +292,23 @@ class SfccSimulator(Simulator):
         if sort_by not in ("creation_date", "last_modified_date") or sort_order not in ("asc", "desc"):
             return problem(400, "Bad Request", "Invalid sortBy or sortOrder.", "invalid-query-parameter")
         field = {"creation_date": "creationDate", "last_modified_date": "lastModified"}[sort_by]
-
-        def keep(order: dict[str, Any]) -> bool:
-            if order.get("siteId", self.site_id) != self.site_id:
-                return False
-            for name, values in wanted.items():
-                if str(order.get(name)) not in values:
-                    return False
-            modified, created = _parse(order["lastModified"]), _parse(order["creationDate"])
-            return not (
-                ("lastModifiedDateFrom" in bounds and modified < bounds["lastModifiedDateFrom"])
-                or ("lastModifiedDateTo" in bounds and modified >= bounds["lastModifiedDateTo"])
-                or ("creationDateFrom" in bounds and created < bounds["creationDateFrom"])
-                or ("creationDateTo" in bounds and created >= bounds["creationDateTo"])
-            )
-
+        # Dates are stored in one fixed format (add_order, _touch), so comparing the strings compares the instants.
+        checks = [*wanted.items(), ("siteId", {self.site_id})]
+        low_modified, high_modified = bounds.get("lastModifiedDateFrom"), bounds.get("lastModifiedDateTo")
+        low_created, high_created = bounds.get("creationDateFrom"), bounds.get("creationDateTo")
+        matching = list(self.orders.values())
+        for name, values in checks:
+            matching = [order for order in matching if order.get(name) in values]
+        for name, low, high in (("lastModified", low_modified, high_modified),
+                                ("creationDate", low_created, high_created)):
+            if low is not None:
+                matching = [order for order in matching if order[name] >= low]
+            if high is not None:
+                matching = [order for order in matching if order[name] < high]
         # Ties keep the order the orders were added in (stable sort), like a database index on (date, id).
-        matching = sorted((o for o in self.orders.values() if keep(o)), key=lambda o: _parse(o[field]),
-                          reverse=sort_order == "desc")
-        return Response(200, {"data": [copy.deepcopy(order) for order in matching[offset:offset + limit]]})
+        matching.sort(key=lambda order: order[field], reverse=sort_order == "desc")
+        # Shallow copies: handlers only ever replace an order's top-level fields.
+        return Response(200, {"data": [dict(order) for order in matching[offset:offset + limit]]})
 
     def _order(self, request: Request, match: re.Match[str]) -> tuple[dict[str, Any] | None, Response | None]:
         refused = self._site_problem(request, match)
@@ -320,7 +325,7 @@ class SfccSimulator(Simulator):
 
     def _get_order(self, request: Request, match: re.Match[str]) -> Response:
         order, refused = self._order(request, match)
-        return refused or Response(200, copy.deepcopy(order))
+        return refused or Response(200, dict(order) if order else None)
 
     def _patch_order(self, request: Request, match: re.Match[str]) -> Response:
         order, refused = self._order(request, match)
@@ -392,7 +397,9 @@ class SfccSimulator(Simulator):
                          if item.get("productId") == product_id)
         return units
 
-    def _record_document(self, key: tuple[str, str]) -> dict[str, Any]:
+    def inventory_document(self, list_id: str, product_id: str) -> dict[str, Any]:
+        """The record as GET answers it: allocation as written, turnover and ATS from the orders [I]."""
+        key = (list_id, product_id)
         record = self.inventory[key]
         allocation = record["allocation"]
         turnover = self._turnover(key[1], _parse(allocation["reset_date"]))
@@ -439,7 +446,7 @@ class SfccSimulator(Simulator):
             return refused or fault(500, "InternalServerError", "no key")
         if key not in self.inventory:
             return fault(404, "NotFoundException", f"No inventory record for product '{key[1]}'.")
-        return Response(200, self._record_document(key))
+        return Response(200, self.inventory_document(*key))
 
     def _put_record(self, request: Request, match: re.Match[str]) -> Response:
         key, refused = self._record_key(match)
@@ -450,7 +457,7 @@ class SfccSimulator(Simulator):
             return invalid or fault(500, "InternalServerError", "no body")
         created = key not in self.inventory
         self._store_record(key, body, replace=True)
-        return Response(201 if created else 200, self._record_document(key))
+        return Response(201 if created else 200, self.inventory_document(*key))
 
     def _patch_record(self, request: Request, match: re.Match[str]) -> Response:
         key, refused = self._record_key(match)
@@ -462,7 +469,7 @@ class SfccSimulator(Simulator):
         if invalid or body is None:
             return invalid or fault(500, "InternalServerError", "no body")
         self._store_record(key, body, replace=False)
-        return Response(200, self._record_document(key))
+        return Response(200, self.inventory_document(*key))
 
     # -- price books [I] -----------------------------------------------------------------------
     def _put_price(self, request: Request, match: re.Match[str]) -> Response:
@@ -476,6 +483,7 @@ class SfccSimulator(Simulator):
         return Response(200, {"_v": "23.2", "product_id": key[1], "amount": amount})
 
 
+@lru_cache(maxsize=1 << 16)
 def _parse(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -232,13 +232,14 @@ class SfccClient:
     def poll_orders(self, since: datetime | None = None) -> Iterator[PolledOrder]:
         """Orders matching the release filter modified at or after `since`, oldest first, each once.
 
-        Windows: after every full page the lower bound moves up to the last order's lastModified and the
-        offset restarts at the number of orders already read at exactly that time, so offset + limit
-        stays far below SCAPI's 10,000 and an order that leaves the filter mid-poll (exported by the
-        submit step) does not shift the rows after it out of reach. Only a run of orders sharing one
-        lastModified advances the offset; one longer than the cap cannot be paged and is refused. A short
-        page is the end (the listing carries no total). Rows without an order number or lastModified are
-        skipped and kept in `rejected_orders` for quarantine.
+        Windows: after every full page the lower bound (inclusive) moves up to the last order's
+        lastModified and the offset restarts at 0; the orders already read at that instant come back and
+        are skipped. So offset + limit stays far below SCAPI's 10,000, and an order that leaves the filter
+        mid-poll (exported by the submit step) cannot shift an unread one past the offset. Only a page
+        that lies wholly at the lower bound (a run of orders sharing one lastModified) advances the
+        offset; a run longer than the cap cannot be paged and is refused. A short page is the end (the
+        listing carries no total). Rows without an order number or lastModified are skipped and kept in
+        `rejected_orders` for quarantine.
         """
         self.rejected_orders.clear()
         limit = self.settings.page_size
@@ -280,7 +281,9 @@ class SfccClient:
             if lower is not None and newest == lower:
                 offset += limit  # the whole page shares the lower bound: step over it
             else:
-                lower, offset = newest, sum(stamp == newest for stamp in stamps)
+                # From the newest instant again, offset 0: the orders read at that instant come back and are
+                # skipped, so one that left the filter meanwhile cannot push an unread one past the offset.
+                lower, offset = newest, 0
 
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]:
         """The OrderSource view of the release poll: enough to enqueue each ready order."""

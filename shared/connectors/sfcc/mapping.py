@@ -128,11 +128,15 @@ def wire_order(raw: dict[str, Any]) -> WireOrder:
 
 
 def last_modified(raw: dict[str, Any]) -> datetime:
-    """The listing's sort key; an order without it cannot be windowed, so it is a payload error."""
-    order = wire_order(raw)
-    if order.lastModified is None:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"SFCC order {order.orderNo}: no lastModified")
-    return _utc(order.lastModified)
+    """The listing's sort key, read without mapping the whole order (the poll reads thousands)."""
+    number, stamp = raw.get("orderNo"), raw.get("lastModified")
+    if not isinstance(number, str) or not number:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC order row without an orderNo")
+    try:
+        return _utc(datetime.fromisoformat(str(stamp).replace("Z", "+00:00")))
+    except ValueError:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
+                             f"SFCC order {number}: lastModified {stamp!r} is not a date-time") from None
 
 
 def _utc(value: datetime) -> datetime:
