@@ -297,8 +297,8 @@ class SfccSimulator(Simulator):
         low_modified, high_modified = bounds.get("lastModifiedDateFrom"), bounds.get("lastModifiedDateTo")
         low_created, high_created = bounds.get("creationDateFrom"), bounds.get("creationDateTo")
         matching = list(self.orders.values())
-        for name, values in checks:
-            matching = [order for order in matching if order.get(name) in values]
+        for key, accepted in checks:
+            matching = [order for order in matching if order.get(key) in accepted]
         for name, low, high in (("lastModified", low_modified, high_modified),
                                 ("creationDate", low_created, high_created)):
             if low is not None:
