@@ -37,6 +37,11 @@ class OrderLine(Model):
     total: Decimal = Decimal("0")
     line_id: str = Field("", description="the source's id for this line, where write-backs address lines by id")
     custom: bool = Field(False, description="a charge or service line with no SKU (commercetools custom line item)")
+    tax_rate: Decimal | None = Field(None, description="the line's tax rate as a fraction (0.2 = 20 %), when known")
+    order_discount: Decimal = Field(
+        Decimal("0"),
+        description="the line's share of order-level discounts as the source prorated it; `total` is after it",
+    )
 
 
 class Order(Model):
@@ -57,6 +62,11 @@ class Order(Model):
     shipping_total: Decimal = Decimal("0")
     tax_total: Decimal = Decimal("0")
     total: Decimal = Decimal("0")
+    tax_inclusive: bool = Field(False, description="line and shipping amounts include tax (SFCC taxation=gross)")
+    shipping_tax: Decimal = Field(Decimal("0"), description="tax on shipping_total, part of tax_total")
+    order_discount: Decimal = Field(
+        Decimal("0"), description="order-level discounts (positive), as the source reports them at order level"
+    )
     updated_at: datetime | None = None
 
     @property
