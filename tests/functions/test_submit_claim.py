@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from shared.errors import SubmitClaimHeldError, TransientError
 from shared.models.messages import SubmitMessage
@@ -90,6 +91,24 @@ def test_eight_submitters_of_the_same_sales_make_one_warehouse_order_each(harnes
             THREADS * SALES_PER_ROUND)
         assert_one_order_each(harness, messages)
     assert harness.scend.duplicate_references() == 0
+
+
+def test_a_delivery_that_meets_a_held_claim_is_retried_later_not_quarantined(harness: Harness) -> None:
+    [message] = release(harness, ["SO-HELD"])
+    # Given another submitter holding the order's claim
+    harness.rt.ledger.claim_submit(message.order_key, owner="elsewhere", now=harness.clock.now(),
+                                   lease_seconds=lease_seconds(harness.rt.config),
+                                   client_reference=message.client_reference)
+    # When the handler gets the order: the record fails (SQS redelivers it), with no warehouse call
+    with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the batch
+        harness.invoke("order_submit", harness.sqs_event(message.model_dump(mode="json")))
+    assert harness.scend.create_attempts == 0
+    assert harness.rt.exceptions.list() == []
+    # Then the redelivery after the holder's lease looks the order up, and creates it
+    harness.clock.advance(lease_seconds(harness.rt.config))
+    response = harness.invoke("order_submit", harness.sqs_event(message.model_dump(mode="json")))
+    assert response == {"batchItemFailures": []}
+    assert_one_order_each(harness, [message])
 
 
 class Killed(BaseException):
