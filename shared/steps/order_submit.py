@@ -55,7 +55,7 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     if before is not None and before.stage == Stage.QUARANTINED:
         rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)
     logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,
-                                             "created": ref.created, "looked_up_first": claim.maybe_at_warehouse})
+                                             "created_by_us": ref.created, "looked_up_first": claim.maybe_at_warehouse})
     return {"outcome": "created" if ref.created else "found", "warehouse_order_id": ref.warehouse_order_id}
 
 

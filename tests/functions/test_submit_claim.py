@@ -7,6 +7,7 @@ a repeated reference, so the ledger's claim is the only guard.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from collections import Counter
@@ -204,3 +205,13 @@ def test_a_holder_that_outlived_its_lease_cannot_overwrite_the_ledger(harness: H
     first, late = harness.scend.orders_by_reference()[message.client_reference]
     entry = harness.rt.ledger.get(message.order_key)
     assert entry is not None and entry.warehouse_order_id == str(first["ID"]) != str(late["ID"])
+
+
+def test_a_submit_logged_at_info_returns_its_outcome(harness: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    # The log line's fields must not collide with the log record's own attributes (such as `created`)
+    from shared.steps import order_submit
+
+    [message] = release(harness, ["SO-INFO"])
+    with caplog.at_level(logging.INFO, logger=order_submit.logger.name):
+        assert submit_order(message, harness.rt)["outcome"] == "created"
+    assert any(r.getMessage() == "order at warehouse" for r in caplog.records)
