@@ -205,12 +205,12 @@ class LedgerStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            return self._refused_claim(order_key, now)
+            return self._refused_claim(order_key, now, lease_seconds)
         previous = result.get("Attributes")
         return SubmitClaim(owner=owner, lease_until=lease_until,
                            previous=_entry(previous) if previous and "client_id" in previous else None)
 
-    def _refused_claim(self, order_key: str, now: datetime) -> LedgerEntry:
+    def _refused_claim(self, order_key: str, now: datetime, lease_seconds: float) -> LedgerEntry:
         """Why a claim was refused, read back (consistently) after the refusal."""
         entry = self.get(order_key)
         if entry is None:  # the condition cannot fail on a missing item; read as a holder that vanished
@@ -219,7 +219,12 @@ class LedgerStore:
             raise SubmitCancelledError(f"{order_key}: cancel requested before the submit began")
         if entry.warehouse_order_id:
             return entry
-        until = datetime.fromisoformat(entry.submit_lease_until) if entry.submit_lease_until else now
+        if entry.submit_lease_until:
+            until = datetime.fromisoformat(entry.submit_lease_until)
+        elif entry.submit_started_at:
+            until = datetime.fromisoformat(entry.submit_started_at) + timedelta(seconds=lease_seconds)
+        else:
+            until = now
         raise SubmitClaimHeldError(
             f"{order_key}: another submit holds the order until {entry.submit_lease_until}",
             retry_after=max(0.0, (until - now).total_seconds()),

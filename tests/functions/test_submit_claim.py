@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from shared.errors import SubmitClaimHeldError, TransientError
 from shared.models.messages import SubmitMessage
 from shared.steps.order_submit import lease_seconds, submit_order
-from shared.stores.ledger import Stage
+from shared.stores.ledger import Stage, SubmitClaim
 from tests.functions.conftest import Harness
 
 THREADS = 8
@@ -34,6 +34,21 @@ def release(h: Harness, numbers: list[str]) -> list[SubmitMessage]:
     bodies = h.queue_bodies("order-submit")
     messages = sorted((SubmitMessage.model_validate(b) for b in bodies), key=lambda m: m.client_reference)
     assert len(messages) == len(numbers)
+    return messages
+
+
+def like(h: Harness, template: SubmitMessage, numbers: list[str]) -> list[SubmitMessage]:
+    """Released sales shaped like `template` (one intake pass is slow; the race is about the submit): each is
+    received and released in the ledger as intake leaves it, with its own source id and reference."""
+    messages = []
+    for number in numbers:
+        source_id = f"{template.source_id}-{number.lower()}"
+        message = template.model_copy(update={
+            "source_id": source_id, "client_reference": f"EXA-{number}",
+            "order": template.order.model_copy(update={"source_id": source_id, "order_number": number})})
+        h.rt.ledger.record_delivery(message.order_key, order_number=number, trigger="webhook", now=h.clock.now())
+        h.rt.ledger.set_stage(message.order_key, Stage.RELEASED, h.clock.now())
+        messages.append(message)
     return messages
 
 
@@ -82,8 +97,9 @@ def assert_one_order_each(h: Harness, messages: list[SubmitMessage]) -> None:
 def test_eight_submitters_of_the_same_sales_make_one_warehouse_order_each(harness: Harness) -> None:
     # Given a warehouse that accepts a repeated reference and no idempotency record in front of the step
     harness.scend.enforce_unique_reference = False
+    [template] = release(harness, ["SO-TEMPLATE"])
     for round_ in range(3):
-        messages = release(harness, [f"SO-R{round_}-{n}" for n in range(SALES_PER_ROUND)])
+        messages = like(harness, template, [f"SO-R{round_}-{n}" for n in range(SALES_PER_ROUND)])
         # When eight submitters race over the same ten sales
         outcomes = race(harness, messages, seed=round_)
         # Then each sale was created once; every other attempt backed off or found it submitted
@@ -215,3 +231,24 @@ def test_a_submit_logged_at_info_returns_its_outcome(harness: Harness, caplog: p
     with caplog.at_level(logging.INFO, logger=order_submit.logger.name):
         assert submit_order(message, harness.rt)["outcome"] == "created"
     assert any(r.getMessage() == "order at warehouse" for r in caplog.records)
+
+
+def test_an_attempt_recorded_before_leases_holds_for_one_lease_from_its_start(harness: Harness) -> None:
+    # Given an entry whose attempt began before claims carried a lease (only its start is recorded)
+    ledger, lease = harness.rt.ledger, lease_seconds(harness.rt.config)
+    started = harness.clock.now()
+    ledger.table.update_item(Key={"pk": "example-cin7-scend#cin7_core#old"},
+                             UpdateExpression="SET client_id = :c, submit_started_at = :at, submit_attempts = :one",
+                             ExpressionAttributeValues={":c": "example-cin7-scend", ":at": started.isoformat(),
+                                                        ":one": 1})
+    # When another submit claims it within that lease, it backs off until the lease would have ended
+    harness.clock.advance(lease / 2)
+    with pytest.raises(SubmitClaimHeldError) as held:
+        ledger.claim_submit("cin7_core#old", owner="new", now=harness.clock.now(), lease_seconds=lease,
+                            client_reference="EXA-OLD")
+    assert held.value.retry_after == pytest.approx(lease / 2)
+    # Then after it, the claim is granted, and the new holder looks the order up first
+    harness.clock.advance(lease / 2)
+    claim = ledger.claim_submit("cin7_core#old", owner="new", now=harness.clock.now(), lease_seconds=lease,
+                                client_reference="EXA-OLD")
+    assert isinstance(claim, SubmitClaim) and claim.maybe_at_warehouse
