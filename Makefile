@@ -28,7 +28,8 @@ bundle: install  ## build the Lambda code asset and dependency layer (pip wheels
 demo: install bundle  ## a local day for the example client: simulators + moto, no credentials
 	$(BIN)/hopline sandbox run --client $(CLIENT) --orders 300 --fault-rate 0.1 --duplicate-rate 0.05 --seed 7
 
-test: install  ## lint, then the whole suite (unit, connectors, functions, infra, e2e)
+test: export HOPLINE_REQUIRE_NODE_MOCKS := 1
+test: install node_modules/.installed  ## lint, then the whole suite (unit, connectors, functions, infra, e2e; Node mocks required)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 --dist loadfile -q
 

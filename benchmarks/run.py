@@ -2,7 +2,7 @@
 
     python -m benchmarks.run                 # everything
     python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog,
-    #                                          where, sla-alert, alarms, endpoints, card-day
+    #                                          where, sla-alert, alarms, endpoints, card-day, submit-race
 
 Writes a JSON report to benchmarks/results/latest.json (or `--out NAME`: NAME.json) and prints it.
 """
@@ -108,12 +108,16 @@ def bench_assets() -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["day", "imports", "assets", "stock-diff", "stock-backlog",
-                                           "where", "sla-alert", "alarms", "endpoints", "card-day"])
+                                           "where", "sla-alert", "alarms", "endpoints", "card-day",
+                                           "submit-race"])
     parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--fault-rate", type=float, default=0.2)
     parser.add_argument("--duplicate-rate", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=20, help="submit-race: rounds of new sales")
+    parser.add_argument("--threads", type=int, default=8, help="submit-race: concurrent submitters")
+    parser.add_argument("--sales", type=int, default=10, help="submit-race: sales per round")
     parser.add_argument("--out", default="latest", help="results file name under benchmarks/results/ (no .json)")
     args = parser.parse_args()
     report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -150,6 +154,10 @@ def main() -> int:
         from benchmarks.platforms import bench_card_day
 
         report["card_day"] = bench_card_day()
+    if args.only in (None, "submit-race"):
+        from benchmarks.submit_race import bench_submit_race
+
+        report["submit_race"] = bench_submit_race(rounds=args.rounds, threads=args.threads, sales=args.sales)
     if args.only in (None, "day"):
         report["day"] = bench_day(args.orders, args.fault_rate, args.duplicate_rate, args.seed)
     out = ROOT / "benchmarks" / "results"

@@ -16,9 +16,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "platforms"
-PAGES = {"scend": "scend.md", "cin7_core": "cin7-core.md"}
+PAGES = {"scend": "scend.md", "cin7_core": "cin7-core.md", "commercetools": "commercetools.md", "sfcc": "sfcc.md"}
 # Where each platform's API starts in a URL path (base URLs differ: production, sandbox, simulators).
-API_ROOTS = {"scend": "/api/", "cin7_core": "/ExternalApi/v2/"}
+# commercetools paths start at the host root: the project key is their first segment, `{projectKey}` in its table.
+# SFCC's calls go to three hosts (token, SCAPI, OCAPI Data), so its page lists paths from the host root.
+API_ROOTS = {"scend": "/api/", "cin7_core": "/ExternalApi/v2/", "commercetools": "/", "sfcc": "/"}
 METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 MARKS = ("[V]", "[C]", "[I]")
 NONE = ("", "-", "—")

@@ -96,6 +96,11 @@ class RetryConfig(Section):
     max_delay_seconds: float = Field(20.0, ge=0)
     queue_max_receive_count: int = Field(5, ge=1, le=1000, description="deliveries before the DLQ")
     timeout_seconds: float = Field(10.0, gt=0, le=60, description="HTTP timeout per call")
+    # Outlasts the submit hop's 60 s timeout, which bounds every call and retry of one attempt; at most what
+    # the cancellation waits for a submit in flight (310 s). tests/unit/test_submit_lease.py holds both.
+    submit_lease_seconds: int = Field(
+        120, ge=90, le=300, description="how long one submit's claim on an order lasts; a crashed holder's "
+        "claim is taken over after it, and the order is first looked up at the warehouse by its reference")
 
     @model_validator(mode="after")
     def _ordered(self) -> RetryConfig:

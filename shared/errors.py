@@ -80,5 +80,17 @@ class SubmitCancelledError(HoplineError):
     """A submit found the order's cancel already requested: it must not reach the warehouse."""
 
 
+class SubmitClaimHeldError(TransientError):
+    """Another submit holds this order's claim: back off (SQS redelivers later); its lease bounds the wait."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message, retry_after=retry_after, processed=False)
+
+
+class SubmitClaimLostError(TransientError):
+    """A submit's claim passed to another holder before its result was recorded: that holder owns the outcome,
+    and the redelivery finds it recorded (or claims the order again and looks it up at the warehouse first)."""
+
+
 class ConfigError(HoplineError):
     """A client config file is wrong; the message names the file, the field and the problem."""

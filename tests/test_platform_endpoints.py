@@ -11,13 +11,20 @@ from sandbox.platform_docs import endpoints, undocumented
 from sandbox.simulators.base import Simulator
 from sandbox.simulators.cin7_core import Cin7CoreSimulator
 from sandbox.simulators.scend import ScendSimulator
+from sandbox.simulators.sfcc import SfccSimulator
 from shared.clock import VirtualClock
 from shared.config import ClientConfig, RetryConfig
 from shared.connectors.scend import ScendClient
+from shared.connectors.sfcc.settings import SfccSettings
 from tests import endpoint_recorder
 
 SCEND = "https://api.scend.example/api/"
 CIN7 = "https://inventory.dearsystems.com/ExternalApi/v2/"
+CT = "https://api.europe-west1.gcp.commercetools.com/"
+SFCC_ORDERS = "https://kv7kzm78.api.commercecloud.salesforce.com/checkout/orders/v1/organizations/f_ecom_zzxy_prd/orders"
+SFCC_DATA = "https://zzxy-prd.dx.commercecloud.salesforce.com/s/-/dw/data/v23_2/"
+# A connector whose settings are not yet in the client config names its inferred endpoints in its own model.
+SETTINGS_MODELS = {"sfcc": SfccSettings}
 
 
 def config_has(config: ClientConfig, dotted: str) -> bool:
@@ -30,6 +37,15 @@ def config_has(config: ClientConfig, dotted: str) -> bool:
     return True
 
 
+def settings_have(model: type, dotted: str) -> bool:
+    for part in dotted.split("."):
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return False
+        model = fields[part].annotation
+    return True
+
+
 @pytest.mark.parametrize("platform", sorted(platform_docs.PAGES))
 def test_every_row_has_a_card_section_a_mark_and_an_inferred_one_names_its_config_field(
     platform: str, example_config: ClientConfig
@@ -37,7 +53,9 @@ def test_every_row_has_a_card_section_a_mark_and_an_inferred_one_names_its_confi
     rows = endpoints(platform)
     assert rows and all(row.card and row.mark in platform_docs.MARKS for row in rows)
     for row in rows:
-        if row.mark == "[I]" and row.called:
+        if row.mark == "[I]" and row.called and platform in SETTINGS_MODELS:
+            assert row.config and settings_have(SETTINGS_MODELS[platform], row.config), row
+        elif row.mark == "[I]" and row.called:
             assert row.config and config_has(example_config, row.config), row
     called = [row for row in rows if row.called]
     assert len({(row.method, row.path) for row in called}) == len(called), "a row is listed twice"
@@ -64,6 +82,21 @@ def test_the_counts_quoted_on_the_pages_are_the_tables() -> None:
         ("cin7_core", "DELETE", CIN7 + "sale", ["ID", "Void"], "not called by the connector"),
         # a URL outside the platform's API root
         ("scend", "GET", "https://api.scend.example/Order/List", [], "not under the scend API root"),
+        # the Messages query the vendor mock does not serve: listed, not called
+        ("commercetools", "GET", CT + "acme-prod/messages", ["where"], "not called by the connector"),
+        # offset paging on the keyset-paged order poll
+        ("commercetools", "GET", CT + "acme-prod/orders", ["where", "offset"], "['offset']"),
+        # creating orders: the shop's business, not ours
+        ("commercetools", "POST", CT + "acme-prod/orders", [], "not listed"),
+        # SCAPI's createOrders, which the connector has no business calling
+        ("sfcc", "POST", SFCC_ORDERS, ["siteId"], "not listed"),
+        # a listing filter the page does not list for the poll
+        ("sfcc", "GET", SFCC_ORDERS, ["siteId", "creationDateFrom"], "['creationDateFrom']"),
+        # served for scenarios, never called
+        ("sfcc", "PUT", SFCC_ORDERS + "/00000410/external-status", ["siteId"], "not called by the connector"),
+        # OCAPI Shop order search (needs a Business Manager user grant)
+        ("sfcc", "POST", "https://zzxy-prd.dx.commercecloud.salesforce.com/s/RefArch/dw/shop/v23_2/order_search", [],
+         "not listed"),
     ],
 )
 def test_what_the_pages_do_not_list_is_caught(
@@ -81,6 +114,14 @@ def test_what_the_pages_do_not_list_is_caught(
         ("scend", "POST", SCEND + "Product/ChannelStockLevels", []),
         ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "OrderStatus", "page", "limit"]),
         ("cin7_core", "PUT", CIN7 + "sale", []),
+        ("commercetools", "POST", "https://auth.europe-west1.gcp.commercetools.com/oauth/token", []),
+        ("commercetools", "GET", CT + "acme-prod/inventory", ["where", "sort", "limit", "offset", "withTotal"]),
+        ("commercetools", "GET", CT + "acme-prod/orders/order-number=A-10042", []),
+        ("commercetools", "POST", CT + "acme-prod/inventory/3f2a", []),
+        ("sfcc", "POST", "https://account.demandware.com/dwsso/oauth2/access_token", []),
+        ("sfcc", "GET", SFCC_ORDERS, ["siteId", "status", "exportStatus", "lastModifiedDateFrom", "limit", "offset"]),
+        ("sfcc", "PUT", SFCC_ORDERS + "/00000410/export-status", ["siteId"]),
+        ("sfcc", "PATCH", SFCC_DATA + "inventory_lists/inventory_m/product_inventory_records/701643632930", []),
     ],
 )
 def test_what_the_pages_list_is_allowed(platform: str, method: str, url: str, parameters: list[str]) -> None:
@@ -142,3 +183,13 @@ def test_the_simulators_serve_exactly_the_documented_rows_and_an_inferred_one_on
     cin7 = Cin7CoreSimulator("a", "k", clock=clock)
     assert routes_matching_no_row(cin7, "/ExternalApi/v2/") == []
     assert served(cin7, "/ExternalApi/v2/") == {(row.method, row.path) for row in endpoints("cin7_core")}
+    # SFCC: every [V] row by default, the inferred price write only once the settings' endpoint is served
+    documented = {(row.method, row.path) for row in endpoints("sfcc")}
+    inferred = {(row.method, row.path) for row in endpoints("sfcc") if row.mark == "[I]"}
+    sfcc = SfccSimulator("id", "secret", clock=clock)
+    assert routes_matching_no_row(sfcc, "/") == []
+    assert served(sfcc, "/") == documented - inferred
+    sfcc.price_book_endpoint = "price_books/{price_book_id}/price_tables/{product_id}"
+    assert served(sfcc, "/") == documented
+    sfcc.price_book_endpoint = None
+    assert served(sfcc, "/") == documented - inferred

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.errors import PermanentError
+from shared.errors import PermanentError, SubmitClaimHeldError
 from shared.models import owner_of
 from shared.models.messages import SubmitMessage
 from shared.redaction import hop_logger
@@ -65,6 +65,11 @@ def record_handler(record: SQSRecord) -> str:
         return "quarantined"
     try:
         result = submit(message=message.model_dump(mode="json"))
+    except SubmitClaimHeldError:
+        # Another submit holds the order: this record fails and SQS redelivers it after the visibility timeout
+        # (longer than the lease), not a quarantine.
+        metrics.add_metric(name="SubmitBackedOff", unit=MetricUnit.Count, value=1)
+        raise
     except PermanentError as error:
         now = rt.clock.now()
         rt.exceptions.quarantine(

@@ -192,7 +192,7 @@ class Simulator:
                 except OSError:
                     self.close_connection = True
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - stdlib naming
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815 - stdlib naming
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True

@@ -69,12 +69,13 @@ EXCEPTION_REASON: dict[Outcome, ReasonCode] = {
 
 def locate(
     *, cancelled: bool, warehouse_order_id: str | None, submit_started_at: datetime | None, now: datetime,
-    submit_lease_seconds: float,
+    submit_lease_seconds: float, submit_lease_until: datetime | None = None,
 ) -> Place:
     """The ledger's answer, read after the cancel request was written (no new submit can start after it).
 
-    A started attempt that recorded nothing within the lease (longer than the submit hop may run) is
-    over: it failed before or after reaching the warehouse, which only the warehouse can say.
+    A submit is in flight while its claim's lease runs (`submit_lease_until`; for an attempt recorded
+    before leases were, one lease from its start). A claim that ended with nothing recorded is over: it
+    failed before or after reaching the warehouse, which only the warehouse can say.
     """
     if warehouse_order_id:
         return Place.AT_WAREHOUSE
@@ -82,7 +83,8 @@ def locate(
         return Place.CANCELLED
     if submit_started_at is None:
         return Place.NOT_SUBMITTED
-    if now - submit_started_at < timedelta(seconds=submit_lease_seconds):
+    held_until = submit_lease_until or submit_started_at + timedelta(seconds=submit_lease_seconds)
+    if now < held_until:
         return Place.SUBMIT_IN_FLIGHT
     return Place.SUBMIT_UNCERTAIN
 

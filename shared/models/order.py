@@ -35,6 +35,13 @@ class OrderLine(Model):
     tax: Decimal = Decimal("0")
     discount_percent: Decimal = Decimal("0")
     total: Decimal = Decimal("0")
+    line_id: str = Field("", description="the source's id for this line, where write-backs address lines by id")
+    custom: bool = Field(False, description="a charge or service line with no SKU (commercetools custom line item)")
+    tax_rate: Decimal | None = Field(None, description="the line's tax rate as a fraction (0.2 = 20 %), when known")
+    order_discount: Decimal = Field(
+        Decimal("0"),
+        description="the line's share of order-level discounts as the source prorated it; `total` is after it",
+    )
 
 
 class Order(Model):
@@ -46,6 +53,7 @@ class Order(Model):
     customer_reference: str = ""
     status: str = Field(description="the source's overall status, in its own vocabulary")
     authorised: bool = Field(description="the source has committed the order stage (stock allocated)")
+    payment_status: str = Field("", description="the source's payment state, where it keeps one apart from status")
     location: str = Field("", description="fulfilment location name at the source")
     delivery_service: str = Field("", description="carrier/service as the source names it")
     currency: str = "GBP"
@@ -54,6 +62,11 @@ class Order(Model):
     shipping_total: Decimal = Decimal("0")
     tax_total: Decimal = Decimal("0")
     total: Decimal = Decimal("0")
+    tax_inclusive: bool = Field(False, description="line and shipping amounts include tax (SFCC taxation=gross)")
+    shipping_tax: Decimal = Field(Decimal("0"), description="tax on shipping_total, part of tax_total")
+    order_discount: Decimal = Field(
+        Decimal("0"), description="order-level discounts (positive), as the source reports them at order level"
+    )
     updated_at: datetime | None = None
 
     @property

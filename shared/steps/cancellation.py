@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from shared import topology
+from shared.config import ClientConfig, RetryConfig
 from shared.connectors import warehouses
 from shared.errors import SubmitInFlightError
 from shared.flows.cancellation import (
@@ -44,9 +44,9 @@ FLOW = "cancellation"
 MACHINE = "cancellation"
 
 
-def submit_lease_seconds() -> float:
-    """How long a started submit may still record its outcome: twice the submit hop's timeout."""
-    return 2.0 * topology.hop("order_submit").timeout_seconds
+def submit_lease_seconds(config: ClientConfig | None = None) -> float:
+    """How long a submit's claim lasts (the client's setting; the default without a config)."""
+    return float((config.retries if config else RetryConfig()).submit_lease_seconds)
 
 
 def start(request: CancelRequest, rt: Runtime) -> str:
@@ -77,8 +77,10 @@ def look_up(state: CancelState, rt: Runtime) -> CancelLookup:
     entry = rt.ledger.request_cancel(request.order_key, requested_at=request.requested_at,
                                      order_number=request.order_number, now=now)
     started = datetime.fromisoformat(entry.submit_started_at) if entry.submit_started_at else None
+    lease_until = datetime.fromisoformat(entry.submit_lease_until) if entry.submit_lease_until else None
     place = locate(cancelled=entry.stage == "cancelled", warehouse_order_id=entry.warehouse_order_id,
-                   submit_started_at=started, now=now, submit_lease_seconds=submit_lease_seconds())
+                   submit_started_at=started, now=now, submit_lease_seconds=submit_lease_seconds(rt.config),
+                   submit_lease_until=lease_until)
     reference = entry.client_reference or entry.submit_reference
     warehouse_order_id = entry.warehouse_order_id
     if place == Place.SUBMIT_IN_FLIGHT:

@@ -1,23 +1,35 @@
 """Order submit: create the order at the warehouse exactly once, then record it in the ledger.
 
-Three guards, each covering a gap in the others: Powertools idempotency (in the handler) stops two
-concurrent deliveries of one message; the ledger's attempt counter makes every retry search the
-warehouse before creating, so a timeout after a successful create never makes a second order; and
-the warehouse's own unique client reference refuses a duplicate that slips past both.
+The guards, and what each one covers:
+1. Powertools idempotency (in the handler) answers a repeated delivery of one submit message from its
+   record. Records expire and are deleted when an attempt fails, so nothing below relies on it.
+2. The ledger's submit claim (`claim_submit`), a conditional write made before any warehouse call: one
+   holder per order at a time, for a lease that outlasts the submit hop's timeout. Any other submitter
+   backs off (SubmitClaimHeldError: SQS redelivers later); a holder that dies loses the claim when its
+   lease ends. The result is recorded only while the claim is still the holder's.
+3. Look up before create: an attempt that follows an earlier claim with no recorded result (the create
+   may have landed and the answer been lost) searches the warehouse by its reference first and records
+   what it finds.
+4. The warehouse's own "already exists" answer, where it refuses a repeated reference (the card does not
+   say Scend does): the client resolves it to the existing order.
 """
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shared.config import ClientConfig
 from shared.errors import SubmitCancelledError
 from shared.latency import record_stage_latency
 from shared.models.messages import SubmitMessage
+from shared.models.order import WarehouseOrderRef
 from shared.runtime import Runtime
-from shared.stores.ledger import AT_WAREHOUSE, Stage
+from shared.stores.ledger import Stage, SubmitClaim
 
 logger = Logger(child=True)
 
@@ -28,18 +40,50 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     """Returns what was done; PermanentError and TransientError propagate to the handler."""
     now = rt.clock.now()
     key = message.order_key
+    claim = _claim(message, rt, now)
+    if not isinstance(claim, SubmitClaim):
+        return claim
     try:
-        before = rt.ledger.begin_submit(key, now, client_reference=message.client_reference)
+        ref, done = _submit_and_record(message, rt, claim)
+    except Exception:
+        # This holder makes no more calls: hand the claim over now rather than at the lease's end. The
+        # attempt stays counted, so the next one looks the order up before creating it.
+        _release(rt, key, claim)
+        raise
+    before = claim.previous
+    record_stage_latency("submit", before.timestamps.get("released") if before else None, done)
+    if before is not None and before.stage == Stage.QUARANTINED:
+        rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)
+    logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,
+                                             "created_by_us": ref.created, "looked_up_first": claim.maybe_at_warehouse})
+    return {"outcome": "created" if ref.created else "found", "warehouse_order_id": ref.warehouse_order_id}
+
+
+def lease_seconds(config: ClientConfig) -> float:
+    """How long a submit's claim lasts (config `retries.submit_lease_seconds`)."""
+    return float(config.retries.submit_lease_seconds)
+
+
+def _claim(message: SubmitMessage, rt: Runtime, now: datetime) -> SubmitClaim | dict[str, Any]:
+    """The claim, or the outcome when there is nothing to send; SubmitClaimHeldError propagates (back off)."""
+    key = message.order_key
+    try:
+        claim = rt.ledger.claim_submit(key, owner=uuid.uuid4().hex, now=now, lease_seconds=lease_seconds(rt.config),
+                                       client_reference=message.client_reference)
     except SubmitCancelledError:
         # The cancellation saw no attempt under way and settled it as cancelled before submit.
         logger.info("order cancelled before submit; not sent", extra={"order_key": key})
         return {"outcome": "cancelled_before_submit", "warehouse_order_id": None}
-    if before is not None and before.stage in AT_WAREHOUSE and before.warehouse_order_id:
-        rt.ledger.count_duplicate(key, now)
-        return {"outcome": "already_submitted", "warehouse_order_id": before.warehouse_order_id}
+    if isinstance(claim, SubmitClaim):
+        return claim
+    rt.ledger.count_duplicate(key, now)
+    return {"outcome": "already_submitted", "warehouse_order_id": claim.warehouse_order_id}
 
-    previous_attempts = before.submit_attempts if before else 0
-    existing = rt.order_target.find_order(message.client_reference) if previous_attempts else None
+
+def _submit_and_record(message: SubmitMessage, rt: Runtime, claim: SubmitClaim) -> tuple[WarehouseOrderRef, datetime]:
+    """Find (after an unrecorded earlier claim) or create the order, then record it under the claim."""
+    key = message.order_key
+    existing = rt.order_target.find_order(message.client_reference) if claim.maybe_at_warehouse else None
     if existing is not None:
         ref = existing
         logger.info("order found at warehouse on retry; not created again",
@@ -54,11 +98,15 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
         ordered[line.sku] = ordered.get(line.sku, Decimal(0)) + line.quantity
     rt.ledger.record_submitted(
         key, warehouse_order_id=ref.warehouse_order_id, client_reference=ref.client_reference,
-        created=ref.created, now=done, ordered=ordered, location=message.order.location,
+        created=ref.created, now=done, ordered=ordered, location=message.order.location, claim=claim,
     )
-    record_stage_latency("submit", before.timestamps.get("released") if before else None, done)
-    if before is not None and before.stage == Stage.QUARANTINED:
-        rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)
-    logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,
-                                             "created": ref.created, "previous_attempts": previous_attempts})
-    return {"outcome": "created" if ref.created else "found", "warehouse_order_id": ref.warehouse_order_id}
+    return ref, done
+
+
+def _release(rt: Runtime, key: str, claim: SubmitClaim) -> None:
+    """Best effort: if this write fails too, the lease still ends on its own."""
+    try:
+        rt.ledger.release_submit(key, claim, rt.clock.now())
+    except Exception:  # noqa: BLE001 - the attempt's own error is the one to raise
+        logger.warning("could not give the submit claim up; it ends with its lease",
+                       extra={"order_key": key, "lease_until": claim.lease_until.isoformat()})

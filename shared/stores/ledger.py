@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from shared.errors import SubmitCancelledError
+from shared.errors import SubmitCancelledError, SubmitClaimHeldError, SubmitClaimLostError
 from shared.models.order import Model
 
 
@@ -54,8 +54,10 @@ class LedgerEntry(Model):
     writeback_tasks: dict[str, str] = {}
     closed: bool = False
     timestamps: dict[str, str] = {}
-    submit_started_at: str | None = None
+    submit_started_at: str | None = None  # when the latest submit claim was taken
     submit_reference: str | None = None
+    submit_owner: str | None = None  # the token of the latest claim's holder
+    submit_lease_until: str | None = None  # the latest claim holds until then (set to its end when given up)
     cancel_requested_at: str | None = None
     cancel_outcome: str | None = None
     cancel_detail: str | None = None
@@ -67,6 +69,19 @@ class LedgerEntry(Model):
         """parcel id -> sku -> quantity, for every parcel already written back."""
         return {parcel: {sku: Decimal(q) for sku, q in record.get("lines", {}).items()}
                 for parcel, record in self.shipments.items()}
+
+
+class SubmitClaim(Model):
+    """The right to make one submit attempt for an order, held by `owner` until `lease_until`."""
+
+    owner: str
+    lease_until: datetime
+    previous: LedgerEntry | None  # the entry as it was before the claim (None when the claim created it)
+
+    @property
+    def maybe_at_warehouse(self) -> bool:
+        """An earlier claim ended without a recorded result: its create may have landed."""
+        return self.previous is not None and self.previous.submit_attempts > 0
 
 
 class DespatchMarker(Model):
@@ -157,55 +172,125 @@ class LedgerStore:
             raise
         return True
 
-    def begin_submit(self, order_key: str, now: datetime, *, client_reference: str = "") -> LedgerEntry | None:
-        """Count a create attempt before making it; returns the entry as it was before (None if new).
+    def claim_submit(
+        self, order_key: str, *, owner: str, now: datetime, lease_seconds: float, client_reference: str,
+    ) -> SubmitClaim | LedgerEntry:
+        """Claim the order for one submit attempt, before any warehouse call: one conditional write.
 
-        One write answers both "is it already at the warehouse?" and "was a create tried before?". It is
-        also one side of the cancel race: it is refused (SubmitCancelledError) once a cancel was requested,
-        and a cancel that lands after it sees `submit_started_at` and waits for this attempt's outcome.
+        Granted only while no cancel was requested, the order has no warehouse id, and no other claim's lease
+        is running; it counts the attempt and returns the claim. Otherwise: SubmitCancelledError once a cancel
+        was requested (that write and this one are the two sides of the cancel race), the entry when the order
+        is already at the warehouse, and SubmitClaimHeldError while another holder's lease runs.
         """
+        lease_until = now + timedelta(seconds=lease_seconds)
         try:
             result = self.table.update_item(
                 Key=self._key(order_key),
                 UpdateExpression=(
-                    "SET updated_at = :now, submit_started_at = :now, submit_reference = :ref ADD submit_attempts :one"
+                    "SET updated_at = :now, submit_started_at = :now, submit_reference = :ref, "
+                    "submit_owner = :owner, submit_lease_until = :until ADD submit_attempts :one"
                 ),
-                ConditionExpression="attribute_not_exists(cancel_requested_at)",
-                ExpressionAttributeValues={":now": _iso(now), ":one": 1, ":ref": client_reference},
+                ConditionExpression=(
+                    "attribute_not_exists(cancel_requested_at) AND attribute_not_exists(warehouse_order_id) AND "
+                    "(submit_lease_until <= :now OR (attribute_not_exists(submit_lease_until) AND "
+                    # an attempt from before leases were recorded holds for one lease from its start
+                    "(attribute_not_exists(submit_started_at) OR submit_started_at <= :legacy)))"
+                ),
+                ExpressionAttributeValues={
+                    ":now": _iso(now), ":one": 1, ":ref": client_reference, ":owner": owner,
+                    ":until": _iso(lease_until), ":legacy": _iso(now - timedelta(seconds=lease_seconds)),
+                },
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise SubmitCancelledError(f"{order_key}: cancel requested before the submit began") from None
-            raise
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return self._refused_claim(order_key, now, lease_seconds)
         previous = result.get("Attributes")
-        return _entry(previous) if previous and "client_id" in previous else None
+        return SubmitClaim(owner=owner, lease_until=lease_until,
+                           previous=_entry(previous) if previous and "client_id" in previous else None)
+
+    def _refused_claim(self, order_key: str, now: datetime, lease_seconds: float) -> LedgerEntry:
+        """Why a claim was refused, read back (consistently) after the refusal."""
+        entry = self.get(order_key)
+        if entry is None:  # the condition cannot fail on a missing item; read as a holder that vanished
+            raise SubmitClaimHeldError(f"{order_key}: claim refused, entry not found", retry_after=0.0)
+        if entry.cancel_requested_at:
+            raise SubmitCancelledError(f"{order_key}: cancel requested before the submit began")
+        if entry.warehouse_order_id:
+            return entry
+        if entry.submit_lease_until:
+            until = datetime.fromisoformat(entry.submit_lease_until)
+        elif entry.submit_started_at:
+            until = datetime.fromisoformat(entry.submit_started_at) + timedelta(seconds=lease_seconds)
+        else:
+            until = now
+        raise SubmitClaimHeldError(
+            f"{order_key}: another submit holds the order until {entry.submit_lease_until}",
+            retry_after=max(0.0, (until - now).total_seconds()),
+        )
+
+    def release_submit(self, order_key: str, claim: SubmitClaim, now: datetime) -> bool:
+        """The holder gives its claim up (its attempt failed and it makes no more calls): the lease ends now, and
+        the next attempt need not wait for it. The attempt stays counted, so that attempt looks the order up at
+        the warehouse before creating it. False when the claim was no longer this holder's."""
+        try:
+            self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression="SET submit_lease_until = :now, updated_at = :now",
+                ConditionExpression="submit_owner = :owner AND attribute_not_exists(warehouse_order_id)",
+                ExpressionAttributeValues={":now": _iso(now), ":owner": claim.owner},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def record_submitted(
         self, order_key: str, *, warehouse_order_id: str, client_reference: str, created: bool, now: datetime,
-        ordered: dict[str, Decimal] | None = None, location: str = "",
+        ordered: dict[str, Decimal] | None = None, location: str = "", claim: SubmitClaim | None = None,
     ) -> None:
         """At the warehouse: record its id, what was ordered (for the despatch closing rule), and index the
-        client reference so a shipment, which only knows the reference, finds its order in one read."""
-        self.table.update_item(
-            Key=self._key(order_key),
-            UpdateExpression=(
-                "SET client_id = :client, order_key = :key, stage = if_not_exists(stage_after_submit, :stage), "
-                "stage_at = :now, "
-                "warehouse_order_id = :wid, client_reference = :ref, created_by_us = :created, "
-                "ordered = :ordered, fulfil_location = :location, shipments = if_not_exists(shipments, :none), "
-                "writeback_tasks = if_not_exists(writeback_tasks, :none), "
-                "despatched = if_not_exists(despatched, :none), "
-                "ts_submitted = if_not_exists(ts_submitted, :now), updated_at = :now REMOVE reason"
-            ),
-            ExpressionAttributeValues={
-                ":client": self.client, ":key": order_key, ":stage": Stage.SUBMITTED.value,
-                ":wid": warehouse_order_id, ":ref": client_reference, ":created": created, ":now": _iso(now),
-                ":ordered": dict(ordered or {}), ":location": location, ":none": {},
-            },
-        )
+        client reference so a shipment, which only knows the reference, finds its order in one read.
+
+        The index first (the same item whoever writes it), then the entry: a failure between the two leaves
+        the order unrecorded, and the next attempt writes both. With `claim`, the entry is written only while
+        that claim is still the latest (SubmitClaimLostError otherwise: a later holder owns the outcome);
+        without one (seeding a ledger, operations) it is unconditional.
+        """
         self.table.put_item(Item={"pk": self._reference_key(client_reference), "order_key": order_key,
                                   "client_id": self.client, "kind": "reference"})
+        values: dict[str, Any] = {
+            ":client": self.client, ":key": order_key, ":stage": Stage.SUBMITTED.value,
+            ":wid": warehouse_order_id, ":ref": client_reference, ":created": created, ":now": _iso(now),
+            ":ordered": dict(ordered or {}), ":location": location, ":none": {},
+        }
+        condition: dict[str, Any] = {}
+        if claim is not None:
+            condition = {"ConditionExpression": "submit_owner = :owner"}
+            values[":owner"] = claim.owner
+        try:
+            self.table.update_item(
+                Key=self._key(order_key),
+                UpdateExpression=(
+                    "SET client_id = :client, order_key = :key, stage = if_not_exists(stage_after_submit, :stage), "
+                    "stage_at = :now, "
+                    "warehouse_order_id = :wid, client_reference = :ref, created_by_us = :created, "
+                    "ordered = :ordered, fulfil_location = :location, shipments = if_not_exists(shipments, :none), "
+                    "writeback_tasks = if_not_exists(writeback_tasks, :none), "
+                    "despatched = if_not_exists(despatched, :none), submit_lease_until = :now, "
+                    "ts_submitted = if_not_exists(ts_submitted, :now), updated_at = :now REMOVE reason"
+                ),
+                ExpressionAttributeValues=values,
+                **condition,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise SubmitClaimLostError(
+                    f"{order_key}: the claim passed to another submit before warehouse order "
+                    f"{warehouse_order_id} was recorded") from None
+            raise
 
     def request_cancel(
         self, order_key: str, *, requested_at: datetime, order_number: str, now: datetime
@@ -419,6 +504,8 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
         submit_started_at=item.get("submit_started_at"),
         submit_reference=item.get("submit_reference") or None,
+        submit_owner=item.get("submit_owner"),
+        submit_lease_until=item.get("submit_lease_until"),
         cancel_requested_at=item.get("cancel_requested_at"),
         cancel_outcome=item.get("cancel_outcome"),
         cancel_detail=item.get("cancel_detail"),

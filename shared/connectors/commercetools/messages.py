@@ -1,0 +1,176 @@
+"""Subscription messages as they arrive on our SQS queue (card §2, §6), and what to do with each.
+
+commercetools signs nothing: trust comes from IAM on the queue, and from two checks here: the
+`projectKey` must be ours, and an order is always re-read through the API before anything acts on it.
+Delivery is at-least-once and unordered, so a message is dropped when its `id` was seen, or when a
+later version of the same resource was already handled. One update request with several actions
+emits one message per action at the same `resourceVersion`, so an equal version with a new id is
+processed, not dropped.
+"""
+
+# ruff: noqa: N815  (the envelope spells the platform's camelCase field names)
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from pydantic import Field
+
+from shared.connectors.commercetools.mapping import Reference, Wire, parse
+from shared.connectors.commercetools.settings import CommercetoolsSettings, ReleaseTrigger
+from shared.errors import PermanentError
+from shared.models import ReasonCode
+
+# The message types each release trigger listens to (§2 "useful types").
+RELEASE_MESSAGE_TYPES: dict[ReleaseTrigger, str] = {
+    ReleaseTrigger.PAYMENT_PAID: "OrderPaymentStateChanged",
+    ReleaseTrigger.ORDER_CONFIRMED: "OrderStateChanged",
+    ReleaseTrigger.STATE_TRANSITION: "OrderStateTransition",
+}
+# What the order subscription asks for: the trigger's type plus what cancels or changes an order.
+ORDER_MESSAGE_TYPES = ("OrderStateChanged", "OrderPaymentStateChanged", "OrderStateTransition", "ReturnInfoAdded")
+
+
+class WrongProjectError(PermanentError):
+    """A message for another project reached our queue: a misrouted subscription, never processed."""
+
+    def __init__(self, got: str, expected: str):
+        super().__init__(
+            ReasonCode.PAYLOAD_INVALID,
+            f"commercetools message for project {got!r} arrived on the queue of project {expected!r}: "
+            "check which subscription sends to this queue",
+        )
+        self.got = got
+        self.expected = expected
+
+
+class PayloadNotIncluded(Wire):
+    reason: str = ""
+    payloadType: str = ""
+
+
+class Message(Wire):
+    """The envelope every subscription message has; the type's own fields stay in `fields`."""
+
+    notificationType: Literal["Message"]
+    projectKey: str
+    id: str = Field(min_length=1)
+    version: int = 1
+    sequenceNumber: int
+    resource: Reference
+    resourceVersion: int
+    resourceUserProvidedIdentifiers: dict[str, Any] = Field(default_factory=dict)
+    type: str
+    createdAt: datetime
+    lastModifiedAt: datetime
+    payloadNotIncluded: PayloadNotIncluded | None = None
+    fields: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @property
+    def needs_fresh_read(self) -> bool:
+        """The payload was too big to send: only the envelope came, so the resource must be read."""
+        return self.payloadNotIncluded is not None
+
+    @property
+    def order_number(self) -> str:
+        return str(self.resourceUserProvidedIdentifiers.get("orderNumber") or "")
+
+
+_ENVELOPE = set(Message.model_fields) - {"fields"}
+
+
+def parse_message(body: str | bytes | dict[str, Any], settings: CommercetoolsSettings) -> Message:
+    """One SQS message body (or an EventBridge event, whose envelope sits in `detail`) as a Message.
+
+    Raises WrongProjectError for another project's message, PermanentError(PAYLOAD_INVALID) for
+    anything that is not a commercetools message (e.g. a ResourceUpdated change notification).
+    """
+    try:
+        payload = json.loads(body) if isinstance(body, (str, bytes)) else body
+    except ValueError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"commercetools message is not JSON: {exc}") from exc
+    if isinstance(payload, dict) and isinstance(payload.get("detail"), dict) and "detail-type" in payload:
+        payload = payload["detail"]
+    if not isinstance(payload, dict):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "commercetools message is not a JSON object")
+    project = payload.get("projectKey")
+    if isinstance(project, str) and project != settings.project_key:
+        raise WrongProjectError(project, settings.project_key)
+    message: Message = parse(Message, payload, "message")
+    return message.model_copy(update={"fields": {k: v for k, v in payload.items() if k not in _ENVELOPE}})
+
+
+def may_release(message: Message, settings: CommercetoolsSettings) -> bool:
+    """The message says the order may have reached the client's trigger: worth a fresh read.
+
+    Never the decision itself: the fresh order is checked again (mapping.is_released), because the
+    message can be stale by the time it is read.
+    """
+    if message.resource.typeId != "order" or message.type != RELEASE_MESSAGE_TYPES[settings.release_trigger]:
+        return False
+    if message.needs_fresh_read:
+        return True
+    match settings.release_trigger:
+        case ReleaseTrigger.PAYMENT_PAID:
+            return message.fields.get("paymentState") == "Paid"
+        case ReleaseTrigger.ORDER_CONFIRMED:
+            return message.fields.get("orderState") == "Confirmed"
+        case ReleaseTrigger.STATE_TRANSITION:
+            state = message.fields.get("state") or {}
+            return isinstance(state, dict) and state.get("id") == settings.release_state_id
+    raise AssertionError(settings.release_trigger)
+
+
+class Verdict(StrEnum):
+    PROCESS = "process"
+    DUPLICATE = "duplicate"  # this message id was handled already
+    STALE = "stale"  # a later version of the resource was handled already
+
+
+class MessageLedger(Protocol):
+    """What was handled: message ids and the last resource version per resource (a table in production)."""
+
+    def seen(self, message_id: str) -> bool: ...
+
+    def last_version(self, resource_id: str) -> int | None: ...
+
+    def record(self, message: Message) -> None: ...
+
+
+def verdict(message: Message, ledger: MessageLedger) -> Verdict:
+    """Process, or drop as a duplicate or as stale. Pure given the ledger; recording is the caller's,
+    after the work succeeded, so a failed attempt is retried rather than remembered."""
+    if ledger.seen(message.id):
+        return Verdict.DUPLICATE
+    last = ledger.last_version(message.resource.id)
+    if last is not None and message.resourceVersion < last:
+        return Verdict.STALE
+    return Verdict.PROCESS
+
+
+class MemoryLedger:
+    """A bounded in-process ledger: enough for one Lambda container, and for tests."""
+
+    def __init__(self, capacity: int = 10_000):
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._versions: OrderedDict[str, int] = OrderedDict()
+
+    def seen(self, message_id: str) -> bool:
+        return message_id in self._ids
+
+    def last_version(self, resource_id: str) -> int | None:
+        return self._versions.get(resource_id)
+
+    def record(self, message: Message) -> None:
+        self._ids[message.id] = None
+        self._ids.move_to_end(message.id)
+        rid = message.resource.id
+        self._versions[rid] = max(message.resourceVersion, self._versions.get(rid, 0))
+        self._versions.move_to_end(rid)
+        for table in (self._ids, self._versions):
+            while len(table) > self.capacity:
+                table.popitem(last=False)

@@ -1,0 +1,376 @@
+"""Salesforce B2C Commerce (SFCC) as an order source with write-backs, and as a stock and price target.
+
+Orders are pulled: B2C Commerce has no native order webhooks (card §3 [I]). The poll is SCAPI Orders
+`GET /orders` with the release filter, sorted by last-modified ascending. SCAPI refuses offset + limit
+above 10,000, so the listing is walked in windows on `lastModifiedDateFrom`; statuses are written back
+with the Orders API's PUTs and tracking with custom attributes (PATCH takes only c_ attributes).
+Inventory and prices go to OCAPI Data with the same Account Manager client-credentials token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from shared.clock import Clock, SystemClock
+from shared.connectors.http import (
+    CallStats,
+    Disposition,
+    HttpCaller,
+    RateBudget,
+    Rule,
+    TokenBucket,
+    status_between,
+    status_in,
+)
+from shared.connectors.sfcc.mapping import (
+    SOURCE,
+    ExportStatus,
+    ShippingStatus,
+    format_sfcc_datetime,
+    inventory_record,
+    last_modified,
+    loads,
+    parse_orders_page,
+    price_record,
+    to_order,
+    tracking_patch,
+)
+from shared.connectors.sfcc.settings import MAX_ORDERS_WINDOW, SfccSettings
+from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError, TransientError
+from shared.models import Order, ReasonCode
+from shared.ports import OrderChange
+
+logger = logging.getLogger(__name__)
+
+RULES: tuple[Rule, ...] = (
+    Rule("ok", status_between(200, 299), Disposition.OK),
+    Rule("token refused (expired or revoked)", status_in(401), Disposition.AUTH),
+    Rule("client lacks the scope or OCAPI permission", status_in(403), Disposition.AUTH),
+    Rule("not found", status_in(404), Disposition.NOT_FOUND),
+    # 429 per-family rate limit (with Retry-After); 503 is load shedding (card §2).
+    Rule("rate limited", status_in(429), Disposition.RATE_LIMITED),
+    Rule("load shedding", status_in(503), Disposition.RATE_LIMITED),
+    Rule("resource state conflict", status_in(409), Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
+    Rule("timeout or server error", lambda r: r.status_code == 408 or 500 <= r.status_code <= 599, Disposition.RETRY),
+    Rule("request refused", status_between(400, 499), Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
+    Rule("unexpected status", lambda _r: True, Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
+)
+
+TOKEN_RULES: tuple[Rule, ...] = (
+    Rule("ok", status_between(200, 299), Disposition.OK),
+    # Account Manager: unknown tenant in the scope -> 400 invalid_scope; bad client -> 401 (card §1).
+    Rule("client credentials or scope refused", status_in(400, 401, 403), Disposition.AUTH),
+    Rule("rate limited", status_in(429, 503), Disposition.RATE_LIMITED),
+    Rule("timeout or server error", lambda r: r.status_code == 408 or 500 <= r.status_code <= 599, Disposition.RETRY),
+    Rule("unexpected status", lambda _r: True, Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
+)
+
+LOAD_STATUS_HEADER = "sfdc_load_status"  # WARN at 80 %, THROTTLE at 90 % (card §2)
+LOAD_HEADER = "sfdc_load"  # 0-100
+
+
+@dataclass(frozen=True)
+class PolledOrder:
+    """One row of the release poll: the raw order (archived by the caller) and its sort key."""
+
+    order_no: str
+    last_modified: datetime
+    raw: dict[str, Any]
+
+    def order(self) -> Order:
+        return to_order(self.raw)
+
+
+class SfccClient:
+    """One SFCC site through one Account Manager API client."""
+
+    name = SOURCE
+
+    def __init__(
+        self,
+        settings: SfccSettings,
+        client_id: str,
+        client_secret: str,
+        *,
+        clock: Clock | None = None,
+        budget: RateBudget | None = None,
+        http: httpx.Client | None = None,
+    ):
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.budget = budget or TokenBucket(settings.budget.calls_per_minute, 60.0, self.clock)
+        self._credentials = (client_id, client_secret)
+        self._owns_http = http is None
+        self._http = http or httpx.Client(timeout=settings.retry.timeout_seconds)
+        hooks = self._http.event_hooks
+        self._http.event_hooks = {**hooks, "response": [*hooks.get("response", []), self._observe]}
+        self._caller = HttpCaller(client=self._http, rules=RULES, retry=settings.retry, clock=self.clock,
+                                  budget=self.budget, target=SOURCE)
+        self._token_caller = HttpCaller(client=self._http, rules=TOKEN_RULES, retry=settings.retry,
+                                        clock=self.clock, budget=self.budget, target=SOURCE)
+        self._token: str | None = None
+        self._token_expires_at: datetime | None = None
+        self._token_lock = threading.Lock()
+        self._seen = threading.local()
+        self.tokens_fetched = 0
+        self.load: int | None = None
+        self.load_status: str | None = None
+        self.rejected_orders: list[dict[str, Any]] = []
+
+    @property
+    def stats(self) -> CallStats:
+        return self._caller.stats
+
+    # -- auth ----------------------------------------------------------------------------------
+    def _access_token(self) -> str:
+        """The cached bearer token, fetched again only when it is about to expire (~30 min life, card §1)."""
+        with self._token_lock:
+            now = self.clock.now()
+            if self._token and self._token_expires_at and now < self._token_expires_at:
+                return self._token
+            response = self._token_caller.request(
+                "POST", self.settings.auth_url, auth=self._credentials,
+                data={"grant_type": "client_credentials", "scope": self.settings.scope},
+                headers={"Accept": "application/json"},
+            )
+            body = loads(response.content) if response.content else None
+            if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+                raise TransientError("SFCC token endpoint answered without an access_token")
+            lifetime = float(body.get("expires_in") or 0)
+            margin = min(self.settings.token_refresh_margin_seconds, lifetime / 2)
+            self._token = body["access_token"]
+            self._token_expires_at = now + timedelta(seconds=lifetime - margin)
+            self.tokens_fetched += 1
+            return self._token
+
+    def _drop_token(self, refused: str) -> None:
+        with self._token_lock:
+            if self._token == refused:
+                self._token, self._token_expires_at = None, None
+
+    # -- load shedding -------------------------------------------------------------------------
+    def _observe(self, response: httpx.Response) -> None:
+        """Every response: remember its status (a 401 means renew the token) and the load headers."""
+        self._seen.status = response.status_code
+        status = response.headers.get(LOAD_STATUS_HEADER)
+        load = response.headers.get(LOAD_HEADER)
+        if status is None and load is None:
+            self.load_status, self.load = None, None
+            return
+        self.load_status = status.strip().upper() if status else None
+        try:
+            self.load = int(load) if load is not None else None
+        except ValueError:
+            self.load = None
+        hint = self.backoff_hint
+        if hint:
+            logger.info("sfcc load %s (%s): slowing down for %.1f s", self.load_status, self.load, hint)
+            self.budget.penalise(hint)
+
+    @property
+    def backoff_hint(self) -> float:
+        """Seconds the caller should wait before its next call, from the last load-shedding headers."""
+        match self.load_status:
+            case "THROTTLE":
+                return self.settings.budget.throttle_backoff_seconds
+            case "WARN":
+                return self.settings.budget.warn_backoff_seconds
+        return 0.0
+
+    # -- calls ---------------------------------------------------------------------------------
+    def _call(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """One API call with the bearer token; a 401 renews the token once and sends again."""
+        for attempt in (1, 2):
+            token = self._access_token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
+                       "correlation-id": str(uuid.uuid4())}
+            self._seen.status = None
+            try:
+                return self._caller.request(method, url, idempotent=idempotent, headers=headers, **kwargs)
+            except AuthError:
+                if attempt == 2 or getattr(self._seen, "status", None) != 401:
+                    raise
+                logger.info("sfcc %s %s: token refused, renewing it", method, url)
+                self._drop_token(token)
+        raise AssertionError("unreachable")
+
+    def _order_url(self, order_no: str, suffix: str = "") -> str:
+        if not order_no or not order_no.strip():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC order number is blank")
+        return f"{self.settings.orders_url}/{quote(order_no.strip(), safe='')}{suffix}"
+
+    def _site(self) -> dict[str, str]:
+        return {"siteId": self.settings.site_id}
+
+    # -- orders out ----------------------------------------------------------------------------
+    def _release_params(self) -> dict[str, Any]:
+        release = self.settings.release
+        params: dict[str, Any] = {
+            **self._site(),
+            "status": ",".join(release.status),
+            "exportStatus": ",".join(release.export_status),
+            "sortBy": "last_modified_date",
+            "sortOrder": "asc",
+            "limit": self.settings.page_size,
+        }
+        if release.confirmation_status:
+            params["confirmationStatus"] = release.confirmation_status
+        if release.payment_status:
+            params["paymentStatus"] = ",".join(release.payment_status)
+        return params
+
+    def poll_orders(self, since: datetime | None = None) -> Iterator[PolledOrder]:
+        """Orders matching the release filter modified at or after `since`, oldest first, each once.
+
+        Windows: after every full page the lower bound (inclusive) moves up to the last order's
+        lastModified and the offset restarts at 0; the orders already read at that instant come back and
+        are skipped. So offset + limit stays far below SCAPI's 10,000, and an order that leaves the filter
+        mid-poll (exported by the submit step) cannot shift an unread one past the offset. Only a page
+        that lies wholly at the lower bound (a run of orders sharing one lastModified) advances the
+        offset; a run longer than the cap cannot be paged and is refused. A short page is the end (the
+        listing carries no total). Rows without an order number or lastModified are skipped and kept in
+        `rejected_orders` for quarantine.
+        """
+        self.rejected_orders.clear()
+        limit = self.settings.page_size
+        params = self._release_params()
+        lower, offset = since, 0
+        yielded: dict[str, datetime] = {}
+        while True:
+            if offset + limit > MAX_ORDERS_WINDOW:
+                raise PermanentError(
+                    ReasonCode.SOURCE_REJECTED,
+                    f"SFCC: more than {MAX_ORDERS_WINDOW - limit} orders share lastModified "
+                    f"{format_sfcc_datetime(lower) if lower else '?'}; GET /orders cannot page past offset + "
+                    f"limit {MAX_ORDERS_WINDOW} within one instant",
+                )
+            page_params = {**params, "offset": offset}
+            if lower is not None:
+                page_params["lastModifiedDateFrom"] = format_sfcc_datetime(lower)
+            rows = parse_orders_page(loads(self._call("GET", self.settings.orders_url, params=page_params).content))
+            stamps: list[datetime] = []
+            for raw in rows:
+                try:
+                    stamp = last_modified(raw)
+                except PermanentError as error:
+                    logger.warning("sfcc order row skipped: %s", error.detail)
+                    self.rejected_orders.append({"row": raw, "error": error.detail})
+                    continue
+                stamps.append(stamp)
+                number = str(raw["orderNo"])
+                if yielded.get(number) == stamp:
+                    continue  # read already at this lastModified (the window's lower bound is inclusive)
+                yielded[number] = stamp
+                yield PolledOrder(number, stamp, raw)
+            if len(rows) < limit:
+                return
+            if not stamps:
+                offset += limit
+                continue
+            newest = stamps[-1]
+            if lower is not None and newest == lower:
+                offset += limit  # the whole page shares the lower bound: step over it
+            else:
+                # From the newest instant again, offset 0: the orders read at that instant come back and are
+                # skipped, so one that left the filter meanwhile cannot push an unread one past the offset.
+                lower, offset = newest, 0
+
+    def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]:
+        """The OrderSource view of the release poll: enough to enqueue each ready order."""
+        for polled in self.poll_orders(since):
+            yield OrderChange(source_id=polled.order_no, order_number=polled.order_no,
+                              status=str(polled.raw.get("status") or ""), updated_at=polled.last_modified)
+
+    def get_order(self, order_no: str) -> dict[str, Any]:
+        """GET /orders/{orderNo}?siteId= as raw JSON (Decimal money), for archiving before mapping."""
+        body = loads(self._call("GET", self._order_url(order_no), params=self._site()).content)
+        if not isinstance(body, dict) or str(body.get("orderNo")) != order_no.strip():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"SFCC order {order_no}: the response is another order")
+        return body
+
+    def read_order(self, source_id: str) -> tuple[Order, dict[str, Any]]:
+        raw = self.get_order(source_id)
+        return to_order(raw), raw
+
+    def fetch_order(self, source_id: str) -> Order:
+        return to_order(self.get_order(source_id))
+
+    # -- write-backs ---------------------------------------------------------------------------
+    def _put_status(self, order_no: str, suffix: str, status: str) -> None:
+        self._call("PUT", self._order_url(order_no, suffix), params=self._site(), json={"status": status})
+
+    def set_export_status(self, order_no: str, status: ExportStatus) -> None:
+        """`exported` once the target holds the order (the claim: it leaves the release filter), `failed` on
+        quarantine. `ready` belongs to the site's fraud/payment jobs, so it is not ours to set (card §3)."""
+        if status not in ("exported", "failed"):
+            raise ValueError(f"export status {status!r} is not ours to set")
+        self._put_status(order_no, "/export-status", status)
+
+    def set_shipping_status(self, order_no: str, status: ShippingStatus) -> None:
+        """Order-level only; SFCC attaches no behaviour to it (card §5)."""
+        if status not in ("part_shipped", "shipped"):
+            raise ValueError(f"shipping status {status!r} is not a despatch")
+        self._put_status(order_no, "/shipping-status", status)
+
+    def set_tracking(self, order_no: str, tracking_numbers: list[str], carrier: str = "") -> None:
+        """Tracking as the configured c_ attributes: shipments[].trackingNumber has no SCAPI write (card §5)."""
+        tracking = self.settings.tracking
+        body = tracking_patch((tracking.tracking_numbers, tracking.carrier), tracking_numbers, carrier)
+        self._call("PATCH", self._order_url(order_no), params=self._site(), json=body)
+
+    def complete_order(self, order_no: str) -> None:
+        self._put_status(order_no, "/status", "completed")
+
+    # -- inventory and prices (OCAPI Data) -----------------------------------------------------
+    def set_allocation(self, product_id: str, amount: int, reset_date: datetime) -> None:
+        """The record's allocation, with reset_date = the master's snapshot time (card §6).
+
+        PATCH updates the record without replacing its other fields (pre-order settings, c_ attributes);
+        a product with no record yet (404) is created with PUT. No `_resource_state` is sent: the figure
+        is absolute, so the last snapshot should win [I].
+        """
+        if not product_id or not product_id.strip():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC product id is blank")
+        url = (f"{self.settings.data_url}inventory_lists/{quote(self.settings.inventory_list_id, safe='')}"
+               f"/product_inventory_records/{quote(product_id.strip(), safe='')}")
+        body = inventory_record(amount, reset_date)
+        try:
+            self._call("PATCH", url, json=body)
+        except NotFoundError:
+            self._call("PUT", url, json=body)
+
+    def set_price(self, product_id: str, tier: str, currency: str, amount: Decimal) -> None:
+        """One price in the price book configured for (tier, currency) [I]: the card has no verified path."""
+        endpoint = self.settings.price_book_endpoint
+        if endpoint is None:
+            raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE,
+                                 "SFCC price writes need `price_book_endpoint` in the SFCC settings")
+        book = self.settings.price_book_id(tier, currency)
+        if book is None:
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"no SFCC price book configured for {tier}/{currency}")
+        path = endpoint.format(price_book_id=quote(book, safe=""), product_id=quote(product_id.strip(), safe=""))
+        try:
+            self._call("PUT", self.settings.data_url + path, json=price_record(amount, currency))
+        except NotFoundError as error:
+            raise EndpointUnavailableError(target="SFCC", method="PUT", path=path,
+                                           config_field="price_book_endpoint", status=error.status) from None
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> SfccClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
