@@ -26,7 +26,8 @@ def bench_diff(skus: int = 100_000, locations: int = 3, changed_share: float = 0
 
     rng = random.Random(seed)
     names = ["Scend UK", "Retail Store", "Showroom"][:locations]
-    config = StockPipeline(from_="cin7", to="scend", locations={"Scend UK": "3", "Showroom": "3"}, drift_location="Scend UK",
+    config = StockPipeline(from_="cin7", to="scend", locations={"Scend UK": "3", "Showroom": "3"},
+                           drift_location="Scend UK",
                          buffer=StockBuffer(units=1, percent=5), sku_buffers={f"SKU-{i:06d}": StockBuffer(units=3)
                                                                               for i in range(0, skus, 50)})
     raw = [{"SKU": f"SKU-{i:06d}", "Location": name, "Available": rng.randint(-2, 400), "OnHand": 0,

@@ -49,22 +49,20 @@ def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed:
     per_round: list[dict[str, Any]] = []
     started = time.perf_counter()
     try:
-        config = base.model_copy(update={
-            "source": base.source.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
-            "warehouse": base.warehouse.model_copy(update={"base_url": f"{scend.url}api/"}),
-        })
+        config = base.with_platform("cin7", base_url=f"{cin7.url}ExternalApi/v2/").with_platform(
+            "scend", base_url=f"{scend.url}api/")
         with mock_aws(config=MOTO_CONFIG):
             local = LocalHopline(config, clock)
-            local.start({"source.credentials_secret": {"account_id": "acct", "application_key": "key"},
-                         "source.webhook_secret": {"secret": "s"},
-                         "warehouse.credentials_secret": {"api_key": "scend"}})
+            local.start({"platforms.cin7.credentials_secret": {"account_id": "acct", "application_key": "key"},
+                         "platforms.cin7.webhook_secret": {"secret": "s"},
+                         "platforms.scend.credentials_secret": {"api_key": "scend"}})
             rt = local.runtime
             sqs = boto3.client("sqs")
             for round_ in range(rounds):
                 for n in range(sales):
                     sale = cin7.add_sale(order_number=f"SO-R{round_}-{n}", lines=[("TEE-BLK-M", 1, Decimal("10"))],
                                          address=dict(ADDRESS), email="jo@example.com")
-                    local.call_api("POST", "/webhooks/cin7-core", headers={config.source.webhook_header: "s"},
+                    local.call_api("POST", "/webhooks/cin7-core", headers={"X-Hopline-Webhook-Secret": "s"},
                                    body=json.dumps(cin7.webhook_payload(sale)))
                 local.drain_queue("order-intake")
                 messages: list[SubmitMessage] = []

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+from shared.connectors.spec import Role
 from shared.errors import SubmitClaimHeldError, TransientError
 from shared.models.messages import SubmitMessage
 from shared.steps.order_submit import lease_seconds, submit_order
@@ -150,10 +151,10 @@ def test_a_submit_that_dies_after_the_warehouse_write_is_found_there_after_the_l
     harness.scend.enforce_unique_reference = False
     [message] = release(harness, ["SO-DIES"])
     # Given a submit that created the order and died before recording it (its claim still held)
-    harness.rt.__dict__["warehouse"] = FailAfterWrite(harness.rt.warehouse, Killed())
+    harness.rt.override(Role.ORDER_TARGET, FailAfterWrite(harness.rt.role(Role.ORDER_TARGET), Killed()))
     with pytest.raises(Killed):
         submit_order(message, harness.rt)
-    harness.rt.__dict__["warehouse"] = harness.rt.__dict__["warehouse"].real
+    harness.rt.override(Role.ORDER_TARGET, harness.rt.role(Role.ORDER_TARGET).real)
     entry = harness.rt.ledger.get(message.order_key)
     assert entry is not None and entry.warehouse_order_id is None and entry.submit_lease_until is not None
     # When it is retried within the lease, the retry backs off (the holder may still be writing)
@@ -172,10 +173,10 @@ def test_a_submit_that_fails_after_the_warehouse_write_hands_over_and_the_retry_
     harness.scend.enforce_unique_reference = False
     [message] = release(harness, ["SO-FAILS"])
     # Given a submit that created the order and then failed (the ledger write refused) before recording it
-    harness.rt.__dict__["warehouse"] = FailAfterWrite(harness.rt.warehouse, TransientError("ledger unavailable"))
+    harness.rt.override(Role.ORDER_TARGET, FailAfterWrite(harness.rt.role(Role.ORDER_TARGET), TransientError("ledger unavailable")))
     with pytest.raises(TransientError):
         submit_order(message, harness.rt)
-    harness.rt.__dict__["warehouse"] = harness.rt.__dict__["warehouse"].real
+    harness.rt.override(Role.ORDER_TARGET, harness.rt.role(Role.ORDER_TARGET).real)
     # Then the ledger holds it as maybe at the warehouse, and the holder gave its claim up
     entry = harness.rt.ledger.get(message.order_key)
     assert entry is not None and entry.stage == Stage.RELEASED and entry.submit_attempts == 1
@@ -190,7 +191,7 @@ class TakenOverDuringCreate:
     claim over and submits before the first create lands."""
 
     def __init__(self, h: Harness, message: SubmitMessage):
-        self.real, self.h, self.message = h.rt.warehouse, h, message
+        self.real, self.h, self.message = h.rt.role(Role.ORDER_TARGET), h, message
         self.second: list[str] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -211,11 +212,11 @@ def test_a_holder_that_outlived_its_lease_cannot_overwrite_the_ledger(harness: H
     # (which is why the lease must outlast the submit hop's timeout: here both create, as nothing stops a
     # holder the platform does not kill)
     slow = TakenOverDuringCreate(harness, message)
-    harness.rt.__dict__["warehouse"] = slow
+    harness.rt.override(Role.ORDER_TARGET, slow)
     # When the slow holder's create returns, its result write no longer holds the claim: it is refused
     with pytest.raises(TransientError):
         submit_order(message, harness.rt)
-    harness.rt.__dict__["warehouse"] = slow.real
+    harness.rt.override(Role.ORDER_TARGET, slow.real)
     # Then the ledger keeps what the current holder recorded
     assert slow.second == ["created"]
     first, late = harness.scend.orders_by_reference()[message.client_reference]
