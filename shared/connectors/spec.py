@@ -7,9 +7,9 @@ A new platform is a package under shared/connectors/ with a `SPEC` in its `spec.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from collections.abc import Mapping
-import builtins
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
