@@ -39,7 +39,7 @@ class HeldOrder:
     updated_at: datetime
     voided: bool = False
     notes: list[str] = field(default_factory=list)
-    shipments: dict[str, Shipment] = field(default_factory=dict)
+    shipments: list[Shipment] = field(default_factory=list)  # as written, in order
     tokens: dict[str, str] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
@@ -104,7 +104,7 @@ class FakeCommerce(FakePlatform):
     def shipped(self, source_id: str) -> dict[str, Decimal]:
         """Units written back as shipped, per SKU."""
         totals: dict[str, Decimal] = {}
-        for shipment in self._held(source_id).shipments.values():
+        for shipment in self._held(source_id).shipments:
             for line in shipment.lines:
                 totals[line.sku] = totals.get(line.sku, Decimal(0)) + line.quantity
         return totals
@@ -147,7 +147,7 @@ class FakeCommerce(FakePlatform):
         are refused, as a platform refuses an over-pick."""
         self._enter("write_shipment", source_id, shipment, location)
         held = self._held(source_id)
-        if shipment.parcel_id in held.shipments:
+        if any(written.parcel_id == shipment.parcel_id for written in held.shipments):
             return
         token = progress.get(shipment.parcel_id) or held.tokens.get(shipment.parcel_id)
         if token is None:
@@ -160,7 +160,7 @@ class FakeCommerce(FakePlatform):
             if already.get(line.sku, Decimal(0)) + line.quantity > ordered.get(line.sku, Decimal(0)):
                 raise PermanentError(ReasonCode.SOURCE_REJECTED,
                                      f"order {source_id}: {line.sku} x {line.quantity} is more than it holds")
-        held.shipments[shipment.parcel_id] = shipment
+        held.shipments.append(shipment)
         held.updated_at = self.clock.now()
         self.writes += 1
 
