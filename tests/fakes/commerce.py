@@ -65,14 +65,16 @@ class FakeCommerce(FakePlatform):
 
     # -- scenario ---------------------------------------------------------------------------------
     def add_order(self, order_number: str, lines: list[tuple[str, int]] | None = None, *,
-                  authorised: bool = True, location: str = "Main", **fields: Any) -> str:
+                  authorised: bool = True, location: str = "Main",
+                  delivery_service: str = "Royal Mail Tracked 48", **fields: Any) -> str:
         """An order placed now; returns its source id. `fields` go onto the Order (status, address...)."""
         source_id = f"{next(self._ids):08d}-0000-4000-8000-000000000000"
         order_lines = tuple(OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10"))
                             for sku, quantity in (lines or [("SKU-1", 1)]))
         now = self.clock.now()
         order = Order(source=self.name, source_id=source_id, order_number=order_number, status="ORDERED",
-                      authorised=authorised, location=location, lines=order_lines, shipping_address=ADDRESS,
+                      authorised=authorised, location=location, delivery_service=delivery_service,
+                      lines=order_lines, shipping_address=fields.pop("shipping_address", ADDRESS),
                       total=sum((line.unit_price * line.quantity for line in order_lines), Decimal(0)),
                       updated_at=now, **fields)
         self.orders[source_id] = HeldOrder(order, now)
