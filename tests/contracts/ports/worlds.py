@@ -1,0 +1,215 @@
+"""The platform side of a contract test: how a test arranges and inspects a platform behind a port, so one
+test runs against a connector on its simulator and against the fake alike.
+
+A world changes the platform as a person there would (places an order, despatches a parcel) and reports
+what the platform holds afterwards; the port under test is only ever called through its Protocol.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sandbox.simulators.cin7_core import Cin7CoreSimulator
+from sandbox.simulators.scend import DEFAULT_WAREHOUSE_ID, ScendSimulator
+from shared.clock import VirtualClock
+from shared.connectors.scend import ScendClient
+from shared.models import Address, Order, OrderLine
+from tests.fakes import FakeCommerce, FakeWarehouse
+
+
+class StockWorld(Protocol):
+    location: str  # a location the platform keys stock by, as its rows name it
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        """`quantity` sellable units of `sku` at `location`, nothing allocated."""
+        ...
+
+
+class CommerceWorld(StockWorld, Protocol):
+    def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
+        """An authorised order placed now; its source id."""
+        ...
+
+    def void_order(self, source_id: str) -> None: ...
+
+    def add_product(self, sku: str, name: str) -> None: ...
+
+    def add_unreadable_product(self, sku: str) -> None:
+        """A product changed now that the connector cannot map."""
+        ...
+
+    def notes(self, source_id: str) -> str: ...
+
+    def shipped(self, source_id: str) -> dict[str, Decimal]: ...
+
+
+class WarehouseWorld(StockWorld, Protocol):
+    def add_product(self, sku: str) -> None: ...
+
+    def place_order(self, reference: str, lines: list[tuple[str, int]]) -> str:
+        """An order received now under `reference` (its SKUs put in the catalogue first); its warehouse id."""
+        ...
+
+    def despatch(self, warehouse_order_id: str) -> None:
+        """The whole order leaves now."""
+        ...
+
+    def add_unmappable_despatch(self, warehouse_order_id: str) -> str:
+        """The order leaves now but its listed row cannot be mapped; the key its Rejected row carries."""
+        ...
+
+    def sellable(self, sku: str) -> int | None:
+        """The figure last set for `sku` at `location` through the stock write; None when never set."""
+        ...
+
+
+@dataclass
+class Subject:
+    """One implementation of a port under test, the world behind it, and the clock both run on."""
+
+    port: Any
+    world: Any
+    clock: VirtualClock
+
+
+CIN7_LOCATION = "Scend UK"
+SERVICE = "Royal Mail Tracked 48"
+
+
+def order_for(reference: str, lines: list[tuple[str, int]]) -> Order:
+    """An authorised order for `lines` (SKU, quantity) with an address every warehouse accepts."""
+    return Order(
+        source="contract", source_id=f"src-{reference}", order_number=reference, status="ORDERED", authorised=True,
+        lines=tuple(OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10.00"), tax=Decimal("1.67"))
+                    for sku, quantity in lines),
+        shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB"),
+        total=Decimal(10 * sum(quantity for _, quantity in lines)),
+    )
+
+
+class Cin7CoreWorld:
+    def __init__(self, simulator: Cin7CoreSimulator):
+        self.sim = simulator
+        self.location = CIN7_LOCATION
+
+    def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
+        return self.sim.add_sale(order_number=order_number, location=self.location,
+                                 lines=[(sku, quantity, Decimal("10.00")) for sku, quantity in lines])
+
+    def void_order(self, source_id: str) -> None:
+        self.sim.void_sale(source_id)
+
+    def add_product(self, sku: str, name: str) -> None:
+        self.sim.add_product(sku, name)
+
+    def add_unreadable_product(self, sku: str) -> None:
+        self.sim.add_product(sku, sku, weight=Decimal(3))
+        self.sim.update_product(sku, WeightUnits="stone")  # a unit the mapping does not know
+
+    def notes(self, source_id: str) -> str:
+        return str(self.sim.sale(source_id)["Note"])
+
+    def shipped(self, source_id: str) -> dict[str, Decimal]:
+        return self.sim.shipped_quantities(source_id)
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        self.sim.set_stock(sku, self.location, quantity, two_bins=True)  # two Bin rows: the client sums them
+
+
+class ScendWorld:
+    def __init__(self, simulator: ScendSimulator, client: ScendClient):
+        self.sim = simulator
+        self.client = client  # orders reach the simulator only over its API
+        self.location = str(DEFAULT_WAREHOUSE_ID)
+
+    def add_product(self, sku: str) -> None:
+        self.sim.add_product(sku)
+
+    def place_order(self, reference: str, lines: list[tuple[str, int]]) -> str:
+        for sku, _ in lines:
+            self.add_product(sku)
+        return self.client.create_order(order_for(reference, lines), reference, SERVICE).warehouse_order_id
+
+    def despatch(self, warehouse_order_id: str) -> None:
+        self.sim.ship_now(int(warehouse_order_id))
+
+    def add_unmappable_despatch(self, warehouse_order_id: str) -> str:
+        self.despatch(warehouse_order_id)
+        with self.sim.lock:  # as a row listed without its order number
+            self.sim._orders[int(warehouse_order_id)]["OrderNumber"] = ""
+        return warehouse_order_id
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        self.sim.set_stock(sku, quantity, warehouse_id=int(self.location))
+
+    def sellable(self, sku: str) -> int | None:
+        with self.sim.lock:
+            return self.sim.channel_stock.get((sku, int(self.location)))
+
+
+class FakeCommerceWorld:
+    def __init__(self, fake: FakeCommerce):
+        self.fake = fake
+        self.location = "Main"
+
+    def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
+        return self.fake.add_order(order_number, lines, location=self.location)
+
+    def void_order(self, source_id: str) -> None:
+        self.fake.void(source_id)
+
+    def add_product(self, sku: str, name: str) -> None:
+        self.fake.add_product(sku, name)
+
+    def add_unreadable_product(self, sku: str) -> None:
+        self.fake.add_unreadable("products", {"SKU": sku, "WeightUnits": "stone"}, "unknown weight unit", key=sku)
+
+    def notes(self, source_id: str) -> str:
+        return "\n".join(self.fake.orders[source_id].notes)
+
+    def shipped(self, source_id: str) -> dict[str, Decimal]:
+        return self.fake.shipped(source_id)
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        self.fake.set_stock(sku, self.location, quantity)
+
+
+class FakeWarehouseWorld:
+    def __init__(self, fake: FakeWarehouse):
+        self.fake = fake
+        self.location = "W1"
+
+    def add_product(self, sku: str) -> None:
+        self.fake.add_product(sku)
+
+    def place_order(self, reference: str, lines: list[tuple[str, int]]) -> str:
+        for sku, _ in lines:
+            self.add_product(sku)
+        calls = len(self.fake.calls)
+        order_id = self.fake.create_order(order_for(reference, lines), reference, SERVICE).warehouse_order_id
+        del self.fake.calls[calls:]  # arranged by the world, not asked by the test
+        return order_id
+
+    def despatch(self, warehouse_order_id: str) -> None:
+        self.fake.despatch(warehouse_order_id)
+
+    def add_unmappable_despatch(self, warehouse_order_id: str) -> str:
+        self.fake.orders[warehouse_order_id].status = self.fake.despatched_code
+        self.fake.add_unreadable_despatch({"ID": warehouse_order_id, "OrderNumber": ""}, "field 'OrderNumber': "
+                                          "required", key=warehouse_order_id)
+        return warehouse_order_id
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        self.fake.set_stock(sku, self.location, quantity)
+
+    def sellable(self, sku: str) -> int | None:
+        return self.fake.sellable.get((sku, self.location))
+
+
+# Structural checks, run by mypy: each world offers what the contract tests ask of its side.
+_commerce: type[CommerceWorld] = Cin7CoreWorld
+_fake_commerce: type[CommerceWorld] = FakeCommerceWorld
+_warehouse: type[WarehouseWorld] = ScendWorld
+_fake_warehouse: type[WarehouseWorld] = FakeWarehouseWorld
