@@ -59,7 +59,8 @@ def submit(message: dict[str, Any]) -> dict[str, Any]:
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
     message = parse_or_quarantine(
-        rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit"
+        rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit",
+        attributes=record.raw_event.get("messageAttributes"),
     )
     if message is None:
         return "quarantined"
