@@ -62,7 +62,7 @@ def parse_or_quarantine(
         business_key = replayed.business_key if replayed else f"{MESSAGE_KEY_PREFIX}{message_id}"
         quarantine_message(rt, flow=flow, business_key=business_key, body=body, queue=queue or queue_of(model),
                            reason=ReasonCode.PAYLOAD_INVALID,
-                           detail=f"{model.__name__} invalid: {field_errors(error)}")
+                           detail=f"{model.__name__} invalid: {field_errors(error, limit=8)}")
         return None
     if replayed is not None:
         rt.exceptions.resolve(flow, replayed.business_key, by=f"{flow}:replay", now=rt.clock.now())
