@@ -22,7 +22,7 @@ from shared.redaction import field_errors
 from shared.steps.records import MESSAGE_KEY_PREFIX, REPLAY_OF_ATTRIBUTE
 from shared.steps.replay import ReplayRebuildError, rebuild
 from shared.stores.archive import PayloadArchive
-from shared.stores.exceptions import ExceptionRecord, ExceptionStatus, ExceptionStore
+from shared.stores.exceptions import ExceptionRecord, ExceptionStatus, ExceptionStore, PayloadReplay
 from shared.stores.ledger import LedgerEntry, LedgerStore
 
 # Exception flows whose business key is the order key (the rest key parcels, SKUs or messages).
@@ -33,6 +33,10 @@ _ARCHIVED = re.compile(r"(?P<stamp>\d{8}T\d{6}\.\d{3})-(?P<kind>.+)-[0-9a-f]{8}\
 # SQS answers for an action it (or the emulator) does not offer.
 _UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented",
                 "AWS.SimpleQueueService.UnsupportedOperation"}
+
+
+# Payloads whose exception belongs to a receiver, not to the consumer of the message rebuilt from them.
+_REBUILT_ELSEWHERE = (PayloadReplay.CIN7_SALE_WEBHOOK, PayloadReplay.CIN7_STOCK_WEBHOOK)
 
 
 class OpsError(Exception):
@@ -289,6 +293,10 @@ class Ops:
         sent = self.sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json(), MessageAttributes={
             REPLAY_OF_ATTRIBUTE: {"DataType": "String", "StringValue": exception_id}})
         self.exceptions.mark_replayed(exception_id, by=f"replay:{user}", now=now)
+        if edited is None and record.replay_payload in _REBUILT_ELSEWHERE:
+            # The payload now makes a message: the receiver's part is done, the message's flow takes it from here.
+            self.exceptions.close(exception_id, status=ExceptionStatus.RESOLVED, by=f"replay:{user}", now=now,
+                                  note=f"rebuilt from the archived payload and sent to {target}")
         return ReplayResult(exception_id=exception_id, queue=target, queue_url=url, message=payload, sent=True,
                             message_id=sent.get("MessageId"))
 

@@ -136,15 +136,17 @@ def test_replay_with_an_edited_message_is_validated_against_the_queues_model(
     assert any("-replay-edited-" in key for key in keys)
 
 
-def test_an_exception_without_a_message_cannot_be_replayed_but_can_be_resolved(
+def test_an_unreadable_webhook_cannot_be_replayed_until_it_parses_but_can_be_resolved(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a webhook body that could not be parsed (archived and quarantined, nothing to replay)
+    # Given a webhook body that could not be parsed (archived and quarantined; still unreadable on current code)
     status, _ = harness.webhook("x", body="{not json")
     assert status == 202
     [record] = harness.rt.exceptions.list()
+    assert record.payload_key and harness.rt.archive.get(record.payload_key) == b"{not json"
     code, error = hopline(capsys, "replay", record.id)
-    assert code == 1 and "no message to replay" in error
+    assert code == 1 and "still does not parse" in error and "body is not JSON" in error
+    assert harness.queue_bodies("order-intake") == []
     code, closed = hopline(capsys, "resolve", record.id, "--ignore", "--note", "test traffic", "--user", "sam")
     assert code == 0 and closed["status"] == "ignored" and closed["resolved_by"] == "person:sam"
     assert hopline(capsys, "exceptions")[1] == []
@@ -214,6 +216,38 @@ def test_a_replay_that_still_does_not_parse_counts_on_the_same_exception(
     [again] = harness.rt.exceptions.list()
     assert again.id == record.id and again.attempts == 2 and "field 'order.lines'" in again.detail
     assert harness.scend.orders() == []
+
+
+def test_a_quarantined_webhook_is_rebuilt_from_its_archived_body_once_the_parser_accepts_it(
+    harness: Harness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.connectors.cin7_core import webhooks
+
+    # Given a sale webhook whose body spells the sale id's key in a way the parser refuses
+    sale_id = harness.add_sale("SO-9")
+    payload = {("SaleId" if key == "SaleID" else key): value for key, value in harness.cin7.webhook_payload(sale_id).items()}
+    harness.webhook(sale_id, body=json.dumps(payload))
+    [record] = harness.rt.exceptions.list()
+    assert (record.flow, record.replay_queue, record.replay_payload) == ("webhook_receiver", "order-intake",
+                                                                         "cin7_sale_webhook")
+    # When the parser is fixed to accept that spelling, and the operator replays the exception
+    parse = webhooks.parse_sale_event
+
+    def tolerant(body: bytes | str) -> webhooks.SaleEvent:
+        data = json.loads(body)
+        return parse(json.dumps({("SaleID" if key.casefold() == "saleid" else key): v for key, v in data.items()}))
+
+    monkeypatch.setattr(webhooks, "parse_sale_event", tolerant)
+    code, sent = hopline(capsys, "replay", record.id, "--user", "sam")
+    # Then the message the receiver would have sent goes to intake, naming the archived webhook
+    assert code == 0 and sent["queue"] == "order-intake"
+    assert sent["message"]["source_id"] == sale_id.lower() and sent["message"]["trigger"] == "replay"
+    assert sent["message"]["archive_key"] == record.payload_key
+    # And the order reaches the warehouse once, and the webhook's exception is resolved by the replay
+    harness.local.drain()
+    assert len(harness.scend.orders_by_reference()["EXA-SO-9"]) == 1
+    resolved = harness.rt.exceptions.get(record.id)
+    assert (resolved.status, resolved.resolved_by) == (ExceptionStatus.RESOLVED, "replay:sam")
 
 
 def park(harness: Harness, queue: str, count: int) -> None:
