@@ -29,6 +29,9 @@ M = TypeVar("M", bound=Model)
 # The SQS message attribute a replay carries: the id of the exception it replays.
 REPLAY_OF_ATTRIBUTE = "hopline_replay_of"
 MESSAGE_KEY_PREFIX = "message#"
+# Business keys of exceptions about a payload that was unreadable as a whole (a message, or a feed's row
+# keyed by its archive key): once a replay of it parses, that exception is over.
+UNREADABLE_KEY_PREFIXES = (MESSAGE_KEY_PREFIX, "unmatched/")
 
 
 def queue_of(model: type[Model]) -> str | None:
@@ -92,11 +95,11 @@ def quarantine_message(
 
 
 def _replayed_parse_failure(rt: Runtime, exception_id: str | None, flow: str) -> ExceptionRecord | None:
-    """The malformed-message exception this record replays, if it replays one of this flow's."""
+    """The unreadable-payload exception this record replays, if it replays one of this flow's."""
     if exception_id is None:
         return None
     record = rt.exceptions.get(exception_id)
     if (record is None or record.flow != flow or record.reason != ReasonCode.PAYLOAD_INVALID
-            or not record.business_key.startswith(MESSAGE_KEY_PREFIX)):
+            or not record.business_key.startswith(UNREADABLE_KEY_PREFIXES)):
         return None
     return record

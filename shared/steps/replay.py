@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.errors import PermanentError
-from shared.models.messages import CancelRequest, IntakeMessage
+from shared.models.messages import CancelRequest, IntakeMessage, ProductMessage
 from shared.models.order import Model
 from shared.models.stock import StockSyncMessage
 from shared.stores.exceptions import ExceptionRecord, PayloadReplay
@@ -43,8 +43,10 @@ def rebuild(record: ExceptionRecord, payload: bytes, *, now: datetime) -> tuple[
             return _sale_webhook(record, payload, now)
         if kind == PayloadReplay.CIN7_STOCK_WEBHOOK:
             return _stock_webhook(record, payload, now)
+        if kind == PayloadReplay.CIN7_PRODUCT_ROW:
+            return _product_row(record, payload)
     except PermanentError as error:
-        raise ReplayRebuildError(f"the archived webhook still does not parse: {error.detail}") from None
+        raise ReplayRebuildError(f"the archived payload still does not map: {error.detail}") from None
     raise ReplayRebuildError(f"no rebuild is known for {kind}")
 
 
@@ -75,3 +77,15 @@ def _stock_webhook(record: ExceptionRecord, payload: bytes, now: datetime) -> tu
     message = StockSyncMessage(client=record.client, trigger="replay", skus=skus, read_at=now)
     return "stock-sync", message.model_dump(mode="json")
 
+
+
+def _product_row(record: ExceptionRecord, payload: bytes) -> tuple[str, dict[str, Any]]:
+    """The product message the catalogue poll would have sent for this Cin7 product row."""
+    from shared.connectors.cin7_core.mapping import to_product
+
+    try:
+        row = json.loads(payload)["row"]
+    except (ValueError, KeyError, TypeError):
+        raise ReplayRebuildError("the archived payload is not a product row ({\"row\", \"error\"})") from None
+    message = ProductMessage(client=record.client, trigger="replay", product=to_product(row))
+    return "product-sync", message.model_dump(mode="json")

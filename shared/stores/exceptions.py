@@ -32,6 +32,7 @@ class PayloadReplay(StrEnum):
     MESSAGE = "message"  # the archived payload is the queue message itself, exactly as received
     CIN7_SALE_WEBHOOK = "cin7_sale_webhook"  # parse the archived sale webhook into the message it asks for
     CIN7_STOCK_WEBHOOK = "cin7_stock_webhook"  # parse the archived stock webhook into a stock-sync message
+    CIN7_PRODUCT_ROW = "cin7_product_row"  # map the archived product row ({"row", "error"}) to a product message
 
 
 class ExceptionStatus(StrEnum):
