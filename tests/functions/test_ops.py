@@ -250,6 +250,32 @@ def test_a_quarantined_webhook_is_rebuilt_from_its_archived_body_once_the_parser
     assert (resolved.status, resolved.resolved_by) == (ExceptionStatus.RESOLVED, "replay:sam")
 
 
+def test_an_unreadable_product_row_replays_through_the_mapping_once_it_is_fixed(
+    harness: Harness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.connectors.cin7_core import mapping
+
+    # Given a product row the feed could not map (a weight unit it does not know), archived and quarantined
+    harness.cin7.add_product("ODD-UNIT", "Odd unit", weight=Decimal(3))
+    harness.cin7.update_product("ODD-UNIT", WeightUnits="stone")
+    harness.local.run_schedule("poll_products")
+    harness.local.drain()
+    [record] = harness.rt.exceptions.list()
+    assert (record.replay_queue, record.replay_payload) == ("product-sync", "cin7_product_row")
+    # When it is replayed on the same code / Then it is refused with the mapping's reason
+    code, error = hopline(capsys, "replay", record.id)
+    assert code == 1 and "still does not map" in error and "stone" in error
+    # When the mapping learns the unit and the operator replays it
+    to_product = mapping.to_product
+    monkeypatch.setattr(mapping, "to_product", lambda row: to_product({**row, "WeightUnits": "kg"}))
+    code, sent = hopline(capsys, "replay", record.id)
+    assert code == 0 and sent["queue"] == "product-sync" and sent["message"]["product"]["sku"] == "ODD-UNIT"
+    harness.local.drain()
+    # Then the product is live at the warehouse and the row's exception is resolved
+    assert harness.rt.sku_map.get("ODD-UNIT").status.value == "live"
+    assert harness.rt.exceptions.get(record.id).status == ExceptionStatus.RESOLVED
+
+
 def park(harness: Harness, queue: str, count: int) -> None:
     sqs = boto3.client("sqs")
     for index in range(count):
