@@ -46,7 +46,8 @@ def rebuild(record: ExceptionRecord, payload: bytes, *, now: datetime) -> tuple[
         if kind == PayloadReplay.CIN7_PRODUCT_ROW:
             return _product_row(record, payload)
     except PermanentError as error:
-        raise ReplayRebuildError(f"the archived payload still does not map: {error.detail}") from None
+        verb = "map" if kind == PayloadReplay.CIN7_PRODUCT_ROW else "parse"
+        raise ReplayRebuildError(f"the archived payload still does not {verb}: {error.detail}") from None
     raise ReplayRebuildError(f"no rebuild is known for {kind}")
 
 
