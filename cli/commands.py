@@ -139,12 +139,9 @@ def _print_replay(result: Any) -> None:
 
 
 def _print_payload(view: Any) -> None:
-    console = _console()
-    console.print(f"[bold]{view.key}[/bold]")
-    if isinstance(view.body, str):
-        console.print(view.body, markup=False)
-    else:
-        console.print_json(json.dumps(view.body))
+    """The key on stderr, the payload alone on stdout: `hopline payload ID > msg.json` is an edit file."""
+    print(f"archived at {view.key}", file=sys.stderr)
+    print(view.body if isinstance(view.body, str) else json.dumps(view.body, indent=2, sort_keys=True))
 
 
 def _print_resolve(record: Any) -> None:
