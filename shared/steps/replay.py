@@ -32,9 +32,11 @@ def rebuild(record: ExceptionRecord, payload: bytes, *, now: datetime) -> tuple[
             raise ReplayRebuildError("the exception names no queue for its archived message")
         try:
             body = json.loads(payload)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise ReplayRebuildError(f"the archived message is not JSON ({error.msg} at character {error.pos})") \
                 from None
+        except UnicodeDecodeError:
+            raise ReplayRebuildError("the archived message is not UTF-8 text") from None
         if not isinstance(body, dict):
             raise ReplayRebuildError(f"the archived message is a JSON {type(body).__name__}, not an object")
         return record.replay_queue, body
