@@ -39,8 +39,10 @@ _METADATA_KEYS = frozenset({
     "timestamp", "level", "location", "service", "xray_trace_id", "function_arn", "function_request_id",
     "function_name", "function_memory_size", "cold_start", "sampling_rate", "correlation_id",
 })
-_STREET_WORDS = (r"Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Close|Drive|Dr|Way|Court|Ct|Place|Pl|Crescent|Cres|"
-                 r"Gardens|Terrace|Grove|Hill|Square|Sq|Row|Mews|Park|Walk|Parade|Boulevard|Green")
+# Street words: the unambiguous ones in any case; those that are also everyday words or abbreviations
+# (on its way, close to, 2 St) only capitalised, as an address writes them.
+_STREET_WORDS = r"Street|Road|Lane|Avenue|Crescent|Gardens|Terrace|Grove|Square|Mews|Parade|Boulevard"
+_CAPITALISED_STREET_WORDS = r"St|Rd|Ln|Ave|Close|Drive|Dr|Way|Court|Ct|Place|Pl|Cres|Hill|Sq|Row|Park|Walk|Green"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"), "[email]"),
     # National numbers with the area code in brackets: (0113) 496 0000, (020) 7946 0000.
@@ -56,7 +58,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[AC-FHKNPRTV-Y]\d{2}\s+[AC-FHKNPRTV-Y\d]{4}\b", re.IGNORECASE), "[postcode]"),
     (re.compile(r"\b[AC-FHKNPRTV-Y]\d{2}[AC-FHKNPRTV-Y\d]{4}\b"), "[postcode]"),
     # A street address in free text: a house number, up to three words and a street word (22 Mill Lane).
-    (re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Za-z'-]+\s+){{0,3}}(?:{_STREET_WORDS})\b\.?", re.IGNORECASE),
+    (re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Za-z'-]+\s+){{0,3}}(?i:{_STREET_WORDS})\b\.?"), "[street]"),
+    (re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Za-z'-]+\s+){{0,3}}(?:{_CAPITALISED_STREET_WORDS})\b\.?"),
      "[street]"),
 )
 
