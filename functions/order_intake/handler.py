@@ -27,7 +27,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
     message = parse_or_quarantine(
-        rt, body=record.body, message_id=record.message_id, model=IntakeMessage, flow="order_intake"
+        rt, body=record.body, message_id=record.message_id, model=IntakeMessage, flow="order_intake",
+        attributes=record.raw_event.get("messageAttributes"),
     )
     if message is None:
         return "quarantined"

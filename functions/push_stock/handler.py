@@ -27,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
     message = parse_or_quarantine(rt, body=record.body, message_id=record.message_id, model=StockSyncMessage,
-                                  flow=FLOW)
+                                  flow=FLOW, attributes=record.raw_event.get("messageAttributes"))
     if message is None:
         return "quarantined"
     outcome = push_stock(message, rt)

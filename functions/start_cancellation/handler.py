@@ -27,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
     request = parse_or_quarantine(rt, body=record.body, message_id=record.message_id, model=CancelRequest,
-                                  flow="cancellation")
+                                  flow="cancellation", attributes=record.raw_event.get("messageAttributes"))
     if request is None:
         return "quarantined"
     result = start(request, rt)

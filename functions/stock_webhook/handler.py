@@ -15,6 +15,7 @@ from shared.models import owner_of
 from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.stock import FLOW, enqueue_skus
+from shared.stores.exceptions import PayloadReplay
 
 logger = hop_logger()
 tracer = Tracer()
@@ -44,7 +45,8 @@ def receive_cin7_stock() -> Response[str]:
     except PermanentError as error:
         # 2xx all the same: Cin7 deactivates a hook after repeated failures, losing every later event.
         rt.exceptions.quarantine(flow=FLOW, business_key=key, reasons=[error.reason], team=owner_of(error.reason),
-                                 detail=error.detail, now=now, payload_key=key)
+                                 detail=error.detail, now=now, payload_key=key, replay_queue="stock-sync",
+                                 replay_payload=PayloadReplay.CIN7_STOCK_WEBHOOK)
         logger.warning("stock webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
     if rt.config.stock.enabled and skus:

@@ -16,6 +16,7 @@ from shared.models import owner_of
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.redaction import hop_logger
 from shared.runtime import runtime
+from shared.stores.exceptions import PayloadReplay
 
 logger = hop_logger()
 tracer = Tracer()
@@ -46,7 +47,8 @@ def receive_cin7_sale() -> Response[str]:
         # later webhook. The payload is archived and quarantined for a person instead.
         key = rt.archive.put(order_key=None, kind="webhook-unparsed", body=raw, now=now)
         rt.exceptions.quarantine(flow="webhook_receiver", business_key=key, reasons=[error.reason],
-                                 team=owner_of(error.reason), detail=error.detail, now=now, payload_key=key)
+                                 team=owner_of(error.reason), detail=error.detail, now=now, payload_key=key,
+                                 replay_queue="order-intake", replay_payload=PayloadReplay.CIN7_SALE_WEBHOOK)
         metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=1)
         logger.warning("webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')

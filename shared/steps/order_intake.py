@@ -71,7 +71,9 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     try:
         order, payload = rt.source.read_order(message.source_id)
     except PermanentError as error:
-        _quarantine(rt, message, [Problem(reason=error.reason, detail=error.detail)], payload_key=None)
+        # No order payload to point at: the message as received is the evidence, and what a replay re-sends.
+        payload_key = rt.archive.put(order_key=key, kind="intake-message", body=message.model_dump_json(), now=now)
+        _quarantine(rt, message, [Problem(reason=error.reason, detail=error.detail)], payload_key=payload_key)
         return IntakeResult.QUARANTINED
     payload_key = rt.archive.put(order_key=key, kind="source-order", body=payload, now=now)
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from shared.models.order import Model
 from shared.runtime import Runtime
+from shared.stores.exceptions import PayloadReplay
 
 T = TypeVar("T")
 
@@ -41,15 +42,27 @@ def poll_feed(
     return {"enqueued": len(messages), "since": since.isoformat(), "cursor": newest.isoformat()}
 
 
-def quarantine_unreadable(rt: Runtime, *, flow: str, kind: str, rows: Iterable[tuple[object, str]]) -> int:
-    """Rows a feed could not map (raw row, why): archived and quarantined, never silently dropped."""
+def quarantine_unreadable(
+    rt: Runtime, *, flow: str, kind: str, rows: Iterable[tuple[object, str]], replay_queue: str | None = None,
+    replay: Callable[[object], Model | None] | None = None, replay_payload: PayloadReplay | None = None,
+) -> int:
+    """Rows a feed could not map (raw row, why): archived and quarantined, never silently dropped.
+
+    Each exception points at its archived row. With `replay_queue`, it also says how to replay it: `replay`
+    builds the message from the row (e.g. "re-read this SKU"), or `replay_payload` rebuilds it from the
+    archived row with the mapping code running at replay time.
+    """
     from shared.models import ReasonCode, owner_of
 
     now = rt.clock.now()
     count = 0
     for row, detail in rows:
         key = rt.archive.put(order_key=None, kind=kind, body={"row": row, "error": detail}, now=now)
+        message = replay(row) if replay is not None and replay_queue else None
         rt.exceptions.quarantine(flow=flow, business_key=key, reasons=[ReasonCode.PAYLOAD_INVALID],
-                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=detail, now=now, payload_key=key)
+                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=detail, now=now, payload_key=key,
+                                 replay_queue=replay_queue if (message is not None or replay_payload) else None,
+                                 replay_message=message.model_dump(mode="json") if message is not None else None,
+                                 replay_payload=replay_payload if message is None and replay_queue else None)
         count += 1
     return count
