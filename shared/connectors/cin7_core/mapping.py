@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
@@ -35,6 +36,8 @@ def note_with(existing: str, line: str) -> str | None:
         return None
     return f"{existing.rstrip()}\n{entry}" if existing.strip() else entry
 _HUNDRED = Decimal(100)
+_LARGEST = 24  # decimal exponent: |figure| < 10^24
+_SMALLEST = -12  # non-zero figures at least 10^-12 (Cin7 keeps 4 decimal places)
 
 
 # -- scalar parsing --------------------------------------------------------------------------------
@@ -56,6 +59,11 @@ def to_decimal(value: Any) -> Decimal:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not number.is_finite():
         raise ValueError(f"expected a finite number, got {value!r}")
+    if number and (not _SMALLEST <= number.adjusted() < _LARGEST or len(number.normalize().as_tuple().digits) > 30):
+        # Not a quantity or a price but a fault: refused here, every product, sum and DynamoDB write of
+        # the figures we keep stays exact (DynamoDB holds 38 digits, exponents -130..125).
+        raise PydanticCustomError("number_out_of_bounds", "number {value} is out of bounds",
+                                  {"value": f"{number:.3E}"})
     return number
 
 
@@ -304,7 +312,16 @@ def _validate(model: type[W], data: Any, what: str) -> W:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{what}: {_problems(exc)}") from None
+        raise PermanentError(_reason(exc), f"{what}: {_problems(exc)}") from None
+
+
+def _reason(exc: ValidationError) -> ReasonCode:
+    """An absurd quantity or price has its own reason (its owner fixes the figure, not the feed)."""
+    for error in exc.errors():
+        if error["type"] == "number_out_of_bounds":
+            quantity = any(isinstance(part, str) and "quantity" in part.lower() for part in error["loc"])
+            return ReasonCode.QUANTITY_OUT_OF_BOUNDS if quantity else ReasonCode.PRICE_OUT_OF_BOUNDS
+    return ReasonCode.PAYLOAD_INVALID
 
 
 def _kind(data: Any) -> str:
