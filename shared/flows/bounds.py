@@ -106,9 +106,11 @@ def order_bound_problems(order: Order, bounds: BoundsConfig) -> list[Problem]:
                                    ReasonCode.QUANTITY_OUT_OF_BOUNDS)
         if quantity:
             problems.append(quantity)
-        for label, amount in (("unit price", line.unit_price), ("tax", line.tax), ("total", line.total)):
-            bad_amount = _number_problem(amount, _line_money_limit(bounds), f"{where}: {label}",
-                                         ReasonCode.PRICE_OUT_OF_BOUNDS, allow_negative=label != "unit price")
+        for label, amount, limit in (("unit price", line.unit_price, bounds.max_unit_price),
+                                     ("tax", line.tax, _line_money_limit(bounds)),
+                                     ("total", line.total, _line_money_limit(bounds))):
+            bad_amount = _number_problem(amount, limit, f"{where}: {label}", ReasonCode.PRICE_OUT_OF_BOUNDS,
+                                         allow_negative=label != "unit price")
             if bad_amount:
                 problems.append(bad_amount)
                 break
