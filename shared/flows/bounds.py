@@ -69,10 +69,31 @@ def source_id_problem(value: str, bounds: BoundsConfig, what: str = "source id")
     return id_problem(value, bounds, what, pattern=bounds.source_id_pattern)
 
 
+def exact_figure(value: Decimal) -> bool:
+    """A figure every store keeps exactly: finite, under 10^24, at most 30 digits, none below 10^-12.
+
+    DynamoDB holds 38 digits with exponents -130..125 and traps any rounding, clamping or overflow, so a
+    figure outside these would fail its write after the warehouse already had the order.
+    """
+    if not value.is_finite():
+        return False
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return len(value.as_tuple().digits) <= 30 and exponent >= -12 and (not value or value.adjusted() < 24) \
+        and exponent < 24
+
+
+def sane_magnitude(value: Decimal) -> bool:
+    """Finite and under 10^24: no sum or product an order needs can overflow (prices may carry any number
+    of decimal places; they are never written to DynamoDB)."""
+    return value.is_finite() and (not value or value.adjusted() < 24)
+
+
 def _number_problem(value: Decimal, limit: int, what: str, reason: ReasonCode, *,
                     allow_negative: bool = False) -> Problem | None:
-    if not value.is_finite():
-        return Problem(reason=reason, detail=f"{what} {value} is not a finite number")
+    exact = exact_figure if reason == ReasonCode.QUANTITY_OUT_OF_BOUNDS else sane_magnitude
+    if not exact(value):
+        return Problem(reason=reason, detail=f"{what} {_decimal_text(value)} is not a figure we can keep exactly")
     if value > limit or (not allow_negative and value < 0) or (allow_negative and value < -limit):
         return Problem(reason=reason, detail=f"{what} {_decimal_text(value)} is outside 0..{limit}")
     return None
@@ -80,7 +101,9 @@ def _number_problem(value: Decimal, limit: int, what: str, reason: ReasonCode, *
 
 def _decimal_text(value: Decimal) -> str:
     """A number for a detail line without expanding 10^200 into 200 digits."""
-    return f"{value:.6E}" if value.adjusted() > 15 else str(value)
+    if not value.is_finite():
+        return str(value)
+    return f"{value:.6E}" if not -12 <= value.adjusted() <= 15 or len(value.as_tuple().digits) > 30 else str(value)
 
 
 def order_bound_problems(order: Order, bounds: BoundsConfig) -> list[Problem]:
@@ -217,7 +240,8 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
             return problems[0]
     for name, number in _numbers(data):
         exact = Decimal(str(number)) if isinstance(number, float) else Decimal(number)
-        if not exact.is_finite() or abs(exact) > _NUMBER_CEILING:
+        judge = exact_figure if _number_reason(name) == ReasonCode.QUANTITY_OUT_OF_BOUNDS else sane_magnitude
+        if not judge(exact) or abs(exact) > _NUMBER_CEILING:
             return Problem(reason=_number_reason(name),
                            detail=f"field '{name}': {_decimal_text(exact)} is out of bounds")
     skus = data.get("skus")

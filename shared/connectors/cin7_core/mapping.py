@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidat
 from pydantic_core import PydanticCustomError
 
 from shared.errors import PermanentError
+from shared.flows.bounds import sane_magnitude
 from shared.models import Address, Order, OrderLine, ReasonCode
 from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
@@ -36,8 +37,6 @@ def note_with(existing: str, line: str) -> str | None:
         return None
     return f"{existing.rstrip()}\n{entry}" if existing.strip() else entry
 _HUNDRED = Decimal(100)
-_LARGEST = 24  # decimal exponent: |figure| < 10^24
-_SMALLEST = -12  # non-zero figures at least 10^-12 (Cin7 keeps 4 decimal places)
 
 
 # -- scalar parsing --------------------------------------------------------------------------------
@@ -59,9 +58,8 @@ def to_decimal(value: Any) -> Decimal:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not number.is_finite():
         raise ValueError(f"expected a finite number, got {value!r}")
-    if number and (not _SMALLEST <= number.adjusted() < _LARGEST or len(number.normalize().as_tuple().digits) > 30):
-        # Not a quantity or a price but a fault: refused here, every product, sum and DynamoDB write of
-        # the figures we keep stays exact (DynamoDB holds 38 digits, exponents -130..125).
+    if not sane_magnitude(number):
+        # Not a quantity or a price but a fault: refused here, no product or sum of the figures can overflow.
         raise PydanticCustomError("number_out_of_bounds", "number {value} is out of bounds",
                                   {"value": f"{number:.3E}"})
     return number
