@@ -45,12 +45,21 @@ DYNAMO_KEY_BYTES = 1024  # the sort key cap (the partition key's is 2,048)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def report_counts() -> Iterator[None]:
+def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Prints the counts when the module ends (on the terminal, or captured under xdist)."""
     yield
-    if COUNTS:
-        lines = [f"  {edge}: {sum(c.values())} cases; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
-                 for edge, c in sorted(COUNTS.items())]
-        print("\nbad-input corpus, cases per edge and outcome:\n" + "\n".join(lines))
+    if not COUNTS:
+        return
+    lines = ["bad-input corpus, cases per edge and outcome:"] + [
+        f"  {edge}: {sum(c.values())} cases; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
+        for edge, c in sorted(COUNTS.items())]
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
+    else:
+        print("\n".join(lines))
 
 
 # -- side effects, recorded while the real stores still run ------------------------------------------------

@@ -129,7 +129,7 @@ def _load_json(body: bytes | str, what: str) -> Any:
     """JSON from a webhook body; every way it can fail (encoding, syntax, nesting depth) is PermanentError."""
     try:
         text = body.decode("utf-8-sig") if isinstance(body, bytes) else body.lstrip("\ufeff")
-    except UnicodeError as exc:
+    except UnicodeDecodeError as exc:
         raise _invalid(f"{what} is not UTF-8 ({exc.reason})") from None
     if not text.strip():
         raise _invalid(f"{what} is empty")
