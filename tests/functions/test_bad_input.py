@@ -46,20 +46,19 @@ DYNAMO_KEY_BYTES = 1024  # the sort key cap (the partition key's is 2,048)
 
 @pytest.fixture(scope="module", autouse=True)
 def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Prints the counts when the module ends (on the terminal, or captured under xdist)."""
+    """Prints the counts when the module ends (on the terminal; under xdist the worker's output is dropped)."""
     yield
     if not COUNTS:
         return
     lines = ["bad-input corpus, cases per edge and outcome:"] + [
         f"  {edge}: {sum(c.values())} cases; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
         for edge, c in sorted(COUNTS.items())]
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
-    else:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is None:
         print("\n".join(lines))
+        return
+    with capture.global_and_fixture_disabled():
+        print("\n" + "\n".join(lines))
 
 
 # -- side effects, recorded while the real stores still run ------------------------------------------------
