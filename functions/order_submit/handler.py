@@ -23,7 +23,7 @@ from shared.models.messages import SubmitMessage
 from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.order_submit import submit_order
-from shared.steps.records import parse_or_quarantine, quarantine_message
+from shared.steps.records import accept_or_quarantine, quarantine_message
 from shared.stores.ledger import Stage
 from shared.topology import table_env
 
@@ -57,7 +57,7 @@ def submit(message: dict[str, Any]) -> dict[str, Any]:
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    message = parse_or_quarantine(
+    message = accept_or_quarantine(
         rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit",
         attributes=record.raw_event.get("messageAttributes"),
     )

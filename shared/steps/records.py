@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
+from shared.flows.bounds import message_problem
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import MESSAGE_BY_QUEUE
 from shared.models.order import Model
@@ -26,6 +27,10 @@ logger = Logger(child=True)
 
 M = TypeVar("M", bound=Model)
 
+# What a stored detail may hold: DynamoDB items are capped at 400 KB, and the detail is logged too.
+_DETAIL_CHARS = 2000
+# An unreadable body is archived escaped (lone surrogates cannot be encoded as they are).
+_ARCHIVE_CHARS = 262_144
 # The SQS message attribute a replay carries: the id of the exception it replays.
 REPLAY_OF_ATTRIBUTE = "hopline_replay_of"
 MESSAGE_KEY_PREFIX = "message#"
@@ -59,13 +64,18 @@ def parse_or_quarantine(
     (or re-counts) that message's exception instead of opening a new one under the new message id.
     """
     replayed = _replayed_parse_failure(rt, replay_of(attributes), flow)
+    business_key = replayed.business_key if replayed else f"{MESSAGE_KEY_PREFIX}{message_id}"
     try:
         message = model.model_validate_json(body)
     except ValidationError as error:
-        business_key = replayed.business_key if replayed else f"{MESSAGE_KEY_PREFIX}{message_id}"
         quarantine_message(rt, flow=flow, business_key=business_key, body=body, queue=queue or queue_of(model),
                            reason=ReasonCode.PAYLOAD_INVALID,
-                           detail=f"{model.__name__} invalid: {field_errors(error, limit=8)}")
+                           detail=storable(f"{model.__name__} invalid: {field_errors(error, limit=8)}"))
+        return None
+    except (ValueError, RecursionError, UnicodeError) as error:  # a parser limit, not a contract breach
+        quarantine_message(rt, flow=flow, business_key=business_key, body=storable(body, _ARCHIVE_CHARS),
+                           queue=queue or queue_of(model), reason=ReasonCode.PAYLOAD_INVALID,
+                           detail=f"{model.__name__} unreadable: {type(error).__name__}")
         return None
     if replayed is not None:
         rt.exceptions.resolve(flow, replayed.business_key, by=f"{flow}:replay", now=rt.clock.now())
@@ -103,3 +113,31 @@ def _replayed_parse_failure(rt: Runtime, exception_id: str | None, flow: str) ->
             or not record.business_key.startswith(UNREADABLE_KEY_PREFIXES)):
         return None
     return record
+
+
+def accept_or_quarantine(
+    rt: Runtime, *, body: str, message_id: str, model: type[M], flow: str, queue: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> M | None:
+    """The message when this stack may act on it: parsed, for this client and source, within bounds.
+
+    Anything else is archived as received, quarantined with its reason and acknowledged (never a batch item
+    failure): the same body would fail the same way on every redelivery and end in the DLQ with no reason.
+    """
+    message = parse_or_quarantine(rt, body=body, message_id=message_id, model=model, flow=flow, queue=queue,
+                                  attributes=attributes)
+    if message is None:
+        return None
+    problem = message_problem(message, rt.config)
+    if problem is None:
+        return message
+    quarantine_message(rt, flow=flow, business_key=f"{MESSAGE_KEY_PREFIX}{message_id}", body=body,
+                       queue=queue or queue_of(model), reason=problem.reason,
+                       detail=storable(f"{model.__name__}: {problem.detail}"))
+    return None
+
+
+def storable(text: str, limit: int = _DETAIL_CHARS) -> str:
+    """Text any store and log accepts: encodable (lone surrogates escaped) and cut to `limit` characters."""
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe if len(safe) <= limit else f"{safe[:limit]}... ({len(safe)} characters)"
