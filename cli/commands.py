@@ -43,7 +43,7 @@ def build_ops(args: argparse.Namespace) -> Ops:
 
 
 def run_ops_command(args: argparse.Namespace, ops: Ops | None = None) -> int:
-    """Run one of where / exceptions / replay / resolve / redrive; 0 on success, 1 with a clear message."""
+    """Run one of where / exceptions / replay / payload / resolve / redrive; 0 on success, 1 with a clear message."""
     try:
         ops = ops or build_ops(args)
         result = _dispatch(args, ops)
@@ -73,6 +73,8 @@ def _dispatch(args: argparse.Namespace, ops: Ops) -> Any:
             if not isinstance(edited, dict):
                 raise OpsError(f"--edit {args.edit}: expected a JSON object (the message)")
         return ops.replay(args.exception_id, edited=edited, queue=args.queue, dry_run=args.dry_run, user=user)
+    if args.command == "payload":
+        return ops.payload(args.exception_id)
     if args.command == "resolve":
         return ops.close(args.exception_id, ignore=args.ignore, user=user, note=args.note)
     if args.command == "redrive":
@@ -138,6 +140,12 @@ def _print_replay(result: Any) -> None:
     console.print_json(json.dumps(result.message))
 
 
+def _print_payload(view: Any) -> None:
+    """The key on stderr, the payload alone on stdout: `hopline payload ID > msg.json` is an edit file."""
+    print(f"archived at {view.key}", file=sys.stderr)
+    print(view.body if isinstance(view.body, str) else json.dumps(view.body, indent=2, sort_keys=True))
+
+
 def _print_resolve(record: Any) -> None:
     _console().print(f"{record.id}: {record.status.value} by {record.resolved_by}")
 
@@ -157,7 +165,8 @@ def _print_redrive(result: Any) -> None:
 
 
 _PRINTERS: dict[str, Callable[[Any], None]] = {
-    "where": _print_where, "exceptions": _print_exceptions, "replay": _print_replay, "resolve": _print_resolve,
+    "where": _print_where, "exceptions": _print_exceptions, "replay": _print_replay, "payload": _print_payload,
+    "resolve": _print_resolve,
     "redrive": _print_redrive,
 }
 

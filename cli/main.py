@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_ops_commands(commands: Any) -> None:
-    """`where`, `exceptions`, `replay`, `resolve`, `redrive`: against a deployed stack or the sandbox."""
+    """`where`, `exceptions`, `replay`, `payload`, `resolve`, `redrive`: against a deployed stack or the sandbox."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--client", default="example-cin7-scend", help="client name (stack hopline-<client>)")
     common.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -75,6 +75,9 @@ def _add_ops_commands(commands: Any) -> None:
     replay.add_argument("--queue", help="send to this queue instead of the one the exception names")
     replay.add_argument("--dry-run", action="store_true", help="show what would be sent, and where; send nothing")
     replay.add_argument("--user", help="who is replaying (default: the login name)")
+    payload = commands.add_parser("payload", parents=[common],
+                                  help="the archived payload an exception points at (to correct before a replay)")
+    payload.add_argument("exception_id", help="an exception id, or an archive key")
     resolve = commands.add_parser("resolve", parents=[common], help="close an exception fixed elsewhere, or ignore it")
     resolve.add_argument("exception_id")
     resolve.add_argument("--ignore", action="store_true", help="close as ignored (not worth fixing)")

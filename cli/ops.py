@@ -18,8 +18,11 @@ from pydantic import BaseModel, ValidationError
 from shared import topology
 from shared.clock import Clock, SystemClock
 from shared.models.messages import MESSAGE_BY_QUEUE
+from shared.redaction import field_errors
+from shared.steps.records import MESSAGE_KEY_PREFIX, REPLAY_OF_ATTRIBUTE
+from shared.steps.replay import ReplayRebuildError, rebuild
 from shared.stores.archive import PayloadArchive
-from shared.stores.exceptions import ExceptionRecord, ExceptionStatus, ExceptionStore
+from shared.stores.exceptions import ExceptionRecord, ExceptionStatus, ExceptionStore, PayloadReplay
 from shared.stores.ledger import LedgerEntry, LedgerStore
 
 # Exception flows whose business key is the order key (the rest key parcels, SKUs or messages).
@@ -30,6 +33,10 @@ _ARCHIVED = re.compile(r"(?P<stamp>\d{8}T\d{6}\.\d{3})-(?P<kind>.+)-[0-9a-f]{8}\
 # SQS answers for an action it (or the emulator) does not offer.
 _UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented",
                 "AWS.SimpleQueueService.UnsupportedOperation"}
+
+
+# Payloads whose exception belongs to a receiver, not to the consumer of the message rebuilt from them.
+_REBUILT_ELSEWHERE = (PayloadReplay.CIN7_SALE_WEBHOOK, PayloadReplay.CIN7_STOCK_WEBHOOK)
 
 
 class OpsError(Exception):
@@ -113,6 +120,11 @@ class ReplayResult(BaseModel):
     message: dict[str, Any]
     sent: bool
     message_id: str | None = None
+
+
+class PayloadView(BaseModel):
+    key: str
+    body: Any
 
 
 class RedriveResult(BaseModel):
@@ -235,16 +247,28 @@ class Ops:
     # -- replay -----------------------------------------------------------------------------------
     def replay(self, exception_id: str, *, edited: dict[str, Any] | None = None, queue: str | None = None,
                dry_run: bool = False, user: str = "operator") -> ReplayResult:
-        """Send the exception's message (or an edited one) to its queue again, so current code re-runs it."""
+        """Send the exception's message (or an edited one) to its queue again, so current code re-runs it.
+
+        Where the inbox keeps no message (it did not parse, or it carries personal data), the message is
+        rebuilt from the archived payload the exception points at. The sent message names the exception
+        (message attribute), so a consumer that now parses it closes that exception.
+        """
         record = self._must_get(exception_id)
-        target = queue or record.replay_queue
+        body, target = edited, queue or record.replay_queue
+        if body is None and record.replay_message is None and record.replay_payload and record.payload_key:
+            try:
+                rebuilt_queue, body = rebuild(record, self.archive.get(record.payload_key), now=self.clock.now())
+            except ReplayRebuildError as error:
+                raise OpsError(f"{exception_id}: {error}; see it with `hopline payload {exception_id}`, then "
+                               "replay with --edit FILE (the corrected message), or resolve it") from error
+            target = queue or rebuilt_queue
         if target is None:
             raise OpsError(f"{exception_id} has no message to replay (reason {record.reason.value}): fix it at the "
                            "source, where the next poll or webhook brings it back, or give --queue and --edit; then "
                            "close it with `hopline resolve`")
         if target not in self.resources.queues:
             raise OpsError(f"unknown queue {target!r}; queues: {', '.join(self.resources.queues)}")
-        body = edited if edited is not None else record.replay_message
+        body = body if body is not None else record.replay_message
         if body is None:
             raise OpsError(f"{exception_id} stored no message: pass --edit FILE with the message to send")
         model = MESSAGE_BY_QUEUE.get(target)
@@ -253,20 +277,43 @@ class Ops:
         try:
             message = model.model_validate(body)
         except ValidationError as error:
-            raise OpsError(f"the message is not a valid {model.__name__} for {target}: "
-                           f"{error.errors(include_url=False)[:3]}") from error
+            where = f" (archived at {record.payload_key}; `hopline payload {exception_id}` shows it)" if (
+                edited is None and record.payload_key) else ""
+            raise OpsError(f"the message is not a valid {model.__name__} for {target}{where}: "
+                           f"{field_errors(error)}; replay with --edit FILE (the corrected message)") from error
         url = self.resources.queues[target]
         payload = json.loads(message.model_dump_json())
         if dry_run:
             return ReplayResult(exception_id=exception_id, queue=target, queue_url=url, message=payload, sent=False)
         now = self.clock.now()
         if edited is not None:  # what a person changed is evidence too
-            order_key = record.business_key if record.flow in ORDER_FLOWS else None
+            order_key = record.business_key if (record.flow in ORDER_FLOWS and not record.business_key.startswith(
+                MESSAGE_KEY_PREFIX)) else None
             self.archive.put(order_key=order_key, kind="replay-edited", body=payload, now=now)
-        sent = self.sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json())
+        sent = self.sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json(), MessageAttributes={
+            REPLAY_OF_ATTRIBUTE: {"DataType": "String", "StringValue": exception_id}})
         self.exceptions.mark_replayed(exception_id, by=f"replay:{user}", now=now)
+        if edited is None and record.replay_payload in _REBUILT_ELSEWHERE:
+            # The payload now makes a message: the receiver's part is done, the message's flow takes it from here.
+            self.exceptions.close(exception_id, status=ExceptionStatus.RESOLVED, by=f"replay:{user}", now=now,
+                                  note=f"rebuilt from the archived payload and sent to {target}")
         return ReplayResult(exception_id=exception_id, queue=target, queue_url=url, message=payload, sent=True,
                             message_id=sent.get("MessageId"))
+
+    def payload(self, reference: str) -> PayloadView:
+        """The archived payload an exception points at (or an archive key): what to correct before a replay."""
+        key = reference
+        if not reference.startswith(("orders/", "unmatched/", "reports/")):
+            record = self._must_get(reference)
+            if record.payload_key is None:
+                raise OpsError(f"{reference} points at no archived payload")
+            key = record.payload_key
+        try:
+            data = self.archive.get(key)
+        except ClientError as error:
+            raise OpsError(f"no archived payload {key!r}: {error.response.get('Error', {}).get('Code')}") from error
+        text = data.decode("utf-8", errors="replace")
+        return PayloadView(key=key, body=_json_or_text(text))
 
     # -- redrive ----------------------------------------------------------------------------------
     def redrive(self, queue: str, *, rate: float | None = None, dry_run: bool = False, manual: bool = False,

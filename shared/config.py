@@ -258,6 +258,42 @@ class CancellationPipeline(Pipeline):
         return data
 
 
+# A Cin7 Core id (SaleID, TaskID, ProductID) is a GUID; webhooks send it in upper case, the API in lower.
+GUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+# Hard ceilings for the configurable bounds: below them every Decimal sum or product an order needs is
+# exact in DynamoDB's number context (38 digits), and every key we build stays under the store limits.
+MAX_QUANTITY_CEILING = 10**9
+MAX_PRICE_CEILING = 10**12
+
+
+class BoundsConfig(Section):
+    """What may travel, checked where input enters: a webhook, a queue message, a sale read from the source.
+
+    Input outside these bounds is quarantined with its own reason before any write to the warehouse or
+    a store, so an absurd quantity, a 300,000-character id or a 10 MB body never reaches a DLQ.
+    """
+
+    source_id_pattern: str = Field(GUID_PATTERN, description="regex a source order id must match")
+    max_id_length: int = Field(64, ge=1, le=512, description="any id or reference a message carries")
+    max_text_length: int = Field(1000, ge=1, le=10000, description="any other text field a message carries")
+    max_sku_length: int = Field(50, ge=1, le=200, description="Cin7 and Scend cap SKUs at 50")
+    max_quantity_per_line: int = Field(100_000, ge=1, le=MAX_QUANTITY_CEILING)
+    max_unit_price: int = Field(1_000_000, ge=1, le=MAX_PRICE_CEILING, description="in the order's currency")
+    max_lines_per_order: int = Field(500, ge=1, le=5000)
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=6 * 1024 * 1024,
+                                description="webhook body; API Gateway's own cap is 10 MB, Lambda's 6 MB")
+    max_skus_per_message: int = Field(1000, ge=1, le=10000, description="SKUs in one stock event or message")
+
+    @field_validator("source_id_pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+
 class ArchiveConfig(Section):
     retention_days: int = Field(90, ge=1, le=3650)
 
@@ -334,6 +370,7 @@ class ClientConfig(Section):
     )
     pipelines: Pipelines
     retries: RetryConfig = RetryConfig()
+    bounds: BoundsConfig = BoundsConfig()
     archive: ArchiveConfig = ArchiveConfig()
     alerts: AlertsConfig = AlertsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()

@@ -19,12 +19,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.errors import PermanentError, SubmitClaimHeldError
-from shared.models import owner_of
 from shared.models.messages import SubmitMessage
 from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.order_submit import submit_order
-from shared.steps.records import parse_or_quarantine
+from shared.steps.records import accept_or_quarantine, quarantine_message
 from shared.stores.ledger import Stage
 from shared.topology import table_env
 
@@ -58,8 +57,9 @@ def submit(message: dict[str, Any]) -> dict[str, Any]:
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    message = parse_or_quarantine(
-        rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit"
+    message = accept_or_quarantine(
+        rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit",
+        attributes=record.raw_event.get("messageAttributes"),
     )
     if message is None:
         return "quarantined"
@@ -72,9 +72,10 @@ def record_handler(record: SQSRecord) -> str:
         raise
     except PermanentError as error:
         now = rt.clock.now()
-        rt.exceptions.quarantine(
-            flow="order_submit", business_key=message.order_key, reasons=[error.reason], team=owner_of(error.reason),
-            detail=error.detail, now=now, replay_queue="order-submit", replay_message=message.model_dump(mode="json"),
+        # The message holds the customer's address: the archive keeps it as received, the inbox points at it.
+        quarantine_message(
+            rt, flow="order_submit", business_key=message.order_key, body=record.body,
+            queue="order-submit", reason=error.reason, detail=error.detail, order_key=message.order_key,
             supersede=True,
         )
         rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=error.reason.value)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.models.stock import StockSyncMessage
 from shared.redaction import hop_logger
 from shared.runtime import runtime
-from shared.steps.records import parse_or_quarantine
+from shared.steps.records import accept_or_quarantine
 from shared.steps.stock import FLOW, push_stock
 
 logger = hop_logger()
@@ -26,8 +26,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    message = parse_or_quarantine(rt, body=record.body, message_id=record.message_id, model=StockSyncMessage,
-                                  flow=FLOW)
+    message = accept_or_quarantine(rt, body=record.body, message_id=record.message_id, model=StockSyncMessage,
+                                   flow=FLOW, attributes=record.raw_event.get("messageAttributes"))
     if message is None:
         return "quarantined"
     outcome = push_stock(message, rt)

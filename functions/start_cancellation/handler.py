@@ -15,7 +15,7 @@ from shared.models.messages import CancelRequest
 from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.cancellation import start
-from shared.steps.records import parse_or_quarantine
+from shared.steps.records import accept_or_quarantine
 
 logger = hop_logger()
 tracer = Tracer()
@@ -26,8 +26,8 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    request = parse_or_quarantine(rt, body=record.body, message_id=record.message_id, model=CancelRequest,
-                                  flow="cancellation")
+    request = accept_or_quarantine(rt, body=record.body, message_id=record.message_id, model=CancelRequest,
+                                   flow="cancellation", attributes=record.raw_event.get("messageAttributes"))
     if request is None:
         return "quarantined"
     result = start(request, rt)

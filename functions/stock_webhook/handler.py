@@ -9,13 +9,15 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.connectors.cin7_core.webhooks import parse_stock_event, verify_shared_secret
+from shared.connectors.cin7_core.webhooks import parse_stock_event, read_body, verify_shared_secret
 from shared.connectors.spec import Role
 from shared.errors import PermanentError
 from shared.models import owner_of
 from shared.redaction import hop_logger
 from shared.runtime import runtime
+from shared.steps.records import storable
 from shared.steps.stock import FLOW, enqueue_skus
+from shared.stores.exceptions import PayloadReplay
 
 logger = hop_logger()
 tracer = Tracer()
@@ -32,20 +34,25 @@ def _json(status: int, body: str) -> Response[str]:
 def receive_cin7_stock() -> Response[str]:
     rt = runtime()
     source = rt.config.settings_for(Role.STOCK_MASTER)
-    if not verify_shared_secret(app.current_event.headers or {}, getattr(source, "webhook_header", ""),
-                                rt.secret("stock_master.webhook_secret")["secret"]):
+    event = app.current_event
+    expected = rt.secret("stock_master.webhook_secret")["secret"]
+    if not verify_shared_secret(event.headers, getattr(source, "webhook_header", ""), expected,
+                                event.raw_event.get("multiValueHeaders")):
         metrics.add_metric(name="WebhookUnauthorised", unit=MetricUnit.Count, value=1)
         logger.warning("stock webhook rejected: missing or wrong shared secret header")
         return _json(401, '{"error":"unauthorised"}')
-    raw = app.current_event.decoded_body or ""
     now = rt.clock.now()
-    key = rt.archive.put(order_key=None, kind="stock-webhook", body=raw, now=now)
+    raw, unreadable = read_body(event.get("body"), bool(event.get("isBase64Encoded")), rt.config.bounds)
+    key = rt.archive.put(order_key=None, kind="stock-webhook", body=raw, now=now)  # before parsing, cut to bound
     try:
-        skus = parse_stock_event(raw)
+        if unreadable is not None:
+            raise unreadable
+        skus = parse_stock_event(raw, rt.config.bounds)
     except PermanentError as error:
         # 2xx all the same: Cin7 deactivates a hook after repeated failures, losing every later event.
         rt.exceptions.quarantine(flow=FLOW, business_key=key, reasons=[error.reason], team=owner_of(error.reason),
-                                 detail=error.detail, now=now, payload_key=key)
+                                 detail=storable(error.detail), now=now, payload_key=key, replay_queue="stock-sync",
+                                 replay_payload=PayloadReplay.CIN7_STOCK_WEBHOOK)
         logger.warning("stock webhook quarantined", extra={"reason_code": error.reason.value, "archive_key": key})
         return _json(202, f'{{"accepted":false,"reason":"{error.reason.value}"}}')
     if rt.config.pipelines.stock is not None and skus:

@@ -15,7 +15,7 @@ from shared.models.messages import ProductMessage
 from shared.redaction import hop_logger
 from shared.runtime import runtime
 from shared.steps.catalogue import FLOW, sync_product
-from shared.steps.records import parse_or_quarantine
+from shared.steps.records import accept_or_quarantine
 
 logger = hop_logger()
 tracer = Tracer()
@@ -26,8 +26,9 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> str:
     rt = runtime()
-    message = parse_or_quarantine(
-        rt, body=record.body, message_id=record.message_id, model=ProductMessage, flow=FLOW
+    message = accept_or_quarantine(
+        rt, body=record.body, message_id=record.message_id, model=ProductMessage, flow=FLOW,
+        attributes=record.raw_event.get("messageAttributes"),
     )
     if message is None:
         return "quarantined"

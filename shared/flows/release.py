@@ -97,7 +97,8 @@ def validate_order(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuSt
     elif address.country and not postcode_valid(address.country, address.postcode):
         problems.append(
             Problem(reason=ReasonCode.POSTCODE_INVALID,
-                    detail=f"postcode {address.postcode!r} is not a valid {address.country} postcode")
+                    detail=f"shipping address postcode is not a valid {address.country} postcode: correct it "
+                           "on the order at its source")  # the value stays out: it is personal data
         )
     if courier_service_for(order, rules) is None:
         problems.append(

@@ -32,6 +32,14 @@ class ReasonCode(StrEnum):
     SOURCE_REJECTED = "source_rejected"
     WAREHOUSE_REJECTED = "warehouse_rejected"
     PAYLOAD_INVALID = "payload_invalid"
+    # Bounds checked where input enters (webhooks, queue messages, source orders): config `bounds:`
+    ID_MALFORMED = "id_malformed"  # an id of the wrong format or length (a Cin7 SaleID is a GUID)
+    QUANTITY_OUT_OF_BOUNDS = "quantity_out_of_bounds"
+    PRICE_OUT_OF_BOUNDS = "price_out_of_bounds"
+    TOO_MANY_LINES = "too_many_lines"
+    BODY_TOO_LARGE = "body_too_large"  # a webhook body over bounds.max_body_bytes
+    SKU_BLANK = "sku_blank"
+    MESSAGE_NOT_SERVED = "message_not_served"  # a queue message for another client or source platform
     # Despatch write-back (apply_shipment)
     SHIPMENT_ORDER_UNKNOWN = "shipment_order_unknown"
     SHIPMENT_OVER_QUANTITY = "shipment_over_quantity"
@@ -70,6 +78,13 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.SOURCE_REJECTED: Team.OPERATIONS,
     ReasonCode.WAREHOUSE_REJECTED: Team.OPERATIONS,
     ReasonCode.PAYLOAD_INVALID: Team.OPERATIONS,
+    ReasonCode.ID_MALFORMED: Team.OPERATIONS,
+    ReasonCode.QUANTITY_OUT_OF_BOUNDS: Team.ECOMMERCE,
+    ReasonCode.PRICE_OUT_OF_BOUNDS: Team.ECOMMERCE,
+    ReasonCode.TOO_MANY_LINES: Team.ECOMMERCE,
+    ReasonCode.BODY_TOO_LARGE: Team.OPERATIONS,
+    ReasonCode.SKU_BLANK: Team.ECOMMERCE,
+    ReasonCode.MESSAGE_NOT_SERVED: Team.OPERATIONS,
     ReasonCode.SHIPMENT_ORDER_UNKNOWN: Team.OPERATIONS,
     ReasonCode.SHIPMENT_OVER_QUANTITY: Team.OPERATIONS,
     ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER: Team.OPERATIONS,

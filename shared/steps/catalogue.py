@@ -20,6 +20,7 @@ from shared.models import ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, ProductMessage
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
+from shared.stores.exceptions import PayloadReplay
 from shared.stores.sku_map import SkuStatus
 
 logger = Logger(child=True)
@@ -41,7 +42,7 @@ def poll_products(rt: Runtime) -> dict[str, Any]:
         rt, feed=FEED, overlap_minutes=rt.config.catalogue.poll_overlap_minutes, first_lookback=timedelta(days=1),
         read=rt.catalogue_source.products_changed_since, stamp=lambda p: p.updated_at, queue="product-sync",
         to_message=lambda p: ProductMessage(client=rt.config.client, trigger="poll", product=p),
-        flow=FLOW, unreadable_kind="source-product-unreadable",
+        flow=FLOW, unreadable_kind="source-product-unreadable", replay_payload=PayloadReplay.CIN7_PRODUCT_ROW,
     )
     return {**result, "held_too_long": flag_long_holds(rt)}
 
@@ -100,14 +101,25 @@ def flag_long_holds(rt: Runtime) -> int:
         if record.pending_since is None or now - record.pending_since < limit:
             continue
         for order_key in sorted(record.waiting_orders):
+            source, source_id = order_key.split("#", 1)
+            replay = IntakeMessage(client=rt.config.client, source=source, source_id=source_id, trigger="replay",
+                                   event_type=f"sku_live:{record.sku}")
             rt.exceptions.quarantine(
                 flow="order_intake", business_key=order_key, reasons=[ReasonCode.SKU_PENDING],
                 team=owner_of(ReasonCode.SKU_PENDING), now=now,
                 detail=f"held since {record.pending_since.isoformat()} for SKU {record.sku!r} "
                 f"(status {record.status.value}): create it in the master or fix the order",
+                payload_key=_latest_source_order(rt, order_key), replay_queue="order-intake",
+                replay_message=replay.model_dump(mode="json"),
             )
             flagged += 1
     return flagged
+
+
+def _latest_source_order(rt: Runtime, order_key: str) -> str | None:
+    """The order as intake last read it from its source (archived then): what the held order was judged on."""
+    keys = [key for key in rt.archive.list_order(order_key) if "-source-order-" in key]
+    return keys[-1] if keys else None
 
 
 def _reject(rt: Runtime, message: ProductMessage, error: PermanentError) -> None:
@@ -115,9 +127,11 @@ def _reject(rt: Runtime, message: ProductMessage, error: PermanentError) -> None
     now = rt.clock.now()
     rt.sku_map.record(product.sku, SkuStatus.REJECTED, now=now, version=product.updated_at,
                       reason=error.reason.value)
+    payload_key = rt.archive.put(order_key=None, kind="product-rejected", body=message.model_dump(mode="json"),
+                                 now=now)
     rt.exceptions.quarantine(
         flow=FLOW, business_key=f"sku#{product.sku}", reasons=[error.reason], team=owner_of(error.reason),
-        detail=error.detail, now=now, replay_queue="product-sync",
+        detail=error.detail, now=now, payload_key=payload_key, replay_queue="product-sync",
         replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"), supersede=True,
     )
     logger.warning("product rejected", extra={"sku": product.sku, "reason_code": error.reason.value,

@@ -76,11 +76,12 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         _quarantine(rt, message, decision.reason, decision.detail, order_key=order_key)
         return WritebackResult.QUARANTINED
 
-    rt.archive.put(order_key=order_key, kind="warehouse-parcel", body=shipment.model_dump(mode="json"), now=now)
+    parcel_key = rt.archive.put(order_key=order_key, kind="warehouse-parcel", body=shipment.model_dump(mode="json"),
+                                now=now)
     try:
         _write_back(rt, order_key, shipment, entry.writeback_tasks, entry.location)
     except PermanentError as error:
-        _writeback_failed(rt, message, error, order_key)
+        _writeback_failed(rt, message, error, order_key, parcel_key)
         return WritebackResult.FAILED
     record = {
         "lines": {line.sku: line.quantity for line in shipment.lines},
@@ -125,13 +126,14 @@ def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detai
                                                 "detail": detail})
 
 
-def _writeback_failed(rt: Runtime, message: ShipmentMessage, error: PermanentError, order_key: str) -> None:
+def _writeback_failed(rt: Runtime, message: ShipmentMessage, error: PermanentError, order_key: str,
+                      payload_key: str) -> None:
     """The source refused the write-back: keep it, retry on a schedule with backoff, escalate after N."""
     now = rt.clock.now()
     settings = rt.config.shipments.writeback
     exception_id = rt.exceptions.quarantine(
         flow=FLOW, business_key=message.business_key, reasons=[ReasonCode.WRITEBACK_REJECTED],
-        team=owner_of(ReasonCode.WRITEBACK_REJECTED), detail=error.detail, now=now,
+        team=owner_of(ReasonCode.WRITEBACK_REJECTED), detail=error.detail, now=now, payload_key=payload_key,
         replay_queue="shipment-writeback",
         replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
     )

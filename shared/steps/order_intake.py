@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
+from shared.flows.bounds import order_bound_problems
 from shared.flows.release import (
     Outcome,
     Problem,
@@ -28,6 +29,7 @@ from shared.stores.ledger import AT_WAREHOUSE, Stage
 logger = Logger(child=True)
 
 FLOW = "order_intake"
+_MAX_PROBLEMS = 20  # per exception: enough to fix the order in one pass, small enough to store
 
 
 class IntakeResult(StrEnum):
@@ -71,9 +73,17 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     try:
         order, payload = rt.order_source.read_order(message.source_id)
     except PermanentError as error:
-        _quarantine(rt, message, [Problem(reason=error.reason, detail=error.detail)], payload_key=None)
+        # No order payload to point at: the message as received is the evidence, and what a replay re-sends.
+        payload_key = rt.archive.put(order_key=key, kind="intake-message", body=message.model_dump_json(), now=now)
+        _quarantine(rt, message, [Problem(reason=error.reason, detail=error.detail)], payload_key=payload_key)
         return IntakeResult.QUARANTINED
     payload_key = rt.archive.put(order_key=key, kind="source-order", body=payload, now=now)
+
+    out_of_bounds = order_bound_problems(order, rt.config.bounds)
+    if out_of_bounds:
+        # Before readiness and the SKU map: both write the order's lines (SKUs, quantities) to stores.
+        _quarantine(rt, message, out_of_bounds[:_MAX_PROBLEMS], payload_key=payload_key, version=order.updated_at)
+        return IntakeResult.QUARANTINED
 
     early = readiness(order, rt.config.orders)
     if early is not None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from shared.models.feed import Rejected
 from shared.models.order import Model
 from shared.runtime import Runtime
+from shared.stores.exceptions import PayloadReplay
 
 T = TypeVar("T")
 
@@ -30,9 +31,11 @@ def poll_feed(
     queue: str,
     flow: str = "",
     unreadable_kind: str = "unreadable",
+    replay_payload: PayloadReplay | None = None,
 ) -> dict[str, int | str]:
     """Rows the feed could not map come back as `Rejected` among its records: they are quarantined under
-    `flow` (archived as `unreadable_kind`), and never hold the cursor back."""
+    `flow` (archived as `unreadable_kind`, replayable to `queue` when `replay_payload` says how to rebuild
+    the message from the archived row), and never hold the cursor back."""
     now = rt.clock.now()
     cursor = rt.cursors.get(feed)
     since = (cursor - timedelta(minutes=overlap_minutes)) if cursor else (now - first_lookback)
@@ -46,22 +49,35 @@ def poll_feed(
         messages.append(to_message(item))
         newest = max(newest, stamp(item))
     rt.send_batch(queue, messages)
-    unreadable = quarantine_unreadable(rt, flow=flow or feed, kind=unreadable_kind, rows=rejected)
+    unreadable = quarantine_unreadable(rt, flow=flow or feed, kind=unreadable_kind, rows=rejected,
+                                       replay_queue=queue if replay_payload else None, replay_payload=replay_payload)
     rt.cursors.advance(feed, newest, now, previous=cursor)
     return {"enqueued": len(messages), "since": since.isoformat(), "cursor": newest.isoformat(),
             "unreadable": unreadable}
 
 
-def quarantine_unreadable(rt: Runtime, *, flow: str, kind: str, rows: Iterable[Rejected]) -> int:
-    """Rows a feed could not map: archived and quarantined, never silently dropped."""
+def quarantine_unreadable(
+    rt: Runtime, *, flow: str, kind: str, rows: Iterable[Rejected], replay_queue: str | None = None,
+    replay: Callable[[object], Model | None] | None = None, replay_payload: PayloadReplay | None = None,
+) -> int:
+    """Rows a feed could not map: archived and quarantined, never silently dropped.
+
+    Each exception points at its archived row. With `replay_queue`, it also says how to replay it: `replay`
+    builds the message from the row (e.g. "re-read this SKU"), or `replay_payload` rebuilds it from the
+    archived row with the mapping code running at replay time.
+    """
     from shared.models import ReasonCode, owner_of
 
     now = rt.clock.now()
     count = 0
     for rejected in rows:
-        key = rt.archive.put(order_key=None, kind=kind, body={"row": rejected.row, "error": rejected.detail}, now=now)
+        row, detail = rejected.row, rejected.detail
+        key = rt.archive.put(order_key=None, kind=kind, body={"row": row, "error": detail}, now=now)
+        message = replay(row) if replay is not None and replay_queue else None
         rt.exceptions.quarantine(flow=flow, business_key=key, reasons=[ReasonCode.PAYLOAD_INVALID],
-                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=rejected.detail, now=now,
-                                 payload_key=key)
+                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=detail, now=now, payload_key=key,
+                                 replay_queue=replay_queue if (message is not None or replay_payload) else None,
+                                 replay_message=message.model_dump(mode="json") if message is not None else None,
+                                 replay_payload=replay_payload if message is None and replay_queue else None)
         count += 1
     return count

@@ -81,7 +81,8 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
 
 def _quarantine_unreadable(rt: Runtime, platform: str, rejected: list[Rejected]) -> int:
     """Rows the connector could not map are archived and quarantined, never silently dropped."""
-    return quarantine_unreadable(rt, flow=FLOW, kind=f"{platform}-stock-unreadable", rows=rejected)
+    return quarantine_unreadable(rt, flow=FLOW, kind=f"{platform}-stock-unreadable", rows=rejected,
+                                 replay_queue=QUEUE, replay=lambda row: _resync(rt, row))
 
 
 def _read(
@@ -91,6 +92,16 @@ def _read(
     rows, rejected = split(source.stock_levels(skus, location=location))
     _quarantine_unreadable(rt, source.name, rejected)
     return rows
+
+
+def _resync(rt: Runtime, row: object) -> StockSyncMessage | None:
+    """Replay for an unreadable stock row: the pusher re-reads its SKU(s) from the master, if the row names any."""
+    parts = row if isinstance(row, list) else [row]
+    skus = sorted({sku.strip() for part in parts if isinstance(part, dict)
+                   for name, sku in part.items() if name.casefold() == "sku" and isinstance(sku, str) and sku.strip()})
+    if not skus:
+        return None
+    return StockSyncMessage(client=rt.config.client, trigger="replay", skus=skus, read_at=rt.clock.now())
 
 
 def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
@@ -196,9 +207,13 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
             outcome.rejected += 1
             business_key = f"sku#{sku}#{location}"
             outcome.rejected_keys.append(business_key)
+            figure, delta = next((f, d) for f, d in batch if (f.sku, f.location) == (sku, location))
+            payload_key = rt.archive.put(order_key=None, kind="stock-push-rejected", now=now, body={
+                "target": target.name, "sku": sku, "location": location, "quantity": delta.quantity,
+                "explanation": figure.explanation, "refusal": rejection.message, "trigger": message.trigger})
             rt.exceptions.quarantine(
                 flow=FLOW, business_key=business_key, reasons=[ReasonCode.STOCK_PUSH_REJECTED],
-                team=owner_of(ReasonCode.STOCK_PUSH_REJECTED), now=now,
+                team=owner_of(ReasonCode.STOCK_PUSH_REJECTED), now=now, payload_key=payload_key,
                 detail=f"{target.name} refused {sku} at {location}: {rejection.message}",
                 replay_queue=QUEUE, replay_message=StockSyncMessage(
                     client=rt.config.client, trigger="replay", skus=[sku], read_at=now).model_dump(mode="json"),

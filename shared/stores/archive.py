@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
+
+# An id goes into a key as it is only when it is short and of safe characters; anything else (a bounds
+# breach that got this far, another platform's id format) is replaced by its digest. S3 keys are capped
+# at 1,024 bytes, and a lone surrogate cannot be encoded into one at all.
+_SAFE_PART = re.compile(r"^[A-Za-z0-9._:-]{1,80}$")
+
+
+def key_part(value: str) -> str:
+    """`value` when it is safe in an S3 key, else a stable digest of it (so one id always lists together)."""
+    if _SAFE_PART.match(value) and value not in (".", ".."):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"h-{digest}"
 
 
 class PayloadArchive:
@@ -15,16 +30,17 @@ class PayloadArchive:
         self.client = client
 
     def order_prefix(self, order_key: str) -> str:
-        return f"orders/{self.client}/{order_key.replace('#', '/')}/"
+        return f"orders/{self.client}/{'/'.join(key_part(part) for part in order_key.split('#'))}/"
 
     def put(self, *, order_key: str | None, kind: str, body: bytes | str | dict[str, Any], now: datetime) -> str:
         """Store and return the key. Without an order key (unparseable input) it goes under unmatched/."""
         if isinstance(body, dict):
             data = json.dumps(body, default=str).encode()
         elif isinstance(body, str):
-            data = body.encode()
+            data = body.encode("utf-8", "surrogatepass")  # archived as received, even when not valid UTF-8
         else:
             data = body
+        kind = key_part(kind)
         stamp = now.strftime("%Y%m%dT%H%M%S.%f")[:-3]
         suffix = uuid.uuid4().hex[:8]
         if order_key:

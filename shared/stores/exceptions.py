@@ -6,6 +6,10 @@ dedupe by eye, and an exception for another reason never overwrites it (a cancel
 late stays in the inbox when its note to the source fails later). A step that re-judges a record as a
 whole (validation) passes `supersede=True`: the record's other open reasons in that flow are then
 closed as superseded. The `by-key` index (record key, flow#reason) finds every reason of one record.
+
+The inbox holds no personal data: `detail` is scrubbed as free text on the way in, and a message that
+carries personal data (or did not parse) is not stored as `replay_message`: it stays in the encrypted
+archive under `payload_key`, and `replay_payload` says how replay rebuilds the message from it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,16 @@ from botocore.exceptions import ClientError
 
 from shared.models import ReasonCode, Team
 from shared.models.order import Model
+from shared.redaction import redact_text
+
+
+class PayloadReplay(StrEnum):
+    """How a replay rebuilds its message from the archived payload (`payload_key`) when none is stored."""
+
+    MESSAGE = "message"  # the archived payload is the queue message itself, exactly as received
+    CIN7_SALE_WEBHOOK = "cin7_sale_webhook"  # parse the archived sale webhook into the message it asks for
+    CIN7_STOCK_WEBHOOK = "cin7_stock_webhook"  # parse the archived stock webhook into a stock-sync message
+    CIN7_PRODUCT_ROW = "cin7_product_row"  # map the archived product row ({"row", "error"}) to a product message
 
 
 class ExceptionStatus(StrEnum):
@@ -44,6 +58,7 @@ class ExceptionRecord(Model):
     payload_key: str | None = None
     replay_queue: str | None = None
     replay_message: dict[str, Any] | None = None
+    replay_payload: PayloadReplay | None = None
     resolved_by: str | None = None
     resolved_at: str | None = None
     next_retry_at: str | None = None
@@ -79,14 +94,18 @@ class ExceptionStore:
         replay_queue: str | None = None,
         replay_message: dict[str, Any] | None = None,
         supersede: bool = False,
+        replay_payload: PayloadReplay | None = None,
     ) -> str:
         """Open (or re-open and count) the exception for this business key and its first reason; returns its id.
 
         With `supersede`, the record's other open exceptions in this flow (other reasons) are resolved as
-        superseded: the caller's verdict replaces them.
+        superseded: the caller's verdict replaces them. `replay_payload` (with `payload_key` and
+        `replay_queue`) replays the archived payload when the message is not stored here.
         """
         if not reasons:
             raise ValueError("an exception needs at least one reason")
+        if replay_payload is not None and payload_key is None:
+            raise ValueError("replay from the archive needs the payload's archive key")
         exception_id = self.exception_id(flow, business_key, reasons[0])
         stamp = now.isoformat(timespec="milliseconds")
         self.table.update_item(
@@ -96,15 +115,17 @@ class ExceptionStore:
                 "record_key = :record, flow_reason = :flow_reason, "
                 "reasons = :reasons, team = :team, detail = :detail, #status = :open, "
                 "first_seen = if_not_exists(first_seen, :now), last_seen = :now, payload_key = :payload, "
-                "replay_queue = :queue, replay_message = :message REMOVE resolved_by, next_retry_at ADD attempts :one"
+                "replay_queue = :queue, replay_message = :message, replay_payload = :rebuild "
+                "REMOVE resolved_by, next_retry_at ADD attempts :one"
             ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
                 ":client": self.client, ":flow": flow, ":key": business_key, ":reason": reasons[0].value,
                 ":record": self.record_key(business_key), ":flow_reason": f"{flow}#{reasons[0].value}",
-                ":reasons": [r.value for r in reasons], ":team": team.value, ":detail": detail[:2000],
+                ":reasons": [r.value for r in reasons], ":team": team.value, ":detail": redact_text(detail)[:2000],
                 ":open": ExceptionStatus.OPEN.value, ":now": stamp, ":payload": payload_key,
                 ":queue": replay_queue, ":message": json.dumps(replay_message) if replay_message else None,
+                ":rebuild": replay_payload.value if replay_payload else None,
                 ":one": 1,
             },
         )
@@ -251,6 +272,7 @@ def _record(item: dict[str, Any]) -> ExceptionRecord:
         payload_key=item.get("payload_key"),
         replay_queue=item.get("replay_queue"),
         replay_message=json.loads(message) if message else None,
+        replay_payload=PayloadReplay(item["replay_payload"]) if item.get("replay_payload") else None,
         resolved_by=item.get("resolved_by"),
         resolved_at=item.get("resolved_at"),
         next_retry_at=item.get("next_retry_at"),

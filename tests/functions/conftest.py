@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -77,8 +78,9 @@ class Harness:
         return self.local._call(hop, event)
 
 
-@pytest.fixture
-def harness(example_config: ClientConfig) -> Iterator[Harness]:
+@contextmanager
+def running_harness(example_config: ClientConfig) -> Iterator[Harness]:
+    """Simulators on localhost and the stack's resources on moto, for as long as the block runs."""
     clock = VirtualClock()
     cin7 = Cin7CoreSimulator("acct-1", "key-1", clock=clock, faults=FaultPlan())
     scend = ScendSimulator("scend-key", clock=clock, faults=FaultPlan(),
@@ -98,3 +100,9 @@ def harness(example_config: ClientConfig) -> Iterator[Harness]:
     finally:
         cin7.stop()
         scend.stop()
+
+
+@pytest.fixture
+def harness(example_config: ClientConfig) -> Iterator[Harness]:
+    with running_harness(example_config) as running:
+        yield running

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import boto3
 import pytest
@@ -120,3 +122,47 @@ def test_resolving_a_record_closes_every_reason_in_that_flow_and_no_other_flow(s
     assert [record.flow for record in store.list()] == ["cancellation"]
     assert store.resolve("order_intake", ORDER, by="order_intake:replay", now=NOW) == 0
     assert {record.flow for record in store.for_record(ORDER)} == {"order_intake", "cancellation"}
+
+
+# Personal data of one customer, spelled as a source would send it.
+PERSONAL = {"name": "Priya Raman", "company": "Raman Textiles", "line1": "22 Mill Lane", "line2": "Redland",
+            "city": "Bristol", "postcode": "ZZ99 9ZZZ", "email": "priya.raman@example.com",
+            "phone": "(0113) 496 0000"}
+
+
+def test_no_exception_record_holds_personal_data_only_the_archive_does(harness: Any) -> None:
+    # Given an order whose postcode is invalid, quarantined by intake
+    sale_id = harness.add_sale(
+        "SO-51", email=PERSONAL["email"], phone=PERSONAL["phone"],
+        address={"Contact": PERSONAL["name"], "Company": PERSONAL["company"], "Line1": PERSONAL["line1"],
+                 "Line2": PERSONAL["line2"], "City": PERSONAL["city"], "Postcode": PERSONAL["postcode"],
+                 "Country": "United Kingdom"})
+    harness.webhook(sale_id)
+    harness.local.drain()
+    # And a submit message whose address fields have the wrong types (pydantic would echo them as `input`)
+    good = harness.add_sale("SO-52")
+    harness.webhook(good)
+    harness.local.drain_queue("order-intake")
+    [message] = harness.queue_bodies("order-submit")
+    bad_address = {"name": [PERSONAL["name"]], "company": {"legal": PERSONAL["company"]}, "line1": PERSONAL["line1"],
+                   "line2": 22, "city": PERSONAL["city"], "postcode": PERSONAL["postcode"].lower(),
+                   "email": {"home": PERSONAL["email"]}, "phone": [PERSONAL["phone"]], "country": "GB",
+                   "nickname": PERSONAL["name"]}
+    body = json.dumps({**message, "order": {**message["order"], "shipping_address": bad_address}})
+    harness.rt.sqs.send_message(QueueUrl=harness.local.queue_urls["order-submit"], MessageBody=body)
+    harness.local.drain()
+    # Then both are in the inbox, each saying what to fix
+    records = {record.reason.value: record for record in harness.rt.exceptions.list()}
+    assert set(records) == {"postcode_invalid", "payload_invalid"}
+    assert "postcode is not a valid GB postcode" in records["postcode_invalid"].detail
+    invalid = records["payload_invalid"].detail
+    for field in ("order.shipping_address.name", "order.shipping_address.email", "order.shipping_address.nickname"):
+        assert f"field '{field}'" in invalid, invalid
+    # And no stored item holds any of the customer's data, in any case
+    table = harness.rt.table("exceptions")
+    stored = json.dumps(table.scan()["Items"], default=str).lower()
+    for value in PERSONAL.values():
+        assert value.lower() not in stored, value
+    # While the archive keeps the payloads the exceptions point at, exactly as received
+    assert harness.rt.archive.get(records["payload_invalid"].payload_key).decode() == body
+    assert PERSONAL["line1"] in harness.rt.archive.get(records["postcode_invalid"].payload_key).decode()

@@ -136,18 +136,131 @@ def test_replay_with_an_edited_message_is_validated_against_the_queues_model(
     assert any("-replay-edited-" in key for key in keys)
 
 
-def test_an_exception_without_a_message_cannot_be_replayed_but_can_be_resolved(
+def test_an_unreadable_webhook_cannot_be_replayed_until_it_parses_but_can_be_resolved(
     harness: Harness, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given a webhook body that could not be parsed (archived and quarantined, nothing to replay)
+    # Given a webhook body that could not be parsed (archived and quarantined; still unreadable on current code)
     status, _ = harness.webhook("x", body="{not json")
     assert status == 202
     [record] = harness.rt.exceptions.list()
+    assert record.payload_key and harness.rt.archive.get(record.payload_key) == b"{not json"
     code, error = hopline(capsys, "replay", record.id)
-    assert code == 1 and "no message to replay" in error
+    assert code == 1 and "still does not parse" in error and "body is not JSON" in error
+    assert harness.queue_bodies("order-intake") == []
     code, closed = hopline(capsys, "resolve", record.id, "--ignore", "--note", "test traffic", "--user", "sam")
     assert code == 0 and closed["status"] == "ignored" and closed["resolved_by"] == "person:sam"
     assert hopline(capsys, "exceptions")[1] == []
+
+
+def malformed_submit(harness: Harness, number: str = "SO-8") -> tuple[str, dict[str, Any], str]:
+    """An order released by intake whose order-submit message arrives malformed (its service a list)."""
+    sale_id = harness.add_sale(number)
+    harness.webhook(sale_id)
+    harness.local.drain_queue("order-intake")
+    [message] = harness.queue_bodies("order-submit")
+    body = json.dumps({**message, "courier_service": [message["courier_service"]]})
+    boto3.client("sqs").send_message(QueueUrl=harness.local.queue_urls["order-submit"], MessageBody=body)
+    harness.local.drain()
+    return sale_id, message, body
+
+
+def test_a_malformed_queue_message_is_replayed_from_its_archived_copy_once_fixed(
+    harness: Harness, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given a submit message that did not parse: quarantined, nothing at the warehouse
+    sale_id, message, body = malformed_submit(harness)
+    [record] = harness.rt.exceptions.list()
+    assert (record.reason.value, record.flow, record.replay_queue) == ("payload_invalid", "order_submit",
+                                                                       "order-submit")
+    assert record.replay_message is None and record.replay_payload == "message"
+    assert "field 'courier_service' (string_type)" in record.detail
+    assert harness.scend.orders() == []
+    # And the exception points at the message exactly as received, in the archive
+    code, shown = hopline(capsys, "payload", record.id)
+    assert code == 0 and shown["key"] == record.payload_key and shown["body"] == json.loads(body)
+    assert harness.rt.archive.get(record.payload_key).decode() == body
+    # When the operator replays it unchanged / Then it is refused, naming the field and where the copy is
+    code, error = hopline(capsys, "replay", record.id)
+    assert code == 1 and "courier_service" in error and "hopline payload" in error
+    assert harness.queue_bodies("order-submit") == []
+    # When a replay of it (a producer fixed in part) still does not parse / Then the same exception counts it
+    still_bad = {**message, "order": {**message["order"], "lines": "none"}}
+    harness.rt.sqs.send_message(
+        QueueUrl=harness.local.queue_urls["order-submit"], MessageBody=json.dumps(still_bad),
+        MessageAttributes={"hopline_replay_of": {"DataType": "String", "StringValue": record.id}})
+    harness.local.drain()
+    [again] = harness.rt.exceptions.list()
+    assert again.id == record.id and again.attempts == 2 and "field 'order.lines'" in again.detail
+    # When the operator fixes the archived copy and replays it
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps({**shown["body"], "courier_service": message["courier_service"]}))
+    code, sent = hopline(capsys, "replay", record.id, "--edit", str(fixed), "--user", "sam")
+    assert code == 0 and sent["queue"] == "order-submit"
+    harness.local.drain()
+    # Then the order is at the warehouse once, the ledger says submitted and the exception is resolved
+    assert len(harness.scend.orders_by_reference()["EXA-SO-8"]) == 1
+    assert harness.rt.ledger.get(f"cin7_core#{sale_id.lower()}").stage == Stage.SUBMITTED
+    resolved = harness.rt.exceptions.get(record.id)
+    assert resolved.status == ExceptionStatus.RESOLVED and resolved.replayed_by == "replay:sam"
+    assert [r.id for r in harness.rt.exceptions.list()] == []
+
+
+def test_a_quarantined_webhook_is_rebuilt_from_its_archived_body_once_the_parser_accepts_it(
+    harness: Harness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.connectors.cin7_core import webhooks
+
+    # Given a sale webhook whose body spells the sale id's key in a way the parser refuses
+    sale_id = harness.add_sale("SO-9")
+    payload = {("SaleId" if key == "SaleID" else key): value for key, value in harness.cin7.webhook_payload(sale_id).items()}
+    harness.webhook(sale_id, body=json.dumps(payload))
+    [record] = harness.rt.exceptions.list()
+    assert (record.flow, record.replay_queue, record.replay_payload) == ("webhook_receiver", "order-intake",
+                                                                         "cin7_sale_webhook")
+    # When the parser is fixed to accept that spelling, and the operator replays the exception
+    parse = webhooks.parse_sale_event
+
+    def tolerant(body: bytes | str) -> webhooks.SaleEvent:
+        data = json.loads(body)
+        return parse(json.dumps({("SaleID" if key.casefold() == "saleid" else key): v for key, v in data.items()}))
+
+    monkeypatch.setattr(webhooks, "parse_sale_event", tolerant)
+    code, sent = hopline(capsys, "replay", record.id, "--user", "sam")
+    # Then the message the receiver would have sent goes to intake, naming the archived webhook
+    assert code == 0 and sent["queue"] == "order-intake"
+    assert sent["message"]["source_id"] == sale_id.lower() and sent["message"]["trigger"] == "replay"
+    assert sent["message"]["archive_key"] == record.payload_key
+    # And the order reaches the warehouse once, and the webhook's exception is resolved by the replay
+    harness.local.drain()
+    assert len(harness.scend.orders_by_reference()["EXA-SO-9"]) == 1
+    resolved = harness.rt.exceptions.get(record.id)
+    assert (resolved.status, resolved.resolved_by) == (ExceptionStatus.RESOLVED, "replay:sam")
+
+
+def test_an_unreadable_product_row_replays_through_the_mapping_once_it_is_fixed(
+    harness: Harness, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.connectors.cin7_core import mapping
+
+    # Given a product row the feed could not map (a weight unit it does not know), archived and quarantined
+    harness.cin7.add_product("ODD-UNIT", "Odd unit", weight=Decimal(3))
+    harness.cin7.update_product("ODD-UNIT", WeightUnits="stone")
+    harness.local.run_schedule("poll_products")
+    harness.local.drain()
+    [record] = harness.rt.exceptions.list()
+    assert (record.replay_queue, record.replay_payload) == ("product-sync", "cin7_product_row")
+    # When it is replayed on the same code / Then it is refused with the mapping's reason
+    code, error = hopline(capsys, "replay", record.id)
+    assert code == 1 and "still does not map" in error and "stone" in error
+    # When the mapping learns the unit and the operator replays it
+    to_product = mapping.to_product
+    monkeypatch.setattr(mapping, "to_product", lambda row: to_product({**row, "WeightUnits": "kg"}))
+    code, sent = hopline(capsys, "replay", record.id)
+    assert code == 0 and sent["queue"] == "product-sync" and sent["message"]["product"]["sku"] == "ODD-UNIT"
+    harness.local.drain()
+    # Then the product is live at the warehouse and the row's exception is resolved
+    assert harness.rt.sku_map.get("ODD-UNIT").status.value == "live"
+    assert harness.rt.exceptions.get(record.id).status == ExceptionStatus.RESOLVED
 
 
 def park(harness: Harness, queue: str, count: int) -> None:

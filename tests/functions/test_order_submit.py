@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -72,9 +73,13 @@ def test_warehouse_refusal_is_quarantined_and_replayable(harness: Harness) -> No
     assert exception.reason.value == "sku_unknown"
     assert exception.flow == "order_submit"
     assert exception.replay_queue == "order-submit"
+    # And the message (the customer's address) is in the archive only: the inbox points at it
+    assert exception.replay_message is None and exception.replay_payload == "message"
+    archived = json.loads(harness.rt.archive.get(exception.payload_key))
+    assert archived == message
     # And once the product is back, replaying creates it: the failure was not cached by idempotency
     harness.scend.add_product("CAP-NVY-S")
-    harness.invoke("order_submit", harness.sqs_event(exception.replay_message))
+    harness.invoke("order_submit", harness.sqs_event(archived))
     assert len(harness.scend.orders()) == 1
     assert harness.rt.exceptions.get(exception.id).status.value == "resolved"
 

@@ -83,16 +83,19 @@ def test_extra_keys_are_tolerated_and_str_bodies_accepted() -> None:
     )
 
 
+GUID = "91ee7b1d-bd35-4e43-b98a-db86be777624"
+
+
 def test_a_byte_order_mark_is_tolerated() -> None:
     # Given a body starting with a UTF-8 BOM / When parsed / Then it parses
-    body = b"\xef\xbb\xbf" + json.dumps({"SaleID": "ABC", "EventType": "Sale/Backordered"}).encode()
-    assert parse_sale_event(body).sale_id == "abc"
+    body = b"\xef\xbb\xbf" + json.dumps({"SaleID": GUID.upper(), "EventType": "Sale/Backordered"}).encode()
+    assert parse_sale_event(body).sale_id == GUID
 
 
 def test_missing_event_type_and_order_number_are_blank() -> None:
     # Given only a SaleID / When parsed / Then the rest is blank, and an OrderNumber key is used when present
-    assert parse_sale_event('{"SaleID": "abc"}') == SaleEvent(sale_id="abc")
-    assert parse_sale_event('{"SaleID": "abc", "OrderNumber": "SO-9"}').order_number == "SO-9"
+    assert parse_sale_event(f'{{"SaleID": "{GUID}"}}') == SaleEvent(sale_id=GUID)
+    assert parse_sale_event(f'{{"SaleID": "{GUID}", "OrderNumber": "SO-9"}}').order_number == "SO-9"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ so the classification table looks at 2xx bodies before trusting the status line.
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
@@ -63,8 +62,9 @@ from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment
 from shared.models.stock import StockRow
 from shared.ports import OrderChange
+from shared.redaction import module_logger
 
-logger = logging.getLogger(__name__)
+logger = module_logger(__name__)
 
 MAX_PAGE_LIMIT = 1000  # Cin7: limit 1-1000, default 100
 # Paging parameters exactly as the card writes them (`page`, `limit`).

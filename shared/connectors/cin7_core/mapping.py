@@ -13,8 +13,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic_core import PydanticCustomError
 
 from shared.errors import PermanentError
+from shared.flows.bounds import sane_magnitude
 from shared.models import Address, Order, OrderLine, ReasonCode
 from shared.models.product import Product
 from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
@@ -56,6 +58,10 @@ def to_decimal(value: Any) -> Decimal:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not number.is_finite():
         raise ValueError(f"expected a finite number, got {value!r}")
+    if not sane_magnitude(number):
+        # Not a quantity or a price but a fault: refused here, no product or sum of the figures can overflow.
+        raise PydanticCustomError("number_out_of_bounds", "number {value} is out of bounds",
+                                  {"value": f"{number:.3E}"})
     return number
 
 
@@ -304,7 +310,16 @@ def _validate(model: type[W], data: Any, what: str) -> W:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{what}: {_problems(exc)}") from None
+        raise PermanentError(_reason(exc), f"{what}: {_problems(exc)}") from None
+
+
+def _reason(exc: ValidationError) -> ReasonCode:
+    """An absurd quantity or price has its own reason (its owner fixes the figure, not the feed)."""
+    for error in exc.errors():
+        if error["type"] == "number_out_of_bounds":
+            quantity = any(isinstance(part, str) and "quantity" in part.lower() for part in error["loc"])
+            return ReasonCode.QUANTITY_OUT_OF_BOUNDS if quantity else ReasonCode.PRICE_OUT_OF_BOUNDS
+    return ReasonCode.PAYLOAD_INVALID
 
 
 def _kind(data: Any) -> str:

@@ -13,7 +13,6 @@ with 429 + `Retry-After: 0` and sometimes an HTML page, and answers many writes 
 
 from __future__ import annotations
 
-import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -71,8 +70,9 @@ from shared.models.feed import Rejected
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
+from shared.redaction import module_logger
 
-logger = logging.getLogger(__name__)
+logger = module_logger(__name__)
 
 T = TypeVar("T")
 
