@@ -77,10 +77,10 @@ class HopFunction(Construct):
             self._allow([topology.SEND_MESSAGE], [queues[name].queue.queue_arn])
         for name, actions in hop.tables.items():
             table = tables[name]
-            resources = [table.table_arn]
-            if topology.QUERY in actions:  # a query names the table or one of its declared indexes
-                resources += [f"{table.table_arn}/index/{index}" for index, _, _ in topology.table(name).indexes]
-            self._allow(actions, resources)
+            self._allow(actions, [table.table_arn])
+            indexes = [f"{table.table_arn}/index/{index}" for index, _, _ in topology.table(name).indexes]
+            if topology.QUERY in actions and indexes:  # a query may name one of the table's declared indexes
+                self._allow([topology.QUERY], indexes)
         for name, actions in hop.buckets.items():
             bucket = buckets[name]
             object_actions = [a for a in actions if a not in _BUCKET_LEVEL]

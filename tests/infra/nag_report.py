@@ -19,7 +19,10 @@ _FINDING = re.compile(r"^\[(?P<finding>[^\]]+)\] (?P<reason>.*)$", re.DOTALL)
 def report_rows(outdir: Path, stack: cdk.Stack) -> list[dict[str, str]]:
     (path,) = [p for p in outdir.glob("AwsSolutions-*-NagReport.csv") if p.name.endswith(f"-{stack.artifact_id}-NagReport.csv")]
     with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    # Each synthesis of the app appends its rows again; one finding is one (rule, resource, reason).
+    unique = {(r["Rule ID"], r["Resource ID"], r["Compliance"], r["Exception Reason"]): r for r in rows}
+    return list(unique.values())
 
 
 def suppressed_by_rule(rows: list[dict[str, str]]) -> Counter[str]:
