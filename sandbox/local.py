@@ -340,6 +340,22 @@ class LocalHopline:
                 )
             return self._hop_runtimes[hop_name]
 
+    def call_stats(self, connector: str) -> Any:
+        """HTTP calls, retries and throttled answers of one connector ("source" or "warehouse"), summed over
+        every hop's own client (each function has its own) and the operator's."""
+        from shared.connectors.http import CallStats
+
+        total = CallStats()
+        with self._runtime_lock:
+            runtimes = [self.runtime, *self._hop_runtimes.values()]
+        for rt in runtimes:
+            built = rt.__dict__.get(connector) if rt is not None else None  # only connectors a hop has built
+            if built is not None:
+                total.calls += built.stats.calls
+                total.retries += built.stats.retries
+                total.throttled += built.stats.throttled
+        return total
+
     def handler(self, hop_name: str) -> Any:
         if hop_name not in self.modules:
             self.modules[hop_name] = _import_hop(topology.hop(hop_name), self.hop_environment(hop_name))
