@@ -5,9 +5,11 @@ infra/ synthesizes exactly this; sandbox/ runs exactly this on moto. Adding a ho
 
 A hop's grants are the IAM actions it performs, per resource, and nothing else:
 
-- `tables={"exceptions": QUARANTINE, "ledger": (GET_ITEM, UPDATE_ITEM)}`: DynamoDB actions per table
-  (`dynamodb:Query` also covers the table's declared indexes). Name the actions of every store method the
-  hop's code can reach, error paths included; the named sets below cover the common store methods.
+- `tables={"exceptions": RAISE, "ledger": (GET_ITEM, UPDATE_ITEM)}`: DynamoDB actions per table, from the
+  constants below (`dynamodb:Query` is also granted on each of the table's declared indexes). Name the
+  actions of every store method the hop's code can reach, error paths included; the named sets below
+  (RAISE, RAISE_AND_RESOLVE, CURSOR, IDEMPOTENCY, ARCHIVE) cover the common store methods. A hop that calls
+  a platform is granted RATE_BUDGET on the budget table without declaring it.
 - `buckets={"archive": (PUT_OBJECT,)}`: S3 object actions (`s3:ListBucket` applies to the bucket itself).
 - `sends_to` grants `sqs:SendMessage` on each queue; `secrets` grants `secretsmanager:GetSecretValue` on
   each named secret; `starts` grants `states:StartExecution` on each state machine.
