@@ -120,7 +120,7 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
         "stock_target_calls_minimum": -(-pushed // batch) if pushed else 0,
         "stock_calls_per_changed_sku": round(target_calls / pushed, 3) if pushed else None,
         "stock_master_reads": reads,
-        "throttled_responses": rt.source.stats.throttled + rt.warehouse.stats.throttled,
+        "throttled_responses": local.call_stats("source").throttled + local.call_stats("warehouse").throttled,
         "drift_skus": int(tally["stock_drift_skus_last"]),
         "drift_flagged": len(flagged),
         "drift_damaged_skus_found": len(day.damaged & flagged),

@@ -1,14 +1,18 @@
 """Composition root: builds stores and connectors from config and secrets, on first use.
 
 Nothing here talks to AWS at import time. Handlers call `runtime()`; the sandbox and tests install
-their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`.
+their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop for the
+length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -41,6 +45,7 @@ class Runtime:
         environ: dict[str, str] | None = None,
         http_timeout: float | None = None,
         budgets: dict[str, RateBudget] | None = None,
+        tally: Counter[str] | None = None,
     ):
         self._environ = environ if environ is not None else os.environ
         self._config = config
@@ -48,11 +53,16 @@ class Runtime:
         self.http_timeout = http_timeout
         self.budgets = budgets if budgets is not None else _BUDGETS
         # Running totals a step adds to (the sandbox summary reads them; metrics carry them in AWS).
-        self.tally: Counter[str] = Counter()
+        self.tally: Counter[str] = tally if tally is not None else Counter()
         # Which hop is running decides how it draws on shared budgets (set per invocation in the sandbox).
         self.priority: Priority = "background" if self._environ.get(topology.PRIORITY_ENV) == "background" else "orders"
 
     # -- configuration and AWS ------------------------------------------------------------------
+    @property
+    def environment(self) -> dict[str, str]:
+        """What this runtime was built from: a function's environment variables (a copy)."""
+        return dict(self._environ)
+
     @cached_property
     def config(self) -> ClientConfig:
         return self._config or config_from_env(dict(self._environ))
@@ -82,12 +92,17 @@ class Runtime:
     def queue_url(self, name: str) -> str:
         return self._environ[topology.queue_url_env(name)]
 
+    @cached_property
+    def secrets(self) -> Any:
+        """This runtime's own Powertools provider: its cache is this function's, as in one Lambda process."""
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider()
+
     def secret(self, path: str) -> dict[str, Any]:
         """A JSON secret by its config path; cached by Powertools for 5 minutes, never logged."""
-        from aws_lambda_powertools.utilities import parameters
-
         name = self._environ.get(topology.secret_env(path)) or topology.config_value(self.config, path)
-        value = parameters.get_secret(name, transform="json", max_age=300)
+        value = self.secrets.get(name, transform="json", max_age=300)
         if not isinstance(value, dict):
             raise ValueError(f"secret for {path} must be a JSON object")
         return value
@@ -191,22 +206,44 @@ class Runtime:
         return self.source
 
     @property
+    def has_stock_target(self) -> bool:
+        """Whether sellable figures are set anywhere, known from config alone: a hop that only asks (the stock
+        read) is not granted the target's credentials and must not build its connector."""
+        return self.config.warehouse.stock_write_endpoint is not None
+
+    @property
     def stock_target(self) -> Any:
         """Where sellable figures are set: the warehouse for this pairing (a storefront later); None when it
         accepts no stock writes (no `warehouse.stock_write_endpoint`): then the stock flow reports drift only."""
-        if self.config.warehouse.stock_write_endpoint is None:
+        if not self.has_stock_target:
             return None
         return self.warehouse
 
 
 _current: Runtime | None = None
+_invocation = threading.local()
 
 
 def runtime() -> Runtime:
+    instance: Runtime | None = getattr(_invocation, "runtime", None)
+    if instance is not None:
+        return instance
     global _current
     if _current is None:
         _current = Runtime()
     return _current
+
+
+@contextmanager
+def invoking(instance: Runtime) -> Iterator[Runtime]:
+    """`runtime()` on this thread is `instance` until the block ends: the sandbox runs hops on several threads
+    at once (queue consumers, state machine tasks), each with the runtime built from its own environment."""
+    previous = getattr(_invocation, "runtime", None)
+    _invocation.runtime = instance
+    try:
+        yield instance
+    finally:
+        _invocation.runtime = previous
 
 
 def use(instance: Runtime | None) -> None:

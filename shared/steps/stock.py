@@ -51,7 +51,7 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
     settings = rt.config.stock
     if not settings.enabled:
         return {"skipped": "stock sync is not enabled for this client"}
-    if rt.stock_target is None:
+    if not rt.has_stock_target:
         return {"skipped": NO_STOCK_WRITES}
     now = rt.clock.now()
     by_sku: dict[str, list[StockRow]] = defaultdict(list)
