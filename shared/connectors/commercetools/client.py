@@ -11,7 +11,6 @@ respected.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,8 +55,9 @@ from shared.models.product import Product
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.ports import OrderChange
+from shared.redaction import module_logger
 
-logger = logging.getLogger(__name__)
+logger = module_logger(__name__)
 
 T = TypeVar("T")
 TARGET = "commercetools"

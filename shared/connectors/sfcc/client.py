@@ -9,7 +9,6 @@ Inventory and prices go to OCAPI Data with the same Account Manager client-crede
 
 from __future__ import annotations
 
-import logging
 import threading
 import uuid
 from collections.abc import Iterator
@@ -49,8 +48,9 @@ from shared.connectors.sfcc.settings import MAX_ORDERS_WINDOW, SfccSettings
 from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode
 from shared.ports import OrderChange
+from shared.redaction import module_logger
 
-logger = logging.getLogger(__name__)
+logger = module_logger(__name__)
 
 RULES: tuple[Rule, ...] = (
     Rule("ok", status_between(200, 299), Disposition.OK),
