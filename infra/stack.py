@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -17,11 +20,24 @@ from infra.constructs.schedules import HopSchedule
 from infra.constructs.state_machine import HopStateMachine
 from infra.constructs.tables import Tables
 from infra.constructs.webhook_api import WebhookApi, WebhookRoute
+from infra.nag_suppressions import CLIENT_STACK, apply_suppressions
 from infra.naming import pascal, physical_name
-from shared import topology
+from shared import topology, wiring
 from shared.config import ClientConfig
 
 _EVENTBRIDGE_RULE_NAME_MAX = 64
+
+
+@jsii.implements(cdk.IStableStringProducer)
+class _Later:
+    """A value known once a later construct exists (a state machine is built from the functions it invokes,
+    while the hop that starts it needs its ARN in its environment)."""
+
+    def __init__(self, produce: Callable[[], str]) -> None:
+        self._produce = produce
+
+    def produce(self) -> str:
+        return self._produce()
 
 
 class HoplineClientStack(cdk.Stack):
@@ -72,6 +88,18 @@ class HoplineClientStack(cdk.Stack):
             description="Hopline runtime dependencies (requirements.txt) for Python 3.12 on arm64",
         )
 
+        self.state_machines: dict[str, HopStateMachine] = {}
+        state_machine_arns = {
+            machine.name: cdk.Lazy.string(_Later(
+                lambda name=machine.name: self.state_machines[name].state_machine.state_machine_arn))
+            for machine in topology.STATE_MACHINES
+        }
+        self.names = wiring.ResourceNames(
+            tables={name: table.table_name for name, table in self.tables.items()},
+            queues={name: queue.queue.queue_url for name, queue in self.queues.items()},
+            buckets={name: bucket.bucket_name for name, bucket in self.buckets.items()},
+            state_machines=state_machine_arns,
+        )
         self.functions: dict[str, HopFunction] = {}
         self.schedule_dead_letters: dict[str, sqs.IQueue] = {}
         routes: list[WebhookRoute] = []
@@ -86,6 +114,8 @@ class HoplineClientStack(cdk.Stack):
                 queues=self.queues,
                 tables=self.tables,
                 buckets=self.buckets,
+                state_machine_arns=state_machine_arns,
+                environment=wiring.hop_environment(config, hop, self.names),
             )
             self.functions[hop.name] = function
             trigger = hop.trigger
@@ -107,7 +137,6 @@ class HoplineClientStack(cdk.Stack):
                 )
                 self.schedule_dead_letters[hop.name] = schedule.dlq
 
-        self.state_machines: dict[str, HopStateMachine] = {}
         for machine in topology.STATE_MACHINES:
             task_hops = {s.hop for s in machine.states if isinstance(s, topology.TaskState)}
             built = HopStateMachine(
@@ -122,13 +151,6 @@ class HoplineClientStack(cdk.Stack):
                 f"{pascal(machine.name)}ExecutionsFailed", built.failures(), what=f"{machine.name} state machine"
             )
             self.state_machines[machine.name] = built
-        for hop in topology.HOPS:
-            for name in hop.starts:
-                machine_construct = self.state_machines[name].state_machine
-                machine_construct.grant_start_execution(self.functions[hop.name].role)
-                self.functions[hop.name].function.add_environment(
-                    topology.state_machine_env(name), machine_construct.state_machine_arn
-                )
 
         thresholds = {
             alert.name: float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
@@ -164,6 +186,7 @@ class HoplineClientStack(cdk.Stack):
                 })),
             )
         self._outputs()
+        apply_suppressions(self, CLIENT_STACK)
 
     def _outputs(self) -> None:
         """What the ops command and runbooks look up with describe-stacks."""

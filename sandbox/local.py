@@ -1,10 +1,12 @@
 """The deployed wiring, run locally: moto for AWS, the simulators for the platforms, the real handlers.
 
 Everything is derived from shared/topology.py, exactly as infra/ derives the stack: the same queues
-(with DLQs and maxReceiveCount), tables (same keys), bucket, secrets, environment variables and
-triggers. Queue consumers are driven like the Lambda SQS poller: receive a batch, invoke the handler,
-delete what succeeded, make the reported failures visible again; SQS itself moves a message to its DLQ
-after maxReceiveCount receives.
+(with DLQs and maxReceiveCount), tables (same keys), bucket, secrets and triggers. Each hop runs with
+its own Runtime built from exactly the environment its function carries (shared.wiring.hop_environment;
+no resource name is put in the process environment), and a call outside its grants fails with
+AccessDenied (sandbox.grants), as IAM would refuse it. Queue consumers are driven like the Lambda SQS
+poller: receive a batch, invoke the handler, delete what succeeded, make the reported failures visible
+again; SQS itself moves a message to its DLQ after maxReceiveCount receives.
 
 State machines run for real on moto's Step Functions executor (the Amazon States Language interpreter
 moto ships): the definition is rendered by infra's own `build_definition`, each task hop is a moto
@@ -30,7 +32,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TextIO
 
-from shared import topology
+from sandbox import grants
+from shared import topology, wiring
 from shared.clock import VirtualClock
 from shared.config import CLIENT_CONFIG_ENV, ClientConfig
 
@@ -67,6 +70,9 @@ def _thread_stdout() -> _ThreadStdout:
 
 _ACTIVE: LocalHopline | None = None  # the sandbox whose hops moto's Lambda invoke and retry waits reach
 _PATCH_LOCK = threading.Lock()
+_IMPORT_LOCK = threading.Lock()
+# The sandbox's own log level wins over the client's: hop logs are discarded unless a log file is asked for.
+_PROCESS_OWNED = ("POWERTOOLS_LOG_LEVEL", "LOG_LEVEL")
 # Rendering goes through CDK (a node process): once per (machine, function ARNs, config) per process.
 _DEFINITIONS: dict[tuple[str, str, str], dict[str, Any]] = {}
 
@@ -135,7 +141,10 @@ class LocalHopline:
         self.secret_values: dict[str, dict[str, str]] = {}
         self.schedule_failures: Counter[str] = Counter()
         self.schedule_dead_letters: list[tuple[str, str]] = []
-        self.runtime: Any = None
+        self.runtime: Any = None  # an operator's view (every resource), for inspection; hops get their own
+        self.names = wiring.ResourceNames()
+        self._hop_runtimes: dict[str, Any] = {}
+        self._runtime_lock = threading.Lock()
         self.function_hops: dict[str, str] = {}  # moto Lambda function name -> hop
         self.definitions: dict[str, dict[str, Any]] = {}  # state machine -> the ASL it runs
         self.state_machine_arns: dict[str, str] = {}
@@ -154,7 +163,7 @@ class LocalHopline:
         dynamodb = boto3.client("dynamodb")
         for table in topology.TABLES:
             create_table(dynamodb, resource_name(self.config, table.name), table)
-            os.environ[topology.table_env(table.name)] = resource_name(self.config, table.name)
+            self.names.tables[table.name] = resource_name(self.config, table.name)
         sqs = boto3.client("sqs")
         for queue in topology.QUEUES:
             dlq_url = sqs.create_queue(QueueName=resource_name(self.config, f"{queue.name}-dlq"))["QueueUrl"]
@@ -171,24 +180,19 @@ class LocalHopline:
             )["QueueUrl"]
             self.queue_urls[queue.name] = url
             self.dlq_urls[queue.name] = dlq_url
-            os.environ[topology.queue_url_env(queue.name)] = url
+            self.names.queues[queue.name] = url
         s3 = boto3.client("s3")
         for bucket in topology.BUCKETS:
             name = resource_name(self.config, bucket.name)
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
-            os.environ[topology.bucket_env(bucket.name)] = name
+            self.names.buckets[bucket.name] = name
         self.secret_values = secret_values or default_secret_values(self.config)
         manager = boto3.client("secretsmanager")
         for path, value in self.secret_values.items():  # "platforms.<instance>.<field>"
             manager.create_secret(Name=topology.config_value(self.config, path), SecretString=json.dumps(value))
-        for hop in topology.HOPS:  # each hop names secrets by role; the config says which platform plays it
-            for path in hop.secrets:
-                os.environ[topology.secret_env(path)] = topology.config_value(self.config, path)
-        os.environ[CLIENT_CONFIG_ENV] = self.config.to_env()
-        os.environ["CLIENT_ID"] = self.config.client
         _install_moto_patches()
-        self._install_runtime()
         self._create_state_machines()
+        self._install_runtime()
         return self.secret_values
 
     def _create_state_machines(self) -> None:
@@ -229,7 +233,7 @@ class LocalHopline:
                 definition=json.dumps(self.definitions[machine.name]),
             )["stateMachineArn"]
             self.state_machine_arns[machine.name] = arn
-            os.environ[topology.state_machine_env(machine.name)] = arn
+            self.names.state_machines[machine.name] = arn
 
     # -- state machines ---------------------------------------------------------------------------
     def _invoke_task(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
@@ -302,17 +306,65 @@ class LocalHopline:
         return found
 
     def _install_runtime(self) -> None:
-        from aws_lambda_powertools.utilities import parameters
-
         from shared import runtime as runtime_module
 
-        parameters.clear_caches()
-        self.runtime = runtime_module.Runtime(self.config, clock=self.clock, http_timeout=self.http_timeout, budgets={})
+        self.runtime = runtime_module.Runtime(self.config, clock=self.clock, environ=self.operator_environment(),
+                                              http_timeout=self.http_timeout, budgets={})
         runtime_module.use(self.runtime)
+        with self._runtime_lock:
+            self._hop_runtimes.clear()
+
+    def reconfigure(self, config: ClientConfig) -> None:
+        """Run on with a changed client config, as a redeploy would: every hop starts from a fresh runtime."""
+        self.config = config
+        self._install_runtime()
+
+    def operator_environment(self) -> dict[str, str]:
+        """Every resource name, as an operator reads them from the stack's outputs (never given to a hop)."""
+        environment = {CLIENT_CONFIG_ENV: self.config.to_env(), "CLIENT_ID": self.config.client}
+        environment |= {topology.table_env(n): v for n, v in self.names.tables.items()}
+        environment |= {topology.queue_url_env(n): v for n, v in self.names.queues.items()}
+        environment |= {topology.bucket_env(n): v for n, v in self.names.buckets.items()}
+        environment |= {topology.state_machine_env(n): v for n, v in self.names.state_machines.items()}
+        for path in self.secret_values:
+            environment[topology.secret_env(path)] = topology.config_value(self.config, path)
+        return environment
+
+    def hop_environment(self, hop_name: str) -> dict[str, str]:
+        """Exactly the environment the hop's deployed function carries (infra/ sets the same)."""
+        return wiring.hop_environment(self.config, topology.hop(hop_name), self.names)
+
+    def hop_runtime(self, hop_name: str) -> Any:
+        """The hop's Runtime, built from its environment alone; kept across invocations like a warm function."""
+        from shared import runtime as runtime_module
+
+        with self._runtime_lock:
+            if hop_name not in self._hop_runtimes:
+                self._hop_runtimes[hop_name] = runtime_module.Runtime(
+                    self.config, clock=self.clock, environ=self.hop_environment(hop_name),
+                    http_timeout=self.http_timeout, budgets={}, tally=self.runtime.tally,
+                )
+            return self._hop_runtimes[hop_name]
+
+    def call_stats(self, platform: str) -> Any:
+        """HTTP calls, retries and throttled answers of one platform instance's connector, summed over every
+        hop's own client (each function has its own) and the operator's."""
+        from shared.connectors.http import CallStats
+
+        total = CallStats()
+        with self._runtime_lock:
+            runtimes = [self.runtime, *self._hop_runtimes.values()]
+        for rt in runtimes:
+            built = rt.built(platform) if rt is not None else None  # only connectors a hop has built
+            if built is not None:
+                total.calls += built.stats.calls
+                total.retries += built.stats.retries
+                total.throttled += built.stats.throttled
+        return total
 
     def handler(self, hop_name: str) -> Any:
         if hop_name not in self.modules:
-            self.modules[hop_name] = importlib.import_module(topology.hop(hop_name).module)
+            self.modules[hop_name] = _import_hop(topology.hop(hop_name), self.hop_environment(hop_name))
         return self.modules[hop_name].lambda_handler
 
     def _context(self, hop_name: str) -> FakeContext:
@@ -356,9 +408,10 @@ class LocalHopline:
         return None
 
     def _call(self, hop_name: str, event: dict[str, Any]) -> Any:
+        from shared import runtime as runtime_module
+
         handler = self.handler(hop_name)
-        if self.runtime is not None:  # what HOPLINE_PRIORITY says in each deployed function
-            self.runtime.priority = topology.hop(hop_name).priority
+        hop = topology.hop(hop_name)
         router = _thread_stdout()
         if isinstance(self.log, io.StringIO):
             with self._log_lock:
@@ -367,7 +420,9 @@ class LocalHopline:
         previous = getattr(router.local, "target", None)
         router.local.target = self.log
         try:
-            return handler(event, self._context(hop_name))
+            with runtime_module.invoking(self.hop_runtime(hop_name)), \
+                    grants.acting_as(hop_name, wiring.hop_grants(self.config, hop, self.names)):
+                return handler(event, self._context(hop_name))
         finally:
             router.local.target = previous
 
@@ -475,6 +530,22 @@ class LocalHopline:
                 sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
             found[name] = list(bodies.values())
         return found
+
+
+def _import_hop(hop: topology.Hop, environment: dict[str, str]) -> ModuleType:
+    """Import a hop's handler as Lambda's init phase does: with the function's environment in os.environ
+    (module-level code such as the idempotency store reads it there), then take it away again, so no
+    resource name outlives the import in the process environment."""
+    with _IMPORT_LOCK:
+        if hop.module in sys.modules:
+            return sys.modules[hop.module]
+        added = {k: v for k, v in environment.items() if k not in _PROCESS_OWNED and k not in os.environ}
+        os.environ.update(added)
+        try:
+            return importlib.import_module(hop.module)
+        finally:
+            for key in added:
+                os.environ.pop(key, None)
 
 
 def _install_moto_patches() -> None:

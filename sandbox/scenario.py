@@ -521,7 +521,8 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     # Orders only: stock exceptions (drift, refused figures) are summarised with the stock figures.
     quarantined = Counter(e.reason.value for e in exceptions
                           if e.status == "open" and not e.flow.startswith("stock_"))
-    source_stats, warehouse_stats = rt.role(Role.ORDER_SOURCE).stats, rt.role(Role.ORDER_TARGET).stats
+    source_stats = local.call_stats(local.config.platform_for(Role.ORDER_SOURCE))
+    warehouse_stats = local.call_stats(local.config.platform_for(Role.ORDER_TARGET))
     released = sum(stages[stage] for stage in ("released", "submitted", "part_shipped", "shipped"))
     valid = sum(1 for s in planned if s.expected == "warehouse")
     cin7_calls = sum(cin7.requests.values())

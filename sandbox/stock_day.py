@@ -127,7 +127,8 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
         "stock_target_calls_minimum": -(-pushed // batch) if pushed else 0,
         "stock_calls_per_changed_sku": round(target_calls / pushed, 3) if pushed else None,
         "stock_master_reads": reads,
-        "throttled_responses": rt.role(Role.STOCK_MASTER).stats.throttled + rt.role(Role.STOCK_TARGET).stats.throttled,
+        "throttled_responses": (local.call_stats(local.config.platform_for(Role.STOCK_MASTER)).throttled
+                                + local.call_stats(local.config.platform_for(Role.STOCK_TARGET)).throttled),
         "drift_skus": int(tally["stock_drift_skus_last"]),
         "drift_flagged": len(flagged),
         "drift_damaged_skus_found": len(day.damaged & flagged),

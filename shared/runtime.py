@@ -1,13 +1,17 @@
 """Composition root: builds stores and connectors from config and secrets, on first use.
 
 Nothing here talks to AWS at import time. Handlers call `runtime()`; the sandbox and tests install
-their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`.
+their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop for the
+length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, cast
 
@@ -53,6 +57,7 @@ class Runtime:
         environ: dict[str, str] | None = None,
         http_timeout: float | None = None,
         budgets: dict[str, RateBudget] | None = None,
+        tally: Counter[str] | None = None,
     ):
         self._environ = environ if environ is not None else os.environ
         self._config = config
@@ -60,12 +65,17 @@ class Runtime:
         self.http_timeout = http_timeout
         self.budgets = budgets if budgets is not None else _BUDGETS
         # Running totals a step adds to (the sandbox summary reads them; metrics carry them in AWS).
-        self.tally: Counter[str] = Counter()
+        self.tally: Counter[str] = tally if tally is not None else Counter()
         self._platforms: dict[str, Any] = {}
         # Which hop is running decides how it draws on shared budgets (set per invocation in the sandbox).
         self.priority: Priority = "background" if self._environ.get(topology.PRIORITY_ENV) == "background" else "orders"
 
     # -- configuration and AWS ------------------------------------------------------------------
+    @property
+    def environment(self) -> dict[str, str]:
+        """What this runtime was built from: a function's environment variables (a copy)."""
+        return dict(self._environ)
+
     @cached_property
     def config(self) -> ClientConfig:
         return self._config or config_from_env(dict(self._environ))
@@ -95,12 +105,17 @@ class Runtime:
     def queue_url(self, name: str) -> str:
         return self._environ[topology.queue_url_env(name)]
 
+    @cached_property
+    def secrets(self) -> Any:
+        """This runtime's own Powertools provider: its cache is this function's, as in one Lambda process."""
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        return SecretsProvider()
+
     def secret(self, path: str) -> dict[str, Any]:
         """A JSON secret by its config path; cached by Powertools for 5 minutes, never logged."""
-        from aws_lambda_powertools.utilities import parameters
-
         name = self._environ.get(topology.secret_env(path)) or topology.config_value(self.config, path)
-        value = parameters.get_secret(name, transform="json", max_age=300)
+        value = self.secrets.get(name, transform="json", max_age=300)
         if not isinstance(value, dict):
             raise ValueError(f"secret for {path} must be a JSON object")
         return value
@@ -169,6 +184,10 @@ class Runtime:
             self._platforms[name] = spec.build(name, self.config.platforms[name], secret, self.config.retries, self)
         return self._platforms[name]
 
+    def built(self, platform: str) -> Any | None:
+        """The client of a platform instance if this runtime has built it (diagnostics: call counts)."""
+        return self._platforms.get(platform)
+
     def override(self, role: Role, client: Any) -> None:
         """Put a wrapped client in place of the platform playing `role` (fault gates in tests, the sandbox)."""
         self._platforms[self.config.platform_for(role)] = client
@@ -208,11 +227,19 @@ class Runtime:
         return cast(StockSource, self.role(Role.STOCK_READER))
 
     @property
+    def has_stock_target(self) -> bool:
+        """Whether sellable figures are set anywhere, known from config alone: a hop that only asks (the stock
+        read) is not granted the target's credentials and must not build its connector."""
+        config = self.config
+        return config.plays(Role.STOCK_TARGET) and config.settings_for(Role.STOCK_TARGET).accepts_stock_writes()
+
+    @property
     def stock_target(self) -> StockTarget | None:
         """Where sellable figures are set; None when that platform takes no stock writes (its settings say
         so): then the stock flow reports drift only."""
-        target = cast(StockTarget, self.role(Role.STOCK_TARGET))
-        return target if target.accepts_stock_writes else None
+        if not self.has_stock_target:
+            return None
+        return cast(StockTarget, self.role(Role.STOCK_TARGET))
 
     @property
     def cancel_source(self) -> CancelSource:
@@ -228,13 +255,29 @@ class Runtime:
 
 
 _current: Runtime | None = None
+_invocation = threading.local()
 
 
 def runtime() -> Runtime:
+    instance: Runtime | None = getattr(_invocation, "runtime", None)
+    if instance is not None:
+        return instance
     global _current
     if _current is None:
         _current = Runtime()
     return _current
+
+
+@contextmanager
+def invoking(instance: Runtime) -> Iterator[Runtime]:
+    """`runtime()` on this thread is `instance` until the block ends: the sandbox runs hops on several threads
+    at once (queue consumers, state machine tasks), each with the runtime built from its own environment."""
+    previous = getattr(_invocation, "runtime", None)
+    _invocation.runtime = instance
+    try:
+        yield instance
+    finally:
+        _invocation.runtime = previous
 
 
 def use(instance: Runtime | None) -> None:

@@ -2,6 +2,20 @@
 
 infra/ synthesizes exactly this; sandbox/ runs exactly this on moto. Adding a hop means adding one
 `Hop` here and one folder under functions/; neither the stack nor the sandbox changes.
+
+A hop's grants are the IAM actions it performs, per resource, and nothing else:
+
+- `tables={"exceptions": RAISE, "ledger": (GET_ITEM, UPDATE_ITEM)}`: DynamoDB actions per table, from the
+  constants below (`dynamodb:Query` is also granted on each of the table's declared indexes). Name the
+  actions of every store method the hop's code can reach, error paths included; the named sets below
+  (RAISE, RAISE_AND_RESOLVE, CURSOR, IDEMPOTENCY, ARCHIVE) cover the common store methods. A hop that calls
+  a platform is granted RATE_BUDGET on the budget table without declaring it.
+- `buckets={"archive": (PUT_OBJECT,)}`: S3 object actions (`s3:ListBucket` applies to the bucket itself).
+- `sends_to` grants `sqs:SendMessage` on each queue; `secrets` grants `secretsmanager:GetSecretValue` on
+  each named secret; `starts` grants `states:StartExecution` on each state machine.
+
+shared/wiring.py turns a hop into its environment and grants; infra/ sets and grants exactly those, and the
+sandbox refuses (AccessDenied, as AWS would) any call a hop makes outside them.
 """
 
 from __future__ import annotations
@@ -13,7 +27,33 @@ from typing import Literal
 from shared.config import ClientConfig
 from shared.connectors.spec import Role
 
-Access = Literal["read", "write", "read_write"]
+# IAM actions a hop may be granted, spelled as a policy spells them (the sandbox checks calls against these).
+GET_ITEM = "dynamodb:GetItem"
+PUT_ITEM = "dynamodb:PutItem"
+UPDATE_ITEM = "dynamodb:UpdateItem"
+DELETE_ITEM = "dynamodb:DeleteItem"
+QUERY = "dynamodb:Query"
+SCAN = "dynamodb:Scan"
+BATCH_GET_ITEM = "dynamodb:BatchGetItem"
+BATCH_WRITE_ITEM = "dynamodb:BatchWriteItem"
+GET_OBJECT = "s3:GetObject"
+PUT_OBJECT = "s3:PutObject"
+LIST_BUCKET = "s3:ListBucket"
+SEND_MESSAGE = "sqs:SendMessage"
+GET_SECRET_VALUE = "secretsmanager:GetSecretValue"  # noqa: S105 - an IAM action name, not a secret
+START_EXECUTION = "states:StartExecution"
+TABLE_ACTIONS = frozenset({GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM, QUERY, SCAN, BATCH_GET_ITEM, BATCH_WRITE_ITEM})
+BUCKET_ACTIONS = frozenset({GET_OBJECT, PUT_OBJECT, LIST_BUCKET})
+Actions = tuple[str, ...]
+
+# Named sets: what store methods do (shared/stores/*), so a hop's declaration reads as its behaviour.
+RAISE: Actions = (UPDATE_ITEM,)  # exceptions.quarantine (opens or counts one reason), schedule_retry, mark_requeued
+RAISE_AND_RESOLVE: Actions = (UPDATE_ITEM, QUERY)  # + exceptions.resolve, quarantine(supersede=True): by-key
+CURSOR: Actions = (GET_ITEM, PUT_ITEM)  # cursors.get, advance, move_to
+RATE_BUDGET: Actions = (GET_ITEM, PUT_ITEM)  # rate_budget.DynamoTokenBucket: read, conditional write
+# Powertools idempotency: conditional put, read on conflict, update on success, delete when the call fails.
+IDEMPOTENCY: Actions = (GET_ITEM, PUT_ITEM, UPDATE_ITEM, DELETE_ITEM)
+ARCHIVE: Actions = (PUT_OBJECT,)  # archive.put, put_report
 # Order hops draw on a shared rate budget freely; background hops (stock, catalogue) yield to them.
 Priority = Literal["orders", "background"]
 PRIORITY_ENV = "HOPLINE_PRIORITY"
@@ -85,8 +125,8 @@ class Hop:
     description: str
     trigger: Trigger
     sends_to: tuple[str, ...] = ()
-    tables: dict[str, Access] = field(default_factory=dict)
-    buckets: dict[str, Access] = field(default_factory=dict)
+    tables: dict[str, Actions] = field(default_factory=dict)
+    buckets: dict[str, Actions] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()  # ClientConfig attribute paths holding secret names
     timeout_seconds: int = 30
     memory_mb: int = 256
@@ -95,8 +135,10 @@ class Hop:
 
     def __post_init__(self) -> None:
         # A hop that calls a platform draws on that platform's shared rate budget: granted here, once.
-        if any(path.endswith("credentials_secret") for path in self.secrets) and BUDGET_TABLE not in self.tables:
-            object.__setattr__(self, "tables", {**self.tables, BUDGET_TABLE: "read_write"})
+        if any(path.endswith("credentials_secret") for path in self.secrets):
+            granted = self.tables.get(BUDGET_TABLE, ())
+            merged = granted + tuple(a for a in RATE_BUDGET if a not in granted)
+            object.__setattr__(self, "tables", {**self.tables, BUDGET_TABLE: merged})
     starts: tuple[str, ...] = ()  # state machines this hop starts executions of
 
     @property
@@ -144,8 +186,8 @@ HOPS: tuple[Hop, ...] = (
         description="Authenticates a Cin7 Core sale webhook, archives it and enqueues the sale reference.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core"),
         sends_to=("order-intake", "cancel-requests"),
-        tables={"exceptions": "read_write"},  # an unparseable webhook is quarantined
-        buckets={"archive": "write"},
+        tables={"exceptions": RAISE},  # an unparseable webhook is quarantined
+        buckets={"archive": ARCHIVE},
         secrets=("order_source.webhook_secret",),
         timeout_seconds=10,
     ),
@@ -154,7 +196,7 @@ HOPS: tuple[Hop, ...] = (
         description="Safety net: lists authorised and voided sales changed since the cursor and enqueues them.",
         trigger=ScheduleTrigger("pipelines.orders.poll_schedule"),
         sends_to=("order-intake", "cancel-requests"),
-        tables={"cursors": "read_write"},
+        tables={"cursors": CURSOR},
         secrets=("order_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
@@ -164,8 +206,12 @@ HOPS: tuple[Hop, ...] = (
         description="Reads the full sale, decides release/hold/skip/quarantine, enqueues released orders.",
         trigger=QueueTrigger("order-intake", batch_size=10),
         sends_to=("order-submit",),
-        tables={"ledger": "read_write", "sku-map": "read_write", "exceptions": "read_write"},
-        buckets={"archive": "write"},
+        tables={
+            "ledger": (UPDATE_ITEM,),  # record_delivery, count_duplicate, set_stage
+            "sku-map": (BATCH_GET_ITEM, UPDATE_ITEM),  # live_skus; hold_for, mark_live
+            "exceptions": RAISE_AND_RESOLVE,  # validation supersedes the order's earlier reasons
+        },
+        buckets={"archive": ARCHIVE},
         secrets=("order_source.credentials_secret", "order_target.credentials_secret"),
         timeout_seconds=60,
         reserved_concurrency=2,
@@ -174,8 +220,12 @@ HOPS: tuple[Hop, ...] = (
         name="order_submit",
         description="Creates the order at the warehouse exactly once and records it in the ledger.",
         trigger=QueueTrigger("order-submit", batch_size=10),
-        tables={"idempotency": "read_write", "ledger": "read_write", "exceptions": "read_write"},
-        buckets={"archive": "write"},
+        tables={
+            "idempotency": IDEMPOTENCY,
+            "ledger": (PUT_ITEM, UPDATE_ITEM),  # begin_submit, record_submitted (+ the reference item), set_stage
+            "exceptions": RAISE_AND_RESOLVE,  # a refusal supersedes; a success resolves
+        },
+        buckets={"archive": ARCHIVE},
         secrets=("order_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=2,
@@ -185,8 +235,12 @@ HOPS: tuple[Hop, ...] = (
         description="Lists parcels the warehouse shipped since the cursor and enqueues each for write-back.",
         trigger=ScheduleTrigger("pipelines.shipments.poll_schedule"),
         sends_to=("shipment-writeback",),
-        tables={"cursors": "read_write", "exceptions": "read_write", "ledger": "read_write"},
-        buckets={"archive": "write"},
+        tables={
+            "cursors": CURSOR,
+            "exceptions": RAISE,  # unreadable rows
+            "ledger": (GET_ITEM, PUT_ITEM, UPDATE_ITEM),  # note_despatched: find_by_reference, the marker item
+        },
+        buckets={"archive": ARCHIVE},
         secrets=("shipment_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
@@ -195,8 +249,12 @@ HOPS: tuple[Hop, ...] = (
         name="apply_shipment",
         description="Writes one parcel (lines, carrier, tracking) back to the source order, once; closes it.",
         trigger=QueueTrigger("shipment-writeback", batch_size=5),
-        tables={"ledger": "read_write", "exceptions": "read_write"},
-        buckets={"archive": "write"},
+        tables={
+            # get, find_by_reference; claim_task, record_shipment, set_stage; the despatch marker is cleared
+            "ledger": (GET_ITEM, UPDATE_ITEM, DELETE_ITEM),
+            "exceptions": (GET_ITEM, *RAISE_AND_RESOLVE),  # get, quarantine(supersede), resolve, schedule_retry
+        },
+        buckets={"archive": ARCHIVE},
         secrets=("shipment_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=1,
@@ -206,8 +264,8 @@ HOPS: tuple[Hop, ...] = (
         description="Lists products changed at the master since the cursor; flags orders held too long for a SKU.",
         trigger=ScheduleTrigger("pipelines.catalogue.poll_schedule"),
         sends_to=("product-sync",),
-        tables={"cursors": "read_write", "sku-map": "read_write", "exceptions": "read_write"},
-        buckets={"archive": "write"},
+        tables={"cursors": CURSOR, "sku-map": (SCAN,), "exceptions": RAISE},  # sku_map.waiting scans
+        buckets={"archive": ARCHIVE},
         secrets=("catalogue_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
@@ -218,7 +276,10 @@ HOPS: tuple[Hop, ...] = (
         description="Creates or updates one product at the warehouse, once per version; releases held orders.",
         trigger=QueueTrigger("product-sync", batch_size=10),
         sends_to=("order-intake",),
-        tables={"sku-map": "read_write", "exceptions": "read_write"},
+        tables={
+            "sku-map": (GET_ITEM, UPDATE_ITEM),  # get; record, release_waiting
+            "exceptions": RAISE_AND_RESOLVE,
+        },
         secrets=("catalogue_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=1,
@@ -229,7 +290,7 @@ HOPS: tuple[Hop, ...] = (
         description="Re-enqueues failed write-backs whose backoff has elapsed; escalated ones wait for a person.",
         trigger=ScheduleTrigger("pipelines.shipments.writeback.retry_schedule"),
         sends_to=("shipment-writeback",),
-        tables={"exceptions": "read_write"},
+        tables={"exceptions": (QUERY, UPDATE_ITEM)},  # list by status; mark_requeued
         timeout_seconds=60,
         reserved_concurrency=1,
     ),
@@ -238,7 +299,7 @@ HOPS: tuple[Hop, ...] = (
         name="start_cancellation",
         description="Starts one cancellation execution per (client, order); a repeated request starts none.",
         trigger=QueueTrigger("cancel-requests", batch_size=10),
-        tables={"exceptions": "read_write"},
+        tables={"exceptions": RAISE},  # a malformed request
         starts=("cancellation",),
         timeout_seconds=30,
     ),
@@ -246,7 +307,7 @@ HOPS: tuple[Hop, ...] = (
         name="lookup_cancellation",
         description="Writes the cancel on the ledger entry and says where the order is (waits out a submit).",
         trigger=StateMachineTrigger("cancellation"),
-        tables={"ledger": "read_write"},
+        tables={"ledger": (UPDATE_ITEM,)},  # request_cancel
         secrets=("cancel_target.credentials_secret",),
         timeout_seconds=30,
     ),
@@ -254,7 +315,7 @@ HOPS: tuple[Hop, ...] = (
         name="read_warehouse_status",
         description="Reads the order's live warehouse status: the warehouse's own code and the neutral status.",
         trigger=StateMachineTrigger("cancellation"),
-        tables={"ledger": "read"},
+        tables={"ledger": (GET_ITEM,)},
         secrets=("cancel_target.credentials_secret",),
         timeout_seconds=30,
     ),
@@ -269,8 +330,8 @@ HOPS: tuple[Hop, ...] = (
         name="record_cancellation",
         description="Records the cancellation outcome; a refusal opens an exception owned by operations.",
         trigger=StateMachineTrigger("cancellation"),
-        tables={"ledger": "read_write", "exceptions": "read_write"},
-        buckets={"archive": "write"},
+        tables={"ledger": (UPDATE_ITEM,), "exceptions": RAISE},  # record_cancel_outcome; a refusal
+        buckets={"archive": ARCHIVE},
         timeout_seconds=30,
     ),
     Hop(
@@ -284,7 +345,7 @@ HOPS: tuple[Hop, ...] = (
         name="record_cancel_failure",
         description="Records a failed cancellation execution in the exception inbox, for a person and a redrive.",
         trigger=StateMachineTrigger("cancellation"),
-        tables={"exceptions": "read_write"},
+        tables={"exceptions": RAISE},
         timeout_seconds=30,
     ),
     # Stock sync: one pusher fed by a full read on a schedule, by master events and by drift corrections.
@@ -293,7 +354,8 @@ HOPS: tuple[Hop, ...] = (
         description="Authenticates a Cin7 Core stock-level webhook and enqueues its SKUs for a fresh read.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core/stock"),
         sends_to=("stock-sync",),
-        buckets={"archive": "write"},
+        tables={"exceptions": RAISE},  # a malformed body is quarantined
+        buckets={"archive": ARCHIVE},
         secrets=("stock_master.webhook_secret",),
         timeout_seconds=10,
     ),
@@ -302,6 +364,8 @@ HOPS: tuple[Hop, ...] = (
         description="Reads every stock figure at the master and enqueues them, a page of SKUs per message.",
         trigger=ScheduleTrigger("pipelines.stock.schedule"),
         sends_to=("stock-sync",),
+        tables={"exceptions": RAISE},  # unreadable rows are quarantined
+        buckets={"archive": ARCHIVE},
         secrets=("stock_master.credentials_secret",),
         timeout_seconds=900,
         reserved_concurrency=1,
@@ -311,7 +375,13 @@ HOPS: tuple[Hop, ...] = (
         name="push_stock",
         description="Computes available-to-sell for a set of SKUs and pushes only the figures that changed.",
         trigger=QueueTrigger("stock-sync", batch_size=5),
-        tables={"stock-levels": "read_write", "exceptions": "read_write"},
+        tables={
+            # states; caps; record (batch writer); await_confirmation, clear_pending
+            "stock-levels": (BATCH_GET_ITEM, GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),
+            "exceptions": (GET_ITEM, *RAISE),  # the open endpoint exception; unreadable rows, bad messages
+            "ledger": (SCAN,),  # in-flight demand, when the order source is not the stock master
+        },
+        buckets={"archive": ARCHIVE},  # unreadable rows
         secrets=("stock_master.credentials_secret", "stock_target.credentials_secret"),
         timeout_seconds=60,
         reserved_concurrency=1,
@@ -322,8 +392,12 @@ HOPS: tuple[Hop, ...] = (
         description="Compares the master's figures with the warehouse's, writes a dated drift report, alerts.",
         trigger=ScheduleTrigger("pipelines.stock.reconcile_schedule"),
         sends_to=("stock-sync",),
-        tables={"stock-levels": "read_write", "exceptions": "read_write", "ledger": "read"},
-        buckets={"archive": "write"},
+        tables={
+            "stock-levels": (BATCH_GET_ITEM, GET_ITEM, PUT_ITEM),  # states; caps, replace_caps
+            "exceptions": RAISE_AND_RESOLVE,  # list (by status), quarantine, resolve
+            "ledger": (SCAN,),  # demand awaiting the warehouse
+        },
+        buckets={"archive": ARCHIVE},  # the drift report, unreadable rows
         secrets=("stock_master.credentials_secret", "stock_reader.credentials_secret"),
         timeout_seconds=900,
         reserved_concurrency=1,
@@ -333,7 +407,12 @@ HOPS: tuple[Hop, ...] = (
         name="monitor_orders",
         description="Flags stalled orders and source/warehouse disagreements; reports the exception rate.",
         trigger=ScheduleTrigger("monitoring.schedule"),
-        tables={"ledger": "read_write", "exceptions": "read_write", "cursors": "read_write"},
+        tables={
+            # entries_at, awaiting_writeback (by-stage); get; mark_checked; clear_despatch
+            "ledger": (QUERY, GET_ITEM, UPDATE_ITEM, DELETE_ITEM),
+            "exceptions": RAISE_AND_RESOLVE,  # in_status, quarantine, resolve
+            "cursors": CURSOR,
+        },
         secrets=("order_target.credentials_secret",),
         timeout_seconds=50,
         reserved_concurrency=1,
@@ -572,6 +651,10 @@ def hop(name: str) -> Hop:
     return next(h for h in HOPS if h.name == name)
 
 
+def table(name: str) -> Table:
+    return next(t for t in TABLES if t.name == name)
+
+
 def config_value(config: ClientConfig, path: str) -> str:
     """Follow a dotted path into the client config: attributes (e.g. 'pipelines.orders.poll_schedule'), or
     a role first ('order_source.credentials_secret': the settings of the platform playing that role)."""
@@ -625,12 +708,16 @@ def validate() -> None:
             # AWS: visibility timeout must be >= 6x the function timeout for SQS event sources.
             if queue(h.trigger.queue).visibility_timeout_seconds < 6 * h.timeout_seconds:
                 raise ValueError(f"queue {h.trigger.queue}: visibility timeout < 6x {h.name} timeout")
-        for t in h.tables:
+        for t, actions in h.tables.items():
             if t not in table_names:
                 raise ValueError(f"hop {h.name} uses undeclared table {t}")
-        for b in h.buckets:
+            if not actions or set(actions) - TABLE_ACTIONS or len(set(actions)) != len(actions):
+                raise ValueError(f"hop {h.name}: table {t} actions {actions} are not distinct DynamoDB actions")
+        for b, actions in h.buckets.items():
             if b not in bucket_names:
                 raise ValueError(f"hop {h.name} uses undeclared bucket {b}")
+            if not actions or set(actions) - BUCKET_ACTIONS or len(set(actions)) != len(actions):
+                raise ValueError(f"hop {h.name}: bucket {b} actions {actions} are not distinct S3 actions")
     hop_names = {h.name for h in HOPS}
     for alert in ALERTS:
         if alert.hop not in hop_names:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 # Versions replaced or deleted inside the retention period are kept this long, then removed.
@@ -33,16 +32,6 @@ class AccessLogsBucket(Construct):
             "Bucket",
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(retention_days))],
             **_private_bucket_props(),
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.bucket,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-S1",
-                    reason="This bucket is the server access log destination; logging it into itself would "
-                    "log every log delivery.",
-                )
-            ],
         )
 
 

@@ -11,11 +11,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.hop_function import METRICS_NAMESPACE
 from infra.constructs.monitoring import business_metric
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from shared.latency import LATENCY_STAGES, METRIC
 from shared.topology import MetricAlert
+from shared.wiring import METRICS_NAMESPACE
 
 PERIOD = Duration.minutes(5)
 GRAPH_WIDTH = 8  # three graphs per 24-unit row

@@ -12,48 +12,21 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.constructs.queue_with_dlq import QueueWithDlq
 from infra.naming import pascal
 from shared import topology
-from shared.config import CLIENT_CONFIG_ENV, ClientConfig
+from shared.config import ClientConfig
 
-METRICS_NAMESPACE = "Hopline"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
-# Object-level and bucket-level S3 actions per declared access; nothing broader (no deletes, no ACLs).
-_OBJECT_ACTIONS: dict[str, tuple[str, ...]] = {
-    "read": ("s3:GetObject",),
-    "write": ("s3:PutObject",),
-    "read_write": ("s3:GetObject", "s3:PutObject"),
-}
-_BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {
-    "read": ("s3:ListBucket",),
-    "write": (),
-    "read_write": ("s3:ListBucket",),
-}
-
-
-def hop_environment(hop: topology.Hop, config: ClientConfig) -> dict[str, str]:
-    """The variables every hop reads at run time; queue, table and bucket names are added once those exist."""
-    environment = {
-        "POWERTOOLS_SERVICE_NAME": f"hopline-{hop.name}",
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "POWERTOOLS_LOG_LEVEL": config.log_level,
-        "LOG_LEVEL": config.log_level,
-        "CLIENT_ID": config.client,
-        CLIENT_CONFIG_ENV: config.to_env(),
-        topology.PRIORITY_ENV: hop.priority,
-    }
-    # Secret names only: values are fetched (and cached) at run time, never placed in the environment.
-    for path in hop.secrets:
-        environment[topology.secret_env(path)] = topology.config_value(config, path)
-    return environment
+# s3:ListBucket names the bucket; every other S3 action names objects.
+_BUCKET_LEVEL = frozenset({topology.LIST_BUCKET})
 
 
 class HopFunction(Construct):
-    """A Python 3.12 arm64 function for `hop`, wired to its queue trigger and granted what it declares."""
+    """A Python 3.12 arm64 function for `hop`, wired to its queue trigger and granted exactly the actions it
+    declares, on exactly the resources it names (shared/wiring.py gives its environment)."""
 
     def __init__(
         self,
@@ -67,11 +40,11 @@ class HopFunction(Construct):
         queues: Mapping[str, QueueWithDlq],
         tables: Mapping[str, dynamodb.ITable],
         buckets: Mapping[str, s3.IBucket],
+        state_machine_arns: Mapping[str, str],
+        environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, construct_id)
         self.hop = hop
-        self._tables = {name: tables[name] for name in hop.tables}
-        self._buckets = {name: buckets[name] for name in hop.buckets}
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         # An explicit role instead of AWSLambdaBasicExecutionRole: logs go to this one log group only.
         self.role = iam.Role(
@@ -97,27 +70,39 @@ class HopFunction(Construct):
             reserved_concurrent_executions=hop.reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
-            environment=hop_environment(hop, config),
+            environment=dict(environment),
         )
 
         for name in hop.sends_to:
-            queues[name].queue.grant_send_messages(self.role)
-            self.function.add_environment(topology.queue_url_env(name), queues[name].queue.queue_url)
-        for name, access in hop.tables.items():
-            self._grant_table(tables[name], access)
-            self.function.add_environment(topology.table_env(name), tables[name].table_name)
-        for name, access in hop.buckets.items():
-            self._grant_bucket(buckets[name], access)
-            self.function.add_environment(topology.bucket_env(name), buckets[name].bucket_name)
+            self._allow([topology.SEND_MESSAGE], [queues[name].queue.queue_arn])
+        for name, actions in hop.tables.items():
+            table = tables[name]
+            self._allow(actions, [table.table_arn])
+            indexes = [f"{table.table_arn}/index/{index}" for index, _, _ in topology.table(name).indexes]
+            if topology.QUERY in actions and indexes:  # a query may name one of the table's declared indexes
+                self._allow([topology.QUERY], indexes)
+        for name, actions in hop.buckets.items():
+            bucket = buckets[name]
+            object_actions = [a for a in actions if a not in _BUCKET_LEVEL]
+            if object_actions:  # objects are written under new keys (date/flow/id): no key is known in advance
+                self._allow(object_actions, [bucket.arn_for_objects("*")])
+            bucket_actions = [a for a in actions if a in _BUCKET_LEVEL]
+            if bucket_actions:
+                self._allow(bucket_actions, [bucket.bucket_arn])
         for path in hop.secrets:
             secret = secretsmanager.Secret.from_secret_name_v2(
                 self, f"Secret{pascal(path.replace('.', '-'))}", topology.config_value(config, path)
             )
-            secret.grant_read(self.role)
+            # A secret named without its random suffix: the policy ARN matches any suffix (six characters).
+            self._allow([topology.GET_SECRET_VALUE], [f"{secret.secret_arn}-??????"])
+        for machine in hop.starts:
+            self._allow([topology.START_EXECUTION], [state_machine_arns[machine]])
 
         if isinstance(hop.trigger, topology.QueueTrigger):
             self._subscribe(queues[hop.trigger.queue], hop.trigger)
-        self._suppress_findings()
+
+    def _allow(self, actions: Sequence[str], resources: Sequence[str]) -> None:
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=list(resources)))
 
     def _subscribe(self, source: QueueWithDlq, trigger: topology.QueueTrigger) -> None:
         window = trigger.max_batching_window_seconds
@@ -134,68 +119,3 @@ class HopFunction(Construct):
                 max_concurrency=reserved if reserved is not None and reserved >= 2 else None,
             )
         )
-
-    def _grant_table(self, table: dynamodb.ITable, access: topology.Access) -> None:
-        if access == "read":
-            table.grant_read_data(self.role)
-        elif access == "write":
-            table.grant_write_data(self.role)
-        else:
-            table.grant_read_write_data(self.role)
-
-    def _grant_bucket(self, bucket: s3.IBucket, access: topology.Access) -> None:
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(_OBJECT_ACTIONS[access]), resources=[bucket.arn_for_objects("*")])
-        )
-        if _BUCKET_ACTIONS[access]:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=list(_BUCKET_ACTIONS[access]), resources=[bucket.bucket_arn])
-            )
-
-    def _suppress_findings(self) -> None:
-        NagSuppressions.add_resource_suppressions(
-            self.function,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-L1",
-                    reason="Pinned to Python 3.12: the dependency layer and the precompiled .pyc files are "
-                    "built for 3.12; a runtime move is a deliberate change made with the bundle.",
-                )
-            ],
-        )
-        wildcards = {
-            "Resource::*": "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support "
-            "no resource-level permissions, so AWS requires Resource '*'.",
-        }
-        for name, bucket in self._buckets.items():
-            wildcards[f"Resource::<{_logical_id(bucket)}.Arn>/*"] = (
-                f"Objects in the {name} bucket are written under new keys (date/flow/id), so object access "
-                "cannot name keys in advance; only s3:GetObject/s3:PutObject are allowed, never delete."
-            )
-        for name, table in self._tables.items():
-            if _has_indexes(table):
-                wildcards[f"Resource::<{_logical_id(table)}.Arn>/index/*"] = (
-                    f"Queries on the {name} table's own global secondary indexes (declared in the topology)."
-                )
-        NagSuppressions.add_resource_suppressions(
-            self.role,
-            [
-                NagPackSuppression(id="AwsSolutions-IAM5", reason=reason, applies_to=[finding])
-                for finding, reason in wildcards.items()
-            ],
-            apply_to_children=True,
-        )
-
-
-def _logical_id(construct: Construct) -> str:
-    element = construct.node.default_child
-    assert isinstance(element, cdk.CfnElement)
-    return cdk.Stack.of(construct).get_logical_id(element)
-
-
-def _has_indexes(table: dynamodb.ITable) -> bool:
-    """True when table grants include `<table>/index/*` (the table has global secondary indexes)."""
-    element = table.node.default_child
-    if not isinstance(element, dynamodb.CfnTable):
-        return False
-    return bool(cdk.Stack.of(table).resolve(element.global_secondary_indexes))

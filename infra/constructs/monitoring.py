@@ -12,9 +12,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constructs.hop_function import METRICS_NAMESPACE
 from shared.config import AlertsConfig
 from shared.topology import MetricAlert
+from shared.wiring import METRICS_NAMESPACE
 
 TEAMS: tuple[str, ...] = ("operations", "ecommerce", "finance")
 # A message this old in a work queue means the consumer is stuck (healthy hops drain in seconds) or

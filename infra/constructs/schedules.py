@@ -7,7 +7,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.constructs.queue_with_dlq import dead_letter_queue
@@ -54,13 +53,3 @@ class HopSchedule(Construct):
             )
         )
         function.configure_async_invoke(retry_attempts=0, on_failure=destinations.SqsDestination(self.dlq))
-        NagSuppressions.add_resource_suppressions(
-            self.dlq,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3",
-                    reason="This queue is itself a dead-letter queue (for the EventBridge target and the "
-                    "function's on-failure destination); cdk-nag only recognises DLQs of other queues.",
-                )
-            ],
-        )

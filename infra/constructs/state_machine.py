@@ -17,7 +17,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from shared import topology
@@ -115,7 +114,6 @@ class HopStateMachine(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
-        self._suppress_findings(functions)
 
     def failures(self) -> cloudwatch.IMetric:
         """Executions failed, timed out or aborted per 5 minutes (each waits for a person, then a redrive)."""
@@ -128,24 +126,4 @@ class HopStateMachine(Construct):
                 "aborted": self.state_machine.metric_aborted(period=period, statistic="Sum"),
             },
             period=period,
-        )
-
-    def _suppress_findings(self, functions: Mapping[str, lambda_.IFunction]) -> None:
-        stack = cdk.Stack.of(self)
-        findings = {
-            "Resource::*": "X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) "
-            "support no resource-level permissions, so AWS requires Resource '*'.",
-        }
-        for hop, function in functions.items():
-            element = function.node.default_child
-            assert isinstance(element, cdk.CfnElement)
-            findings[f"Resource::<{stack.get_logical_id(element)}.Arn>:*"] = (
-                f"Invoke any version or alias of the {hop} function (CDK's LambdaInvoke grant); the function "
-                "itself is named exactly."
-            )
-        NagSuppressions.add_resource_suppressions(
-            self.state_machine,
-            [NagPackSuppression(id="AwsSolutions-IAM5", reason=reason, applies_to=[finding])
-             for finding, reason in findings.items()],
-            apply_to_children=True,
         )

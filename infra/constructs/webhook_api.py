@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 STAGE_NAME = "live"
@@ -33,14 +32,6 @@ _ACCESS_LOG_FIELDS = {
     "error": "$context.error.message",
     "validationError": "$context.error.validationErrorString",
 }
-_NO_AUTHORIZER_REASON = (
-    "Webhook senders (e.g. Cin7 Core) cannot sign AWS requests or obtain Cognito tokens; they send a "
-    "shared secret in a custom header. The receiver function compares it in constant time against the "
-    "value in Secrets Manager before doing anything else, and API Gateway rejects requests without the "
-    "header before the function runs."
-)
-
-
 @dataclass(frozen=True)
 class WebhookRoute:
     method: str
@@ -68,8 +59,9 @@ class WebhookApi(Construct):
             rest_api_name=api_name,
             description="Platform webhooks: authenticate, archive, enqueue.",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
-            # API Gateway writes access and execution logs only with an account-level CloudWatch role.
-            cloud_watch_role=True,
+            # The account-level CloudWatch role API Gateway logs through is the account stack's (one per
+            # account and region, shared by every client stack): infra/account_stack.py.
+            cloud_watch_role=False,
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE_NAME,
                 throttling_rate_limit=THROTTLE_RATE_PER_SECOND,
@@ -98,28 +90,3 @@ class WebhookApi(Construct):
                 request_validator=validator,
                 request_parameters={f"method.request.header.{header}": True for header in required_headers},
             )
-        self._suppress_findings()
-
-    def _suppress_findings(self) -> None:
-        NagSuppressions.add_resource_suppressions(
-            self.api,
-            [
-                NagPackSuppression(id="AwsSolutions-APIG4", reason=_NO_AUTHORIZER_REASON),
-                NagPackSuppression(id="AwsSolutions-COG4", reason=_NO_AUTHORIZER_REASON),
-                NagPackSuppression(
-                    id="AwsSolutions-APIG3",
-                    reason="No WAF web ACL per client stack: the only routes are webhook receivers behind a "
-                    "shared-secret check, stage throttling caps abuse, and a web ACL costs more than the "
-                    "rest of the stack. Attach an account-level WAF if a client requires one.",
-                ),
-                NagPackSuppression(
-                    id="AwsSolutions-IAM4",
-                    reason="AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the "
-                    "account-level role API Gateway uses to write access and execution logs.",
-                    applies_to=[
-                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-                    ],
-                ),
-            ],
-            apply_to_children=True,
-        )

@@ -25,6 +25,10 @@ class PlatformSettings(BaseModel):
     credentials_secret: SecretName = Field(description="Secrets Manager name of the API credentials (JSON)")
     calls_per_minute: int = Field(60, ge=1, le=100_000, description="this account's budget, shared by every flow")
 
+    def accepts_stock_writes(self) -> bool:
+        """Whether this platform takes stock figures at all (a connector's settings may say it does not)."""
+        return True
+
     def secret_fields(self) -> tuple[str, ...]:
         """Attributes that hold secret names (granted to the hops that use this platform)."""
         return tuple(name for name in type(self).model_fields if name.endswith("_secret"))

@@ -54,7 +54,7 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
     if rt.config.pipelines.stock is None:
         return {"skipped": "this client has no stock pipeline"}
     settings = rt.config.stock
-    if rt.stock_target is None:
+    if not rt.has_stock_target:
         return {"skipped": NO_STOCK_WRITES}
     now = rt.clock.now()
     by_sku: dict[str, list[StockRow]] = defaultdict(list)

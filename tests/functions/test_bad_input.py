@@ -111,7 +111,7 @@ def effects(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Effects:
     spy(rt.exceptions, "quarantine", lambda _id, **kw: seen.quarantined.append(kw))
     spy(rt, "send", lambda _r, queue, message: seen.sent.append((queue, message)))
     spy(rt, "send_batch", lambda _r, queue, messages: seen.sent.extend((queue, m) for m in messages))
-    for name in ("record_delivery", "begin_submit", "set_stage", "record_submitted"):
+    for name in ("record_delivery", "claim_submit", "set_stage", "record_submitted"):
         spy(rt.ledger, name, lambda _r, key, *a, _n=name, **kw: seen.ledger_writes.append(f"{_n}:{key}"))
 
     def count_order(_r: Any, *a: Any, **kw: Any) -> None:

@@ -158,7 +158,7 @@ def test_failure_after_pick_resumes_the_same_task_on_redelivery(harness: Harness
     harness.scend.ship_now(order_id)
     harness.local.run_schedule("poll_despatches")
     [message] = harness.queue_bodies("shipment-writeback")
-    source = harness.rt.role(Role.SHIPMENT_TARGET)
+    source = harness.local.hop_runtime("apply_shipment").role(Role.SHIPMENT_TARGET)  # the write-back hop's own
     real_pack = source.authorise_pack
 
     def failing_pack(*args: object, **kwargs: object) -> None:

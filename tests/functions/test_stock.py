@@ -192,9 +192,7 @@ def test_a_warehouse_without_the_inferred_stock_write_gets_one_exception_and_no_
 def test_a_warehouse_that_takes_no_stock_writes_is_compared_for_drift_only(harness: Harness) -> None:
     # Given a client whose warehouse accepts no stock writes (no stock_write_endpoint in its config)
     config = harness.local.config
-    harness.rt._config = config.with_platform("scend", stock_write_endpoint=None)
-    harness.rt.__dict__.pop("config", None)
-    harness.rt._platforms.pop("scend", None)
+    harness.local.reconfigure(config.with_platform("scend", stock_write_endpoint=None))
     seed(harness)
     harness.scend.set_stock("TEE-WHT-L", 30, warehouse_id=WAREHOUSE)  # 10 fewer than Cin7 believes
     # When the stock flow and the reconcile run

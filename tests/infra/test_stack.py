@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +12,16 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from cfnlint.api import ManualArgs, lint_file
+from moto import mock_aws
 
 from app import build_app
+from infra.nag_suppressions import CLIENT_STACK
+from infra.stack import HoplineClientStack
+from sandbox.local import MOTO_CONFIG, LocalHopline
 from shared import topology
+from shared.clock import VirtualClock
 from shared.config import ClientConfig
+from tests.infra.nag_report import problems, suppressed_by_rule
 
 pytestmark = pytest.mark.infra
 
@@ -343,6 +351,118 @@ def test_cdk_nag_leaves_no_unsuppressed_finding(synthesized: tuple[cdk.Stack, Te
     annotations = Annotations.from_stack(synthesized[0])
     assert annotations.find_error("*", Match.string_like_regexp("AwsSolutions-.*")) == []
     assert annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+
+
+def test_cdk_nag_suppresses_exactly_the_pinned_list(synthesized: tuple[cdk.Stack, Template, Path]) -> None:
+    # Given cdk-nag's report of the synthesized stack (every finding: compliant, suppressed or not)
+    stack, template, path = synthesized
+    # Then every suppressed finding is covered by exactly one pinned entry, each entry covers its count,
+    # and no resource carries a suppression the list does not hold
+    assert problems(path.parent, stack, template.to_json(), CLIENT_STACK) == []
+    from tests.infra.nag_report import report_rows
+
+    assert sum(suppressed_by_rule(report_rows(path.parent, stack)).values()) == sum(e.count for e in CLIENT_STACK)
+
+
+# -- the local run is the deployed wiring: environment and grants ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox(example_config: ClientConfig) -> Iterator[LocalHopline]:
+    """The topology's resources created on moto by the sandbox (no platform is called)."""
+    with mock_aws(config=MOTO_CONFIG):
+        local = LocalHopline(example_config, VirtualClock())
+        local.start()
+        yield local
+
+
+def test_every_hop_carries_the_same_environment_in_the_stack_as_in_the_local_run(
+    synthesized: tuple[cdk.Stack, Template, Path], resources: dict[str, Any], sandbox: LocalHopline
+) -> None:
+    stack = synthesized[0]
+    assert isinstance(stack, HoplineClientStack)
+
+    def ref(construct: Any) -> dict[str, str]:
+        return {"Ref": stack.get_logical_id(construct.node.default_child)}
+
+    # Given each sandbox resource's name and the template reference to the same topology resource
+    deployed_as: dict[str, Any] = {}
+    deployed_as |= {sandbox.names.tables[n]: ref(t) for n, t in stack.tables.items()}
+    deployed_as |= {sandbox.names.queues[n]: ref(q.queue) for n, q in stack.queues.items()}
+    deployed_as |= {sandbox.names.buckets[n]: ref(b) for n, b in stack.buckets.items()}
+    deployed_as |= {sandbox.names.state_machines[n]: ref(m.state_machine) for n, m in stack.state_machines.items()}
+    functions = function_by_handler(resources)
+    for hop in topology.HOPS:
+        # When the sandbox builds the runtime it invokes the hop with
+        given = sandbox.hop_runtime(hop.name).environment
+        # Then that is the hop's wiring, and the deployed function carries the same variables, naming the same
+        # resources (a name in the sandbox, a reference in the template), and nothing else
+        assert given == sandbox.hop_environment(hop.name)
+        deployed = functions[hop.handler][1]["Environment"]["Variables"]
+        assert deployed == {key: deployed_as.get(value, value) for key, value in given.items()}, hop.name
+
+
+# What every function's role holds because it is a Lambda function, not because of what its code does.
+TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
+QUEUE_POLLING = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
+                 "sqs:GetQueueAttributes"}
+FAILURE_DESTINATION = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+
+def test_each_hop_role_allows_exactly_the_actions_its_topology_declares(
+    synthesized: tuple[cdk.Stack, Template, Path], resources: dict[str, Any], example_config: ClientConfig
+) -> None:
+    stack = synthesized[0]
+    assert isinstance(stack, HoplineClientStack)
+
+    def key(value: Any) -> str:
+        return json.dumps(stack.resolve(value), sort_keys=True)
+
+    functions = function_by_handler(resources)
+    policies = of_type(resources, "AWS::IAM::Policy")
+    for hop in topology.HOPS:
+        # Given what the synthesized policies of the hop's role allow, resource by resource
+        role = getatt_target(functions[hop.handler][1]["Role"])
+        granted: dict[str, set[str]] = defaultdict(set)
+        for policy in policies.values():
+            if role in [r["Ref"] for r in policy["Roles"]]:
+                for statement in policy["PolicyDocument"]["Statement"]:
+                    assert statement["Effect"] == "Allow"
+                    for resource in _as_list(statement["Resource"]):
+                        granted[json.dumps(resource, sort_keys=True)].update(_as_list(statement["Action"]))
+        # Then they are the hop's declared grants, on exactly its resources
+        expected: dict[str, set[str]] = defaultdict(set)
+        for name, actions in hop.tables.items():
+            arn = stack.tables[name].table_arn
+            expected[key(arn)] |= set(actions)
+            if topology.QUERY in actions:
+                for index, _, _ in topology.table(name).indexes:
+                    expected[key(f"{arn}/index/{index}")].add(topology.QUERY)
+        for name, actions in hop.buckets.items():
+            bucket = stack.buckets[name]
+            if set(actions) - {topology.LIST_BUCKET}:
+                expected[key(bucket.arn_for_objects("*"))] |= set(actions) - {topology.LIST_BUCKET}
+            if topology.LIST_BUCKET in actions:
+                expected[key(bucket.bucket_arn)].add(topology.LIST_BUCKET)
+        for name in hop.sends_to:
+            expected[key(stack.queues[name].queue.queue_arn)].add(topology.SEND_MESSAGE)
+        for path in hop.secrets:
+            secret = stack.format_arn(service="secretsmanager", resource="secret",
+                                      resource_name=f"{topology.config_value(example_config, path)}-??????",
+                                      arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+            expected[key(secret)].add(topology.GET_SECRET_VALUE)
+        for name in hop.starts:
+            expected[key(stack.state_machines[name].state_machine.state_machine_arn)].add(topology.START_EXECUTION)
+        # And what Lambda itself needs: tracing, its own log group, polling its trigger queue, its failure DLQ
+        function = stack.functions[hop.name]
+        expected[json.dumps("*")] |= TRACING
+        expected[key(function.log_group.log_group_arn)] |= LOGGING
+        if isinstance(hop.trigger, topology.QueueTrigger):
+            expected[key(stack.queues[hop.trigger.queue].queue.queue_arn)] |= QUEUE_POLLING
+        if hop.name in stack.schedule_dead_letters:
+            expected[key(stack.schedule_dead_letters[hop.name].queue_arn)] |= FAILURE_DESTINATION
+        assert dict(granted) == dict(expected), hop.name
 
 
 def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template) -> None:

@@ -32,6 +32,9 @@ class ScendSettings(PlatformSettings):
         "overrides the card's table (shared/connectors/scend/statuses.py)",
     )
 
+    def accepts_stock_writes(self) -> bool:
+        return self.stock_write_endpoint is not None
+
     @field_validator("cancel_rules")
     @classmethod
     def _known_statuses(cls, value: dict[int, CancelRule]) -> dict[int, CancelRule]:
