@@ -92,7 +92,7 @@ def _denied(error: BaseException) -> str:
                      "AccessDeniedException", id="table-not-granted"),
         pytest.param(lambda rt, names: rt.table("rate-budgets").scan(), "AccessDeniedException",
                      id="action-not-granted-on-a-granted-table"),
-        pytest.param(lambda rt, names: rt.secret("warehouse.credentials_secret"), "AccessDeniedException",
+        pytest.param(lambda rt, names: rt.secret("order_target.credentials_secret"), "AccessDeniedException",
                      id="secret-not-granted"),
         pytest.param(lambda rt, names: rt.sqs.send_message(QueueUrl=names.queues["order-submit"], MessageBody="{}"),
                      "AccessDenied", id="queue-not-granted"),
