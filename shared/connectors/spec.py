@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -48,6 +48,54 @@ class BuildContext(Protocol):
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """One message an inbound webhook asks for, and the queue it goes to."""
+
+    queue: str
+    message: Any  # a shared.models message model
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """What a channel's parser may use: who the stack serves, the bounds, and where the body was archived."""
+
+    client: str
+    platform_type: str
+    bounds: Any  # shared.config.BoundsConfig
+    now: Any  # datetime
+    archive_key: str
+    config: Any  # shared.config.ClientConfig
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    """One inbound channel of a platform, served as `POST /webhooks/{instance}/{name}` by the one receiver.
+
+    The channel exists when its platform plays one of `roles` in a configured pipeline. `verify(headers,
+    multi_value_headers, secret, settings)` proves origin (a refusal is a 401 with no side effect);
+    `archive_id(body, bounds)` names the record a body is about, for its archive key, before parsing;
+    `parse(body, ctx)` returns the deliveries or raises PermanentError with a reason, which is quarantined
+    and answered 2xx (`always_2xx`: platforms that disable a hook after errors). `header_field` names the
+    settings attribute holding the header API Gateway must see.
+    """
+
+    name: str
+    purpose: str
+    roles: tuple[Role, ...]  # the first one the platform plays names the secret (`<role>.<secret_field>`)
+    sends_to: tuple[str, ...]
+    flow: str  # the exception inbox's flow for what it quarantines
+    archive_kind: str
+    verify: Callable[[Mapping[str, str], Mapping[str, list[str]] | None, str, PlatformSettings], bool]
+    parse: Callable[[bytes, ChannelContext], list[Delivery]]
+    archive_id: Callable[[bytes, Any], str | None] = lambda body, bounds: None
+    replay_queue: str | None = None
+    replay_payload: str | None = None  # shared.stores.exceptions.PayloadReplay value
+    secret_field: str = "webhook_secret"  # noqa: S105 (the settings field naming the secret, not a secret)
+    header_field: str | None = None
+    answer: str = "always_2xx"
+
+
+@dataclass(frozen=True)
 class ConnectorSpec:
     """A platform package's declaration.
 
@@ -65,6 +113,10 @@ class ConnectorSpec:
     builder: str
     docs: str
     statuses: str | None = None
+    inbound: tuple[WebhookChannel, ...] = ()
+
+    def channel(self, name: str) -> WebhookChannel | None:
+        return next((c for c in self.inbound if c.name == name), None)
 
     def build(
         self, name: str, settings: PlatformSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext

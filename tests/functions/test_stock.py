@@ -98,7 +98,7 @@ def test_stock_webhook_authenticates_and_quarantines_malformed_bodies(harness: H
     assert record.reason.value == "payload_invalid" and record.payload_key
     # A good event re-reads the SKU and pushes it
     status, body = stock_event(harness, ["TEE-WHT-L"])
-    assert (status, body["skus"]) == (202, 1)
+    assert (status, body["messages"]) == (202, 1)
     harness.local.drain()
     assert channel(harness, "TEE-WHT-L") == 38
 

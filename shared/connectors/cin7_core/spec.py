@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.connectors.cin7_core.settings import Cin7CoreSettings
+from shared.connectors.cin7_core.webhooks import SALES, STOCK
 from shared.connectors.spec import BuildContext, ConnectorSpec, Role
 
 
@@ -38,4 +39,5 @@ SPEC = ConnectorSpec(
     }),
     builder="shared.connectors.cin7_core.spec:build",
     docs="docs/platforms/cin7-core.md",
+    inbound=(SALES, STOCK),
 )

@@ -6,8 +6,6 @@ configured on the hook. Payloads are thin and not uniform, so we keep the sale i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import re
@@ -15,9 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.config import BoundsConfig
+from shared.connectors.spec import ChannelContext, Delivery, Role, WebhookChannel
 from shared.errors import PermanentError
 from shared.flows.bounds import id_problem, source_id_problem, text_problem
 from shared.models import Model, ReasonCode
+from shared.models.messages import CancelRequest, IntakeMessage
+from shared.models.stock import StockSyncMessage
 
 
 def verify_shared_secret(
@@ -44,41 +45,6 @@ def verify_shared_secret(
     secret = expected.encode()
     return all(isinstance(value, str) and value and hmac.compare_digest(
         value.encode("utf-8", "surrogatepass"), secret) for value in received)
-
-
-def read_body(body: Any, is_base64: bool, bounds: BoundsConfig) -> tuple[bytes, PermanentError | None]:
-    """The request body as bytes, and why it cannot be read (too large, bad base64), without raising.
-
-    The bytes come back even when unreadable, cut to `bounds.max_body_bytes`, so they can be archived.
-    """
-    limit = bounds.max_body_bytes
-    if body is None:
-        return b"", None
-    if not isinstance(body, str):
-        return b"", _invalid(f"body is a {type(body).__name__}, not text")
-    if is_base64:
-        if len(body) > (limit * 4) // 3 + 4:
-            return _text_bytes(body)[:limit], _too_large(limit)
-        try:
-            data = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            return _text_bytes(body)[:limit], _invalid("body is flagged base64 but does not decode")
-    else:
-        if len(body) > limit:
-            return _text_bytes(body[:limit])[:limit], _too_large(limit)
-        data = _text_bytes(body)
-    if len(data) > limit:
-        return data[:limit], _too_large(limit)
-    return data, None
-
-
-def _text_bytes(text: str) -> bytes:
-    """Text as received, as bytes; lone surrogates are kept (escaped JSON may carry them) for the archive."""
-    return text.encode("utf-8", "surrogatepass")
-
-
-def _too_large(limit: int) -> PermanentError:
-    return PermanentError(ReasonCode.BODY_TOO_LARGE, f"Cin7 webhook: body is over {limit} bytes")
 
 
 # A scan, not a parse: finds the sale id in a body that may not parse at all, so the payload can be
@@ -200,3 +166,50 @@ def parse_stock_event(body: bytes | str, bounds: BoundsConfig | None = None) -> 
             raise PermanentError(ReasonCode.SKU_INVALID, f"Cin7 webhook: stock event row {index}: SKU {bad}")
         skus.append(sku)
     return sorted(set(skus))
+
+
+# -- the inbound channels the one receiver serves: POST /webhooks/{instance}/sales and .../stock -----------
+def _verify(headers: Mapping[str, str], multi: Mapping[str, list[str]] | None, secret: str, settings: Any) -> bool:
+    return verify_shared_secret(headers, str(getattr(settings, "webhook_header", "")), secret, multi)
+
+
+def _sales(body: bytes, ctx: ChannelContext) -> list[Delivery]:
+    """A sale event: Sale/Voided is a cancel request; any other asks intake to re-read the sale."""
+    scanned = scan_sale_id(body, ctx.bounds)
+    sale = parse_sale_event(body, ctx.bounds)
+    if scanned is not None and sale.sale_id != scanned:  # JSON keeps the last of repeated keys
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, "Cin7 webhook: the body names more than one SaleID")
+    if sale.is_void:
+        return [Delivery("cancel-requests", CancelRequest(
+            client=ctx.client, source=ctx.platform_type, source_id=sale.sale_id, order_number=sale.order_number,
+            requested_at=ctx.now, reason="voided at Cin7 Core", trigger="webhook", event_type=sale.event_type,
+        ))]
+    return [Delivery("order-intake", IntakeMessage(
+        client=ctx.client, source=ctx.platform_type, source_id=sale.sale_id, order_number=sale.order_number,
+        trigger="webhook", event_type=sale.event_type, archive_key=ctx.archive_key,
+    ))]
+
+
+def _stock(body: bytes, ctx: ChannelContext) -> list[Delivery]:
+    """Stock/AvailableStockLevelChanged: the SKUs are re-read from the API by the pusher, in pages."""
+    skus = parse_stock_event(body, ctx.bounds)
+    if ctx.config.pipelines.stock is None or not skus:
+        return []
+    size = ctx.config.stock.skus_per_message
+    return [Delivery("stock-sync", StockSyncMessage(client=ctx.client, trigger="event", skus=skus[i:i + size],
+                                                    read_at=ctx.now)) for i in range(0, len(skus), size)]
+
+
+SALES = WebhookChannel(
+    name="sales", purpose="Cin7 Core sale events (authorised, voided): a sale reference for intake or a cancel",
+    roles=(Role.ORDER_SOURCE, Role.CANCEL_SOURCE), sends_to=("order-intake", "cancel-requests"),
+    flow="webhook_receiver", archive_kind="webhook", verify=_verify, parse=_sales,
+    archive_id=scan_sale_id, replay_queue="order-intake", replay_payload="cin7_sale_webhook",
+    header_field="webhook_header",
+)
+STOCK = WebhookChannel(
+    name="stock", purpose="Cin7 Core stock-level events: their SKUs are re-read and pushed",
+    roles=(Role.STOCK_MASTER,), sends_to=("stock-sync",),
+    flow="stock_sync", archive_kind="stock-webhook", verify=_verify, parse=_stock,
+    replay_queue="stock-sync", replay_payload="cin7_stock_webhook", header_field="webhook_header",
+)
