@@ -49,6 +49,8 @@ Actions = tuple[str, ...]
 # Named sets: what store methods do (shared/stores/*), so a hop's declaration reads as its behaviour.
 RAISE: Actions = (UPDATE_ITEM,)  # exceptions.quarantine (opens or counts one reason), schedule_retry, mark_requeued
 RAISE_AND_RESOLVE: Actions = (UPDATE_ITEM, QUERY)  # + exceptions.resolve, quarantine(supersede=True): by-key
+# A queue consumer: quarantines a bad message, reads the exception a replay names (get), resolves it once it parses.
+CONSUME: Actions = (GET_ITEM, UPDATE_ITEM, QUERY)
 CURSOR: Actions = (GET_ITEM, PUT_ITEM)  # cursors.get, advance, move_to
 RATE_BUDGET: Actions = (GET_ITEM, PUT_ITEM)  # rate_budget.DynamoTokenBucket: read, conditional write
 # Powertools idempotency: conditional put, read on conflict, update on success, delete when the call fails.
@@ -209,7 +211,7 @@ HOPS: tuple[Hop, ...] = (
         tables={
             "ledger": (UPDATE_ITEM,),  # record_delivery, count_duplicate, set_stage
             "sku-map": (BATCH_GET_ITEM, UPDATE_ITEM),  # live_skus; hold_for, mark_live
-            "exceptions": RAISE_AND_RESOLVE,  # validation supersedes the order's earlier reasons
+            "exceptions": CONSUME,  # validation supersedes the order's earlier reasons; a replay
         },
         buckets={"archive": ARCHIVE},
         secrets=("order_source.credentials_secret", "order_target.credentials_secret"),
@@ -223,7 +225,7 @@ HOPS: tuple[Hop, ...] = (
         tables={
             "idempotency": IDEMPOTENCY,
             "ledger": (PUT_ITEM, UPDATE_ITEM),  # begin_submit, record_submitted (+ the reference item), set_stage
-            "exceptions": RAISE_AND_RESOLVE,  # a refusal supersedes; a success resolves
+            "exceptions": CONSUME,  # a refusal supersedes; a success resolves; a replay
         },
         buckets={"archive": ARCHIVE},
         secrets=("order_target.credentials_secret",),
@@ -252,7 +254,7 @@ HOPS: tuple[Hop, ...] = (
         tables={
             # get, find_by_reference; claim_task, record_shipment, set_stage; the despatch marker is cleared
             "ledger": (GET_ITEM, UPDATE_ITEM, DELETE_ITEM),
-            "exceptions": (GET_ITEM, *RAISE_AND_RESOLVE),  # get, quarantine(supersede), resolve, schedule_retry
+            "exceptions": CONSUME,  # get, quarantine(supersede), resolve, schedule_retry
         },
         buckets={"archive": ARCHIVE},
         secrets=("shipment_target.credentials_secret",),
@@ -265,7 +267,7 @@ HOPS: tuple[Hop, ...] = (
         trigger=ScheduleTrigger("pipelines.catalogue.poll_schedule"),
         sends_to=("product-sync",),
         tables={"cursors": CURSOR, "sku-map": (SCAN,), "exceptions": RAISE},  # sku_map.waiting scans
-        buckets={"archive": ARCHIVE},
+        buckets={"archive": (PUT_OBJECT, LIST_BUCKET)},  # unreadable rows; a held order's last source read
         secrets=("catalogue_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
@@ -278,8 +280,9 @@ HOPS: tuple[Hop, ...] = (
         sends_to=("order-intake",),
         tables={
             "sku-map": (GET_ITEM, UPDATE_ITEM),  # get; record, release_waiting
-            "exceptions": RAISE_AND_RESOLVE,
+            "exceptions": CONSUME,
         },
+        buckets={"archive": ARCHIVE},  # a refused or malformed product, archived as received
         secrets=("catalogue_target.credentials_secret",),
         timeout_seconds=60,
         reserved_concurrency=1,
@@ -299,7 +302,8 @@ HOPS: tuple[Hop, ...] = (
         name="start_cancellation",
         description="Starts one cancellation execution per (client, order); a repeated request starts none.",
         trigger=QueueTrigger("cancel-requests", batch_size=10),
-        tables={"exceptions": RAISE},  # a malformed request
+        tables={"exceptions": CONSUME},  # a malformed request, archived as received
+        buckets={"archive": ARCHIVE},
         starts=("cancellation",),
         timeout_seconds=30,
     ),
@@ -378,7 +382,7 @@ HOPS: tuple[Hop, ...] = (
         tables={
             # states; caps; record (batch writer); await_confirmation, clear_pending
             "stock-levels": (BATCH_GET_ITEM, GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),
-            "exceptions": (GET_ITEM, *RAISE),  # the open endpoint exception; unreadable rows, bad messages
+            "exceptions": CONSUME,  # the open endpoint exception; unreadable rows, bad messages
             "ledger": (SCAN,),  # in-flight demand, when the order source is not the stock master
         },
         buckets={"archive": ARCHIVE},  # unreadable rows

@@ -107,17 +107,25 @@ def effects(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Effects:
 
         monkeypatch.setattr(target, name, wrapper)
 
-    spy(rt.archive, "put", lambda key, **kw: seen.archived.append((key, len(_bytes(kw["body"])))))
-    spy(rt.exceptions, "quarantine", lambda _id, **kw: seen.quarantined.append(kw))
-    spy(rt, "send", lambda _r, queue, message: seen.sent.append((queue, message)))
-    spy(rt, "send_batch", lambda _r, queue, messages: seen.sent.extend((queue, m) for m in messages))
+    # Each hop runs with its own runtime (and its own stores and connectors): spy on the classes, so every
+    # instance any hop builds is watched.
+    from shared.connectors.scend.client import ScendClient
+    from shared.runtime import Runtime
+    from shared.stores.archive import PayloadArchive
+    from shared.stores.exceptions import ExceptionStore
+    from shared.stores.ledger import LedgerStore
+
+    spy(PayloadArchive, "put", lambda key, _self, **kw: seen.archived.append((key, len(_bytes(kw["body"])))))
+    spy(ExceptionStore, "quarantine", lambda _id, _self, **kw: seen.quarantined.append(kw))
+    spy(Runtime, "send", lambda _r, _self, queue, message: seen.sent.append((queue, message)))
+    spy(Runtime, "send_batch", lambda _r, _self, queue, messages: seen.sent.extend((queue, m) for m in messages))
     for name in ("record_delivery", "claim_submit", "set_stage", "record_submitted"):
-        spy(rt.ledger, name, lambda _r, key, *a, _n=name, **kw: seen.ledger_writes.append(f"{_n}:{key}"))
+        spy(LedgerStore, name, lambda _r, _self, key, *a, _n=name, **kw: seen.ledger_writes.append(f"{_n}:{key}"))
 
     def count_order(_r: Any, *a: Any, **kw: Any) -> None:
         seen.warehouse_orders += 1
 
-    spy(rt.order_target, "create_order", count_order)
+    spy(ScendClient, "create_order", count_order)
     return seen
 
 
