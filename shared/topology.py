@@ -68,6 +68,7 @@ class Queue:
 
     name: str
     purpose: str
+    pipeline: str
     visibility_timeout_seconds: int = 360
 
 
@@ -121,10 +122,12 @@ Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | StateMachineTrigger
 
 @dataclass(frozen=True)
 class Hop:
-    """One Lambda: one kind of input, one kind of effect. Grants are exactly what it touches."""
+    """One Lambda: one kind of input, one kind of effect. Grants are exactly what it touches. It is deployed
+    only when its pipeline is in the client's config."""
 
     name: str
     description: str
+    pipeline: str
     trigger: Trigger
     sends_to: tuple[str, ...] = ()
     tables: dict[str, Actions] = field(default_factory=dict)
@@ -153,12 +156,18 @@ class Hop:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue("order-intake", "sale references (webhook, poll, replay) waiting to be read and validated"),
-    Queue("order-submit", "validated canonical orders waiting to be created at the warehouse"),
-    Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order"),
-    Queue("product-sync", "products changed at the master, waiting to be created or updated at the warehouse"),
-    Queue("stock-sync", "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)"),
-    Queue("cancel-requests", "cancel requests from any source, each waiting to start its cancellation execution"),
+    Queue("order-intake", "sale references (webhook, poll, replay) waiting to be read and validated",
+          pipeline="orders"),
+    Queue("order-submit", "validated canonical orders waiting to be created at the warehouse",
+          pipeline="orders"),
+    Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order",
+          pipeline="shipments"),
+    Queue("product-sync", "products changed at the master, waiting to be created or updated at the warehouse",
+          pipeline="catalogue"),
+    Queue("stock-sync", "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)",
+          pipeline="stock"),
+    Queue("cancel-requests", "cancel requests from any source, each waiting to start its cancellation execution",
+          pipeline="cancellation"),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -185,6 +194,7 @@ BUCKETS: tuple[Bucket, ...] = (Bucket("archive", "every inbound and outbound pay
 HOPS: tuple[Hop, ...] = (
     Hop(
         name="webhook_receiver",
+        pipeline="orders",
         description="Authenticates a Cin7 Core sale webhook, archives it and enqueues the sale reference.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core"),
         sends_to=("order-intake", "cancel-requests"),
@@ -195,6 +205,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="poll_sales",
+        pipeline="orders",
         description="Safety net: lists authorised and voided sales changed since the cursor and enqueues them.",
         trigger=ScheduleTrigger("pipelines.orders.poll_schedule"),
         sends_to=("order-intake", "cancel-requests"),
@@ -205,6 +216,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="order_intake",
+        pipeline="orders",
         description="Reads the full sale, decides release/hold/skip/quarantine, enqueues released orders.",
         trigger=QueueTrigger("order-intake", batch_size=10),
         sends_to=("order-submit",),
@@ -220,6 +232,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="order_submit",
+        pipeline="orders",
         description="Creates the order at the warehouse exactly once and records it in the ledger.",
         trigger=QueueTrigger("order-submit", batch_size=10),
         tables={
@@ -234,6 +247,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="poll_despatches",
+        pipeline="shipments",
         description="Lists parcels the warehouse shipped since the cursor and enqueues each for write-back.",
         trigger=ScheduleTrigger("pipelines.shipments.poll_schedule"),
         sends_to=("shipment-writeback",),
@@ -249,6 +263,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="apply_shipment",
+        pipeline="shipments",
         description="Writes one parcel (lines, carrier, tracking) back to the source order, once; closes it.",
         trigger=QueueTrigger("shipment-writeback", batch_size=5),
         tables={
@@ -263,6 +278,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="poll_products",
+        pipeline="catalogue",
         description="Lists products changed at the master since the cursor; flags orders held too long for a SKU.",
         trigger=ScheduleTrigger("pipelines.catalogue.poll_schedule"),
         sends_to=("product-sync",),
@@ -275,6 +291,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="sync_product",
+        pipeline="catalogue",
         description="Creates or updates one product at the warehouse, once per version; releases held orders.",
         trigger=QueueTrigger("product-sync", batch_size=10),
         sends_to=("order-intake",),
@@ -290,6 +307,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="retry_writebacks",
+        pipeline="shipments",
         description="Re-enqueues failed write-backs whose backoff has elapsed; escalated ones wait for a person.",
         trigger=ScheduleTrigger("pipelines.shipments.writeback.retry_schedule"),
         sends_to=("shipment-writeback",),
@@ -300,6 +318,7 @@ HOPS: tuple[Hop, ...] = (
     # -- cancellation: a queue hop starts the state machine; each of its tasks is one hop --------------
     Hop(
         name="start_cancellation",
+        pipeline="cancellation",
         description="Starts one cancellation execution per (client, order); a repeated request starts none.",
         trigger=QueueTrigger("cancel-requests", batch_size=10),
         tables={"exceptions": CONSUME},  # a malformed request, archived as received
@@ -309,6 +328,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="lookup_cancellation",
+        pipeline="cancellation",
         description="Writes the cancel on the ledger entry and says where the order is (waits out a submit).",
         trigger=StateMachineTrigger("cancellation"),
         tables={"ledger": (UPDATE_ITEM,)},  # request_cancel
@@ -317,6 +337,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="read_warehouse_status",
+        pipeline="cancellation",
         description="Reads the order's live warehouse status: the warehouse's own code and the neutral status.",
         trigger=StateMachineTrigger("cancellation"),
         tables={"ledger": (GET_ITEM,)},
@@ -325,6 +346,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="cancel_at_warehouse",
+        pipeline="cancellation",
         description="Asks the warehouse to cancel an order at a status its cancel table allows.",
         trigger=StateMachineTrigger("cancellation"),
         secrets=("cancel_target.credentials_secret",),
@@ -332,6 +354,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="record_cancellation",
+        pipeline="cancellation",
         description="Records the cancellation outcome; a refusal opens an exception owned by operations.",
         trigger=StateMachineTrigger("cancellation"),
         tables={"ledger": (UPDATE_ITEM,), "exceptions": RAISE},  # record_cancel_outcome; a refusal
@@ -340,6 +363,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="notify_cancellation",
+        pipeline="cancellation",
         description="Writes the cancellation outcome back to the source order (a note on the sale).",
         trigger=StateMachineTrigger("cancellation"),
         secrets=("note_target.credentials_secret",),
@@ -347,6 +371,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="record_cancel_failure",
+        pipeline="cancellation",
         description="Records a failed cancellation execution in the exception inbox, for a person and a redrive.",
         trigger=StateMachineTrigger("cancellation"),
         tables={"exceptions": RAISE},
@@ -355,6 +380,7 @@ HOPS: tuple[Hop, ...] = (
     # Stock sync: one pusher fed by a full read on a schedule, by master events and by drift corrections.
     Hop(
         name="stock_webhook",
+        pipeline="stock",
         description="Authenticates a Cin7 Core stock-level webhook and enqueues its SKUs for a fresh read.",
         trigger=ApiTrigger("POST", "/webhooks/cin7-core/stock"),
         sends_to=("stock-sync",),
@@ -365,6 +391,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="read_stock",
+        pipeline="stock",
         description="Reads every stock figure at the master and enqueues them, a page of SKUs per message.",
         trigger=ScheduleTrigger("pipelines.stock.schedule"),
         sends_to=("stock-sync",),
@@ -377,6 +404,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="push_stock",
+        pipeline="stock",
         description="Computes available-to-sell for a set of SKUs and pushes only the figures that changed.",
         trigger=QueueTrigger("stock-sync", batch_size=5),
         tables={
@@ -393,6 +421,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="reconcile_stock",
+        pipeline="stock",
         description="Compares the master's figures with the warehouse's, writes a dated drift report, alerts.",
         trigger=ScheduleTrigger("pipelines.stock.reconcile_schedule"),
         sends_to=("stock-sync",),
@@ -409,6 +438,7 @@ HOPS: tuple[Hop, ...] = (
     ),
     Hop(
         name="monitor_orders",
+        pipeline="orders",
         description="Flags stalled orders and source/warehouse disagreements; reports the exception rate.",
         trigger=ScheduleTrigger("monitoring.schedule"),
         tables={
@@ -641,6 +671,45 @@ def _cancellation_machine() -> StateMachine:
 
 
 STATE_MACHINES: tuple[StateMachine, ...] = (_cancellation_machine(),)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The resources one client's stack holds: only the queues, hops, state machines and alerts of the
+    pipelines its config names (tables and the archive serve every pipeline)."""
+
+    queues: tuple[Queue, ...]
+    tables: tuple[Table, ...]
+    buckets: tuple[Bucket, ...]
+    hops: tuple[Hop, ...]
+    state_machines: tuple[StateMachine, ...]
+    alerts: tuple[MetricAlert, ...]
+
+    def hop(self, name: str) -> Hop:
+        return next(h for h in self.hops if h.name == name)
+
+    @property
+    def queue_names(self) -> frozenset[str]:
+        return frozenset(q.name for q in self.queues)
+
+
+# The state machines, by the pipeline that runs them.
+MACHINE_PIPELINE = {"cancellation": "cancellation"}
+
+
+def for_config(config: ClientConfig) -> Topology:
+    """The topology of one client: a pipeline left out of its config deploys nothing of its own."""
+    enabled = set(config.pipelines.enabled())
+    hops = tuple(h for h in HOPS if h.pipeline in enabled)
+    names = {h.name for h in hops}
+    return Topology(
+        queues=tuple(q for q in QUEUES if q.pipeline in enabled),
+        tables=TABLES,
+        buckets=BUCKETS,
+        hops=hops,
+        state_machines=tuple(m for m in STATE_MACHINES if MACHINE_PIPELINE[m.name] in enabled),
+        alerts=tuple(a for a in ALERTS if a.hop in names),
+    )
 
 
 def state_machine(name: str) -> StateMachine:
