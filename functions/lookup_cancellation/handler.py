@@ -1,23 +1,7 @@
 """Cancellation task: writes the cancel on the ledger and says where the order is (SubmitInFlightError: wait)."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from aws_lambda_powertools import Tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from functions.kit import task_hop
 from shared.models.messages import CancelState
-from shared.redaction import hop_logger
-from shared.runtime import runtime
 from shared.steps.cancellation import look_up
 
-logger = hop_logger()
-tracer = Tracer()
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = look_up(CancelState.model_validate(event), runtime())
-    return result.model_dump(mode="json")
+lambda_handler = task_hop(CancelState, look_up)

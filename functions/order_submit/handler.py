@@ -5,37 +5,26 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.kit import Delivery, queue_hop
 from shared.errors import PermanentError, SubmitClaimHeldError
 from shared.models.messages import SubmitMessage
-from shared.redaction import hop_logger
-from shared.runtime import runtime
+from shared.runtime import Runtime, runtime
 from shared.steps.order_submit import submit_order
-from shared.steps.records import accept_or_quarantine, quarantine_message
+from shared.steps.records import quarantine_message
 from shared.stores.ledger import Stage
 from shared.topology import table_env
-
-logger = hop_logger()
-tracer = Tracer()
-metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def _count_replay(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools calls this when it answers from the idempotency store: a duplicate was suppressed."""
-    metrics.add_metric(name="SubmitDuplicateSuppressed", unit=MetricUnit.Count, value=1)
+    lambda_handler.hop.count("SubmitDuplicateSuppressed")
     return response
 
 
@@ -54,42 +43,37 @@ def submit(message: dict[str, Any]) -> dict[str, Any]:
     return submit_order(SubmitMessage.model_validate(message), runtime())
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> str:
-    rt = runtime()
-    message = accept_or_quarantine(
-        rt, body=record.body, message_id=record.message_id, model=SubmitMessage, flow="order_submit",
-        attributes=record.raw_event.get("messageAttributes"),
-    )
-    if message is None:
-        return "quarantined"
+def submit_once(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
+    """The step behind the idempotency record, keyed on the message's (client, source, source id)."""
+    return submit(message=message.model_dump(mode="json"))
+
+
+def refused_or_held(delivery: Delivery) -> dict[str, Any] | None:
+    """A held claim fails the record for redelivery; a warehouse refusal quarantines the order (None)."""
+    message: SubmitMessage = delivery.message
+    rt = delivery.rt
     try:
-        result = submit(message=message.model_dump(mode="json"))
+        return delivery.run()
     except SubmitClaimHeldError:
         # Another submit holds the order: this record fails and SQS redelivers it after the visibility timeout
         # (longer than the lease), not a quarantine.
-        metrics.add_metric(name="SubmitBackedOff", unit=MetricUnit.Count, value=1)
+        delivery.hop.count("SubmitBackedOff")
         raise
     except PermanentError as error:
         now = rt.clock.now()
         # The message holds the customer's address: the archive keeps it as received, the inbox points at it.
         quarantine_message(
-            rt, flow="order_submit", business_key=message.order_key, body=record.body,
+            rt, flow="order_submit", business_key=message.order_key, body=delivery.record.body,
             queue="order-submit", reason=error.reason, detail=error.detail, order_key=message.order_key,
             supersede=True,
         )
         rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=error.reason.value)
-        logger.warning("warehouse refused order", extra={"order_key": message.order_key,
-                                                         "reason_code": error.reason.value, "detail": error.detail})
-        return "quarantined"
-    metrics.add_metric(name=f"Submit_{result['outcome']}", unit=MetricUnit.Count, value=1)
-    return str(result["outcome"])
+        delivery.hop.logger.warning("warehouse refused order", extra={
+            "order_key": message.order_key, "reason_code": error.reason.value, "detail": error.detail})
+        return None
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    idempotency.register_lambda_context(context)
-    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = queue_hop(
+    SubmitMessage, flow="order_submit", step=submit_once, metric="Submit", around=refused_or_held,
+    on_invoke=idempotency.register_lambda_context,
+)

@@ -1,26 +1,6 @@
 """Scheduled: lists parcels the warehouse shipped since the cursor and enqueues them for write-back."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from aws_lambda_powertools import Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from shared.redaction import hop_logger
-from shared.runtime import runtime
+from functions.kit import schedule_hop
 from shared.steps.despatch import poll_despatches
 
-logger = hop_logger()
-tracer = Tracer()
-metrics = Metrics()
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = poll_despatches(runtime())
-    metrics.add_metric(name="ParcelsEnqueued", unit=MetricUnit.Count, value=int(result["enqueued"]))
-    return result
+lambda_handler = schedule_hop(poll_despatches, metrics={"ParcelsEnqueued": "enqueued"})

@@ -1,23 +1,7 @@
 """Cancellation task: reads the order's live status at the warehouse, as a neutral status."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from aws_lambda_powertools import Tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from functions.kit import task_hop
 from shared.models.messages import CancelState
-from shared.redaction import hop_logger
-from shared.runtime import runtime
 from shared.steps.cancellation import read_status
 
-logger = hop_logger()
-tracer = Tracer()
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = read_status(CancelState.model_validate(event), runtime())
-    return result.model_dump(mode="json")
+lambda_handler = task_hop(CancelState, read_status)

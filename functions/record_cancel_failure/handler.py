@@ -1,23 +1,7 @@
 """Cancellation catch-all: records a failed execution in the exception inbox, for a person and a redrive."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from aws_lambda_powertools import Tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from functions.kit import task_hop
 from shared.models.messages import CancelState
-from shared.redaction import hop_logger
-from shared.runtime import runtime
 from shared.steps.cancellation import record_failure
 
-logger = hop_logger()
-tracer = Tracer()
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    result = record_failure(CancelState.model_validate(event), runtime())
-    return result
+lambda_handler = task_hop(CancelState, record_failure)

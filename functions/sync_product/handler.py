@@ -1,45 +1,7 @@
 """Consumes products from product-sync; creates or updates each at the warehouse and releases held orders."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from aws_lambda_powertools import Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from functions.kit import queue_hop
 from shared.models.messages import ProductMessage
-from shared.redaction import hop_logger
-from shared.runtime import runtime
 from shared.steps.catalogue import FLOW, sync_product
-from shared.steps.records import accept_or_quarantine
 
-logger = hop_logger()
-tracer = Tracer()
-metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@tracer.capture_method
-def record_handler(record: SQSRecord) -> str:
-    rt = runtime()
-    message = accept_or_quarantine(
-        rt, body=record.body, message_id=record.message_id, model=ProductMessage, flow=FLOW,
-        attributes=record.raw_event.get("messageAttributes"),
-    )
-    if message is None:
-        return "quarantined"
-    result = sync_product(message, rt)
-    metrics.add_metric(name=f"ProductSync_{result.value}", unit=MetricUnit.Count, value=1)
-    return result.value
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+lambda_handler = queue_hop(ProductMessage, flow=FLOW, step=sync_product, metric="ProductSync")

@@ -108,7 +108,7 @@ def test_a_hop_touching_what_it_was_not_granted_is_refused_as_aws_would(
     names = harness.local.names
     harness.local.handler("read_stock")
     module = harness.local.modules["read_stock"]
-    monkeypatch.setattr(module, "read_stock", lambda rt: call(rt, names))
+    monkeypatch.setattr(module.lambda_handler.hop, "step", lambda rt: call(rt, names))
     # When it runs, the call is refused with the error AWS gives a role without the permission
     with pytest.raises(Exception) as raised:
         harness.invoke("read_stock", {"detail-type": "Scheduled Event"})
