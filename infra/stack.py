@@ -50,8 +50,9 @@ class HoplineClientStack(cdk.Stack):
         self.config = config
         self.monitoring = Monitoring(self, "Monitoring", topic_prefix=f"hopline-{client}", alerts=config.alerts)
 
+        self.topology = topology.for_config(config)  # only the pipelines this client names
         self.queues: dict[str, QueueWithDlq] = {}
-        for spec in topology.QUEUES:
+        for spec in self.topology.queues:
             queue = QueueWithDlq(
                 self,
                 f"{pascal(spec.name)}Queue",
@@ -92,7 +93,7 @@ class HoplineClientStack(cdk.Stack):
         state_machine_arns = {
             machine.name: cdk.Lazy.string(_Later(
                 lambda name=machine.name: self.state_machines[name].state_machine.state_machine_arn))
-            for machine in topology.STATE_MACHINES
+            for machine in self.topology.state_machines
         }
         self.names = wiring.ResourceNames(
             tables={name: table.table_name for name, table in self.tables.items()},
@@ -103,7 +104,7 @@ class HoplineClientStack(cdk.Stack):
         self.functions: dict[str, HopFunction] = {}
         self.schedule_dead_letters: dict[str, sqs.IQueue] = {}
         routes: list[WebhookRoute] = []
-        for hop in topology.HOPS:
+        for hop in self.topology.hops:
             function = HopFunction(
                 self,
                 f"{pascal(hop.name)}Function",
@@ -137,7 +138,7 @@ class HoplineClientStack(cdk.Stack):
                 )
                 self.schedule_dead_letters[hop.name] = schedule.dlq
 
-        for machine in topology.STATE_MACHINES:
+        for machine in self.topology.state_machines:
             task_hops = {s.hop for s in machine.states if isinstance(s, topology.TaskState)}
             built = HopStateMachine(
                 self,
@@ -155,9 +156,9 @@ class HoplineClientStack(cdk.Stack):
         thresholds = {
             alert.name: float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
             else alert.threshold
-            for alert in topology.ALERTS
+            for alert in self.topology.alerts
         }
-        for alert in topology.ALERTS:
+        for alert in self.topology.alerts:
             self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}",
                                             threshold=thresholds[alert.name])
 
@@ -169,7 +170,7 @@ class HoplineClientStack(cdk.Stack):
             functions={name: function.function for name, function in self.functions.items()},
             queues=self.queues,
             schedule_dead_letters=self.schedule_dead_letters,
-            alerts=topology.ALERTS,
+            alerts=self.topology.alerts,
             alarms=self.monitoring.alarms,
             thresholds=thresholds,
         ).dashboard

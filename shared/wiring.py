@@ -49,8 +49,9 @@ def hop_environment(config: ClientConfig, hop: topology.Hop, names: ResourceName
         CLIENT_CONFIG_ENV: config.to_env(),
         topology.PRIORITY_ENV: hop.priority,
     }
-    for queue in hop.sends_to:
-        environment[topology.queue_url_env(queue)] = names.queues[queue]
+    for queue in hop.sends_to:  # a queue of a pipeline the client does not run is not there to send to
+        if queue in names.queues:
+            environment[topology.queue_url_env(queue)] = names.queues[queue]
     for table in hop.tables:
         environment[topology.table_env(table)] = names.tables[table]
     for bucket in hop.buckets:
@@ -67,7 +68,7 @@ def hop_grants(config: ClientConfig, hop: topology.Hop, names: ResourceNames) ->
     """The hop's grants on the deployment's resources: what infra's policy allows, resource by resource."""
     grants = [Grant(names.tables[t], frozenset(actions)) for t, actions in hop.tables.items()]
     grants += [Grant(names.buckets[b], frozenset(actions)) for b, actions in hop.buckets.items()]
-    grants += [Grant(names.queues[q], frozenset({topology.SEND_MESSAGE})) for q in hop.sends_to]
+    grants += [Grant(names.queues[q], frozenset({topology.SEND_MESSAGE})) for q in hop.sends_to if q in names.queues]
     grants += [Grant(topology.config_value(config, p), frozenset({topology.GET_SECRET_VALUE})) for p in hop.secrets]
     grants += [Grant(names.state_machines[m], frozenset({topology.START_EXECUTION})) for m in hop.starts]
     return tuple(grants)

@@ -28,6 +28,9 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
             source_updated_at=change.updated_at,
         ),
     )
+    if rt.config.pipelines.cancellation is None:  # no cancellation pipeline: voids are not this stack's to act on
+        logger.info("poll done", extra=result)
+        return result
     voided = poll_feed(
         rt, feed=VOID_FEED, overlap_minutes=rt.config.orders.poll_overlap_minutes, first_lookback=timedelta(days=1),
         read=rt.cancel_source.cancelled_since, stamp=lambda change: change.updated_at, queue="cancel-requests",

@@ -180,6 +180,8 @@ def _sales(body: bytes, ctx: ChannelContext) -> list[Delivery]:
     if scanned is not None and sale.sale_id != scanned:  # JSON keeps the last of repeated keys
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, "Cin7 webhook: the body names more than one SaleID")
     if sale.is_void:
+        if ctx.config.pipelines.cancellation is None:
+            return []  # this client runs no cancellation: a voided sale is the source's business alone
         return [Delivery("cancel-requests", CancelRequest(
             client=ctx.client, source=ctx.platform_type, source_id=sale.sale_id, order_number=sale.order_number,
             requested_at=ctx.now, reason="voided at Cin7 Core", trigger="webhook", event_type=sale.event_type,
