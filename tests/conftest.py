@@ -40,6 +40,19 @@ def connectors_call_only_documented_endpoints() -> Iterator[None]:
         pytest.fail("a connector called what docs/platforms/ does not list:\n  " + "\n  ".join(problems))
 
 
+@pytest.fixture
+def fresh_handler_modules() -> Iterator[None]:
+    """A handler module reads its hop's environment when imported (the sandbox imports it with exactly that):
+    one a test imports outside any hop must not stay cached for a later sandbox in the same process."""
+    import sys
+
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.startswith("functions."):
+            del sys.modules[name]
+
+
 @pytest.fixture(scope="session")
 def example_config() -> ClientConfig:
     return load_client_config(EXAMPLE)

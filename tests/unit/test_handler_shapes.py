@@ -18,7 +18,7 @@ SHAPE_OF = {topology.QueueTrigger: "queue", topology.ScheduleTrigger: "schedule"
 
 
 @pytest.mark.parametrize("hop", KIT_HOPS, ids=lambda hop: hop.name)
-def test_every_hop_handler_is_built_by_the_kit(hop: topology.Hop) -> None:
+def test_every_hop_handler_is_built_by_the_kit(hop: topology.Hop, fresh_handler_modules: None) -> None:
     module = importlib.import_module(hop.module)
     shape = getattr(module.lambda_handler, "hop", None)
     assert isinstance(shape, kit.HopShape), f"{hop.module}.lambda_handler is hand-written, not from functions.kit"

@@ -59,7 +59,7 @@ def test_a_log_line_with_an_orders_address_email_and_phone_comes_out_redacted() 
     assert lines[1]["service"] == "redaction-test"
 
 
-def test_every_hop_logs_through_the_redacting_formatter() -> None:
+def test_every_hop_logs_through_the_redacting_formatter(fresh_handler_modules: None) -> None:
     for hop in topology.HOPS:
         module = importlib.import_module(hop.module)
         shape = getattr(module.lambda_handler, "hop", None)  # a kit-built handler carries its logger
