@@ -495,7 +495,8 @@ ALERTS: tuple[MetricAlert, ...] = (
         threshold=0,
         team="operations",
         description="Cin7 Core and the warehouse disagree about sellable stock by more than "
-        "pipelines.stock.drift_threshold_units: see the dated drift report and the exception inbox (reason stock_drift).",
+        "pipelines.stock.drift_threshold_units: see the dated drift report and the exception inbox "
+        "(reason stock_drift).",
     ),
     MetricAlert(
         name="stock-push-rejected",
