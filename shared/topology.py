@@ -476,7 +476,7 @@ ALERTS: tuple[MetricAlert, ...] = (
         metric="OrdersHeldTooLong",
         threshold=0,
         team="ecommerce",
-        description="Orders have waited longer than catalogue.hold_alert_minutes for a SKU to reach the "
+        description="Orders have waited longer than pipelines.catalogue.hold_alert_minutes for a SKU to reach the "
         "warehouse: see the exception inbox (reason sku_pending) and the product sync exceptions.",
     ),
     MetricAlert(
@@ -495,7 +495,8 @@ ALERTS: tuple[MetricAlert, ...] = (
         threshold=0,
         team="operations",
         description="Cin7 Core and the warehouse disagree about sellable stock by more than "
-        "stock.drift_threshold_units: see the dated drift report and the exception inbox (reason stock_drift).",
+        "pipelines.stock.drift_threshold_units: see the dated drift report and the exception inbox "
+        "(reason stock_drift).",
     ),
     MetricAlert(
         name="stock-push-rejected",

@@ -114,6 +114,16 @@ class ConnectorSpec:
     docs: str
     statuses: str | None = None
     inbound: tuple[WebhookChannel, ...] = ()
+    # How a quarantined payload of each kind (PayloadReplay value) is rebuilt into (queue, message) with the
+    # code running now: "module:MAPPING" of kind -> function(client, payload, now, archive_key).
+    rebuilders: str | None = None
+
+    def rebuilder(self, kind: str) -> Callable[..., Any] | None:
+        if self.rebuilders is None:
+            return None
+        module, _, name = self.rebuilders.partition(":")
+        found: Callable[..., Any] | None = getattr(importlib.import_module(module), name).get(kind)
+        return found
 
     def channel(self, name: str) -> WebhookChannel | None:
         return next((c for c in self.inbound if c.name == name), None)

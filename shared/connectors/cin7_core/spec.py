@@ -40,4 +40,5 @@ SPEC = ConnectorSpec(
     builder="shared.connectors.cin7_core.spec:build",
     docs="docs/platforms/cin7-core.md",
     inbound=(SALES, STOCK),
+    rebuilders="shared.connectors.cin7_core.replays:REBUILDERS",
 )

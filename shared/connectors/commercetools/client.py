@@ -277,7 +277,7 @@ class CommercetoolsClient:
             )
 
     def _order_update(self, order_id: str, decide: Callable[[CtOrder], list[dict[str, Any]]]) -> CtOrder:
-        return self._update(
+        return self._update(  # type: ignore[no-any-return]
             f"orders/{order_id}",
             read=lambda: self.get_order(order_id),
             decide=decide,
@@ -379,7 +379,7 @@ class CommercetoolsClient:
             fresh: InventoryEntry = parse(InventoryEntry, self._get(f"inventory/{entry.id}"), f"inventory {entry.sku}")
             return fresh
 
-        return self._update(
+        return self._update(  # type: ignore[no-any-return]
             f"inventory/{entry.id}",
             read=_first_then(entry, reread),
             decide=actions,

@@ -116,7 +116,7 @@ def parse_orders_page(body: Any) -> list[dict[str, Any]]:
     rows = body["data"]
     if not all(isinstance(row, dict) for row in rows):
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC GET /orders: data holds a non-object")
-    return rows
+    return list(rows)
 
 
 def wire_order(raw: dict[str, Any]) -> WireOrder:
