@@ -31,10 +31,12 @@ demo: install bundle  ## a local day for the example client: simulators + moto, 
 test: export HOPLINE_REQUIRE_NODE_MOCKS := 1
 test: install node_modules/.installed  ## lint, then the whole suite (unit, connectors, functions, infra, e2e; Node mocks required)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 lint: install  ## ruff and mypy (strict enough to catch wrong types at the boundaries)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 synth: install node_modules/.installed  ## cdk synth for CLIENT (default example-cin7-scend)

@@ -41,8 +41,9 @@ def load_config(client: str) -> ClientConfig:
     return config_for_client(client, clients_dir)
 
 
-def add_client_stack(app: cdk.App, config: ClientConfig, *,
-                     account_stack: cdk.Stack | None = None) -> HoplineClientStack:
+def add_client_stack(
+    app: cdk.App, config: ClientConfig, *, account_stack: cdk.Stack | None = None
+) -> HoplineClientStack:
     stack = HoplineClientStack(
         app,
         f"hopline-{config.client}",
@@ -65,9 +66,12 @@ def add_stacks(app: cdk.App, configs: Sequence[ClientConfig]) -> list[HoplineCli
         for account, region in places:
             construct_id = ACCOUNT_STACK_NAME if len(places) == 1 else f"{ACCOUNT_STACK_NAME}-{account}-{region}"
             account_stacks[(account, region)] = HoplineAccountStack(
-                app, construct_id, env=cdk.Environment(account=account, region=region))
-    stacks = [add_client_stack(app, config, account_stack=account_stacks.get((config.account, config.region)))
-              for config in configs]
+                app, construct_id, env=cdk.Environment(account=account, region=region)
+            )
+    stacks = [
+        add_client_stack(app, config, account_stack=account_stacks.get((config.account, config.region)))
+        for config in configs
+    ]
     cdk.Tags.of(app).add("app", "hopline")
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
     return stacks
@@ -77,8 +81,9 @@ def client_names(value: object) -> list[str]:
     return [name.strip() for name in str(value).split(",") if name.strip()]
 
 
-def build_app(client: str | Sequence[str], *, context: dict[str, Any] | None = None,
-              outdir: str | None = None) -> cdk.App:
+def build_app(
+    client: str | Sequence[str], *, context: dict[str, Any] | None = None, outdir: str | None = None
+) -> cdk.App:
     """The app for one or more clients; `context` overrides everything else (tests skip bundling with it)."""
     names = client_names(client) if isinstance(client, str) else list(client)
     app = cdk.App(

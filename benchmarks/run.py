@@ -31,19 +31,53 @@ def bench_day(orders: int, fault_rate: float, duplicate_rate: float, seed: int) 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     result = run_day(Options(orders=orders, fault_rate=fault_rate, duplicate_rate=duplicate_rate, seed=seed))
     summary = result.summary
-    keep = ("orders_sent", "unique_valid_orders", "warehouse_orders", "duplicate_warehouse_orders", "lost",
-            "in_dlq", "wrong_outcome", "bad_orders_reached_warehouse", "quarantined", "quarantined_total",
-            "released", "held", "skipped_excluded_location", "duplicates_suppressed", "retries",
-            "throttled_responses", "faults_injected", "api_calls", "webhooks_duplicated",
-            "webhooks_missed_recovered_by_poll", "shipments_seen", "shipments_applied",
-            "duplicate_shipments_applied", "orders_closed", "orders_shipped_in_full", "orders_shipped_in_part",
-            "writeback_exceptions", "writeback_latency_seconds", "cin7_calls_per_shipment_applied",
-            "schedule_runs_failed", "schedule_events_dead_lettered", "sales_by_kind", "skus_synced", "skus_rejected",
-            "orders_held_for_sku", "orders_released_after_sku", "product_to_release_seconds",
-            "warehouse_product_writes", "monitor")
-    return {"command": f"hopline sandbox run --orders {orders} --fault-rate {fault_rate} "
-                       f"--duplicate-rate {duplicate_rate} --seed {seed} --json",
-            "wall_seconds": round(result.wall_seconds, 1), **{k: summary[k] for k in keep}}
+    keep = (
+        "orders_sent",
+        "unique_valid_orders",
+        "warehouse_orders",
+        "duplicate_warehouse_orders",
+        "lost",
+        "in_dlq",
+        "wrong_outcome",
+        "bad_orders_reached_warehouse",
+        "quarantined",
+        "quarantined_total",
+        "released",
+        "held",
+        "skipped_excluded_location",
+        "duplicates_suppressed",
+        "retries",
+        "throttled_responses",
+        "faults_injected",
+        "api_calls",
+        "webhooks_duplicated",
+        "webhooks_missed_recovered_by_poll",
+        "shipments_seen",
+        "shipments_applied",
+        "duplicate_shipments_applied",
+        "orders_closed",
+        "orders_shipped_in_full",
+        "orders_shipped_in_part",
+        "writeback_exceptions",
+        "writeback_latency_seconds",
+        "cin7_calls_per_shipment_applied",
+        "schedule_runs_failed",
+        "schedule_events_dead_lettered",
+        "sales_by_kind",
+        "skus_synced",
+        "skus_rejected",
+        "orders_held_for_sku",
+        "orders_released_after_sku",
+        "product_to_release_seconds",
+        "warehouse_product_writes",
+        "monitor",
+    )
+    return {
+        "command": f"hopline sandbox run --orders {orders} --fault-rate {fault_rate} "
+        f"--duplicate-rate {duplicate_rate} --seed {seed} --json",
+        "wall_seconds": round(result.wall_seconds, 1),
+        **{k: summary[k] for k in keep},
+    }
 
 
 def _python312() -> str | None:
@@ -76,19 +110,39 @@ def bench_imports(runs: int = 5) -> dict[str, Any]:
 
         from infra.bundling import precompile
 
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        f"boto3=={boto3.__version__}", "--target", str(provided), "--no-compile"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"boto3=={boto3.__version__}",
+                "--target",
+                str(provided),
+                "--no-compile",
+            ],
+            check=True,
+        )
         precompile(provided)
     env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(
-            [str(BUILD / "code"), str(layer / "python"), str(provided)]),
-        "AWS_DEFAULT_REGION": "eu-west-2", "TABLE_IDEMPOTENCY": "t", "POWERTOOLS_SERVICE_NAME": "bench",
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(BUILD / "code"), str(layer / "python"), str(provided)]),
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "TABLE_IDEMPOTENCY": "t",
+        "POWERTOOLS_SERVICE_NAME": "bench",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     totals = []
     for _ in range(runs):
-        done = subprocess.run([python, "-X", "importtime", "-c", "import functions.order_submit.handler"],
-                              env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [python, "-X", "importtime", "-c", "import functions.order_submit.handler"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         module = "functions.order_submit.handler"
         line = next(x for x in reversed(done.stderr.splitlines()) if x.rstrip().endswith(module))
         totals.append(int(re.split(r"\s*\|\s*", line.split(":", 1)[1])[1]) / 1000)
@@ -107,9 +161,22 @@ def bench_assets() -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=["day", "imports", "assets", "stock-diff", "stock-backlog",
-                                           "where", "sla-alert", "alarms", "endpoints", "card-day",
-                                           "submit-race"])
+    parser.add_argument(
+        "--only",
+        choices=[
+            "day",
+            "imports",
+            "assets",
+            "stock-diff",
+            "stock-backlog",
+            "where",
+            "sla-alert",
+            "alarms",
+            "endpoints",
+            "card-day",
+            "submit-race",
+        ],
+    )
     parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--fault-rate", type=float, default=0.2)
@@ -120,8 +187,10 @@ def main() -> int:
     parser.add_argument("--sales", type=int, default=10, help="submit-race: sales per round")
     parser.add_argument("--out", default="latest", help="results file name under benchmarks/results/ (no .json)")
     args = parser.parse_args()
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     if args.only in (None, "assets"):
         report["assets"] = bench_assets()
     if args.only in (None, "imports"):

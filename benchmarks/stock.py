@@ -1,7 +1,7 @@
 """Stock sync figures: the ATS + delta computation at scale, and a shared-budget backlog in real time.
 
-    python -m benchmarks.run --only stock-diff     # 100,000 SKUs x 3 locations
-    python -m benchmarks.run --only stock-backlog  # callers sharing one 60 calls/min budget, real clock
+python -m benchmarks.run --only stock-diff     # 100,000 SKUs x 3 locations
+python -m benchmarks.run --only stock-backlog  # callers sharing one 60 calls/min budget, real clock
 """
 
 from __future__ import annotations
@@ -26,15 +26,36 @@ def bench_diff(skus: int = 100_000, locations: int = 3, changed_share: float = 0
 
     rng = random.Random(seed)
     names = ["Scend UK", "Retail Store", "Showroom"][:locations]
-    config = StockPipeline(from_="cin7", to="scend", locations={"Scend UK": "3", "Showroom": "3"},
-                           drift_location="Scend UK",
-                         buffer=StockBuffer(units=1, percent=5), sku_buffers={f"SKU-{i:06d}": StockBuffer(units=3)
-                                                                              for i in range(0, skus, 50)})
-    raw = [{"SKU": f"SKU-{i:06d}", "Location": name, "Available": rng.randint(-2, 400), "OnHand": 0,
-            "Allocated": rng.randint(0, 5)} for i in range(skus) for name in names]
+    config = StockPipeline(
+        from_="cin7",
+        to="scend",
+        locations={"Scend UK": "3", "Showroom": "3"},
+        drift_location="Scend UK",
+        buffer=StockBuffer(units=1, percent=5),
+        sku_buffers={f"SKU-{i:06d}": StockBuffer(units=3) for i in range(0, skus, 50)},
+    )
+    raw = [
+        {
+            "SKU": f"SKU-{i:06d}",
+            "Location": name,
+            "Available": rng.randint(-2, 400),
+            "OnHand": 0,
+            "Allocated": rng.randint(0, 5),
+        }
+        for i in range(skus)
+        for name in names
+    ]
     started = time.perf_counter()
-    rows = [StockRow(sku=r["SKU"], location=r["Location"], available=Decimal(r["Available"]),
-                     on_hand=Decimal(r["OnHand"]), allocated=Decimal(r["Allocated"])) for r in raw]
+    rows = [
+        StockRow(
+            sku=r["SKU"],
+            location=r["Location"],
+            available=Decimal(r["Available"]),
+            on_hand=Decimal(r["OnHand"]),
+            allocated=Decimal(r["Allocated"]),
+        )
+        for r in raw
+    ]
     mapped = time.perf_counter()
     figures = available_to_sell(rows, config)
     computed = time.perf_counter()
@@ -46,23 +67,33 @@ def bench_diff(skus: int = 100_000, locations: int = 3, changed_share: float = 0
     actions: dict[str, int] = {}
     observed = datetime.now(UTC)
     for figure in figures:
-        delta = decide_delta(figure.quantity, last[(figure.sku, figure.location)], confirm_increases=True,
-                             observed_at=observed, confirm_after_seconds=300)
+        delta = decide_delta(
+            figure.quantity,
+            last[(figure.sku, figure.location)],
+            confirm_increases=True,
+            observed_at=observed,
+            confirm_after_seconds=300,
+        )
         actions[delta.action.value] = actions.get(delta.action.value, 0) + 1
     decided = time.perf_counter()
     return {
-        "skus": skus, "locations": locations, "rows": len(rows), "figures": len(figures),
+        "skus": skus,
+        "locations": locations,
+        "rows": len(rows),
+        "figures": len(figures),
         "changed_share_of_snapshot": changed_share,
         "map_rows_seconds": round(mapped - started, 2),
         "ats_seconds": round(computed - mapped, 2),
         "delta_seconds": round(decided - snapshot, 2),
         "ats_plus_delta_seconds": round((computed - mapped) + (decided - snapshot), 2),
-        "actions": actions, "pushes": actions.get(DeltaAction.PUSH.value, 0),
+        "actions": actions,
+        "pushes": actions.get(DeltaAction.PUSH.value, 0),
     }
 
 
-def bench_backlog(minutes: float = 3.0, limit: int = 60, background_workers: int = 3, order_every: float = 6.0,
-                  seed: int = 11) -> dict[str, Any]:
+def bench_backlog(
+    minutes: float = 3.0, limit: int = 60, background_workers: int = 3, order_every: float = 6.0, seed: int = 11
+) -> dict[str, Any]:
     """Concurrent callers (threads standing in for Lambdas) drain a backlog through one DynamoDB budget.
 
     Real clock, the Cin7 Core simulator enforcing `limit` calls in any rolling 60 s with 503s. Background
@@ -88,10 +119,20 @@ def bench_backlog(minutes: float = 3.0, limit: int = 60, background_workers: int
         spec = next(t for t in topology.TABLES if t.name == topology.BUDGET_TABLE)
         create_table(boto3.client("dynamodb"), "bench-budgets", spec)
         simulator = Cin7CoreSimulator("acct-bench", "key-bench", clock=clock, calls_per_minute=limit)
-        sale_ids = [simulator.add_sale(order_number=f"SO-{i}", lines=[("TEE-BLK-M", 1, Decimal("9.99"))],
-                                       address={"Line1": "1 High St", "City": "Leeds", "Postcode": "LS1 1AA",
-                                                "Country": "United Kingdom", "Contact": "Jo"})
-                    for i in range(50)]
+        sale_ids = [
+            simulator.add_sale(
+                order_number=f"SO-{i}",
+                lines=[("TEE-BLK-M", 1, Decimal("9.99"))],
+                address={
+                    "Line1": "1 High St",
+                    "City": "Leeds",
+                    "Postcode": "LS1 1AA",
+                    "Country": "United Kingdom",
+                    "Contact": "Jo",
+                },
+            )
+            for i in range(50)
+        ]
         simulator.start()
         rate, burst = budget_shape(limit)
         stop = time.monotonic() + minutes * 60
@@ -100,11 +141,23 @@ def bench_backlog(minutes: float = 3.0, limit: int = 60, background_workers: int
         lock = threading.Lock()
 
         def client(priority: str) -> Cin7CoreClient:
-            budget = DynamoTokenBucket(boto3.resource("dynamodb").Table("bench-budgets"), "cin7_core:acct-bench",
-                                       rate=rate, per_seconds=60, capacity=burst, clock=clock,
-                                       priority=lambda: priority)  # type: ignore[arg-type,return-value]
-            return Cin7CoreClient(simulator.url + "ExternalApi/v2/", "acct-bench", "key-bench", clock=clock,
-                                  budget=budget, retry=RetryConfig(max_attempts=5, base_delay_seconds=1))
+            budget = DynamoTokenBucket(
+                boto3.resource("dynamodb").Table("bench-budgets"),
+                "cin7_core:acct-bench",
+                rate=rate,
+                per_seconds=60,
+                capacity=burst,
+                clock=clock,
+                priority=lambda: priority,
+            )  # type: ignore[arg-type,return-value]
+            return Cin7CoreClient(
+                simulator.url + "ExternalApi/v2/",
+                "acct-bench",
+                "key-bench",
+                clock=clock,
+                budget=budget,
+                retry=RetryConfig(max_attempts=5, base_delay_seconds=1),
+            )
 
         def work(priority: str) -> None:
             api = client(priority)
@@ -137,16 +190,25 @@ def bench_backlog(minutes: float = 3.0, limit: int = 60, background_workers: int
         throttled = simulator.throttled
     ok = served - throttled
     return {
-        "limit_per_minute": limit, "minutes": round(elapsed / 60, 2), "callers": background_workers + 1,
-        "calls_answered": ok, "throttled_responses": throttled,
+        "limit_per_minute": limit,
+        "minutes": round(elapsed / 60, 2),
+        "callers": background_workers + 1,
+        "calls_answered": ok,
+        "throttled_responses": throttled,
         "achieved_per_minute": round(ok / (elapsed / 60), 1),
         "utilisation": round(ok / (limit * elapsed / 60), 3),
         "throttled_share": round(throttled / served, 4) if served else None,
         "calls_failed_after_retries": failures,
-        "order_call_seconds": {"p50": _q(waits["orders"], 0.5), "p95": _q(waits["orders"], 0.95),
-                               "count": len(waits["orders"])},
-        "background_call_seconds": {"p50": _q(waits["background"], 0.5), "p95": _q(waits["background"], 0.95),
-                                    "count": len(waits["background"])},
+        "order_call_seconds": {
+            "p50": _q(waits["orders"], 0.5),
+            "p95": _q(waits["orders"], 0.95),
+            "count": len(waits["orders"]),
+        },
+        "background_call_seconds": {
+            "p50": _q(waits["background"], 0.5),
+            "p95": _q(waits["background"], 0.95),
+            "count": len(waits["background"]),
+        },
     }
 
 
@@ -155,4 +217,3 @@ def _q(values: list[float], share: float) -> float | None:
         return None
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
-

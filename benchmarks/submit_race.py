@@ -21,8 +21,13 @@ from decimal import Decimal
 from typing import Any
 
 CLIENT = "example-cin7-scend"
-ADDRESS = {"Line1": "1 High Street", "City": "Leeds", "Postcode": "LS1 1AA", "Country": "United Kingdom",
-           "Contact": "Jo Smith"}
+ADDRESS = {
+    "Line1": "1 High Street",
+    "City": "Leeds",
+    "Postcode": "LS1 1AA",
+    "Country": "United Kingdom",
+    "Contact": "Jo Smith",
+}
 
 
 def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed: int = 1) -> dict[str, Any]:
@@ -50,20 +55,33 @@ def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed:
     started = time.perf_counter()
     try:
         config = base.with_platform("cin7", base_url=f"{cin7.url}ExternalApi/v2/").with_platform(
-            "scend", base_url=f"{scend.url}api/")
+            "scend", base_url=f"{scend.url}api/"
+        )
         with mock_aws(config=MOTO_CONFIG):
             local = LocalHopline(config, clock)
-            local.start({"platforms.cin7.credentials_secret": {"account_id": "acct", "application_key": "key"},
-                         "platforms.cin7.webhook_secret": {"secret": "s"},
-                         "platforms.scend.credentials_secret": {"api_key": "scend"}})
+            local.start(
+                {
+                    "platforms.cin7.credentials_secret": {"account_id": "acct", "application_key": "key"},
+                    "platforms.cin7.webhook_secret": {"secret": "s"},
+                    "platforms.scend.credentials_secret": {"api_key": "scend"},
+                }
+            )
             rt = local.runtime
             sqs = boto3.client("sqs")
             for round_ in range(rounds):
                 for n in range(sales):
-                    sale = cin7.add_sale(order_number=f"SO-R{round_}-{n}", lines=[("TEE-BLK-M", 1, Decimal("10"))],
-                                         address=dict(ADDRESS), email="jo@example.com")
-                    local.call_api("POST", "/webhooks/cin7-core", headers={"X-Hopline-Webhook-Secret": "s"},
-                                   body=json.dumps(cin7.webhook_payload(sale)))
+                    sale = cin7.add_sale(
+                        order_number=f"SO-R{round_}-{n}",
+                        lines=[("TEE-BLK-M", 1, Decimal("10"))],
+                        address=dict(ADDRESS),
+                        email="jo@example.com",
+                    )
+                    local.call_api(
+                        "POST",
+                        "/webhooks/cin7-core",
+                        headers={"X-Hopline-Webhook-Secret": "s"},
+                        body=json.dumps(cin7.webhook_payload(sale)),
+                    )
                 local.drain_queue("order-intake")
                 messages: list[SubmitMessage] = []
                 url = local.queue_urls["order-submit"]
@@ -71,19 +89,29 @@ def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed:
                     for message in batch:
                         messages.append(SubmitMessage.model_validate_json(message["Body"]))
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                outcomes = _race(messages, threads, random.Random(seed * 1000 + round_),
-                                 lambda m: str(submit_order(m, rt)["outcome"]))
+                outcomes = _race(
+                    messages,
+                    threads,
+                    random.Random(seed * 1000 + round_),
+                    lambda m: str(submit_order(m, rt)["outcome"]),
+                )
                 held = scend.orders_by_reference()
                 orders = sum(len(held.get(m.client_reference, [])) for m in messages)
                 recorded = 0
                 for m in messages:
                     entry = rt.ledger.get(m.order_key)
                     ids = {str(o["ID"]) for o in held.get(m.client_reference, [])}
-                    recorded += bool(entry and entry.stage.value == "submitted" and len(ids) == 1
-                                     and entry.warehouse_order_id in ids)
-                per_round.append({"sales": len(messages), "warehouse_orders": orders,
-                                  "sales_with_one_order_recorded": recorded,
-                                  "outcomes": dict(sorted(outcomes.items()))})
+                    recorded += bool(
+                        entry and entry.stage.value == "submitted" and len(ids) == 1 and entry.warehouse_order_id in ids
+                    )
+                per_round.append(
+                    {
+                        "sales": len(messages),
+                        "warehouse_orders": orders,
+                        "sales_with_one_order_recorded": recorded,
+                        "outcomes": dict(sorted(outcomes.items())),
+                    }
+                )
     finally:
         cin7.stop()
         scend.stop()
@@ -92,13 +120,17 @@ def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed:
         totals.update(r["outcomes"])
     return {
         "command": f"python -m benchmarks.run --only submit-race --rounds {rounds} --threads {threads} "
-                   f"--sales {sales} --out submit-race",
-        "warehouse_accepts_repeated_reference": True, "idempotency_records": "bypassed (the step is called directly)",
-        "rounds": rounds, "threads": threads, "sales_per_round": sales,
+        f"--sales {sales} --out submit-race",
+        "warehouse_accepts_repeated_reference": True,
+        "idempotency_records": "bypassed (the step is called directly)",
+        "rounds": rounds,
+        "threads": threads,
+        "sales_per_round": sales,
         "warehouse_orders_per_round": [r["warehouse_orders"] for r in per_round],
         "duplicate_warehouse_orders": sum(r["warehouse_orders"] - r["sales"] for r in per_round),
         "sales_recorded_with_their_one_order": sum(r["sales_with_one_order_recorded"] for r in per_round),
-        "attempts": dict(sorted(totals.items())), "wall_seconds": round(time.perf_counter() - started, 1),
+        "attempts": dict(sorted(totals.items())),
+        "wall_seconds": round(time.perf_counter() - started, 1),
     }
 
 

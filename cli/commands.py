@@ -36,10 +36,19 @@ def build_ops(args: argparse.Namespace) -> Ops:
     endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
     sqs = session.client("sqs", **endpoint)
     names = args.names or ("convention" if args.endpoint_url else "stack")
-    resources: StackResources = (resources_by_convention(args.client, sqs) if names == "convention"
-                                 else resources_from_stack(args.client, session.client("cloudformation", **endpoint)))
-    return Ops(resources=resources, dynamodb=session.resource("dynamodb", **endpoint), sqs=sqs,
-               s3=session.client("s3", **endpoint), source=source, reference_prefix=prefix)
+    resources: StackResources = (
+        resources_by_convention(args.client, sqs)
+        if names == "convention"
+        else resources_from_stack(args.client, session.client("cloudformation", **endpoint))
+    )
+    return Ops(
+        resources=resources,
+        dynamodb=session.resource("dynamodb", **endpoint),
+        sqs=sqs,
+        s3=session.client("s3", **endpoint),
+        source=source,
+        reference_prefix=prefix,
+    )
 
 
 def run_ops_command(args: argparse.Namespace, ops: Ops | None = None) -> int:
@@ -115,9 +124,11 @@ def _table(title: str, columns: list[str]) -> Any:
 
 def _print_where(view: Any) -> None:
     console = _console()
-    console.print(f"[bold]{view.order_number or view.order_key}[/bold]  key {view.order_key}  stage {view.stage}"
-                  f"  warehouse {view.warehouse_order_id or '-'} ({view.client_reference or '-'})"
-                  f"  {'closed' if view.closed else 'open'}")
+    console.print(
+        f"[bold]{view.order_number or view.order_key}[/bold]  key {view.order_key}  stage {view.stage}"
+        f"  warehouse {view.warehouse_order_id or '-'} ({view.client_reference or '-'})"
+        f"  {'closed' if view.closed else 'open'}"
+    )
     table = _table("Timeline", ["time (UTC)", "system", "event", "detail"])
     for event in view.timeline:
         table.add_row(event.at.strftime("%Y-%m-%d %H:%M:%S"), event.system, event.event, event.detail)
@@ -125,11 +136,19 @@ def _print_where(view: Any) -> None:
 
 
 def _print_exceptions(records: list[Any]) -> None:
-    table = _table(f"Exceptions ({len(records)})", ["id", "reason", "team", "status", "attempts", "last seen",
-                                                    "detail"])
+    table = _table(
+        f"Exceptions ({len(records)})", ["id", "reason", "team", "status", "attempts", "last seen", "detail"]
+    )
     for record in records:
-        table.add_row(record.id, record.reason.value, record.team.value, record.status.value, str(record.attempts),
-                      record.last_seen[:19], record.detail[:120])
+        table.add_row(
+            record.id,
+            record.reason.value,
+            record.team.value,
+            record.status.value,
+            str(record.attempts),
+            record.last_seen[:19],
+            record.detail[:120],
+        )
     _console().print(table)
 
 
@@ -157,15 +176,21 @@ def _print_redrive(result: Any) -> None:
         for sample in result.sample:
             console.print_json(json.dumps(sample))
     elif result.method == "move_task":
-        console.print(f"{result.queue}: SQS move task {result.task_handle} started for about {result.waiting_before} "
-                      "message(s); follow it in the console (DLQ -> 'Start DLQ redrive' tab)")
+        console.print(
+            f"{result.queue}: SQS move task {result.task_handle} started for about {result.waiting_before} "
+            "message(s); follow it in the console (DLQ -> 'Start DLQ redrive' tab)"
+        )
     else:
-        console.print(f"{result.queue}: moved {result.moved} of {result.waiting_before} message(s) back in "
-                      f"{result.seconds:.1f} s")
+        console.print(
+            f"{result.queue}: moved {result.moved} of {result.waiting_before} message(s) back in {result.seconds:.1f} s"
+        )
 
 
 _PRINTERS: dict[str, Callable[[Any], None]] = {
-    "where": _print_where, "exceptions": _print_exceptions, "replay": _print_replay, "payload": _print_payload,
+    "where": _print_where,
+    "exceptions": _print_exceptions,
+    "replay": _print_replay,
+    "payload": _print_payload,
     "resolve": _print_resolve,
     "redrive": _print_redrive,
 }
@@ -179,8 +204,10 @@ def sandbox_operator(commands: list[str], *, interactive: bool, client: str) -> 
 
         lines = list(commands)
         if interactive:
-            print("hopline> operator commands against the sandbox (e.g. `exceptions`, `where SO-10003`); EOF ends",
-                  file=sys.stderr)
+            print(
+                "hopline> operator commands against the sandbox (e.g. `exceptions`, `where SO-10003`); EOF ends",
+                file=sys.stderr,
+            )
             lines += [line for line in sys.stdin.read().splitlines() if line.strip()]
         for line in lines:
             argv = [*shlex.split(line), "--client", client, "--names", "convention"]
@@ -191,10 +218,17 @@ def sandbox_operator(commands: list[str], *, interactive: bool, client: str) -> 
             if args.command == "sandbox":
                 print("hopline: `sandbox` cannot run inside a sandbox day", file=sys.stderr)
                 continue
-            run_ops_command(args, Ops(resources=resources_by_convention(client, local.runtime.sqs),
-                                      dynamodb=local.runtime.dynamodb, sqs=local.runtime.sqs, s3=local.runtime.s3,
-                                      source=local.config.settings_for(Role.ORDER_SOURCE).type,
-                                      reference_prefix=local.config.orders.reference_prefix,
-                                      clock=local.clock))
+            run_ops_command(
+                args,
+                Ops(
+                    resources=resources_by_convention(client, local.runtime.sqs),
+                    dynamodb=local.runtime.dynamodb,
+                    sqs=local.runtime.sqs,
+                    s3=local.runtime.s3,
+                    source=local.config.settings_for(Role.ORDER_SOURCE).type,
+                    reference_prefix=local.config.orders.reference_prefix,
+                    clock=local.clock,
+                ),
+            )
 
     return run

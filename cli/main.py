@@ -36,17 +36,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--missed-webhook-rate", type=_rate, default=0.03, help="share of sales with no webhook")
     run.add_argument("--seed", type=int, default=1)
     run.add_argument("--day-hours", type=float, default=10.0, help="simulated trading hours the orders spread over")
-    run.add_argument("--follow-up-hours", type=float, default=30.0,
-                     help="simulated hours after the last order (late parcels come back within ~26 h)")
-    run.add_argument("--warehouse-rejects-duplicates", action="store_true",
-                     help="simulate a warehouse that refuses a repeated reference (by default it accepts one, as "
-                     "the card does not say otherwise, so our own guards are what keep orders single)")
+    run.add_argument(
+        "--follow-up-hours",
+        type=float,
+        default=30.0,
+        help="simulated hours after the last order (late parcels come back within ~26 h)",
+    )
+    run.add_argument(
+        "--warehouse-rejects-duplicates",
+        action="store_true",
+        help="simulate a warehouse that refuses a repeated reference (by default it accepts one, as "
+        "the card does not say otherwise, so our own guards are what keep orders single)",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    run.add_argument("--ops", action="append", default=[], metavar="COMMAND",
-                     help="after the day, run an operator command against the local stack, e.g. "
-                     "--ops 'exceptions --team operations' (repeatable)")
-    run.add_argument("--interactive", action="store_true",
-                     help="after the day, read operator commands from stdin until EOF")
+    run.add_argument(
+        "--ops",
+        action="append",
+        default=[],
+        metavar="COMMAND",
+        help="after the day, run an operator command against the local stack, e.g. "
+        "--ops 'exceptions --team operations' (repeatable)",
+    )
+    run.add_argument(
+        "--interactive", action="store_true", help="after the day, read operator commands from stdin until EOF"
+    )
     _add_ops_commands(commands)
     return parser
 
@@ -58,11 +71,15 @@ def _add_ops_commands(commands: Any) -> None:
     common.add_argument("--json", action="store_true", help="print JSON instead of tables")
     common.add_argument("--profile", help="AWS profile (default: the usual AWS_PROFILE / default chain)")
     common.add_argument("--region", help="AWS region (default: the client config's region)")
-    common.add_argument("--endpoint-url",
-                        help="an AWS-compatible endpoint (e.g. LocalStack); implies --names convention")
-    common.add_argument("--names", choices=["stack", "convention"],
-                        help="resolve resource names from the CloudFormation stack outputs (default) or as "
-                        "hopline-<client>-<name> (the sandbox)")
+    common.add_argument(
+        "--endpoint-url", help="an AWS-compatible endpoint (e.g. LocalStack); implies --names convention"
+    )
+    common.add_argument(
+        "--names",
+        choices=["stack", "convention"],
+        help="resolve resource names from the CloudFormation stack outputs (default) or as "
+        "hopline-<client>-<name> (the sandbox)",
+    )
     where = commands.add_parser("where", parents=[common], help="the whole cross-system timeline of one order")
     where.add_argument("order", help="order number, source id, client reference or order key")
     listing = commands.add_parser("exceptions", parents=[common], help="the exception inbox")
@@ -75,8 +92,9 @@ def _add_ops_commands(commands: Any) -> None:
     replay.add_argument("--queue", help="send to this queue instead of the one the exception names")
     replay.add_argument("--dry-run", action="store_true", help="show what would be sent, and where; send nothing")
     replay.add_argument("--user", help="who is replaying (default: the login name)")
-    payload = commands.add_parser("payload", parents=[common],
-                                  help="the archived payload an exception points at (to correct before a replay)")
+    payload = commands.add_parser(
+        "payload", parents=[common], help="the archived payload an exception points at (to correct before a replay)"
+    )
     payload.add_argument("exception_id", help="an exception id, or an archive key")
     resolve = commands.add_parser("resolve", parents=[common], help="close an exception fixed elsewhere, or ignore it")
     resolve.add_argument("exception_id")
@@ -96,16 +114,20 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
     from rich.table import Table
 
     console = Console()
-    title = (f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
-             f"{summary['fault_rate']}, duplicate rate {summary['duplicate_rate']})")
+    title = (
+        f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
+        f"{summary['fault_rate']}, duplicate rate {summary['duplicate_rate']})"
+    )
     flow = Table(title=title, show_header=False, title_justify="left")
     flow.add_column("what")
     flow.add_column("count", justify="right")
     rows = [
         ("Orders authorised at Cin7 Core", summary["orders_sent"]),
         ("  of which valid for the warehouse", summary["unique_valid_orders"]),
-        ("Webhooks accepted / rejected (401)", f"{summary['webhooks_accepted']} / "
-                                                f"{summary['webhooks_rejected_unauthorised']}"),
+        (
+            "Webhooks accepted / rejected (401)",
+            f"{summary['webhooks_accepted']} / {summary['webhooks_rejected_unauthorised']}",
+        ),
         ("Webhooks duplicated by the source", summary["webhooks_duplicated"]),
         ("Sales with no webhook (found by the poll)", summary["webhooks_missed_recovered_by_poll"]),
         ("Orders received", summary["orders_received"]),
@@ -116,62 +138,93 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         ("Sent to the warehouse (unique orders)", summary["warehouse_orders"]),
         ("Duplicate orders at the warehouse", summary["duplicate_warehouse_orders"]),
         ("Duplicates suppressed", summary["duplicates_suppressed"]),
-        ("Retries (HTTP / SQS redeliveries)", f"{summary['retries']['http']} / "
-                                               f"{summary['retries']['sqs_redeliveries']}"),
+        (
+            "Retries (HTTP / SQS redeliveries)",
+            f"{summary['retries']['http']} / {summary['retries']['sqs_redeliveries']}",
+        ),
         ("Throttled responses", summary["throttled_responses"]),
         ("Items in DLQs", summary["in_dlq"]),
         ("Lost (expected at the warehouse, not there)", summary["lost"]),
         ("At the warehouse unlike the source (lines, address, service)", summary["wrong_at_warehouse"]),
-        ("Wrong outcome / bad orders at warehouse", f"{summary['wrong_outcome']} / "
-                                                     f"{summary['bad_orders_reached_warehouse']}"),
+        (
+            "Wrong outcome / bad orders at warehouse",
+            f"{summary['wrong_outcome']} / {summary['bad_orders_reached_warehouse']}",
+        ),
     ]
     wb = summary["writeback_exceptions"]
     latency = summary["writeback_latency_seconds"]
     rows += [
         ("Despatches by the warehouse (parcels)", f"{summary['shipments_seen']} ({summary['parcels_seen']})"),
-        ("Despatches whose tracking is on the Cin7 sale / missing", f"{summary['despatches_written_back']} / "
-                                                                     f"{summary['despatches_not_written_back']}"),
+        (
+            "Despatches whose tracking is on the Cin7 sale / missing",
+            f"{summary['despatches_written_back']} / {summary['despatches_not_written_back']}",
+        ),
         ("Despatches refused by Cin7 after a void (for operations)", summary["despatches_refused_after_void"]),
         ("Despatches written back twice", summary["duplicate_shipments_applied"]),
-        ("Orders shipped in full (closed) / in part", f"{summary['orders_shipped_in_full']} / "
-                                                       f"{summary['orders_shipped_in_part']}"),
+        (
+            "Orders shipped in full (closed) / in part",
+            f"{summary['orders_shipped_in_full']} / {summary['orders_shipped_in_part']}",
+        ),
         ("Write-backs retrying / failed (escalated)", f"{wb['retrying']} / {wb['open']}"),
         ("Despatch to write-back p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
         ("Products synced to the warehouse / rejected", f"{summary['skus_synced']} / {summary['skus_rejected']}"),
-        ("Orders held for a SKU / released when it went live", f"{summary['orders_held_for_sku']} / "
-                                                                f"{summary['orders_released_after_sku']}"),
-        ("Product created to held order released p50 / max (s)",
-         f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}"),
+        (
+            "Orders held for a SKU / released when it went live",
+            f"{summary['orders_held_for_sku']} / {summary['orders_released_after_sku']}",
+        ),
+        (
+            "Product created to held order released p50 / max (s)",
+            f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}",
+        ),
     ]
     if "cancels_requested" in summary:
         latency = summary["cancel_decision_latency_seconds"]
         rows += [
             ("Cancels requested (voided at Cin7 Core)", summary["cancels_requested"]),
-            ("Cancelled before submit / at the warehouse", f"{summary['cancelled_before_submit']} / "
-                                                           f"{summary['cancelled_at_warehouse']}"),
-            ("Refused: too late / despatched (return) / by the warehouse",
-             f"{summary['cancels_refused_too_late']} / {summary['cancels_refused_return_started']} / "
-             f"{summary['cancels_refused_by_warehouse']}"),
-            ("Cancel calls to the warehouse / refused by it", f"{summary['cancel_calls_to_the_warehouse']} / "
-                                                              f"{summary['cancel_calls_refused_by_the_warehouse']}"),
-            ("Shipped or live after an accepted cancel", f"{summary['shipped_after_cancel']} / "
-                                                         f"{summary['live_at_warehouse_after_cancel']}"),
+            (
+                "Cancelled before submit / at the warehouse",
+                f"{summary['cancelled_before_submit']} / {summary['cancelled_at_warehouse']}",
+            ),
+            (
+                "Refused: too late / despatched (return) / by the warehouse",
+                f"{summary['cancels_refused_too_late']} / {summary['cancels_refused_return_started']} / "
+                f"{summary['cancels_refused_by_warehouse']}",
+            ),
+            (
+                "Cancel calls to the warehouse / refused by it",
+                f"{summary['cancel_calls_to_the_warehouse']} / {summary['cancel_calls_refused_by_the_warehouse']}",
+            ),
+            (
+                "Shipped or live after an accepted cancel",
+                f"{summary['shipped_after_cancel']} / {summary['live_at_warehouse_after_cancel']}",
+            ),
             ("Cancel request to outcome p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
         ]
     if "deltas_pushed" in summary:
         rows += [
-            ("Stock reads (SKUs read) / stock events", f"{summary['stock_reads']} ({summary['skus_read']}) / "
-                                                       f"{summary['stock_events_sent']}"),
-            ("Stock figures pushed / skipped unchanged", f"{summary['deltas_pushed']} / "
-                                                         f"{summary['pushes_skipped_unchanged']}"),
+            (
+                "Stock reads (SKUs read) / stock events",
+                f"{summary['stock_reads']} ({summary['skus_read']}) / {summary['stock_events_sent']}",
+            ),
+            (
+                "Stock figures pushed / skipped unchanged",
+                f"{summary['deltas_pushed']} / {summary['pushes_skipped_unchanged']}",
+            ),
             ("Stock figures received at Scend", summary["stock_figures_received"]),
-            ("Increases held for confirmation / spikes pushed", f"{summary['increases_awaiting_confirmation']} / "
-                                                                f"{summary['spikes_pushed']} of {summary['spikes']}"),
-            ("Stock target calls (minimum)", f"{summary['stock_target_calls']} "
-                                             f"({summary['stock_target_calls_minimum']})"),
-            ("Drifting SKUs / flagged (damage found)", f"{summary['drift_skus']} / {summary['drift_flagged']} "
-                                                       f"({summary['drift_damaged_skus_found']} of "
-                                                       f"{summary['drift_damaged_skus']})"),
+            (
+                "Increases held for confirmation / spikes pushed",
+                f"{summary['increases_awaiting_confirmation']} / {summary['spikes_pushed']} of {summary['spikes']}",
+            ),
+            (
+                "Stock target calls (minimum)",
+                f"{summary['stock_target_calls']} ({summary['stock_target_calls_minimum']})",
+            ),
+            (
+                "Drifting SKUs / flagged (damage found)",
+                f"{summary['drift_skus']} / {summary['drift_flagged']} "
+                f"({summary['drift_damaged_skus_found']} of "
+                f"{summary['drift_damaged_skus']})",
+            ),
             ("SKUs pushed above Cin7 Available", summary["skus_pushed_above_master_available"]),
         ]
     for label, value in rows:
@@ -204,9 +257,14 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     options = Options(
-        client=args.client, orders=args.orders, fault_rate=args.fault_rate, duplicate_rate=args.duplicate_rate,
-        missed_webhook_rate=args.missed_webhook_rate, seed=args.seed,
-        warehouse_rejects_duplicates=args.warehouse_rejects_duplicates, follow_up_hours=args.follow_up_hours,
+        client=args.client,
+        orders=args.orders,
+        fault_rate=args.fault_rate,
+        duplicate_rate=args.duplicate_rate,
+        missed_webhook_rate=args.missed_webhook_rate,
+        seed=args.seed,
+        warehouse_rejects_duplicates=args.warehouse_rejects_duplicates,
+        follow_up_hours=args.follow_up_hours,
         day_hours=args.day_hours,
         late_parcel_hours=min(26.0, args.follow_up_hours * 0.8),
     )

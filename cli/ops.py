@@ -31,8 +31,12 @@ PARCEL_FLOW = "shipment_writeback"
 # Archive object names: <yyyymmddTHHMMSS.mmm>-<kind>-<8 hex>.json
 _ARCHIVED = re.compile(r"(?P<stamp>\d{8}T\d{6}\.\d{3})-(?P<kind>.+)-[0-9a-f]{8}\.json$")
 # SQS answers for an action it (or the emulator) does not offer.
-_UNSUPPORTED = {"UnsupportedOperation", "InvalidAction", "NotImplemented",
-                "AWS.SimpleQueueService.UnsupportedOperation"}
+_UNSUPPORTED = {
+    "UnsupportedOperation",
+    "InvalidAction",
+    "NotImplemented",
+    "AWS.SimpleQueueService.UnsupportedOperation",
+}
 
 
 # Payloads whose exception belongs to a receiver, not to the consumer of the message rebuilt from them.
@@ -68,8 +72,13 @@ def resources_by_convention(client: str, sqs: Any) -> StackResources:
             dlqs[queue.name] = sqs.get_queue_url(QueueName=f"{name}{queue.name}-dlq")["QueueUrl"]
         except ClientError as error:
             raise OpsError(f"queue {name}{queue.name} not found: is the sandbox (or stack) for {client} up?") from error
-    return StackResources(client=client, tables={t.name: name + t.name for t in topology.TABLES}, queues=queues,
-                          dead_letter_queues=dlqs, buckets={b.name: name + b.name for b in topology.BUCKETS})
+    return StackResources(
+        client=client,
+        tables={t.name: name + t.name for t in topology.TABLES},
+        queues=queues,
+        dead_letter_queues=dlqs,
+        buckets={b.name: name + b.name for b in topology.BUCKETS},
+    )
 
 
 def resources_from_stack(client: str, cloudformation: Any) -> StackResources:
@@ -88,10 +97,13 @@ def resources_from_stack(client: str, cloudformation: Any) -> StackResources:
         return {n: outputs[f"{prefix}{_pascal(n)}"] for n in names}
 
     queue_names = [q.name for q in topology.QUEUES]
-    return StackResources(client=client, tables=pick("Table", [t.name for t in topology.TABLES]),
-                          queues=pick("QueueUrl", queue_names),
-                          dead_letter_queues=pick("DeadLetterQueueUrl", queue_names),
-                          buckets=pick("Bucket", [b.name for b in topology.BUCKETS]))
+    return StackResources(
+        client=client,
+        tables=pick("Table", [t.name for t in topology.TABLES]),
+        queues=pick("QueueUrl", queue_names),
+        dead_letter_queues=pick("DeadLetterQueueUrl", queue_names),
+        buckets=pick("Bucket", [b.name for b in topology.BUCKETS]),
+    )
 
 
 class TimelineEvent(BaseModel):
@@ -192,24 +204,41 @@ class Ops:
             noted.setdefault(parcel, applied.get("despatched_at", ""))
             tracking = ", ".join(applied.get("tracking_numbers", []))
             if applied.get("applied_at"):
-                events.append(TimelineEvent(at=_time(applied["applied_at"]), system=self.source,
-                                            event=f"parcel {parcel} written back",
-                                            detail=f"{applied.get('carrier', '')} {tracking}".strip()))
+                events.append(
+                    TimelineEvent(
+                        at=_time(applied["applied_at"]),
+                        system=self.source,
+                        event=f"parcel {parcel} written back",
+                        detail=f"{applied.get('carrier', '')} {tracking}".strip(),
+                    )
+                )
         for parcel, despatched_at in noted.items():
             if despatched_at:
-                events.append(TimelineEvent(at=_time(despatched_at), system="warehouse",
-                                            event=f"parcel {parcel} despatched"))
+                events.append(
+                    TimelineEvent(at=_time(despatched_at), system="warehouse", event=f"parcel {parcel} despatched")
+                )
         store = self.exceptions
         found = [record for record in store.for_record(entry.order_key) if record.flow in ORDER_FLOWS]
         for parcel in noted:
             found += store.for_record(f"scend#parcel#{parcel}", flow=PARCEL_FLOW)
         for record in found:
-            events.append(TimelineEvent(at=_time(record.first_seen), system="hopline",
-                                        event=f"exception {record.reason.value} ({record.flow}, {record.team.value})",
-                                        detail=record.detail[:200]))
+            events.append(
+                TimelineEvent(
+                    at=_time(record.first_seen),
+                    system="hopline",
+                    event=f"exception {record.reason.value} ({record.flow}, {record.team.value})",
+                    detail=record.detail[:200],
+                )
+            )
             if record.resolved_at:
-                events.append(TimelineEvent(at=_time(record.resolved_at), system="hopline",
-                                            event=f"exception {record.status.value}", detail=record.resolved_by or ""))
+                events.append(
+                    TimelineEvent(
+                        at=_time(record.resolved_at),
+                        system="hopline",
+                        event=f"exception {record.status.value}",
+                        detail=record.resolved_by or "",
+                    )
+                )
         payloads = self.archive.list_order(entry.order_key)
         for key in payloads:
             match = _ARCHIVED.search(key)
@@ -217,18 +246,31 @@ class Ops:
                 at = datetime.strptime(match["stamp"] + "+0000", "%Y%m%dT%H%M%S.%f%z")
                 events.append(TimelineEvent(at=at, system="archive", event=f"payload {match['kind']}", detail=key))
         events.sort(key=lambda e: (e.at, e.system, e.event))
-        return OrderView(order_key=entry.order_key, order_number=entry.order_number, stage=entry.stage.value,
-                         warehouse_order_id=entry.warehouse_order_id, client_reference=entry.client_reference,
-                         closed=entry.closed, timeline=events, exceptions=found, payloads=payloads)
+        return OrderView(
+            order_key=entry.order_key,
+            order_number=entry.order_number,
+            stage=entry.stage.value,
+            warehouse_order_id=entry.warehouse_order_id,
+            client_reference=entry.client_reference,
+            closed=entry.closed,
+            timeline=events,
+            exceptions=found,
+            payloads=payloads,
+        )
 
     # -- exceptions -------------------------------------------------------------------------------
-    def list_exceptions(self, *, team: str | None = None, reason: str | None = None,
-                        status: str | None = "open") -> list[ExceptionRecord]:
+    def list_exceptions(
+        self, *, team: str | None = None, reason: str | None = None, status: str | None = "open"
+    ) -> list[ExceptionRecord]:
         """The inbox, newest first; `status` None (or "all") lists every status."""
         wanted = None if status in (None, "all") else ExceptionStatus(status)
         records = self.exceptions.list(status=wanted)
-        records = [r for r in records if (team is None or r.team.value == team)
-                   and (reason is None or r.reason.value == reason or reason in r.reasons)]
+        records = [
+            r
+            for r in records
+            if (team is None or r.team.value == team)
+            and (reason is None or r.reason.value == reason or reason in r.reasons)
+        ]
         return sorted(records, key=lambda r: r.last_seen, reverse=True)
 
     def close(self, exception_id: str, *, ignore: bool, user: str, note: str) -> ExceptionRecord:
@@ -245,8 +287,15 @@ class Ops:
         return record
 
     # -- replay -----------------------------------------------------------------------------------
-    def replay(self, exception_id: str, *, edited: dict[str, Any] | None = None, queue: str | None = None,
-               dry_run: bool = False, user: str = "operator") -> ReplayResult:
+    def replay(
+        self,
+        exception_id: str,
+        *,
+        edited: dict[str, Any] | None = None,
+        queue: str | None = None,
+        dry_run: bool = False,
+        user: str = "operator",
+    ) -> ReplayResult:
         """Send the exception's message (or an edited one) to its queue again, so current code re-runs it.
 
         Where the inbox keeps no message (it did not parse, or it carries personal data), the message is
@@ -259,13 +308,17 @@ class Ops:
             try:
                 rebuilt_queue, body = rebuild(record, self.archive.get(record.payload_key), now=self.clock.now())
             except ReplayRebuildError as error:
-                raise OpsError(f"{exception_id}: {error}; see it with `hopline payload {exception_id}`, then "
-                               "replay with --edit FILE (the corrected message), or resolve it") from error
+                raise OpsError(
+                    f"{exception_id}: {error}; see it with `hopline payload {exception_id}`, then "
+                    "replay with --edit FILE (the corrected message), or resolve it"
+                ) from error
             target = queue or rebuilt_queue
         if target is None:
-            raise OpsError(f"{exception_id} has no message to replay (reason {record.reason.value}): fix it at the "
-                           "source, where the next poll or webhook brings it back, or give --queue and --edit; then "
-                           "close it with `hopline resolve`")
+            raise OpsError(
+                f"{exception_id} has no message to replay (reason {record.reason.value}): fix it at the "
+                "source, where the next poll or webhook brings it back, or give --queue and --edit; then "
+                "close it with `hopline resolve`"
+            )
         if target not in self.resources.queues:
             raise OpsError(f"unknown queue {target!r}; queues: {', '.join(self.resources.queues)}")
         body = body if body is not None else record.replay_message
@@ -277,28 +330,50 @@ class Ops:
         try:
             message = model.model_validate(body)
         except ValidationError as error:
-            where = f" (archived at {record.payload_key}; `hopline payload {exception_id}` shows it)" if (
-                edited is None and record.payload_key) else ""
-            raise OpsError(f"the message is not a valid {model.__name__} for {target}{where}: "
-                           f"{field_errors(error)}; replay with --edit FILE (the corrected message)") from error
+            where = (
+                f" (archived at {record.payload_key}; `hopline payload {exception_id}` shows it)"
+                if (edited is None and record.payload_key)
+                else ""
+            )
+            raise OpsError(
+                f"the message is not a valid {model.__name__} for {target}{where}: "
+                f"{field_errors(error)}; replay with --edit FILE (the corrected message)"
+            ) from error
         url = self.resources.queues[target]
         payload = json.loads(message.model_dump_json())
         if dry_run:
             return ReplayResult(exception_id=exception_id, queue=target, queue_url=url, message=payload, sent=False)
         now = self.clock.now()
         if edited is not None:  # what a person changed is evidence too
-            order_key = record.business_key if (record.flow in ORDER_FLOWS and not record.business_key.startswith(
-                MESSAGE_KEY_PREFIX)) else None
+            order_key = (
+                record.business_key
+                if (record.flow in ORDER_FLOWS and not record.business_key.startswith(MESSAGE_KEY_PREFIX))
+                else None
+            )
             self.archive.put(order_key=order_key, kind="replay-edited", body=payload, now=now)
-        sent = self.sqs.send_message(QueueUrl=url, MessageBody=message.model_dump_json(), MessageAttributes={
-            REPLAY_OF_ATTRIBUTE: {"DataType": "String", "StringValue": exception_id}})
+        sent = self.sqs.send_message(
+            QueueUrl=url,
+            MessageBody=message.model_dump_json(),
+            MessageAttributes={REPLAY_OF_ATTRIBUTE: {"DataType": "String", "StringValue": exception_id}},
+        )
         self.exceptions.mark_replayed(exception_id, by=f"replay:{user}", now=now)
         if edited is None and record.replay_payload in _REBUILT_ELSEWHERE:
             # The payload now makes a message: the receiver's part is done, the message's flow takes it from here.
-            self.exceptions.close(exception_id, status=ExceptionStatus.RESOLVED, by=f"replay:{user}", now=now,
-                                  note=f"rebuilt from the archived payload and sent to {target}")
-        return ReplayResult(exception_id=exception_id, queue=target, queue_url=url, message=payload, sent=True,
-                            message_id=sent.get("MessageId"))
+            self.exceptions.close(
+                exception_id,
+                status=ExceptionStatus.RESOLVED,
+                by=f"replay:{user}",
+                now=now,
+                note=f"rebuilt from the archived payload and sent to {target}",
+            )
+        return ReplayResult(
+            exception_id=exception_id,
+            queue=target,
+            queue_url=url,
+            message=payload,
+            sent=True,
+            message_id=sent.get("MessageId"),
+        )
 
     def payload(self, reference: str) -> PayloadView:
         """The archived payload an exception points at (or an archive key): what to correct before a replay."""
@@ -316,8 +391,15 @@ class Ops:
         return PayloadView(key=key, body=_json_or_text(text))
 
     # -- redrive ----------------------------------------------------------------------------------
-    def redrive(self, queue: str, *, rate: float | None = None, dry_run: bool = False, manual: bool = False,
-                limit: int | None = None) -> RedriveResult:
+    def redrive(
+        self,
+        queue: str,
+        *,
+        rate: float | None = None,
+        dry_run: bool = False,
+        manual: bool = False,
+        limit: int | None = None,
+    ) -> RedriveResult:
         """Move a work queue's dead letters back to it: SQS's message move task where the endpoint offers it,
         else receive -> send -> delete at most `rate` messages a second. Consumers are idempotent, so a
         message sent twice (a crash between send and delete) does no harm."""
@@ -333,12 +415,18 @@ class Ops:
         if not manual and limit is None:
             handle = self._move_task(dlq, rate)
             if handle is not None:
-                return RedriveResult(queue=queue, method="move_task", waiting_before=waiting, moved=waiting,
-                                     task_handle=handle)
+                return RedriveResult(
+                    queue=queue, method="move_task", waiting_before=waiting, moved=waiting, task_handle=handle
+                )
         started = self.clock.now()
         moved = self._move_by_hand(dlq, source, rate=rate, limit=limit)
-        return RedriveResult(queue=queue, method="manual", waiting_before=waiting, moved=moved,
-                             seconds=(self.clock.now() - started).total_seconds())
+        return RedriveResult(
+            queue=queue,
+            method="manual",
+            waiting_before=waiting,
+            moved=moved,
+            seconds=(self.clock.now() - started).total_seconds(),
+        )
 
     def _count(self, url: str) -> int:
         attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
@@ -346,13 +434,21 @@ class Ops:
 
     def _peek(self, url: str, count: int = 5) -> list[dict[str, Any]]:
         """A few bodies, made visible again at once: nothing is consumed."""
-        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=count, VisibilityTimeout=30,
-                                            AttributeNames=["All"]).get("Messages", [])
+        messages = self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=count, VisibilityTimeout=30, AttributeNames=["All"]
+        ).get("Messages", [])
         for message in messages:
-            self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                               VisibilityTimeout=0)
-        return [{"message_id": m["MessageId"], "receive_count": m.get("Attributes", {}).get("ApproximateReceiveCount"),
-                 "body": _json_or_text(m["Body"])} for m in messages]
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        return [
+            {
+                "message_id": m["MessageId"],
+                "receive_count": m.get("Attributes", {}).get("ApproximateReceiveCount"),
+                "body": _json_or_text(m["Body"]),
+            }
+            for m in messages
+        ]
 
     def _move_task(self, dlq: str, rate: float | None) -> str | None:
         """StartMessageMoveTask back to the source queue; None where the endpoint does not offer it."""
@@ -365,8 +461,10 @@ class Ops:
         except NotImplementedError:  # moto in-process
             return None
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in _UNSUPPORTED or error.response.get(
-                    "ResponseMetadata", {}).get("HTTPStatusCode") == 501:
+            if (
+                error.response.get("Error", {}).get("Code") in _UNSUPPORTED
+                or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 501
+            ):
                 return None
             raise
 
@@ -375,8 +473,9 @@ class Ops:
         started = self.clock.now()
         while limit is None or moved < limit:
             want = min(10, limit - moved if limit is not None else 10, max(1, int(rate)) if rate else 10)
-            batch = self.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=want, VisibilityTimeout=60,
-                                             MessageAttributeNames=["All"]).get("Messages", [])
+            batch = self.sqs.receive_message(
+                QueueUrl=dlq, MaxNumberOfMessages=want, VisibilityTimeout=60, MessageAttributeNames=["All"]
+            ).get("Messages", [])
             if not batch:
                 # Short polling samples a subset of servers: an empty answer is final only when SQS agrees.
                 empty_reads += 1
@@ -384,14 +483,21 @@ class Ops:
                     break
                 continue
             empty_reads = 0
-            entries = [{"Id": str(i), "MessageBody": m["Body"],
-                        **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {})}
-                       for i, m in enumerate(batch)]
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": m["Body"],
+                    **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {}),
+                }
+                for i, m in enumerate(batch)
+            ]
             failed = {f["Id"] for f in self.sqs.send_message_batch(QueueUrl=source, Entries=entries).get("Failed", [])}
             sent = [m for i, m in enumerate(batch) if str(i) not in failed]
             if sent:  # what SQS refused stays in the DLQ and becomes visible again after the timeout
-                self.sqs.delete_message_batch(QueueUrl=dlq, Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(sent)])
+                self.sqs.delete_message_batch(
+                    QueueUrl=dlq,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(sent)],
+                )
             moved += len(sent)
             if failed and not sent:
                 raise OpsError(f"SQS refused every message of a batch for {source}; stopped after {moved}")

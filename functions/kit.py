@@ -132,7 +132,12 @@ def queue_hop(
     def record_handler(record: SQSRecord) -> str:
         rt = runtime()
         message = accept_or_quarantine(
-            rt, body=record.body, message_id=record.message_id, model=model, flow=flow, queue=queue,
+            rt,
+            body=record.body,
+            message_id=record.message_id,
+            model=model,
+            flow=flow,
+            queue=queue,
             attributes=record.raw_event.get("messageAttributes"),
         )
         if message is None:
@@ -152,8 +157,9 @@ def queue_hop(
             on_invoke(context)
         if count_records:
             shape.count("RecordsReceived", len(event.get("Records", [])))
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return _decorated(shape, lambda_handler)
 

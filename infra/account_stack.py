@@ -22,8 +22,11 @@ class HoplineAccountStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(
-            scope, construct_id, stack_name=ACCOUNT_STACK_NAME,
-            description="Hopline: once per account and region (API Gateway CloudWatch Logs role)", **kwargs,
+            scope,
+            construct_id,
+            stack_name=ACCOUNT_STACK_NAME,
+            description="Hopline: once per account and region (API Gateway CloudWatch Logs role)",
+            **kwargs,
         )
         role = iam.Role(
             self,

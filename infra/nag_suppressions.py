@@ -43,42 +43,57 @@ _NO_AUTHORIZER = (
 
 CLIENT_STACK: tuple[Suppression, ...] = (
     Suppression(
-        "AwsSolutions-L1", "*Function/Function/Resource", count=21,
+        "AwsSolutions-L1",
+        "*Function/Function/Resource",
+        count=21,
         reason="Pinned to Python 3.12: the dependency layer and the precompiled .pyc files are built for 3.12; "
         "a runtime move is a deliberate change made with the bundle.",
     ),
     Suppression(
-        "AwsSolutions-IAM5", "*Function/Role/DefaultPolicy/Resource", count=21, finding=r"Resource::\*",
+        "AwsSolutions-IAM5",
+        "*Function/Role/DefaultPolicy/Resource",
+        count=21,
+        finding=r"Resource::\*",
         reason="X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no "
         "resource-level permissions, so AWS requires Resource '*'.",
     ),
     Suppression(
-        "AwsSolutions-IAM5", "*Function/Role/DefaultPolicy/Resource", count=13,
+        "AwsSolutions-IAM5",
+        "*Function/Role/DefaultPolicy/Resource",
+        count=13,
         finding=r"Resource::<ArchiveBucket[0-9A-F]{8}\.Arn>/\*",
         reason="Archive objects are written under new keys (date/flow/id), so object access cannot name keys "
         "in advance; only the object actions the hop declares in the topology are allowed, never delete.",
     ),
     Suppression(
-        "AwsSolutions-IAM5", "CancellationStateMachine/StateMachine/Role/DefaultPolicy/Resource", count=1,
+        "AwsSolutions-IAM5",
+        "CancellationStateMachine/StateMachine/Role/DefaultPolicy/Resource",
+        count=1,
         finding=r"Resource::\*",
         reason="X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support no "
         "resource-level permissions, so AWS requires Resource '*'.",
     ),
     Suppression(
-        "AwsSolutions-IAM5", "CancellationStateMachine/StateMachine/Role/DefaultPolicy/Resource", count=6,
+        "AwsSolutions-IAM5",
+        "CancellationStateMachine/StateMachine/Role/DefaultPolicy/Resource",
+        count=6,
         finding=r"Resource::<[A-Za-z]+Function[0-9A-F]{8}\.Arn>:\*",
         reason="Invoke any version or alias of each task's function (CDK's LambdaInvoke grant); the function "
         "itself is named exactly.",
     ),
     Suppression(
-        "AwsSolutions-SQS3", "*Schedule/DeadLetterQueue/Resource", count=7,
+        "AwsSolutions-SQS3",
+        "*Schedule/DeadLetterQueue/Resource",
+        count=7,
         reason="This queue is itself a dead-letter queue (for the EventBridge target and the function's "
         "on-failure destination); cdk-nag only recognises DLQs of other queues.",
     ),
     Suppression("AwsSolutions-APIG4", "WebhookApi/Api/Default/*/POST/Resource", count=2, reason=_NO_AUTHORIZER),
     Suppression("AwsSolutions-COG4", "WebhookApi/Api/Default/*/POST/Resource", count=2, reason=_NO_AUTHORIZER),
     Suppression(
-        "AwsSolutions-APIG3", "WebhookApi/Api/DeploymentStage.*/Resource", count=1,
+        "AwsSolutions-APIG3",
+        "WebhookApi/Api/DeploymentStage.*/Resource",
+        count=1,
         reason="No WAF web ACL per client stack: the only routes are webhook receivers behind a shared-secret "
         "check, stage throttling caps abuse, and a web ACL costs more than the rest of the stack. Attach an "
         "account-level WAF if a client requires one.",
@@ -87,7 +102,9 @@ CLIENT_STACK: tuple[Suppression, ...] = (
 
 ACCOUNT_STACK: tuple[Suppression, ...] = (
     Suppression(
-        "AwsSolutions-IAM4", "ApiGatewayCloudWatchRole/Resource", count=1,
+        "AwsSolutions-IAM4",
+        "ApiGatewayCloudWatchRole/Resource",
+        count=1,
         finding=r"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         reason="AmazonAPIGatewayPushToCloudWatchLogs is the AWS-maintained policy for the account-level role "
         "API Gateway uses to write access and execution logs.",
@@ -107,10 +124,12 @@ def apply_suppressions(stack: cdk.Stack, suppressions: tuple[Suppression, ...]) 
         path = relative_path(stack, construct)
         chosen = [
             NagPackSuppression(
-                id=entry.rule, reason=entry.reason,
+                id=entry.rule,
+                reason=entry.reason,
                 applies_to=[RegexAppliesTo(regex=f"/^{entry.finding}$/")] if entry.finding else None,
             )
-            for entry in suppressions if entry.matches(path)
+            for entry in suppressions
+            if entry.matches(path)
         ]
         if chosen:
             NagSuppressions.add_resource_suppressions(construct, chosen)

@@ -91,8 +91,9 @@ class HoplineClientStack(cdk.Stack):
 
         self.state_machines: dict[str, HopStateMachine] = {}
         state_machine_arns = {
-            machine.name: cdk.Lazy.string(_Later(
-                lambda name=machine.name: self.state_machines[name].state_machine.state_machine_arn))
+            machine.name: cdk.Lazy.string(
+                _Later(lambda name=machine.name: self.state_machines[name].state_machine.state_machine_arn)
+            )
             for machine in self.topology.state_machines
         }
         self.names = wiring.ResourceNames(
@@ -154,13 +155,15 @@ class HoplineClientStack(cdk.Stack):
             self.state_machines[machine.name] = built
 
         thresholds = {
-            alert.name: float(topology.config_value(config, alert.threshold_field)) if alert.threshold_field
+            alert.name: float(topology.config_value(config, alert.threshold_field))
+            if alert.threshold_field
             else alert.threshold
             for alert in self.topology.alerts
         }
         for alert in self.topology.alerts:
-            self.monitoring.alarm_on_metric(f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}",
-                                            threshold=thresholds[alert.name])
+            self.monitoring.alarm_on_metric(
+                f"{pascal(alert.name)}Alarm", alert, service=f"hopline-{alert.hop}", threshold=thresholds[alert.name]
+            )
 
         self.dashboard = OperationsDashboard(
             self,
@@ -181,10 +184,15 @@ class HoplineClientStack(cdk.Stack):
                 "WebhookApi",
                 api_name=physical_name(client, "webhooks"),
                 routes=routes,
-                required_headers=tuple(sorted({
-                    str(settings.webhook_header) for settings in config.platforms.values()
-                    if getattr(settings, "webhook_secret", None)
-                })),
+                required_headers=tuple(
+                    sorted(
+                        {
+                            str(settings.webhook_header)
+                            for settings in config.platforms.values()
+                            if getattr(settings, "webhook_secret", None)
+                        }
+                    )
+                ),
             )
         self._outputs()
         apply_suppressions(self, CLIENT_STACK)

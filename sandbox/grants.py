@@ -28,12 +28,23 @@ calls: Counter[tuple[str, str, str]] = Counter()
 enforce = True  # False only records (to list what a hop's code calls before writing its grants)
 
 # Operations whose IAM action is not "<service>:<Operation>" (the IAM service authorization reference).
-_S3_ACTIONS = {"HeadObject": "s3:GetObject", "ListObjectsV2": "s3:ListBucket", "ListObjects": "s3:ListBucket",
-               "HeadBucket": "s3:ListBucket"}
-_SQS_ACTIONS = {"SendMessageBatch": "sqs:SendMessage", "DeleteMessageBatch": "sqs:DeleteMessage",
-                "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility"}
-_TRANSACT_WRITE = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
-                   "ConditionCheck": "dynamodb:ConditionCheckItem"}
+_S3_ACTIONS = {
+    "HeadObject": "s3:GetObject",
+    "ListObjectsV2": "s3:ListBucket",
+    "ListObjects": "s3:ListBucket",
+    "HeadBucket": "s3:ListBucket",
+}
+_SQS_ACTIONS = {
+    "SendMessageBatch": "sqs:SendMessage",
+    "DeleteMessageBatch": "sqs:DeleteMessage",
+    "ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
+_TRANSACT_WRITE = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
 _ERROR_CODES = {"s3": "AccessDenied", "sqs": "AccessDenied"}
 
 
@@ -65,8 +76,11 @@ def required(service: str, operation: str, params: dict[str, Any]) -> list[tuple
         if operation in ("BatchGetItem", "BatchWriteItem"):
             return [(f"dynamodb:{operation}", table) for table in params.get("RequestItems", {})]
         if operation == "TransactWriteItems":
-            return [(_TRANSACT_WRITE[kind], body["TableName"])
-                    for item in params.get("TransactItems", []) for kind, body in item.items()]
+            return [
+                (_TRANSACT_WRITE[kind], body["TableName"])
+                for item in params.get("TransactItems", [])
+                for kind, body in item.items()
+            ]
         if operation == "TransactGetItems":
             return [("dynamodb:GetItem", item["Get"]["TableName"]) for item in params.get("TransactItems", [])]
         return [(f"dynamodb:{operation}", str(params.get("TableName", "*")))]
@@ -95,11 +109,15 @@ def _check(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, 
         calls[(scope.hop, action, resource)] += 1
         if enforce and not scope.permits(action, resource):
             code = _ERROR_CODES.get(service, "AccessDeniedException")
-            message = (f"User: arn:aws:sts::123456789012:assumed-role/{scope.hop}/{scope.hop} is not authorized "
-                       f"to perform: {action} on resource: {resource} because no identity-based policy allows "
-                       f"the {action} action")
-            body = {"Error": {"Code": code, "Message": message},
-                    "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": {}}}
+            message = (
+                f"User: arn:aws:sts::123456789012:assumed-role/{scope.hop}/{scope.hop} is not authorized "
+                f"to perform: {action} on resource: {resource} because no identity-based policy allows "
+                f"the {action} action"
+            )
+            body = {
+                "Error": {"Code": code, "Message": message},
+                "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": {}},
+            }
             return AWSResponse("https://iam.sandbox", 403, {}, None), body
     return None
 

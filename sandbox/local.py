@@ -109,12 +109,17 @@ def _aws_environment() -> None:
     """Fake credentials and region so nothing can reach a real account, whatever the shell has."""
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         os.environ.pop(key, None)
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "Hopline", "POWERTOOLS_SERVICE_NAME": "hopline-sandbox",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "Hopline",
+            "POWERTOOLS_SERVICE_NAME": "hopline-sandbox",
+        }
+    )
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
 
 
@@ -172,10 +177,12 @@ class LocalHopline:
                 QueueName=resource_name(self.config, queue.name),
                 Attributes={
                     "VisibilityTimeout": str(queue.visibility_timeout_seconds),
-                    "RedrivePolicy": json.dumps({
-                        "deadLetterTargetArn": dlq_arn,
-                        "maxReceiveCount": str(self.config.retries.queue_max_receive_count),
-                    }),
+                    "RedrivePolicy": json.dumps(
+                        {
+                            "deadLetterTargetArn": dlq_arn,
+                            "maxReceiveCount": str(self.config.retries.queue_max_receive_count),
+                        }
+                    ),
                 },
             )["QueueUrl"]
             self.queue_urls[queue.name] = url
@@ -208,7 +215,8 @@ class LocalHopline:
         _install_moto_patches()
         _ACTIVE = self
         role = boto3.client("iam").create_role(
-            RoleName=resource_name(self.config, "sandbox-role"), AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            RoleName=resource_name(self.config, "sandbox-role"), AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as bundle:
             bundle.writestr("sandbox.py", "# the sandbox runs the hop in-process; this code is never run\n")
@@ -221,15 +229,20 @@ class LocalHopline:
                     name = resource_name(self.config, state.hop.replace("_", "-"))
                     self.function_hops[name] = state.hop
                     arns[state.hop] = lambda_client.create_function(
-                        FunctionName=name, Runtime="python3.12", Role=role, Handler=topology.hop(state.hop).handler,
-                        Code={"ZipFile": archive.getvalue()}, Timeout=topology.hop(state.hop).timeout_seconds,
+                        FunctionName=name,
+                        Runtime="python3.12",
+                        Role=role,
+                        Handler=topology.hop(state.hop).handler,
+                        Code={"ZipFile": archive.getvalue()},
+                        Timeout=topology.hop(state.hop).timeout_seconds,
                     )["FunctionArn"]
             cache_key = (machine.name, json.dumps(arns, sort_keys=True), self.config.to_env())
             if cache_key not in _DEFINITIONS:
                 _DEFINITIONS[cache_key] = render_definition(machine, arns, self.config)
             self.definitions[machine.name] = _DEFINITIONS[cache_key]
             arn = stepfunctions.create_state_machine(
-                name=resource_name(self.config, machine.name), roleArn=role,
+                name=resource_name(self.config, machine.name),
+                roleArn=role,
                 definition=json.dumps(self.definitions[machine.name]),
             )["stateMachineArn"]
             self.state_machine_arns[machine.name] = arn
@@ -264,7 +277,8 @@ class LocalHopline:
         running: list[str] = []
         for arn in self.state_machine_arns.values():
             for page in stepfunctions.get_paginator("list_executions").paginate(
-                    stateMachineArn=arn, statusFilter="RUNNING"):
+                stateMachineArn=arn, statusFilter="RUNNING"
+            ):
                 running.extend(e["executionArn"] for e in page["executions"])
         return running
 
@@ -308,8 +322,13 @@ class LocalHopline:
     def _install_runtime(self) -> None:
         from shared import runtime as runtime_module
 
-        self.runtime = runtime_module.Runtime(self.config, clock=self.clock, environ=self.operator_environment(),
-                                              http_timeout=self.http_timeout, budgets={})
+        self.runtime = runtime_module.Runtime(
+            self.config,
+            clock=self.clock,
+            environ=self.operator_environment(),
+            http_timeout=self.http_timeout,
+            budgets={},
+        )
         runtime_module.use(self.runtime)
         with self._runtime_lock:
             self._hop_runtimes.clear()
@@ -346,8 +365,12 @@ class LocalHopline:
         with self._runtime_lock:
             if hop_name not in self._hop_runtimes:
                 self._hop_runtimes[hop_name] = runtime_module.Runtime(
-                    self.config, clock=self.clock, environ=self.hop_environment(hop_name),
-                    http_timeout=self.http_timeout, budgets={}, tally=self.runtime.tally,
+                    self.config,
+                    clock=self.clock,
+                    environ=self.hop_environment(hop_name),
+                    http_timeout=self.http_timeout,
+                    budgets={},
+                    tally=self.runtime.tally,
                 )
             return self._hop_runtimes[hop_name]
 
@@ -374,23 +397,39 @@ class LocalHopline:
 
     def _context(self, hop_name: str) -> FakeContext:
         return FakeContext(
-            function_name=resource_name(self.config, hop_name), aws_request_id=str(uuid.uuid4()),
+            function_name=resource_name(self.config, hop_name),
+            aws_request_id=str(uuid.uuid4()),
             invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{hop_name}",
         )
 
     # -- triggers -------------------------------------------------------------------------------
     def call_api(self, method: str, path: str, *, headers: dict[str, str], body: str) -> tuple[int, dict[str, Any]]:
         """What API Gateway's Lambda proxy integration would deliver to the hop routed at (method, path)."""
-        hop = next(h for h in self.topology.hops
-                   if isinstance(h.trigger, topology.ApiTrigger) and h.trigger.path == path
-                   and h.trigger.method == method)
+        hop = next(
+            h
+            for h in self.topology.hops
+            if isinstance(h.trigger, topology.ApiTrigger) and h.trigger.path == path and h.trigger.method == method
+        )
         event = {
-            "resource": path, "path": path, "httpMethod": method, "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
-            "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
-            "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/prod{path}", "stage": "prod",
-                               "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1"}},
-            "body": body, "isBase64Encoded": False,
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": path,
+                "httpMethod": method,
+                "path": f"/prod{path}",
+                "stage": "prod",
+                "requestId": str(uuid.uuid4()),
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
+            "body": body,
+            "isBase64Encoded": False,
         }
         self.invocations[hop.name] += 1
         response = self._call(hop.name, event)
@@ -399,8 +438,16 @@ class LocalHopline:
     def run_schedule(self, hop_name: str) -> Any:
         """EventBridge invokes asynchronously: Lambda retries a failed run twice, then sends the event to
         the schedule's failure destination. Nothing is lost by a failed tick: the next one re-reads."""
-        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                 "time": self.clock.now().isoformat(), "region": REGION, "resources": [], "detail": {}}
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "time": self.clock.now().isoformat(),
+            "region": REGION,
+            "resources": [],
+            "detail": {},
+        }
         for _attempt in range(ASYNC_ATTEMPTS):
             self.invocations[hop_name] += 1
             try:
@@ -425,8 +472,10 @@ class LocalHopline:
         previous = getattr(router.local, "target", None)
         router.local.target = self.log
         try:
-            with runtime_module.invoking(self.hop_runtime(hop_name)), \
-                    grants.acting_as(hop_name, wiring.hop_grants(self.config, hop, self.names)):
+            with (
+                runtime_module.invoking(self.hop_runtime(hop_name)),
+                grants.acting_as(hop_name, wiring.hop_grants(self.config, hop, self.names)),
+            ):
                 return handler(event, self._context(hop_name))
         finally:
             router.local.target = previous
@@ -443,7 +492,9 @@ class LocalHopline:
                 assert isinstance(hop.trigger, topology.QueueTrigger)
                 url = self.queue_urls[hop.trigger.queue]
                 received = sqs.receive_message(
-                    QueueUrl=url, MaxNumberOfMessages=hop.trigger.batch_size, AttributeNames=["All"],
+                    QueueUrl=url,
+                    MaxNumberOfMessages=hop.trigger.batch_size,
+                    AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
                 if not received:
@@ -453,8 +504,9 @@ class LocalHopline:
                 for message in received:
                     if message["MessageId"] in failed:
                         # The visibility timeout would expire in AWS; here the redelivery is immediate.
-                        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                                      VisibilityTimeout=0)
+                        sqs.change_message_visibility(
+                            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                        )
                     else:
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             self.clock.advance(seconds_per_round)
@@ -469,33 +521,49 @@ class LocalHopline:
         import boto3
 
         sqs = boto3.client("sqs")
-        hop = next(h for h in self.topology.hops
-                   if isinstance(h.trigger, topology.QueueTrigger) and h.trigger.queue == queue_name)
+        hop = next(
+            h
+            for h in self.topology.hops
+            if isinstance(h.trigger, topology.QueueTrigger) and h.trigger.queue == queue_name
+        )
         assert isinstance(hop.trigger, topology.QueueTrigger)
         url = self.queue_urls[queue_name]
         batches = 0
         while True:
-            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=hop.trigger.batch_size,
-                                           AttributeNames=["All"]).get("Messages", [])
+            received = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=hop.trigger.batch_size, AttributeNames=["All"]
+            ).get("Messages", [])
             if not received:
                 return batches
             batches += 1
             failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
             for message in received:
                 if message["MessageId"] in failed:
-                    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                                  VisibilityTimeout=0)
+                    sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
                 else:
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def _invoke_batch(self, hop: topology.Hop, messages: list[dict[str, Any]]) -> set[str]:
         assert isinstance(hop.trigger, topology.QueueTrigger)
         arn = f"arn:aws:sqs:{REGION}:123456789012:{resource_name(self.config, hop.trigger.queue)}"
-        event = {"Records": [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
-            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION,
-        } for m in messages]}
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": m.get("MessageAttributes", {}),
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": REGION,
+                }
+                for m in messages
+            ]
+        }
         self.invocations[hop.name] += 1
         if hop.starts:
             self._executions_may_run = True
@@ -525,7 +593,8 @@ class LocalHopline:
             handles: list[str] = []
             for _ in range(100):
                 batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get(
-                    "Messages", [])
+                    "Messages", []
+                )
                 if not batch:
                     break
                 for message in batch:
@@ -564,8 +633,9 @@ def _install_moto_patches() -> None:
             return
         original_invoke = LambdaSimpleBackend.invoke
 
-        def invoke(self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any,
-                   response_headers: Any) -> Any:
+        def invoke(
+            self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+        ) -> Any:
             active = _ACTIVE
             if active is None or function_name.split(":")[-1] not in active.function_hops:
                 return original_invoke(self, function_name, qualifier, body, headers, response_headers)
@@ -628,16 +698,23 @@ def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:
     indexes = []
     for index_name, pk, sk in table.indexes:
         attributes.update({pk, sk})
-        indexes.append({"IndexName": index_name, "Projection": {"ProjectionType": "ALL"},
-                        "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"},
-                                      {"AttributeName": sk, "KeyType": "RANGE"}]})
+        indexes.append(
+            {
+                "IndexName": index_name,
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
+            }
+        )
     kwargs: dict[str, Any] = {
-        "TableName": name, "KeySchema": keys, "BillingMode": "PAY_PER_REQUEST",
+        "TableName": name,
+        "KeySchema": keys,
+        "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
     }
     if indexes:
         kwargs["GlobalSecondaryIndexes"] = indexes
     dynamodb.create_table(**kwargs)
     if table.ttl_attribute:
-        dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
-            "Enabled": True, "AttributeName": table.ttl_attribute})
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+        )

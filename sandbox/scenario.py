@@ -111,13 +111,20 @@ def poll_interval_seconds(expression: str) -> float:
 
 
 def _sale_spec(kind: str, rng: random.Random, skus: list[str], index: int) -> dict[str, Any]:
-    lines = [(rng.choice(skus), rng.randint(1, 3), Decimal(rng.choice(("12.50", "19.99", "24.00", "8.95"))))
-             for _ in range(rng.randint(1, 3))]
+    lines = [
+        (rng.choice(skus), rng.randint(1, 3), Decimal(rng.choice(("12.50", "19.99", "24.00", "8.95"))))
+        for _ in range(rng.randint(1, 3))
+    ]
     address = dict(rng.choice(ADDRESSES[:3]))
     address["Contact"] = rng.choice(("Jo Smith", "Sam Patel", "Alex Murphy", "Priya Shah"))
     spec: dict[str, Any] = {
-        "lines": lines, "address": address, "carrier": rng.choice(GOOD_SERVICES), "location": "Scend UK",
-        "status": "ORDERED", "order_status": "AUTHORISED", "email": f"customer{index}@example.com",
+        "lines": lines,
+        "address": address,
+        "carrier": rng.choice(GOOD_SERVICES),
+        "location": "Scend UK",
+        "status": "ORDERED",
+        "order_status": "AUTHORISED",
+        "email": f"customer{index}@example.com",
     }
     if kind == "unknown_sku":
         spec["lines"] = [*lines, (f"NEW-DROP-{index}", 1, Decimal("30.00"))]
@@ -178,15 +185,20 @@ def run_day(
             scend_secret: {"api_key": f"scend-{rng.getrandbits(64):x}"},
         }
         cin7 = Cin7CoreSimulator(
-            secrets[cin7_secret]["account_id"], secrets[cin7_secret]["application_key"],
-            clock=clock, faults=FaultPlan(rate=options.fault_rate, seed=options.seed),
+            secrets[cin7_secret]["account_id"],
+            secrets[cin7_secret]["application_key"],
+            clock=clock,
+            faults=FaultPlan(rate=options.fault_rate, seed=options.seed),
             calls_per_minute=cin7_settings.calls_per_minute,
         )
         scend = ScendSimulator(
-            secrets[scend_secret]["api_key"], clock=clock,
+            secrets[scend_secret]["api_key"],
+            clock=clock,
             faults=FaultPlan(rate=options.fault_rate, seed=options.seed + 1),
             enforce_unique_reference=options.warehouse_rejects_duplicates,
-            split_rate=options.split_rate, multi_tracking_rate=options.multi_tracking_rate, seed=options.seed,
+            split_rate=options.split_rate,
+            multi_tracking_rate=options.multi_tracking_rate,
+            seed=options.seed,
             late_parcel_hours=options.late_parcel_hours,
             # The inferred stock write is served only where the client's config names one.
             stock_write_endpoint=scend_settings.stock_write_endpoint,
@@ -194,19 +206,23 @@ def run_day(
         cin7.start()
         scend.start()
         try:
-            local.config = base_config.model_copy(update={"platforms": {
-                **base_config.platforms,
-                cin7_name: cin7_settings.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
-                scend_name: scend_settings.model_copy(update={"base_url": f"{scend.url}api/"}),
-            }})
+            local.config = base_config.model_copy(
+                update={
+                    "platforms": {
+                        **base_config.platforms,
+                        cin7_name: cin7_settings.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
+                        scend_name: scend_settings.model_copy(update={"base_url": f"{scend.url}api/"}),
+                    }
+                }
+            )
             local.start(secrets)
             skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
             for sku in skus:
                 scend.add_product(sku, name=sku.replace("-", " ").title())
-            stock = stock_day.seed(cin7, scend, skus, random.Random(options.seed + 2),
-                                   scend_settings.warehouse_id or 1)
-            planned = _drive(options, rng, clock, local, cin7, secrets[hook_secret]["secret"], skus,
-                             scend=scend, stock=stock)
+            stock = stock_day.seed(cin7, scend, skus, random.Random(options.seed + 2), scend_settings.warehouse_id or 1)
+            planned = _drive(
+                options, rng, clock, local, cin7, secrets[hook_secret]["secret"], skus, scend=scend, stock=stock
+            )
             summary = summarise(options, local, cin7, scend, planned)
             summary.update(stock_day.summary(local, cin7, scend, stock))
             if after is not None:
@@ -217,8 +233,18 @@ def run_day(
     return DayResult(summary=summary, wall_seconds=time.perf_counter() - started)
 
 
-def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any, cin7: Any, hook_secret: str,
-           skus: list[str], *, scend: Any = None, stock: Any = None) -> list[PlannedSale]:
+def _drive(
+    options: Options,
+    rng: random.Random,
+    clock: VirtualClock,
+    local: Any,
+    cin7: Any,
+    hook_secret: str,
+    skus: list[str],
+    *,
+    scend: Any = None,
+    stock: Any = None,
+) -> list[PlannedSale]:
     from sandbox import stock_day
 
     header = cast(Cin7CoreSettings, local.config.settings_for(Role.ORDER_SOURCE)).webhook_header
@@ -232,8 +258,9 @@ def _drive(options: Options, rng: random.Random, clock: VirtualClock, local: Any
     stats: Counter[str] = Counter()
 
     def deliver(payload: dict[str, Any], secret: str = hook_secret) -> int:
-        status, _ = local.call_api("POST", path, headers={header: secret, "Content-Type": "application/json"},
-                                   body=json.dumps(payload))
+        status, _ = local.call_api(
+            "POST", path, headers={header: secret, "Content-Type": "application/json"}, body=json.dumps(payload)
+        )
         return status
 
     cancels = Cancels(local, cin7, scend, deliver, stats)
@@ -344,7 +371,6 @@ class Cancels:
         self.local.wait_until_execution_waits_or_ends(waits)
 
 
-
 class Schedules:
     """Every ScheduleTrigger hop of the topology, run when due on the virtual clock (then queues drained)."""
 
@@ -375,8 +401,12 @@ class Schedules:
 # The judge's own reading of the source: it must not borrow the connectors' mapping, or it would agree with
 # them by construction. The day only uses these countries.
 _COUNTRIES = {"united kingdom": "GB", "ireland": "IE", "united states": "US"}
-CANCEL_EXPECTED = {"before_submit": "cancelled", "during_submit": "cancelled", "before_pick": "cancelled",
-                   "after_pick": "refused"}
+CANCEL_EXPECTED = {
+    "before_submit": "cancelled",
+    "during_submit": "cancelled",
+    "before_pick": "cancelled",
+    "after_pick": "refused",
+}
 CANCELLED_AT_SCEND = 3
 
 
@@ -384,8 +414,9 @@ def _postcode(text: Any) -> str:
     return " ".join(str(text or "").upper().split())
 
 
-def order_problems(sale: dict[str, Any], orders: list[dict[str, Any]], services: dict[str, str],
-                   default_service: str | None = None) -> list[str]:
+def order_problems(
+    sale: dict[str, Any], orders: list[dict[str, Any]], services: dict[str, str], default_service: str | None = None
+) -> list[str]:
     """What is wrong with the warehouse's copy of a Cin7 sale: [] when the warehouse holds it exactly once,
     with the sale's lines and quantities, shipping address and mapped delivery service.
 
@@ -413,19 +444,32 @@ def order_problems(sale: dict[str, Any], orders: list[dict[str, Any]], services:
         ("address line 1", str(order.get("Address1") or "").strip(), str(address.get("Line1") or "").strip()),
         ("town", str(order.get("Town") or "").strip(), str(address.get("City") or "").strip()),
         ("postcode", _postcode(order.get("PostCode")), _postcode(address.get("Postcode"))),
-        ("country", str(order.get("Country") or ""),
-         _COUNTRIES.get(str(address.get("Country") or "").strip().casefold(), "?")),
-        ("service", str(order.get("CourierService") or ""),
-         services.get(str(sale.get("Carrier") or ""), default_service or "?")),
+        (
+            "country",
+            str(order.get("Country") or ""),
+            _COUNTRIES.get(str(address.get("Country") or "").strip().casefold(), "?"),
+        ),
+        (
+            "service",
+            str(order.get("CourierService") or ""),
+            services.get(str(sale.get("Carrier") or ""), default_service or "?"),
+        ),
     ):
         if at_warehouse != at_source:
             problems.append(f"{label} {at_warehouse!r} != {at_source!r}")
     return problems
 
 
-def judge_sale(sale: PlannedSale, source: dict[str, Any], at_warehouse: list[dict[str, Any]], *,
-               services: dict[str, str], default_service: str | None, stage: str | None,
-               open_reasons: set[str]) -> tuple[str, str]:
+def judge_sale(
+    sale: PlannedSale,
+    source: dict[str, Any],
+    at_warehouse: list[dict[str, Any]],
+    *,
+    services: dict[str, str],
+    default_service: str | None,
+    stage: str | None,
+    open_reasons: set[str],
+) -> tuple[str, str]:
     """(verdict, what was found) for one planned sale, from the platforms' truth first.
 
     Verdicts: as_expected, lost, duplicated, wrong_at_warehouse, bad_order_reached_warehouse,
@@ -462,8 +506,11 @@ def judge_sale(sale: PlannedSale, source: dict[str, Any], at_warehouse: list[dic
     if sale.expected in ("held", "skipped"):
         ok = stage == sale.expected
         return ("as_expected", sale.expected) if ok else ("wrong_outcome", stage or "nothing in the ledger")
-    return ("as_expected", sale.expected) if sale.expected in open_reasons else (
-        "wrong_outcome", ", ".join(sorted(open_reasons)) or stage or "nothing in the ledger")
+    return (
+        ("as_expected", sale.expected)
+        if sale.expected in open_reasons
+        else ("wrong_outcome", ", ".join(sorted(open_reasons)) or stage or "nothing in the ledger")
+    )
 
 
 def failures(summary: dict[str, Any]) -> list[str]:
@@ -508,19 +555,30 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         key = f"{source}#{sale.sale_id}"
         entry = ledger.get(key)
         verdict, found = judge_sale(
-            sale, cin7.sale(sale.sale_id), at_warehouse.get(f"{prefix}-{sale.order_number}", []),
-            services=services, default_service=local.config.orders.default_delivery_service,
-            stage=entry.stage.value if entry else None, open_reasons=open_reasons.get(key, set()))
+            sale,
+            cin7.sale(sale.sale_id),
+            at_warehouse.get(f"{prefix}-{sale.order_number}", []),
+            services=services,
+            default_service=local.config.orders.default_delivery_service,
+            stage=entry.stage.value if entry else None,
+            open_reasons=open_reasons.get(key, set()),
+        )
         verdicts[verdict] += 1
         if verdict != "as_expected":
             in_dlq = " (its message is in a DLQ)" if sale.sale_id in in_dlq_ids else ""
-            wrong.append({"order": sale.order_number, "kind": sale.kind, "cancel": sale.cancel or "",
-                          "verdict": verdict, "got": found + in_dlq})
+            wrong.append(
+                {
+                    "order": sale.order_number,
+                    "kind": sale.kind,
+                    "cancel": sale.cancel or "",
+                    "verdict": verdict,
+                    "got": found + in_dlq,
+                }
+            )
 
     stages = Counter(entry.stage.value for entry in ledger.values())
     # Orders only: stock exceptions (drift, refused figures) are summarised with the stock figures.
-    quarantined = Counter(e.reason.value for e in exceptions
-                          if e.status == "open" and not e.flow.startswith("stock_"))
+    quarantined = Counter(e.reason.value for e in exceptions if e.status == "open" and not e.flow.startswith("stock_"))
     source_stats = local.call_stats(local.config.platform_for(Role.ORDER_SOURCE))
     warehouse_stats = local.call_stats(local.config.platform_for(Role.ORDER_TARGET))
     released = sum(stages[stage] for stage in ("released", "submitted", "part_shipped", "shipped"))
@@ -556,8 +614,10 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "duplicate_warehouse_orders": scend.duplicate_references(),
         "duplicates_suppressed": sum(entry.duplicates_suppressed for entry in ledger.values()),
         "warehouse_duplicate_rejections": scend.duplicate_rejections,
-        "retries": {"http": source_stats.retries + warehouse_stats.retries,
-                    "sqs_redeliveries": sum(local.record_failures.values())},
+        "retries": {
+            "http": source_stats.retries + warehouse_stats.retries,
+            "sqs_redeliveries": sum(local.record_failures.values()),
+        },
         "throttled_responses": source_stats.throttled + warehouse_stats.throttled,
         "faults_injected": {"cin7_core": dict(cin7.faults_injected), "scend": dict(scend.faults_injected)},
         "in_dlq": sum(len(bodies) for bodies in dlq.values()),
@@ -570,7 +630,8 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "bad_orders_reached_warehouse": verdicts["bad_order_reached_warehouse"],
         "as_expected": verdicts["as_expected"],
         "api_calls": {
-            "cin7_core": cin7_calls, "scend": scend_calls,
+            "cin7_core": cin7_calls,
+            "scend": scend_calls,
             "cin7_core_per_released_order": round(cin7_calls / released, 3) if released else None,
             "scend_per_released_order": round(scend_calls / released, 3) if released else None,
         },
@@ -647,8 +708,11 @@ def _cancel_summary(
         held = by_reference.get(f"{prefix}-{sale.order_number}", [])
         if CANCEL_EXPECTED[sale.cancel] == "cancelled":
             shipped = sum(1 for order in held if scend.was_shipped(order["ID"]))
-            live = sum(1 for order in held if order["OrderStatusId"] != CANCELLED_AT_SCEND and not
-                       scend.was_shipped(order["ID"]))
+            live = sum(
+                1
+                for order in held
+                if order["OrderStatusId"] != CANCELLED_AT_SCEND and not scend.was_shipped(order["ID"])
+            )
             shipped_after += shipped
             live_after += live
             wrong += bool(shipped or live)
@@ -719,12 +783,20 @@ def _despatch_summary(
             refused_voided += 1
         else:
             missing += 1
-            missing_detail.append({"order": sale.order_number, "despatch": despatch["DespatchId"],
-                                   "tracking": despatch["TrackingNumbers"]})
-    applied = [(key, parcel_id, record) for key, entry in ledger.items()
-               for parcel_id, record in entry.shipments.items()]
-    latencies = [(datetime.fromisoformat(r["applied_at"]) - datetime.fromisoformat(r["despatched_at"])).total_seconds()
-                 for _, _, r in applied]
+            missing_detail.append(
+                {
+                    "order": sale.order_number,
+                    "despatch": despatch["DespatchId"],
+                    "tracking": despatch["TrackingNumbers"],
+                }
+            )
+    applied = [
+        (key, parcel_id, record) for key, entry in ledger.items() for parcel_id, record in entry.shipments.items()
+    ]
+    latencies = [
+        (datetime.fromisoformat(r["applied_at"]) - datetime.fromisoformat(r["despatched_at"])).total_seconds()
+        for _, _, r in applied
+    ]
     # A despatch applied twice at the source would show its box label on two fulfilment tasks.
     duplicates = 0
     for key, parcel_id, _ in applied:
@@ -733,9 +805,11 @@ def _despatch_summary(
         duplicates += max(0, carrying - 1)
     writeback = [e for e in exceptions if e.flow == "shipment_writeback"]
     fulfilment_calls = sum(count for route, count in cin7.requests.items() if "fulfilment" in route)
-    poll_calls = sum(count for route, count in scend.requests.items()
-                     if route == "GET /api/order/list" or re.fullmatch(r"GET /api/order/\d+/(shipments|splits|items)",
-                                                                       route))
+    poll_calls = sum(
+        count
+        for route, count in scend.requests.items()
+        if route == "GET /api/order/list" or re.fullmatch(r"GET /api/order/\d+/(shipments|splits|items)", route)
+    )
     return {
         "shipments_seen": len(despatches),
         "parcels_seen": sum(len(d["Parcels"]) for d in despatches),
@@ -756,8 +830,10 @@ def _despatch_summary(
         "writeback_latency_seconds": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
         "cin7_calls_per_shipment_applied": round(fulfilment_calls / len(applied), 2) if applied else None,
         # The card's despatch poll: Order/List pages, and per despatched order its Shipments (Splits, Items).
-        "scend_despatch_poll_calls": {"total": poll_calls,
-                                      "per_despatch": round(poll_calls / len(despatches), 2) if despatches else None},
+        "scend_despatch_poll_calls": {
+            "total": poll_calls,
+            "per_despatch": round(poll_calls / len(despatches), 2) if despatches else None,
+        },
     }
 
 
@@ -768,6 +844,9 @@ def _monitor_summary(exceptions: list[Any]) -> dict[str, Any]:
     counts: dict[str, Any] = {}
     for name, flow in (("stalled", STALL_FLOW), ("mismatched", MISMATCH_FLOW)):
         flagged = [e for e in exceptions if e.flow == flow]
-        counts[name] = {"flagged": len(flagged), "open": sum(1 for e in flagged if e.status == "open"),
-                        "resolved": sum(1 for e in flagged if e.status == "resolved")}
+        counts[name] = {
+            "flagged": len(flagged),
+            "open": sum(1 for e in flagged if e.status == "open"),
+            "resolved": sum(1 for e in flagged if e.status == "resolved"),
+        }
     return counts

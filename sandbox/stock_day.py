@@ -52,8 +52,12 @@ def seed(cin7: Any, scend: Any, skus: list[str], rng: random.Random, warehouse_i
 def send_event(local: Any, cin7: Any, secret: str, skus: list[str], day: StockDay) -> int:
     """What Cin7 posts when Available changes: a bare array of availability rows."""
     header = cast(Cin7CoreSettings, local.config.settings_for(Role.STOCK_MASTER)).webhook_header
-    status, _ = local.call_api("POST", STOCK_PATH, headers={header: secret, "Content-Type": "application/json"},
-                               body=json.dumps(cin7.stock_webhook_payload(skus), default=str))
+    status, _ = local.call_api(
+        "POST",
+        STOCK_PATH,
+        headers={header: secret, "Content-Type": "application/json"},
+        body=json.dumps(cin7.stock_webhook_payload(skus), default=str),
+    )
     day.events_sent += 1
     return int(status)
 
@@ -68,8 +72,13 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
         units = rng.randint(10, 60)
         cin7.adjust_stock(sku, WAREHOUSE_LOCATION, units)
         level = scend.stock_level(sku, warehouse_id=day.warehouse_id)
-        scend.set_stock(sku, int(level["total"]) + units, quarantine=int(level["quarantine"]),
-                        damaged=int(level["damaged"]), warehouse_id=day.warehouse_id)
+        scend.set_stock(
+            sku,
+            int(level["total"]) + units,
+            quarantine=int(level["quarantine"]),
+            damaged=int(level["damaged"]),
+            warehouse_id=day.warehouse_id,
+        )
         send_event(local, cin7, secret, [sku], day)
     elif kind == "spike":  # a receipt keyed as 500 instead of 5, corrected minutes later
         before = cin7.availability(sku, WAREHOUSE_LOCATION)
@@ -81,8 +90,13 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
         day.spikes.append((sku, int(before) + 400))
     elif kind == "damage":  # found damaged at the warehouse; nobody told the master
         level = scend.stock_level(sku, warehouse_id=day.warehouse_id)
-        scend.set_stock(sku, int(level["total"]), quarantine=int(level["quarantine"]),
-                        damaged=int(level["damaged"]) + rng.randint(3, 6), warehouse_id=day.warehouse_id)
+        scend.set_stock(
+            sku,
+            int(level["total"]),
+            quarantine=int(level["quarantine"]),
+            damaged=int(level["damaged"]) + rng.randint(3, 6),
+            warehouse_id=day.warehouse_id,
+        )
         day.damaged.add(sku)
     else:  # sold in the shop: Available changes at an excluded location, nothing to push
         cin7.adjust_stock(sku, OTHER_LOCATIONS[0], -1)
@@ -96,11 +110,13 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
     settings = local.config.stock
     location = settings.locations[WAREHOUSE_LOCATION]
     pushed_now = {sku: qty for (sku, loc), qty in scend.channel_stock.items() if str(loc) == location}
-    above = sorted(sku for sku, qty in pushed_now.items()
-                   if qty > max(Decimal(0), cin7.availability(sku, WAREHOUSE_LOCATION)))
+    above = sorted(
+        sku for sku, qty in pushed_now.items() if qty > max(Decimal(0), cin7.availability(sku, WAREHOUSE_LOCATION))
+    )
     history = getattr(scend, "channel_history", [])
-    spikes_pushed = sum(1 for sku, peak in day.spikes
-                        if any(row_sku == sku and qty >= peak for row_sku, _, qty in history))
+    spikes_pushed = sum(
+        1 for sku, peak in day.spikes if any(row_sku == sku and qty >= peak for row_sku, _, qty in history)
+    )
     flagged = {e.business_key.split("#", 1)[1] for e in rt.exceptions.list() if e.flow == "stock_drift"}
     pushed = int(tally["stock_pushed"])
     target_calls = int(tally["stock_target_calls"])
@@ -127,8 +143,10 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
         "stock_target_calls_minimum": -(-pushed // batch) if pushed else 0,
         "stock_calls_per_changed_sku": round(target_calls / pushed, 3) if pushed else None,
         "stock_master_reads": reads,
-        "throttled_responses": (local.call_stats(local.config.platform_for(Role.STOCK_MASTER)).throttled
-                                + local.call_stats(local.config.platform_for(Role.STOCK_TARGET)).throttled),
+        "throttled_responses": (
+            local.call_stats(local.config.platform_for(Role.STOCK_MASTER)).throttled
+            + local.call_stats(local.config.platform_for(Role.STOCK_TARGET)).throttled
+        ),
         "drift_skus": int(tally["stock_drift_skus_last"]),
         "drift_flagged": len(flagged),
         "drift_damaged_skus_found": len(day.damaged & flagged),

@@ -77,8 +77,9 @@ class Pipeline(Section):
     against the connectors' specs when the file is loaded.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True,
-                              serialize_by_alias=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
     ROLES: ClassVar[tuple[Role, Role]]
 
     from_: str = Field(alias="from", description="the platform instance this pipeline reads from")
@@ -99,8 +100,12 @@ class RetryConfig(Section):
     # Outlasts the submit hop's 60 s timeout, which bounds every call and retry of one attempt; at most what
     # the cancellation waits for a submit in flight (310 s). tests/unit/test_submit_lease.py holds both.
     submit_lease_seconds: int = Field(
-        120, ge=90, le=300, description="how long one submit's claim on an order lasts; a crashed holder's "
-        "claim is taken over after it, and the order is first looked up at the warehouse by its reference")
+        120,
+        ge=90,
+        le=300,
+        description="how long one submit's claim on an order lasts; a crashed holder's "
+        "claim is taken over after it, and the order is first looked up at the warehouse by its reference",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> RetryConfig:
@@ -120,11 +125,13 @@ class OrdersPipeline(Pipeline):
     excluded_locations: tuple[str, ...] = ()
     poll_schedule: ScheduleExpression = "rate(10 minutes)"
     poll_overlap_minutes: int = Field(5, ge=0, le=1440)
-    reference_prefix: str = Field(min_length=1, max_length=12, pattern=r"^[A-Z0-9-]+$",
-                                  description="the target's order reference is <prefix>-<order number>")
-    delivery_services: dict[str, str] = Field(
-        description="source delivery service name -> target courier service code"
+    reference_prefix: str = Field(
+        min_length=1,
+        max_length=12,
+        pattern=r"^[A-Z0-9-]+$",
+        description="the target's order reference is <prefix>-<order number>",
     )
+    delivery_services: dict[str, str] = Field(description="source delivery service name -> target courier service code")
     default_delivery_service: str | None = None
     supported_countries: tuple[str, ...] = ("GB",)
 
@@ -174,11 +181,19 @@ class CataloguePipeline(Pipeline):
     poll_overlap_minutes: int = Field(10, ge=0, le=1440)
     # Who owns each product field at the warehouse after creation. A field the warehouse owns (it
     # measures parcels itself, say) is sent when the item is created and never overwritten after.
-    field_owners: dict[str, Owner] = Field(default_factory=lambda: {  # type: ignore[arg-type]
-        "name": "source", "barcode": "source", "commodity_code": "source", "country_of_origin": "source",
-        "customs_description": "source", "weight_kg": "warehouse", "length_cm": "warehouse",
-        "width_cm": "warehouse", "height_cm": "warehouse",
-    })
+    field_owners: dict[str, Owner] = Field(
+        default_factory=lambda: {  # type: ignore[arg-type]
+            "name": "source",
+            "barcode": "source",
+            "commodity_code": "source",
+            "country_of_origin": "source",
+            "customs_description": "source",
+            "weight_kg": "warehouse",
+            "length_cm": "warehouse",
+            "width_cm": "warehouse",
+            "height_cm": "warehouse",
+        }
+    )
     hold_alert_minutes: int = Field(240, ge=1, le=10080, description="alert when an order waits this long")
 
     _schedule = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
@@ -232,8 +247,9 @@ class StockPipeline(Pipeline):
         if not self.locations:
             raise ValueError("stock.locations must map at least one master location when stock sync is enabled")
         if self.drift_location is not None and self.drift_location not in self.locations:
-            raise ValueError(f"drift_location '{self.drift_location}' must be one of the mapped locations "
-                             f"{sorted(self.locations)}")
+            raise ValueError(
+                f"drift_location '{self.drift_location}' must be one of the mapped locations {sorted(self.locations)}"
+            )
         return self
 
 
@@ -252,9 +268,11 @@ class CancellationPipeline(Pipeline):
     @classmethod
     def _no_neutral_cutoff(cls, data: object) -> object:
         if isinstance(data, dict) and "cutoff" in data:
-            raise ValueError("cancellation.cutoff is gone: a neutral status cannot say what the warehouse allows. "
-                             "Use the target platform's cancel_rules (per warehouse status id: cancel, "
-                             "raise_with_warehouse or refuse_and_return); the card's table is the default")
+            raise ValueError(
+                "cancellation.cutoff is gone: a neutral status cannot say what the warehouse allows. "
+                "Use the target platform's cancel_rules (per warehouse status id: cancel, "
+                "raise_with_warehouse or refuse_and_return); the card's table is the default"
+            )
         return data
 
 
@@ -280,8 +298,12 @@ class BoundsConfig(Section):
     max_quantity_per_line: int = Field(100_000, ge=1, le=MAX_QUANTITY_CEILING)
     max_unit_price: int = Field(1_000_000, ge=1, le=MAX_PRICE_CEILING, description="in the order's currency")
     max_lines_per_order: int = Field(500, ge=1, le=5000)
-    max_body_bytes: int = Field(256 * 1024, ge=1024, le=6 * 1024 * 1024,
-                                description="webhook body; API Gateway's own cap is 10 MB, Lambda's 6 MB")
+    max_body_bytes: int = Field(
+        256 * 1024,
+        ge=1024,
+        le=6 * 1024 * 1024,
+        description="webhook body; API Gateway's own cap is 10 MB, Lambda's 6 MB",
+    )
     max_skus_per_message: int = Field(1000, ge=1, le=10000, description="SKUs in one stock event or message")
 
     @field_validator("source_id_pattern")
@@ -334,8 +356,10 @@ class MonitoringConfig(Section):
         validate_schedule(value)
         rate = _RATE.match(value)
         if rate is None or not rate.group(2).startswith("minute") or int(rate.group(1)) > 4:
-            raise ValueError("the monitor must run at least every 4 minutes (rate(1 minute) .. rate(4 minutes)) "
-                             "so that a breach alerts within 5 minutes")
+            raise ValueError(
+                "the monitor must run at least every 4 minutes (rate(1 minute) .. rate(4 minutes)) "
+                "so that a breach alerts within 5 minutes"
+            )
         return value
 
 
@@ -428,14 +452,22 @@ class ClientConfig(Section):
                 name = pipeline.from_ if side == "from" else pipeline.to
                 settings = self.platforms.get(name)
                 if settings is None:
-                    problems.append((f"pipelines.{kind}.{side}", f"no platform named '{name}' (platforms: "
-                                     f"{', '.join(sorted(self.platforms)) or 'none'})"))
+                    problems.append(
+                        (
+                            f"pipelines.{kind}.{side}",
+                            f"no platform named '{name}' (platforms: {', '.join(sorted(self.platforms)) or 'none'})",
+                        )
+                    )
                     continue
                 spec = self.spec(name)
                 if role not in spec.roles:
-                    problems.append((f"pipelines.{kind}.{side}",
-                                     f"{spec.title} ('{name}') cannot play {role.value}; it offers "
-                                     f"{', '.join(sorted(r.value for r in spec.roles))}"))
+                    problems.append(
+                        (
+                            f"pipelines.{kind}.{side}",
+                            f"{spec.title} ('{name}') cannot play {role.value}; it offers "
+                            f"{', '.join(sorted(r.value for r in spec.roles))}",
+                        )
+                    )
         if problems:
             raise PydanticCustomError(
                 "config_problems", "{count} problem(s) in pipelines", {"count": len(problems), "problems": problems}
@@ -471,9 +503,9 @@ class ClientConfig(Section):
 
     def with_platform(self, name: str, **changes: Any) -> ClientConfig:
         """A copy with one platform instance's settings changed (a simulator's URL, a switch in a test)."""
-        return self.model_copy(update={"platforms": {
-            **self.platforms, name: self.platforms[name].model_copy(update=changes)
-        }})
+        return self.model_copy(
+            update={"platforms": {**self.platforms, name: self.platforms[name].model_copy(update=changes)}}
+        )
 
     def with_role_platform(self, role: Role, **changes: Any) -> ClientConfig:
         return self.with_platform(self.platform_for(role), **changes)

@@ -67,8 +67,15 @@ class ShipmentTarget(Protocol):
 
     name: str
 
-    def write_shipment(self, source_id: str, shipment: Shipment, *, location: str, progress: Mapping[str, str],
-                       remember: Callable[[str], None]) -> None: ...
+    def write_shipment(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None: ...
 
 
 class CatalogueSource(Protocol):
@@ -98,9 +105,7 @@ class StockSource(Protocol):
 
     name: str
 
-    def stock_levels(
-        self, skus: list[str] | None = None, location: str | None = None
-    ) -> Iterator[StockRow | Rejected]:
+    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
         """Every row (None), or the rows of these SKUs, at one location when given; paged and rate-limited
         by the connector. Rows it cannot map come back as `Rejected`, for quarantine.
         """

@@ -25,20 +25,83 @@ REDACTED = "[redacted]"
 
 # Keys whose values are personal data wherever they appear (compared lower-case, without _ - and spaces).
 # `name` is the recipient on an Address (a product line's name is redacted too: a small price for no gap).
-SENSITIVE_KEYS = frozenset({
-    "address", "address1", "address2", "address3", "line1", "line2", "line3", "street", "street1", "street2",
-    "streetaddress", "addressline", "addressline1", "addressline2", "addressline3", "fulladdress", "addresstext",
-    "formattedaddress", "deliveryaddress", "shippingaddress", "billingaddress", "shippingaddressline",
-    "deliveryinstructions", "postcode", "postalcode", "zip", "zipcode", "eircode", "city", "town", "county",
-    "suburb", "contact", "contactname", "name", "firstname", "lastname", "surname", "fullname", "customername",
-    "customer", "recipient", "recipientname", "deliveryname", "shippingname", "billingname", "company",
-    "companyname", "email", "emailaddress", "phone", "phonenumber", "mobile", "mobilephone", "telephone", "tel",
-})
+SENSITIVE_KEYS = frozenset(
+    {
+        "address",
+        "address1",
+        "address2",
+        "address3",
+        "line1",
+        "line2",
+        "line3",
+        "street",
+        "street1",
+        "street2",
+        "streetaddress",
+        "addressline",
+        "addressline1",
+        "addressline2",
+        "addressline3",
+        "fulladdress",
+        "addresstext",
+        "formattedaddress",
+        "deliveryaddress",
+        "shippingaddress",
+        "billingaddress",
+        "shippingaddressline",
+        "deliveryinstructions",
+        "postcode",
+        "postalcode",
+        "zip",
+        "zipcode",
+        "eircode",
+        "city",
+        "town",
+        "county",
+        "suburb",
+        "contact",
+        "contactname",
+        "name",
+        "firstname",
+        "lastname",
+        "surname",
+        "fullname",
+        "customername",
+        "customer",
+        "recipient",
+        "recipientname",
+        "deliveryname",
+        "shippingname",
+        "billingname",
+        "company",
+        "companyname",
+        "email",
+        "emailaddress",
+        "phone",
+        "phonenumber",
+        "mobile",
+        "mobilephone",
+        "telephone",
+        "tel",
+    }
+)
 # Powertools' own keys: never rewritten (an account id in an ARN is not a phone number).
-_METADATA_KEYS = frozenset({
-    "timestamp", "level", "location", "service", "xray_trace_id", "function_arn", "function_request_id",
-    "function_name", "function_memory_size", "cold_start", "sampling_rate", "correlation_id",
-})
+_METADATA_KEYS = frozenset(
+    {
+        "timestamp",
+        "level",
+        "location",
+        "service",
+        "xray_trace_id",
+        "function_arn",
+        "function_request_id",
+        "function_name",
+        "function_memory_size",
+        "cold_start",
+        "sampling_rate",
+        "correlation_id",
+    }
+)
 # Street words: the unambiguous ones in any case; those that are also everyday words or abbreviations
 # (on its way, close to, 2 St) only capitalised, as an address writes them.
 _STREET_WORDS = r"Street|Road|Lane|Avenue|Crescent|Gardens|Terrace|Grove|Square|Mews|Parade|Boulevard"
@@ -48,8 +111,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # National numbers with the area code in brackets: (0113) 496 0000, (020) 7946 0000.
     (re.compile(r"\(0\d{2,4}\)\s?\d{3,4}[\s-]?\d{3,4}(?![\w:/-])"), "[phone]"),
     # International (+44 ...) or national (0...) numbers of 10-13 digits with optional spaces/dashes.
-    (re.compile(r"(?<![\w.:/-])(?:\+\d{1,3}[\s-]?(?:\(0\)\s?)?|0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w:/-])"),
-     "[phone]"),
+    (
+        re.compile(r"(?<![\w.:/-])(?:\+\d{1,3}[\s-]?(?:\(0\)\s?)?|0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w:/-])"),
+        "[phone]",
+    ),
     # Anything shaped like a UK postcode, valid or not (ZZ99 9ZZZ), in any case when spaced (sw1a 1aa);
     # unspaced only in capitals, so a lower-case hex id (an archive key's suffix) is not taken for one.
     (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s+\d[A-Z]{2,3}\b", re.IGNORECASE), "[postcode]"),
@@ -59,8 +124,10 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[AC-FHKNPRTV-Y]\d{2}[AC-FHKNPRTV-Y\d]{4}\b"), "[postcode]"),
     # A street address in free text: a house number, up to three words and a street word (22 Mill Lane).
     (re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Za-z'-]+\s+){{0,3}}(?i:{_STREET_WORDS})\b\.?"), "[street]"),
-    (re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Za-z'-]+\s+){{0,3}}(?:{_CAPITALISED_STREET_WORDS})\b\.?"),
-     "[street]"),
+    (
+        re.compile(rf"\b\d{{1,4}}[A-Za-z]?,?\s+(?:[A-Za-z'-]+\s+){{0,3}}(?:{_CAPITALISED_STREET_WORDS})\b\.?"),
+        "[street]",
+    ),
 )
 
 
@@ -84,8 +151,12 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {key: (REDACTED if isinstance(key, str) and is_sensitive_key(key) and item not in (None, "")
-                      else redact(item)) for key, item in value.items()}
+        return {
+            key: (
+                REDACTED if isinstance(key, str) and is_sensitive_key(key) and item not in (None, "") else redact(item)
+            )
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         return [redact(item) for item in value]
     return value

@@ -127,7 +127,7 @@ class Runtime:
         """SendMessageBatch in tens; any entry SQS refuses raises, so the caller retries (nothing lost)."""
         url = self.queue_url(queue)
         for start in range(0, len(messages), 10):
-            chunk = messages[start:start + 10]
+            chunk = messages[start : start + 10]
             entries = [{"Id": str(i), "MessageBody": m.model_dump_json()} for i, m in enumerate(chunk)]
             failed = self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", [])
             if failed:
@@ -166,8 +166,13 @@ class Runtime:
             if topology.table_env(topology.BUDGET_TABLE) in self._environ:
                 # Shared with every concurrent Lambda of every flow that calls this account.
                 self.budgets[key] = DynamoTokenBucket(
-                    self.table(topology.BUDGET_TABLE), key, rate=rate, per_seconds=per_seconds,
-                    capacity=burst, clock=self.clock, priority=lambda: self.priority,
+                    self.table(topology.BUDGET_TABLE),
+                    key,
+                    rate=rate,
+                    per_seconds=per_seconds,
+                    capacity=burst,
+                    clock=self.clock,
+                    priority=lambda: self.priority,
                 )
             else:  # a process with no budget table (a script, a unit test): the same limit, in-process
                 self.budgets[key] = TokenBucket(rate, per_seconds, self.clock, capacity=burst)

@@ -144,6 +144,7 @@ class Hop:
             granted = self.tables.get(BUDGET_TABLE, ())
             merged = granted + tuple(a for a in RATE_BUDGET if a not in granted)
             object.__setattr__(self, "tables", {**self.tables, BUDGET_TABLE: merged})
+
     starts: tuple[str, ...] = ()  # state machines this hop starts executions of
 
     @property
@@ -156,18 +157,30 @@ class Hop:
 
 
 QUEUES: tuple[Queue, ...] = (
-    Queue("order-intake", "sale references (webhook, poll, replay) waiting to be read and validated",
-          pipeline="orders"),
-    Queue("order-submit", "validated canonical orders waiting to be created at the warehouse",
-          pipeline="orders"),
-    Queue("shipment-writeback", "parcels the warehouse shipped, waiting to be written back to the source order",
-          pipeline="shipments"),
-    Queue("product-sync", "products changed at the master, waiting to be created or updated at the warehouse",
-          pipeline="catalogue"),
-    Queue("stock-sync", "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)",
-          pipeline="stock"),
-    Queue("cancel-requests", "cancel requests from any source, each waiting to start its cancellation execution",
-          pipeline="cancellation"),
+    Queue(
+        "order-intake", "sale references (webhook, poll, replay) waiting to be read and validated", pipeline="orders"
+    ),
+    Queue("order-submit", "validated canonical orders waiting to be created at the warehouse", pipeline="orders"),
+    Queue(
+        "shipment-writeback",
+        "parcels the warehouse shipped, waiting to be written back to the source order",
+        pipeline="shipments",
+    ),
+    Queue(
+        "product-sync",
+        "products changed at the master, waiting to be created or updated at the warehouse",
+        pipeline="catalogue",
+    ),
+    Queue(
+        "stock-sync",
+        "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)",
+        pipeline="stock",
+    ),
+    Queue(
+        "cancel-requests",
+        "cancel requests from any source, each waiting to start its cancellation execution",
+        pipeline="cancellation",
+    ),
 )
 
 TABLES: tuple[Table, ...] = (
@@ -638,34 +651,67 @@ def _warehouse_allows_cancel(config: ClientConfig, code: str) -> str:
 def _cancellation_machine() -> StateMachine:
     from shared.connectors import warehouses
 
-    def task(name: str, hop_name: str, result_path: str, next_state: str | None,
-             *extra: RetryPolicy, catch_to: str = "RecordFailure") -> TaskState:
+    def task(
+        name: str,
+        hop_name: str,
+        result_path: str,
+        next_state: str | None,
+        *extra: RetryPolicy,
+        catch_to: str = "RecordFailure",
+    ) -> TaskState:
         return TaskState(name, hop_name, result_path, next_state, (*extra, TRANSIENT), catch_to=catch_to)
 
     return StateMachine(
         name="cancellation",
         purpose="State-aware cancellation: cancel before submit or where the warehouse's table allows it, "
-                "otherwise refuse and route to operations; every step recorded",
+        "otherwise refuse and route to operations; every step recorded",
         start_at="LookUpOrder",
         states=(
             task("LookUpOrder", "lookup_cancellation", "$.lookup", "WhereIsTheOrder", SUBMIT_IN_FLIGHT),
-            ChoiceState("WhereIsTheOrder", "$.lookup.route", ("not_submitted", "at_warehouse", "cancelled"),
-                        _where_is_the_order, ("ReadWarehouseStatus", "RecordOutcome"), default="RouteUnknown"),
+            ChoiceState(
+                "WhereIsTheOrder",
+                "$.lookup.route",
+                ("not_submitted", "at_warehouse", "cancelled"),
+                _where_is_the_order,
+                ("ReadWarehouseStatus", "RecordOutcome"),
+                default="RouteUnknown",
+            ),
             task("ReadWarehouseStatus", "read_warehouse_status", "$.warehouse", "WarehouseAllowsCancel"),
             # One rule per warehouse status code: only a code whose rule is "cancel" reaches the cancel call.
-            ChoiceState("WarehouseAllowsCancel", "$.warehouse.code", warehouses.status_codes(),
-                        _warehouse_allows_cancel, ("CancelAtWarehouse", "RecordOutcome"), default="RecordOutcome"),
+            ChoiceState(
+                "WarehouseAllowsCancel",
+                "$.warehouse.code",
+                warehouses.status_codes(),
+                _warehouse_allows_cancel,
+                ("CancelAtWarehouse", "RecordOutcome"),
+                default="RecordOutcome",
+            ),
             task("CancelAtWarehouse", "cancel_at_warehouse", "$.cancel", "RecordOutcome"),
             task("RecordOutcome", "record_cancellation", "$.record", "NotifySource"),
             # A courtesy once the outcome is recorded: its failure is recorded for operations, and the saga succeeds.
             task("NotifySource", "notify_cancellation", "$.notify", "Done", catch_to="RecordNoteFailure"),
             SucceedState("Done"),
-            TaskState("RecordNoteFailure", "record_cancel_failure", "$.failure", "Done", (TRANSIENT,),
-                      catch_to="CancellationFailed"),
-            TaskState("RecordFailure", "record_cancel_failure", "$.failure", "CancellationFailed", (TRANSIENT,),
-                      catch_to="CancellationFailed"),
-            FailState("CancellationFailed", "CancellationFailed",
-                      "A step failed after its retries; see the exception inbox (flow cancellation), then redrive"),
+            TaskState(
+                "RecordNoteFailure",
+                "record_cancel_failure",
+                "$.failure",
+                "Done",
+                (TRANSIENT,),
+                catch_to="CancellationFailed",
+            ),
+            TaskState(
+                "RecordFailure",
+                "record_cancel_failure",
+                "$.failure",
+                "CancellationFailed",
+                (TRANSIENT,),
+                catch_to="CancellationFailed",
+            ),
+            FailState(
+                "CancellationFailed",
+                "CancellationFailed",
+                "A step failed after its retries; see the exception inbox (flow cancellation), then redrive",
+            ),
             FailState("RouteUnknown", "RouteUnknown", "The order lookup returned a route this machine does not know"),
         ),
     )

@@ -9,12 +9,19 @@ from pathlib import Path
 import pytest
 
 # Before anything builds a boto3 client: fake credentials and a region, never a real account.
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-2",
-    "AWS_REGION": "eu-west-2", "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_SERVICE_NAME": "hopline-tests", "POWERTOOLS_METRICS_NAMESPACE": "Hopline",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-})
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "AWS_REGION": "eu-west-2",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_SERVICE_NAME": "hopline-tests",
+        "POWERTOOLS_METRICS_NAMESPACE": "Hopline",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+)
 os.environ.pop("AWS_PROFILE", None)
 
 from shared.clock import VirtualClock

@@ -22,7 +22,9 @@ from tests import endpoint_recorder
 SCEND = "https://api.scend.example/api/"
 CIN7 = "https://inventory.dearsystems.com/ExternalApi/v2/"
 CT = "https://api.europe-west1.gcp.commercetools.com/"
-SFCC_ORDERS = "https://kv7kzm78.api.commercecloud.salesforce.com/checkout/orders/v1/organizations/f_ecom_zzxy_prd/orders"
+SFCC_ORDERS = (
+    "https://kv7kzm78.api.commercecloud.salesforce.com/checkout/orders/v1/organizations/f_ecom_zzxy_prd/orders"
+)
 SFCC_DATA = "https://zzxy-prd.dx.commercecloud.salesforce.com/s/-/dw/data/v23_2/"
 # A connector not yet in the registry names its inferred endpoints in its own settings model.
 SETTINGS_MODELS = {"sfcc": SfccSettings}
@@ -86,8 +88,13 @@ def test_the_counts_quoted_on_the_pages_are_the_tables() -> None:
         # served for scenarios, never called
         ("sfcc", "PUT", SFCC_ORDERS + "/00000410/external-status", ["siteId"], "not called by the connector"),
         # OCAPI Shop order search (needs a Business Manager user grant)
-        ("sfcc", "POST", "https://zzxy-prd.dx.commercecloud.salesforce.com/s/RefArch/dw/shop/v23_2/order_search", [],
-         "not listed"),
+        (
+            "sfcc",
+            "POST",
+            "https://zzxy-prd.dx.commercecloud.salesforce.com/s/RefArch/dw/shop/v23_2/order_search",
+            [],
+            "not listed",
+        ),
     ],
 )
 def test_what_the_pages_do_not_list_is_caught(

@@ -25,12 +25,20 @@ CLIENT = {
     "client": "toy-brand",
     "platforms": {
         "shop": {"type": "toyshop", "credentials_secret": "hopline/toy-brand/shop"},
-        "wh": {"type": "scend", "base_url": "http://127.0.0.1:1/api/", "credentials_secret": "hopline/toy-brand/wh",
-               "warehouse_id": 3},
+        "wh": {
+            "type": "scend",
+            "base_url": "http://127.0.0.1:1/api/",
+            "credentials_secret": "hopline/toy-brand/wh",
+            "warehouse_id": 3,
+        },
     },
     "pipelines": {
-        "orders": {"from": "shop", "to": "wh", "reference_prefix": "TOY",
-                   "delivery_services": {"Royal Mail Tracked 48": "RM-TRACKED-48"}},
+        "orders": {
+            "from": "shop",
+            "to": "wh",
+            "reference_prefix": "TOY",
+            "delivery_services": {"Royal Mail Tracked 48": "RM-TRACKED-48"},
+        },
     },
 }
 
@@ -62,14 +70,21 @@ def test_a_pipeline_from_the_toy_shop_gets_its_orders_to_the_warehouse(tmp_path:
         config = config.with_platform("wh", base_url=f"{scend.url}api/")
         with mock_aws(config=MOTO_CONFIG):
             local = LocalHopline(config, clock)
-            local.start({"platforms.shop.credentials_secret": {"token": "t"},
-                         "platforms.wh.credentials_secret": {"api_key": "wh-key"}})
+            local.start(
+                {
+                    "platforms.shop.credentials_secret": {"token": "t"},
+                    "platforms.wh.credentials_secret": {"api_key": "wh-key"},
+                }
+            )
             # When an order placed in the shop is announced to intake
-            shop = toy_platform.build("shop", config.platforms["shop"], {"token": "t"}, config.retries,
-                                      local.runtime)
+            shop = toy_platform.build("shop", config.platforms["shop"], {"token": "t"}, config.retries, local.runtime)
             sale = shop.add_order("T-1", [("TOY-BLK-1", 2)])
-            local.runtime.send("order-intake", IntakeMessage(client="toy-brand", source="toyshop", source_id=sale,
-                                                             order_number="T-1", trigger="webhook"))
+            local.runtime.send(
+                "order-intake",
+                IntakeMessage(
+                    client="toy-brand", source="toyshop", source_id=sale, order_number="T-1", trigger="webhook"
+                ),
+            )
             local.drain()
     finally:
         scend.stop()
@@ -83,8 +98,11 @@ def test_a_pipeline_asking_the_toy_shop_for_a_role_it_lacks_fails_the_load(
     tmp_path: Path, toy_registered: None
 ) -> None:
     data = {**CLIENT, "pipelines": {**CLIENT["pipelines"], "shipments": {"from": "wh", "to": "shop"}}}
-    with pytest.raises(ConfigError, match=r"field 'pipelines.shipments.to': Toy Shop \('shop'\) cannot play "
-                                          r"shipment_target"):
+    with pytest.raises(
+        ConfigError,
+        match=r"field 'pipelines.shipments.to': Toy Shop \('shop'\) cannot play "
+        r"shipment_target",
+    ):
         load_client_config(write(tmp_path, data))
 
 

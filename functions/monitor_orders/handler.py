@@ -4,9 +4,12 @@ from functions.kit import schedule_hop
 from shared.steps.monitors import monitor_orders
 
 # Gauges: the alarms stay in ALARM while any order is stalled or mismatched, and clear when none is.
-lambda_handler = schedule_hop(monitor_orders, metrics={
-    "StalledOrders": "stalled",
-    "OrderMismatches": "mismatches_open",
-    "ExceptionsRaised": "exceptions_raised",
-    "MismatchChecks": "mismatch_checked",
-})
+lambda_handler = schedule_hop(
+    monitor_orders,
+    metrics={
+        "StalledOrders": "stalled",
+        "OrderMismatches": "mismatches_open",
+        "ExceptionsRaised": "exceptions_raised",
+        "MismatchChecks": "mismatch_checked",
+    },
+)

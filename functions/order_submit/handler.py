@@ -63,17 +63,29 @@ def refused_or_held(delivery: Delivery) -> dict[str, Any] | None:
         now = rt.clock.now()
         # The message holds the customer's address: the archive keeps it as received, the inbox points at it.
         quarantine_message(
-            rt, flow="order_submit", business_key=message.order_key, body=delivery.record.body,
-            queue="order-submit", reason=error.reason, detail=error.detail, order_key=message.order_key,
+            rt,
+            flow="order_submit",
+            business_key=message.order_key,
+            body=delivery.record.body,
+            queue="order-submit",
+            reason=error.reason,
+            detail=error.detail,
+            order_key=message.order_key,
             supersede=True,
         )
         rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=error.reason.value)
-        delivery.hop.logger.warning("warehouse refused order", extra={
-            "order_key": message.order_key, "reason_code": error.reason.value, "detail": error.detail})
+        delivery.hop.logger.warning(
+            "warehouse refused order",
+            extra={"order_key": message.order_key, "reason_code": error.reason.value, "detail": error.detail},
+        )
         return None
 
 
 lambda_handler = queue_hop(
-    SubmitMessage, flow="order_submit", step=submit_once, metric="Submit", around=refused_or_held,
+    SubmitMessage,
+    flow="order_submit",
+    step=submit_once,
+    metric="Submit",
+    around=refused_or_held,
     on_invoke=idempotency.register_lambda_context,
 )

@@ -3,7 +3,10 @@
 from functions.kit import schedule_hop
 from shared.steps.catalogue import poll_products
 
-lambda_handler = schedule_hop(poll_products, metrics={
-    "ProductsEnqueued": "enqueued",
-    "OrdersHeldTooLong": "held_too_long",
-})
+lambda_handler = schedule_hop(
+    poll_products,
+    metrics={
+        "ProductsEnqueued": "enqueued",
+        "OrdersHeldTooLong": "held_too_long",
+    },
+)

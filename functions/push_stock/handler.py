@@ -5,7 +5,15 @@ from shared.models.stock import StockSyncMessage
 from shared.steps.stock import FLOW, push_stock
 
 lambda_handler = queue_hop(
-    StockSyncMessage, flow=FLOW, step=push_stock, outcome=lambda _: "pushed", count_records=False,
-    figures={"StockPushed": "pushed", "StockUnchanged": "unchanged",
-             "StockAwaitingConfirmation": "awaiting_confirmation", "StockPushRejected": "rejected"},
+    StockSyncMessage,
+    flow=FLOW,
+    step=push_stock,
+    outcome=lambda _: "pushed",
+    count_records=False,
+    figures={
+        "StockPushed": "pushed",
+        "StockUnchanged": "unchanged",
+        "StockAwaitingConfirmation": "awaiting_confirmation",
+        "StockPushRejected": "rejected",
+    },
 )

@@ -26,9 +26,15 @@ app = APIGatewayRestResolver()
 def receive_sales() -> Response[str]:
     rt = runtime()
     event = app.current_event
-    answer = receive(rt, rt.config.platform_for(Role.ORDER_SOURCE), "sales", headers=event.headers,
-                     multi_value_headers=event.raw_event.get("multiValueHeaders"), body=event.get("body"),
-                     is_base64=bool(event.get("isBase64Encoded")))
+    answer = receive(
+        rt,
+        rt.config.platform_for(Role.ORDER_SOURCE),
+        "sales",
+        headers=event.headers,
+        multi_value_headers=event.raw_event.get("multiValueHeaders"),
+        body=event.get("body"),
+        is_base64=bool(event.get("isBase64Encoded")),
+    )
     metrics.add_metric(name=answer.metric, unit=MetricUnit.Count, value=1)
     return Response(status_code=answer.status, content_type=content_types.APPLICATION_JSON, body=answer_json(answer))
 

@@ -41,62 +41,106 @@ class OperationsDashboard(Construct):
         thresholds: Mapping[str, float],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=dashboard_name,
-                                              default_interval=Duration.hours(6))
-        self.dashboard.add_widgets(cloudwatch.TextWidget(
-            markdown=f"# {title}\nAlarms page the owning team's SNS topic. What each alarm means and what to do "
-            "first: `docs/runbook.md`. Inbox: `hopline exceptions --client <client>`.",
-            width=24, height=2))
-        self.dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=24,
-                                                                height=max(3, 1 + len(alarms) // 4)))
-        self._section("Hops: invocations, errors, duration", [
-            cloudwatch.GraphWidget(
-                title=name, width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
-                left=[function.metric_invocations(period=PERIOD, statistic="Sum"),
-                      function.metric_errors(period=PERIOD, statistic="Sum"),
-                      function.metric_throttles(period=PERIOD, statistic="Sum")],
-                right=[function.metric_duration(period=PERIOD, statistic="p95", label="duration p95 (ms)")],
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(6)
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"# {title}\nAlarms page the owning team's SNS topic. What each alarm means and what to do "
+                "first: `docs/runbook.md`. Inbox: `hopline exceptions --client <client>`.",
+                width=24,
+                height=2,
             )
-            for name, function in functions.items()
-        ])
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms", alarms=list(alarms), width=24, height=max(3, 1 + len(alarms) // 4)
+            )
+        )
+        self._section(
+            "Hops: invocations, errors, duration",
+            [
+                cloudwatch.GraphWidget(
+                    title=name,
+                    width=GRAPH_WIDTH,
+                    height=GRAPH_HEIGHT,
+                    left=[
+                        function.metric_invocations(period=PERIOD, statistic="Sum"),
+                        function.metric_errors(period=PERIOD, statistic="Sum"),
+                        function.metric_throttles(period=PERIOD, statistic="Sum"),
+                    ],
+                    right=[function.metric_duration(period=PERIOD, statistic="p95", label="duration p95 (ms)")],
+                )
+                for name, function in functions.items()
+            ],
+        )
         queue_widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
-                title=f"{name} queue", width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
-                left=[queue.queue.metric_approximate_number_of_messages_visible(period=PERIOD, label="waiting"),
-                      queue.dlq.metric_approximate_number_of_messages_visible(period=PERIOD, label="in DLQ")],
+                title=f"{name} queue",
+                width=GRAPH_WIDTH,
+                height=GRAPH_HEIGHT,
+                left=[
+                    queue.queue.metric_approximate_number_of_messages_visible(period=PERIOD, label="waiting"),
+                    queue.dlq.metric_approximate_number_of_messages_visible(period=PERIOD, label="in DLQ"),
+                ],
                 right=[queue.queue.metric_approximate_age_of_oldest_message(period=PERIOD, label="oldest (s)")],
             )
             for name, queue in queues.items()
         ]
         if schedule_dead_letters:
-            queue_widgets.append(cloudwatch.GraphWidget(
-                title="failed scheduled runs (schedule DLQs)", width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
-                left=[dlq.metric_approximate_number_of_messages_visible(period=PERIOD, label=hop)
-                      for hop, dlq in schedule_dead_letters.items()],
-            ))
+            queue_widgets.append(
+                cloudwatch.GraphWidget(
+                    title="failed scheduled runs (schedule DLQs)",
+                    width=GRAPH_WIDTH,
+                    height=GRAPH_HEIGHT,
+                    left=[
+                        dlq.metric_approximate_number_of_messages_visible(period=PERIOD, label=hop)
+                        for hop, dlq in schedule_dead_letters.items()
+                    ],
+                )
+            )
         self._section("Queues: waiting, oldest message, dead letters", queue_widgets)
-        self._section("Business metrics (alerts)", [
-            cloudwatch.GraphWidget(
-                title=alert.name, width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
-                left=[business_metric(alert, f"hopline-{alert.hop}")],
-                left_annotations=[cloudwatch.HorizontalAnnotation(value=thresholds[alert.name], label="alarm above")],
-            )
-            for alert in alerts
-        ])
-        self._section("Latency by stage (seconds)", [
-            cloudwatch.GraphWidget(
-                title=f"{stage}", width=GRAPH_WIDTH, height=GRAPH_HEIGHT,
-                left=[cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=METRIC,
-                                        dimensions_map={"service": f"hopline-{hop}", "stage": stage},
-                                        period=PERIOD, statistic=statistic, label=statistic)
-                      for statistic in ("p50", "p95", "Maximum")],
-            )
-            for stage, hop in LATENCY_STAGES.items()
-        ])
+        self._section(
+            "Business metrics (alerts)",
+            [
+                cloudwatch.GraphWidget(
+                    title=alert.name,
+                    width=GRAPH_WIDTH,
+                    height=GRAPH_HEIGHT,
+                    left=[business_metric(alert, f"hopline-{alert.hop}")],
+                    left_annotations=[
+                        cloudwatch.HorizontalAnnotation(value=thresholds[alert.name], label="alarm above")
+                    ],
+                )
+                for alert in alerts
+            ],
+        )
+        self._section(
+            "Latency by stage (seconds)",
+            [
+                cloudwatch.GraphWidget(
+                    title=f"{stage}",
+                    width=GRAPH_WIDTH,
+                    height=GRAPH_HEIGHT,
+                    left=[
+                        cloudwatch.Metric(
+                            namespace=METRICS_NAMESPACE,
+                            metric_name=METRIC,
+                            dimensions_map={"service": f"hopline-{hop}", "stage": stage},
+                            period=PERIOD,
+                            statistic=statistic,
+                            label=statistic,
+                        )
+                        for statistic in ("p50", "p95", "Maximum")
+                    ],
+                )
+                for stage, hop in LATENCY_STAGES.items()
+            ],
+        )
 
     def _section(self, heading: str, widgets: Sequence[cloudwatch.IWidget]) -> None:
         if not widgets:
             return
         self.dashboard.add_widgets(cloudwatch.TextWidget(markdown=f"## {heading}", width=24, height=1))
         for start in range(0, len(widgets), 24 // GRAPH_WIDTH):
-            self.dashboard.add_widgets(*widgets[start:start + 24 // GRAPH_WIDTH])
+            self.dashboard.add_widgets(*widgets[start : start + 24 // GRAPH_WIDTH])

@@ -156,6 +156,10 @@ class Monitoring(Construct):
 
 def business_metric(alert: MetricAlert, service: str) -> cloudwatch.Metric:
     """The Powertools EMF metric an alert watches (namespace Hopline, dimension service)."""
-    return cloudwatch.Metric(namespace=METRICS_NAMESPACE, metric_name=alert.metric,
-                             dimensions_map={"service": service}, period=Duration.minutes(alert.period_minutes),
-                             statistic=alert.statistic)
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=alert.metric,
+        dimensions_map={"service": service},
+        period=Duration.minutes(alert.period_minutes),
+        statistic=alert.statistic,
+    )

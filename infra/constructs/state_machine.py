@@ -26,7 +26,9 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
 def build_definition(
-    scope: Construct, machine: topology.StateMachine, functions: Mapping[str, lambda_.IFunction],
+    scope: Construct,
+    machine: topology.StateMachine,
+    functions: Mapping[str, lambda_.IFunction],
     config: ClientConfig,
 ) -> sfn.IChainable:
     """The states of `machine`, wired; `functions` maps hop name -> function. Choice rules are listed per
@@ -35,12 +37,20 @@ def build_definition(
     for spec in machine.states:
         if isinstance(spec, topology.TaskState):
             task = tasks.LambdaInvoke(
-                scope, spec.name, lambda_function=functions[spec.hop], payload_response_only=True,
-                result_path=spec.result_path, comment=topology.hop(spec.hop).description[:250],
+                scope,
+                spec.name,
+                lambda_function=functions[spec.hop],
+                payload_response_only=True,
+                result_path=spec.result_path,
+                comment=topology.hop(spec.hop).description[:250],
             )
             for policy in spec.retries:
-                task.add_retry(errors=list(policy.errors), interval=cdk.Duration.seconds(policy.interval_seconds),
-                               max_attempts=policy.max_attempts, backoff_rate=policy.backoff_rate)
+                task.add_retry(
+                    errors=list(policy.errors),
+                    interval=cdk.Duration.seconds(policy.interval_seconds),
+                    max_attempts=policy.max_attempts,
+                    backoff_rate=policy.backoff_rate,
+                )
             states[spec.name] = task
         elif isinstance(spec, topology.ChoiceState):
             states[spec.name] = sfn.Choice(scope, spec.name, comment=f"on {spec.field}")

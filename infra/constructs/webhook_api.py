@@ -32,6 +32,8 @@ _ACCESS_LOG_FIELDS = {
     "error": "$context.error.message",
     "validationError": "$context.error.validationErrorString",
 }
+
+
 @dataclass(frozen=True)
 class WebhookRoute:
     method: str

@@ -128,8 +128,9 @@ class Simulator:
         if fault == FaultKind.THROTTLE:
             return self.throttled_response(request), 0.0
         if fault == FaultKind.SERVER_ERROR:
-            return Response(502, raw=b"<html><body>502 Bad Gateway</body></html>",
-                            headers={"Content-Type": "text/html"}), 0.0
+            return Response(
+                502, raw=b"<html><body>502 Bad Gateway</body></html>", headers={"Content-Type": "text/html"}
+            ), 0.0
         if fault == FaultKind.TIMEOUT:
             return Response(504, {"error": "late"}), self.faults.timeout_delay_seconds
         delay = self.faults.slow_delay_seconds if fault == FaultKind.SLOW else 0.0

@@ -199,17 +199,20 @@ class Cin7CoreSimulator(Simulator):
 
     # -- routes --------------------------------------------------------------------------------
     def _get_me(self, request: Request, match: re.Match[str]) -> Response:
-        return Response(200, {
-            "Company": "Hopline Sandbox Ltd",
-            "Currency": "GBP",
-            "TimeZone": "Europe/London",
-            "DefaultWeightUnits": "g",
-            "DefaultDimensionsUnits": "cm",
-            "LockDate": None,
-            "OpeningBalanceDate": "2026-01-01T00:00:00",
-            "TaxCalculationMethod": "Total",
-            "DefaultSaleTaxRuleName": VAT_RULE,
-        })
+        return Response(
+            200,
+            {
+                "Company": "Hopline Sandbox Ltd",
+                "Currency": "GBP",
+                "TimeZone": "Europe/London",
+                "DefaultWeightUnits": "g",
+                "DefaultDimensionsUnits": "cm",
+                "LockDate": None,
+                "OpeningBalanceDate": "2026-01-01T00:00:00",
+                "TaxCalculationMethod": "Total",
+                "DefaultSaleTaxRuleName": VAT_RULE,
+            },
+        )
 
     def _get_sale(self, request: Request, match: re.Match[str]) -> Response:
         sale_id = _query(request, "ID").strip()
@@ -310,7 +313,7 @@ class Cin7CoreSimulator(Simulator):
                 continue
             rows.append(row)
         start = (page - 1) * limit
-        return Response(200, {"Total": len(rows), "Page": page, "SaleList": rows[start:start + limit]})
+        return Response(200, {"Total": len(rows), "Page": page, "SaleList": rows[start : start + limit]})
 
     def _list_order(self, sale_id: str) -> tuple[datetime, int]:
         return _parse(self._sales[sale_id]["LastModifiedOn"]), self._sequence[sale_id]
@@ -366,12 +369,18 @@ class Cin7CoreSimulator(Simulator):
             return refused
         if sale["Order"]["Status"] != AUTHORISED:
             return Response(400, _error(400, f"Sale order status is {sale['Order']['Status']}, not AUTHORISED"))
-        waiting = [task for task in sale["Fulfilments"]
-                   if task["Pick"]["Status"] not in (AUTHORISED, VOIDED)]
+        waiting = [task for task in sale["Fulfilments"] if task["Pick"]["Status"] not in (AUTHORISED, VOIDED)]
         if waiting:
-            return Response(400, _error(400, (
-                "New Fulfilment Task can be created only if there are no fulfilment tasks with non AUTHORISED "
-                f"Pick status (task {waiting[0]['FulfillmentNumber']} is {waiting[0]['Pick']['Status']})")))
+            return Response(
+                400,
+                _error(
+                    400,
+                    (
+                        "New Fulfilment Task can be created only if there are no fulfilment tasks with non AUTHORISED "
+                        f"Pick status (task {waiting[0]['FulfillmentNumber']} is {waiting[0]['Pick']['Status']})"
+                    ),
+                ),
+            )
         task = self._new_task(sale, pick_status="DRAFT")
         sale["Type"] = "Advanced Sale"
         self._refresh(sale)
@@ -430,13 +439,22 @@ class Cin7CoreSimulator(Simulator):
             wanted[sku] += quantity
             built.append(self._stock_line(sku, location, quantity))
         for sku, quantity in wanted.items():
-            elsewhere = sum((_decimal(other["Quantity"]) for t in sale["Fulfilments"] if t is not task
-                             and t["Pick"]["Status"] != VOIDED for other in t["Pick"]["Lines"] if other["SKU"] == sku),
-                            Decimal(0))
+            elsewhere = sum(
+                (
+                    _decimal(other["Quantity"])
+                    for t in sale["Fulfilments"]
+                    if t is not task and t["Pick"]["Status"] != VOIDED
+                    for other in t["Pick"]["Lines"]
+                    if other["SKU"] == sku
+                ),
+                Decimal(0),
+            )
             left = ordered[sku] - elsewhere
             if quantity > left:
-                return (f"Pick quantity {_number(quantity)} of SKU '{sku}' exceeds the {_number(left)} left to pick "
-                        f"(ordered {_number(ordered[sku])}, picked on other tasks {_number(elsewhere)})")
+                return (
+                    f"Pick quantity {_number(quantity)} of SKU '{sku}' exceeds the {_number(left)} left to pick "
+                    f"(ordered {_number(ordered[sku])}, picked on other tasks {_number(elsewhere)})"
+                )
         task["Pick"] = {"Status": status, "Lines": built}
         return None
 
@@ -469,8 +487,10 @@ class Cin7CoreSimulator(Simulator):
             built.append({**self._stock_line(sku, location, quantity), "Box": box, "WarrantyRegistrationNumber": None})
         for sku, quantity in wanted.items():
             if quantity > picked[sku]:
-                return (f"Pack quantity {_number(quantity)} of SKU '{sku}' exceeds the {_number(picked[sku])} "
-                        "picked on this task")
+                return (
+                    f"Pack quantity {_number(quantity)} of SKU '{sku}' exceeds the {_number(picked[sku])} "
+                    "picked on this task"
+                )
         task["Pack"] = {"Status": status, "Lines": built}
         return None
 
@@ -492,15 +512,17 @@ class Cin7CoreSimulator(Simulator):
             is_shipped = line.get("IsShipped", False)
             if not isinstance(is_shipped, bool):
                 return "IsShipped must be true or false"
-            built.append({
-                "ID": self._guid(),
-                "ShipmentDate": _stamp(shipped_on, zone=False),
-                "Carrier": str(line.get("Carrier") or ""),
-                "Boxes": box,
-                "TrackingNumber": str(line.get("TrackingNumber") or ""),
-                "TrackingURL": "",  # read-only in the API
-                "IsShipped": is_shipped,
-            })
+            built.append(
+                {
+                    "ID": self._guid(),
+                    "ShipmentDate": _stamp(shipped_on, zone=False),
+                    "Carrier": str(line.get("Carrier") or ""),
+                    "Boxes": box,
+                    "TrackingNumber": str(line.get("TrackingNumber") or ""),
+                    "TrackingURL": "",  # read-only in the API
+                    "IsShipped": is_shipped,
+                }
+            )
         shipped = {line["Boxes"] for line in built if line["IsShipped"]}
         if status != "DRAFT":
             if not shipped:
@@ -581,8 +603,13 @@ class Cin7CoreSimulator(Simulator):
             "FulFilmentStatus": "NOT FULFILLED",
             "Pick": {"Status": pick_status, "Lines": []},
             "Pack": {"Status": NOT_AVAILABLE, "Lines": []},
-            "Ship": {"Status": NOT_AVAILABLE, "RequireBy": None,
-                     "ShippingAddress": copy.deepcopy(sale["ShippingAddress"]), "ShippingNotes": "", "Lines": []},
+            "Ship": {
+                "Status": NOT_AVAILABLE,
+                "RequireBy": None,
+                "ShippingAddress": copy.deepcopy(sale["ShippingAddress"]),
+                "ShippingNotes": "",
+                "Lines": [],
+            },
         }
         sale["Fulfilments"].append(task)
         self._tasks[task_id] = sale["ID"]
@@ -659,10 +686,17 @@ class Cin7CoreSimulator(Simulator):
             shipping_address = {**base, **_wire_address(address or {})}
             shipping_address = {
                 "DisplayAddressLine1": " ".join(filter(None, [shipping_address["Line1"], shipping_address["Line2"]])),
-                "DisplayAddressLine2": " ".join(filter(None, [
-                    shipping_address["City"], shipping_address["State"],
-                    shipping_address["Postcode"], shipping_address["Country"],
-                ])),
+                "DisplayAddressLine2": " ".join(
+                    filter(
+                        None,
+                        [
+                            shipping_address["City"],
+                            shipping_address["State"],
+                            shipping_address["Postcode"],
+                            shipping_address["Country"],
+                        ],
+                    )
+                ),
                 **shipping_address,
             }
             contact = shipping_address["Contact"]
@@ -675,8 +709,9 @@ class Cin7CoreSimulator(Simulator):
                 "Email": email,
                 "DefaultAccount": "4000",
                 "SkipQuote": True,
-                "BillingAddress": {k: v for k, v in shipping_address.items()
-                                   if k not in ("Company", "Contact", "ShipToOther")},
+                "BillingAddress": {
+                    k: v for k, v in shipping_address.items() if k not in ("Company", "Contact", "ShipToOther")
+                },
                 "ShippingAddress": shipping_address,
                 "ShippingNotes": "",
                 "BaseCurrency": "GBP",
@@ -708,8 +743,16 @@ class Cin7CoreSimulator(Simulator):
                 "SourceChannel": None,
                 "ExternalID": None,
                 "OrderLocationID": str(uuid.uuid5(_PRODUCTS, f"location:{location}")),
-                "Quote": {"Memo": "", "Status": "NOT AVAILABLE", "Prepayments": [], "Lines": [],
-                          "AdditionalCharges": [], "TotalBeforeTax": 0, "Tax": 0, "Total": 0},
+                "Quote": {
+                    "Memo": "",
+                    "Status": "NOT AVAILABLE",
+                    "Prepayments": [],
+                    "Lines": [],
+                    "AdditionalCharges": [],
+                    "TotalBeforeTax": 0,
+                    "Tax": 0,
+                    "Total": 0,
+                },
                 "Order": {
                     "SaleOrderNumber": order_number,
                     "Memo": "",
@@ -752,19 +795,34 @@ class Cin7CoreSimulator(Simulator):
 
     # -- products ----------------------------------------------------------------------------------
     def add_product(
-        self, sku: str, name: str, *, barcode: str = "", weight: Decimal | None = None,
-        length: Decimal | None = None, width: Decimal | None = None, height: Decimal | None = None,
+        self,
+        sku: str,
+        name: str,
+        *,
+        barcode: str = "",
+        weight: Decimal | None = None,
+        length: Decimal | None = None,
+        width: Decimal | None = None,
+        height: Decimal | None = None,
         status: str = "Active",
     ) -> str:
         """Create a stock product (kg, cm) and return its ID; LastModifiedOn is the clock's now."""
         with self.lock:
             product_id = str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
             self._products[product_id] = {
-                "ID": product_id, "SKU": sku, "Name": name, "Barcode": barcode, "Type": "Stock", "UOM": "Item",
-                "Status": status, "Weight": _number(weight) if weight is not None else 0, "WeightUnits": "kg",
+                "ID": product_id,
+                "SKU": sku,
+                "Name": name,
+                "Barcode": barcode,
+                "Type": "Stock",
+                "UOM": "Item",
+                "Status": status,
+                "Weight": _number(weight) if weight is not None else 0,
+                "WeightUnits": "kg",
                 "Length": _number(length) if length is not None else 0,
                 "Width": _number(width) if width is not None else 0,
-                "Height": _number(height) if height is not None else 0, "DimensionsUnits": "cm",
+                "Height": _number(height) if height is not None else 0,
+                "DimensionsUnits": "cm",
                 "LastModifiedOn": _stamp(self.clock.now()),
             }
             self._catalogue_changed()
@@ -775,7 +833,8 @@ class Cin7CoreSimulator(Simulator):
         Status="Deprecated"; bumps LastModifiedOn. KeyError when there is no such product."""
         with self.lock:
             product = self._products.get(product_id_or_sku.lower()) or next(
-                (p for p in self._products.values() if p["SKU"] == product_id_or_sku), None)
+                (p for p in self._products.values() if p["SKU"] == product_id_or_sku), None
+            )
             if product is None:
                 raise KeyError(f"no product {product_id_or_sku!r}")
             product.update(copy.deepcopy(fields))
@@ -798,13 +857,16 @@ class Cin7CoreSimulator(Simulator):
         wanted_id = _query(request, "ID").lower()
         deprecated = _query(request, "IncludeDeprecated").lower() == "true"
         rows = [
-            copy.deepcopy(p) for p in sorted(self._products.values(), key=lambda p: (p["LastModifiedOn"], p["SKU"]))
+            copy.deepcopy(p)
+            for p in sorted(self._products.values(), key=lambda p: (p["LastModifiedOn"], p["SKU"]))
             if (not modified_since or _parse(p["LastModifiedOn"]) > modified_since)
-            and (not sku or sku in p["SKU"].lower()) and (not name or name in str(p["Name"]).lower())
-            and (not wanted_id or p["ID"] == wanted_id) and (deprecated or p["Status"] != "Deprecated")
+            and (not sku or sku in p["SKU"].lower())
+            and (not name or name in str(p["Name"]).lower())
+            and (not wanted_id or p["ID"] == wanted_id)
+            and (deprecated or p["Status"] != "Deprecated")
         ]
         start = (page - 1) * limit
-        return Response(200, {"Total": len(rows), "Page": page, "Products": rows[start:start + limit]})
+        return Response(200, {"Total": len(rows), "Page": page, "Products": rows[start : start + limit]})
 
     # -- stock -------------------------------------------------------------------------------------
     # Available = OnHand - Allocated per (SKU, location name). Allocated is what authorised (not voided)
@@ -813,8 +875,7 @@ class Cin7CoreSimulator(Simulator):
     # sorted by SKU, location and bin; some stock rows are reported as two Bin rows, as Cin7 does for a
     # location with bins, so a client has to sum rows per SKU and location.
 
-    def set_stock(self, sku: str, location: str, on_hand: Decimal | int | str, *,
-                  two_bins: bool | None = None) -> None:
+    def set_stock(self, sku: str, location: str, on_hand: Decimal | int | str, *, two_bins: bool | None = None) -> None:
         """Set on hand for a SKU at a location (creating the stock row). `two_bins` reports the row as
         two Bin rows; left None, a new row gets two bins for about one SKU in five (by a hash of the SKU)."""
         if not sku or not location.strip():
@@ -856,8 +917,12 @@ class Cin7CoreSimulator(Simulator):
         with self.lock:
             rows, spans = self._availability_index()
             wanted = set(skus)
-            return [self._availability_row(*rows[index]) for sku in sorted(wanted) if sku in spans
-                    for index in range(*spans[sku])]
+            return [
+                self._availability_row(*rows[index])
+                for sku in sorted(wanted)
+                if sku in spans
+                for index in range(*spans[sku])
+            ]
 
     def _allocate(self, sale: dict[str, Any]) -> None:
         """Bring the sale's share of allocated (and the units it shipped) up to date; O(sale lines)."""
@@ -870,8 +935,11 @@ class Cin7CoreSimulator(Simulator):
                 self._on_hand[(sku, location)] -= moved
         self._sale_shipped[sale_id] = dict(shipped)
         live = sale["Order"]["Status"] == AUTHORISED and sale["Status"] != VOIDED
-        share = {(sku, location): quantity - shipped.get(sku, Decimal(0)) for sku, quantity in ordered.items()
-                 if live and quantity > shipped.get(sku, Decimal(0))}
+        share = {
+            (sku, location): quantity - shipped.get(sku, Decimal(0))
+            for sku, quantity in ordered.items()
+            if live and quantity > shipped.get(sku, Decimal(0))
+        }
         for key, quantity in self._sale_allocated.pop(sale_id, {}).items():
             self._allocated[key] -= quantity
         for key, quantity in share.items():
@@ -959,8 +1027,14 @@ class Cin7CoreSimulator(Simulator):
         rows, spans = self._availability_index()
         start = (page - 1) * limit
         if not (wanted_id or sku or location or name):
-            return Response(200, {"Total": len(rows), "Page": page, "ProductAvailabilityList": [
-                self._availability_row(*row) for row in rows[start:start + limit]]})
+            return Response(
+                200,
+                {
+                    "Total": len(rows),
+                    "Page": page,
+                    "ProductAvailabilityList": [self._availability_row(*row) for row in rows[start : start + limit]],
+                },
+            )
         catalogue = self._catalogue()
         chosen: list[tuple[str, str, int]] = []
         for each in spans:  # in SKU order
@@ -972,8 +1046,14 @@ class Cin7CoreSimulator(Simulator):
             if wanted_id and wanted_id != (product.get("ID") or self._product_id(each)):
                 continue
             chosen.extend(row for row in rows[slice(*spans[each])] if not location or row[1].lower() == location)
-        return Response(200, {"Total": len(chosen), "Page": page, "ProductAvailabilityList": [
-            self._availability_row(*row) for row in chosen[start:start + limit]]})
+        return Response(
+            200,
+            {
+                "Total": len(chosen),
+                "Page": page,
+                "ProductAvailabilityList": [self._availability_row(*row) for row in chosen[start : start + limit]],
+            },
+        )
 
     def sale(self, sale_id: str) -> dict[str, Any]:
         """A copy of the sale as GET sale?ID= would return it."""
@@ -1042,12 +1122,36 @@ NOT_AVAILABLE = "NOT AVAILABLE"
 PARTLY = "PARTIALLY AUTHORISED"
 VOIDED = "VOIDED"
 # The reference's Sale POST/PUT attributes (SaleType is POST only).
-_HEADER_ATTRIBUTES = frozenset({
-    "ID", "Customer", "CustomerID", "Contact", "Phone", "Email", "DefaultAccount", "SkipQuote", "BillingAddress",
-    "ShippingAddress", "ShippingNotes", "TaxRule", "TaxInclusive", "Terms", "PriceTier", "ShipBy", "Location",
-    "SaleOrderDate", "LastModifiedOn", "Note", "CustomerReference", "CurrencyRate", "SalesRepresentative",
-    "Carrier", "ExternalID", "AdditionalAttributes",
-})
+_HEADER_ATTRIBUTES = frozenset(
+    {
+        "ID",
+        "Customer",
+        "CustomerID",
+        "Contact",
+        "Phone",
+        "Email",
+        "DefaultAccount",
+        "SkipQuote",
+        "BillingAddress",
+        "ShippingAddress",
+        "ShippingNotes",
+        "TaxRule",
+        "TaxInclusive",
+        "Terms",
+        "PriceTier",
+        "ShipBy",
+        "Location",
+        "SaleOrderDate",
+        "LastModifiedOn",
+        "Note",
+        "CustomerReference",
+        "CurrencyRate",
+        "SalesRepresentative",
+        "Carrier",
+        "ExternalID",
+        "AdditionalAttributes",
+    }
+)
 _SIMPLE_CHAIN = {"ORDERED", "PICKING", "PICKED", "PACKING", "PACKED", "SHIPPING"}
 _BINS = ("Bin A-01", "Bin B-01")  # the two Bin rows of a split stock row
 _UNIT_COST = Decimal("4.25")  # StockOnHand is a value (units x cost), so a client reading it as units is caught
@@ -1092,8 +1196,12 @@ def _shipped(sale: dict[str, Any]) -> dict[str, Decimal]:
 
 
 def _tracking(sale: dict[str, Any]) -> list[str]:
-    numbers = [line["TrackingNumber"] for task in sale["Fulfilments"] for line in task["Ship"]["Lines"]
-               if line["IsShipped"] and line["TrackingNumber"]]
+    numbers = [
+        line["TrackingNumber"]
+        for task in sale["Fulfilments"]
+        for line in task["Ship"]["Lines"]
+        if line["IsShipped"] and line["TrackingNumber"]
+    ]
     return list(dict.fromkeys(numbers))
 
 
@@ -1140,8 +1248,12 @@ def _optional_date(value: str) -> datetime | None:
 
 
 def _matches(request: Request, row: dict[str, Any]) -> bool:
-    for parameter, field in (("OrderStatus", "OrderStatus"), ("Status", "Status"), ("QuoteStatus", "QuoteStatus"),
-                             ("ExternalID", "ExternalID")):
+    for parameter, field in (
+        ("OrderStatus", "OrderStatus"),
+        ("Status", "Status"),
+        ("QuoteStatus", "QuoteStatus"),
+        ("ExternalID", "ExternalID"),
+    ):
         wanted = _query(request, parameter)
         if wanted and str(row.get(field) or "").upper() != wanted.upper():
             return False

@@ -67,7 +67,9 @@ class CommercetoolsMock:
     name = "commercetools"
 
     def __init__(
-        self, project_key: str = "hopline-test", client_id: str = "hopline",
+        self,
+        project_key: str = "hopline-test",
+        client_id: str = "hopline",
         client_secret: str = "mock-secret",  # noqa: S107 (the mock accepts any client secret)
     ):
         self.project_key = project_key
@@ -88,7 +90,10 @@ class CommercetoolsMock:
             raise RuntimeError(reason)
         self._process = subprocess.Popen(  # noqa: S603 (fixed argv: node and our launcher)
             [shutil.which("node") or "node", str(SERVER)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         assert self._process.stdout is not None
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -139,9 +144,13 @@ class Seeder:
     """Builds project data through the mock's HTTP API (plain httpx: seeding is not the connector)."""
 
     def __init__(self, base_url: str, project_key: str, client_id: str, client_secret: str):
-        token = httpx.post(
-            f"{base_url}/oauth/token", auth=(client_id, client_secret), params={"grant_type": "client_credentials"}
-        ).raise_for_status().json()["access_token"]
+        token = (
+            httpx.post(
+                f"{base_url}/oauth/token", auth=(client_id, client_secret), params={"grant_type": "client_credentials"}
+            )
+            .raise_for_status()
+            .json()["access_token"]
+        )
         self.http = httpx.Client(
             base_url=f"{base_url}/{project_key}/", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
@@ -170,23 +179,34 @@ class Seeder:
     # -- reference data ---------------------------------------------------------------------------
     def tax_category(self) -> dict[str, Any]:
         if self._tax_category is None:
-            self._tax_category = self.post("tax-categories", {
-                "key": "standard", "name": "Standard",
-                "rates": [{"name": "VAT", "amount": 0.2, "includedInPrice": True, "country": "GB"}],
-            })
+            self._tax_category = self.post(
+                "tax-categories",
+                {
+                    "key": "standard",
+                    "name": "Standard",
+                    "rates": [{"name": "VAT", "amount": 0.2, "includedInPrice": True, "country": "GB"}],
+                },
+            )
         return self._tax_category
 
     def shipping_method(self) -> dict[str, Any]:
         if self._shipping_method is None:
             zone = self.post("zones", {"key": "uk", "name": "UK", "locations": [{"country": "GB"}]})
-            self._shipping_method = self.post("shipping-methods", {
-                "key": "tracked-48", "name": "Tracked 48", "isDefault": True,
-                "taxCategory": {"typeId": "tax-category", "id": self.tax_category()["id"]},
-                "zoneRates": [{
-                    "zone": {"typeId": "zone", "id": zone["id"]},
-                    "shippingRates": [{"price": {"currencyCode": "GBP", "centAmount": 495}}],
-                }],
-            })
+            self._shipping_method = self.post(
+                "shipping-methods",
+                {
+                    "key": "tracked-48",
+                    "name": "Tracked 48",
+                    "isDefault": True,
+                    "taxCategory": {"typeId": "tax-category", "id": self.tax_category()["id"]},
+                    "zoneRates": [
+                        {
+                            "zone": {"typeId": "zone", "id": zone["id"]},
+                            "shippingRates": [{"price": {"currencyCode": "GBP", "centAmount": 495}}],
+                        }
+                    ],
+                },
+            )
         return self._shipping_method
 
     def channel(self, key: str, roles: tuple[str, ...] = ("InventorySupply",)) -> dict[str, Any]:
@@ -198,35 +218,61 @@ class Seeder:
             self._product_type = self.post("product-types", {"key": "plain", "name": "Plain", "description": "plain"})
         price = [{"value": {"currencyCode": "GBP", "centAmount": cent_amount}}]
         variants = [{"sku": sku, "key": sku.lower(), "prices": price} for sku in skus]
-        return self.post("products", {
-            "productType": {"typeId": "product-type", "id": self._product_type["id"]},
-            "name": {"en": name}, "slug": {"en": f"{name.lower().replace(' ', '-')}-{skus[0].lower()}"},
-            "taxCategory": {"typeId": "tax-category", "id": self.tax_category()["id"]},
-            "masterVariant": variants[0], "variants": variants[1:], "publish": True,
-        })
+        return self.post(
+            "products",
+            {
+                "productType": {"typeId": "product-type", "id": self._product_type["id"]},
+                "name": {"en": name},
+                "slug": {"en": f"{name.lower().replace(' ', '-')}-{skus[0].lower()}"},
+                "taxCategory": {"typeId": "tax-category", "id": self.tax_category()["id"]},
+                "masterVariant": variants[0],
+                "variants": variants[1:],
+                "publish": True,
+            },
+        )
 
     # -- orders -----------------------------------------------------------------------------------
     def order(
-        self, lines: list[tuple[str, int]], *, order_number: str | None = None,
-        address: dict[str, Any] | None = None, email: str = "buyer@example.com",
+        self,
+        lines: list[tuple[str, int]],
+        *,
+        order_number: str | None = None,
+        address: dict[str, Any] | None = None,
+        email: str = "buyer@example.com",
     ) -> dict[str, Any]:
         """An order placed from a cart (the shop's path): lines by SKU, shipping to a UK address."""
         address = address or {
-            "firstName": "Ada", "lastName": "Lovelace", "streetNumber": "12", "streetName": "St James's Square",
-            "postalCode": "SW1Y 4JH", "city": "London", "country": "GB",
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "streetNumber": "12",
+            "streetName": "St James's Square",
+            "postalCode": "SW1Y 4JH",
+            "city": "London",
+            "country": "GB",
         }
         line_drafts = [{"sku": sku, "quantity": quantity} for sku, quantity in lines]
-        cart = self.post("carts", {
-            "currency": "GBP", "country": "GB", "customerEmail": email, "shippingAddress": address,
-            "shippingMethod": {"typeId": "shipping-method", "id": self.shipping_method()["id"]},
-            "lineItems": line_drafts,
-        })
+        cart = self.post(
+            "carts",
+            {
+                "currency": "GBP",
+                "country": "GB",
+                "customerEmail": email,
+                "shippingAddress": address,
+                "shippingMethod": {"typeId": "shipping-method", "id": self.shipping_method()["id"]},
+                "lineItems": line_drafts,
+            },
+        )
         body: dict[str, Any] = {"cart": {"typeId": "cart", "id": cart["id"]}, "version": cart["version"]}
         if order_number:
             body["orderNumber"] = order_number
         return self.post("orders", body)
 
     def inventory(self, sku: str, channel_id: str, quantity: int) -> dict[str, Any]:
-        return self.post("inventory", {
-            "sku": sku, "supplyChannel": {"typeId": "channel", "id": channel_id}, "quantityOnStock": quantity,
-        })
+        return self.post(
+            "inventory",
+            {
+                "sku": sku,
+                "supplyChannel": {"typeId": "channel", "id": channel_id},
+                "quantityOnStock": quantity,
+            },
+        )

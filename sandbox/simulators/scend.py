@@ -139,7 +139,7 @@ def split_items(items: list[tuple[str, int]]) -> tuple[list[tuple[str, int]], li
     index = multi[-1]
     sku, quantity = items[index]
     part = quantity // 2
-    return [*items[:index], (sku, part)], [(sku, quantity - part), *items[index + 1:]]
+    return [*items[:index], (sku, part)], [(sku, quantity - part), *items[index + 1 :]]
 
 
 class ScendSimulator(Simulator):
@@ -217,8 +217,9 @@ class ScendSimulator(Simulator):
             self.routes = [route for route in self.routes if route[2] != self._set_channel_stock]
             self._stock_write_endpoint = endpoint.strip("/") if endpoint else None
             if self._stock_write_endpoint is not None:
-                self.route("POST", f"/api/{re.escape(self._stock_write_endpoint)}", self._set_channel_stock,
-                           writes=True)
+                self.route(
+                    "POST", f"/api/{re.escape(self._stock_write_endpoint)}", self._set_channel_stock, writes=True
+                )
 
     # -- platform behaviour --------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
@@ -333,9 +334,7 @@ class ScendSimulator(Simulator):
         return None
 
     @staticmethod
-    def _result(
-        reference: str, *, success: bool, message: str, order: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def _result(reference: str, *, success: bool, message: str, order: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
             "OrderId": order["ID"] if order else 0,
             "DropShipOrderId": 0,
@@ -352,8 +351,9 @@ class ScendSimulator(Simulator):
         text = request.query.get("OrderNumber", "").lower()
         if not text:
             return Response(200, [])
-        found = [self._read(order_id) for order_id, order in self._orders.items()
-                 if text in order["OrderNumber"].lower()]
+        found = [
+            self._read(order_id) for order_id, order in self._orders.items() if text in order["OrderNumber"].lower()
+        ]
         return Response(200, found)
 
     def _get_order(self, request: Request, match: re.Match[str]) -> Response:
@@ -388,11 +388,18 @@ class ScendSimulator(Simulator):
             warehouse_text = _query(request, "WarehouseId").strip()
             warehouse = int(warehouse_text) if warehouse_text else None
         except ValueError:
-            return Response(400, {"Message": "The request is invalid.",
-                                  "Detail": "PageNo, Limit, OrderStatusId and WarehouseId must be integers"})
+            return Response(
+                400,
+                {
+                    "Message": "The request is invalid.",
+                    "Detail": "PageNo, Limit, OrderStatusId and WarehouseId must be integers",
+                },
+            )
         if page < 1 or not 1 <= limit <= MAX_LIMIT:
-            return Response(400, {"Message": "The request is invalid.",
-                                  "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"})
+            return Response(
+                400,
+                {"Message": "The request is invalid.", "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"},
+            )
         dates: dict[str, datetime | None] = {}
         for name in ("SinceDespatchDate", "SinceLastUpdated"):
             text = _query(request, name)
@@ -420,7 +427,7 @@ class ScendSimulator(Simulator):
                 row.pop("OrderItems", None)
             rows.append(row)
         start = (page - 1) * limit
-        return Response(200, rows[start:start + limit])
+        return Response(200, rows[start : start + limit])
 
     def _order_items(self, request: Request, match: re.Match[str]) -> Response:
         order_id = int(match.group("order_id"))
@@ -470,12 +477,24 @@ class ScendSimulator(Simulator):
             return Response(200, {"ID": order_id, "Success": True, "Message": "Order already cancelled"})
         if self._order_parcels.get(order_id) or status in DESPATCHED_STATUSES:
             self.cancel_refusals += 1
-            return Response(200, {"ID": order_id, "Success": False,
-                                  "Message": f"Order {order_id} has been despatched and cannot be cancelled"})
+            return Response(
+                200,
+                {
+                    "ID": order_id,
+                    "Success": False,
+                    "Message": f"Order {order_id} has been despatched and cannot be cancelled",
+                },
+            )
         if status not in self.cancellable_statuses:
             self.cancel_refusals += 1
-            return Response(200, {"ID": order_id, "Success": False,
-                                  "Message": f"Order {order_id} is {STATUS_NAMES[status]} and cannot be cancelled"})
+            return Response(
+                200,
+                {
+                    "ID": order_id,
+                    "Success": False,
+                    "Message": f"Order {order_id} is {STATUS_NAMES[status]} and cannot be cancelled",
+                },
+            )
         self._set(order, CANCELLED, self.clock.now())
         self._pinned.add(order_id)
         self._plans.pop(order_id, None)
@@ -506,8 +525,11 @@ class ScendSimulator(Simulator):
             self._despatch_due(order_id, plan, now)
             return
         elapsed_minutes = (now - created).total_seconds() / 60
-        reached = [(minutes, status_id) for status_id, minutes in self.status_timings_minutes.items()
-                   if minutes <= elapsed_minutes and status_id != DESPATCHED]
+        reached = [
+            (minutes, status_id)
+            for status_id, minutes in self.status_timings_minutes.items()
+            if minutes <= elapsed_minutes and status_id != DESPATCHED
+        ]
         if reached:
             minutes, status_id = max(reached)
             self._set(order, status_id, created + timedelta(minutes=minutes))
@@ -531,13 +553,15 @@ class ScendSimulator(Simulator):
         parts = []
         for index, group in enumerate(groups):
             count = 2 if rng.random() < self.multi_tracking_rate else 1
-            parts.append({
-                "due": despatch_at + timedelta(hours=self.late_parcel_hours * index),
-                "items": group,
-                "courier": courier,
-                "tracking": [number(rng) for _ in range(count)],
-                "order_id": order_id if index == 0 else None,  # the split-off order is made when part 1 leaves
-            })
+            parts.append(
+                {
+                    "due": despatch_at + timedelta(hours=self.late_parcel_hours * index),
+                    "items": group,
+                    "courier": courier,
+                    "tracking": [number(rng) for _ in range(count)],
+                    "order_id": order_id if index == 0 else None,  # the split-off order is made when part 1 leaves
+                }
+            )
         plan = {"parts": parts, "shipped": 0}
         self._plans[order_id] = plan
         return plan
@@ -559,19 +583,34 @@ class ScendSimulator(Simulator):
         keep = [{**by_sku[sku], "Quantity": quantity} for sku, quantity in parts[0]["items"]]
         split_id = self._next_order_id
         self._next_order_id += 1
-        rest = [{**by_sku[sku], "ID": split_id * 10 + index, "Quantity": quantity}
-                for index, (sku, quantity) in enumerate(parts[1]["items"], start=1)]
+        rest = [
+            {**by_sku[sku], "ID": split_id * 10 + index, "Quantity": quantity}
+            for index, (sku, quantity) in enumerate(parts[1]["items"], start=1)
+        ]
         split = copy.deepcopy({key: value for key, value in order.items() if key != "OrderItems"})
-        split.update(ID=split_id, OrderNumber=f"{order['OrderNumber']}-2", Part=2, NumberOfParts=2,
-                     OrderStatusId=AWAITING_REPLEN, OrderStatus=STATUS_NAMES[AWAITING_REPLEN],
-                     LastUpdated=_timestamp(moment), OrderItems=rest)
+        split.update(
+            ID=split_id,
+            OrderNumber=f"{order['OrderNumber']}-2",
+            Part=2,
+            NumberOfParts=2,
+            OrderStatusId=AWAITING_REPLEN,
+            OrderStatus=STATUS_NAMES[AWAITING_REPLEN],
+            LastUpdated=_timestamp(moment),
+            OrderItems=rest,
+        )
         order.update(OrderItems=keep, Part=1, NumberOfParts=2, LastUpdated=_timestamp(moment))
         self._orders[split_id] = split
         self._created_at[split_id] = moment
         self._roots[split_id] = order_id
         parts[1]["order_id"] = split_id
-        self._splits.append({"ID": len(self._splits) + 1, "OrderId": order_id, "SplitOrderId": split_id,
-                             "LastUpdated": _timestamp(moment)})
+        self._splits.append(
+            {
+                "ID": len(self._splits) + 1,
+                "OrderId": order_id,
+                "SplitOrderId": split_id,
+                "LastUpdated": _timestamp(moment),
+            }
+        )
 
     def _despatch(self, root_id: int, part: dict[str, Any], now: datetime) -> None:
         """One order (the whole order, or one part of a split) leaves in one or more parcels."""
@@ -581,30 +620,51 @@ class ScendSimulator(Simulator):
         url = COURIERS[courier][1].format(tracking[0])
         parcels = []
         for number, tracking_number in enumerate(tracking, start=1):
-            parcels.append({"ID": self._next_parcel_id, "OrderId": order_id, "ParcelNo": number,
-                            "TrackingNumber": tracking_number, "CourierType": courier,
-                            "ShipmentDate": _timestamp(moment), "LastUpdated": _timestamp(moment)})
+            parcels.append(
+                {
+                    "ID": self._next_parcel_id,
+                    "OrderId": order_id,
+                    "ParcelNo": number,
+                    "TrackingNumber": tracking_number,
+                    "CourierType": courier,
+                    "ShipmentDate": _timestamp(moment),
+                    "LastUpdated": _timestamp(moment),
+                }
+            )
             self._next_parcel_id += 1
         self._order_parcels[order_id] = parcels
-        order.update(DespatchDate=_timestamp(moment), TrackingNumber=tracking[0], TrackingURL=url,
-                     NumberOfParcels=len(parcels))
+        order.update(
+            DespatchDate=_timestamp(moment), TrackingNumber=tracking[0], TrackingURL=url, NumberOfParcels=len(parcels)
+        )
         target, at = DESPATCHED, moment
         despatch_minutes = self.status_timings_minutes.get(DESPATCHED)
         created = self._created_at[root_id]
         if despatch_minutes is not None and order_id == root_id:  # statuses timed after despatch (5 Invoiced)
-            later = [(minutes, status_id) for status_id, minutes in self.status_timings_minutes.items()
-                     if minutes > despatch_minutes and created + timedelta(minutes=minutes) <= now]
+            later = [
+                (minutes, status_id)
+                for status_id, minutes in self.status_timings_minutes.items()
+                if minutes > despatch_minutes and created + timedelta(minutes=minutes) <= now
+            ]
             if later:
                 minutes, target = max(later)
                 at = max(moment, created + timedelta(minutes=minutes))
         self._set(order, target, at)
         self._despatch_stock(root_id, part["items"], moment)
-        self._despatches.append((moment, {
-            "DespatchId": order_id, "OrderId": order_id, "RootOrderId": root_id,
-            "OrderNumber": self._orders[root_id]["OrderNumber"], "DespatchDate": _timestamp(moment),
-            "Items": [{"SKU": sku, "Quantity": quantity} for sku, quantity in part["items"]],
-            "TrackingNumbers": list(tracking), "Parcels": copy.deepcopy(parcels),
-        }))
+        self._despatches.append(
+            (
+                moment,
+                {
+                    "DespatchId": order_id,
+                    "OrderId": order_id,
+                    "RootOrderId": root_id,
+                    "OrderNumber": self._orders[root_id]["OrderNumber"],
+                    "DespatchDate": _timestamp(moment),
+                    "Items": [{"SKU": sku, "Quantity": quantity} for sku, quantity in part["items"]],
+                    "TrackingNumbers": list(tracking),
+                    "Parcels": copy.deepcopy(parcels),
+                },
+            )
+        )
 
     def _sweep(self) -> None:
         for order_id in sorted(self._orders):
@@ -679,8 +739,7 @@ class ScendSimulator(Simulator):
         of 8/12/13/14 digits when present. Rules inferred (Scend documents none). On update `body` is the
         record as it would be after the change, so a blanked Name is refused too."""
         sku = body.get("SKU")
-        if (not isinstance(sku, str) or not sku or len(sku) > 50
-                or any(c.isspace() or not c.isprintable() for c in sku)):
+        if not isinstance(sku, str) or not sku or len(sku) > 50 or any(c.isspace() or not c.isprintable() for c in sku):
             return f"Invalid SKU {sku!r}: 1-50 characters, no spaces or control characters"
         if not str(body.get("Name") or "").strip():
             return f"Product {sku!r}: Name is required"
@@ -696,8 +755,9 @@ class ScendSimulator(Simulator):
         if problem:
             return Response(200, {"ID": None, "Success": False, "Message": problem})
         if body["SKU"] in self._products:
-            return Response(200, {"ID": None, "Success": False,
-                                  "Message": f"Product with SKU '{body['SKU']}' already exists"})
+            return Response(
+                200, {"ID": None, "Success": False, "Message": f"Product with SKU '{body['SKU']}' already exists"}
+            )
         product = {"ID": self._next_product_id, **body}
         self._next_product_id += 1
         self._products[body["SKU"]] = product
@@ -819,7 +879,7 @@ class ScendSimulator(Simulator):
             if plan is None:
                 self._forced[root] = now
             else:
-                for part in plan["parts"][plan["shipped"]:]:
+                for part in plan["parts"][plan["shipped"] :]:
                     part["due"] = min(part["due"], now)
             self._advance(root)
             return [copy.deepcopy(d) for _, d in self._despatches[before:]]
@@ -838,8 +898,9 @@ class ScendSimulator(Simulator):
     # included; sellable = Level - quarantine - damaged. Orders advance lazily with the clock, so a
     # stock read first sweeps the open orders (only those) up to now.
 
-    def set_stock(self, sku: str, total: int, *, quarantine: int = 0, damaged: int = 0,
-                  warehouse_id: int = DEFAULT_WAREHOUSE_ID) -> None:
+    def set_stock(
+        self, sku: str, total: int, *, quarantine: int = 0, damaged: int = 0, warehouse_id: int = DEFAULT_WAREHOUSE_ID
+    ) -> None:
         """Set a SKU's physical stock at a warehouse; a SKU not in the catalogue is added to it (a
         warehouse holds stock only of products it knows)."""
         for label, value in (("total", total), ("quarantine", quarantine), ("damaged", damaged)):
@@ -865,14 +926,22 @@ class ScendSimulator(Simulator):
             held = self._stock.get(key, {"total": 0, "quarantine": 0, "damaged": 0})
             allocated = self._allocated.get(key, 0)
             level = held["total"] - allocated
-            return {"total": held["total"], "allocated": allocated, "level": level,
-                    "quarantine": held["quarantine"], "damaged": held["damaged"],
-                    "sellable": level - held["quarantine"] - held["damaged"]}
+            return {
+                "total": held["total"],
+                "allocated": allocated,
+                "level": level,
+                "quarantine": held["quarantine"],
+                "damaged": held["damaged"],
+                "sellable": level - held["quarantine"] - held["damaged"],
+            }
 
     def _warehouse_of(self, order: dict[str, Any]) -> int:
         warehouse = order.get("WarehouseId")
-        return warehouse if isinstance(warehouse, int) and not isinstance(warehouse, bool) and warehouse > 0 \
+        return (
+            warehouse
+            if isinstance(warehouse, int) and not isinstance(warehouse, bool) and warehouse > 0
             else DEFAULT_WAREHOUSE_ID
+        )
 
     def _allocate_order(self, order_id: int) -> None:
         order = self._orders[order_id]
@@ -946,8 +1015,11 @@ class ScendSimulator(Simulator):
         }
         if breakdown:
             parts = (("Quarantine", quarantine), ("Damaged", damaged), ("Available", total - quarantine - damaged))
-            row["Breakdown"] = [{"Quantity": quantity, "BatchNo": None, "SerialNo": None, "BestBefore": None,
-                                 "Type": kind} for kind, quantity in parts if quantity]
+            row["Breakdown"] = [
+                {"Quantity": quantity, "BatchNo": None, "SerialNo": None, "BestBefore": None, "Type": kind}
+                for kind, quantity in parts
+                if quantity
+            ]
         return row
 
     def _stock_levels(self, request: Request, match: re.Match[str]) -> Response:
@@ -962,27 +1034,38 @@ class ScendSimulator(Simulator):
             product_text = _query(request, "ProductId").strip()
             product_id = int(product_text) if product_text else None
         except ValueError:
-            return Response(400, {"Message": "The request is invalid.",
-                                  "Detail": "PageNo, Limit, WarehouseId and ProductId must be integers"})
+            return Response(
+                400,
+                {
+                    "Message": "The request is invalid.",
+                    "Detail": "PageNo, Limit, WarehouseId and ProductId must be integers",
+                },
+            )
         if page < 1 or not 1 <= limit <= MAX_LIMIT:
-            return Response(400, {"Message": "The request is invalid.",
-                                  "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"})
+            return Response(
+                400,
+                {"Message": "The request is invalid.", "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"},
+            )
         breakdown = _query(request, "Breakdown").strip().lower() == "true"
         sku = _query(request, "SKU").strip()
         self._settle_stock()
         every, by_warehouse = self._sorted_stock()
         keys = every if warehouse in (None, 0) else by_warehouse.get(warehouse, [])
         if sku or product_id is not None:
-            keys = [key for key in keys if (not sku or key[0] == sku)
-                    and (product_id is None or (self._products.get(key[0]) or {}).get("ID") == product_id)]
+            keys = [
+                key
+                for key in keys
+                if (not sku or key[0] == sku)
+                and (product_id is None or (self._products.get(key[0]) or {}).get("ID") == product_id)
+            ]
         start = (page - 1) * limit
         if warehouse == 0:
             grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
             for key in keys:
                 grouped[key[0]].append(key)
-            chosen = list(grouped.values())[start:start + limit]
+            chosen = list(grouped.values())[start : start + limit]
             return Response(200, [self._stock_row(group, 0, breakdown) for group in chosen])
-        return Response(200, [self._stock_row([key], key[1], breakdown) for key in keys[start:start + limit]])
+        return Response(200, [self._stock_row([key], key[1], breakdown) for key in keys[start : start + limit]])
 
     def _sorted_stock(self) -> tuple[list[tuple[str, int]], dict[int, list[tuple[str, int]]]]:
         """Stock keys sorted by SKU then warehouse, overall and per warehouse; rebuilt when a row is added."""
@@ -1003,11 +1086,21 @@ class ScendSimulator(Simulator):
         self.channel_writes += 1
         body = request.body
         if not isinstance(body, list) or not body:
-            return Response(400, {"Message": "The request is invalid.",
-                                  "Detail": "expected a non-empty JSON array of {SKU, WarehouseId, Quantity}"})
+            return Response(
+                400,
+                {
+                    "Message": "The request is invalid.",
+                    "Detail": "expected a non-empty JSON array of {SKU, WarehouseId, Quantity}",
+                },
+            )
         if len(body) > MAX_CHANNEL_ROWS:
-            return Response(400, {"Message": "The request is invalid.",
-                                  "Detail": f"at most {MAX_CHANNEL_ROWS} rows per request, got {len(body)}"})
+            return Response(
+                400,
+                {
+                    "Message": "The request is invalid.",
+                    "Detail": f"at most {MAX_CHANNEL_ROWS} rows per request, got {len(body)}",
+                },
+            )
         results = []
         for row in body:
             item = row if isinstance(row, dict) else {}
@@ -1023,6 +1116,12 @@ class ScendSimulator(Simulator):
                 self.channel_stock[(sku, warehouse)] = quantity
                 self.channel_history.append((sku, warehouse, quantity))
                 self.channel_rows_applied += 1
-            results.append({"SKU": sku, "WarehouseId": warehouse, "Success": problem is None,
-                            "Message": problem or "Stock level updated"})
+            results.append(
+                {
+                    "SKU": sku,
+                    "WarehouseId": warehouse,
+                    "Success": problem is None,
+                    "Message": problem or "Stock level updated",
+                }
+            )
         return Response(200, results)

@@ -57,8 +57,14 @@ TRANSITIONS: dict[str, set[str]] = {
 
 def problem(status: int, title: str, detail: str, kind: str) -> Response:
     """RFC 7807 problem detail, the SCAPI error format (card §2); the type URI is constructed [I]."""
-    return Response(status, {"type": f"https://api.commercecloud.salesforce.com/documentation/error/v1/errors/{kind}",
-                             "title": title, "detail": detail})
+    return Response(
+        status,
+        {
+            "type": f"https://api.commercecloud.salesforce.com/documentation/error/v1/errors/{kind}",
+            "title": title,
+            "detail": detail,
+        },
+    )
 
 
 def fault(status: int, kind: str, message: str) -> Response:
@@ -83,24 +89,70 @@ def sample_order(
     """The card's example order (§9), reshaped per call; money as JSON numbers in major units."""
     stamp = format_sfcc_datetime(last_modified)
     return {
-        "orderNo": order_no, "siteId": site_id, "currency": currency, "taxation": taxation, "status": status,
-        "exportStatus": export_status, "confirmationStatus": confirmation_status, "paymentStatus": payment_status,
-        "shippingStatus": "not_shipped", "creationDate": stamp, "placeDate": stamp, "lastModified": stamp,
+        "orderNo": order_no,
+        "siteId": site_id,
+        "currency": currency,
+        "taxation": taxation,
+        "status": status,
+        "exportStatus": export_status,
+        "confirmationStatus": confirmation_status,
+        "paymentStatus": payment_status,
+        "shippingStatus": "not_shipped",
+        "creationDate": stamp,
+        "placeDate": stamp,
+        "lastModified": stamp,
         "customerInfo": {"email": "ann.lee@example.com"},
-        "productItems": [{"itemId": f"{order_no}-1", "productId": product_id, "productName": "Flat Front Pant",
-                          "quantity": quantity, "shipmentId": "me", "basePrice": 50.0,
-                          "priceAfterItemDiscount": 100.0, "priceAfterOrderDiscount": 90.0, "tax": 16.67,
-                          "adjustedTax": 15.0, "taxRate": 0.2}],
-        "orderPriceAdjustments": [{"promotionId": "ten-off", "grossPrice": -10.0, "netPrice": -8.33,
-                                   "basePrice": -10.0}],
-        "shipments": [{"shipmentId": "me", "shipmentNo": "00000001", "shippingMethod": {"id": "UK-STD"},
-                       "shippingStatus": "not_shipped",
-                       "shippingAddress": {"firstName": "Ann", "lastName": "Lee", "address1": "1 High St",
-                                           "city": "Leeds", "postalCode": "LS1 1AA", "countryCode": "GB"}}],
-        "shippingItems": [{"itemId": f"{order_no}-s", "shipmentId": "me", "type": "fixed_price", "basePrice": 4.99,
-                           "tax": 0.83, "adjustedTax": 0.83, "taxRate": 0.2}],
-        "productSubTotal": 100.0, "productTotal": 90.0, "shippingTotal": 4.99, "shippingTotalTax": 0.83,
-        "taxTotal": 15.83, "orderTotal": 94.99,
+        "productItems": [
+            {
+                "itemId": f"{order_no}-1",
+                "productId": product_id,
+                "productName": "Flat Front Pant",
+                "quantity": quantity,
+                "shipmentId": "me",
+                "basePrice": 50.0,
+                "priceAfterItemDiscount": 100.0,
+                "priceAfterOrderDiscount": 90.0,
+                "tax": 16.67,
+                "adjustedTax": 15.0,
+                "taxRate": 0.2,
+            }
+        ],
+        "orderPriceAdjustments": [
+            {"promotionId": "ten-off", "grossPrice": -10.0, "netPrice": -8.33, "basePrice": -10.0}
+        ],
+        "shipments": [
+            {
+                "shipmentId": "me",
+                "shipmentNo": "00000001",
+                "shippingMethod": {"id": "UK-STD"},
+                "shippingStatus": "not_shipped",
+                "shippingAddress": {
+                    "firstName": "Ann",
+                    "lastName": "Lee",
+                    "address1": "1 High St",
+                    "city": "Leeds",
+                    "postalCode": "LS1 1AA",
+                    "countryCode": "GB",
+                },
+            }
+        ],
+        "shippingItems": [
+            {
+                "itemId": f"{order_no}-s",
+                "shipmentId": "me",
+                "type": "fixed_price",
+                "basePrice": 4.99,
+                "tax": 0.83,
+                "adjustedTax": 0.83,
+                "taxRate": 0.2,
+            }
+        ],
+        "productSubTotal": 100.0,
+        "productTotal": 90.0,
+        "shippingTotal": 4.99,
+        "shippingTotalTax": 0.83,
+        "taxTotal": 15.83,
+        "orderTotal": 94.99,
     }
 
 
@@ -138,8 +190,12 @@ class SfccSimulator(Simulator):
         self.route("GET", ORDERS, self._list_orders)
         self.route("GET", ORDERS + r"/(?P<no>[^/]+)", self._get_order)
         self.route("PATCH", ORDERS + r"/(?P<no>[^/]+)", self._patch_order, writes=True)
-        for suffix, handler in (("export-status", self._export_status), ("shipping-status", self._shipping_status),
-                                ("status", self._status), ("external-status", self._external_status)):
+        for suffix, handler in (
+            ("export-status", self._export_status),
+            ("shipping-status", self._shipping_status),
+            ("status", self._status),
+            ("external-status", self._external_status),
+        ):
             self.route("PUT", ORDERS + rf"/(?P<no>[^/]+)/{suffix}", handler, writes=True)
         record = DATA + r"/inventory_lists/(?P<list>[^/]+)/product_inventory_records/(?P<product>[^/]+)"
         self.route("GET", record, self._get_record)
@@ -160,8 +216,9 @@ class SfccSimulator(Simulator):
             self._price_book_endpoint = endpoint.strip("/") if endpoint else None
             if self._price_book_endpoint is not None:
                 parts = re.split(r"\{([^}/]+)\}", self._price_book_endpoint)
-                pattern = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)"
-                                  for index, part in enumerate(parts))
+                pattern = "".join(
+                    re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts)
+                )
                 self.route("PUT", f"{DATA}/{pattern}", self._put_price, writes=True)
 
     # -- seeding -------------------------------------------------------------------------------
@@ -195,14 +252,16 @@ class SfccSimulator(Simulator):
         return None
 
     def throttled_response(self, request: Request) -> Response:
-        limited = problem(429, "Too Many Requests", "The rate limit for this API family was exceeded.",
-                          "too-many-requests")
+        limited = problem(
+            429, "Too Many Requests", "The rate limit for this API family was exceeded.", "too-many-requests"
+        )
         return Response(429, limited.body, {"Retry-After": "1"})
 
     def before_request(self, request: Request) -> Response | None:
         if self.shedding and request.path != TOKEN_PATH:
-            return self._with_load(problem(503, "Service Unavailable", "The instance is shedding load.",
-                                           "service-unavailable"))
+            return self._with_load(
+                problem(503, "Service Unavailable", "The instance is shedding load.", "service-unavailable")
+            )
         return None
 
     def dispatch(self, request: Request) -> tuple[Response | None, float]:
@@ -237,8 +296,15 @@ class SfccSimulator(Simulator):
         token = secrets.token_urlsafe(24)
         self.tokens[token] = self.clock.now() + timedelta(seconds=self.token_lifetime_seconds)
         self.tokens_issued += 1
-        return Response(200, {"access_token": token, "scope": " ".join(scopes), "token_type": "Bearer",
-                              "expires_in": self.token_lifetime_seconds})
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "scope": " ".join(scopes),
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime_seconds,
+            },
+        )
 
     # -- SCAPI Orders --------------------------------------------------------------------------
     def _site_problem(self, request: Request, match: re.Match[str]) -> Response | None:
@@ -265,11 +331,17 @@ class SfccSimulator(Simulator):
         if not 1 <= limit <= 200 or offset < 0:
             return problem(400, "Bad Request", "limit must be 1-200 and offset >= 0.", "invalid-query-parameter")
         if offset + limit > MAX_WINDOW:
-            return problem(400, "Bad Request", f"The sum of offset and limit cannot be greater than {MAX_WINDOW}.",
-                           "invalid-query-parameter")
+            return problem(
+                400,
+                "Bad Request",
+                f"The sum of offset and limit cannot be greater than {MAX_WINDOW}.",
+                "invalid-query-parameter",
+            )
         filters: list[tuple[str, tuple[str, ...], int]] = [
-            ("status", ORDER_STATUSES, 2), ("exportStatus", EXPORT_STATUSES, 3),
-            ("paymentStatus", PAYMENT_STATUSES, 3), ("shippingStatus", SHIPPING_STATUSES, 3),
+            ("status", ORDER_STATUSES, 2),
+            ("exportStatus", EXPORT_STATUSES, 3),
+            ("paymentStatus", PAYMENT_STATUSES, 3),
+            ("shippingStatus", SHIPPING_STATUSES, 3),
             ("confirmationStatus", CONFIRMATION_STATUSES, 1),
         ]
         wanted: dict[str, set[str]] = {}
@@ -277,8 +349,9 @@ class SfccSimulator(Simulator):
             if name in query:
                 values = [value for value in query[name].split(",") if value]
                 if not values or len(values) > most or not set(values) <= set(allowed):
-                    return problem(400, "Bad Request", f"Invalid value for {name}: {query[name]!r}.",
-                                   "invalid-query-parameter")
+                    return problem(
+                        400, "Bad Request", f"Invalid value for {name}: {query[name]!r}.", "invalid-query-parameter"
+                    )
                 wanted[name] = set(values)
         bounds: dict[str, str] = {}
         for name in ("lastModifiedDateFrom", "lastModifiedDateTo", "creationDateFrom", "creationDateTo"):
@@ -299,8 +372,10 @@ class SfccSimulator(Simulator):
         matching = list(self.orders.values())
         for key, accepted in checks:
             matching = [order for order in matching if order.get(key) in accepted]
-        for name, low, high in (("lastModified", low_modified, high_modified),
-                                ("creationDate", low_created, high_created)):
+        for name, low, high in (
+            ("lastModified", low_modified, high_modified),
+            ("creationDate", low_created, high_created),
+        ):
             if low is not None:
                 matching = [order for order in matching if order[name] >= low]
             if high is not None:
@@ -308,7 +383,7 @@ class SfccSimulator(Simulator):
         # Ties keep the order the orders were added in (stable sort), like a database index on (date, id).
         matching.sort(key=lambda order: order[field], reverse=sort_order == "desc")
         # Shallow copies: handlers only ever replace an order's top-level fields.
-        return Response(200, {"data": [dict(order) for order in matching[offset:offset + limit]]})
+        return Response(200, {"data": [dict(order) for order in matching[offset : offset + limit]]})
 
     def _order(self, request: Request, match: re.Match[str]) -> tuple[dict[str, Any] | None, Response | None]:
         refused = self._site_problem(request, match)
@@ -316,8 +391,9 @@ class SfccSimulator(Simulator):
             return None, refused
         order = self.orders.get(match.group("no"))
         if order is None:
-            return None, problem(404, "Order Not Found", f"No order with number {match.group('no')}.",
-                                 "order-not-found")
+            return None, problem(
+                404, "Order Not Found", f"No order with number {match.group('no')}.", "order-not-found"
+            )
         return order, None
 
     def _touch(self, order: dict[str, Any]) -> None:
@@ -333,8 +409,9 @@ class SfccSimulator(Simulator):
             return refused or problem(500, "Error", "no order", "internal")
         body = request.body
         if not isinstance(body, dict) or not body or any(not key.startswith("c_") for key in body):
-            return problem(400, "Bad Request", "Only custom attributes (c_ prefix) can be updated.",
-                           "invalid-request-body")
+            return problem(
+                400, "Bad Request", "Only custom attributes (c_ prefix) can be updated.", "invalid-request-body"
+            )
         order.update(body)
         self._touch(order)
         return NO_CONTENT
@@ -373,8 +450,12 @@ class SfccSimulator(Simulator):
             return refused or problem(500, "Error", "no order", "internal")
         status = request.body.get("status") if isinstance(request.body, dict) else None
         if status not in TRANSITIONS.get(order["status"], set()):
-            return problem(400, "Bad Request", f"An order in status {order['status']} cannot change to {status!r}.",
-                           "invalid-status-transition")
+            return problem(
+                400,
+                "Bad Request",
+                f"An order in status {order['status']} cannot change to {status!r}.",
+                "invalid-status-transition",
+            )
         order["status"] = "failed" if status == "failed_with_reopen" else status
         self._touch(order)
         return NO_CONTENT
@@ -382,8 +463,9 @@ class SfccSimulator(Simulator):
     # -- OCAPI Data inventory (paths [V]; turnover from the simulated orders [I]) ---------------
     def _record_key(self, match: re.Match[str]) -> tuple[tuple[str, str] | None, Response | None]:
         if match.group("list") not in self.inventory_list_ids:
-            return None, fault(404, "InventoryListNotFoundException",
-                               f"No inventory list with ID '{match.group('list')}'.")
+            return None, fault(
+                404, "InventoryListNotFoundException", f"No inventory list with ID '{match.group('list')}'."
+            )
         return (match.group("list"), match.group("product")), None
 
     def _turnover(self, product_id: str, since: datetime) -> int:
@@ -393,8 +475,11 @@ class SfccSimulator(Simulator):
                 continue
             if _parse(order.get("placeDate") or order["creationDate"]) < since:
                 continue
-            units += sum(int(item.get("quantity", 0)) for item in order.get("productItems", ())
-                         if item.get("productId") == product_id)
+            units += sum(
+                int(item.get("quantity", 0))
+                for item in order.get("productItems", ())
+                if item.get("productId") == product_id
+            )
         return units
 
     def inventory_document(self, list_id: str, product_id: str) -> dict[str, Any]:
@@ -403,10 +488,17 @@ class SfccSimulator(Simulator):
         record = self.inventory[key]
         allocation = record["allocation"]
         turnover = self._turnover(key[1], _parse(allocation["reset_date"]))
-        return {"_v": "23.2", "_type": "product_inventory_record", "_resource_state": record["_resource_state"],
-                "product_id": key[1], "allocation": dict(allocation), "inventory_turnover": turnover,
-                "stock_level": allocation["amount"] - turnover, "ats": max(0, allocation["amount"] - turnover),
-                "perpetual_flag": record.get("perpetual_flag", False)}
+        return {
+            "_v": "23.2",
+            "_type": "product_inventory_record",
+            "_resource_state": record["_resource_state"],
+            "product_id": key[1],
+            "allocation": dict(allocation),
+            "inventory_turnover": turnover,
+            "stock_level": allocation["amount"] - turnover,
+            "ats": max(0, allocation["amount"] - turnover),
+            "perpetual_flag": record.get("perpetual_flag", False),
+        }
 
     def _validate_record(self, request: Request, key: tuple[str, str]) -> tuple[dict[str, Any] | None, Response | None]:
         body = request.body
@@ -433,8 +525,10 @@ class SfccSimulator(Simulator):
             if field.startswith("_"):
                 continue
             if field == "allocation":
-                value = {"amount": value["amount"],
-                         "reset_date": value.get("reset_date") or format_sfcc_datetime(self.clock.now())}
+                value = {
+                    "amount": value["amount"],
+                    "reset_date": value.get("reset_date") or format_sfcc_datetime(self.clock.now()),
+                }
             record[field] = value
         record.setdefault("allocation", {"amount": 0, "reset_date": format_sfcc_datetime(self.clock.now())})
         record["_resource_state"] = secrets.token_hex(8)

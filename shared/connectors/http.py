@@ -214,8 +214,9 @@ class HttpCaller:
         try:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientError(f"{self.target} {method} {url}: could not connect ({type(exc).__name__})",
-                                 processed=False) from exc
+            raise TransientError(
+                f"{self.target} {method} {url}: could not connect ({type(exc).__name__})", processed=False
+            ) from exc
         except httpx.TimeoutException as exc:
             raise TransientError(f"{self.target} {method} {url}: timeout ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -239,8 +240,9 @@ class HttpCaller:
                 raise NotFoundError(f"{where}: {rule.description}", status=response.status_code)
             case Disposition.PERMANENT:
                 reason = rule.reason or ReasonCode.SOURCE_REJECTED
-                raise PermanentError(reason, f"{where}: {rule.description}: {_snippet(response)}",
-                                     status=response.status_code)
+                raise PermanentError(
+                    reason, f"{where}: {rule.description}: {_snippet(response)}", status=response.status_code
+                )
         raise AssertionError(rule.disposition)
 
 

@@ -22,10 +22,21 @@ from shared.models import Order, ReasonCode
 from shared.models.order import Model
 
 # Fields that name a record (ids and references): short, printable, no whitespace at the ends.
-_ID_FIELDS = frozenset({
-    "client", "source", "source_id", "client_reference", "warehouse", "parcel_id", "warehouse_order_id",
-    "order_number", "sku", "task_id", "item_id",
-})
+_ID_FIELDS = frozenset(
+    {
+        "client",
+        "source",
+        "source_id",
+        "client_reference",
+        "warehouse",
+        "parcel_id",
+        "warehouse_order_id",
+        "order_number",
+        "sku",
+        "task_id",
+        "item_id",
+    }
+)
 # Any number a message carries is at most this big (a quantity, a price, a weight, a stock figure).
 _NUMBER_CEILING = Decimal(MAX_PRICE_CEILING) * MAX_QUANTITY_CEILING
 
@@ -80,8 +91,12 @@ def exact_figure(value: Decimal) -> bool:
         return False
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)  # finite
-    return len(value.as_tuple().digits) <= 30 and exponent >= -12 and (not value or value.adjusted() < 24) \
+    return (
+        len(value.as_tuple().digits) <= 30
+        and exponent >= -12
+        and (not value or value.adjusted() < 24)
         and exponent < 24
+    )
 
 
 def sane_magnitude(value: Decimal) -> bool:
@@ -90,8 +105,9 @@ def sane_magnitude(value: Decimal) -> bool:
     return value.is_finite() and (not value or value.adjusted() < 24)
 
 
-def _number_problem(value: Decimal, limit: int, what: str, reason: ReasonCode, *,
-                    allow_negative: bool = False) -> Problem | None:
+def _number_problem(
+    value: Decimal, limit: int, what: str, reason: ReasonCode, *, allow_negative: bool = False
+) -> Problem | None:
     exact = exact_figure if reason == ReasonCode.QUANTITY_OUT_OF_BOUNDS else sane_magnitude
     if not exact(value):
         return Problem(reason=reason, detail=f"{what} {_decimal_text(value)} is not a figure we can keep exactly")
@@ -114,8 +130,12 @@ def order_bound_problems(order: Order, bounds: BoundsConfig) -> list[Problem]:
     if bad_id:
         problems.append(bad_id)
     if len(order.lines) > bounds.max_lines_per_order:
-        problems.append(Problem(reason=ReasonCode.TOO_MANY_LINES,
-                                detail=f"order has {len(order.lines)} lines; at most {bounds.max_lines_per_order}"))
+        problems.append(
+            Problem(
+                reason=ReasonCode.TOO_MANY_LINES,
+                detail=f"order has {len(order.lines)} lines; at most {bounds.max_lines_per_order}",
+            )
+        )
         return problems  # judging each of 100,000 lines would only bury the reason
     for index, line in enumerate(order.lines, start=1):
         where = f"line {index}"
@@ -126,25 +146,33 @@ def order_bound_problems(order: Order, bounds: BoundsConfig) -> list[Problem]:
             if bad:
                 problems.append(Problem(reason=ReasonCode.SKU_INVALID, detail=f"{where}: SKU {bad}"))
             where = f"{where} (SKU {_shown(line.sku)})"
-        quantity = _number_problem(line.quantity, bounds.max_quantity_per_line, f"{where}: quantity",
-                                   ReasonCode.QUANTITY_OUT_OF_BOUNDS)
+        quantity = _number_problem(
+            line.quantity, bounds.max_quantity_per_line, f"{where}: quantity", ReasonCode.QUANTITY_OUT_OF_BOUNDS
+        )
         if quantity:
             problems.append(quantity)
-        for label, amount, limit in (("unit price", line.unit_price, bounds.max_unit_price),
-                                     ("tax", line.tax, _line_money_limit(bounds)),
-                                     ("total", line.total, _line_money_limit(bounds))):
-            bad_amount = _number_problem(amount, limit, f"{where}: {label}", ReasonCode.PRICE_OUT_OF_BOUNDS,
-                                         allow_negative=label != "unit price")
+        for label, amount, limit in (
+            ("unit price", line.unit_price, bounds.max_unit_price),
+            ("tax", line.tax, _line_money_limit(bounds)),
+            ("total", line.total, _line_money_limit(bounds)),
+        ):
+            bad_amount = _number_problem(
+                amount, limit, f"{where}: {label}", ReasonCode.PRICE_OUT_OF_BOUNDS, allow_negative=label != "unit price"
+            )
             if bad_amount:
                 problems.append(bad_amount)
                 break
         if not line.discount_percent.is_finite() or not Decimal(0) <= line.discount_percent <= 100:
-            problems.append(Problem(reason=ReasonCode.PRICE_OUT_OF_BOUNDS,
-                                    detail=f"{where}: discount {line.discount_percent}% is outside 0..100"))
-    for label, amount in (("shipping", order.shipping_total), ("tax total", order.tax_total),
-                          ("total", order.total)):
-        bad_amount = _number_problem(amount, _order_money_limit(bounds), f"order {label}",
-                                     ReasonCode.PRICE_OUT_OF_BOUNDS, allow_negative=True)
+            problems.append(
+                Problem(
+                    reason=ReasonCode.PRICE_OUT_OF_BOUNDS,
+                    detail=f"{where}: discount {line.discount_percent}% is outside 0..100",
+                )
+            )
+    for label, amount in (("shipping", order.shipping_total), ("tax total", order.tax_total), ("total", order.total)):
+        bad_amount = _number_problem(
+            amount, _order_money_limit(bounds), f"order {label}", ReasonCode.PRICE_OUT_OF_BOUNDS, allow_negative=True
+        )
         if bad_amount:
             problems.append(bad_amount)
     for name, value in _texts(order.model_dump(exclude={"lines"})):
@@ -214,20 +242,26 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
             return Problem(reason=reason, detail=f"field '{name}': {bad}")
     client = data.get("client")
     if client != config.client:
-        return Problem(reason=ReasonCode.MESSAGE_NOT_SERVED,
-                       detail=f"message is for client {_shown(str(client))}; this stack serves {config.client!r}")
+        return Problem(
+            reason=ReasonCode.MESSAGE_NOT_SERVED,
+            detail=f"message is for client {_shown(str(client))}; this stack serves {config.client!r}",
+        )
     source = data.get("source", (data.get("product") or {}).get("source"))
     sources = _served(config, (Role.ORDER_SOURCE, Role.CATALOGUE_SOURCE, Role.CANCEL_SOURCE, Role.STOCK_MASTER))
     if source is not None and source not in sources:
-        return Problem(reason=ReasonCode.MESSAGE_NOT_SERVED,
-                       detail=f"message is from source {_shown(str(source))}; this stack serves "
-                       f"{', '.join(repr(s) for s in sorted(sources))}")
+        return Problem(
+            reason=ReasonCode.MESSAGE_NOT_SERVED,
+            detail=f"message is from source {_shown(str(source))}; this stack serves "
+            f"{', '.join(repr(s) for s in sorted(sources))}",
+        )
     warehouse = (data.get("shipment") or {}).get("warehouse")
     warehouses = _served(config, (Role.SHIPMENT_SOURCE,))
     if warehouse is not None and warehouse not in warehouses:
-        return Problem(reason=ReasonCode.MESSAGE_NOT_SERVED,
-                       detail=f"shipment is from warehouse {_shown(str(warehouse))}; this stack serves "
-                       f"{', '.join(repr(w) for w in sorted(warehouses))}")
+        return Problem(
+            reason=ReasonCode.MESSAGE_NOT_SERVED,
+            detail=f"shipment is from warehouse {_shown(str(warehouse))}; this stack serves "
+            f"{', '.join(repr(w) for w in sorted(warehouses))}",
+        )
     source_id = data.get("source_id")
     if isinstance(source_id, str) and "source" in data:
         bad_id = source_id_problem(source_id, bounds)
@@ -236,8 +270,10 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
     order = getattr(message, "order", None)
     if isinstance(order, Order):
         if order.source_id != source_id or order.source != source:
-            return Problem(reason=ReasonCode.PAYLOAD_INVALID,
-                           detail="the order inside the message is not the order the message names")
+            return Problem(
+                reason=ReasonCode.PAYLOAD_INVALID,
+                detail="the order inside the message is not the order the message names",
+            )
         problems = order_bound_problems(order, bounds)
         if problems:
             return problems[0]
@@ -245,13 +281,16 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
         exact = Decimal(str(number)) if isinstance(number, float) else Decimal(number)
         judge = exact_figure if _number_reason(name) == ReasonCode.QUANTITY_OUT_OF_BOUNDS else sane_magnitude
         if not judge(exact) or abs(exact) > _NUMBER_CEILING:
-            return Problem(reason=_number_reason(name),
-                           detail=f"field '{name}': {_decimal_text(exact)} is out of bounds")
+            return Problem(
+                reason=_number_reason(name), detail=f"field '{name}': {_decimal_text(exact)} is out of bounds"
+            )
     skus = data.get("skus")
     if isinstance(skus, list):
         if len(skus) > bounds.max_skus_per_message:
-            return Problem(reason=ReasonCode.TOO_MANY_LINES,
-                           detail=f"message names {len(skus)} SKUs; at most {bounds.max_skus_per_message}")
+            return Problem(
+                reason=ReasonCode.TOO_MANY_LINES,
+                detail=f"message names {len(skus)} SKUs; at most {bounds.max_skus_per_message}",
+            )
         if any(not sku.strip() for sku in skus):
             return Problem(reason=ReasonCode.SKU_BLANK, detail="message names a blank SKU")
     return None

@@ -68,8 +68,13 @@ EXCEPTION_REASON: dict[Outcome, ReasonCode] = {
 
 
 def locate(
-    *, cancelled: bool, warehouse_order_id: str | None, submit_started_at: datetime | None, now: datetime,
-    submit_lease_seconds: float, submit_lease_until: datetime | None = None,
+    *,
+    cancelled: bool,
+    warehouse_order_id: str | None,
+    submit_started_at: datetime | None,
+    now: datetime,
+    submit_lease_seconds: float,
+    submit_lease_until: datetime | None = None,
 ) -> Place:
     """The ledger's answer, read after the cancel request was written (no new submit can start after it).
 
@@ -89,8 +94,9 @@ def locate(
     return Place.SUBMIT_UNCERTAIN
 
 
-def effective_status(live: WarehouseStatusRead, ledger_stage: str,
-                     despatched: WarehouseStatusRead) -> WarehouseStatusRead:
+def effective_status(
+    live: WarehouseStatusRead, ledger_stage: str, despatched: WarehouseStatusRead
+) -> WarehouseStatusRead:
     """The status to decide on: a parcel we already recorded outranks a status that hides it (a
     part-despatched order can show a status from before despatch), so it is taken as `despatched`."""
     if ledger_stage in ("part_shipped", "shipped"):
@@ -108,11 +114,13 @@ def decide(place: Place, status: WarehouseStatusRead | None, rules: Mapping[str,
     if place == Place.CANCELLED:
         return CancelDecision(decision=Decision.ALREADY_CANCELLED, reason="already cancelled")
     if place == Place.NOT_SUBMITTED:
-        return CancelDecision(decision=Decision.CANCEL_BEFORE_SUBMIT,
-                              reason="not yet at the warehouse: it is stopped before it goes")
+        return CancelDecision(
+            decision=Decision.CANCEL_BEFORE_SUBMIT, reason="not yet at the warehouse: it is stopped before it goes"
+        )
     if place in (Place.SUBMIT_IN_FLIGHT, Place.SUBMIT_UNCERTAIN):
-        return CancelDecision(decision=Decision.WAIT_FOR_SUBMIT,
-                              reason="a submit to the warehouse is in flight: wait for its outcome")
+        return CancelDecision(
+            decision=Decision.WAIT_FOR_SUBMIT, reason="a submit to the warehouse is in flight: wait for its outcome"
+        )
     if status is None:
         raise ValueError("an order at the warehouse needs its live status to decide")
     described = _described(status)
@@ -120,23 +128,32 @@ def decide(place: Place, status: WarehouseStatusRead | None, rules: Mapping[str,
         return CancelDecision(decision=Decision.ALREADY_CANCELLED, reason=f"{described}: already cancelled")
     rule = rules.get(status.code)
     if rule == CancelRule.CANCEL:
-        return CancelDecision(decision=Decision.CANCEL_AT_WAREHOUSE,
-                              reason=f"{described}: the warehouse cancels at this status")
+        return CancelDecision(
+            decision=Decision.CANCEL_AT_WAREHOUSE, reason=f"{described}: the warehouse cancels at this status"
+        )
     if rule == CancelRule.RAISE_WITH_WAREHOUSE:
-        return CancelDecision(decision=Decision.TOO_LATE,
-                              reason=f"{described}: too late to cancel through the API; raise it with the 3PL, "
-                                     "who will process the goods as a return")
+        return CancelDecision(
+            decision=Decision.TOO_LATE,
+            reason=f"{described}: too late to cancel through the API; raise it with the 3PL, "
+            "who will process the goods as a return",
+        )
     if rule == CancelRule.REFUSE_AND_RETURN:
-        return CancelDecision(decision=Decision.REFUSE_AND_RETURN,
-                              reason=f"{described}: it has left the warehouse, the cancel is refused and a "
-                                     "return is started (expect the goods back)")
-    return CancelDecision(decision=Decision.TOO_LATE,
-                          reason=f"{described} has no cancel rule: a person must check with the 3PL before "
-                                 "anything is done")
+        return CancelDecision(
+            decision=Decision.REFUSE_AND_RETURN,
+            reason=f"{described}: it has left the warehouse, the cancel is refused and a "
+            "return is started (expect the goods back)",
+        )
+    return CancelDecision(
+        decision=Decision.TOO_LATE,
+        reason=f"{described} has no cancel rule: a person must check with the 3PL before anything is done",
+    )
 
 
 def outcome_of(
-    *, route: str, status: WarehouseStatusRead | None, rules: Mapping[str, CancelRule],
+    *,
+    route: str,
+    status: WarehouseStatusRead | None,
+    rules: Mapping[str, CancelRule],
     warehouse_accepted: bool | None,
 ) -> Outcome:
     """The execution's outcome from what its states found: the lookup route, the live status and, when
@@ -171,4 +188,4 @@ def execution_name(client: str, order_key: str) -> str:
     if len(name) <= EXECUTION_NAME_MAX:
         return name
     digest = hashlib.sha256(f"{client}#{order_key}".encode()).hexdigest()[:16]
-    return f"{name[:EXECUTION_NAME_MAX - 17]}-{digest}"
+    return f"{name[: EXECUTION_NAME_MAX - 17]}-{digest}"

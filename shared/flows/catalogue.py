@@ -38,8 +38,12 @@ def product_problems(product: Product) -> list[Problem]:
     if not product.name.strip():
         problems.append(Problem(reason=ReasonCode.PRODUCT_INVALID, detail=f"SKU {product.sku!r} has no name"))
     if product.barcode and not _BARCODE.match(product.barcode):
-        problems.append(Problem(reason=ReasonCode.PRODUCT_INVALID,
-                                detail=f"SKU {product.sku!r}: barcode {product.barcode!r} is not an EAN/UPC/GTIN"))
+        problems.append(
+            Problem(
+                reason=ReasonCode.PRODUCT_INVALID,
+                detail=f"SKU {product.sku!r}: barcode {product.barcode!r} is not an EAN/UPC/GTIN",
+            )
+        )
     return problems
 
 
@@ -72,9 +76,9 @@ def decide_sync(
             return SyncDecision(action=SyncAction.UNCHANGED)  # a deprecated product is never created
         return SyncDecision(action=SyncAction.CREATE, fields=PRODUCT_FIELDS)
     changed = tuple(
-        field for field in PRODUCT_FIELDS
-        if owners.get(field, "source") == "source"
-        and _differs(product, field, existing.fields.get(field, ""))
+        field
+        for field in PRODUCT_FIELDS
+        if owners.get(field, "source") == "source" and _differs(product, field, existing.fields.get(field, ""))
     )
     return SyncDecision(action=SyncAction.UPDATE if changed else SyncAction.UNCHANGED, fields=changed)
 

@@ -57,8 +57,12 @@ def _breach(stage: MonitorStage, since: datetime, limit_minutes: int, now: datet
     waited = (now - since).total_seconds() / 60
     if waited <= limit_minutes:
         return None
-    return Breach(stage=stage, since=since, minutes_over=round(waited - limit_minutes, 1),
-                  detail=f"{what} for {waited:.0f} min (SLA {limit_minutes} min, since {since.isoformat()})")
+    return Breach(
+        stage=stage,
+        since=since,
+        minutes_over=round(waited - limit_minutes, 1),
+        detail=f"{what} for {waited:.0f} min (SLA {limit_minutes} min, since {since.isoformat()})",
+    )
 
 
 def stalled(entry: LedgerEntry, sla: StageSlaConfig, now: datetime) -> list[Breach]:
@@ -69,23 +73,50 @@ def stalled(entry: LedgerEntry, sla: StageSlaConfig, now: datetime) -> list[Brea
     if entry.stage == Stage.RECEIVED:
         since = _at(entry, "received")
         if since is not None:
-            breaches.append(_breach(MonitorStage.RECEIVED, since, sla.received_to_released, now,
-                                    "received from the source, not yet released, held or quarantined"))
+            breaches.append(
+                _breach(
+                    MonitorStage.RECEIVED,
+                    since,
+                    sla.received_to_released,
+                    now,
+                    "received from the source, not yet released, held or quarantined",
+                )
+            )
     elif entry.stage == Stage.RELEASED:
         since = _at(entry, "released")
         if since is not None:
-            breaches.append(_breach(MonitorStage.RELEASED, since, sla.released_to_warehouse, now,
-                                    "ready in the source but not at the warehouse"))
+            breaches.append(
+                _breach(
+                    MonitorStage.RELEASED,
+                    since,
+                    sla.released_to_warehouse,
+                    now,
+                    "ready in the source but not at the warehouse",
+                )
+            )
     elif entry.stage in AT_WAREHOUSE_OPEN:
         submitted = _at(entry, "submitted")
         if submitted is not None and not entry.despatched and not entry.shipments:
-            breaches.append(_breach(MonitorStage.AT_WAREHOUSE, submitted, sla.warehouse_to_shipped, now,
-                                    "at the warehouse with no parcel despatched"))
+            breaches.append(
+                _breach(
+                    MonitorStage.AT_WAREHOUSE,
+                    submitted,
+                    sla.warehouse_to_shipped,
+                    now,
+                    "at the warehouse with no parcel despatched",
+                )
+            )
         for parcel, despatched_at in sorted(entry.despatched.items()):
             if parcel not in entry.shipments:
-                breaches.append(_breach(MonitorStage.SHIPPED, datetime.fromisoformat(despatched_at),
-                                        sla.shipped_to_written_back, now,
-                                        f"parcel {parcel} despatched, tracking not written back to the source"))
+                breaches.append(
+                    _breach(
+                        MonitorStage.SHIPPED,
+                        datetime.fromisoformat(despatched_at),
+                        sla.shipped_to_written_back,
+                        now,
+                        f"parcel {parcel} despatched, tracking not written back to the source",
+                    )
+                )
     return [b for b in breaches if b is not None]
 
 
@@ -105,7 +136,7 @@ def due_for_check(entries: list[LedgerEntry], config: MismatchConfig, now: datet
             continue
         candidates.append((checked or submitted, entry.order_key, entry))
     candidates.sort(key=lambda item: (item[0], item[1]))
-    return [entry for _, _, entry in candidates[:config.max_per_run]]
+    return [entry for _, _, entry in candidates[: config.max_per_run]]
 
 
 def mismatch(
@@ -119,16 +150,22 @@ def mismatch(
         return None
     where = f"warehouse order {entry.warehouse_order_id}"
     if observed is None:
-        return Mismatch(kind=MismatchKind.MISSING_AT_WAREHOUSE,
-                        detail=f"the ledger holds {where} as {entry.stage.value}; the warehouse does not know it")
+        return Mismatch(
+            kind=MismatchKind.MISSING_AT_WAREHOUSE,
+            detail=f"the ledger holds {where} as {entry.stage.value}; the warehouse does not know it",
+        )
     if observed.status == "cancelled":
-        return Mismatch(kind=MismatchKind.CANCELLED_AT_WAREHOUSE,
-                        detail=f"{where} is cancelled at the warehouse; the ledger holds it as {entry.stage.value}")
+        return Mismatch(
+            kind=MismatchKind.CANCELLED_AT_WAREHOUSE,
+            detail=f"{where} is cancelled at the warehouse; the ledger holds it as {entry.stage.value}",
+        )
     if observed.status == "despatched" and not entry.shipments:
         since = observed.updated_at or _at(entry, "submitted")
         grace = timedelta(minutes=config.despatched_grace_minutes)
         if since is not None and now - since > grace:
-            return Mismatch(kind=MismatchKind.DESPATCHED_NOT_WRITTEN_BACK,
-                            detail=f"{where} despatched at the warehouse (last change {since.isoformat()}) but no "
-                            f"parcel written back to the source after {config.despatched_grace_minutes} min")
+            return Mismatch(
+                kind=MismatchKind.DESPATCHED_NOT_WRITTEN_BACK,
+                detail=f"{where} despatched at the warehouse (last change {since.isoformat()}) but no "
+                f"parcel written back to the source after {config.despatched_grace_minutes} min",
+            )
     return None

@@ -79,8 +79,10 @@ def validate_order(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuSt
             )
         if line.quantity <= 0 or line.quantity != line.quantity.to_integral_value():
             problems.append(
-                Problem(reason=ReasonCode.QUANTITY_INVALID,
-                        detail=f"SKU {line.sku!r}: quantity {line.quantity} is not a positive whole number")
+                Problem(
+                    reason=ReasonCode.QUANTITY_INVALID,
+                    detail=f"SKU {line.sku!r}: quantity {line.quantity} is not a positive whole number",
+                )
             )
     address = order.shipping_address
     missing = [name for name in ("name", "line1", "city", "country") if not getattr(address, name).strip()]
@@ -90,20 +92,26 @@ def validate_order(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuSt
         )
     if address.country and address.country not in rules.supported_countries:
         problems.append(
-            Problem(reason=ReasonCode.COUNTRY_UNSUPPORTED,
-                    detail=f"country {address.country!r} is not shipped by this warehouse "
-                    f"(supported: {', '.join(rules.supported_countries)})")
+            Problem(
+                reason=ReasonCode.COUNTRY_UNSUPPORTED,
+                detail=f"country {address.country!r} is not shipped by this warehouse "
+                f"(supported: {', '.join(rules.supported_countries)})",
+            )
         )
     elif address.country and not postcode_valid(address.country, address.postcode):
         problems.append(
-            Problem(reason=ReasonCode.POSTCODE_INVALID,
-                    detail=f"shipping address postcode is not a valid {address.country} postcode: correct it "
-                           "on the order at its source")  # the value stays out: it is personal data
+            Problem(
+                reason=ReasonCode.POSTCODE_INVALID,
+                detail=f"shipping address postcode is not a valid {address.country} postcode: correct it "
+                "on the order at its source",
+            )  # the value stays out: it is personal data
         )
     if courier_service_for(order, rules) is None:
         problems.append(
-            Problem(reason=ReasonCode.DELIVERY_SERVICE_UNMAPPED,
-                    detail=f"delivery service {order.delivery_service!r} has no warehouse mapping")
+            Problem(
+                reason=ReasonCode.DELIVERY_SERVICE_UNMAPPED,
+                detail=f"delivery service {order.delivery_service!r} has no warehouse mapping",
+            )
         )
     return problems
 
@@ -138,13 +146,17 @@ def decide_release(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuSt
         # product sync releases it when they are live (an alert fires if that takes too long).
         pending = tuple(sorted({line.sku for line in order.lines if skus.get(line.sku) != SkuStatus.LIVE}))
         return ReleaseDecision(
-            outcome=Outcome.HOLD, pending_skus=pending, detail=f"waiting for SKUs {', '.join(pending)}",
-            problems=(Problem(reason=ReasonCode.SKU_PENDING,
-                              detail=f"SKUs not yet at the warehouse: {', '.join(pending)}"),),
+            outcome=Outcome.HOLD,
+            pending_skus=pending,
+            detail=f"waiting for SKUs {', '.join(pending)}",
+            problems=(
+                Problem(reason=ReasonCode.SKU_PENDING, detail=f"SKUs not yet at the warehouse: {', '.join(pending)}"),
+            ),
         )
     if problems:
-        return ReleaseDecision(outcome=Outcome.QUARANTINE, problems=tuple(problems),
-                               detail="; ".join(p.detail for p in problems))
+        return ReleaseDecision(
+            outcome=Outcome.QUARANTINE, problems=tuple(problems), detail="; ".join(p.detail for p in problems)
+        )
     return ReleaseDecision(outcome=Outcome.RELEASE, courier_service=courier_service_for(order, rules))
 
 

@@ -51,20 +51,26 @@ def decide_shipment(
 ) -> ShipmentDecision:
     """Apply, skip as already applied, or quarantine one parcel against what was ordered and shipped."""
     if shipment.parcel_id in applied:
-        return ShipmentDecision(outcome=ShipmentOutcome.ALREADY_APPLIED, detail="parcel already applied",
-                                closes_order=False, shipped_after=shipped_totals(applied))
+        return ShipmentDecision(
+            outcome=ShipmentOutcome.ALREADY_APPLIED,
+            detail="parcel already applied",
+            closes_order=False,
+            shipped_after=shipped_totals(applied),
+        )
     before = shipped_totals(applied)
     after = dict(before)
     for line in shipment.lines:
         if line.sku not in ordered:
             return ShipmentDecision(
-                outcome=ShipmentOutcome.QUARANTINE, reason=ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER,
+                outcome=ShipmentOutcome.QUARANTINE,
+                reason=ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER,
                 detail=f"parcel {shipment.parcel_id} ships SKU {line.sku!r}, which is not on order "
                 f"{shipment.client_reference}",
             )
         if line.quantity <= 0:
             return ShipmentDecision(
-                outcome=ShipmentOutcome.QUARANTINE, reason=ReasonCode.SHIPMENT_OVER_QUANTITY,
+                outcome=ShipmentOutcome.QUARANTINE,
+                reason=ReasonCode.SHIPMENT_OVER_QUANTITY,
                 detail=f"parcel {shipment.parcel_id}: quantity {line.quantity} for {line.sku!r} is not positive",
             )
         after[line.sku] = after.get(line.sku, Decimal(0)) + line.quantity
@@ -72,16 +78,19 @@ def decide_shipment(
     if over:
         described = ", ".join(f"{sku}: {got} shipped of {want} ordered" for sku, (got, want) in sorted(over.items()))
         return ShipmentDecision(
-            outcome=ShipmentOutcome.QUARANTINE, reason=ReasonCode.SHIPMENT_OVER_QUANTITY,
+            outcome=ShipmentOutcome.QUARANTINE,
+            reason=ReasonCode.SHIPMENT_OVER_QUANTITY,
             detail=f"parcel {shipment.parcel_id} would over-ship order {shipment.client_reference}: {described}",
         )
     if not shipment.lines:
         return ShipmentDecision(
-            outcome=ShipmentOutcome.QUARANTINE, reason=ReasonCode.PAYLOAD_INVALID,
+            outcome=ShipmentOutcome.QUARANTINE,
+            reason=ReasonCode.PAYLOAD_INVALID,
             detail=f"parcel {shipment.parcel_id} carries no lines",
         )
-    return ShipmentDecision(outcome=ShipmentOutcome.APPLY, closes_order=is_complete(ordered, after),
-                            shipped_after=after)
+    return ShipmentDecision(
+        outcome=ShipmentOutcome.APPLY, closes_order=is_complete(ordered, after), shipped_after=after
+    )
 
 
 def retry_delay_minutes(attempts: int, base_minutes: float, max_minutes: float) -> float:

@@ -73,8 +73,11 @@ def available_to_sell(
         key = (row.sku, target)
         figure = sellable(row)
         totals[key] += figure
-        deductions = [f"{name} {_units(value)}" for name, value in (
-            ("reserved", row.reserved), ("quarantined", row.quarantined), ("damaged", row.damaged)) if value]
+        deductions = [
+            f"{name} {_units(value)}"
+            for name, value in (("reserved", row.reserved), ("quarantined", row.quarantined), ("damaged", row.damaged))
+            if value
+        ]
         text = f"{row.location} available {_units(row.available)}"
         if deductions:
             text += " - " + " - ".join(deductions)
@@ -149,8 +152,12 @@ def decide_delta(
     if seen_throughout <= last.quantity:  # what was pending no longer stands above the last push
         return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=new, pending_since=observed_at)
     if (observed_at - last.pending_since).total_seconds() < confirm_after_seconds:
-        return Delta(DeltaAction.AWAIT_CONFIRMATION, last.quantity, pending_increase=seen_throughout,
-                     pending_since=last.pending_since)
+        return Delta(
+            DeltaAction.AWAIT_CONFIRMATION,
+            last.quantity,
+            pending_increase=seen_throughout,
+            pending_since=last.pending_since,
+        )
     if new > seen_throughout:  # part confirmed; the rest starts its own wait now
         return Delta(DeltaAction.PUSH, seen_throughout, pending_increase=new, pending_since=observed_at)
     return Delta(DeltaAction.PUSH, seen_throughout)
@@ -189,8 +196,7 @@ def drift(
         adjusted = warehouse.get(sku, Decimal(0)) - awaiting_warehouse.get(sku, Decimal(0))
         difference = adjusted - master.get(sku, Decimal(0))
         if difference:
-            items.append(DriftItem(sku, master.get(sku, Decimal(0)), adjusted, difference,
-                                   abs(difference) > threshold))
+            items.append(DriftItem(sku, master.get(sku, Decimal(0)), adjusted, difference, abs(difference) > threshold))
     return items
 
 

@@ -144,11 +144,19 @@ def target_line_total(line: PlannedLine, mode: DiscountMode, currency: str) -> D
 
 
 def _finer_than_minor(order: Order) -> str | None:
-    figures = [("total", order.total), ("tax_total", order.tax_total), ("shipping_total", order.shipping_total),
-               ("shipping_tax", order.shipping_tax), ("order_discount", order.order_discount)]
+    figures = [
+        ("total", order.total),
+        ("tax_total", order.tax_total),
+        ("shipping_total", order.shipping_total),
+        ("shipping_tax", order.shipping_tax),
+        ("order_discount", order.order_discount),
+    ]
     for number, line in enumerate(order.lines, start=1):
-        figures += [(f"line {number} total", line.total), (f"line {number} tax", line.tax),
-                    (f"line {number} order_discount", line.order_discount)]
+        figures += [
+            (f"line {number} total", line.total),
+            (f"line {number} tax", line.tax),
+            (f"line {number} order_discount", line.order_discount),
+        ]
     for name, value in figures:
         try:
             to_minor(value, order.currency)
@@ -185,9 +193,17 @@ def _planned_line(order: Order, index: int, net_total: Decimal, share: Decimal, 
             percent_quantum = Decimal(1).scaleb(-rules.percent_decimals)
             percent = (share / gross * 100).quantize(percent_quantum, rounding=ROUND_HALF_UP)
             percent = min(max(percent, Decimal(0)), Decimal(100))
-    draft = PlannedLine(sku=line.sku, name=line.name, quantity=line.quantity, unit_price=unit_price,
-                        discount=discount, discount_percent=percent, total=Decimal(0), tax=line.tax,
-                        tax_rate=line.tax_rate)
+    draft = PlannedLine(
+        sku=line.sku,
+        name=line.name,
+        quantity=line.quantity,
+        unit_price=unit_price,
+        discount=discount,
+        discount_percent=percent,
+        total=Decimal(0),
+        tax=line.tax,
+        tax_rate=line.tax_rate,
+    )
     return draft.model_copy(update={"total": target_line_total(draft, rules.discount_mode, order.currency)})
 
 
@@ -202,16 +218,22 @@ def plan_posting(order: Order, rules: PostingRules) -> TotalsDecision:
         return TotalsDecision(reason=TotalsReason.AMOUNT_FINER_THAN_MINOR_UNIT, detail=finer)
     bad = [line.sku for line in order.lines if line.quantity <= 0]
     if bad:
-        return TotalsDecision(reason=TotalsReason.QUANTITY_INVALID,
-                              detail=f"lines with a quantity of zero or less cannot carry a unit price: {bad}")
-    lines = tuple(_planned_line(order, index, net, share, rules)
-                  for index, (net, share) in enumerate(_shares(order)))
+        return TotalsDecision(
+            reason=TotalsReason.QUANTITY_INVALID,
+            detail=f"lines with a quantity of zero or less cannot carry a unit price: {bad}",
+        )
+    lines = tuple(_planned_line(order, index, net, share, rules) for index, (net, share) in enumerate(_shares(order)))
     charges: list[PlannedCharge] = []
     if order.shipping_total or order.shipping_tax:
-        charges.append(PlannedCharge(kind=ChargeKind.SHIPPING, description=rules.shipping_product,
-                                     price=order.shipping_total, tax=order.shipping_tax))
-    draft = PostingPlan(currency=order.currency, tax_inclusive=order.tax_inclusive, lines=lines,
-                        charges=tuple(charges))
+        charges.append(
+            PlannedCharge(
+                kind=ChargeKind.SHIPPING,
+                description=rules.shipping_product,
+                price=order.shipping_total,
+                tax=order.shipping_tax,
+            )
+        )
+    draft = PostingPlan(currency=order.currency, tax_inclusive=order.tax_inclusive, lines=lines, charges=tuple(charges))
     posted_total, posted_tax, _ = draft.totals()
     rounding_tax = order.tax_total - posted_tax
     # Net prices: the order total counts tax on top, so the rounding line's own tax is part of what it closes.
@@ -222,9 +244,14 @@ def plan_posting(order: Order, rules: PostingRules) -> TotalsDecision:
         if limit is not None and largest > limit:
             return TotalsDecision(
                 reason=TotalsReason.ROUNDING_TOO_LARGE,
-                detail=(f"lines and shipping miss the source totals by {rounding_price} {order.currency} "
-                        f"(tax {rounding_tax}); more than {limit} minor units means the totals do not add up"),
+                detail=(
+                    f"lines and shipping miss the source totals by {rounding_price} {order.currency} "
+                    f"(tax {rounding_tax}); more than {limit} minor units means the totals do not add up"
+                ),
             )
-        charges.append(PlannedCharge(kind=ChargeKind.ROUNDING, description=rules.rounding_product,
-                                     price=rounding_price, tax=rounding_tax))
+        charges.append(
+            PlannedCharge(
+                kind=ChargeKind.ROUNDING, description=rules.rounding_product, price=rounding_price, tax=rounding_tax
+            )
+        )
     return TotalsDecision(plan=draft.model_copy(update={"charges": tuple(charges)}))

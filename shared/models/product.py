@@ -39,6 +39,13 @@ class WarehouseProduct(Model):
 
 # Canonical field names a client config may assign to an owner (source or warehouse).
 PRODUCT_FIELDS: tuple[str, ...] = (
-    "name", "barcode", "weight_kg", "length_cm", "width_cm", "height_cm", "commodity_code",
-    "country_of_origin", "customs_description",
+    "name",
+    "barcode",
+    "weight_kg",
+    "length_cm",
+    "width_cm",
+    "height_cm",
+    "commodity_code",
+    "country_of_origin",
+    "customs_description",
 )

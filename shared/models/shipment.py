@@ -20,8 +20,9 @@ class Shipment(Model):
     An order may ship in several despatches; a line may span them."""
 
     warehouse: str = Field(description="platform that shipped it, e.g. scend")
-    parcel_id: str = Field(description="the warehouse's id for this despatch (Scend: the despatched order's ID): "
-                                       "our idempotency key")
+    parcel_id: str = Field(
+        description="the warehouse's id for this despatch (Scend: the despatched order's ID): our idempotency key"
+    )
     warehouse_order_id: str
     client_reference: str
     despatched_at: datetime

@@ -54,7 +54,8 @@ def start(request: CancelRequest, rt: Runtime) -> str:
     name = execution_name(request.client, request.order_key)
     try:
         rt.stepfunctions.start_execution(
-            stateMachineArn=rt.state_machine_arn(MACHINE), name=name,
+            stateMachineArn=rt.state_machine_arn(MACHINE),
+            name=name,
             input=CancelState(request=request).model_dump_json(),
         )
     except ClientError as exc:
@@ -74,27 +75,41 @@ def look_up(state: CancelState, rt: Runtime) -> CancelLookup:
     """
     request = state.request
     now = rt.clock.now()
-    entry = rt.ledger.request_cancel(request.order_key, requested_at=request.requested_at,
-                                     order_number=request.order_number, now=now)
+    entry = rt.ledger.request_cancel(
+        request.order_key, requested_at=request.requested_at, order_number=request.order_number, now=now
+    )
     started = datetime.fromisoformat(entry.submit_started_at) if entry.submit_started_at else None
     lease_until = datetime.fromisoformat(entry.submit_lease_until) if entry.submit_lease_until else None
-    place = locate(cancelled=entry.stage == "cancelled", warehouse_order_id=entry.warehouse_order_id,
-                   submit_started_at=started, now=now, submit_lease_seconds=submit_lease_seconds(rt.config),
-                   submit_lease_until=lease_until)
+    place = locate(
+        cancelled=entry.stage == "cancelled",
+        warehouse_order_id=entry.warehouse_order_id,
+        submit_started_at=started,
+        now=now,
+        submit_lease_seconds=submit_lease_seconds(rt.config),
+        submit_lease_until=lease_until,
+    )
     reference = entry.client_reference or entry.submit_reference
     warehouse_order_id = entry.warehouse_order_id
     if place == Place.SUBMIT_IN_FLIGHT:
-        raise SubmitInFlightError(f"{request.order_key}: a submit began at {entry.submit_started_at} and has not "
-                             "recorded its outcome yet")
+        raise SubmitInFlightError(
+            f"{request.order_key}: a submit began at {entry.submit_started_at} and has not recorded its outcome yet"
+        )
     if place == Place.SUBMIT_UNCERTAIN:
         # The attempt ended without recording: it may have created the order and lost the answer.
         found = rt.cancel_target.find_order(reference) if reference else None
         place = Place.AT_WAREHOUSE if found is not None else Place.NOT_SUBMITTED
         warehouse_order_id = found.warehouse_order_id if found is not None else None
-        logger.info("unrecorded submit settled at the warehouse",
-                    extra={"order_key": request.order_key, "found": found is not None})
-    return CancelLookup(route=place.value, known=entry.deliveries > 0, stage=entry.stage.value,
-                        warehouse_order_id=warehouse_order_id, client_reference=reference)
+        logger.info(
+            "unrecorded submit settled at the warehouse",
+            extra={"order_key": request.order_key, "found": found is not None},
+        )
+    return CancelLookup(
+        route=place.value,
+        known=entry.deliveries > 0,
+        stage=entry.stage.value,
+        warehouse_order_id=warehouse_order_id,
+        client_reference=reference,
+    )
 
 
 def _lookup(state: CancelState) -> CancelLookup:
@@ -112,8 +127,13 @@ def read_status(state: CancelState, rt: Runtime) -> WarehouseCheck:
     live = rt.cancel_target.order_status(lookup.warehouse_order_id)
     entry = rt.ledger.get(state.request.order_key)
     decided = effective_status(live, entry.stage.value if entry else "", warehouses.despatched(rt.config))
-    return WarehouseCheck(status=decided.status, code=decided.code, name=decided.name,
-                          live_code=live.code if decided.code != live.code else "", read_at=rt.clock.now())
+    return WarehouseCheck(
+        status=decided.status,
+        code=decided.code,
+        name=decided.name,
+        live_code=live.code if decided.code != live.code else "",
+        read_at=rt.clock.now(),
+    )
 
 
 def cancel_at_warehouse(state: CancelState, rt: Runtime) -> WarehouseCancel:
@@ -122,8 +142,10 @@ def cancel_at_warehouse(state: CancelState, rt: Runtime) -> WarehouseCancel:
     if not lookup.warehouse_order_id:
         raise ValueError("cancel_at_warehouse needs the warehouse order id")
     accepted, message = rt.cancel_target.cancel_order(lookup.warehouse_order_id)
-    logger.info("warehouse answered the cancel", extra={"order_key": state.request.order_key,
-                                                        "accepted": accepted, "warehouse_message": message})
+    logger.info(
+        "warehouse answered the cancel",
+        extra={"order_key": state.request.order_key, "accepted": accepted, "warehouse_message": message},
+    )
     return WarehouseCancel(accepted=accepted, message=message)
 
 
@@ -133,8 +155,12 @@ def record(state: CancelState, rt: Runtime) -> CancelRecord:
     request, lookup = state.request, _lookup(state)
     rules = warehouses.cancel_rules(rt.config)
     status = state.warehouse.read() if state.warehouse else None
-    outcome = outcome_of(route=lookup.route, status=status, rules=rules,
-                         warehouse_accepted=state.cancel.accepted if state.cancel else None)
+    outcome = outcome_of(
+        route=lookup.route,
+        status=status,
+        rules=rules,
+        warehouse_accepted=state.cancel.accepted if state.cancel else None,
+    )
     if outcome == Outcome.REFUSED_BY_WAREHOUSE and state.cancel is not None:
         reason = f"the warehouse refused the cancel: {state.cancel.message or 'no reason given'}"
     elif lookup.route == Place.AT_WAREHOUSE:
@@ -145,18 +171,37 @@ def record(state: CancelState, rt: Runtime) -> CancelRecord:
     exception_id = None
     code = EXCEPTION_REASON.get(outcome)
     if code is not None:
-        detail = (f"cancel requested at {request.requested_at.isoformat()} ({request.trigger}"
-                  f"{': ' + request.reason if request.reason else ''}); warehouse order "
-                  f"{lookup.warehouse_order_id} ({lookup.client_reference}); {reason}")
-        exception_id = rt.exceptions.quarantine(flow=FLOW, business_key=request.order_key, reasons=[code],
-                                                team=owner_of(code), detail=detail, now=now)
-    rt.ledger.record_cancel_outcome(request.order_key, outcome=outcome.value, detail=reason,
-                                    cancelled=outcome in ACCEPTED, now=now,
-                                    warehouse_order_id=lookup.warehouse_order_id)
-    rt.archive.put(order_key=request.order_key, kind="cancellation", now=now,
-                   body={**state.model_dump(mode="json"), "outcome": outcome.value, "reason": reason})
-    logger.info("cancellation decided", extra={"order_key": request.order_key, "outcome": outcome.value,
-                                               "reason": reason, "exception_id": exception_id})
+        detail = (
+            f"cancel requested at {request.requested_at.isoformat()} ({request.trigger}"
+            f"{': ' + request.reason if request.reason else ''}); warehouse order "
+            f"{lookup.warehouse_order_id} ({lookup.client_reference}); {reason}"
+        )
+        exception_id = rt.exceptions.quarantine(
+            flow=FLOW, business_key=request.order_key, reasons=[code], team=owner_of(code), detail=detail, now=now
+        )
+    rt.ledger.record_cancel_outcome(
+        request.order_key,
+        outcome=outcome.value,
+        detail=reason,
+        cancelled=outcome in ACCEPTED,
+        now=now,
+        warehouse_order_id=lookup.warehouse_order_id,
+    )
+    rt.archive.put(
+        order_key=request.order_key,
+        kind="cancellation",
+        now=now,
+        body={**state.model_dump(mode="json"), "outcome": outcome.value, "reason": reason},
+    )
+    logger.info(
+        "cancellation decided",
+        extra={
+            "order_key": request.order_key,
+            "outcome": outcome.value,
+            "reason": reason,
+            "exception_id": exception_id,
+        },
+    )
     return CancelRecord(outcome=outcome.value, reason=reason, exception_id=exception_id, decided_at=now)
 
 
@@ -199,22 +244,40 @@ def record_failure(state: CancelState, rt: Runtime) -> dict[str, Any]:
     now = rt.clock.now()
     failed = f"{error.get('Error', 'unknown error')}: {str(error.get('Cause', ''))[:600]}"
     if state.record is not None:
-        detail = (f"the cancellation's outcome ({state.record.outcome}) is recorded, but its note on the "
-                  f"{request.source} order failed: {failed}; the note would read: {note_line(state.record)}")
-        exception_id = rt.exceptions.quarantine(flow=FLOW, business_key=request.order_key,
-                                                reasons=[ReasonCode.CANCEL_NOTE_FAILED],
-                                                team=owner_of(ReasonCode.CANCEL_NOTE_FAILED), detail=detail, now=now)
-        logger.warning("cancellation note failed", extra={"order_key": request.order_key,
-                                                          "exception_id": exception_id, "error": error.get("Error")})
+        detail = (
+            f"the cancellation's outcome ({state.record.outcome}) is recorded, but its note on the "
+            f"{request.source} order failed: {failed}; the note would read: {note_line(state.record)}"
+        )
+        exception_id = rt.exceptions.quarantine(
+            flow=FLOW,
+            business_key=request.order_key,
+            reasons=[ReasonCode.CANCEL_NOTE_FAILED],
+            team=owner_of(ReasonCode.CANCEL_NOTE_FAILED),
+            detail=detail,
+            now=now,
+        )
+        logger.warning(
+            "cancellation note failed",
+            extra={"order_key": request.order_key, "exception_id": exception_id, "error": error.get("Error")},
+        )
         return {"exception_id": exception_id, "note_failed": True}
     done = [name for name in ("lookup", "warehouse", "cancel", "record", "notify") if getattr(state, name)]
     cancel = f"; the warehouse {'accepted' if state.cancel.accepted else 'refused'} the cancel" if state.cancel else ""
-    detail = (f"cancellation stopped: {failed}; "
-              f"steps done: {', '.join(done) or 'none'}{cancel}; requested at {request.requested_at.isoformat()}; "
-              "fix the cause, then redrive the execution")
-    exception_id = rt.exceptions.quarantine(flow=FLOW, business_key=request.order_key,
-                                            reasons=[ReasonCode.CANCEL_FAILED],
-                                            team=owner_of(ReasonCode.CANCEL_FAILED), detail=detail, now=now)
-    logger.error("cancellation failed", extra={"order_key": request.order_key, "exception_id": exception_id,
-                                               "error": error.get("Error")})
+    detail = (
+        f"cancellation stopped: {failed}; "
+        f"steps done: {', '.join(done) or 'none'}{cancel}; requested at {request.requested_at.isoformat()}; "
+        "fix the cause, then redrive the execution"
+    )
+    exception_id = rt.exceptions.quarantine(
+        flow=FLOW,
+        business_key=request.order_key,
+        reasons=[ReasonCode.CANCEL_FAILED],
+        team=owner_of(ReasonCode.CANCEL_FAILED),
+        detail=detail,
+        now=now,
+    )
+    logger.error(
+        "cancellation failed",
+        extra={"order_key": request.order_key, "exception_id": exception_id, "error": error.get("Error")},
+    )
     return {"exception_id": exception_id}

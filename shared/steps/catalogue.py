@@ -39,10 +39,17 @@ class SyncResult(StrEnum):
 def poll_products(rt: Runtime) -> dict[str, Any]:
     """Products changed since the cursor go to the sync queue; then the long-hold check."""
     result: dict[str, Any] = poll_feed(
-        rt, feed=FEED, overlap_minutes=rt.config.catalogue.poll_overlap_minutes, first_lookback=timedelta(days=1),
-        read=rt.catalogue_source.products_changed_since, stamp=lambda p: p.updated_at, queue="product-sync",
+        rt,
+        feed=FEED,
+        overlap_minutes=rt.config.catalogue.poll_overlap_minutes,
+        first_lookback=timedelta(days=1),
+        read=rt.catalogue_source.products_changed_since,
+        stamp=lambda p: p.updated_at,
+        queue="product-sync",
         to_message=lambda p: ProductMessage(client=rt.config.client, trigger="poll", product=p),
-        flow=FLOW, unreadable_kind="source-product-unreadable", replay_payload=PayloadReplay.CIN7_PRODUCT_ROW,
+        flow=FLOW,
+        unreadable_kind="source-product-unreadable",
+        replay_payload=PayloadReplay.CIN7_PRODUCT_ROW,
     )
     return {**result, "held_too_long": flag_long_holds(rt)}
 
@@ -71,10 +78,18 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     rt.sku_map.record(product.sku, SkuStatus.LIVE, now=now, item_id=existing.item_id, version=product.updated_at)
     rt.exceptions.resolve(FLOW, f"sku#{product.sku}", by=FLOW, now=now)
     released = release_waiting_orders(rt, product.sku)
-    logger.info("product at warehouse", extra={"sku": product.sku, "action": decision.action,
-                                               "fields": list(decision.fields), "orders_released": released})
+    logger.info(
+        "product at warehouse",
+        extra={
+            "sku": product.sku,
+            "action": decision.action,
+            "fields": list(decision.fields),
+            "orders_released": released,
+        },
+    )
     return {SyncAction.CREATE: SyncResult.CREATED, SyncAction.UPDATE: SyncResult.UPDATED}.get(
-        decision.action, SyncResult.UNCHANGED)
+        decision.action, SyncResult.UNCHANGED
+    )
 
 
 def release_waiting_orders(rt: Runtime, sku: str) -> int:
@@ -85,8 +100,15 @@ def release_waiting_orders(rt: Runtime, sku: str) -> int:
     messages = []
     for order_key in sorted(record.waiting_orders):
         source, source_id = order_key.split("#", 1)
-        messages.append(IntakeMessage(client=rt.config.client, source=source, source_id=source_id,
-                                      trigger="sku_live", event_type=f"sku_live:{sku}"))
+        messages.append(
+            IntakeMessage(
+                client=rt.config.client,
+                source=source,
+                source_id=source_id,
+                trigger="sku_live",
+                event_type=f"sku_live:{sku}",
+            )
+        )
     rt.send_batch("order-intake", list(messages))
     rt.sku_map.release_waiting(sku, record.waiting_orders)
     return len(messages)
@@ -102,14 +124,23 @@ def flag_long_holds(rt: Runtime) -> int:
             continue
         for order_key in sorted(record.waiting_orders):
             source, source_id = order_key.split("#", 1)
-            replay = IntakeMessage(client=rt.config.client, source=source, source_id=source_id, trigger="replay",
-                                   event_type=f"sku_live:{record.sku}")
+            replay = IntakeMessage(
+                client=rt.config.client,
+                source=source,
+                source_id=source_id,
+                trigger="replay",
+                event_type=f"sku_live:{record.sku}",
+            )
             rt.exceptions.quarantine(
-                flow="order_intake", business_key=order_key, reasons=[ReasonCode.SKU_PENDING],
-                team=owner_of(ReasonCode.SKU_PENDING), now=now,
+                flow="order_intake",
+                business_key=order_key,
+                reasons=[ReasonCode.SKU_PENDING],
+                team=owner_of(ReasonCode.SKU_PENDING),
+                now=now,
                 detail=f"held since {record.pending_since.isoformat()} for SKU {record.sku!r} "
                 f"(status {record.status.value}): create it in the master or fix the order",
-                payload_key=_latest_source_order(rt, order_key), replay_queue="order-intake",
+                payload_key=_latest_source_order(rt, order_key),
+                replay_queue="order-intake",
                 replay_message=replay.model_dump(mode="json"),
             )
             flagged += 1
@@ -125,14 +156,20 @@ def _latest_source_order(rt: Runtime, order_key: str) -> str | None:
 def _reject(rt: Runtime, message: ProductMessage, error: PermanentError) -> None:
     product = message.product
     now = rt.clock.now()
-    rt.sku_map.record(product.sku, SkuStatus.REJECTED, now=now, version=product.updated_at,
-                      reason=error.reason.value)
-    payload_key = rt.archive.put(order_key=None, kind="product-rejected", body=message.model_dump(mode="json"),
-                                 now=now)
+    rt.sku_map.record(product.sku, SkuStatus.REJECTED, now=now, version=product.updated_at, reason=error.reason.value)
+    payload_key = rt.archive.put(order_key=None, kind="product-rejected", body=message.model_dump(mode="json"), now=now)
     rt.exceptions.quarantine(
-        flow=FLOW, business_key=f"sku#{product.sku}", reasons=[error.reason], team=owner_of(error.reason),
-        detail=error.detail, now=now, payload_key=payload_key, replay_queue="product-sync",
-        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"), supersede=True,
+        flow=FLOW,
+        business_key=f"sku#{product.sku}",
+        reasons=[error.reason],
+        team=owner_of(error.reason),
+        detail=error.detail,
+        now=now,
+        payload_key=payload_key,
+        replay_queue="product-sync",
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+        supersede=True,
     )
-    logger.warning("product rejected", extra={"sku": product.sku, "reason_code": error.reason.value,
-                                              "detail": error.detail})
+    logger.warning(
+        "product rejected", extra={"sku": product.sku, "reason_code": error.reason.value, "detail": error.detail}
+    )

@@ -41,10 +41,16 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
     """Parcels changed since the cursor go to the write-back queue; unreadable rows are quarantined."""
     seen_up_to = rt.cursors.get(FEED)  # parcels re-listed by the overlap window were noted by an earlier poll
     result = poll_feed(
-        rt, feed=FEED, overlap_minutes=rt.config.shipments.poll_overlap_minutes,
-        first_lookback=timedelta(days=2), read=rt.shipment_source.shipments_since, stamp=lambda s: s.updated_at,
+        rt,
+        feed=FEED,
+        overlap_minutes=rt.config.shipments.poll_overlap_minutes,
+        first_lookback=timedelta(days=2),
+        read=rt.shipment_source.shipments_since,
+        stamp=lambda s: s.updated_at,
         to_message=lambda s: _despatched(rt, s, note=seen_up_to is None or s.updated_at > seen_up_to),
-        queue="shipment-writeback", flow=FLOW, unreadable_kind="warehouse-parcel-unreadable",
+        queue="shipment-writeback",
+        flow=FLOW,
+        unreadable_kind="warehouse-parcel-unreadable",
     )
     return result
 
@@ -52,8 +58,9 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
 def _despatched(rt: Runtime, shipment: Shipment, *, note: bool) -> ShipmentMessage:
     """Note the despatch in the ledger (the stall monitor times the write-back from it), then the message."""
     if note:
-        rt.ledger.note_despatched(shipment.client_reference, parcel_id=shipment.parcel_id,
-                                  despatched_at=shipment.despatched_at)
+        rt.ledger.note_despatched(
+            shipment.client_reference, parcel_id=shipment.parcel_id, despatched_at=shipment.despatched_at
+        )
     return ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment)
 
 
@@ -63,8 +70,12 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
     now = rt.clock.now()
     order_key = rt.ledger.find_by_reference(shipment.client_reference)
     if order_key is None:
-        _quarantine(rt, message, ReasonCode.SHIPMENT_ORDER_UNKNOWN,
-                    f"parcel {shipment.parcel_id} is for {shipment.client_reference}, which the ledger does not know")
+        _quarantine(
+            rt,
+            message,
+            ReasonCode.SHIPMENT_ORDER_UNKNOWN,
+            f"parcel {shipment.parcel_id} is for {shipment.client_reference}, which the ledger does not know",
+        )
         return WritebackResult.QUARANTINED
     entry = rt.ledger.get(order_key)
     assert entry is not None
@@ -76,8 +87,9 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         _quarantine(rt, message, decision.reason, decision.detail, order_key=order_key)
         return WritebackResult.QUARANTINED
 
-    parcel_key = rt.archive.put(order_key=order_key, kind="warehouse-parcel", body=shipment.model_dump(mode="json"),
-                                now=now)
+    parcel_key = rt.archive.put(
+        order_key=order_key, kind="warehouse-parcel", body=shipment.model_dump(mode="json"), now=now
+    )
     try:
         _write_back(rt, order_key, shipment, entry.writeback_tasks, entry.location)
     except PermanentError as error:
@@ -85,21 +97,31 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         return WritebackResult.FAILED
     record = {
         "lines": {line.sku: line.quantity for line in shipment.lines},
-        "tracking_numbers": list(shipment.tracking_numbers), "tracking_url": shipment.tracking_url,
-        "carrier": shipment.carrier, "service": shipment.service,
-        "despatched_at": shipment.despatched_at.isoformat(), "applied_at": rt.clock.now().isoformat(),
+        "tracking_numbers": list(shipment.tracking_numbers),
+        "tracking_url": shipment.tracking_url,
+        "carrier": shipment.carrier,
+        "service": shipment.service,
+        "despatched_at": shipment.despatched_at.isoformat(),
+        "applied_at": rt.clock.now().isoformat(),
     }
     # Outbound evidence: what was written to the source order for this parcel (lines, carrier, tracking).
-    rt.archive.put(order_key=order_key, kind="source-writeback", now=rt.clock.now(),
-                   body={"parcel_id": shipment.parcel_id, **record})
-    if rt.ledger.record_shipment(order_key, parcel_id=shipment.parcel_id, record=record,
-                                 closes_order=decision.closes_order, now=rt.clock.now()):
+    rt.archive.put(
+        order_key=order_key,
+        kind="source-writeback",
+        now=rt.clock.now(),
+        body={"parcel_id": shipment.parcel_id, **record},
+    )
+    if rt.ledger.record_shipment(
+        order_key, parcel_id=shipment.parcel_id, record=record, closes_order=decision.closes_order, now=rt.clock.now()
+    ):
         record_stage_latency("writeback", shipment.despatched_at, rt.clock.now())
         if not entry.shipments:  # the order's first parcel: at the warehouse -> shipped
             record_stage_latency("ship", entry.timestamps.get("submitted"), shipment.despatched_at)
     rt.exceptions.resolve(FLOW, message.business_key, by=f"{FLOW}:{message.trigger}", now=rt.clock.now())
-    logger.info("parcel written back", extra={"order_key": order_key, "parcel_id": shipment.parcel_id,
-                                              "closes_order": decision.closes_order})
+    logger.info(
+        "parcel written back",
+        extra={"order_key": order_key, "parcel_id": shipment.parcel_id, "closes_order": decision.closes_order},
+    )
     return WritebackResult.APPLIED
 
 
@@ -107,33 +129,53 @@ def _write_back(rt: Runtime, order_key: str, shipment: Shipment, claimed: dict[s
     """The target's own write sequence, resumable: the token it claims for a parcel is in the ledger before
     its first write, so a retry resumes where the last attempt stopped."""
     rt.shipment_target.write_shipment(
-        order_key.split("#", 1)[1], shipment, location=location, progress=claimed,
+        order_key.split("#", 1)[1],
+        shipment,
+        location=location,
+        progress=claimed,
         remember=lambda token: rt.ledger.claim_task(order_key, parcel_id=shipment.parcel_id, task_id=token),
     )
 
 
-def _quarantine(rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detail: str,
-                order_key: str | None = None) -> None:
+def _quarantine(
+    rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detail: str, order_key: str | None = None
+) -> None:
     now = rt.clock.now()
-    payload_key = rt.archive.put(order_key=order_key, kind="warehouse-parcel-quarantined",
-                                 body=message.shipment.model_dump(mode="json"), now=now)
-    rt.exceptions.quarantine(
-        flow=FLOW, business_key=message.business_key, reasons=[reason], team=owner_of(reason), detail=detail,
-        now=now, payload_key=payload_key, replay_queue="shipment-writeback",
-        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"), supersede=True,
+    payload_key = rt.archive.put(
+        order_key=order_key, kind="warehouse-parcel-quarantined", body=message.shipment.model_dump(mode="json"), now=now
     )
-    logger.warning("parcel quarantined", extra={"reason_code": reason.value, "parcel_id": message.shipment.parcel_id,
-                                                "detail": detail})
+    rt.exceptions.quarantine(
+        flow=FLOW,
+        business_key=message.business_key,
+        reasons=[reason],
+        team=owner_of(reason),
+        detail=detail,
+        now=now,
+        payload_key=payload_key,
+        replay_queue="shipment-writeback",
+        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
+        supersede=True,
+    )
+    logger.warning(
+        "parcel quarantined",
+        extra={"reason_code": reason.value, "parcel_id": message.shipment.parcel_id, "detail": detail},
+    )
 
 
-def _writeback_failed(rt: Runtime, message: ShipmentMessage, error: PermanentError, order_key: str,
-                      payload_key: str) -> None:
+def _writeback_failed(
+    rt: Runtime, message: ShipmentMessage, error: PermanentError, order_key: str, payload_key: str
+) -> None:
     """The source refused the write-back: keep it, retry on a schedule with backoff, escalate after N."""
     now = rt.clock.now()
     settings = rt.config.shipments.writeback
     exception_id = rt.exceptions.quarantine(
-        flow=FLOW, business_key=message.business_key, reasons=[ReasonCode.WRITEBACK_REJECTED],
-        team=owner_of(ReasonCode.WRITEBACK_REJECTED), detail=error.detail, now=now, payload_key=payload_key,
+        flow=FLOW,
+        business_key=message.business_key,
+        reasons=[ReasonCode.WRITEBACK_REJECTED],
+        team=owner_of(ReasonCode.WRITEBACK_REJECTED),
+        detail=error.detail,
+        now=now,
+        payload_key=payload_key,
         replay_queue="shipment-writeback",
         replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
     )
@@ -142,20 +184,33 @@ def _writeback_failed(rt: Runtime, message: ShipmentMessage, error: PermanentErr
     escalate = record.attempts >= settings.alert_after_attempts
     delay = retry_delay_minutes(record.attempts, settings.backoff_base_minutes, settings.backoff_max_minutes)
     rt.exceptions.schedule_retry(exception_id, at=None if escalate else now + timedelta(minutes=delay))
-    logger.warning("write-back refused", extra={"order_key": order_key, "parcel_id": message.shipment.parcel_id,
-                                                "attempts": record.attempts, "escalated": escalate,
-                                                "detail": error.detail})
+    logger.warning(
+        "write-back refused",
+        extra={
+            "order_key": order_key,
+            "parcel_id": message.shipment.parcel_id,
+            "attempts": record.attempts,
+            "escalated": escalate,
+            "detail": error.detail,
+        },
+    )
 
 
 def retry_due_writebacks(rt: Runtime) -> dict[str, int]:
     """Scheduled: re-enqueue every failed write-back whose next retry time has come."""
     now = rt.clock.now()
-    due = [e for e in rt.exceptions.list(status=ExceptionStatus.RETRYING)
-           if e.flow == FLOW and e.next_retry_at is not None and datetime.fromisoformat(e.next_retry_at) <= now]
+    due = [
+        e
+        for e in rt.exceptions.list(status=ExceptionStatus.RETRYING)
+        if e.flow == FLOW and e.next_retry_at is not None and datetime.fromisoformat(e.next_retry_at) <= now
+    ]
     messages = [ShipmentMessage.model_validate(e.replay_message) for e in due if e.replay_message]
     rt.send_batch("shipment-writeback", list(messages))
     for record in due:
         rt.exceptions.mark_requeued(record.id)
-    escalated = sum(1 for e in rt.exceptions.list(status=ExceptionStatus.OPEN)
-                    if e.flow == FLOW and e.reason == ReasonCode.WRITEBACK_REJECTED)
+    escalated = sum(
+        1
+        for e in rt.exceptions.list(status=ExceptionStatus.OPEN)
+        if e.flow == FLOW and e.reason == ReasonCode.WRITEBACK_REJECTED
+    )
     return {"requeued": len(messages), "escalated_open": escalated}

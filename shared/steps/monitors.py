@@ -49,8 +49,13 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
     open_now = {(e.flow, e.business_key): e for e in rt.exceptions.in_status(ExceptionStatus.OPEN, flows=MONITOR_FLOWS)}
     stalled_now, opened, resolved = _stalls(rt, open_now, now, slow=slow)
     result: dict[str, Any] = {
-        "stalled": len(stalled_now), "stalled_opened": opened, "stalled_resolved": resolved,
-        "mismatch_checked": 0, "mismatches_found": 0, "mismatches_cleared": 0, "exceptions_raised": 0,
+        "stalled": len(stalled_now),
+        "stalled_opened": opened,
+        "stalled_resolved": resolved,
+        "mismatch_checked": 0,
+        "mismatches_found": 0,
+        "mismatches_cleared": 0,
+        "exceptions_raised": 0,
     }
     mismatched: set[str] = set()
     cleared: set[str] = set()
@@ -58,12 +63,21 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
         since = previous or now - FIRST_LOOKBACK
         checked, mismatched, cleared = _mismatches(rt, open_now, now)
         # Half-open window [since, now): the next slow run starts where this one ends; each is counted once.
-        raised = [e for status in (ExceptionStatus.OPEN, ExceptionStatus.RETRYING)
-                  for e in rt.exceptions.in_status(status, seen_since=since)
-                  if e.flow not in MONITOR_FLOWS and datetime.fromisoformat(e.last_seen) < now]
+        raised = [
+            e
+            for status in (ExceptionStatus.OPEN, ExceptionStatus.RETRYING)
+            for e in rt.exceptions.in_status(status, seen_since=since)
+            if e.flow not in MONITOR_FLOWS and datetime.fromisoformat(e.last_seen) < now
+        ]
         rt.cursors.advance(CURSOR, now, now, previous=previous)
-        result.update({"mismatch_checked": checked, "mismatches_found": len(mismatched),
-                       "mismatches_cleared": len(cleared), "exceptions_raised": len(raised)})
+        result.update(
+            {
+                "mismatch_checked": checked,
+                "mismatches_found": len(mismatched),
+                "mismatches_cleared": len(cleared),
+                "exceptions_raised": len(raised),
+            }
+        )
     open_mismatches = ({key for flow, key in open_now if flow == MISMATCH_FLOW} - cleared) | mismatched
     result["mismatches_open"] = len(open_mismatches)
     if stalled_now or mismatched:
@@ -91,12 +105,18 @@ def _stalls(rt: Runtime, open_now: OpenExceptions, now: datetime, *, slow: bool)
         if entry is None or marker.parcel_id in entry.shipments:
             rt.ledger.clear_despatch(marker.parcel_id)  # outlived a race with its write-back
 
-    breaches = {key: found for key, entry in candidates.items()
-                if entry is not None and (found := stalled(entry, sla, now))}
-    opened = sum(_open(rt, STALL_FLOW, key, ReasonCode.ORDER_STALLED, _describe(found), now, open_now)
-                 for key, found in breaches.items())
-    resolved = sum(rt.exceptions.resolve(STALL_FLOW, key, by=f"{STALL_FLOW}:moved_on", now=now)
-                   for flow, key in open_now if flow == STALL_FLOW and key not in breaches)
+    breaches = {
+        key: found for key, entry in candidates.items() if entry is not None and (found := stalled(entry, sla, now))
+    }
+    opened = sum(
+        _open(rt, STALL_FLOW, key, ReasonCode.ORDER_STALLED, _describe(found), now, open_now)
+        for key, found in breaches.items()
+    )
+    resolved = sum(
+        rt.exceptions.resolve(STALL_FLOW, key, by=f"{STALL_FLOW}:moved_on", now=now)
+        for flow, key in open_now
+        if flow == STALL_FLOW and key not in breaches
+    )
     return set(breaches), opened, resolved
 
 
@@ -104,13 +124,15 @@ def _describe(breaches: list[Breach]) -> str:
     return "; ".join(f"{b.stage.value}: {b.detail}" for b in breaches)
 
 
-def _open(rt: Runtime, flow: str, order_key: str, reason: ReasonCode, detail: str, now: datetime,
-          open_now: OpenExceptions) -> bool:
+def _open(
+    rt: Runtime, flow: str, order_key: str, reason: ReasonCode, detail: str, now: datetime, open_now: OpenExceptions
+) -> bool:
     """Open the exception once; later runs leave it alone (attempts and last seen mean real recurrences)."""
     if (flow, order_key) in open_now:
         return False
-    rt.exceptions.quarantine(flow=flow, business_key=order_key, reasons=[reason], team=owner_of(reason),
-                             detail=detail, now=now)
+    rt.exceptions.quarantine(
+        flow=flow, business_key=order_key, reasons=[reason], team=owner_of(reason), detail=detail, now=now
+    )
     logger.warning("order flagged", extra={"order_key": order_key, "reason_code": reason.value, "detail": detail})
     return True
 
@@ -125,14 +147,16 @@ def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[i
             continue
         entry = rt.ledger.get(key)
         if (entry is None or entry.closed or entry.stage not in AT_WAREHOUSE_OPEN) and rt.exceptions.resolve(
-                MISMATCH_FLOW, key, by=f"{MISMATCH_FLOW}:closed", now=now):
+            MISMATCH_FLOW, key, by=f"{MISMATCH_FLOW}:closed", now=now
+        ):
             cleared.add(key)
     if settings.max_per_run == 0:
         return 0, set(), cleared
     # Submitted orders only: a part-shipped order is known to the warehouse and moving; its rest is timed
     # by the stall rules.
-    page = _rotate(rt, Stage.SUBMITTED, now - timedelta(minutes=settings.min_age_minutes), now,
-                   2 * settings.max_per_run)
+    page = _rotate(
+        rt, Stage.SUBMITTED, now - timedelta(minutes=settings.min_age_minutes), now, 2 * settings.max_per_run
+    )
     checked, mismatched = 0, set()
     for entry in due_for_check(page, settings, now):
         assert entry.warehouse_order_id is not None
@@ -147,12 +171,20 @@ def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[i
         found = mismatch(entry, observed, settings, now)
         if found is None:
             if (MISMATCH_FLOW, entry.order_key) in open_now and rt.exceptions.resolve(
-                    MISMATCH_FLOW, entry.order_key, by=f"{MISMATCH_FLOW}:agrees", now=now):
+                MISMATCH_FLOW, entry.order_key, by=f"{MISMATCH_FLOW}:agrees", now=now
+            ):
                 cleared.add(entry.order_key)
             continue
         mismatched.add(entry.order_key)
-        _open(rt, MISMATCH_FLOW, entry.order_key, ReasonCode.ORDER_MISMATCH, f"{found.kind.value}: {found.detail}",
-              now, open_now)
+        _open(
+            rt,
+            MISMATCH_FLOW,
+            entry.order_key,
+            ReasonCode.ORDER_MISMATCH,
+            f"{found.kind.value}: {found.detail}",
+            now,
+            open_now,
+        )
     return checked, mismatched, cleared
 
 

@@ -88,27 +88,41 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     early = readiness(order, rt.config.orders)
     if early is not None:
         stage, result = _STAGE[early.outcome]
-        rt.ledger.set_stage(key, stage, now, reason=early.detail, source_updated_at=order.updated_at,
-                            **_demand(order))
+        rt.ledger.set_stage(key, stage, now, reason=early.detail, source_updated_at=order.updated_at, **_demand(order))
         logger.info("order not released", extra={"order_key": key, "outcome": early.outcome, "why": early.detail})
         return result
 
     decision = decide_release(order, rt.config.orders, _sku_statuses(order, rt))
     if decision.outcome == Outcome.HOLD:
         rt.sku_map.hold_for(decision.pending_skus, key, now)
-        rt.ledger.set_stage(key, Stage.HELD, now, reason=ReasonCode.SKU_PENDING.value,
-                            source_updated_at=order.updated_at, **_demand(order))
+        rt.ledger.set_stage(
+            key,
+            Stage.HELD,
+            now,
+            reason=ReasonCode.SKU_PENDING.value,
+            source_updated_at=order.updated_at,
+            **_demand(order),
+        )
         logger.info("order held for SKUs", extra={"order_key": key, "skus": list(decision.pending_skus)})
         return IntakeResult.HELD_FOR_SKU
     if decision.outcome == Outcome.QUARANTINE:
-        _quarantine(rt, message, list(decision.problems), payload_key=payload_key, version=order.updated_at,
-                    demand=_demand(order))
+        _quarantine(
+            rt,
+            message,
+            list(decision.problems),
+            payload_key=payload_key,
+            version=order.updated_at,
+            demand=_demand(order),
+        )
         return IntakeResult.QUARANTINED
 
     assert decision.courier_service is not None
     submit = SubmitMessage(
-        client=message.client, source=message.source, source_id=message.source_id,
-        client_reference=client_reference(rt.config.orders, order), courier_service=decision.courier_service,
+        client=message.client,
+        source=message.source,
+        source_id=message.source_id,
+        client_reference=client_reference(rt.config.orders, order),
+        courier_service=decision.courier_service,
         order=order,
     )
     rt.send("order-submit", submit)
@@ -148,23 +162,40 @@ def _decided_on_this_version(decided: str | None, message: IntakeMessage) -> boo
 
 
 def _quarantine(
-    rt: Runtime, message: IntakeMessage, problems: list[Problem], payload_key: str | None,
-    version: datetime | None = None, demand: dict[str, Any] | None = None,
+    rt: Runtime,
+    message: IntakeMessage,
+    problems: list[Problem],
+    payload_key: str | None,
+    version: datetime | None = None,
+    demand: dict[str, Any] | None = None,
 ) -> None:
     reasons: list[ReasonCode] = [p.reason for p in problems]
     detail = "; ".join(p.detail for p in problems)
     now = rt.clock.now()
     replay = message.model_copy(update={"trigger": "replay"}).model_dump(mode="json")
     exception_id = rt.exceptions.quarantine(
-        flow=FLOW, business_key=message.order_key, reasons=reasons, team=owner_of(reasons[0]), detail=detail,
-        now=now, payload_key=payload_key, replay_queue="order-intake", replay_message=replay,
+        flow=FLOW,
+        business_key=message.order_key,
+        reasons=reasons,
+        team=owner_of(reasons[0]),
+        detail=detail,
+        now=now,
+        payload_key=payload_key,
+        replay_queue="order-intake",
+        replay_message=replay,
         supersede=True,  # validation judges the whole order: reasons it no longer has are closed
     )
-    rt.ledger.set_stage(message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version,
-                        **(demand or {}))
+    rt.ledger.set_stage(
+        message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version, **(demand or {})
+    )
     logger.warning(
         "order quarantined",
-        extra={"order_key": message.order_key, "reason_code": reasons[0].value,
-               "reasons": [r.value for r in reasons], "team": owner_of(reasons[0]).value,
-               "exception_id": exception_id, "detail": detail},
+        extra={
+            "order_key": message.order_key,
+            "reason_code": reasons[0].value,
+            "reasons": [r.value for r in reasons],
+            "team": owner_of(reasons[0]).value,
+            "exception_id": exception_id,
+            "detail": detail,
+        },
     )

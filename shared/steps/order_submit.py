@@ -54,8 +54,15 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     record_stage_latency("submit", before.timestamps.get("released") if before else None, done)
     if before is not None and before.stage == Stage.QUARANTINED:
         rt.exceptions.resolve(FLOW, key, by=FLOW, now=done)
-    logger.info("order at warehouse", extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id,
-                                             "created_by_us": ref.created, "looked_up_first": claim.maybe_at_warehouse})
+    logger.info(
+        "order at warehouse",
+        extra={
+            "order_key": key,
+            "warehouse_order_id": ref.warehouse_order_id,
+            "created_by_us": ref.created,
+            "looked_up_first": claim.maybe_at_warehouse,
+        },
+    )
     return {"outcome": "created" if ref.created else "found", "warehouse_order_id": ref.warehouse_order_id}
 
 
@@ -68,8 +75,13 @@ def _claim(message: SubmitMessage, rt: Runtime, now: datetime) -> SubmitClaim | 
     """The claim, or the outcome when there is nothing to send; SubmitClaimHeldError propagates (back off)."""
     key = message.order_key
     try:
-        claim = rt.ledger.claim_submit(key, owner=uuid.uuid4().hex, now=now, lease_seconds=lease_seconds(rt.config),
-                                       client_reference=message.client_reference)
+        claim = rt.ledger.claim_submit(
+            key,
+            owner=uuid.uuid4().hex,
+            now=now,
+            lease_seconds=lease_seconds(rt.config),
+            client_reference=message.client_reference,
+        )
     except SubmitCancelledError:
         # The cancellation saw no attempt under way and settled it as cancelled before submit.
         logger.info("order cancelled before submit; not sent", extra={"order_key": key})
@@ -86,19 +98,31 @@ def _submit_and_record(message: SubmitMessage, rt: Runtime, claim: SubmitClaim) 
     existing = rt.order_target.find_order(message.client_reference) if claim.maybe_at_warehouse else None
     if existing is not None:
         ref = existing
-        logger.info("order found at warehouse on retry; not created again",
-                    extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id})
+        logger.info(
+            "order found at warehouse on retry; not created again",
+            extra={"order_key": key, "warehouse_order_id": ref.warehouse_order_id},
+        )
     else:
         ref = rt.order_target.create_order(message.order, message.client_reference, message.courier_service)
     done = rt.clock.now()
-    rt.archive.put(order_key=key, kind="warehouse-order", now=done, body={
-        "request": message.model_dump(mode="json"), "result": ref.model_dump(mode="json")})
+    rt.archive.put(
+        order_key=key,
+        kind="warehouse-order",
+        now=done,
+        body={"request": message.model_dump(mode="json"), "result": ref.model_dump(mode="json")},
+    )
     ordered: dict[str, Decimal] = {}
     for line in message.order.lines:
         ordered[line.sku] = ordered.get(line.sku, Decimal(0)) + line.quantity
     rt.ledger.record_submitted(
-        key, warehouse_order_id=ref.warehouse_order_id, client_reference=ref.client_reference,
-        created=ref.created, now=done, ordered=ordered, location=message.order.location, claim=claim,
+        key,
+        warehouse_order_id=ref.warehouse_order_id,
+        client_reference=ref.client_reference,
+        created=ref.created,
+        now=done,
+        ordered=ordered,
+        location=message.order.location,
+        claim=claim,
     )
     return ref, done
 
@@ -108,5 +132,7 @@ def _release(rt: Runtime, key: str, claim: SubmitClaim) -> None:
     try:
         rt.ledger.release_submit(key, claim, rt.clock.now())
     except Exception:  # noqa: BLE001 - the attempt's own error is the one to raise
-        logger.warning("could not give the submit claim up; it ends with its lease",
-                       extra={"order_key": key, "lease_until": claim.lease_until.isoformat()})
+        logger.warning(
+            "could not give the submit claim up; it ends with its lease",
+            extra={"order_key": key, "lease_until": claim.lease_until.isoformat()},
+        )

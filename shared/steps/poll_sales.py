@@ -20,11 +20,20 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
     """Authorised sales changed since the cursor go to intake, which dedupes against the ledger; voided
     ones go to cancellation, where a repeat starts no second execution."""
     result = poll_feed(
-        rt, feed=FEED, overlap_minutes=rt.config.orders.poll_overlap_minutes, first_lookback=timedelta(days=1),
-        read=rt.order_source.orders_changed_since, stamp=lambda change: change.updated_at, queue="order-intake",
+        rt,
+        feed=FEED,
+        overlap_minutes=rt.config.orders.poll_overlap_minutes,
+        first_lookback=timedelta(days=1),
+        read=rt.order_source.orders_changed_since,
+        stamp=lambda change: change.updated_at,
+        queue="order-intake",
         to_message=lambda change: IntakeMessage(
-            client=rt.config.client, source=rt.order_source.name, source_id=change.source_id,
-            order_number=change.order_number, trigger="poll", event_type=f"poll:{change.status}",
+            client=rt.config.client,
+            source=rt.order_source.name,
+            source_id=change.source_id,
+            order_number=change.order_number,
+            trigger="poll",
+            event_type=f"poll:{change.status}",
             source_updated_at=change.updated_at,
         ),
     )
@@ -32,12 +41,22 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
         logger.info("poll done", extra=result)
         return result
     voided = poll_feed(
-        rt, feed=VOID_FEED, overlap_minutes=rt.config.orders.poll_overlap_minutes, first_lookback=timedelta(days=1),
-        read=rt.cancel_source.cancelled_since, stamp=lambda change: change.updated_at, queue="cancel-requests",
+        rt,
+        feed=VOID_FEED,
+        overlap_minutes=rt.config.orders.poll_overlap_minutes,
+        first_lookback=timedelta(days=1),
+        read=rt.cancel_source.cancelled_since,
+        stamp=lambda change: change.updated_at,
+        queue="cancel-requests",
         to_message=lambda change: CancelRequest(
-            client=rt.config.client, source=rt.order_source.name, source_id=change.source_id,
-            order_number=change.order_number, requested_at=change.updated_at, reason="voided at Cin7 Core",
-            trigger="poll", event_type=f"poll:{change.status}",
+            client=rt.config.client,
+            source=rt.order_source.name,
+            source_id=change.source_id,
+            order_number=change.order_number,
+            requested_at=change.updated_at,
+            reason="voided at Cin7 Core",
+            trigger="poll",
+            event_type=f"poll:{change.status}",
         ),
     )
     result["cancels_enqueued"] = voided["enqueued"]

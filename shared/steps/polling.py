@@ -49,16 +49,32 @@ def poll_feed(
         messages.append(to_message(item))
         newest = max(newest, stamp(item))
     rt.send_batch(queue, messages)
-    unreadable = quarantine_unreadable(rt, flow=flow or feed, kind=unreadable_kind, rows=rejected,
-                                       replay_queue=queue if replay_payload else None, replay_payload=replay_payload)
+    unreadable = quarantine_unreadable(
+        rt,
+        flow=flow or feed,
+        kind=unreadable_kind,
+        rows=rejected,
+        replay_queue=queue if replay_payload else None,
+        replay_payload=replay_payload,
+    )
     rt.cursors.advance(feed, newest, now, previous=cursor)
-    return {"enqueued": len(messages), "since": since.isoformat(), "cursor": newest.isoformat(),
-            "unreadable": unreadable}
+    return {
+        "enqueued": len(messages),
+        "since": since.isoformat(),
+        "cursor": newest.isoformat(),
+        "unreadable": unreadable,
+    }
 
 
 def quarantine_unreadable(
-    rt: Runtime, *, flow: str, kind: str, rows: Iterable[Rejected], replay_queue: str | None = None,
-    replay: Callable[[object], Model | None] | None = None, replay_payload: PayloadReplay | None = None,
+    rt: Runtime,
+    *,
+    flow: str,
+    kind: str,
+    rows: Iterable[Rejected],
+    replay_queue: str | None = None,
+    replay: Callable[[object], Model | None] | None = None,
+    replay_payload: PayloadReplay | None = None,
 ) -> int:
     """Rows a feed could not map: archived and quarantined, never silently dropped.
 
@@ -74,10 +90,17 @@ def quarantine_unreadable(
         row, detail = rejected.row, rejected.detail
         key = rt.archive.put(order_key=None, kind=kind, body={"row": row, "error": detail}, now=now)
         message = replay(row) if replay is not None and replay_queue else None
-        rt.exceptions.quarantine(flow=flow, business_key=key, reasons=[ReasonCode.PAYLOAD_INVALID],
-                                 team=owner_of(ReasonCode.PAYLOAD_INVALID), detail=detail, now=now, payload_key=key,
-                                 replay_queue=replay_queue if (message is not None or replay_payload) else None,
-                                 replay_message=message.model_dump(mode="json") if message is not None else None,
-                                 replay_payload=replay_payload if message is None and replay_queue else None)
+        rt.exceptions.quarantine(
+            flow=flow,
+            business_key=key,
+            reasons=[ReasonCode.PAYLOAD_INVALID],
+            team=owner_of(ReasonCode.PAYLOAD_INVALID),
+            detail=detail,
+            now=now,
+            payload_key=key,
+            replay_queue=replay_queue if (message is not None or replay_payload) else None,
+            replay_message=message.model_dump(mode="json") if message is not None else None,
+            replay_payload=replay_payload if message is None and replay_queue else None,
+        )
         count += 1
     return count

@@ -55,7 +55,13 @@ def replay_of(attributes: Mapping[str, Any] | None) -> str | None:
 
 
 def parse_or_quarantine(
-    rt: Runtime, *, body: str, message_id: str, model: type[M], flow: str, queue: str | None = None,
+    rt: Runtime,
+    *,
+    body: str,
+    message_id: str,
+    model: type[M],
+    flow: str,
+    queue: str | None = None,
     attributes: Mapping[str, Any] | None = None,
 ) -> M | None:
     """The message, or None after quarantining it: retrying a malformed body would only fill the DLQ.
@@ -68,14 +74,26 @@ def parse_or_quarantine(
     try:
         message = model.model_validate_json(body)
     except ValidationError as error:
-        quarantine_message(rt, flow=flow, business_key=business_key, body=body, queue=queue or queue_of(model),
-                           reason=ReasonCode.PAYLOAD_INVALID,
-                           detail=storable(f"{model.__name__} invalid: {field_errors(error, limit=8)}"))
+        quarantine_message(
+            rt,
+            flow=flow,
+            business_key=business_key,
+            body=body,
+            queue=queue or queue_of(model),
+            reason=ReasonCode.PAYLOAD_INVALID,
+            detail=storable(f"{model.__name__} invalid: {field_errors(error, limit=8)}"),
+        )
         return None
     except (ValueError, RecursionError, UnicodeError) as error:  # a parser limit, not a contract breach
-        quarantine_message(rt, flow=flow, business_key=business_key, body=storable(body, _ARCHIVE_CHARS),
-                           queue=queue or queue_of(model), reason=ReasonCode.PAYLOAD_INVALID,
-                           detail=f"{model.__name__} unreadable: {type(error).__name__}")
+        quarantine_message(
+            rt,
+            flow=flow,
+            business_key=business_key,
+            body=storable(body, _ARCHIVE_CHARS),
+            queue=queue or queue_of(model),
+            reason=ReasonCode.PAYLOAD_INVALID,
+            detail=f"{model.__name__} unreadable: {type(error).__name__}",
+        )
         return None
     if replayed is not None:
         rt.exceptions.resolve(flow, replayed.business_key, by=f"{flow}:replay", now=rt.clock.now())
@@ -83,8 +101,16 @@ def parse_or_quarantine(
 
 
 def quarantine_message(
-    rt: Runtime, *, flow: str, business_key: str, body: str | bytes | dict[str, Any], queue: str | None,
-    reason: ReasonCode, detail: str, order_key: str | None = None, supersede: bool = False,
+    rt: Runtime,
+    *,
+    flow: str,
+    business_key: str,
+    body: str | bytes | dict[str, Any],
+    queue: str | None,
+    reason: ReasonCode,
+    detail: str,
+    order_key: str | None = None,
+    supersede: bool = False,
 ) -> str:
     """Archive a message as received, then open the exception pointing at it, replayable from the archive.
 
@@ -94,13 +120,28 @@ def quarantine_message(
     kind = f"{queue or flow}-message-{'invalid' if reason == ReasonCode.PAYLOAD_INVALID else 'quarantined'}"
     payload_key = rt.archive.put(order_key=order_key, kind=kind, body=body, now=now)
     exception_id = rt.exceptions.quarantine(
-        flow=flow, business_key=business_key, reasons=[reason], team=owner_of(reason), detail=detail, now=now,
-        payload_key=payload_key, replay_queue=queue, replay_payload=PayloadReplay.MESSAGE if queue else None,
+        flow=flow,
+        business_key=business_key,
+        reasons=[reason],
+        team=owner_of(reason),
+        detail=detail,
+        now=now,
+        payload_key=payload_key,
+        replay_queue=queue,
+        replay_payload=PayloadReplay.MESSAGE if queue else None,
         supersede=supersede,
     )
-    logger.warning("message quarantined", extra={"flow": flow, "reason_code": reason.value, "queue": queue,
-                                                 "exception_id": exception_id, "archive_key": payload_key,
-                                                 "detail": detail})
+    logger.warning(
+        "message quarantined",
+        extra={
+            "flow": flow,
+            "reason_code": reason.value,
+            "queue": queue,
+            "exception_id": exception_id,
+            "archive_key": payload_key,
+            "detail": detail,
+        },
+    )
     return exception_id
 
 
@@ -109,14 +150,24 @@ def _replayed_parse_failure(rt: Runtime, exception_id: str | None, flow: str) ->
     if exception_id is None:
         return None
     record = rt.exceptions.get(exception_id)
-    if (record is None or record.flow != flow or record.reason != ReasonCode.PAYLOAD_INVALID
-            or not record.business_key.startswith(UNREADABLE_KEY_PREFIXES)):
+    if (
+        record is None
+        or record.flow != flow
+        or record.reason != ReasonCode.PAYLOAD_INVALID
+        or not record.business_key.startswith(UNREADABLE_KEY_PREFIXES)
+    ):
         return None
     return record
 
 
 def accept_or_quarantine(
-    rt: Runtime, *, body: str, message_id: str, model: type[M], flow: str, queue: str | None = None,
+    rt: Runtime,
+    *,
+    body: str,
+    message_id: str,
+    model: type[M],
+    flow: str,
+    queue: str | None = None,
     attributes: Mapping[str, Any] | None = None,
 ) -> M | None:
     """The message when this stack may act on it: parsed, for this client and source, within bounds.
@@ -124,16 +175,23 @@ def accept_or_quarantine(
     Anything else is archived as received, quarantined with its reason and acknowledged (never a batch item
     failure): the same body would fail the same way on every redelivery and end in the DLQ with no reason.
     """
-    message = parse_or_quarantine(rt, body=body, message_id=message_id, model=model, flow=flow, queue=queue,
-                                  attributes=attributes)
+    message = parse_or_quarantine(
+        rt, body=body, message_id=message_id, model=model, flow=flow, queue=queue, attributes=attributes
+    )
     if message is None:
         return None
     problem = message_problem(message, rt.config)
     if problem is None:
         return message
-    quarantine_message(rt, flow=flow, business_key=f"{MESSAGE_KEY_PREFIX}{message_id}", body=body,
-                       queue=queue or queue_of(model), reason=problem.reason,
-                       detail=storable(f"{model.__name__}: {problem.detail}"))
+    quarantine_message(
+        rt,
+        flow=flow,
+        business_key=f"{MESSAGE_KEY_PREFIX}{message_id}",
+        body=body,
+        queue=queue or queue_of(model),
+        reason=problem.reason,
+        detail=storable(f"{model.__name__}: {problem.detail}"),
+    )
     return None
 
 

@@ -29,15 +29,22 @@ def rebuild(record: ExceptionRecord, payload: bytes, *, now: datetime) -> tuple[
         try:
             body = json.loads(payload)
         except json.JSONDecodeError as error:
-            raise ReplayRebuildError(f"the archived message is not JSON ({error.msg} at character {error.pos})") \
-                from None
+            raise ReplayRebuildError(
+                f"the archived message is not JSON ({error.msg} at character {error.pos})"
+            ) from None
         except UnicodeDecodeError:
             raise ReplayRebuildError("the archived message is not UTF-8 text") from None
         if not isinstance(body, dict):
             raise ReplayRebuildError(f"the archived message is a JSON {type(body).__name__}, not an object")
         return record.replay_queue, body
-    rebuild_one = next((found for platform in registry.known()
-                        if (found := registry.spec_for(platform).rebuilder(str(kind))) is not None), None)
+    rebuild_one = next(
+        (
+            found
+            for platform in registry.known()
+            if (found := registry.spec_for(platform).rebuilder(str(kind))) is not None
+        ),
+        None,
+    )
     if rebuild_one is None:
         raise ReplayRebuildError(f"no rebuild is known for {kind}")
     try:

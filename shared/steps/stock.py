@@ -30,8 +30,10 @@ logger = Logger(child=True)
 FLOW = "stock_sync"
 DRIFT_FLOW = "stock_drift"
 QUEUE = "stock-sync"
-NO_STOCK_WRITES = ("the stock target accepts no stock writes (its platform settings name no stock write endpoint): "
-                   "stock is compared for drift only")
+NO_STOCK_WRITES = (
+    "the stock target accepts no stock writes (its platform settings name no stock write endpoint): "
+    "stock is compared for drift only"
+)
 # Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
 AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
 
@@ -68,9 +70,14 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
         rows += 1
     skus = sorted(by_sku)
     messages = [
-        StockSyncMessage(client=rt.config.client, trigger="schedule", skus=chunk,
-                         rows=[row for sku in chunk for row in by_sku[sku]], read_at=now)
-        for chunk in (skus[i:i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
+        StockSyncMessage(
+            client=rt.config.client,
+            trigger="schedule",
+            skus=chunk,
+            rows=[row for sku in chunk for row in by_sku[sku]],
+            read_at=now,
+        )
+        for chunk in (skus[i : i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
     ]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
     unreadable = _quarantine_unreadable(rt, rt.stock_master.name, rejected)
@@ -81,8 +88,14 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
 
 def _quarantine_unreadable(rt: Runtime, platform: str, rejected: list[Rejected]) -> int:
     """Rows the connector could not map are archived and quarantined, never silently dropped."""
-    return quarantine_unreadable(rt, flow=FLOW, kind=f"{platform}-stock-unreadable", rows=rejected,
-                                 replay_queue=QUEUE, replay=lambda row: _resync(rt, row))
+    return quarantine_unreadable(
+        rt,
+        flow=FLOW,
+        kind=f"{platform}-stock-unreadable",
+        rows=rejected,
+        replay_queue=QUEUE,
+        replay=lambda row: _resync(rt, row),
+    )
 
 
 def _read(
@@ -97,8 +110,15 @@ def _read(
 def _resync(rt: Runtime, row: object) -> StockSyncMessage | None:
     """Replay for an unreadable stock row: the pusher re-reads its SKU(s) from the master, if the row names any."""
     parts = row if isinstance(row, list) else [row]
-    skus = sorted({sku.strip() for part in parts if isinstance(part, dict)
-                   for name, sku in part.items() if name.casefold() == "sku" and isinstance(sku, str) and sku.strip()})
+    skus = sorted(
+        {
+            sku.strip()
+            for part in parts
+            if isinstance(part, dict)
+            for name, sku in part.items()
+            if name.casefold() == "sku" and isinstance(sku, str) and sku.strip()
+        }
+    )
     if not skus:
         return None
     return StockSyncMessage(client=rt.config.client, trigger="replay", skus=skus, read_at=rt.clock.now())
@@ -108,8 +128,10 @@ def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
     """SKUs named by an event or a correction: the pusher re-reads them from the master."""
     unique = sorted(set(skus))
     size = rt.config.stock.skus_per_message
-    messages = [StockSyncMessage(client=rt.config.client, trigger=trigger, skus=unique[i:i + size],
-                                 read_at=rt.clock.now()) for i in range(0, len(unique), size)]
+    messages = [
+        StockSyncMessage(client=rt.config.client, trigger=trigger, skus=unique[i : i + size], read_at=rt.clock.now())
+        for i in range(0, len(unique), size)
+    ]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
     return len(messages)
 
@@ -156,8 +178,10 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     target_locations = sorted(set(settings.locations.values()))
     states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])
     caps = rt.stock_levels.caps(target.name, message.skus)
-    figures = {(f.sku, f.location): f for f in available_to_sell(
-        rows, settings, in_flight=in_flight_demand(rt, message.skus), caps=caps)}
+    figures = {
+        (f.sku, f.location): f
+        for f in available_to_sell(rows, settings, in_flight=in_flight_demand(rt, message.skus), caps=caps)
+    }
     for key in states:
         if key not in figures:  # the master no longer reports it at a mapped location: nothing to sell
             figures[key] = AtsFigure(key[0], key[1], 0, "no stock reported at any mapped location -> 0")
@@ -168,15 +192,27 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     forgotten: list[tuple[str, str]] = []
     for key, figure in sorted(figures.items()):
         state = states.get(key)
-        delta = decide_delta(figure.quantity, state, confirm_increases=settings.confirm_increases,
-                             observed_at=observed_at, confirm_after_seconds=settings.confirm_after_seconds,
-                             force=message.force)
+        delta = decide_delta(
+            figure.quantity,
+            state,
+            confirm_increases=settings.confirm_increases,
+            observed_at=observed_at,
+            confirm_after_seconds=settings.confirm_after_seconds,
+            force=message.force,
+        )
         if delta.action == DeltaAction.PUSH:
             to_push.append((figure, delta))
         elif delta.action == DeltaAction.AWAIT_CONFIRMATION:
             outcome.awaiting_confirmation += 1
-            waiting.append({"sku": figure.sku, "location": figure.location, "pending_increase": delta.pending_increase,
-                            "pending_since": delta.pending_since, "explanation": figure.explanation})
+            waiting.append(
+                {
+                    "sku": figure.sku,
+                    "location": figure.location,
+                    "pending_increase": delta.pending_increase,
+                    "pending_since": delta.pending_since,
+                    "explanation": figure.explanation,
+                }
+            )
         else:
             outcome.unchanged += 1
             if state is not None and state.pending_increase is not None:
@@ -185,10 +221,11 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     rt.stock_levels.clear_pending(target.name, forgotten, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     for start in range(0, len(to_push), batch_size):
-        batch = to_push[start:start + batch_size]
+        batch = to_push[start : start + batch_size]
         try:
-            rejected = target.push_stock([StockPush(sku=f.sku, location=f.location, quantity=d.quantity)
-                                          for f, d in batch])
+            rejected = target.push_stock(
+                [StockPush(sku=f.sku, location=f.location, quantity=d.quantity) for f, d in batch]
+            )
         except EndpointUnavailableError as error:
             outcome.target_calls += 1
             _endpoint_unavailable(rt, target.name, error)
@@ -197,34 +234,80 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         outcome.target_calls += 1
         refused = {(r.sku, r.location): r for r in rejected}
         accepted = [(f, d) for f, d in batch if (f.sku, f.location) not in refused]
-        rt.stock_levels.record(target.name, [
-            {"sku": f.sku, "location": f.location, "quantity": d.quantity, "pending_increase": d.pending_increase,
-             "pending_since": d.pending_since, "trigger": message.trigger,
-             "explanation": f.explanation if d.quantity == f.quantity else f"{f.explanation}; confirmed {d.quantity}"}
-            for f, d in accepted], now=now)
+        rt.stock_levels.record(
+            target.name,
+            [
+                {
+                    "sku": f.sku,
+                    "location": f.location,
+                    "quantity": d.quantity,
+                    "pending_increase": d.pending_increase,
+                    "pending_since": d.pending_since,
+                    "trigger": message.trigger,
+                    "explanation": f.explanation
+                    if d.quantity == f.quantity
+                    else f"{f.explanation}; confirmed {d.quantity}",
+                }
+                for f, d in accepted
+            ],
+            now=now,
+        )
         outcome.pushed += len(accepted)
         for (sku, location), rejection in refused.items():
             outcome.rejected += 1
             business_key = f"sku#{sku}#{location}"
             outcome.rejected_keys.append(business_key)
             figure, delta = next((f, d) for f, d in batch if (f.sku, f.location) == (sku, location))
-            payload_key = rt.archive.put(order_key=None, kind="stock-push-rejected", now=now, body={
-                "target": target.name, "sku": sku, "location": location, "quantity": delta.quantity,
-                "explanation": figure.explanation, "refusal": rejection.message, "trigger": message.trigger})
-            rt.exceptions.quarantine(
-                flow=FLOW, business_key=business_key, reasons=[ReasonCode.STOCK_PUSH_REJECTED],
-                team=owner_of(ReasonCode.STOCK_PUSH_REJECTED), now=now, payload_key=payload_key,
-                detail=f"{target.name} refused {sku} at {location}: {rejection.message}",
-                replay_queue=QUEUE, replay_message=StockSyncMessage(
-                    client=rt.config.client, trigger="replay", skus=[sku], read_at=now).model_dump(mode="json"),
+            payload_key = rt.archive.put(
+                order_key=None,
+                kind="stock-push-rejected",
+                now=now,
+                body={
+                    "target": target.name,
+                    "sku": sku,
+                    "location": location,
+                    "quantity": delta.quantity,
+                    "explanation": figure.explanation,
+                    "refusal": rejection.message,
+                    "trigger": message.trigger,
+                },
             )
-    rt.tally.update({"stock_messages": 1, "stock_figures": outcome.figures, "stock_pushed": outcome.pushed,
-                     "stock_unchanged": outcome.unchanged, "stock_awaiting_confirmation": outcome.awaiting_confirmation,
-                     "stock_rejected": outcome.rejected, "stock_target_calls": outcome.target_calls})
+            rt.exceptions.quarantine(
+                flow=FLOW,
+                business_key=business_key,
+                reasons=[ReasonCode.STOCK_PUSH_REJECTED],
+                team=owner_of(ReasonCode.STOCK_PUSH_REJECTED),
+                now=now,
+                payload_key=payload_key,
+                detail=f"{target.name} refused {sku} at {location}: {rejection.message}",
+                replay_queue=QUEUE,
+                replay_message=StockSyncMessage(
+                    client=rt.config.client, trigger="replay", skus=[sku], read_at=now
+                ).model_dump(mode="json"),
+            )
+    rt.tally.update(
+        {
+            "stock_messages": 1,
+            "stock_figures": outcome.figures,
+            "stock_pushed": outcome.pushed,
+            "stock_unchanged": outcome.unchanged,
+            "stock_awaiting_confirmation": outcome.awaiting_confirmation,
+            "stock_rejected": outcome.rejected,
+            "stock_target_calls": outcome.target_calls,
+        }
+    )
     if outcome.pushed or outcome.rejected:
-        logger.info("stock pushed", extra={"trigger": message.trigger, "skus": outcome.skus, "pushed": outcome.pushed,
-                                           "unchanged": outcome.unchanged, "rejected": outcome.rejected,
-                                           "awaiting_confirmation": outcome.awaiting_confirmation})
+        logger.info(
+            "stock pushed",
+            extra={
+                "trigger": message.trigger,
+                "skus": outcome.skus,
+                "pushed": outcome.pushed,
+                "unchanged": outcome.unchanged,
+                "rejected": outcome.rejected,
+                "awaiting_confirmation": outcome.awaiting_confirmation,
+            },
+        )
     return outcome
 
 
@@ -242,12 +325,18 @@ def _endpoint_unavailable(rt: Runtime, target: str, error: EndpointUnavailableEr
     """One exception for operations, whatever number of messages meet the missing endpoint; nothing is retried.
     The figures are not recorded as pushed, so they go out once the endpoint is fixed and the exception resolved."""
     exception_id = rt.exceptions.quarantine(
-        flow=FLOW, business_key=_endpoint_business_key(target), reasons=[ReasonCode.ENDPOINT_UNAVAILABLE],
-        team=owner_of(ReasonCode.ENDPOINT_UNAVAILABLE), detail=error.detail, now=rt.clock.now(),
+        flow=FLOW,
+        business_key=_endpoint_business_key(target),
+        reasons=[ReasonCode.ENDPOINT_UNAVAILABLE],
+        team=owner_of(ReasonCode.ENDPOINT_UNAVAILABLE),
+        detail=error.detail,
+        now=rt.clock.now(),
     )
     rt.tally.update({"stock_endpoint_unavailable": 1})
-    logger.error("stock write endpoint unavailable", extra={"exception_id": exception_id, "detail": error.detail,
-                                                             "config_field": error.config_field})
+    logger.error(
+        "stock write endpoint unavailable",
+        extra={"exception_id": exception_id, "detail": error.detail, "config_field": error.config_field},
+    )
 
 
 def reconcile_stock(rt: Runtime) -> dict[str, Any]:
@@ -265,21 +354,35 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     warehouse_rows = _read(rt, rt.stock_reader)
     location = settings.locations[rt.config.stock.drift_location or ""]
     # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
-    awaiting = demand_by_sku(entry.ordered for entry in rt.ledger.scan()
-                             if entry.stage in AWAITING_WAREHOUSE and entry.location == settings.drift_location
-                             and entry.cancel_requested_at is None)
+    awaiting = demand_by_sku(
+        entry.ordered
+        for entry in rt.ledger.scan()
+        if entry.stage in AWAITING_WAREHOUSE
+        and entry.location == settings.drift_location
+        and entry.cancel_requested_at is None
+    )
     items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)
     flagged = [item for item in items if item.flagged]
     last = rt.stock_levels.states(target_name, [(item.sku, location) for item in items])
     report = {
-        "client": rt.config.client, "generated_at": now.isoformat(), "master": rt.stock_master.name,
-        "master_location": settings.drift_location, "warehouse": rt.stock_reader.name,
+        "client": rt.config.client,
+        "generated_at": now.isoformat(),
+        "master": rt.stock_master.name,
+        "master_location": settings.drift_location,
+        "warehouse": rt.stock_reader.name,
         "threshold_units": settings.drift_threshold_units,
         "skus_compared": len({r.sku for r in master_rows} | {r.sku for r in warehouse_rows}),
-        "drifting": [{"sku": i.sku, "master": str(i.master), "warehouse": str(i.warehouse),
-                      "difference": str(i.difference), "flagged": i.flagged,
-                      "last_push": (last[(i.sku, location)].quantity if (i.sku, location) in last else None)}
-                     for i in items],
+        "drifting": [
+            {
+                "sku": i.sku,
+                "master": str(i.master),
+                "warehouse": str(i.warehouse),
+                "difference": str(i.difference),
+                "flagged": i.flagged,
+                "last_push": (last[(i.sku, location)].quantity if (i.sku, location) in last else None),
+            }
+            for i in items
+        ],
     }
     report_key = rt.archive.put_report(kind="stock-drift", body=report, now=now)
     flagged_keys = set()
@@ -288,13 +391,24 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
         flagged_keys.add(business_key)
         pushed = last.get((item.sku, location))
         rt.exceptions.quarantine(
-            flow=DRIFT_FLOW, business_key=business_key, reasons=[ReasonCode.STOCK_DRIFT],
-            team=owner_of(ReasonCode.STOCK_DRIFT), now=now, payload_key=report_key,
-            detail=(f"{rt.stock_master.name} Available at {settings.drift_location}: {item.master}; "
-                    f"{rt.stock_reader.name} sellable less orders not yet there: {item.warehouse}; difference "
-                    f"{item.difference}; last pushed {pushed.quantity if pushed else 'never'}"),
-            replay_queue=QUEUE, replay_message=StockSyncMessage(
-                client=rt.config.client, trigger="replay", skus=[item.sku], read_at=now, force=True,
+            flow=DRIFT_FLOW,
+            business_key=business_key,
+            reasons=[ReasonCode.STOCK_DRIFT],
+            team=owner_of(ReasonCode.STOCK_DRIFT),
+            now=now,
+            payload_key=report_key,
+            detail=(
+                f"{rt.stock_master.name} Available at {settings.drift_location}: {item.master}; "
+                f"{rt.stock_reader.name} sellable less orders not yet there: {item.warehouse}; difference "
+                f"{item.difference}; last pushed {pushed.quantity if pushed else 'never'}"
+            ),
+            replay_queue=QUEUE,
+            replay_message=StockSyncMessage(
+                client=rt.config.client,
+                trigger="replay",
+                skus=[item.sku],
+                read_at=now,
+                force=True,
             ).model_dump(mode="json"),
         )
     resolved = 0
@@ -314,7 +428,21 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     rt.tally.update({"stock_reconciles": 1})
     rt.tally["stock_drift_skus_last"] = len(items)
     rt.tally["stock_drift_flagged_last"] = len(flagged)
-    logger.info("stock reconciled", extra={"drifting": len(items), "flagged": len(flagged), "report": report_key,
-                                           "corrected": corrected, "resolved": resolved})
-    return {"skus_compared": report["skus_compared"], "drift_skus": len(items), "flagged": len(flagged),
-            "corrected": corrected, "resolved": resolved, "report_key": report_key}
+    logger.info(
+        "stock reconciled",
+        extra={
+            "drifting": len(items),
+            "flagged": len(flagged),
+            "report": report_key,
+            "corrected": corrected,
+            "resolved": resolved,
+        },
+    )
+    return {
+        "skus_compared": report["skus_compared"],
+        "drift_skus": len(items),
+        "flagged": len(flagged),
+        "corrected": corrected,
+        "resolved": resolved,
+        "report_key": report_key,
+    }

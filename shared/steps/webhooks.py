@@ -47,8 +47,14 @@ def channel_for(rt: Runtime, instance: str, channel: str) -> tuple[WebhookChanne
 
 
 def receive(
-    rt: Runtime, instance: str, channel_name: str, *, headers: Mapping[str, str] | None,
-    multi_value_headers: Mapping[str, list[str]] | None, body: Any, is_base64: bool,
+    rt: Runtime,
+    instance: str,
+    channel_name: str,
+    *,
+    headers: Mapping[str, str] | None,
+    multi_value_headers: Mapping[str, list[str]] | None,
+    body: Any,
+    is_base64: bool,
 ) -> Answer:
     served = channel_for(rt, instance, channel_name)
     if served is None:
@@ -58,31 +64,54 @@ def receive(
     # The hop is granted the secret by the role it serves; the config says which platform plays it.
     secret = rt.secret(f"{role.value}.{channel.secret_field}")["secret"]
     if not channel.verify(headers or {}, multi_value_headers, secret, settings):
-        logger.warning("webhook rejected: missing or wrong credentials", extra={"platform": instance,
-                                                                               "channel": channel.name})
+        logger.warning(
+            "webhook rejected: missing or wrong credentials", extra={"platform": instance, "channel": channel.name}
+        )
         return Answer(401, {"error": "unauthorised"}, "WebhookUnauthorised")
     now = rt.clock.now()
     bounds = rt.config.bounds
     raw, unreadable = read_body(body, is_base64, bounds)
     # Archived before it is parsed, whatever it holds: under its record when the body names a well-formed id.
     record_id = channel.archive_id(raw, bounds) if unreadable is None else None
-    archive_key = rt.archive.put(order_key=f"{settings.type}#{record_id}" if record_id else None,
-                                 kind=channel.archive_kind if record_id else f"{channel.archive_kind}-unparsed",
-                                 body=raw, now=now)
-    context = ChannelContext(client=rt.config.client, platform_type=settings.type, bounds=bounds, now=now,
-                             archive_key=archive_key, config=rt.config)
+    archive_key = rt.archive.put(
+        order_key=f"{settings.type}#{record_id}" if record_id else None,
+        kind=channel.archive_kind if record_id else f"{channel.archive_kind}-unparsed",
+        body=raw,
+        now=now,
+    )
+    context = ChannelContext(
+        client=rt.config.client,
+        platform_type=settings.type,
+        bounds=bounds,
+        now=now,
+        archive_key=archive_key,
+        config=rt.config,
+    )
     try:
         if unreadable is not None:
             raise unreadable
         deliveries = channel.parse(raw, context)
     except PermanentError as error:
         rt.exceptions.quarantine(
-            flow=channel.flow, business_key=archive_key, reasons=[error.reason], team=owner_of(error.reason),
-            detail=storable(error.detail), now=now, payload_key=archive_key, replay_queue=channel.replay_queue,
+            flow=channel.flow,
+            business_key=archive_key,
+            reasons=[error.reason],
+            team=owner_of(error.reason),
+            detail=storable(error.detail),
+            now=now,
+            payload_key=archive_key,
+            replay_queue=channel.replay_queue,
             replay_payload=PayloadReplay(channel.replay_payload) if channel.replay_payload else None,
         )
-        logger.warning("webhook quarantined", extra={"platform": instance, "channel": channel.name,
-                                                     "reason_code": error.reason.value, "archive_key": archive_key})
+        logger.warning(
+            "webhook quarantined",
+            extra={
+                "platform": instance,
+                "channel": channel.name,
+                "reason_code": error.reason.value,
+                "archive_key": archive_key,
+            },
+        )
         return Answer(202, {"accepted": False, "reason": error.reason.value}, "WebhookQuarantined")
     by_queue: dict[str, list[Any]] = {}
     for delivery in deliveries:
@@ -109,7 +138,8 @@ def read_body(body: Any, is_base64: bool, bounds: BoundsConfig) -> tuple[bytes, 
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             return _text_bytes(body)[:limit], PermanentError(
-                ReasonCode.PAYLOAD_INVALID, "webhook: body is flagged base64 but does not decode")
+                ReasonCode.PAYLOAD_INVALID, "webhook: body is flagged base64 but does not decode"
+            )
     else:
         if len(body) > limit:
             return _text_bytes(body[:limit])[:limit], _too_large(limit)
@@ -126,8 +156,6 @@ def _text_bytes(text: str) -> bytes:
 
 def _too_large(limit: int) -> PermanentError:
     return PermanentError(ReasonCode.BODY_TOO_LARGE, f"webhook: body is over {limit} bytes")
-
-
 
 
 def answer_json(answer: Answer) -> str:

@@ -53,8 +53,9 @@ class PayloadArchive:
     def put_report(self, *, kind: str, body: dict[str, Any], now: datetime) -> str:
         """A dated report (e.g. stock drift): reports/<client>/<kind>/<YYYY-MM-DD>/<HHMMSS>.json."""
         key = f"reports/{self.client}/{kind}/{now:%Y-%m-%d}/{now:%H%M%S}-{uuid.uuid4().hex[:6]}.json"
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(body, default=str).encode(),
-                           ContentType="application/json")
+        self.s3.put_object(
+            Bucket=self.bucket, Key=key, Body=json.dumps(body, default=str).encode(), ContentType="application/json"
+        )
         return key
 
     def list_order(self, order_key: str) -> list[str]:

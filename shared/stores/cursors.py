@@ -26,8 +26,12 @@ class CursorStore:
             return
         try:
             self.table.put_item(
-                Item={"pk": f"{self.client}#{feed}", "cursor": cursor.isoformat(),
-                      "updated_at": now.isoformat(), "client_id": self.client},
+                Item={
+                    "pk": f"{self.client}#{feed}",
+                    "cursor": cursor.isoformat(),
+                    "updated_at": now.isoformat(),
+                    "client_id": self.client,
+                },
                 ConditionExpression="attribute_not_exists(pk) OR #cursor <= :cursor",
                 ExpressionAttributeNames={"#cursor": "cursor"},
                 ExpressionAttributeValues={":cursor": cursor.isoformat()},
@@ -38,5 +42,11 @@ class CursorStore:
 
     def move_to(self, feed: str, cursor: datetime, now: datetime) -> None:
         """Set a position that may go back (a rotation that wraps around), unlike a poll's high-water mark."""
-        self.table.put_item(Item={"pk": f"{self.client}#{feed}", "cursor": cursor.isoformat(),
-                                  "updated_at": now.isoformat(), "client_id": self.client})
+        self.table.put_item(
+            Item={
+                "pk": f"{self.client}#{feed}",
+                "cursor": cursor.isoformat(),
+                "updated_at": now.isoformat(),
+                "client_id": self.client,
+            }
+        )

@@ -120,11 +120,20 @@ class ExceptionStore:
             ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
-                ":client": self.client, ":flow": flow, ":key": business_key, ":reason": reasons[0].value,
-                ":record": self.record_key(business_key), ":flow_reason": f"{flow}#{reasons[0].value}",
-                ":reasons": [r.value for r in reasons], ":team": team.value, ":detail": redact_text(detail)[:2000],
-                ":open": ExceptionStatus.OPEN.value, ":now": stamp, ":payload": payload_key,
-                ":queue": replay_queue, ":message": json.dumps(replay_message) if replay_message else None,
+                ":client": self.client,
+                ":flow": flow,
+                ":key": business_key,
+                ":reason": reasons[0].value,
+                ":record": self.record_key(business_key),
+                ":flow_reason": f"{flow}#{reasons[0].value}",
+                ":reasons": [r.value for r in reasons],
+                ":team": team.value,
+                ":detail": redact_text(detail)[:2000],
+                ":open": ExceptionStatus.OPEN.value,
+                ":now": stamp,
+                ":payload": payload_key,
+                ":queue": replay_queue,
+                ":message": json.dumps(replay_message) if replay_message else None,
                 ":rebuild": replay_payload.value if replay_payload else None,
                 ":one": 1,
             },
@@ -151,7 +160,8 @@ class ExceptionStore:
                 ConditionExpression="attribute_exists(pk) AND #status <> :resolved",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":resolved": ExceptionStatus.RESOLVED.value, ":by": by,
+                    ":resolved": ExceptionStatus.RESOLVED.value,
+                    ":by": by,
                     ":now": now.isoformat(timespec="milliseconds"),
                 },
             )
@@ -168,8 +178,10 @@ class ExceptionStore:
         if flow is not None:
             condition += " AND begins_with(flow_reason, :flow)"
             values[":flow"] = f"{flow}#"
-        items = self._pages(self.table.query, {"IndexName": BY_KEY_INDEX, "KeyConditionExpression": condition,
-                                               "ExpressionAttributeValues": values})
+        items = self._pages(
+            self.table.query,
+            {"IndexName": BY_KEY_INDEX, "KeyConditionExpression": condition, "ExpressionAttributeValues": values},
+        )
         # begins_with on "flow#" cannot match another flow: flow names hold no '#'.
         return [_record(item) for item in items if item.get("client_id") == self.client]
 
@@ -180,8 +192,12 @@ class ExceptionStore:
         else:
             expression = "SET #status = :retrying, next_retry_at = :at"
             values = {":retrying": ExceptionStatus.RETRYING.value, ":at": at.isoformat(timespec="milliseconds")}
-        self.table.update_item(Key={"pk": exception_id}, UpdateExpression=expression,
-                               ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values)
+        self.table.update_item(
+            Key={"pk": exception_id},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
 
     def mark_requeued(self, exception_id: str) -> None:
         """The retry is on its queue: no further scheduled retry until its outcome is known."""
@@ -206,8 +222,9 @@ class ExceptionStore:
             names = [f":flow{i}" for i in range(len(flows))]
             values.update(dict(zip(names, flows, strict=True)))
             query["FilterExpression"] = f"flow IN ({', '.join(names)})"
-        items = self._pages(self.table.query, {**query, "KeyConditionExpression": condition,
-                                               "ExpressionAttributeValues": values})
+        items = self._pages(
+            self.table.query, {**query, "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        )
         return [_record(item) for item in items if item.get("client_id") == self.client]
 
     def mark_replayed(self, exception_id: str, *, by: str, now: datetime) -> None:
@@ -217,8 +234,11 @@ class ExceptionStore:
             UpdateExpression="SET #status = :retrying, replayed_by = :by, replayed_at = :now REMOVE next_retry_at",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":retrying": ExceptionStatus.RETRYING.value, ":by": by,
-                                       ":now": now.isoformat(timespec="milliseconds")},
+            ExpressionAttributeValues={
+                ":retrying": ExceptionStatus.RETRYING.value,
+                ":by": by,
+                ":now": now.isoformat(timespec="milliseconds"),
+            },
         )
 
     def close(self, exception_id: str, *, status: ExceptionStatus, by: str, now: datetime, note: str = "") -> None:
@@ -231,8 +251,12 @@ class ExceptionStore:
             "REMOVE next_retry_at",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":status": status.value, ":by": by, ":note": note[:500],
-                                       ":now": now.isoformat(timespec="milliseconds")},
+            ExpressionAttributeValues={
+                ":status": status.value,
+                ":by": by,
+                ":note": note[:500],
+                ":now": now.isoformat(timespec="milliseconds"),
+            },
         )
 
     @staticmethod

@@ -67,8 +67,10 @@ class LedgerEntry(Model):
 
     def applied_parcels(self) -> dict[str, dict[str, Decimal]]:
         """parcel id -> sku -> quantity, for every parcel already written back."""
-        return {parcel: {sku: Decimal(q) for sku, q in record.get("lines", {}).items()}
-                for parcel, record in self.shipments.items()}
+        return {
+            parcel: {sku: Decimal(q) for sku, q in record.get("lines", {}).items()}
+            for parcel, record in self.shipments.items()
+        }
 
 
 class SubmitClaim(Model):
@@ -121,8 +123,13 @@ class LedgerStore:
                 "ts_received = if_not_exists(ts_received, :now), updated_at = :now ADD deliveries :one"
             ),
             ExpressionAttributeValues={
-                ":client": self.client, ":key": order_key, ":number": order_number,
-                ":received": Stage.RECEIVED.value, ":trigger": trigger, ":now": _iso(now), ":one": 1,
+                ":client": self.client,
+                ":key": order_key,
+                ":number": order_number,
+                ":received": Stage.RECEIVED.value,
+                ":trigger": trigger,
+                ":now": _iso(now),
+                ":one": 1,
             },
             ReturnValues="ALL_NEW",
         )
@@ -136,18 +143,29 @@ class LedgerStore:
         )
 
     def set_stage(
-        self, order_key: str, stage: Stage, now: datetime, *, reason: str | None = None,
-        source_updated_at: datetime | None = None, ordered: dict[str, Decimal] | None = None, location: str = "",
+        self,
+        order_key: str,
+        stage: Stage,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        source_updated_at: datetime | None = None,
+        ordered: dict[str, Decimal] | None = None,
+        location: str = "",
     ) -> bool:
         """Move to `stage` unless already submitted; False when the order was already at the warehouse.
 
         `source_updated_at` records which version of the source order this decision was made on, so a
         poll that re-lists the same version can skip reading it again.
         """
-        expression = (f"SET stage = :stage, stage_at = :now, ts_{stage.value} = :now, updated_at = :now, "
-                      "reason = :reason")
+        expression = (
+            f"SET stage = :stage, stage_at = :now, ts_{stage.value} = :now, updated_at = :now, reason = :reason"
+        )
         values: dict[str, Any] = {
-            ":stage": stage.value, ":now": _iso(now), ":reason": reason, ":submitted": Stage.SUBMITTED.value,
+            ":stage": stage.value,
+            ":now": _iso(now),
+            ":reason": reason,
+            ":submitted": Stage.SUBMITTED.value,
         }
         if source_updated_at is not None:
             expression += ", source_updated_at = :version"
@@ -163,8 +181,12 @@ class LedgerStore:
                 ConditionExpression=(
                     "attribute_not_exists(stage) OR NOT stage IN (:submitted, :part, :shipped, :cancelled)"
                 ),
-                ExpressionAttributeValues={**values, ":part": Stage.PART_SHIPPED.value,
-                                           ":shipped": Stage.SHIPPED.value, ":cancelled": Stage.CANCELLED.value},
+                ExpressionAttributeValues={
+                    **values,
+                    ":part": Stage.PART_SHIPPED.value,
+                    ":shipped": Stage.SHIPPED.value,
+                    ":cancelled": Stage.CANCELLED.value,
+                },
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -173,7 +195,13 @@ class LedgerStore:
         return True
 
     def claim_submit(
-        self, order_key: str, *, owner: str, now: datetime, lease_seconds: float, client_reference: str,
+        self,
+        order_key: str,
+        *,
+        owner: str,
+        now: datetime,
+        lease_seconds: float,
+        client_reference: str,
     ) -> SubmitClaim | LedgerEntry:
         """Claim the order for one submit attempt, before any warehouse call: one conditional write.
 
@@ -197,8 +225,12 @@ class LedgerStore:
                     "(attribute_not_exists(submit_started_at) OR submit_started_at <= :legacy)))"
                 ),
                 ExpressionAttributeValues={
-                    ":now": _iso(now), ":one": 1, ":ref": client_reference, ":owner": owner,
-                    ":until": _iso(lease_until), ":legacy": _iso(now - timedelta(seconds=lease_seconds)),
+                    ":now": _iso(now),
+                    ":one": 1,
+                    ":ref": client_reference,
+                    ":owner": owner,
+                    ":until": _iso(lease_until),
+                    ":legacy": _iso(now - timedelta(seconds=lease_seconds)),
                 },
                 ReturnValues="ALL_OLD",
             )
@@ -207,8 +239,11 @@ class LedgerStore:
                 raise
             return self._refused_claim(order_key, now, lease_seconds)
         previous = result.get("Attributes")
-        return SubmitClaim(owner=owner, lease_until=lease_until,
-                           previous=_entry(previous) if previous and "client_id" in previous else None)
+        return SubmitClaim(
+            owner=owner,
+            lease_until=lease_until,
+            previous=_entry(previous) if previous and "client_id" in previous else None,
+        )
 
     def _refused_claim(self, order_key: str, now: datetime, lease_seconds: float) -> LedgerEntry:
         """Why a claim was refused, read back (consistently) after the refusal."""
@@ -248,8 +283,16 @@ class LedgerStore:
         return True
 
     def record_submitted(
-        self, order_key: str, *, warehouse_order_id: str, client_reference: str, created: bool, now: datetime,
-        ordered: dict[str, Decimal] | None = None, location: str = "", claim: SubmitClaim | None = None,
+        self,
+        order_key: str,
+        *,
+        warehouse_order_id: str,
+        client_reference: str,
+        created: bool,
+        now: datetime,
+        ordered: dict[str, Decimal] | None = None,
+        location: str = "",
+        claim: SubmitClaim | None = None,
     ) -> None:
         """At the warehouse: record its id, what was ordered (for the despatch closing rule), and index the
         client reference so a shipment, which only knows the reference, finds its order in one read.
@@ -259,12 +302,25 @@ class LedgerStore:
         that claim is still the latest (SubmitClaimLostError otherwise: a later holder owns the outcome);
         without one (seeding a ledger, operations) it is unconditional.
         """
-        self.table.put_item(Item={"pk": self._reference_key(client_reference), "order_key": order_key,
-                                  "client_id": self.client, "kind": "reference"})
+        self.table.put_item(
+            Item={
+                "pk": self._reference_key(client_reference),
+                "order_key": order_key,
+                "client_id": self.client,
+                "kind": "reference",
+            }
+        )
         values: dict[str, Any] = {
-            ":client": self.client, ":key": order_key, ":stage": Stage.SUBMITTED.value,
-            ":wid": warehouse_order_id, ":ref": client_reference, ":created": created, ":now": _iso(now),
-            ":ordered": dict(ordered or {}), ":location": location, ":none": {},
+            ":client": self.client,
+            ":key": order_key,
+            ":stage": Stage.SUBMITTED.value,
+            ":wid": warehouse_order_id,
+            ":ref": client_reference,
+            ":created": created,
+            ":now": _iso(now),
+            ":ordered": dict(ordered or {}),
+            ":location": location,
+            ":none": {},
         }
         condition: dict[str, Any] = {}
         if claim is not None:
@@ -289,7 +345,8 @@ class LedgerStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise SubmitClaimLostError(
                     f"{order_key}: the claim passed to another submit before warehouse order "
-                    f"{warehouse_order_id} was recorded") from None
+                    f"{warehouse_order_id} was recorded"
+                ) from None
             raise
 
     def request_cancel(
@@ -307,19 +364,31 @@ class LedgerStore:
                 "SET client_id = :client, order_key = :key, order_number = if_not_exists(order_number, :number), "
                 "cancel_requested_at = if_not_exists(cancel_requested_at, :at), updated_at = :now"
             ),
-            ExpressionAttributeValues={":client": self.client, ":key": order_key, ":number": order_number,
-                                       ":at": _iso(requested_at), ":now": _iso(now)},
+            ExpressionAttributeValues={
+                ":client": self.client,
+                ":key": order_key,
+                ":number": order_number,
+                ":at": _iso(requested_at),
+                ":now": _iso(now),
+            },
             ReturnValues="ALL_NEW",
         )
         return _entry(result["Attributes"])
 
     def record_cancel_outcome(
-        self, order_key: str, *, outcome: str, detail: str, cancelled: bool, now: datetime,
+        self,
+        order_key: str,
+        *,
+        outcome: str,
+        detail: str,
+        cancelled: bool,
+        now: datetime,
         warehouse_order_id: str | None = None,
     ) -> None:
         """The cancellation's outcome; an accepted cancel also moves the stage to cancelled (idempotent)."""
-        expression = ("SET cancel_outcome = :outcome, cancel_detail = :detail, ts_cancel_decided = :now, "
-                      "updated_at = :now")
+        expression = (
+            "SET cancel_outcome = :outcome, cancel_detail = :detail, ts_cancel_decided = :now, updated_at = :now"
+        )
         values: dict[str, Any] = {":outcome": outcome, ":detail": detail, ":now": _iso(now)}
         if cancelled:
             expression += ", stage = :cancelled, ts_cancelled = if_not_exists(ts_cancelled, :now)"
@@ -327,8 +396,7 @@ class LedgerStore:
         if warehouse_order_id:
             expression += ", warehouse_order_id = if_not_exists(warehouse_order_id, :wid)"
             values[":wid"] = warehouse_order_id
-        self.table.update_item(Key=self._key(order_key), UpdateExpression=expression,
-                               ExpressionAttributeValues=values)
+        self.table.update_item(Key=self._key(order_key), UpdateExpression=expression, ExpressionAttributeValues=values)
 
     def _reference_key(self, client_reference: str) -> str:
         return f"{self.client}#reference#{client_reference}"
@@ -358,13 +426,20 @@ class LedgerStore:
                 Key=self._key(order_key),
                 UpdateExpression=(
                     "SET shipments.#parcel = :record, stage = :stage, stage_at = :now, stage_after_submit = :stage, "
-                    "closed = :closed, updated_at = :now, ts_" + stage.value + " = if_not_exists(ts_"
-                    + stage.value + ", :now), ts_first_shipped = if_not_exists(ts_first_shipped, :now)"
+                    "closed = :closed, updated_at = :now, ts_"
+                    + stage.value
+                    + " = if_not_exists(ts_"
+                    + stage.value
+                    + ", :now), ts_first_shipped = if_not_exists(ts_first_shipped, :now)"
                 ),
                 ConditionExpression="attribute_exists(shipments) AND attribute_not_exists(shipments.#parcel)",
                 ExpressionAttributeNames={"#parcel": parcel_id},
-                ExpressionAttributeValues={":record": record, ":stage": stage.value, ":closed": closes_order,
-                                           ":now": _iso(now)},
+                ExpressionAttributeValues={
+                    ":record": record,
+                    ":stage": stage.value,
+                    ":closed": closes_order,
+                    ":now": _iso(now),
+                },
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -374,7 +449,11 @@ class LedgerStore:
         return True
 
     def at_stage(
-        self, stage: str, *, entered_from: datetime | None = None, entered_before: datetime | None = None,
+        self,
+        stage: str,
+        *,
+        entered_from: datetime | None = None,
+        entered_before: datetime | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Raw items at `stage` that entered it in [entered_from, entered_before), oldest first, from the
@@ -392,8 +471,10 @@ class LedgerStore:
             condition += " AND stage_at < :before"
             values[":before"] = _iso(entered_before)
         kwargs: dict[str, Any] = {
-            "IndexName": BY_STAGE_INDEX, "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#stage": "stage"}, "ExpressionAttributeValues": values,
+            "IndexName": BY_STAGE_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": {"#stage": "stage"},
+            "ExpressionAttributeValues": values,
         }
         items: list[dict[str, Any]] = []
         while limit is None or len(items) < limit:
@@ -412,9 +493,14 @@ class LedgerStore:
 
     def awaiting_writeback(self, *, despatched_before: datetime) -> list[DespatchMarker]:
         """Parcels the warehouse despatched before the given time and that are not yet written back."""
-        return [DespatchMarker(order_key=item["order_key"], parcel_id=item["parcel_id"],
-                               despatched_at=datetime.fromisoformat(item["stage_at"]))
-                for item in self.at_stage(AWAITING_WRITEBACK, entered_before=despatched_before)]
+        return [
+            DespatchMarker(
+                order_key=item["order_key"],
+                parcel_id=item["parcel_id"],
+                despatched_at=datetime.fromisoformat(item["stage_at"]),
+            )
+            for item in self.at_stage(AWAITING_WRITEBACK, entered_before=despatched_before)
+        ]
 
     def note_despatched(self, client_reference: str, *, parcel_id: str, despatched_at: datetime) -> bool:
         """Remember that the warehouse despatched a parcel, before it is written back: the stall monitor times
@@ -437,9 +523,17 @@ class LedgerStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
-        self.table.put_item(Item={"pk": self._despatch_key(parcel_id), "client_id": self.client, "kind": "despatch",
-                                  "order_key": order_key, "parcel_id": parcel_id, "stage": AWAITING_WRITEBACK,
-                                  "stage_at": _iso(despatched_at)})
+        self.table.put_item(
+            Item={
+                "pk": self._despatch_key(parcel_id),
+                "client_id": self.client,
+                "kind": "despatch",
+                "order_key": order_key,
+                "parcel_id": parcel_id,
+                "stage": AWAITING_WRITEBACK,
+                "stage_at": _iso(despatched_at),
+            }
+        )
         return True
 
     def clear_despatch(self, parcel_id: str) -> None:
@@ -451,8 +545,11 @@ class LedgerStore:
 
     def mark_checked(self, order_key: str, now: datetime) -> None:
         """The mismatch monitor read this order's live status now (it rotates through open orders)."""
-        self.table.update_item(Key=self._key(order_key), UpdateExpression="SET mismatch_checked_at = :now",
-                               ExpressionAttributeValues={":now": _iso(now)})
+        self.table.update_item(
+            Key=self._key(order_key),
+            UpdateExpression="SET mismatch_checked_at = :now",
+            ExpressionAttributeValues={":now": _iso(now)},
+        )
 
     def find_by_order_number(self, order_number: str) -> list[LedgerEntry]:
         """Entries whose source order number is `order_number`: a filtered scan, for operators only."""
@@ -479,8 +576,13 @@ class LedgerStore:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return [_entry(item) for item in items if item.get("client_id") == self.client and "order_key" in item
-                and item.get("kind") not in ("reference", "despatch")]
+        return [
+            _entry(item)
+            for item in items
+            if item.get("client_id") == self.client
+            and "order_key" in item
+            and item.get("kind") not in ("reference", "despatch")
+        ]
 
 
 def _entry(item: dict[str, Any]) -> LedgerEntry:

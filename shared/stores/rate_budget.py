@@ -80,8 +80,14 @@ class DynamoTokenBucket:
     def _read(self, now: float) -> dict[str, Any]:
         item = self.table.get_item(Key={"pk": self.key}, ConsistentRead=True).get("Item")
         if item is None:
-            return {"tokens": Decimal(self.capacity), "stamp": Decimal(str(now)), "blocked_until": Decimal(0),
-                    "orders_waiting_until": Decimal(0), "version": 0, "new": True}
+            return {
+                "tokens": Decimal(self.capacity),
+                "stamp": Decimal(str(now)),
+                "blocked_until": Decimal(0),
+                "orders_waiting_until": Decimal(0),
+                "version": 0,
+                "new": True,
+            }
         return dict(item)
 
     def _write(self, state: dict[str, Any], **changes: Any) -> bool:

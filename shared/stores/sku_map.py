@@ -41,7 +41,7 @@ class SkuMapStore:
         wanted = sorted(set(skus))
         live: set[str] = set()
         for start in range(0, len(wanted), 100):
-            keys = [self._key(sku) for sku in wanted[start:start + 100]]
+            keys = [self._key(sku) for sku in wanted[start : start + 100]]
             request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
             while request:
                 response = self.resource.batch_get_item(RequestItems=request)
@@ -57,12 +57,24 @@ class SkuMapStore:
             self.record(sku, SkuStatus.LIVE, now=now, via=source)
 
     def record(
-        self, sku: str, status: SkuStatus, *, now: datetime, item_id: str | None = None,
-        version: datetime | None = None, reason: str | None = None, via: str = "product_sync",
+        self,
+        sku: str,
+        status: SkuStatus,
+        *,
+        now: datetime,
+        item_id: str | None = None,
+        version: datetime | None = None,
+        reason: str | None = None,
+        via: str = "product_sync",
     ) -> None:
         expression = "SET client_id = :client, sku = :sku, #status = :status, checked_at = :now, via = :via"
-        values: dict[str, Any] = {":client": self.client, ":sku": sku, ":status": status.value,
-                                  ":now": now.isoformat(), ":via": via}
+        values: dict[str, Any] = {
+            ":client": self.client,
+            ":sku": sku,
+            ":status": status.value,
+            ":now": now.isoformat(),
+            ":via": via,
+        }
         if item_id is not None:
             expression += ", warehouse_item_id = :item, warehouse_sku = :sku"
             values[":item"] = item_id
@@ -72,8 +84,12 @@ class SkuMapStore:
         if reason is not None:
             expression += ", reason = :reason"
             values[":reason"] = reason
-        self.table.update_item(Key=self._key(sku), UpdateExpression=expression,
-                               ExpressionAttributeNames={"#status": "status"}, ExpressionAttributeValues=values)
+        self.table.update_item(
+            Key=self._key(sku),
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
 
     def get(self, sku: str) -> SkuRecord | None:
         item = self.table.get_item(Key=self._key(sku), ConsistentRead=True).get("Item")
@@ -84,25 +100,36 @@ class SkuMapStore:
         for sku in skus:
             self.table.update_item(
                 Key=self._key(sku),
-                UpdateExpression=("SET client_id = :client, sku = :sku, #status = if_not_exists(#status, :pending), "
-                                  "pending_since = if_not_exists(pending_since, :now) ADD waiting_orders :order"),
+                UpdateExpression=(
+                    "SET client_id = :client, sku = :sku, #status = if_not_exists(#status, :pending), "
+                    "pending_since = if_not_exists(pending_since, :now) ADD waiting_orders :order"
+                ),
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":client": self.client, ":sku": sku, ":pending": SkuStatus.PENDING.value,
-                                           ":now": now.isoformat(), ":order": {order_key}},
+                ExpressionAttributeValues={
+                    ":client": self.client,
+                    ":sku": sku,
+                    ":pending": SkuStatus.PENDING.value,
+                    ":now": now.isoformat(),
+                    ":order": {order_key},
+                },
             )
 
     def release_waiting(self, sku: str, order_keys: Iterable[str]) -> None:
         keys = set(order_keys)
         if keys:
-            self.table.update_item(Key=self._key(sku),
-                                   UpdateExpression="DELETE waiting_orders :orders REMOVE pending_since",
-                                   ExpressionAttributeValues={":orders": keys})
+            self.table.update_item(
+                Key=self._key(sku),
+                UpdateExpression="DELETE waiting_orders :orders REMOVE pending_since",
+                ExpressionAttributeValues={":orders": keys},
+            )
 
     def waiting(self) -> list[SkuRecord]:
         """SKUs with orders waiting (for the long-hold monitor); a scan of a small table."""
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"FilterExpression": "attribute_exists(waiting_orders) AND client_id = :client",
-                                  "ExpressionAttributeValues": {":client": self.client}}
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "attribute_exists(waiting_orders) AND client_id = :client",
+            "ExpressionAttributeValues": {":client": self.client},
+        }
         while True:
             page = self.table.scan(**kwargs)
             items.extend(page.get("Items", []))
@@ -114,9 +141,11 @@ class SkuMapStore:
 
 def _record(item: dict[str, Any]) -> SkuRecord:
     return SkuRecord(
-        sku=item["sku"], status=SkuStatus(item.get("status", SkuStatus.PENDING)),
+        sku=item["sku"],
+        status=SkuStatus(item.get("status", SkuStatus.PENDING)),
         warehouse_item_id=item.get("warehouse_item_id"),
         synced_version=datetime.fromisoformat(item["synced_version"]) if item.get("synced_version") else None,
-        reason=item.get("reason"), waiting_orders=frozenset(item.get("waiting_orders", set())),
+        reason=item.get("reason"),
+        waiting_orders=frozenset(item.get("waiting_orders", set())),
         pending_since=datetime.fromisoformat(item["pending_since"]) if item.get("pending_since") else None,
     )

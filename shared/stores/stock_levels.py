@@ -50,10 +50,16 @@ class StockLevelStore:
         with self.table.batch_writer(overwrite_by_pkeys=["pk"]) as batch:
             for row in rows:
                 item = {
-                    "pk": self._pk(target, row["sku"], row["location"]), "client_id": self.client, "target": target,
-                    "sku": row["sku"], "location": row["location"], "quantity": int(row["quantity"]),
-                    "explanation": row["explanation"][:1000], "trigger": row["trigger"],
-                    "pushed_at": row.get("pushed_at") or stamp, "checked_at": stamp,
+                    "pk": self._pk(target, row["sku"], row["location"]),
+                    "client_id": self.client,
+                    "target": target,
+                    "sku": row["sku"],
+                    "location": row["location"],
+                    "quantity": int(row["quantity"]),
+                    "explanation": row["explanation"][:1000],
+                    "trigger": row["trigger"],
+                    "pushed_at": row.get("pushed_at") or stamp,
+                    "checked_at": stamp,
                 }
                 if row.get("pending_increase") is not None:
                     item["pending_increase"] = int(row["pending_increase"])
@@ -66,10 +72,15 @@ class StockLevelStore:
         for row in rows:
             self.table.update_item(
                 Key={"pk": self._pk(target, row["sku"], row["location"])},
-                UpdateExpression=("SET pending_increase = :p, pending_since = :since, pending_explanation = :e, "
-                                  "checked_at = :now"),
-                ExpressionAttributeValues={":p": int(row["pending_increase"]), ":e": row["explanation"][:1000],
-                                           ":since": row["pending_since"].isoformat(), ":now": stamp},
+                UpdateExpression=(
+                    "SET pending_increase = :p, pending_since = :since, pending_explanation = :e, checked_at = :now"
+                ),
+                ExpressionAttributeValues={
+                    ":p": int(row["pending_increase"]),
+                    ":e": row["explanation"][:1000],
+                    ":since": row["pending_since"].isoformat(),
+                    ":now": stamp,
+                },
             )
 
     def clear_pending(self, target: str, keys: Iterable[tuple[str, str]], *, now: datetime) -> None:
@@ -96,9 +107,16 @@ class StockLevelStore:
 
     def replace_caps(self, target: str, caps: dict[str, int], *, reason: str, now: datetime) -> None:
         """The reconcile's whole view: SKUs not listed are no longer capped."""
-        self.table.put_item(Item={"pk": self._caps_pk(target), "client_id": self.client, "target": target,
-                                  "caps": {sku: max(0, int(cap)) for sku, cap in caps.items()},
-                                  "reason": reason[:500], "set_at": now.isoformat(timespec="milliseconds")})
+        self.table.put_item(
+            Item={
+                "pk": self._caps_pk(target),
+                "client_id": self.client,
+                "target": target,
+                "caps": {sku: max(0, int(cap)) for sku, cap in caps.items()},
+                "reason": reason[:500],
+                "set_at": now.isoformat(timespec="milliseconds"),
+            }
+        )
 
     def get(self, target: str, sku: str, location: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key={"pk": self._pk(target, sku, location)}, ConsistentRead=True).get("Item")

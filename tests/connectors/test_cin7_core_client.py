@@ -139,15 +139,21 @@ def test_a_response_for_another_sale_is_refused(clock: VirtualClock) -> None:
 def test_changes_are_paged_by_total_and_limit(clock: VirtualClock) -> None:
     # Given 5 authorised sales changed since the window start, served 2 per page
     rows = [
-        {"SaleID": f"00000000-0000-4000-8000-00000000000{n}", "OrderNumber": f"SO-0{n}", "Status": "ORDERED",
-         "OrderStatus": "AUTHORISED", "Updated": f"2026-11-23T08:0{n}:00.000Z"}
+        {
+            "SaleID": f"00000000-0000-4000-8000-00000000000{n}",
+            "OrderNumber": f"SO-0{n}",
+            "Status": "ORDERED",
+            "OrderStatus": "AUTHORISED",
+            "Updated": f"2026-11-23T08:0{n}:00.000Z",
+        }
         for n in range(1, 6)
     ]
 
     def page(request: httpx.Request) -> httpx.Response:
         number, limit = int(request.url.params["page"]), int(request.url.params["limit"])
-        return httpx.Response(200, json={"Total": 5, "Page": number,
-                                         "SaleList": rows[(number - 1) * limit:number * limit]})
+        return httpx.Response(
+            200, json={"Total": 5, "Page": number, "SaleList": rows[(number - 1) * limit : number * limit]}
+        )
 
     transport = Transport(page)
     client = make_client(transport, clock, page_limit=2)

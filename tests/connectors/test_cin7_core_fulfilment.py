@@ -55,16 +55,26 @@ def client(simulator: Cin7CoreSimulator, clock: VirtualClock) -> Iterator[Cin7Co
 
 def add_sale(sim: Cin7CoreSimulator, **options: Any) -> str:
     """2 x TEE-BLK-M and 1 x CAP-NVY-S, authorised, picked from Scend UK."""
-    return sim.add_sale(order_number="SO-00001", lines=[("TEE-BLK-M", 2, Decimal("12.50")),
-                                                         ("CAP-NVY-S", 1, Decimal("8.95"))], **options)
+    return sim.add_sale(
+        order_number="SO-00001",
+        lines=[("TEE-BLK-M", 2, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("8.95"))],
+        **options,
+    )
 
 
 def parcel(parcel_id: str, *lines: tuple[str, int], tracking: tuple[str, ...] = ()) -> Shipment:
     return Shipment(
-        warehouse="scend", parcel_id=parcel_id, warehouse_order_id="50001", client_reference="BRANDA-1",
-        despatched_at=DESPATCHED, carrier="Royal Mail", service="Royal Mail Tracked 48",
-        tracking_numbers=tracking or (f"JB{parcel_id:0>9}GB",), tracking_url="",
-        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in lines), updated_at=DESPATCHED,
+        warehouse="scend",
+        parcel_id=parcel_id,
+        warehouse_order_id="50001",
+        client_reference="BRANDA-1",
+        despatched_at=DESPATCHED,
+        carrier="Royal Mail",
+        service="Royal Mail Tracked 48",
+        tracking_numbers=tracking or (f"JB{parcel_id:0>9}GB",),
+        tracking_url="",
+        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in lines),
+        updated_at=DESPATCHED,
     )
 
 
@@ -93,9 +103,12 @@ def test_a_two_parcel_shipment_is_written_back_over_two_tasks(
     apply(client, sale_id, task.task_id, FIRST)
     # Then the sale is partly shipped, with the parcel's box and tracking number
     sale = simulator.sale(sale_id)
-    assert (sale["CombinedPickingStatus"], sale["CombinedPackingStatus"], sale["CombinedShippingStatus"],
-            sale["FulFilmentStatus"]) == ("PARTIALLY PICKED", "PARTIALLY PACKED", "PARTIALLY SHIPPED",
-                                          "PARTIALLY FULFILLED")
+    assert (
+        sale["CombinedPickingStatus"],
+        sale["CombinedPackingStatus"],
+        sale["CombinedShippingStatus"],
+        sale["FulFilmentStatus"],
+    ) == ("PARTIALLY PICKED", "PARTIALLY PACKED", "PARTIALLY SHIPPED", "PARTIALLY FULFILLED")
     assert simulator.shipped_quantities(sale_id) == {"TEE-BLK-M": 1}
     # When the second parcel arrives: a new task is added (the first task's pick is authorised) and applied
     simulator.requests.clear()
@@ -106,8 +119,12 @@ def test_a_two_parcel_shipment_is_written_back_over_two_tasks(
     assert sum(simulator.requests.values()) == 4
     sale = simulator.sale(sale_id)
     assert sale["Type"] == "Advanced Sale"
-    assert (sale["CombinedPickingStatus"], sale["CombinedPackingStatus"], sale["CombinedShippingStatus"],
-            sale["FulFilmentStatus"]) == ("PICKED", "PACKED", "SHIPPED", "FULFILLED")
+    assert (
+        sale["CombinedPickingStatus"],
+        sale["CombinedPackingStatus"],
+        sale["CombinedShippingStatus"],
+        sale["FulFilmentStatus"],
+    ) == ("PICKED", "PACKED", "SHIPPED", "FULFILLED")
     assert simulator.shipped_quantities(sale_id) == {"TEE-BLK-M": Decimal(2), "CAP-NVY-S": Decimal(1)}
     assert simulator.tracking_numbers(sale_id) == ["JB000700101GB", "JB498571365GB", "JB498571379GB"]
     assert sale["CombinedTrackingNumbers"] == "JB000700101GB, JB498571365GB, JB498571379GB"
@@ -129,9 +146,15 @@ def test_fulfilments_report_boxes_and_shipped_quantities(simulator: Cin7CoreSimu
     assert (first.task_id, first.boxes, first.ship_status) == (task.task_id, (box_label("700101"),), "AUTHORISED")
     assert first.shipped == (ShipmentLine(sku="TEE-BLK-M", quantity=Decimal(1)),)
     assert (second.task_id, second.boxes, second.pack_status, second.ship_status) == (
-        second_task, (box_label("700102"),), "AUTHORISED", "NOT AVAILABLE")
-    assert second.picked == (ShipmentLine(sku="TEE-BLK-M", quantity=Decimal(1)),
-                             ShipmentLine(sku="CAP-NVY-S", quantity=Decimal(1)))
+        second_task,
+        (box_label("700102"),),
+        "AUTHORISED",
+        "NOT AVAILABLE",
+    )
+    assert second.picked == (
+        ShipmentLine(sku="TEE-BLK-M", quantity=Decimal(1)),
+        ShipmentLine(sku="CAP-NVY-S", quantity=Decimal(1)),
+    )
     assert second.shipped == ()
     # And the sale is not shipped in full until the second ship is authorised
     assert simulator.sale(sale_id)["CombinedShippingStatus"] == "PARTIALLY SHIPPED"
@@ -152,7 +175,10 @@ def test_a_single_parcel_ships_a_simple_sale_in_full(simulator: Cin7CoreSimulato
     client.authorise_ship(sale_id, task.task_id, parcel("9", ("TEE-BLK-M", 2), ("CAP-NVY-S", 1)))
     sale = simulator.sale(sale_id)
     assert (sale["Type"], sale["CombinedShippingStatus"], sale["FulFilmentStatus"]) == (
-        "Simple Sale", "SHIPPED", "FULFILLED")
+        "Simple Sale",
+        "SHIPPED",
+        "FULFILLED",
+    )
     assert sale["Fulfilments"][0]["FulFilmentStatus"] == "FULFILLED"
 
 
@@ -246,7 +272,7 @@ def test_a_stage_whose_response_was_lost_is_resent_harmlessly(
         "ship": lambda: client.authorise_ship(sale_id, task.task_id, SECOND),
     }
     order = list(steps)
-    for earlier in order[:order.index(stage)]:
+    for earlier in order[: order.index(stage)]:
         steps[earlier]()
     before = simulator.fulfilments(sale_id)[0]
     # When the stage is written but its response is lost on the way back
@@ -348,8 +374,14 @@ def test_stage_endpoints_validate_the_request_like_cin7(simulator: Cin7CoreSimul
     with httpx.Client(headers=headers) as http:
         # When the status is not one Cin7 accepts, a quantity is below 1, or the body is not an object
         bad_status = http.post(base + "pick", json={"TaskID": task.task_id, "Status": "PICKED", "Lines": []})
-        zero = http.post(base + "pick", json={"TaskID": task.task_id, "Status": "AUTHORISED",
-                                              "Lines": [{"SKU": "TEE-BLK-M", "Location": LOCATION, "Quantity": 0}]})
+        zero = http.post(
+            base + "pick",
+            json={
+                "TaskID": task.task_id,
+                "Status": "AUTHORISED",
+                "Lines": [{"SKU": "TEE-BLK-M", "Location": LOCATION, "Quantity": 0}],
+            },
+        )
         not_object = http.post(base + "pick", json=[task.task_id])
         read = http.get(base.rstrip("/"), params={"SaleID": sale_id})
     # Then each is a 400 error list, and the stage reads back untouched
@@ -365,7 +397,9 @@ SALE = "916ab4c0-6ccb-4c93-873d-0603859050e4"
 TASK = "eaf93bc3-d900-4d7b-b4a4-895e0e806a58"
 
 
-def scripted_client(answers: dict[tuple[str, str], Any], log: list[tuple[str, str]], clock: VirtualClock) -> Cin7CoreClient:
+def scripted_client(
+    answers: dict[tuple[str, str], Any], log: list[tuple[str, str]], clock: VirtualClock
+) -> Cin7CoreClient:
     """A client whose transport answers (method, path) from `answers` (a response, or a list of them in turn)."""
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -374,29 +408,57 @@ def scripted_client(answers: dict[tuple[str, str], Any], log: list[tuple[str, st
         answer = answers.get(key, httpx.Response(405, json=[{"ErrorCode": 405, "Exception": "Method not allowed"}]))
         return answer.pop(0) if isinstance(answer, list) else answer
 
-    return Cin7CoreClient("https://inventory.test/ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY,
-                          clock=clock, http=httpx.Client(transport=httpx.MockTransport(handle)))
+    return Cin7CoreClient(
+        "https://inventory.test/ExternalApi/v2/",
+        ACCOUNT_ID,
+        APPLICATION_KEY,
+        retry=RETRY,
+        clock=clock,
+        http=httpx.Client(transport=httpx.MockTransport(handle)),
+    )
 
 
 def shipped_task(tracking: tuple[str, ...]) -> dict[str, Any]:
     box = box_label("700101")
-    return {"TaskID": TASK, "FulfillmentNumber": 1,
-            "Pick": {"Status": "AUTHORISED", "Lines": []}, "Pack": {"Status": "AUTHORISED", "Lines": []},
-            "Ship": {"Status": "AUTHORISED", "Lines": [
-                {"ShipmentDate": "2026-11-23T00:00:00", "Carrier": "Royal Mail", "Boxes": box, "TrackingNumber": number,
-                 "TrackingURL": "", "IsShipped": True} for number in tracking]}}
+    return {
+        "TaskID": TASK,
+        "FulfillmentNumber": 1,
+        "Pick": {"Status": "AUTHORISED", "Lines": []},
+        "Pack": {"Status": "AUTHORISED", "Lines": []},
+        "Ship": {
+            "Status": "AUTHORISED",
+            "Lines": [
+                {
+                    "ShipmentDate": "2026-11-23T00:00:00",
+                    "Carrier": "Royal Mail",
+                    "Boxes": box,
+                    "TrackingNumber": number,
+                    "TrackingURL": "",
+                    "IsShipped": True,
+                }
+                for number in tracking
+            ],
+        },
+    }
 
 
-def test_a_ship_refused_as_already_authorised_with_our_tracking_is_done_in_the_same_delivery(clock: VirtualClock) -> None:
+def test_a_ship_refused_as_already_authorised_with_our_tracking_is_done_in_the_same_delivery(
+    clock: VirtualClock,
+) -> None:
     # Given a ship whose first answer was lost, so the re-send is refused inside a 200 (as Cin7 does), and a
     # Cin7 that does not serve GET sale/fulfilment/ship (not on the card)
     log: list[tuple[str, str]] = []
     refused = httpx.Response(200, json=[{"ErrorCode": 400, "Exception": "Shipment is already AUTHORISED"}])
-    client = scripted_client({
-        ("POST", "sale/fulfilment/ship"): [httpx.Response(502, text="<html>502</html>"), refused],
-        ("GET", "sale/fulfilment"): httpx.Response(200, json={"SaleID": SALE, "Fulfilments": [
-            shipped_task(FIRST.tracking_numbers)]}),
-    }, log, clock)
+    client = scripted_client(
+        {
+            ("POST", "sale/fulfilment/ship"): [httpx.Response(502, text="<html>502</html>"), refused],
+            ("GET", "sale/fulfilment"): httpx.Response(
+                200, json={"SaleID": SALE, "Fulfilments": [shipped_task(FIRST.tracking_numbers)]}
+            ),
+        },
+        log,
+        clock,
+    )
     # When the ship is written
     client.authorise_ship(SALE, TASK, FIRST)
     # Then it counts as done after reading the sale's tasks with the card's GET sale/fulfilment?SaleID=
@@ -406,22 +468,36 @@ def test_a_ship_refused_as_already_authorised_with_our_tracking_is_done_in_the_s
 def test_a_ship_refused_for_another_shipment_is_still_refused(clock: VirtualClock) -> None:
     # Given a task already shipped with someone else's tracking number
     refused = httpx.Response(200, json=[{"ErrorCode": 400, "Exception": "Shipment is already AUTHORISED"}])
-    client = scripted_client({
-        ("POST", "sale/fulfilment/ship"): refused,
-        ("GET", "sale/fulfilment"): httpx.Response(200, json={"SaleID": SALE, "Fulfilments": [
-            shipped_task(("JB999999999GB",))]}),
-    }, [], clock)
+    client = scripted_client(
+        {
+            ("POST", "sale/fulfilment/ship"): refused,
+            ("GET", "sale/fulfilment"): httpx.Response(
+                200, json={"SaleID": SALE, "Fulfilments": [shipped_task(("JB999999999GB",))]}
+            ),
+        },
+        [],
+        clock,
+    )
     # When our parcel is shipped on it / Then Cin7's refusal stands
     with pytest.raises(PermanentError, match="already AUTHORISED"):
         client.authorise_ship(SALE, TASK, FIRST)
 
 
-@pytest.mark.parametrize("answer", [
-    {"SaleID": SALE, "Fulfilments": [shipped_task(()) | {"TaskID": "cde5fb4a-1dac-4e9a-bc33-5dfa14eedb57"},
-                                     {"TaskID": TASK, "FulfillmentNumber": 2, "Pick": {"Status": "DRAFT"}}]},
-    {"TaskID": TASK.upper(), "FulfillmentNumber": 2, "Pick": {"Status": "DRAFT", "Lines": []}},
-    [{"TaskID": TASK, "FulfillmentNumber": 2}],
-], ids=["the sale's fulfilments", "the new task", "the new task in a list"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {
+            "SaleID": SALE,
+            "Fulfilments": [
+                shipped_task(()) | {"TaskID": "cde5fb4a-1dac-4e9a-bc33-5dfa14eedb57"},
+                {"TaskID": TASK, "FulfillmentNumber": 2, "Pick": {"Status": "DRAFT"}},
+            ],
+        },
+        {"TaskID": TASK.upper(), "FulfillmentNumber": 2, "Pick": {"Status": "DRAFT", "Lines": []}},
+        [{"TaskID": TASK, "FulfillmentNumber": 2}],
+    ],
+    ids=["the sale's fulfilments", "the new task", "the new task in a list"],
+)
 def test_add_fulfilment_reads_either_answer(clock: VirtualClock, answer: Any) -> None:
     # Given POST sale/fulfilment answered with the sale's task list (the reference's example) or the new task
     log: list[tuple[str, str]] = []
@@ -434,26 +510,44 @@ def test_add_fulfilment_reads_either_answer(clock: VirtualClock, answer: Any) ->
 def test_add_fulfilment_with_an_answer_naming_no_task_reads_the_tasks_back(clock: VirtualClock) -> None:
     # Given a POST sale/fulfilment answered with an empty body
     log: list[tuple[str, str]] = []
-    client = scripted_client({
-        ("POST", "sale/fulfilment"): httpx.Response(200, json={}),
-        ("GET", "sale/fulfilment"): httpx.Response(200, json={"SaleID": SALE, "Fulfilments": [
-            shipped_task(("JB000700101GB",)) | {"TaskID": "cde5fb4a-1dac-4e9a-bc33-5dfa14eedb57"},
-            {"TaskID": TASK, "FulfillmentNumber": 2, "Pick": {"Status": "DRAFT", "Lines": []},
-             "Pack": {"Status": "NOT AVAILABLE", "Lines": []}, "Ship": {"Status": "NOT AVAILABLE", "Lines": []}}]}),
-    }, log, clock)
+    client = scripted_client(
+        {
+            ("POST", "sale/fulfilment"): httpx.Response(200, json={}),
+            ("GET", "sale/fulfilment"): httpx.Response(
+                200,
+                json={
+                    "SaleID": SALE,
+                    "Fulfilments": [
+                        shipped_task(("JB000700101GB",)) | {"TaskID": "cde5fb4a-1dac-4e9a-bc33-5dfa14eedb57"},
+                        {
+                            "TaskID": TASK,
+                            "FulfillmentNumber": 2,
+                            "Pick": {"Status": "DRAFT", "Lines": []},
+                            "Pack": {"Status": "NOT AVAILABLE", "Lines": []},
+                            "Ship": {"Status": "NOT AVAILABLE", "Lines": []},
+                        },
+                    ],
+                },
+            ),
+        },
+        log,
+        clock,
+    )
     # When a task is added / Then the new task (the one DRAFT pick) is found by reading the tasks back
     assert client.add_fulfilment(SALE) == TASK
     assert log == [("POST", "sale/fulfilment"), ("GET", "sale/fulfilment")]
 
 
 @pytest.mark.parametrize("answer", ["task", "sale"])
-def test_the_simulator_answers_add_fulfilment_either_way_and_the_client_follows(clock: VirtualClock,
-                                                                                answer: str) -> None:
+def test_the_simulator_answers_add_fulfilment_either_way_and_the_client_follows(
+    clock: VirtualClock, answer: str
+) -> None:
     simulator = Cin7CoreSimulator(ACCOUNT_ID, APPLICATION_KEY, clock=clock, fulfilment_answer=answer)
     simulator.start()
     try:
-        client = Cin7CoreClient(f"{simulator.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY,
-                                clock=clock)
+        client = Cin7CoreClient(
+            f"{simulator.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY, clock=clock
+        )
         sale_id = add_sale(simulator)
         [task] = client.fulfilments(sale_id)
         apply(client, sale_id, task.task_id, FIRST)
@@ -488,8 +582,9 @@ def test_a_note_cin7_refuses_or_that_would_be_too_long_is_raised(clock: VirtualC
     simulator = Cin7CoreSimulator(ACCOUNT_ID, APPLICATION_KEY, clock=clock, edit_voided_sales=False)
     simulator.start()
     try:
-        client = Cin7CoreClient(f"{simulator.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY,
-                                clock=clock)
+        client = Cin7CoreClient(
+            f"{simulator.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY, clock=clock
+        )
         voided = add_sale(simulator)
         simulator.void_sale(voided)
         # When a note is written to the voided sale / Then the refusal comes back as a permanent error

@@ -34,10 +34,18 @@ def simulator(clock: VirtualClock) -> Iterator[Cin7CoreSimulator]:
     sim.stop()
 
 
-def client_for(simulator: Cin7CoreSimulator, clock: VirtualClock, *, key: str = "key",
-               page_limit: int = 2) -> Cin7CoreClient:
-    return Cin7CoreClient(f"{simulator.url}ExternalApi/v2/", "acct", key, retry=RETRY, clock=clock,
-                          http=httpx.Client(timeout=5), page_limit=page_limit)
+def client_for(
+    simulator: Cin7CoreSimulator, clock: VirtualClock, *, key: str = "key", page_limit: int = 2
+) -> Cin7CoreClient:
+    return Cin7CoreClient(
+        f"{simulator.url}ExternalApi/v2/",
+        "acct",
+        key,
+        retry=RETRY,
+        clock=clock,
+        http=httpx.Client(timeout=5),
+        page_limit=page_limit,
+    )
 
 
 def test_feed_pages_by_total_and_yields_each_product_once(simulator: Cin7CoreSimulator, clock: VirtualClock) -> None:
@@ -72,8 +80,9 @@ def test_modified_since_is_strictly_after(simulator: Cin7CoreSimulator, clock: V
     assert skus == ["NEW-1"]
 
 
-def test_update_bumps_modified_and_deprecation_comes_through_inactive(simulator: Cin7CoreSimulator,
-                                                                      clock: VirtualClock) -> None:
+def test_update_bumps_modified_and_deprecation_comes_through_inactive(
+    simulator: Cin7CoreSimulator, clock: VirtualClock
+) -> None:
     # Given a product synced at the cursor, then deprecated and re-weighed in grams
     product_id = simulator.add_product("CAP-S", "Cap S", weight=Decimal("0.2"), length=Decimal(20))
     clock.advance(5)
@@ -144,16 +153,23 @@ def test_malformed_rows_are_set_aside_and_the_feed_goes_on(simulator: Cin7CoreSi
 
 def test_feed_rides_out_throttling_on_virtual_time(clock: VirtualClock) -> None:
     # Given a simulator that throttles a third of requests
-    sim = Cin7CoreSimulator("acct", "key", clock=clock,
-                            faults=FaultPlan(rate=0.34, weights={FaultKind.THROTTLE: 1.0}, seed=3))
+    sim = Cin7CoreSimulator(
+        "acct", "key", clock=clock, faults=FaultPlan(rate=0.34, weights={FaultKind.THROTTLE: 1.0}, seed=3)
+    )
     sim.start()
     try:
         start = clock.now() - timedelta(seconds=1)
         for n in range(4):
             sim.add_product(f"P-{n}", f"P {n}")
-        client = Cin7CoreClient(f"{sim.url}ExternalApi/v2/", "acct", "key", clock=clock,
-                                retry=RetryConfig(max_attempts=8, base_delay_seconds=0.1, max_delay_seconds=1),
-                                http=httpx.Client(timeout=5), page_limit=1)
+        client = Cin7CoreClient(
+            f"{sim.url}ExternalApi/v2/",
+            "acct",
+            "key",
+            clock=clock,
+            retry=RetryConfig(max_attempts=8, base_delay_seconds=0.1, max_delay_seconds=1),
+            http=httpx.Client(timeout=5),
+            page_limit=1,
+        )
         # When the feed is read one row a page
         with client:
             skus = [p.sku for p in client.products_changed_since(start)]

@@ -41,8 +41,13 @@ def add_uk_sale(sim: Cin7CoreSimulator, number: int = 1) -> str:
     return sim.add_sale(
         order_number=f"SO-{number:05d}",
         lines=[("TEE-BLK-M", 2, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("8.95"))],
-        address={"Line1": "22 Mill Lane", "City": "Bristol", "Postcode": "BS1 4DJ", "Country": "United Kingdom",
-                 "Contact": "Sam Patel"},
+        address={
+            "Line1": "22 Mill Lane",
+            "City": "Bristol",
+            "Postcode": "BS1 4DJ",
+            "Country": "United Kingdom",
+            "Contact": "Sam Patel",
+        },
         email="sam@example.com",
         phone="+44 7700 900456",
         shipping=Decimal("3.95"),
@@ -68,13 +73,32 @@ def test_fetch_order_maps_a_simulated_sale_exactly(simulator: Cin7CoreSimulator,
         delivery_service="Royal Mail Tracked 48",
         currency="GBP",
         lines=(
-            OrderLine(sku="TEE-BLK-M", name="Tee Blk M", quantity=Decimal(2), unit_price=Decimal("12.50"),
-                      tax=Decimal("4.17"), total=Decimal("25.00")),
-            OrderLine(sku="CAP-NVY-S", name="Cap Nvy S", quantity=Decimal(1), unit_price=Decimal("8.95"),
-                      tax=Decimal("1.49"), total=Decimal("8.95")),
+            OrderLine(
+                sku="TEE-BLK-M",
+                name="Tee Blk M",
+                quantity=Decimal(2),
+                unit_price=Decimal("12.50"),
+                tax=Decimal("4.17"),
+                total=Decimal("25.00"),
+            ),
+            OrderLine(
+                sku="CAP-NVY-S",
+                name="Cap Nvy S",
+                quantity=Decimal(1),
+                unit_price=Decimal("8.95"),
+                tax=Decimal("1.49"),
+                total=Decimal("8.95"),
+            ),
         ),
-        shipping_address=Address(name="Sam Patel", line1="22 Mill Lane", city="Bristol", postcode="BS1 4DJ",
-                                 country="GB", email="sam@example.com", phone="+44 7700 900456"),
+        shipping_address=Address(
+            name="Sam Patel",
+            line1="22 Mill Lane",
+            city="Bristol",
+            postcode="BS1 4DJ",
+            country="GB",
+            email="sam@example.com",
+            phone="+44 7700 900456",
+        ),
         shipping_total=Decimal("3.95"),
         tax_total=Decimal("6.32"),
         total=Decimal("37.90"),
@@ -105,8 +129,9 @@ def test_changes_since_are_paged_with_a_small_page_limit(simulator: Cin7CoreSimu
     for number in range(1, 6):
         clock.advance(60)
         expected.append(add_uk_sale(simulator, number))
-    draft = simulator.add_sale(order_number="SO-00077", lines=[("TEE-BLK-M", 1, Decimal("12.50"))],
-                               status="ORDERING", order_status="DRAFT")
+    draft = simulator.add_sale(
+        order_number="SO-00077", lines=[("TEE-BLK-M", 1, Decimal("12.50"))], status="ORDERING", order_status="DRAFT"
+    )
     client = client_for(simulator, clock, page_limit=2)
     # When the changes since the window start are listed
     changes = list(client.orders_changed_since(since))

@@ -39,11 +39,17 @@ def card_order(**changes: object) -> Order:
         delivery_service="Tracked 48",
         currency="GBP",
         lines=(
-            OrderLine(sku="TSHIRT-BLK-M", quantity=Decimal("2"), unit_price=Decimal("12.50"),
-                      tax=Decimal("5.00"), total=Decimal("25.00")),
+            OrderLine(
+                sku="TSHIRT-BLK-M",
+                quantity=Decimal("2"),
+                unit_price=Decimal("12.50"),
+                tax=Decimal("5.00"),
+                total=Decimal("25.00"),
+            ),
         ),
-        shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA",
-                                 country="GB", email="jo@example.com"),
+        shipping_address=Address(
+            name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB", email="jo@example.com"
+        ),
         shipping_total=Decimal("3.29"),
         tax_total=Decimal("5.66"),
         total=Decimal("33.95"),
@@ -78,8 +84,19 @@ def make_client(transport: Transport, clock: VirtualClock | None = None, max_att
 
 
 def refused(message: str) -> httpx.Response:
-    return httpx.Response(200, json=[{"OrderId": 0, "OrderNumber": REFERENCE, "Success": False,
-                                      "OrderStatusId": 0, "OrderStatus": None, "Message": message}])
+    return httpx.Response(
+        200,
+        json=[
+            {
+                "OrderId": 0,
+                "OrderNumber": REFERENCE,
+                "Success": False,
+                "OrderStatusId": 0,
+                "OrderStatus": None,
+                "Message": message,
+            }
+        ],
+    )
 
 
 # -- classification table -----------------------------------------------------------------------
@@ -123,8 +140,7 @@ def test_create_order_returns_the_new_warehouse_order() -> None:
     # When we create it
     ref = client.create_order(card_order(), REFERENCE, "Royal Mail Tracked 48")
     # Then the reference carries Scend's order id, and one authenticated PUT /api/Order was sent
-    assert ref == WarehouseOrderRef(warehouse_order_id="184467", client_reference=REFERENCE, status="new",
-                                    created=True)
+    assert ref == WarehouseOrderRef(warehouse_order_id="184467", client_reference=REFERENCE, status="new", created=True)
     [request] = transport.requests
     assert (request.method, request.url.path) == ("PUT", "/api/Order")
     assert request.headers["ms-apikey"] == API_KEY
@@ -169,11 +185,11 @@ def test_duplicate_reference_resolves_to_the_existing_order() -> None:
     # When we create it again
     ref = make_client(transport).create_order(card_order(), REFERENCE, "Royal Mail Tracked 48")
     # Then the existing order is returned, marked as not created by this call
-    assert ref == WarehouseOrderRef(warehouse_order_id="184467", client_reference=REFERENCE, status="picking",
-                                    created=False)
+    assert ref == WarehouseOrderRef(
+        warehouse_order_id="184467", client_reference=REFERENCE, status="picking", created=False
+    )
     search = transport.requests[1]
-    assert (search.method, search.url.path, search.url.params["OrderNumber"]) == (
-        "GET", "/api/Order/Search", REFERENCE)
+    assert (search.method, search.url.path, search.url.params["OrderNumber"]) == ("GET", "/api/Order/Search", REFERENCE)
 
 
 def test_duplicate_that_search_cannot_see_yet_is_transient() -> None:
@@ -257,8 +273,10 @@ def test_server_errors_are_retried_then_transient_after_max_attempts() -> None:
 
 def test_server_error_then_success_recovers() -> None:
     # Given one 500 and then an answer
-    transport = Transport(httpx.Response(500, json={"Message": "An error has occurred."}),
-                          httpx.Response(200, json=event("scend_order_search.json")))
+    transport = Transport(
+        httpx.Response(500, json={"Message": "An error has occurred."}),
+        httpx.Response(200, json=event("scend_order_search.json")),
+    )
     # When we search / Then the retry answers
     ref = make_client(transport).find_order(REFERENCE)
     assert ref is not None and ref.warehouse_order_id == "184467"
@@ -276,8 +294,9 @@ def test_refused_api_key_is_an_auth_error_without_retry() -> None:
 
 def test_non_json_success_body_is_transient() -> None:
     # Given a proxy answers 200 with an HTML page
-    transport = Transport(httpx.Response(200, content=b"<html><body>Please wait...</body></html>",
-                                         headers={"Content-Type": "text/html"}))
+    transport = Transport(
+        httpx.Response(200, content=b"<html><body>Please wait...</body></html>", headers={"Content-Type": "text/html"})
+    )
     # When we search / Then it is retried and escapes as transient, never parsed as "no order"
     with pytest.raises(TransientError):
         make_client(transport).find_order(REFERENCE)
@@ -319,8 +338,9 @@ def test_known_skus_matches_exact_case_with_one_search_per_distinct_sku() -> Non
 
     def search(request: httpx.Request) -> httpx.Response:
         text = request.url.params["Search"].lower()
-        return httpx.Response(200, json=[{"ID": i, "SKU": sku, "Name": sku} for i, sku in enumerate(catalogue)
-                                         if text in sku.lower()])
+        return httpx.Response(
+            200, json=[{"ID": i, "SKU": sku, "Name": sku} for i, sku in enumerate(catalogue) if text in sku.lower()]
+        )
 
     transport = Transport(search)
     # When we ask about exact, wrong-case, partial and repeated SKUs

@@ -30,8 +30,9 @@ def clock() -> VirtualClock:
 def scend(clock: VirtualClock) -> Iterator[tuple[ScendSimulator, ScendClient]]:
     simulator = ScendSimulator("skey", clock=clock)
     simulator.start()
-    client = ScendClient(f"{simulator.url}api/", "skey", client_id=3, retry=RETRY, clock=clock,
-                         http=httpx.Client(timeout=5))
+    client = ScendClient(
+        f"{simulator.url}api/", "skey", client_id=3, retry=RETRY, clock=clock, http=httpx.Client(timeout=5)
+    )
     yield simulator, client
     client.close()
     simulator.stop()
@@ -39,17 +40,25 @@ def scend(clock: VirtualClock) -> Iterator[tuple[ScendSimulator, ScendClient]]:
 
 def product(sku: str = "HOODIE-BLK-M", **changes: object) -> Product:
     base: dict[str, object] = {
-        "source": "cin7_core", "source_id": "p1", "sku": sku, "name": "Hoodie black M", "barcode": "5012345678900",
-        "weight_kg": Decimal("0.650"), "length_cm": Decimal(30), "width_cm": Decimal(25), "height_cm": Decimal(4),
-        "commodity_code": "6110209100", "country_of_origin": "PT", "customs_description": "Cotton hoodie",
+        "source": "cin7_core",
+        "source_id": "p1",
+        "sku": sku,
+        "name": "Hoodie black M",
+        "barcode": "5012345678900",
+        "weight_kg": Decimal("0.650"),
+        "length_cm": Decimal(30),
+        "width_cm": Decimal(25),
+        "height_cm": Decimal(4),
+        "commodity_code": "6110209100",
+        "country_of_origin": "PT",
+        "customs_description": "Cotton hoodie",
         "updated_at": WHEN,
     }
     base.update(changes)
     return Product.model_validate(base)
 
 
-def test_create_sends_every_field_in_one_call_and_find_reads_it_back(
-        scend: tuple[ScendSimulator, ScendClient]) -> None:
+def test_create_sends_every_field_in_one_call_and_find_reads_it_back(scend: tuple[ScendSimulator, ScendClient]) -> None:
     simulator, client = scend
     # When a new product is created
     created = client.create_product(product())
@@ -93,8 +102,9 @@ def test_update_sends_only_the_listed_fields(scend: tuple[ScendSimulator, ScendC
     created = client.create_product(product())
     simulator.add_product("HOODIE-BLK-M", **{**simulator.product("HOODIE-BLK-M"), "Weight": 0.7, "Depth": 31})
     # When the source renames it and changes its weight, but only name and barcode are ours to send
-    client.update_product(created, product(name="Hoodie black M v2", barcode="5012345678917",
-                                           weight_kg=Decimal(9)), ("name", "barcode"))
+    client.update_product(
+        created, product(name="Hoodie black M v2", barcode="5012345678917", weight_kg=Decimal(9)), ("name", "barcode")
+    )
     # Then name and barcode changed, and the warehouse's weight and depth were left alone
     held = simulator.product("HOODIE-BLK-M")
     assert (held["Name"], held["EAN"]) == ("Hoodie black M v2", "5012345678917")
@@ -144,7 +154,8 @@ def test_invalid_sku_is_sku_invalid(scend: tuple[ScendSimulator, ScendClient], s
 
 @pytest.mark.parametrize("barcode", ["12AB", "1234567", "12345678901"])
 def test_invalid_ean_is_warehouse_rejected_even_when_the_sku_says_sku(
-        scend: tuple[ScendSimulator, ScendClient], barcode: str) -> None:
+    scend: tuple[ScendSimulator, ScendClient], barcode: str
+) -> None:
     _, client = scend
     with pytest.raises(PermanentError) as error:
         client.create_product(product(sku="SKU-123", barcode=barcode))

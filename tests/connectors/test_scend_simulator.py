@@ -29,10 +29,10 @@ def order_for(*skus: str) -> Order:
         order_number="SO-01822",
         status="ORDERED",
         authorised=True,
-        lines=tuple(OrderLine(sku=sku, quantity=Decimal("1"), unit_price=Decimal("12.50"), tax=Decimal("2.50"))
-                    for sku in skus),
-        shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA",
-                                 country="GB"),
+        lines=tuple(
+            OrderLine(sku=sku, quantity=Decimal("1"), unit_price=Decimal("12.50"), tax=Decimal("2.50")) for sku in skus
+        ),
+        shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB"),
         tax_total=Decimal("2.50"),
         total=Decimal("15.00"),
     )
@@ -206,9 +206,7 @@ def test_statuses_advance_with_the_virtual_clock(
     assert stored["TrackingNumber"]
 
 
-def test_status_timings_are_configurable(
-    simulator: ScendSimulator, client: ScendClient, clock: VirtualClock
-) -> None:
+def test_status_timings_are_configurable(simulator: ScendSimulator, client: ScendClient, clock: VirtualClock) -> None:
     # Given a warehouse that despatches five minutes after creation
     simulator.status_timings_minutes = {4: 5.0}
     ref = client.create_order(order_for("TSHIRT-BLK-M"), REFERENCE, SERVICE)
@@ -281,8 +279,13 @@ def test_status_list_is_served(simulator: ScendSimulator) -> None:
 
 def test_create_validates_required_address_fields(simulator: ScendSimulator) -> None:
     # Given a body without a post code
-    body = {"OrderNumber": REFERENCE, "Address1": "1 High St", "Town": "Leeds", "Country": "GB",
-            "OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}]}
+    body = {
+        "OrderNumber": REFERENCE,
+        "Address1": "1 High St",
+        "Town": "Leeds",
+        "Country": "GB",
+        "OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1}],
+    }
     # When it is PUT / Then HTTP 200 with Success false naming the field
     raw = httpx.put(simulator.url + "api/Order", json=body, headers={"ms-apikey": API_KEY})
     [result] = raw.json()

@@ -45,8 +45,15 @@ def cin7(clock: VirtualClock) -> Iterator[Cin7CoreSimulator]:
 
 
 def cin7_client(sim: Cin7CoreSimulator, clock: VirtualClock, *, page_limit: int = 100) -> Cin7CoreClient:
-    return Cin7CoreClient(f"{sim.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY, clock=clock,
-                          http=httpx.Client(timeout=5), page_limit=page_limit)
+    return Cin7CoreClient(
+        f"{sim.url}ExternalApi/v2/",
+        ACCOUNT_ID,
+        APPLICATION_KEY,
+        retry=RETRY,
+        clock=clock,
+        http=httpx.Client(timeout=5),
+        page_limit=page_limit,
+    )
 
 
 STOCK_WRITE = "Product/ChannelStockLevels"  # the inferred endpoint, as the example client names it
@@ -80,7 +87,8 @@ def calls(sim: Cin7CoreSimulator | ScendSimulator, route: str) -> int:
 
 
 def test_cin7_reads_every_row_in_pages_and_sums_bins_across_page_boundaries(
-        cin7: Cin7CoreSimulator, clock: VirtualClock) -> None:
+    cin7: Cin7CoreSimulator, clock: VirtualClock
+) -> None:
     # Given 30 SKUs at two locations, every third one reported as two Bin rows
     for n in range(30):
         for location, on_hand in ((SCEND_UK, 10 + n), ("Retail Store", 5)):
@@ -101,13 +109,16 @@ def test_cin7_reads_every_row_in_pages_and_sums_bins_across_page_boundaries(
 
 
 def test_cin7_bin_rows_are_summed_and_stock_on_hand_is_not_read_as_units(
-        cin7: Cin7CoreSimulator, clock: VirtualClock) -> None:
+    cin7: Cin7CoreSimulator, clock: VirtualClock
+) -> None:
     # Given 10 units at Scend UK reported as two bins, with 4 of them allocated to an authorised sale
     cin7.set_stock("TEE-BLK-M", SCEND_UK, 10, two_bins=True)
     cin7.add_sale(order_number="SO-1", lines=[("TEE-BLK-M", 4, Decimal("12.50"))], location=SCEND_UK)
     payload = cin7.stock_webhook_payload(["TEE-BLK-M"])
     assert [(row["Bin"], row["OnHand"], row["Allocated"]) for row in payload] == [
-        ("Bin A-01", 7, 4), ("Bin B-01", 3, 0)]
+        ("Bin A-01", 7, 4),
+        ("Bin B-01", 3, 0),
+    ]
     assert all(row["StockOnHand"] != row["OnHand"] for row in payload)
     # When the SKU is read
     [row] = cin7_client(cin7, clock).stock_levels(["TEE-BLK-M"])
@@ -117,7 +128,8 @@ def test_cin7_bin_rows_are_summed_and_stock_on_hand_is_not_read_as_units(
 
 
 def test_cin7_sku_reads_keep_only_the_exact_sku_of_a_partial_match(
-        cin7: Cin7CoreSimulator, clock: VirtualClock) -> None:
+    cin7: Cin7CoreSimulator, clock: VirtualClock
+) -> None:
     # Given SKUs that a partial Sku filter confuses
     for sku, on_hand in (("TEE-BLK-M", 10), ("TEE-BLK-ML", 20), ("tee-blk-m", 30), ("CAP-NVY-S", 4)):
         cin7.set_stock(sku, SCEND_UK, on_hand)
@@ -140,13 +152,21 @@ def test_cin7_location_filter_is_exact(cin7: Cin7CoreSimulator, clock: VirtualCl
 
 def shipment(*lines: tuple[str, int]) -> Shipment:
     when = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-    return Shipment(warehouse="scend", parcel_id="700101", warehouse_order_id="50001", client_reference="EXA-1",
-                    despatched_at=when, tracking_numbers=("JB000700101GB",), updated_at=when,
-                    lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in lines))
+    return Shipment(
+        warehouse="scend",
+        parcel_id="700101",
+        warehouse_order_id="50001",
+        client_reference="EXA-1",
+        despatched_at=when,
+        tracking_numbers=("JB000700101GB",),
+        updated_at=when,
+        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in lines),
+    )
 
 
 def test_cin7_an_authorised_sale_allocates_until_shipped_and_a_void_frees_it(
-        cin7: Cin7CoreSimulator, clock: VirtualClock) -> None:
+    cin7: Cin7CoreSimulator, clock: VirtualClock
+) -> None:
     cin7.set_stock("TEE-BLK-M", SCEND_UK, 10)
     cin7.set_stock("TEE-BLK-M", "Retail Store", 10)
     client = cin7_client(cin7, clock)
@@ -196,9 +216,16 @@ def test_cin7_a_shared_budget_paces_a_long_read_under_the_limit(clock: VirtualCl
     with sim:
         for n in range(5):
             sim.set_stock(f"SKU-{n}", SCEND_UK, n, two_bins=False)
-        client = Cin7CoreClient(f"{sim.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY, clock=clock,
-                                budget=TokenBucket(2, 60, clock, capacity=1), http=httpx.Client(timeout=5),
-                                page_limit=1)
+        client = Cin7CoreClient(
+            f"{sim.url}ExternalApi/v2/",
+            ACCOUNT_ID,
+            APPLICATION_KEY,
+            retry=RETRY,
+            clock=clock,
+            budget=TokenBucket(2, 60, clock, capacity=1),
+            http=httpx.Client(timeout=5),
+            page_limit=1,
+        )
         # When it is read
         rows = list(client.stock_levels())
     # Then every row came through without a single 503, the budget spacing the calls on the clock
@@ -216,14 +243,28 @@ def mock_cin7(pages: list[list[dict[str, Any]]], total: int) -> Cin7CoreClient:
         rows = pages[page - 1] if page <= len(pages) else []
         return httpx.Response(200, json={"Total": total, "Page": page, "ProductAvailabilityList": rows})
 
-    return Cin7CoreClient("https://cin7.test/ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY,
-                          clock=VirtualClock(), http=httpx.Client(transport=httpx.MockTransport(answer)),
-                          page_limit=2)
+    return Cin7CoreClient(
+        "https://cin7.test/ExternalApi/v2/",
+        ACCOUNT_ID,
+        APPLICATION_KEY,
+        retry=RETRY,
+        clock=VirtualClock(),
+        http=httpx.Client(transport=httpx.MockTransport(answer)),
+        page_limit=2,
+    )
 
 
 def wire(sku: str, location: str, available: Any, bin_name: str | None = None) -> dict[str, Any]:
-    return {"ID": f"id-{sku}", "SKU": sku, "Location": location, "Bin": bin_name, "OnHand": available,
-            "Allocated": 0, "Available": available, "StockOnHand": 999.5}
+    return {
+        "ID": f"id-{sku}",
+        "SKU": sku,
+        "Location": location,
+        "Bin": bin_name,
+        "OnHand": available,
+        "Allocated": 0,
+        "Available": available,
+        "StockOnHand": 999.5,
+    }
 
 
 def test_cin7_malformed_rows_are_set_aside_and_a_repeated_bin_row_counts_once() -> None:
@@ -255,9 +296,15 @@ def test_cin7_a_sku_location_listed_in_two_places_is_not_yielded_twice() -> None
 
 
 def put_order(sim: ScendSimulator, reference: str, *items: tuple[str, int], warehouse_id: int = WAREHOUSE) -> int:
-    body = {"OrderNumber": reference, "Address1": "1 High St", "Town": "Leeds", "PostCode": "LS1 1AA",
-            "Country": "GB", "WarehouseId": warehouse_id,
-            "OrderItems": [{"SKU": sku, "Quantity": quantity} for sku, quantity in items]}
+    body = {
+        "OrderNumber": reference,
+        "Address1": "1 High St",
+        "Town": "Leeds",
+        "PostCode": "LS1 1AA",
+        "Country": "GB",
+        "WarehouseId": warehouse_id,
+        "OrderItems": [{"SKU": sku, "Quantity": quantity} for sku, quantity in items],
+    }
     answer = httpx.put(f"{sim.url}api/Order", json=body, headers={"ms-apikey": "skey"}, timeout=5).json()
     assert answer[0]["Success"], answer
     return int(answer[0]["OrderId"])
@@ -280,8 +327,14 @@ def test_scend_levels_map_breakdown_and_follow_orders(scend: ScendSimulator, clo
     cancelled = put_order(scend, "EXA-2", ("TEE-BLK-M", 5))
     row = read()
     assert (row.on_hand, row.allocated, row.available) == (50, 9, 41)
-    assert scend.stock_level("TEE-BLK-M") == {"total": 50, "allocated": 9, "level": 41, "quarantine": 2,
-                                              "damaged": 1, "sellable": 38}
+    assert scend.stock_level("TEE-BLK-M") == {
+        "total": 50,
+        "allocated": 9,
+        "level": 41,
+        "quarantine": 2,
+        "damaged": 1,
+        "sellable": 38,
+    }
     # When one is cancelled and the other despatches (two hours on the clock)
     scend.set_status(cancelled, CANCELLED)
     clock.advance(121 * 60)
@@ -309,17 +362,18 @@ def test_scend_reads_in_pages_of_the_configured_warehouse(scend: ScendSimulator,
 # -- Scend: the target (pushes) --------------------------------------------------------------------------
 
 
-def test_scend_push_applies_known_skus_and_returns_the_refused_ones(
-        scend: ScendSimulator, clock: VirtualClock) -> None:
+def test_scend_push_applies_known_skus_and_returns_the_refused_ones(scend: ScendSimulator, clock: VirtualClock) -> None:
     scend.add_product("TEE-BLK-M")
     scend.add_product("CAP-NVY-S")
     client = scend_client(scend, clock)
-    rejected = client.push_stock([
-        StockPush(sku="TEE-BLK-M", location="3", quantity=12),
-        StockPush(sku="GHOST-1", location="3", quantity=4),
-        StockPush(sku="CAP-NVY-S", location="3", quantity=0),
-        StockPush(sku="CAP-NVY-S", location="main", quantity=2),
-    ])
+    rejected = client.push_stock(
+        [
+            StockPush(sku="TEE-BLK-M", location="3", quantity=12),
+            StockPush(sku="GHOST-1", location="3", quantity=4),
+            StockPush(sku="CAP-NVY-S", location="3", quantity=0),
+            StockPush(sku="CAP-NVY-S", location="main", quantity=2),
+        ]
+    )
     assert rejected == [
         RejectedPush(sku="CAP-NVY-S", location="main", message="location 'main' is not a Scend WarehouseId"),
         RejectedPush(sku="GHOST-1", location="3", message="Product not found"),
@@ -370,8 +424,16 @@ def test_scend_cloudflare_429_feeds_the_budget(clock: VirtualClock) -> None:
     with sim:
         for n in range(3):
             sim.set_stock(f"SKU-{n}", 10)
-        client = ScendClient(f"{sim.url}api/", "skey", warehouse_id=WAREHOUSE, retry=RETRY, clock=clock,
-                             budget=budget, http=httpx.Client(timeout=5), page_limit=1)
+        client = ScendClient(
+            f"{sim.url}api/",
+            "skey",
+            warehouse_id=WAREHOUSE,
+            retry=RETRY,
+            clock=clock,
+            budget=budget,
+            http=httpx.Client(timeout=5),
+            page_limit=1,
+        )
         # When a read needs more calls than the minute allows
         with pytest.raises(RateLimitedError) as raised:
             list(client.stock_levels())
@@ -389,8 +451,15 @@ def test_scend_cloudflare_429_feeds_the_budget(clock: VirtualClock) -> None:
 
 
 def mock_scend(answer: Callable[[httpx.Request], httpx.Response]) -> ScendClient:
-    return ScendClient("https://scend.test/api/", "skey", warehouse_id=WAREHOUSE, retry=RETRY, clock=VirtualClock(),
-                       http=httpx.Client(transport=httpx.MockTransport(answer)), stock_write_endpoint=STOCK_WRITE)
+    return ScendClient(
+        "https://scend.test/api/",
+        "skey",
+        warehouse_id=WAREHOUSE,
+        retry=RETRY,
+        clock=VirtualClock(),
+        http=httpx.Client(transport=httpx.MockTransport(answer)),
+        stock_write_endpoint=STOCK_WRITE,
+    )
 
 
 def test_scend_a_refused_batch_is_stock_push_rejected() -> None:
@@ -433,7 +502,8 @@ def test_scend_the_simulator_serves_the_inferred_stock_write_only_behind_its_swi
     # And a connector with no endpoint configured refuses to push at all
     with pytest.raises(PermanentError, match="no stock write endpoint is configured"):
         ScendClient("https://scend.test/api/", "skey", retry=RETRY).push_stock(
-            [StockPush(sku="A", location="3", quantity=1)])
+            [StockPush(sku="A", location="3", quantity=1)]
+        )
 
 
 def test_scend_an_answer_missing_a_row_is_transient() -> None:
@@ -450,9 +520,16 @@ def test_scend_an_answer_missing_a_row_is_transient() -> None:
 
 
 def test_scend_a_malformed_stock_row_is_set_aside() -> None:
-    rows = [{"SKU": "A", "WarehouseId": 3, "Level": 4, "TotalStockLevel": 6,
-             "Breakdown": [{"Quantity": 2, "Type": "quarantine"}]},
-            {"SKU": "B", "WarehouseId": 3, "Level": "lots", "TotalStockLevel": 6}]
+    rows = [
+        {
+            "SKU": "A",
+            "WarehouseId": 3,
+            "Level": 4,
+            "TotalStockLevel": 6,
+            "Breakdown": [{"Quantity": 2, "Type": "quarantine"}],
+        },
+        {"SKU": "B", "WarehouseId": 3, "Level": "lots", "TotalStockLevel": 6},
+    ]
     client = mock_scend(lambda _request: httpx.Response(200, json=rows))
     [row], [rejected] = split(client.stock_levels())
     assert (row.sku, row.available, row.allocated, row.quarantined) == ("A", 4, 2, 2)

@@ -64,19 +64,37 @@ class FakeCommerce(FakePlatform):
         self._ids = itertools.count(1)
 
     # -- scenario ---------------------------------------------------------------------------------
-    def add_order(self, order_number: str, lines: list[tuple[str, int]] | None = None, *,
-                  authorised: bool = True, location: str = "Main",
-                  delivery_service: str = "Royal Mail Tracked 48", **fields: Any) -> str:
+    def add_order(
+        self,
+        order_number: str,
+        lines: list[tuple[str, int]] | None = None,
+        *,
+        authorised: bool = True,
+        location: str = "Main",
+        delivery_service: str = "Royal Mail Tracked 48",
+        **fields: Any,
+    ) -> str:
         """An order placed now; returns its source id. `fields` go onto the Order (status, address...)."""
         source_id = f"{next(self._ids):08d}-0000-4000-8000-000000000000"
-        order_lines = tuple(OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10"))
-                            for sku, quantity in (lines or [("SKU-1", 1)]))
+        order_lines = tuple(
+            OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10"))
+            for sku, quantity in (lines or [("SKU-1", 1)])
+        )
         now = self.clock.now()
-        order = Order(source=self.name, source_id=source_id, order_number=order_number, status="ORDERED",
-                      authorised=authorised, location=location, delivery_service=delivery_service,
-                      lines=order_lines, shipping_address=fields.pop("shipping_address", ADDRESS),
-                      total=sum((line.unit_price * line.quantity for line in order_lines), Decimal(0)),
-                      updated_at=now, **fields)
+        order = Order(
+            source=self.name,
+            source_id=source_id,
+            order_number=order_number,
+            status="ORDERED",
+            authorised=authorised,
+            location=location,
+            delivery_service=delivery_service,
+            lines=order_lines,
+            shipping_address=fields.pop("shipping_address", ADDRESS),
+            total=sum((line.unit_price * line.quantity for line in order_lines), Decimal(0)),
+            updated_at=now,
+            **fields,
+        )
         self.orders[source_id] = HeldOrder(order, now)
         return source_id
 
@@ -88,16 +106,35 @@ class FakeCommerce(FakePlatform):
     def add_product(self, sku: str, name: str = "", **fields: Any) -> Product:
         """A product created or edited now (`fields` onto Product: barcode, weight_kg, active...)."""
         previous = self.products.get(sku)
-        product = Product(source=self.name, source_id=previous.source_id if previous else f"p-{next(self._ids)}",
-                          sku=sku, name=name or sku, updated_at=self.clock.now(), **fields)
+        product = Product(
+            source=self.name,
+            source_id=previous.source_id if previous else f"p-{next(self._ids)}",
+            sku=sku,
+            name=name or sku,
+            updated_at=self.clock.now(),
+            **fields,
+        )
         self.products[sku] = product
         return product
 
-    def set_stock(self, sku: str, location: str, available: int | Decimal, *, on_hand: int | Decimal | None = None,
-                  allocated: int | Decimal = 0) -> None:
+    def set_stock(
+        self,
+        sku: str,
+        location: str,
+        available: int | Decimal,
+        *,
+        on_hand: int | Decimal | None = None,
+        allocated: int | Decimal = 0,
+    ) -> None:
         on = Decimal(on_hand if on_hand is not None else available)
-        self.stock[(sku, location)] = StockRow(sku=sku, location=location, available=Decimal(available),
-                                               on_hand=on, allocated=Decimal(allocated), updated_at=self.clock.now())
+        self.stock[(sku, location)] = StockRow(
+            sku=sku,
+            location=location,
+            available=Decimal(available),
+            on_hand=on,
+            allocated=Decimal(allocated),
+            updated_at=self.clock.now(),
+        )
 
     def add_unreadable(self, feed: str, row: Any, detail: str, key: str = "") -> None:
         """A row changed now that the platform lists but a connector cannot map (`feed`: products or stock)."""
@@ -142,8 +179,15 @@ class FakeCommerce(FakePlatform):
         return True
 
     # -- ShipmentTarget -----------------------------------------------------------------------------
-    def write_shipment(self, source_id: str, shipment: Shipment, *, location: str, progress: Mapping[str, str],
-                       remember: Callable[[str], None]) -> None:
+    def write_shipment(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None:
         """One parcel written once: its token is claimed through `remember` before the write, and a parcel
         already written (by token or by parcel id) is not written again. Units beyond what the order holds
         are refused, as a platform refuses an over-pick."""
@@ -160,8 +204,9 @@ class FakeCommerce(FakePlatform):
         already = self.shipped(source_id)
         for line in shipment.lines:
             if already.get(line.sku, Decimal(0)) + line.quantity > ordered.get(line.sku, Decimal(0)):
-                raise PermanentError(ReasonCode.SOURCE_REJECTED,
-                                     f"order {source_id}: {line.sku} x {line.quantity} is more than it holds")
+                raise PermanentError(
+                    ReasonCode.SOURCE_REJECTED, f"order {source_id}: {line.sku} x {line.quantity} is more than it holds"
+                )
         held.shipments.append(shipment)
         held.updated_at = self.clock.now()
         self.writes += 1
@@ -169,8 +214,9 @@ class FakeCommerce(FakePlatform):
     # -- CatalogueSource ----------------------------------------------------------------------------
     def products_changed_since(self, since: datetime) -> Iterator[Product | Rejected]:
         self._enter("products_changed_since", since)
-        yield from sorted((p for p in self.products.values() if p.updated_at > since),
-                          key=lambda p: (p.updated_at, p.sku))
+        yield from sorted(
+            (p for p in self.products.values() if p.updated_at > since), key=lambda p: (p.updated_at, p.sku)
+        )
         yield from [rejected for at, rejected in self.unreadable["products"] if at > since]
 
     # -- StockSource --------------------------------------------------------------------------------
@@ -193,8 +239,12 @@ class FakeCommerce(FakePlatform):
     def _changes(self, since: datetime, keep: Callable[[HeldOrder], bool]) -> Iterator[OrderChange]:
         for held in sorted(self.orders.values(), key=lambda h: h.updated_at):
             if held.updated_at > since and keep(held):
-                yield OrderChange(source_id=held.order.source_id, order_number=held.order.order_number,
-                                  status="VOIDED" if held.voided else held.order.status, updated_at=held.updated_at)
+                yield OrderChange(
+                    source_id=held.order.source_id,
+                    order_number=held.order.order_number,
+                    status="VOIDED" if held.voided else held.order.status,
+                    updated_at=held.updated_at,
+                )
 
 
 # Structural checks, run by mypy: the fake is each port it stands in for.

@@ -53,10 +53,19 @@ class FakeWarehouse(FakePlatform):
 
     name = "fake_warehouse"
 
-    def __init__(self, name: str | None = None, *, statuses: Mapping[str, tuple[str, str]] = STATUSES,
-                 new: str = "new", cancelled: str = "cancelled", despatched: str = "despatched",
-                 cancellable: frozenset[str] = frozenset({"new"}), accepts_stock_writes: bool = True,
-                 push_batch_size: int = 100, **options: Any):
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        statuses: Mapping[str, tuple[str, str]] = STATUSES,
+        new: str = "new",
+        cancelled: str = "cancelled",
+        despatched: str = "despatched",
+        cancellable: frozenset[str] = frozenset({"new"}),
+        accepts_stock_writes: bool = True,
+        push_batch_size: int = 100,
+        **options: Any,
+    ):
         super().__init__(name, **options)
         self.statuses = dict(statuses)
         self.new, self.cancelled, self.despatched_code = new, cancelled, despatched
@@ -85,19 +94,33 @@ class FakeWarehouse(FakePlatform):
         order = self._order(warehouse_order_id)
         order.status, order.updated_at = code, self.clock.now()
 
-    def despatch(self, warehouse_order_id: str, *, tracking: tuple[str, ...] = ("TRACK-1",),
-                 lines: list[tuple[str, int]] | None = None) -> Shipment:
+    def despatch(
+        self,
+        warehouse_order_id: str,
+        *,
+        tracking: tuple[str, ...] = ("TRACK-1",),
+        lines: list[tuple[str, int]] | None = None,
+    ) -> Shipment:
         """The order (or `lines` of it) leaves now, as one despatch whose parcel id is the order's id
         (a second part gets its own id)."""
         order = self._order(warehouse_order_id)
         now = self.clock.now()
-        parts = sum(1 for s in self.despatches if isinstance(s, Shipment) and s.warehouse_order_id == warehouse_order_id)
+        parts = sum(
+            1 for s in self.despatches if isinstance(s, Shipment) and s.warehouse_order_id == warehouse_order_id
+        )
         shipped = lines or [(line.sku, int(line.quantity)) for line in order.order.lines]
         shipment = Shipment(
-            warehouse=self.name, parcel_id=warehouse_order_id if not parts else f"{warehouse_order_id}-{parts + 1}",
-            warehouse_order_id=warehouse_order_id, client_reference=order.client_reference, despatched_at=now,
-            carrier="Royal Mail", service=order.courier_service, tracking_numbers=tracking,
-            lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in shipped), updated_at=now)
+            warehouse=self.name,
+            parcel_id=warehouse_order_id if not parts else f"{warehouse_order_id}-{parts + 1}",
+            warehouse_order_id=warehouse_order_id,
+            client_reference=order.client_reference,
+            despatched_at=now,
+            carrier="Royal Mail",
+            service=order.courier_service,
+            tracking_numbers=tracking,
+            lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in shipped),
+            updated_at=now,
+        )
         self.despatches.append(shipment)
         self._despatched_at.append(now)
         order.status, order.updated_at = self.despatched_code, now
@@ -110,8 +133,12 @@ class FakeWarehouse(FakePlatform):
 
     def set_stock(self, sku: str, location: str, available: int, *, on_hand: int | None = None) -> None:
         self.stock[(sku, location)] = StockRow(
-            sku=sku, location=location, available=Decimal(available),
-            on_hand=Decimal(on_hand if on_hand is not None else available), updated_at=self.clock.now())
+            sku=sku,
+            location=location,
+            available=Decimal(available),
+            on_hand=Decimal(on_hand if on_hand is not None else available),
+            updated_at=self.clock.now(),
+        )
 
     # -- FulfilmentTarget ---------------------------------------------------------------------------
     def find_order(self, client_reference: str) -> WarehouseOrderRef | None:
@@ -132,8 +159,9 @@ class FakeWarehouse(FakePlatform):
         unknown = sorted({line.sku for line in order.lines} - set(self.products))
         if unknown:
             raise PermanentError(ReasonCode.SKU_UNKNOWN, f"{self.name} holds no product {', '.join(unknown)}")
-        held = WarehouseOrder(str(next(self._ids)), client_reference, order, courier_service, self.new,
-                              self.clock.now())
+        held = WarehouseOrder(
+            str(next(self._ids)), client_reference, order, courier_service, self.new, self.clock.now()
+        )
         self.orders[held.warehouse_order_id] = held
         return self._ref(held, created=True)
 
@@ -192,8 +220,10 @@ class FakeWarehouse(FakePlatform):
         if not self._accepts_stock_writes:
             raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE, f"{self.name} takes no stock figures")
         if len(pushes) > self.push_batch_size:
-            raise PermanentError(ReasonCode.STOCK_PUSH_REJECTED,
-                                 f"{len(pushes)} rows in one batch; {self.name} takes {self.push_batch_size}")
+            raise PermanentError(
+                ReasonCode.STOCK_PUSH_REJECTED,
+                f"{len(pushes)} rows in one batch; {self.name} takes {self.push_batch_size}",
+            )
         rejected: list[RejectedPush] = []
         for push in pushes:
             if push.sku not in self.products:
@@ -221,8 +251,11 @@ class FakeWarehouse(FakePlatform):
     def order_state(self, warehouse_order_id: str) -> WarehouseOrderRef | None:
         self._enter("order_state", warehouse_order_id)
         order = self.orders.get(warehouse_order_id)
-        return None if order is None else self._ref(order, created=False).model_copy(
-            update={"updated_at": order.updated_at})
+        return (
+            None
+            if order is None
+            else self._ref(order, created=False).model_copy(update={"updated_at": order.updated_at})
+        )
 
     # -- helpers ------------------------------------------------------------------------------------
     def _order(self, warehouse_order_id: str) -> WarehouseOrder:
@@ -236,8 +269,12 @@ class FakeWarehouse(FakePlatform):
         return WarehouseStatusRead(status=status, code=code, name=name)
 
     def _ref(self, order: WarehouseOrder, *, created: bool) -> WarehouseOrderRef:
-        return WarehouseOrderRef(warehouse_order_id=order.warehouse_order_id, client_reference=order.client_reference,
-                                 status=self.statuses[order.status][0], created=created)
+        return WarehouseOrderRef(
+            warehouse_order_id=order.warehouse_order_id,
+            client_reference=order.client_reference,
+            status=self.statuses[order.status][0],
+            created=created,
+        )
 
 
 # Structural checks, run by mypy: the fake is each port it stands in for.

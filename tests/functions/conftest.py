@@ -25,8 +25,13 @@ SECRETS = {
     "platforms.cin7.webhook_secret": {"secret": "hook-secret"},
     "platforms.scend.credentials_secret": {"api_key": "scend-key"},
 }
-GOOD_ADDRESS = {"Line1": "1 High Street", "City": "Leeds", "Postcode": "LS1 1AA", "Country": "United Kingdom",
-                "Contact": "Jo Smith"}
+GOOD_ADDRESS = {
+    "Line1": "1 High Street",
+    "City": "Leeds",
+    "Postcode": "LS1 1AA",
+    "Country": "United Kingdom",
+    "Contact": "Jo Smith",
+}
 
 
 @dataclass
@@ -41,8 +46,12 @@ class Harness:
         return self.local.runtime
 
     def add_sale(self, number: str = "SO-1", **changes: Any) -> str:
-        spec: dict[str, Any] = {"order_number": number, "lines": [("TEE-BLK-M", 2, Decimal("12.50"))],
-                                "address": dict(GOOD_ADDRESS), "email": "jo@example.com"}
+        spec: dict[str, Any] = {
+            "order_number": number,
+            "lines": [("TEE-BLK-M", 2, Decimal("12.50"))],
+            "address": dict(GOOD_ADDRESS),
+            "email": "jo@example.com",
+        }
         spec.update(changes)
         return self.cin7.add_sale(**spec)
 
@@ -68,10 +77,19 @@ class Harness:
         records = []
         for index, body in enumerate(bodies):
             text = body if isinstance(body, str) else json.dumps(body)
-            records.append({"messageId": f"m-{index}", "receiptHandle": f"r-{index}", "body": text,
-                            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                            "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "eu-west-2",
-                            "eventSourceARN": "arn:aws:sqs:eu-west-2:123456789012:q"})
+            records.append(
+                {
+                    "messageId": f"m-{index}",
+                    "receiptHandle": f"r-{index}",
+                    "body": text,
+                    "attributes": {"ApproximateReceiveCount": "1"},
+                    "messageAttributes": {},
+                    "md5OfBody": "",
+                    "eventSource": "aws:sqs",
+                    "awsRegion": "eu-west-2",
+                    "eventSourceARN": "arn:aws:sqs:eu-west-2:123456789012:q",
+                }
+            )
         return {"Records": records}
 
     def invoke(self, hop: str, event: dict[str, Any]) -> Any:
@@ -83,8 +101,12 @@ def running_harness(example_config: ClientConfig) -> Iterator[Harness]:
     """Simulators on localhost and the stack's resources on moto, for as long as the block runs."""
     clock = VirtualClock()
     cin7 = Cin7CoreSimulator("acct-1", "key-1", clock=clock, faults=FaultPlan())
-    scend = ScendSimulator("scend-key", clock=clock, faults=FaultPlan(),
-                           stock_write_endpoint=example_config.platforms["scend"].stock_write_endpoint)  # type: ignore[attr-defined]
+    scend = ScendSimulator(
+        "scend-key",
+        clock=clock,
+        faults=FaultPlan(),
+        stock_write_endpoint=example_config.platforms["scend"].stock_write_endpoint,
+    )  # type: ignore[attr-defined]
     cin7.start()
     scend.start()
     for sku in ("TEE-BLK-M", "TEE-WHT-L", "CAP-NVY-S"):

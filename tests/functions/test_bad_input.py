@@ -34,9 +34,13 @@ from tests.functions.conftest import Harness, running_harness
 
 COUNTS: dict[str, Counter[str]] = defaultdict(Counter)
 EXAMPLES = 100
-HYPOTHESIS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                             HealthCheck.data_too_large])
+HYPOTHESIS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 SECRET = "hook-secret"
 HEADER = "X-Hopline-Webhook-Secret"
 SALE_GUID = "91ee7b1d-bd35-4e43-b98a-db86be777624"
@@ -52,7 +56,8 @@ def report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     lines = ["bad-input corpus, cases per edge and outcome:"] + [
         f"  {edge}: {sum(c.values())} cases; " + ", ".join(f"{k}={v}" for k, v in sorted(c.items()))
-        for edge, c in sorted(COUNTS.items())]
+        for edge, c in sorted(COUNTS.items())
+    ]
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if capture is None:
         print("\n".join(lines))
@@ -165,16 +170,37 @@ def api_event(path: str, body: str | None, *, headers: str = "correct", base64_f
     else:
         single, multi = None, None
     return {
-        "resource": path, "path": path, "httpMethod": "POST", "headers": single, "multiValueHeaders": multi,
-        "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
-        "stageVariables": None, "body": body, "isBase64Encoded": base64_flag,
-        "requestContext": {"resourcePath": path, "httpMethod": "POST", "path": f"/prod{path}", "stage": "prod",
-                           "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "127.0.0.1"}},
+        "resource": path,
+        "path": path,
+        "httpMethod": "POST",
+        "headers": single,
+        "multiValueHeaders": multi,
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": body,
+        "isBase64Encoded": base64_flag,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": "POST",
+            "path": f"/prod{path}",
+            "stage": "prod",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
     }
 
 
-def call_webhook(harness: Harness, effects: Effects, edge: str, body: str | None, *, headers: str = "correct",
-                 base64_flag: bool = False) -> str:
+def call_webhook(
+    harness: Harness,
+    effects: Effects,
+    edge: str,
+    body: str | None,
+    *,
+    headers: str = "correct",
+    base64_flag: bool = False,
+) -> str:
     """One webhook case through the real handler; asserts its outcome and returns it for the counts."""
     hop = "webhook_receiver" if edge == "webhook_receiver" else "stock_webhook"
     path = "/webhooks/cin7-core" if hop == "webhook_receiver" else "/webhooks/cin7-core/stock"
@@ -233,37 +259,59 @@ SALE_CASES: list[tuple[str, str | None, str, bool, str]] = [
     ("deep nesting, 1,000", nested(1000), "correct", False, "quarantined:payload_invalid"),
     ("deep nesting, 100,000", nested(100_000), "correct", False, "quarantined:payload_invalid"),
     ("lone surrogate in SaleID", sale_body(SaleID="\ud800"), "correct", False, "quarantined:id_malformed"),
-    ("lone surrogate in order number", sale_body(SaleOrderNumber="SO-\udfff"), "correct", False,
-     "quarantined:id_malformed"),
+    (
+        "lone surrogate in order number",
+        sale_body(SaleOrderNumber="SO-\udfff"),
+        "correct",
+        False,
+        "quarantined:id_malformed",
+    ),
     ("lone surrogate raw in body", '{"SaleID": "\ud800"}', "correct", False, "quarantined:payload_invalid"),
     ("NUL in SaleID", sale_body(SaleID=SALE_GUID[:-1] + "\x00"), "correct", False, "quarantined:id_malformed"),
     ("NUL in body", "\x00" * 10, "correct", False, "quarantined:payload_invalid"),
-    ("SaleID of 200,000 characters", sale_body(SaleID="A" * 200_000), "correct", False,
-     "quarantined:id_malformed"),
-    ("SaleID of 300,000 characters", sale_body(SaleID="A" * 300_000), "correct", False,
-     "quarantined:body_too_large"),
+    ("SaleID of 200,000 characters", sale_body(SaleID="A" * 200_000), "correct", False, "quarantined:id_malformed"),
+    ("SaleID of 300,000 characters", sale_body(SaleID="A" * 300_000), "correct", False, "quarantined:body_too_large"),
     ("SaleID not a GUID", sale_body(SaleID="../../etc/passwd"), "correct", False, "quarantined:id_malformed"),
     ("SaleID a number", sale_body(SaleID=42), "correct", False, "quarantined:payload_invalid"),
     ("SaleID a list", sale_body(SaleID=[SALE_GUID]), "correct", False, "quarantined:payload_invalid"),
     ("SaleID an object", sale_body(SaleID={"a": 1}), "correct", False, "quarantined:payload_invalid"),
-    ("two SaleIDs", f'{{"SaleID": "{SALE_GUID}", "SaleID": "{uuid.UUID(int=5)}"}}', "correct", False,
-     "quarantined:payload_invalid"),
-    ("order number 10,000 characters", sale_body(SaleOrderNumber="9" * 10_000), "correct", False,
-     "quarantined:id_malformed"),
+    (
+        "two SaleIDs",
+        f'{{"SaleID": "{SALE_GUID}", "SaleID": "{uuid.UUID(int=5)}"}}',
+        "correct",
+        False,
+        "quarantined:payload_invalid",
+    ),
+    (
+        "order number 10,000 characters",
+        sale_body(SaleOrderNumber="9" * 10_000),
+        "correct",
+        False,
+        "quarantined:id_malformed",
+    ),
     ("array body", "[1, 2]", "correct", False, "quarantined:payload_invalid"),
     ("empty body", "", "correct", False, "quarantined:payload_invalid"),
     ("no body", None, "correct", False, "quarantined:payload_invalid"),
-    ("UTF-16 body, base64", base64.b64encode(sale_body().encode("utf-16")).decode(), "correct", True,
-     "quarantined:payload_invalid"),
-    ("Latin-1 body, base64", base64.b64encode('{"SaleID": "caf\xe9"}'.encode("latin-1")).decode(), "correct", True,
-     "quarantined:payload_invalid"),
+    (
+        "UTF-16 body, base64",
+        base64.b64encode(sale_body().encode("utf-16")).decode(),
+        "correct",
+        True,
+        "quarantined:payload_invalid",
+    ),
+    (
+        "Latin-1 body, base64",
+        base64.b64encode('{"SaleID": "caf\xe9"}'.encode("latin-1")).decode(),
+        "correct",
+        True,
+        "quarantined:payload_invalid",
+    ),
     ("good body, base64", base64.b64encode(sale_body().encode()).decode(), "correct", True, "accepted"),
     ("base64 flag, not base64", "{not base64!}", "correct", True, "quarantined:payload_invalid"),
     ("base64 flag, non-ASCII", "é" * 12, "correct", True, "quarantined:payload_invalid"),
     ("base64 flag, bad padding", "abc", "correct", True, "quarantined:payload_invalid"),
     ("oversize body", sale_body(Padding="x" * 300_000), "correct", False, "quarantined:body_too_large"),
-    ("oversize body, base64", base64.b64encode(b"x" * 400_000).decode(), "correct", True,
-     "quarantined:body_too_large"),
+    ("oversize body, base64", base64.b64encode(b"x" * 400_000).decode(), "correct", True, "quarantined:body_too_large"),
     ("oversize and unauthenticated", sale_body(Padding="x" * 300_000), "wrong value", False, "unauthorised_401"),
 ]
 
@@ -275,31 +323,44 @@ STOCK_CASES: list[tuple[str, str | None, str, bool, str]] = [
     ("deep nesting", "[" * 5000 + "]" * 5000, "correct", False, "quarantined:payload_invalid"),
     ("lone surrogate SKU", json.dumps([{"SKU": "TEE-\ud800"}]), "correct", False, "quarantined:sku_invalid"),
     ("NUL in SKU", json.dumps([{"SKU": "TEE\x00"}]), "correct", False, "quarantined:sku_invalid"),
-    ("SKU of 300,000 characters", json.dumps([{"SKU": "S" * 300_000}]), "correct", False,
-     "quarantined:body_too_large"),
+    ("SKU of 300,000 characters", json.dumps([{"SKU": "S" * 300_000}]), "correct", False, "quarantined:body_too_large"),
     ("SKU of 5,000 characters", json.dumps([{"SKU": "S" * 5_000}]), "correct", False, "quarantined:sku_invalid"),
     ("blank SKU", json.dumps([{"SKU": "  "}]), "correct", False, "quarantined:sku_blank"),
     ("SKU a number", json.dumps([{"SKU": 7}]), "correct", False, "quarantined:payload_invalid"),
-    ("2,000 rows", json.dumps([{"SKU": f"S{i}"} for i in range(2_000)]), "correct", False,
-     "quarantined:too_many_lines"),
+    (
+        "2,000 rows",
+        json.dumps([{"SKU": f"S{i}"} for i in range(2_000)]),
+        "correct",
+        False,
+        "quarantined:too_many_lines",
+    ),
     ("object body", '{"a": 1}', "correct", False, "quarantined:payload_invalid"),
     ("base64 flag, bad data", "%%%", "correct", True, "quarantined:payload_invalid"),
-    ("non-UTF-8, base64", base64.b64encode(b'[{"SKU": "\xff"}]').decode(), "correct", True,
-     "quarantined:payload_invalid"),
+    (
+        "non-UTF-8, base64",
+        base64.b64encode(b'[{"SKU": "\xff"}]').decode(),
+        "correct",
+        True,
+        "quarantined:payload_invalid",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("edge", "cases"), [("webhook_receiver", SALE_CASES), ("stock_webhook", STOCK_CASES)])
-def test_webhook_hand_cases(harness: Harness, effects: Effects, edge: str,
-                            cases: list[tuple[str, str | None, str, bool, str]]) -> None:
+def test_webhook_hand_cases(
+    harness: Harness, effects: Effects, edge: str, cases: list[tuple[str, str | None, str, bool, str]]
+) -> None:
     # Given each hand-made bad (or good) request / When it reaches the real handler / Then the expected outcome
-    outcomes = {name: call_webhook(harness, effects, edge, body, headers=headers, base64_flag=flag)
-                for name, body, headers, flag, _ in cases}
+    outcomes = {
+        name: call_webhook(harness, effects, edge, body, headers=headers, base64_flag=flag)
+        for name, body, headers, flag, _ in cases
+    }
     assert outcomes == {name: expected for name, _b, _h, _f, expected in cases}
 
 
-def test_a_sale_webhook_id_builds_a_short_archive_key_and_the_message_carries_it(harness: Harness,
-                                                                                 effects: Effects) -> None:
+def test_a_sale_webhook_id_builds_a_short_archive_key_and_the_message_carries_it(
+    harness: Harness, effects: Effects
+) -> None:
     assert call_webhook(harness, effects, "webhook_receiver", sale_body()) == "accepted"
     [(key, _size)] = effects.archived
     assert key.startswith(f"orders/{harness.rt.config.client}/cin7_core/{SALE_GUID}/")
@@ -318,25 +379,48 @@ def test_an_oversize_body_is_archived_cut_to_the_bound(harness: Harness, effects
 _TEXT = st.text(st.characters(exclude_categories=()), max_size=30)
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _TEXT,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4), max_leaves=10)
-_IDS = st.one_of(st.just(SALE_GUID), st.just(SALE_GUID.upper()), st.uuids().map(str), _JSON,
-                 st.text(st.characters(exclude_categories=()), min_size=60, max_size=400))
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=10,
+)
+_IDS = st.one_of(
+    st.just(SALE_GUID),
+    st.just(SALE_GUID.upper()),
+    st.uuids().map(str),
+    _JSON,
+    st.text(st.characters(exclude_categories=()), min_size=60, max_size=400),
+)
 
 
 @st.composite
 def webhook_request(draw: st.DrawFn, *, stock: bool) -> tuple[str | None, str, bool]:
     if stock:
-        body = draw(st.one_of(
-            st.lists(st.fixed_dictionaries({"SKU": _IDS | _TEXT}, optional={"Available": _JSON}), max_size=5)
-            .map(json.dumps),
-            _JSON.map(json.dumps), _TEXT, st.integers(1, 3000).map(lambda d: "[" * d + "]" * d)))
+        body = draw(
+            st.one_of(
+                st.lists(st.fixed_dictionaries({"SKU": _IDS | _TEXT}, optional={"Available": _JSON}), max_size=5).map(
+                    json.dumps
+                ),
+                _JSON.map(json.dumps),
+                _TEXT,
+                st.integers(1, 3000).map(lambda d: "[" * d + "]" * d),
+            )
+        )
     else:
-        body = draw(st.one_of(
-            st.fixed_dictionaries({"SaleID": _IDS}, optional={
-                "SaleOrderNumber": _JSON | _TEXT, "EventType": st.sampled_from(["Sale/OrderAuthorised",
-                                                                               "Sale/Voided"]) | _JSON,
-                "Extra": _JSON}).map(json.dumps),
-            _JSON.map(json.dumps), _TEXT, st.integers(1, 3000).map(nested), st.none()))
+        body = draw(
+            st.one_of(
+                st.fixed_dictionaries(
+                    {"SaleID": _IDS},
+                    optional={
+                        "SaleOrderNumber": _JSON | _TEXT,
+                        "EventType": st.sampled_from(["Sale/OrderAuthorised", "Sale/Voided"]) | _JSON,
+                        "Extra": _JSON,
+                    },
+                ).map(json.dumps),
+                _JSON.map(json.dumps),
+                _TEXT,
+                st.integers(1, 3000).map(nested),
+                st.none(),
+            )
+        )
     headers = draw(st.sampled_from(HEADER_VARIANTS))
     flag = draw(st.booleans())
     if flag and body is not None and draw(st.booleans()):
@@ -367,10 +451,22 @@ NOW = "2026-01-05T10:00:00+00:00"
 def order(**changes: Any) -> dict[str, Any]:
     line = {"sku": "TEE-BLK-M", "quantity": "2", "unit_price": "12.50"}
     line.update(changes.pop("line", {}))
-    base = {"source": "cin7_core", "source_id": SALE_GUID, "order_number": "SO-1", "status": "ORDERED",
-            "authorised": True, "delivery_service": "Standard", "lines": [line],
-            "shipping_address": {"name": "Jo Smith", "line1": "1 High Street", "city": "Leeds", "postcode": "LS1 1AA",
-                                 "country": "GB"}}
+    base = {
+        "source": "cin7_core",
+        "source_id": SALE_GUID,
+        "order_number": "SO-1",
+        "status": "ORDERED",
+        "authorised": True,
+        "delivery_service": "Standard",
+        "lines": [line],
+        "shipping_address": {
+            "name": "Jo Smith",
+            "line1": "1 High Street",
+            "city": "Leeds",
+            "postcode": "LS1 1AA",
+            "country": "GB",
+        },
+    }
     base.update(changes)
     return base
 
@@ -378,17 +474,46 @@ def order(**changes: Any) -> dict[str, Any]:
 def valid_message(queue: str, client: str) -> dict[str, Any]:
     return {
         "order-intake": {"client": client, "source": "cin7_core", "source_id": SALE_GUID, "trigger": "webhook"},
-        "order-submit": {"client": client, "source": "cin7_core", "source_id": SALE_GUID,
-                         "client_reference": "EX-SO-1", "courier_service": "RM48", "order": order()},
-        "shipment-writeback": {"client": client, "trigger": "poll", "shipment": {
-            "warehouse": "scend", "parcel_id": "9001", "warehouse_order_id": "9001", "client_reference": "EX-SO-1",
-            "despatched_at": NOW, "updated_at": NOW, "lines": [{"sku": "TEE-BLK-M", "quantity": "1"}]}},
-        "product-sync": {"client": client, "trigger": "poll", "product": {
-            "source": "cin7_core", "source_id": str(uuid.UUID(int=7)), "sku": "NEW-SKU-1", "name": "New",
-            "updated_at": NOW}},
+        "order-submit": {
+            "client": client,
+            "source": "cin7_core",
+            "source_id": SALE_GUID,
+            "client_reference": "EX-SO-1",
+            "courier_service": "RM48",
+            "order": order(),
+        },
+        "shipment-writeback": {
+            "client": client,
+            "trigger": "poll",
+            "shipment": {
+                "warehouse": "scend",
+                "parcel_id": "9001",
+                "warehouse_order_id": "9001",
+                "client_reference": "EX-SO-1",
+                "despatched_at": NOW,
+                "updated_at": NOW,
+                "lines": [{"sku": "TEE-BLK-M", "quantity": "1"}],
+            },
+        },
+        "product-sync": {
+            "client": client,
+            "trigger": "poll",
+            "product": {
+                "source": "cin7_core",
+                "source_id": str(uuid.UUID(int=7)),
+                "sku": "NEW-SKU-1",
+                "name": "New",
+                "updated_at": NOW,
+            },
+        },
         "stock-sync": {"client": client, "trigger": "event", "skus": ["TEE-BLK-M"], "read_at": NOW},
-        "cancel-requests": {"client": client, "source": "cin7_core", "source_id": SALE_GUID, "requested_at": NOW,
-                            "trigger": "webhook"},
+        "cancel-requests": {
+            "client": client,
+            "source": "cin7_core",
+            "source_id": SALE_GUID,
+            "requested_at": NOW,
+            "trigger": "webhook",
+        },
     }[queue]
 
 
@@ -429,8 +554,13 @@ FOREIGN = [("client", "another-brand"), ("client", "🙂"), ("source", "🙂"), 
 def test_queue_hand_cases(harness: Harness, effects: Effects, queue: str) -> None:
     client = harness.rt.config.client
     malformed = {
-        "not JSON": "{not json", "empty": "", "array": "[]", "NUL": "\x00", "deep nesting": nested(1000),
-        "deep nesting, 100,000": "[" * 100_000, "lone surrogate raw": '{"client": "\ud800"}',
+        "not JSON": "{not json",
+        "empty": "",
+        "array": "[]",
+        "NUL": "\x00",
+        "deep nesting": nested(1000),
+        "deep nesting, 100,000": "[" * 100_000,
+        "lone surrogate raw": '{"client": "\ud800"}',
         "lone surrogate escaped": json.dumps({**valid_message(queue, client), "client": "\ud800"}),
         "wrong type for client": with_change(queue, client, ("client",), 42),
         "unknown field": json.dumps({**valid_message(queue, client), "unexpected": True}),
@@ -438,8 +568,10 @@ def test_queue_hand_cases(harness: Harness, effects: Effects, queue: str) -> Non
         "1 MB of padding": json.dumps({**valid_message(queue, client), "unexpected": "x" * 1_000_000}),
     }
     for name, body in malformed.items():
-        assert call_consumer(harness, effects, queue, body) in ("quarantined:payload_invalid",
-                                                                "quarantined:id_malformed"), name
+        assert call_consumer(harness, effects, queue, body) in (
+            "quarantined:payload_invalid",
+            "quarantined:id_malformed",
+        ), name
         assert not effects.ledger_writes and not effects.sent, name
     # A message for another client or source is never this stack's to act on
     fields = valid_message(queue, client)
@@ -449,8 +581,10 @@ def test_queue_hand_cases(harness: Harness, effects: Effects, queue: str) -> Non
             path = ("shipment", "warehouse")
         if not path:
             continue
-        assert call_consumer(harness, effects, queue, with_change(queue, client, path, value)) == \
-            "quarantined:message_not_served", (name, value)
+        assert (
+            call_consumer(harness, effects, queue, with_change(queue, client, path, value))
+            == "quarantined:message_not_served"
+        ), (name, value)
         assert not effects.ledger_writes and not effects.sent and effects.warehouse_orders == 0
 
 
@@ -467,18 +601,22 @@ def test_a_foreign_source_opens_no_ledger_entry_or_idempotency_key(harness: Harn
     assert effects.warehouse_orders == 0
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    ({"line": {"quantity": "1E+200"}}, "quantity_out_of_bounds"),
-    ({"line": {"quantity": "1E+18"}}, "quantity_out_of_bounds"),
-    ({"line": {"quantity": "100001"}}, "quantity_out_of_bounds"),
-    ({"line": {"unit_price": "1E+40"}}, "price_out_of_bounds"),
-    ({"line": {"sku": ""}}, "sku_blank"),
-    ({"line": {"sku": "S" * 300}}, "id_malformed"),
-    ({"source_id": "A" * 300_000}, "id_malformed"),
-    ({"lines": [{"sku": f"S{i}", "quantity": "1"} for i in range(501)]}, "too_many_lines"),
-])
-def test_an_out_of_bounds_submit_never_reaches_the_warehouse(harness: Harness, effects: Effects,
-                                                             change: dict[str, Any], reason: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"line": {"quantity": "1E+200"}}, "quantity_out_of_bounds"),
+        ({"line": {"quantity": "1E+18"}}, "quantity_out_of_bounds"),
+        ({"line": {"quantity": "100001"}}, "quantity_out_of_bounds"),
+        ({"line": {"unit_price": "1E+40"}}, "price_out_of_bounds"),
+        ({"line": {"sku": ""}}, "sku_blank"),
+        ({"line": {"sku": "S" * 300}}, "id_malformed"),
+        ({"source_id": "A" * 300_000}, "id_malformed"),
+        ({"lines": [{"sku": f"S{i}", "quantity": "1"} for i in range(501)]}, "too_many_lines"),
+    ],
+)
+def test_an_out_of_bounds_submit_never_reaches_the_warehouse(
+    harness: Harness, effects: Effects, change: dict[str, Any], reason: str
+) -> None:
     client = harness.rt.config.client
     body = with_change("order-submit", client, ("order",), order(**change))
     assert call_consumer(harness, effects, "order-submit", body) == f"quarantined:{reason}"
@@ -486,8 +624,28 @@ def test_an_out_of_bounds_submit_never_reaches_the_warehouse(harness: Harness, e
 
 
 _BREAKING = st.one_of(
-    _JSON, st.sampled_from(["", " ", "\ud800", "a\x00b", "🙂", "x" * 5000, 10**200, -1, 1e308, "1E+200", [], {},
-                            "another-brand", "replay", "NaN", "Infinity"]))
+    _JSON,
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\ud800",
+            "a\x00b",
+            "🙂",
+            "x" * 5000,
+            10**200,
+            -1,
+            1e308,
+            "1E+200",
+            [],
+            {},
+            "another-brand",
+            "replay",
+            "NaN",
+            "Infinity",
+        ]
+    ),
+)
 
 
 @st.composite
@@ -523,8 +681,9 @@ def consumer_record(draw: st.DrawFn, queue: str, client: str) -> str:
 @pytest.mark.parametrize("queue", sorted(QUEUE_HOPS))
 @given(data=st.data())
 @settings(HYPOTHESIS, max_examples=40)
-def test_queue_consumers_never_crash_or_retry_bad_records(harness: Harness, effects: Effects, queue: str,
-                                                          data: st.DataObject) -> None:
+def test_queue_consumers_never_crash_or_retry_bad_records(
+    harness: Harness, effects: Effects, queue: str, data: st.DataObject
+) -> None:
     body = data.draw(consumer_record(queue, harness.rt.config.client))
     call_consumer(harness, effects, queue, body)
 
@@ -532,18 +691,22 @@ def test_queue_consumers_never_crash_or_retry_bad_records(harness: Harness, effe
 # -- bounds on a sale read from the source (order intake) -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("line", "reason"), [
-    ({"Quantity": 10**200}, "quantity_out_of_bounds"),
-    ({"Quantity": 10**18, "Total": 125 * 10**17}, "quantity_out_of_bounds"),
-    ({"Quantity": 10**40}, "quantity_out_of_bounds"),
-    ({"Price": 1e40}, "price_out_of_bounds"),
-    ({"Price": 2_000_000, "Total": 4_000_000}, "price_out_of_bounds"),
-    ({"Quantity": "1E-1000000"}, "quantity_out_of_bounds"),
-    ({"SKU": ""}, "sku_blank"),
-    ({"SKU": "   "}, "sku_blank"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ({"Quantity": 10**200}, "quantity_out_of_bounds"),
+        ({"Quantity": 10**18, "Total": 125 * 10**17}, "quantity_out_of_bounds"),
+        ({"Quantity": 10**40}, "quantity_out_of_bounds"),
+        ({"Price": 1e40}, "price_out_of_bounds"),
+        ({"Price": 2_000_000, "Total": 4_000_000}, "price_out_of_bounds"),
+        ({"Quantity": "1E-1000000"}, "quantity_out_of_bounds"),
+        ({"SKU": ""}, "sku_blank"),
+        ({"SKU": "   "}, "sku_blank"),
+    ],
+)
 def test_an_out_of_bounds_sale_is_quarantined_before_any_store_or_warehouse_write(
-        harness: Harness, effects: Effects, line: dict[str, Any], reason: str) -> None:
+    harness: Harness, effects: Effects, line: dict[str, Any], reason: str
+) -> None:
     # Given a sale at Cin7 Core whose first line breaks a bound
     sale_id = harness.add_sale("SO-9").lower()
     with harness.cin7.lock:

@@ -148,7 +148,9 @@ def test_a_void_whose_webhook_was_missed_is_found_by_the_poll(h: Harness) -> Non
     assert output(execution)["record"]["outcome"] == Outcome.REFUSED_TOO_LATE
 
 
-def test_a_transient_warehouse_error_is_retried_by_the_state_machine(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_transient_warehouse_error_is_retried_by_the_state_machine(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a warehouse whose first cancel call fails with a 5xx-like error
     real = ScendClient.cancel_order
     calls: list[str] = []
@@ -216,13 +218,16 @@ def test_a_note_the_source_refuses_does_not_fail_the_cancellation_nor_hide_its_o
 
 # Scend status -> what the card's table does there (3.4): cancel / raise with the 3PL / refuse and return,
 # and statuses the card gives no rule (a person checks).
-@pytest.mark.parametrize(("status_id", "outcome", "reason", "asked"), [
-    (21, Outcome.CANCELLED_AT_WAREHOUSE, None, True),
-    (2, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
-    (19, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
-    (16, Outcome.REFUSED_TOO_LATE, "raise it with the 3PL", False),
-    (4, Outcome.REFUSED_RETURN_STARTED, "a return is started", False),
-])  # every status id is decided in tests/unit/test_cancellation_flow.py; here the real machine, a few of each
+@pytest.mark.parametrize(
+    ("status_id", "outcome", "reason", "asked"),
+    [
+        (21, Outcome.CANCELLED_AT_WAREHOUSE, None, True),
+        (2, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
+        (19, Outcome.REFUSED_TOO_LATE, "has no cancel rule", False),
+        (16, Outcome.REFUSED_TOO_LATE, "raise it with the 3PL", False),
+        (4, Outcome.REFUSED_RETURN_STARTED, "a return is started", False),
+    ],
+)  # every status id is decided in tests/unit/test_cancellation_flow.py; here the real machine, a few of each
 def test_the_cancel_endpoint_is_called_only_where_the_cards_table_allows_it(
     h: Harness, status_id: int, outcome: Outcome, reason: str | None, asked: bool
 ) -> None:
@@ -296,8 +301,16 @@ def released(h: Harness, number: str) -> tuple[str, SubmitMessage]:
 
 def cancel_state(h: Harness, sale_id: str, number: str) -> CancelState:
     h.cin7.void_sale(sale_id)
-    return CancelState(request=CancelRequest(client=h.rt.config.client, source="cin7_core", source_id=sale_id,
-                                             order_number=number, requested_at=h.clock.now(), trigger="webhook"))
+    return CancelState(
+        request=CancelRequest(
+            client=h.rt.config.client,
+            source="cin7_core",
+            source_id=sale_id,
+            order_number=number,
+            requested_at=h.clock.now(),
+            trigger="webhook",
+        )
+    )
 
 
 def settle(h: Harness, state: CancelState, *, on_wait: Callable[[], None]) -> str:
@@ -418,8 +431,9 @@ def test_cancel_and_submit_started_together_many_times_never_leave_a_live_order(
         barrier = threading.Barrier(2)
         done = threading.Event()
 
-        def run_submit(message: SubmitMessage = message, barrier: threading.Barrier = barrier,
-                       done: threading.Event = done) -> None:
+        def run_submit(
+            message: SubmitMessage = message, barrier: threading.Barrier = barrier, done: threading.Event = done
+        ) -> None:
             barrier.wait()
             try:
                 submit_order(message, h.rt)

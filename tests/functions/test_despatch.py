@@ -49,8 +49,9 @@ def test_single_parcel_is_written_back_and_closes_the_order(harness: Harness) ->
 def test_split_order_is_part_shipped_then_closed_by_the_late_parcel(harness: Harness) -> None:
     # Given a two-line order the warehouse splits into two parcels, the second much later
     harness.scend.split_rate = 1.0
-    sale_id, order_id = order_at_warehouse(harness, "SO-2", [("TEE-BLK-M", 3, Decimal("12.50")),
-                                                              ("CAP-NVY-S", 1, Decimal("9.00"))])
+    sale_id, order_id = order_at_warehouse(
+        harness, "SO-2", [("TEE-BLK-M", 3, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("9.00"))]
+    )
     first = harness.scend.ship_now(order_id)
     despatch_round(harness)
     # Then after the first parcel the order is part shipped and not closed
@@ -84,9 +85,16 @@ def test_same_parcel_again_changes_nothing_and_costs_no_cin7_call(harness: Harne
 
 def shipment_message(reference: str, parcel_id: str, **lines: int) -> dict:
     when = datetime(2026, 11, 23, 12, 0).astimezone()
-    shipment = Shipment(warehouse="scend", parcel_id=parcel_id, warehouse_order_id="1", client_reference=reference,
-                        despatched_at=when, updated_at=when, tracking_numbers=("JB000000001GB",),
-                        lines=tuple(ShipmentLine(sku=s.replace("_", "-"), quantity=Decimal(q)) for s, q in lines.items()))
+    shipment = Shipment(
+        warehouse="scend",
+        parcel_id=parcel_id,
+        warehouse_order_id="1",
+        client_reference=reference,
+        despatched_at=when,
+        updated_at=when,
+        tracking_numbers=("JB000000001GB",),
+        lines=tuple(ShipmentLine(sku=s.replace("_", "-"), quantity=Decimal(q)) for s, q in lines.items()),
+    )
     return ShipmentMessage(client="example-cin7-scend", trigger="poll", shipment=shipment).model_dump(mode="json")
 
 

@@ -125,18 +125,34 @@ def test_resolving_a_record_closes_every_reason_in_that_flow_and_no_other_flow(s
 
 
 # Personal data of one customer, spelled as a source would send it.
-PERSONAL = {"name": "Priya Raman", "company": "Raman Textiles", "line1": "22 Mill Lane", "line2": "Redland",
-            "city": "Bristol", "postcode": "ZZ99 9ZZZ", "email": "priya.raman@example.com",
-            "phone": "(0113) 496 0000"}
+PERSONAL = {
+    "name": "Priya Raman",
+    "company": "Raman Textiles",
+    "line1": "22 Mill Lane",
+    "line2": "Redland",
+    "city": "Bristol",
+    "postcode": "ZZ99 9ZZZ",
+    "email": "priya.raman@example.com",
+    "phone": "(0113) 496 0000",
+}
 
 
 def test_no_exception_record_holds_personal_data_only_the_archive_does(harness: Any) -> None:
     # Given an order whose postcode is invalid, quarantined by intake
     sale_id = harness.add_sale(
-        "SO-51", email=PERSONAL["email"], phone=PERSONAL["phone"],
-        address={"Contact": PERSONAL["name"], "Company": PERSONAL["company"], "Line1": PERSONAL["line1"],
-                 "Line2": PERSONAL["line2"], "City": PERSONAL["city"], "Postcode": PERSONAL["postcode"],
-                 "Country": "United Kingdom"})
+        "SO-51",
+        email=PERSONAL["email"],
+        phone=PERSONAL["phone"],
+        address={
+            "Contact": PERSONAL["name"],
+            "Company": PERSONAL["company"],
+            "Line1": PERSONAL["line1"],
+            "Line2": PERSONAL["line2"],
+            "City": PERSONAL["city"],
+            "Postcode": PERSONAL["postcode"],
+            "Country": "United Kingdom",
+        },
+    )
     harness.webhook(sale_id)
     harness.local.drain()
     # And a submit message whose address fields have the wrong types (pydantic would echo them as `input`)
@@ -144,10 +160,18 @@ def test_no_exception_record_holds_personal_data_only_the_archive_does(harness: 
     harness.webhook(good)
     harness.local.drain_queue("order-intake")
     [message] = harness.queue_bodies("order-submit")
-    bad_address = {"name": [PERSONAL["name"]], "company": {"legal": PERSONAL["company"]}, "line1": PERSONAL["line1"],
-                   "line2": 22, "city": PERSONAL["city"], "postcode": PERSONAL["postcode"].lower(),
-                   "email": {"home": PERSONAL["email"]}, "phone": [PERSONAL["phone"]], "country": "GB",
-                   "nickname": PERSONAL["name"]}
+    bad_address = {
+        "name": [PERSONAL["name"]],
+        "company": {"legal": PERSONAL["company"]},
+        "line1": PERSONAL["line1"],
+        "line2": 22,
+        "city": PERSONAL["city"],
+        "postcode": PERSONAL["postcode"].lower(),
+        "email": {"home": PERSONAL["email"]},
+        "phone": [PERSONAL["phone"]],
+        "country": "GB",
+        "nickname": PERSONAL["name"],
+    }
     body = json.dumps({**message, "order": {**message["order"], "shipping_address": bad_address}})
     harness.rt.sqs.send_message(QueueUrl=harness.local.queue_urls["order-submit"], MessageBody=body)
     harness.local.drain()

@@ -97,7 +97,6 @@ def test_a_despatch_never_written_back_is_flagged_from_the_noted_despatch(harnes
     assert result["stalled_resolved"] == 1
 
 
-
 def test_an_order_cancelled_at_the_warehouse_is_a_mismatch_and_reads_are_bounded(harness: Harness) -> None:
     # Given three orders at the warehouse for over an hour, one of them cancelled there by hand
     keys = []
@@ -109,6 +108,7 @@ def test_an_order_cancelled_at_the_warehouse_is_a_mismatch_and_reads_are_bounded
     cancelled = harness.rt.ledger.get(keys[1])
     harness.scend.set_status(int(cancelled.warehouse_order_id), 3)
     harness.clock.advance(61 * 60)
+
     def status_reads() -> int:
         return sum(c for route, c in harness.scend.requests.items() if re.fullmatch(r"GET /api/order/\d+", route))
 
@@ -131,8 +131,16 @@ def test_an_order_cancelled_at_the_warehouse_is_a_mismatch_and_reads_are_bounded
 
 def test_exceptions_raised_since_the_last_run_are_counted_once(harness: Harness) -> None:
     # Given a sale with a postcode that does not exist, quarantined by intake
-    sale_id = harness.add_sale("SO-6", address={"Line1": "1 High St", "City": "Leeds", "Postcode": "ZZ99 9ZZZ",
-                                                "Country": "United Kingdom", "Contact": "Jo Smith"})
+    sale_id = harness.add_sale(
+        "SO-6",
+        address={
+            "Line1": "1 High St",
+            "City": "Leeds",
+            "Postcode": "ZZ99 9ZZZ",
+            "Country": "United Kingdom",
+            "Contact": "Jo Smith",
+        },
+    )
     harness.webhook(sale_id)
     harness.local.drain()
     # When the monitor runs, and again fifteen minutes later

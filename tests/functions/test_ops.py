@@ -28,8 +28,14 @@ def hopline(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
 
 def ops_for(harness: Harness) -> Ops:
     rt = harness.rt
-    return Ops(resources=resources_by_convention("example-cin7-scend", rt.sqs), dynamodb=rt.dynamodb, sqs=rt.sqs,
-               s3=rt.s3, reference_prefix="EXA", clock=harness.clock)
+    return Ops(
+        resources=resources_by_convention("example-cin7-scend", rt.sqs),
+        dynamodb=rt.dynamodb,
+        sqs=rt.sqs,
+        s3=rt.s3,
+        reference_prefix="EXA",
+        clock=harness.clock,
+    )
 
 
 def quarantined_for_postcode(harness: Harness, number: str = "SO-3") -> tuple[str, str]:
@@ -59,11 +65,18 @@ def test_where_shows_the_whole_timeline_of_a_shipped_order_by_its_order_number(
     events = [(e["system"], e["event"]) for e in view["timeline"]]
     times = [e["at"] for e in view["timeline"]]
     assert times == sorted(times)
-    for expected in [("hopline", "stage received"), ("hopline", "stage submitted"), ("archive", "payload webhook"),
-                     ("archive", "payload source-order"), ("archive", "payload warehouse-order"),
-                     ("archive", "payload warehouse-parcel"), ("archive", "payload source-writeback"),
-                     ("warehouse", f"parcel {parcel['DespatchId']} despatched"),
-                     ("cin7_core", f"parcel {parcel['DespatchId']} written back"), ("hopline", "stage shipped")]:
+    for expected in [
+        ("hopline", "stage received"),
+        ("hopline", "stage submitted"),
+        ("archive", "payload webhook"),
+        ("archive", "payload source-order"),
+        ("archive", "payload warehouse-order"),
+        ("archive", "payload warehouse-parcel"),
+        ("archive", "payload source-writeback"),
+        ("warehouse", f"parcel {parcel['DespatchId']} despatched"),
+        ("cin7_core", f"parcel {parcel['DespatchId']} written back"),
+        ("hopline", "stage shipped"),
+    ]:
         assert expected in events
     assert len(view["payloads"]) >= 4
     # And the same order is found by its source id and by its warehouse reference
@@ -170,8 +183,11 @@ def test_a_malformed_queue_message_is_replayed_from_its_archived_copy_once_fixed
     # Given a submit message that did not parse: quarantined, nothing at the warehouse
     sale_id, message, body = malformed_submit(harness)
     [record] = harness.rt.exceptions.list()
-    assert (record.reason.value, record.flow, record.replay_queue) == ("payload_invalid", "order_submit",
-                                                                       "order-submit")
+    assert (record.reason.value, record.flow, record.replay_queue) == (
+        "payload_invalid",
+        "order_submit",
+        "order-submit",
+    )
     assert record.replay_message is None and record.replay_payload == "message"
     assert "field 'courier_service' (string_type)" in record.detail
     assert harness.scend.orders() == []
@@ -186,8 +202,10 @@ def test_a_malformed_queue_message_is_replayed_from_its_archived_copy_once_fixed
     # When a replay of it (a producer fixed in part) still does not parse / Then the same exception counts it
     still_bad = {**message, "order": {**message["order"], "lines": "none"}}
     harness.rt.sqs.send_message(
-        QueueUrl=harness.local.queue_urls["order-submit"], MessageBody=json.dumps(still_bad),
-        MessageAttributes={"hopline_replay_of": {"DataType": "String", "StringValue": record.id}})
+        QueueUrl=harness.local.queue_urls["order-submit"],
+        MessageBody=json.dumps(still_bad),
+        MessageAttributes={"hopline_replay_of": {"DataType": "String", "StringValue": record.id}},
+    )
     harness.local.drain()
     [again] = harness.rt.exceptions.list()
     assert again.id == record.id and again.attempts == 2 and "field 'order.lines'" in again.detail
@@ -212,11 +230,16 @@ def test_a_quarantined_webhook_is_rebuilt_from_its_archived_body_once_the_parser
 
     # Given a sale webhook whose body spells the sale id's key in a way the parser refuses
     sale_id = harness.add_sale("SO-9")
-    payload = {("SaleId" if key == "SaleID" else key): value for key, value in harness.cin7.webhook_payload(sale_id).items()}
+    payload = {
+        ("SaleId" if key == "SaleID" else key): value for key, value in harness.cin7.webhook_payload(sale_id).items()
+    }
     harness.webhook(sale_id, body=json.dumps(payload))
     [record] = harness.rt.exceptions.list()
-    assert (record.flow, record.replay_queue, record.replay_payload) == ("webhook_receiver", "order-intake",
-                                                                         "cin7_sale_webhook")
+    assert (record.flow, record.replay_queue, record.replay_payload) == (
+        "webhook_receiver",
+        "order-intake",
+        "cin7_sale_webhook",
+    )
     # When the parser is fixed to accept that spelling, and the operator replays the exception
     parse = webhooks.parse_sale_event
 
@@ -266,9 +289,11 @@ def test_an_unreadable_product_row_replays_through_the_mapping_once_it_is_fixed(
 def park(harness: Harness, queue: str, count: int) -> None:
     sqs = boto3.client("sqs")
     for index in range(count):
-        sqs.send_message(QueueUrl=harness.local.dlq_urls[queue],
-                         MessageBody=json.dumps({"client": "example-cin7-scend", "n": index}),
-                         MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}})
+        sqs.send_message(
+            QueueUrl=harness.local.dlq_urls[queue],
+            MessageBody=json.dumps({"client": "example-cin7-scend", "n": index}),
+            MessageAttributes={"origin": {"DataType": "String", "StringValue": "test"}},
+        )
 
 
 def test_redrive_moves_dead_letters_back_at_the_capped_rate(harness: Harness) -> None:
@@ -285,8 +310,9 @@ def test_redrive_moves_dead_letters_back_at_the_capped_rate(harness: Harness) ->
     # Then all 23 are back on the work queue with their attributes, none left, and it took >= 23/5 s
     assert (result.method, result.moved) == ("manual", 23)
     assert (harness.clock.now() - started).total_seconds() >= 23 / 5 - 1
-    moved = boto3.client("sqs").receive_message(QueueUrl=harness.local.queue_urls["order-submit"],
-                                                MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    moved = boto3.client("sqs").receive_message(
+        QueueUrl=harness.local.queue_urls["order-submit"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
     assert moved[0]["MessageAttributes"]["origin"]["StringValue"] == "test"
     assert ops.redrive("order-submit", dry_run=True).waiting_before == 0
 
@@ -330,8 +356,10 @@ def test_names_come_from_the_deployed_stacks_outputs(aws: None) -> None:
     outputs |= {f"QueueUrl{pascal(q.name)}": f"https://sqs/{q.name}" for q in topology.QUEUES}
     outputs |= {f"DeadLetterQueueUrl{pascal(q.name)}": f"https://sqs/{q.name}-dlq" for q in topology.QUEUES}
     outputs |= {f"Bucket{pascal(b.name)}": f"generated-bucket-{b.name}" for b in topology.BUCKETS}
-    template = {"Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-                "Outputs": {key: {"Value": value} for key, value in outputs.items()}}
+    template = {
+        "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
     cloudformation = boto3.client("cloudformation")
     cloudformation.create_stack(StackName="hopline-acme", TemplateBody=json.dumps(template))
     # When the names are resolved / Then tables and buckets have the generated names, queues their URLs
@@ -349,8 +377,9 @@ def test_a_sandbox_day_can_end_with_operator_commands(capsys: pytest.CaptureFixt
     from cli.commands import sandbox_operator
     from sandbox.scenario import Options, run_day
 
-    after = sandbox_operator(["exceptions --status all --json", "where SO-10000 --json"], interactive=False,
-                             client="example-cin7-scend")
+    after = sandbox_operator(
+        ["exceptions --status all --json", "where SO-10000 --json"], interactive=False, client="example-cin7-scend"
+    )
     result = run_day(Options(orders=6, seed=4, follow_up_hours=0.5, late_parcel_hours=0.25), after=after)
     # Then each command answered against the same local stack the day ran on
     listed, where = (json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip())

@@ -10,8 +10,13 @@ from tests.functions.conftest import GOOD_ADDRESS, Harness
 
 
 def intake_message(harness: Harness, sale_id: str, trigger: str = "webhook") -> dict:
-    return {"client": "example-cin7-scend", "source": "cin7_core", "source_id": sale_id.lower(),
-            "order_number": "", "trigger": trigger}
+    return {
+        "client": "example-cin7-scend",
+        "source": "cin7_core",
+        "source_id": sale_id.lower(),
+        "order_number": "",
+        "trigger": trigger,
+    }
 
 
 def run_intake(harness: Harness, *messages: dict) -> dict:
@@ -97,8 +102,9 @@ def test_already_submitted_order_costs_no_source_call(harness: Harness) -> None:
     sale_id = harness.add_sale("SO-8")
     key = f"cin7_core#{sale_id}"
     harness.rt.ledger.record_delivery(key, order_number="SO-8", trigger="webhook", now=harness.clock.now())
-    harness.rt.ledger.record_submitted(key, warehouse_order_id="9", client_reference="EXA-SO-8", created=True,
-                                       now=harness.clock.now())
+    harness.rt.ledger.record_submitted(
+        key, warehouse_order_id="9", client_reference="EXA-SO-8", created=True, now=harness.clock.now()
+    )
     run_intake(harness, intake_message(harness, sale_id))
     assert sum(harness.cin7.requests.values()) == 0
     assert harness.rt.ledger.get(key).duplicates_suppressed == 1

@@ -15,8 +15,12 @@ from tests.functions.conftest import Harness
 
 def submit_message(harness: Harness, number: str = "SO-1", sku: str = "TEE-BLK-M") -> dict:
     sale_id = harness.add_sale(number, lines=[(sku, 2, Decimal("12.50"))])
-    harness.invoke("order_intake", harness.sqs_event({
-        "client": "example-cin7-scend", "source": "cin7_core", "source_id": sale_id.lower(), "trigger": "webhook"}))
+    harness.invoke(
+        "order_intake",
+        harness.sqs_event(
+            {"client": "example-cin7-scend", "source": "cin7_core", "source_id": sale_id.lower(), "trigger": "webhook"}
+        ),
+    )
     [message] = harness.queue_bodies("order-submit")
     return message
 
@@ -88,8 +92,9 @@ def test_a_sale_without_order_totals_reaches_the_warehouse_with_its_real_value(h
     # Given a sale read from a Cin7 that leaves Order.Total and Order.Tax out (the card lists only the lines
     # and charges): 2 x 12.50 and 1 x 8.95 with 3.95 shipping, 20% VAT inclusive
     assert harness.cin7.order_totals is False
-    sale_id = harness.add_sale("SO-9", lines=[("TEE-BLK-M", 2, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("8.95"))],
-                               shipping=Decimal("3.95"))
+    sale_id = harness.add_sale(
+        "SO-9", lines=[("TEE-BLK-M", 2, Decimal("12.50")), ("CAP-NVY-S", 1, Decimal("8.95"))], shipping=Decimal("3.95")
+    )
     assert "Total" not in harness.rt.role(Role.ORDER_SOURCE).get_sale(sale_id)["Order"]
     # When it is taken in and submitted
     harness.webhook(sale_id)

@@ -127,11 +127,19 @@ def test_drift_report_flags_warehouse_damage_caps_the_figure_then_clears(harness
     harness.local.drain()
     # Then a dated report lists the SKU with both figures, an exception is open, and the figure is capped
     assert result["drift_skus"] == 1 and result["flagged"] == 1
-    report = json.loads(boto3.client("s3").get_object(
-        Bucket=harness.local.runtime.archive.bucket, Key=result["report_key"])["Body"].read())
+    report = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=harness.local.runtime.archive.bucket, Key=result["report_key"])["Body"]
+        .read()
+    )
     [item] = report["drifting"]
     assert (item["sku"], item["master"], item["warehouse"], item["difference"], item["last_push"]) == (
-        "TEE-WHT-L", "40", "34", "-6", 38)
+        "TEE-WHT-L",
+        "40",
+        "34",
+        "-6",
+        38,
+    )
     [record] = [e for e in harness.rt.exceptions.list() if e.flow == "stock_drift"]
     assert record.reason.value == "stock_drift" and record.payload_key == result["report_key"]
     assert channel(harness, "TEE-WHT-L") == 34

@@ -44,9 +44,13 @@ def like(h: Harness, template: SubmitMessage, numbers: list[str]) -> list[Submit
     messages = []
     for number in numbers:
         source_id = f"{template.source_id}-{number.lower()}"
-        message = template.model_copy(update={
-            "source_id": source_id, "client_reference": f"EXA-{number}",
-            "order": template.order.model_copy(update={"source_id": source_id, "order_number": number})})
+        message = template.model_copy(
+            update={
+                "source_id": source_id,
+                "client_reference": f"EXA-{number}",
+                "order": template.order.model_copy(update={"source_id": source_id, "order_number": number}),
+            }
+        )
         h.rt.ledger.record_delivery(message.order_key, order_number=number, trigger="webhook", now=h.clock.now())
         h.rt.ledger.set_stage(message.order_key, Stage.RELEASED, h.clock.now())
         messages.append(message)
@@ -106,7 +110,8 @@ def test_eight_submitters_of_the_same_sales_make_one_warehouse_order_each(harnes
         # Then each sale was created once; every other attempt backed off or found it submitted
         assert outcomes["created"] == SALES_PER_ROUND
         assert outcomes["created"] + outcomes["already_submitted"] + outcomes["backed_off"] == (
-            THREADS * SALES_PER_ROUND)
+            THREADS * SALES_PER_ROUND
+        )
         assert_one_order_each(harness, messages)
     assert harness.scend.duplicate_references() == 0
 
@@ -114,9 +119,13 @@ def test_eight_submitters_of_the_same_sales_make_one_warehouse_order_each(harnes
 def test_a_delivery_that_meets_a_held_claim_is_retried_later_not_quarantined(harness: Harness) -> None:
     [message] = release(harness, ["SO-HELD"])
     # Given another submitter holding the order's claim
-    harness.rt.ledger.claim_submit(message.order_key, owner="elsewhere", now=harness.clock.now(),
-                                   lease_seconds=lease_seconds(harness.rt.config),
-                                   client_reference=message.client_reference)
+    harness.rt.ledger.claim_submit(
+        message.order_key,
+        owner="elsewhere",
+        now=harness.clock.now(),
+        lease_seconds=lease_seconds(harness.rt.config),
+        client_reference=message.client_reference,
+    )
     # When the handler gets the order: the record fails (SQS redelivers it), with no warehouse call
     with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the batch
         harness.invoke("order_submit", harness.sqs_event(message.model_dump(mode="json")))
@@ -173,7 +182,9 @@ def test_a_submit_that_fails_after_the_warehouse_write_hands_over_and_the_retry_
     harness.scend.enforce_unique_reference = False
     [message] = release(harness, ["SO-FAILS"])
     # Given a submit that created the order and then failed (the ledger write refused) before recording it
-    harness.rt.override(Role.ORDER_TARGET, FailAfterWrite(harness.rt.role(Role.ORDER_TARGET), TransientError("ledger unavailable")))
+    harness.rt.override(
+        Role.ORDER_TARGET, FailAfterWrite(harness.rt.role(Role.ORDER_TARGET), TransientError("ledger unavailable"))
+    )
     with pytest.raises(TransientError):
         submit_order(message, harness.rt)
     harness.rt.override(Role.ORDER_TARGET, harness.rt.role(Role.ORDER_TARGET).real)
@@ -238,18 +249,21 @@ def test_an_attempt_recorded_before_leases_holds_for_one_lease_from_its_start(ha
     # Given an entry whose attempt began before claims carried a lease (only its start is recorded)
     ledger, lease = harness.rt.ledger, lease_seconds(harness.rt.config)
     started = harness.clock.now()
-    ledger.table.update_item(Key={"pk": "example-cin7-scend#cin7_core#old"},
-                             UpdateExpression="SET client_id = :c, submit_started_at = :at, submit_attempts = :one",
-                             ExpressionAttributeValues={":c": "example-cin7-scend", ":at": started.isoformat(),
-                                                        ":one": 1})
+    ledger.table.update_item(
+        Key={"pk": "example-cin7-scend#cin7_core#old"},
+        UpdateExpression="SET client_id = :c, submit_started_at = :at, submit_attempts = :one",
+        ExpressionAttributeValues={":c": "example-cin7-scend", ":at": started.isoformat(), ":one": 1},
+    )
     # When another submit claims it within that lease, it backs off until the lease would have ended
     harness.clock.advance(lease / 2)
     with pytest.raises(SubmitClaimHeldError) as held:
-        ledger.claim_submit("cin7_core#old", owner="new", now=harness.clock.now(), lease_seconds=lease,
-                            client_reference="EXA-OLD")
+        ledger.claim_submit(
+            "cin7_core#old", owner="new", now=harness.clock.now(), lease_seconds=lease, client_reference="EXA-OLD"
+        )
     assert held.value.retry_after == pytest.approx(lease / 2)
     # Then after it, the claim is granted, and the new holder looks the order up first
     harness.clock.advance(lease / 2)
-    claim = ledger.claim_submit("cin7_core#old", owner="new", now=harness.clock.now(), lease_seconds=lease,
-                                client_reference="EXA-OLD")
+    claim = ledger.claim_submit(
+        "cin7_core#old", owner="new", now=harness.clock.now(), lease_seconds=lease, client_reference="EXA-OLD"
+    )
     assert isinstance(claim, SubmitClaim) and claim.maybe_at_warehouse

@@ -57,7 +57,9 @@ def test_poll_finds_a_sale_whose_webhook_never_came_and_rereads_nothing_unchange
     assert reads_after_first == 2
     assert harness.cin7.requests["GET /externalapi/v2/sale"] == reads_after_first
     cursor = harness.rt.cursors.get("cin7_core.sales")
-    assert cursor == max(o.updated_at for o in (harness.rt.order_source.fetch_order(good), harness.rt.order_source.fetch_order(bad)))
+    assert cursor == max(
+        o.updated_at for o in (harness.rt.order_source.fetch_order(good), harness.rt.order_source.fetch_order(bad))
+    )
 
 
 WIRED = ("TABLE_", "QUEUE_URL_", "BUCKET_", "SECRET_", "STATE_MACHINE_ARN_")
@@ -88,16 +90,31 @@ def _denied(error: BaseException) -> str:
 @pytest.mark.parametrize(
     ("call", "code"),
     [
-        pytest.param(lambda rt, names: rt.dynamodb.Table(names.tables["ledger"]).get_item(Key={"pk": "x"}),
-                     "AccessDeniedException", id="table-not-granted"),
-        pytest.param(lambda rt, names: rt.table("rate-budgets").scan(), "AccessDeniedException",
-                     id="action-not-granted-on-a-granted-table"),
-        pytest.param(lambda rt, names: rt.secret("order_target.credentials_secret"), "AccessDeniedException",
-                     id="secret-not-granted"),
-        pytest.param(lambda rt, names: rt.sqs.send_message(QueueUrl=names.queues["order-submit"], MessageBody="{}"),
-                     "AccessDenied", id="queue-not-granted"),
-        pytest.param(lambda rt, names: rt.s3.list_objects_v2(Bucket=names.buckets["archive"]),
-                     "AccessDenied", id="action-not-granted-on-a-granted-bucket"),
+        pytest.param(
+            lambda rt, names: rt.dynamodb.Table(names.tables["ledger"]).get_item(Key={"pk": "x"}),
+            "AccessDeniedException",
+            id="table-not-granted",
+        ),
+        pytest.param(
+            lambda rt, names: rt.table("rate-budgets").scan(),
+            "AccessDeniedException",
+            id="action-not-granted-on-a-granted-table",
+        ),
+        pytest.param(
+            lambda rt, names: rt.secret("order_target.credentials_secret"),
+            "AccessDeniedException",
+            id="secret-not-granted",
+        ),
+        pytest.param(
+            lambda rt, names: rt.sqs.send_message(QueueUrl=names.queues["order-submit"], MessageBody="{}"),
+            "AccessDenied",
+            id="queue-not-granted",
+        ),
+        pytest.param(
+            lambda rt, names: rt.s3.list_objects_v2(Bucket=names.buckets["archive"]),
+            "AccessDenied",
+            id="action-not-granted-on-a-granted-bucket",
+        ),
     ],
 )
 def test_a_hop_touching_what_it_was_not_granted_is_refused_as_aws_would(

@@ -17,7 +17,9 @@ _FINDING = re.compile(r"^\[(?P<finding>[^\]]+)\] (?P<reason>.*)$", re.DOTALL)
 
 
 def report_rows(outdir: Path, stack: cdk.Stack) -> list[dict[str, str]]:
-    (path,) = [p for p in outdir.glob("AwsSolutions-*-NagReport.csv") if p.name.endswith(f"-{stack.artifact_id}-NagReport.csv")]
+    (path,) = [
+        p for p in outdir.glob("AwsSolutions-*-NagReport.csv") if p.name.endswith(f"-{stack.artifact_id}-NagReport.csv")
+    ]
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     # Each synthesis of the app appends its rows again; one finding is one (rule, resource, reason).
@@ -46,22 +48,35 @@ def problems(outdir: Path, stack: cdk.Stack, template: dict[str, Any], pinned: t
         parsed = _FINDING.match(reason)
         if parsed:
             reason, finding = parsed["reason"], parsed["finding"]
-        entries = [e for e in pinned if e.rule == rule and e.matches(path) and e.reason == reason
-                   and (e.finding is None or (finding and e.covers(finding)))]
+        entries = [
+            e
+            for e in pinned
+            if e.rule == rule
+            and e.matches(path)
+            and e.reason == reason
+            and (e.finding is None or (finding and e.covers(finding)))
+        ]
         if len(entries) != 1:
             found.append(f"suppressed, not pinned exactly once: {rule} [{finding}] on {path}")
             continue
         used[entries[0]] += 1
     for entry in pinned:
         if used[entry] != entry.count:
-            found.append(f"pinned {entry.rule} on {entry.path} [{entry.finding}] covers {used[entry]} findings, "
-                         f"not {entry.count}")
-    paths = {stack.get_logical_id(c): relative_path(stack, c) for c in stack.node.find_all()
-             if isinstance(c, cdk.CfnResource)}
+            found.append(
+                f"pinned {entry.rule} on {entry.path} [{entry.finding}] covers {used[entry]} findings, "
+                f"not {entry.count}"
+            )
+    paths = {
+        stack.get_logical_id(c): relative_path(stack, c)
+        for c in stack.node.find_all()
+        if isinstance(c, cdk.CfnResource)
+    }
     for logical_id, resource in template.get("Resources", {}).items():
         for attached in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
             path = paths.get(logical_id, logical_id)
-            if not any(e.rule == attached["id"] and e.reason == attached["reason"] and fnmatch.fnmatchcase(path, e.path)
-                       for e in pinned):
+            if not any(
+                e.rule == attached["id"] and e.reason == attached["reason"] and fnmatch.fnmatchcase(path, e.path)
+                for e in pinned
+            ):
                 found.append(f"suppression not in the pinned list: {attached['id']} on {path}")
     return found

@@ -25,11 +25,19 @@ EXAMPLE = ROOT / "infra" / "clients" / "example-cin7-scend.yaml"
 CLIENTS = ("example-cin7-scend", "second-brand")
 # The properties that carry a resource's physical name, by type: two stacks must never share one.
 PHYSICAL_NAMES = {
-    "AWS::SQS::Queue": "QueueName", "AWS::DynamoDB::Table": "TableName", "AWS::SNS::Topic": "TopicName",
-    "AWS::CloudWatch::Alarm": "AlarmName", "AWS::CloudWatch::Dashboard": "DashboardName",
-    "AWS::ApiGateway::RestApi": "Name", "AWS::StepFunctions::StateMachine": "StateMachineName",
-    "AWS::Events::Rule": "Name", "AWS::Lambda::Function": "FunctionName", "AWS::IAM::Role": "RoleName",
-    "AWS::Logs::LogGroup": "LogGroupName", "AWS::S3::Bucket": "BucketName", "AWS::KMS::Alias": "AliasName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+    "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::ApiGateway::RestApi": "Name",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Events::Rule": "Name",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::S3::Bucket": "BucketName",
+    "AWS::KMS::Alias": "AliasName",
 }
 
 
@@ -73,8 +81,12 @@ def test_two_clients_share_one_account_stack_and_no_physical_name(assembly: tupl
     assert sorted(s.stack_name for s in clients) == [f"hopline-{c}" for c in sorted(CLIENTS)]
     assert [s.stack_name for s in accounts] == [ACCOUNT_STACK_NAME]
     # Then the account-level API Gateway setting exists once, in the account stack, and both depend on it
-    settings = Counter(s.stack_name for s in stacks(built) for r in template(outdir, s)["Resources"].values()
-                       if r["Type"] == "AWS::ApiGateway::Account")
+    settings = Counter(
+        s.stack_name
+        for s in stacks(built)
+        for r in template(outdir, s)["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Account"
+    )
     assert settings == Counter({ACCOUNT_STACK_NAME: 1})
     assert all(accounts[0] in s.dependencies for s in clients)
     # And no physical name or export is claimed twice across the assembly

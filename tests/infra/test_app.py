@@ -48,8 +48,10 @@ def run_app(context: dict[str, Any], tmp_path: Path, **environ: str) -> subproce
     ("change", "field", "problem"),
     [
         pytest.param(
-            lambda d: d["platforms"]["cin7"].update(webhook_secrett="x"), "platforms.cin7.webhook_secrett",
-            "unknown key", id="unknown-key"
+            lambda d: d["platforms"]["cin7"].update(webhook_secrett="x"),
+            "platforms.cin7.webhook_secrett",
+            "unknown key",
+            id="unknown-key",
         ),
         pytest.param(
             lambda d: d["platforms"]["scend"].pop("credentials_secret"),

@@ -222,8 +222,14 @@ def _identity_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
 
 # Step Functions logging to CloudWatch Logs goes through log delivery, whose actions take no resource.
 LOG_DELIVERY_ACTIONS = {
-    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
 }
 
 
@@ -405,8 +411,13 @@ def test_every_hop_carries_the_same_environment_in_the_stack_as_in_the_local_run
 # What every function's role holds because it is a Lambda function, not because of what its code does.
 TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 LOGGING = {"logs:CreateLogStream", "logs:PutLogEvents"}
-QUEUE_POLLING = {"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
-                 "sqs:GetQueueAttributes"}
+QUEUE_POLLING = {
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueUrl",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+}
 FAILURE_DESTINATION = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
 
@@ -448,9 +459,12 @@ def test_each_hop_role_allows_exactly_the_actions_its_topology_declares(
         for name in hop.sends_to:
             expected[key(stack.queues[name].queue.queue_arn)].add(topology.SEND_MESSAGE)
         for path in hop.secrets:
-            secret = stack.format_arn(service="secretsmanager", resource="secret",
-                                      resource_name=f"{topology.config_value(example_config, path)}-??????",
-                                      arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+            secret = stack.format_arn(
+                service="secretsmanager",
+                resource="secret",
+                resource_name=f"{topology.config_value(example_config, path)}-??????",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
             expected[key(secret)].add(topology.GET_SECRET_VALUE)
         for name in hop.starts:
             expected[key(stack.state_machines[name].state_machine.state_machine_arn)].add(topology.START_EXECUTION)
@@ -478,8 +492,9 @@ def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template
         assert alarm["Dimensions"] == [{"Name": "service", "Value": f"hopline-{alert.hop}"}]
         assert alarm["Threshold"] == alert.threshold
         topics = template.find_resources("AWS::SNS::Topic")
-        [team_topic] = [key for key, props in topics.items()
-                        if props["Properties"]["TopicName"].endswith(f"-{alert.team}")]
+        [team_topic] = [
+            key for key, props in topics.items() if props["Properties"]["TopicName"].endswith(f"-{alert.team}")
+        ]
         assert alarm["AlarmActions"] == [{"Ref": team_topic}]
 
 
@@ -494,8 +509,12 @@ def test_every_hop_that_calls_a_platform_shares_its_budget_table_and_declares_it
         assert variables[topology.PRIORITY_ENV] == hop.priority, hop.name
         if any(path.endswith("credentials_secret") for path in hop.secrets):
             assert budget_env in variables, hop.name
-    assert {h.name for h in topology.HOPS if h.priority == "background"} >= {"read_stock", "push_stock",
-                                                                             "reconcile_stock", "sync_product"}
+    assert {h.name for h in topology.HOPS if h.priority == "background"} >= {
+        "read_stock",
+        "push_stock",
+        "reconcile_stock",
+        "sync_product",
+    }
 
 
 def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
@@ -508,8 +527,11 @@ def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
     assert all(name.startswith(prefix) for name in names)
     # One depth alarm per DLQ (work queues and schedules), an age alarm per work queue and its DLQ, one per alert
     scheduled = [h.name for h in topology.HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
-    expected = {f"{prefix}{q.name}-{kind}" for q in topology.QUEUES
-                for kind in ("dead-letters", "oldest-message", "dead-letter-age")}
+    expected = {
+        f"{prefix}{q.name}-{kind}"
+        for q in topology.QUEUES
+        for kind in ("dead-letters", "oldest-message", "dead-letter-age")
+    }
     expected |= {f"{prefix}{hop.replace('_', '-')}-schedule-dead-letters" for hop in scheduled}
     expected |= {f"{prefix}{alert.name}" for alert in topology.ALERTS}
     expected |= {f"{prefix}{machine.name}-state-machine-executions-failed" for machine in topology.STATE_MACHINES}
@@ -519,8 +541,10 @@ def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
 def test_monitor_alerts_page_operations_within_minutes_and_the_quarantine_rate_uses_the_config(
     template: Template, example_config: ClientConfig
 ) -> None:
-    alarms = {props["Properties"]["AlarmName"]: props["Properties"]
-              for props in template.find_resources("AWS::CloudWatch::Alarm").values()}
+    alarms = {
+        props["Properties"]["AlarmName"]: props["Properties"]
+        for props in template.find_resources("AWS::CloudWatch::Alarm").values()
+    }
     prefix = f"hopline-{example_config.client}-"
     for name in ("orders-stalled", "orders-mismatched"):
         assert alarms[prefix + name]["Period"] == 60
@@ -559,16 +583,22 @@ def test_archive_retention_follows_the_client_config(tmp_path: Path, example_con
     from app import project_context
     from infra.stack import HoplineClientStack
 
-    config = example_config.model_copy(update={"archive": example_config.archive.model_copy(
-        update={"retention_days": 30})})
+    config = example_config.model_copy(
+        update={"archive": example_config.archive.model_copy(update={"retention_days": 30})}
+    )
     app = cdk.App(outdir=str(tmp_path), context={**project_context(), "aws:cdk:bundling-stacks": []})
-    stack = HoplineClientStack(app, "short-retention", config=config,
-                               env=cdk.Environment(account="123456789012", region="eu-west-2"))
+    stack = HoplineClientStack(
+        app, "short-retention", config=config, env=cdk.Environment(account="123456789012", region="eu-west-2")
+    )
     buckets = of_type(Template.from_stack(stack).to_json()["Resources"], "AWS::S3::Bucket")
     # Then the archive bucket is encrypted and expires objects after 30 days
     [archive] = [props for props in buckets.values() if "LoggingConfiguration" in props]
-    assert archive["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert (
+        archive["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "AES256"
+    )
     assert [rule["ExpirationInDays"] for rule in archive["LifecycleConfiguration"]["Rules"]] == [30]
 
 
@@ -632,7 +662,15 @@ def test_state_machine_choice_covers_every_warehouse_status_code_by_the_clients_
         cancel = decide(Place.AT_WAREHOUSE, warehouses.status_read(example_config, code), rules).decision
         assert (target == "CancelAtWarehouse") == (cancel == Decision.CANCEL_AT_WAREHOUSE), code
     assert sorted((code for code, target in routed.items() if target == "CancelAtWarehouse"), key=int) == [
-        "1", "7", "9", "10", "11", "12", "15", "21"]
+        "1",
+        "7",
+        "9",
+        "10",
+        "11",
+        "12",
+        "15",
+        "21",
+    ]
     assert choice["Default"] == "RecordOutcome"
 
 
@@ -655,6 +693,9 @@ def test_state_machine_logs_everything_traces_and_alarms_on_failed_executions(
     assert topology.state_machine_env("cancellation") in starter["Environment"]["Variables"]
     start_grants = [s for s in _identity_statements(resources) if "states:StartExecution" in _as_list(s["Action"])]
     assert len(start_grants) == 1 and not isinstance(start_grants[0]["Resource"], list)
-    alarms = [p for p in of_type(resources, "AWS::CloudWatch::Alarm").values()
-              if "redrive the execution" in p.get("AlarmDescription", "")]
+    alarms = [
+        p
+        for p in of_type(resources, "AWS::CloudWatch::Alarm").values()
+        if "redrive the execution" in p.get("AlarmDescription", "")
+    ]
     assert len(alarms) == 1

@@ -25,10 +25,22 @@ from shared.connectors.spec import Role
 from shared.runtime import Runtime
 from tests.fakes import FakeCommerce, FakeWarehouse
 
-COMMERCE_ROLES = (Role.ORDER_SOURCE, Role.SHIPMENT_TARGET, Role.CATALOGUE_SOURCE, Role.STOCK_MASTER,
-                  Role.CANCEL_SOURCE, Role.NOTE_TARGET)
-WAREHOUSE_ROLES = (Role.ORDER_TARGET, Role.SHIPMENT_SOURCE, Role.CATALOGUE_TARGET, Role.STOCK_TARGET,
-                   Role.STOCK_READER, Role.CANCEL_TARGET)
+COMMERCE_ROLES = (
+    Role.ORDER_SOURCE,
+    Role.SHIPMENT_TARGET,
+    Role.CATALOGUE_SOURCE,
+    Role.STOCK_MASTER,
+    Role.CANCEL_SOURCE,
+    Role.NOTE_TARGET,
+)
+WAREHOUSE_ROLES = (
+    Role.ORDER_TARGET,
+    Role.SHIPMENT_SOURCE,
+    Role.CATALOGUE_TARGET,
+    Role.STOCK_TARGET,
+    Role.STOCK_READER,
+    Role.CANCEL_TARGET,
+)
 
 
 @dataclass
@@ -69,15 +81,18 @@ def empty(local: LocalHopline) -> None:
     for table in topology.TABLES:
         handle = rt.table(table.name)
         keys = [table.partition_key, *([table.sort_key] if table.sort_key else [])]
-        items = handle.scan(ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys))),
-                            ExpressionAttributeNames={f"#k{i}": key for i, key in enumerate(keys)})["Items"]
+        items = handle.scan(
+            ProjectionExpression=", ".join(f"#k{i}" for i in range(len(keys))),
+            ExpressionAttributeNames={f"#k{i}": key for i, key in enumerate(keys)},
+        )["Items"]
         with handle.batch_writer() as batch:
             for item in items:
                 batch.delete_item(Key={key: item[key] for key in keys})
     for url in [*local.queue_urls.values(), *local.dlq_urls.values()]:  # PurgeQueue allows one call a minute
         while batch := rt.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            rt.sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+            rt.sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            )
     rt.tally.clear()
 
 

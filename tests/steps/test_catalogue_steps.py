@@ -26,8 +26,9 @@ def sync_round(steps: Steps) -> list[SyncResult]:
 def hold_order(steps: Steps, number: str, sku: str) -> str:
     """An order for a SKU the warehouse lacks, taken in: held for it. Its order key."""
     sale_id = steps.commerce.add_order(number, [(sku, 2)])
-    message = IntakeMessage(client=steps.rt.config.client, source=steps.commerce.name, source_id=sale_id,
-                            trigger="webhook")
+    message = IntakeMessage(
+        client=steps.rt.config.client, source=steps.commerce.name, source_id=sale_id, trigger="webhook"
+    )
     assert take_in(message, steps.rt) == IntakeResult.HELD_FOR_SKU
     return message.order_key
 
@@ -89,8 +90,12 @@ def test_sku_already_at_the_warehouse_is_adopted_not_created_twice(steps: Steps)
 def test_unreadable_product_row_is_quarantined_and_the_rest_sync(steps: Steps) -> None:
     # Given one product row the feed cannot map and one good product
     steps.commerce.add_product("GOOD-NEW", "Good new")
-    steps.commerce.add_unreadable("products", {"ID": "odd-1", "SKU": "ODD-UNIT", "WeightUnits": "stone"},
-                                  "field 'WeightUnits': unit 'stone' is not known", key="odd-1")
+    steps.commerce.add_unreadable(
+        "products",
+        {"ID": "odd-1", "SKU": "ODD-UNIT", "WeightUnits": "stone"},
+        "field 'WeightUnits': unit 'stone' is not known",
+        key="odd-1",
+    )
     # When the product poll runs
     result = poll_products(steps.rt)
     [message] = steps.queued("product-sync")

@@ -29,6 +29,11 @@ def build(name: str, settings: ToyShopSettings, secret: Mapping[str, Any], retri
 
 
 SPEC = ConnectorSpec(
-    type="toyshop", title="Toy Shop", settings=ToyShopSettings, secret_keys=("token",),
-    roles=frozenset({Role.ORDER_SOURCE}), builder="tests.toy_platform:build", docs="",
+    type="toyshop",
+    title="Toy Shop",
+    settings=ToyShopSettings,
+    secret_keys=("token",),
+    roles=frozenset({Role.ORDER_SOURCE}),
+    builder="tests.toy_platform:build",
+    docs="",
 )

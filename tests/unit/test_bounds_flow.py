@@ -22,9 +22,14 @@ BOUNDS = BoundsConfig()
 
 
 def an_order(*lines: OrderLine, **changes: object) -> Order:
-    fields: dict[str, object] = {"source": "cin7_core", "source_id": GUID, "order_number": "SO-1",
-                                 "status": "ORDERED", "authorised": True,
-                                 "lines": lines or (OrderLine(sku="TEE-BLK-M", quantity=Decimal(2)),)}
+    fields: dict[str, object] = {
+        "source": "cin7_core",
+        "source_id": GUID,
+        "order_number": "SO-1",
+        "status": "ORDERED",
+        "authorised": True,
+        "lines": lines or (OrderLine(sku="TEE-BLK-M", quantity=Decimal(2)),),
+    }
     fields.update(changes)
     return Order.model_validate(fields)
 
@@ -46,20 +51,23 @@ def test_a_good_order_is_within_bounds() -> None:
     assert reasons(an_order()) == []
 
 
-@pytest.mark.parametrize(("line", "reason"), [
-    (OrderLine(sku="A", quantity=Decimal("1E+200")), "quantity_out_of_bounds"),
-    (OrderLine(sku="A", quantity=Decimal(100_001)), "quantity_out_of_bounds"),
-    (OrderLine(sku="A", quantity=Decimal(-1)), "quantity_out_of_bounds"),
-    (OrderLine(sku="A", quantity=Decimal("1E-1000000")), "quantity_out_of_bounds"),
-    (OrderLine(sku="A", quantity=Decimal(1), unit_price=Decimal("1E+40")), "price_out_of_bounds"),
-    (OrderLine(sku="A", quantity=Decimal(1), unit_price=Decimal(1_000_001)), "price_out_of_bounds"),
-    (OrderLine(sku="A", quantity=Decimal(1), discount_percent=Decimal(150)), "price_out_of_bounds"),
-    (OrderLine(sku="", quantity=Decimal(1)), "sku_blank"),
-    (OrderLine(sku="  ", quantity=Decimal(1)), "sku_blank"),
-    (OrderLine(sku="S" * 51, quantity=Decimal(1)), "sku_invalid"),
-    (OrderLine(sku="A\ud800", quantity=Decimal(1)), "sku_invalid"),
-    (OrderLine(sku="A", name="x\x00", quantity=Decimal(1)), "payload_invalid"),
-])
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (OrderLine(sku="A", quantity=Decimal("1E+200")), "quantity_out_of_bounds"),
+        (OrderLine(sku="A", quantity=Decimal(100_001)), "quantity_out_of_bounds"),
+        (OrderLine(sku="A", quantity=Decimal(-1)), "quantity_out_of_bounds"),
+        (OrderLine(sku="A", quantity=Decimal("1E-1000000")), "quantity_out_of_bounds"),
+        (OrderLine(sku="A", quantity=Decimal(1), unit_price=Decimal("1E+40")), "price_out_of_bounds"),
+        (OrderLine(sku="A", quantity=Decimal(1), unit_price=Decimal(1_000_001)), "price_out_of_bounds"),
+        (OrderLine(sku="A", quantity=Decimal(1), discount_percent=Decimal(150)), "price_out_of_bounds"),
+        (OrderLine(sku="", quantity=Decimal(1)), "sku_blank"),
+        (OrderLine(sku="  ", quantity=Decimal(1)), "sku_blank"),
+        (OrderLine(sku="S" * 51, quantity=Decimal(1)), "sku_invalid"),
+        (OrderLine(sku="A\ud800", quantity=Decimal(1)), "sku_invalid"),
+        (OrderLine(sku="A", name="x\x00", quantity=Decimal(1)), "payload_invalid"),
+    ],
+)
 def test_each_broken_bound_has_its_own_reason(line: OrderLine, reason: str) -> None:
     assert reasons(an_order(line)) == [reason]
 
@@ -100,8 +108,14 @@ def test_a_message_for_another_client_or_source_is_not_served(example_config: Cl
 
 def test_a_submit_message_is_judged_by_its_order_bounds(example_config: ClientConfig) -> None:
     order = an_order(OrderLine(sku="A", quantity=Decimal("1E+200")))
-    message = SubmitMessage(client=example_config.client, source="cin7_core", source_id=GUID,
-                            client_reference="EX-1", courier_service="RM48", order=order)
+    message = SubmitMessage(
+        client=example_config.client,
+        source="cin7_core",
+        source_id=GUID,
+        client_reference="EX-1",
+        courier_service="RM48",
+        order=order,
+    )
     problem = message_problem(message, example_config)
     assert problem is not None and problem.reason == ReasonCode.QUANTITY_OUT_OF_BOUNDS
     elsewhere = message.model_copy(update={"order": an_order(source_id=str(GUID[::-1]))})
@@ -114,8 +128,7 @@ def test_a_stock_message_names_bounded_non_blank_skus(example_config: ClientConf
 
     assert message_problem(stock(["A"]), example_config) is None
     assert message_problem(stock([" "]), example_config).reason == ReasonCode.SKU_BLANK  # type: ignore[union-attr]
-    assert message_problem(stock([f"S{i}" for i in range(1001)]), example_config).reason == \
-        ReasonCode.TOO_MANY_LINES  # type: ignore[union-attr]
+    assert message_problem(stock([f"S{i}" for i in range(1001)]), example_config).reason == ReasonCode.TOO_MANY_LINES  # type: ignore[union-attr]
 
 
 @given(st.text(st.characters(exclude_categories=()), max_size=3000))

@@ -16,8 +16,15 @@ WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def product(**changes: object) -> Product:
-    base: dict[str, object] = {"source": "cin7_core", "source_id": "p1", "sku": "HOODIE-GRN-L", "name": "Hoodie",
-                               "barcode": "5012345678900", "weight_kg": Decimal("0.65"), "updated_at": WHEN}
+    base: dict[str, object] = {
+        "source": "cin7_core",
+        "source_id": "p1",
+        "sku": "HOODIE-GRN-L",
+        "name": "Hoodie",
+        "barcode": "5012345678900",
+        "weight_kg": Decimal("0.65"),
+        "updated_at": WHEN,
+    }
     base.update(changes)
     return Product.model_validate(base)
 
@@ -30,9 +37,14 @@ def held(**fields: str) -> WarehouseProduct:
 
 @pytest.mark.parametrize(
     ("changes", "reason"),
-    [({"sku": "HOODIE GRN L"}, ReasonCode.SKU_INVALID), ({"sku": "X" * 51}, ReasonCode.SKU_INVALID),
-     ({"sku": " HOODIE"}, ReasonCode.SKU_INVALID), ({"name": " "}, ReasonCode.PRODUCT_INVALID),
-     ({"barcode": "12345"}, ReasonCode.PRODUCT_INVALID), ({"barcode": "50123456789AB"}, ReasonCode.PRODUCT_INVALID)],
+    [
+        ({"sku": "HOODIE GRN L"}, ReasonCode.SKU_INVALID),
+        ({"sku": "X" * 51}, ReasonCode.SKU_INVALID),
+        ({"sku": " HOODIE"}, ReasonCode.SKU_INVALID),
+        ({"name": " "}, ReasonCode.PRODUCT_INVALID),
+        ({"barcode": "12345"}, ReasonCode.PRODUCT_INVALID),
+        ({"barcode": "50123456789AB"}, ReasonCode.PRODUCT_INVALID),
+    ],
 )
 def test_products_that_must_not_travel(changes: dict, reason: ReasonCode) -> None:
     [problem] = product_problems(product(**changes))
@@ -83,7 +95,9 @@ def test_unknown_field_in_ownership_config_is_refused(tmp_path) -> None:  # type
     data["pipelines"]["catalogue"]["field_owners"]["colour"] = "source"
     path = tmp_path / "example-cin7-scend.yaml"
     path.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match=r"field 'pipelines.catalogue.field_owners'.*unknown product fields \['colour'\]"):
+    with pytest.raises(
+        ConfigError, match=r"field 'pipelines.catalogue.field_owners'.*unknown product fields \['colour'\]"
+    ):
         load_client_config(path)
 
 

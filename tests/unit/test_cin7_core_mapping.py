@@ -54,14 +54,36 @@ def test_the_example_sale_maps_to_the_canonical_order() -> None:
         delivery_service="Royal Mail Tracked 48",
         currency="GBP",
         lines=(
-            OrderLine(sku="TSHIRT-BLK-M", name="T-shirt black M", quantity=Decimal(2), unit_price=Decimal("15.00"),
-                      tax=Decimal("5.00"), discount_percent=Decimal(0), total=Decimal("30.00")),
-            OrderLine(sku="HOODIE-GRY-L", name="Hoodie grey L", quantity=Decimal(1), unit_price=Decimal("40.00"),
-                      tax=Decimal("6.00"), discount_percent=Decimal(10), total=Decimal("36.00")),
+            OrderLine(
+                sku="TSHIRT-BLK-M",
+                name="T-shirt black M",
+                quantity=Decimal(2),
+                unit_price=Decimal("15.00"),
+                tax=Decimal("5.00"),
+                discount_percent=Decimal(0),
+                total=Decimal("30.00"),
+            ),
+            OrderLine(
+                sku="HOODIE-GRY-L",
+                name="Hoodie grey L",
+                quantity=Decimal(1),
+                unit_price=Decimal("40.00"),
+                tax=Decimal("6.00"),
+                discount_percent=Decimal(10),
+                total=Decimal("36.00"),
+            ),
         ),
-        shipping_address=Address(name="Jo Smith", line1="Flat 2", line2="14 Park Row", city="Leeds",
-                                 region="West Yorkshire", postcode="LS1 5HD", country="GB",
-                                 email="jo.smith@example.com", phone="+44 7700 900123"),
+        shipping_address=Address(
+            name="Jo Smith",
+            line1="Flat 2",
+            line2="14 Park Row",
+            city="Leeds",
+            region="West Yorkshire",
+            postcode="LS1 5HD",
+            country="GB",
+            email="jo.smith@example.com",
+            phone="+44 7700 900123",
+        ),
         shipping_total=Decimal("3.95"),
         tax_total=Decimal("11.66"),
         total=Decimal("69.95"),
@@ -71,10 +93,15 @@ def test_the_example_sale_maps_to_the_canonical_order() -> None:
 
 def test_money_is_exact_decimal_not_float() -> None:
     # Given prices that are not exact in binary floating point
-    data = with_order(Lines=[{"SKU": "A", "Quantity": 3, "Price": 0.1, "Tax": 0.05, "Total": 0.3}],
-                      AdditionalCharges=[{"Description": "Shipping", "Price": 0.1, "Total": 0.1},
-                                         {"Description": "Gift wrap", "Price": 0.2, "Total": 0.2}],
-                      Tax=0.05, Total=0.6)
+    data = with_order(
+        Lines=[{"SKU": "A", "Quantity": 3, "Price": 0.1, "Tax": 0.05, "Total": 0.3}],
+        AdditionalCharges=[
+            {"Description": "Shipping", "Price": 0.1, "Total": 0.1},
+            {"Description": "Gift wrap", "Price": 0.2, "Total": 0.2},
+        ],
+        Tax=0.05,
+        Total=0.6,
+    )
     # When mapped
     order = to_order(data)
     # Then the amounts are the decimals Cin7 wrote, and sums are exact
@@ -86,16 +113,19 @@ def test_money_is_exact_decimal_not_float() -> None:
 
 def test_numbers_sent_as_strings_are_accepted() -> None:
     # Given Cin7 sending numeric strings (it does so in some POST examples)
-    data = with_order(Lines=[{"SKU": "A", "Quantity": "2.0000", "Price": "12.5000", "Tax": "4.1700",
-                              "Total": "25.0000"}])
+    data = with_order(
+        Lines=[{"SKU": "A", "Quantity": "2.0000", "Price": "12.5000", "Tax": "4.1700", "Total": "25.0000"}]
+    )
     # When mapped / Then they are exact decimals
     assert to_order(data).lines[0].quantity == Decimal(2)
 
 
 def test_missing_line_and_charge_totals_are_computed_with_the_discount() -> None:
     # Given a line and a charge without Total
-    data = with_order(Lines=[{"SKU": "A", "Quantity": 3, "Price": 10, "Discount": 15}],
-                      AdditionalCharges=[{"Description": "Shipping", "Price": 4.5, "Quantity": 2}])
+    data = with_order(
+        Lines=[{"SKU": "A", "Quantity": 3, "Price": 10, "Discount": 15}],
+        AdditionalCharges=[{"Description": "Shipping", "Price": 4.5, "Quantity": 2}],
+    )
     # When mapped
     order = to_order(data)
     # Then totals are price x quantity less the discount
@@ -187,9 +217,13 @@ def test_missing_optional_fields_take_defaults() -> None:
         "CustomerCurrency": "EUR",
         "Email": None,
         "Carrier": None,
-        "Order": {"SaleOrderNumber": "SO-1", "Status": "AUTHORISED", "AdditionalCharges": None,
-                  "Lines": [{"SKU": "A", "Quantity": 1, "Price": 5, "Tax": None, "Total": 5}],
-                  "Total": 5},
+        "Order": {
+            "SaleOrderNumber": "SO-1",
+            "Status": "AUTHORISED",
+            "AdditionalCharges": None,
+            "Lines": [{"SKU": "A", "Quantity": 1, "Price": 5, "Tax": None, "Total": 5}],
+            "Total": 5,
+        },
     }
     # When mapped
     order = to_order(data)
@@ -259,16 +293,29 @@ def test_a_malformed_sale_is_payload_invalid_naming_the_field(data: Any, fragmen
 
 def test_sale_list_rows_map_to_changes() -> None:
     # Given a saleList page in the blueprint's shape
-    body = {"Total": 1, "Page": 1, "SaleList": [{
-        "SaleID": SALE_ID.upper(), "OrderNumber": "SO-00092", "Status": "BACKORDERED", "OrderDate": "2017-09-29T00:00:00",
-        "Customer": "Rock Star Transport", "Updated": "2017-09-29T03:03:13.913Z", "OrderStatus": "AUTHORISED",
-    }]}
+    body = {
+        "Total": 1,
+        "Page": 1,
+        "SaleList": [
+            {
+                "SaleID": SALE_ID.upper(),
+                "OrderNumber": "SO-00092",
+                "Status": "BACKORDERED",
+                "OrderDate": "2017-09-29T00:00:00",
+                "Customer": "Rock Star Transport",
+                "Updated": "2017-09-29T03:03:13.913Z",
+                "OrderStatus": "AUTHORISED",
+            }
+        ],
+    }
     # When parsed
     total, changes = parse_sale_list(body)
     # Then each row is an OrderChange with the API's id form and a UTC stamp
     assert total == 1
     assert changes[0].model_dump() == {
-        "source_id": SALE_ID, "order_number": "SO-00092", "status": "BACKORDERED",
+        "source_id": SALE_ID,
+        "order_number": "SO-00092",
+        "status": "BACKORDERED",
         "updated_at": datetime(2017, 9, 29, 3, 3, 13, 913000, tzinfo=UTC),
     }
 

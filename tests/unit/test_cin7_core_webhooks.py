@@ -75,8 +75,15 @@ def test_the_documented_order_authorised_payload_parses() -> None:
 
 def test_extra_keys_are_tolerated_and_str_bodies_accepted() -> None:
     # Given a Sale/Voided payload, which adds customer fields, as text
-    body = json.dumps({"SaleID": "91EE7B1D-BD35-4E43-B98A-DB86BE777624", "SaleOrderNumber": "SO-00044",
-                       "EventType": "Sale/Voided", "CustomerName": "DIISR", "CustomerContactEmail": "a@b.c"})
+    body = json.dumps(
+        {
+            "SaleID": "91EE7B1D-BD35-4E43-B98A-DB86BE777624",
+            "SaleOrderNumber": "SO-00044",
+            "EventType": "Sale/Voided",
+            "CustomerName": "DIISR",
+            "CustomerContactEmail": "a@b.c",
+        }
+    )
     # When parsed / Then the extra keys are ignored
     assert parse_sale_event(body) == SaleEvent(
         sale_id="91ee7b1d-bd35-4e43-b98a-db86be777624", event_type="Sale/Voided", order_number="SO-00044"

@@ -35,25 +35,46 @@ def test_example_config_loads(example_config: ClientConfig) -> None:
     ("mutate", "field", "problem"),
     [
         (lambda d: d["platforms"]["cin7"].update(webhook_secrt="x"), "platforms.cin7.webhook_secrt", "unknown key"),
-        (lambda d: d["platforms"]["scend"].pop("credentials_secret"), "platforms.scend.credentials_secret",
-         "required field is missing"),
+        (
+            lambda d: d["platforms"]["scend"].pop("credentials_secret"),
+            "platforms.scend.credentials_secret",
+            "required field is missing",
+        ),
         (lambda d: d["platforms"]["scend"].update(type="scnd"), "platforms.scend.type", "unknown platform type"),
         (lambda d: d["platforms"]["cin7"].pop("type"), "platforms.cin7.type", "required"),
-        (lambda d: d["pipelines"]["orders"].update(poll_schedule="cron(0 12 * * *)"), "pipelines.orders.poll_schedule",
-         "cron needs 6 fields"),
+        (
+            lambda d: d["pipelines"]["orders"].update(poll_schedule="cron(0 12 * * *)"),
+            "pipelines.orders.poll_schedule",
+            "cron needs 6 fields",
+        ),
         (lambda d: d["pipelines"]["orders"].update(to="wh"), "pipelines.orders.to", "no platform named 'wh'"),
         # A pipeline asking a platform for a role its connector does not offer fails at synth
-        (lambda d: d["pipelines"]["orders"].update({"from": "scend", "to": "cin7"}), "pipelines.orders.from",
-         "Scend ('scend') cannot play order_source"),
-        (lambda d: d["pipelines"]["stock"].update(to="cin7"), "pipelines.stock.to",
-         "Cin7 Core ('cin7') cannot play stock_target"),
-        (lambda d: d["retries"].update(queue_max_receive_count=-1), "retries.queue_max_receive_count",
-         "greater than or equal to 1"),
+        (
+            lambda d: d["pipelines"]["orders"].update({"from": "scend", "to": "cin7"}),
+            "pipelines.orders.from",
+            "Scend ('scend') cannot play order_source",
+        ),
+        (
+            lambda d: d["pipelines"]["stock"].update(to="cin7"),
+            "pipelines.stock.to",
+            "Cin7 Core ('cin7') cannot play stock_target",
+        ),
+        (
+            lambda d: d["retries"].update(queue_max_receive_count=-1),
+            "retries.queue_max_receive_count",
+            "greater than or equal to 1",
+        ),
         (lambda d: d["retries"].update(max_attempts=-2), "retries.max_attempts", "greater than or equal to 1"),
-        (lambda d: d["platforms"]["cin7"].update(credentials_secret=""), "platforms.cin7.credentials_secret",
-         "at least 1 character"),
-        (lambda d: d["pipelines"]["orders"].update(supported_countries=["England"]),
-         "pipelines.orders.supported_countries", "ISO 3166-1"),
+        (
+            lambda d: d["platforms"]["cin7"].update(credentials_secret=""),
+            "platforms.cin7.credentials_secret",
+            "at least 1 character",
+        ),
+        (
+            lambda d: d["pipelines"]["orders"].update(supported_countries=["England"]),
+            "pipelines.orders.supported_countries",
+            "ISO 3166-1",
+        ),
     ],
 )
 def test_config_mistakes_name_file_field_and_problem(tmp_path: Path, mutate, field: str, problem: str) -> None:  # type: ignore[no-untyped-def]
@@ -84,14 +105,24 @@ def test_missing_file_and_bad_yaml_are_clear(tmp_path: Path) -> None:
         load_client_config(broken)
 
 
-@pytest.mark.parametrize("good", ["rate(1 minute)", "rate(10 minutes)", "rate(2 hours)", "cron(0/5 * * * ? *)",
-                                  "cron(15 10 ? * MON-FRI *)"])
+@pytest.mark.parametrize(
+    "good", ["rate(1 minute)", "rate(10 minutes)", "rate(2 hours)", "cron(0/5 * * * ? *)", "cron(15 10 ? * MON-FRI *)"]
+)
 def test_valid_schedules(good: str) -> None:
     assert validate_schedule(good) == good
 
 
-@pytest.mark.parametrize("bad", ["rate(1 minutes)", "rate(5 minute)", "rate(0 minutes)", "every 5 minutes",
-                                 "cron(0 12 * * * *)", "cron(99 * ? * * *)"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "rate(1 minutes)",
+        "rate(5 minute)",
+        "rate(0 minutes)",
+        "every 5 minutes",
+        "cron(0 12 * * * *)",
+        "cron(99 * ? * * *)",
+    ],
+)
 def test_invalid_schedules(bad: str) -> None:
     with pytest.raises(ValueError, match=r"."):
         validate_schedule(bad)

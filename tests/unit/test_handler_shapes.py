@@ -13,8 +13,7 @@ from shared import topology
 # Being rewritten on their own: an API handler shape is not part of the kit yet.
 NOT_KIT = {"webhook_receiver", "stock_webhook"}
 KIT_HOPS = [hop for hop in topology.HOPS if hop.name not in NOT_KIT]
-SHAPE_OF = {topology.QueueTrigger: "queue", topology.ScheduleTrigger: "schedule",
-            topology.StateMachineTrigger: "task"}
+SHAPE_OF = {topology.QueueTrigger: "queue", topology.ScheduleTrigger: "schedule", topology.StateMachineTrigger: "task"}
 
 
 @pytest.mark.parametrize("hop", KIT_HOPS, ids=lambda hop: hop.name)
@@ -51,4 +50,3 @@ def test_a_skipped_run_counts_zero_for_a_figure_it_left_out() -> None:
     assert kit.figure({"enqueued": 3}, "enqueued") == 3
     with pytest.raises(AttributeError):
         kit.figure(_Outcome(), "pushed")
-

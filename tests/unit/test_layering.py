@@ -33,7 +33,8 @@ def test_no_step_flow_model_store_or_handler_imports_a_connector_package() -> No
     packages = platform_packages()
     offenders = sorted(
         f"{path.relative_to(ROOT)} imports {name}"
-        for layer in LAYERS for path in (ROOT / layer).rglob("*.py")
+        for layer in LAYERS
+        for path in (ROOT / layer).rglob("*.py")
         for name in imports_of(path)
         if any(name == package or name.startswith(f"{package}.") for package in packages)
     )

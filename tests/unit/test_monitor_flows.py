@@ -19,8 +19,9 @@ from shared.models import WarehouseOrderRef
 from shared.stores.ledger import LedgerEntry, Stage
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-SLA = StageSlaConfig(received_to_released=30, released_to_warehouse=15, warehouse_to_shipped=2880,
-                     shipped_to_written_back=60)
+SLA = StageSlaConfig(
+    received_to_released=30, released_to_warehouse=15, warehouse_to_shipped=2880, shipped_to_written_back=60
+)
 CHECKS = MismatchConfig(min_age_minutes=60, recheck_minutes=120, max_per_run=2, despatched_grace_minutes=90)
 
 
@@ -71,9 +72,12 @@ def test_order_at_the_warehouse_with_nothing_despatched_after_two_days_is_stalle
 
 def test_despatched_parcel_not_written_back_in_time_is_stalled_per_parcel() -> None:
     # Given an order with two parcels despatched, one already written back
-    order = entry(Stage.PART_SHIPPED, times={"submitted": 0}, despatched={"p1": at(100).isoformat(),
-                                                                         "p2": at(130).isoformat()},
-                  shipments={"p1": {"applied_at": at(105).isoformat(), "despatched_at": at(100).isoformat()}})
+    order = entry(
+        Stage.PART_SHIPPED,
+        times={"submitted": 0},
+        despatched={"p1": at(100).isoformat(), "p2": at(130).isoformat()},
+        shipments={"p1": {"applied_at": at(105).isoformat(), "despatched_at": at(100).isoformat()}},
+    )
     # When 61 minutes have passed since the second despatch
     breaches = stalled(order, SLA, at(191))
     # Then only the parcel still waiting is reported, and the at-warehouse rule no longer applies
@@ -90,11 +94,13 @@ def test_closed_order_is_never_stalled() -> None:
 def test_mismatch_checks_pick_old_enough_orders_least_recently_read_first_up_to_the_cap() -> None:
     # Given four open orders at the warehouse: too young, read recently, never read, read long ago
     young = entry(Stage.SUBMITTED, "k-young", warehouse_order_id="1", times={"submitted": 200})
-    fresh = entry(Stage.SUBMITTED, "k-fresh", warehouse_order_id="2", times={"submitted": 0},
-                  checked_at=at(200).isoformat())
+    fresh = entry(
+        Stage.SUBMITTED, "k-fresh", warehouse_order_id="2", times={"submitted": 0}, checked_at=at(200).isoformat()
+    )
     never = entry(Stage.SUBMITTED, "k-never", warehouse_order_id="3", times={"submitted": 10})
-    stale = entry(Stage.PART_SHIPPED, "k-stale", warehouse_order_id="4", times={"submitted": 0},
-                  checked_at=at(5).isoformat())
+    stale = entry(
+        Stage.PART_SHIPPED, "k-stale", warehouse_order_id="4", times={"submitted": 0}, checked_at=at(5).isoformat()
+    )
     released = entry(Stage.RELEASED, "k-released", times={"released": 0})
     # When the monitor chooses at minute 240 with a cap of two reads
     chosen = due_for_check([young, fresh, never, stale, released], CHECKS, at(240))
@@ -105,16 +111,16 @@ def test_mismatch_checks_pick_old_enough_orders_least_recently_read_first_up_to_
 def test_order_missing_or_cancelled_at_the_warehouse_is_a_mismatch() -> None:
     order = entry(Stage.SUBMITTED, warehouse_order_id="42", times={"submitted": 0})
     missing = mismatch(order, None, CHECKS, at(120))
-    cancelled = mismatch(order, WarehouseOrderRef(warehouse_order_id="42", client_reference="R", status="cancelled"),
-                         CHECKS, at(120))
+    cancelled = mismatch(
+        order, WarehouseOrderRef(warehouse_order_id="42", client_reference="R", status="cancelled"), CHECKS, at(120)
+    )
     assert missing is not None and missing.kind == MismatchKind.MISSING_AT_WAREHOUSE
     assert cancelled is not None and cancelled.kind == MismatchKind.CANCELLED_AT_WAREHOUSE
 
 
 def test_despatched_long_ago_with_nothing_written_back_is_a_mismatch_but_a_recent_despatch_is_not() -> None:
     order = entry(Stage.SUBMITTED, warehouse_order_id="42", times={"submitted": 0})
-    observed = WarehouseOrderRef(warehouse_order_id="42", client_reference="R", status="despatched",
-                                 updated_at=at(120))
+    observed = WarehouseOrderRef(warehouse_order_id="42", client_reference="R", status="despatched", updated_at=at(120))
     assert mismatch(order, observed, CHECKS, at(120 + 90)) is None
     found = mismatch(order, observed, CHECKS, at(120 + 91))
     assert found is not None and found.kind == MismatchKind.DESPATCHED_NOT_WRITTEN_BACK

@@ -33,8 +33,14 @@ def page() -> dict[str, Any]:
 
 def product(**changes: object) -> Product:
     base: dict[str, object] = {
-        "source": "cin7_core", "source_id": "p1", "sku": "HOODIE-BLK-M", "name": "Hoodie", "barcode": "5012345678900",
-        "weight_kg": Decimal("0.650"), "length_cm": Decimal("30.0"), "commodity_code": "6110209100",
+        "source": "cin7_core",
+        "source_id": "p1",
+        "sku": "HOODIE-BLK-M",
+        "name": "Hoodie",
+        "barcode": "5012345678900",
+        "weight_kg": Decimal("0.650"),
+        "length_cm": Decimal("30.0"),
+        "commodity_code": "6110209100",
         "updated_at": WHEN,
     }
     base.update(changes)
@@ -103,8 +109,14 @@ def test_field_table_covers_every_canonical_field_with_the_scend_names() -> None
     # The table is INFERRED from the Mintsoft product model; this pins it so a change is deliberate
     assert set(PRODUCT_FIELD_NAMES) == set(PRODUCT_FIELDS)
     assert PRODUCT_FIELD_NAMES == {
-        "name": "Name", "barcode": "EAN", "weight_kg": "Weight", "length_cm": "Depth", "width_cm": "Width",
-        "height_cm": "Height", "commodity_code": "CommodityCode", "country_of_origin": "CountryOfManufacture",
+        "name": "Name",
+        "barcode": "EAN",
+        "weight_kg": "Weight",
+        "length_cm": "Depth",
+        "width_cm": "Width",
+        "height_cm": "Height",
+        "commodity_code": "CommodityCode",
+        "country_of_origin": "CountryOfManufacture",
         "customs_description": "CustomsDescription",
     }
 
@@ -127,8 +139,9 @@ def test_request_for_every_field_skips_empty_values_and_keeps_the_sku_as_spelled
 
 
 def test_product_fields_reads_a_search_row_as_strings() -> None:
-    row = ProductRow.model_validate({"ID": 801, "SKU": "HOODIE-BLK-M", "Name": "Hoodie", "EAN": "5012345678900",
-                                     "Weight": 0.65, "Depth": 30})
+    row = ProductRow.model_validate(
+        {"ID": 801, "SKU": "HOODIE-BLK-M", "Name": "Hoodie", "EAN": "5012345678900", "Weight": 0.65, "Depth": 30}
+    )
     held = product_fields(row)
     assert held["name"] == "Hoodie"
     assert held["weight_kg"] == "0.65"

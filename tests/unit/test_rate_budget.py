@@ -23,8 +23,9 @@ def table(aws: None) -> Any:
 
 def bucket(table: Any, clock: VirtualClock, priority: str = "orders", key: str = "cin7_core:acct") -> DynamoTokenBucket:
     rate, burst = budget_shape(60)  # as Runtime.budget builds it
-    return DynamoTokenBucket(table, key, rate=rate, per_seconds=60, capacity=burst, clock=clock,
-                             priority=lambda: priority)  # type: ignore[arg-type,return-value]
+    return DynamoTokenBucket(
+        table, key, rate=rate, per_seconds=60, capacity=burst, clock=clock, priority=lambda: priority
+    )  # type: ignore[arg-type,return-value]
 
 
 def calls_in_any_minute(stamps: list[datetime]) -> int:

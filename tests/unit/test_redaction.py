@@ -15,8 +15,10 @@ from shared.redaction import RedactingFormatter, redact, redact_text
 
 
 def test_free_text_loses_emails_phones_and_postcodes_but_keeps_order_facts() -> None:
-    text = ("order SO-10001 (sku TEE-BLK-M, warehouse 184467) for jo.smith@example.com, call +44 7700 900123 "
-            "or 0113 496 0000, deliver to LS1 1AA or D02 X285 at 2026-11-23T08:00:00+00:00")
+    text = (
+        "order SO-10001 (sku TEE-BLK-M, warehouse 184467) for jo.smith@example.com, call +44 7700 900123 "
+        "or 0113 496 0000, deliver to LS1 1AA or D02 X285 at 2026-11-23T08:00:00+00:00"
+    )
     cleaned = redact_text(text)
     for secret in ("jo.smith@example.com", "7700 900123", "0113 496 0000", "LS1 1AA", "D02 X285"):
         assert secret not in cleaned
@@ -25,13 +27,21 @@ def test_free_text_loses_emails_phones_and_postcodes_but_keeps_order_facts() -> 
 
 
 def test_sensitive_keys_are_redacted_at_any_depth() -> None:
-    value = {"order_key": "cin7_core#abc", "shipping": {"Line1": "1 High Street", "City": "Leeds",
-                                                         "Contact": "Jo Smith", "Country": "GB"},
-             "lines": [{"sku": "TEE-BLK-M", "quantity": 2}], "first_name": "Jo", "Email": "jo@example.com"}
+    value = {
+        "order_key": "cin7_core#abc",
+        "shipping": {"Line1": "1 High Street", "City": "Leeds", "Contact": "Jo Smith", "Country": "GB"},
+        "lines": [{"sku": "TEE-BLK-M", "quantity": 2}],
+        "first_name": "Jo",
+        "Email": "jo@example.com",
+    }
     cleaned = redact(value)
     assert cleaned["order_key"] == "cin7_core#abc"
-    assert cleaned["shipping"] == {"Line1": "[redacted]", "City": "[redacted]", "Contact": "[redacted]",
-                                   "Country": "GB"}
+    assert cleaned["shipping"] == {
+        "Line1": "[redacted]",
+        "City": "[redacted]",
+        "Contact": "[redacted]",
+        "Country": "GB",
+    }
     assert cleaned["lines"] == [{"sku": "TEE-BLK-M", "quantity": 2}]
     assert cleaned["first_name"] == "[redacted]" and cleaned["Email"] == "[redacted]"
 
@@ -39,14 +49,19 @@ def test_sensitive_keys_are_redacted_at_any_depth() -> None:
 def test_a_log_line_with_an_orders_address_email_and_phone_comes_out_redacted() -> None:
     # Given a handler logger with the redacting formatter and a child logger as the steps use
     stream = io.StringIO()
-    parent = Logger(service="redaction-test", logger_formatter=RedactingFormatter(),
-                    logger_handler=logging.StreamHandler(stream), level="INFO")
+    parent = Logger(
+        service="redaction-test",
+        logger_formatter=RedactingFormatter(),
+        logger_handler=logging.StreamHandler(stream),
+        level="INFO",
+    )
     child = Logger(service="redaction-test", child=True)
     address = {"Line1": "22 Mill Lane", "City": "Bristol", "Postcode": "BS1 4DJ", "Contact": "Sam Patel"}
     # When both log an order's personal data, in the message and in extra keys (error: the suite logs at ERROR)
     parent.info("order quarantined for sam.patel@example.com", extra={"address": address, "phone": "07700 900456"})
-    child.error("parcel for 07700 900456 at BS1 4DJ", extra={"order": {"shipping_address": address,
-                                                                         "order_number": "SO-7"}})
+    child.error(
+        "parcel for 07700 900456 at BS1 4DJ", extra={"order": {"shipping_address": address, "order_number": "SO-7"}}
+    )
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     # Then neither line carries any of it, and the order's own facts remain
     assert len(lines) == 2
@@ -73,8 +88,15 @@ def test_postcodes_are_redacted_in_any_case_valid_or_only_postcode_shaped() -> N
 
 
 def test_phone_numbers_in_every_usual_format_are_redacted() -> None:
-    for phone in ("(0113) 496 0000", "+44 113 496 0000", "07700 900123", "+447700900123", "0113-496-0000",
-                  "+44 (0)113 496 0000", "(020) 7946 0000"):
+    for phone in (
+        "(0113) 496 0000",
+        "+44 113 496 0000",
+        "07700 900123",
+        "+447700900123",
+        "0113-496-0000",
+        "+44 (0)113 496 0000",
+        "(020) 7946 0000",
+    ):
         cleaned = redact_text(f"call {phone} before noon")
         assert phone not in cleaned and "[phone]" in cleaned, phone
 
@@ -87,17 +109,35 @@ def test_street_addresses_in_free_text_are_redacted() -> None:
 
 
 def test_ids_timestamps_and_archive_keys_survive_redaction() -> None:
-    kept = ("SO-10001", "TEE-BLK-M", "2026-11-23T08:00:00.000+00:00", "unmatched/acme/2026/11/23/"
-            "20261123T080000.000-order-intake-message-ab1c2def.json", "cin7_core#1f0c3b2a-9d4e", "page 3 of 12")
+    kept = (
+        "SO-10001",
+        "TEE-BLK-M",
+        "2026-11-23T08:00:00.000+00:00",
+        "unmatched/acme/2026/11/23/20261123T080000.000-order-intake-message-ab1c2def.json",
+        "cin7_core#1f0c3b2a-9d4e",
+        "page 3 of 12",
+    )
     for text in kept:
         assert redact_text(text) == text, text
 
 
 def test_names_companies_address_lines_emails_and_phones_are_redacted_by_key() -> None:
-    value = {"name": "Jo Smith", "first_name": "Jo", "last_name": "Smith", "company": "Smith & Co",
-             "line1": "Flat 2", "line2": "The Maltings", "address_line_1": "Unit 4", "AddressLine2": "Mill Yard",
-             "email": "jo@example.com", "phone": "0113 496 0000", "full_address": "Flat 2, The Maltings, Leeds",
-             "delivery_instructions": "leave with number 4", "sku": "TEE-BLK-M", "country": "GB"}
+    value = {
+        "name": "Jo Smith",
+        "first_name": "Jo",
+        "last_name": "Smith",
+        "company": "Smith & Co",
+        "line1": "Flat 2",
+        "line2": "The Maltings",
+        "address_line_1": "Unit 4",
+        "AddressLine2": "Mill Yard",
+        "email": "jo@example.com",
+        "phone": "0113 496 0000",
+        "full_address": "Flat 2, The Maltings, Leeds",
+        "delivery_instructions": "leave with number 4",
+        "sku": "TEE-BLK-M",
+        "country": "GB",
+    }
     cleaned = redact(value)
     assert {key for key, item in cleaned.items() if item == "[redacted]"} == set(value) - {"sku", "country"}
     assert (cleaned["sku"], cleaned["country"]) == ("TEE-BLK-M", "GB")
@@ -110,15 +150,24 @@ def test_field_errors_name_the_field_and_problem_but_never_the_value() -> None:
     from shared.models.order import Address
     from shared.redaction import field_errors
 
-    bad = {"name": ["Jo Smith"], "line1": 22, "postcode": {"v": "sw1a 1aa"}, "email": "jo@example.com",
-           "nickname": "Jojo"}
+    bad = {
+        "name": ["Jo Smith"],
+        "line1": 22,
+        "postcode": {"v": "sw1a 1aa"},
+        "email": "jo@example.com",
+        "nickname": "Jojo",
+    }
     with pytest.raises(ValidationError) as raised:
         Address.model_validate(bad)
     assert "Jo Smith" in str(raised.value.errors())  # what pydantic itself would have stored
     text = field_errors(raised.value, limit=10)
     # Then each field is named with its error type, and none of the values appear
-    for expected in ("field 'name' (string_type)", "field 'line1' (string_type)", "field 'postcode' (string_type)",
-                     "field 'nickname' (extra_forbidden)"):
+    for expected in (
+        "field 'name' (string_type)",
+        "field 'line1' (string_type)",
+        "field 'postcode' (string_type)",
+        "field 'nickname' (extra_forbidden)",
+    ):
         assert expected in text, text
     for secret in ("Jo Smith", "22", "sw1a 1aa", "Jojo"):
         assert secret not in text
@@ -134,8 +183,13 @@ def test_a_connectors_stdlib_logger_writes_redacted_lines() -> None:
     scend_client.logger.addHandler(handler)
     try:
         # When it logs personal data in its arguments, its message and an extra key
-        scend_client.logger.warning("scend refused order for %s at %s: %s", "jo@example.com", "ZZ99 9ZZZ",
-                                    "call (0113) 496 0000", extra={"address": {"line1": "22 Mill Lane"}})
+        scend_client.logger.warning(
+            "scend refused order for %s at %s: %s",
+            "jo@example.com",
+            "ZZ99 9ZZZ",
+            "call (0113) 496 0000",
+            extra={"address": {"line1": "22 Mill Lane"}},
+        )
     finally:
         scend_client.logger.removeHandler(handler)
     # Then the line is written, with none of it

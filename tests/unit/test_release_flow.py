@@ -21,9 +21,15 @@ GOOD_ADDRESS = Address(name="Jo Smith", line1="1 High Street", city="Leeds", pos
 
 def make_order(**changes: object) -> Order:
     base: dict[str, object] = {
-        "source": "cin7_core", "source_id": "abc", "order_number": "SO-1", "status": "ORDERED",
-        "authorised": True, "location": "Scend UK", "delivery_service": "Royal Mail Tracked 48",
-        "lines": (OrderLine(sku="TEE-BLK-M", quantity=Decimal(2)),), "shipping_address": GOOD_ADDRESS,
+        "source": "cin7_core",
+        "source_id": "abc",
+        "order_number": "SO-1",
+        "status": "ORDERED",
+        "authorised": True,
+        "location": "Scend UK",
+        "delivery_service": "Royal Mail Tracked 48",
+        "lines": (OrderLine(sku="TEE-BLK-M", quantity=Decimal(2)),),
+        "shipping_address": GOOD_ADDRESS,
     }
     base.update(changes)
     return Order.model_validate(base)
@@ -51,7 +57,9 @@ def test_valid_authorised_order_is_released_with_mapped_courier(example_config: 
         ({"location": "Retail Store"}, Outcome.SKIP),
     ],
 )
-def test_readiness_and_location_rules(example_config: ClientConfig, changes: dict[str, object], outcome: Outcome) -> None:
+def test_readiness_and_location_rules(
+    example_config: ClientConfig, changes: dict[str, object], outcome: Outcome
+) -> None:
     decision = decide_release(make_order(**changes), example_config.orders, LIVE)
     assert decision.outcome == outcome
     assert decision.problems == ()
@@ -66,8 +74,11 @@ def test_readiness_and_location_rules(example_config: ClientConfig, changes: dic
         ({"lines": ()}, LIVE, ReasonCode.NO_LINES),
         ({"shipping_address": GOOD_ADDRESS.model_copy(update={"line1": ""})}, LIVE, ReasonCode.ADDRESS_INCOMPLETE),
         ({"shipping_address": GOOD_ADDRESS.model_copy(update={"postcode": "LS1"})}, LIVE, ReasonCode.POSTCODE_INVALID),
-        ({"shipping_address": GOOD_ADDRESS.model_copy(update={"country": "US", "postcode": "10001"})}, LIVE,
-         ReasonCode.COUNTRY_UNSUPPORTED),
+        (
+            {"shipping_address": GOOD_ADDRESS.model_copy(update={"country": "US", "postcode": "10001"})},
+            LIVE,
+            ReasonCode.COUNTRY_UNSUPPORTED,
+        ),
         ({"delivery_service": "Pigeon Post"}, LIVE, ReasonCode.DELIVERY_SERVICE_UNMAPPED),
     ],
 )
@@ -81,18 +92,24 @@ def test_each_bad_order_is_quarantined_with_its_reason(
 
 def test_every_problem_is_reported_at_once(example_config: ClientConfig) -> None:
     # Given an order with an unknown SKU, a bad postcode and an unmapped carrier
-    order = make_order(shipping_address=GOOD_ADDRESS.model_copy(update={"postcode": "nope"}),
-                       delivery_service="Pigeon Post")
+    order = make_order(
+        shipping_address=GOOD_ADDRESS.model_copy(update={"postcode": "nope"}), delivery_service="Pigeon Post"
+    )
     # When deciding
     decision = decide_release(order, example_config.orders, {})
     # Then all three reasons are listed so the owner fixes them in one pass
     assert {p.reason for p in decision.problems} == {
-        ReasonCode.SKU_UNKNOWN, ReasonCode.POSTCODE_INVALID, ReasonCode.DELIVERY_SERVICE_UNMAPPED}
+        ReasonCode.SKU_UNKNOWN,
+        ReasonCode.POSTCODE_INVALID,
+        ReasonCode.DELIVERY_SERVICE_UNMAPPED,
+    }
 
 
 def test_irish_eircode_is_accepted_for_ireland(example_config: ClientConfig) -> None:
     address = GOOD_ADDRESS.model_copy(update={"country": "IE", "postcode": "D02 X285", "city": "Dublin"})
-    decision = decide_release(make_order(shipping_address=address, delivery_service="An Post"), example_config.orders, LIVE)
+    decision = decide_release(
+        make_order(shipping_address=address, delivery_service="An Post"), example_config.orders, LIVE
+    )
     assert decision.outcome == Outcome.RELEASE
 
 
@@ -106,7 +123,9 @@ def test_sku_format_rules() -> None:
 
 def test_client_reference_is_stable_and_prefixed(example_config: ClientConfig) -> None:
     assert client_reference(example_config.orders, make_order()) == "EXA-SO-1"
-    assert client_reference(example_config.orders, make_order()) == client_reference(example_config.orders, make_order())
+    assert client_reference(example_config.orders, make_order()) == client_reference(
+        example_config.orders, make_order()
+    )
 
 
 def test_order_missing_only_skus_is_held_for_them_not_quarantined(example_config: ClientConfig) -> None:

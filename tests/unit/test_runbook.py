@@ -28,10 +28,14 @@ def test_every_reason_code_has_a_section_naming_its_owner_and_the_fix() -> None:
 
 def test_every_alarm_of_the_stack_is_explained() -> None:
     # The alarm names infra/constructs/monitoring.py gives, without the hopline-<client>- prefix
-    names = {f"{q.name}-{kind}" for q in topology.QUEUES for kind in ("dead-letters", "oldest-message",
-                                                                        "dead-letter-age")}
-    names |= {f"{h.name.replace('_', '-')}-schedule-dead-letters" for h in topology.HOPS
-              if isinstance(h.trigger, topology.ScheduleTrigger)}
+    names = {
+        f"{q.name}-{kind}" for q in topology.QUEUES for kind in ("dead-letters", "oldest-message", "dead-letter-age")
+    }
+    names |= {
+        f"{h.name.replace('_', '-')}-schedule-dead-letters"
+        for h in topology.HOPS
+        if isinstance(h.trigger, topology.ScheduleTrigger)
+    }
     names |= {alert.name for alert in topology.ALERTS}
     names |= {f"{machine.name}-state-machine-executions-failed" for machine in topology.STATE_MACHINES}
     missing = sorted(name for name in names if f"`{name}`" not in RUNBOOK)

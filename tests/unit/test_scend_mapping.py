@@ -23,9 +23,18 @@ from shared.connectors.scend.mapping import (
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
 
-ADDRESS = Address(name="Jo Smith", company="Smith & Daughters", line1="1 High St", line2="Flat 2", city="Leeds",
-                  region="West Yorkshire", postcode="LS1 1AA", country="GB", email="jo@example.com",
-                  phone="07700 900123")
+ADDRESS = Address(
+    name="Jo Smith",
+    company="Smith & Daughters",
+    line1="1 High St",
+    line2="Flat 2",
+    city="Leeds",
+    region="West Yorkshire",
+    postcode="LS1 1AA",
+    country="GB",
+    email="jo@example.com",
+    phone="07700 900123",
+)
 
 
 def order(*lines: OrderLine, **changes: object) -> Order:
@@ -35,8 +44,8 @@ def order(*lines: OrderLine, **changes: object) -> Order:
         order_number="SO-01822",
         status="ORDERED",
         authorised=True,
-        lines=lines or (OrderLine(sku="TSHIRT-BLK-M", quantity=Decimal("2"), unit_price=Decimal("12.50"),
-                                  tax=Decimal("5.00")),),
+        lines=lines
+        or (OrderLine(sku="TSHIRT-BLK-M", quantity=Decimal("2"), unit_price=Decimal("12.50"), tax=Decimal("5.00")),),
         shipping_address=ADDRESS,
         shipping_total=Decimal("3.29"),
         tax_total=Decimal("5.66"),
@@ -46,8 +55,9 @@ def order(*lines: OrderLine, **changes: object) -> Order:
 
 
 def request_for(value: Order, warehouse_id: int | None = 3) -> dict[str, object]:
-    return to_order_request(value, "BRANDA-100045", "Royal Mail Tracked 48", client_id=0, warehouse_id=warehouse_id,
-                            channel="API")
+    return to_order_request(
+        value, "BRANDA-100045", "Royal Mail Tracked 48", client_id=0, warehouse_id=warehouse_id, channel="API"
+    )
 
 
 def test_order_request_matches_the_card_example() -> None:
@@ -56,12 +66,28 @@ def test_order_request_matches_the_card_example() -> None:
     body = request_for(order())
     # Then the body carries Mintsoft's field names and the exact amounts
     assert body == {
-        "OrderNumber": "BRANDA-100045", "ExternalOrderReference": "SO-01822", "ClientId": 0, "WarehouseId": 3,
-        "Channel": "API", "CourierService": "Royal Mail Tracked 48", "FirstName": "Jo", "LastName": "Smith",
-        "CompanyName": "Smith & Daughters", "Address1": "1 High St", "Address2": "Flat 2", "Town": "Leeds",
-        "County": "West Yorkshire", "PostCode": "LS1 1AA", "Country": "GB", "Email": "jo@example.com",
-        "Phone": "07700 900123", "Currency": "GBP", "OrderValue": 33.95, "TotalVat": 5.66,
-        "ShippingTotalExVat": 3.29, "ShippingTotalVat": 0.66,
+        "OrderNumber": "BRANDA-100045",
+        "ExternalOrderReference": "SO-01822",
+        "ClientId": 0,
+        "WarehouseId": 3,
+        "Channel": "API",
+        "CourierService": "Royal Mail Tracked 48",
+        "FirstName": "Jo",
+        "LastName": "Smith",
+        "CompanyName": "Smith & Daughters",
+        "Address1": "1 High St",
+        "Address2": "Flat 2",
+        "Town": "Leeds",
+        "County": "West Yorkshire",
+        "PostCode": "LS1 1AA",
+        "Country": "GB",
+        "Email": "jo@example.com",
+        "Phone": "07700 900123",
+        "Currency": "GBP",
+        "OrderValue": 33.95,
+        "TotalVat": 5.66,
+        "ShippingTotalExVat": 3.29,
+        "ShippingTotalVat": 0.66,
         "OrderItems": [{"SKU": "TSHIRT-BLK-M", "Quantity": 2, "UnitPrice": 12.5, "UnitPriceVat": 2.5}],
     }
 
@@ -146,8 +172,13 @@ def test_incomplete_address_is_refused_naming_the_gaps() -> None:
 
 def test_line_discount_and_tax_become_unit_amounts() -> None:
     # Given 3 units at 9.99 with 10% off and 5.39 VAT for the line
-    line = OrderLine(sku="CAP-NVY", quantity=Decimal("3"), unit_price=Decimal("9.99"),
-                     discount_percent=Decimal("10"), tax=Decimal("5.39"))
+    line = OrderLine(
+        sku="CAP-NVY",
+        quantity=Decimal("3"),
+        unit_price=Decimal("9.99"),
+        discount_percent=Decimal("10"),
+        tax=Decimal("5.39"),
+    )
     # When mapped / Then the unit price is after discount and VAT is per unit, both to the penny
     [item] = request_for(order(line))["OrderItems"]  # type: ignore[misc]
     assert (item["UnitPrice"], item["UnitPriceVat"]) == (8.99, 1.8)
@@ -160,8 +191,15 @@ def test_shipping_vat_is_omitted_when_lines_carry_no_vat() -> None:
     assert "ShippingTotalVat" not in body
 
 
-@given(st.decimals(min_value=Decimal("-1000000000"), max_value=Decimal("1000000000"), places=2,
-                   allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(
+        min_value=Decimal("-1000000000"),
+        max_value=Decimal("1000000000"),
+        places=2,
+        allow_nan=False,
+        allow_infinity=False,
+    )
+)
 def test_money_json_text_is_the_decimal_itself(amount: Decimal) -> None:
     # Given any 2-dp amount up to a billion / When written as JSON / Then the text reads back as that Decimal
     text = json.dumps(json_number(amount))
@@ -170,8 +208,13 @@ def test_money_json_text_is_the_decimal_itself(amount: Decimal) -> None:
 
 @pytest.mark.parametrize(
     ("amount", "text"),
-    [(Decimal("0.1") + Decimal("0.2"), "0.3"), (Decimal("33.95"), "33.95"), (Decimal("1.005"), "1.01"),
-     (Decimal("2.675"), "2.68"), (Decimal("1.10") * 3, "3.3")],
+    [
+        (Decimal("0.1") + Decimal("0.2"), "0.3"),
+        (Decimal("33.95"), "33.95"),
+        (Decimal("1.005"), "1.01"),
+        (Decimal("2.675"), "2.68"),
+        (Decimal("1.10") * 3, "3.3"),
+    ],
 )
 def test_money_is_rounded_half_up_to_pennies(amount: Decimal, text: str) -> None:
     # Given amounts floats get wrong / When written as JSON / Then the text is the penny amount, rounded half up
@@ -186,10 +229,27 @@ def test_status_table_covers_every_mintsoft_status() -> None:
 
 @pytest.mark.parametrize(
     ("status_id", "expected"),
-    [(1, "new"), (22, "new"), (15, "awaiting_picking"), (16, "picking"), (19, "picking"), (17, "picked"),
-     (23, "picked"), (14, "packed"), (20, "packed"), (4, "despatched"), (5, "despatched"), (6, "despatched"),
-     (3, "cancelled"), (7, "on_hold"), (18, "on_hold"), (9, "backorder"), (21, "backorder"), (99, "unknown"),
-     (None, "unknown")],
+    [
+        (1, "new"),
+        (22, "new"),
+        (15, "awaiting_picking"),
+        (16, "picking"),
+        (19, "picking"),
+        (17, "picked"),
+        (23, "picked"),
+        (14, "packed"),
+        (20, "packed"),
+        (4, "despatched"),
+        (5, "despatched"),
+        (6, "despatched"),
+        (3, "cancelled"),
+        (7, "on_hold"),
+        (18, "on_hold"),
+        (9, "backorder"),
+        (21, "backorder"),
+        (99, "unknown"),
+        (None, "unknown"),
+    ],
 )
 def test_neutral_status(status_id: int | None, expected: str) -> None:
     # Given a Mintsoft status id / When mapped / Then the neutral status of card section 3.3

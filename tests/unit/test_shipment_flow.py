@@ -16,9 +16,15 @@ WHEN = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def parcel(parcel_id: str, **lines: int) -> Shipment:
-    return Shipment(warehouse="scend", parcel_id=parcel_id, warehouse_order_id="7", client_reference="EXA-SO-1",
-                    despatched_at=WHEN, updated_at=WHEN,
-                    lines=tuple(ShipmentLine(sku=sku.replace("_", "-"), quantity=Decimal(q)) for sku, q in lines.items()))
+    return Shipment(
+        warehouse="scend",
+        parcel_id=parcel_id,
+        warehouse_order_id="7",
+        client_reference="EXA-SO-1",
+        despatched_at=WHEN,
+        updated_at=WHEN,
+        lines=tuple(ShipmentLine(sku=sku.replace("_", "-"), quantity=Decimal(q)) for sku, q in lines.items()),
+    )
 
 
 def test_partial_parcel_applies_without_closing() -> None:

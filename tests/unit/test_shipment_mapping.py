@@ -58,7 +58,9 @@ def row(**changes: Any) -> dict[str, Any]:
     return {key: value for key, value in base.items() if value is not ...}
 
 
-def despatch(raw: dict[str, Any], parcels: list[dict[str, Any]] | None = None, reference: str | None = None) -> Shipment:
+def despatch(
+    raw: dict[str, Any], parcels: list[dict[str, Any]] | None = None, reference: str | None = None
+) -> Shipment:
     """A row of the example page as the connector maps it (its parcel rows from the example too)."""
     order = parse_despatched_order(raw)
     label = f"order {order.ID}"
@@ -67,11 +69,24 @@ def despatch(raw: dict[str, Any], parcels: list[dict[str, Any]] | None = None, r
     return to_despatch(order, items, rows, reference or order.OrderNumber)
 
 
-def parcel(parcel_id: str = "700101", *lines: tuple[str, str], tracking: tuple[str, ...] = ("JB498571351GB",),
-           carrier: str = "Royal Mail", service: str = "Tracked 48", url: str = "") -> Shipment:
+def parcel(
+    parcel_id: str = "700101",
+    *lines: tuple[str, str],
+    tracking: tuple[str, ...] = ("JB498571351GB",),
+    carrier: str = "Royal Mail",
+    service: str = "Tracked 48",
+    url: str = "",
+) -> Shipment:
     return Shipment(
-        warehouse="scend", parcel_id=parcel_id, warehouse_order_id="184467", client_reference="BRANDA-100045",
-        despatched_at=DESPATCHED, carrier=carrier, service=service, tracking_numbers=tracking, tracking_url=url,
+        warehouse="scend",
+        parcel_id=parcel_id,
+        warehouse_order_id="184467",
+        client_reference="BRANDA-100045",
+        despatched_at=DESPATCHED,
+        carrier=carrier,
+        service=service,
+        tracking_numbers=tracking,
+        tracking_url=url,
         lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in (lines or (("TSHIRT-BLK-M", "1"),))),
         updated_at=DESPATCHED,
     )
@@ -86,11 +101,17 @@ def test_a_despatched_order_maps_every_field_and_its_id_is_the_despatch_id() -> 
     # Then the despatch is keyed by the order's ID, the reference and lines come from the order, the
     # tracking number and courier from the parcel row
     assert shipment == Shipment(
-        warehouse="scend", parcel_id="184467", warehouse_order_id="184467", client_reference="BRANDA-100045",
-        despatched_at=DESPATCHED, carrier="Royal Mail", service="Royal Mail Tracked 48",
+        warehouse="scend",
+        parcel_id="184467",
+        warehouse_order_id="184467",
+        client_reference="BRANDA-100045",
+        despatched_at=DESPATCHED,
+        carrier="Royal Mail",
+        service="Royal Mail Tracked 48",
         tracking_numbers=("JB498571351GB",),
         tracking_url="https://www.royalmail.com/track-your-item#/tracking-results/JB498571351GB",
-        lines=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),), updated_at=DESPATCHED,
+        lines=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),),
+        updated_at=DESPATCHED,
     )
 
 
@@ -118,7 +139,10 @@ def test_the_split_off_part_is_named_after_the_order_it_was_split_from() -> None
     assert {first.client_reference, second.client_reference} == {"BRANDA-100045"}
     assert first.parcel_id != second.parcel_id == "184490"
     assert [(line.sku, line.quantity) for line in first.lines + second.lines] == [
-        ("TSHIRT-BLK-M", 1), ("TSHIRT-BLK-M", 1), ("MUG-WHT-11OZ", 1)]
+        ("TSHIRT-BLK-M", 1),
+        ("TSHIRT-BLK-M", 1),
+        ("MUG-WHT-11OZ", 1),
+    ]
     assert second.despatched_at - first.despatched_at == timedelta(hours=26)
     # And a parcel row may name its tracking number Number (as the public client models it)
     assert second.tracking_numbers == ("JB498571365GB", "JB498571379GB")
@@ -140,8 +164,9 @@ def test_the_split_off_part_is_named_after_the_order_it_was_split_from() -> None
     ],
     ids=["per-parcel", "dedupe", "blank-parcel-falls-back", "comma-string", "semicolon-string", "empty", "blank"],
 )
-def test_tracking_numbers_from_parcels_else_from_the_order(parcels: list[dict[str, Any]], order_tracking: str | None,
-                                                           expected: tuple[str, ...]) -> None:
+def test_tracking_numbers_from_parcels_else_from_the_order(
+    parcels: list[dict[str, Any]], order_tracking: str | None, expected: tuple[str, ...]
+) -> None:
     # Empty strings mean none (card 3.5)
     assert despatch(row(TrackingNumber=order_tracking), parcels=parcels).tracking_numbers == expected
 
@@ -257,9 +282,14 @@ def test_pick_and_pack_requests_carry_the_parcel_lines_once_per_sku() -> None:
     pick = pick_request(TASK_ID, shipment, "Scend UK")
     pack = pack_request(TASK_ID, shipment, "Scend UK")
     # Then both are authorised, merged per SKU, integers on the wire, and pack uses the parcel's box
-    assert pick == {"TaskID": TASK_ID, "Status": "AUTHORISED", "Lines": [
-        {"SKU": "TSHIRT-BLK-M", "Location": "Scend UK", "Quantity": 3},
-        {"SKU": "MUG-WHT-11OZ", "Location": "Scend UK", "Quantity": 1}]}
+    assert pick == {
+        "TaskID": TASK_ID,
+        "Status": "AUTHORISED",
+        "Lines": [
+            {"SKU": "TSHIRT-BLK-M", "Location": "Scend UK", "Quantity": 3},
+            {"SKU": "MUG-WHT-11OZ", "Location": "Scend UK", "Quantity": 1},
+        ],
+    }
     assert pack["Lines"] == [{**line, "Box": "Parcel 700105"} for line in pick["Lines"]]
     assert json.loads(json.dumps(pack)) == pack
 
@@ -273,16 +303,28 @@ def test_ship_request_has_one_line_per_tracking_number_on_the_same_box() -> None
     assert body["TaskID"] == TASK_ID and body["Status"] == "AUTHORISED"
     assert [line["TrackingNumber"] for line in body["Lines"]] == ["JB498571365GB", "JB498571379GB"]
     for line in body["Lines"]:
-        assert line == {"ShipmentDate": "2026-11-23T10:03:10", "Carrier": "Royal Mail Tracked 48",
-                        "Box": "Parcel 700105", "IsShipped": True, "TrackingNumber": line["TrackingNumber"]}
+        assert line == {
+            "ShipmentDate": "2026-11-23T10:03:10",
+            "Carrier": "Royal Mail Tracked 48",
+            "Box": "Parcel 700105",
+            "IsShipped": True,
+            "TrackingNumber": line["TrackingNumber"],
+        }
 
 
 def test_a_parcel_without_tracking_still_ships_on_one_line_without_a_url() -> None:
     # Given a parcel with no tracking number and no tracking page / When the ship request is built
     body = ship_request(TASK_ID, parcel(tracking=()))
     # Then one shipped line with an empty tracking number, and no TrackingURL field
-    assert body["Lines"] == [{"ShipmentDate": "2026-11-23T10:03:10", "Carrier": "Royal Mail Tracked 48",
-                              "Box": "Parcel 700101", "IsShipped": True, "TrackingNumber": ""}]
+    assert body["Lines"] == [
+        {
+            "ShipmentDate": "2026-11-23T10:03:10",
+            "Carrier": "Royal Mail Tracked 48",
+            "Box": "Parcel 700101",
+            "IsShipped": True,
+            "TrackingNumber": "",
+        }
+    ]
 
 
 @pytest.mark.parametrize(("quantity", "expected"), [("1", 1), ("2.0", 2), ("1.5", 1.5), ("1.2345", 1.2345)])
@@ -316,31 +358,58 @@ def test_fulfilments_report_boxes_picked_and_shipped_in_task_order() -> None:
     tasks = parse_fulfilments(body, SALE_ID.upper())
     # Then tasks come in FulfillmentNumber order; shipped counts only boxes a ship line marks shipped
     assert tasks == [
-        FulfilmentTask(task_id=TASK_ID, pick_status="AUTHORISED", pack_status="AUTHORISED",
-                       ship_status="AUTHORISED", boxes=("Parcel 700101",),
-                       picked=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),),
-                       shipped=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),)),
-        FulfilmentTask(task_id="eaf93bc3-d900-4d7b-b4a4-895e0e806a58", pick_status="AUTHORISED",
-                       pack_status="AUTHORISED", ship_status="NOT AVAILABLE", boxes=("Parcel 700105",),
-                       picked=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),
-                               ShipmentLine(sku="MUG-WHT-11OZ", quantity=Decimal(1))),
-                       shipped=()),
+        FulfilmentTask(
+            task_id=TASK_ID,
+            pick_status="AUTHORISED",
+            pack_status="AUTHORISED",
+            ship_status="AUTHORISED",
+            boxes=("Parcel 700101",),
+            picked=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),),
+            shipped=(ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),),
+        ),
+        FulfilmentTask(
+            task_id="eaf93bc3-d900-4d7b-b4a4-895e0e806a58",
+            pick_status="AUTHORISED",
+            pack_status="AUTHORISED",
+            ship_status="NOT AVAILABLE",
+            boxes=("Parcel 700105",),
+            picked=(
+                ShipmentLine(sku="TSHIRT-BLK-M", quantity=Decimal(1)),
+                ShipmentLine(sku="MUG-WHT-11OZ", quantity=Decimal(1)),
+            ),
+            shipped=(),
+        ),
     ]
     assert new_task_id(body, SALE_ID) == "eaf93bc3-d900-4d7b-b4a4-895e0e806a58"
 
 
 def test_a_ship_line_covering_several_boxes_ships_each_of_them() -> None:
     # Given a task packed in two boxes and one ship line listing both, not yet marked for a third
-    body = {"SaleID": SALE_ID, "Fulfilments": [{
-        "TaskID": TASK_ID, "FulfillmentNumber": 1,
-        "Pick": {"Status": "AUTHORISED", "Lines": [{"SKU": "A", "Quantity": 3, "Location": "Scend UK"}]},
-        "Pack": {"Status": "AUTHORISED", "Lines": [{"SKU": "A", "Quantity": 1, "Box": "Box 1"},
-                                                   {"SKU": "A", "Quantity": 1, "Box": "Box 2"},
-                                                   {"SKU": "A", "Quantity": 1, "Box": "Box 3"}]},
-        "Ship": {"Status": "PARTIALLY AUTHORISED", "Lines": [
-            {"Boxes": "Box 1, Box 2", "TrackingNumber": "T1", "IsShipped": True},
-            {"Boxes": "Box 3", "TrackingNumber": "", "IsShipped": None}]},
-    }]}
+    body = {
+        "SaleID": SALE_ID,
+        "Fulfilments": [
+            {
+                "TaskID": TASK_ID,
+                "FulfillmentNumber": 1,
+                "Pick": {"Status": "AUTHORISED", "Lines": [{"SKU": "A", "Quantity": 3, "Location": "Scend UK"}]},
+                "Pack": {
+                    "Status": "AUTHORISED",
+                    "Lines": [
+                        {"SKU": "A", "Quantity": 1, "Box": "Box 1"},
+                        {"SKU": "A", "Quantity": 1, "Box": "Box 2"},
+                        {"SKU": "A", "Quantity": 1, "Box": "Box 3"},
+                    ],
+                },
+                "Ship": {
+                    "Status": "PARTIALLY AUTHORISED",
+                    "Lines": [
+                        {"Boxes": "Box 1, Box 2", "TrackingNumber": "T1", "IsShipped": True},
+                        {"Boxes": "Box 3", "TrackingNumber": "", "IsShipped": None},
+                    ],
+                },
+            }
+        ],
+    }
     # When parsed / Then two units shipped out of three packed
     [task] = parse_fulfilments(body, SALE_ID)
     assert task.boxes == ("Box 1", "Box 2", "Box 3")
@@ -360,12 +429,17 @@ def test_fulfilments_of_another_sale_or_a_wrong_shape_are_payload_invalid() -> N
 def test_stage_applied_tells_an_earlier_identical_write_from_a_different_one() -> None:
     # Given the pick, pack and ship a parcel asks for
     shipment = parcel("700105", ("TSHIRT-BLK-M", "1"), tracking=("JB1", "JB2"))
-    pick, pack, ship = (pick_request(TASK_ID, shipment, "Scend UK"), pack_request(TASK_ID, shipment, "Scend UK"),
-                        ship_request(TASK_ID, shipment))
+    pick, pack, ship = (
+        pick_request(TASK_ID, shipment, "Scend UK"),
+        pack_request(TASK_ID, shipment, "Scend UK"),
+        ship_request(TASK_ID, shipment),
+    )
     held_pick = {"TaskID": TASK_ID, "Status": "AUTHORISED", "Lines": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1.0}]}
     held_pack = {"Status": "AUTHORISED", "Lines": [{"SKU": "TSHIRT-BLK-M", "Quantity": 1, "Box": "Parcel 700105"}]}
-    held_ship = {"Status": "AUTHORISED", "Lines": [
-        {"Boxes": "Parcel 700105", "TrackingNumber": number, "IsShipped": True} for number in ("JB1", "JB2")]}
+    held_ship = {
+        "Status": "AUTHORISED",
+        "Lines": [{"Boxes": "Parcel 700105", "TrackingNumber": number, "IsShipped": True} for number in ("JB1", "JB2")],
+    }
     # When compared with what the stage holds / Then only an authorised, identical stage counts as applied
     assert stage_applied("pick", held_pick, pick)
     assert stage_applied("pack", held_pack, pack)

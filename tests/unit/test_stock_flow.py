@@ -21,12 +21,15 @@ from shared.flows.stock import (
 )
 from shared.models.stock import StockRow
 
-CONFIG = StockPipeline(from_="cin7", to="scend", locations={"Scend UK": "3", "Overflow": "3"}, drift_location="Scend UK")
+CONFIG = StockPipeline(
+    from_="cin7", to="scend", locations={"Scend UK": "3", "Overflow": "3"}, drift_location="Scend UK"
+)
 
 
 def row(sku: str = "TEE-BLK-M", location: str = "Scend UK", available: str = "10", **extra: str) -> StockRow:
-    return StockRow(sku=sku, location=location, available=Decimal(available),
-                    **{k: Decimal(v) for k, v in extra.items()})
+    return StockRow(
+        sku=sku, location=location, available=Decimal(available), **{k: Decimal(v) for k, v in extra.items()}
+    )
 
 
 def test_available_not_on_hand_and_excluded_locations_ignored() -> None:
@@ -54,8 +57,9 @@ def test_an_oversold_location_does_not_eat_another_locations_stock() -> None:
 
 
 def test_buffer_units_and_percent_with_per_sku_override() -> None:
-    config = CONFIG.model_copy(update={"buffer": StockBuffer(units=1, percent=10),
-                                       "sku_buffers": {"CAP": StockBuffer(units=5)}})
+    config = CONFIG.model_copy(
+        update={"buffer": StockBuffer(units=1, percent=10), "sku_buffers": {"CAP": StockBuffer(units=5)}}
+    )
     by_sku = {f.sku: f for f in available_to_sell([row(available="21"), row(sku="CAP", available="7")], config)}
     assert by_sku["TEE-BLK-M"].quantity == 21 - 1 - 3  # 10% of 21 rounds up to 3
     assert by_sku["CAP"].quantity == 2
@@ -79,13 +83,24 @@ def test_sku_only_at_excluded_locations_gets_no_figure() -> None:
     assert available_to_sell([row(location="Retail Store")], CONFIG) == []
 
 
-@given(rows=st.lists(st.builds(
-    StockRow, sku=st.sampled_from(["A", "B"]), location=st.sampled_from(["Scend UK", "Overflow", "Retail Store"]),
-    available=st.decimals(-50, 500, places=2), quarantined=st.decimals(0, 20, places=0),
-    damaged=st.decimals(0, 20, places=0)), max_size=12),
-    percent=st.floats(0, 50), units=st.integers(0, 10))
-def test_ats_never_negative_never_above_the_sum_of_included_sellable(rows: list[StockRow], percent: float,
-                                                                     units: int) -> None:
+@given(
+    rows=st.lists(
+        st.builds(
+            StockRow,
+            sku=st.sampled_from(["A", "B"]),
+            location=st.sampled_from(["Scend UK", "Overflow", "Retail Store"]),
+            available=st.decimals(-50, 500, places=2),
+            quarantined=st.decimals(0, 20, places=0),
+            damaged=st.decimals(0, 20, places=0),
+        ),
+        max_size=12,
+    ),
+    percent=st.floats(0, 50),
+    units=st.integers(0, 10),
+)
+def test_ats_never_negative_never_above_the_sum_of_included_sellable(
+    rows: list[StockRow], percent: float, units: int
+) -> None:
     config = CONFIG.model_copy(update={"buffer": StockBuffer(units=units, percent=percent)})
     for figure in available_to_sell(rows, config):
         ceiling = sum((sellable(r) for r in rows if r.sku == figure.sku and r.location != "Retail Store"), Decimal(0))
@@ -96,19 +111,23 @@ T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 LATER = T0 + timedelta(minutes=15)
 
 
-@pytest.mark.parametrize(("new", "last", "confirm", "expected"), [
-    (5, None, True, (DeltaAction.PUSH, 5, None)),  # never pushed: publish
-    (5, PushedState(5), True, (DeltaAction.UNCHANGED, 5, None)),
-    (3, PushedState(5), True, (DeltaAction.PUSH, 3, None)),  # decreases at once
-    (3, PushedState(5, pending_increase=9, pending_since=T0), True, (DeltaAction.PUSH, 3, None)),
-    (8, PushedState(5), False, (DeltaAction.PUSH, 8, None)),
-    (8, PushedState(5), True, (DeltaAction.AWAIT_CONFIRMATION, 5, 8)),  # first sight of an increase
-    (8, PushedState(5, pending_increase=8, pending_since=T0), True, (DeltaAction.PUSH, 8, None)),  # confirmed
-    (7, PushedState(5, pending_increase=9, pending_since=T0), True, (DeltaAction.PUSH, 7, None)),  # the lower
-    (9, PushedState(5, pending_increase=7, pending_since=T0), True, (DeltaAction.PUSH, 7, 9)),  # 7 now, 9 waits
-])
-def test_delta_decisions(new: int, last: PushedState | None, confirm: bool,
-                         expected: tuple[DeltaAction, int, int | None]) -> None:
+@pytest.mark.parametrize(
+    ("new", "last", "confirm", "expected"),
+    [
+        (5, None, True, (DeltaAction.PUSH, 5, None)),  # never pushed: publish
+        (5, PushedState(5), True, (DeltaAction.UNCHANGED, 5, None)),
+        (3, PushedState(5), True, (DeltaAction.PUSH, 3, None)),  # decreases at once
+        (3, PushedState(5, pending_increase=9, pending_since=T0), True, (DeltaAction.PUSH, 3, None)),
+        (8, PushedState(5), False, (DeltaAction.PUSH, 8, None)),
+        (8, PushedState(5), True, (DeltaAction.AWAIT_CONFIRMATION, 5, 8)),  # first sight of an increase
+        (8, PushedState(5, pending_increase=8, pending_since=T0), True, (DeltaAction.PUSH, 8, None)),  # confirmed
+        (7, PushedState(5, pending_increase=9, pending_since=T0), True, (DeltaAction.PUSH, 7, None)),  # the lower
+        (9, PushedState(5, pending_increase=7, pending_since=T0), True, (DeltaAction.PUSH, 7, 9)),  # 7 now, 9 waits
+    ],
+)
+def test_delta_decisions(
+    new: int, last: PushedState | None, confirm: bool, expected: tuple[DeltaAction, int, int | None]
+) -> None:
     delta = decide_delta(new, last, confirm_increases=confirm, observed_at=LATER, confirm_after_seconds=300)
     assert (delta.action, delta.quantity, delta.pending_increase) == expected
 
@@ -125,8 +144,9 @@ def test_the_same_reading_seen_twice_never_confirms_itself() -> None:
     state = PushedState(5, pending_increase=first.pending_increase, pending_since=first.pending_since)
     again = decide_delta(500, state, confirm_increases=True, observed_at=T0, confirm_after_seconds=300)
     assert again.action == DeltaAction.AWAIT_CONFIRMATION
-    soon = decide_delta(500, state, confirm_increases=True, observed_at=T0 + timedelta(seconds=60),
-                        confirm_after_seconds=300)
+    soon = decide_delta(
+        500, state, confirm_increases=True, observed_at=T0 + timedelta(seconds=60), confirm_after_seconds=300
+    )
     assert soon.action == DeltaAction.AWAIT_CONFIRMATION and soon.pending_since == T0
 
 
@@ -140,9 +160,11 @@ def test_a_transient_spike_is_never_pushed() -> None:
 
 def test_drift_nets_off_orders_not_yet_at_the_warehouse() -> None:
     master = [row(sku="A", available="8"), row(sku="B", available="10"), row(sku="C", available="4")]
-    warehouse = [row(sku="A", location="3", available="10"), row(sku="B", location="3", available="10",
-                                                                 damaged="5"),
-                 row(sku="C", location="3", available="4")]
+    warehouse = [
+        row(sku="A", location="3", available="10"),
+        row(sku="B", location="3", available="10", damaged="5"),
+        row(sku="C", location="3", available="4"),
+    ]
     items = {i.sku: i for i in drift(master, warehouse, awaiting_warehouse={"A": Decimal(2)}, threshold=2)}
     assert "A" not in items and "C" not in items  # A: 10 at the warehouse, 2 of them promised to orders on the way
     assert items["B"].difference == -5 and items["B"].flagged

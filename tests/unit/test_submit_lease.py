@@ -28,7 +28,7 @@ def test_no_lease_a_client_can_set_ends_while_the_submit_hop_may_still_run() -> 
 
 def test_the_cancellation_waits_longer_than_any_lease_a_client_can_set() -> None:
     policy = topology.SUBMIT_IN_FLIGHT
-    waited = sum(policy.interval_seconds * policy.backoff_rate ** n for n in range(policy.max_attempts))
+    waited = sum(policy.interval_seconds * policy.backoff_rate**n for n in range(policy.max_attempts))
     assert waited > _bound("le")
 
 
@@ -48,5 +48,14 @@ def test_the_default_lease_outlasts_one_warehouse_call_with_its_retries() -> Non
 )
 def test_locate_reads_the_claims_lease(lease_until: datetime, expected: Place) -> None:
     started = NOW - timedelta(seconds=5)  # well inside a lease counted from the start
-    assert locate(cancelled=False, warehouse_order_id=None, submit_started_at=started, now=NOW,
-                  submit_lease_seconds=120, submit_lease_until=lease_until) == expected
+    assert (
+        locate(
+            cancelled=False,
+            warehouse_order_id=None,
+            submit_started_at=started,
+            now=NOW,
+            submit_lease_seconds=120,
+            submit_lease_until=lease_until,
+        )
+        == expected
+    )

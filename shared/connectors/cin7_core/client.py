@@ -116,8 +116,7 @@ RULES: tuple[Rule, ...] = (
     Rule("60 calls per minute", status_in(503, 429), Disposition.RATE_LIMITED),
     Rule("credentials refused", status_in(401, 403), Disposition.AUTH),
     Rule("not found", status_in(404), Disposition.NOT_FOUND),
-    Rule("timeout or server error", lambda r: r.status_code == 408 or 500 <= r.status_code <= 599,
-         Disposition.RETRY),
+    Rule("timeout or server error", lambda r: r.status_code == 408 or 500 <= r.status_code <= 599, Disposition.RETRY),
     Rule("request refused", status_between(400, 499), Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
     Rule("unexpected status", lambda _r: True, Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
 )
@@ -169,9 +168,7 @@ class Cin7CoreClient:
 
     def _get(self, endpoint: str, params: dict[str, Any]) -> Any:
         extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
-        response = self._caller.request(
-            "GET", self.base_url + endpoint, params=params, headers=self._headers, **extra
-        )
+        response = self._caller.request("GET", self.base_url + endpoint, params=params, headers=self._headers, **extra)
         return json_body(response)
 
     def _post(self, endpoint: str, body: dict[str, Any], *, idempotent: bool = True) -> Any:
@@ -261,9 +258,11 @@ class Cin7CoreClient:
         if note is None:
             return False
         if len(note) > NOTE_MAX:
-            raise PermanentError(ReasonCode.SOURCE_REJECTED,
-                                 f"Cin7 sale {source_id}: the note would be {len(note)} characters; Cin7 keeps "
-                                 f"{NOTE_MAX}, so the line was not written: {line}")
+            raise PermanentError(
+                ReasonCode.SOURCE_REJECTED,
+                f"Cin7 sale {source_id}: the note would be {len(note)} characters; Cin7 keeps "
+                f"{NOTE_MAX}, so the line was not written: {line}",
+            )
         body: dict[str, Any] = {"ID": _sale_id(source_id), "Note": note}
         for field in ("CustomerID", "Customer", "Location"):
             value = sale.get(field)
@@ -274,8 +273,15 @@ class Cin7CoreClient:
         return True
 
     # -- ShipmentTarget ------------------------------------------------------------------------
-    def write_shipment(self, source_id: str, shipment: Shipment, *, location: str, progress: Mapping[str, str],
-                       remember: Callable[[str], None]) -> None:
+    def write_shipment(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None:
         """Write one parcel back: resume or perform pick -> pack -> ship on its own fulfilment task.
 
         `progress` holds the token (task id) each parcel of this sale already claimed; `remember(task_id)`
@@ -286,13 +292,16 @@ class Cin7CoreClient:
         tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in self.fulfilments(source_id)}
         label = box_label(shipment.parcel_id)
         task = tasks.get(progress.get(shipment.parcel_id, "")) or next(
-            (t for t in tasks.values() if label in t.boxes), None)
+            (t for t in tasks.values() if label in t.boxes), None
+        )
         if task is not None and task.ship_status == AUTHORISED:
             return  # written by an earlier attempt whose record did not happen
         if task is None:
             taken = set(progress.values())
-            task = next((t for t in tasks.values()
-                         if t.pick_status != AUTHORISED and not t.boxes and t.task_id not in taken), None)
+            task = next(
+                (t for t in tasks.values() if t.pick_status != AUTHORISED and not t.boxes and t.task_id not in taken),
+                None,
+            )
             if task is None:
                 task = FulfilmentTask(task_id=self.add_fulfilment(source_id))
             remember(task.task_id)
@@ -332,8 +341,10 @@ class Cin7CoreClient:
         found = added_task(self.fulfilments(sale_id))
         if found is None:
             # The task may well exist: let the caller's next attempt find it instead of quarantining.
-            raise TransientError(f"Cin7 POST sale/fulfilment for sale {sale_id}: the answer names no task and "
-                                 "the sale's tasks show no new one")
+            raise TransientError(
+                f"Cin7 POST sale/fulfilment for sale {sale_id}: the answer names no task and "
+                "the sale's tasks show no new one"
+            )
         logger.info("cin7 sale %s: new fulfilment task %s found by reading the tasks back", sale_id, found)
         return found
 
@@ -411,9 +422,7 @@ class Cin7CoreClient:
             page += 1
 
     # -- StockSource -----------------------------------------------------------------------------
-    def stock_levels(
-        self, skus: list[str] | None = None, location: str | None = None
-    ) -> Iterator[StockRow | Rejected]:
+    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
         """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed.
 
         Without `skus`: every row, GET ref/productavailability?limit=&page= (and Location= when given),
@@ -463,11 +472,14 @@ class Cin7CoreClient:
             if key is None or not group:
                 return
             if hash(key) in done:
-                detail = (f"Cin7 listed SKU {key[0]!r} at {key[1]!r} in two places in one read; "
-                          "its figure may be partial and was not used twice")
+                detail = (
+                    f"Cin7 listed SKU {key[0]!r} at {key[1]!r} in two places in one read; "
+                    "its figure may be partial and was not used twice"
+                )
                 logger.warning(detail)
-                yield Rejected(row=[part.model_dump() for part in group.values()], detail=detail,
-                               key=f"{key[0]}@{key[1]}")
+                yield Rejected(
+                    row=[part.model_dump() for part in group.values()], detail=detail, key=f"{key[0]}@{key[1]}"
+                )
                 return
             done.add(hash(key))
             yield to_stock_row(list(group.values()))

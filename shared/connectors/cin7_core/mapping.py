@@ -36,6 +36,8 @@ def note_with(existing: str, line: str) -> str | None:
     if entry in existing:
         return None
     return f"{existing.rstrip()}\n{entry}" if existing.strip() else entry
+
+
 _HUNDRED = Decimal(100)
 
 
@@ -60,8 +62,7 @@ def to_decimal(value: Any) -> Decimal:
         raise ValueError(f"expected a finite number, got {value!r}")
     if not sane_magnitude(number):
         # Not a quantity or a price but a fault: refused here, no product or sum of the figures can overflow.
-        raise PydanticCustomError("number_out_of_bounds", "number {value} is out of bounds",
-                                  {"value": f"{number:.3E}"})
+        raise PydanticCustomError("number_out_of_bounds", "number {value} is out of bounds", {"value": f"{number:.3E}"})
     return number
 
 
@@ -369,8 +370,10 @@ def order_totals(wire: WireSale, label: str) -> tuple[Decimal, Decimal]:
         return stage.Total, tax
     if stage.TotalBeforeTax is not None:
         return stage.TotalBeforeTax + tax, tax
-    amounts = sum((row.Total if row.Total is not None else _line_total(row.Price, row.Quantity, row.Discount)
-                   for row in rows), Decimal(0))
+    amounts = sum(
+        (row.Total if row.Total is not None else _line_total(row.Price, row.Quantity, row.Discount) for row in rows),
+        Decimal(0),
+    )
     inclusive = _tax_inclusive(wire)
     if inclusive is None:
         if tax == 0:
@@ -546,8 +549,11 @@ def ship_request(task_id: str, shipment: Shipment) -> dict[str, Any]:
         "IsShipped": True,
     }
     numbers = shipment.tracking_numbers or ("",)
-    return {"TaskID": task_id, "Status": AUTHORISED,
-            "Lines": [{**line, "TrackingNumber": number} for number in numbers]}
+    return {
+        "TaskID": task_id,
+        "Status": AUTHORISED,
+        "Lines": [{**line, "TrackingNumber": number} for number in numbers],
+    }
 
 
 def _bool(value: Any) -> Any:
@@ -713,14 +719,20 @@ def stage_applied(stage: str, current: Any, sent: dict[str, Any]) -> bool:
             read = _validate(WirePickPack, current, f"Cin7 {stage}")
             boxed = stage == PACK
             held = _totals((line.SKU, line.Box.strip() if boxed else "", line.Quantity) for line in read.Lines)
-            asked = _totals((line["SKU"], line.get("Box", "") if boxed else "", to_decimal(line["Quantity"]))
-                            for line in sent["Lines"])
+            asked = _totals(
+                (line["SKU"], line.get("Box", "") if boxed else "", to_decimal(line["Quantity"]))
+                for line in sent["Lines"]
+            )
             return held == asked
         read_ship = _validate(WireShip, current, "Cin7 ship")
     except PermanentError:
         return False
-    shipped = {(box, line.TrackingNumber.strip())
-               for line in read_ship.Lines if line.IsShipped for box in _ship_boxes(line, set())}
+    shipped = {
+        (box, line.TrackingNumber.strip())
+        for line in read_ship.Lines
+        if line.IsShipped
+        for box in _ship_boxes(line, set())
+    }
     return all((line["Box"], line["TrackingNumber"].strip()) in shipped for line in sent["Lines"])
 
 
@@ -765,13 +777,19 @@ def to_product(row: Any) -> Product:
     try:
         updated = _required(parse_cin7_datetime(wire.LastModifiedOn))
         return Product(
-            source="cin7_core", source_id=wire.ID, sku=wire.SKU, name=wire.Name, barcode=wire.Barcode,
+            source="cin7_core",
+            source_id=wire.ID,
+            sku=wire.SKU,
+            name=wire.Name,
+            barcode=wire.Barcode,
             weight_kg=_measure(wire.Weight, wire.WeightUnits, _WEIGHT_TO_KG, "weight"),
             length_cm=_measure(wire.Length, wire.DimensionsUnits, _SIZE_TO_CM, "dimension"),
             width_cm=_measure(wire.Width, wire.DimensionsUnits, _SIZE_TO_CM, "dimension"),
             height_cm=_measure(wire.Height, wire.DimensionsUnits, _SIZE_TO_CM, "dimension"),
-            commodity_code=wire.HSCode, country_of_origin=wire.CountryOfOrigin,
-            customs_description=wire.ShortDescription, active=wire.Status.strip().lower() == "active",
+            commodity_code=wire.HSCode,
+            country_of_origin=wire.CountryOfOrigin,
+            customs_description=wire.ShortDescription,
+            active=wire.Status.strip().lower() == "active",
             updated_at=updated,
         )
     except (ValueError, TypeError) as exc:
@@ -821,13 +839,15 @@ def to_availability_row(row: Any) -> WireAvailabilityRow:
 def parse_availability_page(body: Any) -> tuple[int, list[Any]]:
     """(Total, raw rows) of a GET ref/productavailability page; rows are validated one by one."""
     if not isinstance(body, dict) or not isinstance(body.get("ProductAvailabilityList") or [], list):
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
-                             "Cin7 product availability: expected an object with ProductAvailabilityList[]")
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID, "Cin7 product availability: expected an object with ProductAvailabilityList[]"
+        )
     try:
         total = int(body.get("Total", 0))
     except (TypeError, ValueError) as exc:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
-                             f"Cin7 product availability: Total {body.get('Total')!r}") from exc
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID, f"Cin7 product availability: Total {body.get('Total')!r}"
+        ) from exc
     return total, list(body.get("ProductAvailabilityList") or [])
 
 

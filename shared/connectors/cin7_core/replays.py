@@ -24,11 +24,24 @@ def sale_webhook(client: str, payload: bytes, now: datetime, archive_key: str | 
     event = webhooks.parse_sale_event(payload)
     if event.is_void:
         return "cancel-requests", CancelRequest(
-            client=client, source=SOURCE, source_id=event.sale_id, order_number=event.order_number,
-            requested_at=now, reason="voided at Cin7 Core", trigger="replay", event_type=event.event_type)
+            client=client,
+            source=SOURCE,
+            source_id=event.sale_id,
+            order_number=event.order_number,
+            requested_at=now,
+            reason="voided at Cin7 Core",
+            trigger="replay",
+            event_type=event.event_type,
+        )
     return "order-intake", IntakeMessage(
-        client=client, source=SOURCE, source_id=event.sale_id, order_number=event.order_number,
-        trigger="replay", event_type=event.event_type, archive_key=archive_key)
+        client=client,
+        source=SOURCE,
+        source_id=event.sale_id,
+        order_number=event.order_number,
+        trigger="replay",
+        event_type=event.event_type,
+        archive_key=archive_key,
+    )
 
 
 def stock_webhook(client: str, payload: bytes, now: datetime, archive_key: str | None) -> tuple[str, Model]:
@@ -44,9 +57,8 @@ def product_row(client: str, payload: bytes, now: datetime, archive_key: str | N
     try:
         row = json.loads(payload)["row"]
     except (ValueError, KeyError, TypeError):
-        raise NothingToReplayError("the archived payload is not a product row ({\"row\", \"error\"})") from None
+        raise NothingToReplayError('the archived payload is not a product row ({"row", "error"})') from None
     return "product-sync", ProductMessage(client=client, trigger="replay", product=mapping.to_product(row))
 
 
-REBUILDERS = {"cin7_sale_webhook": sale_webhook, "cin7_stock_webhook": stock_webhook,
-              "cin7_product_row": product_row}
+REBUILDERS = {"cin7_sale_webhook": sale_webhook, "cin7_stock_webhook": stock_webhook, "cin7_product_row": product_row}

@@ -33,10 +33,16 @@ SPEC = ConnectorSpec(
     title="Cin7 Core",
     settings=Cin7CoreSettings,
     secret_keys=("account_id", "application_key"),
-    roles=frozenset({
-        Role.ORDER_SOURCE, Role.SHIPMENT_TARGET, Role.CATALOGUE_SOURCE, Role.STOCK_MASTER, Role.CANCEL_SOURCE,
-        Role.NOTE_TARGET,
-    }),
+    roles=frozenset(
+        {
+            Role.ORDER_SOURCE,
+            Role.SHIPMENT_TARGET,
+            Role.CATALOGUE_SOURCE,
+            Role.STOCK_MASTER,
+            Role.CANCEL_SOURCE,
+            Role.NOTE_TARGET,
+        }
+    ),
     builder="shared.connectors.cin7_core.spec:build",
     docs="docs/platforms/cin7-core.md",
     inbound=(SALES, STOCK),

@@ -22,7 +22,9 @@ from shared.models.stock import StockSyncMessage
 
 
 def verify_shared_secret(
-    headers: Mapping[str, Any] | None, header_name: str, expected: str,
+    headers: Mapping[str, Any] | None,
+    header_name: str,
+    expected: str,
     multi_value_headers: Mapping[str, Any] | None = None,
 ) -> bool:
     """True when the configured header carries the expected secret; header names match case-insensitively.
@@ -43,8 +45,10 @@ def verify_shared_secret(
     if not received:
         return False
     secret = expected.encode()
-    return all(isinstance(value, str) and value and hmac.compare_digest(
-        value.encode("utf-8", "surrogatepass"), secret) for value in received)
+    return all(
+        isinstance(value, str) and value and hmac.compare_digest(value.encode("utf-8", "surrogatepass"), secret)
+        for value in received
+    )
 
 
 # A scan, not a parse: finds the sale id in a body that may not parse at all, so the payload can be
@@ -54,7 +58,7 @@ _SALE_ID_SCAN = re.compile(rb'"SaleID"\s*:\s*"([^"\\]{1,512})"')
 
 def scan_sale_id(body: bytes, bounds: BoundsConfig) -> str | None:
     """The SaleID a sale webhook body appears to carry (lower case), when it is a well-formed id."""
-    found = _SALE_ID_SCAN.search(body[:64 * 1024])
+    found = _SALE_ID_SCAN.search(body[: 64 * 1024])
     if found is None:
         return None
     try:
@@ -152,8 +156,10 @@ def parse_stock_event(body: bytes | str, bounds: BoundsConfig | None = None) -> 
     if not isinstance(payload, list):
         raise _invalid("stock event: expected a JSON array of availability rows")
     if len(payload) > bounds.max_skus_per_message:
-        raise PermanentError(ReasonCode.TOO_MANY_LINES, f"Cin7 webhook: stock event has {len(payload)} rows; "
-                             f"at most {bounds.max_skus_per_message}")
+        raise PermanentError(
+            ReasonCode.TOO_MANY_LINES,
+            f"Cin7 webhook: stock event has {len(payload)} rows; at most {bounds.max_skus_per_message}",
+        )
     skus = []
     for index, row in enumerate(payload):
         sku = row.get("SKU") if isinstance(row, dict) else None
@@ -182,14 +188,35 @@ def _sales(body: bytes, ctx: ChannelContext) -> list[Delivery]:
     if sale.is_void:
         if ctx.config.pipelines.cancellation is None:
             return []  # this client runs no cancellation: a voided sale is the source's business alone
-        return [Delivery("cancel-requests", CancelRequest(
-            client=ctx.client, source=ctx.platform_type, source_id=sale.sale_id, order_number=sale.order_number,
-            requested_at=ctx.now, reason="voided at Cin7 Core", trigger="webhook", event_type=sale.event_type,
-        ))]
-    return [Delivery("order-intake", IntakeMessage(
-        client=ctx.client, source=ctx.platform_type, source_id=sale.sale_id, order_number=sale.order_number,
-        trigger="webhook", event_type=sale.event_type, archive_key=ctx.archive_key,
-    ))]
+        return [
+            Delivery(
+                "cancel-requests",
+                CancelRequest(
+                    client=ctx.client,
+                    source=ctx.platform_type,
+                    source_id=sale.sale_id,
+                    order_number=sale.order_number,
+                    requested_at=ctx.now,
+                    reason="voided at Cin7 Core",
+                    trigger="webhook",
+                    event_type=sale.event_type,
+                ),
+            )
+        ]
+    return [
+        Delivery(
+            "order-intake",
+            IntakeMessage(
+                client=ctx.client,
+                source=ctx.platform_type,
+                source_id=sale.sale_id,
+                order_number=sale.order_number,
+                trigger="webhook",
+                event_type=sale.event_type,
+                archive_key=ctx.archive_key,
+            ),
+        )
+    ]
 
 
 def _stock(body: bytes, ctx: ChannelContext) -> list[Delivery]:
@@ -198,20 +225,38 @@ def _stock(body: bytes, ctx: ChannelContext) -> list[Delivery]:
     if ctx.config.pipelines.stock is None or not skus:
         return []
     size = ctx.config.stock.skus_per_message
-    return [Delivery("stock-sync", StockSyncMessage(client=ctx.client, trigger="event", skus=skus[i:i + size],
-                                                    read_at=ctx.now)) for i in range(0, len(skus), size)]
+    return [
+        Delivery(
+            "stock-sync", StockSyncMessage(client=ctx.client, trigger="event", skus=skus[i : i + size], read_at=ctx.now)
+        )
+        for i in range(0, len(skus), size)
+    ]
 
 
 SALES = WebhookChannel(
-    name="sales", purpose="Cin7 Core sale events (authorised, voided): a sale reference for intake or a cancel",
-    roles=(Role.ORDER_SOURCE, Role.CANCEL_SOURCE), sends_to=("order-intake", "cancel-requests"),
-    flow="webhook_receiver", archive_kind="webhook", verify=_verify, parse=_sales,
-    archive_id=scan_sale_id, replay_queue="order-intake", replay_payload="cin7_sale_webhook",
+    name="sales",
+    purpose="Cin7 Core sale events (authorised, voided): a sale reference for intake or a cancel",
+    roles=(Role.ORDER_SOURCE, Role.CANCEL_SOURCE),
+    sends_to=("order-intake", "cancel-requests"),
+    flow="webhook_receiver",
+    archive_kind="webhook",
+    verify=_verify,
+    parse=_sales,
+    archive_id=scan_sale_id,
+    replay_queue="order-intake",
+    replay_payload="cin7_sale_webhook",
     header_field="webhook_header",
 )
 STOCK = WebhookChannel(
-    name="stock", purpose="Cin7 Core stock-level events: their SKUs are re-read and pushed",
-    roles=(Role.STOCK_MASTER,), sends_to=("stock-sync",),
-    flow="stock_sync", archive_kind="stock-webhook", verify=_verify, parse=_stock,
-    replay_queue="stock-sync", replay_payload="cin7_stock_webhook", header_field="webhook_header",
+    name="stock",
+    purpose="Cin7 Core stock-level events: their SKUs are re-read and pushed",
+    roles=(Role.STOCK_MASTER,),
+    sends_to=("stock-sync",),
+    flow="stock_sync",
+    archive_kind="stock-webhook",
+    verify=_verify,
+    parse=_stock,
+    replay_queue="stock-sync",
+    replay_payload="cin7_stock_webhook",
+    header_field="webhook_header",
 )

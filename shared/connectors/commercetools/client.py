@@ -71,11 +71,16 @@ RULES: tuple[Rule, ...] = (
     Rule("token lacks a scope for this call", status_in(403), Disposition.AUTH),
     Rule("not found", status_in(404), Disposition.NOT_FOUND),
     Rule("request timeout", status_in(408), Disposition.RETRY),
-    Rule("bad gateway / unavailable / gateway timeout (ramp and retry, §1)", status_in(502, 503, 504),
-         Disposition.RETRY),
+    Rule(
+        "bad gateway / unavailable / gateway timeout (ramp and retry, §1)", status_in(502, 503, 504), Disposition.RETRY
+    ),
     Rule("server error", status_between(500, 599), Disposition.RETRY),
-    Rule("request refused (InvalidOperation, InvalidInput, DuplicateField...)", status_between(400, 499),
-         Disposition.PERMANENT, ReasonCode.SOURCE_REJECTED),
+    Rule(
+        "request refused (InvalidOperation, InvalidInput, DuplicateField...)",
+        status_between(400, 499),
+        Disposition.PERMANENT,
+        ReasonCode.SOURCE_REJECTED,
+    ),
     Rule("unexpected status (redirect or informational)", lambda _response: True, Disposition.RETRY),
 )
 
@@ -171,7 +176,11 @@ class CommercetoolsClient:
             headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
             try:
                 return self._caller.request(
-                    method, self.project_url + path, idempotent=idempotent, headers=headers, timeout=self._timeout,
+                    method,
+                    self.project_url + path,
+                    idempotent=idempotent,
+                    headers=headers,
+                    timeout=self._timeout,
                     **kwargs,
                 )
             except AuthError:
@@ -217,10 +226,15 @@ class CommercetoolsClient:
             where = f"lastModifiedAt > {quote(stamp)}"
             if last_id:
                 where += f" or (lastModifiedAt = {quote(stamp)} and id > {quote(last_id)})"
-            page = self._results(path, {
-                "where": where, "sort": ["lastModifiedAt asc", "id asc"],
-                "limit": self.settings.page_limit, "withTotal": "false",
-            })
+            page = self._results(
+                path,
+                {
+                    "where": where,
+                    "sort": ["lastModifiedAt asc", "id asc"],
+                    "limit": self.settings.page_limit,
+                    "withTotal": "false",
+                },
+            )
             yield from page
             if len(page) < self.settings.page_limit:
                 return
@@ -248,8 +262,9 @@ class CommercetoolsClient:
                 return parse_result(json_body(response))
             logger.info("commercetools %s changed under us (409): re-reading", path)
             current = read()
-        raise ConflictError(f"commercetools {path}: still ConcurrentModification after "
-                            f"{self.settings.max_conflict_retries} re-reads")
+        raise ConflictError(
+            f"commercetools {path}: still ConcurrentModification after {self.settings.max_conflict_retries} re-reads"
+        )
 
     # -- orders (§2) --------------------------------------------------------------------------------
     def get_order(self, order_id: str) -> CtOrder:
@@ -272,7 +287,9 @@ class CommercetoolsClient:
         for row in self._keyset("orders", since):
             order: CtOrder = parse(CtOrder, row, "order row")
             yield OrderChange(
-                source_id=order.id, order_number=order.reference, status=order.orderState,
+                source_id=order.id,
+                order_number=order.reference,
+                status=order.orderState,
                 updated_at=order.lastModifiedAt,
             )
 
@@ -294,10 +311,14 @@ class CommercetoolsClient:
         def decide(order: CtOrder) -> list[dict[str, Any]]:
             if has_sync_info(order, channel, warehouse_order_id):
                 return []
-            return [{
-                "action": "updateSyncInfo", "channel": {"typeId": "channel", "id": channel},
-                "externalId": warehouse_order_id, "syncedAt": format_datetime(synced_at or self.clock.now()),
-            }]
+            return [
+                {
+                    "action": "updateSyncInfo",
+                    "channel": {"typeId": "channel", "id": channel},
+                    "externalId": warehouse_order_id,
+                    "syncedAt": format_datetime(synced_at or self.clock.now()),
+                }
+            ]
 
         return self._order_update(order_id, decide)
 
@@ -310,7 +331,11 @@ class CommercetoolsClient:
         return self._order_update(order_id, lambda order: delivery_actions(order, shipment, self.settings))
 
     def add_return_info(
-        self, order_id: str, lines: list[ReturnLine], *, tracking_id: str | None = None,
+        self,
+        order_id: str,
+        lines: list[ReturnLine],
+        *,
+        tracking_id: str | None = None,
         return_date: datetime | None = None,
     ) -> CtOrder:
         """Record returned lines (shipmentState Returned); once per tracking id and item set."""
@@ -355,9 +380,18 @@ class CommercetoolsClient:
             if quantity is None:
                 return None
             try:
-                created = json_body(self._send("POST", "inventory", idempotent=False, json={
-                    "sku": sku, "supplyChannel": {"typeId": "channel", "id": channel}, "quantityOnStock": quantity,
-                }))
+                created = json_body(
+                    self._send(
+                        "POST",
+                        "inventory",
+                        idempotent=False,
+                        json={
+                            "sku": sku,
+                            "supplyChannel": {"typeId": "channel", "id": channel},
+                            "quantityOnStock": quantity,
+                        },
+                    )
+                )
             except PermanentError as error:
                 if "DuplicateField" not in error.detail:
                     raise
@@ -450,12 +484,24 @@ class CommercetoolsClient:
                     f"not {queue_url}",
                 )
             return existing
-        body = json_body(self._send("POST", "subscriptions", idempotent=False, json={
-            "key": key,
-            "destination": {"type": "SQS", "queueUrl": queue_url, "region": region, "authenticationMode": "IAM"},
-            "messages": [{"resourceTypeId": "order", "types": list(ORDER_MESSAGE_TYPES)}],
-            "format": {"type": "Platform"},
-        }))
+        body = json_body(
+            self._send(
+                "POST",
+                "subscriptions",
+                idempotent=False,
+                json={
+                    "key": key,
+                    "destination": {
+                        "type": "SQS",
+                        "queueUrl": queue_url,
+                        "region": region,
+                        "authenticationMode": "IAM",
+                    },
+                    "messages": [{"resourceTypeId": "order", "types": list(ORDER_MESSAGE_TYPES)}],
+                    "format": {"type": "Platform"},
+                },
+            )
+        )
         created: Subscription = parse(Subscription, body, f"subscription {key}")
         return created
 

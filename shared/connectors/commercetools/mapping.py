@@ -520,7 +520,11 @@ class ReturnLine(Wire):
 
 
 def return_actions(
-    order: CtOrder, lines: Iterable[ReturnLine], *, tracking_id: str | None, return_date: datetime | None,
+    order: CtOrder,
+    lines: Iterable[ReturnLine],
+    *,
+    tracking_id: str | None,
+    return_date: datetime | None,
     shipment_state: Literal["Advised", "Returned"] = "Returned",
 ) -> list[dict[str, Any]]:
     """An addReturnInfo for these lines; [] when a return with the same tracking id and items is there.

@@ -98,10 +98,17 @@ class CommercetoolsSettings(BaseModel):
         object.__setattr__(self, "auth_url", self.auth_url.rstrip("/"))
         if not self.scopes:
             pk = self.project_key
-            object.__setattr__(self, "scopes", (
-                f"manage_orders:{pk}", f"manage_products:{pk}", f"view_payments:{pk}",
-                f"view_messages:{pk}", f"manage_subscriptions:{pk}",
-            ))
+            object.__setattr__(
+                self,
+                "scopes",
+                (
+                    f"manage_orders:{pk}",
+                    f"manage_products:{pk}",
+                    f"view_payments:{pk}",
+                    f"view_messages:{pk}",
+                    f"manage_subscriptions:{pk}",
+                ),
+            )
         if self.release_trigger is ReleaseTrigger.STATE_TRANSITION and not self.release_state_id:
             raise ValueError("release_trigger state_transition needs release_state_id (the custom State's id)")
         if len(set(self.supply_channels.values())) != len(self.supply_channels):

@@ -173,7 +173,11 @@ class ScendClient:
     # -- transport -----------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         response = self._caller.request(
-            method, self.base_url + path, idempotent=idempotent, headers=self._headers, timeout=self._timeout,
+            method,
+            self.base_url + path,
+            idempotent=idempotent,
+            headers=self._headers,
+            timeout=self._timeout,
             **kwargs,
         )
         if not response.content:
@@ -197,7 +201,9 @@ class ScendClient:
         if len(matches) > 1:
             logger.warning(
                 "scend holds %d orders with OrderNumber %s (ids %s); using the first",
-                len(matches), client_reference, [row.ID for row in matches],
+                len(matches),
+                client_reference,
+                [row.ID for row in matches],
             )
         return _ref(matches[0], client_reference)
 
@@ -293,8 +299,9 @@ class ScendClient:
             existing = self._must_find_product(product.sku, message)
             logger.info("scend already holds SKU %r as item %s", product.sku, existing.item_id)
             return existing
-        raise PermanentError(product_refusal_reason(message, product.sku),
-                             f"scend refused product {product.sku!r}: {message}")
+        raise PermanentError(
+            product_refusal_reason(message, product.sku), f"scend refused product {product.sku!r}: {message}"
+        )
 
     def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None:
         """One POST Product with the item's ID and only `fields` (what the source owns and changed).
@@ -314,8 +321,9 @@ class ScendClient:
         result = _product_result(self._call("POST", "Product", json=body), product.sku)
         if not result.get("Success"):
             message = str(result.get("Message") or "").strip() or "Success: false with no message"
-            raise PermanentError(product_refusal_reason(message, product.sku),
-                                 f"scend refused update of {product.sku!r}: {message}")
+            raise PermanentError(
+                product_refusal_reason(message, product.sku), f"scend refused update of {product.sku!r}: {message}"
+            )
 
     def order_status(self, warehouse_order_id: str) -> WarehouseStatusRead:
         """Live status of an order we created: Scend's OrderStatusId with its name and neutral status (read
@@ -389,8 +397,12 @@ class ScendClient:
         """
         seen: set[str] = set()
         for status_id in DESPATCHED_STATUS_IDS:
-            params: dict[str, Any] = {"OrderStatusId": status_id, "SinceDespatchDate": format_since(since),
-                                      "IncludeOrderItems": "true", "Limit": self.page_limit}
+            params: dict[str, Any] = {
+                "OrderStatusId": status_id,
+                "SinceDespatchDate": format_since(since),
+                "IncludeOrderItems": "true",
+                "Limit": self.page_limit,
+            }
             if self.client_id:
                 params["ClientId"] = self.client_id
             if self.warehouse_id is not None:
@@ -467,9 +479,7 @@ class ScendClient:
         return rows[0].OrderNumber
 
     # -- StockSource (the other side, for drift) and StockTarget ----------------------------------
-    def stock_levels(
-        self, skus: list[str] | None = None, location: str | None = None
-    ) -> Iterator[StockRow | Rejected]:
+    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
         """Physical stock per SKU and warehouse: GET Product/StockLevels?Breakdown=true&PageNo=&Limit=,
         with WarehouseId (and ClientId) when configured; with `skus`, one paged call per distinct SKU
         (SKU=), keeping only rows of exactly that SKU.
@@ -485,10 +495,15 @@ class ScendClient:
             params["WarehouseId"] = self.warehouse_id
         if self.client_id:
             params["ClientId"] = self.client_id
-        reads = [self._stock_pages(params, None)] if skus is None else [
-            self._stock_pages({**params, "SKU": sku}, sku)
-            for sku in dict.fromkeys(skus) if sku and sku.strip()  # an empty SKU filter would list every row
-        ]
+        reads = (
+            [self._stock_pages(params, None)]
+            if skus is None
+            else [
+                self._stock_pages({**params, "SKU": sku}, sku)
+                for sku in dict.fromkeys(skus)
+                if sku and sku.strip()  # an empty SKU filter would list every row
+            ]
+        )
         for read in reads:
             for row in read:
                 if location is None or isinstance(row, Rejected) or row.location == location:
@@ -545,12 +560,14 @@ class ScendClient:
         PermanentError(STOCK_PUSH_REJECTED); an answer we cannot match to the rows sent is transient.
         """
         if self.stock_write_endpoint is None:
-            raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE,
-                                 f"no stock write endpoint is configured (`{self.stock_write_setting}`): "
-                                 "this warehouse takes no stock figures")
+            raise PermanentError(
+                ReasonCode.ENDPOINT_UNAVAILABLE,
+                f"no stock write endpoint is configured (`{self.stock_write_setting}`): "
+                "this warehouse takes no stock figures",
+            )
         rows, rejected = stock_push_body(pushes)
         for start in range(0, len(rows), self.push_batch_size):
-            rejected.extend(self._push_batch(rows[start:start + self.push_batch_size]))
+            rejected.extend(self._push_batch(rows[start : start + self.push_batch_size]))
         return rejected
 
     def _push_batch(self, batch: list[dict[str, Any]]) -> list[RejectedPush]:
@@ -559,8 +576,13 @@ class ScendClient:
             answer = self._call("POST", endpoint, json=batch, idempotent=True)
         except PermanentError as error:
             if isinstance(error, NotFoundError) or error.status == 405:
-                raise EndpointUnavailableError(target="warehouse", method="POST", path=f"/api/{endpoint}",
-                                               config_field=self.stock_write_setting, status=error.status) from error
+                raise EndpointUnavailableError(
+                    target="warehouse",
+                    method="POST",
+                    path=f"/api/{endpoint}",
+                    config_field=self.stock_write_setting,
+                    status=error.status,
+                ) from error
             raise PermanentError(
                 ReasonCode.STOCK_PUSH_REJECTED,
                 f"scend refused a stock batch of {len(batch)} rows: {error.detail}",
@@ -640,4 +662,3 @@ def _read(parse: Callable[[Any], T], body: Any, what: str) -> T:
         return parse(body)
     except ValidationError as exc:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"scend {what}: unexpected response shape: {exc}") from exc
-

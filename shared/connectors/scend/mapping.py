@@ -176,8 +176,14 @@ class ProductRow(WireResponse):
 # Canonical product field -> Mintsoft product field (INFERRED from the Mintsoft Product model; confirm with
 # Scend). Units: kg and cm as the canonical Product; Mintsoft's own units are not documented.
 PRODUCT_FIELD_NAMES: dict[str, str] = {
-    "name": "Name", "barcode": "EAN", "weight_kg": "Weight", "length_cm": "Depth", "width_cm": "Width",
-    "height_cm": "Height", "commodity_code": "CommodityCode", "country_of_origin": "CountryOfManufacture",
+    "name": "Name",
+    "barcode": "EAN",
+    "weight_kg": "Weight",
+    "length_cm": "Depth",
+    "width_cm": "Width",
+    "height_cm": "Height",
+    "commodity_code": "CommodityCode",
+    "country_of_origin": "CountryOfManufacture",
     "customs_description": "CustomsDescription",
 }
 
@@ -638,8 +644,9 @@ def parse_parcels(body: Any, label: str) -> list[ParcelRow]:
     if body is None:
         return []
     if not isinstance(body, list):
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: Shipments: expected an array, "
-                                                         f"got {type(body).__name__}")
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID, f"{label}: Shipments: expected an array, got {type(body).__name__}"
+        )
     try:
         return [ParcelRow.model_validate(row) for row in body]
     except ValidationError as exc:
@@ -661,8 +668,9 @@ def parent_reference(body: Any, order_id: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def to_despatch(order: DespatchedOrderRow, items: list[DespatchItemRow], parcels: list[ParcelRow],
-                client_reference: str) -> Shipment:
+def to_despatch(
+    order: DespatchedOrderRow, items: list[DespatchItemRow], parcels: list[ParcelRow], client_reference: str
+) -> Shipment:
     """One despatched order (a whole order, or one part of a split) as the canonical Shipment.
 
     The despatch's id is the despatched order's ID: stable however often the order is listed, one per
@@ -822,8 +830,13 @@ def stock_push_body(pushes: list[StockPush]) -> tuple[list[dict[str, Any]], list
     for push in pushes:
         text = push.location.strip()
         if not text.isdigit() or int(text) <= 0:
-            refused.append(RejectedPush(sku=push.sku, location=push.location,
-                                        message=f"location {push.location!r} is not a Scend WarehouseId"))
+            refused.append(
+                RejectedPush(
+                    sku=push.sku,
+                    location=push.location,
+                    message=f"location {push.location!r} is not a Scend WarehouseId",
+                )
+            )
             continue
         rows[(push.sku, int(text))] = {"SKU": push.sku, "WarehouseId": int(text), "Quantity": push.quantity}
     return list(rows.values()), refused

@@ -22,7 +22,8 @@ class ScendSettings(PlatformSettings):
     # The card lists no stock write (question 5 to Scend). Name the endpoint Scend gives, under /api/;
     # leave it out when the warehouse accepts no stock writes: the stock flow then reports drift only.
     stock_write_endpoint: str | None = Field(
-        None, pattern=r"^[A-Za-z][A-Za-z0-9_/-]{0,199}$",
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_/-]{0,199}$",
         description="INFERRED stock write endpoint (POST, path under /api/), e.g. Product/ChannelStockLevels; "
         "unset = the warehouse does not accept stock writes",
     )

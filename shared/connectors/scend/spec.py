@@ -26,8 +26,9 @@ def build(name: str, settings: ScendSettings, secret: Mapping[str, Any], retries
         clock=ctx.clock,
         http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds),
         # Keyed by a digest of the key: the budget table must never hold a credential.
-        budget=ctx.budget(f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}",
-                          settings.calls_per_minute, 60),
+        budget=ctx.budget(
+            f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}", settings.calls_per_minute, 60
+        ),
         stock_write_endpoint=settings.stock_write_endpoint,
         stock_write_setting=f"platforms.{name}.stock_write_endpoint",
     )
@@ -38,10 +39,16 @@ SPEC = ConnectorSpec(
     title="Scend",
     settings=ScendSettings,
     secret_keys=("api_key",),
-    roles=frozenset({
-        Role.ORDER_TARGET, Role.SHIPMENT_SOURCE, Role.CATALOGUE_TARGET, Role.STOCK_TARGET, Role.STOCK_READER,
-        Role.CANCEL_TARGET,
-    }),
+    roles=frozenset(
+        {
+            Role.ORDER_TARGET,
+            Role.SHIPMENT_SOURCE,
+            Role.CATALOGUE_TARGET,
+            Role.STOCK_TARGET,
+            Role.STOCK_READER,
+            Role.CANCEL_TARGET,
+        }
+    ),
     builder="shared.connectors.scend.spec:build",
     docs="docs/platforms/scend.md",
     statuses="shared.connectors.scend.statuses",

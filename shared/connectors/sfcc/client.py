@@ -114,10 +114,17 @@ class SfccClient:
         self._http = http or httpx.Client(timeout=settings.retry.timeout_seconds)
         hooks = self._http.event_hooks
         self._http.event_hooks = {**hooks, "response": [*hooks.get("response", []), self._observe]}
-        self._caller = HttpCaller(client=self._http, rules=RULES, retry=settings.retry, clock=self.clock,
-                                  budget=self.budget, target=SOURCE)
-        self._token_caller = HttpCaller(client=self._http, rules=TOKEN_RULES, retry=settings.retry,
-                                        clock=self.clock, budget=self.budget, target=SOURCE)
+        self._caller = HttpCaller(
+            client=self._http, rules=RULES, retry=settings.retry, clock=self.clock, budget=self.budget, target=SOURCE
+        )
+        self._token_caller = HttpCaller(
+            client=self._http,
+            rules=TOKEN_RULES,
+            retry=settings.retry,
+            clock=self.clock,
+            budget=self.budget,
+            target=SOURCE,
+        )
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
         self._token_lock = threading.Lock()
@@ -139,7 +146,9 @@ class SfccClient:
             if self._token and self._token_expires_at and now < self._token_expires_at:
                 return self._token
             response = self._token_caller.request(
-                "POST", self.settings.auth_url, auth=self._credentials,
+                "POST",
+                self.settings.auth_url,
+                auth=self._credentials,
                 data={"grant_type": "client_credentials", "scope": self.settings.scope},
                 headers={"Accept": "application/json"},
             )
@@ -192,8 +201,11 @@ class SfccClient:
         """One API call with the bearer token; a 401 renews the token once and sends again."""
         for attempt in (1, 2):
             token = self._access_token()
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json",
-                       "correlation-id": str(uuid.uuid4())}
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "correlation-id": str(uuid.uuid4()),
+            }
             self._seen.status = None
             try:
                 return self._caller.request(method, url, idempotent=idempotent, headers=headers, **kwargs)
@@ -288,8 +300,12 @@ class SfccClient:
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]:
         """The OrderSource view of the release poll: enough to enqueue each ready order."""
         for polled in self.poll_orders(since):
-            yield OrderChange(source_id=polled.order_no, order_number=polled.order_no,
-                              status=str(polled.raw.get("status") or ""), updated_at=polled.last_modified)
+            yield OrderChange(
+                source_id=polled.order_no,
+                order_number=polled.order_no,
+                status=str(polled.raw.get("status") or ""),
+                updated_at=polled.last_modified,
+            )
 
     def get_order(self, order_no: str) -> dict[str, Any]:
         """GET /orders/{orderNo}?siteId= as raw JSON (Decimal money), for archiving before mapping."""
@@ -341,8 +357,10 @@ class SfccClient:
         """
         if not product_id or not product_id.strip():
             raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC product id is blank")
-        url = (f"{self.settings.data_url}inventory_lists/{quote(self.settings.inventory_list_id, safe='')}"
-               f"/product_inventory_records/{quote(product_id.strip(), safe='')}")
+        url = (
+            f"{self.settings.data_url}inventory_lists/{quote(self.settings.inventory_list_id, safe='')}"
+            f"/product_inventory_records/{quote(product_id.strip(), safe='')}"
+        )
         body = inventory_record(amount, reset_date)
         try:
             self._call("PATCH", url, json=body)
@@ -353,8 +371,9 @@ class SfccClient:
         """One price in the price book configured for (tier, currency) [I]: the card has no verified path."""
         endpoint = self.settings.price_book_endpoint
         if endpoint is None:
-            raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE,
-                                 "SFCC price writes need `price_book_endpoint` in the SFCC settings")
+            raise PermanentError(
+                ReasonCode.ENDPOINT_UNAVAILABLE, "SFCC price writes need `price_book_endpoint` in the SFCC settings"
+            )
         book = self.settings.price_book_id(tier, currency)
         if book is None:
             raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"no SFCC price book configured for {tier}/{currency}")
@@ -362,8 +381,9 @@ class SfccClient:
         try:
             self._call("PUT", self.settings.data_url + path, json=price_record(amount, currency))
         except NotFoundError as error:
-            raise EndpointUnavailableError(target="SFCC", method="PUT", path=path,
-                                           config_field="price_book_endpoint", status=error.status) from None
+            raise EndpointUnavailableError(
+                target="SFCC", method="PUT", path=path, config_field="price_book_endpoint", status=error.status
+            ) from None
 
     def close(self) -> None:
         if self._owns_http:

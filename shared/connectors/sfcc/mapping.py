@@ -135,8 +135,9 @@ def last_modified(raw: dict[str, Any]) -> datetime:
     try:
         return _utc(datetime.fromisoformat(str(stamp).replace("Z", "+00:00")))
     except ValueError:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
-                             f"SFCC order {number}: lastModified {stamp!r} is not a date-time") from None
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID, f"SFCC order {number}: lastModified {stamp!r} is not a date-time"
+        ) from None
 
 
 def _utc(value: datetime) -> datetime:
@@ -160,9 +161,18 @@ def _address(wire: WireAddress | None, email: str) -> Address:
         return Address(email=email)
     name = wire.fullName.strip() or " ".join(part for part in (wire.firstName.strip(), wire.lastName.strip()) if part)
     line2 = ", ".join(part.strip() for part in (wire.suite, wire.address2, wire.postBox) if part.strip())
-    return Address(name=name, company=wire.companyName, line1=wire.address1, line2=line2, city=wire.city,
-                   region=wire.stateCode, postcode=wire.postalCode, country=wire.countryCode.upper(),
-                   email=email, phone=wire.phone)
+    return Address(
+        name=name,
+        company=wire.companyName,
+        line1=wire.address1,
+        line2=line2,
+        city=wire.city,
+        region=wire.stateCode,
+        postcode=wire.postalCode,
+        country=wire.countryCode.upper(),
+        email=email,
+        phone=wire.phone,
+    )
 
 
 def _adjustment(adjustment: WirePriceAdjustment, gross: bool) -> Decimal:
@@ -188,16 +198,25 @@ def _line(item: WireProductItem, order_no: str) -> OrderLine:
     after_item = item.priceAfterItemDiscount
     after_order = item.priceAfterOrderDiscount
     if after_order is None and after_item is None:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
-                             f"SFCC order {order_no}: product item {item.productId} has no price after discounts")
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID,
+            f"SFCC order {order_no}: product item {item.productId} has no price after discounts",
+        )
     total = after_order if after_order is not None else after_item
     assert total is not None
     share = after_item - after_order if after_item is not None and after_order is not None else Decimal(0)
     tax = item.adjustedTax if item.adjustedTax is not None else item.tax
     unit_price = item.basePrice if item.basePrice is not None else Decimal(0)
-    return OrderLine(sku=item.productId, name=item.productName, quantity=item.quantity, unit_price=unit_price,
-                     tax=_money(tax, what=f"tax of item {item.productId}", order_no=order_no),
-                     total=total, tax_rate=item.taxRate, order_discount=share)
+    return OrderLine(
+        sku=item.productId,
+        name=item.productName,
+        quantity=item.quantity,
+        unit_price=unit_price,
+        tax=_money(tax, what=f"tax of item {item.productId}", order_no=order_no),
+        total=total,
+        tax_rate=item.taxRate,
+        order_discount=share,
+    )
 
 
 def to_order(raw: dict[str, Any]) -> Order:
@@ -208,8 +227,9 @@ def to_order(raw: dict[str, Any]) -> Order:
     try:
         minor_unit_exponent(currency)
     except ValueError:
-        raise PermanentError(ReasonCode.PAYLOAD_INVALID,
-                             f"SFCC order {number}: currency {wire.currency!r} is not an ISO 4217 code") from None
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID, f"SFCC order {number}: currency {wire.currency!r} is not an ISO 4217 code"
+        ) from None
     if wire.taxation is None:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"SFCC order {number}: taxation (gross|net) is missing")
     shipment = wire.shipments[0] if wire.shipments else None

@@ -89,7 +89,9 @@ class SfccSettings(_Settings):
     site_id: str = Field(min_length=1, max_length=32)
     instance_host: str = Field(min_length=1, description="the B2C instance host OCAPI Data is served from")
     auth_url: str = "https://account.demandware.com/dwsso/oauth2/access_token"
-    scapi_base_url: str | None = Field(None, description="default https://{short_code}.api.commercecloud.salesforce.com/")
+    scapi_base_url: str | None = Field(
+        None, description="default https://{short_code}.api.commercecloud.salesforce.com/"
+    )
     ocapi_base_url: str | None = Field(None, description="default https://{instance_host}/")
     ocapi_version: str = Field("v23_2", pattern=r"^v\d+_\d+$")
     scopes: tuple[str, ...] = ("sfcc.orders.rw",)

@@ -38,9 +38,15 @@ def unique(prefix: str) -> str:
 def shipment(parcel: str, lines: dict[str, int], tracking: tuple[str, ...] = ()) -> Shipment:
     stamp = datetime(2026, 11, 23, 12, tzinfo=UTC)
     return Shipment(
-        warehouse="scend", parcel_id=parcel, warehouse_order_id="W-1", client_reference="ref",
-        despatched_at=stamp, carrier="DPD", tracking_numbers=tracking or (f"TRK-{parcel}",),
-        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(qty)) for sku, qty in lines.items()), updated_at=stamp,
+        warehouse="scend",
+        parcel_id=parcel,
+        warehouse_order_id="W-1",
+        client_reference="ref",
+        despatched_at=stamp,
+        carrier="DPD",
+        tracking_numbers=tracking or (f"TRK-{parcel}",),
+        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(qty)) for sku, qty in lines.items()),
+        updated_at=stamp,
     )
 
 
@@ -104,7 +110,8 @@ def test_orders_changed_since_walk_every_page_once(
     client = CommercetoolsClient(
         ct_settings.model_copy(update={"page_limit": 2}),
         CommercetoolsCredentials(client_id=ct_mock.client_id, client_secret=ct_mock.client_secret),
-        retry=RetryConfig(max_attempts=1), clock=VirtualClock(),
+        retry=RetryConfig(max_attempts=1),
+        clock=VirtualClock(),
     )
     seen = [change.source_id for change in client.orders_changed_since(since)]
     # Then each order is listed exactly once, in modification order
@@ -112,7 +119,9 @@ def test_orders_changed_since_walk_every_page_once(
     assert client.stats.calls >= 4  # 3 pages of orders (2+2+1) and the token
 
 
-def test_the_warehouse_order_id_is_recorded_once(ct_client: CommercetoolsClient, seeder: Seeder, skus: list[str]) -> None:
+def test_the_warehouse_order_id_is_recorded_once(
+    ct_client: CommercetoolsClient, seeder: Seeder, skus: list[str]
+) -> None:
     placed = seeder.order([(skus[0], 1)])
     first = ct_client.update_sync_info(placed["id"], "SC-1001")
     again = ct_client.update_sync_info(placed["id"], "SC-1001")
@@ -122,7 +131,9 @@ def test_the_warehouse_order_id_is_recorded_once(ct_client: CommercetoolsClient,
     assert again.version == first.version  # the second call wrote nothing
 
 
-def test_a_delivery_written_twice_is_written_once(ct_client: CommercetoolsClient, seeder: Seeder, skus: list[str]) -> None:
+def test_a_delivery_written_twice_is_written_once(
+    ct_client: CommercetoolsClient, seeder: Seeder, skus: list[str]
+) -> None:
     placed = seeder.order([(skus[0], 1), (skus[1], 2)])
     whole = shipment(unique("D"), {skus[0]: 1, skus[1]: 2})
     first = ct_client.add_delivery(placed["id"], whole)
@@ -163,8 +174,10 @@ def test_a_delivery_written_meanwhile_by_another_process_is_found_after_the_409(
     placed = seeder.order([(skus[0], 1)])
     whole = shipment(unique("D"), {skus[0]: 1})
     other = CommercetoolsClient(
-        ct_settings, CommercetoolsCredentials(client_id="other", client_secret="x"),
-        retry=RetryConfig(max_attempts=1), clock=VirtualClock(),
+        ct_settings,
+        CommercetoolsCredentials(client_id="other", client_secret="x"),
+        retry=RetryConfig(max_attempts=1),
+        clock=VirtualClock(),
     )
     raced = False
 
@@ -175,8 +188,10 @@ def test_a_delivery_written_meanwhile_by_another_process_is_found_after_the_409(
             other.add_delivery(placed["id"], whole)  # a redelivered message, handled elsewhere
 
     client = CommercetoolsClient(
-        ct_settings, CommercetoolsCredentials(client_id=ct_mock.client_id, client_secret=ct_mock.client_secret),
-        retry=RetryConfig(max_attempts=1), clock=VirtualClock(),
+        ct_settings,
+        CommercetoolsCredentials(client_id=ct_mock.client_id, client_secret=ct_mock.client_secret),
+        retry=RetryConfig(max_attempts=1),
+        clock=VirtualClock(),
         http=httpx.Client(event_hooks={"request": [the_other_writes_first]}),
     )
     result = client.add_delivery(placed["id"], whole)
@@ -196,8 +211,10 @@ def test_stock_is_set_absolutely_and_re_decided_from_the_fresh_entry_after_a_409
         seen.append(current)
         if len(seen) == 1:
             # another writer (an order placed) moves the entry after our read, before our write
-            seeder.post(f"inventory/{entry['id']}", {"version": entry["version"],
-                                                     "actions": [{"action": "removeQuantity", "quantity": 3}]})
+            seeder.post(
+                f"inventory/{entry['id']}",
+                {"version": entry["version"], "actions": [{"action": "removeQuantity", "quantity": 3}]},
+            )
         return 8 - (10 - current) if current is not None else 8
 
     result = ct_client.set_stock(sku, "WH1", warehouse_figure_less_what_sold_meanwhile)
@@ -210,8 +227,9 @@ def test_a_missing_entry_is_created_and_an_unknown_location_is_refused(
     ct_client: CommercetoolsClient, channels: dict[str, str]
 ) -> None:
     sku = unique("NEW")
-    rejected = ct_client.push_stock([StockPush(sku=sku, location="WH2", quantity=4),
-                                     StockPush(sku=sku, location="NOWHERE", quantity=1)])
+    rejected = ct_client.push_stock(
+        [StockPush(sku=sku, location="WH2", quantity=4), StockPush(sku=sku, location="NOWHERE", quantity=1)]
+    )
     assert [push.location for push in rejected] == ["NOWHERE"]
     entry = ct_client.inventory_entry(sku, "WH2")
     assert entry is not None and entry.quantityOnStock == 4

@@ -39,12 +39,17 @@ def money(cents: int, currency: str = "EUR", digits: int = 2) -> dict[str, Any]:
 def line(line_id: str, sku: str | None, quantity: int, cents: int, *, channel: str | None = None) -> dict[str, Any]:
     """A line item as the reference example has it (variant with sku, price, totalPrice, taxedPrice)."""
     item: dict[str, Any] = {
-        "id": line_id, "productId": "c5c75935-595a-4cc3-a80e-24e9a9c55094", "name": {"en": "MyProduct", "de": "Produkt"},
+        "id": line_id,
+        "productId": "c5c75935-595a-4cc3-a80e-24e9a9c55094",
+        "name": {"en": "MyProduct", "de": "Produkt"},
         "variant": {"id": 1, **({"sku": sku} if sku else {})},
-        "price": {"id": "p-1", "value": money(cents)}, "quantity": quantity,
+        "price": {"id": "p-1", "value": money(cents)},
+        "quantity": quantity,
         "totalPrice": money(cents * quantity),
         "taxedPrice": {"totalNet": money(cents * quantity), "totalGross": money(cents * quantity * 11 // 10)},
-        "state": [], "priceMode": "Platform", "lineItemMode": "Standard",
+        "state": [],
+        "priceMode": "Platform",
+        "lineItemMode": "Standard",
     }
     if channel:
         item["supplyChannel"] = {"typeId": "channel", "id": channel}
@@ -53,22 +58,46 @@ def line(line_id: str, sku: str | None, quantity: int, cents: int, *, channel: s
 
 def example_order(**changes: Any) -> dict[str, Any]:
     order: dict[str, Any] = {
-        "type": "Order", "id": "92f5a867-bf19-47ab-982c-6720a03a3921", "version": 1,
-        "createdAt": "2017-01-04T19:54:49.797Z", "lastModifiedAt": "2017-01-04T19:54:49.797Z",
-        "totalPrice": money(1000), "orderState": "Open", "syncInfo": [], "returnInfo": [], "refusedGifts": [],
-        "taxMode": "External", "inventoryMode": "None", "taxRoundingMode": "HalfEven",
+        "type": "Order",
+        "id": "92f5a867-bf19-47ab-982c-6720a03a3921",
+        "version": 1,
+        "createdAt": "2017-01-04T19:54:49.797Z",
+        "lastModifiedAt": "2017-01-04T19:54:49.797Z",
+        "totalPrice": money(1000),
+        "orderState": "Open",
+        "syncInfo": [],
+        "returnInfo": [],
+        "refusedGifts": [],
+        "taxMode": "External",
+        "inventoryMode": "None",
+        "taxRoundingMode": "HalfEven",
         "lineItems": [line("7297c742-d8b0-484b-aadc-1d0ba1869dc9", "some-sku-123", 1, 1000)],
-        "customLineItems": [], "discountCodes": [], "origin": "Customer", "shipping": [], "shippingMode": "Single",
+        "customLineItems": [],
+        "discountCodes": [],
+        "origin": "Customer",
+        "shipping": [],
+        "shippingMode": "Single",
     }
     order.update(changes)
     return order
 
 
 ADDRESS = {  # the reference example's address (OrderAddDeliveryAction.json)
-    "firstName": "Example", "lastName": "Person", "streetName": "Examplary Street", "streetNumber": "4711",
-    "additionalStreetInfo": "Backhouse", "postalCode": "80933", "city": "Exemplary City",
-    "region": "Exemplary Region", "state": "Exemplary State", "country": "DE", "company": "My Company Name",
-    "building": "Hightower 1", "apartment": "247", "phone": "+49 89 12345678", "mobile": "+49 171 2345678",
+    "firstName": "Example",
+    "lastName": "Person",
+    "streetName": "Examplary Street",
+    "streetNumber": "4711",
+    "additionalStreetInfo": "Backhouse",
+    "postalCode": "80933",
+    "city": "Exemplary City",
+    "region": "Exemplary Region",
+    "state": "Exemplary State",
+    "country": "DE",
+    "company": "My Company Name",
+    "building": "Hightower 1",
+    "apartment": "247",
+    "phone": "+49 89 12345678",
+    "mobile": "+49 171 2345678",
     "email": "email@example.com",
 }
 
@@ -110,49 +139,91 @@ def test_the_reference_example_order_maps_to_the_canonical_order() -> None:
 
 def test_order_totals_shipping_and_address_come_from_taxed_prices_and_the_shipping_address() -> None:
     payload = example_order(
-        orderNumber="A-10042", customerEmail="buyer@example.com", purchaseOrderNumber="PO-7",
+        orderNumber="A-10042",
+        customerEmail="buyer@example.com",
+        purchaseOrderNumber="PO-7",
         totalPrice=money(1495),
         taxedPrice={"totalNet": money(1495), "totalGross": money(1794), "totalTax": money(299)},
-        shippingInfo={"shippingMethodName": "DHL Express", "price": money(495),
-                      "taxedPrice": {"totalNet": money(495), "totalGross": money(594)}},
+        shippingInfo={
+            "shippingMethodName": "DHL Express",
+            "price": money(495),
+            "taxedPrice": {"totalNet": money(495), "totalGross": money(594)},
+        },
         shippingAddress=ADDRESS,
     )
     order = to_order(ct(payload), SETTINGS)
     assert (order.order_number, order.customer_reference, order.delivery_service) == ("A-10042", "PO-7", "DHL Express")
     assert (order.total, order.tax_total, order.shipping_total) == (Decimal("17.94"), Decimal("2.99"), Decimal("5.94"))
     address = order.shipping_address
-    assert (address.name, address.company, address.line1) == ("Example Person", "My Company Name", "4711 Examplary Street")
+    assert (address.name, address.company, address.line1) == (
+        "Example Person",
+        "My Company Name",
+        "4711 Examplary Street",
+    )
     assert address.line2 == "247, Hightower 1, Backhouse"
     assert (address.city, address.region, address.postcode, address.country) == (
-        "Exemplary City", "Exemplary Region", "80933", "DE")
+        "Exemplary City",
+        "Exemplary Region",
+        "80933",
+        "DE",
+    )
     assert (address.email, address.phone) == ("email@example.com", "+49 89 12345678")
 
 
 def test_zero_and_three_fraction_digit_currencies_stay_exact_through_the_order() -> None:
-    jpy = example_order(totalPrice=money(1980, "JPY", 0), lineItems=[{
-        **line("l-1", "SKU-J", 2, 990), "price": {"value": money(990, "JPY", 0)},
-        "totalPrice": money(1980, "JPY", 0), "taxedPrice": None,
-    }])
+    jpy = example_order(
+        totalPrice=money(1980, "JPY", 0),
+        lineItems=[
+            {
+                **line("l-1", "SKU-J", 2, 990),
+                "price": {"value": money(990, "JPY", 0)},
+                "totalPrice": money(1980, "JPY", 0),
+                "taxedPrice": None,
+            }
+        ],
+    )
     order = to_order(ct(jpy), SETTINGS)
-    assert (order.total, order.lines[0].unit_price, order.lines[0].total) == (Decimal(1980), Decimal(990), Decimal(1980))
-    kwd = example_order(totalPrice=money(10125, "KWD", 3), taxedPrice=None, lineItems=[{
-        **line("l-1", "SKU-K", 3, 3375), "price": {"value": money(3375, "KWD", 3)},
-        "totalPrice": money(10125, "KWD", 3), "taxedPrice": None,
-    }])
+    assert (order.total, order.lines[0].unit_price, order.lines[0].total) == (
+        Decimal(1980),
+        Decimal(990),
+        Decimal(1980),
+    )
+    kwd = example_order(
+        totalPrice=money(10125, "KWD", 3),
+        taxedPrice=None,
+        lineItems=[
+            {
+                **line("l-1", "SKU-K", 3, 3375),
+                "price": {"value": money(3375, "KWD", 3)},
+                "totalPrice": money(10125, "KWD", 3),
+                "taxedPrice": None,
+            }
+        ],
+    )
     order = to_order(ct(kwd), SETTINGS)
     assert str(order.total) == "10.125" and str(order.lines[0].unit_price) == "3.375"
     assert sum((line.total for line in order.lines), Decimal(0)) == order.total
 
 
 def test_custom_line_items_are_flagged_and_carry_no_sku() -> None:
-    payload = example_order(customLineItems=[{
-        "id": "cli-1", "name": {"en": "Gift wrap"}, "slug": "gift-wrap", "quantity": 1,
-        "money": money(250), "totalPrice": money(250), "state": [],
-    }])
+    payload = example_order(
+        customLineItems=[
+            {
+                "id": "cli-1",
+                "name": {"en": "Gift wrap"},
+                "slug": "gift-wrap",
+                "quantity": 1,
+                "money": money(250),
+                "totalPrice": money(250),
+                "state": [],
+            }
+        ]
+    )
     order = to_order(ct(payload), SETTINGS)
     custom = [line for line in order.lines if line.custom]
     assert [(line.sku, line.name, line.total, line.line_id) for line in custom] == [
-        ("", "Gift wrap", Decimal("2.50"), "cli-1")]
+        ("", "Gift wrap", Decimal("2.50"), "cli-1")
+    ]
     assert [line.sku for line in order.lines if not line.custom] == ["some-sku-123"]
 
 
@@ -224,9 +295,15 @@ STAMP = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
 def despatch(parcel: str, lines: dict[str, str], tracking: tuple[str, ...] = ("JD0002",)) -> Shipment:
     return Shipment(
-        warehouse="scend", parcel_id=parcel, warehouse_order_id="W-1", client_reference="A-1", despatched_at=STAMP,
-        carrier="DPD", tracking_numbers=tracking,
-        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(qty)) for sku, qty in lines.items()), updated_at=STAMP,
+        warehouse="scend",
+        parcel_id=parcel,
+        warehouse_order_id="W-1",
+        client_reference="A-1",
+        despatched_at=STAMP,
+        carrier="DPD",
+        tracking_numbers=tracking,
+        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(qty)) for sku, qty in lines.items()),
+        updated_at=STAMP,
     )
 
 
@@ -234,9 +311,17 @@ def test_a_despatch_becomes_the_card_s_delivery_with_tracking_then_partial() -> 
     order = ct(example_order(lineItems=[line("li-1", "SKU-1", 1, 100), line("li-2", "SKU-2", 1, 100)]))
     actions = delivery_actions(order, despatch("DSP-778", {"SKU-1": "1"}), SETTINGS)
     assert actions == [
-        {"action": "addDelivery", "deliveryKey": "scend-DSP-778", "items": [{"id": "li-1", "quantity": 1}],
-         "parcels": [{"trackingData": {"trackingId": "JD0002", "carrier": "DPD", "isReturn": False},
-                      "items": [{"id": "li-1", "quantity": 1}]}]},
+        {
+            "action": "addDelivery",
+            "deliveryKey": "scend-DSP-778",
+            "items": [{"id": "li-1", "quantity": 1}],
+            "parcels": [
+                {
+                    "trackingData": {"trackingId": "JD0002", "carrier": "DPD", "isReturn": False},
+                    "items": [{"id": "li-1", "quantity": 1}],
+                }
+            ],
+        },
         {"action": "changeShipmentState", "shipmentState": "Partial"},
     ]
 
@@ -249,11 +334,18 @@ def test_a_sku_on_two_lines_fills_them_in_order_and_an_existing_delivery_is_reco
     assert [parcel.get("items") for parcel in actions[0]["parcels"]] == [None, None]  # which box held what is unknown
     assert actions[1] == {"action": "changeShipmentState", "shipmentState": "Shipped"}
     # The same despatch on an order that has it (kept by key, or only by its tracking numbers) writes nothing
-    delivered = {"id": "d-1", "items": actions[0]["items"],
-                 "parcels": [{"id": "p-1", "trackingData": {"trackingId": "T-1"}},
-                             {"id": "p-2", "trackingData": {"trackingId": "T-2"}}]}
+    delivered = {
+        "id": "d-1",
+        "items": actions[0]["items"],
+        "parcels": [
+            {"id": "p-1", "trackingData": {"trackingId": "T-1"}},
+            {"id": "p-2", "trackingData": {"trackingId": "T-2"}},
+        ],
+    }
     for kept in ({"key": "scend-D-1"}, {}):
-        with_it = ct(example_order(lineItems=lines, shippingInfo={"deliveries": [{**copy.deepcopy(delivered), **kept}]}))
+        with_it = ct(
+            example_order(lineItems=lines, shippingInfo={"deliveries": [{**copy.deepcopy(delivered), **kept}]})
+        )
         assert delivery_actions(with_it, despatch("D-1", {"SKU-1": "3"}, ("T-1", "T-2")), SETTINGS) == []
 
 
@@ -271,11 +363,33 @@ def test_delivery_keys_fit_the_platform_s_key_pattern() -> None:
 def test_return_actions_address_lines_by_id_and_repeat_as_nothing() -> None:
     order = ct(example_order(lineItems=[line("li-1", "SKU-1", 2, 100)]))
     actions = return_actions(order, [ReturnLine(sku="SKU-1", quantity=2)], tracking_id="RT-1", return_date=STAMP)
-    assert actions == [{"action": "addReturnInfo", "returnTrackingId": "RT-1", "returnDate": "2026-11-23T12:00:00.000Z",
-                        "items": [{"lineItemId": "li-1", "quantity": 2, "shipmentState": "Returned"}]}]
-    returned = ct(example_order(lineItems=[line("li-1", "SKU-1", 2, 100)], returnInfo=[{
-        "returnTrackingId": "RT-1", "items": [{"id": "ri-1", "lineItemId": "li-1", "quantity": 2,
-                                               "shipmentState": "Returned", "type": "LineItemReturnItem"}]}]))
+    assert actions == [
+        {
+            "action": "addReturnInfo",
+            "returnTrackingId": "RT-1",
+            "returnDate": "2026-11-23T12:00:00.000Z",
+            "items": [{"lineItemId": "li-1", "quantity": 2, "shipmentState": "Returned"}],
+        }
+    ]
+    returned = ct(
+        example_order(
+            lineItems=[line("li-1", "SKU-1", 2, 100)],
+            returnInfo=[
+                {
+                    "returnTrackingId": "RT-1",
+                    "items": [
+                        {
+                            "id": "ri-1",
+                            "lineItemId": "li-1",
+                            "quantity": 2,
+                            "shipmentState": "Returned",
+                            "type": "LineItemReturnItem",
+                        }
+                    ],
+                }
+            ],
+        )
+    )
     assert return_actions(returned, [ReturnLine(sku="SKU-1", quantity=2)], tracking_id="RT-1", return_date=None) == []
 
 

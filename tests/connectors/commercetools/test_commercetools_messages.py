@@ -19,11 +19,19 @@ SETTINGS = CommercetoolsSettings(project_key="acme-prod")
 def envelope(**changes: Any) -> dict[str, Any]:
     """The card's §7 example: OrderPaymentStateChanged on SQS, in the documented envelope."""
     message: dict[str, Any] = {
-        "notificationType": "Message", "projectKey": "acme-prod", "id": "6c1e0b5e-msg-1", "version": 1,
-        "sequenceNumber": 4, "resource": {"typeId": "order", "id": "9f2a-order"}, "resourceVersion": 7,
+        "notificationType": "Message",
+        "projectKey": "acme-prod",
+        "id": "6c1e0b5e-msg-1",
+        "version": 1,
+        "sequenceNumber": 4,
+        "resource": {"typeId": "order", "id": "9f2a-order"},
+        "resourceVersion": 7,
         "resourceUserProvidedIdentifiers": {"orderNumber": "A-10042"},
-        "type": "OrderPaymentStateChanged", "paymentState": "Paid", "oldPaymentState": "Pending",
-        "createdAt": "2025-03-01T10:00:00.000Z", "lastModifiedAt": "2025-03-01T10:00:00.000Z",
+        "type": "OrderPaymentStateChanged",
+        "paymentState": "Paid",
+        "oldPaymentState": "Pending",
+        "createdAt": "2025-03-01T10:00:00.000Z",
+        "lastModifiedAt": "2025-03-01T10:00:00.000Z",
     }
     message.update(changes)
     return message
@@ -32,7 +40,11 @@ def envelope(**changes: Any) -> dict[str, Any]:
 def test_the_sqs_body_parses_to_the_envelope_and_keeps_the_type_s_fields() -> None:
     message = parse_message(json.dumps(envelope()), SETTINGS)
     assert (message.id, message.type, message.resource.id, message.resourceVersion) == (
-        "6c1e0b5e-msg-1", "OrderPaymentStateChanged", "9f2a-order", 7)
+        "6c1e0b5e-msg-1",
+        "OrderPaymentStateChanged",
+        "9f2a-order",
+        7,
+    )
     assert message.order_number == "A-10042"
     assert message.fields == {"paymentState": "Paid", "oldPaymentState": "Pending"}
     assert not message.needs_fresh_read
@@ -40,8 +52,12 @@ def test_the_sqs_body_parses_to_the_envelope_and_keeps_the_type_s_fields() -> No
 
 
 def test_on_eventbridge_the_envelope_is_read_from_detail() -> None:
-    event = {"version": "0", "detail-type": "OrderPaymentStateChanged", "source": "aws.partner/commercetools.com/x",
-             "detail": envelope()}
+    event = {
+        "version": "0",
+        "detail-type": "OrderPaymentStateChanged",
+        "source": "aws.partner/commercetools.com/x",
+        "detail": envelope(),
+    }
     assert parse_message(event, SETTINGS).id == "6c1e0b5e-msg-1"
 
 
@@ -69,13 +85,17 @@ def test_what_is_not_a_commercetools_message_is_permanent(body: str) -> None:
 
 def test_payload_not_included_asks_for_a_fresh_read() -> None:
     message = parse_message(
-        envelope(payloadNotIncluded={"reason": "Payload too large", "payloadType": "OrderCreated"},
-                 type="OrderCreated", paymentState=None),
+        envelope(
+            payloadNotIncluded={"reason": "Payload too large", "payloadType": "OrderCreated"},
+            type="OrderCreated",
+            paymentState=None,
+        ),
         SETTINGS,
     )
     assert message.needs_fresh_read
-    big_paid = parse_message(envelope(payloadNotIncluded={"reason": "too large", "payloadType": "x"},
-                                      paymentState=None), SETTINGS)
+    big_paid = parse_message(
+        envelope(payloadNotIncluded={"reason": "too large", "payloadType": "x"}, paymentState=None), SETTINGS
+    )
     assert may_release(big_paid, SETTINGS)  # cannot tell from the envelope: read the order and decide there
 
 
@@ -106,8 +126,9 @@ def test_not_recording_a_failed_attempt_lets_its_redelivery_through() -> None:
 def test_the_ledger_stays_bounded() -> None:
     ledger = MemoryLedger(capacity=2)
     for number in range(3):
-        ledger.record(parse_message(envelope(id=f"m-{number}", resource={"typeId": "order", "id": f"o-{number}"}),
-                                    SETTINGS))
+        ledger.record(
+            parse_message(envelope(id=f"m-{number}", resource={"typeId": "order", "id": f"o-{number}"}), SETTINGS)
+        )
     assert not ledger.seen("m-0") and ledger.seen("m-2") and ledger.last_version("o-0") is None
 
 
@@ -118,12 +139,21 @@ def test_the_ledger_stays_bounded() -> None:
         (ReleaseTrigger.PAYMENT_PAID, envelope(type="OrderCreated"), False),
         (ReleaseTrigger.ORDER_CONFIRMED, envelope(type="OrderStateChanged", orderState="Confirmed"), True),
         (ReleaseTrigger.ORDER_CONFIRMED, envelope(type="OrderStateChanged", orderState="Cancelled"), False),
-        (ReleaseTrigger.STATE_TRANSITION,
-         envelope(type="OrderStateTransition", state={"typeId": "state", "id": "st-ready"}), True),
-        (ReleaseTrigger.STATE_TRANSITION,
-         envelope(type="OrderStateTransition", state={"typeId": "state", "id": "st-packed"}), False),
-        (ReleaseTrigger.PAYMENT_PAID,
-         envelope(type="PaymentTransactionStateChanged", resource={"typeId": "payment", "id": "p-1"}), False),
+        (
+            ReleaseTrigger.STATE_TRANSITION,
+            envelope(type="OrderStateTransition", state={"typeId": "state", "id": "st-ready"}),
+            True,
+        ),
+        (
+            ReleaseTrigger.STATE_TRANSITION,
+            envelope(type="OrderStateTransition", state={"typeId": "state", "id": "st-packed"}),
+            False,
+        ),
+        (
+            ReleaseTrigger.PAYMENT_PAID,
+            envelope(type="PaymentTransactionStateChanged", resource={"typeId": "payment", "id": "p-1"}),
+            False,
+        ),
     ],
 )
 def test_only_the_client_s_trigger_prompts_a_fresh_read(

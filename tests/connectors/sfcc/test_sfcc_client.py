@@ -19,8 +19,16 @@ from shared.models import ReasonCode
 PRICE_PATH = "price_books/{price_book_id}/price_tables/{product_id}"
 
 
-def seed(simulator: SfccSimulator, clock: VirtualClock, count: int, *, start: int = 0, step_seconds: float = 1,
-         full: bool = False, **fields: Any) -> list[str]:
+def seed(
+    simulator: SfccSimulator,
+    clock: VirtualClock,
+    count: int,
+    *,
+    start: int = 0,
+    step_seconds: float = 1,
+    full: bool = False,
+    **fields: Any,
+) -> list[str]:
     """`count` orders, `step_seconds` apart in lastModified (0: all at one instant), numbered from `start`.
 
     Cheap by default (the fields the release filter and the windows read: a backlog of 10,000 stays
@@ -34,9 +42,17 @@ def seed(simulator: SfccSimulator, clock: VirtualClock, count: int, *, start: in
             simulator.add_order(sample_order(number, at, **fields))
         else:
             stamp = format_sfcc_datetime(at)
-            simulator.add_order({"orderNo": number, "creationDate": stamp, "lastModified": stamp, "status": "new",
-                                 "exportStatus": "ready", "confirmationStatus": "confirmed",
-                                 **{CAMEL[name]: value for name, value in fields.items()}})
+            simulator.add_order(
+                {
+                    "orderNo": number,
+                    "creationDate": stamp,
+                    "lastModified": stamp,
+                    "status": "new",
+                    "exportStatus": "ready",
+                    "confirmationStatus": "confirmed",
+                    **{CAMEL[name]: value for name, value in fields.items()},
+                }
+            )
         numbers.append(number)
     return numbers
 
@@ -152,9 +168,7 @@ def test_orders_exported_while_the_poll_runs_do_not_hide_the_ones_after_them(
     assert seen == numbers
 
 
-def test_load_warnings_slow_the_client_down(
-    client: SfccClient, simulator: SfccSimulator, clock: VirtualClock
-) -> None:
+def test_load_warnings_slow_the_client_down(client: SfccClient, simulator: SfccSimulator, clock: VirtualClock) -> None:
     seed(simulator, clock, 1)
     client.get_order("00000000")
     assert client.backoff_hint == 0.0 and client.load_status is None
@@ -285,7 +299,11 @@ def test_a_read_order_keeps_its_money_exact_and_posts_to_the_minor_unit(
     assert archived["orderTotal"] == Decimal("94.999")
     line = order.lines[0]
     assert (line.total, line.tax, line.order_discount, line.tax_rate) == (
-        Decimal("90.0"), Decimal("15.0"), Decimal("10.0"), Decimal("0.2"))
+        Decimal("90.0"),
+        Decimal("15.0"),
+        Decimal("10.0"),
+        Decimal("0.2"),
+    )
     # And the posting plan reaches the totals exactly, shipping as a charge with its tax
     plan = plan_posting(order, PostingRules(rounding_product="Rounding")).plan
     assert plan is not None and plan.totals() == (Decimal("94.999"), Decimal("15.833"), Decimal("4.999"))

@@ -134,8 +134,12 @@ def test_every_request_and_every_response_read_matches_the_orders_spec(
     # Given the card's example orders and the spec's own example order on the simulator
     for number in range(250):
         simulator.add_order(sample_order(f"{number:08d}", clock.now()))
-    official = {**spec_example("OrdersGet")["data"][0], "siteId": "RefArch", "exportStatus": "ready",
-                "paymentStatus": "paid"}
+    official = {
+        **spec_example("OrdersGet")["data"][0],
+        "siteId": "RefArch",
+        "exportStatus": "ready",
+        "paymentStatus": "paid",
+    }
     simulator.add_order(official)
     # When the connector runs every SCAPI Orders call it makes
     polled = list(client.poll_orders(None))
@@ -149,8 +153,14 @@ def test_every_request_and_every_response_read_matches_the_orders_spec(
     # Then every request and every response it read is what the spec allows
     assert len(polled) == 251 and order.total == Decimal("110.24") and order.currency == "USD"
     methods = {(request.method, request.url.path.rsplit("/", 1)[-1]) for request, _ in exchanges.pairs}
-    assert {("GET", "orders"), ("GET", "00000410"), ("PUT", "export-status"), ("PUT", "shipping-status"),
-            ("PATCH", "00000001"), ("PUT", "status")} <= methods
+    assert {
+        ("GET", "orders"),
+        ("GET", "00000410"),
+        ("PUT", "export-status"),
+        ("PUT", "shipping-status"),
+        ("PATCH", "00000001"),
+        ("PUT", "status"),
+    } <= methods
     assert validate(exchanges.pairs, client.settings.short_code) == []
 
 
@@ -163,13 +173,20 @@ def test_the_contract_check_catches_a_request_or_response_off_the_spec(
     ((request, response),) = exchanges.pairs
     # A request without the required siteId, and a body with a status outside the enum
     bare = httpx.Request("GET", str(request.url.copy_remove_param("siteId")), headers=request.headers)
-    bad_status = httpx.Request("PUT", str(request.url).replace("/00000001?", "/00000001/export-status?"),
-                               headers={**request.headers, "content-type": "application/json"},
-                               content=b'{"status": "shipped"}')
+    bad_status = httpx.Request(
+        "PUT",
+        str(request.url).replace("/00000001?", "/00000001/export-status?"),
+        headers={**request.headers, "content-type": "application/json"},
+        content=b'{"status": "shipped"}',
+    )
     ok = httpx.Response(204, request=bad_status)
     # And an order whose currency is not a currency code
-    broken = httpx.Response(200, request=request, headers=response.headers,
-                            content=response.content.replace(b'"currency": "GBP"', b'"currency": "pounds"'))
+    broken = httpx.Response(
+        200,
+        request=request,
+        headers=response.headers,
+        content=response.content.replace(b'"currency": "GBP"', b'"currency": "pounds"'),
+    )
     problems = validate([(bare, response), (bad_status, ok), (request, broken)], client.settings.short_code)
     assert len(problems) == 3, problems
     assert "request GET" in problems[0] and "request PUT" in problems[1] and "response GET" in problems[2]

@@ -56,8 +56,9 @@ def cin7_core(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Su
     stack.callback(simulator.stop)
     name = _instance(config, "cin7_core")
     settings = config.platforms[name].model_copy(update={"base_url": f"{simulator.url}ExternalApi/v2/"})
-    client = spec_for("cin7_core").build(name, settings, {"account_id": "acct-1", "application_key": "key-1"},
-                                         RETRIES, ContractContext(clock))
+    client = spec_for("cin7_core").build(
+        name, settings, {"account_id": "acct-1", "application_key": "key-1"}, RETRIES, ContractContext(clock)
+    )
     stack.callback(client.close)
     return Subject(client, Cin7CoreWorld(simulator), clock)
 
@@ -66,8 +67,13 @@ def scend(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subjec
     name = _instance(config, "scend")
     endpoint = config.platforms[name].stock_write_endpoint  # type: ignore[attr-defined]
     # No status timetable: an order stays New until a test despatches it, however far the clock moves.
-    simulator = ScendSimulator("scend-key", clock=clock, enforce_unique_reference=True, status_timings_minutes={},
-                               stock_write_endpoint=endpoint)
+    simulator = ScendSimulator(
+        "scend-key",
+        clock=clock,
+        enforce_unique_reference=True,
+        status_timings_minutes={},
+        stock_write_endpoint=endpoint,
+    )
     simulator.start()
     stack.callback(simulator.stop)
     settings = config.platforms[name].model_copy(update={"base_url": f"{simulator.url}api/"})
@@ -82,10 +88,26 @@ FACTORIES: dict[str, Callable[[ExitStack, ClientConfig, VirtualClock], Subject]]
     "scend": scend,
 }
 
-COMMERCE_ROLES = frozenset({Role.ORDER_SOURCE, Role.SHIPMENT_TARGET, Role.CATALOGUE_SOURCE, Role.STOCK_MASTER,
-                            Role.CANCEL_SOURCE, Role.NOTE_TARGET})
-WAREHOUSE_ROLES = frozenset({Role.ORDER_TARGET, Role.SHIPMENT_SOURCE, Role.CATALOGUE_TARGET, Role.STOCK_TARGET,
-                             Role.STOCK_READER, Role.CANCEL_TARGET})
+COMMERCE_ROLES = frozenset(
+    {
+        Role.ORDER_SOURCE,
+        Role.SHIPMENT_TARGET,
+        Role.CATALOGUE_SOURCE,
+        Role.STOCK_MASTER,
+        Role.CANCEL_SOURCE,
+        Role.NOTE_TARGET,
+    }
+)
+WAREHOUSE_ROLES = frozenset(
+    {
+        Role.ORDER_TARGET,
+        Role.SHIPMENT_SOURCE,
+        Role.CATALOGUE_TARGET,
+        Role.STOCK_TARGET,
+        Role.STOCK_READER,
+        Role.CANCEL_TARGET,
+    }
+)
 
 
 def fake_commerce(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject:
@@ -115,9 +137,11 @@ def build_subject(implementation: str, stack: ExitStack, config: ClientConfig, c
         return FAKES[implementation][1](stack, config, clock)
     factory = FACTORIES.get(implementation)
     if factory is None:
-        pytest.fail(f"platform type {implementation!r} claims {sorted(spec_for(implementation).roles)} but "
-                    "tests/contracts/ports/conftest.py FACTORIES has no entry: add how to build its client "
-                    "against its simulator, so its contracts run")
+        pytest.fail(
+            f"platform type {implementation!r} claims {sorted(spec_for(implementation).roles)} but "
+            "tests/contracts/ports/conftest.py FACTORIES has no entry: add how to build its client "
+            "against its simulator, so its contracts run"
+        )
     return factory(stack, config, clock)
 
 

@@ -31,9 +31,7 @@ def test_a_product_is_listed_after_since_and_not_before(subject: Subject, unique
     assert f"HOODIE-{unique}" not in {p.sku for p in later}
 
 
-def test_an_unmappable_product_comes_back_as_rejected_and_the_rest_still_arrive(
-    subject: Subject, unique: str
-) -> None:
+def test_an_unmappable_product_comes_back_as_rejected_and_the_rest_still_arrive(subject: Subject, unique: str) -> None:
     port: CatalogueSource = subject.port
     world: CommerceWorld = subject.world
     before = subject.clock.now()

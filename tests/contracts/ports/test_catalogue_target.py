@@ -14,16 +14,21 @@ ROLES = {Role.CATALOGUE_TARGET}
 
 
 def product(sku: str, name: str, **fields: object) -> Product:
-    return Product(source="contract", source_id=f"p-{sku}", sku=sku, name=name,
-                   updated_at=datetime(2026, 11, 23, 8, tzinfo=UTC), **fields)  # type: ignore[arg-type]
+    return Product(
+        source="contract",
+        source_id=f"p-{sku}",
+        sku=sku,
+        name=name,
+        updated_at=datetime(2026, 11, 23, 8, tzinfo=UTC),
+        **fields,
+    )  # type: ignore[arg-type]
 
 
 def test_a_created_product_is_found_by_its_exact_sku(subject: Subject, unique: str) -> None:
     port: CatalogueTarget = subject.port
     sku = f"HOODIE-{unique}"
     assert port.find_product(sku) is None
-    created = port.create_product(product(sku, f"Hoodie {unique}", barcode="5012345678900",
-                                          weight_kg=Decimal("0.6")))
+    created = port.create_product(product(sku, f"Hoodie {unique}", barcode="5012345678900", weight_kg=Decimal("0.6")))
     found = port.find_product(sku)
     assert found is not None
     assert (found.item_id, found.sku) == (created.item_id, sku)

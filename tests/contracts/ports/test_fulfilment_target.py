@@ -24,8 +24,11 @@ def test_a_created_order_is_found_by_its_reference_and_not_created_twice(subject
     assert created.created and created.client_reference == reference and created.warehouse_order_id
     found = port.find_order(reference)
     assert found is not None
-    assert (found.warehouse_order_id, found.client_reference, found.created) == (created.warehouse_order_id,
-                                                                                 reference, False)
+    assert (found.warehouse_order_id, found.client_reference, found.created) == (
+        created.warehouse_order_id,
+        reference,
+        False,
+    )
     # Only the exact reference matches
     assert port.find_order(f"{reference}0") is None
     # A repeat of the reference returns the order held

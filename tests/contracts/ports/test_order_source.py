@@ -23,8 +23,10 @@ def test_an_order_placed_is_read_with_its_lines(subject: Subject, unique: str) -
     assert order.order_number == f"SO-{unique}"
     assert order.source_id.lower() == source_id.lower()
     assert order.authorised
-    assert [(line.sku, line.quantity) for line in order.lines] == [(f"TEE-{unique}", Decimal(2)),
-                                                                   (f"CAP-{unique}", Decimal(1))]
+    assert [(line.sku, line.quantity) for line in order.lines] == [
+        (f"TEE-{unique}", Decimal(2)),
+        (f"CAP-{unique}", Decimal(1)),
+    ]
     # read_order gives the same order with the payload it was mapped from (which the caller archives)
     read, payload = port.read_order(source_id)
     assert read == order

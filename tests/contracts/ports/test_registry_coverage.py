@@ -15,8 +15,15 @@ from shared.connectors.settings import PlatformSettings
 from shared.connectors.spec import ConnectorSpec, Role
 from tests.contracts.ports.conftest import FACTORIES, build_subject, implementations
 
-TOY = ConnectorSpec(type="toy_shop", title="Toy Shop", settings=PlatformSettings, secret_keys=(),
-                    roles=frozenset({Role.ORDER_SOURCE, Role.NOTE_TARGET}), builder="toy_shop.spec:build", docs="")
+TOY = ConnectorSpec(
+    type="toy_shop",
+    title="Toy Shop",
+    settings=PlatformSettings,
+    secret_keys=(),
+    roles=frozenset({Role.ORDER_SOURCE, Role.NOTE_TARGET}),
+    builder="toy_shop.spec:build",
+    docs="",
+)
 
 
 @pytest.fixture
@@ -33,7 +40,11 @@ def test_every_registered_platform_has_a_factory() -> None:
 def test_each_role_runs_against_every_connector_claiming_it_and_its_fake() -> None:
     assert implementations(frozenset({Role.ORDER_SOURCE})) == ["cin7_core", "fake_commerce"]
     assert implementations(frozenset({Role.STOCK_MASTER, Role.STOCK_READER})) == [
-        "cin7_core", "scend", "fake_commerce", "fake_warehouse"]
+        "cin7_core",
+        "scend",
+        "fake_commerce",
+        "fake_warehouse",
+    ]
 
 
 def test_a_new_platform_is_picked_up_and_without_a_factory_it_fails(

@@ -34,9 +34,7 @@ def test_a_despatched_order_is_a_shipment_since_its_despatch_and_not_after(subje
     assert reference not in {s.client_reference for s in split(port.shipments_since(subject.clock.now()))[0]}
 
 
-def test_an_unmappable_despatch_comes_back_as_rejected_and_the_rest_still_arrive(
-    subject: Subject, unique: str
-) -> None:
+def test_an_unmappable_despatch_comes_back_as_rejected_and_the_rest_still_arrive(subject: Subject, unique: str) -> None:
     port: ShipmentSource = subject.port
     world: WarehouseWorld = subject.world
     spoilt = world.place_order(f"EXA-SO-{unique}-A", [(f"TEE-{unique}", 1)])

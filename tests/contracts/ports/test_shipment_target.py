@@ -14,15 +14,21 @@ ROLES = {Role.SHIPMENT_TARGET}
 
 
 def parcel(parcel_id: str, at: datetime, *lines: tuple[str, int]) -> Shipment:
-    return Shipment(warehouse="warehouse", parcel_id=parcel_id, warehouse_order_id="50001",
-                    client_reference="REF-1", despatched_at=at, carrier="Royal Mail",
-                    service="Royal Mail Tracked 48", tracking_numbers=(f"JB{parcel_id:0>9}GB",),
-                    lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in lines), updated_at=at)
+    return Shipment(
+        warehouse="warehouse",
+        parcel_id=parcel_id,
+        warehouse_order_id="50001",
+        client_reference="REF-1",
+        despatched_at=at,
+        carrier="Royal Mail",
+        service="Royal Mail Tracked 48",
+        tracking_numbers=(f"JB{parcel_id:0>9}GB",),
+        lines=tuple(ShipmentLine(sku=sku, quantity=Decimal(q)) for sku, q in lines),
+        updated_at=at,
+    )
 
 
-def test_a_parcel_is_written_once_and_its_token_is_remembered_before_the_write(
-    subject: Subject, unique: str
-) -> None:
+def test_a_parcel_is_written_once_and_its_token_is_remembered_before_the_write(subject: Subject, unique: str) -> None:
     port: ShipmentTarget = subject.port
     world: CommerceWorld = subject.world
     sku = f"TEE-{unique}"
@@ -41,8 +47,13 @@ def test_a_parcel_is_written_once_and_its_token_is_remembered_before_the_write(
     assert progress[first.parcel_id]
     assert world.shipped(source_id) == {sku: Decimal(1)}
     # The same parcel again (a redelivery), with its token: nothing more is written, nothing claimed
-    port.write_shipment(source_id, first, location=world.location, progress=dict(progress),
-                        remember=lambda token: shipped_when_remembered.append({"claimed": Decimal(0)}))
+    port.write_shipment(
+        source_id,
+        first,
+        location=world.location,
+        progress=dict(progress),
+        remember=lambda token: shipped_when_remembered.append({"claimed": Decimal(0)}),
+    )
     assert world.shipped(source_id) == {sku: Decimal(1)}
     assert len(shipped_when_remembered) == 1
 
@@ -59,7 +70,6 @@ def test_a_second_parcel_claims_its_own_token_and_ships_the_rest(subject: Subjec
         def remember(token: str, parcel_id: str = parcel_id) -> None:
             progress[parcel_id] = token
 
-        port.write_shipment(source_id, shipment, location=world.location, progress=dict(progress),
-                            remember=remember)
+        port.write_shipment(source_id, shipment, location=world.location, progress=dict(progress), remember=remember)
     assert len(progress) == 2 and len(set(progress.values())) == 2
     assert world.shipped(source_id) == {tee: Decimal(2), cap: Decimal(1)}

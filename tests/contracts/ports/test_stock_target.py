@@ -32,8 +32,12 @@ def test_an_unknown_sku_is_refused_and_the_rest_of_the_batch_stands(subject: Sub
     world: WarehouseWorld = subject.world
     known, unknown = f"CAP-{unique}", f"GHOST-{unique}"
     world.add_product(known)
-    rejected = port.push_stock([StockPush(sku=unknown, location=world.location, quantity=2),
-                                StockPush(sku=known, location=world.location, quantity=6)])
+    rejected = port.push_stock(
+        [
+            StockPush(sku=unknown, location=world.location, quantity=2),
+            StockPush(sku=known, location=world.location, quantity=6),
+        ]
+    )
     assert [(r.sku, r.location) for r in rejected] == [(unknown, world.location)]
     assert rejected[0].message
     assert world.sellable(known) == 6

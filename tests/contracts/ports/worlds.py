@@ -81,9 +81,15 @@ SERVICE = "Royal Mail Tracked 48"
 def order_for(reference: str, lines: list[tuple[str, int]]) -> Order:
     """An authorised order for `lines` (SKU, quantity) with an address every warehouse accepts."""
     return Order(
-        source="contract", source_id=f"src-{reference}", order_number=reference, status="ORDERED", authorised=True,
-        lines=tuple(OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10.00"), tax=Decimal("1.67"))
-                    for sku, quantity in lines),
+        source="contract",
+        source_id=f"src-{reference}",
+        order_number=reference,
+        status="ORDERED",
+        authorised=True,
+        lines=tuple(
+            OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10.00"), tax=Decimal("1.67"))
+            for sku, quantity in lines
+        ),
         shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB"),
         total=Decimal(10 * sum(quantity for _, quantity in lines)),
     )
@@ -95,8 +101,11 @@ class Cin7CoreWorld:
         self.location = CIN7_LOCATION
 
     def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
-        return self.sim.add_sale(order_number=order_number, location=self.location,
-                                 lines=[(sku, quantity, Decimal("10.00")) for sku, quantity in lines])
+        return self.sim.add_sale(
+            order_number=order_number,
+            location=self.location,
+            lines=[(sku, quantity, Decimal("10.00")) for sku, quantity in lines],
+        )
 
     def void_order(self, source_id: str) -> None:
         self.sim.void_sale(source_id)
@@ -197,8 +206,9 @@ class FakeWarehouseWorld:
 
     def add_unmappable_despatch(self, warehouse_order_id: str) -> str:
         self.fake.orders[warehouse_order_id].status = self.fake.despatched_code
-        self.fake.add_unreadable_despatch({"ID": warehouse_order_id, "OrderNumber": ""}, "field 'OrderNumber': "
-                                          "required", key=warehouse_order_id)
+        self.fake.add_unreadable_despatch(
+            {"ID": warehouse_order_id, "OrderNumber": ""}, "field 'OrderNumber': required", key=warehouse_order_id
+        )
         return warehouse_order_id
 
     def set_stock(self, sku: str, quantity: int) -> None:
