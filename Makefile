@@ -38,6 +38,7 @@ lint: install  ## ruff and mypy (strict enough to catch wrong types at the bound
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict shared
 
 synth: install node_modules/.installed  ## cdk synth for CLIENT (default example-cin7-scend)
 	npx cdk synth -c client=$(CLIENT) --quiet
