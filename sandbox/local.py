@@ -606,17 +606,25 @@ class LocalHopline:
         return found
 
 
+# The environment each handler module was last imported with (its init phase read it).
+_IMPORTED_WITH: dict[str, dict[str, str]] = {}
+
+
 def _import_hop(hop: topology.Hop, environment: dict[str, str]) -> ModuleType:
     """Import a hop's handler as Lambda's init phase does: with the function's environment in os.environ
     (module-level code such as the idempotency store reads it there), then take it away again, so no
     resource name outlives the import in the process environment."""
     with _IMPORT_LOCK:
-        if hop.module in sys.modules:
-            return sys.modules[hop.module]
+        loaded = sys.modules.get(hop.module)
+        if loaded is not None and _IMPORTED_WITH.get(hop.module) == environment:
+            return loaded
         added = {k: v for k, v in environment.items() if k not in _PROCESS_OWNED and k not in os.environ}
         os.environ.update(added)
         try:
-            return importlib.import_module(hop.module)
+            # Another deployment (a second client in the same test process) re-runs the init phase.
+            module = importlib.reload(loaded) if loaded is not None else importlib.import_module(hop.module)
+            _IMPORTED_WITH[hop.module] = dict(environment)
+            return module
         finally:
             for key in added:
                 os.environ.pop(key, None)

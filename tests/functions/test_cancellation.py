@@ -54,7 +54,7 @@ def test_cancel_after_hand_off_before_pick_is_cancelled_at_the_warehouse_and_not
     # When the sale is voided at Cin7 Core
     status, body = void(h, sale_id)
     # Then one execution ran every step and cancelled the order at the warehouse
-    assert (status, body) == (202, {"accepted": True})
+    assert (status, body) == (202, {"accepted": True, "messages": 1})
     execution = only_execution(h)
     assert execution["status"] == "SUCCEEDED"
     result = output(execution)

@@ -46,10 +46,10 @@ def second_client(directory: Path) -> None:
     (directory / EXAMPLE.name).write_text(EXAMPLE.read_text())
     data = yaml.safe_load(EXAMPLE.read_text())
     data["client"] = CLIENTS[1]
-    for section in ("source", "warehouse"):
-        for key, value in data[section].items():
+    for settings in data["platforms"].values():
+        for key, value in settings.items():
             if key.endswith("_secret"):
-                data[section][key] = str(value).replace("example", "second")
+                settings[key] = str(value).replace("example", "second")
     (directory / f"{CLIENTS[1]}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
