@@ -1,10 +1,11 @@
 """One handler shape per trigger kind, so a hop's handler.py is its model, its step and its metrics.
 
-Every Lambda hop is one of three shapes: an SQS queue hop (batch with partial failure, each record accepted or
-quarantined before its step), a schedule (the step over the runtime, figures of its result as metrics) or a
-Step Functions task (the state validated into a model, the result returned as JSON). The decorators, the batch
-processor and the per-result metric are written here once. Imported at cold start by every handler: the batch
-and records imports live in `queue_hop`, so schedule and task hops do not load them.
+Every Lambda hop is one of four shapes: an API Gateway webhook route (into the one webhook step), an SQS queue
+hop (batch with partial failure, each record accepted or quarantined before its step), a schedule (the step over
+the runtime, figures of its result as metrics) or a Step Functions task (the state validated into a model, the
+result returned as JSON). The decorators, the batch processor and the per-result metric are written here once.
+Imported at cold start by every handler: the batch, records and API imports live in their factories, so a hop
+loads only its own.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from shared.connectors.spec import Role
+from shared.models.order import Model
 from shared.redaction import hop_logger
 from shared.runtime import Runtime, runtime
 
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Model)
 Handler = Callable[[dict[str, Any], "LambdaContext"], Any]
 
 QUARANTINED = "quarantined"
@@ -38,7 +41,7 @@ class HopShape:
     The step is looked up here on each call, so a test can stand in for it on one hop.
     """
 
-    kind: Literal["queue", "schedule", "task"]
+    kind: Literal["queue", "schedule", "task", "webhook"]
     step: Callable[..., Any]
     logger: Logger
     tracer: Tracer
@@ -190,3 +193,44 @@ def task_hop(model: type[M], step: Callable[[M, Runtime], Any], *, metric: str |
         return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
     return _decorated(shape, lambda_handler)
+
+
+def webhook_hop(path: str, role: Role, channel: str) -> Handler:
+    """An API Gateway route into the one webhook step: the channel of the platform playing `role`."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+
+    from shared.steps.webhooks import answer_json, receive
+
+    shape = HopShape("webhook", receive, hop_logger(), Tracer(), Metrics())
+    app = APIGatewayRestResolver()
+
+    @app.post(path)
+    def route() -> Response[str]:
+        rt = runtime()
+        event = app.current_event
+        answer = shape.step(
+            rt,
+            rt.config.platform_for(role),
+            channel,
+            headers=event.headers,
+            multi_value_headers=event.raw_event.get("multiValueHeaders"),
+            body=event.get("body"),
+            is_base64=bool(event.get("isBase64Encoded")),
+        )
+        shape.count(answer.metric)
+        return Response(
+            status_code=answer.status, content_type=content_types.APPLICATION_JSON, body=answer_json(answer)
+        )
+
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+        return app.resolve(event, context)
+
+    return _decorated(shape, lambda_handler)
+
+
+def shape_of(handler: Handler) -> HopShape:
+    """The shape a kit handler was built from (`lambda_handler.hop`)."""
+    shape = getattr(handler, "hop", None)
+    if not isinstance(shape, HopShape):
+        raise TypeError(f"{handler!r} was not built by functions.kit")
+    return shape

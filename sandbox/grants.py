@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.handlers import BUILTIN_HANDLERS
 
 from shared.wiring import Grant
@@ -118,7 +118,7 @@ def _check(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, 
                 "Error": {"Code": code, "Message": message},
                 "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": {}},
             }
-            return AWSResponse("https://iam.sandbox", 403, {}, None), body
+            return AWSResponse("https://iam.sandbox", 403, HTTPHeaders(), None), body
     return None
 
 
@@ -136,7 +136,7 @@ def install() -> None:
         session = boto3.DEFAULT_SESSION
         if session is not None:
             for event, handler in _HANDLERS:
-                session.events.register(event, handler)
+                session.events.register(event, handler)  # type: ignore[arg-type]
 
 
 install()

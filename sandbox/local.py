@@ -170,7 +170,7 @@ class LocalHopline:
             create_table(dynamodb, resource_name(self.config, table.name), table)
             self.names.tables[table.name] = resource_name(self.config, table.name)
         sqs = boto3.client("sqs")
-        for queue in self.topology.queues:
+        for queue in self.deployed.queues:
             dlq_url = sqs.create_queue(QueueName=resource_name(self.config, f"{queue.name}-dlq"))["QueueUrl"]
             dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             url = sqs.create_queue(
@@ -206,7 +206,7 @@ class LocalHopline:
         """One moto Lambda function per task hop and each state machine, from infra's own renderer."""
         import boto3
 
-        if not self.topology.state_machines:
+        if not self.deployed.state_machines:
             return
         os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
         from infra.constructs.state_machine import render_definition
@@ -222,7 +222,7 @@ class LocalHopline:
             bundle.writestr("sandbox.py", "# the sandbox runs the hop in-process; this code is never run\n")
         lambda_client = boto3.client("lambda")
         stepfunctions = boto3.client("stepfunctions")
-        for machine in self.topology.state_machines:
+        for machine in self.deployed.state_machines:
             arns: dict[str, str] = {}
             for state in machine.states:
                 if isinstance(state, topology.TaskState) and state.hop not in arns:
@@ -334,7 +334,7 @@ class LocalHopline:
             self._hop_runtimes.clear()
 
     @property
-    def topology(self) -> topology.Topology:
+    def deployed(self) -> topology.Topology:
         """What this client's stack holds: the resources of the pipelines its config names."""
         return topology.for_config(self.config)
 
@@ -407,7 +407,7 @@ class LocalHopline:
         """What API Gateway's Lambda proxy integration would deliver to the hop routed at (method, path)."""
         hop = next(
             h
-            for h in self.topology.hops
+            for h in self.deployed.hops
             if isinstance(h.trigger, topology.ApiTrigger) and h.trigger.path == path and h.trigger.method == method
         )
         event = {
@@ -485,7 +485,7 @@ class LocalHopline:
         import boto3
 
         sqs = boto3.client("sqs")
-        consumers = [h for h in self.topology.hops if isinstance(h.trigger, topology.QueueTrigger)]
+        consumers = [h for h in self.deployed.hops if isinstance(h.trigger, topology.QueueTrigger)]
         for rounds in range(1, max_rounds + 1):
             busy = False
             for hop in consumers:
@@ -523,7 +523,7 @@ class LocalHopline:
         sqs = boto3.client("sqs")
         hop = next(
             h
-            for h in self.topology.hops
+            for h in self.deployed.hops
             if isinstance(h.trigger, topology.QueueTrigger) and h.trigger.queue == queue_name
         )
         assert isinstance(hop.trigger, topology.QueueTrigger)

@@ -381,7 +381,7 @@ class Schedules:
         self.clock = clock
         self.every: dict[str, float] = {}
         self.next: dict[str, float] = {}
-        for hop in local.topology.hops:
+        for hop in local.deployed.hops:
             if isinstance(hop.trigger, topology.ScheduleTrigger):
                 expression = topology.config_value(local.config, hop.trigger.expression_field)
                 self.every[hop.name] = poll_interval_seconds(expression)

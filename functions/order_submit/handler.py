@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
-from functions.kit import Delivery, queue_hop
+from functions.kit import Delivery, queue_hop, shape_of
 from shared.errors import PermanentError, SubmitClaimHeldError
 from shared.models.messages import SubmitMessage
 from shared.runtime import Runtime, runtime
@@ -24,7 +24,7 @@ from shared.topology import table_env
 
 def _count_replay(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools calls this when it answers from the idempotency store: a duplicate was suppressed."""
-    lambda_handler.hop.count("SubmitDuplicateSuppressed")
+    shape_of(lambda_handler).count("SubmitDuplicateSuppressed")
     return response
 
 
