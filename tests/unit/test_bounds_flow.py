@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.config import BoundsConfig, ClientConfig
-from shared.flows.bounds import message_problem, order_bound_problems, source_id_problem, text_problem
+from shared.flows.bounds import exact_figure, message_problem, order_bound_problems, source_id_problem, text_problem
 from shared.models import Order, OrderLine, ReasonCode
 from shared.models.messages import IntakeMessage, ProductMessage, SubmitMessage
 from shared.models.product import Product
@@ -143,4 +143,8 @@ def test_any_id_becomes_a_short_safe_archive_key_part(value: str) -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False), st.decimals(allow_nan=False, allow_infinity=False))
 @settings(max_examples=200, deadline=None)
 def test_bound_checks_never_raise_whatever_the_figures(quantity: Decimal, price: Decimal) -> None:
-    order_bound_problems(an_order(OrderLine(sku="A", quantity=quantity, unit_price=price)), BOUNDS)
+    problems = order_bound_problems(an_order(OrderLine(sku="A", quantity=quantity, unit_price=price)), BOUNDS)
+    # Whatever the figures, the answer is a list of reasons, and a quantity no store keeps exactly is one of them
+    assert all(isinstance(problem.reason, ReasonCode) and problem.detail for problem in problems)
+    if not exact_figure(quantity):
+        assert ReasonCode.QUANTITY_OUT_OF_BOUNDS in {problem.reason for problem in problems}
