@@ -250,7 +250,8 @@ HOPS: tuple[Hop, ...] = (
         trigger=QueueTrigger("order-submit", batch_size=10),
         tables={
             "idempotency": IDEMPOTENCY,
-            "ledger": (PUT_ITEM, UPDATE_ITEM),  # begin_submit, record_submitted (+ the reference item), set_stage
+            # claim_submit (a refused claim reads the entry), record_submitted (+ the reference item), set_stage
+            "ledger": (GET_ITEM, PUT_ITEM, UPDATE_ITEM),
             "exceptions": CONSUME,  # a refusal supersedes; a success resolves; a replay
         },
         buckets={"archive": ARCHIVE},
