@@ -184,12 +184,14 @@ class HoplineClientStack(cdk.Stack):
                 "WebhookApi",
                 api_name=physical_name(client, "webhooks"),
                 routes=routes,
+                # The headers the platforms' inbound channels authenticate with (their connectors name the field).
                 required_headers=tuple(
                     sorted(
                         {
-                            str(settings.webhook_header)
-                            for settings in config.platforms.values()
-                            if getattr(settings, "webhook_secret", None)
+                            str(getattr(settings, channel.header_field))
+                            for name, settings in config.platforms.items()
+                            for channel in config.spec(name).inbound
+                            if channel.header_field and getattr(settings, channel.secret_field, None)
                         }
                     )
                 ),

@@ -28,7 +28,3 @@ class PlatformSettings(BaseModel):
     def accepts_stock_writes(self) -> bool:
         """Whether this platform takes stock figures at all (a connector's settings may say it does not)."""
         return True
-
-    def secret_fields(self) -> tuple[str, ...]:
-        """Attributes that hold secret names (granted to the hops that use this platform)."""
-        return tuple(name for name in type(self).model_fields if name.endswith("_secret"))

@@ -75,7 +75,7 @@ class WebhookChannel:
     multi_value_headers, secret, settings)` proves origin (a refusal is a 401 with no side effect);
     `archive_id(body, bounds)` names the record a body is about, for its archive key, before parsing;
     `parse(body, ctx)` returns the deliveries or raises PermanentError with a reason, which is quarantined
-    and answered 2xx (`always_2xx`: platforms that disable a hook after errors). `header_field` names the
+    and answered 2xx (platforms disable a hook that keeps failing). `header_field` names the
     settings attribute holding the header API Gateway must see.
     """
 
@@ -92,7 +92,6 @@ class WebhookChannel:
     replay_payload: str | None = None  # shared.stores.exceptions.PayloadReplay value
     secret_field: str = "webhook_secret"  # noqa: S105 (the settings field naming the secret, not a secret)
     header_field: str | None = None
-    answer: str = "always_2xx"
 
 
 @dataclass(frozen=True)
