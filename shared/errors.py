@@ -37,6 +37,10 @@ class RateLimitedError(TransientError):
 class AuthError(HoplineError):
     """Credentials refused: every record would fail the same way, so do not quarantine one by one."""
 
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # 401 is a token the client may renew; 403 a scope it lacks
+
 
 class PermanentError(HoplineError):
     """The target refused this request for a reason retrying will not change."""

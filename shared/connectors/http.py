@@ -1,20 +1,27 @@
-"""One outbound-call mechanism for every connector: classify, retry, honour Retry-After, spend budget.
+"""One outbound-call mechanism for every connector: classify, retry, honour Retry-After, spend budget,
+authenticate and page.
 
 Each connector supplies a classification table (rules, first match wins) that turns an httpx response
 into a Disposition. Transient dispositions are retried in-process with exponential backoff and full
 jitter (tenacity), capped, honouring Retry-After; after the last attempt the TransientError escapes so
 SQS redelivers the message. Permanent dispositions raise PermanentError with the rule's reason code.
+
+Every connector client is a `PlatformHttp`: it names its base URL, its table and its `Auth` (static
+headers such as an API key, HTTP Basic, or an OAuth2 client-credentials token), and pages with
+`numbered_pages` / `offset_pages`. What stays in the connector is what its platform alone does.
 """
 
 from __future__ import annotations
 
+import base64
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -23,6 +30,11 @@ from shared.clock import Clock, SystemClock
 from shared.config import RetryConfig
 from shared.errors import AuthError, NotFoundError, PermanentError, RateLimitedError, TransientError
 from shared.models.reasons import ReasonCode
+from shared.redaction import module_logger
+
+logger = module_logger(__name__)
+
+T = TypeVar("T")
 
 
 class Disposition(StrEnum):
@@ -129,8 +141,6 @@ class TokenBucket:
             self.clock.sleep(max(wait, 1e-6))
 
     def penalise(self, seconds: float) -> None:
-        from datetime import timedelta
-
         with self._lock:
             self._tokens = 0.0
             until = self.clock.now() + timedelta(seconds=seconds)
@@ -235,7 +245,7 @@ class HttpCaller:
                 wait = retry_after_seconds(response, self.clock)
                 raise TransientError(f"{where}: {rule.description}", retry_after=wait, status=response.status_code)
             case Disposition.AUTH:
-                raise AuthError(f"{where}: {rule.description}")
+                raise AuthError(f"{where}: {rule.description}", status=response.status_code)
             case Disposition.NOT_FOUND:
                 raise NotFoundError(f"{where}: {rule.description}", status=response.status_code)
             case Disposition.PERMANENT:
@@ -257,3 +267,306 @@ def json_body(response: httpx.Response) -> Any:
         return response.json()
     except ValueError as exc:
         raise TransientError(f"non-JSON body from {response.request.url.path}: {_snippet(response, 120)}") from exc
+
+
+# -- authentication --------------------------------------------------------------------------------
+class Auth:
+    """How a client proves who it is: the headers every call carries. This base sends none."""
+
+    def bind(self, client: PlatformHttp) -> None:
+        """Called once by the client that uses it (a token strategy sends its own requests through it)."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def refused(self, sent: Mapping[str, str], error: AuthError) -> bool:
+        """A call carrying `sent` was refused: True when new headers are worth one more try."""
+        return False
+
+
+class StaticHeaders(Auth):
+    """Fixed credentials on every call: an API key header, or account and application key pairs."""
+
+    def __init__(self, headers: Mapping[str, str]):
+        self._headers = dict(headers)
+
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers)
+
+
+def basic_authorization(username: str, password: str) -> str:
+    """The HTTP Basic Authorization value (RFC 7617, UTF-8), as httpx's own `auth=(user, password)` writes it."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
+class BasicAuth(StaticHeaders):
+    """HTTP Basic credentials on every call."""
+
+    def __init__(self, username: str, password: str):
+        super().__init__({"Authorization": basic_authorization(username, password)})
+
+
+@dataclass(frozen=True)
+class Token:
+    value: str
+    expires_at: datetime
+
+
+class ClientCredentials(Auth):
+    """An OAuth2 client-credentials bearer token, cached until a margin before it expires.
+
+    The token request (HTTP Basic with the client's id and secret) goes through the client's own budget
+    and retries: through its classification table, or through `token_rules` when the token endpoint
+    answers differently from the API. A call refused with a status in `renew_on` drops the token it
+    carried (unless another thread already replaced it) and is sent once more with a new one. One lock
+    per strategy, so threads sharing a client fetch one token between them.
+    """
+
+    def __init__(
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str,
+        refresh_margin_seconds: float,
+        token_rules: Sequence[Rule] | None = None,
+        renew_on: frozenset[int] = frozenset({401}),
+    ):
+        self.token_url = token_url
+        self.scope = scope
+        self.refresh_margin_seconds = refresh_margin_seconds
+        self.renew_on = renew_on
+        self.token: Token | None = None
+        self.fetched = 0
+        self._basic = basic_authorization(client_id, client_secret)
+        self._token_rules = token_rules
+        self._lock = threading.Lock()
+        self._client: PlatformHttp | None = None
+        self._caller: HttpCaller | None = None
+
+    def bind(self, client: PlatformHttp) -> None:
+        self._client = client
+        caller = client.caller
+        if self._token_rules is not None:
+            caller = HttpCaller(
+                client=caller.client,
+                rules=self._token_rules,
+                retry=caller.retry,
+                clock=caller.clock,
+                budget=caller.budget,
+                min_throttle_wait=caller.min_throttle_wait,
+                target=caller.target,
+            )
+        self._caller = caller
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token()}"}
+
+    def access_token(self) -> str:
+        if self._client is None or self._caller is None:
+            raise AssertionError("ClientCredentials is used before a client binds it")
+        with self._lock:
+            now = self._caller.clock.now()
+            if self.token is not None and now < self.token.expires_at:
+                return self.token.value
+            extra: dict[str, Any] = {} if self._client.timeout is None else {"timeout": self._client.timeout}
+            response = self._caller.request(
+                "POST",
+                self.token_url,
+                headers={"Authorization": self._basic, "Accept": "application/json"},
+                data={"grant_type": "client_credentials", "scope": self.scope},
+                **extra,
+            )
+            self.fetched += 1
+            body = json_body(response)
+            try:
+                value, lifetime = body["access_token"], float(body["expires_in"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise TransientError(f"{self._caller.target} token response without access_token/expires_in") from exc
+            if not isinstance(value, str) or not value:
+                raise TransientError(f"{self._caller.target} token response without an access_token")
+            margin = min(self.refresh_margin_seconds, lifetime / 2)
+            self.token = Token(value, now + timedelta(seconds=lifetime - margin))
+            return value
+
+    def refused(self, sent: Mapping[str, str], error: AuthError) -> bool:
+        if error.status not in self.renew_on:
+            return False
+        with self._lock:
+            if self.token is not None and sent.get("Authorization") == f"Bearer {self.token.value}":
+                self.token = None
+        return True
+
+
+# -- paging ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page as read: its number (from 1), its rows (only the unseen ones when paging by key) and,
+    where the platform reports one, the total the listing holds."""
+
+    number: int
+    rows: Sequence[T]
+    total: int | None = None
+    listed: int = 0  # rows the page held before rows already seen were dropped
+
+
+def each_row(pages: Iterable[Page[T]]) -> Iterator[T]:
+    """The rows of every page in order: the iterator form of a paged read."""
+    for page in pages:
+        yield from page.rows
+
+
+# -- the base client -------------------------------------------------------------------------------
+class PlatformHttp:
+    """What every connector client is: requests through one HttpCaller (classify, retry, budget), its
+    authentication on every call (renewed once when refused), and the paging shapes platforms use."""
+
+    def __init__(
+        self,
+        *,
+        target: str,
+        base_url: str = "",
+        rules: Sequence[Rule],
+        retry: RetryConfig,
+        auth: Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        budget: RateBudget | None = None,
+        http: httpx.Client | None = None,
+        timeout: float | None = None,
+        min_throttle_wait: float = 0.0,
+    ):
+        self.base_url = base_url if not base_url or base_url.endswith("/") else base_url + "/"
+        self.clock = clock or SystemClock()
+        self._owns_http = http is None
+        self.http = http or httpx.Client(timeout=timeout if timeout is not None else retry.timeout_seconds)
+        self.timeout = timeout  # per call when set; otherwise the httpx client's own
+        self.default_headers = {"Accept": "application/json", **(headers or {})}
+        self.caller = HttpCaller(
+            client=self.http,
+            rules=rules,
+            retry=retry,
+            clock=self.clock,
+            budget=budget,
+            min_throttle_wait=min_throttle_wait,
+            target=target,
+        )
+        self.auth = auth or Auth()
+        self.auth.bind(self)
+
+    @property
+    def stats(self) -> CallStats:
+        return self.caller.stats
+
+    @property
+    def budget(self) -> RateBudget:
+        return self.caller.budget
+
+    @property
+    def tokens_fetched(self) -> int:
+        """Tokens this client asked for (0 for credentials that need none)."""
+        return self.auth.fetched if isinstance(self.auth, ClientCredentials) else 0
+
+    def call_headers(self) -> dict[str, str]:
+        """Headers made fresh for each call (a correlation id); none by default."""
+        return {}
+
+    def url(self, path: str) -> str:
+        return path if "://" in path else self.base_url + path
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One call (a path below base_url, or a full URL) with the client's credentials; the OK response.
+
+        When the credentials are refused and the strategy can renew them (an expired or revoked token),
+        the call is sent once more with the new ones.
+        """
+        if self.timeout is not None:
+            kwargs.setdefault("timeout", self.timeout)
+        url = self.url(path)
+        for attempt in (1, 2):
+            sent = {**self.default_headers, **self.auth.headers(), **self.call_headers(), **(headers or {})}
+            try:
+                return self.caller.request(method, url, idempotent=idempotent, headers=sent, **kwargs)
+            except AuthError as error:
+                if attempt == 2 or not self.auth.refused(sent, error):
+                    raise
+                logger.info("%s refused the credentials on %s %s: renewing them", self.caller.target, method, path)
+        raise AssertionError("unreachable")
+
+    def call_json(self, method: str, path: str, *, allow_empty: bool = False, **kwargs: Any) -> Any:
+        """`send`, then the JSON body; None for an empty body when `allow_empty` (else it is transient)."""
+        response = self.send(method, path, **kwargs)
+        if allow_empty and not response.content:
+            return None
+        return json_body(response)
+
+    def numbered_pages(
+        self,
+        fetch: Callable[[int], tuple[Sequence[T], int | None]],
+        *,
+        limit: int,
+        key: Callable[[T], Hashable | None] | None = None,
+        seen: set[Any] | None = None,
+        what: str = "",
+    ) -> Iterator[Page[T]]:
+        """Page-number paging: `fetch(n)` answers page n's rows and the listing's total (None when the
+        platform gives none). The last page is the one that reaches the total, else the first short page;
+        an empty page always ends.
+
+        With `key`, rows whose key is in `seen` are dropped (a falsy key is always new), and a full page
+        of nothing new means the platform ignores the page parameter: the read stops there.
+        """
+        known: set[Any] = set() if seen is None else seen
+        number = 1
+        while True:
+            listed, total = fetch(number)
+            rows = list(listed) if key is None else _unseen(listed, key, known)
+            yield Page(number, rows, total, len(listed))
+            if not listed or (len(listed) < limit if total is None else number * limit >= total):
+                return
+            if key is not None and not rows:
+                logger.warning("%s page %d repeated earlier rows; stopping the read", what, number)
+                return
+            number += 1
+
+    def offset_pages(self, fetch: Callable[[int], Sequence[T]], *, limit: int) -> Iterator[Page[T]]:
+        """Offset + limit paging without totals: `fetch(offset)` answers up to `limit` rows; a short page
+        is the end."""
+        offset, number = 0, 1
+        while True:
+            rows = fetch(offset)
+            yield Page(number, rows, None, len(rows))
+            if len(rows) < limit:
+                return
+            offset, number = offset + limit, number + 1
+
+    def close(self) -> None:
+        if self._owns_http:
+            self.http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _unseen(rows: Sequence[T], key: Callable[[T], Hashable | None], seen: set[Any]) -> list[T]:
+    fresh: list[T] = []
+    for row in rows:
+        identity = key(row)
+        if identity:
+            if identity in seen:
+                continue
+            seen.add(identity)
+        fresh.append(row)
+    return fresh

@@ -24,12 +24,12 @@ from pydantic import ValidationError
 from shared.clock import Clock
 from shared.config import RetryConfig
 from shared.connectors.http import (
-    CallStats,
     Disposition,
-    HttpCaller,
+    PlatformHttp,
     RateBudget,
     Rule,
-    json_body,
+    StaticHeaders,
+    each_row,
     status_between,
     status_in,
 )
@@ -115,7 +115,7 @@ STOCK_WRITE_SETTING = "platforms.<scend instance>.stock_write_endpoint"
 DESPATCH_MEMORY = 5000
 
 
-class ScendClient:
+class ScendClient(PlatformHttp):
     """FulfilmentTarget and ShipmentSource for Scend over its (Mintsoft-shaped) REST API; one per warehouse account."""
 
     name = "scend"
@@ -140,49 +140,49 @@ class ScendClient:
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        super().__init__(
+            target="scend",
+            base_url=base_url,
+            rules=RULES,
+            retry=retry,
+            auth=StaticHeaders({"ms-apikey": api_key}),
+            clock=clock,
+            budget=budget,
+            http=http,
+            timeout=timeout if timeout is not None else retry.timeout_seconds,
+            min_throttle_wait=THROTTLE_MIN_WAIT_SECONDS,
+        )
         self.page_limit = page_limit
         # INFERRED, named in config: None when the warehouse accepts no stock writes (drift is reported only).
         self.stock_write_endpoint = stock_write_endpoint.strip("/") if stock_write_endpoint else None
         self.stock_write_setting = stock_write_setting  # the config field an operator fixes
         self._despatches: OrderedDict[tuple[str, str], Shipment] = OrderedDict()
-        # Rows the last shipments_since poll skipped as malformed; cleared when the next poll starts.
-        # Rows the last stock_levels read skipped as malformed ({"row", "error"}); cleared when the next starts.
         self.client_id = client_id
         self.warehouse_id = warehouse_id
         self.channel = channel
-        self._owns_http = http is None
-        self._http = http or httpx.Client()
-        # Per request, so an injected client (tests, a shared pool) gets the key and timeout too.
-        self._headers = {"ms-apikey": api_key, "Accept": "application/json"}
-        self._timeout = timeout if timeout is not None else retry.timeout_seconds
-        self._caller = HttpCaller(
-            client=self._http,
-            rules=RULES,
-            retry=retry,
-            clock=clock,
-            budget=budget,
-            min_throttle_wait=THROTTLE_MIN_WAIT_SECONDS,
-            target="scend",
-        )
-
-    @property
-    def stats(self) -> CallStats:
-        return self._caller.stats
 
     # -- transport -----------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
-        response = self._caller.request(
-            method,
-            self.base_url + path,
-            idempotent=idempotent,
-            headers=self._headers,
-            timeout=self._timeout,
-            **kwargs,
-        )
-        if not response.content:
-            return None
-        return json_body(response)
+        """One call; the JSON body, or None for an empty one."""
+        return self.call_json(method, path, idempotent=idempotent, allow_empty=True, **kwargs)
+
+    def _list(
+        self, path: str, params: dict[str, Any], key: Callable[[Any], Any], seen: set[Any] | None = None
+    ) -> Iterator[Any]:
+        """A PageNo + Limit listing (card 3.1: Limit at most 100, no totals, a short page is the end); a
+        full page of rows already read (by `key`) means PageNo is ignored, so the read stops there."""
+
+        def fetch(page: int) -> tuple[list[Any], None]:
+            body = self._call("GET", path, params={**params, "PageNo": page})
+            rows = [] if body is None else body
+            if not isinstance(rows, list):
+                raise PermanentError(
+                    ReasonCode.PAYLOAD_INVALID,
+                    f"scend {path} page {page}: expected a JSON array, got {type(rows).__name__}",
+                )
+            return rows, None
+
+        return each_row(self.numbered_pages(fetch, limit=self.page_limit, key=key, seen=seen, what=f"scend {path}"))
 
     # -- FulfilmentTarget ----------------------------------------------------------------------
     def find_order(self, client_reference: str) -> WarehouseOrderRef | None:
@@ -410,38 +410,16 @@ class ScendClient:
             yield from self._despatched_pages(params, seen)
 
     def _despatched_pages(self, params: dict[str, Any], seen: set[str]) -> Iterator[Shipment | Rejected]:
-        page = 1
-        while True:
-            body = self._call("GET", "Order/List", params={**params, "PageNo": page})
-            rows = [] if body is None else body
-            if not isinstance(rows, list):
-                raise PermanentError(
-                    ReasonCode.PAYLOAD_INVALID,
-                    f"scend Order/List page {page}: expected a JSON array, got {type(rows).__name__}",
-                )
-            fresh = 0
-            for row in rows:
-                key = order_id_of(row)
-                if key and key in seen:
-                    continue
-                if key:
-                    seen.add(key)
-                fresh += 1
-                try:
-                    shipment = self._despatch(parse_despatched_order(row))
-                except PermanentError as error:
-                    # One order's unreadable row, or a refused read of its parcels, splits or items, must not
-                    # hold back the rest of the feed: it is set aside for quarantine.
-                    logger.warning("scend: skipping despatched order (%s): %s", despatch_label(row), error.detail)
-                    yield Rejected(row=row, detail=error.detail, key=key or "")
-                    continue
-                yield shipment
-            if len(rows) < self.page_limit:
-                return
-            if not fresh:
-                logger.warning("scend Order/List page %d repeated earlier orders; stopping the poll", page)
-                return
-            page += 1
+        for row in self._list("Order/List", params, order_id_of, seen):
+            try:
+                shipment = self._despatch(parse_despatched_order(row))
+            except PermanentError as error:
+                # One order's unreadable row, or a refused read of its parcels, splits or items, must not
+                # hold back the rest of the feed: it is set aside for quarantine.
+                logger.warning("scend: skipping despatched order (%s): %s", despatch_label(row), error.detail)
+                yield Rejected(row=row, detail=error.detail, key=order_id_of(row) or "")
+                continue
+            yield shipment
 
     def _despatch(self, order: DespatchedOrderRow) -> Shipment:
         """One despatched order with its items, its parcels and the reference of the order it belongs to;
@@ -510,38 +488,15 @@ class ScendClient:
                     yield row
 
     def _stock_pages(self, params: dict[str, Any], sku: str | None) -> Iterator[StockRow | Rejected]:
-        seen: set[tuple[str, str]] = set()
-        page = 1
-        while True:
-            body = self._call("GET", "Product/StockLevels", params={**params, "PageNo": page})
-            rows = [] if body is None else body
-            if not isinstance(rows, list):
-                raise PermanentError(
-                    ReasonCode.PAYLOAD_INVALID,
-                    f"scend Product/StockLevels page {page}: expected a JSON array, got {type(rows).__name__}",
-                )
-            fresh = 0
-            for row in rows:
-                key = stock_key_of(row)
-                if key is not None:
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                fresh += 1
-                try:
-                    stock = to_stock_row(row)
-                except PermanentError as error:
-                    logger.warning("scend: skipping malformed stock row: %s", error.detail)
-                    yield Rejected(row=row, detail=error.detail)
-                    continue
-                if sku is None or stock.sku == sku:
-                    yield stock
-            if len(rows) < self.page_limit:
-                return
-            if not fresh:
-                logger.warning("scend Product/StockLevels page %d repeated earlier rows; stopping the read", page)
-                return
-            page += 1
+        for row in self._list("Product/StockLevels", params, stock_key_of):
+            try:
+                stock = to_stock_row(row)
+            except PermanentError as error:
+                logger.warning("scend: skipping malformed stock row: %s", error.detail)
+                yield Rejected(row=row, detail=error.detail)
+                continue
+            if sku is None or stock.sku == sku:
+                yield stock
 
     @property
     def accepts_stock_writes(self) -> bool:
@@ -605,10 +560,6 @@ class ScendClient:
                 message = (result.Message or "").strip() or "Success: false with no message"
                 rejected.append(RejectedPush(sku=row["SKU"], location=str(row["WarehouseId"]), message=message))
         return rejected
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
 
     # -- helpers -------------------------------------------------------------------------------
     def _must_find_product(self, sku: str, why: str) -> WarehouseProduct:
