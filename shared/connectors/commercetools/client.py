@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -39,17 +39,18 @@ from shared.connectors.commercetools.mapping import (
 from shared.connectors.commercetools.messages import ORDER_MESSAGE_TYPES
 from shared.connectors.commercetools.settings import MAX_UPDATE_ACTIONS, CommercetoolsCredentials, CommercetoolsSettings
 from shared.connectors.http import (
-    CallStats,
+    ClientCredentials,
     Disposition,
-    HttpCaller,
+    PlatformHttp,
     RateBudget,
     Rule,
     TokenBucket,
+    each_row,
     json_body,
     status_between,
     status_in,
 )
-from shared.errors import AuthError, PermanentError, TransientError
+from shared.errors import PermanentError, TransientError
 from shared.models import Order, ReasonCode
 from shared.models.product import Product
 from shared.models.shipment import Shipment
@@ -90,12 +91,6 @@ class ConflictError(TransientError):
 
 
 @dataclass(frozen=True)
-class Token:
-    value: str
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
 class StockDecision:
     """What a stock caller sees: the fresh entry (None when the SKU has none in this channel)."""
 
@@ -104,7 +99,7 @@ class StockDecision:
     entry: InventoryEntry | None
 
 
-class CommercetoolsClient:
+class CommercetoolsClient(PlatformHttp):
     """OrderSource, StockSource, StockTarget and CatalogueSource over one commercetools project."""
 
     name = TARGET
@@ -123,75 +118,42 @@ class CommercetoolsClient:
     ):
         self.settings = settings
         self.credentials = credentials
-        self.clock = clock or SystemClock()
-        self._http = http or httpx.Client()
-        self._timeout = timeout if timeout is not None else retry.timeout_seconds
-        self._token: Token | None = None
-        # The card publishes no quota: our own allowance (settings.calls_per_minute) unless the caller shares one.
-        budget = budget or TokenBucket(settings.calls_per_minute, 60.0, self.clock)
-        self._caller = HttpCaller(
-            client=self._http, rules=RULES, retry=retry, clock=self.clock, budget=budget, target=TARGET
+        clock = clock or SystemClock()
+        super().__init__(
+            target=TARGET,
+            base_url=f"{settings.api_url}/{settings.project_key}/",
+            rules=RULES,
+            retry=retry,
+            # §1: a client-credentials token (default life 48 h), renewed a margin before it expires and
+            # after a 401 or 403 (a token revoked or re-scoped since it was issued).
+            auth=ClientCredentials(
+                token_url=f"{settings.auth_url}/oauth/token",
+                client_id=credentials.client_id,
+                client_secret=credentials.client_secret.get_secret_value(),
+                scope=" ".join(settings.scopes),
+                refresh_margin_seconds=settings.token_refresh_margin_seconds,
+                renew_on=frozenset({401, 403}),
+            ),
+            clock=clock,
+            # The card publishes no quota: our own allowance (settings.calls_per_minute) unless the caller shares one.
+            budget=budget or TokenBucket(settings.calls_per_minute, 60.0, clock),
+            http=http,
+            timeout=timeout if timeout is not None else retry.timeout_seconds,
         )
-        self.token_requests = 0
         # Rows the last stock_levels read could not map ({"row", "error"}); cleared when the next starts.
         self.rejected_stock_rows: list[dict[str, Any]] = []
 
     @property
-    def stats(self) -> CallStats:
-        return self._caller.stats
-
-    @property
     def project_url(self) -> str:
-        return f"{self.settings.api_url}/{self.settings.project_key}/"
-
-    # -- auth (§1) ------------------------------------------------------------------------------
-    def _access_token(self) -> str:
-        """A cached client-credentials token, renewed a margin before it expires (default life 48 h)."""
-        now = self.clock.now()
-        if self._token is None or now >= self._token.expires_at:
-            response = self._caller.request(
-                "POST",
-                f"{self.settings.auth_url}/oauth/token",
-                auth=(self.credentials.client_id, self.credentials.client_secret.get_secret_value()),
-                data={"grant_type": "client_credentials", "scope": " ".join(self.settings.scopes)},
-                timeout=self._timeout,
-            )
-            self.token_requests += 1
-            body = json_body(response)
-            try:
-                value, lifetime = str(body["access_token"]), int(body["expires_in"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise TransientError(f"commercetools token response without access_token/expires_in: {exc}") from exc
-            margin = min(self.settings.token_refresh_margin_seconds, lifetime // 2)
-            self._token = Token(value, now + timedelta(seconds=lifetime - margin))
-        return self._token.value
+        return self.base_url
 
     def invalidate_token(self) -> None:
-        self._token = None
+        if isinstance(self.auth, ClientCredentials):
+            self.auth.token = None
 
     # -- transport --------------------------------------------------------------------------------
-    def _send(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
-        """One API call with the bearer token; a 401 means the token died early: renew once and resend."""
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {self._access_token()}", "Accept": "application/json"}
-            try:
-                return self._caller.request(
-                    method,
-                    self.project_url + path,
-                    idempotent=idempotent,
-                    headers=headers,
-                    timeout=self._timeout,
-                    **kwargs,
-                )
-            except AuthError:
-                if attempt == 2:
-                    raise
-                logger.info("commercetools refused the token on %s %s: renewing it", method, path)
-                self.invalidate_token()
-        raise AssertionError("unreachable")
-
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        return json_body(self._send("GET", path, params=params))
+        return json_body(self.send("GET", path, params=params))
 
     def _results(self, path: str, params: dict[str, Any]) -> list[Any]:
         body = self._get(path, params)
@@ -204,19 +166,17 @@ class CommercetoolsClient:
         """limit/offset paging with withTotal=false (§1), stopped on a short page; for small result sets
         (offset is capped at 10 000: deep listings go through `_keyset` instead)."""
         limit = self.settings.page_limit
-        offset = 0
-        while True:
-            page = self._results(
-                path, {"where": where, "sort": sort, "limit": limit, "offset": offset, "withTotal": "false"}
-            )
-            yield from page
-            if len(page) < limit:
-                return
-            offset += limit
+
+        def fetch(offset: int) -> list[Any]:
             if offset > 10_000:
                 raise PermanentError(
                     ReasonCode.PAYLOAD_INVALID, f"commercetools {path}: more than 10 000 rows for {where}"
                 )
+            return self._results(
+                path, {"where": where, "sort": sort, "limit": limit, "offset": offset, "withTotal": "false"}
+            )
+
+        return each_row(self.offset_pages(fetch, limit=limit))
 
     def _keyset(self, path: str, since: datetime) -> Iterator[Any]:
         """Changed since `since`, in (lastModifiedAt, id) order: each page starts after the last row, so
@@ -257,7 +217,7 @@ class CommercetoolsClient:
                 return current
             if len(actions) > MAX_UPDATE_ACTIONS:
                 raise PermanentError(ReasonCode.SOURCE_REJECTED, f"{len(actions)} update actions for {path}")
-            response = self._send("POST", path, json={"version": version_of(current), "actions": actions})
+            response = self.send("POST", path, json={"version": version_of(current), "actions": actions})
             if response.status_code != 409:
                 return parse_result(json_body(response))
             logger.info("commercetools %s changed under us (409): re-reading", path)
@@ -381,7 +341,7 @@ class CommercetoolsClient:
                 return None
             try:
                 created = json_body(
-                    self._send(
+                    self.send(
                         "POST",
                         "inventory",
                         idempotent=False,
@@ -485,7 +445,7 @@ class CommercetoolsClient:
                 )
             return existing
         body = json_body(
-            self._send(
+            self.send(
                 "POST",
                 "subscriptions",
                 idempotent=False,
@@ -504,9 +464,6 @@ class CommercetoolsClient:
         )
         created: Subscription = parse(Subscription, body, f"subscription {key}")
         return created
-
-    def close(self) -> None:
-        self._http.close()
 
 
 def _absolute(quantity: int) -> Callable[[StockDecision], int]:

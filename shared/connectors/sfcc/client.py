@@ -9,11 +9,10 @@ Inventory and prices go to OCAPI Data with the same Account Manager client-crede
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -22,9 +21,9 @@ import httpx
 
 from shared.clock import Clock, SystemClock
 from shared.connectors.http import (
-    CallStats,
+    ClientCredentials,
     Disposition,
-    HttpCaller,
+    PlatformHttp,
     RateBudget,
     Rule,
     TokenBucket,
@@ -45,7 +44,7 @@ from shared.connectors.sfcc.mapping import (
     tracking_patch,
 )
 from shared.connectors.sfcc.settings import MAX_ORDERS_WINDOW, SfccSettings
-from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError, TransientError
+from shared.errors import EndpointUnavailableError, NotFoundError, PermanentError
 from shared.models import Order, ReasonCode
 from shared.ports import OrderChange
 from shared.redaction import module_logger
@@ -91,7 +90,7 @@ class PolledOrder:
         return to_order(self.raw)
 
 
-class SfccClient:
+class SfccClient(PlatformHttp):
     """One SFCC site through one Account Manager API client."""
 
     name = SOURCE
@@ -107,70 +106,34 @@ class SfccClient:
         http: httpx.Client | None = None,
     ):
         self.settings = settings
-        self.clock = clock or SystemClock()
-        self.budget = budget or TokenBucket(settings.budget.calls_per_minute, 60.0, self.clock)
-        self._credentials = (client_id, client_secret)
-        self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=settings.retry.timeout_seconds)
-        hooks = self._http.event_hooks
-        self._http.event_hooks = {**hooks, "response": [*hooks.get("response", []), self._observe]}
-        self._caller = HttpCaller(
-            client=self._http, rules=RULES, retry=settings.retry, clock=self.clock, budget=self.budget, target=SOURCE
-        )
-        self._token_caller = HttpCaller(
-            client=self._http,
-            rules=TOKEN_RULES,
-            retry=settings.retry,
-            clock=self.clock,
-            budget=self.budget,
+        clock = clock or SystemClock()
+        super().__init__(
             target=SOURCE,
+            rules=RULES,
+            retry=settings.retry,
+            # Account Manager client credentials (card §1): a token of ~30 min, renewed a margin early and
+            # after a 401; the token endpoint has its own table.
+            auth=ClientCredentials(
+                token_url=settings.auth_url,
+                client_id=client_id,
+                client_secret=client_secret,
+                scope=settings.scope,
+                refresh_margin_seconds=settings.token_refresh_margin_seconds,
+                token_rules=TOKEN_RULES,
+            ),
+            clock=clock,
+            budget=budget or TokenBucket(settings.budget.calls_per_minute, 60.0, clock),
+            http=http,
         )
-        self._token: str | None = None
-        self._token_expires_at: datetime | None = None
-        self._token_lock = threading.Lock()
-        self._seen = threading.local()
-        self.tokens_fetched = 0
+        hooks = self.http.event_hooks
+        self.http.event_hooks = {**hooks, "response": [*hooks.get("response", []), self._observe]}
         self.load: int | None = None
         self.load_status: str | None = None
         self.rejected_orders: list[dict[str, Any]] = []
 
-    @property
-    def stats(self) -> CallStats:
-        return self._caller.stats
-
-    # -- auth ----------------------------------------------------------------------------------
-    def _access_token(self) -> str:
-        """The cached bearer token, fetched again only when it is about to expire (~30 min life, card §1)."""
-        with self._token_lock:
-            now = self.clock.now()
-            if self._token and self._token_expires_at and now < self._token_expires_at:
-                return self._token
-            response = self._token_caller.request(
-                "POST",
-                self.settings.auth_url,
-                auth=self._credentials,
-                data={"grant_type": "client_credentials", "scope": self.settings.scope},
-                headers={"Accept": "application/json"},
-            )
-            body = loads(response.content) if response.content else None
-            if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
-                raise TransientError("SFCC token endpoint answered without an access_token")
-            lifetime = float(body.get("expires_in") or 0)
-            margin = min(self.settings.token_refresh_margin_seconds, lifetime / 2)
-            self._token = body["access_token"]
-            self._token_expires_at = now + timedelta(seconds=lifetime - margin)
-            self.tokens_fetched += 1
-            return self._token
-
-    def _drop_token(self, refused: str) -> None:
-        with self._token_lock:
-            if self._token == refused:
-                self._token, self._token_expires_at = None, None
-
     # -- load shedding -------------------------------------------------------------------------
     def _observe(self, response: httpx.Response) -> None:
-        """Every response: remember its status (a 401 means renew the token) and the load headers."""
-        self._seen.status = response.status_code
+        """Every response: slow down when its load headers say the instance is busy."""
         status = response.headers.get(LOAD_STATUS_HEADER)
         load = response.headers.get(LOAD_HEADER)
         if status is None and load is None:
@@ -197,24 +160,8 @@ class SfccClient:
         return 0.0
 
     # -- calls ---------------------------------------------------------------------------------
-    def _call(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
-        """One API call with the bearer token; a 401 renews the token once and sends again."""
-        for attempt in (1, 2):
-            token = self._access_token()
-            headers = {
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json",
-                "correlation-id": str(uuid.uuid4()),
-            }
-            self._seen.status = None
-            try:
-                return self._caller.request(method, url, idempotent=idempotent, headers=headers, **kwargs)
-            except AuthError:
-                if attempt == 2 or getattr(self._seen, "status", None) != 401:
-                    raise
-                logger.info("sfcc %s %s: token refused, renewing it", method, url)
-                self._drop_token(token)
-        raise AssertionError("unreachable")
+    def call_headers(self) -> dict[str, str]:
+        return {"correlation-id": str(uuid.uuid4())}
 
     def _order_url(self, order_no: str, suffix: str = "") -> str:
         if not order_no or not order_no.strip():
@@ -269,7 +216,7 @@ class SfccClient:
             page_params = {**params, "offset": offset}
             if lower is not None:
                 page_params["lastModifiedDateFrom"] = format_sfcc_datetime(lower)
-            rows = parse_orders_page(loads(self._call("GET", self.settings.orders_url, params=page_params).content))
+            rows = parse_orders_page(loads(self.send("GET", self.settings.orders_url, params=page_params).content))
             stamps: list[datetime] = []
             for raw in rows:
                 try:
@@ -309,7 +256,7 @@ class SfccClient:
 
     def get_order(self, order_no: str) -> dict[str, Any]:
         """GET /orders/{orderNo}?siteId= as raw JSON (Decimal money), for archiving before mapping."""
-        body = loads(self._call("GET", self._order_url(order_no), params=self._site()).content)
+        body = loads(self.send("GET", self._order_url(order_no), params=self._site()).content)
         if not isinstance(body, dict) or str(body.get("orderNo")) != order_no.strip():
             raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"SFCC order {order_no}: the response is another order")
         return body
@@ -323,7 +270,7 @@ class SfccClient:
 
     # -- write-backs ---------------------------------------------------------------------------
     def _put_status(self, order_no: str, suffix: str, status: str) -> None:
-        self._call("PUT", self._order_url(order_no, suffix), params=self._site(), json={"status": status})
+        self.send("PUT", self._order_url(order_no, suffix), params=self._site(), json={"status": status})
 
     def set_export_status(self, order_no: str, status: ExportStatus) -> None:
         """`exported` once the target holds the order (the claim: it leaves the release filter), `failed` on
@@ -342,7 +289,7 @@ class SfccClient:
         """Tracking as the configured c_ attributes: shipments[].trackingNumber has no SCAPI write (card §5)."""
         tracking = self.settings.tracking
         body = tracking_patch((tracking.tracking_numbers, tracking.carrier), tracking_numbers, carrier)
-        self._call("PATCH", self._order_url(order_no), params=self._site(), json=body)
+        self.send("PATCH", self._order_url(order_no), params=self._site(), json=body)
 
     def complete_order(self, order_no: str) -> None:
         self._put_status(order_no, "/status", "completed")
@@ -363,9 +310,9 @@ class SfccClient:
         )
         body = inventory_record(amount, reset_date)
         try:
-            self._call("PATCH", url, json=body)
+            self.send("PATCH", url, json=body)
         except NotFoundError:
-            self._call("PUT", url, json=body)
+            self.send("PUT", url, json=body)
 
     def set_price(self, product_id: str, tier: str, currency: str, amount: Decimal) -> None:
         """One price in the price book configured for (tier, currency) [I]: the card has no verified path."""
@@ -379,18 +326,8 @@ class SfccClient:
             raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"no SFCC price book configured for {tier}/{currency}")
         path = endpoint.format(price_book_id=quote(book, safe=""), product_id=quote(product_id.strip(), safe=""))
         try:
-            self._call("PUT", self.settings.data_url + path, json=price_record(amount, currency))
+            self.send("PUT", self.settings.data_url + path, json=price_record(amount, currency))
         except NotFoundError as error:
             raise EndpointUnavailableError(
                 target="SFCC", method="PUT", path=path, config_field="price_book_endpoint", status=error.status
             ) from None
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> SfccClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -19,8 +19,8 @@ from shared.connectors.commercetools import (
     CommercetoolsSettings,
     StockDecision,
 )
-from shared.connectors.commercetools.client import Token
 from shared.connectors.commercetools.mapping import ReturnLine
+from shared.connectors.http import ClientCredentials, Token
 from shared.errors import PermanentError
 from shared.models import ReasonCode
 from shared.models.shipment import Shipment, ShipmentLine
@@ -64,17 +64,18 @@ def test_the_token_is_fetched_once_renewed_when_it_expires_and_after_a_401(
     # Given a fresh client, when it makes three calls, then it asked for one token
     for _ in range(3):
         ct_client.get_order(order["id"])
-    assert ct_client.token_requests == 1
+    assert ct_client.tokens_fetched == 1
     # When the token's life (48 h, less the margin) has passed on the client's clock, a new one is fetched
     clock = ct_client.clock
     assert isinstance(clock, VirtualClock)
     clock.advance(172800)
     ct_client.get_order(order["id"])
-    assert ct_client.token_requests == 2
+    assert ct_client.tokens_fetched == 2
     # When the platform no longer knows the cached token (revoked), the 401 renews it and the call succeeds
-    ct_client._token = Token("revoked", clock.now() + timedelta(hours=1))
+    assert isinstance(ct_client.auth, ClientCredentials)
+    ct_client.auth.token = Token("revoked", clock.now() + timedelta(hours=1))
     assert ct_client.get_order(order["id"]).id == order["id"]
-    assert ct_client.token_requests == 3
+    assert ct_client.tokens_fetched == 3
 
 
 def test_an_order_reads_as_the_canonical_order_and_is_released_only_when_paid(
