@@ -9,10 +9,9 @@ so the classification table looks at 2xx bodies before trusting the status line.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -46,12 +45,12 @@ from shared.connectors.cin7_core.mapping import (
     to_stock_row,
 )
 from shared.connectors.http import (
-    CallStats,
     Disposition,
-    HttpCaller,
+    PlatformHttp,
     RateBudget,
     Rule,
-    json_body,
+    StaticHeaders,
+    each_row,
     status_between,
     status_in,
 )
@@ -65,6 +64,8 @@ from shared.ports import OrderChange
 from shared.redaction import module_logger
 
 logger = module_logger(__name__)
+
+T = TypeVar("T")
 
 MAX_PAGE_LIMIT = 1000  # Cin7: limit 1-1000, default 100
 # Paging parameters exactly as the card writes them (`page`, `limit`).
@@ -122,7 +123,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-class Cin7CoreClient:
+class Cin7CoreClient(PlatformHttp):
     """Reads sales from, and writes fulfilments to, one Cin7 Core account through one API application key."""
 
     name = SOURCE
@@ -142,41 +143,36 @@ class Cin7CoreClient:
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.page_limit = page_limit
-        self._headers = {
-            "api-auth-accountid": account_id,
-            "api-auth-applicationkey": application_key,
-            "Accept": "application/json",
-        }
-        self._owns_http = http is None
-        self._http = http or httpx.Client(timeout=timeout if timeout is not None else retry.timeout_seconds)
-        self._timeout = timeout
-        self._caller = HttpCaller(
-            client=self._http,
+        super().__init__(
+            target=SOURCE,
+            base_url=base_url,
             rules=RULES,
             retry=retry,
+            auth=StaticHeaders({"api-auth-accountid": account_id, "api-auth-applicationkey": application_key}),
             clock=clock,
             budget=budget,
+            http=http,
+            timeout=timeout,
             min_throttle_wait=THROTTLE_WAIT_SECONDS,
-            target=SOURCE,
         )
-
-    @property
-    def stats(self) -> CallStats:
-        return self._caller.stats
+        self.page_limit = page_limit
 
     def _get(self, endpoint: str, params: dict[str, Any]) -> Any:
-        extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
-        response = self._caller.request("GET", self.base_url + endpoint, params=params, headers=self._headers, **extra)
-        return json_body(response)
+        return self.call_json("GET", endpoint, params=params)
 
     def _post(self, endpoint: str, body: dict[str, Any], *, idempotent: bool = True) -> Any:
-        extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
-        response = self._caller.request(
-            "POST", self.base_url + endpoint, idempotent=idempotent, json=body, headers=self._headers, **extra
-        )
-        return json_body(response) if response.content else None
+        return self.call_json("POST", endpoint, idempotent=idempotent, json=body, allow_empty=True)
+
+    def _pages(
+        self, endpoint: str, params: dict[str, Any], parse: Callable[[Any], tuple[int, Sequence[T]]]
+    ) -> Iterator[T]:
+        """A page=&limit= listing, pages = ceil(Total / limit); an empty page ends it early."""
+
+        def fetch(page: int) -> tuple[Sequence[T], int]:
+            total, rows = parse(self._get(endpoint, {**params, PAGE: page}))
+            return rows, total
+
+        return each_row(self.numbered_pages(fetch, limit=self.page_limit))
 
     def me(self) -> dict[str, Any]:
         """GET me: the cheapest call that proves the credentials work."""
@@ -230,17 +226,10 @@ class Cin7CoreClient:
             LIMIT: self.page_limit,
         }
         seen: set[str] = set()
-        page, pages = 1, 1
-        while page <= pages:
-            total, changes = parse_sale_list(self._get("saleList", {**params, PAGE: page}))
-            pages = math.ceil(total / self.page_limit)
-            for change in changes:
-                if change.source_id not in seen:
-                    seen.add(change.source_id)
-                    yield change
-            if not changes:
-                break
-            page += 1
+        for change in self._pages("saleList", params, parse_sale_list):
+            if change.source_id not in seen:
+                seen.add(change.source_id)
+                yield change
 
     def add_note(self, source_id: str, line: str) -> bool:
         """Append one line to the sale's Note, once: GET sale?ID=, then PUT sale.
@@ -268,8 +257,7 @@ class Cin7CoreClient:
             value = sale.get(field)
             if isinstance(value, str) and value.strip():
                 body[field] = value
-        extra: dict[str, Any] = {} if self._timeout is None else {"timeout": self._timeout}
-        self._caller.request("PUT", self.base_url + "sale", json=body, headers=self._headers, **extra)
+        self.send("PUT", "sale", json=body)
         return True
 
     # -- ShipmentTarget ------------------------------------------------------------------------
@@ -402,24 +390,17 @@ class Cin7CoreClient:
             LIMIT: self.page_limit,
         }
         seen: set[str] = set()
-        page, pages = 1, 1
-        while page <= pages:
-            total, rows = parse_product_page(self._get("product", {**params, PAGE: page}))
-            pages = math.ceil(total / self.page_limit)
-            for row in rows:
-                try:
-                    product = to_product(row)
-                except PermanentError as error:
-                    logger.warning("cin7 product row skipped: %s", error.detail)
-                    key = str(row.get("ID", "")) if isinstance(row, dict) else ""
-                    yield Rejected(row=row, detail=error.detail, key=key)
-                    continue
-                if product.source_id not in seen:
-                    seen.add(product.source_id)
-                    yield product
-            if not rows:
-                break
-            page += 1
+        for row in self._pages("product", params, parse_product_page):
+            try:
+                product = to_product(row)
+            except PermanentError as error:
+                logger.warning("cin7 product row skipped: %s", error.detail)
+                key = str(row.get("ID", "")) if isinstance(row, dict) else ""
+                yield Rejected(row=row, detail=error.detail, key=key)
+                continue
+            if product.source_id not in seen:
+                seen.add(product.source_id)
+                yield product
 
     # -- StockSource -----------------------------------------------------------------------------
     def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
@@ -497,32 +478,15 @@ class Cin7CoreClient:
     def _availability_rows(
         self, params: dict[str, Any], wanted: str | None
     ) -> Iterator[WireAvailabilityRow | Rejected]:
-        page, pages = 1, 1
-        while page <= pages:
-            total, rows = parse_availability_page(self._get("ref/productavailability", {**params, PAGE: page}))
-            pages = math.ceil(total / self.page_limit)
-            for row in rows:
-                try:
-                    part = to_availability_row(row)
-                except PermanentError as error:
-                    logger.warning("cin7 availability row skipped: %s", error.detail)
-                    yield Rejected(row=row, detail=error.detail)
-                    continue
-                if wanted is None or part.Location.strip().casefold() == wanted:
-                    yield part
-            if not rows:
-                break
-            page += 1
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Cin7CoreClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        for row in self._pages("ref/productavailability", params, parse_availability_page):
+            try:
+                part = to_availability_row(row)
+            except PermanentError as error:
+                logger.warning("cin7 availability row skipped: %s", error.detail)
+                yield Rejected(row=row, detail=error.detail)
+                continue
+            if wanted is None or part.Location.strip().casefold() == wanted:
+                yield part
 
 
 def _sale_id(source_id: str) -> str:
