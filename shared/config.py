@@ -276,8 +276,6 @@ class CancellationPipeline(Pipeline):
         return data
 
 
-# A Cin7 Core id (SaleID, TaskID, ProductID) is a GUID; webhooks send it in upper case, the API in lower.
-GUID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
 # Hard ceilings for the configurable bounds: below them every Decimal sum or product an order needs is
 # exact in DynamoDB's number context (38 digits), and every key we build stays under the store limits.
 MAX_QUANTITY_CEILING = 10**9
@@ -288,10 +286,11 @@ class BoundsConfig(Section):
     """What may travel, checked where input enters: a webhook, a queue message, a sale read from the source.
 
     Input outside these bounds is quarantined with its own reason before any write to the warehouse or
-    a store, so an absurd quantity, a 300,000-character id or a 10 MB body never reaches a DLQ.
+    a store, so an absurd quantity, a 300,000-character id or a 10 MB body never reaches a DLQ. Only
+    platform-neutral bounds live here: the format of a platform's record ids is its connector's
+    (`ConnectorSpec.id_pattern`).
     """
 
-    source_id_pattern: str = Field(GUID_PATTERN, description="regex a source order id must match")
     max_id_length: int = Field(64, ge=1, le=512, description="any id or reference a message carries")
     max_text_length: int = Field(1000, ge=1, le=10000, description="any other text field a message carries")
     max_sku_length: int = Field(50, ge=1, le=200, description="Cin7 and Scend cap SKUs at 50")
@@ -306,14 +305,16 @@ class BoundsConfig(Section):
     )
     max_skus_per_message: int = Field(1000, ge=1, le=10000, description="SKUs in one stock event or message")
 
-    @field_validator("source_id_pattern")
+    @model_validator(mode="before")
     @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        return value
+    def _no_platform_id_format(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "source_id_pattern" in data:
+            raise ValueError(
+                "bounds.source_id_pattern is gone: the format of a platform's record ids is its connector's "
+                "(ConnectorSpec.id_pattern, e.g. Cin7 Core's GUID sale ids in shared/connectors/cin7_core); "
+                "remove the key"
+            )
+        return data
 
 
 class ArchiveConfig(Section):
@@ -479,6 +480,12 @@ class ClientConfig(Section):
         from shared.connectors.registry import spec_for
 
         return spec_for(self.platforms[platform].type)
+
+    def id_pattern(self, platform_type: str) -> str | None:
+        """The regex the record ids of a platform type match (its connector's), or None: no fixed format."""
+        from shared.connectors.registry import known, spec_for
+
+        return spec_for(platform_type).id_pattern if platform_type in known() else None
 
     def ends(self, pipeline: str) -> tuple[PlatformSettings, PlatformSettings]:
         """The (from, to) platform settings of an enabled pipeline."""

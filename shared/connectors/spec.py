@@ -116,6 +116,9 @@ class ConnectorSpec:
     # How a quarantined payload of each kind (PayloadReplay value) is rebuilt into (queue, message) with the
     # code running now: "module:MAPPING" of kind -> function(client, payload, now, archive_key).
     rebuilders: str | None = None
+    # The regex every record id the platform issues matches (a sale, a task, a product): judged with the
+    # bounds wherever such an id enters. None when its ids have no fixed format.
+    id_pattern: str | None = None
 
     def rebuilder(self, kind: str) -> Callable[..., Any] | None:
         if self.rebuilders is None:

@@ -77,8 +77,11 @@ def id_problem(value: str, bounds: BoundsConfig, what: str, *, pattern: str | No
     return Problem(reason=ReasonCode.ID_MALFORMED, detail=f"{what}: {bad}") if bad else None
 
 
-def source_id_problem(value: str, bounds: BoundsConfig, what: str = "source id") -> Problem | None:
-    return id_problem(value, bounds, what, pattern=bounds.source_id_pattern)
+def source_id_problem(
+    value: str, bounds: BoundsConfig, what: str = "source id", *, pattern: str | None = None
+) -> Problem | None:
+    """A source record's id: bounded like any id, and of the format its connector declares (`pattern`)."""
+    return id_problem(value, bounds, what, pattern=pattern)
 
 
 def exact_figure(value: Decimal) -> bool:
@@ -123,10 +126,11 @@ def _decimal_text(value: Decimal) -> str:
     return f"{value:.6E}" if not -12 <= value.adjusted() <= 15 or len(value.as_tuple().digits) > 30 else str(value)
 
 
-def order_bound_problems(order: Order, bounds: BoundsConfig) -> list[Problem]:
-    """Every bound a source order breaks; checked before the ledger, SKU map or warehouse sees it."""
+def order_bound_problems(order: Order, bounds: BoundsConfig, *, id_pattern: str | None = None) -> list[Problem]:
+    """Every bound a source order breaks; checked before the ledger, SKU map or warehouse sees it.
+    `id_pattern` is the source connector's id format (ClientConfig.id_pattern)."""
     problems: list[Problem] = []
-    bad_id = source_id_problem(order.source_id, bounds, "order source id")
+    bad_id = source_id_problem(order.source_id, bounds, "order source id", pattern=id_pattern)
     if bad_id:
         problems.append(bad_id)
     if len(order.lines) > bounds.max_lines_per_order:
@@ -263,8 +267,9 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
             f"{', '.join(repr(w) for w in sorted(warehouses))}",
         )
     source_id = data.get("source_id")
+    id_pattern = config.id_pattern(source) if isinstance(source, str) else None
     if isinstance(source_id, str) and "source" in data:
-        bad_id = source_id_problem(source_id, bounds)
+        bad_id = source_id_problem(source_id, bounds, pattern=id_pattern)
         if bad_id:
             return bad_id
     order = getattr(message, "order", None)
@@ -274,7 +279,7 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
                 reason=ReasonCode.PAYLOAD_INVALID,
                 detail="the order inside the message is not the order the message names",
             )
-        problems = order_bound_problems(order, bounds)
+        problems = order_bound_problems(order, bounds, id_pattern=id_pattern)
         if problems:
             return problems[0]
     for name, number in _numbers(data):

@@ -79,7 +79,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         return IntakeResult.QUARANTINED
     payload_key = rt.archive.put(order_key=key, kind="source-order", body=payload, now=now)
 
-    out_of_bounds = order_bound_problems(order, rt.config.bounds)
+    out_of_bounds = order_bound_problems(order, rt.config.bounds, id_pattern=rt.config.id_pattern(order.source))
     if out_of_bounds:
         # Before readiness and the SKU map: both write the order's lines (SKUs, quantities) to stores.
         _quarantine(rt, message, out_of_bounds[:_MAX_PROBLEMS], payload_key=payload_key, version=order.updated_at)

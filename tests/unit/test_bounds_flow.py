@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.config import BoundsConfig, ClientConfig
+from shared.connectors.cin7_core.settings import ID_PATTERN
 from shared.flows.bounds import exact_figure, message_problem, order_bound_problems, source_id_problem, text_problem
 from shared.models import Order, OrderLine, ReasonCode
 from shared.models.messages import IntakeMessage, ProductMessage, SubmitMessage
@@ -35,14 +36,15 @@ def an_order(*lines: OrderLine, **changes: object) -> Order:
 
 
 def reasons(order: Order) -> list[str]:
-    return [p.reason.value for p in order_bound_problems(order, BOUNDS)]
+    return [p.reason.value for p in order_bound_problems(order, BOUNDS, id_pattern=ID_PATTERN)]
 
 
 def test_defaults_are_sane_and_configurable() -> None:
     assert BOUNDS.max_sku_length == 50 and BOUNDS.max_quantity_per_line == 100_000
     assert BoundsConfig(max_lines_per_order=10).max_lines_per_order == 10
-    with pytest.raises(ValueError, match="regular expression"):
-        BoundsConfig(source_id_pattern="([")
+    # The format of a platform's ids is its connector's, not a bound: the old key says where it went
+    with pytest.raises(ValueError, match=r"ConnectorSpec\.id_pattern"):
+        BoundsConfig.model_validate({"source_id_pattern": "^x$"})
     with pytest.raises(ValueError):
         BoundsConfig(max_quantity_per_line=10**20)  # above the ceiling that keeps Decimal sums exact
 
@@ -78,10 +80,10 @@ def test_too_many_lines_is_one_reason_not_one_per_line() -> None:
 
 
 def test_a_source_id_must_be_a_guid_of_bounded_length() -> None:
-    assert source_id_problem(GUID, BOUNDS) is None
-    assert source_id_problem(GUID.upper(), BOUNDS) is None
+    assert source_id_problem(GUID, BOUNDS, pattern=ID_PATTERN) is None
+    assert source_id_problem(GUID.upper(), BOUNDS, pattern=ID_PATTERN) is None
     for bad in ("abc", "A" * 300_000, f"{GUID}\x00", f" {GUID}", "\ud800", "../../x"):
-        problem = source_id_problem(bad, BOUNDS)
+        problem = source_id_problem(bad, BOUNDS, pattern=ID_PATTERN)
         assert problem is not None and problem.reason == ReasonCode.ID_MALFORMED
         problem.detail.encode("utf-8")  # storable: never carries the bad character itself
         assert len(problem.detail) < 200
@@ -104,6 +106,16 @@ def test_a_message_for_another_client_or_source_is_not_served(example_config: Cl
     product = Product(source="other", source_id="p1", sku="A", name="A", updated_at=datetime.now(UTC))
     problem = message_problem(ProductMessage(client=client, trigger="poll", product=product), example_config)
     assert problem is not None and problem.reason == ReasonCode.MESSAGE_NOT_SERVED
+
+
+def test_a_message_s_source_id_is_held_to_its_connector_s_format(example_config: ClientConfig) -> None:
+    # Cin7 Core declares GUID ids (its spec's id_pattern); a message naming a sale by anything else is refused
+    assert example_config.id_pattern("cin7_core") == ID_PATTERN
+    message = IntakeMessage(client=example_config.client, source="cin7_core", source_id="SO-1", trigger="webhook")
+    problem = message_problem(message, example_config)
+    assert problem is not None and problem.reason == ReasonCode.ID_MALFORMED
+    # A platform that declares no format has its ids judged by the neutral bounds alone
+    assert example_config.id_pattern("scend") is None
 
 
 def test_a_submit_message_is_judged_by_its_order_bounds(example_config: ClientConfig) -> None:

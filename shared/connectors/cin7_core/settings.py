@@ -8,6 +8,9 @@ from pydantic import Field
 
 from shared.connectors.settings import PlatformSettings, SecretName
 
+# A Cin7 Core id (SaleID, TaskID, ProductID) is a GUID; webhooks send it in upper case, the API in lower.
+ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+
 
 class Cin7CoreSettings(PlatformSettings):
     type: Literal["cin7_core"] = "cin7_core"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.connectors.cin7_core.settings import Cin7CoreSettings
+from shared.connectors.cin7_core.settings import ID_PATTERN, Cin7CoreSettings
 from shared.connectors.cin7_core.webhooks import SALES, STOCK
 from shared.connectors.spec import BuildContext, ConnectorSpec, Role
 
@@ -47,4 +47,5 @@ SPEC = ConnectorSpec(
     docs="docs/platforms/cin7-core.md",
     inbound=(SALES, STOCK),
     rebuilders="shared.connectors.cin7_core.replays:REBUILDERS",
+    id_pattern=ID_PATTERN,
 )

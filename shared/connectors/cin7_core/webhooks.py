@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.config import BoundsConfig
+from shared.connectors.cin7_core.settings import ID_PATTERN
 from shared.connectors.spec import ChannelContext, Delivery, Role, WebhookChannel
 from shared.errors import PermanentError
-from shared.flows.bounds import id_problem, source_id_problem, text_problem
+from shared.flows.bounds import id_problem, text_problem
 from shared.models import Model, ReasonCode
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.models.stock import StockSyncMessage
@@ -65,7 +66,7 @@ def scan_sale_id(body: bytes, bounds: BoundsConfig) -> str | None:
         candidate = found.group(1).decode("ascii").strip().lower()
     except UnicodeDecodeError:
         return None
-    return candidate if source_id_problem(candidate, bounds) is None else None
+    return candidate if id_problem(candidate, bounds, "sale id", pattern=ID_PATTERN) is None else None
 
 
 class SaleEvent(Model):
@@ -131,7 +132,7 @@ def parse_sale_event(body: bytes | str, bounds: BoundsConfig | None = None) -> S
         raise _invalid(f"field 'SaleID' must be a non-blank string, got a {type(sale_id).__name__}")
     # Webhooks send GUIDs in upper case, the API in lower case; keep the API's form.
     sale_id = sale_id.strip().lower()
-    bad_id = source_id_problem(sale_id, bounds, "field 'SaleID'")
+    bad_id = id_problem(sale_id, bounds, "field 'SaleID'", pattern=ID_PATTERN)
     if bad_id is not None:
         raise PermanentError(bad_id.reason, f"Cin7 webhook: {bad_id.detail}")
     event_type = _text(payload, "EventType")
