@@ -17,9 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from shared.models import CancelRule, Model, ReasonCode, WarehouseStatusRead
-
-CANCELLED = "cancelled"
+from shared.models import CancelRule, FulfilmentStage, Model, ReasonCode, WarehouseStatusRead, stage_of_status
 
 
 class Place(StrEnum):
@@ -124,7 +122,7 @@ def decide(place: Place, status: WarehouseStatusRead | None, rules: Mapping[str,
     if status is None:
         raise ValueError("an order at the warehouse needs its live status to decide")
     described = _described(status)
-    if status.status == CANCELLED:
+    if stage_of_status(status.status) is FulfilmentStage.CANCELLED:
         return CancelDecision(decision=Decision.ALREADY_CANCELLED, reason=f"{described}: already cancelled")
     rule = rules.get(status.code)
     if rule == CancelRule.CANCEL:

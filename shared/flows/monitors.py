@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from shared.config import MismatchConfig, StageSlaConfig
+from shared.models.fulfilment import FulfilmentStage, stage_of_status
 from shared.models.order import Model, WarehouseOrderRef
 from shared.stores.ledger import LedgerEntry, Stage
 
@@ -154,12 +155,13 @@ def mismatch(
             kind=MismatchKind.MISSING_AT_WAREHOUSE,
             detail=f"the ledger holds {where} as {entry.stage.value}; the warehouse does not know it",
         )
-    if observed.status == "cancelled":
+    stage = stage_of_status(observed.status)
+    if stage is FulfilmentStage.CANCELLED:
         return Mismatch(
             kind=MismatchKind.CANCELLED_AT_WAREHOUSE,
             detail=f"{where} is cancelled at the warehouse; the ledger holds it as {entry.stage.value}",
         )
-    if observed.status == "despatched" and not entry.shipments:
+    if stage is FulfilmentStage.DESPATCHED and not entry.shipments:
         since = observed.updated_at or _at(entry, "submitted")
         grace = timedelta(minutes=config.despatched_grace_minutes)
         if since is not None and now - since > grace:

@@ -1,4 +1,5 @@
-"""Canonical shipment (one parcel) as the warehouse reports it, and the source's fulfilment state."""
+"""Canonical shipment (one despatch) as the warehouse reports it. How far a fulfilment has gone is
+`shared.models.fulfilment.FulfilmentStage`; a platform's own fulfilment records stay in its connector."""
 
 from __future__ import annotations
 
@@ -19,10 +20,8 @@ class Shipment(Model):
     """One despatch leaving the warehouse: an order, or one part of a split order, in one or more parcels.
     An order may ship in several despatches; a line may span them."""
 
-    warehouse: str = Field(description="platform that shipped it, e.g. scend")
-    parcel_id: str = Field(
-        description="the warehouse's id for this despatch (Scend: the despatched order's ID): our idempotency key"
-    )
+    warehouse: str = Field(description="platform type that shipped it")
+    parcel_id: str = Field(description="the warehouse's stable id for this despatch: our idempotency key")
     warehouse_order_id: str
     client_reference: str
     despatched_at: datetime
@@ -32,15 +31,3 @@ class Shipment(Model):
     tracking_url: str = ""
     lines: tuple[ShipmentLine, ...] = ()
     updated_at: datetime
-
-
-class FulfilmentTask(Model):
-    """One fulfilment at the source (Cin7 Core: a TaskID with pick, pack and ship stages)."""
-
-    task_id: str
-    pick_status: str = ""
-    pack_status: str = ""
-    ship_status: str = ""
-    boxes: tuple[str, ...] = Field((), description="box / parcel labels on the task's pack or ship lines")
-    picked: tuple[ShipmentLine, ...] = ()
-    shipped: tuple[ShipmentLine, ...] = ()

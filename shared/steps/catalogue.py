@@ -26,7 +26,6 @@ from shared.stores.sku_map import SkuStatus
 logger = Logger(child=True)
 
 FLOW = "product_sync"
-FEED = "cin7_core.products"
 
 
 class SyncResult(StrEnum):
@@ -36,11 +35,16 @@ class SyncResult(StrEnum):
     REJECTED = "rejected"
 
 
+def product_feed(rt: Runtime) -> str:
+    """The product poll's cursor, named by the catalogue source's type ("cin7_core.products")."""
+    return f"{rt.catalogue_source.name}.products"
+
+
 def poll_products(rt: Runtime) -> dict[str, Any]:
     """Products changed since the cursor go to the sync queue; then the long-hold check."""
     result: dict[str, Any] = poll_feed(
         rt,
-        feed=FEED,
+        feed=product_feed(rt),
         overlap_minutes=rt.config.catalogue.poll_overlap_minutes,
         first_lookback=timedelta(days=1),
         read=rt.catalogue_source.products_changed_since,

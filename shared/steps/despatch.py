@@ -1,9 +1,8 @@
 """Despatch and tracking back: poll the warehouse's parcels, write each to the source order once.
 
-Write-back to Cin7 Core is pick -> pack -> ship on a fulfilment task. Cin7 has no idempotency key, so
-the parcel's box label on the task is ours: before writing, the task list is read (one call) and a
-task already carrying this parcel's box is resumed, never duplicated. A new task is added only for a
-second or later parcel, once every earlier task's pick is authorised (Cin7's rule).
+The write-back is the source's own sequence (its ShipmentTarget.write_shipment; Cin7 Core's is described
+there). The ledger keeps, per parcel, the progress token the target claimed before its first write, so a
+write cut short is resumed on the same record, never duplicated.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from shared.stores.exceptions import ExceptionStatus
 logger = Logger(child=True)
 
 FLOW = "shipment_writeback"
-FEED = "scend.shipments"
 
 
 class WritebackResult(StrEnum):
@@ -39,10 +37,11 @@ class WritebackResult(StrEnum):
 
 def poll_despatches(rt: Runtime) -> dict[str, Any]:
     """Parcels changed since the cursor go to the write-back queue; unreadable rows are quarantined."""
-    seen_up_to = rt.cursors.get(FEED)  # parcels re-listed by the overlap window were noted by an earlier poll
+    feed = f"{rt.shipment_source.name}.shipments"  # the warehouse's type names its cursor ("scend.shipments")
+    seen_up_to = rt.cursors.get(feed)  # parcels re-listed by the overlap window were noted by an earlier poll
     result = poll_feed(
         rt,
-        feed=FEED,
+        feed=feed,
         overlap_minutes=rt.config.shipments.poll_overlap_minutes,
         first_lookback=timedelta(days=2),
         read=rt.shipment_source.shipments_since,

@@ -6,22 +6,21 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
+from shared.connectors.spec import Role
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
 
 logger = Logger(child=True)
 
-FEED = "cin7_core.sales"
-VOID_FEED = "cin7_core.voided_sales"
-
 
 def poll_sales(rt: Runtime) -> dict[str, int | str]:
     """Authorised sales changed since the cursor go to intake, which dedupes against the ledger; voided
     ones go to cancellation, where a repeat starts no second execution."""
+    # Cursors are named by the source's type ("cin7_core.sales"), so a second source never shares one.
     result = poll_feed(
         rt,
-        feed=FEED,
+        feed=f"{rt.order_source.name}.sales",
         overlap_minutes=rt.config.orders.poll_overlap_minutes,
         first_lookback=timedelta(days=1),
         read=rt.order_source.orders_changed_since,
@@ -40,9 +39,10 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
     if rt.config.pipelines.cancellation is None:  # no cancellation pipeline: voids are not this stack's to act on
         logger.info("poll done", extra=result)
         return result
+    voided_at = f"voided at {rt.config.spec(rt.config.platform_for(Role.CANCEL_SOURCE)).title}"
     voided = poll_feed(
         rt,
-        feed=VOID_FEED,
+        feed=f"{rt.cancel_source.name}.voided_sales",
         overlap_minutes=rt.config.orders.poll_overlap_minutes,
         first_lookback=timedelta(days=1),
         read=rt.cancel_source.cancelled_since,
@@ -54,7 +54,7 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
             source_id=change.source_id,
             order_number=change.order_number,
             requested_at=change.updated_at,
-            reason="voided at Cin7 Core",
+            reason=voided_at,
             trigger="poll",
             event_type=f"poll:{change.status}",
         ),

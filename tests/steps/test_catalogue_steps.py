@@ -11,7 +11,7 @@ import pytest
 from shared.errors import PermanentError, TransientError
 from shared.models import ReasonCode
 from shared.models.messages import IntakeMessage, ProductMessage
-from shared.steps.catalogue import FEED, SyncResult, poll_products, sync_product
+from shared.steps.catalogue import SyncResult, poll_products, product_feed, sync_product
 from shared.steps.order_intake import IntakeResult, take_in
 from shared.stores.ledger import Stage
 from tests.steps.conftest import Steps
@@ -39,7 +39,7 @@ def test_unchanged_product_costs_no_warehouse_call_and_owned_fields_are_not_over
     assert sync_round(steps) == [SyncResult.CREATED]
     # When the overlap window lists the same version again
     steps.warehouse.calls.clear()
-    steps.rt.cursors.advance(FEED, steps.clock.now() - timedelta(days=2), steps.clock.now())
+    steps.rt.cursors.advance(product_feed(steps.rt), steps.clock.now() - timedelta(days=2), steps.clock.now())
     assert sync_round(steps) == [SyncResult.UNCHANGED]
     # Then no warehouse call is made for it
     assert steps.warehouse.calls == []

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from shared.connectors.scend.mapping import (
     STATUS_BY_ID,
-    WarehouseStatus,
     country_code,
     is_duplicate_message,
     is_unknown_sku_message,
@@ -21,7 +20,7 @@ from shared.connectors.scend.mapping import (
     to_order_request,
 )
 from shared.errors import PermanentError
-from shared.models import Address, Order, OrderLine, ReasonCode
+from shared.models import Address, Order, OrderLine, ReasonCode, WarehouseStatus
 
 ADDRESS = Address(
     name="Jo Smith",

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.connectors.cin7_core.mapping import (
+    FulfilmentTask,
     box_label,
     carrier_label,
     json_quantity,
@@ -36,7 +37,7 @@ from shared.connectors.scend.mapping import (
 )
 from shared.errors import PermanentError
 from shared.models import ReasonCode
-from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
+from shared.models.shipment import Shipment, ShipmentLine
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 SALE_ID = "3f6b2a9c-5d14-4e8b-9a27-c1e0f4d8b317"

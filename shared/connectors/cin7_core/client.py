@@ -24,6 +24,7 @@ from shared.connectors.cin7_core.mapping import (
     SHIP,
     SOURCE,
     VOIDED,
+    FulfilmentTask,
     WireAvailabilityRow,
     added_task,
     box_label,
@@ -58,7 +59,7 @@ from shared.errors import NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode
 from shared.models.feed import Rejected
 from shared.models.product import Product
-from shared.models.shipment import FulfilmentTask, Shipment
+from shared.models.shipment import Shipment
 from shared.models.stock import StockRow
 from shared.ports import OrderChange
 from shared.redaction import module_logger

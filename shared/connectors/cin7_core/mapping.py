@@ -17,9 +17,9 @@ from pydantic_core import PydanticCustomError
 
 from shared.errors import PermanentError
 from shared.flows.bounds import sane_magnitude
-from shared.models import Address, Order, OrderLine, ReasonCode
+from shared.models import Address, FulfilmentStage, Model, Order, OrderLine, ReasonCode
 from shared.models.product import Product
-from shared.models.shipment import FulfilmentTask, Shipment, ShipmentLine
+from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import StockRow
 from shared.ports import OrderChange
 
@@ -617,6 +617,36 @@ def _per_sku(lines: Any) -> tuple[ShipmentLine, ...]:
     for sku, quantity in lines:
         totals[sku] = totals.get(sku, Decimal(0)) + quantity
     return tuple(ShipmentLine(sku=sku, quantity=quantity) for sku, quantity in totals.items() if quantity)
+
+
+PARTLY_AUTHORISED = "PARTIALLY AUTHORISED"  # a ship stage with some of its boxes shipped
+
+
+class FulfilmentTask(Model):
+    """One Cin7 fulfilment task (TaskID) with its pick, pack and ship statuses as Cin7 writes them (upper
+    case); `stage` is how far it has gone in the canonical vocabulary."""
+
+    task_id: str
+    pick_status: str = ""
+    pack_status: str = ""
+    ship_status: str = ""
+    boxes: tuple[str, ...] = Field((), description="box / parcel labels on the task's pack or ship lines")
+    picked: tuple[ShipmentLine, ...] = ()
+    shipped: tuple[ShipmentLine, ...] = ()
+
+    @property
+    def stage(self) -> FulfilmentStage:
+        if VOIDED in (self.pick_status, self.pack_status, self.ship_status):
+            return FulfilmentStage.CANCELLED
+        if self.ship_status == AUTHORISED:
+            return FulfilmentStage.DESPATCHED
+        if self.ship_status == PARTLY_AUTHORISED:
+            return FulfilmentStage.PART_DESPATCHED
+        if self.pack_status == AUTHORISED:
+            return FulfilmentStage.PACKED
+        if self.pick_status == AUTHORISED:
+            return FulfilmentStage.PICKED
+        return FulfilmentStage.ORDERED
 
 
 def _task(wire: WireFulfilment) -> FulfilmentTask:

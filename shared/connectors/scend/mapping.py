@@ -16,33 +16,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, ValidationError
 
 from shared.errors import PermanentError
-from shared.models import Order, OrderLine, ReasonCode
+from shared.models import Order, OrderLine, ReasonCode, WarehouseStatus
 from shared.models.product import Product
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import RejectedPush, StockPush, StockRow
 
 PENNY = Decimal("0.01")
-
-
-class WarehouseStatus(StrEnum):
-    """Neutral order status the rest of Hopline speaks (ports.FulfilmentTarget)."""
-
-    NEW = "new"
-    AWAITING_PICKING = "awaiting_picking"
-    PICKING = "picking"
-    PICKED = "picked"
-    PACKED = "packed"
-    DESPATCHED = "despatched"
-    CANCELLED = "cancelled"
-    ON_HOLD = "on_hold"
-    BACKORDER = "backorder"
-    UNKNOWN = "unknown"
 
 
 # Mintsoft OrderStatusId -> neutral status (card section 3.3; ids from GET /api/Order/Statuses).

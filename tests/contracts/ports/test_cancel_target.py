@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from shared.connectors.scend.mapping import WarehouseStatus
 from shared.connectors.spec import Role
+from shared.models import WarehouseStatus
 from shared.ports import CancelTarget
 from tests.contracts.ports.worlds import Subject, WarehouseWorld
 
