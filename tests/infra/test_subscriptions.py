@@ -128,10 +128,10 @@ def test_an_eventbridge_source_is_forwarded_by_one_rule_onto_the_queue(toy_regis
     assert rule["EventPattern"] == {"source": [EVENT_SOURCE]}
     [target] = rule["Targets"]
     assert target["Arn"] == intake_arn
-    # And the queue admits EventBridge only for that rule
+    # And the queue admits EventBridge only for that rule (CDK's SQS target grants sending, with its lookups)
     [(_, statement)] = allows(stack, resources)
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Action"] == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
     assert statement["Resource"] == intake_arn
     rule_id = next(key for key, props in of_type(resources, "AWS::Events::Rule").items() if "EventPattern" in props)
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
