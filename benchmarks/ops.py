@@ -159,7 +159,7 @@ def bench_sla_alert(trials: int = 6, step_seconds: int = 5) -> dict[str, Any]:
                 )
                 local.call_api(
                     "POST",
-                    "/webhooks/cin7-core",
+                    local.webhook_path(Role.ORDER_SOURCE, "sales"),
                     headers={"X-Hopline-Webhook-Secret": "s"},
                     body=json.dumps(cin7.webhook_payload(sale)),
                 )

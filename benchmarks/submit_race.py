@@ -40,6 +40,7 @@ def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed:
     from sandbox.simulators.scend import ScendSimulator
     from shared.clock import VirtualClock
     from shared.config import config_for_client
+    from shared.connectors.spec import Role
     from shared.models.messages import SubmitMessage
     from shared.steps.order_submit import submit_order
 
@@ -78,7 +79,7 @@ def bench_submit_race(rounds: int = 20, threads: int = 8, sales: int = 10, seed:
                     )
                     local.call_api(
                         "POST",
-                        "/webhooks/cin7-core",
+                        local.webhook_path(Role.ORDER_SOURCE, "sales"),
                         headers={"X-Hopline-Webhook-Secret": "s"},
                         body=json.dumps(cin7.webhook_payload(sale)),
                     )

@@ -19,7 +19,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from shared.connectors.spec import Role
 from shared.models.order import Model
 from shared.redaction import hop_logger
 from shared.runtime import Runtime, runtime
@@ -195,22 +194,27 @@ def task_hop(model: type[M], step: Callable[[M, Runtime], Any], *, metric: str |
     return _decorated(shape, lambda_handler)
 
 
-def webhook_hop(path: str, role: Role, channel: str) -> Handler:
-    """An API Gateway route into the one webhook step: the channel of the platform playing `role`."""
+def webhook_hop() -> Handler:
+    """The one webhook receiver: `POST /webhooks/{platform}/{channel}` into the one webhook step.
+
+    API Gateway holds one explicit resource per route the topology derives; the platform instance and the
+    channel are read from the request's path, so a route the client does not serve answers 404 here too.
+    """
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
     from shared.steps.webhooks import answer_json, receive
+    from shared.topology import WEBHOOK_PATH
 
     shape = HopShape("webhook", receive, hop_logger(), Tracer(), Metrics())
     app = APIGatewayRestResolver()
 
-    @app.post(path)
-    def route() -> Response[str]:
+    @app.post(WEBHOOK_PATH.replace("{", "<").replace("}", ">"))
+    def route(platform: str, channel: str) -> Response[str]:
         rt = runtime()
         event = app.current_event
         answer = shape.step(
             rt,
-            rt.config.platform_for(role),
+            platform,
             channel,
             headers=event.headers,
             multi_value_headers=event.raw_event.get("multiValueHeaders"),

@@ -6,6 +6,9 @@ from collections.abc import Callable
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -122,7 +125,7 @@ class HoplineClientStack(cdk.Stack):
             self.functions[hop.name] = function
             trigger = hop.trigger
             if isinstance(trigger, topology.ApiTrigger):
-                routes.append(WebhookRoute(trigger.method, trigger.path, function.function))
+                routes += [WebhookRoute(r.method, r.path, function.function, r.header) for r in trigger.routes]
             elif isinstance(trigger, topology.ScheduleTrigger):
                 rule_name = physical_name(client, hop.name)
                 schedule = HopSchedule(
@@ -178,29 +181,52 @@ class HoplineClientStack(cdk.Stack):
             thresholds=thresholds,
         ).dashboard
 
+        self.routes = tuple(self.topology.routes)
         if routes:
-            self.webhook_api = WebhookApi(
-                self,
-                "WebhookApi",
-                api_name=physical_name(client, "webhooks"),
-                routes=routes,
-                # The headers the platforms' inbound channels authenticate with (their connectors name the field).
-                required_headers=tuple(
-                    sorted(
-                        {
-                            str(getattr(settings, channel.header_field))
-                            for name, settings in config.platforms.items()
-                            for channel in config.spec(name).inbound
-                            if channel.header_field and getattr(settings, channel.secret_field, None)
-                        }
-                    )
-                ),
-            )
+            self.webhook_api = WebhookApi(self, "WebhookApi", api_name=physical_name(client, "webhooks"), routes=routes)
+        self._subscriptions()
         self._outputs()
         apply_suppressions(self, CLIENT_STACK)
 
+    def _subscriptions(self) -> None:
+        """Platforms that deliver into a queue themselves: only the configured sender may, and only there."""
+        for sub in self.topology.subscriptions:
+            queue = self.queues[sub.queue].queue
+            name = f"{pascal(sub.platform)}{pascal(sub.channel.name)}"
+            if sub.channel.delivery == "sqs":
+                queue.add_to_resource_policy(
+                    iam.PolicyStatement(
+                        sid=f"Subscription{name}",
+                        principals=[iam.ArnPrincipal(sub.principal)],
+                        actions=[topology.SEND_MESSAGE],
+                        resources=[queue.queue_arn],
+                    )
+                )
+            else:  # eventbridge: the platform's partner event source is its own bus; one rule onto the queue
+                bus = events.EventBus.from_event_bus_name(self, f"{name}EventBus", sub.principal)
+                events.Rule(
+                    self,
+                    f"{name}Subscription",
+                    event_bus=bus,
+                    description=sub.channel.purpose[:512],
+                    event_pattern=events.EventPattern(source=[sub.principal]),
+                    targets=[targets.SqsQueue(queue)],
+                )
+
     def _outputs(self) -> None:
         """What the ops command and runbooks look up with describe-stacks."""
+        for route in self.routes:
+            spec = self.config.spec(route.platform)
+            channel = spec.channel(route.channel)
+            where = channel.register_in if channel is not None and channel.register_in else "its webhook settings"
+            cdk.CfnOutput(
+                self,
+                f"WebhookUrl{pascal(route.platform)}{pascal(route.channel)}",
+                value=self.webhook_api.api.url_for_path(route.path),
+                description=f"The {route.channel} webhook of {route.platform}: register it in {spec.title} {where}"[
+                    :1024
+                ],
+            )
         for name, queue in self.queues.items():
             cdk.CfnOutput(self, f"QueueUrl{pascal(name)}", value=queue.queue.queue_url)
             cdk.CfnOutput(self, f"DeadLetterQueueUrl{pascal(name)}", value=queue.dlq.queue_url)

@@ -36,6 +36,7 @@ from sandbox import grants
 from shared import topology, wiring
 from shared.clock import VirtualClock
 from shared.config import CLIENT_CONFIG_ENV, ClientConfig
+from shared.connectors.spec import Role
 
 REGION = "eu-west-2"
 ASYNC_ATTEMPTS = 3  # Lambda asynchronous invocation: the first try and two retries
@@ -356,7 +357,7 @@ class LocalHopline:
 
     def hop_environment(self, hop_name: str) -> dict[str, str]:
         """Exactly the environment the hop's deployed function carries (infra/ sets the same)."""
-        return wiring.hop_environment(self.config, topology.hop(hop_name), self.names)
+        return wiring.hop_environment(self.config, self.deployed.hop(hop_name), self.names)
 
     def hop_runtime(self, hop_name: str) -> Any:
         """The hop's Runtime, built from its environment alone; kept across invocations like a warm function."""
@@ -392,7 +393,7 @@ class LocalHopline:
 
     def handler(self, hop_name: str) -> Any:
         if hop_name not in self.modules:
-            self.modules[hop_name] = _import_hop(topology.hop(hop_name), self.hop_environment(hop_name))
+            self.modules[hop_name] = _import_hop(self.deployed.hop(hop_name), self.hop_environment(hop_name))
         return self.modules[hop_name].lambda_handler
 
     def _context(self, hop_name: str) -> FakeContext:
@@ -404,11 +405,13 @@ class LocalHopline:
 
     # -- triggers -------------------------------------------------------------------------------
     def call_api(self, method: str, path: str, *, headers: dict[str, str], body: str) -> tuple[int, dict[str, Any]]:
-        """What API Gateway's Lambda proxy integration would deliver to the hop routed at (method, path)."""
+        """What API Gateway's Lambda proxy integration would deliver to the hop routed at (method, path): only
+        the routes the topology derives for this client exist (`webhook_path` names one)."""
         hop = next(
             h
             for h in self.deployed.hops
-            if isinstance(h.trigger, topology.ApiTrigger) and h.trigger.path == path and h.trigger.method == method
+            if isinstance(h.trigger, topology.ApiTrigger)
+            and any((r.method, r.path) == (method, path) for r in h.trigger.routes)
         )
         event = {
             "resource": path,
@@ -434,6 +437,10 @@ class LocalHopline:
         self.invocations[hop.name] += 1
         response = self._call(hop.name, event)
         return int(response["statusCode"]), json.loads(response.get("body") or "{}")
+
+    def webhook_path(self, role: Role, channel: str) -> str:
+        """The route of `channel` of the platform playing `role` for this client (what its settings register)."""
+        return topology.webhook_route_path(self.config.platform_for(role), channel)
 
     def run_schedule(self, hop_name: str) -> Any:
         """EventBridge invokes asynchronously: Lambda retries a failed run twice, then sends the event to
@@ -463,7 +470,7 @@ class LocalHopline:
         from shared import runtime as runtime_module
 
         handler = self.handler(hop_name)
-        hop = topology.hop(hop_name)
+        hop = self.deployed.hop(hop_name)
         router = _thread_stdout()
         if isinstance(self.log, io.StringIO):
             with self._log_lock:

@@ -248,7 +248,7 @@ def _drive(
     from sandbox import stock_day
 
     header = cast(Cin7CoreSettings, local.config.settings_for(Role.ORDER_SOURCE)).webhook_header
-    path = "/webhooks/cin7-core"
+    path = local.webhook_path(Role.ORDER_SOURCE, "sales")
     kinds = list(KINDS)
     weights = [KINDS[k][0] for k in kinds]
     planned: list[PlannedSale] = []

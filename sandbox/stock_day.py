@@ -20,7 +20,7 @@ from shared.connectors.spec import Role
 
 WAREHOUSE_LOCATION = "Scend UK"
 OTHER_LOCATIONS = ("Retail Store",)
-STOCK_PATH = "/webhooks/cin7-core/stock"
+STOCK_CHANNEL = "stock"  # Cin7 Core's stock-level channel, served at /webhooks/<instance>/stock
 # In turn, so every kind happens on any day with five incidents or more.
 INCIDENTS = ("receipt", "spike", "retail_sale", "damage", "receipt")
 
@@ -54,7 +54,7 @@ def send_event(local: Any, cin7: Any, secret: str, skus: list[str], day: StockDa
     header = cast(Cin7CoreSettings, local.config.settings_for(Role.STOCK_MASTER)).webhook_header
     status, _ = local.call_api(
         "POST",
-        STOCK_PATH,
+        local.webhook_path(Role.STOCK_MASTER, STOCK_CHANNEL),
         headers={header: secret, "Content-Type": "application/json"},
         body=json.dumps(cin7.stock_webhook_payload(skus), default=str),
     )

@@ -73,8 +73,9 @@ class HopFunction(Construct):
             environment=dict(environment),
         )
 
-        for name in hop.sends_to:
-            self._allow([topology.SEND_MESSAGE], [queues[name].queue.queue_arn])
+        for name in hop.sends_to:  # a queue of a pipeline the client does not run is not there (as in wiring)
+            if name in queues:
+                self._allow([topology.SEND_MESSAGE], [queues[name].queue.queue_arn])
         for name, actions in hop.tables.items():
             table = tables[name]
             self._allow(actions, [table.table_arn])

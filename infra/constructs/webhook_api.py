@@ -1,4 +1,4 @@
-"""The public webhook entrance: a throttled, access-logged REST API with one route per API-triggered hop."""
+"""The public webhook entrance: a throttled, access-logged REST API with one explicit resource per route."""
 
 from __future__ import annotations
 
@@ -36,9 +36,12 @@ _ACCESS_LOG_FIELDS = {
 
 @dataclass(frozen=True)
 class WebhookRoute:
+    """One explicit resource and method; `header` is the request header API Gateway requires on it."""
+
     method: str
     path: str
     function: lambda_.IFunction
+    header: str | None = None
 
 
 class WebhookApi(Construct):
@@ -51,7 +54,6 @@ class WebhookApi(Construct):
         *,
         api_name: str,
         routes: Sequence[WebhookRoute],
-        required_headers: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
@@ -77,18 +79,19 @@ class WebhookApi(Construct):
                 tracing_enabled=True,
             ),
         )
-        # The shared-secret header must be present: requests without it are refused here, before the
+        # Each route's shared-secret header must be present: requests without it are refused here, before the
         # function runs. No body model on purpose: the receiver archives a malformed payload before it
         # refuses it, and a 400 at the edge would lose that evidence. The validator validates bodies too,
         # so a model attached to a future route is enforced.
         validator = self.api.add_request_validator(
             "RequestValidator", validate_request_body=True, validate_request_parameters=True
         )
+        # Only real routes exist: no {proxy+} or path variable, so any other path is refused at the edge.
         for route in routes:
             resource = self.api.root.resource_for_path(route.path.strip("/"))
             resource.add_method(
                 route.method.upper(),
                 apigateway.LambdaIntegration(route.function, proxy=True, allow_test_invoke=False),
                 request_validator=validator,
-                request_parameters={f"method.request.header.{header}": True for header in required_headers},
+                request_parameters={f"method.request.header.{route.header}": True} if route.header else None,
             )

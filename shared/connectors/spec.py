@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.connectors.settings import PlatformSettings
 
@@ -75,13 +75,15 @@ class WebhookChannel:
     multi_value_headers, secret, settings)` proves origin (a refusal is a 401 with no side effect);
     `archive_id(body, bounds)` names the record a body is about, for its archive key, before parsing;
     `parse(body, ctx)` returns the deliveries or raises PermanentError with a reason, which is quarantined
-    and answered 2xx (platforms disable a hook that keeps failing). `header_field` names the
-    settings attribute holding the header API Gateway must see.
+    and answered 2xx (platforms disable a hook that keeps failing). `secret_field` names the settings
+    attribute holding the secret's name (the route exists only when it is set: the secret is granted as
+    `platforms.<instance>.<secret_field>`); `header_field` names the one holding the header API Gateway
+    must see.
     """
 
     name: str
     purpose: str
-    roles: tuple[Role, ...]  # the first one the platform plays names the secret (`<role>.<secret_field>`)
+    roles: tuple[Role, ...]
     sends_to: tuple[str, ...]
     flow: str  # the exception inbox's flow for what it quarantines
     archive_kind: str
@@ -92,6 +94,29 @@ class WebhookChannel:
     replay_payload: str | None = None  # shared.stores.exceptions.PayloadReplay value
     secret_field: str = "webhook_secret"  # noqa: S105 (the settings field naming the secret, not a secret)
     header_field: str | None = None
+    register_in: str = ""  # where in the platform its URL is registered (the stack output says so)
+
+
+@dataclass(frozen=True)
+class SubscriptionChannel:
+    """Messages a platform pushes into one of our queues itself (e.g. a commercetools Subscription), with no
+    receiver hop in between: only the platform's own principal may deliver, so its origin is proven by IAM.
+
+    The channel exists when its platform plays one of `roles` in a configured pipeline and its settings name
+    the sender (`principal_field`): for `delivery="sqs"` an IAM principal ARN, granted `sqs:SendMessage` on
+    `queue` alone by the queue's resource policy; for `delivery="eventbridge"` the partner event source
+    (its event bus), from which one rule forwards the source's events onto `queue`. `queue` is a topology
+    queue of the pipeline the channel serves; `parse(body, ctx)` is how its consumer reads one delivered
+    message into the deliveries it asks for, raising PermanentError with a reason for what it cannot read.
+    """
+
+    name: str
+    purpose: str
+    roles: tuple[Role, ...]
+    queue: str
+    delivery: Literal["sqs", "eventbridge"]
+    principal_field: str
+    parse: Callable[[bytes, ChannelContext], list[Delivery]]
 
 
 @dataclass(frozen=True)
@@ -113,6 +138,7 @@ class ConnectorSpec:
     docs: str
     statuses: str | None = None
     inbound: tuple[WebhookChannel, ...] = ()
+    subscriptions: tuple[SubscriptionChannel, ...] = ()
     # How a quarantined payload of each kind (PayloadReplay value) is rebuilt into (queue, message) with the
     # code running now: "module:MAPPING" of kind -> function(client, payload, now, archive_key).
     rebuilders: str | None = None

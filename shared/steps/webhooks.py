@@ -16,8 +16,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from shared import topology
 from shared.config import BoundsConfig
-from shared.connectors.spec import ChannelContext, Role, WebhookChannel
+from shared.connectors.spec import ChannelContext, WebhookChannel
 from shared.errors import PermanentError
 from shared.models import ReasonCode, owner_of
 from shared.runtime import Runtime
@@ -34,16 +35,10 @@ class Answer:
     metric: str
 
 
-def channel_for(rt: Runtime, instance: str, channel: str) -> tuple[WebhookChannel, Role] | None:
-    """The channel served at /webhooks/{instance}/{channel} for this client, and the role it serves there:
-    the first of the channel's roles the platform plays in a configured pipeline."""
-    if instance not in rt.config.platforms:
-        return None
-    found = rt.config.spec(instance).channel(channel)
-    if found is None:
-        return None
-    role = next((r for r in found.roles if rt.config.plays(r) and rt.config.platform_for(r) == instance), None)
-    return (found, role) if role is not None else None
+def channel_for(rt: Runtime, instance: str, channel: str) -> WebhookChannel | None:
+    """The channel served at /webhooks/{instance}/{channel} for this client: one the topology routes (its
+    platform plays one of the channel's roles in a configured pipeline and names its secret)."""
+    return next((c for name, c in topology.webhook_channels(rt.config) if (name, c.name) == (instance, channel)), None)
 
 
 def receive(
@@ -56,13 +51,12 @@ def receive(
     body: Any,
     is_base64: bool,
 ) -> Answer:
-    served = channel_for(rt, instance, channel_name)
-    if served is None:
+    channel = channel_for(rt, instance, channel_name)
+    if channel is None:
         return Answer(404, {"error": "no such webhook"}, "WebhookUnknown")
-    channel, role = served
     settings = rt.config.platforms[instance]
-    # The hop is granted the secret by the role it serves; the config says which platform plays it.
-    secret = rt.secret(f"{role.value}.{channel.secret_field}")["secret"]
+    # The receiver is granted each routed channel's secret by its platform instance.
+    secret = rt.secret(topology.webhook_secret_path(instance, channel))["secret"]
     if not channel.verify(headers or {}, multi_value_headers, secret, settings):
         logger.warning(
             "webhook rejected: missing or wrong credentials", extra={"platform": instance, "channel": channel.name}

@@ -58,7 +58,7 @@ class Harness:
     def webhook(self, sale_id: str, *, secret: str = "hook-secret", body: str | None = None) -> tuple[int, dict]:
         header = self.local.config.platforms["cin7"].webhook_header  # type: ignore[attr-defined]
         payload = body if body is not None else json.dumps(self.cin7.webhook_payload(sale_id))
-        return self.local.call_api("POST", "/webhooks/cin7-core", headers={header: secret}, body=payload)
+        return self.local.call_api("POST", "/webhooks/cin7/sales", headers={header: secret}, body=payload)
 
     def queue_bodies(self, queue: str) -> list[dict[str, Any]]:
         """Read (and consume) what is waiting in a queue."""

@@ -203,8 +203,9 @@ def call_webhook(
     base64_flag: bool = False,
 ) -> str:
     """One webhook case through the real handler; asserts its outcome and returns it for the counts."""
-    hop = "webhook_receiver" if edge == "webhook_receiver" else "stock_webhook"
-    path = "/webhooks/cin7-core" if hop == "webhook_receiver" else "/webhooks/cin7-core/stock"
+    # One receiver serves both channels: the edge names the channel's route.
+    hop = "webhook_receiver"
+    path = "/webhooks/cin7/sales" if edge == "webhook_receiver" else "/webhooks/cin7/stock"
     effects.clear()
     try:
         response = harness.invoke(hop, api_event(path, body, headers=headers, base64_flag=base64_flag))

@@ -33,7 +33,7 @@ def seed(harness: Harness, sku: str = "TEE-WHT-L", units: int = 40, retail: int 
 def stock_event(harness: Harness, skus: list[str], *, secret: str = "hook-secret", body: str | None = None):
     header = harness.local.config.platforms["cin7"].webhook_header  # type: ignore[attr-defined]
     payload = body if body is not None else json.dumps(harness.cin7.stock_webhook_payload(skus), default=str)
-    return harness.local.call_api("POST", "/webhooks/cin7-core/stock", headers={header: secret}, body=payload)
+    return harness.local.call_api("POST", "/webhooks/cin7/stock", headers={header: secret}, body=payload)
 
 
 def test_schedule_pushes_available_less_buffer_from_included_locations_only(harness: Harness) -> None:

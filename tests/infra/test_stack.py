@@ -20,12 +20,14 @@ from infra.stack import HoplineClientStack
 from sandbox.local import MOTO_CONFIG, LocalHopline
 from shared import topology
 from shared.clock import VirtualClock
-from shared.config import ClientConfig
+from shared.config import ClientConfig, config_for_client
 from tests.infra.nag_report import problems, suppressed_by_rule
 
 pytestmark = pytest.mark.infra
 
 CLIENT = "example-cin7-scend"
+# The hops as the example client deploys them: the receiver with the routes, queues and secrets of its channels.
+HOPS = topology.for_config(config_for_client(CLIENT)).hops
 # W3005: CDK writes DependsOn next to a GetAtt that already implies it; redundant, harmless.
 IGNORED_LINT_RULES = {"W3005"}
 
@@ -115,7 +117,7 @@ def test_every_queue_is_encrypted_tls_only_with_the_agreed_retention(resources: 
 
 def test_every_event_source_mapping_reports_batch_item_failures(resources: dict[str, Any]) -> None:
     mappings = of_type(resources, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == sum(isinstance(hop.trigger, topology.QueueTrigger) for hop in topology.HOPS)
+    assert len(mappings) == sum(isinstance(hop.trigger, topology.QueueTrigger) for hop in HOPS)
     for props in mappings.values():
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
@@ -151,10 +153,10 @@ def test_every_table_is_on_demand_recoverable_and_encrypted(resources: dict[str,
 
 def test_one_function_per_hop_on_python_312_or_later_with_tracing_and_retained_logs(resources: dict[str, Any]) -> None:
     functions = function_by_handler(resources)
-    assert len(of_type(resources, "AWS::Lambda::Function")) == len(topology.HOPS)
-    assert set(functions) == {hop.handler for hop in topology.HOPS}
+    assert len(of_type(resources, "AWS::Lambda::Function")) == len(HOPS)
+    assert set(functions) == {hop.handler for hop in HOPS}
     log_groups = of_type(resources, "AWS::Logs::LogGroup")
-    for hop in topology.HOPS:
+    for hop in HOPS:
         _, props = functions[hop.handler]
         major, minor = (int(part) for part in props["Runtime"].removeprefix("python").split("."))
         assert (major, minor) >= (3, 12)
@@ -171,7 +173,7 @@ def test_function_environment_names_what_the_hop_declares_and_never_a_secret_val
     resources: dict[str, Any], example_config: ClientConfig
 ) -> None:
     functions = function_by_handler(resources)
-    for hop in topology.HOPS:
+    for hop in HOPS:
         variables = functions[hop.handler][1]["Environment"]["Variables"]
         assert variables["POWERTOOLS_SERVICE_NAME"] == f"hopline-{hop.name}"
         assert variables["CLIENT_ID"] == example_config.client
@@ -190,7 +192,7 @@ def test_each_hop_may_send_only_to_the_queues_it_declares(resources: dict[str, A
     functions = function_by_handler(resources)
     roles_policies = of_type(resources, "AWS::IAM::Policy")
     queue_names = {key: props.get("QueueName") for key, props in of_type(resources, "AWS::SQS::Queue").items()}
-    for hop in topology.HOPS:
+    for hop in HOPS:
         role = getatt_target(functions[hop.handler][1]["Role"])
         sendable = {
             queue_names[getatt_target(resource)]
@@ -250,7 +252,7 @@ def test_the_schedule_runs_the_configured_expression_and_parks_failures(
     rules = of_type(resources, "AWS::Events::Rule")
     functions = function_by_handler(resources)
     dlqs = dead_letter_queues(resources)
-    scheduled = [hop for hop in topology.HOPS if isinstance(hop.trigger, topology.ScheduleTrigger)]
+    scheduled = [hop for hop in HOPS if isinstance(hop.trigger, topology.ScheduleTrigger)]
     assert len(rules) == len(scheduled)
     for hop in scheduled:
         assert isinstance(hop.trigger, topology.ScheduleTrigger)
@@ -324,8 +326,8 @@ def test_archive_bucket_is_private_encrypted_versioned_and_expires_after_retenti
         assert example_config.archive.retention_days in expirations
 
 
-def test_webhook_api_is_throttled_logged_and_requires_the_secret_header_on_each_api_hop(
-    resources: dict[str, Any], example_config: ClientConfig
+def test_webhook_api_is_throttled_logged_and_has_one_resource_per_route_requiring_its_header(
+    synthesized: tuple[cdk.Stack, Template, Path], resources: dict[str, Any]
 ) -> None:
     (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
     (settings,) = stage["MethodSettings"]
@@ -333,18 +335,49 @@ def test_webhook_api_is_throttled_logged_and_requires_the_secret_header_on_each_
     assert settings["ThrottlingBurstLimit"] > 0
     assert "DestinationArn" in stage["AccessLogSetting"]
     functions = {key: props["Handler"] for key, props in of_type(resources, "AWS::Lambda::Function").items()}
-    methods = of_type(resources, "AWS::ApiGateway::Method")
-    routed = {}
-    for props in methods.values():
+    api_resources = of_type(resources, "AWS::ApiGateway::Resource")
+
+    def path_of(resource_id: str) -> str:
+        props = api_resources[resource_id]
+        parent = props["ParentId"]
+        head = path_of(parent["Ref"]) if isinstance(parent, dict) and "Ref" in parent else ""
+        return f"{head}/{props['PathPart']}"
+
+    # Given the methods API Gateway holds: their path, handler and the headers they require
+    routed = set()
+    for props in of_type(resources, "AWS::ApiGateway::Method").values():
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert "RequestValidatorId" in props
-        header = f"method.request.header.{example_config.platforms['cin7'].webhook_header}"  # type: ignore[attr-defined]
-        assert props["RequestParameters"] == {header: True}
         uri_parts = props["Integration"]["Uri"]["Fn::Join"][1]
         (function_id,) = [getatt_target(part) for part in uri_parts if isinstance(part, dict)]
-        routed[functions[function_id]] = props["HttpMethod"]
-    api_hops = {hop.handler: hop.trigger for hop in topology.HOPS if isinstance(hop.trigger, topology.ApiTrigger)}
-    assert routed == {handler: trigger.method for handler, trigger in api_hops.items()}
+        routed.add(
+            (
+                props["HttpMethod"],
+                path_of(props["ResourceId"]["Ref"]),
+                functions[function_id],
+                tuple(props["RequestParameters"]),
+            )
+        )
+    # Then they are exactly the derived routes, each into the one receiver and requiring its channel's header
+    receiver = next(h for h in HOPS if h.name == topology.WEBHOOK_RECEIVER)
+    assert routed == {
+        ("POST", "/webhooks/cin7/sales", receiver.handler, ("method.request.header.X-Hopline-Webhook-Secret",)),
+        ("POST", "/webhooks/cin7/stock", receiver.handler, ("method.request.header.X-Hopline-Webhook-Secret",)),
+    }
+    # And only real routes exist: no path variable or catch-all resource
+    assert all("{" not in props["PathPart"] for props in api_resources.values())
+
+
+def test_each_webhook_route_has_an_output_saying_where_to_register_it(template: Template) -> None:
+    outputs = template.to_json()["Outputs"]
+    urls = {key: value for key, value in outputs.items() if key.startswith("WebhookUrl")}
+    assert sorted(urls) == ["WebhookUrlCin7Sales", "WebhookUrlCin7Stock"]
+    assert "Sale/OrderAuthorised" in urls["WebhookUrlCin7Sales"]["Description"]
+    assert "Stock/AvailableStockLevelChanged" in urls["WebhookUrlCin7Stock"]["Description"]
+    for key, output in urls.items():
+        assert "Cin7 Core" in output["Description"], key
+        joined = json.dumps(output["Value"])
+        assert joined.endswith('"/webhooks/cin7/sales"]]}') or joined.endswith('"/webhooks/cin7/stock"]]}'), joined
 
 
 def test_cfn_lint_finds_no_errors(synthesized: tuple[cdk.Stack, Template, Path]) -> None:
@@ -398,7 +431,7 @@ def test_every_hop_carries_the_same_environment_in_the_stack_as_in_the_local_run
     deployed_as |= {sandbox.names.buckets[n]: ref(b) for n, b in stack.buckets.items()}
     deployed_as |= {sandbox.names.state_machines[n]: ref(m.state_machine) for n, m in stack.state_machines.items()}
     functions = function_by_handler(resources)
-    for hop in topology.HOPS:
+    for hop in HOPS:
         # When the sandbox builds the runtime it invokes the hop with
         given = sandbox.hop_runtime(hop.name).environment
         # Then that is the hop's wiring, and the deployed function carries the same variables, naming the same
@@ -432,7 +465,7 @@ def test_each_hop_role_allows_exactly_the_actions_its_topology_declares(
 
     functions = function_by_handler(resources)
     policies = of_type(resources, "AWS::IAM::Policy")
-    for hop in topology.HOPS:
+    for hop in HOPS:
         # Given what the synthesized policies of the hop's role allow, resource by resource
         role = getatt_target(functions[hop.handler][1]["Role"])
         granted: dict[str, set[str]] = defaultdict(set)
@@ -503,13 +536,13 @@ def test_every_hop_that_calls_a_platform_shares_its_budget_table_and_declares_it
 ) -> None:
     functions = function_by_handler(resources)
     budget_env = topology.table_env(topology.BUDGET_TABLE)
-    for hop in topology.HOPS:
+    for hop in HOPS:
         _, props = functions[hop.handler]
         variables = props["Environment"]["Variables"]
         assert variables[topology.PRIORITY_ENV] == hop.priority, hop.name
         if any(path.endswith("credentials_secret") for path in hop.secrets):
             assert budget_env in variables, hop.name
-    assert {h.name for h in topology.HOPS if h.priority == "background"} >= {
+    assert {h.name for h in HOPS if h.priority == "background"} >= {
         "read_stock",
         "push_stock",
         "reconcile_stock",
@@ -526,7 +559,7 @@ def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
     assert len(names) == len(alarms)
     assert all(name.startswith(prefix) for name in names)
     # One depth alarm per DLQ (work queues and schedules), an age alarm per work queue and its DLQ, one per alert
-    scheduled = [h.name for h in topology.HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
+    scheduled = [h.name for h in HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
     expected = {
         f"{prefix}{q.name}-{kind}"
         for q in topology.QUEUES
@@ -604,7 +637,7 @@ def test_archive_retention_follows_the_client_config(tmp_path: Path, example_con
 
 def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
     """The figure quoted in the docs: one stack's alarms, derived from the topology."""
-    scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in topology.HOPS)
+    scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in HOPS)
     expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
     assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
 

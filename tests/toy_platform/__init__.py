@@ -1,15 +1,23 @@
 """A platform that exists only in the tests: one settings model, one spec, one builder. Adding it to the
-registry and naming it in a client file is all it takes to run a pipeline from it."""
+registry and naming it in a client file is all it takes to run a pipeline from it.
+
+It also delivers order events into our queue itself, as a commercetools Subscription does: straight to SQS as
+an IAM principal, or through its own EventBridge partner source. Its settings name the sender; the stack
+admits that sender alone."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field
 
 from shared.connectors.settings import PlatformSettings, SecretName
-from shared.connectors.spec import BuildContext, ConnectorSpec, Role
+from shared.connectors.spec import BuildContext, ChannelContext, ConnectorSpec, Delivery, Role, SubscriptionChannel
+from shared.errors import PermanentError
+from shared.models import ReasonCode
+from shared.models.messages import IntakeMessage
 from tests.fakes import FakeCommerce
 
 # The shops the builder hands out, by instance name, so a test can place orders in the one a hop reads.
@@ -20,6 +28,8 @@ class ToyShopSettings(PlatformSettings):
     type: Literal["toyshop"] = "toyshop"
     credentials_secret: SecretName = Field(description="JSON {token}")
     shop_name: str = "Toy Shop"
+    subscription_principal: str | None = Field(None, description="IAM principal ARN that sends order events")
+    event_source: str | None = Field(None, description="partner event source (its bus) for order events")
 
 
 def build(name: str, settings: ToyShopSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
@@ -27,6 +37,41 @@ def build(name: str, settings: ToyShopSettings, secret: Mapping[str, Any], retri
         raise ValueError("toyshop credentials secret lacks its token")
     return SHOPS.setdefault(name, FakeCommerce("toyshop", clock=ctx.clock))
 
+
+def parse_order_event(body: bytes, ctx: ChannelContext) -> list[Delivery]:
+    """{"type": "OrderReady", "order": {"id", "number"}}: intake re-reads the order; other types ask nothing."""
+    try:
+        event = json.loads(body)
+        order = event["order"]
+        source_id, number = str(order["id"]), str(order["number"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"toy shop event: {error!r}"[:200]) from None
+    if event.get("type") != "OrderReady":
+        return []
+    message = IntakeMessage(
+        client=ctx.client, source=ctx.platform_type, source_id=source_id, order_number=number, trigger="webhook"
+    )
+    return [Delivery("order-intake", message)]
+
+
+ORDER_EVENTS = SubscriptionChannel(
+    name="orders",
+    purpose="Toy Shop order events, sent to the intake queue by the shop's own IAM principal",
+    roles=(Role.ORDER_SOURCE,),
+    queue="order-intake",
+    delivery="sqs",
+    principal_field="subscription_principal",
+    parse=parse_order_event,
+)
+BUS_EVENTS = SubscriptionChannel(
+    name="bus",
+    purpose="Toy Shop order events from its EventBridge partner source, forwarded to the intake queue",
+    roles=(Role.ORDER_SOURCE,),
+    queue="order-intake",
+    delivery="eventbridge",
+    principal_field="event_source",
+    parse=parse_order_event,
+)
 
 SPEC = ConnectorSpec(
     type="toyshop",
@@ -36,4 +81,5 @@ SPEC = ConnectorSpec(
     roles=frozenset({Role.ORDER_SOURCE}),
     builder="tests.toy_platform:build",
     docs="",
+    subscriptions=(ORDER_EVENTS, BUS_EVENTS),
 )

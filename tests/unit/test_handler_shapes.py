@@ -29,6 +29,10 @@ def test_every_hop_handler_is_built_by_the_kit(hop: topology.Hop, fresh_handler_
     assert shape.kind == SHAPE_OF[type(hop.trigger)], hop.name
 
 
+def test_one_receiver_serves_every_webhook() -> None:
+    assert [h.name for h in KIT_HOPS if isinstance(h.trigger, topology.ApiTrigger)] == [topology.WEBHOOK_RECEIVER]
+
+
 def test_a_hand_written_handler_is_told_apart() -> None:
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {}

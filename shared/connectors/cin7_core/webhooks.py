@@ -247,6 +247,8 @@ SALES = WebhookChannel(
     replay_queue="order-intake",
     replay_payload="cin7_sale_webhook",
     header_field="webhook_header",
+    register_in="Integrations > Webhooks, for Sale/OrderAuthorised, Sale/Backordered and Sale/Voided, "
+    "with the webhook_header and the secret's value under ExternalHeaders",
 )
 STOCK = WebhookChannel(
     name="stock",
@@ -260,4 +262,6 @@ STOCK = WebhookChannel(
     replay_queue="stock-sync",
     replay_payload="cin7_stock_webhook",
     header_field="webhook_header",
+    register_in="Integrations > Webhooks, for Stock/AvailableStockLevelChanged, "
+    "with the webhook_header and the secret's value under ExternalHeaders",
 )

@@ -1,0 +1,93 @@
+"""Alarms on the business metrics hops emit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricAlert:
+    """An alarm on a business metric a hop emits (Powertools EMF: namespace Hopline, dimension service)."""
+
+    name: str
+    hop: str
+    metric: str
+    threshold: float
+    team: str
+    description: str
+    statistic: str = "Maximum"
+    period_minutes: int = 5
+    threshold_field: str | None = None  # a ClientConfig path whose value replaces `threshold`
+
+
+ALERTS: tuple[MetricAlert, ...] = (
+    MetricAlert(
+        name="orders-held-for-sku",
+        hop="poll_products",
+        metric="OrdersHeldTooLong",
+        threshold=0,
+        team="ecommerce",
+        description="Orders have waited longer than pipelines.catalogue.hold_alert_minutes for a SKU to reach the "
+        "warehouse: see the exception inbox (reason sku_pending) and the product sync exceptions.",
+    ),
+    MetricAlert(
+        name="writebacks-escalated",
+        hop="retry_writebacks",
+        metric="WritebacksEscalated",
+        threshold=0,
+        team="operations",
+        description="Tracking write-backs to the source failed after every automatic retry and wait for a "
+        "person: see the exception inbox (flow shipment_writeback, reason writeback_rejected).",
+    ),
+    MetricAlert(
+        name="stock-drift",
+        hop="reconcile_stock",
+        metric="DriftSkusFlagged",
+        threshold=0,
+        team="operations",
+        description="Cin7 Core and the warehouse disagree about sellable stock by more than "
+        "pipelines.stock.drift_threshold_units: see the dated drift report and the exception inbox "
+        "(reason stock_drift).",
+    ),
+    MetricAlert(
+        name="stock-push-rejected",
+        hop="push_stock",
+        metric="StockPushRejected",
+        threshold=0,
+        team="ecommerce",
+        description="The stock target refused figures (e.g. a SKU it does not hold): see the exception inbox "
+        "(reason stock_push_rejected).",
+    ),
+    MetricAlert(
+        name="orders-stalled",
+        hop="monitor_orders",
+        metric="StalledOrders",
+        threshold=0,
+        team="operations",
+        description="Orders have stayed at one stage longer than their SLA (monitoring.sla_minutes), e.g. ready "
+        "in the source but not at the warehouse: `hopline exceptions --reason order_stalled`.",
+        period_minutes=1,
+    ),
+    MetricAlert(
+        name="orders-mismatched",
+        hop="monitor_orders",
+        metric="OrderMismatches",
+        threshold=0,
+        team="operations",
+        description="The ledger and the warehouse disagree about open orders (missing or cancelled at the "
+        "warehouse, or despatched with nothing written back): `hopline exceptions --reason order_mismatch`.",
+        period_minutes=1,
+    ),
+    MetricAlert(
+        name="quarantine-rate",
+        hop="monitor_orders",
+        metric="ExceptionsRaised",
+        threshold=10,
+        team="operations",
+        description="More records than monitoring.quarantine_alarm_threshold were quarantined or refused within "
+        "15 minutes: a bad feed, a changed platform or an outage. `hopline exceptions` grouped by reason.",
+        statistic="Sum",
+        period_minutes=15,
+        threshold_field="monitoring.quarantine_alarm_threshold",
+    ),
+)
