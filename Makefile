@@ -5,10 +5,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CLIENT ?= example-cin7-scend
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# The jsii runtime under aws-cdk-lib supports Node 22 and 24 (README). On another Node it prints a
+# banner on every synth and test; say it once here instead.
+SUPPORTED_NODE := 22 24
+NODE_MAJOR := $(shell node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')
+ifneq ($(NODE_MAJOR),)
+ifeq ($(filter $(NODE_MAJOR),$(SUPPORTED_NODE)),)
+$(warning Node $(NODE_MAJOR) is not one the jsii runtime supports ($(SUPPORTED_NODE)); install Node 22 or 24 before deploying)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
+endif
+endif
 
-.PHONY: install demo test test-fast lint synth bundle bench clean
+.PHONY: install demo test test-fast lint synth alarms bundle bench clean
 
 install: $(STAMP)  ## create .venv and install everything (quick when nothing changed)
 
@@ -42,6 +50,11 @@ lint: install  ## ruff and mypy (strict enough to catch wrong types at the bound
 
 synth: install node_modules/.installed  ## cdk synth for CLIENT (default example-cin7-scend)
 	npx cdk synth -c client=$(CLIENT) --quiet
+
+alarms: install  ## how many CloudWatch alarms CLIENT's stack has, counted in its synthesized template
+	@$(BIN)/python -c "import sys, app; from aws_cdk.assertions import Template; \
+	stack = app.build_app(sys.argv[1], context={'aws:cdk:bundling-stacks': []}).node.find_child('hopline-' + sys.argv[1]); \
+	print(len(Template.from_stack(stack).find_resources('AWS::CloudWatch::Alarm')))" $(CLIENT)
 
 bench: install  ## benchmarks whose figures are quoted in the docs
 	$(BIN)/python -m benchmarks.run

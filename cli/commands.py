@@ -6,16 +6,90 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import shlex
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    CredentialRetrievalError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
+)
 from pydantic import BaseModel
 
-from cli.ops import Ops, OpsError, StackResources, resources_by_convention, resources_from_stack
+from cli.ops import Ops, OpsError, StackNotFoundError, StackResources, resources_by_convention, resources_from_stack
 from shared.connectors.spec import Role
+
+# ClientError codes that mean the credentials themselves were refused, or the identity may not act.
+_BAD_CREDENTIALS = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "RequestExpired",
+    "AuthFailure",
+    "InvalidAccessKeyId",
+}
+_ACCESS_DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+
+
+def _where(args: argparse.Namespace, region: str | None) -> str:
+    profile = args.profile or os.environ.get("AWS_PROFILE") or "default"
+    place = f"profile {profile}, region {args.region or region or 'unset'}, stack hopline-{args.client}"
+    return f"{place}, endpoint {args.endpoint_url}" if args.endpoint_url else place
+
+
+def aws_problem(error: Exception, args: argparse.Namespace, region: str | None = None) -> str:
+    """One line for a failed AWS call: what went wrong, against which profile/region/stack, what to do."""
+    where = _where(args, region)
+    if isinstance(error, StackNotFoundError):
+        return (
+            f"{error} ({where}): deploy it (README, 'Deploy a client') or pass the right --client, --region, --profile"
+        )
+    if isinstance(error, NoCredentialsError | PartialCredentialsError | CredentialRetrievalError):
+        return (
+            f"no usable AWS credentials ({where}): pass --profile NAME or set AWS_PROFILE "
+            "(for SSO, run `aws sso login --profile NAME` first)"
+        )
+    if isinstance(error, SSOError | TokenRetrievalError | UnauthorizedSSOTokenError):
+        return f"the AWS SSO session has expired or is missing ({where}): run `aws sso login --profile NAME`"
+    if isinstance(error, ProfileNotFound):
+        profile = args.profile or os.environ.get("AWS_PROFILE")
+        return f"AWS profile {profile!r} is not configured (~/.aws/config): pass an existing --profile"
+    if isinstance(error, NoRegionError):
+        return f"no AWS region ({where}): pass --region or set AWS_REGION"
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError | ConnectionClosedError):
+        return f"cannot reach AWS ({where}): {error}; check the network, --region and --endpoint-url"
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", "unknown"))
+        operation = error.operation_name
+        if code in _BAD_CREDENTIALS:
+            return (
+                f"AWS refused the credentials ({code} on {operation}; {where}): refresh them or pass another --profile"
+            )
+        if code in _ACCESS_DENIED:
+            return (
+                f"access denied to {operation} ({where}): the identity needs the permissions listed in "
+                "docs/runbook.md ('Before you start')"
+            )
+        message = str(error.response.get("Error", {}).get("Message", ""))
+        return f"AWS {operation} failed: {code} {message} ({where})"
+    return f"AWS call failed: {error} ({where})"
 
 
 def build_ops(args: argparse.Namespace) -> Ops:
@@ -56,14 +130,35 @@ def run_ops_command(args: argparse.Namespace, ops: Ops | None = None) -> int:
     try:
         ops = ops or build_ops(args)
         result = _dispatch(args, ops)
+    except StackNotFoundError as error:
+        print(f"hopline {args.command}: {_one_line(aws_problem(error, args, _client_region(args)))}", file=sys.stderr)
+        return 1
     except OpsError as error:
         print(f"hopline {args.command}: {error}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:  # the one place AWS failures become a message
+        print(f"hopline {args.command}: {_one_line(aws_problem(error, args, _client_region(args)))}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(_plain(result), sort_keys=True, default=str))
     else:
         _PRINTERS[args.command](result)
     return 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _client_region(args: argparse.Namespace) -> str | None:
+    """The client file's region, when the file is in this checkout (what `build_ops` used)."""
+    from shared.config import config_for_client
+    from shared.errors import ConfigError
+
+    try:
+        return config_for_client(args.client).region
+    except ConfigError:
+        return None
 
 
 def _dispatch(args: argparse.Namespace, ops: Ops) -> Any:
@@ -200,7 +295,7 @@ def sandbox_operator(commands: list[str], *, interactive: bool, client: str) -> 
     """After a sandbox day: run operator commands against the in-process (moto) stack, by convention names."""
 
     def run(local: Any) -> None:
-        from cli.main import build_parser
+        from cli.main import CommandLineError, parse_operator_line
 
         lines = list(commands)
         if interactive:
@@ -210,13 +305,10 @@ def sandbox_operator(commands: list[str], *, interactive: bool, client: str) -> 
             )
             lines += [line for line in sys.stdin.read().splitlines() if line.strip()]
         for line in lines:
-            argv = [*shlex.split(line), "--client", client, "--names", "convention"]
             try:
-                args = build_parser().parse_args(argv)
-            except SystemExit:
-                continue  # argparse has printed the problem
-            if args.command == "sandbox":
-                print("hopline: `sandbox` cannot run inside a sandbox day", file=sys.stderr)
+                args = parse_operator_line(line, client=client)
+            except CommandLineError as error:  # `--ops` lines were checked before the day; typed ones were not
+                print(f"hopline> {error}", file=sys.stderr)
                 continue
             run_ops_command(
                 args,

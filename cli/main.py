@@ -5,40 +5,89 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 
-def _rate(value: str) -> float:
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
-    return number
+class CommandLineError(Exception):
+    """A command line that does not parse; the message names the flag and what it expects."""
+
+
+class _CheckingParser(argparse.ArgumentParser):
+    """Raises instead of exiting, so `--ops` lines are checked before a sandbox day starts."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(f"{self.prog}: {message}")
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {value!r}") from None
 
 
 def _positive(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
     if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+        raise argparse.ArgumentTypeError(f"expected a positive integer (1 or more), got {value!r}")
     return number
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hopline", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _number(value: str, *, minimum: float, inclusive: bool) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not (number >= minimum if inclusive else number > minimum) or number == float("inf"):
+        expected = "a number of 0 or more" if inclusive else f"a number above {minimum:g}"
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
+    return number
+
+
+def _positive_number(value: str) -> float:
+    return _number(value, minimum=0.0, inclusive=False)
+
+
+def _hours(value: str) -> float:
+    return _number(value, minimum=0.0, inclusive=True)
+
+
+def _rate(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1 (e.g. 0.05), got {value!r}")
+    return number
+
+
+def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The whole command line; `parser_class` is `_CheckingParser` where a bad line must not exit."""
+    parser = parser_class(prog="hopline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do")
     sandbox = commands.add_parser("sandbox", help="local runs: moto for AWS, simulators for the platforms")
-    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command", required=True, metavar="COMMAND", help="what to run locally"
+    )
     run = sandbox_commands.add_parser("run", help="drive a day of orders through the local wiring")
     run.add_argument("--client", default="example-cin7-scend", help="infra/clients/<client>.yaml")
-    run.add_argument("--orders", type=_positive, default=200)
+    run.add_argument("--orders", type=_positive, default=200, help="sales authorised at Cin7 Core over the day")
     run.add_argument("--fault-rate", type=_rate, default=0.0, help="share of platform calls that meet a fault")
     run.add_argument("--duplicate-rate", type=_rate, default=0.0, help="share of webhooks delivered twice")
     run.add_argument("--missed-webhook-rate", type=_rate, default=0.03, help="share of sales with no webhook")
-    run.add_argument("--seed", type=int, default=1)
-    run.add_argument("--day-hours", type=float, default=10.0, help="simulated trading hours the orders spread over")
+    run.add_argument("--seed", type=_integer, default=1, help="random seed: the same seed replays the same day")
+    run.add_argument(
+        "--day-hours", type=_positive_number, default=10.0, help="simulated trading hours the orders spread over"
+    )
     run.add_argument(
         "--follow-up-hours",
-        type=float,
+        type=_hours,
         default=30.0,
         help="simulated hours after the last order (late parcels come back within ~26 h)",
     )
@@ -64,6 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+OPERATOR_COMMANDS = ("where", "exceptions", "replay", "payload", "resolve", "redrive")
+
+
+def parse_operator_line(line: str, *, client: str) -> argparse.Namespace:
+    """One `--ops` (or interactive) line as the operator command it names, with the sandbox's names."""
+    try:
+        words = shlex.split(line)
+    except ValueError as error:
+        raise CommandLineError(f"{line!r}: {error}") from None
+    if not words or words[0] not in OPERATOR_COMMANDS:
+        raise CommandLineError(f"{line!r}: expected one of {', '.join(OPERATOR_COMMANDS)}, then its arguments")
+    try:
+        return build_parser(_CheckingParser).parse_args([*words, "--client", client, "--names", "convention"])
+    except CommandLineError as error:
+        raise CommandLineError(f"{line!r}: {error}") from None
+    except SystemExit:  # -h / --help printed the command's help
+        raise CommandLineError(f"{line!r}: asks for help; run `hopline {words[0]} --help` instead") from None
+
+
 def _add_ops_commands(commands: Any) -> None:
     """`where`, `exceptions`, `replay`, `payload`, `resolve`, `redrive`: against a deployed stack or the sandbox."""
     common = argparse.ArgumentParser(add_help=False)
@@ -83,11 +151,18 @@ def _add_ops_commands(commands: Any) -> None:
     where = commands.add_parser("where", parents=[common], help="the whole cross-system timeline of one order")
     where.add_argument("order", help="order number, source id, client reference or order key")
     listing = commands.add_parser("exceptions", parents=[common], help="the exception inbox")
-    listing.add_argument("--team", choices=["operations", "ecommerce", "finance"])
+    listing.add_argument(
+        "--team", choices=["operations", "ecommerce", "finance"], help="only the exceptions this team owns"
+    )
     listing.add_argument("--reason", help="a reason code (docs/runbook.md lists them)")
-    listing.add_argument("--status", default="open", choices=["open", "retrying", "resolved", "ignored", "all"])
+    listing.add_argument(
+        "--status",
+        default="open",
+        choices=["open", "retrying", "resolved", "ignored", "all"],
+        help="only exceptions in this state (default: open)",
+    )
     replay = commands.add_parser("replay", parents=[common], help="re-send an exception's message on current code")
-    replay.add_argument("exception_id")
+    replay.add_argument("exception_id", help="the exception's id, as `hopline exceptions` lists it")
     replay.add_argument("--edit", metavar="FILE", help="a JSON file with the (corrected) message to send instead")
     replay.add_argument("--queue", help="send to this queue instead of the one the exception names")
     replay.add_argument("--dry-run", action="store_true", help="show what would be sent, and where; send nothing")
@@ -97,13 +172,13 @@ def _add_ops_commands(commands: Any) -> None:
     )
     payload.add_argument("exception_id", help="an exception id, or an archive key")
     resolve = commands.add_parser("resolve", parents=[common], help="close an exception fixed elsewhere, or ignore it")
-    resolve.add_argument("exception_id")
+    resolve.add_argument("exception_id", help="the exception's id, as `hopline exceptions` lists it")
     resolve.add_argument("--ignore", action="store_true", help="close as ignored (not worth fixing)")
     resolve.add_argument("--note", default="", help="why, for the next person")
     resolve.add_argument("--user", help="who is closing it (default: the login name)")
     redrive = commands.add_parser("redrive", parents=[common], help="move a queue's dead letters back to it")
     redrive.add_argument("queue", help="the work queue, e.g. order-intake (its DLQ is redriven)")
-    redrive.add_argument("--rate", type=float, help="at most N messages per second")
+    redrive.add_argument("--rate", type=_positive_number, help="at most N messages per second")
     redrive.add_argument("--limit", type=_positive, help="move at most N messages (uses the receive/send loop)")
     redrive.add_argument("--manual", action="store_true", help="use the receive/send/delete loop, not the move task")
     redrive.add_argument("--dry-run", action="store_true", help="count and show a few messages; move nothing")
@@ -255,6 +330,12 @@ def run_sandbox(args: argparse.Namespace) -> int:
     from sandbox.scenario import Options, failures, run_day
     from shared.errors import ConfigError
 
+    for line in args.ops:  # checked before the day starts, not after it has run
+        try:
+            parse_operator_line(line, client=args.client)
+        except CommandLineError as error:
+            print(f"hopline sandbox run: --ops {error}", file=sys.stderr)
+            return 2
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     options = Options(
         client=args.client,

@@ -47,6 +47,10 @@ class OpsError(Exception):
     """A command cannot do what was asked; the message says why and what to do instead."""
 
 
+class StackNotFoundError(OpsError):
+    """The client's CloudFormation stack is not where the profile and region point."""
+
+
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-") if part)
 
@@ -87,7 +91,9 @@ def resources_from_stack(client: str, cloudformation: Any) -> StackResources:
     try:
         [described] = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     except ClientError as error:
-        raise OpsError(f"stack {stack} not found with these credentials and region: {error}") from error
+        if error.response.get("Error", {}).get("Code") != "ValidationError":
+            raise  # credentials or permissions: the command line explains those
+        raise StackNotFoundError(f"stack {stack} not found with these credentials and region") from error
     outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
     def pick(prefix: str, names: list[str]) -> dict[str, str]:

@@ -640,6 +640,9 @@ def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
     scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in HOPS)
     expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
     assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
+    # And the README quotes that figure for the example client (what `make alarms` prints)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert f"Alarms ({expected} for the example client" in readme
 
 
 # -- cancellation state machine ------------------------------------------------------------------------
