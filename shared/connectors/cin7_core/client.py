@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -281,6 +281,7 @@ class Cin7CoreClient:
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None:
         """Write one parcel back: resume or perform pick -> pack -> ship on its own fulfilment task.
 
@@ -288,7 +289,56 @@ class Cin7CoreClient:
         records this parcel's before the first write to it, so a retry after a failure at any stage resumes
         the same task: Cin7 refuses a second pick of units already picked. The box label on the task also
         identifies it, for a ship that landed when the record of it did not.
+
+        A parcel's first attempt costs three calls, no read: its task is one `known` from the sale read at
+        intake that no other parcel holds, or (a later parcel) one POST sale/fulfilment adds. Should Cin7
+        refuse that pick or that new task (the task was picked by hand, an earlier add landed unseen), the
+        sale's tasks are read and the parcel goes where they say, as a retry's does.
         """
+        if shipment.parcel_id not in progress:
+            task_id = self._task_without_reading(source_id, progress, known)
+            if task_id is not None:
+                remember(task_id)
+                try:
+                    self.authorise_pick(source_id, task_id, shipment, location)
+                except NotFoundError:
+                    raise
+                except PermanentError as refused:
+                    # Not as the intake read showed it (picked by hand, sale voided): the read below decides.
+                    logger.info("cin7 task %s refused the pick (%s): reading the tasks", task_id, refused.detail)
+                else:
+                    self.authorise_pack(source_id, task_id, shipment, location)
+                    self.authorise_ship(source_id, task_id, shipment)
+                    return
+        self._write_from_tasks(source_id, shipment, location=location, progress=progress, remember=remember)
+
+    def _task_without_reading(self, source_id: str, progress: Mapping[str, str], known: Sequence[str]) -> str | None:
+        """The task a parcel's first attempt writes to with no read: a known task no parcel holds, else (another
+        parcel holds one) a new task; None when nothing is known, and after a refused add (the read decides)."""
+        taken = set(progress.values())
+        free = next((task for task in known if task and task not in taken), None)
+        if free is not None:
+            return free
+        if not taken:
+            return None
+        try:
+            return self.add_fulfilment(source_id)
+        except NotFoundError:
+            raise
+        except PermanentError as refused:
+            logger.info("cin7 sale %s refused a new task (%s): reading the tasks", source_id, refused.detail)
+            return None
+
+    def _write_from_tasks(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None:
+        """The sale's tasks read (one call), then the parcel's task resumed or chosen, and its stages written."""
         tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in self.fulfilments(source_id)}
         label = box_label(shipment.parcel_id)
         task = tasks.get(progress.get(shipment.parcel_id, "")) or next(
