@@ -107,9 +107,13 @@ class StockSource(Protocol):
 
     name: str
 
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Every row (None), or the rows of these SKUs, at one location when given; paged and rate-limited
-        by the connector. Rows it cannot map come back as `Rejected`, for quarantine.
+        by the connector. Rows it cannot map come back as `Rejected`, for quarantine. `fresh_after`: a read
+        begun after that moment will do (the connector may answer from one it made since; each row's
+        `read_at` says when its read began).
         """
         ...
 

@@ -223,7 +223,9 @@ class FakeCommerce(FakePlatform):
         yield from [rejected for at, rejected in self.unreadable["products"] if at > since]
 
     # -- StockSource --------------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Rows of exactly these SKUs (all when None), at exactly `location` when given."""
         self._enter("stock_levels", None if skus is None else list(skus), location)
         wanted = None if skus is None else set(skus)

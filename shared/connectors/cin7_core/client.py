@@ -139,11 +139,18 @@ class Cin7CoreClient:
         http: httpx.Client | None = None,
         timeout: float | None = None,
         page_limit: int = 100,
+        availability_page_limit: int | None = None,
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.page_limit = page_limit
+        # Availability rows are small and stock reads the busiest list: its own page size, page_limit by default.
+        self.availability_page_limit = availability_page_limit or page_limit
+        if not 1 <= self.availability_page_limit <= MAX_PAGE_LIMIT:
+            raise ValueError(f"availability_page_limit must be 1-{MAX_PAGE_LIMIT}, got {availability_page_limit}")
+        self._listed_rows: dict[str | None, int] = {}  # availability Total per Location filter, from the last listing
+        self._listing: _Listing | None = None  # the last listing read for a SKU read, to answer later ones
         self._headers = {
             "api-auth-accountid": account_id,
             "api-auth-applicationkey": application_key,
@@ -472,27 +479,35 @@ class Cin7CoreClient:
             page += 1
 
     # -- StockSource -----------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
-        """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed.
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
+        """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed;
+        each row carries `read_at`, when its read began.
 
         Without `skus`: every row, GET ref/productavailability?limit=&page= (and Location= when given),
-        pages = ceil(Total / limit). A SKU x location is yielded once its rows are complete, i.e. when
-        the next key starts, so its bin rows may straddle a page boundary. This relies on Cin7 listing
-        one product's rows at one location together [I]; should a key come back later in the same read,
-        that second group is not used (its first figure may have been partial) and is yielded as
-        `Rejected` instead. A row repeated across a page boundary (the list shifted while
-        we paged) is counted once.
+        pages = ceil(Total / limit), at the card's largest page (1,000 rows) unless configured smaller. A
+        SKU x location is yielded once its rows are complete, i.e. when the next key starts, so its bin rows
+        may straddle a page boundary. This relies on Cin7 listing one product's rows at one location
+        together [I]; should a key come back later in the same read, that second group is not used (its
+        first figure may have been partial) and is yielded as `Rejected` instead. A row repeated across a
+        page boundary (the list shifted while we paged) is counted once.
 
-        With `skus`: one paged GET ...?Sku=<sku> per distinct SKU. Cin7 matches Sku partially, so only
-        rows whose SKU is exactly the one asked for (case-sensitive) count. A SKU Cin7 holds no stock
-        row for yields nothing (the caller decides what absence means).
+        With `skus`, whichever costs fewer calls: the list's pages (its Total, learnt from the last listing,
+        says how many; unknown, the first page is read and tells), keeping only these SKUs, or one paged
+        GET ...?Sku=<sku> per distinct SKU (once the list has more pages than there are SKUs). Cin7 matches
+        Sku partially, so only rows whose SKU is exactly the one asked for (case-sensitive) count. A SKU Cin7
+        holds no stock row for yields nothing (the caller decides what absence means).
+
+        `fresh_after`: rows read after that moment will do. The last listing begun since then (same
+        `location`) answers with no call, so every stock event that came before one read is served by it.
 
         `location` is matched exactly (case-insensitive) on the rows as well as sent as a filter,
         since the API's own Location match is not documented. Which locations the warehouse holds
         (e.g. not 'Retail Store') is the caller's choice. A row that cannot be read is logged and
         yielded as `Rejected`.
         """
-        params: dict[str, Any] = {LIMIT: self.page_limit}
+        params: dict[str, Any] = {LIMIT: self.availability_page_limit}
         wanted = None
         if location and location.strip():
             params["Location"] = location.strip()
@@ -500,9 +515,25 @@ class Cin7CoreClient:
         if skus is None:
             yield from self._stock_groups(params, wanted)
             return
-        for sku in dict.fromkeys(skus):
-            if not sku or not sku.strip():
-                continue  # an empty Sku filter would list every row
+        asked = [sku for sku in dict.fromkeys(skus) if sku and sku.strip()]  # an empty Sku would list every row
+        listing = self._listing
+        fresh = listing is not None and fresh_after is not None and listing.read_at > fresh_after
+        if listing is not None and fresh and listing.location == wanted:
+            yield from listing.answer(asked)
+            return
+        rows = self._listed_rows.get(wanted)
+        if asked and (rows is None or math.ceil(rows / self.availability_page_limit) <= len(asked)):
+            read_at = self._caller.clock.now()
+            total, first = self._availability_page(params, 1)
+            if math.ceil(total / self.availability_page_limit) <= len(asked):
+                listing = _Listing(wanted, read_at)
+                for grouped in self._stock_groups(params, wanted, first=(total, first), read_at=read_at):
+                    listing.add(grouped)
+                self._listing = listing
+                yield from listing.answer(asked)
+                return
+        for sku in asked:
+            read_at = self._caller.clock.now()
             groups: dict[str, dict[tuple[str, ...], WireAvailabilityRow]] = {}
             for part in self._availability_rows({**params, "Sku": sku}, wanted):
                 if isinstance(part, Rejected):
@@ -510,10 +541,18 @@ class Cin7CoreClient:
                 elif sku == part.SKU:
                     groups.setdefault(part.Location, {})[part.identity] = part
             for parts in groups.values():
-                yield to_stock_row(list(parts.values()))
+                yield to_stock_row(list(parts.values())).model_copy(update={"read_at": read_at})
 
-    def _stock_groups(self, params: dict[str, Any], wanted: str | None) -> Iterator[StockRow | Rejected]:
+    def _stock_groups(
+        self,
+        params: dict[str, Any],
+        wanted: str | None,
+        *,
+        first: tuple[int, list[Any]] | None = None,
+        read_at: datetime | None = None,
+    ) -> Iterator[StockRow | Rejected]:
         """Every row in listing order, grouped per SKU x location as the groups complete."""
+        read_at = read_at or self._caller.clock.now()
         done: set[int] = set()  # hashes of keys already yielded: small enough for 100,000s of keys
         key: tuple[str, str] | None = None
         group: dict[tuple[str, ...], WireAvailabilityRow] = {}
@@ -532,9 +571,9 @@ class Cin7CoreClient:
                 )
                 return
             done.add(hash(key))
-            yield to_stock_row(list(group.values()))
+            yield to_stock_row(list(group.values())).model_copy(update={"read_at": read_at})
 
-        for part in self._availability_rows(params, wanted):
+        for part in self._availability_rows(params, wanted, first=first):
             if isinstance(part, Rejected):
                 yield part
                 continue
@@ -544,13 +583,21 @@ class Cin7CoreClient:
             group[part.identity] = part
         yield from finish()
 
+    def _availability_page(self, params: dict[str, Any], page: int) -> tuple[int, list[Any]]:
+        """One page of GET ref/productavailability; a listing's Total (no Sku filter) is kept for the next choice."""
+        total, rows = parse_availability_page(self._get("ref/productavailability", {**params, PAGE: page}))
+        if "Sku" not in params:
+            location = str(params.get("Location") or "").casefold() or None
+            self._listed_rows[location] = total
+        return total, rows
+
     def _availability_rows(
-        self, params: dict[str, Any], wanted: str | None
+        self, params: dict[str, Any], wanted: str | None, *, first: tuple[int, list[Any]] | None = None
     ) -> Iterator[WireAvailabilityRow | Rejected]:
         page, pages = 1, 1
         while page <= pages:
-            total, rows = parse_availability_page(self._get("ref/productavailability", {**params, PAGE: page}))
-            pages = math.ceil(total / self.page_limit)
+            total, rows = first if page == 1 and first is not None else self._availability_page(params, page)
+            pages = math.ceil(total / params[LIMIT])
             for row in rows:
                 try:
                     part = to_availability_row(row)
@@ -573,6 +620,28 @@ class Cin7CoreClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Listing:
+    """The rows of one availability listing by SKU (unreadable rows by the SKU they name), and when it began."""
+
+    def __init__(self, location: str | None, read_at: datetime):
+        self.location = location
+        self.read_at = read_at
+        self.rows: dict[str, list[StockRow | Rejected]] = {}
+
+    def add(self, part: StockRow | Rejected) -> None:
+        if isinstance(part, StockRow):
+            sku = part.sku
+        elif isinstance(part.row, dict):
+            sku = str(part.row.get("SKU") or "")
+        else:
+            sku = part.key.rsplit("@", 1)[0]
+        self.rows.setdefault(sku, []).append(part)
+
+    def answer(self, skus: list[str]) -> Iterator[StockRow | Rejected]:
+        for sku in skus:
+            yield from self.rows.get(sku, [])
 
 
 def _sale_id(source_id: str) -> str:
