@@ -2,7 +2,8 @@
 
     python -m benchmarks.run                 # everything
     python -m benchmarks.run --only imports  # one of: day, imports, assets, stock-diff, stock-backlog,
-    #                                          where, sla-alert, alarms, endpoints, card-day, submit-race
+    #                                          where, sla-alert, alarms, endpoints, card-day, submit-race,
+    #                                          cin7-budget
 
 Writes a JSON report to benchmarks/results/latest.json (or `--out NAME`: NAME.json) and prints it.
 """
@@ -175,7 +176,11 @@ def main() -> int:
             "endpoints",
             "card-day",
             "submit-race",
+            "cin7-budget",
         ],
+    )
+    parser.add_argument(
+        "--budget-days", choices=["both", "300", "peak"], default="both", help="cin7-budget: which days to run"
     )
     parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
@@ -227,6 +232,11 @@ def main() -> int:
         from benchmarks.submit_race import bench_submit_race
 
         report["submit_race"] = bench_submit_race(rounds=args.rounds, threads=args.threads, sales=args.sales)
+    if args.only in (None, "cin7-budget"):
+        from benchmarks.budget import bench_cin7_budget
+
+        days = ("300", "peak") if args.budget_days == "both" else (args.budget_days,)
+        report["cin7_budget"] = bench_cin7_budget(days)
     if args.only in (None, "day"):
         report["day"] = bench_day(args.orders, args.fault_rate, args.duplicate_rate, args.seed)
     out = ROOT / "benchmarks" / "results"

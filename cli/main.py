@@ -188,6 +188,8 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from sandbox.budget import format_budget
+
     console = Console()
     title = (
         f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
@@ -322,6 +324,8 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         f"({calls['scend_per_released_order']} per released order). "
         f"Faults injected: {summary['faults_injected']}. Wall time {wall:.1f} s."
     )
+    if "cin7_budget" in summary:
+        print(format_budget(summary["cin7_budget"]))
     if summary["unexpected"]:
         console.print(f"[red]Unexpected outcomes:[/red] {summary['unexpected']}")
 

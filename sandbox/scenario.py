@@ -534,6 +534,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
     rt = local.runtime
     prefix = local.config.orders.reference_prefix
     ledger = {entry.order_key: entry for entry in rt.ledger.scan()}
+    from sandbox.budget import cin7_budget
     from shared.steps.monitors import MONITOR_FLOWS
 
     every_exception = rt.exceptions.list(status=None)
@@ -629,6 +630,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "wrong_at_warehouse": verdicts["wrong_at_warehouse"] + verdicts["duplicated"],
         "bad_orders_reached_warehouse": verdicts["bad_order_reached_warehouse"],
         "as_expected": verdicts["as_expected"],
+        "cin7_budget": cin7_budget(cin7, released),
         "api_calls": {
             "cin7_core": cin7_calls,
             "scend": scend_calls,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -63,7 +63,8 @@ class ShipmentSource(Protocol):
 class ShipmentTarget(Protocol):
     """Where shipments are written back so the order closes. The platform's own write sequence (Cin7's
     pick -> pack -> ship, say) lives in the connector; it claims an opaque progress token per parcel through
-    `remember` before its first write, and resumes from `progress` on a retry."""
+    `remember` before its first write, and resumes from `progress` on a retry. `known` are the tokens the
+    order's own read named (`Order.writeback_tokens`): a first attempt may write to one without reading."""
 
     name: str
 
@@ -75,6 +76,7 @@ class ShipmentTarget(Protocol):
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None: ...
 
 
@@ -105,9 +107,13 @@ class StockSource(Protocol):
 
     name: str
 
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Every row (None), or the rows of these SKUs, at one location when given; paged and rate-limited
-        by the connector. Rows it cannot map come back as `Rejected`, for quarantine.
+        by the connector. Rows it cannot map come back as `Rejected`, for quarantine. `fresh_after`: a read
+        begun after that moment will do (the connector may answer from one it made since; each row's
+        `read_at` says when its read began).
         """
         ...
 

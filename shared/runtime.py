@@ -159,6 +159,14 @@ class Runtime:
         return PayloadArchive(self.s3, self._environ[topology.bucket_env("archive")], self.config.client)
 
     # -- connectors -------------------------------------------------------------------------------
+    @property
+    def user_agent(self) -> str:
+        """`hopline/<hop>` from the function's service name (`hopline-<hop>`), or `hopline` outside a hop: the
+        platform's own logs then say which flow spent its calls, and the sandbox counts calls per flow by it."""
+        service = self._environ.get("POWERTOOLS_SERVICE_NAME", "")
+        hop = service.removeprefix("hopline-") if service.startswith("hopline-") else ""
+        return f"hopline/{hop}" if hop else "hopline"
+
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
         """One bucket per target account that never admits more than `calls` in any `per_seconds` window."""
         if key not in self.budgets:

@@ -33,7 +33,7 @@ import random
 import re
 import uuid
 import zlib
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
@@ -145,6 +145,10 @@ class Cin7CoreSimulator(Simulator):
         self._tasks: dict[str, str] = {}  # TaskID -> SaleID
         self.tasks_added: list[str] = []  # TaskIDs created by POST sale/fulfilment, in order
         self.notes_written = 0  # PUT sale calls that changed a Note
+        # Every request by (flow, reason): the flow is the hop named in the User-Agent the connector sends
+        # (hopline/<hop>), the reason the endpoint and what its query asks for (sandbox.budget tabulates it).
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.throttled_by_flow: Counter[str] = Counter()
         self.locations: set[str] = set()  # stock locations picks may name: every sale's Location is added
         self.route("GET", rf"{PREFIX}sale", self._get_sale)
         self.route("PUT", rf"{PREFIX}sale", self._put_sale, writes=True)
@@ -175,6 +179,16 @@ class Cin7CoreSimulator(Simulator):
         if account != self.account_id or key != self.application_key:
             return Response(403, _error(403, "Incorrect credentials! Check api-auth-accountid/api-auth-applicationkey"))
         return None
+
+    def dispatch(self, request: Request) -> tuple[Response | None, float]:
+        flow = call_flow(request.headers.get("user-agent", ""))
+        with self.lock:
+            self.calls[(flow, call_reason(request.method, request.path, request.query))] += 1
+        response, delay = super().dispatch(request)
+        if response is not None and response.status == 503:
+            with self.lock:
+                self.throttled_by_flow[flow] += 1
+        return response, delay
 
     def before_request(self, request: Request) -> Response | None:
         """60 calls per rolling minute per application key; throttled calls do not use up the allowance."""
@@ -1232,6 +1246,46 @@ def _simple_status(task: dict[str, Any]) -> str | None:
     return None
 
 
+# Endpoints as the card spells them, and what a call to each is for.
+_ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "me"): ("me", "connectivity check"),
+    ("GET", "sale"): ("sale", "read one sale"),
+    ("PUT", "sale"): ("sale", "note on the sale"),
+    ("DELETE", "sale"): ("sale", "void"),
+    ("GET", "salelist"): ("saleList", "sales changed"),
+    ("GET", "product"): ("product", "products changed"),
+    ("GET", "sale/fulfilment"): ("sale/fulfilment", "read the fulfilment tasks"),
+    ("POST", "sale/fulfilment"): ("sale/fulfilment", "add a fulfilment task"),
+    ("POST", "sale/fulfilment/pick"): ("sale/fulfilment/pick", "authorise pick"),
+    ("POST", "sale/fulfilment/pack"): ("sale/fulfilment/pack", "authorise pack"),
+    ("POST", "sale/fulfilment/ship"): ("sale/fulfilment/ship", "authorise ship"),
+    ("GET", "ref/productavailability"): ("ref/productavailability", "availability"),
+}
+
+
+def call_flow(user_agent: str) -> str:
+    """The hop a call came from: the connector sends `hopline/<hop>`; anything else is `other`."""
+    name, _, hop = user_agent.partition("/")
+    return hop.split()[0] if name == "hopline" and hop.strip() else "other"
+
+
+def call_reason(method: str, path: str, query: dict[str, str]) -> str:
+    """`<METHOD> <endpoint>: <purpose>`, the purpose refined by the query (which sales, one SKU or a page)."""
+    endpoint = path[len(PREFIX) :] if path.lower().startswith(PREFIX.lower()) else path
+    spelled, purpose = _ENDPOINTS.get((method.upper(), endpoint.lower()), (endpoint, "unknown endpoint"))
+    asked = {key.lower(): value for key, value in query.items()}
+    if spelled == "saleList":
+        if asked.get("orderstatus", "").upper() == "AUTHORISED":
+            purpose = "authorised sales changed"
+        elif asked.get("status", "").upper() == "VOIDED":
+            purpose = "voided sales changed"
+    elif spelled == "ref/productavailability":
+        purpose = "availability of one SKU" if asked.get("sku") else "availability page"
+        if asked.get("location"):
+            purpose += " at one location"
+    return f"{method.upper()} {spelled}: {purpose}"
+
+
 def _query(request: Request, name: str) -> str:
     """Cin7 query parameter names are not case-sensitive in practice."""
     wanted = name.lower()
@@ -1270,4 +1324,4 @@ def _wire_address(address: dict[str, Any]) -> dict[str, Any]:
     return {_ADDRESS_KEYS.get(key, key): value for key, value in address.items()}
 
 
-__all__ = ["PREFIX", "Cin7CoreSimulator"]
+__all__ = ["PREFIX", "Cin7CoreSimulator", "call_flow", "call_reason"]

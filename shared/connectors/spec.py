@@ -44,6 +44,11 @@ class BuildContext(Protocol):
     clock: Clock
     http_timeout: float | None
 
+    @property
+    def user_agent(self) -> str:
+        """`hopline/<hop>`: names the function making the calls, in the platform's logs and the sandbox's counts."""
+        ...
+
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget: ...
 
 

@@ -68,6 +68,11 @@ class Order(Model):
         Decimal("0"), description="order-level discounts (positive), as the source reports them at order level"
     )
     updated_at: datetime | None = None
+    writeback_tokens: tuple[str, ...] = Field(
+        (),
+        description="the source's own records a shipment write-back can go to, as read with the order (Cin7 Core: "
+        "fulfilment task ids not yet picked), kept so the write-back needs no read of its own",
+    )
 
     @property
     def key(self) -> str:

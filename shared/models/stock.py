@@ -29,6 +29,7 @@ class StockRow(Model):
     quarantined: Decimal = Decimal(0)
     damaged: Decimal = Decimal(0)
     updated_at: datetime | None = None
+    read_at: datetime | None = Field(None, description="when the read that gave this figure began, where known")
 
 
 class StockPush(Model):

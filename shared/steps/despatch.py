@@ -90,7 +90,7 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
         order_key=order_key, kind="warehouse-parcel", body=shipment.model_dump(mode="json"), now=now
     )
     try:
-        _write_back(rt, order_key, shipment, entry.writeback_tasks, entry.location)
+        _write_back(rt, order_key, shipment, entry.writeback_tasks, entry.location, entry.writeback_tokens)
     except PermanentError as error:
         _writeback_failed(rt, message, error, order_key, parcel_key)
         return WritebackResult.FAILED
@@ -124,15 +124,24 @@ def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
     return WritebackResult.APPLIED
 
 
-def _write_back(rt: Runtime, order_key: str, shipment: Shipment, claimed: dict[str, str], location: str) -> None:
+def _write_back(
+    rt: Runtime,
+    order_key: str,
+    shipment: Shipment,
+    claimed: dict[str, str],
+    location: str,
+    known: tuple[str, ...] = (),
+) -> None:
     """The target's own write sequence, resumable: the token it claims for a parcel is in the ledger before
-    its first write, so a retry resumes where the last attempt stopped."""
+    its first write, so a retry resumes where the last attempt stopped. `known` are the tokens the order's
+    read at intake named, so a first attempt can write without reading the order again."""
     rt.shipment_target.write_shipment(
         order_key.split("#", 1)[1],
         shipment,
         location=location,
         progress=claimed,
         remember=lambda token: rt.ledger.claim_task(order_key, parcel_id=shipment.parcel_id, task_id=token),
+        known=known,
     )
 
 

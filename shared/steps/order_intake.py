@@ -126,7 +126,14 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         order=order,
     )
     rt.send("order-submit", submit)
-    rt.ledger.set_stage(key, Stage.RELEASED, now, source_updated_at=order.updated_at, **_demand(order))
+    rt.ledger.set_stage(
+        key,
+        Stage.RELEASED,
+        now,
+        source_updated_at=order.updated_at,
+        writeback_tokens=order.writeback_tokens,
+        **_demand(order),
+    )
     record_stage_latency("release", entry.timestamps.get("received"), now)
     if entry.stage in (Stage.QUARANTINED, Stage.HELD):
         rt.exceptions.resolve(FLOW, key, by=f"{FLOW}:{message.trigger}", now=now)

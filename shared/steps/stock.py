@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -99,10 +100,14 @@ def _quarantine_unreadable(rt: Runtime, platform: str, rejected: list[Rejected])
 
 
 def _read(
-    rt: Runtime, source: StockSource, skus: list[str] | None = None, location: str | None = None
+    rt: Runtime,
+    source: StockSource,
+    skus: list[str] | None = None,
+    location: str | None = None,
+    fresh_after: datetime | None = None,
 ) -> list[StockRow]:
     """One read of a stock source: its rows, with the ones it could not map quarantined."""
-    rows, rejected = split(source.stock_levels(skus, location=location))
+    rows, rejected = split(source.stock_levels(skus, location=location, fresh_after=fresh_after))
     _quarantine_unreadable(rt, source.name, rejected)
     return rows
 
@@ -173,7 +178,16 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     if message.rows is not None:
         rows, observed_at = message.rows, message.read_at
     else:
-        rows, observed_at = _read(rt, rt.stock_master, message.skus), rt.clock.now()
+        # A read begun after the event will do: events that came before one read are all served by it.
+        locations = sorted(settings.locations)
+        rows = _read(
+            rt,
+            rt.stock_master,
+            message.skus,
+            location=locations[0] if len(locations) == 1 else None,
+            fresh_after=message.read_at,
+        )
+        observed_at = min((row.read_at for row in rows if row.read_at is not None), default=rt.clock.now())
     rows = [row for row in rows if row.sku in wanted]
     target_locations = sorted(set(settings.locations.values()))
     states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])

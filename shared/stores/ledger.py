@@ -52,6 +52,8 @@ class LedgerEntry(Model):
     ordered: dict[str, Decimal] = {}
     shipments: dict[str, dict[str, Any]] = {}
     writeback_tasks: dict[str, str] = {}
+    # The source's records a write-back can go to, as read at intake (Cin7 Core: open fulfilment task ids).
+    writeback_tokens: tuple[str, ...] = ()
     closed: bool = False
     timestamps: dict[str, str] = {}
     submit_started_at: str | None = None  # when the latest submit claim was taken
@@ -152,11 +154,13 @@ class LedgerStore:
         source_updated_at: datetime | None = None,
         ordered: dict[str, Decimal] | None = None,
         location: str = "",
+        writeback_tokens: tuple[str, ...] | None = None,
     ) -> bool:
         """Move to `stage` unless already submitted; False when the order was already at the warehouse.
 
         `source_updated_at` records which version of the source order this decision was made on, so a
-        poll that re-lists the same version can skip reading it again.
+        poll that re-lists the same version can skip reading it again. `writeback_tokens` keeps what the
+        order's read said a shipment write-back can go to, so the write-back need not read it again.
         """
         expression = (
             f"SET stage = :stage, stage_at = :now, ts_{stage.value} = :now, updated_at = :now, reason = :reason"
@@ -174,6 +178,9 @@ class LedgerStore:
             expression += ", ordered = :ordered, fulfil_location = :location"
             values[":ordered"] = dict(ordered)
             values[":location"] = location
+        if writeback_tokens is not None:
+            expression += ", writeback_tokens = :tokens"
+            values[":tokens"] = list(writeback_tokens)
         try:
             self.table.update_item(
                 Key=self._key(order_key),
@@ -602,6 +609,7 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         ordered={sku: Decimal(q) for sku, q in item.get("ordered", {}).items()},
         shipments=item.get("shipments", {}),
         writeback_tasks=item.get("writeback_tasks", {}),
+        writeback_tokens=tuple(item.get("writeback_tokens", ())),
         closed=bool(item.get("closed", False)),
         timestamps={k[3:]: v for k, v in item.items() if k.startswith("ts_")},
         submit_started_at=item.get("submit_started_at"),

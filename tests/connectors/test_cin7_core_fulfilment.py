@@ -603,3 +603,84 @@ def test_a_note_cin7_refuses_or_that_would_be_too_long_is_raised(clock: VirtualC
             client.add_note(add_sale(simulator), "cancellation: cancelled")
     finally:
         simulator.stop()
+
+
+def test_the_tasks_read_with_the_sale_let_each_parcel_be_written_without_a_read(
+    simulator: Cin7CoreSimulator, client: Cin7CoreClient
+) -> None:
+    # Given a sale as intake read it: its one open task is the order's write-back token
+    sale_id = add_sale(simulator)
+    order, _ = client.read_order(sale_id)
+    [token] = order.writeback_tokens
+    claimed: dict[str, str] = {}
+
+    def remember_for(parcel_id: str) -> Any:
+        return lambda task_id: claimed.__setitem__(parcel_id, task_id)
+
+    # When the first parcel is written back with that token
+    simulator.requests.clear()
+    client.write_shipment(
+        sale_id, FIRST, location=LOCATION, progress={}, remember=remember_for(FIRST.parcel_id), known=(token,)
+    )
+    # Then it cost pick, pack and ship, no read, on the intake's task
+    assert dict(simulator.requests) == {
+        "POST /externalapi/v2/sale/fulfilment/pick": 1,
+        "POST /externalapi/v2/sale/fulfilment/pack": 1,
+        "POST /externalapi/v2/sale/fulfilment/ship": 1,
+    }
+    assert claimed == {FIRST.parcel_id: token}
+    # When the second parcel comes: the token is held, so a task is added and written, still no read
+    simulator.requests.clear()
+    client.write_shipment(
+        sale_id,
+        SECOND,
+        location=LOCATION,
+        progress=dict(claimed),
+        remember=remember_for(SECOND.parcel_id),
+        known=(token,),
+    )
+    assert posts(simulator) == {"fulfilment": 1, "pick": 1, "pack": 1, "ship": 1}
+    assert sum(simulator.requests.values()) == 4
+    assert claimed[SECOND.parcel_id] == simulator.tasks_added[-1]
+    assert simulator.shipped_quantities(sale_id) == {"TEE-BLK-M": 2, "CAP-NVY-S": 1}
+    assert simulator.tracking_numbers(sale_id) == [*FIRST.tracking_numbers, *SECOND.tracking_numbers]
+
+
+def test_a_known_task_picked_by_hand_sends_the_parcel_to_a_new_task_after_a_read(
+    simulator: Cin7CoreSimulator, client: Cin7CoreClient
+) -> None:
+    # Given the intake's task, picked in Cin7 by someone else after intake read the sale
+    sale_id = add_sale(simulator)
+    order, _ = client.read_order(sale_id)
+    [token] = order.writeback_tokens
+    client.authorise_pick(sale_id, token, parcel("by-hand", ("CAP-NVY-S", 1)), LOCATION)
+    claimed: list[str] = []
+    # When the first parcel is written back with the stale token
+    client.write_shipment(sale_id, FIRST, location=LOCATION, progress={}, remember=claimed.append, known=(token,))
+    # Then the refused pick sends it to a read, and the parcel goes to a new task, claimed before its writes
+    assert claimed == [token, simulator.tasks_added[-1]]
+    tasks = client.fulfilments(sale_id)
+    assert [t.task_id for t in tasks if box_label(FIRST.parcel_id) in t.boxes] == [simulator.tasks_added[-1]]
+    assert simulator.shipped_quantities(sale_id) == {"TEE-BLK-M": 1}
+
+
+def test_a_later_parcel_after_an_unseen_add_reuses_the_blank_task(clock: VirtualClock) -> None:
+    # Given a sale whose first parcel is written, and a second parcel whose add landed with its answer lost
+    with Cin7CoreSimulator(ACCOUNT_ID, APPLICATION_KEY, clock=clock) as sim:
+        client = Cin7CoreClient(f"{sim.url}ExternalApi/v2/", ACCOUNT_ID, APPLICATION_KEY, retry=RETRY, clock=clock)
+        sale_id = add_sale(sim)
+        [token] = client.read_order(sale_id)[0].writeback_tokens
+        client.write_shipment(sale_id, FIRST, location=LOCATION, progress={}, remember=lambda _t: None, known=(token,))
+        sim.faults = ScriptedFaults(FaultKind.LOST_RESPONSE)
+        progress = {FIRST.parcel_id: token}
+        with pytest.raises(TransientError):
+            client.write_shipment(sale_id, SECOND, location=LOCATION, progress=progress, remember=lambda _t: None)
+        [blank] = sim.tasks_added
+        # When the parcel is delivered again
+        claimed: list[str] = []
+        client.write_shipment(sale_id, SECOND, location=LOCATION, progress=progress, remember=claimed.append)
+        # Then the second add is refused, the tasks are read, and the blank task carries the parcel: no third task
+        assert claimed == [blank]
+        assert sim.tasks_added == [blank]
+        assert sim.shipped_quantities(sale_id) == {"TEE-BLK-M": 2, "CAP-NVY-S": 1}
+        client.close()

@@ -134,13 +134,45 @@ def test_cin7_sku_reads_keep_only_the_exact_sku_of_a_partial_match(
     for sku, on_hand in (("TEE-BLK-M", 10), ("TEE-BLK-ML", 20), ("tee-blk-m", 30), ("CAP-NVY-S", 4)):
         cin7.set_stock(sku, SCEND_UK, on_hand)
     client = cin7_client(cin7, clock)
-    # When two SKUs are read (one repeated, one blank)
+    # When two SKUs are read (one repeated, one blank) and the whole list fits in one page
     rows = list(client.stock_levels(["TEE-BLK-M", "CAP-NVY-S", "TEE-BLK-M", " "]))
-    # Then one call per distinct SKU, and only exact matches come back
-    assert calls(cin7, "ref/productavailability") == 2
+    # Then one call reads the list, and only exact matches come back, in the order asked
+    assert calls(cin7, "ref/productavailability") == 1
     assert [(row.sku, row.available) for row in rows] == [("TEE-BLK-M", 10), ("CAP-NVY-S", 4)]
     # And a SKU Cin7 holds no stock row for yields nothing
     assert list(client.stock_levels(["NOPE"])) == []
+    # When the list takes more pages than there are SKUs (one row a page): each distinct SKU is read by itself
+    paged = cin7_client(cin7, clock, page_limit=1)
+    list(paged.stock_levels(["CAP-NVY-S"]))  # its first page says how long the list is
+    cin7.calls.clear()
+    rows = list(paged.stock_levels(["TEE-BLK-M", "CAP-NVY-S", "TEE-BLK-M", " "]))
+    assert {reason for _, reason in cin7.calls} == {"GET ref/productavailability: availability of one SKU"}
+    assert [(row.sku, row.available) for row in rows] == [("TEE-BLK-M", 10), ("CAP-NVY-S", 4)]
+
+
+def test_cin7_reads_for_events_before_a_listing_are_answered_by_it(
+    cin7: Cin7CoreSimulator, clock: VirtualClock
+) -> None:
+    # Given two SKUs, and a stock event about each at the same moment
+    cin7.set_stock("TEE-BLK-M", SCEND_UK, 10)
+    cin7.set_stock("CAP-NVY-S", SCEND_UK, 4)
+    client = cin7_client(cin7, clock)
+    event_at = clock.now()
+    clock.advance(1)
+    # When the first event's SKU is read, after the events: one listing call
+    [first] = client.stock_levels(["TEE-BLK-M"], fresh_after=event_at)
+    assert (first.available, first.read_at) == (10, clock.now())
+    # Then the second event's read is answered by that listing, with no call and its read time
+    cin7.adjust_stock("CAP-NVY-S", SCEND_UK, 5)
+    [second] = client.stock_levels(["CAP-NVY-S"], fresh_after=event_at)
+    assert (second.available, second.read_at) == (4, first.read_at)
+    assert calls(cin7, "ref/productavailability") == 1
+    # And an event after the listing (or a read that asks nothing about freshness) reads again
+    clock.advance(1)
+    [third] = client.stock_levels(["CAP-NVY-S"], fresh_after=first.read_at)
+    [fourth] = client.stock_levels(["CAP-NVY-S"])
+    assert (third.available, fourth.available) == (9, 9)
+    assert calls(cin7, "ref/productavailability") == 3
 
 
 def test_cin7_location_filter_is_exact(cin7: Cin7CoreSimulator, clock: VirtualClock) -> None:

@@ -4,7 +4,7 @@ written back, behind OrderSource, ShipmentTarget, CatalogueSource, StockSource, 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -187,17 +187,20 @@ class FakeCommerce(FakePlatform):
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None:
-        """One parcel written once: its token is claimed through `remember` before the write, and a parcel
-        already written (by token or by parcel id) is not written again. Units beyond what the order holds
-        are refused, as a platform refuses an over-pick."""
+        """One parcel written once: its token is claimed through `remember` before the write (the first `known`
+        token no other parcel holds, else a new one), and a parcel already written (by token or by parcel id)
+        is not written again. Units beyond what the order holds are refused, as a platform refuses an over-pick."""
         self._enter("write_shipment", source_id, shipment, location)
         held = self._held(source_id)
         if any(written.parcel_id == shipment.parcel_id for written in held.shipments):
             return
         token = progress.get(shipment.parcel_id) or held.tokens.get(shipment.parcel_id)
         if token is None:
-            token = f"task-{next(self._ids)}"
+            taken = set(progress.values())
+            free = [known_token for known_token in known if known_token not in taken]
+            token = free[0] if free else f"task-{next(self._ids)}"
             remember(token)
         held.tokens[shipment.parcel_id] = token
         ordered = {line.sku: line.quantity for line in held.order.lines}
@@ -220,7 +223,9 @@ class FakeCommerce(FakePlatform):
         yield from [rejected for at, rejected in self.unreadable["products"] if at > since]
 
     # -- StockSource --------------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Rows of exactly these SKUs (all when None), at exactly `location` when given."""
         self._enter("stock_levels", None if skus is None else list(skus), location)
         wanted = None if skus is None else set(skus)

@@ -203,7 +203,9 @@ class FakeWarehouse(FakePlatform):
         self.products[held.sku] = held.model_copy(update={"fields": {**held.fields, **changes}})
 
     # -- StockSource and StockTarget ------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
         self._enter("stock_levels", None if skus is None else list(skus), location)
         wanted = None if skus is None else set(skus)
         for (sku, at), row in sorted(self.stock.items()):

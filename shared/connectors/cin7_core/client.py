@@ -9,6 +9,7 @@ so the classification table looks at 2xx bodies before trusting the status line.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -141,9 +142,16 @@ class Cin7CoreClient(PlatformHttp):
         http: httpx.Client | None = None,
         timeout: float | None = None,
         page_limit: int = 100,
+        availability_page_limit: int | None = None,
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
+        # Availability rows are small and stock reads the busiest list: its own page size, page_limit by default.
+        self.availability_page_limit = availability_page_limit or page_limit
+        if not 1 <= self.availability_page_limit <= MAX_PAGE_LIMIT:
+            raise ValueError(f"availability_page_limit must be 1-{MAX_PAGE_LIMIT}, got {availability_page_limit}")
+        self._listed_rows: dict[str | None, int] = {}  # availability Total per Location filter, from the last listing
+        self._listing: _Listing | None = None  # the last listing read for a SKU read, to answer later ones
         super().__init__(
             target=SOURCE,
             base_url=base_url,
@@ -270,6 +278,7 @@ class Cin7CoreClient(PlatformHttp):
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None:
         """Write one parcel back: resume or perform pick -> pack -> ship on its own fulfilment task.
 
@@ -277,7 +286,56 @@ class Cin7CoreClient(PlatformHttp):
         records this parcel's before the first write to it, so a retry after a failure at any stage resumes
         the same task: Cin7 refuses a second pick of units already picked. The box label on the task also
         identifies it, for a ship that landed when the record of it did not.
+
+        A parcel's first attempt costs three calls, no read: its task is one `known` from the sale read at
+        intake that no other parcel holds, or (a later parcel) one POST sale/fulfilment adds. Should Cin7
+        refuse that pick or that new task (the task was picked by hand, an earlier add landed unseen), the
+        sale's tasks are read and the parcel goes where they say, as a retry's does.
         """
+        if shipment.parcel_id not in progress:
+            task_id = self._task_without_reading(source_id, progress, known)
+            if task_id is not None:
+                remember(task_id)
+                try:
+                    self.authorise_pick(source_id, task_id, shipment, location)
+                except NotFoundError:
+                    raise
+                except PermanentError as refused:
+                    # Not as the intake read showed it (picked by hand, sale voided): the read below decides.
+                    logger.info("cin7 task %s refused the pick (%s): reading the tasks", task_id, refused.detail)
+                else:
+                    self.authorise_pack(source_id, task_id, shipment, location)
+                    self.authorise_ship(source_id, task_id, shipment)
+                    return
+        self._write_from_tasks(source_id, shipment, location=location, progress=progress, remember=remember)
+
+    def _task_without_reading(self, source_id: str, progress: Mapping[str, str], known: Sequence[str]) -> str | None:
+        """The task a parcel's first attempt writes to with no read: a known task no parcel holds, else (another
+        parcel holds one) a new task; None when nothing is known, and after a refused add (the read decides)."""
+        taken = set(progress.values())
+        free = next((task for task in known if task and task not in taken), None)
+        if free is not None:
+            return free
+        if not taken:
+            return None
+        try:
+            return self.add_fulfilment(source_id)
+        except NotFoundError:
+            raise
+        except PermanentError as refused:
+            logger.info("cin7 sale %s refused a new task (%s): reading the tasks", source_id, refused.detail)
+            return None
+
+    def _write_from_tasks(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None:
+        """The sale's tasks read (one call), then the parcel's task resumed or chosen, and its stages written."""
         tasks: dict[str, FulfilmentTask] = {t.task_id: t for t in self.fulfilments(source_id)}
         label = box_label(shipment.parcel_id)
         task = tasks.get(progress.get(shipment.parcel_id, "")) or next(
@@ -404,27 +462,35 @@ class Cin7CoreClient(PlatformHttp):
                 yield product
 
     # -- StockSource -----------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
-        """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed.
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
+        """Cin7's own figures per SKU and location (Available, OnHand, Allocated), bins and batches summed;
+        each row carries `read_at`, when its read began.
 
         Without `skus`: every row, GET ref/productavailability?limit=&page= (and Location= when given),
-        pages = ceil(Total / limit). A SKU x location is yielded once its rows are complete, i.e. when
-        the next key starts, so its bin rows may straddle a page boundary. This relies on Cin7 listing
-        one product's rows at one location together [I]; should a key come back later in the same read,
-        that second group is not used (its first figure may have been partial) and is yielded as
-        `Rejected` instead. A row repeated across a page boundary (the list shifted while
-        we paged) is counted once.
+        pages = ceil(Total / limit), at the card's largest page (1,000 rows) unless configured smaller. A
+        SKU x location is yielded once its rows are complete, i.e. when the next key starts, so its bin rows
+        may straddle a page boundary. This relies on Cin7 listing one product's rows at one location
+        together [I]; should a key come back later in the same read, that second group is not used (its
+        first figure may have been partial) and is yielded as `Rejected` instead. A row repeated across a
+        page boundary (the list shifted while we paged) is counted once.
 
-        With `skus`: one paged GET ...?Sku=<sku> per distinct SKU. Cin7 matches Sku partially, so only
-        rows whose SKU is exactly the one asked for (case-sensitive) count. A SKU Cin7 holds no stock
-        row for yields nothing (the caller decides what absence means).
+        With `skus`, whichever costs fewer calls: the list's pages (its Total, learnt from the last listing,
+        says how many; unknown, the first page is read and tells), keeping only these SKUs, or one paged
+        GET ...?Sku=<sku> per distinct SKU (once the list has more pages than there are SKUs). Cin7 matches
+        Sku partially, so only rows whose SKU is exactly the one asked for (case-sensitive) count. A SKU Cin7
+        holds no stock row for yields nothing (the caller decides what absence means).
+
+        `fresh_after`: rows read after that moment will do. The last listing begun since then (same
+        `location`) answers with no call, so every stock event that came before one read is served by it.
 
         `location` is matched exactly (case-insensitive) on the rows as well as sent as a filter,
         since the API's own Location match is not documented. Which locations the warehouse holds
         (e.g. not 'Retail Store') is the caller's choice. A row that cannot be read is logged and
         yielded as `Rejected`.
         """
-        params: dict[str, Any] = {LIMIT: self.page_limit}
+        params: dict[str, Any] = {LIMIT: self.availability_page_limit}
         wanted = None
         if location and location.strip():
             params["Location"] = location.strip()
@@ -432,9 +498,25 @@ class Cin7CoreClient(PlatformHttp):
         if skus is None:
             yield from self._stock_groups(params, wanted)
             return
-        for sku in dict.fromkeys(skus):
-            if not sku or not sku.strip():
-                continue  # an empty Sku filter would list every row
+        asked = [sku for sku in dict.fromkeys(skus) if sku and sku.strip()]  # an empty Sku would list every row
+        listing = self._listing
+        fresh = listing is not None and fresh_after is not None and listing.read_at > fresh_after
+        if listing is not None and fresh and listing.location == wanted:
+            yield from listing.answer(asked)
+            return
+        rows = self._listed_rows.get(wanted)
+        if asked and (rows is None or math.ceil(rows / self.availability_page_limit) <= len(asked)):
+            read_at = self.clock.now()
+            total, first = self._availability_page(params, 1)
+            if math.ceil(total / self.availability_page_limit) <= len(asked):
+                listing = _Listing(wanted, read_at)
+                for grouped in self._stock_groups(params, wanted, first=(total, first), read_at=read_at):
+                    listing.add(grouped)
+                self._listing = listing
+                yield from listing.answer(asked)
+                return
+        for sku in asked:
+            read_at = self.clock.now()
             groups: dict[str, dict[tuple[str, ...], WireAvailabilityRow]] = {}
             for part in self._availability_rows({**params, "Sku": sku}, wanted):
                 if isinstance(part, Rejected):
@@ -442,10 +524,18 @@ class Cin7CoreClient(PlatformHttp):
                 elif sku == part.SKU:
                     groups.setdefault(part.Location, {})[part.identity] = part
             for parts in groups.values():
-                yield to_stock_row(list(parts.values()))
+                yield to_stock_row(list(parts.values())).model_copy(update={"read_at": read_at})
 
-    def _stock_groups(self, params: dict[str, Any], wanted: str | None) -> Iterator[StockRow | Rejected]:
+    def _stock_groups(
+        self,
+        params: dict[str, Any],
+        wanted: str | None,
+        *,
+        first: tuple[int, list[Any]] | None = None,
+        read_at: datetime | None = None,
+    ) -> Iterator[StockRow | Rejected]:
         """Every row in listing order, grouped per SKU x location as the groups complete."""
+        read_at = read_at or self.clock.now()
         done: set[int] = set()  # hashes of keys already yielded: small enough for 100,000s of keys
         key: tuple[str, str] | None = None
         group: dict[tuple[str, ...], WireAvailabilityRow] = {}
@@ -464,9 +554,9 @@ class Cin7CoreClient(PlatformHttp):
                 )
                 return
             done.add(hash(key))
-            yield to_stock_row(list(group.values()))
+            yield to_stock_row(list(group.values())).model_copy(update={"read_at": read_at})
 
-        for part in self._availability_rows(params, wanted):
+        for part in self._availability_rows(params, wanted, first=first):
             if isinstance(part, Rejected):
                 yield part
                 continue
@@ -476,18 +566,55 @@ class Cin7CoreClient(PlatformHttp):
             group[part.identity] = part
         yield from finish()
 
+    def _availability_page(self, params: dict[str, Any], page: int) -> tuple[int, list[Any]]:
+        """One page of GET ref/productavailability; a listing's Total (no Sku filter) is kept for the next choice."""
+        total, rows = parse_availability_page(self._get("ref/productavailability", {**params, PAGE: page}))
+        if "Sku" not in params:
+            location = str(params.get("Location") or "").casefold() or None
+            self._listed_rows[location] = total
+        return total, rows
+
     def _availability_rows(
-        self, params: dict[str, Any], wanted: str | None
+        self, params: dict[str, Any], wanted: str | None, *, first: tuple[int, list[Any]] | None = None
     ) -> Iterator[WireAvailabilityRow | Rejected]:
-        for row in self._pages("ref/productavailability", params, parse_availability_page):
-            try:
-                part = to_availability_row(row)
-            except PermanentError as error:
-                logger.warning("cin7 availability row skipped: %s", error.detail)
-                yield Rejected(row=row, detail=error.detail)
-                continue
-            if wanted is None or part.Location.strip().casefold() == wanted:
-                yield part
+        page, pages = 1, 1
+        while page <= pages:
+            total, rows = first if page == 1 and first is not None else self._availability_page(params, page)
+            pages = math.ceil(total / params[LIMIT])
+            for row in rows:
+                try:
+                    part = to_availability_row(row)
+                except PermanentError as error:
+                    logger.warning("cin7 availability row skipped: %s", error.detail)
+                    yield Rejected(row=row, detail=error.detail)
+                    continue
+                if wanted is None or part.Location.strip().casefold() == wanted:
+                    yield part
+            if not rows:
+                break
+            page += 1
+
+
+class _Listing:
+    """The rows of one availability listing by SKU (unreadable rows by the SKU they name), and when it began."""
+
+    def __init__(self, location: str | None, read_at: datetime):
+        self.location = location
+        self.read_at = read_at
+        self.rows: dict[str, list[StockRow | Rejected]] = {}
+
+    def add(self, part: StockRow | Rejected) -> None:
+        if isinstance(part, StockRow):
+            sku = part.sku
+        elif isinstance(part.row, dict):
+            sku = str(part.row.get("SKU") or "")
+        else:
+            sku = part.key.rsplit("@", 1)[0]
+        self.rows.setdefault(sku, []).append(part)
+
+    def answer(self, skus: list[str]) -> Iterator[StockRow | Rejected]:
+        for sku in skus:
+            yield from self.rows.get(sku, [])
 
 
 def _sale_id(source_id: str) -> str:

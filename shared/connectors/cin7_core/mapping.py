@@ -442,7 +442,18 @@ def to_order(sale: Any) -> Order:
         tax_total=tax_total,
         total=total,
         updated_at=wire.LastModifiedOn,
+        writeback_tokens=open_task_ids(sale, wire.ID),
     )
+
+
+def open_task_ids(sale: dict[str, Any], sale_id: str) -> tuple[str, ...]:
+    """The sale's fulfilment tasks a parcel can still go to (pick not authorised, no box yet), in task order,
+    from the Fulfilments[] that GET sale carries. Unreadable tasks give none: the write-back then reads them."""
+    try:
+        tasks = parse_fulfilments({"SaleID": sale_id, "Fulfilments": sale.get("Fulfilments") or []}, sale_id)
+    except PermanentError:
+        return ()
+    return tuple(task.task_id for task in tasks if task.pick_status != AUTHORISED and not task.boxes)
 
 
 def to_change(row: Any) -> OrderChange:

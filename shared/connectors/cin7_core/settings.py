@@ -21,4 +21,7 @@ class Cin7CoreSettings(PlatformSettings):
     )
     webhook_header: str = "X-Hopline-Webhook-Secret"
     page_limit: int = Field(100, ge=1, le=1000, description="Cin7 page size, 1-1000")
+    availability_page_limit: int = Field(
+        1000, ge=1, le=1000, description="page size of stock availability reads: the card's largest, 1,000 rows a call"
+    )
     calls_per_minute: int = Field(60, ge=1, le=60, description="Cin7: 60 calls/min per application")

@@ -23,8 +23,9 @@ def build(name: str, settings: Cin7CoreSettings, secret: Mapping[str, Any], retr
         clock=ctx.clock,
         # One budget per Cin7 application: 60 calls a minute shared by every flow and every Lambda.
         budget=ctx.budget(f"cin7_core:{secret['account_id']}", settings.calls_per_minute, 60),
-        http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds),
+        http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds, headers={"User-Agent": ctx.user_agent}),
         page_limit=settings.page_limit,
+        availability_page_limit=settings.availability_page_limit,
     )
 
 

@@ -457,7 +457,9 @@ class ScendClient(PlatformHttp):
         return rows[0].OrderNumber
 
     # -- StockSource (the other side, for drift) and StockTarget ----------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
         """Physical stock per SKU and warehouse: GET Product/StockLevels?Breakdown=true&PageNo=&Limit=,
         with WarehouseId (and ClientId) when configured; with `skus`, one paged call per distinct SKU
         (SKU=), keeping only rows of exactly that SKU.

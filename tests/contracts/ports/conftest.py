@@ -40,6 +40,7 @@ class ContractContext:
 
     clock: Clock
     http_timeout: float | None = 5.0
+    user_agent: str = "hopline/contracts"
     budgets: dict[str, RateBudget] = field(default_factory=dict)
 
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
