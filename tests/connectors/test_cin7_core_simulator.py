@@ -103,7 +103,10 @@ def test_fetch_order_maps_a_simulated_sale_exactly(simulator: Cin7CoreSimulator,
         tax_total=Decimal("6.32"),
         total=Decimal("37.90"),
         updated_at=clock.now(),
+        # the sale's open fulfilment task, kept so the first write-back needs no read
+        writeback_tokens=tuple(task for task, sale in simulator._tasks.items() if sale == sale_id),
     )
+    assert len(order.writeback_tokens) == 1
     assert all(isinstance(line.total, Decimal) for line in order.lines)
     assert client.stats.calls == 1
     assert simulator.requests["GET /externalapi/v2/sale"] == 1
