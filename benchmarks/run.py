@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -87,17 +88,70 @@ def _python312() -> str | None:
     return find_python312()
 
 
-def bench_imports(runs: int = 5) -> dict[str, Any]:
-    """Cold import of the order_submit handler from the Lambda bundle, `python -X importtime`, median of N.
+def hop_environments(region: str = "eu-west-2") -> dict[str, dict[str, str]]:
+    """Each hop's environment as Lambda starts it: the variables infra/ sets (shared.wiring, the example client,
+    physical names as the stack names them) plus the ones the Lambda runtime sets before the init phase."""
+    from shared import topology, wiring
+    from shared.config import load_client_config
+
+    config = load_client_config(ROOT / "infra" / "clients" / "example-cin7-scend.yaml")
+    account = "123456789012"
+
+    def physical(name: str) -> str:
+        return f"hopline-{config.client}-{name}"
+
+    names = wiring.ResourceNames(
+        tables={t.name: physical(t.name) for t in topology.TABLES},
+        queues={q.name: f"https://sqs.{region}.amazonaws.com/{account}/{physical(q.name)}" for q in topology.QUEUES},
+        buckets={b.name: physical(b.name) for b in topology.BUCKETS},
+        state_machines={
+            m.name: f"arn:aws:states:{region}:{account}:stateMachine:{physical(m.name)}"
+            for m in topology.STATE_MACHINES
+        },
+    )
+    environments = {}
+    for hop in topology.HOPS:
+        environments[hop.name] = {
+            **wiring.hop_environment(config, hop, names),
+            # What Lambda itself sets: LAMBDA_TASK_ROOT is how Powertools knows it runs in Lambda (tracing on,
+            # as the deployed functions have active tracing).
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            "AWS_LAMBDA_FUNCTION_NAME": physical(hop.name),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(hop.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "LAMBDA_TASK_ROOT": "/var/task",
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "_HANDLER": hop.handler,
+        }
+    return environments
+
+
+def _cold_import_ms(python: str, module: str, env: dict[str, str]) -> tuple[float, float]:
+    """One fresh interpreter importing `module`: its cumulative `-X importtime` figure (wall) and the CPU time
+    of the whole interpreter (less sensitive to other work on a busy machine), in ms."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(
+        [python, "-X", "importtime", "-c", f"import {module}"], env=env, capture_output=True, text=True, check=True
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    line = next(x for x in reversed(done.stderr.splitlines()) if x.rstrip().endswith(f"| {module}"))
+    return int(re.split(r"\s*\|\s*", line.split(":", 1)[1])[1]) / 1000, cpu
+
+
+def bench_imports(runs: int = 5, hops: list[str] | None = None, code: Path = BUILD / "code") -> dict[str, Any]:
+    """Cold import of every hop's handler from the Lambda bundle, `python -X importtime`, median and max of N.
 
     Runs the bundle as Lambda would: Python 3.12, code + layer on the path (boto3 from the dev venv,
-    as the Lambda runtime provides it), precompiled .pyc, the function's environment variables.
+    as the Lambda runtime provides it), precompiled .pyc, each hop's deployed environment variables.
     """
     from infra.bundling import LayerBundler
 
     python = _python312()
-    if python is None or not (BUILD / "code").is_dir():
-        return {"skipped": "needs python3.12 and `make bundle` (.build/code)"}
+    if python is None or not code.is_dir():
+        return {"skipped": f"needs python3.12 and `make bundle` ({code})"}
     # The deployed layer holds arm64 wheels; this host may be x86_64, so measure an x86_64 twin built
     # by the same bundler (same packages, same trimming, same precompilation).
     layer = BUILD / "bench-layer-x86_64"
@@ -127,27 +181,34 @@ def bench_imports(runs: int = 5) -> dict[str, Any]:
             check=True,
         )
         precompile(provided)
-    env = {
+    base = {
         "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(BUILD / "code"), str(layer / "python"), str(provided)]),
-        "AWS_DEFAULT_REGION": "eu-west-2",
-        "TABLE_IDEMPOTENCY": "t",
-        "POWERTOOLS_SERVICE_NAME": "bench",
+        "PYTHONPATH": os.pathsep.join([str(code), str(layer / "python"), str(provided)]),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    totals = []
-    for _ in range(runs):
-        done = subprocess.run(
-            [python, "-X", "importtime", "-c", "import functions.order_submit.handler"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        module = "functions.order_submit.handler"
-        line = next(x for x in reversed(done.stderr.splitlines()) if x.rstrip().endswith(module))
-        totals.append(int(re.split(r"\s*\|\s*", line.split(":", 1)[1])[1]) / 1000)
-    return {"python": python, "runs_ms": totals, "median_ms": round(statistics.median(totals), 1)}
+    environments = hop_environments()
+    per_hop: dict[str, Any] = {}
+    for name, environment in environments.items():
+        if hops and name not in hops:
+            continue
+        module = f"functions.{name}.handler"
+        measured = [_cold_import_ms(python, module, {**base, **environment}) for _ in range(runs)]
+        totals = [wall for wall, _ in measured]
+        per_hop[name] = {
+            "median_ms": round(statistics.median(totals), 1),
+            "max_ms": round(max(totals), 1),
+            "runs_ms": [round(t, 1) for t in totals],
+            "cpu_median_ms": round(statistics.median(cpu for _, cpu in measured), 1),
+        }
+    return {
+        "python": python,
+        "code": str(code),
+        "runs": runs,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "worst_median_ms": max(h["median_ms"] for h in per_hop.values()),
+        "worst_max_ms": max(h["max_ms"] for h in per_hop.values()),
+        "hops": per_hop,
+    }
 
 
 def _size(path: Path) -> int:
@@ -190,6 +251,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20, help="submit-race: rounds of new sales")
     parser.add_argument("--threads", type=int, default=8, help="submit-race: concurrent submitters")
     parser.add_argument("--sales", type=int, default=10, help="submit-race: sales per round")
+    parser.add_argument("--runs", type=int, default=5, help="imports: fresh interpreters per hop")
+    parser.add_argument("--code", default=str(BUILD / "code"), help="imports: the code bundle to import from")
+    parser.add_argument("--hop", dest="hops", action="append", help="imports: only this hop (repeatable)")
     parser.add_argument("--out", default="latest", help="results file name under benchmarks/results/ (no .json)")
     args = parser.parse_args()
     report: dict[str, Any] = {
@@ -199,7 +263,7 @@ def main() -> int:
     if args.only in (None, "assets"):
         report["assets"] = bench_assets()
     if args.only in (None, "imports"):
-        report["order_submit_cold_import"] = bench_imports()
+        report["cold_imports"] = bench_imports(runs=args.runs, hops=args.hops, code=Path(args.code))
     if args.only in (None, "stock-diff"):
         from benchmarks.stock import bench_diff
 

@@ -4,12 +4,15 @@ Every Lambda hop is one of four shapes: an API Gateway webhook route (into the o
 hop (batch with partial failure, each record accepted or quarantined before its step), a schedule (the step over
 the runtime, figures of its result as metrics) or a Step Functions task (the state validated into a model, the
 result returned as JSON). The decorators, the batch processor and the per-result metric are written here once.
-Imported at cold start by every handler: the batch, records and API imports live in their factories, so a hop
-loads only its own.
+Imported at cold start by every handler, so nothing here builds what a hop may not use at import: the records
+and API imports live in their factories (a hop loads only its own), the batch processor and the tracer are built
+on the first invocation (see HopTracer), and no AWS client is built at all until a step asks its runtime for one.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -28,9 +31,62 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 M = TypeVar("M", bound=Model)
+F = TypeVar("F", bound=Callable[..., Any])
 Handler = Callable[[dict[str, Any], "LambdaContext"], Any]
 
 QUARANTINED = "quarantined"
+# What a traced hop patches for X-Ray: its AWS calls (botocore) and its platform calls (every connector's
+# httpx client). Not Powertools' patch_all, which also imports the patchers of a dozen libraries no hop uses.
+TRACED_MODULES = ("botocore", "httpx")
+
+
+class HopTracer:
+    """The hop's Powertools Tracer, built on the first invocation instead of at import.
+
+    Building a Tracer imports the X-Ray SDK and, with tracing on, patches the traced modules: well over 100 ms
+    that would land in every hop's init phase. In the deployed stack tracing stays on (active tracing on every
+    function, POWERTOOLS_TRACE_DISABLED unset): the Tracer is built and the modules patched when the first
+    event arrives, before the step builds any AWS or platform client, so every call is still traced. Where
+    Powertools would disable tracing (outside Lambda, POWERTOOLS_TRACE_DISABLED) it is never built and the
+    handler runs unwrapped, so tests and the sandbox do not import the X-Ray SDK at all.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decided = False
+        self._tracer: Tracer | None = None
+
+    @property
+    def tracer(self) -> Tracer | None:
+        """The Tracer, built on first use; None while tracing is off."""
+        if not self._decided:
+            with self._lock:
+                if not self._decided:
+                    # Powertools' own rule (LAMBDA_TASK_ROOT, POWERTOOLS_TRACE_DISABLED, SAM local, Chalice).
+                    if not Tracer._is_tracer_disabled():
+                        self._tracer = Tracer(patch_modules=TRACED_MODULES)
+                    self._decided = True
+        return self._tracer
+
+    def capture_lambda_handler(self, handler: Handler) -> Handler:
+        """`handler` inside the `## lambda_handler` segment (cold start annotated), once the tracer exists."""
+        return self._wrap(handler, lambda tracer, fn: tracer.capture_lambda_handler(fn))
+
+    def capture_method(self, method: F) -> F:
+        """`method` as its own subsegment, once the tracer exists."""
+        return self._wrap(method, lambda tracer, fn: tracer.capture_method(fn))
+
+    def _wrap(self, fn: F, capture: Callable[[Tracer, F], F]) -> F:
+        chosen: list[F] = []
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not chosen:
+                tracer = self.tracer
+                chosen.append(fn if tracer is None else capture(tracer, fn))
+            return chosen[0](*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
 
 
 @dataclass
@@ -43,7 +99,7 @@ class HopShape:
     kind: Literal["queue", "schedule", "task", "webhook"]
     step: Callable[..., Any]
     logger: Logger
-    tracer: Tracer
+    tracer: HopTracer
     metrics: Metrics | None
 
     def count(self, name: str, value: int = 1) -> None:
@@ -123,12 +179,10 @@ def queue_hop(
     `around` wraps one record's step (idempotency, a refusal the hop handles itself); `on_invoke` runs first on
     every invocation (registering the context for idempotency).
     """
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
     from shared.steps.records import accept_or_quarantine
 
-    shape = HopShape("queue", step, hop_logger(), Tracer(), Metrics())
-    processor = BatchProcessor(event_type=EventType.SQS)
+    shape = HopShape("queue", step, hop_logger(), HopTracer(), Metrics())
+    sqs_batch = functools.cache(_SqsBatch)  # this hop's one processor, built on its first batch
 
     @shape.tracer.capture_method
     def record_handler(record: SQSRecord) -> str:
@@ -159,16 +213,30 @@ def queue_hop(
             on_invoke(context)
         if count_records:
             shape.count("RecordsReceived", len(event.get("Records", [])))
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        return sqs_batch().process(event, record_handler, context)
 
     return _decorated(shape, lambda_handler)
 
 
+class _SqsBatch:
+    """Powertools' SQS batch processor, imported and built on the first batch: its package loads asyncio and,
+    with pydantic present, the parser's event models (Kafka, Kinesis, DynamoDB streams), which no hop needs
+    at import."""
+
+    def __init__(self) -> None:
+        from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+        self._processor = BatchProcessor(event_type=EventType.SQS)
+        self._process = process_partial_response
+
+    def process(self, event: dict[str, Any], record_handler: Callable[..., Any], context: LambdaContext) -> Any:
+        """Each record through `record_handler`; the failed ones reported for redelivery (every one: raises)."""
+        return self._process(event=event, record_handler=record_handler, processor=self._processor, context=context)
+
+
 def schedule_hop(step: Callable[[Runtime], Any], *, metrics: Mapping[str, str]) -> Handler:
     """A scheduled hop: `step(rt)`, each named figure of its result published as a count, the result returned."""
-    shape = HopShape("schedule", step, hop_logger(), Tracer(), Metrics())
+    shape = HopShape("schedule", step, hop_logger(), HopTracer(), Metrics())
 
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
         result = shape.step(runtime())
@@ -183,7 +251,7 @@ def task_hop(model: type[M], step: Callable[[M, Runtime], Any], *, metric: str |
 
     `metric` counts each result as `<metric>_<outcome>`; without it the task publishes no metrics at all.
     """
-    shape = HopShape("task", step, hop_logger(), Tracer(), Metrics() if metric is not None else None)
+    shape = HopShape("task", step, hop_logger(), HopTracer(), Metrics() if metric is not None else None)
 
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
         result = shape.step(model.model_validate(event), runtime())
@@ -205,7 +273,7 @@ def webhook_hop() -> Handler:
     from shared.steps.webhooks import answer_json, receive
     from shared.topology import WEBHOOK_PATH
 
-    shape = HopShape("webhook", receive, hop_logger(), Tracer(), Metrics())
+    shape = HopShape("webhook", receive, hop_logger(), HopTracer(), Metrics())
     app = APIGatewayRestResolver()
 
     @app.post(WEBHOOK_PATH.replace("{", "<").replace("}", ">"))

@@ -34,7 +34,10 @@ LAMBDA_PLATFORM = "manylinux2014_aarch64"
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "urllib3", "dateutil", "python_dateutil", "six")
 PYTHON312_ENV = "HOPLINE_PYTHON312"
 # Bump when the bundling steps change, so cached assets in cdk.out are rebuilt.
-BUNDLER_VERSION = "2"
+BUNDLER_VERSION = "3"
+# Powertools utilities no hop imports (tests/unit/test_layer_trim.py checks the code never names them).
+_UNUSED_UTILITIES = ("streaming", "data_masking", "circuit_breaker", "feature_flags", "kafka", "auth_alpha")
+UNUSED_IN_LAYER = (*(f"aws_lambda_powertools/utilities/{name}" for name in _UNUSED_UTILITIES), "wrapt-stubs")
 _SKIPPED_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
 # Never executed: CDK requires an image for bundling options, and the local bundler always answers.
@@ -88,6 +91,25 @@ def precompile(directory: Path) -> bool:
         [python312, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(directory)],
         check=True,
     )
+    return True
+
+
+def precompile_sourceless(directory: Path) -> bool:
+    """The layer's third-party code as .pyc alone, where each .py was: half the unzipped size of sources plus
+    __pycache__, and nothing to compile at a cold start. Tracebacks inside a library show no source line;
+    our own code (the code asset) keeps its sources. Without a Python 3.12 the sources stay, uncompiled."""
+    python312 = find_python312()
+    if python312 is None:
+        return precompile(directory)
+    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [python312, "-m", "compileall", "-q", "-b", "-j", "0", "--invalidation-mode", "unchecked-hash", str(directory)],
+        check=True,
+    )
+    for source in directory.rglob("*.py"):
+        if source.with_suffix(".pyc").is_file():
+            source.unlink()
+    for cache in [*directory.rglob("__pycache__")]:
+        shutil.rmtree(cache, ignore_errors=True)
     return True
 
 
@@ -179,7 +201,12 @@ class LayerBundler:
                 else:
                     path.unlink()
         shutil.rmtree(target / "bin", ignore_errors=True)
-        precompile(target)
+        for unused in UNUSED_IN_LAYER:
+            shutil.rmtree(target / unused, ignore_errors=True)
+        # pip's own install record: nothing reads it at run time (METADATA stays, for package versions).
+        for record in target.glob("*.dist-info/RECORD"):
+            record.unlink()
+        precompile_sourceless(target)
         return True
 
 

@@ -201,6 +201,10 @@ class LocalHopline:
         _install_moto_patches()
         self._create_state_machines()
         self._install_runtime()
+        # Every function's init phase before any event, as a deploy does: an import sets the hop's environment
+        # in os.environ for its length, and hops build their AWS clients on first use, on other threads.
+        for hop in self.deployed.hops:
+            self.handler(hop.name)
         return self.secret_values
 
     def _create_state_machines(self) -> None:

@@ -1,6 +1,7 @@
 """Composition root: builds stores and connectors from config and secrets, on first use.
 
-Nothing here talks to AWS at import time. Handlers call `runtime()`; the sandbox and tests install
+Nothing here talks to AWS at import time, nor imports boto3, the HTTP stack or the stores: a hop's cold start
+pays only for what its first invocation builds. Handlers call `runtime()`; the sandbox and tests install
 their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop for the
 length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
 """
@@ -13,14 +14,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any, cast
-
-import boto3
+from typing import TYPE_CHECKING, Any, cast
 
 from shared import topology
 from shared.clock import Clock, SystemClock
 from shared.config import ClientConfig, config_from_env
-from shared.connectors.http import RateBudget, TokenBucket
 from shared.connectors.spec import Role
 from shared.models.order import Model
 from shared.ports import (
@@ -36,13 +34,16 @@ from shared.ports import (
     StockSource,
     StockTarget,
 )
-from shared.stores.archive import PayloadArchive
-from shared.stores.cursors import CursorStore
-from shared.stores.exceptions import ExceptionStore
-from shared.stores.ledger import LedgerStore
-from shared.stores.rate_budget import DynamoTokenBucket, Priority, budget_shape
-from shared.stores.sku_map import SkuMapStore
-from shared.stores.stock_levels import StockLevelStore
+
+if TYPE_CHECKING:
+    from shared.connectors.http import RateBudget
+    from shared.stores.archive import PayloadArchive
+    from shared.stores.cursors import CursorStore
+    from shared.stores.exceptions import ExceptionStore
+    from shared.stores.ledger import LedgerStore
+    from shared.stores.rate_budget import Priority
+    from shared.stores.sku_map import SkuMapStore
+    from shared.stores.stock_levels import StockLevelStore
 
 # One budget per target account per process, shared by every connector instance that calls it.
 _BUDGETS: dict[str, RateBudget] = {}
@@ -82,18 +83,26 @@ class Runtime:
 
     @cached_property
     def dynamodb(self) -> Any:
+        import boto3
+
         return boto3.resource("dynamodb")
 
     @cached_property
     def sqs(self) -> Any:
+        import boto3
+
         return boto3.client("sqs")
 
     @cached_property
     def s3(self) -> Any:
+        import boto3
+
         return boto3.client("s3")
 
     @cached_property
     def stepfunctions(self) -> Any:
+        import boto3
+
         return boto3.client("stepfunctions")
 
     def state_machine_arn(self, name: str) -> str:
@@ -136,26 +145,38 @@ class Runtime:
     # -- stores -----------------------------------------------------------------------------------
     @cached_property
     def ledger(self) -> LedgerStore:
+        from shared.stores.ledger import LedgerStore
+
         return LedgerStore(self.table("ledger"), self.config.client)
 
     @cached_property
     def exceptions(self) -> ExceptionStore:
+        from shared.stores.exceptions import ExceptionStore
+
         return ExceptionStore(self.table("exceptions"), self.config.client)
 
     @cached_property
     def sku_map(self) -> SkuMapStore:
+        from shared.stores.sku_map import SkuMapStore
+
         return SkuMapStore(self.table("sku-map"), self.dynamodb, self.config.client)
 
     @cached_property
     def cursors(self) -> CursorStore:
+        from shared.stores.cursors import CursorStore
+
         return CursorStore(self.table("cursors"), self.config.client)
 
     @cached_property
     def stock_levels(self) -> StockLevelStore:
+        from shared.stores.stock_levels import StockLevelStore
+
         return StockLevelStore(self.table("stock-levels"), self.dynamodb, self.config.client)
 
     @cached_property
     def archive(self) -> PayloadArchive:
+        from shared.stores.archive import PayloadArchive
+
         return PayloadArchive(self.s3, self._environ[topology.bucket_env("archive")], self.config.client)
 
     # -- connectors -------------------------------------------------------------------------------
@@ -170,6 +191,9 @@ class Runtime:
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
         """One bucket per target account that never admits more than `calls` in any `per_seconds` window."""
         if key not in self.budgets:
+            from shared.connectors.http import TokenBucket
+            from shared.stores.rate_budget import DynamoTokenBucket, budget_shape
+
             rate, burst = budget_shape(calls)
             if topology.table_env(topology.BUDGET_TABLE) in self._environ:
                 # Shared with every concurrent Lambda of every flow that calls this account.

@@ -48,6 +48,8 @@ def hop_environment(config: ClientConfig, hop: topology.Hop, names: ResourceName
         "CLIENT_ID": config.client,
         CLIENT_CONFIG_ENV: config.to_env(),
         topology.PRIORITY_ENV: hop.priority,
+        # No hop uses a pydantic plugin; without this the first model scans every installed package's entry points.
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
     for queue in hop.sends_to:  # a queue of a pipeline the client does not run is not there to send to
         if queue in names.queues:

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import Any
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from functions.kit import Delivery, queue_hop, shape_of
 from shared.errors import PermanentError, SubmitClaimHeldError
@@ -21,6 +16,14 @@ from shared.steps.records import quarantine_message
 from shared.stores.ledger import Stage
 from shared.topology import table_env
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Read at init, as the function's environment is; the store itself is built on the first invocation.
+IDEMPOTENCY_TABLE = os.environ.get(table_env("idempotency"), "idempotency")
+
 
 def _count_replay(response: Any, idempotent_data: DataRecord) -> Any:
     """Powertools calls this when it answers from the idempotency store: a duplicate was suppressed."""
@@ -28,24 +31,55 @@ def _count_replay(response: Any, idempotent_data: DataRecord) -> Any:
     return response
 
 
-persistence = DynamoDBPersistenceLayer(table_name=os.environ.get(table_env("idempotency"), "idempotency"))
-idempotency = IdempotencyConfig(
-    event_key_jmespath="[client, source, source_id]",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=7 * 24 * 3600,
-    response_hook=_count_replay,
-)
-
-
-@idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=idempotency)
 def submit(message: dict[str, Any]) -> dict[str, Any]:
     """Only successes are remembered: an exception deletes the record, so a fixed order can be replayed."""
     return submit_order(SubmitMessage.model_validate(message), runtime())
 
 
+class _Idempotency:
+    """Powertools idempotency around `submit`, built once on first use: its package imports boto3 and its
+    DynamoDB store builds a client, which no hop does at import (the cold start pays only when it submits)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: tuple[IdempotencyConfig, Callable[..., dict[str, Any]]] | None = None
+
+    def _build(self) -> tuple[IdempotencyConfig, Callable[..., dict[str, Any]]]:
+        with self._lock:
+            if self._built is None:
+                from aws_lambda_powertools.utilities.idempotency import (
+                    DynamoDBPersistenceLayer,
+                    IdempotencyConfig,
+                    idempotent_function,
+                )
+
+                config = IdempotencyConfig(
+                    event_key_jmespath="[client, source, source_id]",
+                    raise_on_no_idempotency_key=True,
+                    expires_after_seconds=7 * 24 * 3600,
+                    response_hook=_count_replay,
+                )
+                persistence = DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE)
+                remembered = idempotent_function(
+                    data_keyword_argument="message", persistence_store=persistence, config=config
+                )
+                self._built = (config, remembered(submit))
+            return self._built
+
+    def register(self, context: LambdaContext) -> None:
+        """Every invocation: the record's expiry leaves room for this invocation's remaining time."""
+        self._build()[0].register_lambda_context(context)
+
+    def submit(self, message: dict[str, Any]) -> dict[str, Any]:
+        return self._build()[1](message=message)
+
+
+idempotency = _Idempotency()
+
+
 def submit_once(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     """The step behind the idempotency record, keyed on the message's (client, source, source id)."""
-    return submit(message=message.model_dump(mode="json"))
+    return idempotency.submit(message.model_dump(mode="json"))
 
 
 def refused_or_held(delivery: Delivery) -> dict[str, Any] | None:
@@ -87,5 +121,5 @@ lambda_handler = queue_hop(
     step=submit_once,
     metric="Submit",
     around=refused_or_held,
-    on_invoke=idempotency.register_lambda_context,
+    on_invoke=idempotency.register,
 )

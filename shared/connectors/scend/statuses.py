@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from shared.connectors.scend.mapping import neutral_status
 from shared.models.warehouse import CancelRule, WarehouseStatusRead
 
 # OrderStatusId -> name, as GET /api/Order/Statuses lists them (card 3.3 [C]).
@@ -53,6 +52,9 @@ DEFAULT_CANCEL_RULES: dict[int, CancelRule] = {
 
 def status_read(status_id: int | None) -> WarehouseStatusRead:
     """An OrderStatusId as a status read: its code, its name and the neutral status."""
+    # The wire mapping loads here, not with the module: the topology reads STATUS_CODES at every cold start.
+    from shared.connectors.scend.mapping import neutral_status
+
     if status_id is None:
         return WarehouseStatusRead(status=neutral_status(None), code="", name="")
     return WarehouseStatusRead(
