@@ -70,11 +70,11 @@ class Options:
     warehouse_rejects_duplicates: bool = False  # the card does not say Scend refuses a repeated OrderNumber
     split_rate: float = 0.15  # orders the warehouse ships in two parcels, the second a day later
     multi_tracking_rate: float = 0.1  # parcels carrying two tracking numbers
-    late_parcel_hours: float = 26.0  # how long after the first parcel the second of a split order ships
+    late_parcel_hours: float = 3.0  # how long after the first parcel the second of a split order ships
     stock_event_rate: float = 0.5  # sales after which Cin7 posts a stock-level webhook (the rest: the schedule)
     stock_incident_every: int = 20  # sales between stock incidents (receipts, spikes, damage, shop sales)
-    follow_up_hours: float = 30.0  # after the last order: long enough for late parcels to come back
-    day_hours: float = 10.0  # the trading day the orders are spread over
+    follow_up_hours: float = 4.0  # after the last order: long enough for late parcels to come back
+    day_hours: float = 4.0  # the trading day the orders are spread over
     cancel_rate: float = 0.08  # valid sales voided at Cin7 Core, at one of the CANCEL_KINDS moments
 
 
@@ -85,6 +85,15 @@ CANCEL_KINDS: dict[str, float] = {"before_submit": 0.3, "during_submit": 0.2, "b
 # Minutes after the warehouse created the order at which each late kind is voided (simulator timetable:
 # awaiting picking at 15, picking 30, picked 45, packed 60, despatched 120).
 CANCEL_DELAY_MINUTES: dict[str, tuple[float, float]] = {"before_pick": (2.0, 10.0), "after_pick": (50.0, 100.0)}
+
+
+def day_shape(hours: float) -> dict[str, float]:
+    """A day of `hours` simulated hours: orders over the first half (at most a 10-hour trading day), the
+    rest for parcels, write-backs and retries to come back; a split order's second parcel ships at 80 %
+    of that rest (at most 26 hours, Scend's usual)."""
+    day = min(10.0, hours / 2)
+    follow_up = hours - day
+    return {"day_hours": day, "follow_up_hours": follow_up, "late_parcel_hours": min(26.0, follow_up * 0.8)}
 
 
 @dataclass
@@ -216,7 +225,9 @@ def run_day(
             )
         if after is not None:
             after(local)
-    return DayResult(summary=summary, wall_seconds=time.perf_counter() - started)
+    # Real time is not the day's: it stays out of the summary, so a seed gives the same summary every run.
+    details = {"cancel_execution_wall_ms": summary.pop("cancel_execution_wall_ms", None)}
+    return DayResult(summary=summary, wall_seconds=time.perf_counter() - started, details=details)
 
 
 def _drive(
@@ -569,7 +580,7 @@ def summarise(options: Options, local: Any, platforms: Any, planned: list[Planne
 
     stages = Counter(entry.stage.value for entry in ledger.values())
     # Orders only: stock exceptions (drift, refused figures) are summarised with the stock figures.
-    quarantined = Counter(e.reason.value for e in exceptions if e.status == "open" and not e.flow.startswith("stock_"))
+    orders, quarantined, other_exceptions = _order_outcomes(ledger, exceptions)
     source_stats = local.call_stats(local.config.platform_for(Role.ORDER_SOURCE))
     warehouse_stats = local.call_stats(local.config.platform_for(Role.ORDER_TARGET))
     released = sum(stages[stage] for stage in ("released", "submitted", "part_shipped", "shipped"))
@@ -610,12 +621,17 @@ def summarise(options: Options, local: Any, platforms: Any, planned: list[Planne
         "webhooks_duplicated": drive.get("webhooks_duplicated", 0),
         "webhooks_missed_recovered_by_poll": drive.get("webhooks_missed", 0),
         "orders_received": len(ledger),
+        # Every order received is in exactly one of these (its ledger stage): they add up to orders_received.
+        "orders": orders,
         "released": released,
         "held": stages["held"],
         "skipped_excluded_location": stages["skipped"],
         "not_ready": stages["not_ready"],
-        "quarantined": dict(sorted(quarantined.items())),
-        "quarantined_total": sum(quarantined.values()),
+        # Quarantined orders by the reason in their open exception (orders only: no SKU, parcel or webhook).
+        "quarantined": quarantined,
+        "quarantined_total": orders["quarantined"],
+        # Open exceptions that are not an order's quarantine, by what they are about, then reason.
+        "other_exceptions": other_exceptions,
         "warehouse_orders": sum(len(orders) for orders in at_warehouse.values()),
         "duplicate_warehouse_orders": scend.duplicate_references(),
         "duplicates_suppressed": sum(entry.duplicates_suppressed for entry in ledger.values()),
@@ -650,6 +666,60 @@ def summarise(options: Options, local: Any, platforms: Any, planned: list[Planne
         "monitor": _monitor_summary(every_exception),
         "unexpected": wrong[:20],
     }
+
+
+# Which ledger stages count as which outcome, so every order received is counted once.
+ORDER_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "released": ("released", "submitted", "part_shipped", "shipped"),
+    "held": ("held",),
+    "skipped": ("skipped",),
+    "quarantined": ("quarantined",),
+    "cancelled": ("cancelled",),
+    "undecided": ("received", "not_ready"),
+}
+ORDER_FLOWS = ("order_intake", "order_submit")
+# What an open exception that is not an order's quarantine is about, by its flow.
+EXCEPTION_SUBJECTS = {
+    "cancellation": "cancels",
+    "shipment_writeback": "write_backs",
+    "product_sync": "skus",
+    "stock_sync": "stock",
+    "stock_drift": "stock",
+}
+
+
+def _order_outcomes(
+    ledger: dict[str, Any], exceptions: list[Any]
+) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """(orders by outcome, quarantined orders by reason, other open exceptions by subject and reason).
+
+    The outcomes are read from each order's ledger stage, so they add up to the orders received; a
+    quarantined order's reason is its open order exception's (one per order, "unrecorded" if none). Every
+    other open exception (a held order flagged, a cancel refused, a write-back, a SKU, a refused webhook,
+    stock) is counted apart, never as an order."""
+    by_stage = Counter(entry.stage.value for entry in ledger.values())
+    orders = {outcome: sum(by_stage[stage] for stage in stages) for outcome, stages in ORDER_OUTCOMES.items()}
+    orders = {"received": len(ledger), **orders}
+    quarantined_keys = {key for key, entry in ledger.items() if entry.stage.value == "quarantined"}
+    reason_of: dict[str, str] = {}
+    other: dict[str, Counter[str]] = {}
+    for e in exceptions:
+        if e.status != "open":
+            continue
+        if e.flow in ORDER_FLOWS and e.business_key in quarantined_keys:
+            reason_of.setdefault(e.business_key, e.reason.value)
+            continue
+        if e.flow in ORDER_FLOWS:
+            subject = "orders_not_quarantined" if e.business_key in ledger else "webhooks"
+        else:
+            subject = EXCEPTION_SUBJECTS.get(e.flow, e.flow)
+        other.setdefault(subject, Counter())[e.reason.value] += 1
+    reasons = Counter(reason_of.get(key, "unrecorded") for key in quarantined_keys)
+    return (
+        orders,
+        dict(sorted(reasons.items())),
+        {subject: dict(sorted(counts.items())) for subject, counts in sorted(other.items())},
+    )
 
 
 def _catalogue_summary(

@@ -343,7 +343,7 @@ def build(
             values[credentials_path] = kind.credentials(rng, knobs.seed)
             if getattr(settings, "webhook_secret", None):
                 values[hook_path] = {"secret": f"hook-{rng.getrandbits(64):x}"}
-        faults = FaultPlan(rate=knobs.fault_rate, seed=knobs.seed + position)
+        faults = FaultPlan(rate=knobs.fault_rate, seed=knobs.seed + position, per_request=True)
         simulators[name] = kind.build(settings, values[credentials_path], clock, faults, knobs)
         hooks[name] = kind.hooks(simulators[name])
     return Platforms(config=config, simulators=simulators, hooks_by_instance=hooks, secrets=values)
