@@ -190,7 +190,7 @@ def run_day(
     if pipelines.orders is None:
         raise ConfigError(f"{base_config.client}: a sandbox day needs an orders pipeline")
     with mock_aws(config=MOTO_CONFIG), registry.running(base_config, clock, knobs=knobs, rng=rng) as platforms:
-        local = LocalHopline(platforms.config, clock)
+        local = LocalHopline(platforms.config, clock, http_timeout=registry.SANDBOX_HTTP_TIMEOUT)
         local.start(platforms.secrets)
         source = platforms.hooks(Role.ORDER_SOURCE)
         target = platforms.hooks(Role.ORDER_TARGET)

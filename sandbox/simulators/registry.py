@@ -26,6 +26,8 @@ from shared.errors import ConfigError
 
 from .base import FaultPlan, Simulator
 
+SANDBOX_HTTP_TIMEOUT = 1.0  # real seconds the day's connectors wait for an answer
+
 
 @dataclass(frozen=True)
 class DayKnobs:
@@ -343,7 +345,14 @@ def build(
             values[credentials_path] = kind.credentials(rng, knobs.seed)
             if getattr(settings, "webhook_secret", None):
                 values[hook_path] = {"secret": f"hook-{rng.getrandbits(64):x}"}
-        faults = FaultPlan(rate=knobs.fault_rate, seed=knobs.seed + position, per_request=True)
+        # A timeout fault answers after the sandbox client's timeout (SANDBOX_HTTP_TIMEOUT), far enough
+        # above a loaded machine's slowest real answer that only injected timeouts time out.
+        faults = FaultPlan(
+            rate=knobs.fault_rate,
+            seed=knobs.seed + position,
+            per_request=True,
+            timeout_delay_seconds=SANDBOX_HTTP_TIMEOUT + 0.2,
+        )
         simulators[name] = kind.build(settings, values[credentials_path], clock, faults, knobs)
         hooks[name] = kind.hooks(simulators[name])
     return Platforms(config=config, simulators=simulators, hooks_by_instance=hooks, secrets=values)
