@@ -83,13 +83,18 @@ def build_parser(parser_class: type[argparse.ArgumentParser] = argparse.Argument
     run.add_argument("--missed-webhook-rate", type=_rate, default=0.03, help="share of sales with no webhook")
     run.add_argument("--seed", type=_integer, default=1, help="random seed: the same seed replays the same day")
     run.add_argument(
-        "--day-hours", type=_positive_number, default=10.0, help="simulated trading hours the orders spread over"
+        "--hours",
+        type=_positive_number,
+        default=8.0,
+        help="simulated hours of the whole day: orders over the first half (at most 10 h), then parcels, "
+        "write-backs and retries come back (default 8: every flow runs; --hours 30 for a long day; the "
+        "former 40-hour day is --day-hours 10 --follow-up-hours 30)",
     )
+    run.add_argument("--day-hours", type=_positive_number, help="simulated trading hours the orders spread over")
     run.add_argument(
         "--follow-up-hours",
         type=_hours,
-        default=30.0,
-        help="simulated hours after the last order (late parcels come back within ~26 h)",
+        help="simulated hours after the last order (late parcels ship at 80 %% of it, at most 26 h later)",
     )
     run.add_argument(
         "--warehouse-rejects-duplicates",
@@ -184,6 +189,51 @@ def _add_ops_commands(commands: Any) -> None:
     redrive.add_argument("--dry-run", action="store_true", help="count and show a few messages; move nothing")
 
 
+def _despatch_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    wb = summary["writeback_exceptions"]
+    latency = summary["writeback_latency_seconds"]
+    return [
+        ("Despatches by the warehouse (parcels)", f"{summary['shipments_seen']} ({summary['parcels_seen']})"),
+        (
+            "Despatches whose tracking is on the Cin7 sale / missing",
+            f"{summary['despatches_written_back']} / {summary['despatches_not_written_back']}",
+        ),
+        ("Despatches refused by Cin7 after a void (for operations)", summary["despatches_refused_after_void"]),
+        ("Despatches written back twice", summary["duplicate_shipments_applied"]),
+        (
+            "Orders shipped in full (closed) / in part",
+            f"{summary['orders_shipped_in_full']} / {summary['orders_shipped_in_part']}",
+        ),
+        ("Write-backs retrying / failed (escalated)", f"{wb['retrying']} / {wb['open']}"),
+        ("Despatch to write-back p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
+    ]
+
+
+def _catalogue_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Products synced to the warehouse / rejected", f"{summary['skus_synced']} / {summary['skus_rejected']}"),
+        (
+            "Orders held for a SKU / released when it went live",
+            f"{summary['orders_held_for_sku']} / {summary['orders_released_after_sku']}",
+        ),
+        (
+            "Product created to held order released p50 / max (s)",
+            f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}",
+        ),
+    ]
+
+
+# What the other exceptions are about, as the summary's table names them.
+EXCEPTION_SUBJECT_TITLES = {
+    "orders_not_quarantined": "held or released orders flagged",
+    "webhooks": "webhooks refused (no order)",
+    "cancels": "cancels",
+    "write_backs": "tracking write-backs",
+    "skus": "SKUs / products",
+    "stock": "stock",
+}
+
+
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -195,6 +245,7 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
         f"{summary['fault_rate']}, duplicate rate {summary['duplicate_rate']})"
     )
+    orders = summary["orders"]
     flow = Table(title=title, show_header=False, title_justify="left")
     flow.add_column("what")
     flow.add_column("count", justify="right")
@@ -207,11 +258,18 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         ),
         ("Webhooks duplicated by the source", summary["webhooks_duplicated"]),
         ("Sales with no webhook (found by the poll)", summary["webhooks_missed_recovered_by_poll"]),
-        ("Orders received", summary["orders_received"]),
-        ("Released", summary["released"]),
-        ("Held (backordered, or waiting for a SKU)", summary["held"]),
-        ("Skipped (excluded location)", summary["skipped_excluded_location"]),
-        ("Quarantined", summary["quarantined_total"]),
+        (
+            "Orders received = released + held + skipped + quarantined + cancelled"
+            + (" + undecided" if orders["undecided"] else ""),
+            f"{orders['received']} = {orders['released']} + {orders['held']} + {orders['skipped']} + "
+            f"{orders['quarantined']} + {orders['cancelled']}"
+            + (f" + {orders['undecided']}" if orders["undecided"] else ""),
+        ),
+        ("  Released", orders["released"]),
+        ("  Held (backordered, or waiting for a SKU)", orders["held"]),
+        ("  Skipped (excluded location)", orders["skipped"]),
+        ("  Quarantined (orders, by reason below)", orders["quarantined"]),
+        ("  Cancelled before reaching the warehouse, or at it", orders["cancelled"]),
         ("Sent to the warehouse (unique orders)", summary["warehouse_orders"]),
         ("Duplicate orders at the warehouse", summary["duplicate_warehouse_orders"]),
         ("Duplicates suppressed", summary["duplicates_suppressed"]),
@@ -228,32 +286,10 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
             f"{summary['wrong_outcome']} / {summary['bad_orders_reached_warehouse']}",
         ),
     ]
-    wb = summary["writeback_exceptions"]
-    latency = summary["writeback_latency_seconds"]
-    rows += [
-        ("Despatches by the warehouse (parcels)", f"{summary['shipments_seen']} ({summary['parcels_seen']})"),
-        (
-            "Despatches whose tracking is on the Cin7 sale / missing",
-            f"{summary['despatches_written_back']} / {summary['despatches_not_written_back']}",
-        ),
-        ("Despatches refused by Cin7 after a void (for operations)", summary["despatches_refused_after_void"]),
-        ("Despatches written back twice", summary["duplicate_shipments_applied"]),
-        (
-            "Orders shipped in full (closed) / in part",
-            f"{summary['orders_shipped_in_full']} / {summary['orders_shipped_in_part']}",
-        ),
-        ("Write-backs retrying / failed (escalated)", f"{wb['retrying']} / {wb['open']}"),
-        ("Despatch to write-back p50 / p95 (s)", f"{latency['p50']} / {latency['p95']}"),
-        ("Products synced to the warehouse / rejected", f"{summary['skus_synced']} / {summary['skus_rejected']}"),
-        (
-            "Orders held for a SKU / released when it went live",
-            f"{summary['orders_held_for_sku']} / {summary['orders_released_after_sku']}",
-        ),
-        (
-            "Product created to held order released p50 / max (s)",
-            f"{summary['product_to_release_seconds']['p50']} / {summary['product_to_release_seconds']['max']}",
-        ),
-    ]
+    if "shipments_seen" in summary:
+        rows += _despatch_rows(summary)
+    if "skus_synced" in summary:
+        rows += _catalogue_rows(summary)
     if "cancels_requested" in summary:
         latency = summary["cancel_decision_latency_seconds"]
         rows += [
@@ -308,7 +344,7 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         flow.add_row(label, str(value))
     console.print(flow)
     if summary["quarantined"]:
-        reasons = Table(title="Quarantined by reason (exception inbox)", title_justify="left")
+        reasons = Table(title="Quarantined orders by reason (exception inbox)", title_justify="left")
         reasons.add_column("reason code")
         reasons.add_column("owner")
         reasons.add_column("orders", justify="right")
@@ -317,11 +353,23 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         for reason, count in summary["quarantined"].items():
             reasons.add_row(reason, owner_of(ReasonCode(reason)).value, str(count))
         console.print(reasons)
+    if summary.get("other_exceptions"):
+        other = Table(title="Other open exceptions (not orders; exception inbox)", title_justify="left")
+        other.add_column("about")
+        other.add_column("reason code")
+        other.add_column("count", justify="right")
+        for subject, reasons_by_code in summary["other_exceptions"].items():
+            for reason, count in reasons_by_code.items():
+                other.add_row(EXCEPTION_SUBJECT_TITLES.get(subject, subject), reason, str(count))
+        console.print(other)
     calls = summary["api_calls"]
+    per_platform = ", ".join(
+        f"{platform} {count} ({calls.get(f'{platform}_per_released_order')} per released order)"
+        for platform, count in calls.items()
+        if not platform.endswith("_per_released_order")
+    )
     console.print(
-        f"API calls, all flows (orders, write-backs, products, polls): Cin7 Core {calls['cin7_core']} "
-        f"({calls['cin7_core_per_released_order']} per released order), Scend {calls['scend']} "
-        f"({calls['scend_per_released_order']} per released order). "
+        f"API calls, all flows (orders, write-backs, products, polls): {per_platform}. "
         f"Faults injected: {summary['faults_injected']}. Wall time {wall:.1f} s."
     )
     if "cin7_budget" in summary:
@@ -331,7 +379,7 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    from sandbox.scenario import Options, failures, run_day
+    from sandbox.scenario import Options, day_shape, failures, run_day
     from shared.errors import ConfigError
 
     for line in args.ops:  # checked before the day starts, not after it has run
@@ -341,6 +389,12 @@ def run_sandbox(args: argparse.Namespace) -> int:
             print(f"hopline sandbox run: --ops {error}", file=sys.stderr)
             return 2
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    shape = day_shape(args.hours)
+    if args.day_hours is not None:
+        shape["day_hours"] = args.day_hours
+    if args.follow_up_hours is not None:
+        shape["follow_up_hours"] = args.follow_up_hours
+        shape["late_parcel_hours"] = min(26.0, args.follow_up_hours * 0.8)
     options = Options(
         client=args.client,
         orders=args.orders,
@@ -349,9 +403,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
         missed_webhook_rate=args.missed_webhook_rate,
         seed=args.seed,
         warehouse_rejects_duplicates=args.warehouse_rejects_duplicates,
-        follow_up_hours=args.follow_up_hours,
-        day_hours=args.day_hours,
-        late_parcel_hours=min(26.0, args.follow_up_hours * 0.8),
+        follow_up_hours=shape["follow_up_hours"],
+        day_hours=shape["day_hours"],
+        late_parcel_hours=shape["late_parcel_hours"],
     )
     after = None
     if args.ops or args.interactive:

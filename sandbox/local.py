@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -160,17 +161,31 @@ class LocalHopline:
         self._quiet = threading.Condition()
         self._log_lock = threading.Lock()
         self._executions_may_run = False
+        self._clients: dict[str, Any] = {}
+        self._ids = itertools.count(1)
+
+    def _next_id(self) -> str:
+        """Request and event ids: numbered, so a seeded day names everything the same every run."""
+        return str(uuid.UUID(int=next(self._ids)))
+
+    def client(self, service: str) -> Any:
+        """One boto3 client per service for the sandbox's own calls: building a client costs milliseconds,
+        and the queue pollers and the execution waits call moto thousands of times a day."""
+        found = self._clients.get(service)
+        if found is None:
+            import boto3
+
+            found = self._clients[service] = boto3.client(service)  # type: ignore[call-overload]
+        return found
 
     # -- resources ------------------------------------------------------------------------------
     def start(self, secret_values: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
-        import boto3
-
         _aws_environment()
-        dynamodb = boto3.client("dynamodb")
+        dynamodb = self.client("dynamodb")
         for table in topology.TABLES:
             create_table(dynamodb, resource_name(self.config, table.name), table)
             self.names.tables[table.name] = resource_name(self.config, table.name)
-        sqs = boto3.client("sqs")
+        sqs = self.client("sqs")
         for queue in self.deployed.queues:
             dlq_url = sqs.create_queue(QueueName=resource_name(self.config, f"{queue.name}-dlq"))["QueueUrl"]
             dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -189,13 +204,13 @@ class LocalHopline:
             self.queue_urls[queue.name] = url
             self.dlq_urls[queue.name] = dlq_url
             self.names.queues[queue.name] = url
-        s3 = boto3.client("s3")
+        s3 = self.client("s3")
         for bucket in topology.BUCKETS:
             name = resource_name(self.config, bucket.name)
             s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
             self.names.buckets[bucket.name] = name
         self.secret_values = secret_values or default_secret_values(self.config)
-        manager = boto3.client("secretsmanager")
+        manager = self.client("secretsmanager")
         for path, value in self.secret_values.items():  # "platforms.<instance>.<field>"
             manager.create_secret(Name=topology.config_value(self.config, path), SecretString=json.dumps(value))
         _install_moto_patches()
@@ -209,8 +224,6 @@ class LocalHopline:
 
     def _create_state_machines(self) -> None:
         """One moto Lambda function per task hop and each state machine, from infra's own renderer."""
-        import boto3
-
         if not self.deployed.state_machines:
             return
         os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -219,14 +232,14 @@ class LocalHopline:
         global _ACTIVE
         _install_moto_patches()
         _ACTIVE = self
-        role = boto3.client("iam").create_role(
+        role = self.client("iam").create_role(
             RoleName=resource_name(self.config, "sandbox-role"), AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as bundle:
             bundle.writestr("sandbox.py", "# the sandbox runs the hop in-process; this code is never run\n")
-        lambda_client = boto3.client("lambda")
-        stepfunctions = boto3.client("stepfunctions")
+        lambda_client = self.client("lambda")
+        stepfunctions = self.client("stepfunctions")
         for machine in self.deployed.state_machines:
             arns: dict[str, str] = {}
             for state in machine.states:
@@ -276,9 +289,7 @@ class LocalHopline:
             self._quiet.wait_for(lambda: self._consumers_busy == 0, timeout=EXECUTION_WAIT_SECONDS)
 
     def running_executions(self) -> list[str]:
-        import boto3
-
-        stepfunctions = boto3.client("stepfunctions")
+        stepfunctions = self.client("stepfunctions")
         running: list[str] = []
         for arn in self.state_machine_arns.values():
             for page in stepfunctions.get_paginator("list_executions").paginate(
@@ -296,7 +307,7 @@ class LocalHopline:
         while self.running_executions():
             if time.monotonic() > deadline:
                 raise RuntimeError(f"state machine executions still running after {timeout} s")
-            time.sleep(0.002)
+            time.sleep(0.005)
         self._executions_may_run = False
 
     def wait_until_execution_waits_or_ends(self, waits_before: int, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
@@ -314,9 +325,7 @@ class LocalHopline:
 
     def executions(self) -> list[dict[str, Any]]:
         """Every execution of every state machine: name, status, input and output (parsed)."""
-        import boto3
-
-        stepfunctions = boto3.client("stepfunctions")
+        stepfunctions = self.client("stepfunctions")
         found: list[dict[str, Any]] = []
         for arn in self.state_machine_arns.values():
             for page in stepfunctions.get_paginator("list_executions").paginate(stateMachineArn=arn):
@@ -403,7 +412,7 @@ class LocalHopline:
     def _context(self, hop_name: str) -> FakeContext:
         return FakeContext(
             function_name=resource_name(self.config, hop_name),
-            aws_request_id=str(uuid.uuid4()),
+            aws_request_id=self._next_id(),
             invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{hop_name}",
         )
 
@@ -432,7 +441,7 @@ class LocalHopline:
                 "httpMethod": method,
                 "path": f"/prod{path}",
                 "stage": "prod",
-                "requestId": str(uuid.uuid4()),
+                "requestId": self._next_id(),
                 "identity": {"sourceIp": "127.0.0.1"},
             },
             "body": body,
@@ -451,7 +460,7 @@ class LocalHopline:
         the schedule's failure destination. Nothing is lost by a failed tick: the next one re-reads."""
         event = {
             "version": "0",
-            "id": str(uuid.uuid4()),
+            "id": self._next_id(),
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "time": self.clock.now().isoformat(),
@@ -493,9 +502,7 @@ class LocalHopline:
 
     def drain(self, *, max_rounds: int = 10_000, seconds_per_round: float = 1.0) -> int:
         """Poll every consumed queue until all are empty, like the Lambda SQS pollers; returns rounds."""
-        import boto3
-
-        sqs = boto3.client("sqs")
+        sqs = self.client("sqs")
         consumers = [h for h in self.deployed.hops if isinstance(h.trigger, topology.QueueTrigger)]
         for rounds in range(1, max_rounds + 1):
             busy = False
@@ -529,9 +536,7 @@ class LocalHopline:
 
     def drain_queue(self, queue_name: str) -> int:
         """Run one queue's consumer until that queue is empty (from any thread); returns batches run."""
-        import boto3
-
-        sqs = boto3.client("sqs")
+        sqs = self.client("sqs")
         hop = next(
             h
             for h in self.deployed.hops
@@ -595,9 +600,7 @@ class LocalHopline:
     # -- inspection -----------------------------------------------------------------------------
     def dlq_messages(self) -> dict[str, list[dict[str, Any]]]:
         """Peek at every DLQ (messages are made visible again at once, nothing is consumed)."""
-        import boto3
-
-        sqs = boto3.client("sqs")
+        sqs = self.client("sqs")
         found: dict[str, list[dict[str, Any]]] = {}
         for name, url in self.dlq_urls.items():
             bodies: dict[str, dict[str, Any]] = {}

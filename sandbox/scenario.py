@@ -29,6 +29,7 @@ from shared.config import ClientConfig, config_for_client
 from shared.connectors.cin7_core.settings import Cin7CoreSettings
 from shared.connectors.scend.settings import ScendSettings
 from shared.connectors.spec import Role
+from shared.errors import ConfigError
 from shared.models import ReasonCode
 
 KINDS: dict[str, tuple[float, str]] = {
@@ -69,11 +70,11 @@ class Options:
     warehouse_rejects_duplicates: bool = False  # the card does not say Scend refuses a repeated OrderNumber
     split_rate: float = 0.15  # orders the warehouse ships in two parcels, the second a day later
     multi_tracking_rate: float = 0.1  # parcels carrying two tracking numbers
-    late_parcel_hours: float = 26.0  # how long after the first parcel the second of a split order ships
+    late_parcel_hours: float = 3.0  # how long after the first parcel the second of a split order ships
     stock_event_rate: float = 0.5  # sales after which Cin7 posts a stock-level webhook (the rest: the schedule)
     stock_incident_every: int = 20  # sales between stock incidents (receipts, spikes, damage, shop sales)
-    follow_up_hours: float = 30.0  # after the last order: long enough for late parcels to come back
-    day_hours: float = 10.0  # the trading day the orders are spread over
+    follow_up_hours: float = 4.0  # after the last order: long enough for late parcels to come back
+    day_hours: float = 4.0  # the trading day the orders are spread over
     cancel_rate: float = 0.08  # valid sales voided at Cin7 Core, at one of the CANCEL_KINDS moments
 
 
@@ -84,6 +85,15 @@ CANCEL_KINDS: dict[str, float] = {"before_submit": 0.3, "during_submit": 0.2, "b
 # Minutes after the warehouse created the order at which each late kind is voided (simulator timetable:
 # awaiting picking at 15, picking 30, picked 45, packed 60, despatched 120).
 CANCEL_DELAY_MINUTES: dict[str, tuple[float, float]] = {"before_pick": (2.0, 10.0), "after_pick": (50.0, 100.0)}
+
+
+def day_shape(hours: float) -> dict[str, float]:
+    """A day of `hours` simulated hours: orders over the first half (at most a 10-hour trading day), the
+    rest for parcels, write-backs and retries to come back; a split order's second parcel ships at 80 %
+    of that rest (at most 26 hours, Scend's usual)."""
+    day = min(10.0, hours / 2)
+    follow_up = hours - day
+    return {"day_hours": day, "follow_up_hours": follow_up, "late_parcel_hours": min(26.0, follow_up * 0.8)}
 
 
 @dataclass
@@ -162,75 +172,62 @@ def run_day(
 
     from sandbox import stock_day
     from sandbox.local import MOTO_CONFIG, LocalHopline
-    from sandbox.simulators.base import FaultPlan
-    from sandbox.simulators.cin7_core import Cin7CoreSimulator
-    from sandbox.simulators.scend import ScendSimulator
+    from sandbox.simulators import registry
 
     started = time.perf_counter()
     rng = random.Random(options.seed)
     clock = VirtualClock()
     base_config = config or config_for_client(options.client)
-    with mock_aws(config=MOTO_CONFIG):
-        local = LocalHopline(base_config, clock)
-        cin7_name = base_config.platform_for(Role.ORDER_SOURCE)
-        scend_name = base_config.platform_for(Role.ORDER_TARGET)
-        cin7_settings = cast(Cin7CoreSettings, base_config.platforms[cin7_name])
-        scend_settings = cast(ScendSettings, base_config.platforms[scend_name])
-        cin7_secret = f"platforms.{cin7_name}.credentials_secret"
-        hook_secret = f"platforms.{cin7_name}.webhook_secret"
-        scend_secret = f"platforms.{scend_name}.credentials_secret"
-        secrets = {
-            cin7_secret: {"account_id": f"acct-{options.seed}", "application_key": f"key-{rng.getrandbits(64):x}"},
-            hook_secret: {"secret": f"hook-{rng.getrandbits(64):x}"},
-            scend_secret: {"api_key": f"scend-{rng.getrandbits(64):x}"},
-        }
-        cin7 = Cin7CoreSimulator(
-            secrets[cin7_secret]["account_id"],
-            secrets[cin7_secret]["application_key"],
-            clock=clock,
-            faults=FaultPlan(rate=options.fault_rate, seed=options.seed),
-            calls_per_minute=cin7_settings.calls_per_minute,
-        )
-        scend = ScendSimulator(
-            secrets[scend_secret]["api_key"],
-            clock=clock,
-            faults=FaultPlan(rate=options.fault_rate, seed=options.seed + 1),
-            enforce_unique_reference=options.warehouse_rejects_duplicates,
-            split_rate=options.split_rate,
-            multi_tracking_rate=options.multi_tracking_rate,
-            seed=options.seed,
-            late_parcel_hours=options.late_parcel_hours,
-            # The inferred stock write is served only where the client's config names one.
-            stock_write_endpoint=scend_settings.stock_write_endpoint,
-        )
-        cin7.start()
-        scend.start()
-        try:
-            local.config = base_config.model_copy(
-                update={
-                    "platforms": {
-                        **base_config.platforms,
-                        cin7_name: cin7_settings.model_copy(update={"base_url": f"{cin7.url}ExternalApi/v2/"}),
-                        scend_name: scend_settings.model_copy(update={"base_url": f"{scend.url}api/"}),
-                    }
-                }
+    knobs = registry.DayKnobs(
+        fault_rate=options.fault_rate,
+        seed=options.seed,
+        warehouse_rejects_duplicates=options.warehouse_rejects_duplicates,
+        split_rate=options.split_rate,
+        multi_tracking_rate=options.multi_tracking_rate,
+        late_parcel_hours=options.late_parcel_hours,
+    )
+    pipelines = base_config.pipelines
+    if pipelines.orders is None:
+        raise ConfigError(f"{base_config.client}: a sandbox day needs an orders pipeline")
+    with mock_aws(config=MOTO_CONFIG), registry.running(base_config, clock, knobs=knobs, rng=rng) as platforms:
+        local = LocalHopline(platforms.config, clock, http_timeout=registry.SANDBOX_HTTP_TIMEOUT)
+        local.start(platforms.secrets)
+        source = platforms.hooks(Role.ORDER_SOURCE)
+        target = platforms.hooks(Role.ORDER_TARGET)
+        skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
+        for sku in skus:
+            target.prepare_product(sku, name=sku.replace("-", " ").title())
+        stock = None
+        if pipelines.stock is not None:
+            stock_settings = cast(ScendSettings, platforms.config.settings_for(Role.STOCK_TARGET))
+            stock = stock_day.seed(
+                platforms.hooks(Role.STOCK_MASTER),
+                platforms.hooks(Role.STOCK_TARGET),
+                skus,
+                random.Random(options.seed + 2),
+                stock_settings.warehouse_id or 1,
             )
-            local.start(secrets)
-            skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
-            for sku in skus:
-                scend.add_product(sku, name=sku.replace("-", " ").title())
-            stock = stock_day.seed(cin7, scend, skus, random.Random(options.seed + 2), scend_settings.warehouse_id or 1)
-            planned = _drive(
-                options, rng, clock, local, cin7, secrets[hook_secret]["secret"], skus, scend=scend, stock=stock
+        planned = _drive(
+            options,
+            rng,
+            clock,
+            local,
+            source,
+            platforms.webhook_secret(Role.ORDER_SOURCE),
+            skus,
+            scend=target,
+            stock=stock,
+        )
+        summary = summarise(options, local, platforms, planned)
+        if stock is not None:
+            summary.update(
+                stock_day.summary(local, platforms.hooks(Role.STOCK_MASTER), platforms.hooks(Role.STOCK_TARGET), stock)
             )
-            summary = summarise(options, local, cin7, scend, planned)
-            summary.update(stock_day.summary(local, cin7, scend, stock))
-            if after is not None:
-                after(local)
-        finally:
-            cin7.stop()
-            scend.stop()
-    return DayResult(summary=summary, wall_seconds=time.perf_counter() - started)
+        if after is not None:
+            after(local)
+    # Real time is not the day's: it stays out of the summary, so a seed gives the same summary every run.
+    details = {"cancel_execution_wall_ms": summary.pop("cancel_execution_wall_ms", None)}
+    return DayResult(summary=summary, wall_seconds=time.perf_counter() - started, details=details)
 
 
 def _drive(
@@ -272,10 +269,10 @@ def _drive(
         order_number = f"SO-{10000 + index}"
         if kind in ("new_product", "new_product_invalid"):
             barcode = "5012345678900" if kind == "new_product" else "12AB"
-            cin7.add_product(f"NEW-{index}", f"New drop {index}", barcode=barcode)
+            cin7.create_product(f"NEW-{index}", f"New drop {index}", barcode=barcode)
             stats["products_created"] += 1
         spec = _sale_spec(kind, rng, skus, index)
-        sale_id = cin7.add_sale(order_number=order_number, **spec)
+        sale_id = cin7.create_order(order_number=order_number, **spec)
         planned.append(PlannedSale(sale_id, order_number, kind, KINDS[kind][1], clock.now()))
         if stock is not None:
             # Authorising the sale allocated stock: Cin7 says so with a stock-level webhook, most times.
@@ -285,7 +282,7 @@ def _drive(
                 stock_day.incident(local, cin7, scend, hook_secret, stock)
         if kind == "valid" and rng.random() < options.cancel_rate:
             planned[-1].cancel = rng.choices(list(CANCEL_KINDS), weights=list(CANCEL_KINDS.values()))[0]
-        payload = cin7.webhook_payload(sale_id)
+        payload = cin7.order_event(sale_id)
         if rng.random() < options.missed_webhook_rate:
             stats["webhooks_missed"] += 1
         else:
@@ -317,7 +314,7 @@ def _drive(
         clock.advance(300)
         cancels.void_due()
         schedules.run_due()
-    scend.before_create = None
+    scend.on_create(None)
     local.drive_stats = stats
     return planned
 
@@ -330,7 +327,7 @@ class Cancels:
         self.local, self.cin7, self.scend, self.deliver, self.stats = local, cin7, scend, deliver, stats
         self.racing: dict[str, PlannedSale] = {}  # client reference -> sale voided while its submit is in flight
         self.late: list[tuple[PlannedSale, str, float]] = []  # (sale, reference, minutes after warehouse creation)
-        scend.before_create = self._during_submit
+        scend.on_create(self._during_submit)
 
     def plan(self, sale: PlannedSale, reference: str, rng: random.Random) -> None:
         if sale.cancel == "before_submit":
@@ -342,9 +339,9 @@ class Cancels:
             self.late.append((sale, reference, rng.uniform(low, high)))
 
     def void(self, sale: PlannedSale) -> None:
-        self.cin7.void_sale(sale.sale_id)
+        voided = self.cin7.void_order(sale.sale_id)
         self.stats["cancels_voided"] += 1
-        self.stats[f"webhook_{self.deliver(self.cin7.webhook_payload(sale.sale_id, 'Sale/Voided'))}"] += 1
+        self.stats[f"webhook_{self.deliver(voided)}"] += 1
         self.local.drain_queue("cancel-requests")
 
     def void_due(self) -> None:
@@ -530,7 +527,12 @@ def failures(summary: dict[str, Any]) -> list[str]:
     return [f"{label}: {count}" for label, count in checks if count]
 
 
-def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list[PlannedSale]) -> dict[str, Any]:
+def summarise(options: Options, local: Any, platforms: Any, planned: list[PlannedSale]) -> dict[str, Any]:
+    """The day judged from what the platforms hold (`platforms`: sandbox.simulators.registry.Platforms),
+    a block per enabled pipeline."""
+    cin7 = platforms.hooks(Role.ORDER_SOURCE)
+    scend = platforms.hooks(Role.ORDER_TARGET)
+    pipelines = local.config.pipelines
     rt = local.runtime
     prefix = local.config.orders.reference_prefix
     ledger = {entry.order_key: entry for entry in rt.ledger.scan()}
@@ -557,7 +559,7 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         entry = ledger.get(key)
         verdict, found = judge_sale(
             sale,
-            cin7.sale(sale.sale_id),
+            cin7.order(sale.sale_id),
             at_warehouse.get(f"{prefix}-{sale.order_number}", []),
             services=services,
             default_service=local.config.orders.default_delivery_service,
@@ -579,18 +581,33 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
 
     stages = Counter(entry.stage.value for entry in ledger.values())
     # Orders only: stock exceptions (drift, refused figures) are summarised with the stock figures.
-    quarantined = Counter(e.reason.value for e in exceptions if e.status == "open" and not e.flow.startswith("stock_"))
+    orders, quarantined, other_exceptions = _order_outcomes(ledger, exceptions)
     source_stats = local.call_stats(local.config.platform_for(Role.ORDER_SOURCE))
     warehouse_stats = local.call_stats(local.config.platform_for(Role.ORDER_TARGET))
     released = sum(stages[stage] for stage in ("released", "submitted", "part_shipped", "shipped"))
     valid = sum(1 for s in planned if s.expected == "warehouse")
-    cin7_calls = sum(cin7.requests.values())
-    scend_calls = sum(scend.requests.values())
+    source_type = local.config.settings_for(Role.ORDER_SOURCE).type
+    target_type = local.config.settings_for(Role.ORDER_TARGET).type
+    cin7_calls = cin7.calls()
+    scend_calls = scend.calls()
     drive = getattr(local, "drive_stats", Counter())
-    despatch = _despatch_summary(local, cin7, scend, ledger, exceptions, planned)
-    catalogue = _catalogue_summary(local, planned, ledger, at_warehouse, prefix)
-    catalogue["warehouse_product_writes"] = scend.product_writes
-    cancellation = _cancel_summary(local, cin7, scend, planned, ledger, prefix)
+    despatch: dict[str, Any] = {}
+    if pipelines.shipments is not None:
+        despatch = _despatch_summary(
+            local,
+            platforms.hooks(Role.SHIPMENT_TARGET),
+            platforms.hooks(Role.SHIPMENT_SOURCE),
+            ledger,
+            exceptions,
+            planned,
+        )
+    catalogue: dict[str, Any] = {}
+    if pipelines.catalogue is not None:
+        catalogue = _catalogue_summary(local, planned, ledger, at_warehouse, prefix)
+        catalogue["warehouse_product_writes"] = platforms.hooks(Role.CATALOGUE_TARGET).product_writes
+    cancellation: dict[str, Any] = {}
+    if pipelines.cancellation is not None:
+        cancellation = _cancel_summary(local, cin7, platforms.hooks(Role.CANCEL_TARGET), planned, ledger, prefix)
     return {
         "client": local.config.client,
         "seed": options.seed,
@@ -605,12 +622,17 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "webhooks_duplicated": drive.get("webhooks_duplicated", 0),
         "webhooks_missed_recovered_by_poll": drive.get("webhooks_missed", 0),
         "orders_received": len(ledger),
+        # Every order received is in exactly one of these (its ledger stage): they add up to orders_received.
+        "orders": orders,
         "released": released,
         "held": stages["held"],
         "skipped_excluded_location": stages["skipped"],
         "not_ready": stages["not_ready"],
-        "quarantined": dict(sorted(quarantined.items())),
-        "quarantined_total": sum(quarantined.values()),
+        # Quarantined orders by the reason in their open exception (orders only: no SKU, parcel or webhook).
+        "quarantined": quarantined,
+        "quarantined_total": orders["quarantined"],
+        # Open exceptions that are not an order's quarantine, by what they are about, then reason.
+        "other_exceptions": other_exceptions,
         "warehouse_orders": sum(len(orders) for orders in at_warehouse.values()),
         "duplicate_warehouse_orders": scend.duplicate_references(),
         "duplicates_suppressed": sum(entry.duplicates_suppressed for entry in ledger.values()),
@@ -620,7 +642,10 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
             "sqs_redeliveries": sum(local.record_failures.values()),
         },
         "throttled_responses": source_stats.throttled + warehouse_stats.throttled,
-        "faults_injected": {"cin7_core": dict(cin7.faults_injected), "scend": dict(scend.faults_injected)},
+        "faults_injected": {
+            platforms.config.platforms[name].type: hooks.faults_injected
+            for name, hooks in platforms.hooks_by_instance.items()
+        },
         "in_dlq": sum(len(bodies) for bodies in dlq.values()),
         "schedule_runs_failed": dict(local.schedule_failures),
         "schedule_events_dead_lettered": len(local.schedule_dead_letters),
@@ -632,10 +657,10 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "as_expected": verdicts["as_expected"],
         "cin7_budget": cin7_budget(cin7, released),
         "api_calls": {
-            "cin7_core": cin7_calls,
-            "scend": scend_calls,
-            "cin7_core_per_released_order": round(cin7_calls / released, 3) if released else None,
-            "scend_per_released_order": round(scend_calls / released, 3) if released else None,
+            source_type: cin7_calls,
+            target_type: scend_calls,
+            f"{source_type}_per_released_order": round(cin7_calls / released, 3) if released else None,
+            f"{target_type}_per_released_order": round(scend_calls / released, 3) if released else None,
         },
         **despatch,
         **catalogue,
@@ -643,6 +668,60 @@ def summarise(options: Options, local: Any, cin7: Any, scend: Any, planned: list
         "monitor": _monitor_summary(every_exception),
         "unexpected": wrong[:20],
     }
+
+
+# Which ledger stages count as which outcome, so every order received is counted once.
+ORDER_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "released": ("released", "submitted", "part_shipped", "shipped"),
+    "held": ("held",),
+    "skipped": ("skipped",),
+    "quarantined": ("quarantined",),
+    "cancelled": ("cancelled",),
+    "undecided": ("received", "not_ready"),
+}
+ORDER_FLOWS = ("order_intake", "order_submit")
+# What an open exception that is not an order's quarantine is about, by its flow.
+EXCEPTION_SUBJECTS = {
+    "cancellation": "cancels",
+    "shipment_writeback": "write_backs",
+    "product_sync": "skus",
+    "stock_sync": "stock",
+    "stock_drift": "stock",
+}
+
+
+def _order_outcomes(
+    ledger: dict[str, Any], exceptions: list[Any]
+) -> tuple[dict[str, int], dict[str, int], dict[str, dict[str, int]]]:
+    """(orders by outcome, quarantined orders by reason, other open exceptions by subject and reason).
+
+    The outcomes are read from each order's ledger stage, so they add up to the orders received; a
+    quarantined order's reason is its open order exception's (one per order, "unrecorded" if none). Every
+    other open exception (a held order flagged, a cancel refused, a write-back, a SKU, a refused webhook,
+    stock) is counted apart, never as an order."""
+    by_stage = Counter(entry.stage.value for entry in ledger.values())
+    orders = {outcome: sum(by_stage[stage] for stage in stages) for outcome, stages in ORDER_OUTCOMES.items()}
+    orders = {"received": len(ledger), **orders}
+    quarantined_keys = {key for key, entry in ledger.items() if entry.stage.value == "quarantined"}
+    reason_of: dict[str, str] = {}
+    other: dict[str, Counter[str]] = {}
+    for e in exceptions:
+        if e.status != "open":
+            continue
+        if e.flow in ORDER_FLOWS and e.business_key in quarantined_keys:
+            reason_of.setdefault(e.business_key, e.reason.value)
+            continue
+        if e.flow in ORDER_FLOWS:
+            subject = "orders_not_quarantined" if e.business_key in ledger else "webhooks"
+        else:
+            subject = EXCEPTION_SUBJECTS.get(e.flow, e.flow)
+        other.setdefault(subject, Counter())[e.reason.value] += 1
+    reasons = Counter(reason_of.get(key, "unrecorded") for key in quarantined_keys)
+    return (
+        orders,
+        dict(sorted(reasons.items())),
+        {subject: dict(sorted(counts.items())) for subject, counts in sorted(other.items())},
+    )
 
 
 def _catalogue_summary(
@@ -781,7 +860,7 @@ def _despatch_summary(
         at_cin7 = set(cin7.tracking_numbers(sale.sale_id))
         if set(despatch["TrackingNumbers"]) <= at_cin7:
             written += 1
-        elif cin7.sale(sale.sale_id)["Status"] == "VOIDED" and f"scend#parcel#{despatch['DespatchId']}" in parked:
+        elif cin7.order_voided(sale.sale_id) and f"scend#parcel#{despatch['DespatchId']}" in parked:
             refused_voided += 1
         else:
             missing += 1

@@ -39,7 +39,9 @@ class StockDay:
 
 
 def seed(cin7: Any, scend: Any, skus: list[str], rng: random.Random, warehouse_id: int) -> StockDay:
-    """The master and the warehouse agree at the start: what Cin7 holds at Scend UK is what Scend holds."""
+    """The master and the warehouse agree at the start: what Cin7 holds at Scend UK is what Scend holds.
+
+    `cin7` and `scend` are the stock master's and the stock target's hooks (sandbox.simulators.registry)."""
     for sku in skus:
         units = rng.randint(30, 160)
         cin7.set_stock(sku, WAREHOUSE_LOCATION, units)
@@ -56,7 +58,7 @@ def send_event(local: Any, cin7: Any, secret: str, skus: list[str], day: StockDa
         "POST",
         local.webhook_path(Role.STOCK_MASTER, STOCK_CHANNEL),
         headers={header: secret, "Content-Type": "application/json"},
-        body=json.dumps(cin7.stock_webhook_payload(skus), default=str),
+        body=json.dumps(cin7.stock_event(skus), default=str),
     )
     day.events_sent += 1
     return int(status)
@@ -70,7 +72,7 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
     day.incidents[kind] += 1
     if kind == "receipt":  # a delivery booked in both systems
         units = rng.randint(10, 60)
-        cin7.adjust_stock(sku, WAREHOUSE_LOCATION, units)
+        cin7.move_stock(sku, WAREHOUSE_LOCATION, units)
         level = scend.stock_level(sku, warehouse_id=day.warehouse_id)
         scend.set_stock(
             sku,
@@ -81,11 +83,11 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
         )
         send_event(local, cin7, secret, [sku], day)
     elif kind == "spike":  # a receipt keyed as 500 instead of 5, corrected minutes later
-        before = cin7.availability(sku, WAREHOUSE_LOCATION)
-        cin7.adjust_stock(sku, WAREHOUSE_LOCATION, 495)
+        before = cin7.available(sku, WAREHOUSE_LOCATION)
+        cin7.move_stock(sku, WAREHOUSE_LOCATION, 495)
         send_event(local, cin7, secret, [sku], day)
         local.drain()
-        cin7.adjust_stock(sku, WAREHOUSE_LOCATION, -495)
+        cin7.move_stock(sku, WAREHOUSE_LOCATION, -495)
         send_event(local, cin7, secret, [sku], day)
         day.spikes.append((sku, int(before) + 400))
     elif kind == "damage":  # found damaged at the warehouse; nobody told the master
@@ -99,7 +101,7 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
         )
         day.damaged.add(sku)
     else:  # sold in the shop: Available changes at an excluded location, nothing to push
-        cin7.adjust_stock(sku, OTHER_LOCATIONS[0], -1)
+        cin7.move_stock(sku, OTHER_LOCATIONS[0], -1)
         send_event(local, cin7, secret, [sku], day)
 
 
@@ -109,11 +111,11 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
     tally = rt.tally
     settings = local.config.stock
     location = settings.locations[WAREHOUSE_LOCATION]
-    pushed_now = {sku: qty for (sku, loc), qty in scend.channel_stock.items() if str(loc) == location}
+    pushed_now = {sku: qty for (sku, loc), qty in scend.figures_received().items() if str(loc) == location}
     above = sorted(
-        sku for sku, qty in pushed_now.items() if qty > max(Decimal(0), cin7.availability(sku, WAREHOUSE_LOCATION))
+        sku for sku, qty in pushed_now.items() if qty > max(Decimal(0), cin7.available(sku, WAREHOUSE_LOCATION))
     )
-    history = getattr(scend, "channel_history", [])
+    history = scend.figure_history()
     spikes_pushed = sum(
         1 for sku, peak in day.spikes if any(row_sku == sku and qty >= peak for row_sku, _, qty in history)
     )
@@ -129,7 +131,7 @@ def summary(local: Any, cin7: Any, scend: Any, day: StockDay) -> dict[str, Any]:
             cast(ScendSettings, local.config.settings_for(Role.STOCK_TARGET)).stock_write_endpoint
             or "none: the warehouse takes no stock figures"
         ),
-        "stock_figures_received": scend.channel_rows_applied,
+        "stock_figures_received": scend.figure_rows_applied,
         "stock_endpoint_unavailable": int(tally["stock_endpoint_unavailable"]),
         "stock_reads": int(tally["stock_reads"]),
         "skus_read": int(tally["stock_skus_read"]),

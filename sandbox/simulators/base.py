@@ -7,6 +7,7 @@ would to the platform. Faults are drawn from a seeded RNG so a run is reproducib
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import random
 import re
@@ -65,17 +66,30 @@ class FaultPlan:
     timeout_delay_seconds: float = 0.3  # real seconds; the sandbox client timeout is shorter
     slow_delay_seconds: float = 0.01
     seed: int = 0
+    # Draw per request (its method, path, query and body, and how often that request came before) rather
+    # than from one sequence, so a request meets the same fault whatever other threads asked meanwhile.
+    per_request: bool = False
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._seen: Counter[str] = Counter()
 
-    def draw(self) -> str | None:
+    def draw(self, request: Request | None = None) -> str | None:
+        if self.rate <= 0:
+            return None
         with self._lock:
-            if self.rate <= 0 or self._rng.random() >= self.rate:
+            rng = self._rng
+            if self.per_request and request is not None:
+                query = "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
+                digest = hashlib.blake2b(request.raw, digest_size=8).hexdigest()
+                key = f"{request.method} {request.path.lower()}?{query} {digest}"
+                self._seen[key] += 1
+                rng = random.Random(f"{self.seed}|{key}|{self._seen[key]}")
+            if rng.random() >= self.rate:
                 return None
             kinds = list(self.weights)
-            return self._rng.choices(kinds, weights=[self.weights[k] for k in kinds])[0]
+            return rng.choices(kinds, weights=[self.weights[k] for k in kinds])[0]
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
@@ -122,7 +136,7 @@ class Simulator:
         limited = self.before_request(request)
         if limited is not None:
             return limited, 0.0
-        fault = self.faults.draw()
+        fault = self.faults.draw(request)
         if fault:
             self.faults_injected[fault] += 1
         if fault == FaultKind.THROTTLE:

@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from sandbox.local import MOTO_CONFIG, LocalHopline
-from sandbox.simulators.base import FaultPlan
+from sandbox.simulators import registry
 from sandbox.simulators.cin7_core import Cin7CoreSimulator
 from sandbox.simulators.scend import ScendSimulator
 from shared.clock import VirtualClock
@@ -98,30 +98,17 @@ class Harness:
 
 @contextmanager
 def running_harness(example_config: ClientConfig) -> Iterator[Harness]:
-    """Simulators on localhost and the stack's resources on moto, for as long as the block runs."""
+    """Simulators on localhost (from the sandbox's registry) and the stack's resources on moto."""
     clock = VirtualClock()
-    cin7 = Cin7CoreSimulator("acct-1", "key-1", clock=clock, faults=FaultPlan())
-    scend = ScendSimulator(
-        "scend-key",
-        clock=clock,
-        faults=FaultPlan(),
-        stock_write_endpoint=example_config.platforms["scend"].stock_write_endpoint,
-    )  # type: ignore[attr-defined]
-    cin7.start()
-    scend.start()
-    for sku in ("TEE-BLK-M", "TEE-WHT-L", "CAP-NVY-S"):
-        scend.add_product(sku)
-    config = example_config.with_platform("cin7", base_url=f"{cin7.url}ExternalApi/v2/").with_platform(
-        "scend", base_url=f"{scend.url}api/"
-    )
-    try:
+    with registry.running(example_config, clock, secrets=SECRETS) as platforms:
+        cin7 = cast(Cin7CoreSimulator, platforms.simulators["cin7"])
+        scend = cast(ScendSimulator, platforms.simulators["scend"])
+        for sku in ("TEE-BLK-M", "TEE-WHT-L", "CAP-NVY-S"):
+            scend.add_product(sku)
         with mock_aws(config=MOTO_CONFIG):
-            local = LocalHopline(config, clock)
+            local = LocalHopline(platforms.config, clock)
             local.start(SECRETS)
             yield Harness(local, cin7, scend, clock)
-    finally:
-        cin7.stop()
-        scend.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,380 @@
+"""Which simulator stands in for each platform `type`, and what a sandbox day may do with it per role.
+
+The day runner reads the client's pipelines, asks this registry to start a simulator on 127.0.0.1 for
+every platform instance they name (made-up credentials, a seeded fault plan, the connector's `base_url`
+pointed at it), and then speaks to each platform only through the hooks of the roles it plays: create
+orders at an order source, record parcels and read orders at an order target or shipment source, move
+stock at a stock master, read back what a target holds for the verdicts. A new platform's simulator is
+one entry here; a new pairing's day is a scenario over these hooks, not a new runner.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from shared.clock import VirtualClock
+from shared.config import ClientConfig
+from shared.connectors.spec import Role
+from shared.errors import ConfigError
+
+from .base import FaultPlan, Simulator
+
+SANDBOX_HTTP_TIMEOUT = 1.0  # real seconds the day's connectors wait for an answer
+
+
+@dataclass(frozen=True)
+class DayKnobs:
+    """The day's settings a simulator reads (fault rate, seed, how the warehouse behaves). The defaults
+    are a quiet platform: no faults, no split parcels."""
+
+    fault_rate: float = 0.0
+    seed: int = 0
+    warehouse_rejects_duplicates: bool = False
+    split_rate: float = 0.0
+    multi_tracking_rate: float = 0.0
+    late_parcel_hours: float | None = None  # None: the simulator's own default
+
+
+class PlatformHooks:
+    """What every platform's hooks offer: its simulator, and the calls and faults it saw."""
+
+    def __init__(self, simulator: Simulator):
+        self.simulator = simulator
+
+    @property
+    def requests(self) -> Counter[str]:
+        """Calls received, by "METHOD /path" (lower-case path)."""
+        return self.simulator.requests
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        return dict(self.simulator.faults_injected)
+
+    def calls(self) -> int:
+        return sum(self.simulator.requests.values())
+
+
+class Cin7CoreHooks(PlatformHooks):
+    """Cin7 Core as order source, shipment target, catalogue source, stock master, cancel and note target."""
+
+    simulator: Any
+
+    # order source / catalogue source
+    def create_product(self, sku: str, name: str, *, barcode: str) -> None:
+        self.simulator.add_product(sku, name, barcode=barcode)
+
+    def create_order(self, **spec: Any) -> str:
+        """An authorised sale; returns its SaleID."""
+        return str(self.simulator.add_sale(**spec))
+
+    def order_event(self, order_id: str, event: str = "Sale/OrderAuthorised") -> dict[str, Any]:
+        """The webhook body Cin7 posts for a sale event."""
+        return dict(self.simulator.webhook_payload(order_id, event))
+
+    def void_order(self, order_id: str) -> dict[str, Any]:
+        """Void the sale; returns the Sale/Voided webhook body Cin7 then posts."""
+        self.simulator.void_sale(order_id)
+        return self.order_event(order_id, "Sale/Voided")
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        """The sale as GET sale returns it (the source's truth for the verdicts)."""
+        return dict(self.simulator.sale(order_id))
+
+    # shipment target / note target
+    def tracking_numbers(self, order_id: str) -> list[str]:
+        return list(self.simulator.tracking_numbers(order_id))
+
+    def fulfilments(self, order_id: str) -> list[dict[str, Any]]:
+        return list(self.simulator.fulfilments(order_id))
+
+    def order_voided(self, order_id: str) -> bool:
+        return bool(self.order(order_id)["Status"] == "VOIDED")
+
+    @property
+    def notes_written(self) -> int:
+        return int(self.simulator.notes_written)
+
+    # stock master
+    def set_stock(self, sku: str, location: str, units: int) -> None:
+        self.simulator.set_stock(sku, location, units)
+
+    def move_stock(self, sku: str, location: str, delta: int) -> None:
+        self.simulator.adjust_stock(sku, location, delta)
+
+    def available(self, sku: str, location: str) -> Decimal:
+        return Decimal(self.simulator.availability(sku, location))
+
+    def stock_event(self, skus: list[str]) -> list[dict[str, Any]]:
+        """The stock-level webhook body Cin7 posts when Available changes."""
+        return list(self.simulator.stock_webhook_payload(skus))
+
+
+class ScendHooks(PlatformHooks):
+    """Scend as order target, shipment source, catalogue target, stock target and reader, cancel target."""
+
+    simulator: Any
+
+    # catalogue / order target
+    def prepare_product(self, sku: str, name: str) -> None:
+        """A product the warehouse holds before the day starts."""
+        self.simulator.add_product(sku, name=name)
+
+    def orders_by_reference(self) -> dict[str, list[dict[str, Any]]]:
+        """The warehouse's orders by client reference (split-off parts folded back in)."""
+        return dict(self.simulator.orders_by_reference())
+
+    def created_at(self, reference: str) -> datetime | None:
+        found = self.simulator.created_at(reference)
+        return cast(datetime | None, found)
+
+    def was_shipped(self, order_id: int) -> bool:
+        return bool(self.simulator.was_shipped(order_id))
+
+    def duplicate_references(self) -> int:
+        return int(self.simulator.duplicate_references())
+
+    @property
+    def duplicate_rejections(self) -> int:
+        return int(self.simulator.duplicate_rejections)
+
+    @property
+    def product_writes(self) -> int:
+        return int(self.simulator.product_writes)
+
+    def on_create(self, hook: Callable[[str], None] | None) -> None:
+        """Call `hook(reference)` on the request thread just before an order create lands (None: stop)."""
+        self.simulator.before_create = hook
+
+    # shipment source
+    def despatches(self) -> list[dict[str, Any]]:
+        """Every despatch the warehouse made: OrderNumber, DespatchId, Parcels, TrackingNumbers."""
+        return list(self.simulator.despatches())
+
+    # stock target / reader
+    def set_stock(self, sku: str, total: int, *, quarantine: int = 0, damaged: int = 0, warehouse_id: int) -> None:
+        self.simulator.set_stock(sku, total, quarantine=quarantine, damaged=damaged, warehouse_id=warehouse_id)
+
+    def stock_level(self, sku: str, *, warehouse_id: int) -> dict[str, int]:
+        return dict(self.simulator.stock_level(sku, warehouse_id=warehouse_id))
+
+    def figures_received(self) -> dict[tuple[str, int], int]:
+        """The sellable figure last set per (SKU, warehouse) by the connector."""
+        return dict(self.simulator.channel_stock)
+
+    def figure_history(self) -> list[tuple[str, int, int]]:
+        return list(self.simulator.channel_history)
+
+    @property
+    def figure_rows_applied(self) -> int:
+        return int(self.simulator.channel_rows_applied)
+
+    # cancel target
+    @property
+    def cancel_requests(self) -> int:
+        return int(self.simulator.cancel_requests)
+
+    @property
+    def cancel_refusals(self) -> int:
+        return int(self.simulator.cancel_refusals)
+
+
+@dataclass(frozen=True)
+class SimulatorKind:
+    """How to stand in for one platform type: its credentials, its simulator, the connector's base URL on
+    it, and the hooks it offers for the roles listed (a role not listed has no scenario hooks yet)."""
+
+    type: str
+    roles: frozenset[Role]
+    credentials: Callable[[random.Random, int], dict[str, str]]  # (the day's rng, seed) -> secret value
+    build: Callable[[Any, dict[str, str], VirtualClock, FaultPlan, DayKnobs], Simulator]
+    base_url: Callable[[str], str]  # the simulator's root URL -> the connector's base_url
+    hooks: Callable[[Simulator], PlatformHooks]
+
+
+def _cin7(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: FaultPlan, knobs: DayKnobs) -> Simulator:
+    from .cin7_core import Cin7CoreSimulator
+
+    return Cin7CoreSimulator(
+        secret["account_id"],
+        secret["application_key"],
+        clock=clock,
+        faults=faults,
+        calls_per_minute=settings.calls_per_minute,
+    )
+
+
+def _scend(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: FaultPlan, knobs: DayKnobs) -> Simulator:
+    from .scend import ScendSimulator
+
+    extra: dict[str, Any] = {}
+    if knobs.late_parcel_hours is not None:
+        extra["late_parcel_hours"] = knobs.late_parcel_hours
+    return ScendSimulator(
+        secret["api_key"],
+        clock=clock,
+        faults=faults,
+        enforce_unique_reference=knobs.warehouse_rejects_duplicates,
+        split_rate=knobs.split_rate,
+        multi_tracking_rate=knobs.multi_tracking_rate,
+        seed=knobs.seed,
+        # The inferred stock write is served only where the client's config names one.
+        stock_write_endpoint=settings.stock_write_endpoint,
+        **extra,
+    )
+
+
+SIMULATORS: dict[str, SimulatorKind] = {
+    kind.type: kind
+    for kind in (
+        SimulatorKind(
+            type="cin7_core",
+            roles=frozenset(
+                {
+                    Role.ORDER_SOURCE,
+                    Role.SHIPMENT_TARGET,
+                    Role.CATALOGUE_SOURCE,
+                    Role.STOCK_MASTER,
+                    Role.CANCEL_SOURCE,
+                    Role.NOTE_TARGET,
+                }
+            ),
+            credentials=lambda rng, seed: {
+                "account_id": f"acct-{seed}",
+                "application_key": f"key-{rng.getrandbits(64):x}",
+            },
+            build=_cin7,
+            base_url=lambda root: f"{root}ExternalApi/v2/",
+            hooks=Cin7CoreHooks,
+        ),
+        SimulatorKind(
+            type="scend",
+            roles=frozenset(
+                {
+                    Role.ORDER_TARGET,
+                    Role.SHIPMENT_SOURCE,
+                    Role.CATALOGUE_TARGET,
+                    Role.STOCK_TARGET,
+                    Role.STOCK_READER,
+                    Role.CANCEL_TARGET,
+                }
+            ),
+            credentials=lambda rng, seed: {"api_key": f"scend-{rng.getrandbits(64):x}"},
+            build=_scend,
+            base_url=lambda root: f"{root}api/",
+            hooks=ScendHooks,
+        ),
+    )
+}
+
+
+def kind_for(platform_type: str) -> SimulatorKind:
+    try:
+        return SIMULATORS[platform_type]
+    except KeyError:
+        known = ", ".join(sorted(SIMULATORS))
+        raise ConfigError(f"no sandbox simulator for platform type '{platform_type}' (simulated: {known})") from None
+
+
+def pipeline_platforms(config: ClientConfig) -> list[str]:
+    """The platform instances the enabled pipelines name, in the order `platforms:` lists them."""
+    named = {name for p in config.pipelines.enabled().values() for name in (p.from_, p.to)}
+    return [name for name in config.platforms if name in named]
+
+
+@dataclass
+class Platforms:
+    """The started simulators of one day, by instance, and the config pointed at them."""
+
+    config: ClientConfig
+    simulators: dict[str, Simulator]
+    hooks_by_instance: dict[str, PlatformHooks]
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # config path -> secret value
+
+    def hooks(self, role: Role) -> Any:
+        """The hooks of the platform that plays `role` in this client's pipelines."""
+        name = self.config.platform_for(role)
+        kind = kind_for(self.config.platforms[name].type)
+        if role not in kind.roles:
+            raise ConfigError(f"the {kind.type} simulator has no sandbox hooks for {role.value} ('{name}')")
+        return self.hooks_by_instance[name]
+
+    def webhook_secret(self, role: Role) -> str:
+        return self.secrets[f"platforms.{self.config.platform_for(role)}.webhook_secret"]["secret"]
+
+    def stop(self) -> None:
+        for simulator in self.simulators.values():
+            simulator.stop()
+
+
+def build(
+    config: ClientConfig,
+    clock: VirtualClock,
+    *,
+    knobs: DayKnobs | None = None,
+    rng: random.Random | None = None,
+    secrets: dict[str, dict[str, str]] | None = None,
+) -> Platforms:
+    """Simulators (not yet started) for every platform the pipelines name, with their credentials.
+
+    Credentials are drawn from `rng` platform by platform in config order (the credentials secret, then
+    the webhook secret where the platform has one), unless `secrets` gives them; each platform's fault
+    plan is seeded `knobs.seed + its position`, so a seed gives the same faults every run.
+    """
+    knobs = knobs or DayKnobs()
+    rng = rng or random.Random(knobs.seed)
+    values: dict[str, dict[str, str]] = {}
+    simulators: dict[str, Simulator] = {}
+    hooks: dict[str, PlatformHooks] = {}
+    for position, name in enumerate(pipeline_platforms(config)):
+        settings = config.platforms[name]
+        kind = kind_for(settings.type)
+        credentials_path = f"platforms.{name}.credentials_secret"
+        hook_path = f"platforms.{name}.webhook_secret"
+        if secrets is not None:
+            values[credentials_path] = secrets[credentials_path]
+            if hook_path in secrets:
+                values[hook_path] = secrets[hook_path]
+        else:
+            values[credentials_path] = kind.credentials(rng, knobs.seed)
+            if getattr(settings, "webhook_secret", None):
+                values[hook_path] = {"secret": f"hook-{rng.getrandbits(64):x}"}
+        # A timeout fault answers after the sandbox client's timeout (SANDBOX_HTTP_TIMEOUT), far enough
+        # above a loaded machine's slowest real answer that only injected timeouts time out.
+        faults = FaultPlan(
+            rate=knobs.fault_rate,
+            seed=knobs.seed + position,
+            per_request=True,
+            timeout_delay_seconds=SANDBOX_HTTP_TIMEOUT + 0.2,
+        )
+        simulators[name] = kind.build(settings, values[credentials_path], clock, faults, knobs)
+        hooks[name] = kind.hooks(simulators[name])
+    return Platforms(config=config, simulators=simulators, hooks_by_instance=hooks, secrets=values)
+
+
+@contextmanager
+def running(
+    config: ClientConfig,
+    clock: VirtualClock,
+    *,
+    knobs: DayKnobs | None = None,
+    rng: random.Random | None = None,
+    secrets: dict[str, dict[str, str]] | None = None,
+) -> Iterator[Platforms]:
+    """Start the simulators on 127.0.0.1 and yield them with the config's base URLs pointed at them."""
+    platforms = build(config, clock, knobs=knobs, rng=rng, secrets=secrets)
+    try:
+        pointed = config
+        for name, simulator in platforms.simulators.items():
+            root = simulator.start()
+            pointed = pointed.with_platform(name, base_url=kind_for(config.platforms[name].type).base_url(root))
+        platforms.config = pointed
+        yield platforms
+    finally:
+        platforms.stop()

@@ -1,0 +1,29 @@
+"""A seeded sandbox day is reproducible, and its order counts add up."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.scenario import Options, run_day
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="two runs of one seed in one process still differ in HTTP retries and in whether a parcel is "
+    "applied before the day ends (shipments_applied 0 vs 1 on seed 3): a source of ordering not yet found",
+)
+def test_one_seed_gives_the_same_summary_twice_and_the_orders_add_up() -> None:
+    # Given a small faulty day with duplicates, run twice with one seed
+    options = Options(
+        orders=15, fault_rate=0.2, duplicate_rate=0.1, seed=3, day_hours=1, follow_up_hours=1, late_parcel_hours=0.8
+    )
+    first, second = run_day(options).summary, run_day(options).summary
+    # Then the summaries are identical, key for key
+    assert first == second
+    # And every order received is counted once: released + held + skipped + quarantined + cancelled
+    orders = first["orders"]
+    assert orders["received"] == first["orders_received"] == 15
+    assert orders["received"] == sum(orders[k] for k in orders if k != "received")
+    assert sum(first["quarantined"].values()) == orders["quarantined"] == first["quarantined_total"]
