@@ -116,6 +116,8 @@ class ConnectorSpec:
     # How a quarantined payload of each kind (PayloadReplay value) is rebuilt into (queue, message) with the
     # code running now: "module:MAPPING" of kind -> function(client, payload, now, archive_key).
     rebuilders: str | None = None
+    # The order source marks orders it handed over (SFCC's export status): `ExportClaim` in shared/ports.py.
+    marks_exports: bool = False
 
     def rebuilder(self, kind: str) -> Callable[..., Any] | None:
         if self.rebuilders is None:
