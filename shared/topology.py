@@ -745,10 +745,19 @@ class Topology:
 MACHINE_PIPELINE = {"cancellation": "cancellation"}
 
 
+def _receives(config: ClientConfig, hop: Hop) -> bool:
+    """A webhook hop is deployed only when the platform playing its role declares an inbound channel for it:
+    a polled source (SFCC sends no order webhooks) gets no receiver and no webhook secret."""
+    if not isinstance(hop.trigger, ApiTrigger):
+        return True
+    roles = {Role(path.partition(".")[0]) for path in hop.secrets if path.partition(".")[0] in ROLE_NAMES}
+    return any(role in channel.roles for role in roles for channel in config.spec(config.platform_for(role)).inbound)
+
+
 def for_config(config: ClientConfig) -> Topology:
     """The topology of one client: a pipeline left out of its config deploys nothing of its own."""
     enabled = set(config.pipelines.enabled())
-    hops = tuple(h for h in HOPS if h.pipeline in enabled)
+    hops = tuple(h for h in HOPS if h.pipeline in enabled and _receives(config, h))
     names = {h.name for h in hops}
     return Topology(
         queues=tuple(q for q in QUEUES if q.pipeline in enabled),
