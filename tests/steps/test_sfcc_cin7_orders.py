@@ -192,7 +192,7 @@ def test_a_failed_export_status_write_after_the_sale_exists_makes_no_second_sale
     assert pairing.sfcc_sim.orders["00001002"]["exportStatus"] == "ready"
     assert pairing.rt.tally["export_status_failed"] == 2
     # Even with the ledger lost, the reference search at Cin7 finds the sale it already made
-    pairing.rt.table("ledger").delete_item(Key=pairing.rt.ledger._key("sfcc#00001002"))  # noqa: SLF001
+    pairing.rt.table("ledger").delete_item(Key=pairing.rt.ledger._key("sfcc#00001002"))
     assert pairing.cycle()["submit"] == ["found"]  # create_order searched first and made none
     assert len(pairing.cin7_sim.sales_by_external_id("EXS-00001002")) == 1
     assert pairing.cin7_sim.sales_created == 1
