@@ -27,7 +27,7 @@ class Cin7SalesSettings(BaseModel):
     tax_rule: str = Field(min_length=1, description="Cin7 tax rule name put on every line and charge")
     shipping_product: str = Field("Shipping", min_length=1, description="service product carrying shipping")
     rounding_product: str = Field("Rounding", min_length=1, description="service product for the rounding line")
-    max_rounding_minor_units: int = Field(
+    max_rounding_minor_units: int | None = Field(
         10, ge=0, description="a larger rounding line means the source totals do not add up: quarantine"
     )
     authorise: bool = Field(True, description="post the order stage AUTHORISED (allocates stock)")
