@@ -38,6 +38,16 @@ class OrderSource(Protocol):
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]: ...
 
 
+class ExportClaim(Protocol):
+    """An order source that marks the orders it handed over (SFCC's export status), so its release filter
+    stops listing them. A courtesy to the source, not the guard against duplicates (the ledger and the
+    target's reference search are): a mark that fails is made again when the order is listed again."""
+
+    def mark_exported(self, source_id: str) -> None: ...
+
+    def mark_failed(self, source_id: str) -> None: ...
+
+
 class FulfilmentTarget(Protocol):
     """The warehouse that ships orders (Scend for the first pairing)."""
 

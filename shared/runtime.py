@@ -26,6 +26,7 @@ from shared.ports import (
     CancelTarget,
     CatalogueSource,
     CatalogueTarget,
+    ExportClaim,
     FulfilmentTarget,
     NoteTarget,
     OrderSource,
@@ -232,6 +233,13 @@ class Runtime:
     @property
     def order_source(self) -> OrderSource:
         return cast(OrderSource, self.role(Role.ORDER_SOURCE))
+
+    @property
+    def export_claim(self) -> ExportClaim | None:
+        """The order source as an export claim when its spec says it marks exports (SFCC); else None."""
+        if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).marks_exports:
+            return None
+        return cast(ExportClaim, self.role(Role.ORDER_SOURCE))
 
     @property
     def order_target(self) -> FulfilmentTarget:

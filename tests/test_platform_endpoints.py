@@ -9,7 +9,7 @@ import pytest
 from sandbox import platform_docs
 from sandbox.platform_docs import endpoints, undocumented
 from sandbox.simulators.base import Simulator
-from sandbox.simulators.cin7_core import Cin7CoreSimulator
+from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
 from sandbox.simulators.scend import ScendSimulator
 from sandbox.simulators.sfcc import SfccSimulator
 from shared.clock import VirtualClock
@@ -72,7 +72,7 @@ def test_the_counts_quoted_on_the_pages_are_the_tables() -> None:
         # paging spelled otherwise than the card writes it
         ("cin7_core", "GET", CIN7 + "saleList", ["UpdatedSince", "Page", "Limit"], "['Limit', 'Page']"),
         # an endpoint the page lists as not called by the connector
-        ("cin7_core", "DELETE", CIN7 + "sale", ["ID", "Void"], "not called by the connector"),
+        ("cin7_core", "POST", CIN7 + "sale/invoice", [], "not listed"),
         # a URL outside the platform's API root
         ("scend", "GET", "https://api.scend.example/Order/List", [], "not under the scend API root"),
         # the Messages query the vendor mock does not serve: listed, not called
@@ -178,7 +178,7 @@ def test_the_simulators_serve_exactly_the_documented_rows_and_an_inferred_one_on
     assert served(scend, "/api/") == documented
     scend.stock_write_endpoint = None
     assert served(scend, "/api/") == documented - inferred
-    cin7 = Cin7CoreSimulator("a", "k", clock=clock)
+    cin7 = Cin7CoreSalesSimulator("a", "k", clock=clock)  # with sale creation (Cin7 Core as order target)
     assert routes_matching_no_row(cin7, "/ExternalApi/v2/") == []
     assert served(cin7, "/ExternalApi/v2/") == {(row.method, row.path) for row in endpoints("cin7_core")}
     # SFCC: every [V] row by default, the inferred price write only once the settings' endpoint is served

@@ -150,6 +150,8 @@ class ConnectorSpec:
     # The regex every record id the platform issues matches (a sale, a task, a product): judged with the
     # bounds wherever such an id enters. None when its ids have no fixed format.
     id_pattern: str | None = None
+    # The order source marks orders it handed over (SFCC's export status): `ExportClaim` in shared/ports.py.
+    marks_exports: bool = False
 
     def rebuilder(self, kind: str) -> Callable[..., Any] | None:
         if self.rebuilders is None:

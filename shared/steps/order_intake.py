@@ -64,10 +64,15 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         # Already at the warehouse: a repeated webhook or a poll re-listing costs no source call.
         if message.trigger == "webhook":
             rt.ledger.count_duplicate(key, now)
+        if message.trigger == "poll":
+            # Still listed as ready to export (SFCC): the target holds it, so claim it at the source now.
+            _mark(rt, message, exported=True)
         logger.info("order already submitted; suppressed", extra={"order_key": key, "trigger": message.trigger})
         return IntakeResult.DUPLICATE
     if _decided_on_this_version(entry.source_updated_at, message):
         # A poll re-listing (the overlap window) of a version already decided: no need to read it again.
+        if entry.stage == Stage.QUARANTINED:
+            _mark(rt, message, exported=False)  # quarantined after release (at submit): failed at the source
         return IntakeResult.UNCHANGED
 
     try:
@@ -141,6 +146,27 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
     return IntakeResult.RELEASED
 
 
+def _mark(rt: Runtime, message: IntakeMessage, *, exported: bool) -> None:
+    """Export status at a source that keeps one (SFCC); best effort: the order stays listed until a mark
+    lands, and each listing marks it again. Never a reason to fail intake: no sale depends on it."""
+    claim = rt.export_claim
+    if claim is None:
+        return
+    try:
+        if exported:
+            claim.mark_exported(message.source_id)
+        else:
+            claim.mark_failed(message.source_id)
+    except Exception as error:  # noqa: BLE001 - the ledger, not this mark, holds the order's state
+        rt.tally["export_status_failed"] += 1
+        logger.warning(
+            "export status not written; the next listing writes it again",
+            extra={"order_key": message.order_key, "exported": exported, "error": str(error)},
+        )
+        return
+    rt.tally["export_status_exported" if exported else "export_status_failed_marked"] += 1
+
+
 def _sku_statuses(order: Order, rt: Runtime) -> dict[str, SkuStatus]:
     """SKU map first; only SKUs it does not know live cost a warehouse catalogue call."""
     wanted = {line.sku for line in order.lines if sku_format_problem(line.sku) is None}
@@ -195,6 +221,7 @@ def _quarantine(
     rt.ledger.set_stage(
         message.order_key, Stage.QUARANTINED, now, reason=reasons[0].value, source_updated_at=version, **(demand or {})
     )
+    _mark(rt, message, exported=False)
     logger.warning(
         "order quarantined",
         extra={

@@ -29,6 +29,7 @@ from shared.models import ReasonCode
 
 SPEC = Path(__file__).resolve().parents[1] / "contracts" / "sfcc" / "orders-oas-v1-public.yaml"
 SETTINGS = {
+    "credentials_secret": "hopline/sfcc/credentials",
     "short_code": "kv7kzm78",
     "organization_id": "f_ecom_zzxy_prd",
     "site_id": "RefArch",

@@ -1,4 +1,5 @@
-"""Cin7 Core's declaration: an order source, a shipment target, the catalogue and stock master."""
+"""Cin7 Core's declaration: an order source, a shipment target, the catalogue and stock master; and, for a
+storefront's orders, the order target that voids a sale before its cut-off."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from shared.connectors.spec import BuildContext, ConnectorSpec, Role
 def build(name: str, settings: Cin7CoreSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
     import httpx
 
-    from shared.connectors.cin7_core.client import Cin7CoreClient
+    from shared.connectors.cin7_core.order_target import Cin7CoreConnector
 
-    return Cin7CoreClient(
+    return Cin7CoreConnector(
         settings.base_url,
         secret["account_id"],
         secret["application_key"],
@@ -26,6 +27,8 @@ def build(name: str, settings: Cin7CoreSettings, secret: Mapping[str, Any], retr
         http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds, headers={"User-Agent": ctx.user_agent}),
         page_limit=settings.page_limit,
         availability_page_limit=settings.availability_page_limit,
+        sales=settings.sales,
+        cancel_rules=settings.cancel_rules,
     )
 
 
@@ -42,10 +45,13 @@ SPEC = ConnectorSpec(
             Role.STOCK_MASTER,
             Role.CANCEL_SOURCE,
             Role.NOTE_TARGET,
+            Role.ORDER_TARGET,
+            Role.CANCEL_TARGET,
         }
     ),
     builder="shared.connectors.cin7_core.spec:build",
     docs="docs/platforms/cin7-core.md",
+    statuses="shared.connectors.cin7_core.statuses",
     inbound=(SALES, STOCK),
     rebuilders="shared.connectors.cin7_core.replays:REBUILDERS",
     id_pattern=ID_PATTERN,

@@ -188,7 +188,9 @@ class SfccClient(PlatformHttp):
             params["paymentStatus"] = ",".join(release.payment_status)
         return params
 
-    def poll_orders(self, since: datetime | None = None) -> Iterator[PolledOrder]:
+    def poll_orders(
+        self, since: datetime | None = None, *, params: dict[str, Any] | None = None
+    ) -> Iterator[PolledOrder]:
         """Orders matching the release filter modified at or after `since`, oldest first, each once.
 
         Windows: after every full page the lower bound (inclusive) moves up to the last order's
@@ -202,7 +204,7 @@ class SfccClient(PlatformHttp):
         """
         self.rejected_orders.clear()
         limit = self.settings.page_size
-        params = self._release_params()
+        params = self._release_params() if params is None else params  # another filter (cancellations), same walk
         lower, offset = since, 0
         yielded: dict[str, datetime] = {}
         while True:

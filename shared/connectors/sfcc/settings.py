@@ -7,10 +7,12 @@ short code and instance host, and can be overridden so the sandbox simulator can
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.config import RetryConfig
+from shared.connectors.settings import PlatformSettings, SecretName
 
 # SCAPI: offset + limit may never pass 10,000 on GET /orders; limit is 1-200 (card §2).
 MAX_ORDERS_LIMIT = 200
@@ -54,8 +56,11 @@ class SfccTrackingAttributes(_Settings):
 
     tracking_numbers: str = "c_trackingNumbers"
     carrier: str = "c_carrier"
+    # Which parcels were written and the units each SKU has shipped: SCAPI keeps no shipment lines we can
+    # write (card §5), so a shipment write-back is idempotent per parcel and knows when the order is whole.
+    shipments: str = "c_hoplineShipments"
 
-    @field_validator("tracking_numbers", "carrier")
+    @field_validator("tracking_numbers", "carrier", "shipments")
     @classmethod
     def _custom(cls, value: str) -> str:
         if not re.fullmatch(r"c_[A-Za-z0-9_]+", value):
@@ -83,7 +88,11 @@ class SfccBudget(_Settings):
     throttle_backoff_seconds: float = Field(10.0, ge=0)
 
 
-class SfccSettings(_Settings):
+class SfccSettings(PlatformSettings):
+    """One SFCC site as a platform instance under `platforms:` (type sfcc)."""
+
+    type: Literal["sfcc"] = "sfcc"
+    credentials_secret: SecretName = Field(description="JSON {client_id, client_secret} of the Account Manager client")
     short_code: str = Field(pattern=r"^[a-z0-9]{8}$", description="the realm's eight-character routing code")
     organization_id: str = Field(description="f_ecom_{realm}_{instance}, e.g. f_ecom_zzxy_prd")
     site_id: str = Field(min_length=1, max_length=32)

@@ -18,6 +18,7 @@ CLIENT_ID, CLIENT_SECRET = "hopline-orders", "s3cret-value"
 
 def settings_for(simulator: SfccSimulator, **overrides: Any) -> SfccSettings:
     fields: dict[str, Any] = {
+        "credentials_secret": "hopline/sfcc/credentials",
         "short_code": "kv7kzm78",
         "organization_id": simulator.organization_id,
         "site_id": simulator.site_id,

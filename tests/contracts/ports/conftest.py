@@ -15,18 +15,24 @@ from itertools import count
 
 import pytest
 
-from sandbox.simulators.cin7_core import Cin7CoreSimulator
+from sandbox.simulators.cin7_core import VAT_RULE
+from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
 from sandbox.simulators.scend import ScendSimulator
+from sandbox.simulators.sfcc import SfccSimulator
 from shared.clock import Clock, VirtualClock
 from shared.config import ClientConfig, RetryConfig
+from shared.connectors.cin7_core.settings import Cin7SalesSettings
 from shared.connectors.http import RateBudget, TokenBucket
 from shared.connectors.registry import known, spec_for
+from shared.connectors.sfcc.settings import SfccSettings
 from shared.connectors.spec import Role
 from tests.contracts.ports.worlds import (
+    CIN7_LOCATION,
     Cin7CoreWorld,
     FakeCommerceWorld,
     FakeWarehouseWorld,
     ScendWorld,
+    SfccWorld,
     Subject,
 )
 from tests.fakes import FakeCommerce, FakeWarehouse
@@ -52,16 +58,42 @@ def _instance(config: ClientConfig, platform_type: str) -> str:
 
 
 def cin7_core(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject:
-    simulator = Cin7CoreSimulator("acct-1", "key-1", clock=clock, calls_per_minute=100_000)
+    simulator = Cin7CoreSalesSimulator("acct-1", "key-1", clock=clock, calls_per_minute=100_000)
     simulator.start()
     stack.callback(simulator.stop)
     name = _instance(config, "cin7_core")
-    settings = config.platforms[name].model_copy(update={"base_url": f"{simulator.url}ExternalApi/v2/"})
+    # As the order target too: sales post to the world's location with the simulator's VAT rule.
+    sales = Cin7SalesSettings(location=CIN7_LOCATION, tax_rule=VAT_RULE)
+    settings = config.platforms[name].model_copy(update={"base_url": f"{simulator.url}ExternalApi/v2/", "sales": sales})
     client = spec_for("cin7_core").build(
         name, settings, {"account_id": "acct-1", "application_key": "key-1"}, RETRIES, ContractContext(clock)
     )
     stack.callback(client.close)
-    return Subject(client, Cin7CoreWorld(simulator), clock)
+    return Subject(client, Cin7CoreWorld(simulator, client), clock)
+
+
+def sfcc(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject:
+    """No SFCC instance in the example client: the site is the simulator's, reached with its own client."""
+    simulator = SfccSimulator("hopline-orders", "s3cret", clock=clock)
+    simulator.start()
+    stack.callback(simulator.stop)
+    settings = SfccSettings(
+        credentials_secret="hopline/contract/sfcc",
+        short_code="kv7kzm78",
+        organization_id=simulator.organization_id,
+        site_id=simulator.site_id,
+        instance_host="zzxy-prd.dx.commercecloud.salesforce.com",
+        auth_url=simulator.url + "dwsso/oauth2/access_token",
+        scapi_base_url=simulator.url,
+        ocapi_base_url=simulator.url,
+        inventory_list_id="inventory_m",
+        retry=RETRIES,
+    )
+    client = spec_for("sfcc").build(
+        "sfcc", settings, {"client_id": "hopline-orders", "client_secret": "s3cret"}, RETRIES, ContractContext(clock)
+    )
+    stack.callback(client.close)
+    return Subject(client, SfccWorld(simulator, settings.tracking.shipments), clock)
 
 
 def scend(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject:
@@ -87,6 +119,7 @@ def scend(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subjec
 FACTORIES: dict[str, Callable[[ExitStack, ClientConfig, VirtualClock], Subject]] = {
     "cin7_core": cin7_core,
     "scend": scend,
+    "sfcc": sfcc,
 }
 
 COMMERCE_ROLES = frozenset(

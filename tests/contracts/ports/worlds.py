@@ -13,9 +13,13 @@ from typing import Any, Protocol
 
 from sandbox.simulators.cin7_core import Cin7CoreSimulator
 from sandbox.simulators.scend import DEFAULT_WAREHOUSE_ID, ScendSimulator
+from sandbox.simulators.sfcc import SfccSimulator, sample_order
 from shared.clock import VirtualClock
 from shared.connectors.scend import ScendClient
+from shared.connectors.sfcc.mapping import format_sfcc_datetime
+from shared.connectors.sfcc.ports import shipped_record
 from shared.models import Address, Order, OrderLine
+from shared.models.shipment import Shipment, ShipmentLine
 from tests.fakes import FakeCommerce, FakeWarehouse
 
 
@@ -79,7 +83,8 @@ SERVICE = "Royal Mail Tracked 48"
 
 
 def order_for(reference: str, lines: list[tuple[str, int]]) -> Order:
-    """An authorised order for `lines` (SKU, quantity) with an address every warehouse accepts."""
+    """An authorised order for `lines` (SKU, quantity) with an address every warehouse accepts; prices include
+    tax, and its totals are its lines' sums."""
     return Order(
         source="contract",
         source_id=f"src-{reference}",
@@ -87,18 +92,62 @@ def order_for(reference: str, lines: list[tuple[str, int]]) -> Order:
         status="ORDERED",
         authorised=True,
         lines=tuple(
-            OrderLine(sku=sku, quantity=Decimal(quantity), unit_price=Decimal("10.00"), tax=Decimal("1.67"))
+            OrderLine(
+                sku=sku,
+                quantity=Decimal(quantity),
+                unit_price=Decimal("10.00"),
+                tax=Decimal("1.67"),
+                total=Decimal(10 * quantity),
+            )
             for sku, quantity in lines
         ),
         shipping_address=Address(name="Jo Smith", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB"),
         total=Decimal(10 * sum(quantity for _, quantity in lines)),
+        tax_total=Decimal("1.67") * len(lines),
+        tax_inclusive=True,
     )
 
 
 class Cin7CoreWorld:
-    def __init__(self, simulator: Cin7CoreSimulator):
+    """Cin7 Core on both sides: the commerce platform (sales placed there) and the order target (sales made
+    through its client, shipped in full through its own pick, pack and ship)."""
+
+    def __init__(self, simulator: Cin7CoreSimulator, client: Any = None):
         self.sim = simulator
+        self.client = client
         self.location = CIN7_LOCATION
+
+    def place_order(self, reference: str, lines: list[tuple[str, int]]) -> str:
+        for sku, _ in lines:
+            self.add_product(sku)
+        return str(self.client.create_order(order_for(reference, lines), reference, SERVICE).warehouse_order_id)
+
+    def despatch(self, warehouse_order_id: str) -> None:
+        sale = self.sim.sale(warehouse_order_id)
+        now = self.sim.clock.now()
+        shipment = Shipment(
+            warehouse="contract",
+            parcel_id=f"P{warehouse_order_id[:8]}",
+            warehouse_order_id=warehouse_order_id,
+            client_reference=str(sale.get("ExternalID") or ""),
+            despatched_at=now,
+            carrier="Royal Mail",
+            tracking_numbers=("JB000000001GB",),
+            lines=tuple(
+                ShipmentLine(sku=line["SKU"], quantity=Decimal(str(line["Quantity"])))
+                for line in sale["Order"]["Lines"]
+            ),
+            updated_at=now,
+        )
+        self.client.write_shipment(
+            warehouse_order_id, shipment, location=self.location, progress={}, remember=lambda token: None
+        )
+
+    def add_unmappable_despatch(self, warehouse_order_id: str) -> str:
+        raise NotImplementedError("Cin7 Core does not claim the shipment source role")
+
+    def sellable(self, sku: str) -> int | None:
+        raise NotImplementedError("Cin7 Core does not claim the stock target role")
 
     def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
         return self.sim.add_sale(
@@ -110,8 +159,8 @@ class Cin7CoreWorld:
     def void_order(self, source_id: str) -> None:
         self.sim.void_sale(source_id)
 
-    def add_product(self, sku: str, name: str) -> None:
-        self.sim.add_product(sku, name)
+    def add_product(self, sku: str, name: str = "") -> None:
+        self.sim.add_product(sku, name or sku)
 
     def add_unreadable_product(self, sku: str) -> None:
         self.sim.add_product(sku, sku, weight=Decimal(3))
@@ -125,6 +174,46 @@ class Cin7CoreWorld:
 
     def set_stock(self, sku: str, quantity: int) -> None:
         self.sim.set_stock(sku, self.location, quantity, two_bins=True)  # two Bin rows: the client sums them
+
+
+class SfccWorld:
+    """An SFCC site: orders placed (new, ready to export, confirmed), cancelled, and what was written back."""
+
+    def __init__(self, simulator: SfccSimulator, tracking_attribute: str):
+        self.sim = simulator
+        self.attribute = tracking_attribute
+        self.location = "inventory_m"
+
+    def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
+        order = sample_order(order_number, self.sim.clock.now(), site_id=self.sim.site_id)
+        [item] = order["productItems"]
+        order["productItems"] = [
+            {**item, "itemId": f"{order_number}-{n}", "productId": sku, "quantity": quantity}
+            for n, (sku, quantity) in enumerate(lines, start=1)
+        ]
+        self.sim.add_order(order)
+        return order_number
+
+    def void_order(self, source_id: str) -> None:
+        with self.sim.lock:
+            self.sim.orders[source_id]["status"] = "cancelled"
+            self.sim.orders[source_id]["lastModified"] = format_sfcc_datetime(self.sim.clock.now())
+
+    def add_product(self, sku: str, name: str = "") -> None:
+        raise NotImplementedError("SFCC does not claim the catalogue source role")
+
+    def add_unreadable_product(self, sku: str) -> None:
+        raise NotImplementedError("SFCC does not claim the catalogue source role")
+
+    def notes(self, source_id: str) -> str:
+        raise NotImplementedError("SFCC does not claim the note target role")
+
+    def shipped(self, source_id: str) -> dict[str, Decimal]:
+        with self.sim.lock:
+            return shipped_record(self.sim.orders[source_id], self.attribute)[1]
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        raise NotImplementedError("SFCC does not claim the stock master role")
 
 
 class ScendWorld:
@@ -221,5 +310,7 @@ class FakeWarehouseWorld:
 # Structural checks, run by mypy: each world offers what the contract tests ask of its side.
 _commerce: type[CommerceWorld] = Cin7CoreWorld
 _fake_commerce: type[CommerceWorld] = FakeCommerceWorld
+_sfcc: type[CommerceWorld] = SfccWorld
 _warehouse: type[WarehouseWorld] = ScendWorld
+_cin7_target: type[WarehouseWorld] = Cin7CoreWorld
 _fake_warehouse: type[WarehouseWorld] = FakeWarehouseWorld

@@ -1,0 +1,175 @@
+"""Cin7 Core as an order target: the simulator also takes sales created over the API (card "Create" [V]).
+
+- `POST sale` creates the header (Customer and Location required; `ExternalID`, `CustomerReference`,
+  `TaxInclusive`, `TaxRule`, `PriceTier`, `Carrier`, `ShippingAddress`); the sale is ORDERING with a DRAFT
+  order and no lines, and answers the sale with its `ID`.
+- `POST sale/order` writes the order stage: `Lines` (a SKU the catalogue lacks is refused, 400), their
+  `Total` checked against Quantity x Price less Discount % to the cent (Cin7 validates `Total`), and
+  `AdditionalCharges` whose Description names a service product in the catalogue. `Status: AUTHORISED`
+  allocates the stock (Status ORDERED); only a DRAFT or NOT AVAILABLE order may be written.
+- Customers carry a currency (`customer_currencies`): a sale takes its customer's currency, as Cin7 does.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from sandbox.simulators.base import Request, Response
+from sandbox.simulators.cin7_core import AUTHORISED, PREFIX, Cin7CoreSimulator, _error, _number
+
+_ORDER_WRITABLE = ("DRAFT", "NOT AVAILABLE")
+_CENT = Decimal("0.01")
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+class Cin7CoreSalesSimulator(Cin7CoreSimulator):
+    """The Cin7 Core simulator with sale creation and order authorisation over the API."""
+
+    def __init__(self, *args: Any, customer_currencies: dict[str, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.customer_currencies = dict(customer_currencies or {})
+        self.sales_created = 0
+        self.orders_written = 0
+        self.service_products: set[str] = {"Shipping", "Rounding"}
+        # Before the base class's `POST sale/fulfilment...` routes do not matter: patterns are anchored.
+        self.route("POST", rf"{PREFIX}sale", self._post_sale, writes=True)
+        self.route("POST", rf"{PREFIX}sale/order", self._post_sale_order, writes=True)
+
+    # -- routes ------------------------------------------------------------------------------------
+    def _post_sale(self, request: Request, match: re.Match[str]) -> Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        customer = str(body.get("Customer") or "").strip()
+        location = str(body.get("Location") or "").strip()
+        if not customer:
+            return Response(400, _error(400, "Customer or CustomerID is required"))
+        if not location:
+            return Response(400, _error(400, "Location is required"))
+        address = body.get("ShippingAddress") if isinstance(body.get("ShippingAddress"), dict) else None
+        with self.lock:
+            number = f"SO-{90000 + self.sales_created:05d}"
+            sale_id = self.add_sale(
+                order_number=number,
+                lines=[],
+                address=address,
+                carrier=str(body.get("Carrier") or ""),
+                location=location,
+                status="ORDERING",
+                order_status="DRAFT",
+                currency=self.customer_currencies.get(customer, "GBP"),
+                customer=customer,
+                customer_reference=str(body.get("CustomerReference") or ""),
+            )
+            sale = self._sales[sale_id]
+            sale["ExternalID"] = body.get("ExternalID") or None
+            sale["TaxCalculation"] = "Inclusive" if body.get("TaxInclusive") else "Exclusive"
+            for field in ("TaxRule", "PriceTier", "Note"):
+                if body.get(field):
+                    sale[field] = body[field]
+            self.sales_created += 1
+            return Response(200, self._read_sale(sale))
+
+    def _post_sale_order(self, request: Request, match: re.Match[str]) -> Response:
+        body = request.body if isinstance(request.body, dict) else {}
+        with self.lock:
+            sale = self._sales.get(str(body.get("SaleID") or "").strip().lower())
+            if sale is None:
+                return Response(200, _error(404, f"Sale with ID = '{body.get('SaleID')}' not found"))
+            if sale["Order"]["Status"] not in _ORDER_WRITABLE:
+                return Response(400, _error(400, f"Sale order is {sale['Order']['Status']} and cannot be changed"))
+            status = str(body.get("Status") or "DRAFT").upper()
+            if status not in ("DRAFT", AUTHORISED):
+                return Response(400, _error(400, f"Status {status} is not DRAFT or AUTHORISED"))
+            try:
+                lines = [self._order_line(sale, line) for line in body.get("Lines") or []]
+                charges = [self._order_charge(charge) for charge in body.get("AdditionalCharges") or []]
+            except ValueError as refused:
+                return Response(400, _error(400, str(refused)))
+            if not lines:
+                return Response(400, _error(400, "Lines are required"))
+            amounts = [_decimal(item["Total"]) for item in lines + charges]
+            tax = sum((_decimal(item["Tax"]) for item in lines + charges), Decimal(0))
+            total = sum(amounts, Decimal(0)) + (Decimal(0) if sale["TaxCalculation"] == "Inclusive" else tax)
+            sale["Order"].update(
+                {
+                    "Memo": str(body.get("Memo") or ""),
+                    "Status": status,
+                    "Lines": lines,
+                    "AdditionalCharges": charges,
+                    "TotalBeforeTax": _number(total - tax),
+                    "Tax": _number(tax),
+                    "Total": _number(total),
+                }
+            )
+            if status == AUTHORISED:
+                sale["Status"] = "ORDERED"
+            self._touch(sale)
+            self._allocate(sale)
+            self.orders_written += 1
+            return Response(200, self._read_sale(sale))
+
+    # -- validation ----------------------------------------------------------------------------------
+    def _order_line(self, sale: dict[str, Any], line: Any) -> dict[str, Any]:
+        if not isinstance(line, dict):
+            raise ValueError("a line must be an object")
+        sku = str(line.get("SKU") or "").strip()
+        product = self._catalogue().get(sku)
+        if product is None:
+            raise ValueError(f"Product with SKU '{sku}' not found")
+        quantity, price = _decimal(line.get("Quantity")), _decimal(line.get("Price"))
+        discount = _decimal(line.get("Discount") or 0)
+        if quantity < 1 or quantity != quantity.quantize(Decimal("0.0001")):
+            raise ValueError(f"Quantity of {sku} must be at least 1 with at most 4 decimals")
+        if price != price.quantize(Decimal("0.0001")):
+            raise ValueError(f"Price of {sku} has more than 4 decimals")
+        expected = (quantity * price * (1 - discount / 100)).quantize(_CENT, rounding=ROUND_HALF_UP)
+        if "Total" in line and abs(_decimal(line["Total"]) - expected) >= _CENT:
+            raise ValueError(f"Total of {sku} must be {expected}, got {line['Total']}")
+        return {
+            "ProductID": product["ID"],
+            "SKU": sku,
+            "Name": str(line.get("Name") or product["Name"]),
+            "Quantity": _number(quantity),
+            "Price": _number(price),
+            "Discount": _number(discount),
+            "Tax": _number(_decimal(line.get("Tax") or 0)),
+            "AverageCost": 0,
+            "TaxRule": str(line.get("TaxRule") or sale["TaxRule"]),
+            "Comment": str(line.get("Comment") or ""),
+            "DropShip": False,
+            "BackorderQuantity": 0,
+            "Total": _number(expected),
+        }
+
+    def _order_charge(self, charge: Any) -> dict[str, Any]:
+        if not isinstance(charge, dict):
+            raise ValueError("an additional charge must be an object")
+        description = str(charge.get("Description") or "")
+        if description not in self.service_products:
+            raise ValueError(f"Service product '{description}' not found")
+        quantity, price = _decimal(charge.get("Quantity") or 1), _decimal(charge.get("Price"))
+        discount = _decimal(charge.get("Discount") or 0)
+        total = (quantity * price * (1 - discount / 100)).quantize(_CENT, rounding=ROUND_HALF_UP)
+        return {
+            "Description": description,
+            "Price": _number(price),
+            "Quantity": _number(quantity),
+            "Discount": _number(discount),
+            "Tax": _number(_decimal(charge.get("Tax") or 0)),
+            "Total": _number(total),
+            "TaxRule": str(charge.get("TaxRule") or ""),
+            "Comment": "",
+        }
+
+    # -- inspection ----------------------------------------------------------------------------------
+    def sales_by_external_id(self, external_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [copy.deepcopy(s) for s in self._sales.values() if s.get("ExternalID") == external_id]

@@ -1,0 +1,132 @@
+"""SFCC behind Hopline's ports: the order source (polled), the export-status claim, shipments back, and
+cancellations announced.
+
+- OrderSource: the release poll (`SfccClient.poll_orders`); an order is read whole by its number.
+- ExportClaim: `exported` once the target holds the order (it leaves the release filter), `failed` when
+  it is quarantined (card §3). The claim is a courtesy to SFCC, not our guard against duplicates: the
+  ledger and the target's reference search are, so a failed write here never makes a second sale.
+- ShipmentTarget: a parcel becomes tracking in the configured c_ attributes, `shipping-status`
+  part_shipped or shipped, and `status completed` once every unit has shipped. SCAPI has no writable
+  shipment lines (card §5), so the parcels written and the units shipped per SKU live in one c_
+  attribute (JSON), written in the same PATCH as the tracking: a parcel already there is not counted twice.
+- CancelSource: orders in status cancelled changed since the cursor (the same windowed listing).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.connectors.sfcc.client import SfccClient
+from shared.connectors.sfcc.mapping import tracking_patch
+from shared.errors import PermanentError
+from shared.models import ReasonCode
+from shared.models.shipment import Shipment
+from shared.ports import OrderChange
+
+
+def shipped_record(raw_order: Mapping[str, Any], attribute: str) -> tuple[list[str], dict[str, Decimal]]:
+    """(parcels written, units shipped per SKU) from the order's c_ attribute; empty when never written."""
+    value = raw_order.get(attribute)
+    if not value:
+        return [], {}
+    try:
+        record = json.loads(value) if isinstance(value, str) else value
+        parcels = [str(parcel) for parcel in record.get("parcels", [])]
+        shipped = {str(sku): Decimal(str(quantity)) for sku, quantity in record.get("shipped", {}).items()}
+    except (ValueError, AttributeError, ArithmeticError) as error:
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID, f"SFCC order attribute {attribute} is not Hopline's record: {error}"
+        ) from None
+    return parcels, shipped
+
+
+def _record_text(parcels: list[str], shipped: Mapping[str, Decimal]) -> str:
+    return json.dumps(
+        {"parcels": parcels, "shipped": {sku: str(quantity) for sku, quantity in sorted(shipped.items())}},
+        separators=(",", ":"),
+    )
+
+
+def ordered_units(raw_order: Mapping[str, Any]) -> dict[str, Decimal]:
+    ordered: dict[str, Decimal] = {}
+    for item in raw_order.get("productItems") or []:
+        sku = str(item.get("productId") or "")
+        ordered[sku] = ordered.get(sku, Decimal(0)) + Decimal(str(item.get("quantity") or 0))
+    return ordered
+
+
+class SfccConnector(SfccClient):
+    """One SFCC site playing order source, export claim, shipment target and cancel source."""
+
+    # -- ExportClaim -----------------------------------------------------------------------------------
+    def mark_exported(self, source_id: str) -> None:
+        self.set_export_status(source_id, "exported")
+
+    def mark_failed(self, source_id: str) -> None:
+        self.set_export_status(source_id, "failed")
+
+    # -- CancelSource ----------------------------------------------------------------------------------
+    def cancelled_since(self, since: datetime) -> Iterator[OrderChange]:
+        """Orders cancelled at SFCC (status cancelled) modified at or after `since`, oldest first: whether
+        they were exported or not (one never exported is then never posted)."""
+        params = {
+            **self._site(),
+            "status": "cancelled",
+            "sortBy": "last_modified_date",
+            "sortOrder": "asc",
+            "limit": self.settings.page_size,
+        }
+        for polled in self.poll_orders(since, params=params):
+            yield OrderChange(
+                source_id=polled.order_no,
+                order_number=polled.order_no,
+                status="cancelled",
+                updated_at=polled.last_modified,
+            )
+
+    # -- ShipmentTarget --------------------------------------------------------------------------------
+    def write_shipment(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None:
+        """One parcel back, once: tracking and the shipped record in one PATCH, then the statuses.
+
+        A retry reads the record first: a parcel it already holds is not counted again, and only the
+        status writes (idempotent PUTs) are repeated. `location` is Cin7's concern, not SFCC's.
+        """
+        raw = self.get_order(source_id)
+        attribute = self.settings.tracking.shipments
+        parcels, shipped = shipped_record(raw, attribute)
+        ordered = ordered_units(raw)
+        if shipment.parcel_id not in parcels:
+            if shipment.parcel_id not in progress:
+                remember(shipment.parcel_id)
+            for line in shipment.lines:
+                if line.sku not in ordered:
+                    raise PermanentError(
+                        ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER, f"SFCC order {source_id} has no item {line.sku}"
+                    )
+                shipped[line.sku] = shipped.get(line.sku, Decimal(0)) + line.quantity
+            parcels.append(shipment.parcel_id)
+            tracking = self.settings.tracking
+            known = [number for number in str(raw.get(tracking.tracking_numbers) or "").split(",") if number]
+            body = tracking_patch(
+                (tracking.tracking_numbers, tracking.carrier),
+                [*known, *shipment.tracking_numbers],
+                shipment.carrier or shipment.service,
+            )
+            body[attribute] = _record_text(parcels, shipped)
+            self._call("PATCH", self._order_url(source_id), params=self._site(), json=body)
+        whole = all(shipped.get(sku, Decimal(0)) >= quantity for sku, quantity in ordered.items())
+        self.set_shipping_status(source_id, "shipped" if whole else "part_shipped")
+        if whole and raw.get("status") != "completed":
+            self.complete_order(source_id)

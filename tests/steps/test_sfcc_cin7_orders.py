@@ -1,0 +1,216 @@
+"""SFCC orders into Cin7 Core exactly once: the release poll, intake and submit run as in a deployment (moto
+stores, the SFCC and Cin7 Core simulators over HTTP), and the export status follows the sale.
+
+The failures this guards against: a second sale for one order (a lost export-status write, a lost ledger),
+an order never posted, and a sale whose totals differ from what the customer paid.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sandbox.local import MOTO_CONFIG, LocalHopline
+from sandbox.simulators.cin7_core import VAT_RULE
+from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
+from sandbox.simulators.sfcc import SfccSimulator, sample_order
+from shared.clock import VirtualClock
+from shared.config import ClientConfig, RetryConfig, load_client_config
+from shared.connectors.cin7_core.order_target import sale_totals
+from shared.connectors.registry import spec_for
+from shared.connectors.spec import Role
+from shared.errors import TransientError
+from shared.models.messages import IntakeMessage, SubmitMessage
+from shared.runtime import Runtime
+from shared.steps.order_intake import take_in
+from shared.steps.order_submit import submit_order
+from shared.steps.poll_sales import poll_sales
+from tests.steps.conftest import empty
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "infra" / "clients" / "example-sfcc-cin7.yaml"
+RETRIES = RetryConfig(max_attempts=2, base_delay_seconds=0.1, max_delay_seconds=0.5, timeout_seconds=5)
+SKU = "701643632930"
+
+
+class ContractContext:
+    def __init__(self, clock: VirtualClock):
+        self.clock = clock
+        self.http_timeout = 5.0
+
+    def budget(self, key: str, calls: int, per_seconds: float) -> Any:
+        from shared.connectors.http import TokenBucket
+
+        return TokenBucket(100_000, per_seconds, self.clock, capacity=100_000)
+
+
+@dataclass
+class Pairing:
+    local: LocalHopline
+    sfcc_sim: SfccSimulator
+    cin7_sim: Cin7CoreSalesSimulator
+    sfcc: Any
+    cin7: Any
+    clock: VirtualClock
+
+    @property
+    def rt(self) -> Runtime:
+        runtime: Runtime = self.local.runtime
+        return runtime
+
+    def drain(self, queue: str) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs")
+        url = self.local.queue_urls[queue]
+        bodies: list[dict[str, Any]] = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in batch:
+                bodies.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return bodies
+
+    def cycle(self) -> dict[str, list[str]]:
+        """One poll, then intake of what it listed, then submit of what intake released."""
+        poll_sales(self.rt)
+        taken = [take_in(IntakeMessage.model_validate(body), self.rt).value for body in self.drain("order-intake")]
+        submitted = [
+            str(submit_order(SubmitMessage.model_validate(body), self.rt)["outcome"])
+            for body in self.drain("order-submit")
+        ]
+        cancels = [str(body["source_id"]) for body in self.drain("cancel-requests")]
+        self.clock.advance(60)
+        return {"intake": taken, "submit": submitted, "cancels": cancels}
+
+    def place(self, order_no: str, **changes: Any) -> dict[str, Any]:
+        order = {**sample_order(order_no, self.clock.now(), site_id=self.sfcc_sim.site_id), **changes}
+        self.sfcc_sim.add_order(order)
+        return order
+
+
+@pytest.fixture(scope="module")
+def config() -> ClientConfig:
+    return load_client_config(EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def hopline(config: ClientConfig) -> Iterator[LocalHopline]:
+    with mock_aws(config=MOTO_CONFIG):
+        local = LocalHopline(config, VirtualClock())
+        local.start()
+        yield local
+
+
+@pytest.fixture
+def pairing(hopline: LocalHopline, config: ClientConfig) -> Iterator[Pairing]:
+    empty(hopline)
+    clock = hopline.clock
+    sfcc_sim = SfccSimulator("hopline-orders", "s3cret", clock=clock)
+    cin7_sim = Cin7CoreSalesSimulator("acct-1", "key-1", clock=clock, calls_per_minute=100_000)
+    sfcc_sim.start()
+    cin7_sim.start()
+    sfcc_settings = config.platforms["sfcc"].model_copy(
+        update={
+            "organization_id": sfcc_sim.organization_id,
+            "auth_url": sfcc_sim.url + "dwsso/oauth2/access_token",
+            "scapi_base_url": sfcc_sim.url,
+            "ocapi_base_url": sfcc_sim.url,
+            "retry": RETRIES,
+        }
+    )
+    cin7_settings = config.platforms["cin7"].model_copy(
+        update={
+            "base_url": f"{cin7_sim.url}ExternalApi/v2/",
+            "sales": config.platforms["cin7"].sales.model_copy(update={"tax_rule": VAT_RULE}),  # type: ignore[attr-defined]
+        }
+    )
+    sfcc = spec_for("sfcc").build(
+        "sfcc",
+        sfcc_settings,
+        {"client_id": "hopline-orders", "client_secret": "s3cret"},
+        RETRIES,
+        ContractContext(clock),
+    )
+    cin7 = spec_for("cin7_core").build(
+        "cin7", cin7_settings, {"account_id": "acct-1", "application_key": "key-1"}, RETRIES, ContractContext(clock)
+    )
+    rt: Runtime = hopline.runtime
+    for role in (Role.ORDER_SOURCE, Role.CANCEL_SOURCE):
+        rt.override(role, sfcc)
+    for role in (Role.ORDER_TARGET, Role.CANCEL_TARGET):
+        rt.override(role, cin7)
+    cin7_sim.add_product(SKU, "Flat Front Pant")
+    yield Pairing(hopline, sfcc_sim, cin7_sim, sfcc, cin7, clock)
+    sfcc.close()
+    cin7.close()
+    sfcc_sim.stop()
+    cin7_sim.stop()
+
+
+def test_an_order_becomes_one_authorised_sale_with_the_shops_totals_and_is_claimed_exported(pairing: Pairing) -> None:
+    placed = pairing.place("00001001")
+    first = pairing.cycle()
+    assert first["intake"] == ["released"] and first["submit"] == ["created"]
+    [sale] = pairing.cin7_sim.sales_by_external_id("EXS-00001001")
+    assert sale["Status"] == "ORDERED" and sale["Order"]["Status"] == "AUTHORISED"
+    assert sale["CustomerReference"] == "00001001" and sale["Customer"] == "Web Customers GBP"
+    # Totals to the cent: orderTotal, taxTotal, shippingTotal
+    assert sale_totals(sale, "Shipping") == (
+        Decimal(str(placed["orderTotal"])),
+        Decimal(str(placed["taxTotal"])),
+        Decimal(str(placed["shippingTotal"])),
+    )
+    # The next listing finds it at the target and claims it at SFCC; then it is no longer listed
+    second = pairing.cycle()
+    assert second["intake"] == ["duplicate"] and second["submit"] == []
+    assert pairing.sfcc_sim.orders["00001001"]["exportStatus"] == "exported"
+    assert pairing.cycle()["intake"] == []
+    assert len(pairing.cin7_sim.sales_by_external_id("EXS-00001001")) == 1
+
+
+def test_a_failed_export_status_write_after_the_sale_exists_makes_no_second_sale(
+    pairing: Pairing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairing.place("00001002")
+    failures: list[str] = []
+
+    def refuse(order_no: str, status: str) -> None:
+        failures.append(status)
+        raise TransientError("SFCC PUT export-status: 503 load shedding")
+
+    monkeypatch.setattr(pairing.sfcc, "set_export_status", refuse)
+    assert pairing.cycle()["submit"] == ["created"]
+    # The order is still listed as ready, twice more, and every listing fails to claim it: no second sale
+    for _ in range(2):
+        assert pairing.cycle()["intake"] == ["duplicate"]
+    assert failures == ["exported", "exported"]
+    assert pairing.sfcc_sim.orders["00001002"]["exportStatus"] == "ready"
+    assert pairing.rt.tally["export_status_failed"] == 2
+    # Even with the ledger lost, the reference search at Cin7 finds the sale it already made
+    pairing.rt.table("ledger").delete_item(Key=pairing.rt.ledger._key("sfcc#00001002"))
+    assert pairing.cycle()["submit"] == ["found"]  # create_order searched first and made none
+    assert len(pairing.cin7_sim.sales_by_external_id("EXS-00001002")) == 1
+    assert pairing.cin7_sim.sales_created == 1
+    monkeypatch.undo()
+    pairing.cycle()
+    assert pairing.sfcc_sim.orders["00001002"]["exportStatus"] == "exported"
+    assert pairing.cin7_sim.sales_created == 1
+
+
+def test_an_order_cancelled_before_export_is_never_posted(pairing: Pairing) -> None:
+    pairing.place("00001003", status="cancelled")
+    done = pairing.cycle()
+    assert done["intake"] == [] and done["cancels"] == ["00001003"]
+    assert pairing.cin7_sim.sales_by_external_id("EXS-00001003") == []
+
+
+def test_a_quarantined_order_is_marked_failed_at_sfcc_and_not_posted(pairing: Pairing) -> None:
+    pairing.place("00001004", currency="G8P")  # not an ISO 4217 code
+    assert pairing.cycle()["intake"] == ["quarantined"]
+    assert pairing.sfcc_sim.orders["00001004"]["exportStatus"] == "failed"
+    assert pairing.cin7_sim.sales_created == 0
