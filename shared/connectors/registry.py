@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from shared.connectors.cin7_core.spec import SPEC as CIN7_CORE
+from shared.connectors.commercetools.spec import SPEC as COMMERCETOOLS
 from shared.connectors.scend.spec import SPEC as SCEND
 from shared.connectors.spec import ConnectorSpec
 
-_REGISTRY: dict[str, ConnectorSpec] = {spec.type: spec for spec in (CIN7_CORE, SCEND)}
+_REGISTRY: dict[str, ConnectorSpec] = {spec.type: spec for spec in (CIN7_CORE, COMMERCETOOLS, SCEND)}
 
 
 def spec_for(platform_type: str) -> ConnectorSpec:
