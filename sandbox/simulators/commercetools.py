@@ -5,7 +5,8 @@ HTTP API the way a shop would (tax category, zone, shipping method, products, ch
 We do not write our own commercetools simulator: the vendor's mock knows the API far better than a
 copy of the card would. What it lacks, and how the connector copes, is in MOCK_GAPS; tests that need
 something it lacks build that part themselves (messages are put on the queue in the documented
-envelope by the test, as commercetools would).
+envelope by the test, as commercetools would). `pin_clock` sets the time the mock stamps records with
+(our launcher's addition, not the API), so tests and the sandbox run it on their virtual clock.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import select
 import shutil
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +131,11 @@ class CommercetoolsMock:
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
+
+    def pin_clock(self, moment: datetime | None) -> None:
+        """Every createdAt/lastModifiedAt the mock writes from now on reads `moment` (None: the wall clock)."""
+        stamp = None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        httpx.put(f"{self.base_url}/__hopline/clock", json={"now": stamp}, timeout=5).raise_for_status()
 
     def __enter__(self) -> CommercetoolsMock:
         return self.start()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from shared.connectors.cin7_core.spec import SPEC as CIN7_CORE
+from shared.connectors.commercetools.spec import SPEC as COMMERCETOOLS
 from shared.connectors.scend.spec import SPEC as SCEND
 from shared.connectors.sfcc.spec import SPEC as SFCC
 from shared.connectors.spec import ConnectorSpec
 
-_REGISTRY: dict[str, ConnectorSpec] = {spec.type: spec for spec in (CIN7_CORE, SCEND, SFCC)}
+_REGISTRY: dict[str, ConnectorSpec] = {spec.type: spec for spec in (CIN7_CORE, COMMERCETOOLS, SCEND, SFCC)}
 
 
 def spec_for(platform_type: str) -> ConnectorSpec:

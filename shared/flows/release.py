@@ -71,7 +71,15 @@ def validate_order(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuSt
         problems.append(Problem(reason=ReasonCode.NO_LINES, detail="order has no lines"))
     for line in order.lines:
         bad_format = sku_format_problem(line.sku)
-        if bad_format:
+        if line.custom and not line.sku:
+            # A charge or service line (gift wrap, a fee) no warehouse can pick: its owner maps or removes it.
+            problems.append(
+                Problem(
+                    reason=ReasonCode.SKU_INVALID,
+                    detail=f"custom line {line.name or line.line_id!r} has no warehouse SKU mapped",
+                )
+            )
+        elif bad_format:
             problems.append(Problem(reason=ReasonCode.SKU_INVALID, detail=bad_format))
         elif skus.get(line.sku) != SkuStatus.LIVE:
             problems.append(

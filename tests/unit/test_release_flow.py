@@ -141,3 +141,31 @@ def test_missing_sku_plus_another_problem_is_quarantined(example_config: ClientC
     decision = decide_release(make_order(delivery_service="Pigeon Post"), example_config.orders, {})
     assert decision.outcome == Outcome.QUARANTINE
     assert {p.reason for p in decision.problems} == {ReasonCode.SKU_UNKNOWN, ReasonCode.DELIVERY_SERVICE_UNMAPPED}
+
+
+def test_a_custom_line_without_a_mapping_is_quarantined_naming_it() -> None:
+    from decimal import Decimal
+
+    from shared.config import OrdersPipeline
+    from shared.flows.release import SkuStatus, validate_order
+    from shared.models import Address, Order, OrderLine
+
+    rules = OrdersPipeline.model_validate(
+        {"from": "shop", "to": "scend", "reference_prefix": "EXC", "delivery_services": {"Tracked 48": "RM48"}}
+    )
+    order = Order(
+        source="commercetools",
+        source_id="o-1",
+        order_number="A-1",
+        status="Open",
+        authorised=True,
+        delivery_service="Tracked 48",
+        lines=(
+            OrderLine(sku="TEE", quantity=Decimal(1), unit_price=Decimal(10)),
+            OrderLine(sku="", name="Gift wrap", quantity=Decimal(1), unit_price=Decimal(2), custom=True),
+        ),
+        shipping_address=Address(name="Jo", line1="1 High St", city="Leeds", postcode="LS1 1AA", country="GB"),
+        total=Decimal(12),
+    )
+    [problem] = validate_order(order, rules, {"TEE": SkuStatus.LIVE})
+    assert problem.reason.value == "sku_invalid" and "Gift wrap" in problem.detail

@@ -2,12 +2,47 @@
 // 127.0.0.1 and an ephemeral port, printed as one line {"port": N} on stdout once it listens.
 // Authentication is on (a bearer token from POST /oauth/token is required on every API call). The process
 // exits when its stdin closes, so a test run that dies never leaves a server behind.
+//
+// The mock stamps createdAt/lastModifiedAt with `new Date()`. So that tests and the sandbox can run it on
+// their virtual clock, PUT /__hopline/clock {"now": ISO-8601} pins the time every later stamp reads (until
+// the next PUT; {"now": null} returns to the wall clock). Not part of the commercetools API.
 import { CommercetoolsMock } from "@labdigital/commercetools-mock";
+
+const RealDate = Date;
+let pinned = null; // epoch milliseconds, or null for the wall clock
+
+class PinnedDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0 && pinned !== null) {
+      super(pinned);
+    } else {
+      super(...args);
+    }
+  }
+  static now() {
+    return pinned !== null ? pinned : RealDate.now();
+  }
+}
+globalThis.Date = PinnedDate;
 
 const mock = new CommercetoolsMock({
   enableAuthentication: true,
   validateCredentials: true,
   silent: true,
+});
+
+mock.app.put("/__hopline/clock", async (request, reply) => {
+  const now = request.body && request.body.now;
+  if (now === null || now === undefined) {
+    pinned = null;
+  } else {
+    const at = RealDate.parse(now);
+    if (Number.isNaN(at)) {
+      return reply.status(400).send({ message: `not an ISO-8601 time: ${now}` });
+    }
+    pinned = at;
+  }
+  return { now: new PinnedDate().toISOString() };
 });
 
 // runServer() would bind every interface; listen on loopback only.

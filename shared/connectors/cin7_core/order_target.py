@@ -228,10 +228,8 @@ class Cin7CoreConnector(Cin7CoreClient):
             "Location": header.get("Location"),
             "ExternalID": f"{reference}{REFUSED_SUFFIX}",
         }
-        self._caller.request("PUT", self.base_url + "sale", json=body, headers=self._headers)
-        self._caller.request(
-            "DELETE", self.base_url + "sale", params={"ID": sale_id, "Void": "true"}, headers=self._headers
-        )
+        self.send("PUT", "sale", json=body)
+        self.send("DELETE", "sale", params={"ID": sale_id, "Void": "true"})
         logger.info("cin7 sale %s abandoned after its order stage was refused", sale_id)
 
     def known_skus(self, skus: list[str]) -> set[str]:
@@ -277,7 +275,5 @@ class Cin7CoreConnector(Cin7CoreClient):
         rule = self.cancel_table.get(str(code))
         if rule is not CancelRule.CANCEL:
             return False, f"sale is at '{statuses.STATUS_NAMES[code]}', past the cut-off for a void"
-        self._caller.request(
-            "DELETE", self.base_url + "sale", params={"ID": warehouse_order_id, "Void": "true"}, headers=self._headers
-        )
+        self.send("DELETE", "sale", params={"ID": warehouse_order_id, "Void": "true"})
         return True, "voided"

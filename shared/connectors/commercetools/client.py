@@ -465,6 +465,67 @@ class CommercetoolsClient(PlatformHttp):
         created: Subscription = parse(Subscription, body, f"subscription {key}")
         return created
 
+    # -- reads and writes the ports adapter (ports.py) needs ---------------------------------------------
+    def changed_since(self, resource: str, since: datetime, where: str = "") -> Iterator[dict[str, Any]]:
+        """Raw rows of `resource` changed since `since` (and matching `where`), in (lastModifiedAt, id)
+        order, keyset-paged like `_keyset`: the caller maps each row and keeps the ones it cannot."""
+        stamp, last_id = format_datetime(since), ""
+        while True:
+            changed = f"lastModifiedAt > {quote(stamp)}"
+            if last_id:
+                changed += f" or (lastModifiedAt = {quote(stamp)} and id > {quote(last_id)})"
+            predicate = f"({where}) and ({changed})" if where else changed
+            page = self._results(
+                resource,
+                {
+                    "where": predicate,
+                    "sort": ["lastModifiedAt asc", "id asc"],
+                    "limit": self.settings.page_limit,
+                    "withTotal": "false",
+                },
+            )
+            yield from page
+            if len(page) < self.settings.page_limit:
+                return
+            stamp, last_id = str(page[-1]["lastModifiedAt"]), str(page[-1]["id"])
+
+    def orders_where(self, where: str) -> Iterator[CtOrder]:
+        """Orders matching a predicate (a small set: offset-paged, capped at 10 000 rows)."""
+        for row in self._offset_pages("orders", where):
+            order: CtOrder = parse(CtOrder, row, "order row")
+            yield order
+
+    def update_order(self, order_id: str, decide: Callable[[CtOrder], list[dict[str, Any]]]) -> CtOrder:
+        """Any order update by read, decide, write; a 409 reads and decides again (`decide` returns []
+        when what it wants is there)."""
+        return self._order_update(order_id, decide)
+
+    def skus_in_catalogue(self, skus: list[str]) -> set[str]:
+        """Which of these SKUs a product variant carries, staged or published, exactly as spelled."""
+        found: set[str] = set()
+        for start in range(0, len(skus), 100):
+            group = ", ".join(quote(sku) for sku in skus[start : start + 100])
+            variants = f"masterVariant(sku in ({group})) or variants(sku in ({group}))"
+            where = f"masterData(current({variants}) or staged({variants}))"
+            for row in self._offset_pages("products", where):
+                product: CtProduct = parse(CtProduct, row, "product row")
+                found |= {p.sku for p in product_variants(product, self.settings)}
+        return found & set(skus)
+
+    def ensure_type(self, draft: dict[str, Any]) -> str:
+        """The id of a custom field Type (by `draft["key"]`), created when the project lacks it."""
+        try:
+            return str(self._get(f"types/key={draft['key']}")["id"])
+        except PermanentError as error:
+            if error.reason is not ReasonCode.SOURCE_NOT_FOUND:
+                raise
+        try:
+            return str(json_body(self.send("POST", "types", idempotent=False, json=draft))["id"])
+        except PermanentError as error:
+            if "DuplicateField" not in error.detail:
+                raise
+        return str(self._get(f"types/key={draft['key']}")["id"])  # created meanwhile by another writer
+
 
 def _absolute(quantity: int) -> Callable[[StockDecision], int]:
     """A stock decision that ignores the fresh entry: the caller's figure is already the one to hold."""

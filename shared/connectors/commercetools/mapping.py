@@ -173,6 +173,11 @@ class ReturnInfo(Wire):
     returnDate: str | None = None
 
 
+class CustomFields(Wire):
+    type: Reference
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
 class CtOrder(Wire):
     id: str
     version: int
@@ -193,6 +198,7 @@ class CtOrder(Wire):
     shippingAddress: CtAddress | None = None
     syncInfo: tuple[SyncInfo, ...] = ()
     returnInfo: tuple[ReturnInfo, ...] = ()
+    custom: CustomFields | None = None
     createdAt: datetime
     lastModifiedAt: datetime
 

@@ -1,7 +1,7 @@
 """What one commercetools project connection needs: hosts, scopes, channels, the release trigger, and the secret shape.
 
-Self-contained on purpose: the client config will embed this model once commercetools is paired with a
-warehouse. Every value a person sets is validated here, so a wrong key fails at load time with its name.
+A platform instance under a client file's `platforms:` (`type: commercetools`). Every value a person sets
+is validated here, so a wrong key fails at load time with its name.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from shared.connectors.settings import PlatformSettings, SecretName
 
 # Regions on the card (§1); hosts are https://{api|auth}.{region}.commercetools.com.
 REGIONS = ("us-central1.gcp", "us-east-2.aws", "europe-west1.gcp", "eu-central-1.aws", "australia-southeast1.gcp")
@@ -45,18 +47,16 @@ class CommercetoolsCredentials(BaseModel):
     client_secret: SecretStr
 
 
-class CommercetoolsSettings(BaseModel):
+class CommercetoolsSettings(PlatformSettings):
     """One project: where to call, what to ask for, which channels stand for which warehouse locations."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    platform: Literal["commercetools"] = "commercetools"
+    type: Literal["commercetools"] = "commercetools"
     project_key: str = Field(description="the project key; first segment of every API path")
     region: str = Field("europe-west1.gcp", description="one of the card's regions; sets the default hosts")
     api_url: str = Field("", description="API host; default https://api.{region}.commercetools.com")
     auth_url: str = Field("", description="auth host; default https://auth.{region}.commercetools.com")
     scopes: tuple[str, ...] = Field((), description="OAuth scopes; default the ones the card lists for us (§1)")
-    credentials_secret: str = Field("", description="secret holding JSON {client_id, client_secret}")
+    credentials_secret: SecretName = Field(description="secret holding JSON {client_id, client_secret}")
     supply_channels: dict[str, str] = Field(
         default_factory=dict, description="warehouse location -> supply Channel id that holds its inventory entries"
     )
@@ -73,6 +73,13 @@ class CommercetoolsSettings(BaseModel):
     max_conflict_retries: int = Field(5, ge=1, le=20, description="re-read and re-decide after 409 this many times")
     token_refresh_margin_seconds: int = Field(300, ge=0, le=3600, description="renew a token this long before expiry")
     locale: str = Field("en", description="which localized name to read for line names")
+    # Orders have no notes field: outcomes for the commerce team (a cancel too late) go in a String custom
+    # field of an order Type, created by the connector the first time it writes a note.
+    notes_type_key: str = Field("hopline-order-notes", pattern=r"^[A-Za-z0-9_-]{2,256}$")
+    notes_field: str = Field("hoplineNotes", pattern=r"^[A-Za-z0-9_-]{1,36}$")
+    pending_order_days: int = Field(
+        14, ge=1, le=90, description="how far back accepted orders not yet at the warehouse are netted off stock"
+    )
 
     @field_validator("project_key")
     @classmethod

@@ -125,7 +125,7 @@ class SfccConnector(SfccClient):
                 shipment.carrier or shipment.service,
             )
             body[attribute] = _record_text(parcels, shipped)
-            self._call("PATCH", self._order_url(source_id), params=self._site(), json=body)
+            self.send("PATCH", self._order_url(source_id), params=self._site(), json=body)
         whole = all(shipped.get(sku, Decimal(0)) >= quantity for sku, quantity in ordered.items())
         self.set_shipping_status(source_id, "shipped" if whole else "part_shipped")
         if whole and raw.get("status") != "completed":

@@ -48,6 +48,7 @@ def channels(seeder: Seeder) -> dict[str, str]:
 def ct_settings(ct_mock: CommercetoolsMock, channels: dict[str, str]) -> CommercetoolsSettings:
     return CommercetoolsSettings(
         project_key=ct_mock.project_key,
+        credentials_secret="hopline/commercetools",
         api_url=ct_mock.base_url,
         auth_url=ct_mock.base_url,
         supply_channels={"WH1": channels["WH1"], "WH2": channels["WH2"]},

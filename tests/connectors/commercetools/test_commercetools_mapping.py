@@ -29,7 +29,9 @@ from shared.errors import PermanentError
 from shared.models import ReasonCode
 from shared.models.shipment import Shipment, ShipmentLine
 
-SETTINGS = CommercetoolsSettings(project_key="acme-prod", supply_channels={"WH1": "ch-1", "WH2": "ch-2"})
+SETTINGS = CommercetoolsSettings(
+    project_key="acme-prod", credentials_secret="ct/acme", supply_channels={"WH1": "ch-1", "WH2": "ch-2"}
+)
 
 
 def money(cents: int, currency: str = "EUR", digits: int = 2) -> dict[str, Any]:
@@ -276,16 +278,18 @@ def test_release_follows_the_client_s_trigger_on_the_fresh_order(
 
 
 def test_settings_default_the_hosts_and_scopes_and_refuse_a_trigger_without_its_state() -> None:
-    settings = CommercetoolsSettings(project_key="acme-prod", region="eu-central-1.aws")
+    settings = CommercetoolsSettings(project_key="acme-prod", credentials_secret="ct/acme", region="eu-central-1.aws")
     assert settings.api_url == "https://api.eu-central-1.aws.commercetools.com"
     assert settings.auth_url == "https://auth.eu-central-1.aws.commercetools.com"
     assert "manage_orders:acme-prod" in settings.scopes and "manage_products:acme-prod" in settings.scopes
     with pytest.raises(ValidationError, match="release_state_id"):
-        CommercetoolsSettings(project_key="acme-prod", release_trigger=ReleaseTrigger.STATE_TRANSITION)
+        CommercetoolsSettings(
+            project_key="acme-prod", credentials_secret="ct/acme", release_trigger=ReleaseTrigger.STATE_TRANSITION
+        )
     with pytest.raises(ValidationError, match="project_key"):
-        CommercetoolsSettings(project_key="Acme Prod")
+        CommercetoolsSettings(project_key="Acme Prod", credentials_secret="ct/acme")
     with pytest.raises(ValidationError, match="region"):
-        CommercetoolsSettings(project_key="acme-prod", region="mars-1.aws")
+        CommercetoolsSettings(project_key="acme-prod", credentials_secret="ct/acme", region="mars-1.aws")
 
 
 # -- write-back decisions -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from shared.connectors.commercetools.settings import CommercetoolsSettings, Rele
 from shared.errors import PermanentError
 from shared.models import ReasonCode
 
-SETTINGS = CommercetoolsSettings(project_key="acme-prod")
+SETTINGS = CommercetoolsSettings(project_key="acme-prod", credentials_secret="ct/acme")
 
 
 def envelope(**changes: Any) -> dict[str, Any]:

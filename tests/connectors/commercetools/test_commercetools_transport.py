@@ -17,7 +17,7 @@ from shared.connectors.commercetools.client import ConflictError
 from shared.errors import PermanentError
 from shared.models import ReasonCode
 
-SETTINGS = CommercetoolsSettings(project_key="acme-prod", supply_channels={"WH1": "ch-1"})
+SETTINGS = CommercetoolsSettings(project_key="acme-prod", credentials_secret="ct/acme", supply_channels={"WH1": "ch-1"})
 ENTRY = {
     "id": "inv-1",
     "version": 4,

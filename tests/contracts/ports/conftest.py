@@ -17,11 +17,13 @@ import pytest
 
 from sandbox.simulators.cin7_core import VAT_RULE
 from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
+from sandbox.simulators.commercetools import CommercetoolsMock, node_mocks_required, unavailable_reason
 from sandbox.simulators.scend import ScendSimulator
 from sandbox.simulators.sfcc import SfccSimulator
 from shared.clock import Clock, VirtualClock
 from shared.config import ClientConfig, RetryConfig
 from shared.connectors.cin7_core.settings import Cin7SalesSettings
+from shared.connectors.commercetools.settings import CommercetoolsSettings
 from shared.connectors.http import RateBudget, TokenBucket
 from shared.connectors.registry import known, spec_for
 from shared.connectors.sfcc.settings import SfccSettings
@@ -29,6 +31,7 @@ from shared.connectors.spec import Role
 from tests.contracts.ports.worlds import (
     CIN7_LOCATION,
     Cin7CoreWorld,
+    CommercetoolsWorld,
     FakeCommerceWorld,
     FakeWarehouseWorld,
     ScendWorld,
@@ -115,9 +118,36 @@ def scend(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subjec
     return Subject(client, ScendWorld(simulator, client), clock)
 
 
+def commercetools(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject:
+    """The vendor's mock (Node); skipped without node, failed instead when HOPLINE_REQUIRE_NODE_MOCKS=1."""
+    reason = unavailable_reason()
+    if reason:
+        if node_mocks_required():
+            pytest.fail(f"HOPLINE_REQUIRE_NODE_MOCKS=1 but {reason}")
+        pytest.skip(reason)
+    mock = CommercetoolsMock(project_key="contract").start()
+    stack.callback(mock.stop)
+    mock.pin_clock(clock.now())
+    seeder = mock.seeder()
+    stack.callback(seeder.close)
+    settings = CommercetoolsSettings(
+        project_key=mock.project_key,
+        credentials_secret="contract/commercetools",
+        api_url=mock.base_url,
+        auth_url=mock.base_url,
+        supply_channels={CommercetoolsWorld.location: seeder.channel("wh-1")["id"]},
+        sync_channel_id=seeder.channel("scend", roles=("OrderExport",))["id"],
+    )
+    secret = {"client_id": mock.client_id, "client_secret": mock.client_secret}
+    client = spec_for("commercetools").build("shop", settings, secret, RETRIES, ContractContext(clock))
+    stack.callback(client.close)
+    return Subject(client, CommercetoolsWorld(mock, seeder, clock, settings), clock)
+
+
 # Platform type -> how to build its client against its simulator, with the world that drives the simulator.
 FACTORIES: dict[str, Callable[[ExitStack, ClientConfig, VirtualClock], Subject]] = {
     "cin7_core": cin7_core,
+    "commercetools": commercetools,
     "scend": scend,
     "sfcc": sfcc,
 }

@@ -38,10 +38,11 @@ def test_every_registered_platform_has_a_factory() -> None:
 
 
 def test_each_role_runs_against_every_connector_claiming_it_and_its_fake() -> None:
-    assert implementations(frozenset({Role.ORDER_SOURCE})) == ["cin7_core", "sfcc", "fake_commerce"]
     assert implementations(frozenset({Role.ORDER_TARGET})) == ["cin7_core", "scend", "fake_warehouse"]
+    assert implementations(frozenset({Role.ORDER_SOURCE})) == ["cin7_core", "commercetools", "sfcc", "fake_commerce"]
     assert implementations(frozenset({Role.STOCK_MASTER, Role.STOCK_READER})) == [
         "cin7_core",
+        "commercetools",
         "scend",
         "fake_commerce",
         "fake_warehouse",

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from sandbox.simulators.cin7_core import Cin7CoreSimulator
+from sandbox.simulators.commercetools import CommercetoolsMock, Seeder
 from sandbox.simulators.scend import DEFAULT_WAREHOUSE_ID, ScendSimulator
 from sandbox.simulators.sfcc import SfccSimulator, sample_order
 from shared.clock import VirtualClock
@@ -216,6 +217,77 @@ class SfccWorld:
         raise NotImplementedError("SFCC does not claim the stock master role")
 
 
+class CommercetoolsWorld:
+    """The vendor's commercetools mock, pinned to the test's clock before every change a person makes, so
+    its lastModifiedAt stamps are on the same clock the changed-since reads are asked on."""
+
+    location = "WH1"
+
+    def __init__(self, mock: CommercetoolsMock, seeder: Seeder, clock: VirtualClock, settings: Any):
+        self.mock = mock
+        self.seeder = seeder
+        self.clock = clock
+        self.settings = settings
+        self.channel = settings.supply_channels[self.location]
+        self._products: set[str] = set()
+
+    def _now(self) -> None:
+        self.mock.pin_clock(self.clock.now())
+
+    def add_product(self, sku: str, name: str = "") -> None:
+        self._now()
+        self.seeder.product([sku], name=name or f"Product {sku}")
+        self._products.add(sku)
+
+    def add_unreadable_product(self, sku: str) -> None:
+        self._now()  # a SKU with a trailing space: it cannot travel as spelled, and is never trimmed
+        self.seeder.product([f"{sku} "], name=f"Odd {sku}")
+
+    def add_order(self, order_number: str, lines: list[tuple[str, int]]) -> str:
+        for sku, _ in lines:
+            if sku not in self._products:
+                self.add_product(sku)
+        self._now()
+        order = self.seeder.order(lines, order_number=order_number)
+        self.seeder.update(f"orders/{order['id']}", [{"action": "changePaymentState", "paymentState": "Paid"}])
+        return str(order["id"])
+
+    def void_order(self, source_id: str) -> None:
+        self._now()
+        self.seeder.update(f"orders/{source_id}", [{"action": "changeOrderState", "orderState": "Cancelled"}])
+
+    def notes(self, source_id: str) -> str:
+        custom = self.seeder.get(f"orders/{source_id}").get("custom") or {}
+        return str(custom.get("fields", {}).get(self.settings.notes_field, ""))
+
+    def shipped(self, source_id: str) -> dict[str, Decimal]:
+        order = self.seeder.get(f"orders/{source_id}")
+        sku_of = {item["id"]: item["variant"]["sku"] for item in order["lineItems"]}
+        shipped: dict[str, Decimal] = {}
+        for delivery in (order.get("shippingInfo") or {}).get("deliveries", []):
+            for item in delivery["items"]:
+                sku = sku_of[item["id"]]
+                shipped[sku] = shipped.get(sku, Decimal(0)) + Decimal(item["quantity"])
+        return shipped
+
+    def _entry(self, sku: str) -> dict[str, Any] | None:
+        where = f'sku = "{sku}" and supplyChannel(id = "{self.channel}")'
+        rows = self.seeder.get("inventory", where=where)["results"]
+        return rows[0] if rows else None
+
+    def set_stock(self, sku: str, quantity: int) -> None:
+        self._now()
+        entry = self._entry(sku)
+        if entry is None:
+            self.seeder.inventory(sku, self.channel, quantity)
+        else:
+            self.seeder.update(f"inventory/{entry['id']}", [{"action": "changeQuantity", "quantity": quantity}])
+
+    def sellable(self, sku: str) -> int | None:
+        entry = self._entry(sku)
+        return None if entry is None else int(entry["quantityOnStock"])
+
+
 class ScendWorld:
     def __init__(self, simulator: ScendSimulator, client: ScendClient):
         self.sim = simulator
@@ -313,4 +385,6 @@ _fake_commerce: type[CommerceWorld] = FakeCommerceWorld
 _sfcc: type[CommerceWorld] = SfccWorld
 _warehouse: type[WarehouseWorld] = ScendWorld
 _cin7_target: type[WarehouseWorld] = Cin7CoreWorld
+_ct_commerce: type[CommerceWorld] = CommercetoolsWorld
+_ct_warehouse: type[WarehouseWorld] = CommercetoolsWorld  # as a stock target, it plays the warehouse's side
 _fake_warehouse: type[WarehouseWorld] = FakeWarehouseWorld

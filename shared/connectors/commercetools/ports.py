@@ -1,0 +1,272 @@
+"""The ports commercetools plays, over one CommercetoolsClient: order source, shipment target, catalogue
+source, stock target and reader, cancel source and note target (shared/ports.py).
+
+The client speaks the platform (paths, predicates, versions); this adapter speaks the ports, so the
+runtime hands it out typed to each role. What a port needs that the platform does not have is decided
+here and said once: orders carry no notes, so a note is a line in a String custom field; a delivery is
+acknowledged only when the order the update returns holds it; stock is netted of orders the shop has
+accepted that the warehouse has not yet allocated (shared/flows/reservations.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.connectors.commercetools.client import CommercetoolsClient, StockDecision
+from shared.connectors.commercetools.mapping import (
+    CtOrder,
+    CtProduct,
+    delivered_quantities,
+    delivery_key,
+    existing_delivery,
+    format_datetime,
+    parse,
+    product_variants,
+    quote,
+)
+from shared.connectors.commercetools.settings import CommercetoolsSettings
+from shared.errors import PermanentError, TransientError
+from shared.flows.release import sku_format_problem
+from shared.flows.reservations import AcceptedLine, net_figure, pending_units
+from shared.models import Order, ReasonCode
+from shared.models.feed import Rejected
+from shared.models.product import Product
+from shared.models.shipment import Shipment
+from shared.models.stock import RejectedPush, StockPush, StockRow
+from shared.ports import OrderChange
+
+
+class DeliveryNotAcknowledgedError(TransientError):
+    """The update answered, but the order it returned does not hold our delivery: not done, retry."""
+
+
+def note_type_draft(settings: CommercetoolsSettings) -> dict[str, Any]:
+    """The order Type whose String field holds Hopline's notes, one line each."""
+    return {
+        "key": settings.notes_type_key,
+        "name": {"en": "Hopline notes"},
+        "resourceTypeIds": ["order"],
+        "fieldDefinitions": [
+            {
+                "name": settings.notes_field,
+                "label": {"en": "Hopline notes"},
+                "required": False,
+                "type": {"name": "String"},
+                "inputHint": "MultiLine",
+            }
+        ],
+    }
+
+
+def note_actions(order: CtOrder, line: str, settings: CommercetoolsSettings, type_id: str) -> list[dict[str, Any]]:
+    """The update that adds `line` to the order's notes field; [] when the line is there already.
+
+    An order without custom fields gets the notes Type; one that carries another Type is written only
+    when that Type has the notes field, else refused naming both (set `notes_type_key` to the project's
+    order Type and give it the field).
+    """
+    field = settings.notes_field
+    custom = order.custom
+    if custom is None:
+        return [
+            {
+                "action": "setCustomType",
+                "type": {"typeId": "type", "key": settings.notes_type_key},
+                "fields": {field: line},
+            }
+        ]
+    if custom.type.id != type_id and field not in custom.fields:
+        raise PermanentError(
+            ReasonCode.SOURCE_REJECTED,
+            f"commercetools order {order.reference} carries custom Type {custom.type.id}, not "
+            f"{settings.notes_type_key}: give that Type a String field {field!r} and name it in notes_type_key",
+        )
+    existing = str(custom.fields.get(field) or "")
+    if line in existing.splitlines():
+        return []
+    return [{"action": "setCustomField", "name": field, "value": f"{existing}\n{line}" if existing else line}]
+
+
+def accepted_lines(order: CtOrder, settings: CommercetoolsSettings) -> list[AcceptedLine]:
+    """The order's lines as stock sees them: at the warehouse once its id is synced on our channel."""
+    synced = any(info.channel.id == settings.sync_channel_id for info in order.syncInfo)
+    return [
+        AcceptedLine(
+            sku=item.variant.sku or "",
+            quantity=item.quantity,
+            location=settings.location_for(item.supplyChannel.id) if item.supplyChannel else None,
+            at_warehouse=synced,
+            cancelled=order.orderState == "Cancelled",
+        )
+        for item in order.lineItems
+    ]
+
+
+class CommercetoolsPorts:
+    """Every port commercetools plays, by calling one client."""
+
+    name = "commercetools"
+
+    def __init__(self, client: CommercetoolsClient):
+        self.client = client
+        self.settings = client.settings
+        self.push_batch_size = client.push_batch_size
+        self._note_type_id: str | None = None
+
+    @property
+    def clock(self) -> Any:
+        return self.client.clock
+
+    # -- OrderSource ---------------------------------------------------------------------------------
+    def fetch_order(self, source_id: str) -> Order:
+        return self.client.fetch_order(source_id)
+
+    def read_order(self, source_id: str) -> tuple[Order, dict[str, Any]]:
+        return self.client.read_order(source_id)
+
+    def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]:
+        return self.client.orders_changed_since(since)
+
+    # -- CancelSource -----------------------------------------------------------------------------------
+    def cancelled_since(self, since: datetime) -> Iterator[OrderChange]:
+        """Orders whose state is Cancelled and that changed since `since` (the messages' fallback poll)."""
+        for row in self.client.changed_since("orders", since, where='orderState = "Cancelled"'):
+            order: CtOrder = parse(CtOrder, row, "order row")
+            yield OrderChange(
+                source_id=order.id,
+                order_number=order.reference,
+                status=order.orderState,
+                updated_at=order.lastModifiedAt,
+            )
+
+    # -- ShipmentTarget -----------------------------------------------------------------------------------
+    def write_shipment(
+        self,
+        source_id: str,
+        shipment: Shipment,
+        *,
+        location: str,
+        progress: Mapping[str, str],
+        remember: Callable[[str], None],
+    ) -> None:
+        """One parcel as one delivery (its lines, its tracking), then Partial or Shipped.
+
+        The token is the delivery key, claimed before the write. Whether the parcel is there is read from
+        the order's deliveries (key, else tracking numbers), never assumed from the token: a server may
+        drop the key. Done means the order the update returned holds our delivery.
+        """
+        if shipment.parcel_id not in progress:
+            remember(delivery_key(shipment))
+        order = self.client.add_delivery(source_id, shipment)
+        if existing_delivery(order, shipment) is None:
+            raise DeliveryNotAcknowledgedError(
+                f"commercetools order {order.reference}: the update for parcel {shipment.parcel_id} answered "
+                "without its delivery"
+            )
+
+    def shipped(self, source_id: str) -> dict[str, int]:
+        """SKU -> units in the order's deliveries (for reconciliation)."""
+        order = self.client.get_order(source_id)
+        by_line = delivered_quantities(order)
+        shipped: dict[str, int] = {}
+        for item in order.lineItems:
+            if by_line.get(item.id) and item.variant.sku:
+                shipped[item.variant.sku] = shipped.get(item.variant.sku, 0) + by_line[item.id]
+        return shipped
+
+    # -- NoteTarget -----------------------------------------------------------------------------------------
+    def add_note(self, source_id: str, line: str) -> bool:
+        """Add a line to the order's notes field; False when it is there already (a retry)."""
+        wrote = False
+
+        def decide(order: CtOrder) -> list[dict[str, Any]]:
+            nonlocal wrote
+            if order.custom is None and self._note_type_id is None:
+                self._note_type_id = self.client.ensure_type(note_type_draft(self.settings))
+            actions = note_actions(order, line, self.settings, self._note_type_id or "")
+            wrote = bool(actions)
+            return actions
+
+        self.client.update_order(source_id, decide)
+        return wrote
+
+    # -- CatalogueSource --------------------------------------------------------------------------------------
+    def products_changed_since(self, since: datetime) -> Iterator[Product | Rejected]:
+        """Every variant of the products changed since `since`; a product that cannot be read, or a
+        variant whose SKU may not travel as spelled, comes back as Rejected (never fixed up)."""
+        for row in self.client.changed_since("products", since):
+            key = str(row.get("id", "")) if isinstance(row, dict) else ""
+            try:
+                product: CtProduct = parse(CtProduct, row, "product row")
+                variants = product_variants(product, self.settings)
+            except PermanentError as error:
+                yield Rejected(row=row, detail=error.detail, key=key)
+                continue
+            for variant in variants:
+                problem = sku_format_problem(variant.sku)
+                if problem:
+                    yield Rejected(row=row, detail=f"product {product.id}: {problem}", key=key)
+                else:
+                    yield variant
+
+    # -- StockSource (the reader: drift) ------------------------------------------------------------------------
+    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
+        """The configured channels' entries (all, or these SKUs), at one location when given."""
+        for row in self.client.stock_levels(skus):
+            if location is None or row.location == location:
+                yield row
+        for bad in self.client.rejected_stock_rows:
+            yield Rejected(row=bad["row"], detail=bad["error"], key=str(bad["row"].get("id", "")))
+
+    # -- StockTarget ---------------------------------------------------------------------------------------------
+    @property
+    def accepts_stock_writes(self) -> bool:
+        return True
+
+    def pending_units(self, sku: str, location: str) -> int:
+        """Units of `sku` on orders accepted at `location` in the last `pending_order_days` that the
+        warehouse does not hold yet (no sync info on our channel), cancelled ones aside. One query."""
+        since = self.client.clock.now() - timedelta(days=self.settings.pending_order_days)
+        where = (
+            f"lineItems(variant(sku = {quote(sku)})) and orderState != {quote('Cancelled')} "
+            f"and createdAt > {quote(format_datetime(since))}"
+        )
+        lines = [line for order in self.client.orders_where(where) for line in accepted_lines(order, self.settings)]
+        return pending_units(lines, sku, location, sole_location=len(self.settings.supply_channels) == 1)
+
+    def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
+        """Set each entry to the warehouse's figure less the accepted-not-allocated units.
+
+        The entry is read first and the pending orders after (so an order accepted in between is
+        counted, never missed); a 409 re-reads both and decides again. A SKU no product variant carries
+        is refused: an entry for it could be sold before anything exists to buy.
+        """
+        rejected: list[RejectedPush] = []
+        missing = [push.sku for push in pushes]
+        known = self.client.skus_in_catalogue(sorted(set(missing))) if missing else set()
+        for push in pushes:
+            if push.sku not in known:
+                rejected.append(
+                    RejectedPush(
+                        sku=push.sku,
+                        location=push.location,
+                        message=f"no commercetools product variant has SKU {push.sku!r}",
+                    )
+                )
+                continue
+
+            def decide(decision: StockDecision, push: StockPush = push) -> int:
+                return net_figure(push.quantity, self.pending_units(decision.sku, decision.location))
+
+            try:
+                self.client.set_stock(push.sku, push.location, decide)
+            except PermanentError as error:
+                if error.reason is ReasonCode.SOURCE_NOT_FOUND:
+                    raise
+                rejected.append(RejectedPush(sku=push.sku, location=push.location, message=error.detail))
+        return rejected
+
+    def close(self) -> None:
+        self.client.close()
