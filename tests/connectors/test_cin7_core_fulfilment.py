@@ -34,7 +34,7 @@ class ScriptedFaults(FaultPlan):
         super().__init__()
         self.script = list(script)
 
-    def draw(self) -> str | None:
+    def draw(self, request: object = None) -> str | None:
         return self.script.pop(0) if self.script else None
 
 

@@ -44,6 +44,7 @@ class ContractContext:
     def __init__(self, clock: VirtualClock):
         self.clock = clock
         self.http_timeout = 5.0
+        self.user_agent = "hopline/sfcc-cin7-steps"
 
     def budget(self, key: str, calls: int, per_seconds: float) -> Any:
         from shared.connectors.http import TokenBucket

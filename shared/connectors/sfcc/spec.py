@@ -37,4 +37,6 @@ SPEC = ConnectorSpec(
     builder="shared.connectors.sfcc.spec:build",
     docs="docs/platforms/sfcc.md",
     marks_exports=True,
+    # An orderNo as the card shows it (site-configured sequences of letters, digits, - and _) [I].
+    id_pattern=r"^[A-Za-z0-9_-]{1,50}$",
 )
