@@ -655,7 +655,11 @@ def summarise(options: Options, local: Any, platforms: Any, planned: list[Planne
         "wrong_at_warehouse": verdicts["wrong_at_warehouse"] + verdicts["duplicated"],
         "bad_orders_reached_warehouse": verdicts["bad_order_reached_warehouse"],
         "as_expected": verdicts["as_expected"],
-        "cin7_budget": cin7_budget(cin7, released),
+        **(
+            {"cin7_budget": cin7_budget(cin7.simulator, released)}
+            if hasattr(getattr(cin7, "simulator", None), "calls")
+            else {}
+        ),
         "api_calls": {
             source_type: cin7_calls,
             target_type: scend_calls,

@@ -97,4 +97,4 @@ def test_cli_rejects_bad_arguments_clearly(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exit_info:
         main(["sandbox", "run", "--fault-rate", "1.5"])
     assert exit_info.value.code == 2
-    assert "1.5 is not between 0 and 1" in capsys.readouterr().err
+    assert "--fault-rate: expected a share between 0 and 1 (e.g. 0.05), got '1.5'" in capsys.readouterr().err
