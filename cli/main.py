@@ -389,12 +389,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
             print(f"hopline sandbox run: --ops {error}", file=sys.stderr)
             return 2
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    shape = day_shape(args.hours)
-    if args.day_hours is not None:
-        shape["day_hours"] = args.day_hours
-    if args.follow_up_hours is not None:
-        shape["follow_up_hours"] = args.follow_up_hours
-        shape["late_parcel_hours"] = min(26.0, args.follow_up_hours * 0.8)
+    shape = day_shape(args.hours, args.day_hours, args.follow_up_hours)
     options = Options(
         client=args.client,
         orders=args.orders,

@@ -87,12 +87,12 @@ CANCEL_KINDS: dict[str, float] = {"before_submit": 0.3, "during_submit": 0.2, "b
 CANCEL_DELAY_MINUTES: dict[str, tuple[float, float]] = {"before_pick": (2.0, 10.0), "after_pick": (50.0, 100.0)}
 
 
-def day_shape(hours: float) -> dict[str, float]:
+def day_shape(hours: float, day_hours: float | None = None, follow_up_hours: float | None = None) -> dict[str, float]:
     """A day of `hours` simulated hours: orders over the first half (at most a 10-hour trading day), the
     rest for parcels, write-backs and retries to come back; a split order's second parcel ships at 80 %
-    of that rest (at most 26 hours, Scend's usual)."""
-    day = min(10.0, hours / 2)
-    follow_up = hours - day
+    of that rest (at most 26 hours, Scend's usual). `day_hours` / `follow_up_hours` override either part."""
+    day = min(10.0, hours / 2) if day_hours is None else day_hours
+    follow_up = hours - min(10.0, hours / 2) if follow_up_hours is None else follow_up_hours
     return {"day_hours": day, "follow_up_hours": follow_up, "late_parcel_hours": min(26.0, follow_up * 0.8)}
 
 

@@ -178,18 +178,19 @@ class CommercetoolsClient(PlatformHttp):
 
         return each_row(self.offset_pages(fetch, limit=limit))
 
-    def _keyset(self, path: str, since: datetime) -> Iterator[Any]:
-        """Changed since `since`, in (lastModifiedAt, id) order: each page starts after the last row, so
-        no offset cap applies and a row modified during the walk is not skipped (card §1 deep paging)."""
+    def _keyset(self, path: str, since: datetime, where: str = "") -> Iterator[Any]:
+        """Changed since `since` (and matching `where`), in (lastModifiedAt, id) order: each page starts
+        after the last row, so no offset cap applies and a row modified during the walk is not skipped
+        (card §1 deep paging)."""
         stamp, last_id = format_datetime(since), ""
         while True:
-            where = f"lastModifiedAt > {quote(stamp)}"
+            changed = f"lastModifiedAt > {quote(stamp)}"
             if last_id:
-                where += f" or (lastModifiedAt = {quote(stamp)} and id > {quote(last_id)})"
+                changed += f" or (lastModifiedAt = {quote(stamp)} and id > {quote(last_id)})"
             page = self._results(
                 path,
                 {
-                    "where": where,
+                    "where": f"({where}) and ({changed})" if where else changed,
                     "sort": ["lastModifiedAt asc", "id asc"],
                     "limit": self.settings.page_limit,
                     "withTotal": "false",
@@ -469,25 +470,7 @@ class CommercetoolsClient(PlatformHttp):
     def changed_since(self, resource: str, since: datetime, where: str = "") -> Iterator[dict[str, Any]]:
         """Raw rows of `resource` changed since `since` (and matching `where`), in (lastModifiedAt, id)
         order, keyset-paged like `_keyset`: the caller maps each row and keeps the ones it cannot."""
-        stamp, last_id = format_datetime(since), ""
-        while True:
-            changed = f"lastModifiedAt > {quote(stamp)}"
-            if last_id:
-                changed += f" or (lastModifiedAt = {quote(stamp)} and id > {quote(last_id)})"
-            predicate = f"({where}) and ({changed})" if where else changed
-            page = self._results(
-                resource,
-                {
-                    "where": predicate,
-                    "sort": ["lastModifiedAt asc", "id asc"],
-                    "limit": self.settings.page_limit,
-                    "withTotal": "false",
-                },
-            )
-            yield from page
-            if len(page) < self.settings.page_limit:
-                return
-            stamp, last_id = str(page[-1]["lastModifiedAt"]), str(page[-1]["id"])
+        return self._keyset(resource, since, where)
 
     def orders_where(self, where: str) -> Iterator[CtOrder]:
         """Orders matching a predicate (a small set: offset-paged, capped at 10 000 rows)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from shared.models.fulfilment import WarehouseStatus  # the canonical vocabulary, where Scend code found it
+
 if TYPE_CHECKING:
     from shared.connectors.scend.client import RULES, ScendClient
     from shared.connectors.scend.mapping import STATUS_BY_ID, neutral_status, to_order_request
-    from shared.models.fulfilment import WarehouseStatus
 
 _HOME = {
     "RULES": "client",
@@ -26,8 +27,6 @@ __all__ = ["RULES", "STATUS_BY_ID", "ScendClient", "WarehouseStatus", "neutral_s
 
 
 def __getattr__(name: str) -> Any:
-    if name == "WarehouseStatus":  # the canonical vocabulary, re-exported where Scend code used to find it
-        return importlib.import_module("shared.models.fulfilment").WarehouseStatus
     if name not in _HOME:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
