@@ -71,6 +71,45 @@ def _thread_stdout() -> _ThreadStdout:
 
 
 _ACTIVE: LocalHopline | None = None  # the sandbox whose hops moto's Lambda invoke and retry waits reach
+
+_EXECUTION = threading.local()  # on an execution's thread: its gate
+
+
+class _ExecutionGate:
+    """Hands control between one Step Functions execution's thread and the sandbox thread driving it:
+    exactly one of them runs at a time."""
+
+    def __init__(self) -> None:
+        self._state = threading.Condition()
+        self._running = True
+        self.ended = False
+
+    def wait_until_stopped(self) -> None:
+        with self._state:
+            if not self._state.wait_for(lambda: not self._running, timeout=EXECUTION_WAIT_SECONDS):
+                raise RuntimeError("a state machine execution neither waited nor ended")
+
+    def park(self) -> None:
+        """On the execution's thread: stop here until resumed."""
+        with self._state:
+            self._running = False
+            self._state.notify_all()
+            self._state.wait_for(lambda: self._running)
+
+    def resume(self) -> None:
+        """On the driving thread: let the execution run until it parks again or ends."""
+        with self._state:
+            self._running = True
+            self._state.notify_all()
+        self.wait_until_stopped()
+
+    def finish(self) -> None:
+        with self._state:
+            self._running = False
+            self.ended = True
+            self._state.notify_all()
+
+
 _PATCH_LOCK = threading.Lock()
 _IMPORT_LOCK = threading.Lock()
 # The sandbox's own log level wins over the client's: hop logs are discarded unless a log file is asked for.
@@ -157,8 +196,8 @@ class LocalHopline:
         self.state_machine_arns: dict[str, str] = {}
         self.task_errors: Counter[str] = Counter()
         self.retry_waits = 0
-        self._consumers_busy = 0
-        self._quiet = threading.Condition()
+        self._executions: list[_ExecutionGate] = []  # started and not yet seen to end, in start order
+        self._executions_lock = threading.Lock()
         self._log_lock = threading.Lock()
         self._executions_may_run = False
         self._clients: dict[str, Any] = {}
@@ -279,14 +318,52 @@ class LocalHopline:
             self.task_errors[f"{hop_name}:{type(error).__name__}"] += 1
             return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)}).encode()
 
+    def _run_execution(self, worker: Any) -> None:
+        """What moto's execution start does here: the execution runs on its own thread, but only while the
+        thread that started it waits, until it ends or reaches its first Retry wait. From then on it runs
+        only when the sandbox resumes it (`resume_executions`), one at a time, so a seeded day interleaves
+        executions, consumers and schedules the same way every run."""
+        gate = _ExecutionGate()
+
+        def body() -> None:
+            _EXECUTION.gate = gate
+            try:
+                worker._execution_logic()
+            finally:
+                _EXECUTION.gate = None
+                gate.finish()
+
+        with self._executions_lock:
+            self._executions.append(gate)
+        threading.Thread(target=body, daemon=True, name="sandbox-execution").start()
+        gate.wait_until_stopped()
+
     def _retry_wait(self, seconds: float) -> None:
-        """A Retry's backoff: virtual time passes, and the queue consumers in flight finish their work
-        first (on AWS they would run on while the execution waits)."""
-        self.clock.advance(seconds)
-        with self._quiet:
+        """A Retry's backoff: the execution parks until the sandbox resumes it (after the queue consumers
+        in flight have finished, as on AWS they would run on while the execution waits); then virtual
+        time passes."""
+        with self._executions_lock:
             self.retry_waits += 1
-            self._quiet.notify_all()
-            self._quiet.wait_for(lambda: self._consumers_busy == 0, timeout=EXECUTION_WAIT_SECONDS)
+        gate: _ExecutionGate | None = getattr(_EXECUTION, "gate", None)
+        if gate is not None:
+            gate.park()
+        self.clock.advance(seconds)
+
+    def resume_executions(self, *, until_ended: bool) -> int:
+        """Let each parked execution run to its next Retry wait or its end, in the order they parked;
+        with `until_ended`, repeat until none is left. Returns how many resumptions ran."""
+        resumed = 0
+        while True:
+            with self._executions_lock:
+                self._executions = [g for g in self._executions if not g.ended]
+                parked = list(self._executions)
+            if not parked:
+                return resumed
+            for gate in parked:
+                gate.resume()
+                resumed += 1
+            if not until_ended:
+                return resumed
 
     def running_executions(self) -> list[str]:
         stepfunctions = self.client("stepfunctions")
@@ -299,29 +376,22 @@ class LocalHopline:
         return running
 
     def wait_for_executions(self, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
-        """Executions run on moto's threads; wait (real time) until none is running. Free when no hop has
-        started one since the last wait."""
+        """Run every execution to its end (each one parked in a Retry wait is resumed until it ends).
+        Free when no hop has started one since the last wait."""
         if not self._executions_may_run:
             return
+        self.resume_executions(until_ended=True)
         deadline = time.monotonic() + timeout
-        while self.running_executions():
+        while self.running_executions():  # moto marks an execution ended just after its last state
             if time.monotonic() > deadline:
                 raise RuntimeError(f"state machine executions still running after {timeout} s")
             time.sleep(0.005)
         self._executions_may_run = False
 
     def wait_until_execution_waits_or_ends(self, waits_before: int, timeout: float = EXECUTION_WAIT_SECONDS) -> None:
-        """Block (real time) until some execution enters a Retry wait after `waits_before`, or none runs."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._quiet:
-                if self.retry_waits > waits_before:
-                    return
-            if not self.running_executions():
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError("execution neither waited nor ended")
-            time.sleep(0.001)
+        """An execution started by a hop has already run to its first Retry wait or its end when the
+        start returns (`_run_execution`); kept for callers that start one from a platform's hook."""
+        del waits_before, timeout
 
     def executions(self) -> list[dict[str, Any]]:
         """Every execution of every state machine: name, status, input and output (parsed)."""
@@ -528,6 +598,8 @@ class LocalHopline:
                     else:
                         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             self.clock.advance(seconds_per_round)
+            if self.resume_executions(until_ended=False):
+                continue
             if not busy:
                 if self.state_machine_arns:
                     self.wait_for_executions()
@@ -583,17 +655,11 @@ class LocalHopline:
         self.invocations[hop.name] += 1
         if hop.starts:
             self._executions_may_run = True
-        with self._quiet:
-            self._consumers_busy += 1
         try:
             response = self._call(hop.name, event)
             failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - Powertools raises when every record failed: all are retried
             failed = {m["MessageId"] for m in messages}
-        finally:
-            with self._quiet:
-                self._consumers_busy -= 1
-                self._quiet.notify_all()
         self.record_failures[hop.name] += len(failed)
         return failed
 
@@ -682,6 +748,18 @@ def _install_moto_patches() -> None:
                     active._retry_wait(seconds)
 
         retrier_decl.time = _BackoffClock()  # type: ignore[assignment]
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+        original_start = ExecutionWorker.start
+
+        def start(self: Any) -> None:
+            active = _ACTIVE
+            if active is None:
+                original_start(self)
+            else:
+                active._run_execution(self)
+
+        ExecutionWorker.start = start  # type: ignore[method-assign]
         _serialise_dynamodb_writes()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
 

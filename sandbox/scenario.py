@@ -176,7 +176,7 @@ def run_day(
 
     started = time.perf_counter()
     rng = random.Random(options.seed)
-    clock = VirtualClock()
+    clock = VirtualClock(seed=options.seed)
     base_config = config or config_for_client(options.client)
     knobs = registry.DayKnobs(
         fault_rate=options.fault_rate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,10 @@ class Clock(Protocol):
 
     def sleep(self, seconds: float) -> None: ...
 
+    def jitter(self, name: str) -> random.Random:
+        """The random source for `name`'s retry backoff: when a retry fires is part of time."""
+        ...
+
 
 class SystemClock:
     """Wall clock for deployed Lambdas."""
@@ -23,12 +28,18 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         time.sleep(max(0.0, seconds))
 
+    def jitter(self, name: str) -> random.Random:
+        """Seeded by the OS: instances of one function spread their retries apart."""
+        del name
+        return random.Random()
+
 
 class VirtualClock:
     """A shared, thread-safe simulated clock: sleeping advances it instead of blocking."""
 
-    def __init__(self, start: datetime | None = None):
+    def __init__(self, start: datetime | None = None, *, seed: int = 0):
         self._now = start or datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+        self.seed = seed
         self._lock = threading.Lock()
         self.slept = 0.0
 
@@ -44,3 +55,7 @@ class VirtualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += timedelta(seconds=max(0.0, seconds))
+
+    def jitter(self, name: str) -> random.Random:
+        """Seeded by the clock's seed and `name`: a seeded day retries at the same moments every run."""
+        return random.Random(f"{self.seed}|{name}")

@@ -177,7 +177,7 @@ class HttpCaller:
         self.clock = clock or SystemClock()
         self.budget = budget or UnlimitedBudget()
         self.min_throttle_wait = min_throttle_wait
-        self.rng = rng or random.Random()
+        self.rng = rng or self.clock.jitter(f"http|{target}")
         self.target = target
         self.stats = CallStats()
 

@@ -71,7 +71,7 @@ class DynamoTokenBucket:
         self.priority = priority
         # Background work leaves this many tokens for orders (at least one, at most half the burst).
         self.reserve = reserve if reserve is not None else max(1, capacity // 2)
-        self.rng = rng or random.Random()
+        self.rng = rng or clock.jitter(f"budget|{key}")
         self.stats = BudgetStats()
 
     def _now(self) -> float:

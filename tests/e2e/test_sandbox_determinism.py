@@ -9,11 +9,6 @@ from sandbox.scenario import Options, run_day
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two runs of one seed in one process still differ in HTTP retries and in whether a parcel is "
-    "applied before the day ends (shipments_applied 0 vs 1 on seed 3): a source of ordering not yet found",
-)
 def test_one_seed_gives_the_same_summary_twice_and_the_orders_add_up() -> None:
     # Given a small faulty day with duplicates, run twice with one seed
     options = Options(
