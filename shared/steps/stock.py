@@ -24,7 +24,7 @@ from shared.models.stock import StockPush, StockRow, StockSyncMessage
 from shared.ports import StockSource
 from shared.runtime import Runtime
 from shared.steps.polling import quarantine_unreadable
-from shared.stores.ledger import Stage
+from shared.stores.ledger import LedgerEntry, Stage
 
 logger = Logger(child=True)
 
@@ -155,8 +155,14 @@ def in_flight_demand(rt: Runtime, skus: list[str]) -> dict[str, Decimal]:
     ):
         return {}
     wanted = set(skus)
-    open_orders = [entry.ordered for entry in rt.ledger.scan() if entry.stage in AWAITING_WAREHOUSE]
+    open_orders = [entry.ordered for entry in _awaiting_warehouse(rt)]
     return {sku: qty for sku, qty in demand_by_sku(open_orders).items() if sku in wanted}
+
+
+def _awaiting_warehouse(rt: Runtime) -> list[LedgerEntry]:
+    """Orders at a stage before the warehouse has them, from the by-stage index: one query per stage, so a
+    stock run reads the open orders only, never the whole ledger."""
+    return [entry for stage in sorted(AWAITING_WAREHOUSE) for entry in rt.ledger.entries_at(stage)]
 
 
 def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
@@ -370,9 +376,8 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
     awaiting = demand_by_sku(
         entry.ordered
-        for entry in rt.ledger.scan()
-        if entry.stage in AWAITING_WAREHOUSE
-        and entry.location == settings.drift_location
+        for entry in _awaiting_warehouse(rt)
+        if entry.location == settings.drift_location
         and entry.cancel_requested_at is None
     )
     items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)

@@ -3,6 +3,9 @@
 Cin7 Core allows 60 calls a minute per application key: not per Lambda, not per flow. Orders, stock
 and catalogue hops, however many run at once, draw from one token bucket held in a single DynamoDB item
 and updated with optimistic concurrency (a version condition), so the platform never sees call 61.
+Each caller keeps the bucket as it last wrote or saw it and writes against that version straight away:
+one DynamoDB call per platform call while nobody else draws, and a lost race returns the winner's item
+with the refusal, so it costs no extra read either.
 
 Priorities: order hops draw freely; background hops (stock, catalogue) leave a reserve in the bucket
 and stand aside while an order hop is waiting, so a stock backlog never delays an order. A throttling
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from shared.clock import Clock
@@ -73,38 +77,50 @@ class DynamoTokenBucket:
         self.reserve = reserve if reserve is not None else max(1, capacity // 2)
         self.rng = rng or clock.jitter(f"budget|{key}")
         self.stats = BudgetStats()
+        self._known: dict[str, Any] | None = None  # the item as this caller last wrote or saw it
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
     def _read(self, now: float) -> dict[str, Any]:
+        """The bucket as last known here; read (consistently) only when nothing is known yet."""
+        if self._known is not None:
+            return self._known
         item = self.table.get_item(Key={"pk": self.key}, ConsistentRead=True).get("Item")
-        if item is None:
-            return {
-                "tokens": Decimal(self.capacity),
-                "stamp": Decimal(str(now)),
-                "blocked_until": Decimal(0),
-                "orders_waiting_until": Decimal(0),
-                "version": 0,
-                "new": True,
-            }
-        return dict(item)
+        self._known = dict(item) if item is not None else self._fresh(now)
+        return self._known
+
+    def _fresh(self, now: float) -> dict[str, Any]:
+        return {
+            "tokens": Decimal(self.capacity),
+            "stamp": Decimal(str(now)),
+            "blocked_until": Decimal(0),
+            "orders_waiting_until": Decimal(0),
+            "version": 0,
+            "new": True,
+        }
 
     def _write(self, state: dict[str, Any], **changes: Any) -> bool:
-        """Conditional on the version read: False when another caller moved the bucket first."""
+        """Conditional on the version `state` holds: False when another caller moved the bucket first,
+        and then the item it left is what this caller knows."""
         values = {**{k: v for k, v in state.items() if k not in ("pk", "new")}, **changes}
         values["version"] = int(state["version"]) + 1
+        item = {"pk": self.key, **{k: _dec(v) for k, v in values.items()}}
         try:
             self.table.put_item(
-                Item={"pk": self.key, **{k: _dec(v) for k, v in values.items()}},
+                Item=item,
                 ConditionExpression="attribute_not_exists(pk)" if state.get("new") else "version = :v",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 **({} if state.get("new") else {"ExpressionAttributeValues": {":v": int(state["version"])}}),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 self.stats.conflicts += 1
+                current: Any = exc.response.get("Item")
+                self._known = _item(current) if current else None  # None: read it next time
                 return False
             raise
+        self._known = item
         return True
 
     def acquire(self, cost: int = 1) -> None:
@@ -154,3 +170,11 @@ def _dec(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(str(round(value, 6)))
     return value
+
+
+_DESERIALIZER = TypeDeserializer()
+
+
+def _item(wire: dict[str, Any]) -> dict[str, Any]:
+    """An item in DynamoDB's wire shape (as a refused write returns it) as the table resource reads it."""
+    return {key: _DESERIALIZER.deserialize(value) for key, value in wire.items()}

@@ -324,7 +324,7 @@ HOPS: tuple[Hop, ...] = (
             # states; caps; record (batch writer); await_confirmation, clear_pending
             "stock-levels": (BATCH_GET_ITEM, GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),
             "exceptions": CONSUME,  # the open endpoint exception; unreadable rows, bad messages
-            "ledger": (SCAN,),  # in-flight demand, when the order source is not the stock master
+            "ledger": (QUERY,),  # in-flight demand (by stage), when the order source is not the stock master
         },
         buckets={"archive": ARCHIVE},  # unreadable rows
         secrets=("stock_master.credentials_secret", "stock_target.credentials_secret"),
@@ -341,7 +341,7 @@ HOPS: tuple[Hop, ...] = (
         tables={
             "stock-levels": (BATCH_GET_ITEM, GET_ITEM, PUT_ITEM),  # states; caps, replace_caps
             "exceptions": RAISE_AND_RESOLVE,  # list (by status), quarantine, resolve
-            "ledger": (SCAN,),  # demand awaiting the warehouse
+            "ledger": (QUERY,),  # demand awaiting the warehouse (by stage)
         },
         buckets={"archive": ARCHIVE},  # the drift report, unreadable rows
         secrets=("stock_master.credentials_secret", "stock_reader.credentials_secret"),

@@ -87,3 +87,42 @@ def test_every_hop_that_calls_a_platform_draws_on_the_shared_budget() -> None:
     for hop in topology.HOPS:
         if any(path.endswith("credentials_secret") for path in hop.secrets):
             assert set(hop.tables.get(topology.BUDGET_TABLE, ())) >= set(topology.RATE_BUDGET), hop.name
+
+
+class CountingTable:
+    """The table resource, counting the calls a bucket makes."""
+
+    def __init__(self, table: Any):
+        self.table = table
+        self.calls: list[str] = []
+
+    def get_item(self, **kwargs: Any) -> Any:
+        self.calls.append("get")
+        return self.table.get_item(**kwargs)
+
+    def put_item(self, **kwargs: Any) -> Any:
+        self.calls.append("put")
+        return self.table.put_item(**kwargs)
+
+
+def test_a_lone_caller_spends_one_dynamodb_call_per_platform_call(table: Any, clock: VirtualClock) -> None:
+    counted = CountingTable(table)
+    alone = DynamoTokenBucket(counted, "scend:acct", rate=120, per_seconds=60, capacity=40, clock=clock)
+    for _ in range(30):
+        alone.acquire()
+    # One read to learn the bucket, then one conditional write per call
+    assert counted.calls == ["get"] + ["put"] * 30
+
+
+def test_a_lost_race_learns_the_winners_bucket_from_the_refusal(table: Any, clock: VirtualClock) -> None:
+    counted = CountingTable(table)
+    mine = DynamoTokenBucket(counted, "scend:acct", rate=120, per_seconds=60, capacity=40, clock=clock)
+    other = DynamoTokenBucket(table, "scend:acct", rate=120, per_seconds=60, capacity=40, clock=clock)
+    mine.acquire()
+    other.acquire()  # moves the bucket behind my back
+    before = len(counted.calls)
+    mine.acquire()
+    # Then my stale write is refused, the refusal carries the current item, and the retry lands: no read
+    assert counted.calls[before:] == ["put", "put"]
+    assert mine.stats.conflicts == 1
+    assert int(table.get_item(Key={"pk": "scend:acct"})["Item"]["version"]) == 3
