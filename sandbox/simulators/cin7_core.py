@@ -1279,6 +1279,8 @@ def call_reason(method: str, path: str, query: dict[str, str]) -> str:
             purpose = "authorised sales changed"
         elif asked.get("status", "").upper() == "VOIDED":
             purpose = "voided sales changed"
+        elif asked.get("updatedsince") and not any(key.endswith("status") for key in asked):
+            purpose = "sales changed, any status"
     elif spelled == "ref/productavailability":
         purpose = "availability of one SKU" if asked.get("sku") else "availability page"
         if asked.get("location"):

@@ -8,15 +8,24 @@ from aws_lambda_powertools import Logger
 
 from shared.connectors.spec import Role
 from shared.models.messages import CancelRequest, IntakeMessage
+from shared.models.order import Model
+from shared.ports import ChangeKind, CombinedChangeFeed, OrderChange, SourceChange
 from shared.runtime import Runtime
-from shared.steps.polling import poll_feed
+from shared.steps.polling import poll_feed, poll_routed
 
 logger = Logger(child=True)
 
 
 def poll_sales(rt: Runtime) -> dict[str, int | str]:
     """Authorised sales changed since the cursor go to intake, which dedupes against the ledger; voided
-    ones go to cancellation, where a repeat starts no second execution."""
+    ones go to cancellation, where a repeat starts no second execution. A source that lists both in one
+    read (CombinedChangeFeed) is read once."""
+    config = rt.config
+    combined = rt.order_source if config.pipelines.cancellation is not None else None
+    if isinstance(combined, CombinedChangeFeed) and config.platform_for(Role.ORDER_SOURCE) == config.platform_for(
+        Role.CANCEL_SOURCE
+    ):
+        return _poll_combined(rt, combined)
     # Cursors are named by the source's type ("cin7_core.sales"), so a second source never shares one.
     result = poll_feed(
         rt,
@@ -26,15 +35,7 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
         read=rt.order_source.orders_changed_since,
         stamp=lambda change: change.updated_at,
         queue="order-intake",
-        to_message=lambda change: IntakeMessage(
-            client=rt.config.client,
-            source=rt.order_source.name,
-            source_id=change.source_id,
-            order_number=change.order_number,
-            trigger="poll",
-            event_type=f"poll:{change.status}",
-            source_updated_at=change.updated_at,
-        ),
+        to_message=lambda change: _intake(rt, change),
     )
     if rt.config.pipelines.cancellation is None:  # no cancellation pipeline: voids are not this stack's to act on
         logger.info("poll done", extra=result)
@@ -48,17 +49,63 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
         read=rt.cancel_source.cancelled_since,
         stamp=lambda change: change.updated_at,
         queue="cancel-requests",
-        to_message=lambda change: CancelRequest(
-            client=rt.config.client,
-            source=rt.order_source.name,
-            source_id=change.source_id,
-            order_number=change.order_number,
-            requested_at=change.updated_at,
-            reason=voided_at,
-            trigger="poll",
-            event_type=f"poll:{change.status}",
-        ),
+        to_message=lambda change: _cancel(rt, change, voided_at),
     )
     result["cancels_enqueued"] = voided["enqueued"]
     logger.info("poll done", extra=result)
     return result
+
+
+def _poll_combined(rt: Runtime, source: CombinedChangeFeed) -> dict[str, int | str]:
+    """One listing, one cursor: ready sales to intake, voided ones to cancellation, the rest skipped."""
+    voided_at = f"voided at {rt.config.spec(rt.config.platform_for(Role.CANCEL_SOURCE)).title}"
+
+    def route(row: SourceChange) -> tuple[str, Model] | None:
+        if row.kind == ChangeKind.READY:
+            return "order-intake", _intake(rt, row.change)
+        if row.kind == ChangeKind.CANCELLED:
+            return "cancel-requests", _cancel(rt, row.change, voided_at)
+        return None
+
+    counts, window = poll_routed(
+        rt,
+        feed=f"{rt.order_source.name}.sale_changes",
+        overlap_minutes=rt.config.orders.poll_overlap_minutes,
+        first_lookback=timedelta(days=1),
+        read=source.changes_since,
+        stamp=lambda row: row.change.updated_at,
+        route=route,
+        unreadable_queue="order-intake",
+    )
+    result: dict[str, int | str] = {
+        "enqueued": counts.get("order-intake", 0),
+        **window,
+        "cancels_enqueued": counts.get("cancel-requests", 0),
+    }
+    logger.info("poll done", extra=result)
+    return result
+
+
+def _intake(rt: Runtime, change: OrderChange) -> IntakeMessage:
+    return IntakeMessage(
+        client=rt.config.client,
+        source=rt.order_source.name,
+        source_id=change.source_id,
+        order_number=change.order_number,
+        trigger="poll",
+        event_type=f"poll:{change.status}",
+        source_updated_at=change.updated_at,
+    )
+
+
+def _cancel(rt: Runtime, change: OrderChange, reason: str) -> CancelRequest:
+    return CancelRequest(
+        client=rt.config.client,
+        source=rt.order_source.name,
+        source_id=change.source_id,
+        order_number=change.order_number,
+        requested_at=change.updated_at,
+        reason=reason,
+        trigger="poll",
+        event_type=f"poll:{change.status}",
+    )

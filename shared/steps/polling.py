@@ -36,30 +36,64 @@ def poll_feed(
     """Rows the feed could not map come back as `Rejected` among its records: they are quarantined under
     `flow` (archived as `unreadable_kind`, replayable to `queue` when `replay_payload` says how to rebuild
     the message from the archived row), and never hold the cursor back."""
+    counts, result = poll_routed(
+        rt,
+        feed=feed,
+        overlap_minutes=overlap_minutes,
+        first_lookback=first_lookback,
+        read=read,
+        stamp=stamp,
+        route=lambda item: (queue, to_message(item)),
+        unreadable_queue=queue,
+        flow=flow,
+        unreadable_kind=unreadable_kind,
+        replay_payload=replay_payload,
+    )
+    return {"enqueued": counts.get(queue, 0), **result}
+
+
+def poll_routed(
+    rt: Runtime,
+    *,
+    feed: str,
+    overlap_minutes: int,
+    first_lookback: timedelta,
+    read: Callable[[datetime], Iterable[T | Rejected]],
+    stamp: Callable[[T], datetime],
+    route: Callable[[T], tuple[str, Model] | None],
+    unreadable_queue: str,
+    flow: str = "",
+    unreadable_kind: str = "unreadable",
+    replay_payload: PayloadReplay | None = None,
+) -> tuple[dict[str, int], dict[str, int | str]]:
+    """One cursor, one read, each record sent to the queue `route` names (None: nothing to send; its stamp
+    still moves the cursor). Returns the count sent per queue, and the window read."""
     now = rt.clock.now()
     cursor = rt.cursors.get(feed)
     since = (cursor - timedelta(minutes=overlap_minutes)) if cursor else (now - first_lookback)
     newest = cursor or since
-    messages: list[Model] = []
+    batches: dict[str, list[Model]] = {}
     rejected: list[Rejected] = []
     for item in read(since):
         if isinstance(item, Rejected):
             rejected.append(item)
             continue
-        messages.append(to_message(item))
+        routed = route(item)
+        if routed is not None:
+            batches.setdefault(routed[0], []).append(routed[1])
         newest = max(newest, stamp(item))
-    rt.send_batch(queue, messages)
+    for queue, messages in batches.items():
+        rt.send_batch(queue, messages)
     unreadable = quarantine_unreadable(
         rt,
         flow=flow or feed,
         kind=unreadable_kind,
         rows=rejected,
-        replay_queue=queue if replay_payload else None,
+        replay_queue=unreadable_queue if replay_payload else None,
         replay_payload=replay_payload,
     )
     rt.cursors.advance(feed, newest, now, previous=cursor)
-    return {
-        "enqueued": len(messages),
+    return {queue: len(messages) for queue, messages in batches.items()}, {
         "since": since.isoformat(),
         "cursor": newest.isoformat(),
         "unreadable": unreadable,

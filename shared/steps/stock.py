@@ -377,8 +377,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
     awaiting = demand_by_sku(
         entry.ordered
         for entry in _awaiting_warehouse(rt)
-        if entry.location == settings.drift_location
-        and entry.cancel_requested_at is None
+        if entry.location == settings.drift_location and entry.cancel_requested_at is None
     )
     items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)
     flagged = [item for item in items if item.flagged]

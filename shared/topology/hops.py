@@ -129,7 +129,7 @@ HOPS: tuple[Hop, ...] = (
     Hop(
         name="poll_sales",
         pipeline="orders",
-        description="Safety net: lists authorised and voided sales changed since the cursor and enqueues them.",
+        description="Safety net: lists sales changed since the cursor and enqueues the authorised and the voided.",
         trigger=ScheduleTrigger("pipelines.orders.poll_schedule"),
         sends_to=("order-intake", "cancel-requests"),
         tables={"cursors": CURSOR},

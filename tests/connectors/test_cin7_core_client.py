@@ -172,6 +172,37 @@ def test_changes_are_paged_by_total_and_limit(clock: VirtualClock) -> None:
     assert changes[0].updated_at == datetime(2026, 11, 23, 8, 1, tzinfo=UTC)
 
 
+def test_one_unfiltered_listing_names_ready_voided_and_other_sales(clock: VirtualClock) -> None:
+    # Given sales changed since 07:55: one authorised, one voided, one a draft, one backordered
+    rows = [
+        {
+            "SaleID": f"00000000-0000-4000-8000-00000000000{n}",
+            "OrderNumber": f"SO-0{n}",
+            "Status": status,
+            "OrderStatus": order_status,
+            "Updated": f"2026-11-23T08:0{n}:00.000Z",
+        }
+        for n, (status, order_status) in enumerate(
+            [("ORDERED", "AUTHORISED"), ("VOIDED", "VOIDED"), ("DRAFT", "DRAFT"), ("BACKORDERED", "AUTHORISED")],
+            start=1,
+        )
+    ]
+    transport = Transport(httpx.Response(200, json={"Total": 4, "Page": 1, "SaleList": rows}))
+    # When the combined listing is read
+    changes = list(make_client(transport, clock).changes_since(datetime(2026, 11, 23, 7, 55, tzinfo=UTC)))
+    # Then one call, no status filter, and each row says where it goes (intake decides on backorders)
+    assert len(transport.requests) == 1
+    params = transport.requests[0].url.params
+    assert params["UpdatedSince"] == "2026-11-23T07:55:00"
+    assert not any(key.lower().endswith("status") for key in params)
+    assert [(c.change.order_number, c.kind.value) for c in changes] == [
+        ("SO-01", "ready"),
+        ("SO-02", "cancelled"),
+        ("SO-03", "other"),
+        ("SO-04", "ready"),
+    ]
+
+
 def test_one_page_of_changes_is_one_call(clock: VirtualClock) -> None:
     # Given nothing changed
     transport = Transport(httpx.Response(200, json={"Total": 0, "Page": 1, "SaleList": []}))

@@ -148,6 +148,20 @@ def test_a_void_whose_webhook_was_missed_is_found_by_the_poll(h: Harness) -> Non
     assert output(execution)["record"]["outcome"] == Outcome.REFUSED_TOO_LATE
 
 
+def test_one_poll_lists_sales_once_for_intake_and_cancellation(h: Harness) -> None:
+    # Given a sale handed off and then voided, both webhooks missed
+    sale_id = hand_off(h, "SO-6B")
+    h.cin7.void_sale(sale_id)
+    h.clock.advance(3600)
+    listed = sum(n for key, n in h.cin7.requests.items() if key.endswith("/salelist"))
+    # When the safety-net poll runs once
+    h.local.run_schedule("poll_sales")
+    h.local.drain()
+    # Then Cin7 was listed once (no status filter), and the void still reached cancellation
+    assert sum(n for key, n in h.cin7.requests.items() if key.endswith("/salelist")) == listed + 1
+    assert json.loads(only_execution(h)["input"])["request"]["trigger"] == "poll"
+
+
 def test_a_transient_warehouse_error_is_retried_by_the_state_machine(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

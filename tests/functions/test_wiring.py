@@ -56,7 +56,7 @@ def test_poll_finds_a_sale_whose_webhook_never_came_and_rereads_nothing_unchange
     assert exception.attempts == 1
     assert reads_after_first == 2
     assert harness.cin7.requests["GET /externalapi/v2/sale"] == reads_after_first
-    cursor = harness.rt.cursors.get("cin7_core.sales")
+    cursor = harness.rt.cursors.get("cin7_core.sale_changes")
     assert cursor == max(
         o.updated_at for o in (harness.rt.order_source.fetch_order(good), harness.rt.order_source.fetch_order(bad))
     )

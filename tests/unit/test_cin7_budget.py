@@ -19,6 +19,10 @@ def test_a_call_is_named_by_endpoint_and_what_its_query_asks() -> None:
         "GET saleList: authorised sales changed"
     )
     assert call_reason("GET", f"{PREFIX}salelist", {"status": "voided"}) == "GET saleList: voided sales changed"
+    assert (
+        call_reason("GET", f"{PREFIX}saleList", {"UpdatedSince": "2026-11-23T08:00:00", "limit": "100"})
+        == "GET saleList: sales changed, any status"
+    )
     assert call_reason("GET", f"{PREFIX}ref/productavailability", {"Sku": "TEE"}) == (
         "GET ref/productavailability: availability of one SKU"
     )

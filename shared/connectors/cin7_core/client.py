@@ -36,6 +36,7 @@ from shared.connectors.cin7_core.mapping import (
     parse_availability_page,
     parse_fulfilments,
     parse_product_page,
+    parse_sale_changes,
     parse_sale_list,
     pick_request,
     ship_request,
@@ -62,7 +63,7 @@ from shared.models.feed import Rejected
 from shared.models.product import Product
 from shared.models.shipment import Shipment
 from shared.models.stock import StockRow
-from shared.ports import OrderChange
+from shared.ports import OrderChange, SourceChange
 from shared.redaction import module_logger
 
 logger = module_logger(__name__)
@@ -227,6 +228,17 @@ class Cin7CoreClient(PlatformHttp):
         """Sales voided (Status VOIDED) and updated after `since`, oldest first: the poll's net for
         missed Sale/Voided webhooks. Same paging as orders_changed_since."""
         yield from self._sales_changed_since(since, {"Status": VOIDED})
+
+    def changes_since(self, since: datetime) -> Iterator[SourceChange]:
+        """Every sale updated after `since`, each with what it means for the polls (CombinedChangeFeed): one
+        unfiltered GET saleList?UpdatedSince= serves the order poll and the void poll, where the filtered
+        listings cost a call each. Same paging and once-per-run as orders_changed_since."""
+        params: dict[str, Any] = {"UpdatedSince": format_cin7_datetime(since), LIMIT: self.page_limit}
+        seen: set[str] = set()
+        for row in self._pages("saleList", params, parse_sale_changes):
+            if row.change.source_id not in seen:
+                seen.add(row.change.source_id)
+                yield row
 
     def _sales_changed_since(self, since: datetime, status_filter: dict[str, str]) -> Iterator[OrderChange]:
         params: dict[str, Any] = {

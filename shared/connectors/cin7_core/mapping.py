@@ -21,7 +21,7 @@ from shared.models import Address, FulfilmentStage, Model, Order, OrderLine, Rea
 from shared.models.product import Product
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import StockRow
-from shared.ports import OrderChange
+from shared.ports import ChangeKind, OrderChange, SourceChange
 
 SOURCE = "cin7_core"
 AUTHORISED = "AUTHORISED"
@@ -463,6 +463,21 @@ def to_change(row: Any) -> OrderChange:
 
 def _change(row: WireSaleListRow) -> OrderChange:
     return OrderChange(source_id=row.SaleID, order_number=row.OrderNumber, status=row.Status, updated_at=row.Updated)
+
+
+def parse_sale_changes(body: Any) -> tuple[int, list[SourceChange]]:
+    """An unfiltered saleList page as (Total, changes with their kind): Status VOIDED is a cancellation,
+    OrderStatus AUTHORISED an order for intake (what the filtered listings ask for), anything else neither."""
+    page = _validate(WireSaleListPage, body, "Cin7 saleList page")
+    return page.Total, [SourceChange(change=_change(row), kind=_kind_of(row)) for row in page.SaleList]
+
+
+def _kind_of(row: WireSaleListRow) -> ChangeKind:
+    if row.Status.upper() == VOIDED:
+        return ChangeKind.CANCELLED
+    if row.OrderStatus.upper() == AUTHORISED:
+        return ChangeKind.READY
+    return ChangeKind.OTHER
 
 
 def parse_sale_list(body: Any) -> tuple[int, list[OrderChange]]:
