@@ -14,7 +14,9 @@ tests/contracts/sfcc/ (orders-oas-1.5.2):
   instance does.
 - OCAPI Data product inventory records (card §6: paths and fields [V]): PUT creates or replaces, PATCH
   updates (404 when there is none), GET reads. `ats` = allocation - turnover, where turnover counts the
-  units of the simulated orders placed at or after the allocation's `reset_date` [I].
+  units of the simulated orders placed at or after the allocation's `reset_date` [I]. With a catalogue
+  (`products`, or `add_product`), a record for a product the site does not hold is refused 404
+  `ProductNotFoundException` [I]; without one every product id is taken (the card does not say).
 - Price books [I]: served only behind `price_book_endpoint`, the switch the client's settings name.
 """
 
@@ -169,6 +171,7 @@ class SfccSimulator(Simulator):
         inventory_list_ids: tuple[str, ...] = ("inventory_m",),
         token_lifetime_seconds: int = 1799,
         price_book_endpoint: str | None = None,
+        products: set[str] | None = None,
         clock: Clock | None = None,
         faults: FaultPlan | None = None,
     ):
@@ -182,6 +185,8 @@ class SfccSimulator(Simulator):
         self.tokens_issued = 0
         self.orders: dict[str, dict[str, Any]] = {}
         self.inventory: dict[tuple[str, str], dict[str, Any]] = {}
+        self.products: set[str] | None = None if products is None else set(products)
+        self.record_writes: list[tuple[str, str, str]] = []  # (method, list, product) of every record write
         self.prices: dict[tuple[str, str], dict[str, Any]] = {}
         self.load: int | None = None
         self.shedding = False
@@ -231,6 +236,11 @@ class SfccSimulator(Simulator):
             stored[name] = value if STAMP.fullmatch(value) else format_sfcc_datetime(_parse(value))
         with self.lock:
             self.orders[stored["orderNo"]] = stored
+
+    def add_product(self, product_id: str) -> None:
+        """Put a product in the site's catalogue (from then on, records of unknown products are refused)."""
+        with self.lock:
+            self.products = (self.products or set()) | {product_id}
 
     def revoke_tokens(self) -> None:
         """Every token issued so far answers 401 from now on (a rotated client secret, a revoked session)."""
@@ -549,6 +559,9 @@ class SfccSimulator(Simulator):
         body, invalid = self._validate_record(request, key)
         if invalid or body is None:
             return invalid or fault(500, "InternalServerError", "no body")
+        if self.products is not None and key[1] not in self.products:
+            return fault(404, "ProductNotFoundException", f"No product with ID '{key[1]}'.")
+        self.record_writes.append(("PUT", *key))
         created = key not in self.inventory
         self._store_record(key, body, replace=True)
         return Response(201 if created else 200, self.inventory_document(*key))
@@ -562,6 +575,7 @@ class SfccSimulator(Simulator):
         body, invalid = self._validate_record(request, key)
         if invalid or body is None:
             return invalid or fault(500, "InternalServerError", "no body")
+        self.record_writes.append(("PATCH", *key))
         self._store_record(key, body, replace=False)
         return Response(200, self.inventory_document(*key))
 

@@ -51,10 +51,30 @@ from shared.redaction import module_logger
 
 logger = module_logger(__name__)
 
+INVENTORY_LIST_UNKNOWN = "InventoryListNotFoundException"  # OCAPI Data fault type (card §6)
+
+
+def ocapi_fault_type(response: httpx.Response) -> str:
+    """The `fault.type` of an OCAPI error document ({_v, fault{type, message}}); '' for any other body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    fault = body.get("fault") if isinstance(body, dict) else None
+    return str(fault.get("type") or "") if isinstance(fault, dict) else ""
+
+
 RULES: tuple[Rule, ...] = (
     Rule("ok", status_between(200, 299), Disposition.OK),
     Rule("token refused (expired or revoked)", status_in(401), Disposition.AUTH),
     Rule("client lacks the scope or OCAPI permission", status_in(403), Disposition.AUTH),
+    # Not a missing record but a missing list: every write to it fails alike, so it is the config's to fix.
+    Rule(
+        "inventory list unknown",
+        lambda r: r.status_code == 404 and ocapi_fault_type(r) == INVENTORY_LIST_UNKNOWN,
+        Disposition.PERMANENT,
+        ReasonCode.ENDPOINT_UNAVAILABLE,
+    ),
     Rule("not found", status_in(404), Disposition.NOT_FOUND),
     # 429 per-family rate limit (with Retry-After); 503 is load shedding (card §2).
     Rule("rate limited", status_in(429), Disposition.RATE_LIMITED),
@@ -333,3 +353,22 @@ class SfccClient(PlatformHttp):
             raise EndpointUnavailableError(
                 target="SFCC", method="PUT", path=path, config_field="price_book_endpoint", status=error.status
             ) from None
+
+    def write_allocation(
+        self, inventory_list_id: str, product_id: str, amount: int, reset_date: datetime | None
+    ) -> None:
+        """`set_allocation` on a named inventory list (a stock pipeline maps master locations to lists);
+        `reset_date` None sends none, so SFCC resets at the write (`inventory.reset_date: omit`) [I]."""
+        if not product_id or not product_id.strip() or not inventory_list_id.strip():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC product id or inventory list id is blank")
+        url = (
+            f"{self.settings.data_url}inventory_lists/{quote(inventory_list_id.strip(), safe='')}"
+            f"/product_inventory_records/{quote(product_id.strip(), safe='')}"
+        )
+        body = inventory_record(amount, reset_date or self.clock.now())
+        if reset_date is None:
+            del body["allocation"]["reset_date"]
+        try:
+            self.send("PATCH", url, json=body)
+        except NotFoundError:
+            self.send("PUT", url, json=body)

@@ -10,6 +10,13 @@ cancellations announced.
   shipment lines (card §5), so the parcels written and the units shipped per SKU live in one c_
   attribute (JSON), written in the same PATCH as the tracking: a parcel already there is not counted twice.
 - CancelSource: orders in status cancelled changed since the cursor (the same windowed listing).
+- StockTarget: each figure is the allocation of the product's inventory record in the inventory list the
+  stock pipeline maps the master's locations to, with `reset_date` = when the master's read began
+  (card §6: allocation, never ATS; the reset_date strategy is [I], `inventory.reset_date`). OCAPI Data
+  writes one record a call, so a batch is that many calls under the one SFCC budget. A record SFCC
+  refuses (no such product, an invalid document) is a refused row; a refusal that every record would
+  meet (the list unknown, the client not permitted to write records) is one `EndpointUnavailableError`,
+  so the stock flow opens one exception and pauses writes until it is resolved.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ from typing import Any
 
 from shared.connectors.sfcc.client import SfccClient
 from shared.connectors.sfcc.mapping import tracking_patch
-from shared.errors import PermanentError
+from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError
 from shared.models import ReasonCode
 from shared.models.shipment import Shipment
+from shared.models.stock import RejectedPush, StockPush
 from shared.ports import OrderChange
+
+RECORD_PATH = "s/-/dw/data/{version}/inventory_lists/{list}/product_inventory_records/{product}"
 
 
 def shipped_record(raw_order: Mapping[str, Any], attribute: str) -> tuple[list[str], dict[str, Decimal]]:
@@ -60,7 +70,57 @@ def ordered_units(raw_order: Mapping[str, Any]) -> dict[str, Decimal]:
 
 
 class SfccConnector(SfccClient):
-    """One SFCC site playing order source, export claim, shipment target and cancel source."""
+    """One SFCC site playing order source, export claim, shipment target, cancel source and stock target."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.push_batch_size: int = self.settings.inventory.push_batch_size
+
+    # -- StockTarget -----------------------------------------------------------------------------------
+    @property
+    def accepts_stock_writes(self) -> bool:
+        return self.settings.accepts_stock_writes()
+
+    def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
+        """Each figure as its record's allocation; the refused rows back, the rest applied (card §6)."""
+        if not self.accepts_stock_writes:
+            raise PermanentError(
+                ReasonCode.ENDPOINT_UNAVAILABLE,
+                "SFCC inventory records are read-only with Omnichannel Inventory (`inventory.omnichannel_inventory`)",
+            )
+        by_snapshot = self.settings.inventory.reset_date == "snapshot"
+        rejected: list[RejectedPush] = []
+        for push in pushes:
+            reset = (push.snapshot_at or self.clock.now()) if by_snapshot else None
+            path = RECORD_PATH.format(version=self.settings.ocapi_version, list=push.location, product=push.sku)
+            try:
+                self.write_allocation(push.location, push.sku, push.quantity, reset)
+            except AuthError as error:
+                if error.status != 403:
+                    raise
+                raise EndpointUnavailableError(
+                    target="SFCC",
+                    method="PATCH",
+                    path=path,
+                    config_field="the API client's OCAPI Data permissions (product_inventory_records PATCH, PUT) "
+                    "or platforms.<sfcc>.inventory.omnichannel_inventory",
+                    status=error.status,
+                ) from None
+            except NotFoundError as error:  # no record, and PUT refused to create one: SFCC has no such product [I]
+                rejected.append(
+                    RejectedPush(sku=push.sku, location=push.location, message=f"SFCC has no product: {error.detail}")
+                )
+            except PermanentError as error:
+                if error.reason == ReasonCode.ENDPOINT_UNAVAILABLE:
+                    raise EndpointUnavailableError(
+                        target="SFCC",
+                        method="PATCH",
+                        path=path,
+                        config_field="pipelines.stock.locations (an SFCC inventory list id)",
+                        status=error.status,
+                    ) from None
+                rejected.append(RejectedPush(sku=push.sku, location=push.location, message=error.detail))
+        return rejected
 
     # -- ExportClaim -----------------------------------------------------------------------------------
     def mark_exported(self, source_id: str) -> None:

@@ -76,6 +76,28 @@ class SfccPriceBook(_Settings):
     price_book_id: str = Field(min_length=1)
 
 
+class SfccInventory(_Settings):
+    """How sellable stock is written: OCAPI Data product inventory records, allocation only (card §6).
+
+    The paths and the record's fields are [V]; what is marked [I] here is inference the card flags, each
+    one a setting so a site that behaves otherwise is configured, not patched.
+    """
+
+    reset_date: Literal["snapshot", "omit"] = Field(
+        "snapshot",
+        description="[I] 'snapshot': send allocation.reset_date = when the master's read began, so SFCC's "
+        "turnover counts only orders placed after it; 'omit': send none and let SFCC reset at the write",
+    )
+    omnichannel_inventory: bool = Field(
+        False,
+        description="[V] Omnichannel Inventory is enabled: B2C inventory records are read-only, so no stock "
+        "writes are made (OCI's own availability API is not covered)",
+    )
+    push_batch_size: int = Field(
+        50, ge=1, le=500, description="records per stock push: OCAPI Data writes one record a call [V]"
+    )
+
+
 class SfccBudget(_Settings):
     """Calls per minute for this API client, and how long load shedding makes the caller wait.
 
@@ -108,6 +130,7 @@ class SfccSettings(PlatformSettings):
     page_size: int = Field(MAX_ORDERS_LIMIT, ge=1, le=MAX_ORDERS_LIMIT)
     tracking: SfccTrackingAttributes = SfccTrackingAttributes()
     inventory_list_id: str = Field(min_length=1)
+    inventory: SfccInventory = SfccInventory()
     price_books: tuple[SfccPriceBook, ...] = ()
     price_book_endpoint: str | None = Field(
         None,
@@ -131,6 +154,9 @@ class SfccSettings(PlatformSettings):
         if len(keys) != len(set(keys)):
             raise ValueError("price_books: one price book per (tier, currency)")
         return self
+
+    def accepts_stock_writes(self) -> bool:
+        return not self.inventory.omnichannel_inventory
 
     @property
     def tenant(self) -> str:
