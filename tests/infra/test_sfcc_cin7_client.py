@@ -33,7 +33,9 @@ def test_the_example_synthesizes_orders_cancellation_and_stock_with_only_cin7s_s
     # SFCC declares no inbound channel: the one route is Cin7's stock webhook
     assert [route.path for route in built_topology.routes] == ["/webhooks/cin7/stock"]
     # Every hop that reads Cin7 for stock stands aside for the order hops in the one Cin7 budget
-    assert {hops[name].priority for name in ("read_stock", "push_stock")} == {"background"}
+    assert {hops[name].priority for name in ("read_stock", "push_stock", "poll_products", "sync_product")} == {
+        "background"
+    }
     assert {hops[name].priority for name in ("poll_sales", "order_intake", "order_submit")} == {"orders"}
     built = app.build_app(CLIENT, context={"aws:cdk:bundling-stacks": []}, outdir=str(tmp_path))
     stack = built.node.find_child(f"hopline-{CLIENT}")

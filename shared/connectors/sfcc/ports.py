@@ -17,6 +17,13 @@ cancellations announced.
   refuses (no such product, an invalid document) is a refused row; a refusal that every record would
   meet (the list unknown, the client not permitted to write records) is one `EndpointUnavailableError`,
   so the stock flow opens one exception and pauses writes until it is resolved.
+- CatalogueTarget: Cin7 Core's products in the site's catalogue through the OCAPI Data product path the
+  settings name (`products.endpoint` [I]), each canonical field as its configured attribute. Which side
+  owns a field is the catalogue pipeline's `field_owners` (the pure `shared/flows/catalogue.py` decides);
+  this port writes only the fields it is given and never an attribute it has no mapping for (descriptions,
+  images, categories stay SFCC's). Controlled creation: a product is created offline (`online_flag` false)
+  when Cin7 has it and SFCC does not; merchandising publishes it, and it sells only once the stock flow,
+  which writes records only for SKUs Cin7 reports, gives it an allocation.
 """
 
 from __future__ import annotations
@@ -28,9 +35,10 @@ from decimal import Decimal
 from typing import Any
 
 from shared.connectors.sfcc.client import SfccClient
-from shared.connectors.sfcc.mapping import tracking_patch
+from shared.connectors.sfcc.mapping import product_document, product_fields_held, tracking_patch
 from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError
 from shared.models import ReasonCode
+from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush
 from shared.ports import OrderChange
@@ -75,6 +83,42 @@ class SfccConnector(SfccClient):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.push_batch_size: int = self.settings.inventory.push_batch_size
+
+    # -- CatalogueTarget ------------------------------------------------------------------------------
+    def _held(self, product_id: str, document: Mapping[str, Any]) -> WarehouseProduct:
+        fields = product_fields_held(document, self.settings.products.attributes)
+        return WarehouseProduct(item_id=str(document.get("id") or product_id), sku=product_id, fields=fields)
+
+    def find_product(self, sku: str) -> WarehouseProduct | None:
+        """The site's product with exactly this id (a Cin7 SKU is SFCC's product id), or None."""
+        if not sku.strip():
+            return None
+        document = self.get_product(sku)
+        return None if document is None else self._held(sku, document)
+
+    def create_product(self, product: Product) -> WarehouseProduct:
+        """Every mapped field once, offline unless configured otherwise; a product SFCC already holds is
+        left as it is and returned (creation never overwrites what merchandising made)."""
+        existing = self.find_product(product.sku)
+        if existing is not None:
+            return existing
+        products = self.settings.products
+        body = product_document(product, PRODUCT_FIELDS, products.attributes, products.localized)
+        if products.create_offline:
+            body["online_flag"] = False
+        document = self.put_product(product.sku, body)
+        return self._held(product.sku, document or body)
+
+    def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None:
+        """One PATCH with only `fields` (what Cin7 owns and changed); nothing else is sent, so an attribute
+        SFCC owns keeps its value. No mapped field, no call."""
+        unknown = [field for field in fields if field not in PRODUCT_FIELDS]
+        if unknown:
+            raise ValueError(f"not product fields: {unknown}")
+        products = self.settings.products
+        body = product_document(product, fields, products.attributes, products.localized)
+        if body:
+            self.patch_product(existing.sku, body)
 
     # -- StockTarget -----------------------------------------------------------------------------------
     @property

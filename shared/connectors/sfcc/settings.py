@@ -98,6 +98,58 @@ class SfccInventory(_Settings):
     )
 
 
+# Canonical product field -> the SFCC product attribute that holds it [I]: only name and upc are system
+# attributes of the OCAPI Product document; the rest are custom (c_) attributes a site defines.
+DEFAULT_PRODUCT_ATTRIBUTES = {
+    "name": "name",
+    "barcode": "upc",
+    "weight_kg": "c_weightKg",
+    "length_cm": "c_lengthCm",
+    "width_cm": "c_widthCm",
+    "height_cm": "c_heightCm",
+    "commodity_code": "c_hsCode",
+    "country_of_origin": "c_countryOfOrigin",
+    "customs_description": "c_customsDescription",
+}
+
+
+class SfccProducts(_Settings):
+    """Products Cin7 Core masters, written to the site's catalogue (OCAPI Data products [I]: the card lists
+    no product path, so the path is named here, and a 404/405 on it is one endpoint exception)."""
+
+    endpoint: str | None = Field(
+        None,
+        description="OCAPI Data path of one product with {product_id}, e.g. products/{product_id} [I]; unset: "
+        "SFCC takes no products",
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_PRODUCT_ATTRIBUTES),
+        description="canonical product field -> SFCC attribute; a field left out is never written",
+    )
+    localized: tuple[str, ...] = Field(("name",), description="attributes written as {'default': value} [I]")
+    create_offline: bool = Field(
+        True,
+        description="a product Cin7 has and SFCC lacks is created with online_flag false: merchandising "
+        "completes and publishes it; it sells only once the stock flow gives it an allocation",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        from shared.models.product import PRODUCT_FIELDS
+
+        unknown = sorted(set(value) - set(PRODUCT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown product fields {unknown}; known: {', '.join(PRODUCT_FIELDS)}")
+        bad = sorted(a for a in value.values() if a not in _SYSTEM_ATTRIBUTES and not a.startswith("c_"))
+        if bad:
+            raise ValueError(f"SFCC attributes {bad} are neither system attributes nor custom (c_) ones")
+        return value
+
+
+_SYSTEM_ATTRIBUTES = frozenset({"name", "upc", "ean", "manufacturer_sku", "manufacturer_name", "brand"})
+
+
 class SfccBudget(_Settings):
     """Calls per minute for this API client, and how long load shedding makes the caller wait.
 
@@ -131,6 +183,7 @@ class SfccSettings(PlatformSettings):
     tracking: SfccTrackingAttributes = SfccTrackingAttributes()
     inventory_list_id: str = Field(min_length=1)
     inventory: SfccInventory = SfccInventory()
+    products: SfccProducts = SfccProducts()
     price_books: tuple[SfccPriceBook, ...] = ()
     price_book_endpoint: str | None = Field(
         None,
