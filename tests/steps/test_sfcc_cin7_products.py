@@ -1,6 +1,7 @@
-"""Cin7 Core products into SFCC with field-level ownership, through the sync step (moto stores, the SFCC
-simulator over HTTP): a field SFCC owns is never overwritten by a sync, one Cin7 owns always follows Cin7, and
-a SKU is created in SFCC only from Cin7, offline, and sells only once the stock flow gives it an allocation.
+"""Cin7 Core products and prices into SFCC, through the sync step (moto stores, the SFCC simulator over HTTP):
+a field SFCC owns is never overwritten by a sync, one Cin7 owns always follows Cin7; a SKU is created in SFCC
+only from Cin7, offline, and sells only once the stock flow gives it an allocation; each Cin7 price tier goes
+to the price book configured for it and its currency, only when it changed.
 """
 
 from __future__ import annotations
@@ -103,7 +104,13 @@ def hopline(config: ClientConfig) -> Iterator[LocalHopline]:
 @pytest.fixture
 def shop(hopline: LocalHopline, config: ClientConfig) -> Iterator[Shop]:
     empty(hopline)
-    sim = SfccSimulator("hopline-orders", "s3cret", clock=hopline.clock, product_endpoint="products/{product_id}")
+    sim = SfccSimulator(
+        "hopline-orders",
+        "s3cret",
+        clock=hopline.clock,
+        product_endpoint="products/{product_id}",
+        price_book_endpoint=config.platforms["sfcc"].price_book_endpoint,  # type: ignore[attr-defined]
+    )
     sim.start()
     settings = config.platforms["sfcc"].model_copy(
         update={
@@ -206,3 +213,52 @@ def test_a_sku_new_in_cin7_is_created_offline_once_and_never_recreated_over_merc
 def test_a_deprecated_cin7_product_sfcc_lacks_is_never_created(shop: Shop) -> None:
     assert shop.sync(product("OLD-1", T0, active=False)) == SyncResult.UNCHANGED
     assert "OLD-1" not in shop.sim.product_documents
+
+
+def price_calls(shop: Shop) -> int:
+    return sum(
+        count for route, count in shop.sim.requests.items() if route.startswith("PUT ") and "price_books" in route
+    )
+
+
+def test_tier_prices_go_to_the_price_book_of_each_tier_and_currency_changes_only(shop: Shop) -> None:
+    # Given a product whose Cin7 tiers price it for the GBP, EUR and USD list books and the GBP sale book
+    tiers = {
+        "Tier 1": Decimal("45.00"),
+        "Tier 2": Decimal("52.9500"),
+        "Tier 3": Decimal("59"),
+        "Tier 4": Decimal("39.996"),
+    }
+    assert shop.sync(product("PRICED-1", T0, prices=tiers)) == SyncResult.CREATED
+    assert {key: (v["amount"], v["currency"]) for key, v in shop.sim.prices.items()} == {
+        ("gbp-list-prices", "PRICED-1"): (Decimal("45"), "GBP"),
+        ("eur-list-prices", "PRICED-1"): (Decimal("52.95"), "EUR"),
+        ("usd-list-prices", "PRICED-1"): (Decimal("59"), "USD"),
+        ("gbp-sale-prices", "PRICED-1"): (Decimal("40.00"), "GBP"),
+    }
+    assert price_calls(shop) == 4
+    # A later version with the same prices writes none; one tier changed writes that book alone
+    assert shop.sync(product("PRICED-1", T0 + timedelta(hours=1), prices=tiers, barcode="5012345678917")) == (
+        SyncResult.UPDATED
+    )
+    assert price_calls(shop) == 4
+    changed = {**tiers, "Tier 2": Decimal("49.00")}
+    shop.sync(product("PRICED-1", T0 + timedelta(hours=2), prices=changed, barcode="5012345678917"))
+    assert price_calls(shop) == 5
+    assert shop.sim.prices[("eur-list-prices", "PRICED-1")]["amount"] == Decimal("49")
+    assert shop.sim.prices[("gbp-list-prices", "PRICED-1")]["amount"] == Decimal("45")
+
+
+def test_a_refused_price_is_its_own_exception_and_a_replay_sends_it(shop: Shop) -> None:
+    endpoint = shop.sim.price_book_endpoint
+    shop.sim.price_book_endpoint = None  # the path answers 404: the site does not serve it
+    assert shop.sync(product("PRICED-2", T0, prices={"Tier 1": Decimal("10")})) == SyncResult.CREATED
+    assert "PRICED-2" in shop.sim.product_documents  # the product is not held back
+    [exception] = shop.rt.exceptions.for_record("sku#PRICED-2", flow="price_sync")
+    assert exception.reasons == ("endpoint_unavailable",) and "price_book_endpoint" in exception.detail
+    # Fixed at the site, the replay (the same version) sends the price that did not go
+    shop.sim.price_book_endpoint = endpoint
+    assert shop.sync(product("PRICED-2", T0, prices={"Tier 1": Decimal("10")})) == SyncResult.UNCHANGED
+    assert shop.sim.prices[("gbp-list-prices", "PRICED-2")]["amount"] == Decimal("10")
+    [resolved] = shop.rt.exceptions.for_record("sku#PRICED-2", flow="price_sync")
+    assert resolved.status.value == "resolved"

@@ -38,7 +38,7 @@ from shared.connectors.sfcc.client import SfccClient
 from shared.connectors.sfcc.mapping import product_document, product_fields_held, tracking_patch
 from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError
 from shared.models import ReasonCode
-from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
+from shared.models.product import PRODUCT_FIELDS, PriceList, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush
 from shared.ports import OrderChange
@@ -119,6 +119,20 @@ class SfccConnector(SfccClient):
         body = product_document(product, fields, products.attributes, products.localized)
         if body:
             self.patch_product(existing.sku, body)
+
+    # -- PriceTarget -----------------------------------------------------------------------------------
+    def price_lists(self) -> list[PriceList]:
+        """The configured price books: one per (Cin7 price tier, currency). Without `price_book_endpoint` there
+        are none: prices are not written (the settings' documented meaning of leaving it unset)."""
+        if self.settings.price_book_endpoint is None:
+            return []
+        return [
+            PriceList(tier=book.tier, currency=book.currency, list_id=book.price_book_id)
+            for book in self.settings.price_books
+        ]
+
+    def write_price(self, sku: str, price_list: PriceList, amount: Decimal) -> None:
+        self.set_price(sku, price_list.tier, price_list.currency, amount)
 
     # -- StockTarget -----------------------------------------------------------------------------------
     @property
