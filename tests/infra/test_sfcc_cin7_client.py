@@ -51,6 +51,10 @@ def test_the_example_synthesizes_orders_cancellation_and_stock_with_only_cin7s_s
     variables = push["Environment"]["Variables"]
     assert variables["SECRET_STOCK_TARGET_CREDENTIALS_SECRET"] == "hopline/example-sfcc-cin7/sfcc"
     assert variables["SECRET_STOCK_MASTER_CREDENTIALS_SECRET"] == "hopline/example-sfcc-cin7/cin7-core"
+    # The same Cin7 application as the order hops: one 60-a-minute bucket, keyed by its account
+    submit = next(f for f in functions if f["Handler"] == "functions.order_submit.handler.lambda_handler")
+    cin7_key = submit["Environment"]["Variables"]["SECRET_ORDER_TARGET_CREDENTIALS_SECRET"]
+    assert cin7_key == variables["SECRET_STOCK_MASTER_CREDENTIALS_SECRET"]
     schedules = {
         r["Properties"].get("ScheduleExpression") for r in resources.values() if r["Type"] == "AWS::Events::Rule"
     }

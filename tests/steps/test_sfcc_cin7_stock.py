@@ -267,3 +267,42 @@ def test_an_unknown_inventory_list_is_one_exception_and_writes_pause(example: Cl
         assert stock.sfcc.requests == calls
         assert stock.rt.stock_levels.get("sfcc", SKU, "inventory_x") is None
         assert len(stock.open_exceptions()) == 1
+
+
+def cin7_reads(stock: Stock) -> int:
+    return sum(n for route, n in stock.cin7.requests.items() if "productavailability" in route)
+
+
+def sfcc_writes(stock: Stock) -> int:
+    return sum(n for route, n in stock.sfcc.requests.items() if "product_inventory_records" in route)
+
+
+def test_what_a_catalogue_of_250_skus_costs_in_calls(example: ClientConfig) -> None:
+    for stock in running(example):
+        skus = [f"SKU-{n:03d}" for n in range(250)]
+        for sku in skus:
+            stock.sfcc.add_product(sku)
+            stock.cin7.add_product(sku, sku)
+            stock.cin7.set_stock(sku, WAREHOUSE, 40, two_bins=False)
+        # The first full read: one Cin7 page (1,000 rows), then every record created (PATCH 404, PUT)
+        stock.scheduled_read()
+        stock.push()
+        assert cin7_reads(stock) == 1
+        assert sfcc_writes(stock) == 2 * 251  # 250 new SKUs and the fixture's SKU
+        # Nothing changed: one Cin7 page, no SFCC call
+        stock.scheduled_read()
+        stock.push()
+        assert (cin7_reads(stock), sfcc_writes(stock)) == (2, 2 * 251)
+        # Ten SKUs sell down: one Cin7 page still, one PATCH per changed SKU
+        for sku in skus[:10]:
+            stock.cin7.adjust_stock(sku, WAREHOUSE, -5)
+        stock.scheduled_read()
+        stock.push()
+        assert (cin7_reads(stock), sfcc_writes(stock)) == (3, 2 * 251 + 10)
+        # One SKU's webhook: re-read by whichever costs fewer calls (a Sku= read here), one PATCH
+        stock.cin7.adjust_stock(skus[20], WAREHOUSE, -3)
+        header = stock.local.config.platforms["cin7"].webhook_header  # type: ignore[attr-defined]
+        body = json.dumps(stock.cin7.stock_webhook_payload([skus[20]]), default=str)
+        stock.local.call_api("POST", "/webhooks/cin7/stock", headers={header: "hook-secret"}, body=body)
+        stock.push()
+        assert (cin7_reads(stock), sfcc_writes(stock)) == (4, 2 * 251 + 11)
