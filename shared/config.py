@@ -198,6 +198,17 @@ class CataloguePipeline(Pipeline):
 
     _schedule = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _owners_by_instance(cls, data: Any) -> Any:
+        """An owner may be named by platform instance (`cin7`, `sfcc`): the pipeline's `from` is the source,
+        its `to` the target ('warehouse', as the flow calls the side it writes to; 'target' says the same)."""
+        if not isinstance(data, dict) or not isinstance(data.get("field_owners"), dict):
+            return data
+        sides = {data.get("from", data.get("from_")): "source", data.get("to"): "warehouse", "target": "warehouse"}
+        owners = {field: sides.get(owner, owner) for field, owner in data["field_owners"].items()}
+        return {**data, "field_owners": owners}
+
     @field_validator("field_owners")
     @classmethod
     def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:

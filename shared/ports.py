@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from shared.models import Order, WarehouseOrderRef
 from shared.models.feed import Rejected
 from shared.models.order import Model
-from shared.models.product import Product, WarehouseProduct
+from shared.models.product import PriceList, Product, WarehouseProduct
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.models.warehouse import WarehouseStatusRead
@@ -111,6 +112,16 @@ class CatalogueTarget(Protocol):
     def create_product(self, product: Product) -> WarehouseProduct: ...
 
     def update_product(self, existing: WarehouseProduct, product: Product, fields: tuple[str, ...]) -> None: ...
+
+
+@runtime_checkable
+class PriceTarget(Protocol):
+    """A catalogue target that also takes prices: one single-currency list per (master price tier, currency),
+    as its settings configure them (SFCC's price books). The product sync writes what changed."""
+
+    def price_lists(self) -> Sequence[PriceList]: ...
+
+    def write_price(self, sku: str, price_list: PriceList, amount: Decimal) -> None: ...
 
 
 class StockSource(Protocol):

@@ -181,13 +181,15 @@ def test_the_simulators_serve_exactly_the_documented_rows_and_an_inferred_one_on
     cin7 = Cin7CoreSalesSimulator("a", "k", clock=clock)  # with sale creation (Cin7 Core as order target)
     assert routes_matching_no_row(cin7, "/ExternalApi/v2/") == []
     assert served(cin7, "/ExternalApi/v2/") == {(row.method, row.path) for row in endpoints("cin7_core")}
-    # SFCC: every [V] row by default, the inferred price write only once the settings' endpoint is served
+    # SFCC: every [V] row by default, the inferred price and product paths only once the settings name them
     documented = {(row.method, row.path) for row in endpoints("sfcc")}
     inferred = {(row.method, row.path) for row in endpoints("sfcc") if row.mark == "[I]"}
     sfcc = SfccSimulator("id", "secret", clock=clock)
     assert routes_matching_no_row(sfcc, "/") == []
     assert served(sfcc, "/") == documented - inferred
     sfcc.price_book_endpoint = "price_books/{price_book_id}/price_tables/{product_id}"
+    sfcc.product_endpoint = "products/{product_id}"
     assert served(sfcc, "/") == documented
     sfcc.price_book_endpoint = None
+    sfcc.product_endpoint = None
     assert served(sfcc, "/") == documented - inferred

@@ -14,8 +14,12 @@ tests/contracts/sfcc/ (orders-oas-1.5.2):
   instance does.
 - OCAPI Data product inventory records (card §6: paths and fields [V]): PUT creates or replaces, PATCH
   updates (404 when there is none), GET reads. `ats` = allocation - turnover, where turnover counts the
-  units of the simulated orders placed at or after the allocation's `reset_date` [I].
+  units of the simulated orders placed at or after the allocation's `reset_date` [I]. With a catalogue
+  (`products`, or `add_product`), a record for a product the site does not hold is refused 404
+  `ProductNotFoundException` [I]; without one every product id is taken (the card does not say).
 - Price books [I]: served only behind `price_book_endpoint`, the switch the client's settings name.
+- Products [I]: GET / PUT (create or replace) / PATCH one product document, served only behind
+  `product_endpoint` (the client's `products.endpoint`); an unknown id is 404 `ProductNotFoundException`.
 """
 
 from __future__ import annotations
@@ -169,6 +173,8 @@ class SfccSimulator(Simulator):
         inventory_list_ids: tuple[str, ...] = ("inventory_m",),
         token_lifetime_seconds: int = 1799,
         price_book_endpoint: str | None = None,
+        products: set[str] | None = None,
+        product_endpoint: str | None = None,
         clock: Clock | None = None,
         faults: FaultPlan | None = None,
     ):
@@ -182,6 +188,8 @@ class SfccSimulator(Simulator):
         self.tokens_issued = 0
         self.orders: dict[str, dict[str, Any]] = {}
         self.inventory: dict[tuple[str, str], dict[str, Any]] = {}
+        self.products: set[str] | None = None if products is None else set(products)
+        self.record_writes: list[tuple[str, str, str]] = []  # (method, list, product) of every record write
         self.prices: dict[tuple[str, str], dict[str, Any]] = {}
         self.load: int | None = None
         self.shedding = False
@@ -203,6 +211,27 @@ class SfccSimulator(Simulator):
         self.route("PATCH", record, self._patch_record, writes=True)
         self._price_book_endpoint: str | None = None
         self.price_book_endpoint = price_book_endpoint
+        self.product_documents: dict[str, dict[str, Any]] = {}
+        self.product_writes: list[tuple[str, str, dict[str, Any]]] = []  # (method, id, body) of every write
+        self._product_endpoint: str | None = None
+        self.product_endpoint = product_endpoint
+
+    @property
+    def product_endpoint(self) -> str | None:
+        """The inferred product path this instance serves (with {product_id}), or None: the switch."""
+        return self._product_endpoint
+
+    @product_endpoint.setter
+    def product_endpoint(self, endpoint: str | None) -> None:
+        handlers = (self._get_product, self._put_product, self._patch_product)
+        with self.lock:
+            self.routes = [route for route in self.routes if route[2] not in handlers]
+            self._product_endpoint = endpoint.strip("/") if endpoint else None
+            if self._product_endpoint is not None:
+                pattern = re.escape(self._product_endpoint).replace(re.escape("{product_id}"), "(?P<product_id>[^/]+)")
+                self.route("GET", f"{DATA}/{pattern}", self._get_product)
+                self.route("PUT", f"{DATA}/{pattern}", self._put_product, writes=True)
+                self.route("PATCH", f"{DATA}/{pattern}", self._patch_product, writes=True)
 
     @property
     def price_book_endpoint(self) -> str | None:
@@ -231,6 +260,11 @@ class SfccSimulator(Simulator):
             stored[name] = value if STAMP.fullmatch(value) else format_sfcc_datetime(_parse(value))
         with self.lock:
             self.orders[stored["orderNo"]] = stored
+
+    def add_product(self, product_id: str) -> None:
+        """Put a product in the site's catalogue (from then on, records of unknown products are refused)."""
+        with self.lock:
+            self.products = (self.products or set()) | {product_id}
 
     def revoke_tokens(self) -> None:
         """Every token issued so far answers 401 from now on (a rotated client secret, a revoked session)."""
@@ -549,6 +583,9 @@ class SfccSimulator(Simulator):
         body, invalid = self._validate_record(request, key)
         if invalid or body is None:
             return invalid or fault(500, "InternalServerError", "no body")
+        if self.products is not None and key[1] not in self.products:
+            return fault(404, "ProductNotFoundException", f"No product with ID '{key[1]}'.")
+        self.record_writes.append(("PUT", *key))
         created = key not in self.inventory
         self._store_record(key, body, replace=True)
         return Response(201 if created else 200, self.inventory_document(*key))
@@ -562,8 +599,47 @@ class SfccSimulator(Simulator):
         body, invalid = self._validate_record(request, key)
         if invalid or body is None:
             return invalid or fault(500, "InternalServerError", "no body")
+        self.record_writes.append(("PATCH", *key))
         self._store_record(key, body, replace=False)
         return Response(200, self.inventory_document(*key))
+
+    # -- products [I] --------------------------------------------------------------------------
+    def _product_document(self, product_id: str) -> Response:
+        return Response(200, {"_v": "23.2", "_type": "product", "id": product_id, **self.product_documents[product_id]})
+
+    def _get_product(self, request: Request, match: re.Match[str]) -> Response:
+        product_id = match.group("product_id")
+        if product_id not in self.product_documents:
+            return fault(404, "ProductNotFoundException", f"No product with ID '{product_id}'.")
+        return self._product_document(product_id)
+
+    def _product_body(self, request: Request) -> dict[str, Any] | None:
+        body = request.body
+        if not isinstance(body, dict):
+            return None
+        return {name: value for name, value in body.items() if not name.startswith("_")}
+
+    def _put_product(self, request: Request, match: re.Match[str]) -> Response:
+        product_id, body = match.group("product_id"), self._product_body(request)
+        if body is None:
+            return fault(400, "MalformedDocumentException", "The request body is not a JSON document.")
+        self.product_writes.append(("PUT", product_id, dict(body)))
+        created = product_id not in self.product_documents
+        self.product_documents[product_id] = body
+        if self.products is not None:
+            self.products.add(product_id)
+        response = self._product_document(product_id)
+        return Response(201 if created else 200, response.body)
+
+    def _patch_product(self, request: Request, match: re.Match[str]) -> Response:
+        product_id, body = match.group("product_id"), self._product_body(request)
+        if product_id not in self.product_documents:
+            return fault(404, "ProductNotFoundException", f"No product with ID '{product_id}'.")
+        if body is None:
+            return fault(400, "MalformedDocumentException", "The request body is not a JSON document.")
+        self.product_writes.append(("PATCH", product_id, dict(body)))
+        self.product_documents[product_id].update(body)
+        return self._product_document(product_id)
 
     # -- price books [I] -----------------------------------------------------------------------
     def _put_price(self, request: Request, match: re.Match[str]) -> Response:

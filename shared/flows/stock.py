@@ -200,6 +200,30 @@ def drift(
     return items
 
 
+@dataclass(frozen=True)
+class AcceptedOrder:
+    """An order accepted here (a storefront's), as far as the stock master's figures are concerned."""
+
+    ordered: Mapping[str, Decimal]
+    reached_master_at: datetime | None  # when the master took (allocated) it; None while it is on its way
+
+
+def in_flight_at(orders: Iterable[AcceptedOrder], snapshot_at: datetime | None) -> dict[str, Decimal]:
+    """Units a master figure read from `snapshot_at` does not net off yet, per SKU.
+
+    An order still on its way counts; so does one that reached the master after the read began, because
+    the figure predates it (the push may go out minutes after the read). One that reached the master
+    before counts no more: the figure already holds it back. Without a snapshot time only the orders
+    still on their way count.
+    """
+    open_orders = (
+        order.ordered
+        for order in orders
+        if order.reached_master_at is None or (snapshot_at is not None and order.reached_master_at > snapshot_at)
+    )
+    return demand_by_sku(open_orders)
+
+
 def demand_by_sku(orders: Iterable[Mapping[str, Decimal]]) -> dict[str, Decimal]:
     """Sum ordered quantities per SKU over a set of orders' lines."""
     total: dict[str, Decimal] = defaultdict(Decimal)

@@ -27,6 +27,9 @@ class Product(Model):
     customs_description: str = ""
     active: bool = True
     updated_at: datetime
+    prices: dict[str, Decimal] = Field(
+        default_factory=dict, description="price tier name -> unit price, in the currency that tier is kept in"
+    )
 
 
 class WarehouseProduct(Model):
@@ -35,6 +38,14 @@ class WarehouseProduct(Model):
     item_id: str
     sku: str
     fields: dict[str, str] = Field(default_factory=dict, description="canonical field name -> value as held")
+
+
+class PriceList(Model):
+    """Where one price tier of the master goes at a target that keeps single-currency lists (SFCC price books)."""
+
+    tier: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    list_id: str
 
 
 # Canonical field names a client config may assign to an owner (source or warehouse).

@@ -56,6 +56,8 @@ class ReasonCode(StrEnum):
     # Stock sync
     STOCK_DRIFT = "stock_drift"  # master and target disagree by more than the configured threshold
     STOCK_PUSH_REJECTED = "stock_push_rejected"  # the target refused a stock figure (e.g. unknown SKU)
+    # Prices
+    PRICE_REJECTED = "price_rejected"  # the catalogue target refused a price for its price list
     # Monitors
     ORDER_STALLED = "order_stalled"  # an order stayed at one stage longer than its SLA
     ORDER_MISMATCH = "order_mismatch"  # source and warehouse disagree about an order's state
@@ -97,6 +99,7 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.ENDPOINT_UNAVAILABLE: Team.OPERATIONS,
     ReasonCode.STOCK_DRIFT: Team.OPERATIONS,
     ReasonCode.STOCK_PUSH_REJECTED: Team.ECOMMERCE,
+    ReasonCode.PRICE_REJECTED: Team.ECOMMERCE,
     ReasonCode.ORDER_STALLED: Team.OPERATIONS,
     ReasonCode.ORDER_MISMATCH: Team.OPERATIONS,
 }

@@ -41,6 +41,11 @@ class StockPush(Model):
     sku: str
     location: str = Field(description="the target's location key (e.g. a Scend WarehouseId)")
     quantity: int = Field(ge=0)
+    snapshot_at: datetime | None = Field(
+        None,
+        description="when the master read this figure began: a target that counts its own orders since a "
+        "moment (SFCC's allocation reset_date) counts from here, so none is deducted twice or not at all",
+    )
 
 
 class RejectedPush(Model):

@@ -16,16 +16,20 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
 from shared.flows.catalogue import SyncAction, already_synced, decide_sync
+from shared.flows.prices import plan_prices
 from shared.models import ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, ProductMessage
+from shared.models.product import Product
+from shared.ports import PriceTarget
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
 from shared.stores.exceptions import PayloadReplay
-from shared.stores.sku_map import SkuStatus
+from shared.stores.sku_map import SkuRecord, SkuStatus
 
 logger = Logger(child=True)
 
 FLOW = "product_sync"
+PRICE_FLOW = "price_sync"
 
 
 class SyncResult(StrEnum):
@@ -63,6 +67,7 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     now = rt.clock.now()
     known = rt.sku_map.get(product.sku)
     if known is not None and known.status == SkuStatus.LIVE and already_synced(product, known.synced_version):
+        sync_prices(rt, product, known)  # no call unless a price failed to go out before (a replay)
         return SyncResult.UNCHANGED
     existing = rt.catalogue_target.find_product(product.sku)
     decision = decide_sync(product, existing, rt.config.catalogue.field_owners)
@@ -81,6 +86,7 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
         return SyncResult.UNCHANGED
     rt.sku_map.record(product.sku, SkuStatus.LIVE, now=now, item_id=existing.item_id, version=product.updated_at)
     rt.exceptions.resolve(FLOW, f"sku#{product.sku}", by=FLOW, now=now)
+    sync_prices(rt, product, known)
     released = release_waiting_orders(rt, product.sku)
     logger.info(
         "product at warehouse",
@@ -94,6 +100,56 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     return {SyncAction.CREATE: SyncResult.CREATED, SyncAction.UPDATE: SyncResult.UPDATED}.get(
         decision.action, SyncResult.UNCHANGED
     )
+
+
+def sync_prices(rt: Runtime, product: Product, known: SkuRecord | None) -> int:
+    """The product's tier prices into the target's price lists (SFCC price books), changes only.
+
+    After the product itself, so a price never goes to a product the target lacks. What was written is kept
+    in the SKU map, so an unchanged price costs no call; a refused price is an exception of its own
+    (`price_rejected`, or `endpoint_unavailable` for a price path the target does not serve) and never holds
+    the product back. Returns the prices written.
+    """
+    target = rt.catalogue_target
+    if not isinstance(target, PriceTarget) or not product.active:
+        return 0
+    lists = target.price_lists()
+    if not lists:
+        return 0
+    now = rt.clock.now()
+    last = dict(known.prices) if known is not None else {}
+    plan = plan_prices(product.prices, lists, last)
+    refusals: list[tuple[ReasonCode, str]] = [(ReasonCode.PRICE_REJECTED, problem) for problem in plan.problems]
+    written = 0
+    for write in plan.writes:
+        try:
+            target.write_price(product.sku, write.price_list, write.amount)
+        except PermanentError as error:
+            refusals.append((error.reason, f"{write.price_list.list_id}: {error.detail}"))
+            continue
+        last[write.price_list.list_id] = write.amount
+        written += 1
+    if written:
+        rt.sku_map.record_prices(product.sku, last, now=now)
+    business_key = f"sku#{product.sku}"
+    if refusals:
+        reasons = sorted({reason for reason, _ in refusals})
+        rt.exceptions.quarantine(
+            flow=PRICE_FLOW,
+            business_key=business_key,
+            reasons=reasons,
+            team=owner_of(reasons[0]),
+            detail="; ".join(detail for _, detail in refusals),
+            now=now,
+            replay_queue="product-sync",
+            replay_message=ProductMessage(client=rt.config.client, trigger="replay", product=product).model_dump(
+                mode="json"
+            ),
+        )
+    else:
+        rt.exceptions.resolve(PRICE_FLOW, business_key, by=PRICE_FLOW, now=now)
+    rt.tally.update({"prices_written": written, "prices_unchanged": plan.unchanged, "prices_refused": len(refusals)})
+    return written
 
 
 def release_waiting_orders(rt: Runtime, sku: str) -> int:

@@ -17,14 +17,24 @@ from aws_lambda_powertools import Logger
 
 from shared.connectors.spec import Role
 from shared.errors import EndpointUnavailableError
-from shared.flows.stock import AtsFigure, Delta, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
+from shared.flows.stock import (
+    AcceptedOrder,
+    AtsFigure,
+    Delta,
+    DeltaAction,
+    available_to_sell,
+    decide_delta,
+    demand_by_sku,
+    drift,
+    in_flight_at,
+)
 from shared.models import ReasonCode, owner_of
 from shared.models.feed import Rejected, split
 from shared.models.stock import StockPush, StockRow, StockSyncMessage
 from shared.ports import StockSource
 from shared.runtime import Runtime
 from shared.steps.polling import quarantine_unreadable
-from shared.stores.ledger import LedgerEntry, Stage
+from shared.stores.ledger import AT_WAREHOUSE, LedgerEntry, Stage
 
 logger = Logger(child=True)
 
@@ -37,6 +47,8 @@ NO_STOCK_WRITES = (
 )
 # Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
 AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
+# Orders a storefront accepted that the stock master has not taken yet (received: intake is deciding on it).
+ON_THE_WAY = AWAITING_WAREHOUSE | {Stage.RECEIVED}
 
 
 @dataclass
@@ -141,13 +153,13 @@ def enqueue_skus(rt: Runtime, skus: list[str], *, trigger: str) -> int:
     return len(messages)
 
 
-def in_flight_demand(rt: Runtime, skus: list[str]) -> dict[str, Decimal]:
-    """Orders accepted here that the stock master has not committed yet, per SKU.
+def in_flight_demand(rt: Runtime, skus: list[str], snapshot_at: datetime | None = None) -> dict[str, Decimal]:
+    """Orders accepted here that the stock master's figure read from `snapshot_at` does not net off, per SKU.
 
-    When the order source is the stock master (Cin7 Core here), the master allocates an order before
-    it can reach us, so its Available already nets it off and there is nothing in flight. A storefront
-    source (orders accepted before the master sees them) records its lines in the ledger; they count
-    here until the master's figures show them.
+    When the order source is the stock master (Cin7 Core selling for itself), the master allocates an
+    order before it can reach us, so its Available already nets it off and there is nothing in flight. A
+    storefront source (SFCC: orders accepted before the master sees them) records its lines in the
+    ledger; they count until the master holds them, and for a figure read before that, still then.
     """
     config = rt.config
     if not config.plays(Role.ORDER_SOURCE) or config.platform_for(Role.ORDER_SOURCE) == config.platform_for(
@@ -155,8 +167,29 @@ def in_flight_demand(rt: Runtime, skus: list[str]) -> dict[str, Decimal]:
     ):
         return {}
     wanted = set(skus)
-    open_orders = [entry.ordered for entry in _awaiting_warehouse(rt)]
-    return {sku: qty for sku, qty in demand_by_sku(open_orders).items() if sku in wanted}
+    accepted = [order for entry in _placed(rt, snapshot_at) if (order := _accepted(entry)) is not None]
+    return {sku: qty for sku, qty in in_flight_at(accepted, snapshot_at).items() if sku in wanted}
+
+
+def _accepted(entry: LedgerEntry) -> AcceptedOrder | None:
+    if entry.stage in ON_THE_WAY:
+        return AcceptedOrder(entry.ordered, None)
+    submitted = entry.timestamps.get(Stage.SUBMITTED.value)
+    if entry.stage in AT_WAREHOUSE and submitted:
+        return AcceptedOrder(entry.ordered, datetime.fromisoformat(submitted))
+    return None  # not placed, skipped, cancelled: it takes nothing from stock
+
+
+def _placed(rt: Runtime, snapshot_at: datetime | None) -> list[LedgerEntry]:
+    """Orders on their way to the master, and those it took after `snapshot_at` (any that entered their
+    stage since then: an order submitted later entered its stage later still), from the by-stage index,
+    so a stock run never scans the ledger."""
+    entries = [entry for stage in sorted(ON_THE_WAY) for entry in rt.ledger.entries_at(stage)]
+    if snapshot_at is not None:
+        entries += [
+            entry for stage in sorted(AT_WAREHOUSE) for entry in rt.ledger.entries_at(stage, entered_from=snapshot_at)
+        ]
+    return entries
 
 
 def _awaiting_warehouse(rt: Runtime) -> list[LedgerEntry]:
@@ -200,7 +233,7 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     caps = rt.stock_levels.caps(target.name, message.skus)
     figures = {
         (f.sku, f.location): f
-        for f in available_to_sell(rows, settings, in_flight=in_flight_demand(rt, message.skus), caps=caps)
+        for f in available_to_sell(rows, settings, in_flight=in_flight_demand(rt, message.skus, observed_at), caps=caps)
     }
     for key in states:
         if key not in figures:  # the master no longer reports it at a mapped location: nothing to sell
@@ -244,7 +277,10 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         batch = to_push[start : start + batch_size]
         try:
             rejected = target.push_stock(
-                [StockPush(sku=f.sku, location=f.location, quantity=d.quantity) for f, d in batch]
+                [
+                    StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=observed_at)
+                    for f, d in batch
+                ]
             )
         except EndpointUnavailableError as error:
             outcome.target_calls += 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -25,6 +26,7 @@ class SkuRecord(Model):
     reason: str | None = None
     waiting_orders: frozenset[str] = frozenset()
     pending_since: datetime | None = None
+    prices: dict[str, Decimal] = {}  # price list id -> the amount last written there
 
 
 class SkuMapStore:
@@ -91,6 +93,20 @@ class SkuMapStore:
             ExpressionAttributeValues=values,
         )
 
+    def record_prices(self, sku: str, prices: dict[str, Decimal], *, now: datetime) -> None:
+        """Remember the prices the target now holds (list id -> amount), so an unchanged price costs no call
+        next time. The product sync is the only writer (one consumer), so the whole map is set."""
+        self.table.update_item(
+            Key=self._key(sku),
+            UpdateExpression="SET client_id = :client, sku = :sku, prices = :prices, prices_at = :now",
+            ExpressionAttributeValues={
+                ":client": self.client,
+                ":sku": sku,
+                ":prices": dict(prices),
+                ":now": now.isoformat(),
+            },
+        )
+
     def get(self, sku: str) -> SkuRecord | None:
         item = self.table.get_item(Key=self._key(sku), ConsistentRead=True).get("Item")
         return _record(item) if item else None
@@ -148,4 +164,5 @@ def _record(item: dict[str, Any]) -> SkuRecord:
         reason=item.get("reason"),
         waiting_orders=frozenset(item.get("waiting_orders", set())),
         pending_since=datetime.fromisoformat(item["pending_since"]) if item.get("pending_since") else None,
+        prices={str(key): Decimal(str(value)) for key, value in (item.get("prices") or {}).items()},
     )

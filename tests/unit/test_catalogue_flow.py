@@ -105,3 +105,30 @@ def test_deprecated_product_is_never_created_but_an_existing_one_still_updates(e
     owners = example_config.catalogue.field_owners
     assert decide_sync(product(active=False), None, owners).action == SyncAction.UNCHANGED
     assert decide_sync(product(active=False, name="Old hoodie"), held(), owners).action == SyncAction.UPDATE
+
+
+@pytest.mark.parametrize("field", PRODUCT_FIELDS)
+def test_an_update_carries_a_field_only_when_its_owner_is_the_source(field: str) -> None:
+    """Per field, both ways: owned by the source it is sent when it differs; owned by the target never."""
+    held = {name: "held elsewhere" for name in PRODUCT_FIELDS} | {
+        name: "1" for name in ("weight_kg", "length_cm", "width_cm", "height_cm")
+    }
+    changed = {"weight_kg": Decimal(2), "length_cm": Decimal(2), "width_cm": Decimal(2), "height_cm": Decimal(2)}
+    item = Product(
+        source="cin7_core",
+        source_id="p-1",
+        sku="TEE-1",
+        name="from the source",
+        barcode="5012345678900",
+        commodity_code="620343",
+        country_of_origin="MA",
+        customs_description="from the source",
+        updated_at=datetime(2026, 11, 23, tzinfo=UTC),
+        **changed,
+    )
+    existing = WarehouseProduct(item_id="9", sku="TEE-1", fields=held)
+    for owner, expected in (("source", (field,)), ("warehouse", ())):
+        owners = {name: ("warehouse" if name != field else owner) for name in PRODUCT_FIELDS}
+        decision = decide_sync(item, existing, owners)
+        assert decision.fields == expected
+        assert decision.action == (SyncAction.UPDATE if expected else SyncAction.UNCHANGED)

@@ -167,3 +167,10 @@ def test_refusal_reason_looks_at_the_message_not_the_sku_text(message: str, sku:
 def test_already_exists_is_recognised() -> None:
     assert is_product_exists_message("Product with SKU 'X' already exists")
     assert not is_product_exists_message("Invalid SKU 'X Y'")
+
+
+def test_cin7_tier_prices_come_through_by_tier_and_an_unfilled_tier_has_none() -> None:
+    _, rows = parse_product_page(page())
+    row = {**rows[0], "PriceTier1": 45.0, "PriceTier2": "52.9500", "PriceTier3": 0, "PriceTier4": None}
+    assert to_product(row).prices == {"Tier 1": Decimal("45.0"), "Tier 2": Decimal("52.9500")}
+    assert to_product(rows[0]).prices == {}

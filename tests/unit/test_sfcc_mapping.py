@@ -198,6 +198,8 @@ def test_settings_derive_hosts_scope_and_price_books() -> None:
                 {"tier": "r", "currency": "GBP", "price_book_id": "b"},
             ]
         },
+        {"products": {"attributes": {"name": "title"}}},  # neither a system nor a custom attribute
+        {"products": {"attributes": {"colour": "c_colour"}}},  # not a product field
     ],
 )
 def test_settings_refuse_what_sfcc_would(overrides: dict[str, Any]) -> None:

@@ -11,12 +11,14 @@ from hypothesis import strategies as st
 
 from shared.config import StockBuffer, StockPipeline
 from shared.flows.stock import (
+    AcceptedOrder,
     DeltaAction,
     PushedState,
     available_to_sell,
     decide_delta,
     demand_by_sku,
     drift,
+    in_flight_at,
     sellable,
 )
 from shared.models.stock import StockRow
@@ -177,3 +179,16 @@ def test_drift_below_threshold_is_reported_not_flagged() -> None:
 
 def test_demand_by_sku_sums_lines() -> None:
     assert demand_by_sku([{"A": Decimal(1)}, {"A": Decimal(2), "B": Decimal(1)}]) == {"A": 3, "B": 1}
+
+
+def test_in_flight_at_a_snapshot_counts_orders_the_figure_predates() -> None:
+    snapshot = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    orders = [
+        AcceptedOrder({"A": Decimal(2)}, None),  # on its way
+        AcceptedOrder({"A": Decimal(3)}, snapshot + timedelta(seconds=5)),  # reached the master after the read
+        AcceptedOrder({"A": Decimal(7)}, snapshot - timedelta(seconds=5)),  # in the figure already
+        AcceptedOrder({"B": Decimal(1)}, snapshot),  # reached it as the read began: in the figure
+    ]
+    assert in_flight_at(orders, snapshot) == {"A": Decimal(5)}
+    # Without a snapshot time only the orders still on their way count
+    assert in_flight_at(orders, None) == {"A": Decimal(2)}

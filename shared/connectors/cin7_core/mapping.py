@@ -816,6 +816,30 @@ class WireProduct(Wire):
     CountryOfOrigin: Annotated[str, BeforeValidator(_text)] = ""
     ShortDescription: Annotated[str, BeforeValidator(_text)] = ""
     LastModifiedOn: Any = None
+    # Prices per tier column, PriceTier1..PriceTier10, in the tier's own currency [I]: the card lists no
+    # price fields; the reference's Product model carries them. Read as "Tier 1".."Tier 10".
+    PriceTier1: Any = None
+    PriceTier2: Any = None
+    PriceTier3: Any = None
+    PriceTier4: Any = None
+    PriceTier5: Any = None
+    PriceTier6: Any = None
+    PriceTier7: Any = None
+    PriceTier8: Any = None
+    PriceTier9: Any = None
+    PriceTier10: Any = None
+
+    def tier_prices(self) -> dict[str, Decimal]:
+        """Tier name -> price; a tier at 0 (Cin7's value for a tier never filled) has no price [I]."""
+        prices: dict[str, Decimal] = {}
+        for number in range(1, 11):
+            value = getattr(self, f"PriceTier{number}")
+            if value in (None, ""):
+                continue
+            price = to_decimal(value)
+            if price != 0:
+                prices[f"Tier {number}"] = price
+        return prices
 
 
 def _measure(value: Any, unit: str, table: dict[str, Decimal], what: str) -> Decimal | None:
@@ -847,6 +871,7 @@ def to_product(row: Any) -> Product:
             customs_description=wire.ShortDescription,
             active=wire.Status.strip().lower() == "active",
             updated_at=updated,
+            prices=wire.tier_prices(),
         )
     except (ValueError, TypeError) as exc:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"Cin7 product {wire.SKU!r}: {exc}") from exc

@@ -51,10 +51,36 @@ from shared.redaction import module_logger
 
 logger = module_logger(__name__)
 
+INVENTORY_LIST_UNKNOWN = "InventoryListNotFoundException"  # OCAPI Data fault type (card §6)
+PRODUCT_UNKNOWN = "no such product"  # the rule for OCAPI's ProductNotFoundException [I], named in its errors
+
+
+def ocapi_fault_type(response: httpx.Response) -> str:
+    """The `fault.type` of an OCAPI error document ({_v, fault{type, message}}); '' for any other body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    fault = body.get("fault") if isinstance(body, dict) else None
+    return str(fault.get("type") or "") if isinstance(fault, dict) else ""
+
+
 RULES: tuple[Rule, ...] = (
     Rule("ok", status_between(200, 299), Disposition.OK),
     Rule("token refused (expired or revoked)", status_in(401), Disposition.AUTH),
     Rule("client lacks the scope or OCAPI permission", status_in(403), Disposition.AUTH),
+    # Not a missing record but a missing list: every write to it fails alike, so it is the config's to fix.
+    Rule(
+        "inventory list unknown",
+        lambda r: r.status_code == 404 and ocapi_fault_type(r) == INVENTORY_LIST_UNKNOWN,
+        Disposition.PERMANENT,
+        ReasonCode.ENDPOINT_UNAVAILABLE,
+    ),
+    Rule(
+        PRODUCT_UNKNOWN,
+        lambda r: r.status_code == 404 and ocapi_fault_type(r) == "ProductNotFoundException",
+        Disposition.NOT_FOUND,
+    ),
     Rule("not found", status_in(404), Disposition.NOT_FOUND),
     # 429 per-family rate limit (with Retry-After); 503 is load shedding (card §2).
     Rule("rate limited", status_in(429), Disposition.RATE_LIMITED),
@@ -333,3 +359,64 @@ class SfccClient(PlatformHttp):
             raise EndpointUnavailableError(
                 target="SFCC", method="PUT", path=path, config_field="price_book_endpoint", status=error.status
             ) from None
+
+    def write_allocation(
+        self, inventory_list_id: str, product_id: str, amount: int, reset_date: datetime | None
+    ) -> None:
+        """`set_allocation` on a named inventory list (a stock pipeline maps master locations to lists);
+        `reset_date` None sends none, so SFCC resets at the write (`inventory.reset_date: omit`) [I]."""
+        if not product_id or not product_id.strip() or not inventory_list_id.strip():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC product id or inventory list id is blank")
+        url = (
+            f"{self.settings.data_url}inventory_lists/{quote(inventory_list_id.strip(), safe='')}"
+            f"/product_inventory_records/{quote(product_id.strip(), safe='')}"
+        )
+        body = inventory_record(amount, reset_date or self.clock.now())
+        if reset_date is None:
+            del body["allocation"]["reset_date"]
+        try:
+            self.send("PATCH", url, json=body)
+        except NotFoundError:
+            self.send("PUT", url, json=body)
+
+    def _product_url(self, product_id: str) -> tuple[str, str]:
+        endpoint = self.settings.products.endpoint
+        if endpoint is None:
+            raise PermanentError(
+                ReasonCode.ENDPOINT_UNAVAILABLE, "SFCC product writes need `products.endpoint` in the SFCC settings"
+            )
+        if not product_id or not product_id.strip():
+            raise PermanentError(ReasonCode.PAYLOAD_INVALID, "SFCC product id is blank")
+        path = endpoint.strip("/").format(product_id=quote(product_id.strip(), safe=""))
+        return path, self.settings.data_url + path
+
+    def _product_call(self, method: str, product_id: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """One call on the product path [I]: the document, or None for a product SFCC does not hold. Any other
+        404, or a 405, means the path is not what the site serves: EndpointUnavailableError naming it."""
+        path, url = self._product_url(product_id)
+        try:
+            response = self.send(method, url, json=body) if body is not None else self.send(method, url)
+        except NotFoundError as error:
+            if PRODUCT_UNKNOWN in error.detail:
+                return None
+            raise EndpointUnavailableError(
+                target="SFCC", method=method, path=path, config_field="products.endpoint", status=error.status
+            ) from None
+        except PermanentError as error:
+            if error.status == 405:
+                raise EndpointUnavailableError(
+                    target="SFCC", method=method, path=path, config_field="products.endpoint", status=405
+                ) from None
+            raise
+        document = loads(response.content) if response.content else {}
+        return document if isinstance(document, dict) else {}
+
+    def get_product(self, product_id: str) -> dict[str, Any] | None:
+        return self._product_call("GET", product_id)
+
+    def put_product(self, product_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._product_call("PUT", product_id, body) or {}
+
+    def patch_product(self, product_id: str, body: dict[str, Any]) -> None:
+        if self._product_call("PATCH", product_id, body) is None:
+            raise PermanentError(ReasonCode.SOURCE_NOT_FOUND, f"SFCC holds no product {product_id!r} to update")

@@ -7,6 +7,7 @@ text, never through float, and never the site's default currency. Totals are pas
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
 from shared.models.currency import minor_unit_exponent
+from shared.models.product import Product
 
 SOURCE = "sfcc"
 ExportStatus = Literal["exported", "failed"]
@@ -281,3 +283,32 @@ def inventory_record(amount: int, reset_date: datetime) -> dict[str, Any]:
 def price_record(amount: Decimal, currency: str) -> dict[str, Any]:
     """A price-table entry for one product in a single-currency price book [I]: the card has no shape."""
     return {"amount": json_number(amount), "currency_mnemonic": currency}
+
+
+def product_document(
+    product: Product, fields: Iterable[str], attributes: Mapping[str, str], localized: Iterable[str]
+) -> dict[str, Any]:
+    """The OCAPI Data product attributes for `fields` of a canonical product [I]: only fields with an
+    attribute configured, and never an empty value (clearing a field is not a sync)."""
+    wrapped = set(localized)
+    body: dict[str, Any] = {}
+    for field in fields:
+        attribute = attributes.get(field)
+        value = getattr(product, field, None)
+        if attribute is None or value is None or value == "":
+            continue
+        wire = json_number(value) if isinstance(value, Decimal) else value
+        body[attribute] = {"default": wire} if attribute in wrapped else wire
+    return body
+
+
+def product_fields_held(document: Mapping[str, Any], attributes: Mapping[str, str]) -> dict[str, str]:
+    """Canonical field -> the value SFCC holds, as text (a localized value's default), for the fields mapped."""
+    held: dict[str, str] = {}
+    for field, attribute in attributes.items():
+        value = document.get(attribute)
+        if isinstance(value, dict):
+            value = value.get("default")
+        if value is not None and value != "":
+            held[field] = str(value)
+    return held

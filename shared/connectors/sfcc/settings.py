@@ -76,6 +76,80 @@ class SfccPriceBook(_Settings):
     price_book_id: str = Field(min_length=1)
 
 
+class SfccInventory(_Settings):
+    """How sellable stock is written: OCAPI Data product inventory records, allocation only (card §6).
+
+    The paths and the record's fields are [V]; what is marked [I] here is inference the card flags, each
+    one a setting so a site that behaves otherwise is configured, not patched.
+    """
+
+    reset_date: Literal["snapshot", "omit"] = Field(
+        "snapshot",
+        description="[I] 'snapshot': send allocation.reset_date = when the master's read began, so SFCC's "
+        "turnover counts only orders placed after it; 'omit': send none and let SFCC reset at the write",
+    )
+    omnichannel_inventory: bool = Field(
+        False,
+        description="[V] Omnichannel Inventory is enabled: B2C inventory records are read-only, so no stock "
+        "writes are made (OCI's own availability API is not covered)",
+    )
+    push_batch_size: int = Field(
+        50, ge=1, le=500, description="records per stock push: OCAPI Data writes one record a call [V]"
+    )
+
+
+# Canonical product field -> the SFCC product attribute that holds it [I]: only name and upc are system
+# attributes of the OCAPI Product document; the rest are custom (c_) attributes a site defines.
+DEFAULT_PRODUCT_ATTRIBUTES = {
+    "name": "name",
+    "barcode": "upc",
+    "weight_kg": "c_weightKg",
+    "length_cm": "c_lengthCm",
+    "width_cm": "c_widthCm",
+    "height_cm": "c_heightCm",
+    "commodity_code": "c_hsCode",
+    "country_of_origin": "c_countryOfOrigin",
+    "customs_description": "c_customsDescription",
+}
+
+
+class SfccProducts(_Settings):
+    """Products Cin7 Core masters, written to the site's catalogue (OCAPI Data products [I]: the card lists
+    no product path, so the path is named here, and a 404/405 on it is one endpoint exception)."""
+
+    endpoint: str | None = Field(
+        None,
+        description="OCAPI Data path of one product with {product_id}, e.g. products/{product_id} [I]; unset: "
+        "SFCC takes no products",
+    )
+    attributes: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_PRODUCT_ATTRIBUTES),
+        description="canonical product field -> SFCC attribute; a field left out is never written",
+    )
+    localized: tuple[str, ...] = Field(("name",), description="attributes written as {'default': value} [I]")
+    create_offline: bool = Field(
+        True,
+        description="a product Cin7 has and SFCC lacks is created with online_flag false: merchandising "
+        "completes and publishes it; it sells only once the stock flow gives it an allocation",
+    )
+
+    @field_validator("attributes")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        from shared.models.product import PRODUCT_FIELDS
+
+        unknown = sorted(set(value) - set(PRODUCT_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown product fields {unknown}; known: {', '.join(PRODUCT_FIELDS)}")
+        bad = sorted(a for a in value.values() if a not in _SYSTEM_ATTRIBUTES and not a.startswith("c_"))
+        if bad:
+            raise ValueError(f"SFCC attributes {bad} are neither system attributes nor custom (c_) ones")
+        return value
+
+
+_SYSTEM_ATTRIBUTES = frozenset({"name", "upc", "ean", "manufacturer_sku", "manufacturer_name", "brand"})
+
+
 class SfccBudget(_Settings):
     """Calls per minute for this API client, and how long load shedding makes the caller wait.
 
@@ -108,6 +182,8 @@ class SfccSettings(PlatformSettings):
     page_size: int = Field(MAX_ORDERS_LIMIT, ge=1, le=MAX_ORDERS_LIMIT)
     tracking: SfccTrackingAttributes = SfccTrackingAttributes()
     inventory_list_id: str = Field(min_length=1)
+    inventory: SfccInventory = SfccInventory()
+    products: SfccProducts = SfccProducts()
     price_books: tuple[SfccPriceBook, ...] = ()
     price_book_endpoint: str | None = Field(
         None,
@@ -131,6 +207,9 @@ class SfccSettings(PlatformSettings):
         if len(keys) != len(set(keys)):
             raise ValueError("price_books: one price book per (tier, currency)")
         return self
+
+    def accepts_stock_writes(self) -> bool:
+        return not self.inventory.omnichannel_inventory
 
     @property
     def tenant(self) -> str:

@@ -1,5 +1,6 @@
 """SFCC's declaration: an order source polled by its release filter (B2C Commerce sends no order webhooks,
-so no inbound channels), which takes shipments back and announces cancellations."""
+so no inbound channels), which takes shipments back, announces cancellations, and takes sellable stock and
+the fields of Cin7 Core's products it does not own."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ SPEC = ConnectorSpec(
     title="Salesforce Commerce Cloud",
     settings=SfccSettings,
     secret_keys=("client_id", "client_secret"),
-    roles=frozenset({Role.ORDER_SOURCE, Role.SHIPMENT_TARGET, Role.CANCEL_SOURCE}),
+    roles=frozenset(
+        {Role.ORDER_SOURCE, Role.SHIPMENT_TARGET, Role.CANCEL_SOURCE, Role.STOCK_TARGET, Role.CATALOGUE_TARGET}
+    ),
     builder="shared.connectors.sfcc.spec:build",
     docs="docs/platforms/sfcc.md",
     marks_exports=True,

@@ -77,7 +77,7 @@ def cin7_core(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Su
 
 def sfcc(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject:
     """No SFCC instance in the example client: the site is the simulator's, reached with its own client."""
-    simulator = SfccSimulator("hopline-orders", "s3cret", clock=clock)
+    simulator = SfccSimulator("hopline-orders", "s3cret", clock=clock, product_endpoint="products/{product_id}")
     simulator.start()
     stack.callback(simulator.stop)
     settings = SfccSettings(
@@ -90,6 +90,7 @@ def sfcc(stack: ExitStack, config: ClientConfig, clock: VirtualClock) -> Subject
         scapi_base_url=simulator.url,
         ocapi_base_url=simulator.url,
         inventory_list_id="inventory_m",
+        products={"endpoint": "products/{product_id}"},
         retry=RETRIES,
     )
     client = spec_for("sfcc").build(

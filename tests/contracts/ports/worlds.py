@@ -201,7 +201,14 @@ class SfccWorld:
             self.sim.orders[source_id]["lastModified"] = format_sfcc_datetime(self.sim.clock.now())
 
     def add_product(self, sku: str, name: str = "") -> None:
-        raise NotImplementedError("SFCC does not claim the catalogue source role")
+        """In the site's catalogue, so its inventory record may be written (SFCC as stock target)."""
+        self.sim.add_product(sku)
+
+    def sellable(self, sku: str) -> int | None:
+        """The allocation last written for `sku` in the inventory list; None when it has no record."""
+        with self.sim.lock:
+            record = self.sim.inventory.get((self.location, sku))
+            return None if record is None else int(record["allocation"]["amount"])
 
     def add_unreadable_product(self, sku: str) -> None:
         raise NotImplementedError("SFCC does not claim the catalogue source role")
