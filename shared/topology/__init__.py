@@ -20,9 +20,12 @@ sandbox refuses (AccessDenied, as AWS would) any call a hop makes outside them.
 The package is split by concern: grants (IAM actions and named sets), resources (queues, tables, buckets),
 hops (hops and their triggers), alerts, machines (state machines) and build (one client's topology, lookups,
 environment names, the wiring check). Every public name is re-exported here: `from shared.topology import X`.
+The state machines are built on first use, not at import (every hop's handler imports this package).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from shared.topology.alerts import ALERTS, MetricAlert
 from shared.topology.build import (
@@ -90,7 +93,6 @@ from shared.topology.hops import (
 )
 from shared.topology.machines import (
     MACHINE_PIPELINE,
-    STATE_MACHINES,
     SUBMIT_IN_FLIGHT,
     TRANSIENT,
     ChoiceState,
@@ -100,6 +102,7 @@ from shared.topology.machines import (
     StateMachine,
     SucceedState,
     TaskState,
+    state_machines,
 )
 from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
 
@@ -173,6 +176,7 @@ __all__ = [
     "secret_env",
     "state_machine",
     "state_machine_env",
+    "state_machines",
     "subscription_channels",
     "table",
     "table_env",
@@ -182,4 +186,15 @@ __all__ = [
     "webhook_secret_path",
 ]
 
-validate()
+if TYPE_CHECKING:
+    STATE_MACHINES: tuple[StateMachine, ...]
+
+
+def __getattr__(name: str) -> Any:
+    """`STATE_MACHINES`, built on first use (see `state_machines`)."""
+    if name == "STATE_MACHINES":
+        return state_machines()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+validate(machines=False)

@@ -22,10 +22,10 @@ from shared.topology.hops import (
 )
 from shared.topology.machines import (
     MACHINE_PIPELINE,
-    STATE_MACHINES,
     ChoiceState,
     StateMachine,
     TaskState,
+    state_machines,
 )
 from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
 
@@ -98,7 +98,7 @@ def for_config(config: ClientConfig) -> Topology:
         tables=TABLES,
         buckets=BUCKETS,
         hops=tuple(hops),
-        state_machines=tuple(m for m in STATE_MACHINES if MACHINE_PIPELINE[m.name] in enabled),
+        state_machines=tuple(m for m in state_machines() if MACHINE_PIPELINE[m.name] in enabled),
         alerts=tuple(a for a in ALERTS if a.hop in names),
         subscriptions=subscriptions,
     )
@@ -173,7 +173,7 @@ def _union(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def state_machine(name: str) -> StateMachine:
-    return next(m for m in STATE_MACHINES if m.name == name)
+    return next(m for m in state_machines() if m.name == name)
 
 
 def queue(name: str) -> Queue:
@@ -222,8 +222,12 @@ def state_machine_env(name: str) -> str:
     return f"STATE_MACHINE_ARN_{name.upper().replace('-', '_')}"
 
 
-def validate() -> None:
-    """Fail fast on a wiring mistake (a hop naming a queue or table that is not declared)."""
+def validate(*, machines: bool = True) -> None:
+    """Fail fast on a wiring mistake (a hop naming a queue or table that is not declared).
+
+    `machines=False` leaves out the state machines: importing the package checks the rest, and the machines
+    are checked when first built (`state_machines()`), which a hop's cold start never does.
+    """
     queue_names = {q.name for q in QUEUES}
     table_names = {t.name for t in TABLES}
     bucket_names = {b.name for b in BUCKETS}
@@ -258,13 +262,14 @@ def validate() -> None:
     orphans = queue_names - set(consumers)
     if orphans:
         raise ValueError(f"queues without a consumer: {sorted(orphans)}")
-    _validate_state_machines()
+    if machines:
+        validate_state_machines(state_machines())
 
 
-def _validate_state_machines() -> None:
+def validate_state_machines(machines: tuple[StateMachine, ...]) -> None:
     """Every Task names a hop triggered by its machine, every transition names a state, every state is
     reachable, and every hop a machine invokes is one of its tasks."""
-    machine_names = {m.name for m in STATE_MACHINES}
+    machine_names = {m.name for m in machines}
     hops = {h.name: h for h in HOPS}
     for h in HOPS:
         for name in h.starts:
@@ -272,7 +277,7 @@ def _validate_state_machines() -> None:
                 raise ValueError(f"hop {h.name} starts undeclared state machine {name}")
         if isinstance(h.trigger, StateMachineTrigger) and h.trigger.machine not in machine_names:
             raise ValueError(f"hop {h.name} is invoked by undeclared state machine {h.trigger.machine}")
-    for machine in STATE_MACHINES:
+    for machine in machines:
         names = [s.name for s in machine.states]
         if len(set(names)) != len(names):
             raise ValueError(f"state machine {machine.name} repeats a state name")
