@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from shared.connectors.settings import PlatformSettings
-
 if TYPE_CHECKING:  # the HTTP layer imports config; config imports this module
     from shared.clock import Clock
     from shared.connectors.http import RateBudget
+    from shared.connectors.settings import PlatformSettings
 
 
 class Role(StrEnum):

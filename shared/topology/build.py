@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shared.config import ClientConfig
 from shared.connectors.spec import Role, SubscriptionChannel, WebhookChannel
 from shared.topology.alerts import ALERTS, MetricAlert
 from shared.topology.grants import BUCKET_ACTIONS, TABLE_ACTIONS
@@ -28,6 +28,9 @@ from shared.topology.machines import (
     state_machines,
 )
 from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+
+if TYPE_CHECKING:  # read, never built here: a hop's cold start need not load the config models
+    from shared.config import ClientConfig
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.config import ClientConfig
+if TYPE_CHECKING:  # declarations only: a hop's cold start need not load the config models
+    from shared.config import ClientConfig
 
 
 @dataclass(frozen=True)
