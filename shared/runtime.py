@@ -2,8 +2,8 @@
 
 Nothing here talks to AWS at import time, nor imports boto3, the HTTP stack, the stores or the config models:
 a hop's cold start pays only for what its first invocation builds. Handlers call `runtime()`; the sandbox and
-tests install their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop for the
-length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
+tests install their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop
+for the length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
 """
 
 from __future__ import annotations
