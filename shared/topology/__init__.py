@@ -77,7 +77,6 @@ if TYPE_CHECKING:
     )
     from shared.topology.hops import (
         HOPS,
-        WEBHOOK_PATH,
         WEBHOOK_RECEIVER,
         WEBHOOKS,
         ApiTrigger,
@@ -103,6 +102,7 @@ if TYPE_CHECKING:
     )
     from shared.topology.names import (
         ROLE_NAMES,
+        WEBHOOK_PATH,
         bucket_env,
         config_value,
         queue_url_env,
@@ -173,7 +173,7 @@ _HOME = {
     "Trigger": "hops",
     "UPDATE_ITEM": "grants",
     "WEBHOOKS": "hops",
-    "WEBHOOK_PATH": "hops",
+    "WEBHOOK_PATH": "names",
     "WEBHOOK_RECEIVER": "hops",
     "bucket_env": "names",
     "config_value": "names",

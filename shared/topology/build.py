@@ -12,7 +12,6 @@ from shared.topology.alerts import ALERTS, MetricAlert
 from shared.topology.grants import BUCKET_ACTIONS, TABLE_ACTIONS
 from shared.topology.hops import (
     HOPS,
-    WEBHOOK_PATH,
     WEBHOOK_RECEIVER,
     ApiTrigger,
     Hop,
@@ -27,6 +26,7 @@ from shared.topology.machines import (
     TaskState,
     state_machines,
 )
+from shared.topology.names import WEBHOOK_PATH
 from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
 
 if TYPE_CHECKING:  # read, never built here: a hop's cold start need not load the config models

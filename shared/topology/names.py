@@ -13,6 +13,9 @@ from shared.connectors.spec import Role
 if TYPE_CHECKING:
     from shared.config import ClientConfig
 
+# The one webhook receiver's route: the receiver's handler and API Gateway both read it.
+WEBHOOK_PATH = "/webhooks/{platform}/{channel}"
+
 
 def config_value(config: ClientConfig, path: str) -> str:
     """Follow a dotted path into the client config: attributes (e.g. 'pipelines.orders.poll_schedule'), or
