@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from shared import topology
 from shared.clock import Clock, SystemClock
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 
 if TYPE_CHECKING:
     from shared.config import ClientConfig

@@ -8,8 +8,10 @@ webhook models.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from shared.connectors.spec import ConnectorSpec
+if TYPE_CHECKING:
+    from shared.connectors.spec import ConnectorSpec
 
 # type -> the module whose `SPEC` declares it; one line per built-in platform.
 _BUILT_IN = {

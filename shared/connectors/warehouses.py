@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared.connectors.registry import known, spec_for
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.models.warehouse import CancelRule, WarehouseStatusRead
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.flows.release import Problem
 from shared.models import Order, ReasonCode
 from shared.models.order import Model

@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.errors import EndpointUnavailableError
 from shared.flows.stock import AtsFigure, Delta, DeltaAction, available_to_sell, decide_delta, demand_by_sku, drift
 from shared.models import ReasonCode, owner_of

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 
 if TYPE_CHECKING:
     from shared.config import ClientConfig
