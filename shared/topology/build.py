@@ -194,8 +194,9 @@ def table(name: str) -> Table:
 def validate(*, machines: bool = True) -> None:
     """Fail fast on a wiring mistake (a hop naming a queue or table that is not declared).
 
-    `machines=False` leaves out the state machines: importing the package checks the rest, and the machines
-    are checked when first built (`state_machines()`), which a hop's cold start never does.
+    `machines=False` leaves out the state machines: importing this module checks the rest (shared.topology
+    imports it before any declaration is read), and the machines are checked when first built
+    (`state_machines()`), which a hop's cold start never does.
     """
     queue_names = {q.name for q in QUEUES}
     table_names = {t.name for t in TABLES}
