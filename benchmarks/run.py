@@ -128,12 +128,21 @@ def hop_environments(region: str = "eu-west-2") -> dict[str, dict[str, str]]:
     return environments
 
 
-def _cold_import_ms(python: str, module: str, env: dict[str, str]) -> tuple[float, float]:
+def _cold_import_ms(python: str, module: str, env: dict[str, str], cwd: Path) -> tuple[float, float]:
     """One fresh interpreter importing `module`: its cumulative `-X importtime` figure (wall) and the CPU time
-    of the whole interpreter (less sensitive to other work on a busy machine), in ms."""
+    of the whole interpreter (less sensitive to other work on a busy machine), in ms.
+
+    Runs in `cwd`, the code bundle, as Lambda runs in its task root: `-c` puts the working directory first on
+    sys.path, so run from the checkout it would import the sources there (compiled afresh on every run, no
+    .pyc being written) instead of the bundle's precompiled modules."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [python, "-X", "importtime", "-c", f"import {module}"], env=env, capture_output=True, text=True, check=True
+        [python, "-X", "importtime", "-c", f"import {module}"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
@@ -150,6 +159,7 @@ def bench_imports(runs: int = 5, hops: list[str] | None = None, code: Path = BUI
     from infra.bundling import LayerBundler
 
     python = _python312()
+    code = code.resolve()
     if python is None or not code.is_dir():
         return {"skipped": f"needs python3.12 and `make bundle` ({code})"}
     # The deployed layer holds arm64 wheels; this host may be x86_64, so measure an x86_64 twin built
@@ -192,7 +202,7 @@ def bench_imports(runs: int = 5, hops: list[str] | None = None, code: Path = BUI
         if hops and name not in hops:
             continue
         module = f"functions.{name}.handler"
-        measured = [_cold_import_ms(python, module, {**base, **environment}) for _ in range(runs)]
+        measured = [_cold_import_ms(python, module, {**base, **environment}, code) for _ in range(runs)]
         totals = [wall for wall, _ in measured]
         per_hop[name] = {
             "median_ms": round(statistics.median(totals), 1),

@@ -5,8 +5,8 @@ hop (batch with partial failure, each record accepted or quarantined before its 
 the runtime, figures of its result as metrics) or a Step Functions task (the state validated into a model, the
 result returned as JSON). The decorators, the batch processor and the per-result metric are written here once.
 Imported at cold start by every handler, so nothing here builds what a hop may not use at import: the records
-and API imports live in their factories (a hop loads only its own), the batch processor and the tracer are built
-on the first invocation (see HopTracer), and no AWS client is built at all until a step asks its runtime for one.
+import lives in its factory (a hop loads only its own), the batch processor, the webhook resolver and the tracer
+are built on the first invocation (see HopTracer), and no AWS client is built until a step asks its runtime.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from shared.redaction import hop_logger
 from shared.runtime import Runtime, runtime
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -268,12 +269,25 @@ def webhook_hop() -> Handler:
     API Gateway holds one explicit resource per route the topology derives; the platform instance and the
     channel are read from the request's path, so a route the client does not serve answers 404 here too.
     """
-    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-
-    from shared.steps.webhooks import answer_json, receive
-    from shared.topology import WEBHOOK_PATH
+    from shared.steps.webhooks import receive
 
     shape = HopShape("webhook", receive, hop_logger(), HopTracer(), Metrics())
+    resolver = functools.cache(functools.partial(_webhook_resolver, shape))  # built on the first request
+
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+        return resolver().resolve(event, context)
+
+    return _decorated(shape, lambda_handler)
+
+
+def _webhook_resolver(shape: HopShape) -> APIGatewayRestResolver:
+    """The receiver's one route, built on its first request: Powertools' event_handler package imports every
+    resolver it has (AppSync's loads asyncio), which the receiver's import need not pay for."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+
+    from shared.steps.webhooks import answer_json
+    from shared.topology import WEBHOOK_PATH
+
     app = APIGatewayRestResolver()
 
     @app.post(WEBHOOK_PATH.replace("{", "<").replace("}", ">"))
@@ -294,10 +308,7 @@ def webhook_hop() -> Handler:
             status_code=answer.status, content_type=content_types.APPLICATION_JSON, body=answer_json(answer)
         )
 
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-        return app.resolve(event, context)
-
-    return _decorated(shape, lambda_handler)
+    return app
 
 
 def shape_of(handler: Handler) -> HopShape:

@@ -1,9 +1,9 @@
 """Composition root: builds stores and connectors from config and secrets, on first use.
 
-Nothing here talks to AWS at import time, nor imports boto3, the HTTP stack or the stores: a hop's cold start
-pays only for what its first invocation builds. Handlers call `runtime()`; the sandbox and tests install
-their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop for the
-length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
+Nothing here talks to AWS at import time, nor imports boto3, the HTTP stack, the stores or the config models:
+a hop's cold start pays only for what its first invocation builds. Handlers call `runtime()`; the sandbox and
+tests install their own Runtime (virtual clock, simulator URLs, short timeouts) with `use()`, or one per hop
+for the length of an invocation with `invoking()` (each built from that hop's environment, as its function is).
 """
 
 from __future__ import annotations
@@ -18,26 +18,26 @@ from typing import TYPE_CHECKING, Any, cast
 
 from shared import topology
 from shared.clock import Clock, SystemClock
-from shared.config import ClientConfig, config_from_env
-from shared.connectors.spec import Role
-from shared.models.order import Model
-from shared.ports import (
-    CancelSource,
-    CancelTarget,
-    CatalogueSource,
-    CatalogueTarget,
-    ExportClaim,
-    FulfilmentTarget,
-    NoteTarget,
-    OrderSource,
-    ShipmentSource,
-    ShipmentTarget,
-    StockSource,
-    StockTarget,
-)
+from shared.connectors.roles import Role
 
 if TYPE_CHECKING:
+    from shared.config import ClientConfig
     from shared.connectors.http import RateBudget
+    from shared.models.order import Model
+    from shared.ports import (
+        CancelSource,
+        CancelTarget,
+        CatalogueSource,
+        CatalogueTarget,
+        ExportClaim,
+        FulfilmentTarget,
+        NoteTarget,
+        OrderSource,
+        ShipmentSource,
+        ShipmentTarget,
+        StockSource,
+        StockTarget,
+    )
     from shared.stores.archive import PayloadArchive
     from shared.stores.cursors import CursorStore
     from shared.stores.exceptions import ExceptionStore
@@ -80,7 +80,12 @@ class Runtime:
 
     @cached_property
     def config(self) -> ClientConfig:
-        return self._config or config_from_env(dict(self._environ))
+        """The client's config, loaded (and its models built) on first use rather than at import."""
+        if self._config is not None:
+            return self._config
+        from shared.config import config_from_env
+
+        return config_from_env(dict(self._environ))
 
     @cached_property
     def dynamodb(self) -> Any:
@@ -232,44 +237,44 @@ class Runtime:
 
     @property
     def order_source(self) -> OrderSource:
-        return cast(OrderSource, self.role(Role.ORDER_SOURCE))
+        return cast("OrderSource", self.role(Role.ORDER_SOURCE))
 
     @property
     def export_claim(self) -> ExportClaim | None:
         """The order source as an export claim when its spec says it marks exports (SFCC); else None."""
         if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).marks_exports:
             return None
-        return cast(ExportClaim, self.role(Role.ORDER_SOURCE))
+        return cast("ExportClaim", self.role(Role.ORDER_SOURCE))
 
     @property
     def order_target(self) -> FulfilmentTarget:
-        return cast(FulfilmentTarget, self.role(Role.ORDER_TARGET))
+        return cast("FulfilmentTarget", self.role(Role.ORDER_TARGET))
 
     @property
     def shipment_source(self) -> ShipmentSource:
-        return cast(ShipmentSource, self.role(Role.SHIPMENT_SOURCE))
+        return cast("ShipmentSource", self.role(Role.SHIPMENT_SOURCE))
 
     @property
     def shipment_target(self) -> ShipmentTarget:
-        return cast(ShipmentTarget, self.role(Role.SHIPMENT_TARGET))
+        return cast("ShipmentTarget", self.role(Role.SHIPMENT_TARGET))
 
     @property
     def catalogue_source(self) -> CatalogueSource:
-        return cast(CatalogueSource, self.role(Role.CATALOGUE_SOURCE))
+        return cast("CatalogueSource", self.role(Role.CATALOGUE_SOURCE))
 
     @property
     def catalogue_target(self) -> CatalogueTarget:
-        return cast(CatalogueTarget, self.role(Role.CATALOGUE_TARGET))
+        return cast("CatalogueTarget", self.role(Role.CATALOGUE_TARGET))
 
     @property
     def stock_master(self) -> StockSource:
         """Where available-to-sell is read: the stock pipeline's `from`."""
-        return cast(StockSource, self.role(Role.STOCK_MASTER))
+        return cast("StockSource", self.role(Role.STOCK_MASTER))
 
     @property
     def stock_reader(self) -> StockSource:
         """The stock target's own figures (drift): the stock pipeline's `to`."""
-        return cast(StockSource, self.role(Role.STOCK_READER))
+        return cast("StockSource", self.role(Role.STOCK_READER))
 
     @property
     def has_stock_target(self) -> bool:
@@ -284,19 +289,19 @@ class Runtime:
         so): then the stock flow reports drift only."""
         if not self.has_stock_target:
             return None
-        return cast(StockTarget, self.role(Role.STOCK_TARGET))
+        return cast("StockTarget", self.role(Role.STOCK_TARGET))
 
     @property
     def cancel_source(self) -> CancelSource:
-        return cast(CancelSource, self.role(Role.CANCEL_SOURCE))
+        return cast("CancelSource", self.role(Role.CANCEL_SOURCE))
 
     @property
     def cancel_target(self) -> CancelTarget:
-        return cast(CancelTarget, self.role(Role.CANCEL_TARGET))
+        return cast("CancelTarget", self.role(Role.CANCEL_TARGET))
 
     @property
     def note_target(self) -> NoteTarget:
-        return cast(NoteTarget, self.role(Role.NOTE_TARGET))
+        return cast("NoteTarget", self.role(Role.NOTE_TARGET))
 
 
 _current: Runtime | None = None

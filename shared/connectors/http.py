@@ -21,16 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from shared.clock import Clock, SystemClock
-from shared.config import RetryConfig
 from shared.errors import AuthError, NotFoundError, PermanentError, RateLimitedError, TransientError
 from shared.models.reasons import ReasonCode
 from shared.redaction import module_logger
+
+if TYPE_CHECKING:
+    from shared.config import RetryConfig
 
 logger = module_logger(__name__)
 

@@ -11,31 +11,14 @@ import builtins
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from shared.connectors.settings import PlatformSettings
+from shared.connectors.roles import Role as Role  # re-exported: the roles a spec declares
 
 if TYPE_CHECKING:  # the HTTP layer imports config; config imports this module
     from shared.clock import Clock
     from shared.connectors.http import RateBudget
-
-
-class Role(StrEnum):
-    """A part a platform plays in a pipeline; a connector lists the roles its client implements (its ports)."""
-
-    ORDER_SOURCE = "order_source"  # orders are captured here and read when ready
-    ORDER_TARGET = "order_target"  # orders are created here exactly once (a warehouse, an ERP)
-    SHIPMENT_SOURCE = "shipment_source"  # reports what shipped
-    SHIPMENT_TARGET = "shipment_target"  # takes tracking back so the order closes
-    CATALOGUE_SOURCE = "catalogue_source"  # products are mastered here
-    CATALOGUE_TARGET = "catalogue_target"  # products must exist here before orders need them
-    STOCK_MASTER = "stock_master"  # sellable stock is read here
-    STOCK_TARGET = "stock_target"  # sellable figures are set here
-    STOCK_READER = "stock_reader"  # the other side's own figures can be read (drift)
-    CANCEL_SOURCE = "cancel_source"  # announces cancellations of its orders
-    CANCEL_TARGET = "cancel_target"  # reads its live order status and cancels before its cut-off
-    NOTE_TARGET = "note_target"  # takes a note on an order (a cancellation outcome)
+    from shared.connectors.settings import PlatformSettings
 
 
 class BuildContext(Protocol):

@@ -3,10 +3,14 @@ a status read by code and its cancel table, from the module its connector spec n
 
 from __future__ import annotations
 
-from shared.config import ClientConfig
+from typing import TYPE_CHECKING
+
 from shared.connectors.registry import known, spec_for
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.models.warehouse import CancelRule, WarehouseStatusRead
+
+if TYPE_CHECKING:
+    from shared.config import ClientConfig
 
 
 def _statuses(config: ClientConfig):  # type: ignore[no-untyped-def]

@@ -13,13 +13,15 @@ import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.config import MAX_PRICE_CEILING, MAX_QUANTITY_CEILING, BoundsConfig, ClientConfig
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.flows.release import Problem
 from shared.models import Order, ReasonCode
 from shared.models.order import Model
+
+if TYPE_CHECKING:
+    from shared.config import BoundsConfig, ClientConfig
 
 # Fields that name a record (ids and references): short, printable, no whitespace at the ends.
 _ID_FIELDS = frozenset(
@@ -37,8 +39,15 @@ _ID_FIELDS = frozenset(
         "item_id",
     }
 )
-# Any number a message carries is at most this big (a quantity, a price, a weight, a stock figure).
-_NUMBER_CEILING = Decimal(MAX_PRICE_CEILING) * MAX_QUANTITY_CEILING
+
+
+@lru_cache(maxsize=1)
+def _number_ceiling() -> Decimal:
+    """Any number a message carries is at most this big (a quantity, a price, a weight, a stock figure).
+    Read from the config module when first judged: importing this module does not load the config models."""
+    from shared.config import MAX_PRICE_CEILING, MAX_QUANTITY_CEILING
+
+    return Decimal(MAX_PRICE_CEILING) * MAX_QUANTITY_CEILING
 
 
 @lru_cache(maxsize=8)
@@ -285,7 +294,7 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
     for name, number in _numbers(data):
         exact = Decimal(str(number)) if isinstance(number, float) else Decimal(number)
         judge = exact_figure if _number_reason(name) == ReasonCode.QUANTITY_OUT_OF_BOUNDS else sane_magnitude
-        if not judge(exact) or abs(exact) > _NUMBER_CEILING:
+        if not judge(exact) or abs(exact) > _number_ceiling():
             return Problem(
                 reason=_number_reason(name), detail=f"field '{name}': {_decimal_text(exact)} is out of bounds"
             )

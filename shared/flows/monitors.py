@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from shared.config import MismatchConfig, StageSlaConfig
 from shared.models.fulfilment import FulfilmentStage, stage_of_status
 from shared.models.order import Model, WarehouseOrderRef
 from shared.stores.ledger import LedgerEntry, Stage
+
+if TYPE_CHECKING:
+    from shared.config import MismatchConfig, StageSlaConfig
 
 # Open at the warehouse: what the mismatch check reads. Every other stage is settled or owned elsewhere
 # (held for a SKU has its own alert, quarantined is already an exception, shipped is closed).

@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from shared.config import OrdersPipeline
 from shared.flows.postcodes import postcode_valid
 from shared.models import Order, ReasonCode
 from shared.models.order import Model
+
+if TYPE_CHECKING:
+    from shared.config import OrdersPipeline
 
 # Mirrors the warehouse house rule (../platforms/scend.md §3.7): the SKU travels exactly as the master
 # spells it; reject leading/trailing/inner whitespace, control characters, or more than 50 characters.

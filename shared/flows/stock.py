@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from shared.config import StockBuffer, StockPipeline
 from shared.models.stock import StockRow
+
+if TYPE_CHECKING:
+    from shared.config import StockBuffer, StockPipeline
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ retries a task, and a redriven execution re-runs the failed one).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
-from shared.config import ClientConfig, RetryConfig
 from shared.connectors import warehouses
 from shared.errors import SubmitInFlightError
 from shared.flows.cancellation import (
@@ -38,6 +37,9 @@ from shared.models.messages import (
 )
 from shared.runtime import Runtime
 
+if TYPE_CHECKING:
+    from shared.config import ClientConfig
+
 logger = Logger(child=True)
 
 FLOW = "cancellation"
@@ -46,7 +48,11 @@ MACHINE = "cancellation"
 
 def submit_lease_seconds(config: ClientConfig | None = None) -> float:
     """How long a submit's claim lasts (the client's setting; the default without a config)."""
-    return float((config.retries if config else RetryConfig()).submit_lease_seconds)
+    if config is None:
+        from shared.config import RetryConfig
+
+        return float(RetryConfig().submit_lease_seconds)
+    return float(config.retries.submit_lease_seconds)
 
 
 def start(request: CancelRequest, rt: Runtime) -> str:

@@ -19,17 +19,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from shared.config import ClientConfig
 from shared.errors import SubmitCancelledError
 from shared.latency import record_stage_latency
 from shared.models.messages import SubmitMessage
 from shared.models.order import WarehouseOrderRef
 from shared.runtime import Runtime
 from shared.stores.ledger import Stage, SubmitClaim
+
+if TYPE_CHECKING:
+    from shared.config import ClientConfig
 
 logger = Logger(child=True)
 

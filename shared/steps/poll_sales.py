@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.models.order import Model
 from shared.ports import ChangeKind, CombinedChangeFeed, OrderChange, SourceChange

@@ -15,7 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from shared.connectors.spec import Role
+from shared.connectors.roles import Role
 from shared.errors import EndpointUnavailableError
 from shared.flows.stock import (
     AcceptedOrder,

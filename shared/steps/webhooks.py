@@ -12,18 +12,20 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from shared import topology
-from shared.config import BoundsConfig
 from shared.connectors.spec import ChannelContext, WebhookChannel
 from shared.errors import PermanentError
 from shared.models import ReasonCode, owner_of
 from shared.runtime import Runtime
 from shared.steps.records import storable
 from shared.stores.exceptions import PayloadReplay
+
+if TYPE_CHECKING:
+    from shared.config import BoundsConfig
 
 logger = Logger(child=True)
 

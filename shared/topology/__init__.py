@@ -20,88 +20,181 @@ sandbox refuses (AccessDenied, as AWS would) any call a hop makes outside them.
 The package is split by concern: grants (IAM actions and named sets), resources (queues, tables, buckets),
 hops (hops and their triggers), alerts, machines (state machines) and build (one client's topology, lookups,
 environment names, the wiring check). Every public name is re-exported here: `from shared.topology import X`.
+Every hop's handler imports this package, so the names load on first use: a running hop reads only the
+environment names and config paths (names), never the declarations; reading any declaration through the
+package first imports build, which checks the wiring (the state machines when first built).
 """
 
 from __future__ import annotations
 
-from shared.topology.alerts import ALERTS, MetricAlert
-from shared.topology.build import (
-    ROLE_NAMES,
-    Subscription,
-    Topology,
-    bucket_env,
-    config_value,
-    for_config,
-    hop,
-    queue,
-    queue_url_env,
-    secret_env,
-    state_machine,
-    state_machine_env,
-    subscription_channels,
-    table,
-    table_env,
-    validate,
-    webhook_channels,
-    webhook_route_path,
-    webhook_secret_path,
-)
-from shared.topology.grants import (
-    ARCHIVE,
-    BATCH_GET_ITEM,
-    BATCH_WRITE_ITEM,
-    BUCKET_ACTIONS,
-    BUDGET_TABLE,
-    CONSUME,
-    CURSOR,
-    DELETE_ITEM,
-    GET_ITEM,
-    GET_OBJECT,
-    GET_SECRET_VALUE,
-    IDEMPOTENCY,
-    LIST_BUCKET,
-    PRIORITY_ENV,
-    PUT_ITEM,
-    PUT_OBJECT,
-    QUERY,
-    RAISE,
-    RAISE_AND_RESOLVE,
-    RATE_BUDGET,
-    SCAN,
-    SEND_MESSAGE,
-    START_EXECUTION,
-    TABLE_ACTIONS,
-    UPDATE_ITEM,
-    Actions,
-    Priority,
-)
-from shared.topology.hops import (
-    HOPS,
-    WEBHOOK_PATH,
-    WEBHOOK_RECEIVER,
-    WEBHOOKS,
-    ApiTrigger,
-    Hop,
-    QueueTrigger,
-    Route,
-    ScheduleTrigger,
-    StateMachineTrigger,
-    Trigger,
-)
-from shared.topology.machines import (
-    MACHINE_PIPELINE,
-    STATE_MACHINES,
-    SUBMIT_IN_FLIGHT,
-    TRANSIENT,
-    ChoiceState,
-    FailState,
-    RetryPolicy,
-    State,
-    StateMachine,
-    SucceedState,
-    TaskState,
-)
-from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.topology.alerts import ALERTS, MetricAlert
+    from shared.topology.build import (
+        Subscription,
+        Topology,
+        for_config,
+        hop,
+        queue,
+        state_machine,
+        subscription_channels,
+        table,
+        validate,
+        webhook_channels,
+        webhook_route_path,
+        webhook_secret_path,
+    )
+    from shared.topology.grants import (
+        ARCHIVE,
+        BATCH_GET_ITEM,
+        BATCH_WRITE_ITEM,
+        BUCKET_ACTIONS,
+        BUDGET_TABLE,
+        CONSUME,
+        CURSOR,
+        DELETE_ITEM,
+        GET_ITEM,
+        GET_OBJECT,
+        GET_SECRET_VALUE,
+        IDEMPOTENCY,
+        LIST_BUCKET,
+        PRIORITY_ENV,
+        PUT_ITEM,
+        PUT_OBJECT,
+        QUERY,
+        RAISE,
+        RAISE_AND_RESOLVE,
+        RATE_BUDGET,
+        SCAN,
+        SEND_MESSAGE,
+        START_EXECUTION,
+        TABLE_ACTIONS,
+        UPDATE_ITEM,
+        Actions,
+        Priority,
+    )
+    from shared.topology.hops import (
+        HOPS,
+        WEBHOOK_RECEIVER,
+        WEBHOOKS,
+        ApiTrigger,
+        Hop,
+        QueueTrigger,
+        Route,
+        ScheduleTrigger,
+        StateMachineTrigger,
+        Trigger,
+    )
+    from shared.topology.machines import (
+        MACHINE_PIPELINE,
+        SUBMIT_IN_FLIGHT,
+        TRANSIENT,
+        ChoiceState,
+        FailState,
+        RetryPolicy,
+        State,
+        StateMachine,
+        SucceedState,
+        TaskState,
+        state_machines,
+    )
+    from shared.topology.names import (
+        ROLE_NAMES,
+        WEBHOOK_PATH,
+        bucket_env,
+        config_value,
+        queue_url_env,
+        secret_env,
+        state_machine_env,
+        table_env,
+    )
+    from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+
+    STATE_MACHINES: tuple[StateMachine, ...]
+
+# Where each public name lives; `names` and `grants` load without the declarations.
+_HOME = {
+    "ALERTS": "alerts",
+    "ARCHIVE": "grants",
+    "Actions": "grants",
+    "ApiTrigger": "hops",
+    "BATCH_GET_ITEM": "grants",
+    "BATCH_WRITE_ITEM": "grants",
+    "BUCKETS": "resources",
+    "BUCKET_ACTIONS": "grants",
+    "BUDGET_TABLE": "grants",
+    "Bucket": "resources",
+    "CONSUME": "grants",
+    "CURSOR": "grants",
+    "ChoiceState": "machines",
+    "DELETE_ITEM": "grants",
+    "FailState": "machines",
+    "GET_ITEM": "grants",
+    "GET_OBJECT": "grants",
+    "GET_SECRET_VALUE": "grants",
+    "HOPS": "hops",
+    "Hop": "hops",
+    "IDEMPOTENCY": "grants",
+    "LIST_BUCKET": "grants",
+    "MACHINE_PIPELINE": "machines",
+    "MetricAlert": "alerts",
+    "PRIORITY_ENV": "grants",
+    "PUT_ITEM": "grants",
+    "PUT_OBJECT": "grants",
+    "Priority": "grants",
+    "QUERY": "grants",
+    "QUEUES": "resources",
+    "Queue": "resources",
+    "QueueTrigger": "hops",
+    "RAISE": "grants",
+    "RAISE_AND_RESOLVE": "grants",
+    "RATE_BUDGET": "grants",
+    "ROLE_NAMES": "names",
+    "RetryPolicy": "machines",
+    "Route": "hops",
+    "SCAN": "grants",
+    "SEND_MESSAGE": "grants",
+    "START_EXECUTION": "grants",
+    "SUBMIT_IN_FLIGHT": "machines",
+    "ScheduleTrigger": "hops",
+    "State": "machines",
+    "StateMachine": "machines",
+    "StateMachineTrigger": "hops",
+    "Subscription": "build",
+    "SucceedState": "machines",
+    "TABLES": "resources",
+    "TABLE_ACTIONS": "grants",
+    "TRANSIENT": "machines",
+    "Table": "resources",
+    "TaskState": "machines",
+    "Topology": "build",
+    "Trigger": "hops",
+    "UPDATE_ITEM": "grants",
+    "WEBHOOKS": "hops",
+    "WEBHOOK_PATH": "names",
+    "WEBHOOK_RECEIVER": "hops",
+    "bucket_env": "names",
+    "config_value": "names",
+    "for_config": "build",
+    "hop": "build",
+    "queue": "build",
+    "queue_url_env": "names",
+    "secret_env": "names",
+    "state_machine": "build",
+    "state_machine_env": "names",
+    "state_machines": "machines",
+    "subscription_channels": "build",
+    "table": "build",
+    "table_env": "names",
+    "validate": "build",
+    "webhook_channels": "build",
+    "webhook_route_path": "build",
+    "webhook_secret_path": "build",
+    "STATE_MACHINES": "machines",
+}
+_LIGHT = frozenset({"names", "grants"})
 
 __all__ = [
     "ALERTS",
@@ -173,6 +266,7 @@ __all__ = [
     "secret_env",
     "state_machine",
     "state_machine_env",
+    "state_machines",
     "subscription_channels",
     "table",
     "table_env",
@@ -182,4 +276,14 @@ __all__ = [
     "webhook_secret_path",
 ]
 
-validate()
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if home not in _LIGHT:
+        importlib.import_module(f"{__name__}.build")  # the wiring check, once, before any declaration is read
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    if name != "STATE_MACHINES":  # built on first read, then cached by machines.state_machines()
+        globals()[name] = value
+    return value

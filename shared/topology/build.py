@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from shared.config import ClientConfig
 from shared.connectors.spec import Role, SubscriptionChannel, WebhookChannel
 from shared.topology.alerts import ALERTS, MetricAlert
 from shared.topology.grants import BUCKET_ACTIONS, TABLE_ACTIONS
 from shared.topology.hops import (
     HOPS,
-    WEBHOOK_PATH,
     WEBHOOK_RECEIVER,
     ApiTrigger,
     Hop,
@@ -22,12 +21,16 @@ from shared.topology.hops import (
 )
 from shared.topology.machines import (
     MACHINE_PIPELINE,
-    STATE_MACHINES,
     ChoiceState,
     StateMachine,
     TaskState,
+    state_machines,
 )
+from shared.topology.names import WEBHOOK_PATH
 from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+
+if TYPE_CHECKING:  # read, never built here: a hop's cold start need not load the config models
+    from shared.config import ClientConfig
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def for_config(config: ClientConfig) -> Topology:
         tables=TABLES,
         buckets=BUCKETS,
         hops=tuple(hops),
-        state_machines=tuple(m for m in STATE_MACHINES if MACHINE_PIPELINE[m.name] in enabled),
+        state_machines=tuple(m for m in state_machines() if MACHINE_PIPELINE[m.name] in enabled),
         alerts=tuple(a for a in ALERTS if a.hop in names),
         subscriptions=subscriptions,
     )
@@ -173,7 +176,7 @@ def _union(items: Iterable[str]) -> tuple[str, ...]:
 
 
 def state_machine(name: str) -> StateMachine:
-    return next(m for m in STATE_MACHINES if m.name == name)
+    return next(m for m in state_machines() if m.name == name)
 
 
 def queue(name: str) -> Queue:
@@ -188,42 +191,13 @@ def table(name: str) -> Table:
     return next(t for t in TABLES if t.name == name)
 
 
-def config_value(config: ClientConfig, path: str) -> str:
-    """Follow a dotted path into the client config: attributes (e.g. 'pipelines.orders.poll_schedule'), or
-    a role first ('order_source.credentials_secret': the settings of the platform playing that role)."""
-    head, _, rest = path.partition(".")
-    value: object = config.settings_for(Role(head)) if head in ROLE_NAMES else config
-    for part in (rest if head in ROLE_NAMES else path).split("."):
-        value = value[part] if isinstance(value, dict) else getattr(value, part)
-    return str(value)
+def validate(*, machines: bool = True) -> None:
+    """Fail fast on a wiring mistake (a hop naming a queue or table that is not declared).
 
-
-ROLE_NAMES = frozenset(role.value for role in Role)
-
-
-# Environment variable names: the only contract between infra (which sets them) and runtime (reads them).
-def queue_url_env(name: str) -> str:
-    return f"QUEUE_URL_{name.upper().replace('-', '_')}"
-
-
-def table_env(name: str) -> str:
-    return f"TABLE_{name.upper().replace('-', '_')}"
-
-
-def bucket_env(name: str) -> str:
-    return f"BUCKET_{name.upper().replace('-', '_')}"
-
-
-def secret_env(path: str) -> str:
-    return "SECRET_" + path.upper().replace(".", "_")
-
-
-def state_machine_env(name: str) -> str:
-    return f"STATE_MACHINE_ARN_{name.upper().replace('-', '_')}"
-
-
-def validate() -> None:
-    """Fail fast on a wiring mistake (a hop naming a queue or table that is not declared)."""
+    `machines=False` leaves out the state machines: importing this module checks the rest (shared.topology
+    imports it before any declaration is read), and the machines are checked when first built
+    (`state_machines()`), which a hop's cold start never does.
+    """
     queue_names = {q.name for q in QUEUES}
     table_names = {t.name for t in TABLES}
     bucket_names = {b.name for b in BUCKETS}
@@ -258,13 +232,14 @@ def validate() -> None:
     orphans = queue_names - set(consumers)
     if orphans:
         raise ValueError(f"queues without a consumer: {sorted(orphans)}")
-    _validate_state_machines()
+    if machines:
+        validate_state_machines(state_machines())
 
 
-def _validate_state_machines() -> None:
+def validate_state_machines(machines: tuple[StateMachine, ...]) -> None:
     """Every Task names a hop triggered by its machine, every transition names a state, every state is
     reachable, and every hop a machine invokes is one of its tasks."""
-    machine_names = {m.name for m in STATE_MACHINES}
+    machine_names = {m.name for m in machines}
     hops = {h.name: h for h in HOPS}
     for h in HOPS:
         for name in h.starts:
@@ -272,7 +247,7 @@ def _validate_state_machines() -> None:
                 raise ValueError(f"hop {h.name} starts undeclared state machine {name}")
         if isinstance(h.trigger, StateMachineTrigger) and h.trigger.machine not in machine_names:
             raise ValueError(f"hop {h.name} is invoked by undeclared state machine {h.trigger.machine}")
-    for machine in STATE_MACHINES:
+    for machine in machines:
         names = [s.name for s in machine.states]
         if len(set(names)) != len(names):
             raise ValueError(f"state machine {machine.name} repeats a state name")
@@ -305,3 +280,6 @@ def _validate_state_machines() -> None:
         for h in HOPS:
             if h.trigger == StateMachineTrigger(machine.name) and h.name not in invoked:
                 raise ValueError(f"hop {h.name} is triggered by {machine.name} but no task invokes it")
+
+
+validate(machines=False)

@@ -26,6 +26,7 @@ from shared.topology.grants import (
     Actions,
     Priority,
 )
+from shared.topology.names import WEBHOOK_PATH
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,6 @@ class Hop:
 
 
 WEBHOOK_RECEIVER = "webhook_receiver"
-WEBHOOK_PATH = "/webhooks/{platform}/{channel}"
 WEBHOOKS = "webhooks"  # the receiver's pipeline: every pipeline's channels, so none of them alone
 
 HOPS: tuple[Hop, ...] = (

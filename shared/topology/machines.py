@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from shared.config import ClientConfig
+if TYPE_CHECKING:  # declarations only: a hop's cold start need not load the config models
+    from shared.config import ClientConfig
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,25 @@ def _cancellation_machine() -> StateMachine:
     )
 
 
-STATE_MACHINES: tuple[StateMachine, ...] = (_cancellation_machine(),)
+@functools.cache
+def state_machines() -> tuple[StateMachine, ...]:
+    """Every state machine, built and checked on first use (`STATE_MACHINES`).
+
+    Not at import: the cancellation choice lists every registered cancel target's status codes, which loads
+    each platform's connector spec, and no hop's handler needs a machine's declaration to run its step.
+    """
+    from shared.topology.build import validate_state_machines
+
+    machines = (_cancellation_machine(),)
+    validate_state_machines(machines)
+    return machines
+
+
+def __getattr__(name: str) -> Any:
+    if name == "STATE_MACHINES":
+        return state_machines()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # The state machines, by the pipeline that runs them.
 MACHINE_PIPELINE = {"cancellation": "cancellation"}
