@@ -10,9 +10,9 @@ accepted that the warehouse has not yet allocated (shared/flows/reservations.py)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.connectors.commercetools.client import CommercetoolsClient, StockDecision
 from shared.connectors.commercetools.mapping import (
@@ -35,7 +35,16 @@ from shared.models.feed import Rejected
 from shared.models.product import Product
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
-from shared.ports import OrderChange
+from shared.ports import (
+    CancelSource,
+    CatalogueSource,
+    NoteTarget,
+    OrderChange,
+    OrderSource,
+    ShipmentTarget,
+    StockSource,
+    StockTarget,
+)
 
 
 class DeliveryNotAcknowledgedError(TransientError):
@@ -150,12 +159,14 @@ class CommercetoolsPorts:
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None:
-        """One parcel as one delivery (its lines, its tracking), then Partial or Shipped.
+        """One despatch as one delivery (its lines, its tracking), then Partial or Shipped.
 
         The token is the delivery key, claimed before the write. Whether the parcel is there is read from
         the order's deliveries (key, else tracking numbers), never assumed from the token: a server may
-        drop the key. Done means the order the update returned holds our delivery.
+        drop the key. Done means the order the update returned holds our delivery. `known` is unused: a
+        delivery needs no record of the order's to write to.
         """
         if shipment.parcel_id not in progress:
             remember(delivery_key(shipment))
@@ -212,8 +223,11 @@ class CommercetoolsPorts:
                     yield variant
 
     # -- StockSource (the reader: drift) ------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
-        """The configured channels' entries (all, or these SKUs), at one location when given."""
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
+        """The configured channels' entries (all, or these SKUs), at one location when given. Every call
+        reads afresh, so any `fresh_after` is met."""
         for row in self.client.stock_levels(skus):
             if location is None or row.location == location:
                 yield row
@@ -270,3 +284,11 @@ class CommercetoolsPorts:
 
     def close(self) -> None:
         self.client.close()
+
+
+if TYPE_CHECKING:  # mypy holds the adapter to every port the spec says it plays
+
+    def _plays(
+        ports: CommercetoolsPorts,
+    ) -> tuple[OrderSource, ShipmentTarget, CatalogueSource, StockTarget, StockSource, CancelSource, NoteTarget]:
+        return (ports, ports, ports, ports, ports, ports, ports)
