@@ -154,7 +154,13 @@ def running_pairing() -> Iterator[Pairing]:
             update={"platforms": {**config.platforms, "shop": settings, "scend": scend_settings}}
         )
         local = LocalHopline(pointed, clock)
-        local.start()
+        # The hops the state machine runs build their own clients from these (the mock takes any secret).
+        local.start(
+            {
+                "platforms.shop.credentials_secret": {"client_id": mock.client_id, "client_secret": mock.client_secret},
+                "platforms.scend.credentials_secret": {"api_key": "scend-key"},
+            }
+        )
         shop = spec_for("commercetools").build(
             "shop",
             settings,
