@@ -370,6 +370,18 @@ class AlertsConfig(Section):
     finance_email: str | None = None
 
 
+class ReturnsPipeline(Pipeline):
+    """Returns the warehouse booked in, recorded on the order they came from with what became of the goods."""
+
+    ROLES = (Role.RETURN_SOURCE, Role.RETURN_TARGET)
+
+    poll_schedule: ScheduleExpression = "rate(1 hour)"
+    poll_overlap_minutes: int = Field(60, ge=0, le=2880)
+    first_lookback_days: int = Field(7, ge=1, le=60, description="how far back the first poll reads")
+
+    _poll = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
 class Pipelines(Section):
     """The flows this client runs; a pipeline left out is not deployed."""
 
@@ -378,6 +390,7 @@ class Pipelines(Section):
     catalogue: CataloguePipeline | None = None
     stock: StockPipeline | None = None
     cancellation: CancellationPipeline | None = None
+    returns: ReturnsPipeline | None = None
 
     def enabled(self) -> dict[str, Pipeline]:
         return {name: p for name in type(self).model_fields if (p := getattr(self, name)) is not None}
@@ -544,6 +557,10 @@ class ClientConfig(Section):
     def cancellation(self) -> CancellationPipeline:
         return cast(CancellationPipeline, self._pipeline("cancellation"))
 
+    @property
+    def returns(self) -> ReturnsPipeline:
+        return cast(ReturnsPipeline, self._pipeline("returns"))
+
     def to_env(self) -> str:
         """Compact JSON for the Lambda environment (no secrets live in the config, only their names)."""
         return self.model_dump_json(exclude_none=True, by_alias=True)
@@ -563,6 +580,8 @@ ROLE_ENDS: dict[Role, tuple[str, Literal["from", "to"]]] = {
     Role.CANCEL_SOURCE: ("cancellation", "from"),
     Role.CANCEL_TARGET: ("cancellation", "to"),
     Role.NOTE_TARGET: ("cancellation", "from"),
+    Role.RETURN_SOURCE: ("returns", "from"),
+    Role.RETURN_TARGET: ("returns", "to"),
 }
 
 

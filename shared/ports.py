@@ -10,6 +10,7 @@ from shared.models import Order, WarehouseOrderRef
 from shared.models.feed import Rejected
 from shared.models.order import Model
 from shared.models.product import Product, WarehouseProduct
+from shared.models.returns import ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.models.warehouse import WarehouseStatusRead
@@ -172,3 +173,23 @@ class NoteTarget(Protocol):
     name: str
 
     def add_note(self, source_id: str, line: str) -> bool: ...
+
+
+class ReturnSource(Protocol):
+    """A warehouse that reports the returns it booked in (polled: Scend has no webhooks)."""
+
+    name: str
+
+    def returns_since(self, since: datetime) -> Iterator[ReturnNotice | Rejected]:
+        """Returns booked in since `since`; rows it cannot map come back as `Rejected`."""
+        ...
+
+
+class ReturnTarget(Protocol):
+    """Where a return is recorded on the order it came from, with what became of each unit."""
+
+    name: str
+
+    def record_return(self, source_id: str, notice: ReturnNotice) -> bool:
+        """Record the return once; False when the order holds it already (a repeat)."""
+        ...

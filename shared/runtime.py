@@ -30,6 +30,8 @@ from shared.ports import (
     FulfilmentTarget,
     NoteTarget,
     OrderSource,
+    ReturnSource,
+    ReturnTarget,
     ShipmentSource,
     ShipmentTarget,
     StockSource,
@@ -297,6 +299,14 @@ class Runtime:
     @property
     def note_target(self) -> NoteTarget:
         return cast(NoteTarget, self.role(Role.NOTE_TARGET))
+
+    @property
+    def return_source(self) -> ReturnSource:
+        return cast(ReturnSource, self.role(Role.RETURN_SOURCE))
+
+    @property
+    def return_target(self) -> ReturnTarget:
+        return cast(ReturnTarget, self.role(Role.RETURN_TARGET))
 
 
 _current: Runtime | None = None

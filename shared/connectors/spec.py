@@ -36,6 +36,8 @@ class Role(StrEnum):
     CANCEL_SOURCE = "cancel_source"  # announces cancellations of its orders
     CANCEL_TARGET = "cancel_target"  # reads its live order status and cancels before its cut-off
     NOTE_TARGET = "note_target"  # takes a note on an order (a cancellation outcome)
+    RETURN_SOURCE = "return_source"  # reports the returns it booked in
+    RETURN_TARGET = "return_target"  # records a return on the order it came from
 
 
 class BuildContext(Protocol):

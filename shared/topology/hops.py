@@ -364,4 +364,27 @@ HOPS: tuple[Hop, ...] = (
         timeout_seconds=50,
         reserved_concurrency=1,
     ),
+    Hop(
+        name="poll_returns",
+        pipeline="returns",
+        description="Lists returns the warehouse booked in since the cursor and enqueues each for its order.",
+        trigger=ScheduleTrigger("pipelines.returns.poll_schedule"),
+        sends_to=("return-writeback",),
+        tables={"cursors": CURSOR, "exceptions": RAISE},  # unreadable rows
+        buckets={"archive": ARCHIVE},
+        secrets=("return_source.credentials_secret",),
+        timeout_seconds=120,
+        reserved_concurrency=1,
+    ),
+    Hop(
+        name="apply_return",
+        pipeline="returns",
+        description="Records one return on its order (returned lines, then back in stock or unusable), once.",
+        trigger=QueueTrigger("return-writeback", batch_size=5),
+        tables={"ledger": (GET_ITEM,), "exceptions": CONSUME},  # find_by_reference; quarantine, resolve
+        buckets={"archive": ARCHIVE},
+        secrets=("return_target.credentials_secret",),
+        timeout_seconds=60,
+        reserved_concurrency=1,
+    ),
 )

@@ -25,6 +25,7 @@ from shared.connectors.commercetools.mapping import (
     parse,
     product_variants,
     quote,
+    warehouse_return_actions,
 )
 from shared.connectors.commercetools.settings import CommercetoolsSettings
 from shared.errors import PermanentError, TransientError
@@ -33,6 +34,7 @@ from shared.flows.reservations import AcceptedLine, net_figure, pending_units
 from shared.models import Order, ReasonCode
 from shared.models.feed import Rejected
 from shared.models.product import Product
+from shared.models.returns import ReturnDisposition, ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.ports import (
@@ -49,6 +51,10 @@ from shared.ports import (
 
 class DeliveryNotAcknowledgedError(TransientError):
     """The update answered, but the order it returned does not hold our delivery: not done, retry."""
+
+
+class ReturnNotAcknowledgedError(TransientError):
+    """The updates answered, but the order they returned does not hold the whole return: retry."""
 
 
 def note_type_draft(settings: CommercetoolsSettings) -> dict[str, Any]:
@@ -186,6 +192,31 @@ class CommercetoolsPorts:
             if by_line.get(item.id) and item.variant.sku:
                 shipped[item.variant.sku] = shipped.get(item.variant.sku, 0) + by_line[item.id]
         return shipped
+
+    # -- ReturnTarget -------------------------------------------------------------------------------------
+    def record_return(self, source_id: str, notice: ReturnNotice) -> bool:
+        """addReturnInfo with the returned lines, then each item's return shipment state from the
+        warehouse's disposition; False when the order held all of it already (a repeat). Each update
+        reads the order fresh and a 409 decides again, so a repeat or a race writes nothing twice."""
+        states = {
+            ReturnDisposition.BACK_IN_STOCK: self.settings.return_states.back_in_stock,
+            ReturnDisposition.UNUSABLE: self.settings.return_states.unusable,
+        }
+        wrote = False
+
+        def decide(order: CtOrder) -> list[dict[str, Any]]:
+            nonlocal wrote
+            actions = warehouse_return_actions(order, notice, states)
+            wrote = wrote or bool(actions)
+            return actions
+
+        order = self.client.update_order(source_id, decide)  # the return info
+        order = self.client.update_order(source_id, decide)  # its items' states, now that they have ids
+        if warehouse_return_actions(order, notice, states):
+            raise ReturnNotAcknowledgedError(
+                f"commercetools order {order.reference}: return {notice.return_id} is not all there after writing it"
+            )
+        return wrote
 
     # -- NoteTarget -----------------------------------------------------------------------------------------
     def add_note(self, source_id: str, line: str) -> bool:

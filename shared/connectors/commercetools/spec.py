@@ -48,6 +48,7 @@ SPEC = ConnectorSpec(
             Role.STOCK_READER,
             Role.CANCEL_SOURCE,
             Role.NOTE_TARGET,
+            Role.RETURN_TARGET,
         }
     ),
     builder="shared.connectors.commercetools.spec:build",
