@@ -382,6 +382,19 @@ class ReturnsPipeline(Pipeline):
     _poll = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
 
+class ReconciliationPipeline(Pipeline):
+    """Daily: the warehouse's despatches and order states against the orders at their source; a dated report
+    and an alarm on gaps. Reads the warehouse through the orders and shipments pipelines' platforms."""
+
+    ROLES = (Role.SHIPMENT_SOURCE, Role.ORDER_RECORDS)
+
+    schedule: ScheduleExpression = "cron(0 5 * * ? *)"
+    lookback_hours: int = Field(48, ge=1, le=336, description="orders and despatches of this window are compared")
+    max_orders: int = Field(2000, ge=1, le=50000, description="warehouse reads per run, at most")
+
+    _schedule = field_validator("schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
 class Pipelines(Section):
     """The flows this client runs; a pipeline left out is not deployed."""
 
@@ -391,6 +404,19 @@ class Pipelines(Section):
     stock: StockPipeline | None = None
     cancellation: CancellationPipeline | None = None
     returns: ReturnsPipeline | None = None
+    reconciliation: ReconciliationPipeline | None = None
+
+    @model_validator(mode="after")
+    def _reconciliation_reads_through_orders_and_shipments(self) -> Pipelines:
+        if self.reconciliation is not None:
+            if self.orders is None or self.shipments is None:
+                raise ValueError("pipelines.reconciliation needs the orders and shipments pipelines")
+            if (self.reconciliation.from_, self.reconciliation.to) != (self.shipments.from_, self.orders.from_):
+                raise ValueError(
+                    "pipelines.reconciliation: from must be the shipments pipeline's from (the warehouse), "
+                    "to the orders pipeline's from (the order source)"
+                )
+        return self
 
     def enabled(self) -> dict[str, Pipeline]:
         return {name: p for name in type(self).model_fields if (p := getattr(self, name)) is not None}
@@ -558,6 +584,10 @@ class ClientConfig(Section):
         return cast(CancellationPipeline, self._pipeline("cancellation"))
 
     @property
+    def reconciliation(self) -> ReconciliationPipeline:
+        return cast(ReconciliationPipeline, self._pipeline("reconciliation"))
+
+    @property
     def returns(self) -> ReturnsPipeline:
         return cast(ReturnsPipeline, self._pipeline("returns"))
 
@@ -582,6 +612,7 @@ ROLE_ENDS: dict[Role, tuple[str, Literal["from", "to"]]] = {
     Role.NOTE_TARGET: ("cancellation", "from"),
     Role.RETURN_SOURCE: ("returns", "from"),
     Role.RETURN_TARGET: ("returns", "to"),
+    Role.ORDER_RECORDS: ("reconciliation", "to"),
 }
 
 

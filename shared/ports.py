@@ -193,3 +193,21 @@ class ReturnTarget(Protocol):
     def record_return(self, source_id: str, notice: ReturnNotice) -> bool:
         """Record the return once; False when the order holds it already (a repeat)."""
         ...
+
+
+class OrderRecord(Model):
+    """What a source's order holds after the warehouse's work: its states, delivered units and tracking."""
+
+    order_state: str
+    shipment_state: str = ""
+    delivered: dict[str, int] = {}
+    tracking: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+class OrderRecords(Protocol):
+    """A source whose order can be read back for reconciliation against the warehouse."""
+
+    name: str
+
+    def order_record(self, source_id: str) -> OrderRecord: ...

@@ -29,6 +29,7 @@ from shared.ports import (
     ExportClaim,
     FulfilmentTarget,
     NoteTarget,
+    OrderRecords,
     OrderSource,
     ReturnSource,
     ReturnTarget,
@@ -299,6 +300,10 @@ class Runtime:
     @property
     def note_target(self) -> NoteTarget:
         return cast(NoteTarget, self.role(Role.NOTE_TARGET))
+
+    @property
+    def order_records(self) -> OrderRecords:
+        return cast(OrderRecords, self.role(Role.ORDER_RECORDS))
 
     @property
     def return_source(self) -> ReturnSource:

@@ -38,6 +38,7 @@ class Role(StrEnum):
     NOTE_TARGET = "note_target"  # takes a note on an order (a cancellation outcome)
     RETURN_SOURCE = "return_source"  # reports the returns it booked in
     RETURN_TARGET = "return_target"  # records a return on the order it came from
+    ORDER_RECORDS = "order_records"  # its orders read back (states, deliveries) for reconciliation
 
 
 class BuildContext(Protocol):

@@ -50,6 +50,16 @@ ALERTS: tuple[MetricAlert, ...] = (
         "(reason stock_drift).",
     ),
     MetricAlert(
+        name="orders-unreconciled",
+        hop="reconcile_orders",
+        metric="ReconciliationGaps",
+        threshold=0,
+        team="operations",
+        description="The daily reconciliation found orders whose despatches or states differ between the "
+        "warehouse and the source: see the dated order-reconciliation report.",
+        period_minutes=1440,
+    ),
+    MetricAlert(
         name="stock-push-rejected",
         hop="push_stock",
         metric="StockPushRejected",

@@ -387,4 +387,20 @@ HOPS: tuple[Hop, ...] = (
         timeout_seconds=60,
         reserved_concurrency=1,
     ),
+    Hop(
+        name="reconcile_orders",
+        pipeline="reconciliation",
+        description="Daily: warehouse despatches and order states against the source's orders; dated report, alarm.",
+        trigger=ScheduleTrigger("pipelines.reconciliation.schedule"),
+        tables={"ledger": (SCAN,)},  # the orders the window touched
+        buckets={"archive": ARCHIVE},  # the dated report
+        secrets=(
+            "shipment_source.credentials_secret",
+            "order_target.credentials_secret",
+            "order_records.credentials_secret",
+        ),
+        timeout_seconds=900,
+        reserved_concurrency=1,
+        priority="background",
+    ),
 )

@@ -42,6 +42,7 @@ from shared.ports import (
     CatalogueSource,
     NoteTarget,
     OrderChange,
+    OrderRecord,
     OrderSource,
     ShipmentTarget,
     StockSource,
@@ -217,6 +218,24 @@ class CommercetoolsPorts:
                 f"commercetools order {order.reference}: return {notice.return_id} is not all there after writing it"
             )
         return wrote
+
+    # -- OrderRecords --------------------------------------------------------------------------------------
+    def order_record(self, source_id: str) -> OrderRecord:
+        """The order's states, the units in its deliveries by SKU and their tracking numbers (one read)."""
+        order = self.client.get_order(source_id)
+        by_line = delivered_quantities(order)
+        delivered: dict[str, int] = {}
+        for item in order.lineItems:
+            if by_line.get(item.id) and item.variant.sku:
+                delivered[item.variant.sku] = delivered.get(item.variant.sku, 0) + by_line[item.id]
+        tracking = sorted({number for delivery in order.deliveries for number in delivery.tracking_ids})
+        return OrderRecord(
+            order_state=order.orderState,
+            shipment_state=order.shipmentState or "",
+            delivered=delivered,
+            tracking=tuple(tracking),
+            cancelled=order.orderState == "Cancelled",
+        )
 
     # -- NoteTarget -----------------------------------------------------------------------------------------
     def add_note(self, source_id: str, line: str) -> bool:

@@ -49,6 +49,7 @@ SPEC = ConnectorSpec(
             Role.CANCEL_SOURCE,
             Role.NOTE_TARGET,
             Role.RETURN_TARGET,
+            Role.ORDER_RECORDS,
         }
     ),
     builder="shared.connectors.commercetools.spec:build",
