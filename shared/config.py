@@ -395,6 +395,17 @@ class ReconciliationPipeline(Pipeline):
     _schedule = field_validator("schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
 
+class SkuAuditPipeline(Pipeline):
+    """Daily: the SKUs the shop sells against the warehouse's catalogue, both ways, and stock held at the shop
+    for an item the warehouse lacks; a dated report and an alarm for ecommerce."""
+
+    ROLES = (Role.CATALOGUE_AUDIT, Role.SKU_LISTING)
+
+    schedule: ScheduleExpression = "cron(30 5 * * ? *)"
+
+    _schedule = field_validator("schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
 class Pipelines(Section):
     """The flows this client runs; a pipeline left out is not deployed."""
 
@@ -405,6 +416,7 @@ class Pipelines(Section):
     cancellation: CancellationPipeline | None = None
     returns: ReturnsPipeline | None = None
     reconciliation: ReconciliationPipeline | None = None
+    sku_audit: SkuAuditPipeline | None = None
 
     @model_validator(mode="after")
     def _reconciliation_reads_through_orders_and_shipments(self) -> Pipelines:
@@ -613,6 +625,8 @@ ROLE_ENDS: dict[Role, tuple[str, Literal["from", "to"]]] = {
     Role.RETURN_SOURCE: ("returns", "from"),
     Role.RETURN_TARGET: ("returns", "to"),
     Role.ORDER_RECORDS: ("reconciliation", "to"),
+    Role.CATALOGUE_AUDIT: ("sku_audit", "from"),
+    Role.SKU_LISTING: ("sku_audit", "to"),
 }
 
 

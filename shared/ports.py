@@ -211,3 +211,21 @@ class OrderRecords(Protocol):
     name: str
 
     def order_record(self, source_id: str) -> OrderRecord: ...
+
+
+class SkuListing(Protocol):
+    """A catalogue that can list every SKU it holds (the daily audit's other side)."""
+
+    name: str
+
+    def all_skus(self) -> Iterator[str]: ...
+
+
+class CatalogueAudit(Protocol):
+    """A shop that can list the SKUs it sells and those it holds stock figures for (the audit's shop side)."""
+
+    name: str
+
+    def catalogue_skus(self) -> set[str]: ...
+
+    def stocked_skus(self) -> set[str]: ...

@@ -24,6 +24,7 @@ from shared.models.order import Model
 from shared.ports import (
     CancelSource,
     CancelTarget,
+    CatalogueAudit,
     CatalogueSource,
     CatalogueTarget,
     ExportClaim,
@@ -35,6 +36,7 @@ from shared.ports import (
     ReturnTarget,
     ShipmentSource,
     ShipmentTarget,
+    SkuListing,
     StockSource,
     StockTarget,
 )
@@ -300,6 +302,14 @@ class Runtime:
     @property
     def note_target(self) -> NoteTarget:
         return cast(NoteTarget, self.role(Role.NOTE_TARGET))
+
+    @property
+    def catalogue_audit(self) -> CatalogueAudit:
+        return cast(CatalogueAudit, self.role(Role.CATALOGUE_AUDIT))
+
+    @property
+    def sku_listing(self) -> SkuListing:
+        return cast(SkuListing, self.role(Role.SKU_LISTING))
 
     @property
     def order_records(self) -> OrderRecords:

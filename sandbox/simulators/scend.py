@@ -202,6 +202,7 @@ class ScendSimulator(Simulator):
         self.route("GET", r"/api/Return/SearchByDate", self._returns_by_date)
         self.route("GET", r"/api/Return/(?P<return_id>\d+)", self._get_return)
         self.route("GET", r"/api/Product/Search", self._search_products)
+        self.route("GET", r"/api/Product/List", self._list_products)
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
         self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
@@ -378,6 +379,21 @@ class ScendSimulator(Simulator):
             if text in product["SKU"].lower() or text in str(product.get("Name", "")).lower()
         ]
         return Response(200, found)
+
+    def _list_products(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Product/List [V]: the client's catalogue, PageNo/Limit (at most 100), ordered by ID [I]."""
+        try:
+            page = int(_query(request, "PageNo") or 1)
+            limit = int(_query(request, "Limit") or MAX_LIMIT)
+        except ValueError:
+            return Response(400, {"Message": "The request is invalid.", "Detail": "PageNo and Limit must be integers"})
+        if page < 1 or not 1 <= limit <= MAX_LIMIT:
+            return Response(
+                400,
+                {"Message": "The request is invalid.", "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"},
+            )
+        rows = sorted(self._products.values(), key=lambda product: int(product["ID"]))
+        return Response(200, copy.deepcopy(rows[(page - 1) * limit : page * limit]))
 
     def _list_orders(self, request: Request, match: re.Match[str]) -> Response:
         """GET Order/List [V]: OrderStatusId, SinceDespatchDate (DespatchDate at or after it [I]),

@@ -60,6 +60,16 @@ ALERTS: tuple[MetricAlert, ...] = (
         period_minutes=1440,
     ),
     MetricAlert(
+        name="skus-unmatched",
+        hop="audit_skus",
+        metric="SkuAuditGaps",
+        threshold=0,
+        team="ecommerce",
+        description="The daily SKU audit found SKUs the shop sells that the warehouse lacks, the reverse, or "
+        "stock at the shop for an item the warehouse lacks: see the dated sku-audit report.",
+        period_minutes=1440,
+    ),
+    MetricAlert(
         name="stock-push-rejected",
         hop="push_stock",
         metric="StockPushRejected",

@@ -403,4 +403,15 @@ HOPS: tuple[Hop, ...] = (
         reserved_concurrency=1,
         priority="background",
     ),
+    Hop(
+        name="audit_skus",
+        pipeline="sku_audit",
+        description="Daily: the shop's SKUs against the warehouse's, both ways, and stock ahead of the item.",
+        trigger=ScheduleTrigger("pipelines.sku_audit.schedule"),
+        buckets={"archive": ARCHIVE},  # the dated report
+        secrets=("catalogue_audit.credentials_secret", "sku_listing.credentials_secret"),
+        timeout_seconds=900,
+        reserved_concurrency=1,
+        priority="background",
+    ),
 )

@@ -105,3 +105,13 @@ def test_deprecated_product_is_never_created_but_an_existing_one_still_updates(e
     owners = example_config.catalogue.field_owners
     assert decide_sync(product(active=False), None, owners).action == SyncAction.UNCHANGED
     assert decide_sync(product(active=False, name="Old hoodie"), held(), owners).action == SyncAction.UPDATE
+
+
+def test_the_sku_audit_compares_exactly_both_ways_and_flags_stock_ahead_of_the_item() -> None:
+    from shared.flows.catalogue import audit_skus
+
+    audit = audit_skus(shop={"TEE-1", "tee-2", "CAP"}, stocked={"CAP", "tee-2"}, warehouse={"TEE-1", "TEE-2", "OLD"})
+    assert audit.missing_at_warehouse == ("CAP", "tee-2")  # spelled differently is missing
+    assert audit.missing_at_shop == ("OLD", "TEE-2")
+    assert audit.stocked_before_item == ("CAP", "tee-2")
+    assert audit.gaps == 6

@@ -11,7 +11,7 @@ accepted that the warehouse has not yet allocated (shared/flows/reservations.py)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.connectors.commercetools.client import CommercetoolsClient, StockDecision
@@ -271,6 +271,19 @@ class CommercetoolsPorts:
                     yield Rejected(row=row, detail=f"product {product.id}: {problem}", key=key)
                 else:
                     yield variant
+
+    # -- CatalogueAudit -------------------------------------------------------------------------------------
+    def catalogue_skus(self) -> set[str]:
+        """Every variant SKU of every product, staged or published (one keyset walk of all products)."""
+        skus: set[str] = set()
+        for row in self.client.changed_since("products", datetime(2000, 1, 1, tzinfo=UTC)):
+            product: CtProduct = parse(CtProduct, row, "product row")
+            skus |= {variant.sku for variant in product_variants(product, self.settings)}
+        return skus
+
+    def stocked_skus(self) -> set[str]:
+        """SKUs with units on stock in a configured supply channel: sellable at the shop."""
+        return {row.sku for row in self.client.stock_levels(None) if row.on_hand > 0}
 
     # -- StockSource (the reader: drift) ------------------------------------------------------------------------
     def stock_levels(

@@ -50,6 +50,7 @@ SPEC = ConnectorSpec(
             Role.NOTE_TARGET,
             Role.RETURN_TARGET,
             Role.ORDER_RECORDS,
+            Role.CATALOGUE_AUDIT,
         }
     ),
     builder="shared.connectors.commercetools.spec:build",

@@ -50,6 +50,7 @@ SPEC = ConnectorSpec(
             Role.STOCK_READER,
             Role.CANCEL_TARGET,
             Role.RETURN_SOURCE,
+            Role.SKU_LISTING,
         }
     ),
     builder="shared.connectors.scend.spec:build",
