@@ -17,6 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from shared import topology
 from shared.clock import Clock, SystemClock
+from shared.config import config_for_client
+from shared.errors import ConfigError
 from shared.models.messages import MESSAGE_BY_QUEUE
 from shared.redaction import field_errors
 from shared.steps.records import MESSAGE_KEY_PREFIX, REPLAY_OF_ATTRIBUTE
@@ -66,11 +68,19 @@ class StackResources:
     buckets: dict[str, str]
 
 
+def client_queues(client: str) -> tuple[topology.Queue, ...]:
+    """The queues this client's pipelines deploy (every queue when its client file is not here to read)."""
+    try:
+        return topology.for_config(config_for_client(client)).queues
+    except (ConfigError, OSError, ValidationError):
+        return topology.QUEUES
+
+
 def resources_by_convention(client: str, sqs: Any) -> StackResources:
     """`hopline-<client>-<name>`: how the sandbox names everything (and infra names queues)."""
     name = f"hopline-{client}-"
     queues, dlqs = {}, {}
-    for queue in topology.QUEUES:
+    for queue in client_queues(client):
         try:
             queues[queue.name] = sqs.get_queue_url(QueueName=name + queue.name)["QueueUrl"]
             dlqs[queue.name] = sqs.get_queue_url(QueueName=f"{name}{queue.name}-dlq")["QueueUrl"]
@@ -102,7 +112,7 @@ def resources_from_stack(client: str, cloudformation: Any) -> StackResources:
             raise OpsError(f"stack {stack} has no output {prefix}{_pascal(missing[0])}: deployed from older code?")
         return {n: outputs[f"{prefix}{_pascal(n)}"] for n in names}
 
-    queue_names = [q.name for q in topology.QUEUES]
+    queue_names = [q.name for q in client_queues(client)]
     return StackResources(
         client=client,
         tables=pick("Table", [t.name for t in topology.TABLES]),

@@ -381,6 +381,42 @@ class AlertsConfig(Section):
     finance_email: str | None = None
 
 
+class ReturnsPipeline(Pipeline):
+    """Returns the warehouse booked in, recorded on the order they came from with what became of the goods."""
+
+    ROLES = (Role.RETURN_SOURCE, Role.RETURN_TARGET)
+
+    poll_schedule: ScheduleExpression = "rate(1 hour)"
+    poll_overlap_minutes: int = Field(60, ge=0, le=2880)
+    first_lookback_days: int = Field(7, ge=1, le=60, description="how far back the first poll reads")
+
+    _poll = field_validator("poll_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
+class ReconciliationPipeline(Pipeline):
+    """Daily: the warehouse's despatches and order states against the orders at their source; a dated report
+    and an alarm on gaps. Reads the warehouse through the orders and shipments pipelines' platforms."""
+
+    ROLES = (Role.SHIPMENT_SOURCE, Role.ORDER_RECORDS)
+
+    schedule: ScheduleExpression = "cron(0 5 * * ? *)"
+    lookback_hours: int = Field(48, ge=1, le=336, description="orders and despatches of this window are compared")
+    max_orders: int = Field(2000, ge=1, le=50000, description="warehouse reads per run, at most")
+
+    _schedule = field_validator("schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
+class SkuAuditPipeline(Pipeline):
+    """Daily: the SKUs the shop sells against the warehouse's catalogue, both ways, and stock held at the shop
+    for an item the warehouse lacks; a dated report and an alarm for ecommerce."""
+
+    ROLES = (Role.CATALOGUE_AUDIT, Role.SKU_LISTING)
+
+    schedule: ScheduleExpression = "cron(30 5 * * ? *)"
+
+    _schedule = field_validator("schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+
 class Pipelines(Section):
     """The flows this client runs; a pipeline left out is not deployed."""
 
@@ -389,6 +425,21 @@ class Pipelines(Section):
     catalogue: CataloguePipeline | None = None
     stock: StockPipeline | None = None
     cancellation: CancellationPipeline | None = None
+    returns: ReturnsPipeline | None = None
+    reconciliation: ReconciliationPipeline | None = None
+    sku_audit: SkuAuditPipeline | None = None
+
+    @model_validator(mode="after")
+    def _reconciliation_reads_through_orders_and_shipments(self) -> Pipelines:
+        if self.reconciliation is not None:
+            if self.orders is None or self.shipments is None:
+                raise ValueError("pipelines.reconciliation needs the orders and shipments pipelines")
+            if (self.reconciliation.from_, self.reconciliation.to) != (self.shipments.from_, self.orders.from_):
+                raise ValueError(
+                    "pipelines.reconciliation: from must be the shipments pipeline's from (the warehouse), "
+                    "to the orders pipeline's from (the order source)"
+                )
+        return self
 
     def enabled(self) -> dict[str, Pipeline]:
         return {name: p for name in type(self).model_fields if (p := getattr(self, name)) is not None}
@@ -555,6 +606,14 @@ class ClientConfig(Section):
     def cancellation(self) -> CancellationPipeline:
         return cast(CancellationPipeline, self._pipeline("cancellation"))
 
+    @property
+    def reconciliation(self) -> ReconciliationPipeline:
+        return cast(ReconciliationPipeline, self._pipeline("reconciliation"))
+
+    @property
+    def returns(self) -> ReturnsPipeline:
+        return cast(ReturnsPipeline, self._pipeline("returns"))
+
     def to_env(self) -> str:
         """Compact JSON for the Lambda environment (no secrets live in the config, only their names)."""
         return self.model_dump_json(exclude_none=True, by_alias=True)
@@ -574,6 +633,11 @@ ROLE_ENDS: dict[Role, tuple[str, Literal["from", "to"]]] = {
     Role.CANCEL_SOURCE: ("cancellation", "from"),
     Role.CANCEL_TARGET: ("cancellation", "to"),
     Role.NOTE_TARGET: ("cancellation", "from"),
+    Role.RETURN_SOURCE: ("returns", "from"),
+    Role.RETURN_TARGET: ("returns", "to"),
+    Role.ORDER_RECORDS: ("reconciliation", "to"),
+    Role.CATALOGUE_AUDIT: ("sku_audit", "from"),
+    Role.SKU_LISTING: ("sku_audit", "to"),
 }
 
 

@@ -12,6 +12,7 @@ from shared.models import Order, WarehouseOrderRef
 from shared.models.feed import Rejected
 from shared.models.order import Model
 from shared.models.product import PriceList, Product, WarehouseProduct
+from shared.models.returns import ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.models.warehouse import WarehouseStatusRead
@@ -205,3 +206,59 @@ class NoteTarget(Protocol):
     name: str
 
     def add_note(self, source_id: str, line: str) -> bool: ...
+
+
+class ReturnSource(Protocol):
+    """A warehouse that reports the returns it booked in (polled: Scend has no webhooks)."""
+
+    name: str
+
+    def returns_since(self, since: datetime) -> Iterator[ReturnNotice | Rejected]:
+        """Returns booked in since `since`; rows it cannot map come back as `Rejected`."""
+        ...
+
+
+class ReturnTarget(Protocol):
+    """Where a return is recorded on the order it came from, with what became of each unit."""
+
+    name: str
+
+    def record_return(self, source_id: str, notice: ReturnNotice) -> bool:
+        """Record the return once; False when the order holds it already (a repeat)."""
+        ...
+
+
+class OrderRecord(Model):
+    """What a source's order holds after the warehouse's work: its states, delivered units and tracking."""
+
+    order_state: str
+    shipment_state: str = ""
+    delivered: dict[str, int] = {}
+    tracking: tuple[str, ...] = ()
+    cancelled: bool = False
+
+
+class OrderRecords(Protocol):
+    """A source whose order can be read back for reconciliation against the warehouse."""
+
+    name: str
+
+    def order_record(self, source_id: str) -> OrderRecord: ...
+
+
+class SkuListing(Protocol):
+    """A catalogue that can list every SKU it holds (the daily audit's other side)."""
+
+    name: str
+
+    def all_skus(self) -> Iterator[str]: ...
+
+
+class CatalogueAudit(Protocol):
+    """A shop that can list the SKUs it sells and those it holds stock figures for (the audit's shop side)."""
+
+    name: str
+
+    def catalogue_skus(self) -> set[str]: ...
+
+    def stocked_skus(self) -> set[str]: ...

@@ -27,14 +27,19 @@ if TYPE_CHECKING:
     from shared.ports import (
         CancelSource,
         CancelTarget,
+        CatalogueAudit,
         CatalogueSource,
         CatalogueTarget,
         ExportClaim,
         FulfilmentTarget,
         NoteTarget,
+        OrderRecords,
         OrderSource,
+        ReturnSource,
+        ReturnTarget,
         ShipmentSource,
         ShipmentTarget,
+        SkuListing,
         StockSource,
         StockTarget,
     )
@@ -302,6 +307,26 @@ class Runtime:
     @property
     def note_target(self) -> NoteTarget:
         return cast("NoteTarget", self.role(Role.NOTE_TARGET))
+
+    @property
+    def catalogue_audit(self) -> CatalogueAudit:
+        return cast("CatalogueAudit", self.role(Role.CATALOGUE_AUDIT))
+
+    @property
+    def sku_listing(self) -> SkuListing:
+        return cast("SkuListing", self.role(Role.SKU_LISTING))
+
+    @property
+    def order_records(self) -> OrderRecords:
+        return cast("OrderRecords", self.role(Role.ORDER_RECORDS))
+
+    @property
+    def return_source(self) -> ReturnSource:
+        return cast("ReturnSource", self.role(Role.RETURN_SOURCE))
+
+    @property
+    def return_target(self) -> ReturnTarget:
+        return cast("ReturnTarget", self.role(Role.RETURN_TARGET))
 
 
 _current: Runtime | None = None

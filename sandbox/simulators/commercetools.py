@@ -45,6 +45,10 @@ MOCK_GAPS: dict[str, str] = {
     "/{pk}/orders/import, which keeps them.",
     "line item supplyChannel": "not kept on cart or imported lines; the mapping of channels to warehouse "
     "locations is tested on payloads shaped like the API reference's examples.",
+    "setReturnShipmentState": "400 (Invalid action). Our launcher (commercetools_mock/server.mjs) adds it as "
+    "the API reference documents it, so a return's items can be set BackInStock or Unusable against the mock.",
+    "return item key": "not kept (addReturnInfo keeps the item's comment): the connector recognises its return by "
+    "the comment naming the warehouse's return id.",
     "taxedPrice on import": "recomputed from the lines, not taken from the draft; mapping's money tests use "
     "the API reference's example payloads instead.",
 }

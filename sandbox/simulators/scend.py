@@ -199,7 +199,10 @@ class ScendSimulator(Simulator):
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Shipments", self._order_shipments)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Splits", self._order_splits)
         self.route("GET", r"/api/Order/(?P<order_id>\d+)/Cancel", self._cancel_order, writes=True)
+        self.route("GET", r"/api/Return/SearchByDate", self._returns_by_date)
+        self.route("GET", r"/api/Return/(?P<return_id>\d+)", self._get_return)
         self.route("GET", r"/api/Product/Search", self._search_products)
+        self.route("GET", r"/api/Product/List", self._list_products)
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
         self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
@@ -377,6 +380,21 @@ class ScendSimulator(Simulator):
         ]
         return Response(200, found)
 
+    def _list_products(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Product/List [V]: the client's catalogue, PageNo/Limit (at most 100), ordered by ID [I]."""
+        try:
+            page = int(_query(request, "PageNo") or 1)
+            limit = int(_query(request, "Limit") or MAX_LIMIT)
+        except ValueError:
+            return Response(400, {"Message": "The request is invalid.", "Detail": "PageNo and Limit must be integers"})
+        if page < 1 or not 1 <= limit <= MAX_LIMIT:
+            return Response(
+                400,
+                {"Message": "The request is invalid.", "Detail": f"PageNo must be 1 or more and Limit 1-{MAX_LIMIT}"},
+            )
+        rows = sorted(self._products.values(), key=lambda product: int(product["ID"]))
+        return Response(200, copy.deepcopy(rows[(page - 1) * limit : page * limit]))
+
     def _list_orders(self, request: Request, match: re.Match[str]) -> Response:
         """GET Order/List [V]: OrderStatusId, SinceDespatchDate (DespatchDate at or after it [I]),
         SinceLastUpdated, ClientId, WarehouseId, IncludeOrderItems, PageNo/Limit (at most 100), ordered by ID [I]."""
@@ -434,6 +452,25 @@ class ScendSimulator(Simulator):
         if order_id not in self._orders:
             return Response(404, {"Message": f"Order {order_id} not found"})
         return Response(200, self._read(order_id)["OrderItems"])
+
+    def _returns_by_date(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Return/SearchByDate?Date= [V]: one day's returns. The rows leave out ReturnItems [I], so a
+        reader asks Return/{id} for them."""
+        day = _query(request, "Date")[:10]
+        rows = [
+            {key: value for key, value in row.items() if key not in ("ReturnItems", "Day")}
+            for row in self._returns.values()
+            if row["Day"] == day
+        ]
+        return Response(200, copy.deepcopy(rows))
+
+    def _get_return(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Return/{id} [V]: OrderId, OrderNumber, Reference, Confirmed, Refunded, Exchanged, ReturnItems;
+        items carry the AddItem fields (ProductId, Quantity, ReturnReasonId, Action, Comments) [I: read shape]."""
+        row = self._returns.get(int(match.group("return_id")))
+        if row is None:
+            return Response(404, {"Message": "Return not found"})
+        return Response(200, copy.deepcopy({key: value for key, value in row.items() if key != "Day"}))
 
     def _order_shipments(self, request: Request, match: re.Match[str]) -> Response:
         """GET Order/{id}/Shipments [V]: the order's parcels, [] before it leaves."""
@@ -698,6 +735,8 @@ class ScendSimulator(Simulator):
             self._despatches: list[tuple[datetime, dict[str, Any]]] = []  # truth: what left, in order
             self._roots: dict[int, int] = {}  # split-off order id -> the order it was split from
             self._splits: list[dict[str, Any]] = []  # Order/{id}/Splits rows
+            self._returns: dict[int, dict[str, Any]] = {}  # Return/{id}, with the day it was booked in
+            self._next_return_id = 900001
             self._next_parcel_id = 700001
             self._next_order_id = 50001
             self._next_product_id = 801
@@ -883,6 +922,43 @@ class ScendSimulator(Simulator):
                     part["due"] = min(part["due"], now)
             self._advance(root)
             return [copy.deepcopy(d) for _, d in self._despatches[before:]]
+
+    def add_return(
+        self, order_id: int, items: list[tuple[str, int, str]], *, confirmed: bool = True, reference: str = ""
+    ) -> int:
+        """Scenario: the customer's parcel is booked in against an order today; items are (SKU, quantity,
+        Action), the Action being what the warehouse did with the units. Returns the return's ID."""
+        with self.lock:
+            order = self._orders[self._root_of(order_id)]
+            return_id = self._next_return_id
+            self._next_return_id += 1
+            self._returns[return_id] = {
+                "ID": return_id,
+                "OrderId": order["ID"],
+                "OrderNumber": order["OrderNumber"],
+                "Reference": reference,
+                "Confirmed": confirmed,
+                "Refunded": False,
+                "Exchanged": False,
+                "ReturnItems": [
+                    {
+                        "ID": return_id * 10 + index,
+                        "ProductId": self._products[sku]["ID"],
+                        "Quantity": quantity,
+                        "ReturnReasonId": 1,
+                        "Action": action,
+                        "Comments": "",
+                    }
+                    for index, (sku, quantity, action) in enumerate(items, start=1)
+                ],
+                "Day": self.clock.now().date().isoformat(),
+            }
+            return return_id
+
+    def confirm_return(self, return_id: int) -> None:
+        """Scenario: a return listed before its goods were booked in is confirmed now."""
+        with self.lock:
+            self._returns[return_id]["Confirmed"] = True
 
     def lose_next_create_responses(self, count: int = 1) -> None:
         """Scenario: the next `count` successful-or-refused PUT /api/Order calls are performed, but their

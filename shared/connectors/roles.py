@@ -24,3 +24,8 @@ class Role(StrEnum):
     CANCEL_SOURCE = "cancel_source"  # announces cancellations of its orders
     CANCEL_TARGET = "cancel_target"  # reads its live order status and cancels before its cut-off
     NOTE_TARGET = "note_target"  # takes a note on an order (a cancellation outcome)
+    RETURN_SOURCE = "return_source"  # reports the returns it booked in
+    RETURN_TARGET = "return_target"  # records a return on the order it came from
+    CATALOGUE_AUDIT = "catalogue_audit"  # lists the SKUs it sells and those it holds stock for
+    SKU_LISTING = "sku_listing"  # lists every SKU its catalogue holds (the daily SKU audit)
+    ORDER_RECORDS = "order_records"  # its orders read back (states, deliveries) for reconciliation

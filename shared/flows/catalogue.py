@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -86,3 +86,27 @@ def decide_sync(
 def already_synced(product: Product, synced_version: datetime | None) -> bool:
     """The SKU map holds this version or a newer one: no warehouse call needed."""
     return synced_version is not None and synced_version >= product.updated_at
+
+
+class SkuAudit(Model):
+    """The daily SKU audit both ways: what the shop sells that the warehouse lacks (an order for it sticks),
+    what the warehouse holds that the shop lacks, and SKUs the shop holds stock for before the warehouse
+    has the item (sellable before anything can ship: the gate was bypassed)."""
+
+    missing_at_warehouse: tuple[str, ...]
+    missing_at_shop: tuple[str, ...]
+    stocked_before_item: tuple[str, ...]
+
+    @property
+    def gaps(self) -> int:
+        return len(self.missing_at_warehouse) + len(self.missing_at_shop) + len(self.stocked_before_item)
+
+
+def audit_skus(shop: Iterable[str], stocked: Iterable[str], warehouse: Iterable[str]) -> SkuAudit:
+    """Exact comparison (SKUs travel as spelled: 'tee-1' and 'TEE-1' are two SKUs)."""
+    shop_skus, warehouse_skus = set(shop), set(warehouse)
+    return SkuAudit(
+        missing_at_warehouse=tuple(sorted(shop_skus - warehouse_skus)),
+        missing_at_shop=tuple(sorted(warehouse_skus - shop_skus)),
+        stocked_before_item=tuple(sorted(set(stocked) - warehouse_skus)),
+    )

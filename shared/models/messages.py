@@ -9,6 +9,7 @@ from pydantic import Field
 
 from shared.models.order import Model, Order
 from shared.models.product import Product
+from shared.models.returns import ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import StockSyncMessage
 from shared.models.warehouse import WarehouseStatusRead
@@ -60,6 +61,18 @@ class ShipmentMessage(Model):
     @property
     def business_key(self) -> str:
         return f"{self.shipment.warehouse}#parcel#{self.shipment.parcel_id}"
+
+
+class ReturnMessage(Model):
+    """One warehouse return to record on the order it came from; idempotent per (client, warehouse, return id)."""
+
+    client: str
+    trigger: Trigger
+    notice: ReturnNotice
+
+    @property
+    def business_key(self) -> str:
+        return f"{self.notice.warehouse}#return#{self.notice.return_id}"
 
 
 class ProductMessage(Model):
@@ -147,4 +160,5 @@ MESSAGE_BY_QUEUE: dict[str, type[Model]] = {
     "product-sync": ProductMessage,
     "stock-sync": StockSyncMessage,
     "cancel-requests": CancelRequest,
+    "return-writeback": ReturnMessage,
 }

@@ -45,6 +45,8 @@ class ReasonCode(StrEnum):
     SHIPMENT_OVER_QUANTITY = "shipment_over_quantity"
     SHIPMENT_SKU_NOT_ON_ORDER = "shipment_sku_not_on_order"
     WRITEBACK_REJECTED = "writeback_rejected"
+    # Returns (apply_return)
+    RETURN_ORDER_UNKNOWN = "return_order_unknown"
     # Cancellation (cancel state machine)
     CANCEL_TOO_LATE = "cancel_too_late"  # too late for the API: raise it with the 3PL, expect a return
     CANCEL_RETURN_STARTED = "cancel_return_started"  # it had left the warehouse: refused, a return is expected
@@ -91,6 +93,7 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.SHIPMENT_OVER_QUANTITY: Team.OPERATIONS,
     ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER: Team.OPERATIONS,
     ReasonCode.WRITEBACK_REJECTED: Team.OPERATIONS,
+    ReasonCode.RETURN_ORDER_UNKNOWN: Team.OPERATIONS,
     ReasonCode.CANCEL_TOO_LATE: Team.OPERATIONS,
     ReasonCode.CANCEL_REJECTED: Team.OPERATIONS,
     ReasonCode.CANCEL_RETURN_STARTED: Team.OPERATIONS,

@@ -50,6 +50,26 @@ ALERTS: tuple[MetricAlert, ...] = (
         "(reason stock_drift).",
     ),
     MetricAlert(
+        name="orders-unreconciled",
+        hop="reconcile_orders",
+        metric="ReconciliationGaps",
+        threshold=0,
+        team="operations",
+        description="The daily reconciliation found orders whose despatches or states differ between the "
+        "warehouse and the source: see the dated order-reconciliation report.",
+        period_minutes=1440,
+    ),
+    MetricAlert(
+        name="skus-unmatched",
+        hop="audit_skus",
+        metric="SkuAuditGaps",
+        threshold=0,
+        team="ecommerce",
+        description="The daily SKU audit found SKUs the shop sells that the warehouse lacks, the reverse, or "
+        "stock at the shop for an item the warehouse lacks: see the dated sku-audit report.",
+        period_minutes=1440,
+    ),
+    MetricAlert(
         name="stock-push-rejected",
         hop="push_stock",
         metric="StockPushRejected",

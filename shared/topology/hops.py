@@ -364,4 +364,54 @@ HOPS: tuple[Hop, ...] = (
         timeout_seconds=50,
         reserved_concurrency=1,
     ),
+    Hop(
+        name="poll_returns",
+        pipeline="returns",
+        description="Lists returns the warehouse booked in since the cursor and enqueues each for its order.",
+        trigger=ScheduleTrigger("pipelines.returns.poll_schedule"),
+        sends_to=("return-writeback",),
+        tables={"cursors": CURSOR, "exceptions": RAISE},  # unreadable rows
+        buckets={"archive": ARCHIVE},
+        secrets=("return_source.credentials_secret",),
+        timeout_seconds=120,
+        reserved_concurrency=1,
+    ),
+    Hop(
+        name="apply_return",
+        pipeline="returns",
+        description="Records one return on its order (returned lines, then back in stock or unusable), once.",
+        trigger=QueueTrigger("return-writeback", batch_size=5),
+        tables={"ledger": (GET_ITEM,), "exceptions": CONSUME},  # find_by_reference; quarantine, resolve
+        buckets={"archive": ARCHIVE},
+        secrets=("return_target.credentials_secret",),
+        timeout_seconds=60,
+        reserved_concurrency=1,
+    ),
+    Hop(
+        name="reconcile_orders",
+        pipeline="reconciliation",
+        description="Daily: warehouse despatches and order states against the source's orders; dated report, alarm.",
+        trigger=ScheduleTrigger("pipelines.reconciliation.schedule"),
+        tables={"ledger": (SCAN,)},  # the orders the window touched
+        buckets={"archive": ARCHIVE},  # the dated report
+        secrets=(
+            "shipment_source.credentials_secret",
+            "order_target.credentials_secret",
+            "order_records.credentials_secret",
+        ),
+        timeout_seconds=900,
+        reserved_concurrency=1,
+        priority="background",
+    ),
+    Hop(
+        name="audit_skus",
+        pipeline="sku_audit",
+        description="Daily: the shop's SKUs against the warehouse's, both ways, and stock ahead of the item.",
+        trigger=ScheduleTrigger("pipelines.sku_audit.schedule"),
+        buckets={"archive": ARCHIVE},  # the dated report
+        secrets=("catalogue_audit.credentials_secret", "sku_listing.credentials_secret"),
+        timeout_seconds=900,
+        reserved_concurrency=1,
+        priority="background",
+    ),
 )

@@ -58,6 +58,11 @@ QUEUES: tuple[Queue, ...] = (
         "cancel requests from any source, each waiting to start its cancellation execution",
         pipeline="cancellation",
     ),
+    Queue(
+        "return-writeback",
+        "returns the warehouse booked in, waiting to be recorded on the order they came from",
+        pipeline="returns",
+    ),
 )
 
 TABLES: tuple[Table, ...] = (

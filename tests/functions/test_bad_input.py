@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from shared import runtime as runtime_module
 from shared import topology
-from shared.config import ClientConfig
+from shared.config import ClientConfig, config_for_client
 from shared.models import ReasonCode
 from tests.functions.conftest import Harness, running_harness
 
@@ -456,7 +456,12 @@ def test_stock_webhook_never_crashes(harness: Harness, effects: Effects, request
 # -- the queue consumers -------------------------------------------------------------------------------------
 
 REASONS = {reason.value for reason in ReasonCode}
-QUEUE_HOPS = {h.trigger.queue: h.name for h in topology.HOPS if isinstance(h.trigger, topology.QueueTrigger)}
+# The consumers the example client (this harness) deploys.
+QUEUE_HOPS = {
+    h.trigger.queue: h.name
+    for h in topology.for_config(config_for_client("example-cin7-scend")).hops
+    if isinstance(h.trigger, topology.QueueTrigger)
+}
 NOW = "2026-01-05T10:00:00+00:00"
 
 

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.infra
 
 CLIENT = "example-cin7-scend"
 # The hops as the example client deploys them: the receiver with the routes, queues and secrets of its channels.
-HOPS = topology.for_config(config_for_client(CLIENT)).hops
+DEPLOYED = topology.for_config(config_for_client(CLIENT))
+HOPS = DEPLOYED.hops
 # W3005: CDK writes DependsOn next to a GetAtt that already implies it; redundant, harmless.
 IGNORED_LINT_RULES = {"W3005"}
 
@@ -79,7 +80,7 @@ def test_every_work_queue_redrives_to_a_dlq_that_allows_it_back(
     queues = of_type(resources, "AWS::SQS::Queue")
     dlqs = dead_letter_queues(resources)
     work_queues = {key: props for key, props in queues.items() if key not in dlqs}
-    assert len(work_queues) == len(topology.QUEUES)
+    assert len(work_queues) == len(DEPLOYED.queues)
     for props in work_queues.values():
         # Then each work queue parks poison messages after the configured deliveries
         redrive = props["RedrivePolicy"]
@@ -514,11 +515,10 @@ def test_each_hop_role_allows_exactly_the_actions_its_topology_declares(
 
 def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template) -> None:
     # Given the business-metric alerts declared in the topology
-    from shared import topology
 
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     by_metric = {props["Properties"].get("MetricName"): props["Properties"] for props in alarms.values()}
-    for alert in topology.ALERTS:
+    for alert in DEPLOYED.alerts:
         # Then each has an alarm on the hop's metric, in the Powertools namespace, with the service dimension
         alarm = by_metric[alert.metric]
         assert alarm["Namespace"] == "Hopline"
@@ -562,12 +562,12 @@ def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
     scheduled = [h.name for h in HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
     expected = {
         f"{prefix}{q.name}-{kind}"
-        for q in topology.QUEUES
+        for q in DEPLOYED.queues
         for kind in ("dead-letters", "oldest-message", "dead-letter-age")
     }
     expected |= {f"{prefix}{hop.replace('_', '-')}-schedule-dead-letters" for hop in scheduled}
-    expected |= {f"{prefix}{alert.name}" for alert in topology.ALERTS}
-    expected |= {f"{prefix}{machine.name}-state-machine-executions-failed" for machine in topology.STATE_MACHINES}
+    expected |= {f"{prefix}{alert.name}" for alert in DEPLOYED.alerts}
+    expected |= {f"{prefix}{machine.name}-state-machine-executions-failed" for machine in DEPLOYED.state_machines}
     assert names == expected
 
 
@@ -604,7 +604,7 @@ def test_one_dashboard_shows_every_hop_queue_alert_and_stage_latency(
     # Every work queue and DLQ, every alert's metric, every latency stage, and the alarm panel
     for key in of_type(resources, "AWS::SQS::Queue"):
         assert key in body, key
-    for alert in topology.ALERTS:
+    for alert in DEPLOYED.alerts:
         assert f'\\"{alert.metric}\\"' in body, alert.metric
     for stage in LATENCY_STAGES:
         assert f'\\"stage\\",\\"{stage}\\"' in body, stage
@@ -638,7 +638,7 @@ def test_archive_retention_follows_the_client_config(tmp_path: Path, example_con
 def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
     """The figure quoted in the docs: one stack's alarms, derived from the topology."""
     scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in HOPS)
-    expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
+    expected = 3 * len(DEPLOYED.queues) + scheduled + len(DEPLOYED.alerts) + len(DEPLOYED.state_machines)
     assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
     # And the README quotes that figure for the example client (what `make alarms` prints)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()

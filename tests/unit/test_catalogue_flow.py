@@ -132,3 +132,13 @@ def test_an_update_carries_a_field_only_when_its_owner_is_the_source(field: str)
         decision = decide_sync(item, existing, owners)
         assert decision.fields == expected
         assert decision.action == (SyncAction.UPDATE if expected else SyncAction.UNCHANGED)
+
+
+def test_the_sku_audit_compares_exactly_both_ways_and_flags_stock_ahead_of_the_item() -> None:
+    from shared.flows.catalogue import audit_skus
+
+    audit = audit_skus(shop={"TEE-1", "tee-2", "CAP"}, stocked={"CAP", "tee-2"}, warehouse={"TEE-1", "TEE-2", "OLD"})
+    assert audit.missing_at_warehouse == ("CAP", "tee-2")  # spelled differently is missing
+    assert audit.missing_at_shop == ("OLD", "TEE-2")
+    assert audit.stocked_before_item == ("CAP", "tee-2")
+    assert audit.gaps == 6

@@ -31,6 +31,24 @@ const mock = new CommercetoolsMock({
   silent: true,
 });
 
+// The mock's order update handler has no `setReturnShipmentState` (card §5, the API reference's
+// OrderSetReturnShipmentStateAction: {returnItemId, shipmentState}). Added here as documented, so the
+// returns write-back runs against the mock end to end; every other action is the vendor's.
+const RETURN_SHIPMENT_STATES = new Set(["Advised", "Returned", "BackInStock", "Unusable"]);
+const orderActions = Object.getPrototypeOf(mock._repositories.order.actions);
+if (orderActions.setReturnShipmentState === undefined) {
+  orderActions.setReturnShipmentState = function (context, resource, { returnItemId, shipmentState }) {
+    if (!RETURN_SHIPMENT_STATES.has(shipmentState)) {
+      throw new Error(`setReturnShipmentState: unknown shipmentState ${shipmentState}`);
+    }
+    const item = (resource.returnInfo || []).flatMap((info) => info.items).find((i) => i.id === returnItemId);
+    if (!item) {
+      throw new Error(`setReturnShipmentState: no return item ${returnItemId}`);
+    }
+    item.shipmentState = shipmentState;
+  };
+}
+
 mock.app.put("/__hopline/clock", async (request, reply) => {
   const now = request.body && request.body.now;
   if (now === null || now === undefined) {

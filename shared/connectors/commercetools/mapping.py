@@ -8,7 +8,7 @@ card §2) and becomes an exact Decimal: never a float on the way.
 # ruff: noqa: N815  (wire models spell the platform's camelCase field names)
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from shared.connectors.commercetools.settings import CommercetoolsSettings, Rele
 from shared.errors import PermanentError
 from shared.models import Address, Order, OrderLine, ReasonCode
 from shared.models.product import Product
+from shared.models.returns import ReturnDisposition, ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import StockRow
 
@@ -161,6 +162,8 @@ class SyncInfo(Wire):
 
 class ReturnItem(Wire):
     id: str = ""
+    key: str | None = None
+    comment: str | None = None
     lineItemId: str | None = None
     customLineItemId: str | None = None
     quantity: int
@@ -562,6 +565,63 @@ def return_actions(
     if return_date:
         action["returnDate"] = format_datetime(return_date)
     return [action]
+
+
+def return_key(return_id: str, index: int) -> str:
+    """A return item's key (2-256 of [a-zA-Z0-9_-]): the warehouse's return id and the line's position."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "_-" else "-" for ch in return_id)
+    return f"return-{cleaned}-{index}"[:256]
+
+
+def return_marker(warehouse: str, return_id: str) -> str:
+    """The item comment that names the warehouse's return: keys are optional and not every server keeps
+    them, the comment reads back."""
+    return f"{warehouse} return {return_id}"
+
+
+def warehouse_return_actions(
+    order: CtOrder, notice: ReturnNotice, states: Mapping[ReturnDisposition, str]
+) -> list[dict[str, Any]]:
+    """The update that records this warehouse return on this (fresh) order; [] once it is all there.
+
+    First `addReturnInfo`, one item per returned line (shipmentState Returned: the goods are back at the
+    warehouse); then, once the platform has given the items their ids, `setReturnShipmentState` per item to
+    what the warehouse did with its units (BackInStock or Unusable, card §5). The return is recognised by
+    its items' comment naming the warehouse's return id (their key too, where the server keeps it), never
+    assumed from an earlier attempt; items read back in the order they were added.
+    """
+    marker = return_marker(notice.warehouse, notice.return_id)
+    mine = [item for info in order.returnInfo for item in info.items if item.comment == marker]
+    if not mine:
+        items = []
+        for index, line in enumerate(notice.lines):
+            match = next((item for item in order.lineItems if item.variant.sku == line.sku), None)
+            if match is None:
+                raise PermanentError(
+                    ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER, f"return: {line.sku} is not on order {order.reference}"
+                )
+            items.append(
+                {
+                    "lineItemId": match.id,
+                    "quantity": line.quantity,
+                    "shipmentState": "Returned",
+                    "comment": marker,
+                    "key": return_key(notice.return_id, index),
+                }
+            )
+        action: dict[str, Any] = {
+            "action": "addReturnInfo",
+            "items": items,
+            "returnDate": format_datetime(notice.returned_on),
+        }
+        if notice.tracking_id:
+            action["returnTrackingId"] = notice.tracking_id
+        return [action]
+    return [
+        {"action": "setReturnShipmentState", "returnItemId": item.id, "shipmentState": states[line.disposition]}
+        for item, line in zip(mine, notice.lines, strict=False)
+        if item.shipmentState != states[line.disposition]
+    ]
 
 
 # -- inventory, products (§4) -----------------------------------------------------------------------

@@ -19,10 +19,11 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from shared.connectors.commercetools.mapping import Reference, Wire, parse
+from shared.connectors.commercetools.mapping import SOURCE, Reference, Wire, parse
 from shared.connectors.commercetools.settings import CommercetoolsSettings, ReleaseTrigger
 from shared.errors import PermanentError
 from shared.models import ReasonCode
+from shared.models.messages import CancelRequest
 
 # The message types each release trigger listens to (§2 "useful types").
 RELEASE_MESSAGE_TYPES: dict[ReleaseTrigger, str] = {
@@ -122,6 +123,30 @@ def may_release(message: Message, settings: CommercetoolsSettings) -> bool:
             state = message.fields.get("state") or {}
             return isinstance(state, dict) and state.get("id") == settings.release_state_id
     raise AssertionError(settings.release_trigger)
+
+
+def cancel_request(message: Message, client: str, *, fresh_state: str | None = None) -> CancelRequest | None:
+    """The cancellation an `OrderStateChanged -> Cancelled` message asks for (card §5), else None.
+
+    Without its payload (`payloadNotIncluded`) the message cannot say which state the order entered: the
+    caller reads the order and passes its `orderState` as `fresh_state`. Never a guess: a cancellation
+    started for an order that was only confirmed would cancel it at the warehouse.
+    """
+    if message.resource.typeId != "order" or message.type != "OrderStateChanged":
+        return None
+    state = fresh_state if message.needs_fresh_read else message.fields.get("orderState")
+    if state != "Cancelled":
+        return None
+    return CancelRequest(
+        client=client,
+        source=SOURCE,
+        source_id=message.resource.id,
+        order_number=message.order_number,
+        requested_at=message.createdAt,
+        reason="cancelled in commercetools",
+        trigger="webhook",
+        event_type="OrderStateChanged:Cancelled",
+    )
 
 
 class Verdict(StrEnum):

@@ -10,9 +10,9 @@ accepted that the warehouse has not yet allocated (shared/flows/reservations.py)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from shared.connectors.commercetools.client import CommercetoolsClient, StockDecision
 from shared.connectors.commercetools.mapping import (
@@ -25,6 +25,7 @@ from shared.connectors.commercetools.mapping import (
     parse,
     product_variants,
     quote,
+    warehouse_return_actions,
 )
 from shared.connectors.commercetools.settings import CommercetoolsSettings
 from shared.errors import PermanentError, TransientError
@@ -33,13 +34,28 @@ from shared.flows.reservations import AcceptedLine, net_figure, pending_units
 from shared.models import Order, ReasonCode
 from shared.models.feed import Rejected
 from shared.models.product import Product
+from shared.models.returns import ReturnDisposition, ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
-from shared.ports import OrderChange
+from shared.ports import (
+    CancelSource,
+    CatalogueSource,
+    NoteTarget,
+    OrderChange,
+    OrderRecord,
+    OrderSource,
+    ShipmentTarget,
+    StockSource,
+    StockTarget,
+)
 
 
 class DeliveryNotAcknowledgedError(TransientError):
     """The update answered, but the order it returned does not hold our delivery: not done, retry."""
+
+
+class ReturnNotAcknowledgedError(TransientError):
+    """The updates answered, but the order they returned does not hold the whole return: retry."""
 
 
 def note_type_draft(settings: CommercetoolsSettings) -> dict[str, Any]:
@@ -150,12 +166,14 @@ class CommercetoolsPorts:
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None:
-        """One parcel as one delivery (its lines, its tracking), then Partial or Shipped.
+        """One despatch as one delivery (its lines, its tracking), then Partial or Shipped.
 
         The token is the delivery key, claimed before the write. Whether the parcel is there is read from
         the order's deliveries (key, else tracking numbers), never assumed from the token: a server may
-        drop the key. Done means the order the update returned holds our delivery.
+        drop the key. Done means the order the update returned holds our delivery. `known` is unused: a
+        delivery needs no record of the order's to write to.
         """
         if shipment.parcel_id not in progress:
             remember(delivery_key(shipment))
@@ -175,6 +193,49 @@ class CommercetoolsPorts:
             if by_line.get(item.id) and item.variant.sku:
                 shipped[item.variant.sku] = shipped.get(item.variant.sku, 0) + by_line[item.id]
         return shipped
+
+    # -- ReturnTarget -------------------------------------------------------------------------------------
+    def record_return(self, source_id: str, notice: ReturnNotice) -> bool:
+        """addReturnInfo with the returned lines, then each item's return shipment state from the
+        warehouse's disposition; False when the order held all of it already (a repeat). Each update
+        reads the order fresh and a 409 decides again, so a repeat or a race writes nothing twice."""
+        states = {
+            ReturnDisposition.BACK_IN_STOCK: self.settings.return_states.back_in_stock,
+            ReturnDisposition.UNUSABLE: self.settings.return_states.unusable,
+        }
+        wrote = False
+
+        def decide(order: CtOrder) -> list[dict[str, Any]]:
+            nonlocal wrote
+            actions = warehouse_return_actions(order, notice, states)
+            wrote = wrote or bool(actions)
+            return actions
+
+        order = self.client.update_order(source_id, decide)  # the return info
+        order = self.client.update_order(source_id, decide)  # its items' states, now that they have ids
+        if warehouse_return_actions(order, notice, states):
+            raise ReturnNotAcknowledgedError(
+                f"commercetools order {order.reference}: return {notice.return_id} is not all there after writing it"
+            )
+        return wrote
+
+    # -- OrderRecords --------------------------------------------------------------------------------------
+    def order_record(self, source_id: str) -> OrderRecord:
+        """The order's states, the units in its deliveries by SKU and their tracking numbers (one read)."""
+        order = self.client.get_order(source_id)
+        by_line = delivered_quantities(order)
+        delivered: dict[str, int] = {}
+        for item in order.lineItems:
+            if by_line.get(item.id) and item.variant.sku:
+                delivered[item.variant.sku] = delivered.get(item.variant.sku, 0) + by_line[item.id]
+        tracking = sorted({number for delivery in order.deliveries for number in delivery.tracking_ids})
+        return OrderRecord(
+            order_state=order.orderState,
+            shipment_state=order.shipmentState or "",
+            delivered=delivered,
+            tracking=tuple(tracking),
+            cancelled=order.orderState == "Cancelled",
+        )
 
     # -- NoteTarget -----------------------------------------------------------------------------------------
     def add_note(self, source_id: str, line: str) -> bool:
@@ -211,9 +272,25 @@ class CommercetoolsPorts:
                 else:
                     yield variant
 
+    # -- CatalogueAudit -------------------------------------------------------------------------------------
+    def catalogue_skus(self) -> set[str]:
+        """Every variant SKU of every product, staged or published (one keyset walk of all products)."""
+        skus: set[str] = set()
+        for row in self.client.changed_since("products", datetime(2000, 1, 1, tzinfo=UTC)):
+            product: CtProduct = parse(CtProduct, row, "product row")
+            skus |= {variant.sku for variant in product_variants(product, self.settings)}
+        return skus
+
+    def stocked_skus(self) -> set[str]:
+        """SKUs with units on stock in a configured supply channel: sellable at the shop."""
+        return {row.sku for row in self.client.stock_levels(None) if row.on_hand > 0}
+
     # -- StockSource (the reader: drift) ------------------------------------------------------------------------
-    def stock_levels(self, skus: list[str] | None = None, location: str | None = None) -> Iterator[StockRow | Rejected]:
-        """The configured channels' entries (all, or these SKUs), at one location when given."""
+    def stock_levels(
+        self, skus: list[str] | None = None, location: str | None = None, *, fresh_after: datetime | None = None
+    ) -> Iterator[StockRow | Rejected]:
+        """The configured channels' entries (all, or these SKUs), at one location when given. Every call
+        reads afresh, so any `fresh_after` is met."""
         for row in self.client.stock_levels(skus):
             if location is None or row.location == location:
                 yield row
@@ -270,3 +347,11 @@ class CommercetoolsPorts:
 
     def close(self) -> None:
         self.client.close()
+
+
+if TYPE_CHECKING:  # mypy holds the adapter to every port the spec says it plays
+
+    def _plays(
+        ports: CommercetoolsPorts,
+    ) -> tuple[OrderSource, ShipmentTarget, CatalogueSource, StockTarget, StockSource, CancelSource, NoteTarget]:
+        return (ports, ports, ports, ports, ports, ports, ports)

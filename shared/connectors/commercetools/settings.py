@@ -38,6 +38,15 @@ class ShipmentStates(BaseModel):
     shipped: str = "Shipped"
 
 
+class ReturnStates(BaseModel):
+    """The return shipment state set from the warehouse's disposition of the returned units (§5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    back_in_stock: str = "BackInStock"
+    unusable: str = "Unusable"
+
+
 class CommercetoolsCredentials(BaseModel):
     """The secret's JSON shape: an API client's id and secret (client-credentials grant, §1)."""
 
@@ -66,6 +75,7 @@ class CommercetoolsSettings(PlatformSettings):
         "", description="with state_transition: the custom State's id (orders reference States by id, not key)"
     )
     shipment_states: ShipmentStates = ShipmentStates()
+    return_states: ReturnStates = ReturnStates()
     calls_per_minute: int = Field(
         1200, ge=1, le=60000, description="our own budget: the card publishes no quota, only 'ramp and back off'"
     )

@@ -48,6 +48,9 @@ SPEC = ConnectorSpec(
             Role.STOCK_READER,
             Role.CANCEL_SOURCE,
             Role.NOTE_TARGET,
+            Role.RETURN_TARGET,
+            Role.ORDER_RECORDS,
+            Role.CATALOGUE_AUDIT,
         }
     ),
     builder="shared.connectors.commercetools.spec:build",

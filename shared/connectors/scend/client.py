@@ -14,8 +14,8 @@ with 429 + `Retry-After: 0` and sometimes an HTML page, and answers many writes 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -38,6 +38,7 @@ from shared.connectors.scend.mapping import (
     CreateOrderResult,
     DespatchedOrderRow,
     OrderRow,
+    ReturnRow,
     despatch_label,
     format_since,
     is_duplicate_message,
@@ -49,9 +50,11 @@ from shared.connectors.scend.mapping import (
     parse_create_results,
     parse_despatched_order,
     parse_items,
+    parse_order_products,
     parse_order_rows,
     parse_parcels,
     parse_product_rows,
+    parse_return,
     parse_scend_datetime,
     parse_stock_push_results,
     product_fields,
@@ -61,13 +64,16 @@ from shared.connectors.scend.mapping import (
     stock_push_body,
     to_despatch,
     to_order_request,
+    to_return_notice,
     to_stock_row,
 )
+from shared.connectors.scend.settings import DEFAULT_RETURN_ACTIONS
 from shared.connectors.scend.statuses import status_read
 from shared.errors import EndpointUnavailableError, NotFoundError, PermanentError, TransientError
 from shared.models import Order, ReasonCode, WarehouseOrderRef, WarehouseStatusRead
 from shared.models.feed import Rejected
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
+from shared.models.returns import ReturnDisposition, ReturnNotice
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
 from shared.redaction import module_logger
@@ -137,6 +143,8 @@ class ScendClient(PlatformHttp):
         page_limit: int = MAX_PAGE_LIMIT,
         stock_write_endpoint: str | None = None,
         stock_write_setting: str = STOCK_WRITE_SETTING,
+        return_actions: Mapping[str, ReturnDisposition] | None = None,
+        return_actions_setting: str = "platforms.<scend instance>.return_actions",
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
@@ -157,6 +165,9 @@ class ScendClient(PlatformHttp):
         self.stock_write_endpoint = stock_write_endpoint.strip("/") if stock_write_endpoint else None
         self.stock_write_setting = stock_write_setting  # the config field an operator fixes
         self._despatches: OrderedDict[tuple[str, str], Shipment] = OrderedDict()
+        self.return_actions = dict(DEFAULT_RETURN_ACTIONS if return_actions is None else return_actions)
+        self.return_actions_setting = return_actions_setting
+        self._returns: OrderedDict[str, ReturnNotice] = OrderedDict()  # confirmed returns read (they do not change)
         self.client_id = client_id
         self.warehouse_id = warehouse_id
         self.channel = channel
@@ -265,6 +276,16 @@ class ScendClient(PlatformHttp):
             if any(sku == row.SKU for row in rows):
                 found.add(sku)
         return found
+
+    def all_skus(self) -> Iterator[str]:
+        """SkuListing: every SKU in the warehouse catalogue, exactly as spelled (card 3.7 [V]: GET Product/List,
+        paged per 3.1); for the daily audit, where one call per 100 items beats a search per SKU."""
+        params: dict[str, Any] = {"Limit": self.page_limit}
+        if self.client_id:
+            params["ClientId"] = self.client_id
+        for row in self._list("Product/List", params, lambda row: row.get("ID") if isinstance(row, dict) else None):
+            for product in _read(parse_product_rows, [row], "Product/List"):
+                yield product.SKU
 
     # -- CatalogueTarget ------------------------------------------------------------------------
     def find_product(self, sku: str) -> WarehouseProduct | None:
@@ -449,6 +470,59 @@ class ScendClient(PlatformHttp):
             if parent_id is not None:
                 reference = parent_number or self._order_number(parent_id)
         return to_despatch(order, items, parcels, reference)
+
+    # -- ReturnSource ------------------------------------------------------------------------------
+    def returns_since(self, since: datetime) -> Iterator[ReturnNotice | Rejected]:
+        """Returns booked in (Confirmed) on each day from `since` to today.
+
+        Card 3.8 [V]: GET Return/SearchByDate?Date= (one day per call), then GET Return/{id} for a return
+        listed without its items [I: the listing's row shape], and GET Order/{id}/Items when an item names
+        only its product. A return not yet confirmed is left for a later poll; a confirmed one is read once
+        per process (it does not change). A row that cannot be mapped comes back as `Rejected`.
+        """
+        day, today = since.date(), self.clock.now().date()
+        while day <= today:
+            body = self._call("GET", "Return/SearchByDate", params={"Date": day.isoformat()})
+            rows = [] if body is None else body
+            if not isinstance(rows, list):
+                raise PermanentError(ReasonCode.PAYLOAD_INVALID, "scend Return/SearchByDate: expected a JSON array")
+            returned_on = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            for raw in rows:
+                try:
+                    notice = self._return(parse_return(raw, "scend Return/SearchByDate row"), returned_on)
+                except PermanentError as error:
+                    yield Rejected(
+                        row=raw, detail=error.detail, key=str(raw.get("ID", "")) if isinstance(raw, dict) else ""
+                    )
+                    continue
+                if notice is not None:
+                    yield notice
+            day += timedelta(days=1)
+
+    def _return(self, row: ReturnRow, returned_on: datetime) -> ReturnNotice | None:
+        if not row.Confirmed:
+            return None
+        known = self._returns.get(row.ID)
+        if known is not None:
+            return known
+        if row.ReturnItems is None:
+            row = parse_return(self._call("GET", f"Return/{row.ID}"), f"scend return {row.ID}")
+        products: dict[str, str] | None = None
+
+        def sku_of_product() -> dict[str, str]:
+            nonlocal products
+            if products is None:
+                label = f"scend order {row.OrderId}"
+                products = parse_order_products(self._call("GET", f"Order/{row.OrderId}/Items"), label)
+            return products
+
+        notice = to_return_notice(
+            row, row.ReturnItems or [], sku_of_product, self.return_actions, returned_on, self.return_actions_setting
+        )
+        self._returns[row.ID] = notice
+        while len(self._returns) > DESPATCH_MEMORY:
+            self._returns.popitem(last=False)
+        return notice
 
     def _order_number(self, warehouse_order_id: str) -> str:
         rows = _read(parse_order_rows, self._call("GET", f"Order/{warehouse_order_id}"), "Order/{id}")

@@ -14,6 +14,7 @@ dict that httpx can serialise, with no custom encoder to forget on another code 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, Val
 from shared.errors import PermanentError
 from shared.models import Order, OrderLine, ReasonCode, WarehouseStatus
 from shared.models.product import Product
+from shared.models.returns import ReturnDisposition, ReturnedLine, ReturnNotice
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import RejectedPush, StockPush, StockRow
 
@@ -831,3 +833,95 @@ def parse_stock_push_results(body: Any) -> list[StockPushResult]:
     if not isinstance(body, list):
         raise ValueError(f"expected an array of results, got {type(body).__name__}")
     return [StockPushResult.model_validate(row) for row in body]
+
+
+# -- returns (card 3.8) --------------------------------------------------------------------------------
+
+
+class ReturnItemRow(WireResponse):
+    """A ReturnItems row of GET Return/{id}: the card's AddItem fields (ProductId, Quantity, Action) [V];
+    that a read row carries the same, and SKU besides, is [I]. `Action` is what the warehouse did with the
+    units (the disposition), in its own words [I]."""
+
+    ProductId: Annotated[str, BeforeValidator(_identifier)] | None = None
+    SKU: str | None = None
+    Quantity: Annotated[Decimal, BeforeValidator(_whole_quantity)]
+    Action: Annotated[str, BeforeValidator(_required_text)]
+
+
+class ReturnRow(WireResponse):
+    """A return (GET Return/SearchByDate rows [I], GET Return/{id} [V]): `Confirmed` once the goods are
+    booked in; ReturnItems None when the listing left them out (then read with Return/{id})."""
+
+    ID: Annotated[str, BeforeValidator(_identifier)]
+    OrderId: Annotated[str, BeforeValidator(_identifier)]
+    OrderNumber: Annotated[str, BeforeValidator(_required_text)]
+    Reference: str | None = None
+    Confirmed: bool = False
+    ReturnItems: list[ReturnItemRow] | None = None
+
+
+class OrderProductRow(WireResponse):
+    """An Order/{id}/Items row read for its ProductId -> SKU pairing (a return item may name only the product)."""
+
+    ProductId: Annotated[str, BeforeValidator(_identifier)] | None = None
+    SKU: Annotated[str, BeforeValidator(_sku)]
+
+
+def parse_return(body: Any, label: str) -> ReturnRow:
+    try:
+        return ReturnRow.model_validate(body)
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: {_problems(exc)}") from None
+
+
+def parse_order_products(body: Any, label: str) -> dict[str, str]:
+    """ProductId -> SKU of an order's items."""
+    if not isinstance(body, list):
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: OrderItems: expected an array")
+    try:
+        rows = [OrderProductRow.model_validate(row) for row in body]
+    except ValidationError as exc:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: OrderItems: {_problems(exc)}") from None
+    return {row.ProductId: row.SKU for row in rows if row.ProductId}
+
+
+def to_return_notice(
+    row: ReturnRow,
+    items: list[ReturnItemRow],
+    sku_of_product: Callable[[], dict[str, str]],
+    dispositions: Mapping[str, ReturnDisposition],
+    returned_on: datetime,
+    setting: str,
+) -> ReturnNotice:
+    """The canonical return; an item whose Action the client's table does not name is refused naming the
+    setting (never guessed: a unit called back in stock that is not would be sold)."""
+    label = f"scend return {row.ID} (order {row.OrderNumber})"
+    by_action = {action.strip().lower(): disposition for action, disposition in dispositions.items()}
+    lines: list[ReturnedLine] = []
+    for item in items:
+        disposition = by_action.get(item.Action.strip().lower())
+        if disposition is None:
+            raise PermanentError(
+                ReasonCode.PAYLOAD_INVALID,
+                f"{label}: return action {item.Action!r} is not in {setting}: say whether it is back in stock",
+            )
+        sku = item.SKU if item.SKU and item.SKU.strip() else sku_of_product().get(item.ProductId or "")
+        if not sku:
+            raise PermanentError(
+                ReasonCode.PAYLOAD_INVALID, f"{label}: product {item.ProductId} is not among the order's items"
+            )
+        if item.Quantity <= 0:
+            continue
+        lines.append(ReturnedLine(sku=sku, quantity=int(item.Quantity), disposition=disposition))
+    if not lines:
+        raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: no returned units")
+    return ReturnNotice(
+        warehouse="scend",
+        return_id=row.ID,
+        warehouse_order_id=row.OrderId,
+        client_reference=row.OrderNumber,
+        lines=tuple(lines),
+        tracking_id=(row.Reference or "").strip(),
+        returned_on=returned_on,
+    )

@@ -7,7 +7,19 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from shared.connectors.settings import PlatformSettings, SecretName
+from shared.models.returns import ReturnDisposition
 from shared.models.warehouse import CancelRule
+
+# What the warehouse did with returned units (a return item's Action) -> back in stock or not [I]: the card
+# names the field, not its values. Confirm Scend's list and set `return_actions` per client.
+DEFAULT_RETURN_ACTIONS: dict[str, ReturnDisposition] = {
+    "Restock": ReturnDisposition.BACK_IN_STOCK,
+    "Return to stock": ReturnDisposition.BACK_IN_STOCK,
+    "Quarantine": ReturnDisposition.UNUSABLE,
+    "Damaged": ReturnDisposition.UNUSABLE,
+    "Dispose": ReturnDisposition.UNUSABLE,
+    "Write off": ReturnDisposition.UNUSABLE,
+}
 
 
 class ScendSettings(PlatformSettings):
@@ -31,6 +43,11 @@ class ScendSettings(PlatformSettings):
         default_factory=dict,
         description="per warehouse status id: cancel | raise_with_warehouse | refuse_and_return; "
         "overrides the card's table (shared/connectors/scend/statuses.py)",
+    )
+
+    return_actions: dict[str, ReturnDisposition] = Field(
+        default_factory=lambda: dict(DEFAULT_RETURN_ACTIONS),
+        description="return item Action -> back_in_stock | unusable [I]; an Action not named is quarantined",
     )
 
     def accepts_stock_writes(self) -> bool:

@@ -31,6 +31,8 @@ def build(name: str, settings: ScendSettings, secret: Mapping[str, Any], retries
         ),
         stock_write_endpoint=settings.stock_write_endpoint,
         stock_write_setting=f"platforms.{name}.stock_write_endpoint",
+        return_actions=settings.return_actions,
+        return_actions_setting=f"platforms.{name}.return_actions",
     )
 
 
@@ -47,6 +49,8 @@ SPEC = ConnectorSpec(
             Role.STOCK_TARGET,
             Role.STOCK_READER,
             Role.CANCEL_TARGET,
+            Role.RETURN_SOURCE,
+            Role.SKU_LISTING,
         }
     ),
     builder="shared.connectors.scend.spec:build",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shared.connectors.commercetools import MemoryLedger, Verdict, parse_message, verdict
-from shared.connectors.commercetools.messages import WrongProjectError, may_release
+from shared.connectors.commercetools.messages import WrongProjectError, cancel_request, may_release
 from shared.connectors.commercetools.settings import CommercetoolsSettings, ReleaseTrigger
 from shared.errors import PermanentError
 from shared.models import ReasonCode
@@ -161,3 +161,31 @@ def test_only_the_client_s_trigger_prompts_a_fresh_read(
 ) -> None:
     settings = SETTINGS.model_copy(update={"release_trigger": trigger, "release_state_id": "st-ready"})
     assert may_release(parse_message(message, settings), settings) is expected
+
+
+def state_changed(state: str, **changes: Any) -> dict[str, Any]:
+    return envelope(type="OrderStateChanged", orderState=state, oldOrderState="Open", paymentState=None, **changes)
+
+
+def test_order_state_changed_to_cancelled_asks_for_the_cancellation_of_that_order() -> None:
+    request = cancel_request(parse_message(state_changed("Cancelled"), SETTINGS), "acme")
+    assert request is not None
+    assert (request.source, request.source_id, request.order_number, request.trigger) == (
+        "commercetools",
+        "9f2a-order",
+        "A-10042",
+        "webhook",
+    )
+    assert request.order_key == "commercetools#9f2a-order"
+    # Any other state, or another message type, asks for nothing
+    assert cancel_request(parse_message(state_changed("Confirmed"), SETTINGS), "acme") is None
+    assert cancel_request(parse_message(envelope(), SETTINGS), "acme") is None
+
+
+def test_without_its_payload_only_the_fresh_read_state_decides() -> None:
+    bare = parse_message(
+        envelope(type="OrderStateChanged", paymentState=None, payloadNotIncluded={"reason": "too big"}), SETTINGS
+    )
+    assert cancel_request(bare, "acme") is None
+    assert cancel_request(bare, "acme", fresh_state="Confirmed") is None
+    assert cancel_request(bare, "acme", fresh_state="Cancelled") is not None
