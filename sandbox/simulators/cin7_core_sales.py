@@ -188,12 +188,17 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
         tracking: str,
         carrier: str = "Royal Mail",
         box: str = "Box 1",
+        until: str = "ship",
     ) -> str:
         """Scenario: the sale's units are picked, packed into `box` and shipped with `tracking`; the TaskID.
+        `until` stops earlier ("pick" or "pack"), as a warehouse that has not finished yet.
 
         A sale whose tasks are all picked gets a new task first (it becomes an Advanced sale), as Cin7
         allows only then. A stage Cin7 would refuse raises ValueError with Cin7's message.
         """
+        stages = ("pick", "pack", "ship")
+        if until not in stages:
+            raise ValueError(f"until must be one of {stages}, got {until!r}")
         with self.lock:
             sale = self._sales[self._key(sale_id)]
             task = next((t for t in sale["Fulfilments"] if t["Pick"]["Status"] in ("DRAFT", NOT_AVAILABLE)), None)
@@ -210,11 +215,12 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
                 "TrackingNumber": tracking,
                 "IsShipped": True,
             }
-            for stage, body in (
+            steps = (
                 (self._pick, lines),
                 (self._pack, [{**line, "Box": box} for line in lines]),
                 (self._ship, [shipped]),
-            ):
+            )
+            for stage, body in steps[: stages.index(until) + 1]:
                 problem = stage(sale, task, AUTHORISED, body)
                 if problem:
                     raise ValueError(problem)

@@ -28,10 +28,13 @@ from shared.clock import VirtualClock
 from shared.config import ClientConfig, RetryConfig, load_client_config
 from shared.connectors.cin7_core.order_target import sale_totals
 from shared.connectors.registry import spec_for
+from shared.connectors.sfcc.mapping import format_sfcc_datetime
 from shared.connectors.spec import Role
 from shared.errors import TransientError
-from shared.models.messages import IntakeMessage, ShipmentMessage, SubmitMessage
+from shared.flows.cancellation import Outcome
+from shared.models.messages import CancelRequest, CancelState, IntakeMessage, ShipmentMessage, SubmitMessage
 from shared.runtime import Runtime
+from shared.steps import cancellation
 from shared.steps.despatch import apply_shipment, poll_despatches
 from shared.steps.order_intake import take_in
 from shared.steps.order_submit import submit_order
@@ -100,6 +103,37 @@ class Pairing:
         ]
         self.clock.advance(60)
         return applied
+
+    def cancel_at_sfcc(self, order_no: str) -> str:
+        """The shopper's order is cancelled in SFCC; the next poll announces it, and the cancellation runs
+        its state machine's path (look up, the route and the warehouse's choice as the topology renders
+        them, cancel, record). The outcome."""
+        from shared import topology
+
+        self.sfcc_sim.orders[order_no].update(status="cancelled", lastModified=format_sfcc_datetime(self.clock.now()))
+        self.clock.advance(60)
+        poll_sales(self.rt)
+        [body] = self.drain("cancel-requests")
+        self.drain("order-intake")
+        state = CancelState(request=CancelRequest.model_validate(body))
+        state = state.model_copy(update={"lookup": cancellation.look_up(state, self.rt)})
+        machine = topology.state_machine("cancellation")
+        where, allows = machine.state("WhereIsTheOrder"), machine.state("WarehouseAllowsCancel")
+        assert isinstance(where, topology.ChoiceState) and isinstance(allows, topology.ChoiceState)
+        assert state.lookup is not None
+        if where.routes(self.rt.config)[state.lookup.route] == "ReadWarehouseStatus":
+            state = state.model_copy(update={"warehouse": cancellation.read_status(state, self.rt)})
+            assert state.warehouse is not None
+            if allows.routes(self.rt.config)[state.warehouse.code] == "CancelAtWarehouse":
+                state = state.model_copy(update={"cancel": cancellation.cancel_at_warehouse(state, self.rt)})
+        return cancellation.record(state, self.rt).outcome
+
+    def open_cancel_exceptions(self, order_no: str) -> list[str]:
+        return [
+            str(e.reason)
+            for e in self.rt.exceptions.list()
+            if e.flow == cancellation.FLOW and e.business_key == f"sfcc#{order_no}"
+        ]
 
     def sale_id(self, order_no: str) -> str:
         [sale] = self.cin7_sim.sales_by_external_id(f"EXS-{order_no}")
@@ -280,3 +314,35 @@ def test_a_cin7_shipment_applied_again_changes_nothing_at_sfcc(pairing: Pairing)
     again = pairing.sfcc_sim.orders["00001006"]
     for field in ("c_trackingNumbers", "c_carrier", "c_hoplineShipments", "shippingStatus", "status"):
         assert again[field] == after_first[field]
+
+
+def exported(pairing: Pairing, order_no: str) -> str:
+    """An order posted to Cin7 and claimed exported at SFCC; its sale id."""
+    pairing.place(order_no)
+    pairing.cycle()
+    pairing.cycle()
+    assert pairing.sfcc_sim.orders[order_no]["exportStatus"] == "exported"
+    return pairing.sale_id(order_no)
+
+
+def test_an_order_cancelled_at_sfcc_after_export_voids_its_cin7_sale_before_pick(pairing: Pairing) -> None:
+    sale_id = exported(pairing, "00001007")
+    assert pairing.cancel_at_sfcc("00001007") == Outcome.CANCELLED_AT_WAREHOUSE
+    assert pairing.cin7_sim.sale(sale_id)["Status"] == "VOIDED"
+    assert pairing.open_cancel_exceptions("00001007") == []
+
+
+def test_a_cancel_after_pick_is_authorised_is_not_voided_and_is_raised_for_operations(pairing: Pairing) -> None:
+    sale_id = exported(pairing, "00001008")
+    pairing.cin7_sim.fulfil(sale_id, {SKU: 2}, tracking="", until="pick")
+    assert pairing.cancel_at_sfcc("00001008") == Outcome.REFUSED_TOO_LATE
+    assert pairing.cin7_sim.sale(sale_id)["Status"] != "VOIDED"
+    assert pairing.open_cancel_exceptions("00001008") == ["cancel_too_late"]
+
+
+def test_a_cancel_after_cin7_shipped_is_refused_as_a_return(pairing: Pairing) -> None:
+    sale_id = exported(pairing, "00001009")
+    pairing.cin7_sim.fulfil(sale_id, {SKU: 2}, tracking="JB000000091GB")
+    assert pairing.cancel_at_sfcc("00001009") == Outcome.REFUSED_RETURN_STARTED
+    assert pairing.cin7_sim.sale(sale_id)["Status"] != "VOIDED"
+    assert pairing.open_cancel_exceptions("00001009") == ["cancel_return_started"]
