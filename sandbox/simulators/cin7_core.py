@@ -1309,7 +1309,6 @@ def _matches(request: Request, row: dict[str, Any]) -> bool:
         ("Status", "Status"),
         ("QuoteStatus", "QuoteStatus"),
         ("ExternalID", "ExternalID"),
-        ("CombinedShippingStatus", "CombinedShippingStatus"),
     ):
         wanted = _query(request, parameter)
         if wanted and str(row.get(field) or "").upper() != wanted.upper():

@@ -94,12 +94,25 @@ def test_a_sale_re_listed_unchanged_is_not_read_again_and_nothing_is_listed_afte
     simulator.fulfil(sale_id, {"TEE-BLK-M": 2, "CAP-NVY-S": 1}, tracking="JB000000003GB")
     assert len(shipped(source, start)) == 1
     reads = simulator.requests["GET /externalapi/v2/sale"]
+    listings = simulator.requests["GET /externalapi/v2/salelist"]
     # When the overlap lists it again, unchanged
     assert len(shipped(source, start)) == 1
-    # Then no second read of the sale; and a window after its last change lists nothing
+    # Then one listing call and no second read of the sale; and a window after its last change lists nothing
     assert simulator.requests["GET /externalapi/v2/sale"] == reads
+    assert simulator.requests["GET /externalapi/v2/salelist"] == listings + 1
     clock.advance(60)
     assert shipped(source, clock.now()) == []
+
+
+def test_a_sale_changed_but_not_shipped_is_not_read(
+    simulator: Cin7CoreSalesSimulator, source: Cin7CoreShipmentSource, clock: VirtualClock
+) -> None:
+    start = clock.now()
+    sale_id = our_sale(simulator, "EXS-00000413")
+    clock.advance(60)
+    simulator.fulfil(sale_id, {"TEE-BLK-M": 2}, tracking="", until="pack")
+    assert shipped(source, start) == []
+    assert simulator.requests["GET /externalapi/v2/sale"] == 0
 
 
 def test_sales_of_other_channels_are_not_reported(

@@ -4,8 +4,10 @@ When Cin7 Core is the order target (a storefront's orders become Cin7 sales), pe
 Cin7 (pick, pack, ship with tracking), and the storefront must hear of it. The poll uses the card's [V]
 endpoints only:
 
-- `GET saleList?UpdatedSince=&CombinedShippingStatus=` once for `SHIPPED` and once for `PARTIALLY SHIPPED`
-  (paged, pages = ceil(Total / limit)): the sales whose shipping moved since the cursor.
+- `GET saleList?UpdatedSince=` (paged, pages = ceil(Total / limit)), one listing for every sale changed
+  since the cursor: a row whose `CombinedShippingStatus` names something shipped (`SHIPPED`, `PARTIALLY
+  SHIPPED`) is read; the rest are left. One call at low volume, where a listing per status value costs one
+  each, and no reliance on which values the filter takes.
 - `GET sale?ID=` per listed sale: its `ExternalID` (our reference; a sale without one was not ours) and its
   `Fulfilments[]`, whose ship lines say what left, in which box, with which tracking number and carrier.
 
@@ -15,7 +17,8 @@ stable across polls and the write-back applies it once. Its lines are the packed
 A sale re-listed by the overlap window with the same `Updated` costs no second read in the same process.
 
 The card's `Sale/ShipmentAuthorised` webhook carries `SaleTaskID` and `OrderNumber` but no `SaleID`
-[V], so it cannot name the sale to read without a search: the poll is the feed, every minute by default.
+[V], so it cannot name the sale to read without a search: the poll (`pipelines.shipments.poll_schedule`) is
+the feed.
 """
 
 from __future__ import annotations
@@ -45,9 +48,6 @@ from shared.redaction import module_logger
 
 logger = module_logger(__name__)
 
-# CombinedShippingStatus values of a sale with something shipped (card "Statuses" [V]; PARTIALLY as the
-# combined statuses spell a part, [I]).
-SHIPPED_STATUSES = ("SHIPPED", "PARTIALLY SHIPPED")
 SALE_MEMORY = 2000  # sales whose shipments this process remembers by (SaleID, Updated)
 MAX_PARCEL_ID = 64  # the bounds' max_id_length default
 
@@ -68,6 +68,12 @@ def parcel_key(task_id: str, boxes: list[str]) -> str:
     if len(key) <= MAX_PARCEL_ID:
         return key
     return f"{task_id}/{hashlib.sha256('+'.join(boxes).encode()).hexdigest()[:24]}"
+
+
+def has_shipped(row: dict[str, Any]) -> bool:
+    """A saleList row whose CombinedShippingStatus (a row column, card [V]) names a shipment, whole or part."""
+    status = str(row.get("CombinedShippingStatus") or "").strip().upper()
+    return "SHIPPED" in status and not status.startswith("NOT")
 
 
 def our_reference(sale: dict[str, Any]) -> str:
@@ -134,23 +140,18 @@ class Cin7CoreShipmentSource(Cin7CoreConnector):
 
     def shipments_since(self, since: datetime) -> Iterator[Shipment | Rejected]:
         """Shipped lines of Hopline's sales whose shipping moved after `since`; unreadable sales as Rejected."""
+        params: dict[str, Any] = {"UpdatedSince": format_cin7_datetime(since), "limit": self.page_limit}
         seen: set[str] = set()
-        for status in SHIPPED_STATUSES:
-            params: dict[str, Any] = {
-                "UpdatedSince": format_cin7_datetime(since),
-                "CombinedShippingStatus": status,
-                "limit": self.page_limit,
-            }
-            for row in self._pages("saleList", params, _shipped_rows):
-                sale_id = str(row.get("SaleID") or "").strip().lower()
-                if not sale_id or sale_id in seen:
-                    continue
-                seen.add(sale_id)
-                # A row that names an ExternalID (the simulator's do; the card lists no such column [I])
-                # saves the read of a sale that is not ours.
-                if "ExternalID" in row and not our_reference(row):
-                    continue
-                yield from self._sale_shipments(sale_id, row)
+        for row in self._pages("saleList", params, _sale_rows):
+            sale_id = str(row.get("SaleID") or "").strip().lower()
+            if not sale_id or sale_id in seen or not has_shipped(row):
+                continue
+            seen.add(sale_id)
+            # A row that names an ExternalID (the simulator's do; the card lists no such column [I])
+            # saves the read of a sale that is not ours.
+            if "ExternalID" in row and not our_reference(row):
+                continue
+            yield from self._sale_shipments(sale_id, row)
 
     def _sale_shipments(self, sale_id: str, row: dict[str, Any]) -> Iterator[Shipment | Rejected]:
         updated = parse_cin7_datetime(row.get("Updated"))
@@ -178,7 +179,7 @@ class Cin7CoreShipmentSource(Cin7CoreConnector):
         yield from shipments
 
 
-def _shipped_rows(body: Any) -> tuple[int, list[dict[str, Any]]]:
+def _sale_rows(body: Any) -> tuple[int, list[dict[str, Any]]]:
     """A saleList page as (Total, raw rows); the rows are read field by field by the caller."""
     if not isinstance(body, dict) or not isinstance(body.get("SaleList", []), list):
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, "Cin7 saleList page: expected {Total, SaleList[]}")
