@@ -122,6 +122,7 @@ def build_ops(args: argparse.Namespace) -> Ops:
         s3=session.client("s3", **endpoint),
         source=source,
         reference_prefix=prefix,
+        cloudwatch=session.client("cloudwatch", **endpoint),
     )
 
 
@@ -161,6 +162,17 @@ def _client_region(args: argparse.Namespace) -> str | None:
         return None
 
 
+def _backlog_alarm_seconds(client: str) -> int:
+    """The client's `monitoring.backlog_alarm_seconds`, or its default when the file is not in this checkout."""
+    from shared.config import MonitoringConfig, config_for_client
+    from shared.errors import ConfigError
+
+    try:
+        return config_for_client(client).monitoring.backlog_alarm_seconds
+    except ConfigError:
+        return MonitoringConfig().backlog_alarm_seconds
+
+
 def _dispatch(args: argparse.Namespace, ops: Ops) -> Any:
     user = getattr(args, "user", None) or _login()
     if args.command == "where":
@@ -181,6 +193,8 @@ def _dispatch(args: argparse.Namespace, ops: Ops) -> Any:
         return ops.payload(args.exception_id)
     if args.command == "resolve":
         return ops.close(args.exception_id, ignore=args.ignore, user=user, note=args.note)
+    if args.command == "backlog":
+        return ops.backlog(alarm_seconds=args.alarm_seconds or _backlog_alarm_seconds(args.client))
     if args.command == "redrive":
         return ops.redrive(args.queue, rate=args.rate, dry_run=args.dry_run, manual=args.manual, limit=args.limit)
     raise OpsError(f"unknown command {args.command}")
@@ -281,7 +295,38 @@ def _print_redrive(result: Any) -> None:
         )
 
 
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+
+
+def _print_backlog(view: Any) -> None:
+    console = _console()
+    table = _table(
+        f"Backlog at {view.at.strftime('%Y-%m-%d %H:%M:%S')} UTC (alarm above {_age(view.alarm_seconds)})",
+        ["flow", "measured by", "waiting", "in flight", "oldest", ""],
+    )
+    for row in view.flows:
+        table.add_row(
+            row.flow,
+            row.measured_by,
+            str(row.waiting),
+            str(row.in_flight),
+            _age(row.oldest_seconds),
+            "[bold red]OVER[/bold red]" if row.over_alarm else "",
+        )
+    console.print(table)
+    for budget in view.budgets:
+        waiting = f"order calls waiting {_age(budget.orders_waiting_seconds)}" if budget.orders_waiting_seconds else ""
+        blocked = f"throttled, blocked {_age(budget.blocked_seconds)}" if budget.blocked_seconds else ""
+        state = "; ".join(part for part in (waiting, blocked) if part) or "not limiting"
+        console.print(f"budget {budget.key}: {budget.tokens:.1f} tokens; {state}")
+
+
 _PRINTERS: dict[str, Callable[[Any], None]] = {
+    "backlog": _print_backlog,
     "where": _print_where,
     "exceptions": _print_exceptions,
     "replay": _print_replay,

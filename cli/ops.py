@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,13 +19,14 @@ from shared import topology
 from shared.clock import Clock, SystemClock
 from shared.config import config_for_client
 from shared.errors import ConfigError
+from shared.flows.backlog import BudgetState, FlowBacklog, budget_state, orders_backlog, queue_backlog
 from shared.models.messages import MESSAGE_BY_QUEUE
 from shared.redaction import field_errors
 from shared.steps.records import MESSAGE_KEY_PREFIX, REPLAY_OF_ATTRIBUTE
 from shared.steps.replay import ReplayRebuildError, rebuild
 from shared.stores.archive import PayloadArchive
 from shared.stores.exceptions import ExceptionRecord, ExceptionStatus, ExceptionStore, PayloadReplay
-from shared.stores.ledger import LedgerEntry, LedgerStore
+from shared.stores.ledger import LedgerEntry, LedgerStore, Stage
 
 # Exception flows whose business key is the order key (the rest key parcels, SKUs or messages).
 ORDER_FLOWS = ("order_intake", "order_submit", "stall_monitor", "mismatch_monitor", "cancellation")
@@ -155,6 +156,15 @@ class PayloadView(BaseModel):
     body: Any
 
 
+class BacklogView(BaseModel):
+    """What waits per flow and for how long, and the shared rate budgets it may be waiting on."""
+
+    at: datetime
+    alarm_seconds: float
+    flows: list[FlowBacklog]
+    budgets: list[BudgetState]
+
+
 class RedriveResult(BaseModel):
     queue: str
     method: str  # "move_task", "manual" or "dry_run"
@@ -176,6 +186,7 @@ class Ops:
     source: str = "cin7_core"
     reference_prefix: str = ""
     clock: Clock = field(default_factory=SystemClock)
+    cloudwatch: Any = None  # for SQS's own age of the oldest message; None: ages of queues are not shown
 
     @property
     def ledger(self) -> LedgerStore:
@@ -444,6 +455,54 @@ class Ops:
             seconds=(self.clock.now() - started).total_seconds(),
         )
 
+    def backlog(self, *, alarm_seconds: float = 600, count_limit: int = 5000) -> BacklogView:
+        """Per flow, the work waiting and its oldest age; and every shared rate budget's state.
+
+        Orders from the ledger (released, not yet at the target: at most `count_limit` counted, the
+        oldest's age exact), every work queue from SQS (waiting, in flight, and the age of its oldest
+        message from SQS's CloudWatch metric), the budgets from their table: is an order call waiting
+        for a token now, has the platform throttled us.
+        """
+        now = self.clock.now()
+        released = [
+            datetime.fromisoformat(item["stage_at"])
+            for item in self.ledger.at_stage(Stage.RELEASED.value, limit=count_limit)
+            if "order_key" in item
+        ]
+        flows = [orders_backlog(released, now, alarm_seconds)]
+        for queue in topology.QUEUES:
+            url = self.resources.queues.get(queue.name)
+            if url is None:
+                continue
+            attributes = self.sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            flows.append(
+                queue_backlog(queue.pipeline, queue.name, attributes, self._oldest_age(url, now), alarm_seconds)
+            )
+        table = self.dynamodb.Table(self.resources.tables[topology.BUDGET_TABLE])
+        items = table.scan().get("Items", [])
+        budgets = [budget_state({**item, "pk": _budget_label(str(item.get("pk", "")))}, now) for item in items]
+        return BacklogView(at=now, alarm_seconds=alarm_seconds, flows=flows, budgets=budgets)
+
+    def _oldest_age(self, url: str, now: datetime) -> float | None:
+        """AWS/SQS ApproximateAgeOfOldestMessage, the latest minute's maximum in the last ten minutes."""
+        if self.cloudwatch is None:
+            return None
+        points = self.cloudwatch.get_metric_statistics(
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[{"Name": "QueueName", "Value": url.rstrip("/").rsplit("/", 1)[-1]}],
+            StartTime=now - timedelta(minutes=10),
+            EndTime=now,
+            Period=60,
+            Statistics=["Maximum"],
+        ).get("Datapoints", [])
+        if not points:
+            return None
+        return float(max(points, key=lambda point: point["Timestamp"])["Maximum"])
+
     def _count(self, url: str) -> int:
         attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
         return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
@@ -522,6 +581,12 @@ class Ops:
                 if ahead > 0:
                     self.clock.sleep(ahead)
         return moved
+
+
+def _budget_label(key: str) -> str:
+    """`<platform>:<account>` shown as the platform and the account's last four characters."""
+    platform, _, account = key.partition(":")
+    return f"{platform}:...{account[-4:]}" if account else platform
 
 
 def _time(value: str) -> datetime:

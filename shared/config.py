@@ -361,6 +361,13 @@ class MonitoringConfig(Section):
     quarantine_alarm_threshold: int = Field(
         10, ge=1, le=100000, description="exceptions raised within 15 minutes that page operations"
     )
+    backlog_alarm_seconds: int = Field(
+        600,
+        ge=60,
+        le=86400,
+        description="the oldest released order waiting this long for the target (at peak, behind its rate budget) "
+        "pages operations; `hopline backlog` shows every flow's",
+    )
 
     @field_validator("schedule")
     @classmethod

@@ -11,5 +11,8 @@ lambda_handler = schedule_hop(
         "OrderMismatches": "mismatches_open",
         "ExceptionsRaised": "exceptions_raised",
         "MismatchChecks": "mismatch_checked",
+        # The backlog behind the target's rate budget at peak: how many released orders wait, and the oldest's age.
+        "OrdersWaiting": "orders_waiting",
+        "OrdersOldestWaitSeconds": "orders_oldest_wait_seconds",
     },
 )

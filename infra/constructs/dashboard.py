@@ -23,8 +23,8 @@ GRAPH_HEIGHT = 6
 
 
 class OperationsDashboard(Construct):
-    """Alarm status, then per hop (invocations, errors, duration), per queue (depth, age, DLQ),
-    business metrics and latency by stage."""
+    """Alarm status, then per hop (invocations, errors, duration), per queue (waiting, in flight, age, DLQ),
+    business metrics (the orders backlog among them) and latency by stage."""
 
     def __init__(
         self,
@@ -81,6 +81,8 @@ class OperationsDashboard(Construct):
                 height=GRAPH_HEIGHT,
                 left=[
                     queue.queue.metric_approximate_number_of_messages_visible(period=PERIOD, label="waiting"),
+                    # Held by a consumer: at peak, one waiting for a token of the platform's shared rate budget.
+                    queue.queue.metric_approximate_number_of_messages_not_visible(period=PERIOD, label="in flight"),
                     queue.dlq.metric_approximate_number_of_messages_visible(period=PERIOD, label="in DLQ"),
                 ],
                 right=[queue.queue.metric_approximate_age_of_oldest_message(period=PERIOD, label="oldest (s)")],

@@ -8,6 +8,8 @@
   `AdditionalCharges` whose Description names a service product in the catalogue. `Status: AUTHORISED`
   allocates the stock (Status ORDERED); only a DRAFT or NOT AVAILABLE order may be written.
 - Customers carry a currency (`customer_currencies`): a sale takes its customer's currency, as Cin7 does.
+- `fulfil` is the warehouse team working a sale in Cin7 (pick, pack and ship one box with tracking, on the
+  sale's first open task or a new one for a part shipment), under the same stage rules as the API routes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.simulators.base import Request, Response
-from sandbox.simulators.cin7_core import AUTHORISED, PREFIX, Cin7CoreSimulator, _error, _number
+from sandbox.simulators.cin7_core import (
+    AUTHORISED,
+    NOT_AVAILABLE,
+    PREFIX,
+    Cin7CoreSimulator,
+    _error,
+    _number,
+    _stamp,
+)
 
 _ORDER_WRITABLE = ("DRAFT", "NOT AVAILABLE")
 _CENT = Decimal("0.01")
@@ -168,6 +178,54 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
             "TaxRule": str(charge.get("TaxRule") or ""),
             "Comment": "",
         }
+
+    # -- scenario helpers (plain Python, not HTTP) -------------------------------------------------
+    def fulfil(
+        self,
+        sale_id: str,
+        units: dict[str, int],
+        *,
+        tracking: str,
+        carrier: str = "Royal Mail",
+        box: str = "Box 1",
+        until: str = "ship",
+    ) -> str:
+        """Scenario: the sale's units are picked, packed into `box` and shipped with `tracking`; the TaskID.
+        `until` stops earlier ("pick" or "pack"), as a warehouse that has not finished yet.
+
+        A sale whose tasks are all picked gets a new task first (it becomes an Advanced sale), as Cin7
+        allows only then. A stage Cin7 would refuse raises ValueError with Cin7's message.
+        """
+        stages = ("pick", "pack", "ship")
+        if until not in stages:
+            raise ValueError(f"until must be one of {stages}, got {until!r}")
+        with self.lock:
+            sale = self._sales[self._key(sale_id)]
+            task = next((t for t in sale["Fulfilments"] if t["Pick"]["Status"] in ("DRAFT", NOT_AVAILABLE)), None)
+            if task is None:
+                task = self._new_task(sale, pick_status="DRAFT")
+                sale["Type"] = "Advanced Sale"
+            location = sale["Location"]
+            self.locations.add(location)
+            lines = [{"SKU": sku, "Location": location, "Quantity": quantity} for sku, quantity in units.items()]
+            shipped = {
+                "Box": box,
+                "ShipmentDate": _stamp(self.clock.now(), zone=False),
+                "Carrier": carrier,
+                "TrackingNumber": tracking,
+                "IsShipped": True,
+            }
+            steps = (
+                (self._pick, lines),
+                (self._pack, [{**line, "Box": box} for line in lines]),
+                (self._ship, [shipped]),
+            )
+            for stage, body in steps[: stages.index(until) + 1]:
+                problem = stage(sale, task, AUTHORISED, body)
+                if problem:
+                    raise ValueError(problem)
+                self._refresh(sale)
+            return str(task["TaskID"])
 
     # -- inspection ----------------------------------------------------------------------------------
     def sales_by_external_id(self, external_id: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError, TransientError
+from shared.flows.backlog import orders_backlog
 from shared.flows.monitors import AT_WAREHOUSE_OPEN, Breach, due_for_check, mismatch, stalled
 from shared.models import ReasonCode, owner_of
 from shared.runtime import Runtime
@@ -34,6 +35,8 @@ FIRST_LOOKBACK = timedelta(minutes=5)
 # alarm sums 15 minutes); the other stall rules run every time.
 SLOW_EVERY = timedelta(minutes=15)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# Released orders counted per run for the backlog figure (oldest first: the age is exact beyond it too).
+BACKLOG_COUNT_LIMIT = 5000
 
 OpenExceptions = dict[tuple[str, str], ExceptionRecord]
 
@@ -80,9 +83,18 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
         )
     open_mismatches = ({key for flow, key in open_now if flow == MISMATCH_FLOW} - cleared) | mismatched
     result["mismatches_open"] = len(open_mismatches)
+    backlog = orders_backlog(_released_at(rt), now, rt.config.monitoring.backlog_alarm_seconds)
+    result["orders_waiting"] = backlog.waiting
+    result["orders_oldest_wait_seconds"] = round(backlog.oldest_seconds or 0.0)
     if stalled_now or mismatched:
         logger.warning("orders need attention", extra=result)
     return result
+
+
+def _released_at(rt: Runtime) -> list[datetime]:
+    """When each order still waiting for the target was released: the peak backlog behind its rate budget."""
+    items = rt.ledger.at_stage(Stage.RELEASED.value, limit=BACKLOG_COUNT_LIMIT)
+    return [datetime.fromisoformat(item["stage_at"]) for item in items if "order_key" in item]
 
 
 def _stalls(rt: Runtime, open_now: OpenExceptions, now: datetime, *, slow: bool) -> tuple[set[str], int, int]:

@@ -99,6 +99,18 @@ ALERTS: tuple[MetricAlert, ...] = (
         period_minutes=1,
     ),
     MetricAlert(
+        name="orders-backlog",
+        hop="monitor_orders",
+        metric="OrdersOldestWaitSeconds",
+        threshold=600,
+        team="operations",
+        description="The oldest released order has waited longer than monitoring.backlog_alarm_seconds to reach "
+        "the target: at peak, orders queue behind its rate budget (Cin7 Core: 60 calls a minute for every flow). "
+        "`hopline backlog` shows how many wait per flow and whether the budget is the cause.",
+        period_minutes=1,
+        threshold_field="monitoring.backlog_alarm_seconds",
+    ),
+    MetricAlert(
         name="quarantine-rate",
         hop="monitor_orders",
         metric="ExceptionsRaised",

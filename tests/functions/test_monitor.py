@@ -177,3 +177,22 @@ def test_hops_that_complete_a_stage_report_its_latency(harness: Harness) -> None
     assert submitted == 45.0
     assert shipped["StageLatencySeconds[ship]"] == pytest.approx(2 * 3600, abs=5)
     assert shipped["StageLatencySeconds[writeback]"] == pytest.approx(600, abs=5)
+
+
+def test_orders_waiting_for_the_target_are_counted_with_the_oldest_wait_and_the_gauge_falls_when_they_go(
+    harness: Harness,
+) -> None:
+    # Given two orders released whose submits wait (as behind an exhausted budget), four minutes apart
+    released_not_submitted(harness, "SO-1")
+    harness.clock.advance(240)
+    released_not_submitted(harness, "SO-2")
+    harness.clock.advance(60)
+    # When the monitor runs
+    result = monitor(harness)
+    # Then both are counted and the oldest has waited five minutes, as the gauges the backlog alarm watches
+    assert (result["orders_waiting"], result["orders_oldest_wait_seconds"]) == (2, 300)
+    assert (emitted(harness)["OrdersWaiting"], emitted(harness)["OrdersOldestWaitSeconds"]) == (2.0, 300.0)
+    # When the submits run / Then nothing waits
+    harness.local.drain()
+    result = monitor(harness)
+    assert (result["orders_waiting"], result["orders_oldest_wait_seconds"]) == (0, 0)

@@ -1,8 +1,10 @@
-"""The `hopline` operator commands against the local stack on moto: where, exceptions, replay, resolve, redrive."""
+"""The `hopline` operator commands against the local stack on moto: where, exceptions, replay, resolve, redrive,
+backlog."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -387,3 +389,71 @@ def test_a_sandbox_day_can_end_with_operator_commands(capsys: pytest.CaptureFixt
     assert isinstance(listed, list)
     assert where["order_number"] == "SO-10000"
     assert ("hopline", "stage received") in [(e["system"], e["event"]) for e in where["timeline"]]
+
+
+def test_backlog_shows_per_flow_what_waits_and_the_oldest_age_and_whether_the_budget_holds_orders_back(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an order released 12 minutes ago and not yet submitted, three stock messages waiting (SQS says the
+    # oldest is 7 minutes old), and the Cin7 budget holding an order call back for 5 more seconds
+    sale_id = harness.add_sale("SO-40")
+    harness.webhook(sale_id)
+    [intake] = harness.queue_bodies("order-intake")
+    harness.invoke("order_intake", harness.sqs_event(intake))
+    harness.clock.advance(12 * 60)
+    now = harness.clock.now()
+    sqs, cloudwatch = boto3.client("sqs"), boto3.client("cloudwatch")
+    stock = harness.local.queue_urls["stock-sync"]
+    for index in range(3):
+        sqs.send_message(QueueUrl=stock, MessageBody=json.dumps({"n": index}))
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": stock.rsplit("/", 1)[-1]}],
+                "Value": 420,
+                "Timestamp": now - timedelta(minutes=1),
+            }
+        ],
+    )
+    budget = harness.rt.table("rate-budgets")
+    budget.put_item(
+        Item={
+            "pk": "cin7_core:acct-123456",
+            "tokens": Decimal("0.2"),
+            "stamp": Decimal(str(now.timestamp())),
+            "blocked_until": Decimal(0),
+            "orders_waiting_until": Decimal(str(now.timestamp() + 5)),
+            "version": 3,
+        }
+    )
+    # When an operator asks for the backlog, flagging work older than ten minutes
+    ops = ops_for(harness)
+    ops.cloudwatch = cloudwatch
+    view = ops.backlog(alarm_seconds=600)
+    rows = {row.measured_by: row for row in view.flows}
+    # Then the order counts under orders with its 12-minute wait, over the alarm
+    orders = rows["ledger released"]
+    assert (orders.flow, orders.waiting, orders.oldest_seconds, orders.over_alarm) == ("orders", 1, 720.0, True)
+    # And the stock queue shows its three messages and SQS's age, under the alarm; idle queues show nothing
+    stock_row = rows["queue stock-sync"]
+    assert (stock_row.flow, stock_row.waiting, stock_row.oldest_seconds, stock_row.over_alarm) == (
+        "stock",
+        3,
+        420.0,
+        False,
+    )
+    assert rows["queue order-submit"].waiting == 1 and rows["queue shipment-writeback"].oldest_seconds is None
+    # And the budget: an order call waits for a token; the account is shown by its last four characters only
+    [state] = [budget for budget in view.budgets if budget.key == "cin7_core:...3456"]
+    assert state.orders_waiting_seconds == pytest.approx(5.0) and state.blocked_seconds == 0
+    assert "acct-123456" not in json.dumps([budget.model_dump(mode="json") for budget in view.budgets])
+    # And the command line prints the same as JSON
+    code, printed = hopline(capsys, "backlog", "--alarm-seconds", "600")
+    assert code == 0 and printed["flows"][0]["waiting"] == 1
+    assert "cin7_core:...3456" in {budget["key"] for budget in printed["budgets"]}
+    # And as a table (on the wall clock: the order has waited days by now), one line per budget after it
+    assert main(["backlog", *CLIENT]) == 0
+    table = capsys.readouterr().out
+    assert "OVER" in table and "budget cin7_core:...3456: 0.2 tokens" in table

@@ -30,6 +30,7 @@ def test_the_example_synthesizes_orders_cancellation_and_stock_with_only_cin7s_s
     assert {"poll_sales", "order_intake", "order_submit", "lookup_cancellation", "read_stock", "push_stock"} <= set(
         hops
     )
+    assert {"poll_despatches", "apply_shipment", "retry_writebacks"} <= set(hops)  # shipments: Cin7 Core -> SFCC
     # SFCC declares no inbound channel: the one route is Cin7's stock webhook
     assert [route.path for route in built_topology.routes] == ["/webhooks/cin7/stock"]
     # Every hop that reads Cin7 for stock stands aside for the order hops in the one Cin7 budget
@@ -67,7 +68,7 @@ def test_a_pipeline_asking_for_a_role_not_built_fails_naming_the_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["pipelines"]["shipments"] = {"from": "cin7", "to": "sfcc"}
+    data["pipelines"]["shipments"] = {"from": "sfcc", "to": "cin7"}
     data["pipelines"]["stock"]["drift_location"] = "Main Warehouse"  # drift needs the target's own figures
     path = tmp_path / f"{CLIENT}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -76,5 +77,5 @@ def test_a_pipeline_asking_for_a_role_not_built_fails_naming_the_field(
         app.load_config(CLIENT)
     message = str(raised.value)
     assert str(path) in message
-    assert "field 'pipelines.shipments.from': Cin7 Core ('cin7') cannot play shipment_source" in message
+    assert "field 'pipelines.shipments.from': Salesforce Commerce Cloud ('sfcc') cannot play shipment_source" in message
     assert "field 'pipelines.stock.to': Salesforce Commerce Cloud ('sfcc') cannot play stock_reader" in message

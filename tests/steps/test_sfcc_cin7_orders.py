@@ -1,8 +1,10 @@
-"""SFCC orders into Cin7 Core exactly once: the release poll, intake and submit run as in a deployment (moto
-stores, the SFCC and Cin7 Core simulators over HTTP), and the export status follows the sale.
+"""SFCC orders into Cin7 Core exactly once, and what Cin7 ships back to SFCC: the release poll, intake, submit,
+the despatch poll and the write-back run as in a deployment (moto stores, the SFCC and Cin7 Core simulators
+over HTTP), and the export status follows the sale.
 
 The failures this guards against: a second sale for one order (a lost export-status write, a lost ledger),
-an order never posted, and a sale whose totals differ from what the customer paid.
+an order never posted, a sale whose totals differ from what the customer paid, and a shipment told to the
+shop twice or never.
 """
 
 from __future__ import annotations
@@ -26,10 +28,14 @@ from shared.clock import VirtualClock
 from shared.config import ClientConfig, RetryConfig, load_client_config
 from shared.connectors.cin7_core.order_target import sale_totals
 from shared.connectors.registry import spec_for
+from shared.connectors.sfcc.mapping import format_sfcc_datetime
 from shared.connectors.spec import Role
 from shared.errors import TransientError
-from shared.models.messages import IntakeMessage, SubmitMessage
+from shared.flows.cancellation import Outcome
+from shared.models.messages import CancelRequest, CancelState, IntakeMessage, ShipmentMessage, SubmitMessage
 from shared.runtime import Runtime
+from shared.steps import cancellation
+from shared.steps.despatch import apply_shipment, poll_despatches
 from shared.steps.order_intake import take_in
 from shared.steps.order_submit import submit_order
 from shared.steps.poll_sales import poll_sales
@@ -88,6 +94,51 @@ class Pairing:
         self.clock.advance(60)
         return {"intake": taken, "submit": submitted, "cancels": cancels}
 
+    def ship_back(self) -> list[str]:
+        """One despatch poll at Cin7, then the write-back of every parcel it listed."""
+        poll_despatches(self.rt)
+        applied = [
+            apply_shipment(ShipmentMessage.model_validate(body), self.rt).value
+            for body in self.drain("shipment-writeback")
+        ]
+        self.clock.advance(60)
+        return applied
+
+    def cancel_at_sfcc(self, order_no: str) -> str:
+        """The shopper's order is cancelled in SFCC; the next poll announces it, and the cancellation runs
+        its state machine's path (look up, the route and the warehouse's choice as the topology renders
+        them, cancel, record). The outcome."""
+        from shared import topology
+
+        self.sfcc_sim.orders[order_no].update(status="cancelled", lastModified=format_sfcc_datetime(self.clock.now()))
+        self.clock.advance(60)
+        poll_sales(self.rt)
+        [body] = self.drain("cancel-requests")
+        self.drain("order-intake")
+        state = CancelState(request=CancelRequest.model_validate(body))
+        state = state.model_copy(update={"lookup": cancellation.look_up(state, self.rt)})
+        machine = topology.state_machine("cancellation")
+        where, allows = machine.state("WhereIsTheOrder"), machine.state("WarehouseAllowsCancel")
+        assert isinstance(where, topology.ChoiceState) and isinstance(allows, topology.ChoiceState)
+        assert state.lookup is not None
+        if where.routes(self.rt.config)[state.lookup.route] == "ReadWarehouseStatus":
+            state = state.model_copy(update={"warehouse": cancellation.read_status(state, self.rt)})
+            assert state.warehouse is not None
+            if allows.routes(self.rt.config)[state.warehouse.code] == "CancelAtWarehouse":
+                state = state.model_copy(update={"cancel": cancellation.cancel_at_warehouse(state, self.rt)})
+        return cancellation.record(state, self.rt).outcome
+
+    def open_cancel_exceptions(self, order_no: str) -> list[str]:
+        return [
+            str(e.reason)
+            for e in self.rt.exceptions.list()
+            if e.flow == cancellation.FLOW and e.business_key == f"sfcc#{order_no}"
+        ]
+
+    def sale_id(self, order_no: str) -> str:
+        [sale] = self.cin7_sim.sales_by_external_id(f"EXS-{order_no}")
+        return str(sale["ID"])
+
     def place(self, order_no: str, **changes: Any) -> dict[str, Any]:
         order = {**sample_order(order_no, self.clock.now(), site_id=self.sfcc_sim.site_id), **changes}
         self.sfcc_sim.add_order(order)
@@ -141,9 +192,9 @@ def pairing(hopline: LocalHopline, config: ClientConfig) -> Iterator[Pairing]:
         "cin7", cin7_settings, {"account_id": "acct-1", "application_key": "key-1"}, RETRIES, ContractContext(clock)
     )
     rt: Runtime = hopline.runtime
-    for role in (Role.ORDER_SOURCE, Role.CANCEL_SOURCE):
+    for role in (Role.ORDER_SOURCE, Role.CANCEL_SOURCE, Role.SHIPMENT_TARGET):
         rt.override(role, sfcc)
-    for role in (Role.ORDER_TARGET, Role.CANCEL_TARGET):
+    for role in (Role.ORDER_TARGET, Role.CANCEL_TARGET, Role.SHIPMENT_SOURCE):
         rt.override(role, cin7)
     cin7_sim.add_product(SKU, "Flat Front Pant")
     yield Pairing(hopline, sfcc_sim, cin7_sim, sfcc, cin7, clock)
@@ -215,3 +266,83 @@ def test_a_quarantined_order_is_marked_failed_at_sfcc_and_not_posted(pairing: Pa
     assert pairing.cycle()["intake"] == ["quarantined"]
     assert pairing.sfcc_sim.orders["00001004"]["exportStatus"] == "failed"
     assert pairing.cin7_sim.sales_created == 0
+
+
+def test_a_part_shipment_then_the_rest_reach_sfcc_as_part_shipped_then_shipped_and_completed(pairing: Pairing) -> None:
+    # Given an order posted to Cin7 (2 units of one item)
+    pairing.place("00001005")
+    pairing.cycle()
+    sale_id = pairing.sale_id("00001005")
+    # When Cin7's team ships one unit, and the despatch poll and write-back run
+    pairing.cin7_sim.fulfil(sale_id, {SKU: 1}, tracking="JB000000051GB", carrier="Royal Mail")
+    pairing.clock.advance(60)
+    assert pairing.ship_back() == ["applied"]
+    order = pairing.sfcc_sim.orders["00001005"]
+    # Then SFCC shows it part shipped with the tracking in the configured c_ attributes, still open
+    assert order["shippingStatus"] == "part_shipped" and order["status"] == "new"
+    assert order["c_trackingNumbers"] == "JB000000051GB" and order["c_carrier"] == "Royal Mail"
+    # When the second unit ships on a new task
+    pairing.cin7_sim.fulfil(sale_id, {SKU: 1}, tracking="JB000000052GB", carrier="Royal Mail", box="Box 2")
+    pairing.clock.advance(60)
+    # Then only the new parcel is applied (the first is re-listed by the overlap: a duplicate)
+    assert sorted(pairing.ship_back()) == ["applied", "duplicate"]
+    order = pairing.sfcc_sim.orders["00001005"]
+    assert order["shippingStatus"] == "shipped" and order["status"] == "completed"
+    assert order["c_trackingNumbers"].split(",") == ["JB000000051GB", "JB000000052GB"]
+    entry = pairing.rt.ledger.get("sfcc#00001005")
+    assert entry is not None and len(entry.shipments) == 2
+
+
+def test_a_cin7_shipment_applied_again_changes_nothing_at_sfcc(pairing: Pairing) -> None:
+    pairing.place("00001006")
+    pairing.cycle()
+    pairing.cin7_sim.fulfil(pairing.sale_id("00001006"), {SKU: 2}, tracking="JB000000061GB")
+    pairing.clock.advance(60)
+    poll_despatches(pairing.rt)
+    [body] = pairing.drain("shipment-writeback")
+    message = ShipmentMessage.model_validate(body)
+    assert apply_shipment(message, pairing.rt).value == "applied"
+    after_first = dict(pairing.sfcc_sim.orders["00001006"])
+    assert after_first["shippingStatus"] == "shipped" and after_first["status"] == "completed"
+    writes = sum(n for call, n in pairing.sfcc_sim.requests.items() if not call.startswith("GET"))
+    # The same shipment delivered again (an SQS redelivery, a replay): the ledger knows it, no call is made
+    assert apply_shipment(message, pairing.rt).value == "duplicate"
+    assert pairing.sfcc_sim.orders["00001006"] == after_first
+    assert sum(n for call, n in pairing.sfcc_sim.requests.items() if not call.startswith("GET")) == writes
+    # Even without the ledger's record, SFCC's own c_ record keeps the parcel from counting twice
+    pairing.sfcc.write_shipment("00001006", message.shipment, location="", progress={}, remember=lambda _: None)
+    again = pairing.sfcc_sim.orders["00001006"]
+    for field in ("c_trackingNumbers", "c_carrier", "c_hoplineShipments", "shippingStatus", "status"):
+        assert again[field] == after_first[field]
+
+
+def exported(pairing: Pairing, order_no: str) -> str:
+    """An order posted to Cin7 and claimed exported at SFCC; its sale id."""
+    pairing.place(order_no)
+    pairing.cycle()
+    pairing.cycle()
+    assert pairing.sfcc_sim.orders[order_no]["exportStatus"] == "exported"
+    return pairing.sale_id(order_no)
+
+
+def test_an_order_cancelled_at_sfcc_after_export_voids_its_cin7_sale_before_pick(pairing: Pairing) -> None:
+    sale_id = exported(pairing, "00001007")
+    assert pairing.cancel_at_sfcc("00001007") == Outcome.CANCELLED_AT_WAREHOUSE
+    assert pairing.cin7_sim.sale(sale_id)["Status"] == "VOIDED"
+    assert pairing.open_cancel_exceptions("00001007") == []
+
+
+def test_a_cancel_after_pick_is_authorised_is_not_voided_and_is_raised_for_operations(pairing: Pairing) -> None:
+    sale_id = exported(pairing, "00001008")
+    pairing.cin7_sim.fulfil(sale_id, {SKU: 2}, tracking="", until="pick")
+    assert pairing.cancel_at_sfcc("00001008") == Outcome.REFUSED_TOO_LATE
+    assert pairing.cin7_sim.sale(sale_id)["Status"] != "VOIDED"
+    assert pairing.open_cancel_exceptions("00001008") == ["cancel_too_late"]
+
+
+def test_a_cancel_after_cin7_shipped_is_refused_as_a_return(pairing: Pairing) -> None:
+    sale_id = exported(pairing, "00001009")
+    pairing.cin7_sim.fulfil(sale_id, {SKU: 2}, tracking="JB000000091GB")
+    assert pairing.cancel_at_sfcc("00001009") == Outcome.REFUSED_RETURN_STARTED
+    assert pairing.cin7_sim.sale(sale_id)["Status"] != "VOIDED"
+    assert pairing.open_cancel_exceptions("00001009") == ["cancel_return_started"]

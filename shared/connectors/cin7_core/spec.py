@@ -1,5 +1,5 @@
 """Cin7 Core's declaration: an order source, a shipment target, the catalogue and stock master; and, for a
-storefront's orders, the order target that voids a sale before its cut-off."""
+storefront's orders, the order target that voids a sale before its cut-off and reports what shipped."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from shared.connectors.spec import BuildContext, ConnectorSpec, Role
 def build(name: str, settings: Cin7CoreSettings, secret: Mapping[str, Any], retries: Any, ctx: BuildContext) -> Any:
     import httpx
 
-    from shared.connectors.cin7_core.order_target import Cin7CoreConnector
+    from shared.connectors.cin7_core.shipment_source import Cin7CoreShipmentSource
 
-    return Cin7CoreConnector(
+    return Cin7CoreShipmentSource(
         settings.base_url,
         secret["account_id"],
         secret["application_key"],
@@ -47,6 +47,7 @@ SPEC = ConnectorSpec(
             Role.NOTE_TARGET,
             Role.ORDER_TARGET,
             Role.CANCEL_TARGET,
+            Role.SHIPMENT_SOURCE,
         }
     ),
     builder="shared.connectors.cin7_core.spec:build",

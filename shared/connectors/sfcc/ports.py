@@ -29,7 +29,7 @@ cancellations announced.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -215,11 +215,13 @@ class SfccConnector(SfccClient):
         location: str,
         progress: Mapping[str, str],
         remember: Callable[[str], None],
+        known: Sequence[str] = (),
     ) -> None:
         """One parcel back, once: tracking and the shipped record in one PATCH, then the statuses.
 
         A retry reads the record first: a parcel it already holds is not counted again, and only the
-        status writes (idempotent PUTs) are repeated. `location` is Cin7's concern, not SFCC's.
+        status writes (idempotent PUTs) are repeated. `location` and `known` (a warehouse's task tokens)
+        are other targets' concern: SFCC's record is on the order, which is always read.
         """
         raw = self.get_order(source_id)
         attribute = self.settings.tracking.shipments

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sandbox.simulators.cin7_core import Cin7CoreSimulator
+from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
 from sandbox.simulators.commercetools import CommercetoolsMock, Seeder
 from sandbox.simulators.scend import DEFAULT_WAREHOUSE_ID, ScendSimulator
 from sandbox.simulators.sfcc import SfccSimulator, sample_order
@@ -20,7 +20,6 @@ from shared.connectors.scend import ScendClient
 from shared.connectors.sfcc.mapping import format_sfcc_datetime
 from shared.connectors.sfcc.ports import shipped_record
 from shared.models import Address, Order, OrderLine
-from shared.models.shipment import Shipment, ShipmentLine
 from tests.fakes import FakeCommerce, FakeWarehouse
 
 
@@ -113,7 +112,7 @@ class Cin7CoreWorld:
     """Cin7 Core on both sides: the commerce platform (sales placed there) and the order target (sales made
     through its client, shipped in full through its own pick, pack and ship)."""
 
-    def __init__(self, simulator: Cin7CoreSimulator, client: Any = None):
+    def __init__(self, simulator: Cin7CoreSalesSimulator, client: Any = None):
         self.sim = simulator
         self.client = client
         self.location = CIN7_LOCATION
@@ -124,28 +123,17 @@ class Cin7CoreWorld:
         return str(self.client.create_order(order_for(reference, lines), reference, SERVICE).warehouse_order_id)
 
     def despatch(self, warehouse_order_id: str) -> None:
+        """The warehouse team ships the whole sale in Cin7 (pick, pack, ship with tracking)."""
         sale = self.sim.sale(warehouse_order_id)
-        now = self.sim.clock.now()
-        shipment = Shipment(
-            warehouse="contract",
-            parcel_id=f"P{warehouse_order_id[:8]}",
-            warehouse_order_id=warehouse_order_id,
-            client_reference=str(sale.get("ExternalID") or ""),
-            despatched_at=now,
-            carrier="Royal Mail",
-            tracking_numbers=("JB000000001GB",),
-            lines=tuple(
-                ShipmentLine(sku=line["SKU"], quantity=Decimal(str(line["Quantity"])))
-                for line in sale["Order"]["Lines"]
-            ),
-            updated_at=now,
-        )
-        self.client.write_shipment(
-            warehouse_order_id, shipment, location=self.location, progress={}, remember=lambda token: None
-        )
+        units = {line["SKU"]: int(line["Quantity"]) for line in sale["Order"]["Lines"]}
+        self.sim.fulfil(warehouse_order_id, units, tracking=f"JB{warehouse_order_id[:8]}GB")
 
     def add_unmappable_despatch(self, warehouse_order_id: str) -> str:
-        raise NotImplementedError("Cin7 Core does not claim the shipment source role")
+        """Shipped in Cin7, with a packed quantity the mapping cannot read."""
+        self.despatch(warehouse_order_id)
+        with self.sim.lock:
+            self.sim._sales[warehouse_order_id]["Fulfilments"][0]["Pack"]["Lines"][0]["Quantity"] = "lots"
+        return warehouse_order_id
 
     def sellable(self, sku: str) -> int | None:
         raise NotImplementedError("Cin7 Core does not claim the stock target role")
