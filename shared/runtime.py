@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from shared.stores.cursors import CursorStore
     from shared.stores.exceptions import ExceptionStore
     from shared.stores.ledger import LedgerStore
+    from shared.stores.messages import MessageLog
     from shared.stores.rate_budget import Priority
     from shared.stores.sku_map import SkuMapStore
     from shared.stores.stock_levels import StockLevelStore
@@ -167,6 +168,12 @@ class Runtime:
         from shared.stores.cursors import CursorStore
 
         return CursorStore(self.table("cursors"), self.config.client)
+
+    @cached_property
+    def message_log(self) -> MessageLog:
+        from shared.stores.messages import MessageLog
+
+        return MessageLog(self.table("messages"), self.config.client)
 
     @cached_property
     def stock_levels(self) -> StockLevelStore:

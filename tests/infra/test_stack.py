@@ -28,6 +28,7 @@ pytestmark = pytest.mark.infra
 CLIENT = "example-cin7-scend"
 # The hops as the example client deploys them: the receiver with the routes, queues and secrets of its channels.
 HOPS = topology.for_config(config_for_client(CLIENT)).hops
+QUEUES = topology.for_config(config_for_client(CLIENT)).queues  # no platform of its own delivers messages itself
 # W3005: CDK writes DependsOn next to a GetAtt that already implies it; redundant, harmless.
 IGNORED_LINT_RULES = {"W3005"}
 
@@ -79,7 +80,7 @@ def test_every_work_queue_redrives_to_a_dlq_that_allows_it_back(
     queues = of_type(resources, "AWS::SQS::Queue")
     dlqs = dead_letter_queues(resources)
     work_queues = {key: props for key, props in queues.items() if key not in dlqs}
-    assert len(work_queues) == len(topology.QUEUES)
+    assert len(work_queues) == len(QUEUES)
     for props in work_queues.values():
         # Then each work queue parks poison messages after the configured deliveries
         redrive = props["RedrivePolicy"]
@@ -561,9 +562,7 @@ def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
     # One depth alarm per DLQ (work queues and schedules), an age alarm per work queue and its DLQ, one per alert
     scheduled = [h.name for h in HOPS if isinstance(h.trigger, topology.ScheduleTrigger)]
     expected = {
-        f"{prefix}{q.name}-{kind}"
-        for q in topology.QUEUES
-        for kind in ("dead-letters", "oldest-message", "dead-letter-age")
+        f"{prefix}{q.name}-{kind}" for q in QUEUES for kind in ("dead-letters", "oldest-message", "dead-letter-age")
     }
     expected |= {f"{prefix}{hop.replace('_', '-')}-schedule-dead-letters" for hop in scheduled}
     expected |= {f"{prefix}{alert.name}" for alert in topology.ALERTS}
@@ -638,7 +637,7 @@ def test_archive_retention_follows_the_client_config(tmp_path: Path, example_con
 def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
     """The figure quoted in the docs: one stack's alarms, derived from the topology."""
     scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in HOPS)
-    expected = 3 * len(topology.QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
+    expected = 3 * len(QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
     assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
     # And the README quotes that figure for the example client (what `make alarms` prints)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
