@@ -75,6 +75,8 @@ def resources_by_convention(client: str, sqs: Any) -> StackResources:
             queues[queue.name] = sqs.get_queue_url(QueueName=name + queue.name)["QueueUrl"]
             dlqs[queue.name] = sqs.get_queue_url(QueueName=f"{name}{queue.name}-dlq")["QueueUrl"]
         except ClientError as error:
+            if queue.pipeline == topology.SUBSCRIPTIONS:
+                continue  # deployed only where a platform delivers messages itself
             raise OpsError(f"queue {name}{queue.name} not found: is the sandbox (or stack) for {client} up?") from error
     return StackResources(
         client=client,
@@ -102,7 +104,12 @@ def resources_from_stack(client: str, cloudformation: Any) -> StackResources:
             raise OpsError(f"stack {stack} has no output {prefix}{_pascal(missing[0])}: deployed from older code?")
         return {n: outputs[f"{prefix}{_pascal(n)}"] for n in names}
 
-    queue_names = [q.name for q in topology.QUEUES]
+    # A subscription queue is deployed only where a platform delivers messages itself.
+    queue_names = [
+        q.name
+        for q in topology.QUEUES
+        if q.pipeline != topology.SUBSCRIPTIONS or f"QueueUrl{_pascal(q.name)}" in outputs
+    ]
     return StackResources(
         client=client,
         tables=pick("Table", [t.name for t in topology.TABLES]),
