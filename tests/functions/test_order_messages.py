@@ -259,3 +259,18 @@ def test_an_unreadable_message_is_quarantined_and_acknowledged_not_retried(shop:
     )
     assert detail in exception.detail
     assert shop.local.runtime.archive.get(exception.payload_key) == body.encode()
+
+
+def test_a_paid_message_about_an_order_no_longer_paid_does_not_reach_scend(shop: Shop) -> None:
+    # Given a Paid message, read after the order's payment went back to Failed
+    order = shop.place("CT-1008")
+    message = envelope(order)
+    shop.seeder.update(f"orders/{order['id']}", [{"action": "changePaymentState", "paymentState": "Failed"}])
+    shop.deliver(message)
+    # When it is routed and intake reads the order fresh
+    shop.local.drain()
+    # Then intake re-checked the states and nothing went to the warehouse
+    assert shop.outcomes() == {"intake": 1}
+    assert shop.scend.orders() == []
+    entry = shop.local.runtime.ledger.get(f"commercetools#{order['id']}")
+    assert entry is not None and entry.stage == "not_ready"
