@@ -48,6 +48,14 @@ class ExportClaim(Protocol):
     def mark_failed(self, source_id: str) -> None: ...
 
 
+class WarehouseIdRecorder(Protocol):
+    """An order source that keeps the warehouse's order id on its order (commercetools' syncInfo on a channel),
+    so the shop's people see where the order went and its accepted-not-allocated stock stops being netted.
+    Idempotent: an id already recorded is not written again."""
+
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None: ...
+
+
 class FulfilmentTarget(Protocol):
     """The warehouse that ships orders (Scend for the first pairing)."""
 

@@ -34,6 +34,7 @@ from shared.ports import (
     ShipmentTarget,
     StockSource,
     StockTarget,
+    WarehouseIdRecorder,
 )
 
 if TYPE_CHECKING:
@@ -247,6 +248,13 @@ class Runtime:
         if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).marks_exports:
             return None
         return cast(ExportClaim, self.role(Role.ORDER_SOURCE))
+
+    @property
+    def warehouse_id_recorder(self) -> WarehouseIdRecorder | None:
+        """The order source as a recorder of warehouse ids when its spec says it keeps them; else None."""
+        if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).records_warehouse_ids:
+            return None
+        return cast(WarehouseIdRecorder, self.role(Role.ORDER_SOURCE))
 
     @property
     def order_target(self) -> FulfilmentTarget:

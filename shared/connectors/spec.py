@@ -172,6 +172,8 @@ class ConnectorSpec:
     id_pattern: str | None = None
     # The order source marks orders it handed over (SFCC's export status): `ExportClaim` in shared/ports.py.
     marks_exports: bool = False
+    # The order source records the warehouse's order id on its order: `WarehouseIdRecorder` in shared/ports.py.
+    records_warehouse_ids: bool = False
 
     def rebuilder(self, kind: str) -> Callable[..., Any] | None:
         if self.rebuilders is None:

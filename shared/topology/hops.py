@@ -185,7 +185,8 @@ HOPS: tuple[Hop, ...] = (
             "exceptions": CONSUME,  # a refusal supersedes; a success resolves; a replay
         },
         buckets={"archive": ARCHIVE},
-        secrets=("order_target.credentials_secret",),
+        # The source too: where it keeps the warehouse's order id (commercetools syncInfo), submit records it.
+        secrets=("order_target.credentials_secret", "order_source.credentials_secret"),
         timeout_seconds=60,
         reserved_concurrency=2,
     ),

@@ -154,7 +154,7 @@ def shop(ct_mock: CommercetoolsMock, seeder: Seeder) -> Iterator[Shop]:
         scend.stop()
 
 
-def test_a_paid_message_reaches_scend_once(shop: Shop) -> None:
+def test_a_paid_message_reaches_scend_once_and_the_scend_id_is_synced_on_the_order(shop: Shop) -> None:
     # Given a paid order and its OrderPaymentStateChanged message, delivered twice (at-least-once)
     order = shop.place("CT-1001")
     message = envelope(order)
@@ -165,6 +165,10 @@ def test_a_paid_message_reaches_scend_once(shop: Shop) -> None:
     # Then Scend holds it once under the pipeline's reference, and the second copy was dropped by its id
     assert [o["OrderNumber"] for o in shop.scend.orders()] == ["EXC-CT-1001"]
     assert shop.outcomes() == {"intake": 1, "duplicate": 1}
+    # And the order carries the Scend order id on the sync channel (the mock keeps updateSyncInfo)
+    [at_scend] = shop.scend.orders()
+    synced = shop.seeder.get(f"orders/{order['id']}")["syncInfo"]
+    assert [(s["channel"]["id"], s["externalId"]) for s in synced] == [(shop.sync_channel, str(at_scend["ID"]))]
 
 
 def test_order_created_never_releases(shop: Shop) -> None:

@@ -129,6 +129,12 @@ class CommercetoolsPorts:
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]:
         return self.client.orders_changed_since(since)
 
+    # -- WarehouseIdRecorder ---------------------------------------------------------------------------
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None:
+        """`updateSyncInfo` on the configured channel (§3), once: the order shows its Scend id, and stock
+        netting (accepted_lines) stops counting it as not yet at the warehouse."""
+        self.client.update_sync_info(source_id, warehouse_order_id)
+
     # -- CancelSource -----------------------------------------------------------------------------------
     def cancelled_since(self, since: datetime) -> Iterator[OrderChange]:
         """Orders whose state is Cancelled and that changed since `since` (the messages' fallback poll)."""

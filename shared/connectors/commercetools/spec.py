@@ -98,4 +98,5 @@ SPEC = ConnectorSpec(
     builder="shared.connectors.commercetools.spec:build",
     docs="docs/platforms/commercetools.md",
     subscriptions=(ORDER_MESSAGES, ORDER_EVENTS),
+    records_warehouse_ids=True,
 )
