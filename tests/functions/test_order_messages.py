@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -169,6 +170,9 @@ def test_a_paid_message_reaches_scend_once_and_the_scend_id_is_synced_on_the_ord
     [at_scend] = shop.scend.orders()
     synced = shop.seeder.get(f"orders/{order['id']}")["syncInfo"]
     assert [(s["channel"]["id"], s["externalId"]) for s in synced] == [(shop.sync_channel, str(at_scend["ID"]))]
+    # And the money Scend holds is the order's taxedPrice, from its integer minor units
+    gross = order["taxedPrice"]["totalGross"]
+    assert Decimal(str(at_scend["OrderValue"])) == Decimal(gross["centAmount"]).scaleb(-gross["fractionDigits"])
 
 
 def test_order_created_never_releases(shop: Shop) -> None:
