@@ -345,11 +345,16 @@ class MonitoringConfig(Section):
     """The order monitor: runs often enough that a breached SLA alerts within five minutes."""
 
     schedule: ScheduleExpression = "rate(1 minute)"
+    subscription_schedule: ScheduleExpression = Field(
+        "rate(15 minutes)", description="how often a platform's subscription status is read (where one delivers)"
+    )
     sla_minutes: StageSlaConfig = StageSlaConfig()
     mismatch: MismatchConfig = MismatchConfig()
     quarantine_alarm_threshold: int = Field(
         10, ge=1, le=100000, description="exceptions raised within 15 minutes that page operations"
     )
+
+    _subscription_schedule = field_validator("subscription_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
     @field_validator("schedule")
     @classmethod

@@ -34,6 +34,7 @@ from shared.ports import (
     ShipmentTarget,
     StockSource,
     StockTarget,
+    SubscriptionKeeper,
     WarehouseIdRecorder,
 )
 
@@ -255,6 +256,11 @@ class Runtime:
         if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).records_warehouse_ids:
             return None
         return cast(WarehouseIdRecorder, self.role(Role.ORDER_SOURCE))
+
+    @property
+    def subscription_keeper(self) -> SubscriptionKeeper:
+        """The order source as the holder of the subscription that pushes its messages to us."""
+        return cast(SubscriptionKeeper, self.role(Role.ORDER_SOURCE))
 
     @property
     def order_target(self) -> FulfilmentTarget:

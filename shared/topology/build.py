@@ -87,7 +87,10 @@ def for_config(config: ClientConfig) -> Topology:
             if channels:
                 hops.append(_receiver(config, h, channels))
         elif h.pipeline == SUBSCRIPTIONS:
-            if isinstance(h.trigger, QueueTrigger) and h.trigger.queue in subscribed:
+            if not isinstance(h.trigger, QueueTrigger):
+                if subscriptions:
+                    hops.append(h)  # the subscription's own check
+            elif h.trigger.queue in subscribed:
                 # It sends only to the queues this client deploys (no cancellation pipeline: no cancel-requests).
                 hops.append(dataclasses.replace(h, sends_to=tuple(q for q in h.sends_to if q in queue_names)))
         elif h.pipeline in enabled:

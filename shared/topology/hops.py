@@ -158,6 +158,16 @@ HOPS: tuple[Hop, ...] = (
         reserved_concurrency=2,
     ),
     Hop(
+        name="check_subscription",
+        pipeline=SUBSCRIPTIONS,
+        description="Reads the platform's subscription status; publishes SubscriptionUnhealthy when not Healthy.",
+        trigger=ScheduleTrigger("monitoring.subscription_schedule"),
+        secrets=("order_source.credentials_secret",),
+        timeout_seconds=30,
+        reserved_concurrency=1,
+        priority="background",
+    ),
+    Hop(
         name="order_intake",
         pipeline="orders",
         description="Reads the full sale, decides release/hold/skip/quarantine, enqueues released orders.",

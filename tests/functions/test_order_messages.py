@@ -137,7 +137,13 @@ def shop(ct_mock: CommercetoolsMock, seeder: Seeder) -> Iterator[Shop]:
     sync = seeder.channel(f"scend-{uuid.uuid4().hex[:8]}", roles=("OrderExport",))["id"]
     config = config_for_client("example-commercetools-scend")
     config = config.with_platform("scend", base_url=f"{scend.url}api/")
-    config = config.with_platform("shop", api_url=ct_mock.base_url, auth_url=ct_mock.base_url, sync_channel_id=sync)
+    config = config.with_platform(
+        "shop",
+        api_url=ct_mock.base_url,
+        auth_url=ct_mock.base_url,
+        sync_channel_id=sync,
+        subscription_key=f"hopline-{uuid.uuid4().hex[:8]}",  # one per test: the mock project is shared
+    )
     try:
         with mock_aws(config=MOTO_CONFIG):
             local = LocalHopline(config, clock, log=Logs())
@@ -282,3 +288,18 @@ def test_a_paid_message_about_an_order_no_longer_paid_does_not_reach_scend(shop:
     assert shop.scend.orders() == []
     entry = shop.local.runtime.ledger.get(f"commercetools#{order['id']}")
     assert entry is not None and entry.stage == "not_ready"
+
+
+def test_the_scheduled_check_flags_a_missing_subscription_and_clears_once_it_is_healthy(shop: Shop) -> None:
+    # Given no subscription at commercetools yet: the check publishes SubscriptionUnhealthy 1
+    first = shop.local.run_schedule("check_subscription")
+    assert (first["status"], first["unhealthy"]) == ("missing", 1)
+    # When the subscription is created to the stack's queue (as `hopline subscription create` does)
+    keeper = shop.local.hop_runtime("check_subscription").subscription_keeper
+    made = keeper.ensure_subscription(
+        queue_url=shop.local.queue_urls["order-messages"], region="eu-west-2", account_id="123456789012"
+    )
+    assert (made.exists, made.destination) == (True, shop.local.queue_urls["order-messages"])
+    # Then the next check finds it Healthy (the mock stores it so) and publishes 0
+    second = shop.local.run_schedule("check_subscription")
+    assert (second["status"], second["unhealthy"]) == ("Healthy", 0)

@@ -28,7 +28,8 @@ pytestmark = pytest.mark.infra
 CLIENT = "example-cin7-scend"
 # The hops as the example client deploys them: the receiver with the routes, queues and secrets of its channels.
 HOPS = topology.for_config(config_for_client(CLIENT)).hops
-QUEUES = topology.for_config(config_for_client(CLIENT)).queues  # no platform of its own delivers messages itself
+QUEUES = topology.for_config(config_for_client(CLIENT)).queues
+ALERTS = topology.for_config(config_for_client(CLIENT)).alerts  # no platform of its own delivers messages itself
 # W3005: CDK writes DependsOn next to a GetAtt that already implies it; redundant, harmless.
 IGNORED_LINT_RULES = {"W3005"}
 
@@ -519,7 +520,7 @@ def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template
 
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     by_metric = {props["Properties"].get("MetricName"): props["Properties"] for props in alarms.values()}
-    for alert in topology.ALERTS:
+    for alert in ALERTS:
         # Then each has an alarm on the hop's metric, in the Powertools namespace, with the service dimension
         alarm = by_metric[alert.metric]
         assert alarm["Namespace"] == "Hopline"
@@ -565,7 +566,7 @@ def test_every_alarm_has_a_stable_name_an_operator_can_look_up_in_the_runbook(
         f"{prefix}{q.name}-{kind}" for q in QUEUES for kind in ("dead-letters", "oldest-message", "dead-letter-age")
     }
     expected |= {f"{prefix}{hop.replace('_', '-')}-schedule-dead-letters" for hop in scheduled}
-    expected |= {f"{prefix}{alert.name}" for alert in topology.ALERTS}
+    expected |= {f"{prefix}{alert.name}" for alert in ALERTS}
     expected |= {f"{prefix}{machine.name}-state-machine-executions-failed" for machine in topology.STATE_MACHINES}
     assert names == expected
 
@@ -603,7 +604,7 @@ def test_one_dashboard_shows_every_hop_queue_alert_and_stage_latency(
     # Every work queue and DLQ, every alert's metric, every latency stage, and the alarm panel
     for key in of_type(resources, "AWS::SQS::Queue"):
         assert key in body, key
-    for alert in topology.ALERTS:
+    for alert in ALERTS:
         assert f'\\"{alert.metric}\\"' in body, alert.metric
     for stage in LATENCY_STAGES:
         assert f'\\"stage\\",\\"{stage}\\"' in body, stage
@@ -637,7 +638,7 @@ def test_archive_retention_follows_the_client_config(tmp_path: Path, example_con
 def test_alarm_count_per_client_stack(resources: dict[str, Any]) -> None:
     """The figure quoted in the docs: one stack's alarms, derived from the topology."""
     scheduled = sum(isinstance(h.trigger, topology.ScheduleTrigger) for h in HOPS)
-    expected = 3 * len(QUEUES) + scheduled + len(topology.ALERTS) + len(topology.STATE_MACHINES)
+    expected = 3 * len(QUEUES) + scheduled + len(ALERTS) + len(topology.STATE_MACHINES)
     assert len(of_type(resources, "AWS::CloudWatch::Alarm")) == expected
     # And the README quotes that figure for the example client (what `make alarms` prints)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()

@@ -35,7 +35,7 @@ from shared.models.feed import Rejected
 from shared.models.product import Product
 from shared.models.shipment import Shipment
 from shared.models.stock import RejectedPush, StockPush, StockRow
-from shared.ports import OrderChange
+from shared.ports import OrderChange, SubscriptionHealth
 
 
 class DeliveryNotAcknowledgedError(TransientError):
@@ -134,6 +134,33 @@ class CommercetoolsPorts:
         """`updateSyncInfo` on the configured channel (§3), once: the order shows its Scend id, and stock
         netting (accepted_lines) stops counting it as not yet at the warehouse."""
         self.client.update_sync_info(source_id, warehouse_order_id)
+
+    # -- SubscriptionKeeper ----------------------------------------------------------------------------
+    def _health(self, found: Any) -> SubscriptionHealth:
+        key = self.settings.subscription_key
+        if found is None:
+            return SubscriptionHealth(key=key, exists=False)
+        where = found.destination.get("queueUrl") or found.destination.get("accountId") or ""
+        # §2: anything but Healthy (ConfigurationError, ConfigurationErrorDeliveryStopped, TemporaryError,
+        # ManuallySuspended) means messages are not arriving.
+        return SubscriptionHealth(
+            key=key, exists=True, status=found.status, healthy=found.status == "Healthy", destination=str(where)
+        )
+
+    def subscription_health(self) -> SubscriptionHealth:
+        return self._health(self.client.subscription(self.settings.subscription_key))
+
+    def ensure_subscription(self, *, queue_url: str, region: str, account_id: str) -> SubscriptionHealth:
+        """SQS into our queue, or EventBridge into our account (its partner source then needs associating
+        with an event bus of the same name, which the stack's rule listens on), as the settings choose."""
+        destination = (
+            {"type": "EventBridge", "region": region, "accountId": account_id}
+            if self.settings.subscription_delivery == "eventbridge"
+            else None
+        )
+        return self._health(
+            self.client.ensure_subscription(self.settings.subscription_key, queue_url, region, destination)
+        )
 
     # -- CancelSource -----------------------------------------------------------------------------------
     def cancelled_since(self, since: datetime) -> Iterator[OrderChange]:
