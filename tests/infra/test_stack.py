@@ -516,7 +516,6 @@ def test_each_hop_role_allows_exactly_the_actions_its_topology_declares(
 
 def test_every_declared_metric_alert_has_an_alarm_to_its_team(template: Template) -> None:
     # Given the business-metric alerts declared in the topology
-    from shared import topology
 
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     by_metric = {props["Properties"].get("MetricName"): props["Properties"] for props in alarms.values()}
