@@ -138,7 +138,8 @@ def parse_operator_line(line: str, *, client: str) -> argparse.Namespace:
 
 
 def _add_ops_commands(commands: Any) -> None:
-    """`where`, `exceptions`, `replay`, `payload`, `resolve`, `redrive`: against a deployed stack or the sandbox."""
+    """`where`, `exceptions`, `replay`, `payload`, `resolve`, `redrive`, `subscription`: against a deployed stack
+    or the sandbox."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--client", default="example-cin7-scend", help="client name (stack hopline-<client>)")
     common.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -181,6 +182,14 @@ def _add_ops_commands(commands: Any) -> None:
     resolve.add_argument("--ignore", action="store_true", help="close as ignored (not worth fixing)")
     resolve.add_argument("--note", default="", help="why, for the next person")
     resolve.add_argument("--user", help="who is closing it (default: the login name)")
+    subscription = commands.add_parser(
+        "subscription",
+        parents=[common],
+        help="create or check the platform subscription that pushes order messages to the stack (commercetools)",
+    )
+    subscription.add_argument(
+        "action", choices=["create", "check"], help="create it to the stack's queue when missing, or read its status"
+    )
     redrive = commands.add_parser("redrive", parents=[common], help="move a queue's dead letters back to it")
     redrive.add_argument("queue", help="the work queue, e.g. order-intake (its DLQ is redriven)")
     redrive.add_argument("--rate", type=_positive_number, help="at most N messages per second")

@@ -303,3 +303,23 @@ def test_the_scheduled_check_flags_a_missing_subscription_and_clears_once_it_is_
     # Then the next check finds it Healthy (the mock stores it so) and publishes 0
     second = shop.local.run_schedule("check_subscription")
     assert (second["status"], second["unhealthy"]) == ("Healthy", 0)
+
+
+def test_hopline_subscription_check_and_create(shop: Shop) -> None:
+    from cli.commands import subscription_command
+    from cli.main import build_parser
+    from cli.ops import OpsError
+
+    keeper = shop.local.hop_runtime("check_subscription").subscription_keeper
+    queue = shop.local.queue_urls["order-messages"]
+    # Given no subscription: check fails, naming the command that makes one
+    with pytest.raises(OpsError, match="does not exist: run `hopline subscription create`"):
+        subscription_command("check", keeper, queue_url=queue, region="eu-west-2")
+    # When it is created, and created again (it exists: nothing new)
+    made = subscription_command("create", keeper, queue_url=queue, region="eu-west-2")
+    again = subscription_command("create", keeper, queue_url=queue, region="eu-west-2")
+    # Then both report the one subscription, Healthy, delivering to the stack's queue
+    assert made == again and (made["status"], made["destination"], made["healthy"]) == ("Healthy", queue, True)
+    assert subscription_command("check", keeper, queue_url=queue, region="eu-west-2") == made
+    args = build_parser().parse_args(["subscription", "check", "--client", "example-commercetools-scend"])
+    assert (args.command, args.action) == ("subscription", "check")
