@@ -127,7 +127,8 @@ def build_ops(args: argparse.Namespace) -> Ops:
 
 
 def run_ops_command(args: argparse.Namespace, ops: Ops | None = None) -> int:
-    """Run one of where / exceptions / replay / payload / resolve / redrive; 0 on success, 1 with a clear message."""
+    """Run one of where / exceptions / replay / payload / resolve / redrive / subscription; 0 on success, 1 with a
+    clear message."""
     try:
         ops = ops or build_ops(args)
         result = _dispatch(args, ops)
@@ -197,7 +198,75 @@ def _dispatch(args: argparse.Namespace, ops: Ops) -> Any:
         return ops.backlog(alarm_seconds=args.alarm_seconds or _backlog_alarm_seconds(args.client))
     if args.command == "redrive":
         return ops.redrive(args.queue, rate=args.rate, dry_run=args.dry_run, manual=args.manual, limit=args.limit)
+    if args.command == "subscription":
+        config = _client_config(args.client)
+        queue_url = ops.resources.queues.get(SUBSCRIPTION_QUEUE)
+        if queue_url is None:
+            raise OpsError(f"{args.client} deploys no {SUBSCRIPTION_QUEUE} queue: no platform of its pushes messages")
+        return subscription_command(
+            args.action, platform_keeper(args, config), queue_url=queue_url, region=args.region or config.region
+        )
     raise OpsError(f"unknown command {args.command}")
+
+
+SUBSCRIPTION_QUEUE = "order-messages"
+
+
+def _client_config(client: str) -> Any:
+    from shared.config import config_for_client
+    from shared.errors import ConfigError
+
+    try:
+        return config_for_client(client)
+    except ConfigError as error:
+        raise OpsError(f"subscription needs the client file of {client} in this checkout: {error}") from error
+
+
+class _CliContext:
+    """What a connector builder takes from its caller (shared.connectors.spec.BuildContext), for one command."""
+
+    http_timeout: float | None = None
+    user_agent = "hopline/cli"
+
+    def __init__(self) -> None:
+        from shared.clock import SystemClock
+
+        self.clock = SystemClock()
+
+    def budget(self, key: str, calls: int, per_seconds: float) -> Any:
+        from shared.connectors.http import TokenBucket
+
+        return TokenBucket(calls, per_seconds, self.clock)
+
+
+def platform_keeper(args: argparse.Namespace, config: Any) -> Any:
+    """The order source's connector, with the credentials the stack's functions read (its secret)."""
+    import boto3
+
+    name = config.platform_for(Role.ORDER_SOURCE)
+    settings = config.platforms[name]
+    session = boto3.Session(profile_name=args.profile, region_name=args.region or config.region)
+    endpoint = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
+    value = session.client("secretsmanager", **endpoint).get_secret_value(SecretId=settings.credentials_secret)
+    return config.spec(name).build(name, settings, json.loads(value["SecretString"]), config.retries, _CliContext())
+
+
+def subscription_command(action: str, keeper: Any, *, queue_url: str, region: str) -> dict[str, Any]:
+    """`create` makes the subscription to the stack's queue (or account, for EventBridge) when it is missing;
+    both then report its status, and a status other than Healthy is an error (exit 1), as the alarm says."""
+    if action == "create":
+        account = queue_url.rstrip("/").split("/")[-2]  # https://sqs.<region>.amazonaws.com/<account>/<name>
+        health = keeper.ensure_subscription(queue_url=queue_url, region=region, account_id=account)
+    else:
+        health = keeper.subscription_health()
+    if not health.exists:
+        raise OpsError(f"subscription {health.key} does not exist: run `hopline subscription create`")
+    if not health.healthy:
+        raise OpsError(
+            f"subscription {health.key} is {health.status}, not Healthy: no order messages arrive "
+            "(docs/runbook.md, alarm subscription-unhealthy)"
+        )
+    return dict(health.model_dump())
 
 
 def _login() -> str:
@@ -333,6 +402,9 @@ _PRINTERS: dict[str, Callable[[Any], None]] = {
     "payload": _print_payload,
     "resolve": _print_resolve,
     "redrive": _print_redrive,
+    "subscription": lambda result: print(
+        f"subscription {result['key']}: {result['status']}, delivering to {result['destination']}"
+    ),
 }
 
 

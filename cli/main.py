@@ -138,8 +138,8 @@ def parse_operator_line(line: str, *, client: str) -> argparse.Namespace:
 
 
 def _add_ops_commands(commands: Any) -> None:
-    """`where`, `exceptions`, `replay`, `payload`, `resolve`, `redrive`, `backlog`: against a deployed stack or the
-    sandbox."""
+    """`where`, `exceptions`, `replay`, `payload`, `resolve`, `redrive`, `backlog`, `subscription`: against a
+    deployed stack or the sandbox."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--client", default="example-cin7-scend", help="client name (stack hopline-<client>)")
     common.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -190,6 +190,14 @@ def _add_ops_commands(commands: Any) -> None:
         type=_positive,
         default=None,
         help="flag a flow whose oldest work is older (default: the client's monitoring.backlog_alarm_seconds)",
+    )
+    subscription = commands.add_parser(
+        "subscription",
+        parents=[common],
+        help="create or check the platform subscription that pushes order messages to the stack (commercetools)",
+    )
+    subscription.add_argument(
+        "action", choices=["create", "check"], help="create it to the stack's queue when missing, or read its status"
     )
     redrive = commands.add_parser("redrive", parents=[common], help="move a queue's dead letters back to it")
     redrive.add_argument("queue", help="the work queue, e.g. order-intake (its DLQ is redriven)")

@@ -219,6 +219,36 @@ def queue_hop(
     return _decorated(shape, lambda_handler)
 
 
+@dataclass(frozen=True)
+class PushedRecord:
+    """One SQS record a platform wrote itself (a Subscription): its body is the platform's, not our model."""
+
+    body: str
+    message_id: str
+    attributes: Mapping[str, Any] | None
+
+
+def pushed_queue_hop(*, step: Callable[[PushedRecord, Runtime], Any], metric: str) -> Handler:
+    """An SQS hop over messages a platform delivered into our queue itself: there is no message model of ours
+    to accept a record by, so `step(record, rt)` reads (or quarantines) the body; otherwise the queue shape
+    (partial batch response, `<metric>_<outcome>` counts, an exception fails only its record)."""
+    shape = HopShape("queue", step, hop_logger(), HopTracer(), Metrics())
+    sqs_batch = functools.cache(_SqsBatch)
+
+    @shape.tracer.capture_method
+    def record_handler(record: SQSRecord) -> str:
+        pushed = PushedRecord(record.body, record.message_id, record.raw_event.get("messageAttributes"))
+        label = outcome_of(shape.step(pushed, runtime()))
+        shape.count(f"{metric}_{label}")
+        return label
+
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+        shape.count("RecordsReceived", len(event.get("Records", [])))
+        return sqs_batch().process(event, record_handler, context)
+
+    return _decorated(shape, lambda_handler)
+
+
 class _SqsBatch:
     """Powertools' SQS batch processor, imported and built on the first batch: its package loads asyncio and,
     with pydantic present, the parser's event models (Kafka, Kinesis, DynamoDB streams), which no hop needs

@@ -356,6 +356,9 @@ class MonitoringConfig(Section):
     """The order monitor: runs often enough that a breached SLA alerts within five minutes."""
 
     schedule: ScheduleExpression = "rate(1 minute)"
+    subscription_schedule: ScheduleExpression = Field(
+        "rate(15 minutes)", description="how often a platform's subscription status is read (where one delivers)"
+    )
     sla_minutes: StageSlaConfig = StageSlaConfig()
     mismatch: MismatchConfig = MismatchConfig()
     quarantine_alarm_threshold: int = Field(
@@ -368,6 +371,8 @@ class MonitoringConfig(Section):
         description="the oldest released order waiting this long for the target (at peak, behind its rate budget) "
         "pages operations; `hopline backlog` shows every flow's",
     )
+
+    _subscription_schedule = field_validator("subscription_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
 
     @field_validator("schedule")
     @classmethod

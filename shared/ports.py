@@ -41,6 +41,25 @@ class OrderSource(Protocol):
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]: ...
 
 
+class SubscriptionHealth(Model):
+    """What the platform says of the subscription that delivers its messages to us."""
+
+    key: str
+    exists: bool
+    status: str = ""  # the platform's own word (commercetools: Healthy, ConfigurationError, ...)
+    healthy: bool = False
+    destination: str = ""  # where it delivers (a queue URL, an event source)
+
+
+class SubscriptionKeeper(Protocol):
+    """A platform that pushes messages to us through a subscription it holds (commercetools): we create it,
+    pointed at our queue or account, and check that it still delivers."""
+
+    def subscription_health(self) -> SubscriptionHealth: ...
+
+    def ensure_subscription(self, *, queue_url: str, region: str, account_id: str) -> SubscriptionHealth: ...
+
+
 class ExportClaim(Protocol):
     """An order source that marks the orders it handed over (SFCC's export status), so its release filter
     stops listing them. A courtesy to the source, not the guard against duplicates (the ledger and the
@@ -49,6 +68,14 @@ class ExportClaim(Protocol):
     def mark_exported(self, source_id: str) -> None: ...
 
     def mark_failed(self, source_id: str) -> None: ...
+
+
+class WarehouseIdRecorder(Protocol):
+    """An order source that keeps the warehouse's order id on its order (commercetools' syncInfo on a channel),
+    so the shop's people see where the order went and its accepted-not-allocated stock stops being netted.
+    Idempotent: an id already recorded is not written again."""
+
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None: ...
 
 
 class FulfilmentTarget(Protocol):

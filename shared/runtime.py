@@ -42,11 +42,14 @@ if TYPE_CHECKING:
         SkuListing,
         StockSource,
         StockTarget,
+        SubscriptionKeeper,
+        WarehouseIdRecorder,
     )
     from shared.stores.archive import PayloadArchive
     from shared.stores.cursors import CursorStore
     from shared.stores.exceptions import ExceptionStore
     from shared.stores.ledger import LedgerStore
+    from shared.stores.messages import MessageLog
     from shared.stores.rate_budget import Priority
     from shared.stores.sku_map import SkuMapStore
     from shared.stores.stock_levels import StockLevelStore
@@ -179,6 +182,12 @@ class Runtime:
         return CursorStore(self.table("cursors"), self.config.client)
 
     @cached_property
+    def message_log(self) -> MessageLog:
+        from shared.stores.messages import MessageLog
+
+        return MessageLog(self.table("messages"), self.config.client)
+
+    @cached_property
     def stock_levels(self) -> StockLevelStore:
         from shared.stores.stock_levels import StockLevelStore
 
@@ -250,6 +259,18 @@ class Runtime:
         if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).marks_exports:
             return None
         return cast("ExportClaim", self.role(Role.ORDER_SOURCE))
+
+    @property
+    def warehouse_id_recorder(self) -> WarehouseIdRecorder | None:
+        """The order source as a recorder of warehouse ids when its spec says it keeps them; else None."""
+        if not self.config.spec(self.config.platform_for(Role.ORDER_SOURCE)).records_warehouse_ids:
+            return None
+        return cast("WarehouseIdRecorder", self.role(Role.ORDER_SOURCE))
+
+    @property
+    def subscription_keeper(self) -> SubscriptionKeeper:
+        """The order source as the holder of the subscription that pushes its messages to us."""
+        return cast("SubscriptionKeeper", self.role(Role.ORDER_SOURCE))
 
     @property
     def order_target(self) -> FulfilmentTarget:

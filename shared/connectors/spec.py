@@ -53,6 +53,7 @@ class ChannelContext:
     now: Any  # datetime
     archive_key: str
     config: Any  # shared.config.ClientConfig
+    platform: str = ""  # the platform instance (a `platforms:` key) the body came from
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,21 @@ class WebhookChannel:
 
 
 @dataclass(frozen=True)
+class ChannelMessage:
+    """One message a platform pushed, as its channel reads it: what de-duplication keys on (the message id,
+    the resource and its version) and what happened to which order (`event`, a
+    shared.flows.order_events.OrderEvent), for the consumer to route."""
+
+    message_id: str
+    resource: str  # the resource the message is about, e.g. "order/<id>": versions are compared per resource
+    resource_version: int | None
+    source_id: str  # the order's id at the platform
+    order_number: str
+    event: Any  # shared.flows.order_events.OrderEvent
+    occurred_at: Any  # datetime
+
+
+@dataclass(frozen=True)
 class SubscriptionChannel:
     """Messages a platform pushes into one of our queues itself (e.g. a commercetools Subscription), with no
     receiver hop in between: only the platform's own principal may deliver, so its origin is proven by IAM.
@@ -94,8 +110,9 @@ class SubscriptionChannel:
     the sender (`principal_field`): for `delivery="sqs"` an IAM principal ARN, granted `sqs:SendMessage` on
     `queue` alone by the queue's resource policy; for `delivery="eventbridge"` the partner event source
     (its event bus), from which one rule forwards the source's events onto `queue`. `queue` is a topology
-    queue of the pipeline the channel serves; `parse(body, ctx)` is how its consumer reads one delivered
-    message into the deliveries it asks for, raising PermanentError with a reason for what it cannot read.
+    queue whose consumer (shared/steps/subscriptions.py) reads each message with `parse(body, ctx)` into a
+    ChannelMessage (raising PermanentError with a reason for what it cannot read), de-duplicates it, and
+    routes its event by `rules(settings)` (shared.flows.order_events.EventRules) onto `sends_to`.
     """
 
     name: str
@@ -104,7 +121,10 @@ class SubscriptionChannel:
     queue: str
     delivery: Literal["sqs", "eventbridge"]
     principal_field: str
-    parse: Callable[[bytes, ChannelContext], list[Delivery]]
+    parse: Callable[[bytes, ChannelContext], ChannelMessage]
+    rules: Callable[[Any], Any]  # settings -> shared.flows.order_events.EventRules
+    flow: str = "order_messages"  # the exception inbox's flow for what it quarantines
+    archive_kind: str = "platform-message"
 
 
 @dataclass(frozen=True)
@@ -135,6 +155,8 @@ class ConnectorSpec:
     id_pattern: str | None = None
     # The order source marks orders it handed over (SFCC's export status): `ExportClaim` in shared/ports.py.
     marks_exports: bool = False
+    # The order source records the warehouse's order id on its order: `WarehouseIdRecorder` in shared/ports.py.
+    records_warehouse_ids: bool = False
 
     def rebuilder(self, kind: str) -> Callable[..., Any] | None:
         if self.rebuilders is None:

@@ -14,7 +14,7 @@ from shared.models.shipment import Shipment
 from shared.models.stock import StockSyncMessage
 from shared.models.warehouse import WarehouseStatusRead
 
-Trigger = Literal["webhook", "poll", "replay", "sku_live"]
+Trigger = Literal["webhook", "subscription", "poll", "replay", "sku_live"]
 
 
 class IntakeMessage(Model):
@@ -83,7 +83,7 @@ class ProductMessage(Model):
     product: Product
 
 
-CancelTrigger = Literal["webhook", "poll", "replay", "operator"]
+CancelTrigger = Literal["webhook", "subscription", "poll", "replay", "operator"]
 
 
 class CancelRequest(Model):

@@ -40,6 +40,7 @@ class ReasonCode(StrEnum):
     BODY_TOO_LARGE = "body_too_large"  # a webhook body over bounds.max_body_bytes
     SKU_BLANK = "sku_blank"
     MESSAGE_NOT_SERVED = "message_not_served"  # a queue message for another client or source platform
+    MESSAGE_MISROUTED = "message_misrouted"  # a pushed platform message from another project or account
     # Despatch write-back (apply_shipment)
     SHIPMENT_ORDER_UNKNOWN = "shipment_order_unknown"
     SHIPMENT_OVER_QUANTITY = "shipment_over_quantity"
@@ -89,6 +90,7 @@ OWNER: dict[ReasonCode, Team] = {
     ReasonCode.BODY_TOO_LARGE: Team.OPERATIONS,
     ReasonCode.SKU_BLANK: Team.ECOMMERCE,
     ReasonCode.MESSAGE_NOT_SERVED: Team.OPERATIONS,
+    ReasonCode.MESSAGE_MISROUTED: Team.OPERATIONS,
     ReasonCode.SHIPMENT_ORDER_UNKNOWN: Team.OPERATIONS,
     ReasonCode.SHIPMENT_OVER_QUANTITY: Team.OPERATIONS,
     ReasonCode.SHIPMENT_SKU_NOT_ON_ORDER: Team.OPERATIONS,

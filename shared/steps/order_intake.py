@@ -62,7 +62,7 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
         return IntakeResult.CANCELLED
     if entry.stage in AT_WAREHOUSE and message.trigger != "replay":
         # Already at the warehouse: a repeated webhook or a poll re-listing costs no source call.
-        if message.trigger == "webhook":
+        if message.trigger in ("webhook", "subscription"):
             rt.ledger.count_duplicate(key, now)
         if message.trigger == "poll":
             # Still listed as ready to export (SFCC): the target holds it, so claim it at the source now.

@@ -12,6 +12,11 @@ The guards, and what each one covers:
    what it finds.
 4. The warehouse's own "already exists" answer, where it refuses a repeated reference (the card does not
    say Scend does): the client resolves it to the existing order.
+
+Then, where the order source keeps it (commercetools' syncInfo), the warehouse's order id is recorded on the
+source order. After the ledger, so the order is at the warehouse whatever happens to that write: a
+transient failure fails the record and its redelivery (answered "already submitted") records it again; a
+refusal opens an exception for operations and leaves the order where it is.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from shared.errors import SubmitCancelledError
+from shared.errors import PermanentError, SubmitCancelledError
 from shared.latency import record_stage_latency
+from shared.models import owner_of
 from shared.models.messages import SubmitMessage
 from shared.models.order import WarehouseOrderRef
 from shared.runtime import Runtime
@@ -36,6 +42,7 @@ if TYPE_CHECKING:
 logger = Logger(child=True)
 
 FLOW = "order_submit"
+SYNC_FLOW = "order_sync"  # the warehouse id written back to the source order
 
 
 def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
@@ -52,6 +59,7 @@ def submit_order(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
         # attempt stays counted, so the next one looks the order up before creating it.
         _release(rt, key, claim)
         raise
+    _record_at_source(rt, message, ref.warehouse_order_id)
     before = claim.previous
     record_stage_latency("submit", before.timestamps.get("released") if before else None, done)
     if before is not None and before.stage == Stage.QUARANTINED:
@@ -91,6 +99,8 @@ def _claim(message: SubmitMessage, rt: Runtime, now: datetime) -> SubmitClaim | 
     if isinstance(claim, SubmitClaim):
         return claim
     rt.ledger.count_duplicate(key, now)
+    if claim.warehouse_order_id:
+        _record_at_source(rt, message, claim.warehouse_order_id)  # an earlier attempt's write may have failed
     return {"outcome": "already_submitted", "warehouse_order_id": claim.warehouse_order_id}
 
 
@@ -127,6 +137,29 @@ def _submit_and_record(message: SubmitMessage, rt: Runtime, claim: SubmitClaim) 
         claim=claim,
     )
     return ref, done
+
+
+def _record_at_source(rt: Runtime, message: SubmitMessage, warehouse_order_id: str) -> None:
+    """The warehouse id on the source order, where the source keeps one; TransientError propagates (retried)."""
+    recorder = rt.warehouse_id_recorder
+    if recorder is None:
+        return
+    try:
+        recorder.record_warehouse_order(message.source_id, warehouse_order_id)
+    except PermanentError as error:
+        rt.exceptions.quarantine(
+            flow=SYNC_FLOW,
+            business_key=message.order_key,
+            reasons=[error.reason],
+            team=owner_of(error.reason),
+            detail=f"the order is at the warehouse as {warehouse_order_id}, but its id was not recorded on the "
+            f"source order: {error.detail}"[:2000],
+            now=rt.clock.now(),
+        )
+        logger.warning(
+            "warehouse id not recorded at the source",
+            extra={"order_key": message.order_key, "reason_code": error.reason.value, "detail": error.detail},
+        )
 
 
 def _release(rt: Runtime, key: str, claim: SubmitClaim) -> None:

@@ -82,6 +82,7 @@ def receive(
         now=now,
         archive_key=archive_key,
         config=rt.config,
+        platform=instance,
     )
     try:
         if unreadable is not None:

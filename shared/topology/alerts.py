@@ -22,6 +22,15 @@ class MetricAlert:
 
 ALERTS: tuple[MetricAlert, ...] = (
     MetricAlert(
+        name="subscription-unhealthy",
+        hop="check_subscription",
+        metric="SubscriptionUnhealthy",
+        threshold=0,
+        team="operations",
+        description="The platform's subscription is missing or not Healthy: its order messages are not arriving "
+        "and only the poll finds orders. `hopline subscription check`, then the platform's subscription status.",
+    ),
+    MetricAlert(
         name="orders-held-for-sku",
         hop="poll_products",
         metric="OrdersHeldTooLong",

@@ -12,6 +12,7 @@ from shared.topology.alerts import ALERTS, MetricAlert
 from shared.topology.grants import BUCKET_ACTIONS, TABLE_ACTIONS
 from shared.topology.hops import (
     HOPS,
+    SUBSCRIPTIONS,
     WEBHOOK_RECEIVER,
     ApiTrigger,
     Hop,
@@ -78,7 +79,9 @@ def for_config(config: ClientConfig) -> Topology:
     """The topology of one client: a pipeline left out of its config deploys nothing of its own, and the
     webhook receiver exists with exactly the routes, queues and secrets of the channels present."""
     enabled = set(config.pipelines.enabled())
-    queues = tuple(q for q in QUEUES if q.pipeline in enabled)
+    subscriptions = subscription_channels(config)
+    subscribed = {sub.queue for sub in subscriptions}
+    queues = tuple(q for q in QUEUES if q.pipeline in enabled or (q.pipeline == SUBSCRIPTIONS and q.name in subscribed))
     queue_names = {q.name for q in queues}
     channels = webhook_channels(config)
     hops: list[Hop] = []
@@ -86,14 +89,27 @@ def for_config(config: ClientConfig) -> Topology:
         if h.name == WEBHOOK_RECEIVER:
             if channels:
                 hops.append(_receiver(config, h, channels))
+        elif h.pipeline == SUBSCRIPTIONS:
+            if not isinstance(h.trigger, QueueTrigger):
+                if subscriptions:
+                    hops.append(h)  # the subscription's own check
+            elif h.trigger.queue in subscribed:
+                # It sends only to the queues this client deploys (no cancellation pipeline: no cancel-requests).
+                hops.append(dataclasses.replace(h, sends_to=tuple(q for q in h.sends_to if q in queue_names)))
         elif h.pipeline in enabled:
             hops.append(h)
-    subscriptions = subscription_channels(config)
     for sub in subscriptions:
         if sub.queue not in queue_names:
             raise ValueError(
                 f"{config.client}: subscription {sub.platform}/{sub.channel.name} delivers into queue "
                 f"{sub.queue}, which this client's pipelines do not deploy"
+            )
+    senders = {sub.queue: sub.platform for sub in subscriptions}
+    for sub in subscriptions:
+        if senders[sub.queue] != sub.platform:
+            raise ValueError(
+                f"{config.client}: platforms {senders[sub.queue]} and {sub.platform} both deliver into queue "
+                f"{sub.queue}; its consumer reads one platform's messages"
             )
     names = {h.name for h in hops}
     return Topology(
@@ -128,6 +144,11 @@ def subscription_channels(config: ClientConfig) -> tuple[Subscription, ...]:
             if _serves(config, name, channel.roles) and principal:
                 found.append(Subscription(name, channel, str(principal)))
     return tuple(found)
+
+
+def subscription_for_queue(config: ClientConfig, queue_name: str) -> Subscription | None:
+    """The subscription delivering into `queue_name` for this client (one platform per queue: for_config)."""
+    return next((sub for sub in subscription_channels(config) if sub.queue == queue_name), None)
 
 
 def webhook_secret_path(platform: str, channel: WebhookChannel) -> str:

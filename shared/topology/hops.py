@@ -113,6 +113,9 @@ class Hop:
 
 WEBHOOK_RECEIVER = "webhook_receiver"
 WEBHOOKS = "webhooks"  # the receiver's pipeline: every pipeline's channels, so none of them alone
+# Queues and hops for messages a platform pushes itself: deployed where a subscription channel delivers.
+SUBSCRIPTIONS = "subscriptions"
+MESSAGE_CONSUMER = "take_order_message"
 
 HOPS: tuple[Hop, ...] = (
     # The one webhook receiver: its routes, the queues it sends to and the secrets it reads are those of the
@@ -136,6 +139,33 @@ HOPS: tuple[Hop, ...] = (
         secrets=("order_source.credentials_secret",),
         timeout_seconds=120,
         reserved_concurrency=1,
+    ),
+    # Platform-pushed order messages: de-duplicated, then release-checked at intake or cancelled. Its sends_to
+    # keeps only the queues the client's pipelines deploy.
+    Hop(
+        name=MESSAGE_CONSUMER,
+        pipeline=SUBSCRIPTIONS,
+        description="De-duplicates pushed order messages and routes each to intake or cancellation, or drops it.",
+        trigger=QueueTrigger("order-messages", batch_size=10),
+        sends_to=("order-intake", "cancel-requests"),
+        tables={
+            "messages": (GET_ITEM, PUT_ITEM, UPDATE_ITEM),  # seen / last_version; record
+            "exceptions": RAISE,  # unreadable or misrouted messages
+        },
+        buckets={"archive": ARCHIVE},
+        secrets=("order_source.credentials_secret",),  # a message without its payload: the order is read
+        timeout_seconds=30,
+        reserved_concurrency=2,
+    ),
+    Hop(
+        name="check_subscription",
+        pipeline=SUBSCRIPTIONS,
+        description="Reads the platform's subscription status; publishes SubscriptionUnhealthy when not Healthy.",
+        trigger=ScheduleTrigger("monitoring.subscription_schedule"),
+        secrets=("order_source.credentials_secret",),
+        timeout_seconds=30,
+        reserved_concurrency=1,
+        priority="background",
     ),
     Hop(
         name="order_intake",
@@ -165,7 +195,8 @@ HOPS: tuple[Hop, ...] = (
             "exceptions": CONSUME,  # a refusal supersedes; a success resolves; a replay
         },
         buckets={"archive": ARCHIVE},
-        secrets=("order_target.credentials_secret",),
+        # The source too: where it keeps the warehouse's order id (commercetools syncInfo), submit records it.
+        secrets=("order_target.credentials_secret", "order_source.credentials_secret"),
         timeout_seconds=60,
         reserved_concurrency=2,
     ),

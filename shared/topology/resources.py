@@ -53,6 +53,12 @@ QUEUES: tuple[Queue, ...] = (
         "SKUs whose available-to-sell must be recomputed and pushed (schedule, events, drift)",
         pipeline="stock",
     ),
+    # Delivered by a platform itself (a commercetools Subscription), deployed only where one delivers.
+    Queue(
+        "order-messages",
+        "order messages a platform pushed (a Subscription), waiting to be de-duplicated and routed",
+        pipeline="subscriptions",
+    ),
     Queue(
         "cancel-requests",
         "cancel requests from any source, each waiting to start its cancellation execution",
@@ -81,6 +87,11 @@ TABLES: tuple[Table, ...] = (
     Table("sku-map", "source SKU -> warehouse SKU status"),
     Table("cursors", "poll cursors (high-water marks) per client and feed"),
     Table("stock-levels", "last figure pushed per (target, SKU, location) with its explanation; drift caps"),
+    Table(
+        "messages",
+        "pushed platform messages handled (by id) and the last version handled per resource",
+        ttl_attribute="expires_at",
+    ),
     Table("rate-budgets", "one token bucket per target account, shared by every hop that calls it"),
 )
 

@@ -4,6 +4,7 @@ platform for a role its connector does not offer fails naming the pipeline, the 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -36,3 +37,67 @@ def test_a_stock_pipeline_from_scend_fails_naming_the_role_it_lacks() -> None:
     [(field, problem)] = refused.value.errors()[0]["ctx"]["problems"]
     assert field == "pipelines.stock.from"
     assert "Scend ('scend') cannot play stock_master" in problem
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> tuple[Any, dict[str, Any]]:
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from app import add_stacks, project_context
+
+    app = cdk.App(context=project_context(), post_cli_context={"aws:cdk:bundling-stacks": []})
+    (stack,) = add_stacks(app, [load_client_config(EXAMPLE)])
+    return stack, Template.from_stack(stack).to_json()["Resources"]
+
+
+def of_type(resources: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {key: value["Properties"] for key, value in resources.items() if value["Type"] == kind}
+
+
+@pytest.mark.infra
+def test_the_example_stack_admits_only_commercetools_to_its_message_queue(
+    synthesized: tuple[Any, dict[str, Any]],
+) -> None:
+    stack, resources = synthesized
+    # Given the queue the order Subscription delivers into, with its DLQ
+    messages = stack.queues["order-messages"]
+    url, arn = stack.resolve(messages.queue.queue_url), stack.resolve(messages.queue.queue_arn)
+    # Then its policy allows commercetools' principal to send, and nothing else
+    statements = [
+        statement
+        for props in of_type(resources, "AWS::SQS::QueuePolicy").values()
+        if url in props["Queues"]
+        for statement in props["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+    assert statements == [
+        {
+            "Sid": "SubscriptionShopOrders",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::362576667341:user/subscriptions"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+        }
+    ]
+    # And it redrives to its own DLQ, watched by an alarm, and one function consumes it
+    [queue] = [
+        p for p in of_type(resources, "AWS::SQS::Queue").values() if p.get("QueueName", "").endswith("-order-messages")
+    ]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == stack.resolve(messages.dlq.queue_arn)
+    alarms = {p["AlarmName"] for p in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    assert "hopline-example-commercetools-scend-order-messages-dead-letters" in alarms
+    [mapping] = [
+        p for p in of_type(resources, "AWS::Lambda::EventSourceMapping").values() if p["EventSourceArn"] == arn
+    ]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stack.resolve(stack.functions["take_order_message"].function.function_name) == mapping["FunctionName"]
+
+
+def test_eventbridge_delivery_forwards_the_partner_source_instead() -> None:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    del data["platforms"]["shop"]["subscription_principal"]
+    data["platforms"]["shop"]["subscription_delivery"] = "eventbridge"
+    [sub] = for_config(ClientConfig.model_validate(data)).subscriptions
+    assert (sub.channel.delivery, sub.queue) == ("eventbridge", "order-messages")
+    assert sub.principal == "aws.partner/commercetools.com/example-shop/hopline-orders"

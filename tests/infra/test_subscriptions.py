@@ -90,7 +90,7 @@ def sqs_delivery(toy_registered: None) -> tuple[HoplineClientStack, dict[str, An
 
 def test_for_config_yields_the_subscription_its_settings_name(toy_registered: None) -> None:
     [sub] = topology.for_config(toy_client(subscription_principal=SENDER)).subscriptions
-    assert (sub.platform, sub.channel.name, sub.queue, sub.principal) == ("shop", "orders", "order-intake", SENDER)
+    assert (sub.platform, sub.channel.name, sub.queue, sub.principal) == ("shop", "orders", "order-messages", SENDER)
     assert topology.for_config(toy_client()).subscriptions == ()  # no sender named: no way in
 
 
@@ -99,8 +99,8 @@ def test_the_queue_admits_only_the_configured_sender_and_only_to_send(
 ) -> None:
     stack, resources = sqs_delivery
     # Given the queue the subscription delivers into
-    intake = stack.resolve(stack.queues["order-intake"].queue.queue_url)
-    intake_arn = stack.resolve(stack.queues["order-intake"].queue.queue_arn)
+    intake = stack.resolve(stack.queues["order-messages"].queue.queue_url)
+    intake_arn = stack.resolve(stack.queues["order-messages"].queue.queue_arn)
     # Then exactly one Allow exists on any queue policy: that sender, sqs:SendMessage, that queue
     [(queues, statement)] = allows(stack, resources)
     assert queues == [intake]
@@ -121,7 +121,7 @@ def test_without_a_sender_no_queue_policy_allows_anything(toy_registered: None) 
 
 def test_an_eventbridge_source_is_forwarded_by_one_rule_onto_the_queue(toy_registered: None) -> None:
     stack, resources = synth(toy_client(event_source=EVENT_SOURCE))
-    intake_arn = stack.resolve(stack.queues["order-intake"].queue.queue_arn)
+    intake_arn = stack.resolve(stack.queues["order-messages"].queue.queue_arn)
     # Then one rule on the partner source's bus matches that source and targets the intake queue
     [rule] = [props for props in of_type(resources, "AWS::Events::Rule").values() if "EventPattern" in props]
     assert rule["EventBusName"] == EVENT_SOURCE

@@ -14,10 +14,17 @@ from typing import Any, Literal
 from pydantic import Field
 
 from shared.connectors.settings import PlatformSettings, SecretName
-from shared.connectors.spec import BuildContext, ChannelContext, ConnectorSpec, Delivery, Role, SubscriptionChannel
+from shared.connectors.spec import (
+    BuildContext,
+    ChannelContext,
+    ChannelMessage,
+    ConnectorSpec,
+    Role,
+    SubscriptionChannel,
+)
 from shared.errors import PermanentError
+from shared.flows.order_events import EventKind, EventRules, OrderEvent
 from shared.models import ReasonCode
-from shared.models.messages import IntakeMessage
 from tests.fakes import FakeCommerce
 
 # The shops the builder hands out, by instance name, so a test can place orders in the one a hop reads.
@@ -38,39 +45,51 @@ def build(name: str, settings: ToyShopSettings, secret: Mapping[str, Any], retri
     return SHOPS.setdefault(name, FakeCommerce("toyshop", clock=ctx.clock))
 
 
-def parse_order_event(body: bytes, ctx: ChannelContext) -> list[Delivery]:
-    """{"type": "OrderReady", "order": {"id", "number"}}: intake re-reads the order; other types ask nothing."""
+def parse_order_event(body: bytes, ctx: ChannelContext) -> ChannelMessage:
+    """{"id", "type": "OrderReady", "order": {"id", "number", "version"}}: an order state event; intake
+    re-reads the order, so only "Ready" (the toy's trigger) asks for anything."""
     try:
         event = json.loads(body)
         order = event["order"]
-        source_id, number = str(order["id"]), str(order["number"])
+        source_id, number, message_id = str(order["id"]), str(order["number"]), str(event["id"])
+        version = int(order.get("version", 1))
     except (ValueError, KeyError, TypeError) as error:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"toy shop event: {error!r}"[:200]) from None
-    if event.get("type") != "OrderReady":
-        return []
-    message = IntakeMessage(
-        client=ctx.client, source=ctx.platform_type, source_id=source_id, order_number=number, trigger="webhook"
+    kind = EventKind.ORDER_STATE if event.get("type") == "OrderReady" else EventKind.OTHER
+    return ChannelMessage(
+        message_id=message_id,
+        resource=f"order/{source_id}",
+        resource_version=version,
+        source_id=source_id,
+        order_number=number,
+        event=OrderEvent(kind=kind, type=str(event.get("type", "")), state="Ready"),
+        occurred_at=ctx.now,
     )
-    return [Delivery("order-intake", message)]
+
+
+def toy_rules(settings: ToyShopSettings) -> EventRules:
+    return EventRules(release_kind=EventKind.ORDER_STATE, release_state="Ready")
 
 
 ORDER_EVENTS = SubscriptionChannel(
     name="orders",
     purpose="Toy Shop order events, sent to the intake queue by the shop's own IAM principal",
     roles=(Role.ORDER_SOURCE,),
-    queue="order-intake",
+    queue="order-messages",
     delivery="sqs",
     principal_field="subscription_principal",
     parse=parse_order_event,
+    rules=toy_rules,
 )
 BUS_EVENTS = SubscriptionChannel(
     name="bus",
     purpose="Toy Shop order events from its EventBridge partner source, forwarded to the intake queue",
     roles=(Role.ORDER_SOURCE,),
-    queue="order-intake",
+    queue="order-messages",
     delivery="eventbridge",
     principal_field="event_source",
     parse=parse_order_event,
+    rules=toy_rules,
 )
 
 SPEC = ConnectorSpec(

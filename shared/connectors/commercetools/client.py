@@ -432,17 +432,24 @@ class CommercetoolsClient(PlatformHttp):
         found: Subscription = parse(Subscription, body, f"subscription {key}")
         return found
 
-    def ensure_subscription(self, key: str, queue_url: str, region: str) -> Subscription:
-        """The order subscription to our SQS queue (IAM auth: the queue policy grants commercetools'
-        principal sqs:SendMessage, no keys are stored), created when missing. Its `status` is the
-        caller's to alarm on when it is not Healthy."""
+    def ensure_subscription(
+        self, key: str, queue_url: str, region: str, destination: dict[str, Any] | None = None
+    ) -> Subscription:
+        """The order subscription, created when missing: by default to our SQS queue (IAM auth: the queue
+        policy grants commercetools' principal sqs:SendMessage, no keys are stored), or to `destination`
+        (an EventBridge one). Its `status` is the caller's to alarm on when it is not Healthy."""
+        wanted = destination or {"type": "SQS", "queueUrl": queue_url, "region": region, "authenticationMode": "IAM"}
         existing = self.subscription(key)
         if existing is not None:
-            if existing.destination.get("queueUrl") != queue_url:
+            differs = [
+                k for k in ("type", "queueUrl", "accountId", "region") if existing.destination.get(k) != wanted.get(k)
+            ]
+            if differs:
                 raise PermanentError(
                     ReasonCode.SOURCE_REJECTED,
-                    f"commercetools subscription {key} sends to {existing.destination.get('queueUrl')}, "
-                    f"not {queue_url}",
+                    f"commercetools subscription {key} sends to "
+                    f"{existing.destination.get('queueUrl') or existing.destination}, "
+                    f"not {wanted.get('queueUrl') or wanted}",
                 )
             return existing
         body = json_body(
@@ -452,12 +459,7 @@ class CommercetoolsClient(PlatformHttp):
                 idempotent=False,
                 json={
                     "key": key,
-                    "destination": {
-                        "type": "SQS",
-                        "queueUrl": queue_url,
-                        "region": region,
-                        "authenticationMode": "IAM",
-                    },
+                    "destination": wanted,
                     "messages": [{"resourceTypeId": "order", "types": list(ORDER_MESSAGE_TYPES)}],
                     "format": {"type": "Platform"},
                 },

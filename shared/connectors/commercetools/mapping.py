@@ -320,11 +320,21 @@ def _line(item: LineItem, currency: str, locale: str) -> OrderLine:
         sku=item.variant.sku,
         name=localized(item.name, locale),
         quantity=Decimal(item.quantity),
-        unit_price=item.price.value.amount,
+        unit_price=_unit_net(item),
         tax=item.taxedPrice.tax if item.taxedPrice else Decimal(0),
         total=total,
         line_id=item.id,
     )
+
+
+def _unit_net(item: LineItem) -> Decimal:
+    """The unit price ex tax after discounts: the line's `taxedPrice.totalNet` over its quantity. `price.value`
+    is before line discounts and, where the tax rate is `includedInPrice` (UK VAT), gross: sent as a net price
+    it would count the tax twice. Without taxedPrice (no tax calculated) the line's `totalPrice` stands in."""
+    net = item.taxedPrice.totalNet if item.taxedPrice else item.totalPrice
+    if item.quantity <= 0:
+        return item.price.value.amount
+    return net.amount / Decimal(item.quantity)
 
 
 def _custom_line(item: CustomLineItem, currency: str, locale: str) -> OrderLine:
@@ -377,14 +387,14 @@ def to_order(order: CtOrder, settings: CommercetoolsSettings) -> Order:
     taxed = order.taxedPrice
     _same_currency(currency, taxed.totalGross if taxed else None, "taxedPrice")
     shipping = order.shippingInfo
-    if order.taxedShippingPrice is not None:
-        shipping_total = order.taxedShippingPrice.totalGross.amount
-    elif shipping is not None and shipping.taxedPrice is not None:
-        shipping_total = shipping.taxedPrice.totalGross.amount
+    # Canonical shipping is ex tax with its tax apart (tax_inclusive stays False), as every line is.
+    shipping_taxed = order.taxedShippingPrice or (shipping.taxedPrice if shipping is not None else None)
+    if shipping_taxed is not None:
+        shipping_total, shipping_tax = shipping_taxed.totalNet.amount, shipping_taxed.tax
     elif shipping is not None and shipping.price is not None:
-        shipping_total = shipping.price.amount
+        shipping_total, shipping_tax = shipping.price.amount, Decimal(0)
     else:
-        shipping_total = Decimal(0)
+        shipping_total, shipping_tax = Decimal(0), Decimal(0)
     lines = tuple(_line(item, currency, settings.locale) for item in order.lineItems)
     lines += tuple(_custom_line(item, currency, settings.locale) for item in order.customLineItems)
     return Order(
@@ -401,6 +411,7 @@ def to_order(order: CtOrder, settings: CommercetoolsSettings) -> Order:
         lines=lines,
         shipping_address=to_address(order.shippingAddress, order.customerEmail),
         shipping_total=shipping_total,
+        shipping_tax=shipping_tax,
         tax_total=taxed.tax if taxed else Decimal(0),
         total=taxed.totalGross.amount if taxed else order.totalPrice.amount,
         updated_at=order.lastModifiedAt,

@@ -21,7 +21,9 @@ from pydantic import Field
 
 from shared.connectors.commercetools.mapping import SOURCE, Reference, Wire, parse
 from shared.connectors.commercetools.settings import CommercetoolsSettings, ReleaseTrigger
+from shared.connectors.spec import ChannelContext, ChannelMessage
 from shared.errors import PermanentError
+from shared.flows.order_events import Action, EventKind, EventRules, OrderEvent, message_verdict, route_event
 from shared.models import ReasonCode
 from shared.models.messages import CancelRequest
 
@@ -40,7 +42,7 @@ class WrongProjectError(PermanentError):
 
     def __init__(self, got: str, expected: str):
         super().__init__(
-            ReasonCode.PAYLOAD_INVALID,
+            ReasonCode.MESSAGE_MISROUTED,
             f"commercetools message for project {got!r} arrived on the queue of project {expected!r}: "
             "check which subscription sends to this queue",
         )
@@ -104,25 +106,65 @@ def parse_message(body: str | bytes | dict[str, Any], settings: CommercetoolsSet
     return message.model_copy(update={"fields": {k: v for k, v in payload.items() if k not in _ENVELOPE}})
 
 
+# The neutral kind of each message type we subscribe to; any other type is OTHER (never a trigger).
+EVENT_KINDS: dict[str, EventKind] = {
+    "OrderCreated": EventKind.CREATED,
+    "OrderPaymentStateChanged": EventKind.PAYMENT_STATE,
+    "OrderStateChanged": EventKind.ORDER_STATE,
+    "OrderStateTransition": EventKind.WORKFLOW_STATE,
+}
+_STATE_FIELD = {
+    EventKind.PAYMENT_STATE: "paymentState",
+    EventKind.ORDER_STATE: "orderState",
+    EventKind.WORKFLOW_STATE: "state",
+}
+
+
+def to_order_event(message: Message) -> OrderEvent:
+    """The message in neutral words; an order's custom workflow State is named by its id (a Reference)."""
+    kind = EVENT_KINDS.get(message.type, EventKind.OTHER) if message.resource.typeId == "order" else EventKind.OTHER
+    field = _STATE_FIELD.get(kind)
+    value = message.fields.get(field) if field else None
+    state = value.get("id", "") if isinstance(value, dict) else (value or "")
+    return OrderEvent(kind=kind, type=message.type, state=str(state), payload_included=not message.needs_fresh_read)
+
+
+def event_rules(settings: CommercetoolsSettings) -> EventRules:
+    """The client's release trigger (§2 safe trigger) and the cancel state, in commercetools' words."""
+    match settings.release_trigger:
+        case ReleaseTrigger.PAYMENT_PAID:
+            kind, state = EventKind.PAYMENT_STATE, "Paid"
+        case ReleaseTrigger.ORDER_CONFIRMED:
+            kind, state = EventKind.ORDER_STATE, "Confirmed"
+        case ReleaseTrigger.STATE_TRANSITION:
+            kind, state = EventKind.WORKFLOW_STATE, settings.release_state_id
+    return EventRules(release_kind=kind, release_state=state, cancel_state="Cancelled")
+
+
 def may_release(message: Message, settings: CommercetoolsSettings) -> bool:
     """The message says the order may have reached the client's trigger: worth a fresh read.
 
     Never the decision itself: the fresh order is checked again (mapping.is_released), because the
     message can be stale by the time it is read.
     """
-    if message.resource.typeId != "order" or message.type != RELEASE_MESSAGE_TYPES[settings.release_trigger]:
-        return False
-    if message.needs_fresh_read:
-        return True
-    match settings.release_trigger:
-        case ReleaseTrigger.PAYMENT_PAID:
-            return message.fields.get("paymentState") == "Paid"
-        case ReleaseTrigger.ORDER_CONFIRMED:
-            return message.fields.get("orderState") == "Confirmed"
-        case ReleaseTrigger.STATE_TRANSITION:
-            state = message.fields.get("state") or {}
-            return isinstance(state, dict) and state.get("id") == settings.release_state_id
-    raise AssertionError(settings.release_trigger)
+    rules = event_rules(settings).model_copy(update={"cancel_state": None})
+    return route_event(to_order_event(message), rules).action in (Action.INTAKE, Action.READ)
+
+
+def parse_subscription(body: bytes, ctx: ChannelContext) -> ChannelMessage:
+    """One message off the subscription queue (SQS body or EventBridge event) for the consumer hop."""
+    settings = ctx.config.platforms[ctx.platform]
+    assert isinstance(settings, CommercetoolsSettings)
+    message = parse_message(body, settings)
+    return ChannelMessage(
+        message_id=message.id,
+        resource=f"{message.resource.typeId}/{message.resource.id}",
+        resource_version=message.resourceVersion,
+        source_id=message.resource.id,
+        order_number=message.order_number,
+        event=to_order_event(message),
+        occurred_at=message.createdAt,
+    )
 
 
 def cancel_request(message: Message, client: str, *, fresh_state: str | None = None) -> CancelRequest | None:
@@ -168,12 +210,12 @@ class MessageLedger(Protocol):
 def verdict(message: Message, ledger: MessageLedger) -> Verdict:
     """Process, or drop as a duplicate or as stale. Pure given the ledger; recording is the caller's,
     after the work succeeded, so a failed attempt is retried rather than remembered."""
-    if ledger.seen(message.id):
-        return Verdict.DUPLICATE
-    last = ledger.last_version(message.resource.id)
-    if last is not None and message.resourceVersion < last:
-        return Verdict.STALE
-    return Verdict.PROCESS
+    found = message_verdict(
+        seen=ledger.seen(message.id),
+        last_version=ledger.last_version(message.resource.id),
+        version=message.resourceVersion,
+    )
+    return Verdict(found.value)
 
 
 class MemoryLedger:

@@ -47,6 +47,7 @@ from shared.ports import (
     ShipmentTarget,
     StockSource,
     StockTarget,
+    SubscriptionHealth,
 )
 
 
@@ -144,6 +145,39 @@ class CommercetoolsPorts:
 
     def orders_changed_since(self, since: datetime) -> Iterator[OrderChange]:
         return self.client.orders_changed_since(since)
+
+    # -- WarehouseIdRecorder ---------------------------------------------------------------------------
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None:
+        """`updateSyncInfo` on the configured channel (§3), once: the order shows its Scend id, and stock
+        netting (accepted_lines) stops counting it as not yet at the warehouse."""
+        self.client.update_sync_info(source_id, warehouse_order_id)
+
+    # -- SubscriptionKeeper ----------------------------------------------------------------------------
+    def _health(self, found: Any) -> SubscriptionHealth:
+        key = self.settings.subscription_key
+        if found is None:
+            return SubscriptionHealth(key=key, exists=False)
+        where = found.destination.get("queueUrl") or found.destination.get("accountId") or ""
+        # §2: anything but Healthy (ConfigurationError, ConfigurationErrorDeliveryStopped, TemporaryError,
+        # ManuallySuspended) means messages are not arriving.
+        return SubscriptionHealth(
+            key=key, exists=True, status=found.status, healthy=found.status == "Healthy", destination=str(where)
+        )
+
+    def subscription_health(self) -> SubscriptionHealth:
+        return self._health(self.client.subscription(self.settings.subscription_key))
+
+    def ensure_subscription(self, *, queue_url: str, region: str, account_id: str) -> SubscriptionHealth:
+        """SQS into our queue, or EventBridge into our account (its partner source then needs associating
+        with an event bus of the same name, which the stack's rule listens on), as the settings choose."""
+        destination = (
+            {"type": "EventBridge", "region": region, "accountId": account_id}
+            if self.settings.subscription_delivery == "eventbridge"
+            else None
+        )
+        return self._health(
+            self.client.ensure_subscription(self.settings.subscription_key, queue_url, region, destination)
+        )
 
     # -- CancelSource -----------------------------------------------------------------------------------
     def cancelled_since(self, since: datetime) -> Iterator[OrderChange]:

@@ -19,6 +19,8 @@ REGIONS = ("us-central1.gcp", "us-east-2.aws", "europe-west1.gcp", "eu-central-1
 MAX_PAGE_LIMIT = 500  # §1: limit <= 500
 MAX_UPDATE_ACTIONS = 500  # §1: <= 500 update actions per request
 _PROJECT_KEY = re.compile(r"^[a-z0-9_-]{2,36}$")
+# §2: the IAM user commercetools sends to SQS as (IAM authentication mode).
+SUBSCRIPTION_PRINCIPAL = "arn:aws:iam::362576667341:user/subscriptions"
 
 
 class ReleaseTrigger(StrEnum):
@@ -76,6 +78,22 @@ class CommercetoolsSettings(PlatformSettings):
     )
     shipment_states: ShipmentStates = ShipmentStates()
     return_states: ReturnStates = ReturnStates()
+    subscription_key: str = Field(
+        "hopline-orders", pattern=r"^[A-Za-z0-9_-]{2,256}$", description="key of the order Subscription hopline keeps"
+    )
+    subscription_delivery: Literal["sqs", "eventbridge"] = Field(
+        "sqs", description="sqs: straight to our queue (IAM mode); eventbridge: the partner source, one rule on"
+    )
+    subscription_principal: str = Field(
+        SUBSCRIPTION_PRINCIPAL,
+        pattern=r"^arn:aws:iam::\d{12}:(user|role)/[\w+=,.@/-]+$",
+        description="with sqs: the principal the queue policy lets send (card §2)",
+    )
+    event_source: str = Field(
+        "",
+        description="with eventbridge: the partner event source (its bus); default "
+        "aws.partner/commercetools.com/<project_key>/<subscription_key> [I]",
+    )
     calls_per_minute: int = Field(
         1200, ge=1, le=60000, description="our own budget: the card publishes no quota, only 'ramp and back off'"
     )
@@ -126,11 +144,28 @@ class CommercetoolsSettings(PlatformSettings):
                     f"manage_subscriptions:{pk}",
                 ),
             )
+        if self.subscription_delivery == "sqs" and self.event_source:
+            raise ValueError("event_source is for subscription_delivery eventbridge; this one delivers to sqs")
+        if self.subscription_delivery == "eventbridge" and not self.event_source:
+            # [I] commercetools names the partner source after the project and the subscription key.
+            object.__setattr__(
+                self, "event_source", f"aws.partner/commercetools.com/{self.project_key}/{self.subscription_key}"
+            )
         if self.release_trigger is ReleaseTrigger.STATE_TRANSITION and not self.release_state_id:
             raise ValueError("release_trigger state_transition needs release_state_id (the custom State's id)")
         if len(set(self.supply_channels.values())) != len(self.supply_channels):
             raise ValueError("supply_channels: two locations name the same channel")
         return self
+
+    @property
+    def sqs_sender(self) -> str | None:
+        """The principal the SQS channel admits, when the client chose SQS delivery."""
+        return self.subscription_principal if self.subscription_delivery == "sqs" else None
+
+    @property
+    def partner_event_source(self) -> str | None:
+        """The partner event source the EventBridge channel forwards from, when the client chose it."""
+        return self.event_source if self.subscription_delivery == "eventbridge" else None
 
     def channel_for(self, location: str) -> str | None:
         return self.supply_channels.get(location)

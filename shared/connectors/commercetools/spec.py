@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.connectors.commercetools.settings import CommercetoolsSettings
-from shared.connectors.spec import BuildContext, ConnectorSpec, Role
+from shared.connectors.spec import (
+    BuildContext,
+    ChannelContext,
+    ChannelMessage,
+    ConnectorSpec,
+    Role,
+    SubscriptionChannel,
+)
 
 
 def build(
@@ -34,6 +41,44 @@ def build(
     return CommercetoolsPorts(client)
 
 
+def parse_subscription(body: bytes, ctx: ChannelContext) -> ChannelMessage:
+    from shared.connectors.commercetools.messages import parse_subscription as parse
+
+    return parse(body, ctx)
+
+
+def event_rules(settings: CommercetoolsSettings) -> Any:
+    from shared.connectors.commercetools.messages import event_rules as rules
+
+    return rules(settings)
+
+
+# The order Subscription (§2): straight into our queue as commercetools' IAM principal, or through the
+# project's EventBridge partner source where the client chooses it (`subscription_delivery`). Either way the
+# queue's consumer reads the same envelope (on EventBridge it sits in `detail`).
+ORDER_MESSAGES = SubscriptionChannel(
+    name="orders",
+    purpose="commercetools order messages (Subscription, SQS destination, IAM authentication mode)",
+    roles=(Role.ORDER_SOURCE,),
+    queue="order-messages",
+    delivery="sqs",
+    principal_field="sqs_sender",
+    parse=parse_subscription,
+    rules=event_rules,
+    archive_kind="commercetools-message",
+)
+ORDER_EVENTS = SubscriptionChannel(
+    name="events",
+    purpose="commercetools order messages from the project's EventBridge partner source, forwarded to the queue",
+    roles=(Role.ORDER_SOURCE,),
+    queue="order-messages",
+    delivery="eventbridge",
+    principal_field="partner_event_source",
+    parse=parse_subscription,
+    rules=event_rules,
+    archive_kind="commercetools-message",
+)
+
 SPEC = ConnectorSpec(
     type="commercetools",
     title="commercetools",
@@ -55,4 +100,6 @@ SPEC = ConnectorSpec(
     ),
     builder="shared.connectors.commercetools.spec:build",
     docs="docs/platforms/commercetools.md",
+    subscriptions=(ORDER_MESSAGES, ORDER_EVENTS),
+    records_warehouse_ids=True,
 )

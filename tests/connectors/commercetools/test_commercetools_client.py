@@ -91,7 +91,8 @@ def test_an_order_reads_as_the_canonical_order_and_is_released_only_when_paid(
     assert order.currency == "GBP" and order.delivery_service == "Tracked 48"
     # money exactly as the platform's minor units say
     assert order.total == Decimal(placed["taxedPrice"]["totalGross"]["centAmount"]).scaleb(-2)
-    assert order.shipping_total == Decimal("4.95")
+    # Shipping 4.95 includes UK VAT: it reads ex VAT with its VAT apart, as the lines do
+    assert (order.shipping_total, order.shipping_total + order.shipping_tax) == (Decimal("4.12"), Decimal("4.95"))
     assert order.shipping_address.line1 == "12 St James's Square" and order.shipping_address.country == "GB"
     assert order.shipping_address.email == "buyer@example.com"
     assert (order.status, order.authorised) == ("Open", False)

@@ -155,7 +155,8 @@ def test_order_totals_shipping_and_address_come_from_taxed_prices_and_the_shippi
     )
     order = to_order(ct(payload), SETTINGS)
     assert (order.order_number, order.customer_reference, order.delivery_service) == ("A-10042", "PO-7", "DHL Express")
-    assert (order.total, order.tax_total, order.shipping_total) == (Decimal("17.94"), Decimal("2.99"), Decimal("5.94"))
+    assert (order.total, order.tax_total, order.shipping_total) == (Decimal("17.94"), Decimal("2.99"), Decimal("4.95"))
+    assert order.shipping_tax == Decimal("0.99")  # shipping ex tax, its tax apart, as the lines
     address = order.shipping_address
     assert (address.name, address.company, address.line1) == (
         "Example Person",
@@ -400,3 +401,38 @@ def test_return_actions_address_lines_by_id_and_repeat_as_nothing() -> None:
 def test_timestamps_are_written_as_the_platform_writes_them() -> None:
     assert format_datetime(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00.000Z"
     assert format_datetime(datetime(2025, 3, 1, 10, 0, 0, 123456)) == "2025-03-01T10:00:00.123Z"
+
+
+def test_money_to_scend_is_the_taxed_price_passed_through_with_net_unit_prices_from_tax_included_prices() -> None:
+    from shared.connectors.scend.mapping import to_order_request
+
+    # Given UK VAT included in the price (12.00 gross a unit, 2 units), a 1.00 line discount, and shipping 4.95
+    item = {
+        **line("l-1", "TEE-1", 2, 1200),
+        "totalPrice": money(2300, "GBP"),
+        "price": {"id": "p-1", "value": money(1200, "GBP")},
+        "taxedPrice": {"totalNet": money(1917, "GBP"), "totalGross": money(2300, "GBP"), "totalTax": money(383, "GBP")},
+    }
+    payload = example_order(
+        orderNumber="A-1",
+        totalPrice=money(2795, "GBP"),
+        lineItems=[item],
+        taxedPrice={"totalNet": money(2330, "GBP"), "totalGross": money(2795, "GBP"), "totalTax": money(465, "GBP")},
+        shippingInfo={
+            "shippingMethodName": "Tracked 48",
+            "price": money(495, "GBP"),
+            "taxedPrice": {"totalNet": money(413, "GBP"), "totalGross": money(495, "GBP")},
+        },
+        taxedShippingPrice={"totalNet": money(413, "GBP"), "totalGross": money(495, "GBP")},
+        shippingAddress={**ADDRESS, "country": "GB", "postalCode": "LS1 1AA"},
+    )
+    order = to_order(ct(payload), SETTINGS)
+    [only] = order.lines
+    # Then the line's unit price is net of VAT and of its discount, and its tax is the line's own
+    assert (only.unit_price, only.tax, only.total) == (Decimal("9.585"), Decimal("3.83"), Decimal("23.00"))
+    # And Scend gets the order's taxedPrice exactly: OrderValue and TotalVat are its minor units, unrounded
+    body = to_order_request(order, "EXC-A-1", "RM-TRACKED-48", client_id=0, warehouse_id=3, channel="API")
+    assert (body["OrderValue"], body["TotalVat"]) == (27.95, 4.65)
+    assert body["OrderItems"] == [{"SKU": "TEE-1", "Quantity": 2, "UnitPrice": 9.59, "UnitPriceVat": 1.92}]
+    # And shipping goes ex VAT with the VAT the lines do not carry
+    assert (body["ShippingTotalExVat"], body["ShippingTotalVat"]) == (4.13, 0.82)

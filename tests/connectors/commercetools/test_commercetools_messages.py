@@ -64,7 +64,7 @@ def test_on_eventbridge_the_envelope_is_read_from_detail() -> None:
 def test_another_project_s_message_is_refused_with_both_keys_named() -> None:
     with pytest.raises(WrongProjectError) as refused:
         parse_message(json.dumps(envelope(projectKey="acme-staging")), SETTINGS)
-    assert refused.value.reason is ReasonCode.PAYLOAD_INVALID
+    assert refused.value.reason is ReasonCode.MESSAGE_MISROUTED
     assert "acme-staging" in refused.value.detail and "acme-prod" in refused.value.detail
 
 

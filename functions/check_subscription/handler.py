@@ -1,0 +1,7 @@
+"""On a schedule, reads the status of the subscription that pushes order messages to us; publishes
+SubscriptionUnhealthy (alarmed) when it is missing or not Healthy."""
+
+from functions.kit import schedule_hop
+from shared.steps.subscriptions import check_subscription
+
+lambda_handler = schedule_hop(check_subscription, metrics={"SubscriptionUnhealthy": "unhealthy"})
