@@ -19,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from sandbox.local import MOTO_CONFIG, LocalHopline
+from sandbox.simulators.base import FaultKind, FaultPlan, Request
 from sandbox.simulators.cin7_core import VAT_RULE
 from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
 from sandbox.simulators.sfcc import SfccSimulator, sample_order
@@ -92,6 +93,21 @@ class Pairing:
         order = {**sample_order(order_no, self.clock.now(), site_id=self.sfcc_sim.site_id), **changes}
         self.sfcc_sim.add_order(order)
         return order
+
+
+class LoseFirstAnswer(FaultPlan):
+    """The first answer to one write is lost after the write landed (a dropped connection)."""
+
+    def __init__(self, method: str, path_end: str):
+        super().__init__()
+        self.method, self.path_end, self.lost = method, path_end, False
+
+    def draw(self, request: Request | None = None) -> str | None:
+        wanted = request is not None and request.method == self.method and request.path.lower().endswith(self.path_end)
+        if wanted and not self.lost:
+            self.lost = True
+            return FaultKind.LOST_RESPONSE
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +231,17 @@ def test_a_quarantined_order_is_marked_failed_at_sfcc_and_not_posted(pairing: Pa
     assert pairing.cycle()["intake"] == ["quarantined"]
     assert pairing.sfcc_sim.orders["00001004"]["exportStatus"] == "failed"
     assert pairing.cin7_sim.sales_created == 0
+
+
+def test_a_lost_answer_to_the_order_stage_keeps_the_sale_it_wrote(pairing: Pairing) -> None:
+    # Given Cin7 writes the order stage but its answer never arrives, so the retry meets an authorised stage
+    pairing.cin7_sim.faults = LoseFirstAnswer("POST", "/sale/order")
+    pairing.place("00001005")
+    # When the order is taken in and submitted
+    assert pairing.cycle()["submit"] == ["created"]
+    # Then the one sale stays authorised under its reference: not abandoned, voided or quarantined
+    assert pairing.cin7_sim.faults.lost
+    [sale] = pairing.cin7_sim.sales_by_external_id("EXS-00001005")
+    assert sale["Status"] == "ORDERED" and sale["Order"]["Status"] == "AUTHORISED"
+    assert pairing.cin7_sim.sales_by_external_id("EXS-00001005~refused") == []
+    assert pairing.cin7_sim.sales_created == 1

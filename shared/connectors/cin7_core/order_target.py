@@ -190,7 +190,8 @@ class Cin7CoreConnector(Cin7CoreClient):
 
         A sale found with its order stage still DRAFT (a header that landed before a failure) is finished,
         not made again. A refused order stage (a SKU Cin7 lacks) abandons the header: its ExternalID is
-        renamed and the sale voided, so the reference is free and the refusal is quarantined.
+        renamed and the sale voided, so the reference is free and the refusal is quarantined; unless the
+        sale shows the stage already written (a retry after a lost answer), which keeps it.
         """
         sales = self._sales_settings()
         plan = plan_for(order, sales)  # before any call: totals that cannot add up are never posted
@@ -214,14 +215,23 @@ class Cin7CoreConnector(Cin7CoreClient):
         try:
             sale = self._post("sale/order", sale_order(sale_id, plan, sales), idempotent=True)
         except PermanentError as refused:
-            self._abandon(sale_id, reference)
+            header = self.get_sale(sale_id)
+            written = str((header.get("Order") or {}).get("Status") or "").upper()
+            if written not in ("DRAFT", "NOT AVAILABLE", ""):
+                # The refusal answers a retry whose first attempt landed (its answer was lost): the stage is
+                # written, so the sale is made. Abandoning it here would void the customer's order.
+                logger.info("cin7 sale %s: order stage already %s; kept", sale_id, written)
+                status = str(header.get("Status") or "")
+                return WarehouseOrderRef(
+                    warehouse_order_id=sale_id, client_reference=reference, status=status, created=created
+                )
+            self._abandon(sale_id, reference, header)
             reason = ReasonCode.SKU_UNKNOWN if "not found" in refused.detail.lower() else ReasonCode.WAREHOUSE_REJECTED
             raise PermanentError(reason, f"Cin7 refused the order stage of {reference}: {refused.detail}") from None
         status = str(sale.get("Status") or "") if isinstance(sale, dict) else ""
         return WarehouseOrderRef(warehouse_order_id=sale_id, client_reference=reference, status=status, created=created)
 
-    def _abandon(self, sale_id: str, reference: str) -> None:
-        header = self.get_sale(sale_id)
+    def _abandon(self, sale_id: str, reference: str, header: dict[str, Any]) -> None:
         body = {
             "ID": sale_id,
             "Customer": header.get("Customer"),
