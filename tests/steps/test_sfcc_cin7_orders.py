@@ -245,3 +245,27 @@ def test_a_lost_answer_to_the_order_stage_keeps_the_sale_it_wrote(pairing: Pairi
     assert sale["Status"] == "ORDERED" and sale["Order"]["Status"] == "AUTHORISED"
     assert pairing.cin7_sim.sales_by_external_id("EXS-00001005~refused") == []
     assert pairing.cin7_sim.sales_created == 1
+
+
+def test_a_header_whose_answer_was_lost_is_finished_not_recorded_as_the_order(pairing: Pairing) -> None:
+    # Given the sale header lands at Cin7 but its answer is lost (not retried in-call: POST sale is not idempotent)
+    pairing.cin7_sim.faults = LoseFirstAnswer("POST", "/sale")
+    placed = pairing.place("00001006")
+    poll_sales(pairing.rt)
+    [intake] = pairing.drain("order-intake")
+    take_in(IntakeMessage.model_validate(intake), pairing.rt)
+    [submit] = pairing.drain("order-submit")
+    message = SubmitMessage.model_validate(submit)
+    with pytest.raises(TransientError):
+        submit_order(message, pairing.rt)
+    # When the queue delivers the submit again (it looks the reference up first)
+    assert submit_order(message, pairing.rt)["outcome"] == "found"
+    # Then the header it found is finished: one authorised sale with the shop's totals, not a bare header
+    [sale] = pairing.cin7_sim.sales_by_external_id("EXS-00001006")
+    assert sale["Status"] == "ORDERED" and sale["Order"]["Status"] == "AUTHORISED"
+    assert sale_totals(sale, "Shipping") == (
+        Decimal(str(placed["orderTotal"])),
+        Decimal(str(placed["taxTotal"])),
+        Decimal(str(placed["shippingTotal"])),
+    )
+    assert pairing.cin7_sim.sales_created == 1

@@ -139,6 +139,11 @@ def sale_totals(sale: dict[str, Any], shipping_product: str) -> tuple[Decimal, D
     return (amounts if inclusive else amounts + tax), tax, shipping
 
 
+def _stage_written(row: dict[str, Any]) -> bool:
+    """Whether a saleList row's order stage is past DRAFT: the sale is an order, not a bare header."""
+    return str(row.get("OrderStatus") or "").upper() not in ("DRAFT", "NOT AVAILABLE", "")
+
+
 class Cin7CoreConnector(Cin7CoreClient):
     """The Cin7 Core client with the order-target and cancel-target ports (FulfilmentTarget, CancelTarget)."""
 
@@ -175,8 +180,10 @@ class Cin7CoreConnector(Cin7CoreClient):
         return None
 
     def find_order(self, client_reference: str) -> WarehouseOrderRef | None:
+        """The sale under this reference once its order stage is written; a header whose order stage is
+        still DRAFT (the create failed between its two calls) is not an order yet: `create_order` finishes it."""
         row = self._sale_by_reference(client_reference)
-        if row is None:
+        if row is None or not _stage_written(row):
             return None
         return WarehouseOrderRef(
             warehouse_order_id=str(row["SaleID"]).lower(),
@@ -198,7 +205,7 @@ class Cin7CoreConnector(Cin7CoreClient):
         reference = client_reference.strip()
         row = self._sale_by_reference(reference)
         created = row is None
-        if row is not None and str(row.get("OrderStatus") or "").upper() not in ("DRAFT", "NOT AVAILABLE", ""):
+        if row is not None and _stage_written(row):
             return WarehouseOrderRef(
                 warehouse_order_id=str(row["SaleID"]).lower(),
                 client_reference=reference,
