@@ -259,6 +259,25 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
     from sandbox.budget import format_budget
 
     console = Console()
+    if "scenario" in summary:  # a pairing's own day (sandbox.scenarios): its rows, then the Cin7 budget
+        from sandbox import scenarios
+
+        table = Table(
+            title=f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
+            f"{summary['fault_rate']}, duplicate rate {summary['duplicate_rate']})",
+            show_header=False,
+            title_justify="left",
+        )
+        table.add_column("what")
+        table.add_column("value", justify="right")
+        for label, value in scenarios.named(summary["scenario"]).summary_rows(summary):
+            table.add_row(label, str(value))
+        console.print(table)
+        print(format_budget(summary["cin7_budget"]))
+        if summary["unexpected"]:
+            console.print(f"[red]Unexpected outcomes:[/red] {summary['unexpected']}")
+        console.print(f"Wall time {wall:.1f} s.")
+        return
     title = (
         f"Hopline sandbox day: {summary['client']}  (seed {summary['seed']}, fault rate "
         f"{summary['fault_rate']}, duplicate rate {summary['duplicate_rate']})"

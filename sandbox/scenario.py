@@ -178,6 +178,12 @@ def run_day(
     rng = random.Random(options.seed)
     clock = VirtualClock(seed=options.seed)
     base_config = config or config_for_client(options.client)
+    if base_config.pipelines.orders is not None:
+        from sandbox import scenarios
+
+        own = scenarios.for_source(base_config.settings_for(Role.ORDER_SOURCE).type)
+        if own is not None:  # a pairing whose order source has a day of its own
+            return cast(DayResult, own.run_day(options, config=base_config, after=after))
     knobs = registry.DayKnobs(
         fault_rate=options.fault_rate,
         seed=options.seed,
@@ -512,6 +518,10 @@ def judge_sale(
 
 def failures(summary: dict[str, Any]) -> list[str]:
     """Why the day is not healthy (empty when it is): what `hopline sandbox run` exits non-zero for."""
+    if "scenario" in summary:
+        from sandbox import scenarios
+
+        return cast(list[str], scenarios.named(summary["scenario"]).failures(summary))
     checks = [
         ("lost", summary["lost"]),
         ("duplicate orders at the warehouse", summary["duplicate_warehouse_orders"]),

@@ -1252,6 +1252,8 @@ _ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "sale"): ("sale", "read one sale"),
     ("PUT", "sale"): ("sale", "note on the sale"),
     ("DELETE", "sale"): ("sale", "void"),
+    ("POST", "sale"): ("sale", "create the sale header"),
+    ("POST", "sale/order"): ("sale/order", "write and authorise the order stage"),
     ("GET", "salelist"): ("saleList", "sales changed"),
     ("GET", "product"): ("product", "products changed"),
     ("GET", "sale/fulfilment"): ("sale/fulfilment", "read the fulfilment tasks"),
@@ -1281,6 +1283,8 @@ def call_reason(method: str, path: str, query: dict[str, str]) -> str:
             purpose = "voided sales changed"
         elif asked.get("updatedsince") and not any(key.endswith("status") for key in asked):
             purpose = "sales changed, any status"
+        elif asked.get("externalid"):
+            purpose = "sale by reference (before a create)"
     elif spelled == "ref/productavailability":
         purpose = "availability of one SKU" if asked.get("sku") else "availability page"
         if asked.get("location"):

@@ -8,6 +8,10 @@
   `AdditionalCharges` whose Description names a service product in the catalogue. `Status: AUTHORISED`
   allocates the stock (Status ORDERED); only a DRAFT or NOT AVAILABLE order may be written.
 - Customers carry a currency (`customer_currencies`): a sale takes its customer's currency, as Cin7 does.
+  Line and charge totals are rounded at that currency's minor unit (JPY 0, GBP 2, KWD 3 decimals) [I]: the
+  card does not say how Cin7 rounds a currency without cents.
+- An authorised order has its first fulfilment task (pick NOT AVAILABLE), as a sale made by `add_sale` has;
+  `authorise_pick` is the warehouse picking it, which moves it past the default cut-off for a void.
 - `fulfil` is the warehouse team working a sale in Cin7 (pick, pack and ship one box with tracking, on the
   sale's first open task or a new one for a part shipment), under the same stage rules as the API routes.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -29,9 +34,9 @@ from sandbox.simulators.cin7_core import (
     _number,
     _stamp,
 )
+from shared.models.currency import quantum
 
 _ORDER_WRITABLE = ("DRAFT", "NOT AVAILABLE")
-_CENT = Decimal("0.01")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -50,6 +55,7 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
         self.sales_created = 0
         self.orders_written = 0
         self.service_products: set[str] = {"Shipping", "Rounding"}
+        self.authorised_at: dict[str, datetime] = {}  # SaleID -> when its order stage was first authorised
         # Before the base class's `POST sale/fulfilment...` routes do not matter: patterns are anchored.
         self.route("POST", rf"{PREFIX}sale", self._post_sale, writes=True)
         self.route("POST", rf"{PREFIX}sale/order", self._post_sale_order, writes=True)
@@ -100,7 +106,7 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
                 return Response(400, _error(400, f"Status {status} is not DRAFT or AUTHORISED"))
             try:
                 lines = [self._order_line(sale, line) for line in body.get("Lines") or []]
-                charges = [self._order_charge(charge) for charge in body.get("AdditionalCharges") or []]
+                charges = [self._order_charge(sale, charge) for charge in body.get("AdditionalCharges") or []]
             except ValueError as refused:
                 return Response(400, _error(400, str(refused)))
             if not lines:
@@ -121,6 +127,8 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
             )
             if status == AUTHORISED:
                 sale["Status"] = "ORDERED"
+                self.authorised_at.setdefault(sale["ID"], self.clock.now())
+                self._ensure_task(sale)
             self._touch(sale)
             self._allocate(sale)
             self.orders_written += 1
@@ -140,8 +148,9 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
             raise ValueError(f"Quantity of {sku} must be at least 1 with at most 4 decimals")
         if price != price.quantize(Decimal("0.0001")):
             raise ValueError(f"Price of {sku} has more than 4 decimals")
-        expected = (quantity * price * (1 - discount / 100)).quantize(_CENT, rounding=ROUND_HALF_UP)
-        if "Total" in line and abs(_decimal(line["Total"]) - expected) >= _CENT:
+        unit = quantum(sale["CustomerCurrency"])
+        expected = (quantity * price * (1 - discount / 100)).quantize(unit, rounding=ROUND_HALF_UP)
+        if "Total" in line and abs(_decimal(line["Total"]) - expected) >= unit:
             raise ValueError(f"Total of {sku} must be {expected}, got {line['Total']}")
         return {
             "ProductID": product["ID"],
@@ -159,7 +168,7 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
             "Total": _number(expected),
         }
 
-    def _order_charge(self, charge: Any) -> dict[str, Any]:
+    def _order_charge(self, sale: dict[str, Any], charge: Any) -> dict[str, Any]:
         if not isinstance(charge, dict):
             raise ValueError("an additional charge must be an object")
         description = str(charge.get("Description") or "")
@@ -167,7 +176,8 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
             raise ValueError(f"Service product '{description}' not found")
         quantity, price = _decimal(charge.get("Quantity") or 1), _decimal(charge.get("Price"))
         discount = _decimal(charge.get("Discount") or 0)
-        total = (quantity * price * (1 - discount / 100)).quantize(_CENT, rounding=ROUND_HALF_UP)
+        unit = quantum(sale["CustomerCurrency"])
+        total = (quantity * price * (1 - discount / 100)).quantize(unit, rounding=ROUND_HALF_UP)
         return {
             "Description": description,
             "Price": _number(price),
@@ -231,3 +241,27 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
     def sales_by_external_id(self, external_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return [copy.deepcopy(s) for s in self._sales.values() if s.get("ExternalID") == external_id]
+
+    def sales_by_reference(self) -> dict[str, list[dict[str, Any]]]:
+        """Every sale that carries an ExternalID, by it, as held (the order stage with Cin7's own totals)."""
+        with self.lock:
+            found: dict[str, list[dict[str, Any]]] = {}
+            for sale in self._sales.values():
+                if sale.get("ExternalID"):
+                    found.setdefault(str(sale["ExternalID"]), []).append(copy.deepcopy(sale))
+            return found
+
+    # -- the warehouse at work (plain Python, not HTTP) ----------------------------------------------
+    def authorise_pick(self, sale_id: str) -> None:
+        """Someone in the warehouse picks the whole order on its first task, from the sale's location."""
+        with self.lock:
+            sale = self._sales[self._key(sale_id)]
+            self._ensure_task(sale)
+            lines = [
+                {"SKU": line["SKU"], "Location": sale["Location"], "Quantity": line["Quantity"]}
+                for line in sale["Order"]["Lines"]
+            ]
+            problem = self._pick(sale, sale["Fulfilments"][0], AUTHORISED, lines)
+            if problem:
+                raise ValueError(f"cannot pick sale {sale_id}: {problem}")
+            self._refresh(sale)

@@ -116,6 +116,63 @@ class Cin7CoreHooks(PlatformHooks):
         return list(self.simulator.stock_webhook_payload(skus))
 
 
+class Cin7CoreSalesHooks(Cin7CoreHooks):
+    """Cin7 Core as an order and cancel target as well (the simulator that takes sales over the API)."""
+
+    def prepare_product(self, sku: str, name: str) -> None:
+        """A product Cin7 holds before the day starts."""
+        self.simulator.add_product(sku, name)
+
+    def sales_by_reference(self) -> dict[str, list[dict[str, Any]]]:
+        """Every sale carrying an ExternalID, by it, as Cin7 holds it (order stage with Cin7's own totals)."""
+        return dict(self.simulator.sales_by_reference())
+
+    def authorised_at(self, sale_id: str) -> datetime | None:
+        """When the sale's order stage was authorised (it became an order), on the day's clock."""
+        found = self.simulator.authorised_at.get(sale_id)
+        return cast(datetime | None, found)
+
+    def authorise_pick(self, sale_id: str) -> None:
+        """The warehouse picks the whole sale: past the default cut-off for a void."""
+        self.simulator.authorise_pick(sale_id)
+
+    @property
+    def sales_created(self) -> int:
+        return int(self.simulator.sales_created)
+
+
+class SfccHooks(PlatformHooks):
+    """SFCC as order source and cancel source: orders placed and cancelled at the site, read back as held."""
+
+    simulator: Any
+
+    def place_order(self, order: dict[str, Any]) -> None:
+        """An order placed at the site (SCAPI Orders shape, money as JSON numbers)."""
+        self.simulator.add_order(order)
+
+    def cancel_order(self, order_no: str) -> None:
+        """Cancelled in Business Manager: status cancelled, lastModified now."""
+        self.simulator.cancel_order(order_no)
+
+    def order(self, order_no: str) -> dict[str, Any]:
+        """The order as the site holds it (the source's truth for the verdicts)."""
+        with self.simulator.lock:
+            return dict(self.simulator.orders[order_no])
+
+    def refuse_export_status(self, order_no: str, times: int) -> None:
+        """The order's next `times` export-status writes answer 503, so its claim fails and it is listed again."""
+        self.simulator.refuse_export_status(order_no, times)
+
+    @property
+    def export_status_refused(self) -> int:
+        return int(self.simulator.export_status_refused)
+
+    def listed_at(self, order_no: str) -> list[datetime]:
+        """When a release listing returned the order."""
+        with self.simulator.lock:
+            return list(self.simulator.listed_at.get(order_no, ()))
+
+
 class ScendHooks(PlatformHooks):
     """Scend as order target, shipment source, catalogue target, stock target and reader, cancel target."""
 
@@ -196,17 +253,59 @@ class SimulatorKind:
     build: Callable[[Any, dict[str, str], VirtualClock, FaultPlan, DayKnobs], Simulator]
     base_url: Callable[[str], str]  # the simulator's root URL -> the connector's base_url
     hooks: Callable[[Simulator], PlatformHooks]
+    # For a connector reached at several URLs (a token host, API hosts): the settings that point it at the root.
+    urls: Callable[[str], dict[str, str]] | None = None
+
+    def pointed_at(self, root: str) -> dict[str, str]:
+        """The connector settings that send its calls to a simulator serving at `root`."""
+        return self.urls(root) if self.urls is not None else {"base_url": self.base_url(root)}
 
 
 def _cin7(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: FaultPlan, knobs: DayKnobs) -> Simulator:
+    """The order-source simulator, or where the settings have a `sales` section (Cin7 is an order target)
+    the one that takes sales over the API, its customers in the currencies the section names."""
     from .cin7_core import Cin7CoreSimulator
+    from .cin7_core_sales import Cin7CoreSalesSimulator
 
-    return Cin7CoreSimulator(
+    sales = getattr(settings, "sales", None)
+    if sales is None:
+        return Cin7CoreSimulator(
+            secret["account_id"],
+            secret["application_key"],
+            clock=clock,
+            faults=faults,
+            calls_per_minute=settings.calls_per_minute,
+        )
+    simulator = Cin7CoreSalesSimulator(
         secret["account_id"],
         secret["application_key"],
         clock=clock,
         faults=faults,
         calls_per_minute=settings.calls_per_minute,
+        customer_currencies={customer: currency for currency, customer in sales.customers_by_currency.items()},
+    )
+    simulator.service_products = {sales.shipping_product, sales.rounding_product}
+    return simulator
+
+
+def _cin7_hooks(simulator: Simulator) -> PlatformHooks:
+    from .cin7_core_sales import Cin7CoreSalesSimulator
+
+    return Cin7CoreSalesHooks(simulator) if isinstance(simulator, Cin7CoreSalesSimulator) else Cin7CoreHooks(simulator)
+
+
+def _sfcc(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: FaultPlan, knobs: DayKnobs) -> Simulator:
+    from .sfcc import SfccSimulator
+
+    return SfccSimulator(
+        secret["client_id"],
+        secret["client_secret"],
+        organization_id=settings.organization_id,
+        site_id=settings.site_id,
+        inventory_list_ids=(settings.inventory_list_id,),
+        price_book_endpoint=settings.price_book_endpoint,
+        clock=clock,
+        faults=faults,
     )
 
 
@@ -243,6 +342,9 @@ SIMULATORS: dict[str, SimulatorKind] = {
                     Role.STOCK_MASTER,
                     Role.CANCEL_SOURCE,
                     Role.NOTE_TARGET,
+                    # where its settings have a `sales` section (Cin7CoreSalesHooks)
+                    Role.ORDER_TARGET,
+                    Role.CANCEL_TARGET,
                 }
             ),
             credentials=lambda rng, seed: {
@@ -251,7 +353,7 @@ SIMULATORS: dict[str, SimulatorKind] = {
             },
             build=_cin7,
             base_url=lambda root: f"{root}ExternalApi/v2/",
-            hooks=Cin7CoreHooks,
+            hooks=_cin7_hooks,
         ),
         SimulatorKind(
             type="scend",
@@ -269,6 +371,23 @@ SIMULATORS: dict[str, SimulatorKind] = {
             build=_scend,
             base_url=lambda root: f"{root}api/",
             hooks=ScendHooks,
+        ),
+        SimulatorKind(
+            type="sfcc",
+            roles=frozenset({Role.ORDER_SOURCE, Role.CANCEL_SOURCE}),
+            credentials=lambda rng, seed: {
+                "client_id": f"hopline-{seed}",
+                "client_secret": f"sfcc-{rng.getrandbits(64):x}",
+            },
+            build=_sfcc,
+            base_url=lambda root: root,
+            hooks=SfccHooks,
+            # Account Manager, SCAPI and OCAPI Data are three hosts; the simulator serves all three.
+            urls=lambda root: {
+                "auth_url": f"{root}dwsso/oauth2/access_token",
+                "scapi_base_url": root,
+                "ocapi_base_url": root,
+            },
         ),
     )
 }
@@ -373,7 +492,7 @@ def running(
         pointed = config
         for name, simulator in platforms.simulators.items():
             root = simulator.start()
-            pointed = pointed.with_platform(name, base_url=kind_for(config.platforms[name].type).base_url(root))
+            pointed = pointed.with_platform(name, **kind_for(config.platforms[name].type).pointed_at(root))
         platforms.config = pointed
         yield platforms
     finally:

@@ -20,6 +20,9 @@ tests/contracts/sfcc/ (orders-oas-1.5.2):
 - Price books [I]: served only behind `price_book_endpoint`, the switch the client's settings name.
 - Products [I]: GET / PUT (create or replace) / PATCH one product document, served only behind
   `product_endpoint` (the client's `products.endpoint`); an unknown id is 404 `ProductNotFoundException`.
+- Scenario helpers (plain Python): `cancel_order` is a cancel in Business Manager; `refuse_export_status`
+  makes an order's next export-status writes answer 503, as a shedding instance would; `listed_at` keeps
+  when each order came back from a listing that filtered on export status (the release poll).
 """
 
 from __future__ import annotations
@@ -194,6 +197,9 @@ class SfccSimulator(Simulator):
         self.load: int | None = None
         self.shedding = False
         self.listings: list[dict[str, str]] = []  # the query of every GET /orders, for assertions
+        self.listed_at: dict[str, list[datetime]] = {}  # orderNo -> when a release listing returned it
+        self._refuse_export: dict[str, int] = {}  # orderNo -> export-status writes still to refuse
+        self.export_status_refused = 0
         self.route("POST", TOKEN_PATH, self._token, writes=True)
         self.route("GET", ORDERS, self._list_orders)
         self.route("GET", ORDERS + r"/(?P<no>[^/]+)", self._get_order)
@@ -265,6 +271,18 @@ class SfccSimulator(Simulator):
         """Put a product in the site's catalogue (from then on, records of unknown products are refused)."""
         with self.lock:
             self.products = (self.products or set()) | {product_id}
+
+    def cancel_order(self, order_no: str) -> None:
+        """A cancel in Business Manager (or by the shopper): status cancelled, lastModified now."""
+        with self.lock:
+            order = self.orders[order_no]
+            order["status"] = "cancelled"
+            self._touch(order)
+
+    def refuse_export_status(self, order_no: str, times: int) -> None:
+        """The order's next `times` export-status writes answer 503 (load shedding): the claim fails."""
+        with self.lock:
+            self._refuse_export[order_no] = self._refuse_export.get(order_no, 0) + times
 
     def revoke_tokens(self) -> None:
         """Every token issued so far answers 401 from now on (a rotated client secret, a revoked session)."""
@@ -416,8 +434,12 @@ class SfccSimulator(Simulator):
                 matching = [order for order in matching if order[name] < high]
         # Ties keep the order the orders were added in (stable sort), like a database index on (date, id).
         matching.sort(key=lambda order: order[field], reverse=sort_order == "desc")
+        page = matching[offset : offset + limit]
+        if "exportStatus" in wanted:
+            for order in page:
+                self.listed_at.setdefault(order["orderNo"], []).append(self.clock.now())
         # Shallow copies: handlers only ever replace an order's top-level fields.
-        return Response(200, {"data": [dict(order) for order in matching[offset : offset + limit]]})
+        return Response(200, {"data": [dict(order) for order in page]})
 
     def _order(self, request: Request, match: re.Match[str]) -> tuple[dict[str, Any] | None, Response | None]:
         refused = self._site_problem(request, match)
@@ -462,6 +484,11 @@ class SfccSimulator(Simulator):
         return NO_CONTENT
 
     def _export_status(self, request: Request, match: re.Match[str]) -> Response:
+        number = match.group("no")
+        if self._refuse_export.get(number, 0) > 0:
+            self._refuse_export[number] -= 1
+            self.export_status_refused += 1
+            return problem(503, "Service Unavailable", "The instance is shedding load.", "service-unavailable")
         return self._set_field(request, match, "exportStatus", EXPORT_STATUSES)
 
     def _shipping_status(self, request: Request, match: re.Match[str]) -> Response:

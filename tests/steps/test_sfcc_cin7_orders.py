@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from sandbox.local import MOTO_CONFIG, LocalHopline
+from sandbox.simulators.base import FaultKind, FaultPlan, Request
 from sandbox.simulators.cin7_core import VAT_RULE
 from sandbox.simulators.cin7_core_sales import Cin7CoreSalesSimulator
 from sandbox.simulators.sfcc import SfccSimulator, sample_order
@@ -143,6 +144,21 @@ class Pairing:
         order = {**sample_order(order_no, self.clock.now(), site_id=self.sfcc_sim.site_id), **changes}
         self.sfcc_sim.add_order(order)
         return order
+
+
+class LoseFirstAnswer(FaultPlan):
+    """The first answer to one write is lost after the write landed (a dropped connection)."""
+
+    def __init__(self, method: str, path_end: str):
+        super().__init__()
+        self.method, self.path_end, self.lost = method, path_end, False
+
+    def draw(self, request: Request | None = None) -> str | None:
+        wanted = request is not None and request.method == self.method and request.path.lower().endswith(self.path_end)
+        if wanted and not self.lost:
+            self.lost = True
+            return FaultKind.LOST_RESPONSE
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -346,3 +362,41 @@ def test_a_cancel_after_cin7_shipped_is_refused_as_a_return(pairing: Pairing) ->
     assert pairing.cancel_at_sfcc("00001009") == Outcome.REFUSED_RETURN_STARTED
     assert pairing.cin7_sim.sale(sale_id)["Status"] != "VOIDED"
     assert pairing.open_cancel_exceptions("00001009") == ["cancel_return_started"]
+
+
+def test_a_lost_answer_to_the_order_stage_keeps_the_sale_it_wrote(pairing: Pairing) -> None:
+    # Given Cin7 writes the order stage but its answer never arrives, so the retry meets an authorised stage
+    pairing.cin7_sim.faults = LoseFirstAnswer("POST", "/sale/order")
+    pairing.place("00001005")
+    # When the order is taken in and submitted
+    assert pairing.cycle()["submit"] == ["created"]
+    # Then the one sale stays authorised under its reference: not abandoned, voided or quarantined
+    assert pairing.cin7_sim.faults.lost
+    [sale] = pairing.cin7_sim.sales_by_external_id("EXS-00001005")
+    assert sale["Status"] == "ORDERED" and sale["Order"]["Status"] == "AUTHORISED"
+    assert pairing.cin7_sim.sales_by_external_id("EXS-00001005~refused") == []
+    assert pairing.cin7_sim.sales_created == 1
+
+
+def test_a_header_whose_answer_was_lost_is_finished_not_recorded_as_the_order(pairing: Pairing) -> None:
+    # Given the sale header lands at Cin7 but its answer is lost (not retried in-call: POST sale is not idempotent)
+    pairing.cin7_sim.faults = LoseFirstAnswer("POST", "/sale")
+    placed = pairing.place("00001006")
+    poll_sales(pairing.rt)
+    [intake] = pairing.drain("order-intake")
+    take_in(IntakeMessage.model_validate(intake), pairing.rt)
+    [submit] = pairing.drain("order-submit")
+    message = SubmitMessage.model_validate(submit)
+    with pytest.raises(TransientError):
+        submit_order(message, pairing.rt)
+    # When the queue delivers the submit again (it looks the reference up first)
+    assert submit_order(message, pairing.rt)["outcome"] == "found"
+    # Then the header it found is finished: one authorised sale with the shop's totals, not a bare header
+    [sale] = pairing.cin7_sim.sales_by_external_id("EXS-00001006")
+    assert sale["Status"] == "ORDERED" and sale["Order"]["Status"] == "AUTHORISED"
+    assert sale_totals(sale, "Shipping") == (
+        Decimal(str(placed["orderTotal"])),
+        Decimal(str(placed["taxTotal"])),
+        Decimal(str(placed["shippingTotal"])),
+    )
+    assert pairing.cin7_sim.sales_created == 1

@@ -139,6 +139,11 @@ def sale_totals(sale: dict[str, Any], shipping_product: str) -> tuple[Decimal, D
     return (amounts if inclusive else amounts + tax), tax, shipping
 
 
+def _stage_written(row: dict[str, Any]) -> bool:
+    """Whether a saleList row's order stage is past DRAFT: the sale is an order, not a bare header."""
+    return str(row.get("OrderStatus") or "").upper() not in ("DRAFT", "NOT AVAILABLE", "")
+
+
 class Cin7CoreConnector(Cin7CoreClient):
     """The Cin7 Core client with the order-target and cancel-target ports (FulfilmentTarget, CancelTarget)."""
 
@@ -175,8 +180,10 @@ class Cin7CoreConnector(Cin7CoreClient):
         return None
 
     def find_order(self, client_reference: str) -> WarehouseOrderRef | None:
+        """The sale under this reference once its order stage is written; a header whose order stage is
+        still DRAFT (the create failed between its two calls) is not an order yet: `create_order` finishes it."""
         row = self._sale_by_reference(client_reference)
-        if row is None:
+        if row is None or not _stage_written(row):
             return None
         return WarehouseOrderRef(
             warehouse_order_id=str(row["SaleID"]).lower(),
@@ -190,14 +197,15 @@ class Cin7CoreConnector(Cin7CoreClient):
 
         A sale found with its order stage still DRAFT (a header that landed before a failure) is finished,
         not made again. A refused order stage (a SKU Cin7 lacks) abandons the header: its ExternalID is
-        renamed and the sale voided, so the reference is free and the refusal is quarantined.
+        renamed and the sale voided, so the reference is free and the refusal is quarantined; unless the
+        sale shows the stage already written (a retry after a lost answer), which keeps it.
         """
         sales = self._sales_settings()
         plan = plan_for(order, sales)  # before any call: totals that cannot add up are never posted
         reference = client_reference.strip()
         row = self._sale_by_reference(reference)
         created = row is None
-        if row is not None and str(row.get("OrderStatus") or "").upper() not in ("DRAFT", "NOT AVAILABLE", ""):
+        if row is not None and _stage_written(row):
             return WarehouseOrderRef(
                 warehouse_order_id=str(row["SaleID"]).lower(),
                 client_reference=reference,
@@ -214,14 +222,23 @@ class Cin7CoreConnector(Cin7CoreClient):
         try:
             sale = self._post("sale/order", sale_order(sale_id, plan, sales), idempotent=True)
         except PermanentError as refused:
-            self._abandon(sale_id, reference)
+            header = self.get_sale(sale_id)
+            written = str((header.get("Order") or {}).get("Status") or "").upper()
+            if written not in ("DRAFT", "NOT AVAILABLE", ""):
+                # The refusal answers a retry whose first attempt landed (its answer was lost): the stage is
+                # written, so the sale is made. Abandoning it here would void the customer's order.
+                logger.info("cin7 sale %s: order stage already %s; kept", sale_id, written)
+                status = str(header.get("Status") or "")
+                return WarehouseOrderRef(
+                    warehouse_order_id=sale_id, client_reference=reference, status=status, created=created
+                )
+            self._abandon(sale_id, reference, header)
             reason = ReasonCode.SKU_UNKNOWN if "not found" in refused.detail.lower() else ReasonCode.WAREHOUSE_REJECTED
             raise PermanentError(reason, f"Cin7 refused the order stage of {reference}: {refused.detail}") from None
         status = str(sale.get("Status") or "") if isinstance(sale, dict) else ""
         return WarehouseOrderRef(warehouse_order_id=sale_id, client_reference=reference, status=status, created=created)
 
-    def _abandon(self, sale_id: str, reference: str) -> None:
-        header = self.get_sale(sale_id)
+    def _abandon(self, sale_id: str, reference: str, header: dict[str, Any]) -> None:
         body = {
             "ID": sale_id,
             "Customer": header.get("Customer"),
