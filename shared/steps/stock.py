@@ -144,6 +144,12 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
     }
 
 
+def _pending_key(rt: Runtime) -> str:
+    """Whose SKUs await confirmation, named from config: the schedule must not build the target's connector
+    (it holds none of its credentials)."""
+    return f"{rt.config.settings_for(Role.STOCK_TARGET).type}-pending"
+
+
 def _feed_of(rt: Runtime, master: StockSource) -> StockChangeFeed | None:
     """The master's changed-since feed, unless it has none or an open exception says it is not served."""
     if not isinstance(master, StockChangeFeed) or not master.offers_stock_feed:
@@ -164,8 +170,7 @@ def _feed_work(rt: Runtime, changed: dict[str, list[StockRow]]) -> tuple[dict[st
     settings = rt.config.stock
     mapped = {sku: [row for row in rows if row.location in settings.locations] for sku, rows in changed.items()}
     mapped = {sku: rows for sku, rows in mapped.items() if rows}
-    target = rt.stock_target
-    pending = rt.stock_levels.pending_skus(target.name) if target is not None else set()
+    pending = rt.stock_levels.pending_skus(_pending_key(rt))
     if len(settings.locations) == 1:
         return mapped, sorted(pending - set(mapped))
     return {}, sorted(set(mapped) | pending)
@@ -349,7 +354,7 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     awaiting = {row["sku"] for row in waiting} | {f.sku for f, d in to_push if d.pending_increase is not None}
     had = {sku for (sku, _), state in states.items() if state.pending_increase is not None}
     if awaiting or had - awaiting:
-        rt.stock_levels.mark_pending(target.name, add=awaiting, remove=had, now=now)
+        rt.stock_levels.mark_pending(_pending_key(rt), add=awaiting, remove=had, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start : start + batch_size]
