@@ -128,3 +128,16 @@ def test_an_increase_waits_for_a_later_read_that_the_feed_alone_would_not_make(s
     stock.tick()
     assert stock.entry() == 37
     assert stock.rt.stock_levels.pending_skus("commercetools-pending") == set()
+
+
+def test_a_feed_scend_does_not_serve_opens_one_exception_and_the_schedule_reads_in_full(stock: Stock) -> None:
+    stock.tick()  # the first, full read sets the feed's cursor
+    stock.scend.routes = [route for route in stock.scend.routes if route[2] != stock.scend._stock_updated_since]
+    stock.scend.set_stock(SKU, 15, quarantine=2, damaged=1)
+    stock.tick()
+    stock.scend.set_stock(SKU, 14, quarantine=2, damaged=1)
+    stock.tick()
+    assert stock.entry() == 11  # decreases still go out: full reads stand in for the feed
+    feed_exceptions = [e for e in stock.rt.exceptions.list() if e.business_key == "endpoint#scend#stock_feed"]
+    assert len(feed_exceptions) == 1
+    assert "stock_feed_endpoint" in feed_exceptions[0].detail
