@@ -246,6 +246,13 @@ class StockPipeline(Pipeline):
     confirm_after_seconds: int = Field(300, ge=0, le=86400, description="how much later that read must be")
     push_batch_size: int = Field(100, ge=1, le=1000, description="rows per target call (capped by the connector)")
     skus_per_message: int = Field(100, ge=1, le=500)
+    full_read_minutes: int = Field(
+        1440,
+        ge=5,
+        le=10080,
+        description="a master read by its changed-since feed is still read in full this often (and on the first "
+        "run), so a row the feed never lists again (a SKU withdrawn) is not left standing",
+    )
     reconcile_schedule: ScheduleExpression = "rate(1 hour)"
     drift_location: str | None = Field(None, description="the master location that mirrors the warehouse")
     drift_threshold_units: int = Field(2, ge=0, description="a SKU drifting by more than this is an exception")

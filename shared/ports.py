@@ -168,6 +168,32 @@ class StockSource(Protocol):
         ...
 
 
+@runtime_checkable
+class StockChangeFeed(Protocol):
+    """A stock master that lists only the rows changed since a moment (Scend's updated-since feed), so a
+    high-frequency schedule reads what moved rather than the whole catalogue. A row is the whole figure of
+    its (SKU, location), as `stock_levels` gives it; a SKU's unchanged locations are not listed."""
+
+    @property
+    def offers_stock_feed(self) -> bool:
+        """False when the settings name no feed: every schedule reads every row."""
+        ...
+
+    def stock_changed_since(self, since: datetime) -> Iterator[StockRow | Rejected]:
+        """Raises EndpointUnavailableError when the platform does not serve the configured feed."""
+        ...
+
+
+@runtime_checkable
+class ReservingStockTarget(Protocol):
+    """A stock target that takes units off its own figures as it accepts orders (commercetools'
+    `inventoryMode`), and nets the orders it accepted that the master has not allocated off each absolute
+    write itself, at write time. The pusher then passes the master's figure as it is: subtracting the
+    ledger's in-flight orders as well would count them twice."""
+
+    def pending_units(self, sku: str, location: str, snapshot_at: datetime | None = None) -> int: ...
+
+
 class StockTarget(Protocol):
     """Where sellable figures are set, in batches no larger than the target accepts."""
 

@@ -206,6 +206,11 @@ class ScendSimulator(Simulator):
         self.route("PUT", r"/api/Product", self._create_product, writes=True)
         self.route("POST", r"/api/Product", self._update_product, writes=True)
         self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
+        self.route("GET", r"/api/Product/StockLevels/UpdatedSince", self._stock_updated_since)
+        # Card 3.6 names the feed and FromDate only: rows come without Breakdown and unpaged unless a test
+        # switches these on to model what Scend may confirm.
+        self.feed_breakdown = False
+        self.feed_calls = 0
         self._stock_write_endpoint: str | None = None
         self.stock_write_endpoint = stock_write_endpoint
 
@@ -1142,6 +1147,26 @@ class ScendSimulator(Simulator):
             chosen = list(grouped.values())[start : start + limit]
             return Response(200, [self._stock_row(group, 0, breakdown) for group in chosen])
         return Response(200, [self._stock_row([key], key[1], breakdown) for key in keys[start : start + limit]])
+
+    def _stock_updated_since(self, request: Request, match: re.Match[str]) -> Response:
+        """GET Product/StockLevels/UpdatedSince?FromDate= (card 3.6 [V]): the rows of every SKU and warehouse
+        whose level changed at or after FromDate (an order allocating, a parcel leaving, a count), in the
+        StockLevels shape. Nothing the card does not name is served: no paging (every row in one answer)
+        and no Breakdown (null) unless `feed_breakdown` is switched on."""
+        text = _query(request, "FromDate")
+        try:
+            since = _parse(text)
+        except ValueError:
+            return Response(400, {"Message": "The request is invalid.", "Detail": f"FromDate '{text}'"})
+        self.feed_calls += 1
+        self._settle_stock()
+        every, _ = self._sorted_stock()
+        keys = [key for key in every if self._stock_updated[key].replace(microsecond=0) >= since]
+        rows = [self._stock_row([key], key[1], self.feed_breakdown) for key in keys]
+        if not self.feed_breakdown:
+            for row in rows:
+                row["Breakdown"] = None
+        return Response(200, rows)
 
     def _sorted_stock(self) -> tuple[list[tuple[str, int]], dict[int, list[tuple[str, int]]]]:
         """Stock keys sorted by SKU then warehouse, overall and per warehouse; rebuilt when a row is added."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +31,7 @@ from shared.flows.stock import (
 from shared.models import ReasonCode, owner_of
 from shared.models.feed import Rejected, split
 from shared.models.stock import StockPush, StockRow, StockSyncMessage
-from shared.ports import StockSource
+from shared.ports import ReservingStockTarget, StockChangeFeed, StockSource
 from shared.runtime import Runtime
 from shared.steps.polling import quarantine_unreadable
 from shared.stores.ledger import AT_WAREHOUSE, LedgerEntry, Stage
@@ -45,6 +45,11 @@ NO_STOCK_WRITES = (
     "the stock target accepts no stock writes (its platform settings name no stock write endpoint): "
     "stock is compared for drift only"
 )
+# The master's changed-since feed: its cursor, how far each read reaches back before it (a row stamped in the
+# second the last read began, or by a warehouse clock a little behind ours), and the last full read.
+FEED_CURSOR = "stock-feed"
+FULL_READ_CURSOR = "stock-full-read"
+FEED_OVERLAP_SECONDS = 120
 # Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
 AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
 # Orders a storefront accepted that the stock master has not taken yet (received: intake is deciding on it).
@@ -65,23 +70,47 @@ class PushOutcome:
 
 
 def read_stock(rt: Runtime) -> dict[str, Any]:
-    """Scheduled full read: every row of the master, a page of SKUs per message, in SKU order."""
+    """Scheduled read: every row of the master, a page of SKUs per message, in SKU order; or, where the
+    master offers a changed-since feed, only the rows changed since the last read (in full on the first
+    run and every `full_read_minutes`)."""
     if rt.config.pipelines.stock is None:
         return {"skipped": "this client has no stock pipeline"}
     settings = rt.config.stock
     if not rt.has_stock_target:
         return {"skipped": NO_STOCK_WRITES}
     now = rt.clock.now()
+    master = rt.stock_master
+    feed = _feed_of(rt, master)
+    since = rt.cursors.get(FEED_CURSOR) if feed is not None else None
+    last_full = rt.cursors.get(FULL_READ_CURSOR) if feed is not None else None
+    full = (
+        feed is None
+        or since is None
+        or last_full is None
+        or (now - last_full).total_seconds() >= settings.full_read_minutes * 60
+    )
+    if full or feed is None or since is None:
+        changed = list(master.stock_levels())
+    else:
+        try:
+            changed = list(feed.stock_changed_since(since - timedelta(seconds=FEED_OVERLAP_SECONDS)))
+        except EndpointUnavailableError as error:
+            _endpoint_unavailable(rt, master.name, error, what="stock_feed")
+            changed, full = list(master.stock_levels()), True
     by_sku: dict[str, list[StockRow]] = defaultdict(list)
     rows = 0
     rejected: list[Rejected] = []
-    for row in rt.stock_master.stock_levels():
+    for row in changed:
         if isinstance(row, Rejected):
             rejected.append(row)
             continue
         by_sku[row.sku].append(row)
         rows += 1
+    names: list[str] = []
+    if not full:
+        by_sku, names = _feed_work(rt, by_sku)
     skus = sorted(by_sku)
+    size = settings.skus_per_message
     messages = [
         StockSyncMessage(
             client=rt.config.client,
@@ -90,13 +119,61 @@ def read_stock(rt: Runtime) -> dict[str, Any]:
             rows=[row for sku in chunk for row in by_sku[sku]],
             read_at=now,
         )
-        for chunk in (skus[i : i + settings.skus_per_message] for i in range(0, len(skus), settings.skus_per_message))
+        for chunk in (skus[i : i + size] for i in range(0, len(skus), size))
+    ] + [
+        StockSyncMessage(client=rt.config.client, trigger="schedule", skus=names[i : i + size], read_at=now)
+        for i in range(0, len(names), size)
     ]
     rt.send_batch(QUEUE, messages)  # type: ignore[arg-type]
-    unreadable = _quarantine_unreadable(rt, rt.stock_master.name, rejected)
+    unreadable = _quarantine_unreadable(rt, master.name, rejected)
+    if feed is not None:
+        rt.cursors.advance(FEED_CURSOR, now, now, previous=since)
+        if full:
+            rt.cursors.advance(FULL_READ_CURSOR, now, now, previous=last_full)
     rt.tally.update({"stock_reads": 1, "stock_skus_read": len(skus), "stock_rows_read": rows})
-    logger.info("stock read", extra={"skus": len(skus), "rows": rows, "messages": len(messages)})
-    return {"skus_read": len(skus), "rows_read": rows, "messages": len(messages), "unreadable": unreadable}
+    logger.info(
+        "stock read", extra={"skus": len(skus), "rows": rows, "messages": len(messages), "full": full, "reread": names}
+    )
+    return {
+        "skus_read": len(skus),
+        "rows_read": rows,
+        "messages": len(messages),
+        "unreadable": unreadable,
+        "full": full,
+        "reread": len(names),
+    }
+
+
+def _pending_key(rt: Runtime) -> str:
+    """Whose SKUs await confirmation, named from config: the schedule must not build the target's connector
+    (it holds none of its credentials)."""
+    return f"{rt.config.settings_for(Role.STOCK_TARGET).type}-pending"
+
+
+def _feed_of(rt: Runtime, master: StockSource) -> StockChangeFeed | None:
+    """The master's changed-since feed, unless it has none or an open exception says it is not served."""
+    if not isinstance(master, StockChangeFeed) or not master.offers_stock_feed:
+        return None
+    if _open_endpoint_exception(rt, master.name, what="stock_feed") is not None:
+        return None
+    return master
+
+
+def _feed_work(rt: Runtime, changed: dict[str, list[StockRow]]) -> tuple[dict[str, list[StockRow]], list[str]]:
+    """What a feed read sends: rows where they are a SKU's whole figure, names the pusher re-reads otherwise.
+
+    A feed lists a SKU's changed locations only. With one mapped location a row there is the SKU's whole
+    figure (rows of unmapped locations change nothing sold); with several, the pusher re-reads the SKU,
+    so a target location summing two is never set from half its rows. SKUs with an increase awaiting
+    confirmation are re-read too: the feed does not list an unchanged SKU again.
+    """
+    settings = rt.config.stock
+    mapped = {sku: [row for row in rows if row.location in settings.locations] for sku, rows in changed.items()}
+    mapped = {sku: rows for sku, rows in mapped.items() if rows}
+    pending = rt.stock_levels.pending_skus(_pending_key(rt))
+    if len(settings.locations) == 1:
+        return mapped, sorted(pending - set(mapped))
+    return {}, sorted(set(mapped) | pending)
 
 
 def _quarantine_unreadable(rt: Runtime, platform: str, rejected: list[Rejected]) -> int:
@@ -166,6 +243,8 @@ def in_flight_demand(rt: Runtime, skus: list[str], snapshot_at: datetime | None 
         Role.STOCK_MASTER
     ):
         return {}
+    if isinstance(rt.stock_target, ReservingStockTarget):
+        return {}  # the target nets its accepted orders off each write itself (shared/flows/reservations.py)
     wanted = set(skus)
     accepted = [order for entry in _placed(rt, snapshot_at) if (order := _accepted(entry)) is not None]
     return {sku: qty for sku, qty in in_flight_at(accepted, snapshot_at).items() if sku in wanted}
@@ -208,7 +287,7 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     if target is None:
         outcome.skipped = NO_STOCK_WRITES
         return outcome
-    unavailable = _open_endpoint_exception(rt, target.name)
+    unavailable = _open_endpoint_exception(rt, target.name, what="stock_write")
     if unavailable is not None:
         # One exception already says the endpoint is missing: no call until operations resolve it.
         outcome.skipped = f"{target.name} stock writes paused: exception {unavailable} is open"
@@ -272,6 +351,10 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
                 forgotten.append(key)
     rt.stock_levels.await_confirmation(target.name, waiting, now=now)
     rt.stock_levels.clear_pending(target.name, forgotten, now=now)
+    awaiting = {row["sku"] for row in waiting} | {f.sku for f, d in to_push if d.pending_increase is not None}
+    had = {sku for (sku, _), state in states.items() if state.pending_increase is not None}
+    if awaiting or had - awaiting:
+        rt.stock_levels.mark_pending(_pending_key(rt), add=awaiting, remove=had, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start : start + batch_size]
@@ -367,22 +450,27 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     return outcome
 
 
-def _endpoint_business_key(target: str) -> str:
-    return f"endpoint#{target}#stock_write"
+def _endpoint_business_key(target: str, what: str = "stock_write") -> str:
+    return f"endpoint#{target}#{what}"
 
 
-def _open_endpoint_exception(rt: Runtime, target: str) -> str | None:
-    exception_id = rt.exceptions.exception_id(FLOW, _endpoint_business_key(target), ReasonCode.ENDPOINT_UNAVAILABLE)
+def _open_endpoint_exception(rt: Runtime, target: str, *, what: str) -> str | None:
+    exception_id = rt.exceptions.exception_id(
+        FLOW, _endpoint_business_key(target, what), ReasonCode.ENDPOINT_UNAVAILABLE
+    )
     record = rt.exceptions.get(exception_id)
     return exception_id if record is not None and record.status.value == "open" else None
 
 
-def _endpoint_unavailable(rt: Runtime, target: str, error: EndpointUnavailableError) -> None:
+def _endpoint_unavailable(
+    rt: Runtime, target: str, error: EndpointUnavailableError, *, what: str = "stock_write"
+) -> None:
     """One exception for operations, whatever number of messages meet the missing endpoint; nothing is retried.
-    The figures are not recorded as pushed, so they go out once the endpoint is fixed and the exception resolved."""
+    A missing write: the figures are not recorded as pushed, so they go out once the endpoint is fixed and the
+    exception resolved. A missing feed: the schedule reads in full until then."""
     exception_id = rt.exceptions.quarantine(
         flow=FLOW,
-        business_key=_endpoint_business_key(target),
+        business_key=_endpoint_business_key(target, what),
         reasons=[ReasonCode.ENDPOINT_UNAVAILABLE],
         team=owner_of(ReasonCode.ENDPOINT_UNAVAILABLE),
         detail=error.detail,

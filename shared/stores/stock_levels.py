@@ -92,6 +92,33 @@ class StockLevelStore:
                 ExpressionAttributeValues={":now": now.isoformat(timespec="milliseconds")},
             )
 
+    # SKUs with an increase awaiting confirmation, one item per target: a master read by its changed-since
+    # feed does not list an unchanged SKU again, so the schedule re-reads these by name to confirm them.
+    def _pending_pk(self, target: str) -> str:
+        return f"{self.client}#{target}#pending"
+
+    def pending_skus(self, target: str) -> set[str]:
+        item = self.table.get_item(Key={"pk": self._pending_pk(target)}, ConsistentRead=True).get("Item") or {}
+        return {str(sku) for sku in item.get("skus", set())}
+
+    def mark_pending(self, target: str, *, add: Iterable[str], remove: Iterable[str], now: datetime) -> None:
+        """One update: SKUs now awaiting confirmation join the set, those no longer awaiting leave it."""
+        added, removed = set(add), set(remove) - set(add)
+        stamp = now.isoformat(timespec="milliseconds")
+        key = {"pk": self._pending_pk(target)}
+        if added:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="ADD skus :s SET checked_at = :now, client_id = :c",
+                ExpressionAttributeValues={":s": added, ":now": stamp, ":c": self.client},
+            )
+        if removed:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="DELETE skus :s SET checked_at = :now",
+                ExpressionAttributeValues={":s": removed, ":now": stamp},
+            )
+
     # Drift caps: while the warehouse holds less than the master says, pushes never exceed its figure.
     # Few SKUs are capped at a time, so one item per target holds them all: the pusher reads it once.
     def _caps_pk(self, target: str) -> str:

@@ -336,10 +336,15 @@ HOPS: tuple[Hop, ...] = (
     Hop(
         name="read_stock",
         pipeline="stock",
-        description="Reads every stock figure at the master and enqueues them, a page of SKUs per message.",
+        description="Reads the master's stock figures (all, or those its feed says changed) and enqueues them, "
+        "a page of SKUs per message.",
         trigger=ScheduleTrigger("pipelines.stock.schedule"),
         sends_to=("stock-sync",),
-        tables={"exceptions": RAISE},  # unreadable rows are quarantined
+        tables={
+            "exceptions": CONSUME,  # unreadable rows are quarantined; the feed's open endpoint exception
+            "cursors": CURSOR,  # the changed-since feed's cursor and the last full read
+            "stock-levels": (GET_ITEM,),  # SKUs awaiting confirmation, re-read by name
+        },
         buckets={"archive": ARCHIVE},
         secrets=("stock_master.credentials_secret",),
         timeout_seconds=900,

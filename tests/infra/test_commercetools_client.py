@@ -29,14 +29,24 @@ def test_the_example_validates_with_commercetools_playing_its_roles() -> None:
     assert topology  # the pipelines named deploy something
 
 
-def test_a_stock_pipeline_from_scend_fails_naming_the_role_it_lacks() -> None:
+def test_the_example_stock_pipeline_has_scend_as_master_and_the_shop_as_target() -> None:
+    config = load_client_config(EXAMPLE)
+    assert config.platform_for(Role.STOCK_MASTER) == "scend"
+    assert config.platform_for(Role.STOCK_TARGET) == "shop"
+    assert config.stock.locations == {"3": "3"}
+    assert "3" in config.platforms["shop"].supply_channels  # type: ignore[attr-defined]
+    hops = {hop.name for hop in for_config(config).hops}
+    assert {"read_stock", "push_stock", "reconcile_stock"} <= hops
+
+
+def test_a_stock_pipeline_from_the_shop_fails_naming_the_role_it_lacks() -> None:
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["pipelines"]["stock"] = {"from": "scend", "to": "shop", "locations": {"3": "3"}}
+    data["pipelines"]["stock"] = {"from": "shop", "to": "scend", "locations": {"3": "3"}}
     with pytest.raises(ValidationError) as refused:
         ClientConfig.model_validate(data)
     [(field, problem)] = refused.value.errors()[0]["ctx"]["problems"]
     assert field == "pipelines.stock.from"
-    assert "Scend ('scend') cannot play stock_master" in problem
+    assert "('shop') cannot play stock_master" in problem
 
 
 @pytest.fixture(scope="module")

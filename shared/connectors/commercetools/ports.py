@@ -106,9 +106,16 @@ def note_actions(order: CtOrder, line: str, settings: CommercetoolsSettings, typ
     return [{"action": "setCustomField", "name": field, "value": f"{existing}\n{line}" if existing else line}]
 
 
-def accepted_lines(order: CtOrder, settings: CommercetoolsSettings) -> list[AcceptedLine]:
-    """The order's lines as stock sees them: at the warehouse once its id is synced on our channel."""
-    synced = any(info.channel.id == settings.sync_channel_id for info in order.syncInfo)
+def accepted_lines(
+    order: CtOrder, settings: CommercetoolsSettings, snapshot_at: datetime | None = None
+) -> list[AcceptedLine]:
+    """The order's lines as stock sees them: at the warehouse once its id is synced on our channel, and,
+    for a warehouse figure read from `snapshot_at`, synced no later than that read (the sync is recorded
+    after the warehouse created the order, so a figure read before the sync may not net the order off)."""
+    synced = any(
+        info.channel.id == settings.sync_channel_id and _synced_by(info.syncedAt, snapshot_at)
+        for info in order.syncInfo
+    )
     return [
         AcceptedLine(
             sku=item.variant.sku or "",
@@ -119,6 +126,20 @@ def accepted_lines(order: CtOrder, settings: CommercetoolsSettings) -> list[Acce
         )
         for item in order.lineItems
     ]
+
+
+def _synced_by(synced_at: str, snapshot_at: datetime | None) -> bool:
+    if snapshot_at is None:
+        return True
+    try:
+        moment = datetime.fromisoformat(synced_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False  # an unreadable time: counted as pending (an under-statement, never an oversell)
+
+    def utc(value: datetime) -> datetime:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    return utc(moment) <= utc(snapshot_at)
 
 
 class CommercetoolsPorts:
@@ -336,15 +357,20 @@ class CommercetoolsPorts:
     def accepts_stock_writes(self) -> bool:
         return True
 
-    def pending_units(self, sku: str, location: str) -> int:
+    def pending_units(self, sku: str, location: str, snapshot_at: datetime | None = None) -> int:
         """Units of `sku` on orders accepted at `location` in the last `pending_order_days` that the
-        warehouse does not hold yet (no sync info on our channel), cancelled ones aside. One query."""
+        warehouse does not hold yet (no sync info on our channel, or synced after the warehouse figure
+        was read at `snapshot_at`), cancelled ones aside. One query."""
         since = self.client.clock.now() - timedelta(days=self.settings.pending_order_days)
         where = (
             f"lineItems(variant(sku = {quote(sku)})) and orderState != {quote('Cancelled')} "
             f"and createdAt > {quote(format_datetime(since))}"
         )
-        lines = [line for order in self.client.orders_where(where) for line in accepted_lines(order, self.settings)]
+        lines = [
+            line
+            for order in self.client.orders_where(where)
+            for line in accepted_lines(order, self.settings, snapshot_at)
+        ]
         return pending_units(lines, sku, location, sole_location=len(self.settings.supply_channels) == 1)
 
     def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
@@ -369,7 +395,7 @@ class CommercetoolsPorts:
                 continue
 
             def decide(decision: StockDecision, push: StockPush = push) -> int:
-                return net_figure(push.quantity, self.pending_units(decision.sku, decision.location))
+                return net_figure(push.quantity, self.pending_units(decision.sku, decision.location, push.snapshot_at))
 
             try:
                 self.client.set_stock(push.sku, push.location, decide)

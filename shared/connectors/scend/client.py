@@ -34,13 +34,16 @@ from shared.connectors.http import (
     status_in,
 )
 from shared.connectors.scend.mapping import (
+    DAMAGED_TYPES,
     PRODUCT_FIELD_NAMES,
+    QUARANTINE_TYPES,
     CreateOrderResult,
     DespatchedOrderRow,
     OrderRow,
     ReturnRow,
     despatch_label,
     format_since,
+    has_breakdown,
     is_duplicate_message,
     is_product_exists_message,
     is_unknown_sku_message,
@@ -116,6 +119,8 @@ STOCK_PUSH_BATCH = 100  # rows per call to the stock write endpoint [I]
 # which flags an order despatched at Scend with nothing written back.)
 DESPATCHED_STATUS_IDS = (4, 5)
 STOCK_WRITE_SETTING = "platforms.<scend instance>.stock_write_endpoint"
+STOCK_FEED_SETTING = "platforms.<scend instance>.stock_feed_endpoint"
+STOCK_FEED_ENDPOINT = "Product/StockLevels/UpdatedSince"  # card 3.6 [V]: path and FromDate
 # Despatches already read in this process, by (order ID, DespatchDate): an order that has left does not
 # change, and the poll's overlap re-lists it several times, so its parcels are read once [I].
 DESPATCH_MEMORY = 5000
@@ -145,6 +150,10 @@ class ScendClient(PlatformHttp):
         stock_write_setting: str = STOCK_WRITE_SETTING,
         return_actions: Mapping[str, ReturnDisposition] | None = None,
         return_actions_setting: str = "platforms.<scend instance>.return_actions",
+        stock_feed_endpoint: str | None = STOCK_FEED_ENDPOINT,
+        stock_feed_setting: str = STOCK_FEED_SETTING,
+        quarantine_types: tuple[str, ...] = QUARANTINE_TYPES,
+        damaged_types: tuple[str, ...] = DAMAGED_TYPES,
     ):
         if not 1 <= page_limit <= MAX_PAGE_LIMIT:
             raise ValueError(f"page_limit must be 1-{MAX_PAGE_LIMIT}, got {page_limit}")
@@ -164,6 +173,10 @@ class ScendClient(PlatformHttp):
         # INFERRED, named in config: None when the warehouse accepts no stock writes (drift is reported only).
         self.stock_write_endpoint = stock_write_endpoint.strip("/") if stock_write_endpoint else None
         self.stock_write_setting = stock_write_setting  # the config field an operator fixes
+        self.stock_feed_endpoint = stock_feed_endpoint.strip("/") if stock_feed_endpoint else None
+        self.stock_feed_setting = stock_feed_setting
+        self.quarantine_types = quarantine_types
+        self.damaged_types = damaged_types
         self._despatches: OrderedDict[tuple[str, str], Shipment] = OrderedDict()
         self.return_actions = dict(DEFAULT_RETURN_ACTIONS if return_actions is None else return_actions)
         self.return_actions_setting = return_actions_setting
@@ -564,15 +577,66 @@ class ScendClient(PlatformHttp):
                     yield row
 
     def _stock_pages(self, params: dict[str, Any], sku: str | None) -> Iterator[StockRow | Rejected]:
+        read_at = self.clock.now()
         for row in self._list("Product/StockLevels", params, stock_key_of):
-            try:
-                stock = to_stock_row(row)
-            except PermanentError as error:
-                logger.warning("scend: skipping malformed stock row: %s", error.detail)
-                yield Rejected(row=row, detail=error.detail)
-                continue
-            if sku is None or stock.sku == sku:
+            stock = self._stock_row(row, read_at)
+            if isinstance(stock, Rejected) or sku is None or stock.sku == sku:
                 yield stock
+
+    def _stock_row(self, row: Any, read_at: datetime) -> StockRow | Rejected:
+        try:
+            stock = to_stock_row(row, quarantine_types=self.quarantine_types, damaged_types=self.damaged_types)
+        except PermanentError as error:
+            logger.warning("scend: skipping malformed stock row: %s", error.detail)
+            return Rejected(row=row, detail=error.detail, key=str(row.get("SKU", "")) if isinstance(row, dict) else "")
+        return stock.model_copy(update={"read_at": read_at})
+
+    # -- StockChangeFeed (the master's high-frequency read) --------------------------------------------
+    @property
+    def offers_stock_feed(self) -> bool:
+        return self.stock_feed_endpoint is not None
+
+    def stock_changed_since(self, since: datetime) -> Iterator[StockRow | Rejected]:
+        """Rows whose figures changed since `since`: GET <stock_feed_endpoint>?FromDate= (card 3.6 [V]).
+
+        INFERRED, confirm with Scend: the rows have the Product/StockLevels shape; Breakdown=true, PageNo
+        and Limit are honoured (sent anyway: a server that ignores paging repeats its rows on page 2, and
+        the listing stops there). A row without its Breakdown list cannot say what is quarantined or
+        damaged: its SKU is re-read through Product/StockLevels?SKU=&Breakdown=true [V], never used as it
+        stands. Rows of other warehouses than the configured one are dropped. A 404 or 405 is one
+        EndpointUnavailableError naming `stock_feed_endpoint` (the caller falls back to full reads).
+        """
+        endpoint = self.stock_feed_endpoint
+        if endpoint is None:
+            raise PermanentError(ReasonCode.ENDPOINT_UNAVAILABLE, f"`{self.stock_feed_setting}` is not set")
+        params: dict[str, Any] = {"FromDate": format_since(since), "Breakdown": "true", "Limit": self.page_limit}
+        if self.client_id:
+            params["ClientId"] = self.client_id
+        read_at = self.clock.now()
+        reread: list[str] = []
+        try:
+            for row in self._list(endpoint, params, stock_key_of):
+                stock = self._stock_row(row, read_at)
+                if isinstance(stock, Rejected):
+                    yield stock
+                elif self.warehouse_id is not None and stock.location != str(self.warehouse_id):
+                    continue
+                elif has_breakdown(row):
+                    yield stock
+                else:
+                    reread.append(stock.sku)
+        except PermanentError as error:
+            if isinstance(error, NotFoundError) or error.status == 405:
+                raise EndpointUnavailableError(
+                    target="warehouse",
+                    method="GET",
+                    path=f"/api/{endpoint}",
+                    config_field=self.stock_feed_setting,
+                    status=error.status,
+                ) from error
+            raise
+        if reread:
+            yield from self.stock_levels(sorted(set(reread)))
 
     @property
     def accepts_stock_writes(self) -> bool:

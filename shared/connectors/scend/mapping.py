@@ -760,6 +760,12 @@ class StockLevelRow(WireResponse):
     Breakdown: Annotated[list[StockBreakdownRow], BeforeValidator(_breakdown)] = []
 
 
+def has_breakdown(row: Any) -> bool:
+    """Whether a raw row carries its Breakdown list (an empty list counts: nothing held back). A feed row
+    without one cannot say what is quarantined, so its figure is never used as it stands."""
+    return isinstance(row, dict) and isinstance(row.get("Breakdown"), list)
+
+
 def stock_key_of(row: Any) -> tuple[str, str] | None:
     """(SKU, WarehouseId) of a raw row as text, to spot a row a shifted page repeats; None when unreadable."""
     if not isinstance(row, dict) or not isinstance(row.get("SKU"), str):
@@ -767,9 +773,19 @@ def stock_key_of(row: Any) -> tuple[str, str] | None:
     return row["SKU"], str(row.get("WarehouseId"))
 
 
-def to_stock_row(row: Any) -> StockRow:
+QUARANTINE_TYPES = ("Quarantine",)  # card 3.6 [C]
+DAMAGED_TYPES = ("Damaged",)  # INFERRED: the card names no damaged Type (settings.damaged_types)
+
+
+def to_stock_row(
+    row: Any,
+    *,
+    quarantine_types: tuple[str, ...] = QUARANTINE_TYPES,
+    damaged_types: tuple[str, ...] = DAMAGED_TYPES,
+) -> StockRow:
     """One StockLevels row as a StockRow (location = the WarehouseId as text); PermanentError(PAYLOAD_INVALID)
-    naming the field when it does not fit. Breakdown types are matched case-insensitively."""
+    naming the field when it does not fit. Breakdown types are matched case-insensitively, against the
+    Types the settings hold back as quarantined or damaged."""
     key = stock_key_of(row)
     label = f"scend stock row {key[0]!r}" if key else "scend stock row"
     if not isinstance(row, dict):
@@ -779,8 +795,9 @@ def to_stock_row(row: Any) -> StockRow:
     except ValidationError as exc:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"{label}: {_problems(exc)}") from None
 
-    def units(kind: str) -> Decimal:
-        return sum((part.Quantity for part in wire.Breakdown if part.Type.casefold() == kind), Decimal(0))
+    def units(kinds: tuple[str, ...]) -> Decimal:
+        wanted = {kind.casefold() for kind in kinds}
+        return sum((part.Quantity for part in wire.Breakdown if part.Type.casefold() in wanted), Decimal(0))
 
     return StockRow(
         sku=wire.SKU,
@@ -788,8 +805,8 @@ def to_stock_row(row: Any) -> StockRow:
         available=wire.Level,
         on_hand=wire.TotalStockLevel,
         allocated=wire.TotalStockLevel - wire.Level,
-        quarantined=units("quarantine"),
-        damaged=units("damaged"),
+        quarantined=units(quarantine_types),
+        damaged=units(damaged_types),
         updated_at=wire.LastUpdated,
     )
 

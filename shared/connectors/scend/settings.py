@@ -39,6 +39,16 @@ class ScendSettings(PlatformSettings):
         description="INFERRED stock write endpoint (POST, path under /api/), e.g. Product/ChannelStockLevels; "
         "unset = the warehouse does not accept stock writes",
     )
+    # The stock master's changed-since feed: card 3.6 [V] names the path and FromDate; paging, Breakdown and
+    # the row shape on it are INFERRED (as Product/StockLevels). None: every schedule reads every row.
+    stock_feed_endpoint: str | None = Field(
+        "Product/StockLevels/UpdatedSince",
+        pattern=r"^[A-Za-z][A-Za-z0-9_/-]{0,199}$",
+        description="GET path under /api/ listing stock rows updated since FromDate; unset = full reads only",
+    )
+    # Breakdown Types held back from sale. Card 3.6 [C] names Quarantine; Damaged is INFERRED.
+    quarantine_types: list[str] = Field(default_factory=lambda: ["Quarantine"], min_length=1)
+    damaged_types: list[str] = Field(default_factory=lambda: ["Damaged"])
     cancel_rules: dict[int, CancelRule] = Field(
         default_factory=dict,
         description="per warehouse status id: cancel | raise_with_warehouse | refuse_and_return; "

@@ -1,5 +1,5 @@
-"""Scend's declaration: the 3PL that takes orders, reports despatches, holds items and stock, and cancels
-by its own status table."""
+"""Scend's declaration: the 3PL that takes orders, reports despatches, holds items, masters physical stock
+(its free level, from its updated-since feed) and cancels by its own status table."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def build(name: str, settings: ScendSettings, secret: Mapping[str, Any], retries
         stock_write_setting=f"platforms.{name}.stock_write_endpoint",
         return_actions=settings.return_actions,
         return_actions_setting=f"platforms.{name}.return_actions",
+        stock_feed_endpoint=settings.stock_feed_endpoint,
+        stock_feed_setting=f"platforms.{name}.stock_feed_endpoint",
+        quarantine_types=tuple(settings.quarantine_types),
+        damaged_types=tuple(settings.damaged_types),
     )
 
 
@@ -46,6 +50,7 @@ SPEC = ConnectorSpec(
             Role.ORDER_TARGET,
             Role.SHIPMENT_SOURCE,
             Role.CATALOGUE_TARGET,
+            Role.STOCK_MASTER,
             Role.STOCK_TARGET,
             Role.STOCK_READER,
             Role.CANCEL_TARGET,

@@ -63,3 +63,17 @@ def test_lines_are_at_the_warehouse_once_the_order_carries_sync_info_on_our_chan
     synced = order(syncInfo=[{"channel": {"typeId": "channel", "id": "sync"}, "externalId": "50001"}])
     [line] = accepted_lines(synced, SETTINGS)
     assert (line.sku, line.quantity, line.location, line.at_warehouse) == ("TEE", 2, None, True)
+
+
+def test_an_order_synced_after_the_warehouse_read_still_counts_as_pending_for_that_figure() -> None:
+    read = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    info = {
+        "channel": {"typeId": "channel", "id": "sync"},
+        "externalId": "50001",
+        "syncedAt": "2026-11-23T09:00:05.000Z",
+    }
+    synced = order(syncInfo=[info])
+    assert [line.at_warehouse for line in accepted_lines(synced, SETTINGS, read)] == [False]
+    assert [line.at_warehouse for line in accepted_lines(synced, SETTINGS, read.replace(minute=1))] == [True]
+    unreadable = order(syncInfo=[{**info, "syncedAt": "soon"}])
+    assert [line.at_warehouse for line in accepted_lines(unreadable, SETTINGS, read)] == [False]
