@@ -682,6 +682,7 @@ def summarise(day: Day) -> dict[str, Any]:
         "quarantined": quarantined,
         "other_exceptions": other_exceptions,
         "in_dlq": sum(len(bodies) for bodies in dlq.values()),
+        "in_dlq_by_queue": {name: len(bodies) for name, bodies in dlq.items() if bodies},
         "retries": {
             "http": local.call_stats(sfcc_name).retries + local.call_stats(cin7_name).retries,
             "sqs_redeliveries": sum(local.record_failures.values()),

@@ -304,6 +304,7 @@ def _sfcc(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: Fa
         site_id=settings.site_id,
         inventory_list_ids=(settings.inventory_list_id,),
         price_book_endpoint=settings.price_book_endpoint,
+        product_endpoint=settings.products.endpoint,
         clock=clock,
         faults=faults,
     )

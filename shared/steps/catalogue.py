@@ -70,9 +70,11 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     if known is not None and known.status == SkuStatus.LIVE and already_synced(product, known.synced_version):
         sync_prices(rt, product, known)  # no call unless a price failed to go out before (a replay)
         return SyncResult.UNCHANGED
-    existing = rt.catalogue_target.find_product(product.sku)
-    decision = decide_sync(product, existing, rt.config.catalogue.field_owners)
     try:
+        # Inside the try: a refused look-up (an unserved endpoint, a bad row) is quarantined and replayable
+        # like a refused write, never retried into the DLQ.
+        existing = rt.catalogue_target.find_product(product.sku)
+        decision = decide_sync(product, existing, rt.config.catalogue.field_owners)
         if decision.action == SyncAction.REJECT:
             raise PermanentError(decision.problems[0].reason, "; ".join(p.detail for p in decision.problems))
         if decision.action == SyncAction.CREATE:

@@ -262,3 +262,13 @@ def test_a_refused_price_is_its_own_exception_and_a_replay_sends_it(shop: Shop) 
     assert shop.sim.prices[("gbp-list-prices", "PRICED-2")]["amount"] == Decimal("10")
     [resolved] = shop.rt.exceptions.for_record("sku#PRICED-2", flow="price_sync")
     assert resolved.status.value == "resolved"
+
+
+def test_a_product_path_the_site_does_not_serve_is_quarantined_not_retried(shop: Shop) -> None:
+    # Given a site that serves no product documents at the configured path (it answers 404)
+    shop.sim.product_endpoint = None
+    # When a product syncs / Then it is refused once, with the setting to fix, and not raised for a retry
+    assert shop.sync(product("NOPATH-1", T0)) == SyncResult.REJECTED
+    [exception] = [e for e in shop.rt.exceptions.list() if e.business_key == "sku#NOPATH-1"]
+    assert [str(r) for r in exception.reasons] == ["endpoint_unavailable"]
+    assert "products.endpoint" in exception.detail
