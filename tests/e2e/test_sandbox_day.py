@@ -15,15 +15,15 @@ def test_faulty_day_with_duplicates_loses_nothing_and_duplicates_nothing() -> No
     # warehouse that accepts a repeated reference (the card does not say it refuses one)
     result = run_day(
         Options(
-            orders=120,
+            orders=70,
             fault_rate=0.2,
             duplicate_rate=0.1,
             seed=11,
             split_rate=0.3,
             multi_tracking_rate=0.3,
-            late_parcel_hours=3,
-            follow_up_hours=4,
-            day_hours=5,
+            late_parcel_hours=2,
+            follow_up_hours=3,
+            day_hours=3,
         )
     )
     summary = result.summary
