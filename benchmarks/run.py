@@ -89,42 +89,49 @@ def _python312() -> str | None:
 
 
 def hop_environments(region: str = "eu-west-2") -> dict[str, dict[str, str]]:
-    """Each hop's environment as Lambda starts it: the variables infra/ sets (shared.wiring, the example client,
-    physical names as the stack names them) plus the ones the Lambda runtime sets before the init phase."""
+    """Each hop's environment as Lambda starts it: the variables infra/ sets (shared.wiring, physical names as
+    the stack names them) plus the ones the Lambda runtime sets before the init phase. A hop is measured as the
+    first example client that deploys it configures it, so every hop of every pairing is covered."""
     from shared import topology, wiring
     from shared.config import load_client_config
 
-    config = load_client_config(ROOT / "infra" / "clients" / "example-cin7-scend.yaml")
     account = "123456789012"
+    environments: dict[str, dict[str, str]] = {}
+    for path in sorted((ROOT / "infra" / "clients").glob("example-*.yaml")):
+        config = load_client_config(path)
+        deployed = topology.for_config(config)
 
-    def physical(name: str) -> str:
-        return f"hopline-{config.client}-{name}"
+        def physical(name: str, client: str = config.client) -> str:
+            return f"hopline-{client}-{name}"
 
-    names = wiring.ResourceNames(
-        tables={t.name: physical(t.name) for t in topology.TABLES},
-        queues={q.name: f"https://sqs.{region}.amazonaws.com/{account}/{physical(q.name)}" for q in topology.QUEUES},
-        buckets={b.name: physical(b.name) for b in topology.BUCKETS},
-        state_machines={
-            m.name: f"arn:aws:states:{region}:{account}:stateMachine:{physical(m.name)}"
-            for m in topology.STATE_MACHINES
-        },
-    )
-    environments = {}
-    for hop in topology.HOPS:
-        environments[hop.name] = {
-            **wiring.hop_environment(config, hop, names),
-            # What Lambda itself sets: LAMBDA_TASK_ROOT is how Powertools knows it runs in Lambda (tracing on,
-            # as the deployed functions have active tracing).
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-            "AWS_LAMBDA_FUNCTION_NAME": physical(hop.name),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(hop.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "LAMBDA_TASK_ROOT": "/var/task",
-            "LAMBDA_RUNTIME_DIR": "/var/runtime",
-            "_HANDLER": hop.handler,
-        }
+        names = wiring.ResourceNames(
+            tables={t.name: physical(t.name) for t in deployed.tables},
+            queues={
+                q.name: f"https://sqs.{region}.amazonaws.com/{account}/{physical(q.name)}" for q in deployed.queues
+            },
+            buckets={b.name: physical(b.name) for b in deployed.buckets},
+            state_machines={
+                m.name: f"arn:aws:states:{region}:{account}:stateMachine:{physical(m.name)}"
+                for m in deployed.state_machines
+            },
+        )
+        for hop in deployed.hops:
+            if hop.name in environments:
+                continue
+            environments[hop.name] = {
+                **wiring.hop_environment(config, hop, names),
+                # What Lambda itself sets: LAMBDA_TASK_ROOT is how Powertools knows it runs in Lambda (tracing
+                # on, as the deployed functions have active tracing).
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+                "AWS_LAMBDA_FUNCTION_NAME": physical(hop.name),
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(hop.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "LAMBDA_TASK_ROOT": "/var/task",
+                "LAMBDA_RUNTIME_DIR": "/var/runtime",
+                "_HANDLER": hop.handler,
+            }
     return environments
 
 
