@@ -773,6 +773,7 @@ def _install_moto_patches() -> None:
 
         ExecutionWorker.start = start  # type: ignore[method-assign]
         _serialise_dynamodb_writes()
+        _write_item_answers_as_json()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
 
 
@@ -798,6 +799,52 @@ def _serialise_dynamodb_writes() -> None:
                 return copy.deepcopy(result) if _name == "get_item" else result
 
         setattr(DynamoDBBackend, name, functools.wraps(original)(serialised))
+
+
+# DynamoDB operations whose whole answer is items in DynamoDB's wire JSON, counts and keys.
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+
+
+def _write_item_answers_as_json() -> None:
+    """moto serialises every answer by walking botocore's output shape member by member, and for items
+    that walk visits each attribute value's ten possible type keys: about a fifth of a sandbox day went
+    there. An item operation's result is already the wire JSON (moto builds it with `dynamo_to_dict`), so
+    the sandbox writes it out with `json.dumps`. Results holding bytes or timestamps (which the shape walk
+    encodes) take moto's own path. Botocore parses both the same: tests/unit/test_sandbox_dynamodb_answers.py."""
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+    if getattr(original, "_hopline", False):
+        return
+
+    def execute_result(self: Any, context: Any) -> Any:
+        operation = context.operation_model
+        if operation.name in ITEM_OPERATIONS and isinstance(self.result, dict):
+            try:
+                body = json.dumps(self.result)
+            except TypeError:
+                return original(self, context)
+            version = context.service_model.metadata.get("jsonVersion", "1.0")
+            status = operation.http.get("responseCode", 200)
+            return status, {"Content-Type": f"application/x-amz-json-{version}"}, body
+        return original(self, context)
+
+    execute_result._hopline = True  # type: ignore[attr-defined]
+    execute_result._moto = original  # type: ignore[attr-defined]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
 def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:

@@ -1,0 +1,186 @@
+"""The sandbox writes moto's DynamoDB item answers as JSON directly; botocore must parse them exactly as it
+parses moto's own serialisation, for every item operation and attribute type the stores use (and binary,
+which falls back to moto's path)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoResult
+
+from sandbox import local
+
+ITEM = {
+    "pk": {"S": "order#1"},
+    "sk": {"S": "head"},
+    "stage": {"S": "submitted"},
+    "at": {"S": "2026-12-02T10:00:00+00:00"},
+    "units": {"N": "3"},
+    "price": {"N": "12.345"},
+    "live": {"BOOL": True},
+    "gone": {"NULL": True},
+    "skus": {"SS": ["A-1", "B-2"]},
+    "sizes": {"NS": ["1", "2.5"]},
+    "lines": {"L": [{"M": {"sku": {"S": "A-1"}, "qty": {"N": "2"}}}, {"S": "note"}]},
+    "history": {"M": {"placed": {"S": "2026-12-02T09:00:00+00:00"}, "tries": {"N": "0"}}},
+}
+
+
+def _session() -> list[Any]:
+    """Every item operation once or more, answers as boto3 returns them (without request metadata)."""
+    client = boto3.client("dynamodb", region_name="eu-west-2")
+    client.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "stage", "at")],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-stage",
+                "KeySchema": [
+                    {"AttributeName": "stage", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    answers: list[Any] = []
+
+    def keep(answer: dict[str, Any]) -> None:
+        answer.pop("ResponseMetadata", None)
+        answers.append(answer)
+
+    for n in range(5):
+        keep(client.put_item(TableName="ledger", Item={**ITEM, "pk": {"S": f"order#{n}"}, "at": {"S": f"t{n}"}}))
+    keep(client.put_item(TableName="ledger", Item={**ITEM, "blob": {"B": b"\x00\xff"}}, ReturnValues="ALL_OLD"))
+    keep(client.get_item(TableName="ledger", Key={"pk": {"S": "order#1"}, "sk": {"S": "head"}}))
+    keep(client.get_item(TableName="ledger", Key={"pk": {"S": "order#9"}, "sk": {"S": "head"}}))
+    keep(client.get_item(TableName="ledger", Key={"pk": {"S": "order#2"}, "sk": {"S": "head"}}, ConsistentRead=True))
+    for returns in ("NONE", "ALL_NEW", "ALL_OLD", "UPDATED_NEW", "UPDATED_OLD"):
+        keep(
+            client.update_item(
+                TableName="ledger",
+                Key={"pk": {"S": "order#3"}, "sk": {"S": "head"}},
+                UpdateExpression="SET units = units + :one, history.#s = :at ADD skus :new REMOVE gone",
+                ExpressionAttributeNames={"#s": "shipped"},
+                ExpressionAttributeValues={":one": {"N": "1"}, ":at": {"S": "t9"}, ":new": {"SS": ["C-3"]}},
+                ReturnValues=returns,
+            )
+        )
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException) as refused:
+        client.update_item(
+            TableName="ledger",
+            Key={"pk": {"S": "order#3"}, "sk": {"S": "head"}},
+            UpdateExpression="SET stage = :s",
+            ConditionExpression="stage = :other",
+            ExpressionAttributeValues={":s": {"S": "x"}, ":other": {"S": "y"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    answers.append(refused.value.response.get("Item"))
+    keep(
+        client.query(
+            TableName="ledger",
+            IndexName="by-stage",
+            KeyConditionExpression="stage = :s",
+            ExpressionAttributeValues={":s": {"S": "submitted"}},
+            Limit=2,
+        )
+    )
+    keep(
+        client.query(
+            TableName="ledger",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": "order#1"}},
+            Select="COUNT",
+        )
+    )
+    keep(client.scan(TableName="ledger", FilterExpression="units > :n", ExpressionAttributeValues={":n": {"N": "3"}}))
+    keep(client.scan(TableName="ledger", ProjectionExpression="pk, lines[0]"))
+    keep(
+        client.batch_get_item(
+            RequestItems={"ledger": {"Keys": [{"pk": {"S": f"order#{n}"}, "sk": {"S": "head"}} for n in (0, 1, 7)]}}
+        )
+    )
+    keep(
+        client.batch_write_item(
+            RequestItems={
+                "ledger": [
+                    {"PutRequest": {"Item": {**ITEM, "pk": {"S": "order#8"}}}},
+                    {"DeleteRequest": {"Key": {"pk": {"S": "order#0"}, "sk": {"S": "head"}}}},
+                ]
+            }
+        )
+    )
+    keep(
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "ledger", "Item": {**ITEM, "pk": {"S": "order#10"}}}},
+                {
+                    "Update": {
+                        "TableName": "ledger",
+                        "Key": {"pk": {"S": "order#4"}, "sk": {"S": "head"}},
+                        "UpdateExpression": "SET live = :f",
+                        "ExpressionAttributeValues": {":f": {"BOOL": False}},
+                    }
+                },
+            ]
+        )
+    )
+    keep(
+        client.transact_get_items(
+            TransactItems=[{"Get": {"TableName": "ledger", "Key": {"pk": {"S": "order#4"}, "sk": {"S": "head"}}}}]
+        )
+    )
+    keep(
+        client.delete_item(
+            TableName="ledger", Key={"pk": {"S": "order#4"}, "sk": {"S": "head"}}, ReturnValues="ALL_OLD"
+        )
+    )
+    keep(
+        client.get_item(
+            TableName="ledger",
+            Key={"pk": {"S": "order#1"}, "sk": {"S": "head"}},
+            ProjectionExpression="history.placed, sizes",
+        )
+    )
+    keep(
+        boto3.resource("dynamodb", region_name="eu-west-2")
+        .Table("ledger")
+        .get_item(Key={"pk": "order#2", "sk": "head"})
+    )
+    return answers
+
+
+def test_botocore_reads_the_json_answers_as_it_reads_motos(monkeypatch: pytest.MonkeyPatch) -> None:
+    local._write_item_answers_as_json()
+    patched = DynamoResult.execute_result
+    monkeypatch.setattr(DynamoResult, "execute_result", patched._moto)  # type: ignore[attr-defined]
+    with mock_aws():
+        theirs = _session()
+    monkeypatch.setattr(DynamoResult, "execute_result", patched)
+    written: list[str] = []
+
+    class CountingJson:
+        """Counts the answers the fast path wrote, so the comparison is known to cover it."""
+
+        @staticmethod
+        def dumps(value: Any) -> str:
+            text = json.dumps(value)
+            written.append(text)
+            return text
+
+    monkeypatch.setattr(local, "json", CountingJson)
+    with mock_aws():
+        ours = _session()
+    assert len(ours) == len(theirs) == 26
+    for index, (mine, moto_s) in enumerate(zip(ours, theirs, strict=True)):
+        assert mine == moto_s, index
+    assert len(written) == 20  # the answers holding the binary item, and the refusal, take moto's path
+    # The resource layer's numbers come back as Decimal either way.
+    assert ours[-1]["Item"]["price"] == Decimal("12.345")
