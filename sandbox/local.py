@@ -863,8 +863,8 @@ def _parse_update_expressions_once() -> None:
     remembering passes only, so a refused expression is refused every time. Same items, same
     refusals: tests/unit/test_sandbox_dynamodb_answers.py."""
     from moto.dynamodb.parsing import validators
-    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, UpdateExpression
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, UpdateExpression  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     if getattr(UpdateExpressionParser.make, "_hopline", False):
         return
@@ -914,7 +914,7 @@ def _parse_update_expressions_once() -> None:
     make._hopline = True  # type: ignore[attr-defined]
     make._moto = original  # type: ignore[attr-defined]
     UpdateExpressionParser.make = classmethod(make)  # type: ignore[method-assign,assignment]
-    validators.deepcopy = copy_tree  # type: ignore[attr-defined]
+    validators.deepcopy = copy_tree  # type: ignore[attr-defined,assignment,unused-ignore]
     passes_once(validators.ActionCountValidator, "verify_action_counts", by_names=False)
     passes_once(validators.OverlappingPathsValidator, "check_for_overlapping_paths", by_names=True)
 
