@@ -776,6 +776,7 @@ def _install_moto_patches() -> None:
         _serialise_dynamodb_writes()
         _write_item_answers_as_json()
         _parse_update_expressions_once()
+        _remember_moto_reflection()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
 
 
@@ -847,6 +848,29 @@ def _write_item_answers_as_json() -> None:
     execute_result._hopline = True  # type: ignore[attr-defined]
     execute_result._moto = original  # type: ignore[attr-defined]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _remember_moto_reflection() -> None:
+    """moto lists a response class's methods with inspect.getmembers on every request it dispatches
+    (to find the action's method), and SQS spells each queue attribute's name into snake case on every
+    read of a queue's attributes: both pure functions of a class or a constant name, and together a
+    few per cent of a day. The sandbox computes each once."""
+    import functools
+
+    from moto.core import responses as core_responses
+    from moto.sqs import models as sqs_models
+
+    if getattr(core_responses.method_names_from_class, "_hopline", False):
+        return
+    original = core_responses.method_names_from_class
+    names_of = functools.lru_cache(maxsize=None)(lambda clazz: tuple(original(clazz)))
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        return list(names_of(clazz))
+
+    method_names_from_class._hopline = True  # type: ignore[attr-defined]
+    core_responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+    sqs_models.camelcase_to_underscores = functools.lru_cache(maxsize=1024)(sqs_models.camelcase_to_underscores)  # type: ignore[attr-defined]
 
 
 _PARSED_UPDATES_MAX = 4096  # distinct UpdateExpressions kept; a day sends a few dozen

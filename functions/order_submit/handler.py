@@ -59,7 +59,13 @@ class _Idempotency:
                     expires_after_seconds=7 * 24 * 3600,
                     response_hook=_count_replay,
                 )
-                persistence = DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE)
+                import boto3
+
+                # A client of the default session, which the hop's other clients share: without one,
+                # Powertools builds its own boto3 session and loads botocore's endpoint data again.
+                persistence = DynamoDBPersistenceLayer(
+                    table_name=IDEMPOTENCY_TABLE, boto3_client=boto3.client("dynamodb")
+                )
                 remembered = idempotent_function(
                     data_keyword_argument="message", persistence_store=persistence, config=config
                 )
