@@ -21,8 +21,8 @@ from the simulator's own count (sandbox.budget), per hop and per reason; the min
 |                       |                                        | a shipped sale's GET sale is not counted      |
 | poll_products         | ceil(rows / 1,000) per run             | product?ModifiedSince                         |
 | read_stock            | ceil(rows / 1,000) per run             | ref/productavailability, 1,000 rows a page    |
-| push_stock            | ceil(rows at the location / 1,000) per | one listing per batch of stock events         |
-|                       | run                                    |                                               |
+| push_stock            | ceil(rows at the location / 1,000) per | a batch of stock events needs a listing made  |
+|                       | listing made                           | after them; one made since answers it free    |
 | reconcile_stock       | ceil(rows at the location / 1,000) per | one listing an hour                           |
 |                       | run                                    |                                               |
 | monitor_orders        | 0 per order                            | one saleList page a 15-minute run answers     |
@@ -57,10 +57,14 @@ class DayFigures:
     summary: dict[str, Any]
     runs: dict[str, int]
     listed_rows: dict[str, int]
+    page_limits: dict[str, int]  # the availability page size each stock hop's client was configured with
 
-    def pages(self, hop: str) -> int:
-        """Pages per run at 1,000 rows: at least one (an empty listing is still a call)."""
-        return max(1, math.ceil(self.listed_rows.get(hop, 0) / PAGE_ROWS))
+    def pages(self, hop: str, limit: int = PAGE_ROWS) -> int:
+        """Pages a listing of the hop's rows takes at `limit` rows a page: at least one (an empty one is a call)."""
+        return max(1, math.ceil(self.listed_rows.get(hop, 0) / limit))
+
+    def calls(self, hop: str) -> int:
+        return int(self.summary["cin7_budget"]["flows"].get(hop, {}).get("calls", 0))
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,14 @@ def _parcels(day: DayFigures) -> int:
     parcels = int(day.summary.get("shipments_applied", 0))
     shipped = int(day.summary.get("orders_shipped_in_full", 0)) + int(day.summary.get("orders_shipped_in_part", 0))
     return 3 * parcels + max(0, parcels - shipped)
+
+
+def _listings(day: DayFigures) -> int:
+    """push_stock: the listings it made (a run answered by a listing made after its events makes none), each at
+    1,000 rows a page."""
+    hop = "push_stock"
+    listings = math.ceil(day.calls(hop) / day.pages(hop, day.page_limits.get(hop, PAGE_ROWS)))
+    return listings * day.pages(hop)
 
 
 def _per_run(hop: str) -> Floor:
@@ -104,7 +116,7 @@ FLOORS: dict[str, Floor] = {
     "poll_despatches": _per_run("poll_despatches"),
     "poll_products": _per_run("poll_products"),
     "read_stock": _per_run("read_stock"),
-    "push_stock": _per_run("push_stock"),
+    "push_stock": Floor("ceil(rows at the location / 1000) pages per listing made", _listings),
     "reconcile_stock": _per_run("reconcile_stock"),
     "monitor_orders": Floor("0 per order (one saleList page per 15-minute run)", lambda day: 0),
 }
@@ -168,6 +180,7 @@ def budget_report(day: DayFigures, command: str, wall_seconds: float, *, cin7_is
         "throttled": budget["throttled"],
         "runs": day.runs,
         "listed_rows": day.listed_rows,
+        "availability_page_limits": day.page_limits,
         "flows": flows,
     }
 
@@ -176,6 +189,7 @@ def _figures(local: Any, summary_box: dict[str, Any]) -> None:
     """After the day (the simulators still up): each hop's runs and the rows each stock hop's last listing held."""
     summary_box["runs"] = dict(local.invocations)
     rows: dict[str, int] = {}
+    limits: dict[str, int] = {}
     for hop in ("read_stock", "push_stock", "reconcile_stock"):
         runtime = local._hop_runtimes.get(hop)  # the hop's own runtime, with the clients it built
         for platform in () if runtime is None else local.config.platforms:
@@ -183,7 +197,9 @@ def _figures(local: Any, summary_box: dict[str, Any]) -> None:
             listed = getattr(client, "_listed_rows", None)  # the availability Total per Location the client read
             if listed:
                 rows[hop] = max(rows.get(hop, 0), *listed.values())
+                limits[hop] = client.availability_page_limit
     summary_box["listed_rows"] = rows
+    summary_box["page_limits"] = limits
 
 
 def bench_cin7_budget(pairings: tuple[str, ...] = tuple(PAIRINGS)) -> dict[str, Any]:
@@ -209,6 +225,8 @@ def bench_cin7_budget(pairings: tuple[str, ...] = tuple(PAIRINGS)) -> dict[str, 
         )
         result = run_day(options, after=lambda local, box=box: _figures(local, box))
         command = f"hopline sandbox run --client {day['client']} --orders {day['orders']} --seed {day['seed']} --json"
-        figures = DayFigures(result.summary, box.get("runs", {}), box.get("listed_rows", {}))
+        figures = DayFigures(
+            result.summary, box.get("runs", {}), box.get("listed_rows", {}), box.get("page_limits", {})
+        )
         report[name] = budget_report(figures, command, result.wall_seconds, cin7_is_source=day["cin7_is_source"])
     return report
