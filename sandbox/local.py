@@ -592,14 +592,7 @@ class LocalHopline:
                     continue
                 busy = True
                 failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
-                for message in received:
-                    if message["MessageId"] in failed:
-                        # The visibility timeout would expire in AWS; here the redelivery is immediate.
-                        sqs.change_message_visibility(
-                            QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                        )
-                    else:
-                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                _settle(sqs, url, received, failed)
             self.clock.advance(seconds_per_round)
             if self.resume_executions(until_ended=False):
                 continue
@@ -630,13 +623,7 @@ class LocalHopline:
                 return batches
             batches += 1
             failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
-            for message in received:
-                if message["MessageId"] in failed:
-                    sqs.change_message_visibility(
-                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                else:
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            _settle(sqs, url, received, failed)
 
     def _visible(self, queue_name: str) -> bool:
         """Whether the queue holds a message a receive would return, asked of moto's model directly: an
@@ -701,6 +688,24 @@ class LocalHopline:
 
 # The environment each handler module was last imported with (its init phase read it).
 _IMPORTED_WITH: dict[str, dict[str, str]] = {}
+
+
+def _settle(sqs: Any, url: str, received: list[dict[str, Any]], failed: set[str]) -> None:
+    """What the Lambda SQS poller does after a batch: delete what succeeded (one batch call, as it does)
+    and make the reported failures visible again (at once here; the visibility timeout in AWS)."""
+    done = [m for m in received if m["MessageId"] not in failed]
+    again = [m for m in received if m["MessageId"] in failed]
+    if done:
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+        )
+    if again:
+        sqs.change_message_visibility_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(again)
+            ],
+        )
 
 
 def _import_hop(hop: topology.Hop, environment: dict[str, str]) -> ModuleType:
