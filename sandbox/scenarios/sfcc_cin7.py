@@ -415,10 +415,10 @@ class CancellationPhase(Phase):
 
 
 # -- shipments: Cin7 fulfilment back to the site -----------------------------------------------------
-SHIP_AFTER_MINUTES = (5.0, 25.0)  # from the sale authorised at Cin7 to its (first) box shipped
-SECOND_BOX_MINUTES = (5.0, 20.0)  # from the first box to the second of a split sale
-SPLIT_RATE = 0.3  # sales of two units or more shipped in two boxes
-SHIP_CUTOFF_MINUTES = 15.0  # nothing ships this close to the end: the poll (5 min) and its write-back need the time
+SHIP_AFTER_MINUTES = (3.0, 15.0)  # from the sale authorised at Cin7 to its (first) box shipped
+SECOND_BOX_MINUTES = (3.0, 10.0)  # from the first box to the second of a split sale
+SPLIT_RATE = 0.4  # sales of two units or more shipped in two boxes
+SHIP_CUTOFF_MINUTES = 10.0  # nothing ships this close to the end: the poll (5 min) and its write-back need the time
 
 
 @dataclass
