@@ -14,8 +14,11 @@ voided or left as the cancel asked) and the site's export status. Only a quarant
 cancel, which no platform shows, are read from the exception inbox and the ledger. The judge reads both
 platforms itself and borrows no connector mapping, or it would agree with them by construction.
 
-The day is built from one phase per configured pipeline (PHASES). A pipeline configured without a phase
-is named in the summary (`pipelines_without_a_day_phase`) instead of being judged by nothing.
+The day is built from one phase per configured pipeline (PHASES): orders (with a load-shedding window),
+cancellation, shipments (Cin7 boxes judged at the site's shipping-status and c_ attributes), stock (SFCC's
+ATS against Cin7's Available less the buffer at every check point) and catalogue (new SKUs, fields the site
+owns, price books). A pipeline configured without a phase is named in the summary
+(`pipelines_without_a_day_phase`) instead of being judged by nothing.
 """
 
 from __future__ import annotations
