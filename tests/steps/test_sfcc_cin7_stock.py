@@ -28,6 +28,7 @@ from shared.config import ClientConfig, load_client_config
 from shared.connectors.sfcc.mapping import format_sfcc_datetime
 from shared.models import ReasonCode
 from shared.runtime import Runtime
+from shared.steps.stock import record_orders_seen
 from shared.stores.exceptions import ExceptionStatus
 from shared.stores.ledger import Stage
 
@@ -211,6 +212,31 @@ def test_an_order_reaching_cin7_between_the_read_and_the_push_is_still_held_back
     # The figure read at `began` predates the sale: it is held back, or SFCC would sell those 5 units twice
     assert stock.allocation() == {"amount": figure(100) - 5, "reset_date": format_sfcc_datetime(began)}
     assert stock.ats() == figure(100) - 5
+
+
+def test_an_order_no_poll_had_listed_at_the_read_is_counted_by_sfcc_from_the_poll(stock: Stock) -> None:
+    # Given the release poll ran (nothing to take yet)
+    stock.clock.advance(30)
+    polled = stock.clock.now()
+    stock.local.run_schedule("poll_sales")
+    # When SFCC takes an order of 4 after that poll, and the stock read runs before the next poll lists it
+    stock.clock.advance(10)
+    stock.shop_order("00003001", 4, stock.clock.now())
+    stock.scheduled_read()
+    stock.push()
+    # Then the allocation counts SFCC's orders from the poll, not the read: the site deducts the order itself
+    assert stock.allocation() == {"amount": figure(100), "reset_date": format_sfcc_datetime(polled)}
+    assert stock.ats() == figure(100) - 4
+    # When the next poll takes it to Cin7 (Available 96) before any new figure
+    stock.clock.advance(30)
+    record_orders_seen(stock.rt, stock.clock.now())  # what poll_sales records as it begins reading
+    stock.posted("00003001", 4)
+    # Then SFCC never offers more than Cin7's Available less the buffer (counted from the read it offered 4 more)
+    assert stock.ats() <= figure(96)
+    # And the next figure, counted from that poll, deducts the order once: in Cin7's Available
+    stock.scheduled_read()
+    stock.push()
+    assert stock.ats() == figure(96)
 
 
 def test_cin7s_stock_webhook_pushes_the_re_read_figure(stock: Stock) -> None:
