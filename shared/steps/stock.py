@@ -152,6 +152,11 @@ def _pending_key(rt: Runtime) -> str:
     return f"{rt.config.settings_for(Role.STOCK_TARGET).type}-pending"
 
 
+def _refused_key(target: str) -> str:
+    """The SKU#location figures `target` refused and has not taken since (their exceptions are open)."""
+    return f"{target}-refused"
+
+
 def _feed_of(rt: Runtime, master: StockSource) -> StockChangeFeed | None:
     """The master's changed-since feed, unless it has none or an open exception says it is not served."""
     if not isinstance(master, StockChangeFeed) or not master.offers_stock_feed:
@@ -389,6 +394,8 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         rt.stock_levels.mark_pending(_pending_key(rt), add=awaiting, remove=had, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     counts_from = counts_own_orders_from(rt, observed_at) if to_push else observed_at
+    # Figures the target refused before (a product it did not hold yet): one read, and only with work to do.
+    refused_before = rt.stock_levels.pending_skus(_refused_key(target.name)) if to_push else set()
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start : start + batch_size]
         try:
@@ -425,6 +432,14 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
             now=now,
         )
         outcome.pushed += len(accepted)
+        # A figure the target takes now closes the exception its earlier refusal opened.
+        cleared = {f"{f.sku}#{f.location}" for f, _ in accepted} & refused_before
+        for key in sorted(cleared):
+            rt.exceptions.resolve(FLOW, f"sku#{key}", by="push_stock", now=now)
+        newly = {f"{sku}#{location}" for sku, location in refused} - refused_before
+        if cleared or newly:
+            rt.stock_levels.mark_pending(_refused_key(target.name), add=newly, remove=cleared, now=now)
+            refused_before = (refused_before - cleared) | newly
         for (sku, location), rejection in refused.items():
             outcome.rejected += 1
             business_key = f"sku#{sku}#{location}"

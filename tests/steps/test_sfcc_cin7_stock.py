@@ -268,6 +268,25 @@ def test_a_product_sfcc_does_not_hold_is_one_refused_row_and_the_rest_stand(stoc
     assert "ProductNotFoundException" in refused.detail or "no product" in refused.detail
 
 
+def test_a_refused_figure_taken_once_the_product_exists_closes_its_exception(stock: Stock) -> None:
+    # Given a new SKU's stock refused because SFCC does not hold the product yet
+    stock.cin7.add_product("DROP-1", "New drop")
+    stock.cin7.set_stock("DROP-1", WAREHOUSE, 30)
+    stock.scheduled_read()
+    stock.push()
+    [refused] = stock.open_exceptions()
+    assert refused.business_key == f"sku#DROP-1#{LIST}"
+    # When the catalogue creates the product at SFCC and the next read writes its figure
+    stock.sfcc.add_product("DROP-1")
+    stock.scheduled_read()
+    stock.push()
+    # Then the record holds the figure and nothing is left open for operations
+    assert stock.allocation("DROP-1") is not None and stock.allocation("DROP-1")["amount"] == figure(30)  # type: ignore[index]
+    assert stock.open_exceptions() == []
+    [closed] = stock.rt.exceptions.for_record(f"sku#DROP-1#{LIST}", flow="stock_sync")
+    assert closed.resolved_by == "push_stock"
+
+
 def test_an_unknown_inventory_list_is_one_exception_and_writes_pause(example: ClientConfig) -> None:
     assert example.pipelines.stock is not None
     wrong = example.model_copy(
