@@ -434,8 +434,8 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         outcome.pushed += len(accepted)
         # A figure the target takes now closes the exception its earlier refusal opened.
         cleared = {f"{f.sku}#{f.location}" for f, _ in accepted} & refused_before
-        for key in sorted(cleared):
-            rt.exceptions.resolve(FLOW, f"sku#{key}", by="push_stock", now=now)
+        for figure_key in sorted(cleared):
+            rt.exceptions.resolve(FLOW, f"sku#{figure_key}", by="push_stock", now=now)
         newly = {f"{sku}#{location}" for sku, location in refused} - refused_before
         if cleared or newly:
             rt.stock_levels.mark_pending(_refused_key(target.name), add=newly, remove=cleared, now=now)
