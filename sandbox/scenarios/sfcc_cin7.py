@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any, ClassVar, cast
 
 from shared.clock import VirtualClock
@@ -362,8 +363,11 @@ class OrdersPhase(Phase):
         inside = sum(start <= moment < end for moment in listings)
         window_hours = (min(end, last) - start).total_seconds() / 3600
         outside_hours = (last - self.day.started_at).total_seconds() / 3600 - window_hours
+        gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(listings)]
         return {
             "window": [format_sfcc_datetime(start), format_sfcc_datetime(end)],
+            # A poll held up behind other SFCC work shows here (the schedule is one minute).
+            "release_poll_longest_gap_seconds": round(max(gaps), 1) if gaps else None,
             "load": LOAD_IN_WINDOW,
             "release_polls_in_window": inside,
             "release_polls_outside": len(listings) - inside,
