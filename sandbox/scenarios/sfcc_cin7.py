@@ -14,18 +14,24 @@ voided or left as the cancel asked) and the site's export status. Only a quarant
 cancel, which no platform shows, are read from the exception inbox and the ledger. The judge reads both
 platforms itself and borrows no connector mapping, or it would agree with them by construction.
 
-The day is built from one phase per configured pipeline (PHASES). A pipeline configured without a phase
-is named in the summary (`pipelines_without_a_day_phase`) instead of being judged by nothing.
+The day is built from one phase per configured pipeline (PHASES): orders (with a load-shedding window),
+cancellation, shipments (Cin7 boxes judged at the site's shipping-status and c_ attributes), stock (SFCC's
+ATS against Cin7's Available less the buffer at every check point) and catalogue (new SKUs, fields the site
+owns, price books). A pipeline configured without a phase is named in the summary
+(`pipelines_without_a_day_phase`) instead of being judged by nothing.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from typing import Any, ClassVar, cast
 
 from shared.clock import VirtualClock
@@ -34,9 +40,10 @@ from shared.connectors.sfcc.mapping import format_sfcc_datetime
 from shared.connectors.spec import Role
 from shared.errors import ConfigError
 from shared.models import ReasonCode
-from shared.models.currency import minor_unit_exponent
+from shared.models.currency import minor_unit_exponent, quantize
 
 SCENARIO = "sfcc_cin7"
+MONITOR_HOPS = ("monitor_orders",)  # its Cin7 reads are the monitor's, not the orders flow's
 POSTED = "posted"
 HELD = "held"
 
@@ -58,6 +65,10 @@ CANCEL_RATE = 0.12
 CANCEL_KINDS: dict[str, float] = {"before_export": 0.35, "after_export": 0.45, "after_pick": 0.2}
 CANCEL_DELAY_MINUTES = (5.0, 30.0)  # after placing, and once the site shows the order exported
 STEP_SECONDS = 60.0  # the day advances at most this far between looks at the platforms
+# A share of the trading day (from, to) during which the site sheds load: every answer carries
+# sfdc_load LOAD_IN_WINDOW (THROTTLE from 90). `Options.sfcc_load_window` overrides it; None: no window.
+LOAD_WINDOW: tuple[float, float] | None = (0.6, 0.8)
+LOAD_IN_WINDOW = 95
 SITE_EXPORT = {POSTED: "exported", HELD: "ready"}  # a quarantined order is marked failed
 
 STYLES = ("TEE", "HOODIE", "CAP", "SOCK", "JOGGER")
@@ -256,6 +267,10 @@ class Day:
         self.planned: list[PlannedOrder] = []
         self.schedules = Schedules(local, clock)
         self.phases: list[Phase] = []
+        self.started_at = clock.now()
+        self.skus: list[str] = []  # what the site sells: the range, and new SKUs once they are sellable
+        self.ends_at: datetime | None = None  # known once the last order is placed
+        self.stock_moved: set[str] = set()  # SKUs whose Cin7 stock a phase moved (the stock webhook tells)
 
     def reference(self, order: PlannedOrder) -> str:
         return f"{self.prefix}-{order.order_no}"
@@ -289,6 +304,9 @@ class Phase:
     def __init__(self, day: Day):
         self.day = day
 
+    def start(self) -> None:
+        """Before the first order: what the platforms hold when the day opens."""
+
     def placed(self, order: PlannedOrder) -> None:
         """An order was just placed at the site."""
 
@@ -300,7 +318,8 @@ class Phase:
 
 
 class OrdersPhase(Phase):
-    """Orders into Cin7: a share of the valid ones have their export-status claim refused (listed again)."""
+    """Orders into Cin7: a share of the valid ones have their export-status claim refused (listed again),
+    and for a window of the day the site sheds load (every answer says `sfdc_load_status` THROTTLE)."""
 
     pipeline = "orders"
 
@@ -308,6 +327,14 @@ class OrdersPhase(Phase):
         super().__init__(day)
         self.rng = random.Random(day.options.seed + 5)  # apart from the orders' draws
         self.attempts = day.config.platforms[day.config.platform_for(Role.ORDER_SOURCE)].retry.max_attempts  # type: ignore[attr-defined]
+        window = getattr(day.options, "sfcc_load_window", LOAD_WINDOW)
+        span = day.options.day_hours * 3600
+        self.window: tuple[datetime, datetime] | None = (
+            (day.started_at + timedelta(seconds=window[0] * span), day.started_at + timedelta(seconds=window[1] * span))
+            if window
+            else None
+        )
+        self.shedding = False
 
     def placed(self, order: PlannedOrder) -> None:
         if order.expected == POSTED and self.rng.random() < self.day.options.duplicate_rate:
@@ -315,8 +342,40 @@ class OrdersPhase(Phase):
             order.claim_refusals = self.attempts * self.rng.choice((1, 2))
             self.day.sfcc.refuse_export_status(order.order_no, order.claim_refusals)
 
+    def tick(self) -> None:
+        if self.window is None:
+            return
+        inside = self.window[0] <= self.day.clock.now() < self.window[1]
+        if inside != self.shedding:
+            self.day.sfcc.set_load(LOAD_IN_WINDOW if inside else None)
+            self.shedding = inside
+
     def summary(self) -> dict[str, Any]:
-        return judge_orders(self.day)
+        return {**judge_orders(self.day), "sfcc_load_shedding": self._load_summary()}
+
+    def _load_summary(self) -> dict[str, Any]:
+        """Release polls per hour while the site answered THROTTLE and outside that window."""
+        if self.window is None:
+            return {"window": None}
+        start, end = self.window
+        listings = self.day.sfcc.release_listings()
+        last = max([self.day.clock.now(), *listings])
+        inside = sum(start <= moment < end for moment in listings)
+        window_hours = (min(end, last) - start).total_seconds() / 3600
+        outside_hours = (last - self.day.started_at).total_seconds() / 3600 - window_hours
+        gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(listings)]
+        return {
+            "window": [format_sfcc_datetime(start), format_sfcc_datetime(end)],
+            # A poll held up behind other SFCC work shows here (the schedule is one minute).
+            "release_poll_longest_gap_seconds": round(max(gaps), 1) if gaps else None,
+            "load": LOAD_IN_WINDOW,
+            "release_polls_in_window": inside,
+            "release_polls_outside": len(listings) - inside,
+            "release_polls_per_hour_in_window": round(inside / window_hours, 1) if window_hours > 0 else None,
+            "release_polls_per_hour_outside": (
+                round((len(listings) - inside) / outside_hours, 1) if outside_hours > 0 else None
+            ),
+        }
 
 
 class CancellationPhase(Phase):
@@ -362,10 +421,470 @@ class CancellationPhase(Phase):
         return judge_cancels(self.day)
 
 
-# A pipeline's part of the day, by pipeline name. Shipments (Cin7 -> SFCC: ship sales at Cin7, judge
-# shipping-status and c_ tracking at the site) and stock (Cin7 -> SFCC: move Cin7 stock, judge allocation
-# and oversold units) each add their Phase here.
-PHASES: dict[str, type[Phase]] = {"orders": OrdersPhase, "cancellation": CancellationPhase}
+# -- shipments: Cin7 fulfilment back to the site -----------------------------------------------------
+SHIP_AFTER_MINUTES = (3.0, 15.0)  # from the sale authorised at Cin7 to its (first) box shipped
+SECOND_BOX_MINUTES = (3.0, 10.0)  # from the first box to the second of a split sale
+SPLIT_RATE = 0.4  # sales of two units or more shipped in two boxes
+SHIP_CUTOFF_MINUTES = 10.0  # nothing ships this close to the end: the poll (5 min) and its write-back need the time
+
+
+@dataclass
+class PlannedShipment:
+    order: PlannedOrder
+    sale_id: str
+    boxes: list[dict[str, int]]  # units per box, in shipping order
+    due: datetime
+    shipped: list[tuple[str, dict[str, int]]]  # (tracking, units) of the boxes shipped so far
+
+
+class ShipmentsPhase(Phase):
+    """Cin7's warehouse ships the sales posted during the day (some in two boxes); the shipment poll brings
+    each box back to the site. Judged at the site: shipping-status, the c_ tracking attributes, status
+    completed once every line shipped, each box applied once."""
+
+    pipeline = "shipments"
+
+    def __init__(self, day: Day):
+        super().__init__(day)
+        self.rng = random.Random(day.options.seed + 11)
+        self.seen: set[str] = set()
+        self.plans: list[PlannedShipment] = []
+        self.boxes_shipped = 0
+        tracking = day.config.settings_for(Role.SHIPMENT_TARGET).tracking  # type: ignore[attr-defined]
+        self.attributes = (tracking.tracking_numbers, tracking.carrier, tracking.shipments)
+
+    def tick(self) -> None:
+        now = self.day.clock.now()
+        authorised = self.day.cin7.authorised()
+        for order in self.day.planned:
+            if order.order_no in self.seen or order.expected != POSTED or order.cancel is not None:
+                continue  # a cancelled order is the cancellation phase's (a picked one stays unshipped)
+            sale = self.day.live_sale(order)
+            if sale is None:
+                continue
+            self.seen.add(order.order_no)
+            units: dict[str, int] = {}
+            for line in sale["Order"]["Lines"]:
+                units[line["SKU"]] = units.get(line["SKU"], 0) + int(_money(line["Quantity"]))
+            at = authorised.get(sale["ID"], now)
+            due = at + timedelta(minutes=self.rng.uniform(*SHIP_AFTER_MINUTES))
+            self.plans.append(PlannedShipment(order, sale["ID"], self._boxes(units), due, []))
+        cutoff = self.day.ends_at - timedelta(minutes=SHIP_CUTOFF_MINUTES) if self.day.ends_at else None
+        for plan in self.plans:
+            if len(plan.shipped) == len(plan.boxes) or now < plan.due or (cutoff is not None and now > cutoff):
+                continue
+            units = plan.boxes[len(plan.shipped)]
+            self.boxes_shipped += 1
+            tracking = f"JD{self.boxes_shipped:010d}GB"
+            self.day.cin7.fulfil(
+                plan.sale_id, units, tracking=tracking, carrier="Royal Mail", box=f"Box {len(plan.shipped) + 1}"
+            )
+            plan.shipped.append((tracking, units))
+            plan.due = now + timedelta(minutes=self.rng.uniform(*SECOND_BOX_MINUTES))
+
+    def _boxes(self, units: dict[str, int]) -> list[dict[str, int]]:
+        """One box, or two: whole SKUs split between them, or one SKU's units when it is the only one."""
+        if sum(units.values()) < 2 or self.rng.random() >= SPLIT_RATE:
+            return [dict(units)]
+        skus = sorted(units)
+        if len(skus) > 1:
+            cut = self.rng.randint(1, len(skus) - 1)
+            return [{sku: units[sku] for sku in skus[:cut]}, {sku: units[sku] for sku in skus[cut:]}]
+        sku, quantity = skus[0], units[skus[0]]
+        first = self.rng.randint(1, quantity - 1)
+        return [{sku: first}, {sku: quantity - first}]
+
+    def summary(self) -> dict[str, Any]:
+        """Judged at the site, from what Cin7 shipped: every box's tracking there once, the units recorded
+        equal to the units shipped, shipping-status and status as the boxes say."""
+        tracking_attr, carrier_attr, record_attr = self.attributes
+        verdicts: Counter[str] = Counter()
+        wrong: list[dict[str, Any]] = []
+        boxes = lost = twice = 0
+        for plan in self.plans:
+            if not plan.shipped:
+                continue
+            at_site = self.day.sfcc.order(plan.order.order_no)
+            shipped: Counter[str] = Counter()
+            for _, units in plan.shipped:
+                shipped.update(units)
+            ordered: Counter[str] = Counter()
+            for box in plan.boxes:
+                ordered.update(box)
+            whole = shipped == ordered
+            numbers = [n for n in str(at_site.get(tracking_attr) or "").split(",") if n]
+            record = json.loads(at_site.get(record_attr) or '{"parcels": [], "shipped": {}}')
+            recorded = Counter({sku: int(Decimal(q)) for sku, q in record.get("shipped", {}).items()})
+            boxes += len(plan.shipped)
+            missing = [tracking for tracking, _ in plan.shipped if tracking not in numbers]
+            lost += len(missing)
+            repeated = len(numbers) - len(set(numbers)) + len(record["parcels"]) - len(set(record["parcels"]))
+            twice += repeated + sum(max(0, recorded[sku] - shipped[sku]) for sku in recorded)
+            problems = []
+            if missing:
+                problems.append(f"tracking {missing} not at the site")
+            if repeated or recorded != shipped:
+                problems.append(f"units recorded {dict(recorded)} != shipped {dict(shipped)}")
+            if len(record["parcels"]) != len(plan.shipped):
+                problems.append(f"{len(record['parcels'])} parcels recorded for {len(plan.shipped)} boxes")
+            want_status = "shipped" if whole else "part_shipped"
+            if at_site.get("shippingStatus") != want_status:
+                problems.append(f"shippingStatus {at_site.get('shippingStatus')} != {want_status}")
+            if (at_site.get("status") == "completed") != whole:
+                problems.append(f"status {at_site.get('status')} with {'all' if whole else 'part'} shipped")
+            if not at_site.get(carrier_attr):
+                problems.append("no carrier")
+            verdict = "as_expected" if not problems else "wrong"
+            verdicts[verdict] += 1
+            if problems:
+                wrong.append({"order": plan.order.order_no, "problems": problems})
+        shipped_plans = [plan for plan in self.plans if plan.shipped]
+        return {
+            "sales_shipped": len(shipped_plans),
+            "sales_shipped_in_full": sum(len(p.shipped) == len(p.boxes) for p in shipped_plans),
+            "sales_shipped_in_two_boxes": sum(len(p.shipped) == 2 for p in shipped_plans),
+            "boxes_shipped_at_cin7": boxes,
+            "shipments_lost": lost,
+            "shipments_applied_twice": twice,
+            "shipment_orders_wrong": verdicts["wrong"],
+            "shipment_orders_as_expected": verdicts["as_expected"],
+            "shipments_unexpected": wrong[:10],
+        }
+
+
+# -- stock: Cin7 Available to SFCC allocations --------------------------------------------------------
+STOCK_UNITS = (15, 90)  # each SKU's on hand at the mapped warehouse when the day opens
+OTHER_LOCATION = "Retail Store"  # Cin7 stock at a location the pipeline does not map: never sold online
+STOCK_EVENT_RATE = 0.8  # stock moves Cin7 posts a webhook for; the rest wait for the schedule
+STOCK_INCIDENT_MINUTES = 8.0  # a receipt, an adjustment or a shop sale this often, on average
+STOCK_INCIDENTS = ("receipt", "adjustment", "shop_sale")
+
+
+class StockPhase(Phase):
+    """Cin7 stock moves through the day (sales allocate, voids release, receipts, adjustments, shop sales at
+    an unmapped location), told by Cin7's stock webhook most times and read by the schedule anyway. At each
+    check point, SFCC's ATS (allocation less the orders placed since its reset_date) must not exceed
+    Cin7's Available less the buffer: what it does is oversold."""
+
+    pipeline = "stock"
+
+    def __init__(self, day: Day):
+        super().__init__(day)
+        self.rng = random.Random(day.options.seed + 7)
+        settings = day.config.stock
+        [(self.location, self.list_id)] = list(settings.locations.items())[:1]
+        self.buffer = settings.buffer
+        self.authorised_seen: set[str] = set()
+        self.voids_seen: set[str] = set()
+        self.incidents: Counter[str] = Counter()
+        self.next_incident = day.clock.now()
+        self.events_sent = self.events_missed = 0
+        self.checks = self.breaches = self.oversold_units = 0
+        self.oversold: list[dict[str, Any]] = []
+        self.secret = day.platforms.webhook_secret(Role.STOCK_MASTER)
+        self.untold: dict[str, int] = {}  # SKU the day moved with no webhook -> stock reads run by then
+
+    def start(self) -> None:
+        for sku in self.day.skus:
+            self.day.cin7.set_stock(sku, self.location, self.rng.randint(*STOCK_UNITS))
+            self.day.cin7.set_stock(sku, OTHER_LOCATION, self.rng.randint(0, 12))
+        self.next_incident = self.day.clock.now() + timedelta(minutes=self.rng.expovariate(1 / STOCK_INCIDENT_MINUTES))
+
+    def cap(self, sku: str) -> int:
+        """What SFCC may sell by Cin7's Available now: less the buffer (units, then percent rounded up)."""
+        available = int(self.day.cin7.available(sku, self.location))
+        held = self.buffer.units + math.ceil(max(0, available) * Decimal(str(self.buffer.percent)) / 100)
+        return max(0, available - held)
+
+    def check(self) -> None:
+        """A check point: every SKU SFCC has a record for, against Cin7's Available now. A SKU the day moved
+        in Cin7 without a webhook is left out until a stock read has run since: nobody told Hopline, and
+        the buffer is what covers that lag. Sales are never left out: Hopline posted them itself."""
+        self.checks += 1
+        reads = int(self.day.local.runtime.tally["stock_reads"])
+        self.untold = {sku: at for sku, at in self.untold.items() if at == reads}
+        for sku, ats in sorted(self.day.sfcc.available_to_sell(self.list_id).items()):
+            if sku in self.untold:
+                continue
+            over = ats - self.cap(sku)
+            if over > 0:
+                self.breaches += 1
+                self.oversold_units += over
+                if len(self.oversold) < 10:
+                    self.oversold.append({"sku": sku, "at": format_sfcc_datetime(self.day.clock.now()), "over": over})
+
+    def tick(self) -> None:
+        self.check()
+        moved, self.day.stock_moved = self.day.stock_moved, set()
+        incidents: set[str] = set(moved)
+        authorised = self.day.cin7.authorised()
+        for sale_id in sorted(set(authorised) - self.authorised_seen):
+            self.authorised_seen.add(sale_id)
+            moved.update(line["SKU"] for line in self.day.cin7.order(sale_id)["Order"]["Lines"])
+        for order in self.day.planned:
+            if order.cancel == "after_export" and order.cancelled_at and order.order_no not in self.voids_seen:
+                sales = self.day.cin7.simulator.sales_by_external_id(self.day.reference(order))
+                if sales and all(sale["Status"] == "VOIDED" for sale in sales):
+                    self.voids_seen.add(order.order_no)
+                    moved.update(line["SKU"] for sale in sales for line in sale["Order"]["Lines"])
+        while self.day.clock.now() >= self.next_incident:
+            incidents.add(self._incident())
+            self.next_incident += timedelta(minutes=self.rng.expovariate(1 / STOCK_INCIDENT_MINUTES))
+        moved |= incidents
+        if moved:
+            if self.rng.random() < STOCK_EVENT_RATE:
+                self.send_event(sorted(moved))
+                self.day.local.drain()
+            else:
+                self.events_missed += 1
+                reads = int(self.day.local.runtime.tally["stock_reads"])
+                self.untold.update(dict.fromkeys(incidents, reads))
+
+    def _incident(self) -> str:
+        kind = STOCK_INCIDENTS[sum(self.incidents.values()) % len(STOCK_INCIDENTS)]
+        self.incidents[kind] += 1
+        sku = self.rng.choice(self.day.skus)
+        if kind == "receipt":
+            self.day.cin7.move_stock(sku, self.location, self.rng.randint(10, 40))
+        elif kind == "adjustment":  # found damaged in a stock count: written off
+            self.day.cin7.move_stock(sku, self.location, -self.rng.randint(1, 4))
+        else:
+            self.day.cin7.move_stock(sku, OTHER_LOCATION, -1)
+        return sku
+
+    def send_event(self, skus: list[str]) -> None:
+        """What Cin7 posts on Stock/AvailableStockLevelChanged: a bare array of availability rows."""
+        header = self.day.config.settings_for(Role.STOCK_MASTER).webhook_header  # type: ignore[attr-defined]
+        status, _ = self.day.local.call_api(
+            "POST",
+            self.day.local.webhook_path(Role.STOCK_MASTER, "stock"),
+            headers={header: self.secret, "Content-Type": "application/json"},
+            body=json.dumps(self.day.cin7.stock_event(skus), default=str),
+        )
+        self.events_sent += 1
+        if status >= 300:
+            raise RuntimeError(f"the stock webhook answered {status}")
+
+    def summary(self) -> dict[str, Any]:
+        self.check()  # the end of the day is a check point too
+        tally = self.day.local.runtime.tally
+        changed = int(tally["stock_pushed"])
+        budget = self.day.cin7.simulator.calls
+        cin7_stock = sum(count for (flow, _), count in budget.items() if flow in ("read_stock", "push_stock"))
+        sfcc_stock = sum(
+            count for route, count in self.day.sfcc.requests.items() if "product_inventory_records" in route
+        )
+        return {
+            "stock_incidents": dict(sorted(self.incidents.items())),
+            "stock_events_sent": self.events_sent,
+            "stock_events_missed": self.events_missed,
+            "stock_reads": int(tally["stock_reads"]),
+            "stock_deltas_pushed": changed,
+            "stock_pushes_skipped_unchanged": int(tally["stock_unchanged"]),
+            "stock_increases_awaiting_confirmation": int(tally["stock_awaiting_confirmation"]),
+            "stock_push_rejected": int(tally["stock_rejected"]),
+            "stock_check_points": self.checks,
+            "oversold_breaches": self.breaches,
+            "oversold_units": self.oversold_units,
+            "oversold_examples": self.oversold,
+            "stock_cin7_calls": cin7_stock,
+            "stock_sfcc_calls": sfcc_stock,
+            "cin7_calls_per_changed_sku": round(cin7_stock / changed, 3) if changed else None,
+            "sfcc_calls_per_changed_sku": round(sfcc_stock / changed, 3) if changed else None,
+        }
+
+
+# -- catalogue and prices: Cin7 products to SFCC ------------------------------------------------------
+NEW_SKUS = ("DROP-TEE-RED-M", "DROP-CAP-RED-L")  # created in Cin7 during the day
+NEW_SKU_AT = (0.15, 0.3)  # shares of the trading day at which each is created
+NEW_SKU_UNITS = 40  # received with it
+OWNED_EDIT_AT = 0.7  # merchandising edits SFCC-owned fields; Cin7 changes them and one of its own
+PRICE_CHANGES_AT = (0.6, 0.9)  # Cin7 price tiers change for a few SKUs
+PRICE_CHANGES = 3  # (SKU, tier) changes at each moment
+
+
+class CataloguePhase(Phase):
+    """Cin7 products into the site: new SKUs created in Cin7 during the day (SFCC products only after Cin7
+    has them, created offline, sellable once the stock flow writes them), fields the site owns edited there
+    mid-day (never overwritten), and price tier changes (the book of that tier and currency, changes only)."""
+
+    pipeline = "catalogue"
+
+    def __init__(self, day: Day):
+        super().__init__(day)
+        self.rng = random.Random(day.options.seed + 13)
+        settings = day.config.settings_for(Role.CATALOGUE_TARGET)
+        self.attributes: dict[str, str] = dict(settings.products.attributes)  # type: ignore[attr-defined]
+        self.books = [(book.tier, book.currency, book.price_book_id) for book in settings.price_books]  # type: ignore[attr-defined]
+        owners = day.config.catalogue.field_owners
+        self.site_owned = sorted(field for field, owner in owners.items() if owner != "source")
+        self.cin7_owned = sorted(field for field, owner in owners.items() if owner == "source")
+        span = day.options.day_hours * 3600
+        self.moments: list[tuple[datetime, str, int]] = sorted(
+            [(day.started_at + timedelta(seconds=at * span), "new_sku", i) for i, at in enumerate(NEW_SKU_AT)]
+            + [(day.started_at + timedelta(seconds=OWNED_EDIT_AT * span), "owned_edit", 0)]
+            + [(day.started_at + timedelta(seconds=at * span), "prices", i) for i, at in enumerate(PRICE_CHANGES_AT)]
+        )
+        self.created_at: dict[str, datetime] = {}  # new SKU -> when Cin7 created it
+        self.edits: dict[str, dict[str, Any]] = {}  # SKU -> SFCC attribute -> what merchandising wrote
+        self.cin7_edit: tuple[str, Decimal] | None = None  # (SKU, weight) Cin7 changed at the same time
+        self.price_changes = 0
+        self.changes: Counter[tuple[str, str]] = Counter()  # (price book, SKU) -> tier changes made in Cin7
+        self.location, self.list_id = next(iter(day.config.stock.locations.items()))
+        self.sellable_at: dict[str, datetime] = {}  # new SKU -> when shoppers could first buy it
+
+    def _tiers(self, pence: int) -> dict[str, str]:
+        """A product's Cin7 price tier columns: each configured tier in its book's currency."""
+        columns = {}
+        for tier, currency, book in self.books:
+            amount = Decimal(_minor_price(pence, currency)).scaleb(-minor_unit_exponent(currency))
+            if "sale" in book:  # a sale book's tier: a fifth off, at Cin7's four decimals
+                amount = (amount * Decimal("0.8")).quantize(Decimal("0.0001"))
+            columns[f"PriceTier{tier.removeprefix('Tier ')}"] = str(amount)
+        return columns
+
+    def start(self) -> None:
+        for sku in self.day.skus:
+            self.day.cin7.update_product(sku, **self._tiers(self.rng.choice(PRICES_PENCE)))
+            name = sku.replace("-", " ").title()
+            self.day.sfcc.prepare_product(sku, {"name": {"default": name}, "online_flag": True})
+
+    def tick(self) -> None:
+        now = self.day.clock.now()
+        while self.moments and self.moments[0][0] <= now:
+            _, kind, index = self.moments.pop(0)
+            if kind == "new_sku":
+                self._new_sku(NEW_SKUS[index % len(NEW_SKUS)])
+            elif kind == "owned_edit":
+                self._owned_edit()
+            else:
+                self._price_change()
+        # A new SKU joins what shoppers can buy once the site would sell it (its product and an allocation).
+        if not any(sku not in self.day.skus for sku in self.created_at):
+            return
+        ats = self.day.sfcc.available_to_sell(self.list_id)
+        for sku in self.created_at:
+            if sku not in self.day.skus and ats.get(sku, 0) > 0 and self.day.sfcc.product_document(sku):
+                self.day.skus.append(sku)
+                self.sellable_at[sku] = now
+
+    def _new_sku(self, sku: str) -> None:
+        self.day.cin7.create_product(sku, sku.replace("-", " ").title(), barcode="5012345678900")
+        self.day.cin7.update_product(sku, **self._tiers(2400))
+        self.created_at[sku] = self.day.clock.now()
+        self.day.cin7.move_stock(sku, self.location, NEW_SKU_UNITS)
+        self.day.stock_moved.add(sku)
+
+    def _owned_edit(self) -> None:
+        sku = self.rng.choice(self.day.skus)
+        edits = {}
+        for field in self.site_owned:
+            attribute = self.attributes.get(field)
+            if attribute is None:
+                continue
+            value = f"Merchandised {field.replace('_', ' ')} of {sku}"
+            edits[attribute] = {"default": value} if field == "name" else value
+        self.day.sfcc.edit_product(sku, **edits)
+        self.edits[sku] = edits
+        weight = Decimal(self.rng.randint(150, 900)) / 1000
+        # Cin7 changes the fields the site owns as well, and one it owns itself: the sync carries that one only.
+        self.day.cin7.update_product(
+            sku, Name=f"Cin7 name of {sku}", ShortDescription=f"Cin7 customs text of {sku}", Weight=str(weight)
+        )
+        self.cin7_edit = (sku, weight)
+
+    def _price_change(self) -> None:
+        for _ in range(PRICE_CHANGES):
+            sku = self.rng.choice([sku for sku in self.day.skus if sku not in self.created_at])
+            tier, _currency, book = self.rng.choice(self.books)
+            column = f"PriceTier{tier.removeprefix('Tier ')}"
+            current = Decimal(str(self.day.cin7.product(sku)[column]))
+            self.day.cin7.update_product(sku, **{column: str(current + Decimal(self.rng.randint(1, 5)))})
+            self.price_changes += 1
+            self.changes[(book, sku)] += 1
+
+    def summary(self) -> dict[str, Any]:
+        """Judged at the site against Cin7: new products, fields the site owns, prices per book."""
+        created = self.day.sfcc.product_created_at()
+        first_record = self.day.sfcc.record_first_written_at()
+        writes = self.day.sfcc.product_writes()
+        problems: list[str] = []
+        for sku, at_cin7 in sorted(self.created_at.items()):
+            at_site = created.get(sku)
+            record = first_record.get((self.list_id, sku))
+            if at_site is None:
+                problems.append(f"{sku}: never created at the site")
+                continue
+            if at_site < at_cin7:
+                problems.append(f"{sku}: at the site before Cin7 had it")
+            creation = next(body for method, product, body in writes if product == sku and method == "PUT")
+            if creation.get("online_flag") is not False:
+                problems.append(f"{sku}: created online")
+            if record is None or record < at_site:
+                problems.append(f"{sku}: stock record {record} before the product {at_site}")
+            if self.day.sfcc.available_to_sell(self.list_id).get(sku, 0) <= 0 and sku not in self.sellable_at:
+                problems.append(f"{sku}: never sellable")
+        overwritten = []
+        for sku, edits in sorted(self.edits.items()):
+            document = self.day.sfcc.product_document(sku) or {}
+            overwritten += [
+                f"{sku}.{attribute}" for attribute, value in edits.items() if document.get(attribute) != value
+            ]
+        cin7_field_synced = None
+        if self.cin7_edit is not None:
+            sku, weight = self.cin7_edit
+            held = (self.day.sfcc.product_document(sku) or {}).get(self.attributes["weight_kg"])
+            cin7_field_synced = held is not None and Decimal(str(held)) == weight
+        prices = self.day.sfcc.prices()
+        books_wrong = []
+        for sku in self.day.skus + [sku for sku in self.created_at if sku not in self.day.skus]:
+            row = self.day.cin7.product(sku)
+            for tier, currency, book in self.books:
+                want = quantize(Decimal(str(row[f"PriceTier{tier.removeprefix('Tier ')}"])), currency)
+                held = prices.get((book, sku))
+                if held is None or held["amount"] != want or held["currency"] != currency:
+                    books_wrong.append(f"{book}/{sku}: {held and held['amount']} != {want}")
+        # A write repeated at once with the same amount is the client's retry of a write whose answer was
+        # lost (the site applied it): one write. Beyond that, a book takes one write per Cin7 change.
+        collapsed: Counter[tuple[str, str]] = Counter()
+        last: dict[tuple[str, str], Decimal] = {}
+        repeated = 0
+        for book, sku, amount in self.day.sfcc.price_writes():
+            if last.get((book, sku)) == amount:
+                repeated += 1
+                continue
+            last[(book, sku)] = amount
+            collapsed[(book, sku)] += 1
+        not_a_change = sum(max(0, count - 1 - self.changes[key]) for key, count in collapsed.items())
+        price_writes = len(self.day.sfcc.price_writes())
+        return {
+            "new_skus_created_in_cin7": len(self.created_at),
+            "new_skus_at_the_site": sum(sku in created for sku in self.created_at),
+            "new_skus_sellable": len(self.sellable_at),
+            "new_sku_problems": problems,
+            "site_owned_fields_edited": sum(len(edits) for edits in self.edits.values()),
+            "site_owned_fields_overwritten": len(overwritten),
+            "site_owned_fields_overwritten_names": overwritten,
+            "cin7_owned_field_synced": cin7_field_synced,
+            "price_tier_changes": self.price_changes,
+            "price_writes": price_writes,
+            # Writes after a book's first price for a SKU: one per Cin7 tier change at most (changes only).
+            "price_writes_for_changes": sum(count - 1 for count in collapsed.values()),
+            "price_writes_repeated_after_a_lost_answer": repeated,
+            "price_writes_not_a_change": not_a_change,
+            "price_books_wrong": len(books_wrong),
+            "price_books_wrong_examples": books_wrong[:10],
+        }
+
+
+# A pipeline's part of the day, by pipeline name; a configured pipeline without one is named in the summary.
+PHASES: dict[str, type[Phase]] = {
+    "orders": OrdersPhase,
+    "cancellation": CancellationPhase,
+    "shipments": ShipmentsPhase,
+    "stock": StockPhase,
+    "catalogue": CataloguePhase,
+}
 
 
 def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = None) -> Any:
@@ -389,10 +908,13 @@ def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = No
         day = Day(options, rng, clock, local, platforms)
         configured = list(local.config.pipelines.enabled())
         day.phases = [PHASES[name](day) for name in PHASES if name in configured]
-        skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
-        for sku in skus:
+        day.skus = [f"{s}-{c}-{z}" for s in STYLES for c in COLOURS for z in SIZES]
+        for sku in day.skus:
             day.cin7.prepare_product(sku, name=sku.replace("-", " ").title())
-        _place_orders(day, skus)
+        for phase in day.phases:
+            phase.start()
+        _place_orders(day)
+        day.ends_at = day.clock.now() + timedelta(hours=options.follow_up_hours)
         day.advance(options.follow_up_hours * 3600)
         summary = summarise(day)
         summary["pipelines_without_a_day_phase"] = [name for name in configured if name not in PHASES]
@@ -402,7 +924,7 @@ def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = No
     return DayResult(summary=summary, wall_seconds=time.perf_counter() - started, details=details)
 
 
-def _place_orders(day: Day, skus: list[str]) -> None:
+def _place_orders(day: Day) -> None:
     """The trading day: orders arriving at random (`day_hours` over `orders` apart on average), each one's
     kind, currency and shape drawn from the day's rng."""
     options, rng = day.options, day.rng
@@ -419,7 +941,7 @@ def _place_orders(day: Day, skus: list[str]) -> None:
         currency = rng.choices(currencies, weights=currency_weights)[0]
         now = day.clock.now()
         order_no = f"{10_000_001 + index:08d}"
-        wire = sfcc_order(kind, rng, order_no, format_sfcc_datetime(now), currency, skus, site_id=site_id)
+        wire = sfcc_order(kind, rng, order_no, format_sfcc_datetime(now), currency, day.skus, site_id=site_id)
         day.sfcc.place_order(wire)
         planned = PlannedOrder(order_no, kind, KINDS[kind][1], now, currency, wire["taxation"])
         day.planned.append(planned)
@@ -670,6 +1192,12 @@ def summarise(day: Day) -> dict[str, Any]:
     posted = blocks.get("orders_posted", 0)  # orders with a sale at Cin7, voided ones included
     sfcc_calls, cin7_calls = day.sfcc.calls(), day.cin7.calls()
     dlq = local.dlq_messages()
+    budget = cin7_budget(day.cin7.simulator, posted)
+    # Every flow's share of one key, per posted order: the order monitor apart from the orders it watches.
+    by_flow: Counter[str] = Counter({"orders": 0, "shipments": 0, "stock": 0, "catalogue": 0, "monitor": 0})
+    for flow, row in budget["flows"].items():
+        by_flow["monitor" if flow in MONITOR_HOPS else row["pipeline"]] += row["calls"]
+    per_flow = {flow: round(calls / posted, 3) if posted else None for flow, calls in sorted(by_flow.items())}
     return {
         "scenario": SCENARIO,
         "client": local.config.client,
@@ -700,7 +1228,8 @@ def summarise(day: Day) -> dict[str, Any]:
             "cin7_core_per_posted_order": round(cin7_calls / posted, 3) if posted else None,
         },
         # Cin7's 60 calls a minute: per flow and reason, and the orders an hour one key carries (3600 / per order).
-        "cin7_budget": cin7_budget(day.cin7.simulator, posted),
+        "cin7_budget": budget,
+        "cin7_calls_per_posted_order_by_flow": per_flow,
         "monitor": _monitor_summary(every_exception),
     }
 
@@ -719,6 +1248,15 @@ def failures(summary: dict[str, Any]) -> list[str]:
         ("SFCC export status not as expected", summary["export_status_wrong"]),
         ("messages in a DLQ", summary["in_dlq"]),
         ("failed cancellation executions", summary.get("cancel_executions_failed", 0)),
+        ("Cin7 shipments not at SFCC", summary.get("shipments_lost", 0)),
+        ("Cin7 shipments applied twice at SFCC", summary.get("shipments_applied_twice", 0)),
+        ("shipped orders wrong at SFCC", summary.get("shipment_orders_wrong", 0)),
+        ("oversold units (SFCC ATS above Cin7 Available less buffer)", summary.get("oversold_units", 0)),
+        ("new SKUs wrong at SFCC", len(summary.get("new_sku_problems", []))),
+        ("SFCC-owned fields overwritten", summary.get("site_owned_fields_overwritten", 0)),
+        ("Cin7-owned field not synced", int(summary.get("cin7_owned_field_synced") is False)),
+        ("prices not in their book", summary.get("price_books_wrong", 0)),
+        ("price writes that changed nothing", summary.get("price_writes_not_a_change", 0)),
     ]
     return [f"{label}: {count}" for label, count in checks if count]
 
@@ -762,6 +1300,57 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
             ("Cancel outcomes", summary["cancel_outcomes"]),
             ("Cancel to decision p50 / p95 (virtual s)", f"{cancel_latency['p50']} / {cancel_latency['p95']}"),
         ]
+    if "sales_shipped" in summary:
+        rows += [
+            (
+                "Sales shipped at Cin7 (in full / in two boxes) / boxes",
+                f"{summary['sales_shipped']} ({summary['sales_shipped_in_full']} / "
+                f"{summary['sales_shipped_in_two_boxes']}) / {summary['boxes_shipped_at_cin7']}",
+            ),
+            (
+                "Shipments lost / applied twice / orders wrong at SFCC",
+                f"{summary['shipments_lost']} / {summary['shipments_applied_twice']} / "
+                f"{summary['shipment_orders_wrong']}",
+            ),
+        ]
+    if "oversold_units" in summary:
+        rows += [
+            (
+                "Stock incidents / webhooks sent (missed)",
+                f"{summary['stock_incidents']} / {summary['stock_events_sent']} ({summary['stock_events_missed']})",
+            ),
+            ("Oversold units / check points", f"{summary['oversold_units']} / {summary['stock_check_points']}"),
+            (
+                "Stock calls per changed SKU (Cin7 / SFCC)",
+                f"{summary['cin7_calls_per_changed_sku']} / {summary['sfcc_calls_per_changed_sku']}",
+            ),
+        ]
+    if "new_skus_created_in_cin7" in summary:
+        rows += [
+            (
+                "New SKUs in Cin7 / at SFCC / sellable",
+                f"{summary['new_skus_created_in_cin7']} / {summary['new_skus_at_the_site']} / "
+                f"{summary['new_skus_sellable']}",
+            ),
+            (
+                "SFCC-owned fields edited / overwritten",
+                f"{summary['site_owned_fields_edited']} / {summary['site_owned_fields_overwritten']}",
+            ),
+            (
+                "Price tier changes / price writes for them / books wrong",
+                f"{summary['price_tier_changes']} / {summary['price_writes_for_changes']} / "
+                f"{summary['price_books_wrong']}",
+            ),
+        ]
+    load = summary.get("sfcc_load_shedding") or {}
+    if load.get("window"):
+        rows.append(
+            (
+                "Release polls per hour while SFCC throttles / outside",
+                f"{load['release_polls_per_hour_in_window']} / {load['release_polls_per_hour_outside']}",
+            )
+        )
+    rows.append(("Cin7 calls per posted order by flow", summary["cin7_calls_per_posted_order_by_flow"]))
     if summary["pipelines_without_a_day_phase"]:
         rows.append(("Pipelines configured with no day phase yet", summary["pipelines_without_a_day_phase"]))
     return rows

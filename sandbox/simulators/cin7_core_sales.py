@@ -238,6 +238,11 @@ class Cin7CoreSalesSimulator(Cin7CoreSimulator):
             return str(task["TaskID"])
 
     # -- inspection ----------------------------------------------------------------------------------
+    def product_row(self, sku: str) -> dict[str, Any]:
+        """The catalogue product with exactly this SKU, as GET product lists it (KeyError: none)."""
+        with self.lock:
+            return copy.deepcopy(self._catalogue()[sku])
+
     def sales_by_external_id(self, external_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return [copy.deepcopy(s) for s in self._sales.values() if s.get("ExternalID") == external_id]

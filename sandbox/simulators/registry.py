@@ -141,9 +141,29 @@ class Cin7CoreSalesHooks(Cin7CoreHooks):
     def sales_created(self) -> int:
         return int(self.simulator.sales_created)
 
+    def authorised(self) -> dict[str, datetime]:
+        """SaleID -> when its order stage was authorised, for every sale authorised so far."""
+        with self.simulator.lock:
+            return dict(self.simulator.authorised_at)
+
+    # shipment source
+    def fulfil(self, sale_id: str, units: dict[str, int], *, tracking: str, carrier: str, box: str) -> str:
+        """The warehouse team picks, packs and ships `units` in one box with `tracking`; the TaskID."""
+        return str(self.simulator.fulfil(sale_id, units, tracking=tracking, carrier=carrier, box=box))
+
+    # catalogue source
+    def update_product(self, sku: str, **fields: Any) -> None:
+        """Change wire fields of a product in Cin7 (Name=, Weight=, PriceTier2=...); LastModifiedOn moves."""
+        self.simulator.update_product(sku, **fields)
+
+    def product(self, sku: str) -> dict[str, Any]:
+        """The product row as GET product lists it."""
+        return dict(self.simulator.product_row(sku))
+
 
 class SfccHooks(PlatformHooks):
-    """SFCC as order source and cancel source: orders placed and cancelled at the site, read back as held."""
+    """SFCC as order source and cancel source (orders placed and cancelled at the site, read back as held),
+    and as the shipment, stock and catalogue target whose records, prices and products are read back."""
 
     simulator: Any
 
@@ -172,6 +192,65 @@ class SfccHooks(PlatformHooks):
         """When a release listing returned the order."""
         with self.simulator.lock:
             return list(self.simulator.listed_at.get(order_no, ()))
+
+    def release_listings(self) -> list[datetime]:
+        """When each release listing (a GET /orders filtered on export status) was made."""
+        with self.simulator.lock:
+            return list(self.simulator.release_listings)
+
+    def set_load(self, load: int | None) -> None:
+        """The instance's load (0-100) every answer reports in sfdc_load / sfdc_load_status; None: no headers."""
+        with self.simulator.lock:
+            self.simulator.load = load
+
+    # catalogue target
+    def prepare_product(self, product_id: str, document: dict[str, Any]) -> None:
+        """A product the site holds before the day starts (its OCAPI Data document's attributes)."""
+        self.simulator.add_product(product_id)
+        with self.simulator.lock:
+            self.simulator.product_documents[product_id] = dict(document)
+
+    def product_document(self, product_id: str) -> dict[str, Any] | None:
+        with self.simulator.lock:
+            found = self.simulator.product_documents.get(product_id)
+            return None if found is None else dict(found)
+
+    def edit_product(self, product_id: str, **attributes: Any) -> None:
+        """Merchandising edits the product in Business Manager (no API call)."""
+        with self.simulator.lock:
+            self.simulator.product_documents[product_id].update(attributes)
+
+    def product_created_at(self) -> dict[str, datetime]:
+        with self.simulator.lock:
+            return dict(self.simulator.product_created_at)
+
+    def product_writes(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(method, product id, body) of every product write the site took."""
+        with self.simulator.lock:
+            return list(self.simulator.product_writes)
+
+    def prices(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(price book, product) -> {amount, currency} as the site holds them."""
+        with self.simulator.lock:
+            return {key: dict(value) for key, value in self.simulator.prices.items()}
+
+    def price_writes(self) -> list[tuple[str, str, Decimal]]:
+        with self.simulator.lock:
+            return list(self.simulator.price_writes)
+
+    # stock target
+    def available_to_sell(self, list_id: str) -> dict[str, int]:
+        """Product -> ATS (allocation less the orders placed since its reset_date) for every record of a list."""
+        return dict(self.simulator.available_to_sell(list_id))
+
+    def allocation(self, list_id: str, product_id: str) -> dict[str, Any] | None:
+        with self.simulator.lock:
+            record = self.simulator.inventory.get((list_id, product_id))
+            return None if record is None else dict(record["allocation"])
+
+    def record_first_written_at(self) -> dict[tuple[str, str], datetime]:
+        with self.simulator.lock:
+            return dict(self.simulator.record_first_written_at)
 
 
 class ScendHooks(PlatformHooks):
@@ -347,6 +426,7 @@ SIMULATORS: dict[str, SimulatorKind] = {
                     # where its settings have a `sales` section (Cin7CoreSalesHooks)
                     Role.ORDER_TARGET,
                     Role.CANCEL_TARGET,
+                    Role.SHIPMENT_SOURCE,
                 }
             ),
             credentials=lambda rng, seed: {
@@ -376,7 +456,9 @@ SIMULATORS: dict[str, SimulatorKind] = {
         ),
         SimulatorKind(
             type="sfcc",
-            roles=frozenset({Role.ORDER_SOURCE, Role.CANCEL_SOURCE}),
+            roles=frozenset(
+                {Role.ORDER_SOURCE, Role.CANCEL_SOURCE, Role.SHIPMENT_TARGET, Role.STOCK_TARGET, Role.CATALOGUE_TARGET}
+            ),
             credentials=lambda rng, seed: {
                 "client_id": f"hopline-{seed}",
                 "client_secret": f"sfcc-{rng.getrandbits(64):x}",

@@ -22,7 +22,10 @@ tests/contracts/sfcc/ (orders-oas-1.5.2):
   `product_endpoint` (the client's `products.endpoint`); an unknown id is 404 `ProductNotFoundException`.
 - Scenario helpers (plain Python): `cancel_order` is a cancel in Business Manager; `refuse_export_status`
   makes an order's next export-status writes answer 503, as a shedding instance would; `listed_at` keeps
-  when each order came back from a listing that filtered on export status (the release poll).
+  when each order came back from a listing that filtered on export status (the release poll), and
+  `release_listings` when each such listing was made; `available_to_sell` is every record's ATS of one
+  list in one pass over the orders; `product_created_at`, `record_first_written_at` and `price_writes` say
+  when the catalogue, stock and price writes landed.
 """
 
 from __future__ import annotations
@@ -194,6 +197,10 @@ class SfccSimulator(Simulator):
         self.products: set[str] | None = None if products is None else set(products)
         self.record_writes: list[tuple[str, str, str]] = []  # (method, list, product) of every record write
         self.prices: dict[tuple[str, str], dict[str, Any]] = {}
+        self.price_writes: list[tuple[str, str, Decimal]] = []  # (price book, product, amount) of every write
+        self.record_first_written_at: dict[tuple[str, str], datetime] = {}  # (list, product) -> first write
+        self.product_created_at: dict[str, datetime] = {}  # product id -> when a PUT created it
+        self.release_listings: list[datetime] = []  # when each listing filtered on export status was made
         self.load: int | None = None
         self.shedding = False
         self.listings: list[dict[str, str]] = []  # the query of every GET /orders, for assertions
@@ -436,6 +443,7 @@ class SfccSimulator(Simulator):
         matching.sort(key=lambda order: order[field], reverse=sort_order == "desc")
         page = matching[offset : offset + limit]
         if "exportStatus" in wanted:
+            self.release_listings.append(self.clock.now())
             for order in page:
                 self.listed_at.setdefault(order["orderNo"], []).append(self.clock.now())
         # Shallow copies: handlers only ever replace an order's top-level fields.
@@ -561,6 +569,29 @@ class SfccSimulator(Simulator):
             "perpetual_flag": record.get("perpetual_flag", False),
         }
 
+    def available_to_sell(self, list_id: str) -> dict[str, int]:
+        """Every record's ATS in `list_id` as GET would answer it, in one pass over the orders (the
+        scenario's check points look at every SKU often)."""
+        with self.lock:
+            resets = {
+                product: _parse(record["allocation"]["reset_date"])
+                for (listed, product), record in self.inventory.items()
+                if listed == list_id
+            }
+            turnover = dict.fromkeys(resets, 0)
+            for order in self.orders.values():
+                if order.get("status") in ("created", "failed", "cancelled"):
+                    continue
+                placed = _parse(order.get("placeDate") or order["creationDate"])
+                for item in order.get("productItems", ()):
+                    product = item.get("productId")
+                    if product in resets and placed >= resets[product]:
+                        turnover[product] += int(item.get("quantity", 0))
+            return {
+                product: max(0, self.inventory[(list_id, product)]["allocation"]["amount"] - turnover[product])
+                for product in resets
+            }
+
     def _validate_record(self, request: Request, key: tuple[str, str]) -> tuple[dict[str, Any] | None, Response | None]:
         body = request.body
         if not isinstance(body, dict):
@@ -613,6 +644,7 @@ class SfccSimulator(Simulator):
         if self.products is not None and key[1] not in self.products:
             return fault(404, "ProductNotFoundException", f"No product with ID '{key[1]}'.")
         self.record_writes.append(("PUT", *key))
+        self.record_first_written_at.setdefault(key, self.clock.now())
         created = key not in self.inventory
         self._store_record(key, body, replace=True)
         return Response(201 if created else 200, self.inventory_document(*key))
@@ -652,6 +684,8 @@ class SfccSimulator(Simulator):
             return fault(400, "MalformedDocumentException", "The request body is not a JSON document.")
         self.product_writes.append(("PUT", product_id, dict(body)))
         created = product_id not in self.product_documents
+        if created:
+            self.product_created_at[product_id] = self.clock.now()
         self.product_documents[product_id] = body
         if self.products is not None:
             self.products.add(product_id)
@@ -677,6 +711,7 @@ class SfccSimulator(Simulator):
             return fault(400, "InvalidDocumentException", "amount must be a number >= 0.")
         key = (groups.get("price_book_id", ""), groups.get("product_id", ""))
         self.prices[key] = {"amount": Decimal(str(amount)), "currency": body.get("currency_mnemonic")}
+        self.price_writes.append((*key, Decimal(str(amount))))
         return Response(200, {"_v": "23.2", "product_id": key[1], "amount": amount})
 
 

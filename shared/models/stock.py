@@ -43,8 +43,9 @@ class StockPush(Model):
     quantity: int = Field(ge=0)
     snapshot_at: datetime | None = Field(
         None,
-        description="when the master read this figure began: a target that counts its own orders since a "
-        "moment (SFCC's allocation reset_date) counts from here, so none is deducted twice or not at all",
+        description="when the master read this figure began, or the order poll if that began earlier: a target "
+        "that counts its own orders since a moment (SFCC's allocation reset_date) counts from here, so none is "
+        "deducted twice or not at all (shared/steps/stock.py counts_own_orders_from)",
     )
 
 

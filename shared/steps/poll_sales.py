@@ -12,6 +12,7 @@ from shared.models.order import Model
 from shared.ports import ChangeKind, CombinedChangeFeed, OrderChange, SourceChange
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed, poll_routed
+from shared.steps.stock import record_orders_seen
 
 logger = Logger(child=True)
 
@@ -27,6 +28,7 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
     ):
         return _poll_combined(rt, combined)
     # Cursors are named by the source's type ("cin7_core.sales"), so a second source never shares one.
+    began = rt.clock.now()
     result = poll_feed(
         rt,
         feed=f"{rt.order_source.name}.sales",
@@ -37,6 +39,7 @@ def poll_sales(rt: Runtime) -> dict[str, int | str]:
         queue="order-intake",
         to_message=lambda change: _intake(rt, change),
     )
+    record_orders_seen(rt, began)  # the stock flow counts from here what the ledger does not hold yet
     if rt.config.pipelines.cancellation is None:  # no cancellation pipeline: voids are not this stack's to act on
         logger.info("poll done", extra=result)
         return result

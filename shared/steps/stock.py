@@ -51,6 +51,8 @@ NO_STOCK_WRITES = (
 # second the last read began, or by a warehouse clock a little behind ours), and the last full read.
 FEED_CURSOR = "stock-feed"
 FULL_READ_CURSOR = "stock-full-read"
+# When the order poll last began reading a storefront source: every order placed before it is in the ledger.
+ORDERS_SEEN_CURSOR = "stock-orders-seen"
 FEED_OVERLAP_SECONDS = 120
 # Orders the master has allocated at the warehouse's location that the warehouse has not received yet.
 AWAITING_WAREHOUSE = frozenset({Stage.RELEASED, Stage.HELD, Stage.QUARANTINED})
@@ -150,6 +152,11 @@ def _pending_key(rt: Runtime) -> str:
     """Whose SKUs await confirmation, named from config: the schedule must not build the target's connector
     (it holds none of its credentials)."""
     return f"{rt.config.settings_for(Role.STOCK_TARGET).type}-pending"
+
+
+def _refused_key(target: str) -> str:
+    """The SKU#location figures `target` refused and has not taken since (their exceptions are open)."""
+    return f"{target}-refused"
 
 
 def _feed_of(rt: Runtime, master: StockSource) -> StockChangeFeed | None:
@@ -255,6 +262,36 @@ def _ledger_in_flight(rt: Runtime, skus: list[str], snapshot_at: datetime | None
     wanted = set(skus)
     accepted = [order for entry in _placed(rt, snapshot_at) if (order := _accepted(entry)) is not None]
     return {sku: qty for sku, qty in in_flight_at(accepted, snapshot_at).items() if sku in wanted}
+
+
+def _storefront_source(rt: Runtime) -> bool:
+    """A source that takes orders before the stock master sees them (SFCC), for a client with stock."""
+    config = rt.config
+    return (
+        config.pipelines.stock is not None
+        and config.plays(Role.ORDER_SOURCE)
+        and config.platform_for(Role.ORDER_SOURCE) != config.platform_for(Role.STOCK_MASTER)
+    )
+
+
+def record_orders_seen(rt: Runtime, began: datetime) -> None:
+    """The order poll read the storefront from `began` to the end: orders placed before then are the
+    ledger's (on their way, or at the master), orders placed since are neither the ledger's nor the master's."""
+    if _storefront_source(rt):
+        rt.cursors.advance(ORDERS_SEEN_CURSOR, began, began)
+
+
+def counts_own_orders_from(rt: Runtime, observed_at: datetime) -> datetime:
+    """From when a target that counts its own orders (SFCC's allocation reset_date) should count them for a
+    figure read at `observed_at`: the read, or the last order poll if that began earlier.
+
+    The figure nets off what the master held at the read and the ledger's orders on their way; an order
+    the site took before the read that no poll has listed yet is in neither. Counted from the poll, the
+    site's own turnover deducts it, and no order is deducted twice: every order placed before the poll
+    began is the ledger's, every one placed after it is not.
+    """
+    seen = rt.cursors.get(ORDERS_SEEN_CURSOR) if _storefront_source(rt) else None
+    return min(observed_at, seen) if seen is not None else observed_at
 
 
 def _accepted(entry: LedgerEntry) -> AcceptedOrder | None:
@@ -363,12 +400,15 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     if awaiting or had - awaiting:
         rt.stock_levels.mark_pending(_pending_key(rt), add=awaiting, remove=had, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
+    counts_from = counts_own_orders_from(rt, observed_at) if to_push else observed_at
+    # Figures the target refused before (a product it did not hold yet): one read, and only with work to do.
+    refused_before = rt.stock_levels.pending_skus(_refused_key(target.name)) if to_push else set()
     for start in range(0, len(to_push), batch_size):
         batch = to_push[start : start + batch_size]
         try:
             rejected = target.push_stock(
                 [
-                    StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=observed_at)
+                    StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=counts_from)
                     for f, d in batch
                 ]
             )
@@ -399,6 +439,14 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
             now=now,
         )
         outcome.pushed += len(accepted)
+        # A figure the target takes now closes the exception its earlier refusal opened.
+        cleared = {f"{f.sku}#{f.location}" for f, _ in accepted} & refused_before
+        for figure_key in sorted(cleared):
+            rt.exceptions.resolve(FLOW, f"sku#{figure_key}", by="push_stock", now=now)
+        newly = {f"{sku}#{location}" for sku, location in refused} - refused_before
+        if cleared or newly:
+            rt.stock_levels.mark_pending(_refused_key(target.name), add=newly, remove=cleared, now=now)
+            refused_before = (refused_before - cleared) | newly
         for (sku, location), rejection in refused.items():
             outcome.rejected += 1
             business_key = f"sku#{sku}#{location}"

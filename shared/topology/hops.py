@@ -361,6 +361,7 @@ HOPS: tuple[Hop, ...] = (
             "stock-levels": (BATCH_GET_ITEM, GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),
             "exceptions": CONSUME,  # the open endpoint exception; unreadable rows, bad messages
             "ledger": (QUERY,),  # in-flight demand (by stage), when the order source is not the stock master
+            "cursors": (GET_ITEM,),  # when the order poll last read a storefront source (SFCC's reset_date)
         },
         buckets={"archive": ARCHIVE},  # unreadable rows
         secrets=("stock_master.credentials_secret", "stock_target.credentials_secret"),

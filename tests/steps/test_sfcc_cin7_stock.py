@@ -28,6 +28,7 @@ from shared.config import ClientConfig, load_client_config
 from shared.connectors.sfcc.mapping import format_sfcc_datetime
 from shared.models import ReasonCode
 from shared.runtime import Runtime
+from shared.steps.stock import record_orders_seen
 from shared.stores.exceptions import ExceptionStatus
 from shared.stores.ledger import Stage
 
@@ -213,6 +214,31 @@ def test_an_order_reaching_cin7_between_the_read_and_the_push_is_still_held_back
     assert stock.ats() == figure(100) - 5
 
 
+def test_an_order_no_poll_had_listed_at_the_read_is_counted_by_sfcc_from_the_poll(stock: Stock) -> None:
+    # Given the release poll ran (nothing to take yet)
+    stock.clock.advance(30)
+    polled = stock.clock.now()
+    stock.local.run_schedule("poll_sales")
+    # When SFCC takes an order of 4 after that poll, and the stock read runs before the next poll lists it
+    stock.clock.advance(10)
+    stock.shop_order("00003001", 4, stock.clock.now())
+    stock.scheduled_read()
+    stock.push()
+    # Then the allocation counts SFCC's orders from the poll, not the read: the site deducts the order itself
+    assert stock.allocation() == {"amount": figure(100), "reset_date": format_sfcc_datetime(polled)}
+    assert stock.ats() == figure(100) - 4
+    # When the next poll takes it to Cin7 (Available 96) before any new figure
+    stock.clock.advance(30)
+    record_orders_seen(stock.rt, stock.clock.now())  # what poll_sales records as it begins reading
+    stock.posted("00003001", 4)
+    # Then SFCC never offers more than Cin7's Available less the buffer (counted from the read it offered 4 more)
+    assert stock.ats() <= figure(96)
+    # And the next figure, counted from that poll, deducts the order once: in Cin7's Available
+    stock.scheduled_read()
+    stock.push()
+    assert stock.ats() == figure(96)
+
+
 def test_cin7s_stock_webhook_pushes_the_re_read_figure(stock: Stock) -> None:
     stock.scheduled_read()
     stock.push()
@@ -240,6 +266,25 @@ def test_a_product_sfcc_does_not_hold_is_one_refused_row_and_the_rest_stand(stoc
     assert refused.reasons == (ReasonCode.STOCK_PUSH_REJECTED.value,)
     assert refused.business_key == f"sku#GHOST-1#{LIST}"
     assert "ProductNotFoundException" in refused.detail or "no product" in refused.detail
+
+
+def test_a_refused_figure_taken_once_the_product_exists_closes_its_exception(stock: Stock) -> None:
+    # Given a new SKU's stock refused because SFCC does not hold the product yet
+    stock.cin7.add_product("DROP-1", "New drop")
+    stock.cin7.set_stock("DROP-1", WAREHOUSE, 30)
+    stock.scheduled_read()
+    stock.push()
+    [refused] = stock.open_exceptions()
+    assert refused.business_key == f"sku#DROP-1#{LIST}"
+    # When the catalogue creates the product at SFCC and the next read writes its figure
+    stock.sfcc.add_product("DROP-1")
+    stock.scheduled_read()
+    stock.push()
+    # Then the record holds the figure and nothing is left open for operations
+    assert stock.allocation("DROP-1") is not None and stock.allocation("DROP-1")["amount"] == figure(30)  # type: ignore[index]
+    assert stock.open_exceptions() == []
+    [closed] = stock.rt.exceptions.for_record(f"sku#DROP-1#{LIST}", flow="stock_sync")
+    assert closed.resolved_by == "push_stock"
 
 
 def test_an_unknown_inventory_list_is_one_exception_and_writes_pause(example: ClientConfig) -> None:
