@@ -96,6 +96,7 @@ class CommercetoolsMock:
         self.client_id = client_id
         self.client_secret = client_secret
         self.port: int | None = None
+        self._http: httpx.Client | None = None  # for the launcher's own endpoints (one connection, not one a call)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -138,6 +139,9 @@ class CommercetoolsMock:
 
     def stop(self) -> None:
         process, self._process, self.port = self._process, None, None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if process is None:
             return
         if process.stdin:
@@ -154,12 +158,29 @@ class CommercetoolsMock:
     def pin_clock(self, moment: datetime | None) -> None:
         """Every createdAt/lastModifiedAt the mock writes from now on reads `moment` (None: the wall clock)."""
         stamp = None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        httpx.put(f"{self.base_url}/__hopline/clock", json={"now": stamp}, timeout=5).raise_for_status()
+        self._launcher().put(f"{self.base_url}/__hopline/clock", json={"now": stamp}).raise_for_status()
+
+    def _launcher(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(timeout=5)
+        return self._http
+
+    def calls(self) -> Counter[tuple[str, str]]:
+        """API calls received by (flow, "METHOD /path"): the flow is the hop the connector's User-Agent
+        names ("-" for none), ids in the path are {id}; the seeder's and the judge's are left out."""
+        counts = self._launcher().get(f"{self.base_url}/__hopline/requests").raise_for_status().json()
+        found: Counter[tuple[str, str]] = Counter()
+        for key, count in counts.items():
+            flow, _, route = str(key).partition(" ")
+            found[(flow, route)] += int(count)
+        return found
 
     def requests(self) -> Counter[str]:
-        """API calls received by "METHOD /path" (ids as {id}), the seeder's and judge's left out."""
-        counts = httpx.get(f"{self.base_url}/__hopline/requests", timeout=5).raise_for_status().json()
-        return Counter({str(route): int(count) for route, count in counts.items()})
+        """API calls received by "METHOD /path" (ids as {id}), the seeder's and the judge's left out."""
+        found: Counter[str] = Counter()
+        for (_, route), count in self.calls().items():
+            found[route] += count
+        return found
 
     def __enter__(self) -> CommercetoolsMock:
         return self.start()
@@ -376,6 +397,10 @@ class CommercetoolsPlatform:
     @property
     def requests(self) -> Counter[str]:
         return self.mock.requests()
+
+    def calls(self) -> Counter[tuple[str, str]]:
+        """By (flow, "METHOD /path"): CommercetoolsMock.calls."""
+        return self.mock.calls()
 
     def stop(self) -> None:
         if self._seeder is not None:

@@ -9,8 +9,9 @@
 //
 // With HOPLINE_MOCK_SEQUENTIAL_IDS=1 in the environment every id the mock assigns is a counter shaped as a
 // UUID (v4 layout), so a seeded sandbox day names its resources the same every run. GET /__hopline/requests
-// answers the API calls received, by "METHOD /path" (ids in the path as {id}, the query left out), leaving
-// out calls that carry the header `x-hopline-observer` (the sandbox's own seeding and judging).
+// answers the API calls received as {"<flow> METHOD /path": count}: the flow from the caller's User-Agent
+// (`hopline/<hop>`, else "-"), ids in the path as {id}, the query left out. Calls that carry the header
+// `x-hopline-observer` (the sandbox's own seeding and judging) are not counted.
 import { CommercetoolsMock } from "@labdigital/commercetools-mock";
 
 if (process.env.HOPLINE_MOCK_SEQUENTIAL_IDS === "1") {
@@ -71,7 +72,9 @@ mock.app.addHook("onRequest", async (request) => {
     .split("/")
     .map((part) => (UUID.test(part) ? "{id}" : part))
     .join("/");
-  const key = `${request.method} ${route}`;
+  const agent = String(request.headers["user-agent"] || "");
+  const flow = agent.startsWith("hopline/") ? agent.slice("hopline/".length).split(" ")[0] : "-";
+  const key = `${flow} ${request.method} ${route}`;
   requests.set(key, (requests.get(key) || 0) + 1);
 });
 mock.app.get("/__hopline/requests", async () => Object.fromEntries(requests));
