@@ -109,6 +109,11 @@ class Day:
         self.shop = platforms.hooks(Role.ORDER_SOURCE)
         self.scend = platforms.hooks(Role.ORDER_TARGET)
         self.settings: Any = self.config.settings_for(Role.ORDER_SOURCE)
+        if self.settings.release_trigger not in ("payment_paid", "order_confirmed"):
+            raise ConfigError(
+                f"{self.config.client}: the commercetools day drives release_trigger payment_paid or "
+                f"order_confirmed, not {self.settings.release_trigger} (its workflow States are the client's)"
+            )
         self.prefix = self.config.orders.reference_prefix
         self.schedules = Schedules(local, clock)
         # The daily jobs (cron: the reconciliation, the SKU audit) run once, at the end of the day, as the
@@ -178,23 +183,17 @@ class Day:
             self._deliver(body)
 
     # -- what the shop does ---------------------------------------------------------------------------
-    def release_message(self, placed: dict[str, Any]) -> None:
-        """The message of the client's release trigger (payment Paid, or state Confirmed)."""
-        trigger = str(self.settings.release_trigger)
-        if trigger.endswith("payment_paid") or trigger == "payment_paid":
-            self.message(placed, "OrderPaymentStateChanged", paymentState="Paid", oldPaymentState="Pending")
-        else:
-            self.message(placed, "OrderStateChanged", orderState="Confirmed", oldOrderState="Open")
-
     def pay(self, order: PlannedOrder) -> None:
         """Paid (and, for a client releasing on Confirmed, confirmed): the trigger's message goes out."""
-        trigger = str(self.settings.release_trigger)
         actions = [{"action": "changePaymentState", "paymentState": "Paid"}]
-        if not (trigger.endswith("payment_paid") or trigger == "payment_paid"):
+        if self.settings.release_trigger == "order_confirmed":
             actions.append({"action": "changeOrderState", "orderState": "Confirmed"})
         placed = self.shop.update(f"orders/{order.order_id}", actions)
         order.paid_at = order.released_by = self.clock.now()
-        self.release_message(placed)
+        if self.settings.release_trigger == "order_confirmed":
+            self.message(placed, "OrderStateChanged", orderState="Confirmed", oldOrderState="Open")
+        else:
+            self.message(placed, "OrderPaymentStateChanged", paymentState="Paid", oldPaymentState="Pending")
 
     def cancel(self, order: PlannedOrder) -> None:
         placed = self.shop.update(
@@ -357,6 +356,7 @@ class StockWatch:
             "oversold_samples": self.oversold,
             "oversold_checks_without_inventory_mode": self.oversold_without_mode,
             "stock_figures_changed": self.changes,
+            "stock_skus_changed": len(self.changed_skus),
             "stock_entries_at_commercetools": len(self.last),
         }
 
