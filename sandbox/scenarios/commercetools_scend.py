@@ -759,8 +759,9 @@ STOCK_FLOWS = ("read_stock", "push_stock")
 # updateSyncInfo write; Scend the create (its SKUs known from earlier orders).
 MINIMUM_PER_ORDER = {"commercetools": 2, "scend": 1}
 # And each changed figure: commercetools the entry read, the pending-orders query and changeQuantity; Scend
-# nothing beyond the feed read each stock run already makes.
-MINIMUM_PER_CHANGED_FIGURE = {"commercetools": 3, "scend": 0}
+# the SKU's StockLevels re-read, since the feed's rows carry no quarantine breakdown (card 3.6), beside the
+# feed read each stock run makes whatever changed.
+MINIMUM_PER_CHANGED_FIGURE = {"commercetools": 3, "scend": 1}
 
 
 def api_calls(day: Day, released: int, changed: int) -> dict[str, Any]:
@@ -904,7 +905,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
             f"{calls['per_released_order_with_polls']['scend']}",
         ),
         (
-            "commercetools / Scend calls per changed stock figure (least: 3 / 0)",
+            "commercetools / Scend calls per changed stock figure (least: 3 / 1)",
             f"{calls['per_changed_stock_figure']['commercetools']} / {calls['per_changed_stock_figure']['scend']}",
         ),
         (
