@@ -379,6 +379,7 @@ def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = No
     knobs = registry.DayKnobs(
         fault_rate=options.fault_rate,
         seed=options.seed,
+        warehouse_rejects_duplicates=options.warehouse_rejects_duplicates,
         split_rate=options.split_rate,
         multi_tracking_rate=options.multi_tracking_rate,
         late_parcel_hours=options.late_parcel_hours,
