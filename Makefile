@@ -30,10 +30,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-bundle: install  ## build the Lambda code asset and dependency layer (pip wheels for the Lambda platform, no Docker)
+bundle: install  ## build the Lambda code asset and dependency layer into .build/ (pip wheels for the Lambda platform, no Docker; skipped when its inputs are unchanged)
 	$(BIN)/python -m infra.bundling
 
-demo: install bundle  ## a local day for the example client: simulators + moto, no credentials
+demo: install  ## a local day for the example client: simulators + moto, no credentials
 	$(BIN)/hopline sandbox run --client $(CLIENT) --orders 300 --fault-rate 0.1 --duplicate-rate 0.05 --seed 7
 
 test: export HOPLINE_REQUIRE_NODE_MOCKS := 1

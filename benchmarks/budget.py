@@ -1,66 +1,170 @@
-"""Cin7 Core's call budget per flow: calls per released order, and orders per hour one key sustains.
+"""Cin7 Core's call budget per flow: calls per released order, the least the card allows, and orders an hour.
 
 Cin7 allows 60 calls a minute per application key, shared by every flow, so a day's all-in calls per released
-order set how many orders an hour one key carries with every flow on: 3,600 / calls per order. The figures
-come from the simulator's own count (sandbox.budget), per hop and per reason.
+order set how many orders an hour one key carries with every flow on: 3,600 / calls per order. The calls come
+from the simulator's own count (sandbox.budget), per hop and per reason; the minimum from the day's own figures
+(orders, parcels, schedule runs, listed rows) and the card's endpoints:
 
-    python -m benchmarks.run --only cin7-budget                      # the 300-order day and the peak day
-    python -m benchmarks.run --only cin7-budget --budget-days 300    # one of them
+| flow                  | least calls                            | why, on the card's endpoints                  |
+|-----------------------|----------------------------------------|-----------------------------------------------|
+| order_intake (source) | 1 per sale taken in                    | the webhook is thin: GET sale [V]             |
+| order_intake (target) | 0                                      | SKUs the map knows need no GET product?Sku=   |
+| order_submit          | 3 per sale posted                      | no idempotency key: saleList?ExternalID, then |
+|                       |                                        | POST sale + POST sale/order (two-call create) |
+| apply_shipment        | 3 per parcel, +1 per parcel after an   | pick, pack, ship: no combined call [V]; a     |
+|                       | order's first                          | later parcel needs POST sale/fulfilment       |
+| notify_cancellation   | 2 per note                             | PUT sale needs the header: GET sale first     |
+| read_warehouse_status | 1 per run                              | GET sale: the live stage, before a void       |
+| cancel_at_warehouse   | 1 per void                             | DELETE sale?Void=true (the stage just read)   |
+| poll_sales            | ceil(rows / 1,000) per run             | one unfiltered saleList?UpdatedSince          |
+| poll_despatches       | ceil(rows / 1,000) per run             | saleList?UpdatedSince (its shipping status);  |
+|                       |                                        | a shipped sale's GET sale is not counted      |
+| poll_products         | ceil(rows / 1,000) per run             | product?ModifiedSince                         |
+| read_stock            | ceil(rows / 1,000) per run             | ref/productavailability, 1,000 rows a page    |
+| push_stock            | ceil(rows at the location / 1,000) per | a batch of stock events needs a listing made  |
+|                       | listing made                           | after them; one made since answers it free    |
+| reconcile_stock       | ceil(rows at the location / 1,000) per | one listing an hour                           |
+|                       | run                                    |                                               |
+| monitor_orders        | 0 per order                            | one saleList page a 15-minute run answers     |
+|                       |                                        | every due order: its calls follow the runs    |
+
+A changed-since poll's rows per run are the changes of its window, far below 1,000 here: one page per run. The
+stock reads' rows are the availability Total the connector last listed. Each flow reports its calls, calls per
+released order, the minimum, the calls over it and the ratio; a flow with no rule here reports no minimum.
+The two example days (60 orders, seed 7, the CLI's 8-hour day) take about a minute each:
+
+    python -m benchmarks.run --only cin7-budget                          # both pairings
+    python -m benchmarks.run --only cin7-budget --budget-days sfcc-cin7  # one of them
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-# The least each flow can spend on the card's endpoints, as calls (per what they are counted by).
-MINIMUM = {
-    "order_intake": "1 read (GET sale) per sale taken in, 0 writes",
-    "apply_shipment": "0 reads; 3 writes per parcel (pick, pack, ship), +1 (POST sale/fulfilment) per later parcel",
-    "poll_sales": "1 saleList page per status per tick (authorised, voided): 2 per 10-minute tick",
-    "poll_products": "1 product page per tick (15 minutes)",
-    "read_stock": "ceil(rows / 1000) availability pages per tick (15 minutes)",
-    "reconcile_stock": "ceil(rows at the location / 1000) pages per tick (1 hour)",
-    "push_stock": "1 availability listing per batch of stock events that arrived before it",
-    "notify_cancellation": "2 per cancel (GET sale for the note and the header, PUT sale)",
+from sandbox.budget import CALLS_PER_HOUR
+
+PAGE_ROWS = 1000  # Cin7's largest `limit` (card "Pagination" [V])
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """What a day's minimum is counted from: its summary, each hop's runs and the rows its stock reads listed."""
+
+    summary: dict[str, Any]
+    runs: dict[str, int]
+    listed_rows: dict[str, int]
+    page_limits: dict[str, int]  # the availability page size each stock hop's client was configured with
+
+    def pages(self, hop: str, limit: int = PAGE_ROWS) -> int:
+        """Pages a listing of the hop's rows takes at `limit` rows a page: at least one (an empty one is a call)."""
+        return max(1, math.ceil(self.listed_rows.get(hop, 0) / limit))
+
+    def calls(self, hop: str) -> int:
+        return int(self.summary["cin7_budget"]["flows"].get(hop, {}).get("calls", 0))
+
+
+@dataclass(frozen=True)
+class Floor:
+    rule: str
+    calls: Callable[[DayFigures], int]
+
+
+def _parcels(day: DayFigures) -> int:
+    parcels = int(day.summary.get("shipments_applied", 0))
+    shipped = int(day.summary.get("orders_shipped_in_full", 0)) + int(day.summary.get("orders_shipped_in_part", 0))
+    return 3 * parcels + max(0, parcels - shipped)
+
+
+def _listings(day: DayFigures) -> int:
+    """push_stock: the listings it made (a run answered by a listing made after its events makes none), each at
+    1,000 rows a page."""
+    hop = "push_stock"
+    listings = math.ceil(day.calls(hop) / day.pages(hop, day.page_limits.get(hop, PAGE_ROWS)))
+    return listings * day.pages(hop)
+
+
+def _per_run(hop: str) -> Floor:
+    return Floor("ceil(rows / 1000) pages per run", lambda day: day.runs.get(hop, 0) * day.pages(hop))
+
+
+# Flows whose floor depends on the side Cin7 plays (source of orders, or their target).
+SOURCE_FLOORS: dict[str, Floor] = {
+    "order_intake": Floor("1 GET sale per sale taken in", lambda day: int(day.summary.get("orders_received", 0))),
+}
+TARGET_FLOORS: dict[str, Floor] = {
+    "order_intake": Floor("0: SKUs the map knows need no GET product", lambda day: 0),
+}
+FLOORS: dict[str, Floor] = {
+    "order_submit": Floor(
+        "3 per sale posted (saleList?ExternalID, POST sale, POST sale/order)",
+        lambda day: 3 * int(day.summary.get("cin7_budget", {}).get("released_orders", 0)),
+    ),
+    "apply_shipment": Floor("3 per parcel (pick, pack, ship) + 1 POST sale/fulfilment per later parcel", _parcels),
+    "notify_cancellation": Floor(
+        "2 per note (GET sale, PUT sale)", lambda day: 2 * int(day.summary.get("cancel_notes_written", 0))
+    ),
+    "read_warehouse_status": Floor("1 GET sale per status read", lambda day: day.runs.get("read_warehouse_status", 0)),
+    "cancel_at_warehouse": Floor(
+        "1 DELETE sale per void",
+        lambda day: int(day.summary.get("cancel_outcomes", {}).get("cancelled_at_warehouse", 0)),
+    ),
+    "poll_sales": _per_run("poll_sales"),
+    "poll_despatches": _per_run("poll_despatches"),
+    "poll_products": _per_run("poll_products"),
+    "read_stock": _per_run("read_stock"),
+    "push_stock": Floor("ceil(rows at the location / 1000) pages per listing made", _listings),
+    "reconcile_stock": _per_run("reconcile_stock"),
+    "monitor_orders": Floor("0 per order (one saleList page per 15-minute run)", lambda day: 0),
 }
 
-DAYS: dict[str, dict[str, Any]] = {
-    "300": {"orders": 300, "fault_rate": 0.2, "duplicate_rate": 0.05, "seed": 7},
-    # 2,000 orders over 8 trading hours (4 a minute), followed as long as the late parcels take.
-    "peak": {"orders": 2000, "fault_rate": 0.1, "duplicate_rate": 0.05, "seed": 7, "day_hours": 8.0},
+
+def floor_for(flow: str, *, cin7_is_source: bool) -> Floor | None:
+    side = SOURCE_FLOORS if cin7_is_source else TARGET_FLOORS
+    return side.get(flow) or FLOORS.get(flow)
+
+
+PAIRINGS: dict[str, dict[str, Any]] = {
+    "cin7-scend": {"client": "example-cin7-scend", "orders": 60, "seed": 7, "cin7_is_source": True},
+    "sfcc-cin7": {"client": "example-sfcc-cin7", "orders": 60, "seed": 7, "cin7_is_source": False},
 }
 
 
-def floors(summary: dict[str, Any]) -> dict[str, int]:
-    """The day's own minimum for the flows whose calls follow orders: intake reads, write-back writes."""
-    parcels = int(summary.get("shipments_applied", 0))
-    orders_with_parcels = int(summary.get("orders_shipped_in_full", 0)) + int(summary.get("orders_shipped_in_part", 0))
-    return {
-        "order_intake": int(summary.get("orders_received", 0)),
-        "apply_shipment": 3 * parcels + max(0, parcels - orders_with_parcels),
-    }
-
-
-def budget_report(summary: dict[str, Any], command: str, wall_seconds: float) -> dict[str, Any]:
-    """One day's budget: per flow calls, per released order, the minimum and how far from it we are."""
-    budget = summary["cin7_budget"]
+def budget_report(day: DayFigures, command: str, wall_seconds: float, *, cin7_is_source: bool) -> dict[str, Any]:
+    """One day's budget: per flow calls, per released order, the minimum and how far from it the flow is."""
+    budget = day.summary["cin7_budget"]
     released = budget["released_orders"]
-    least = floors(summary)
+
+    def per_order(calls: int) -> float | None:
+        return round(calls / released, 3) if released else None
+
     flows: dict[str, Any] = {}
+    least_total = 0
     for flow, row in budget["flows"].items():
-        entry = {
+        entry: dict[str, Any] = {
             "calls": row["calls"],
             "per_released_order": row["per_released_order"],
             "throttled": row["throttled"],
-            "minimum": MINIMUM.get(flow, ""),
             "reasons": row["reasons"],
         }
-        if least.get(flow):
-            entry["minimum_calls"] = least[flow]
-            entry["minimum_per_released_order"] = round(least[flow] / released, 3) if released else None
-            entry["times_the_minimum"] = round(row["calls"] / least[flow], 2)
+        floor = floor_for(flow, cin7_is_source=cin7_is_source)
+        if floor is not None:
+            least = floor.calls(day)
+            least_total += least
+            entry.update(
+                {
+                    "minimum": floor.rule,
+                    "minimum_calls": least,
+                    "minimum_per_released_order": per_order(least),
+                    "calls_over_minimum": row["calls"] - least,
+                    "times_the_minimum": round(row["calls"] / least, 2) if least else None,
+                }
+            )
         flows[flow] = entry
+    least_per_order = least_total / released if released else None
     return {
         "command": command,
         "wall_seconds": round(wall_seconds, 1),
@@ -68,41 +172,61 @@ def budget_report(summary: dict[str, Any], command: str, wall_seconds: float) ->
         "cin7_calls": budget["calls"],
         "cin7_calls_per_released_order": budget["per_released_order"],
         "orders_per_hour_one_key": budget["orders_per_hour_one_key"],
+        "minimum_calls": least_total,
+        "minimum_calls_per_released_order": round(least_per_order, 3) if least_per_order else None,
+        "orders_per_hour_one_key_at_the_minimum": round(CALLS_PER_HOUR / least_per_order, 1)
+        if least_per_order
+        else None,
         "throttled": budget["throttled"],
-        "verdicts": {
-            key: summary.get(key)
-            for key in (
-                "lost",
-                "duplicate_warehouse_orders",
-                "in_dlq",
-                "wrong_outcome",
-                "despatches_written_back",
-                "despatches_not_written_back",
-                "despatches_refused_after_void",
-                "duplicate_shipments_applied",
-                "cancels_requested",
-                "cancels_wrong",
-                "spikes_pushed",
-                "skus_pushed_above_master_available",
-            )
-        },
+        "runs": day.runs,
+        "listed_rows": day.listed_rows,
+        "availability_page_limits": day.page_limits,
         "flows": flows,
     }
 
 
-def bench_cin7_budget(days: tuple[str, ...] = ("300", "peak")) -> dict[str, Any]:
-    """Run each day and report its Cin7 budget per flow."""
-    from sandbox.scenario import Options, run_day
+def _figures(local: Any, summary_box: dict[str, Any]) -> None:
+    """After the day (the simulators still up): each hop's runs and the rows each stock hop's last listing held."""
+    summary_box["runs"] = dict(local.invocations)
+    rows: dict[str, int] = {}
+    limits: dict[str, int] = {}
+    for hop in ("read_stock", "push_stock", "reconcile_stock"):
+        runtime = local._hop_runtimes.get(hop)  # the hop's own runtime, with the clients it built
+        for platform in () if runtime is None else local.config.platforms:
+            client = runtime.built(platform)
+            listed = getattr(client, "_listed_rows", None)  # the availability Total per Location the client read
+            if listed:
+                rows[hop] = max(rows.get(hop, 0), *listed.values())
+                limits[hop] = client.availability_page_limit
+    summary_box["listed_rows"] = rows
+    summary_box["page_limits"] = limits
+
+
+def bench_cin7_budget(pairings: tuple[str, ...] = tuple(PAIRINGS)) -> dict[str, Any]:
+    """Run each pairing's day and report its Cin7 budget per flow against the minimum."""
+    from sandbox.scenario import Options, day_shape, run_day
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    report: dict[str, Any] = {"minimum_per_flow": MINIMUM}
-    for name in days:
-        day = DAYS[name]
-        result = run_day(Options(**day))
-        command = (
-            f"hopline sandbox run --client example-cin7-scend --orders {day['orders']} --fault-rate "
-            f"{day['fault_rate']} --duplicate-rate {day['duplicate_rate']} --seed {day['seed']}"
-            + (f" --day-hours {day['day_hours']}" if "day_hours" in day else "")
+    shape = day_shape(8.0, None, None)  # the CLI's default day
+    report: dict[str, Any] = {
+        "minimum_per_flow": {flow: floor.rule for flow, floor in {**FLOORS, **SOURCE_FLOORS}.items()},
+        "minimum_per_flow_cin7_as_target": {flow: floor.rule for flow, floor in TARGET_FLOORS.items()},
+    }
+    for name in pairings:
+        day = PAIRINGS[name]
+        box: dict[str, Any] = {}
+        options = Options(
+            client=day["client"],
+            orders=day["orders"],
+            seed=day["seed"],
+            follow_up_hours=shape["follow_up_hours"],
+            day_hours=shape["day_hours"],
+            late_parcel_hours=shape["late_parcel_hours"],
         )
-        report[f"day_{name}"] = budget_report(result.summary, command, result.wall_seconds)
+        result = run_day(options, after=lambda local, box=box: _figures(local, box))
+        command = f"hopline sandbox run --client {day['client']} --orders {day['orders']} --seed {day['seed']} --json"
+        figures = DayFigures(
+            result.summary, box.get("runs", {}), box.get("listed_rows", {}), box.get("page_limits", {})
+        )
+        report[name] = budget_report(figures, command, result.wall_seconds, cin7_is_source=day["cin7_is_source"])
     return report

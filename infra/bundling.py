@@ -16,8 +16,9 @@ import shutil
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 import aws_cdk as cdk
 import jsii
@@ -234,13 +235,31 @@ def _tree_size(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
 
 
-def main(out: Path = REPO_ROOT / ".build") -> None:
-    """`python -m infra.bundling`: build both assets into .build/ (the same steps `cdk synth` runs)."""
-    for name, bundler in (("code", CodeBundler()), ("layer", LayerBundler())):
+class _Bundler(Protocol):
+    def try_bundle(self, output_dir: str, _options: object = None) -> bool: ...
+
+
+def _assets() -> list[tuple[str, Callable[[], str], _Bundler]]:
+    return [("code", code_hash, CodeBundler()), ("layer", layer_hash, LayerBundler())]
+
+
+def main(out: Path = REPO_ROOT / ".build", assets: list[tuple[str, Callable[[], str], _Bundler]] | None = None) -> None:
+    """`python -m infra.bundling`: build both assets into .build/ (the same steps `cdk synth` runs).
+
+    An asset whose inputs hash as they did when it was last built here is left as it is (the hash is
+    the one CDK names the asset by), so a second `make bundle` costs a hash instead of a pip install."""
+    for name, input_hash, bundler in assets if assets is not None else _assets():
         target = out / name
+        stamp = out / f"{name}.hash"
+        wanted = input_hash()
+        if target.is_dir() and stamp.is_file() and stamp.read_text() == wanted:
+            print(f"{target}: {_tree_size(target) / 1_000_000:.1f} MB unzipped (up to date)")
+            continue
+        stamp.unlink(missing_ok=True)
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
         bundler.try_bundle(str(target))
+        stamp.write_text(wanted)
         print(f"{target}: {_tree_size(target) / 1_000_000:.1f} MB unzipped")
 
 

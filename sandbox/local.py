@@ -22,6 +22,7 @@ import itertools
 import json
 import logging
 import os
+import pickle
 import secrets
 import sys
 import threading
@@ -774,6 +775,8 @@ def _install_moto_patches() -> None:
         ExecutionWorker.start = start  # type: ignore[method-assign]
         _serialise_dynamodb_writes()
         _write_item_answers_as_json()
+        _parse_update_expressions_once()
+        _remember_moto_reflection()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
 
 
@@ -845,6 +848,123 @@ def _write_item_answers_as_json() -> None:
     execute_result._hopline = True  # type: ignore[attr-defined]
     execute_result._moto = original  # type: ignore[attr-defined]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _remember_moto_reflection() -> None:
+    """moto lists a response class's methods with inspect.getmembers on every request it dispatches
+    (to find the action's method), and SQS spells each queue attribute's name into snake case on every
+    read of a queue's attributes: both pure functions of a class or a constant name, and together a
+    few per cent of a day. The sandbox computes each once."""
+    import functools
+
+    from moto.core import responses as core_responses
+    from moto.sqs import models as sqs_models
+
+    if getattr(core_responses.method_names_from_class, "_hopline", False):
+        return
+    original = core_responses.method_names_from_class
+    names_of = functools.lru_cache(maxsize=None)(lambda clazz: tuple(original(clazz)))
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        return list(names_of(clazz))
+
+    method_names_from_class._hopline = True  # type: ignore[attr-defined]
+    core_responses.method_names_from_class = method_names_from_class  # type: ignore[attr-defined]
+    sqs_models.camelcase_to_underscores = functools.lru_cache(maxsize=1024)(sqs_models.camelcase_to_underscores)  # type: ignore[attr-defined]
+
+
+_PARSED_UPDATES_MAX = 4096  # distinct UpdateExpressions kept; a day sends a few dozen
+
+
+def _parse_update_expressions_once() -> None:
+    """moto parses an UpdateExpression twice per UpdateItem (its response layer, then its backend),
+    deep-copies the tree for the validator, and checks clause counts and overlapping paths at every
+    nested node (quadratic in the clauses): about half of an UpdateItem's time, and the ledger's upserts
+    are a day's most frequent write. The expressions are a few dozen strings sent thousands of times, so
+    the sandbox parses each once and hands every caller its own tree, unpickled from the first parse
+    (nobody shares nodes); the validator's copy is a pickle round trip instead of deepcopy; and the two
+    checks that read only the expression (and its attribute names) run once per node and expression,
+    remembering passes only, so a refused expression is refused every time. Same items, same
+    refusals: tests/unit/test_sandbox_dynamodb_answers.py."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, UpdateExpression  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
+
+    if getattr(UpdateExpressionParser.make, "_hopline", False):
+        return
+    original = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    parsed: dict[str, bytes] = {}
+
+    def mark(node: Any, expression: str, seen: list[int]) -> None:
+        if isinstance(node, UpdateExpression):
+            node._hopline_mark = (expression, len(seen))  # which node of which expression
+            seen.append(1)
+        for child in getattr(node, "children", None) or []:
+            mark(child, expression, seen)
+
+    def make(cls: Any, expression: str) -> Any:
+        tree = parsed.get(expression)
+        if tree is None:
+            node = original(cls, expression)  # a refusal raises here, every time, as before
+            mark(node, expression, [])
+            if len(parsed) >= _PARSED_UPDATES_MAX:
+                parsed.clear()
+            parsed[expression] = tree = pickle.dumps(node, pickle.HIGHEST_PROTOCOL)
+        return pickle.loads(tree)  # noqa: S301 - bytes this process pickled itself
+
+    def copy_tree(value: Any, memo: Any = None) -> Any:
+        return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - a copy of our own tree
+
+    def passes_once(validator: Any, check_name: str, *, by_names: bool) -> None:
+        check = getattr(validator, check_name)
+        passed: set[Any] = set()
+
+        def checked(self: Any, node: Any) -> Any:
+            node_mark = getattr(node, "_hopline_mark", None)
+            names = tuple(sorted((self.expression_attribute_names or {}).items())) if by_names else ()
+            key = (node_mark, names)
+            if node_mark is not None and key in passed:
+                return node
+            result = check(self, node)
+            if node_mark is not None:
+                if len(passed) >= 16 * _PARSED_UPDATES_MAX:
+                    passed.clear()
+                passed.add(key)
+            return result
+
+        checked._moto = check  # type: ignore[attr-defined]
+        setattr(validator, check_name, checked)
+
+    make._hopline = True  # type: ignore[attr-defined]
+    make._moto = original  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(make)  # type: ignore[method-assign,assignment]
+    validators.deepcopy = copy_tree  # type: ignore[attr-defined,assignment,unused-ignore]
+    passes_once(validators.ActionCountValidator, "verify_action_counts", by_names=False)
+    passes_once(validators.OverlappingPathsValidator, "check_for_overlapping_paths", by_names=True)
+
+    # Every traverser rebuilds its (constant) processing map at every node it visits: build it once each.
+    def processing_map(self: Any) -> dict[Any, Any]:
+        known = self.__dict__.get("_hopline_map")
+        if known is None:
+            known = self.__dict__["_hopline_map"] = self._processing_map()
+        return known  # type: ignore[no-any-return]
+
+    def nodes_to_be_processed(self: Any) -> tuple[Any, ...]:
+        kinds = self.__dict__.get("_hopline_kinds")
+        if kinds is None:
+            kinds = self.__dict__["_hopline_kinds"] = tuple(processing_map(self))
+        return kinds  # type: ignore[no-any-return]
+
+    def process(self: Any, node: Any) -> Any:
+        for class_key, processor in processing_map(self).items():
+            if isinstance(node, class_key):
+                return processor(node)
+        return None
+
+    nodes_to_be_processed._moto = DepthFirstTraverser.nodes_to_be_processed  # type: ignore[attr-defined]
+    process._moto = DepthFirstTraverser.process  # type: ignore[attr-defined]
+    DepthFirstTraverser.nodes_to_be_processed = nodes_to_be_processed  # type: ignore[method-assign]
+    DepthFirstTraverser.process = process  # type: ignore[method-assign]
 
 
 def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:

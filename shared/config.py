@@ -353,7 +353,13 @@ class MismatchConfig(Section):
 
     min_age_minutes: int = Field(60, ge=1, le=10080, description="only orders at the warehouse at least this long")
     recheck_minutes: int = Field(120, ge=1, le=10080, description="an order is read again no sooner than this")
-    max_per_run: int = Field(10, ge=0, le=100, description="warehouse reads per monitor run")
+    max_per_run: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="reads of one order per monitor run (0 turns the check off); where the warehouse lists changed "
+        "orders, one listing answers the rest",
+    )
     despatched_grace_minutes: int = Field(
         90, ge=1, le=10080, description="despatched at the warehouse this long ago with nothing written back"
     )

@@ -253,6 +253,15 @@ class CancelTarget(Protocol):
     def order_state(self, warehouse_order_id: str) -> WarehouseOrderRef | None: ...
 
 
+@runtime_checkable
+class WarehouseStateFeed(Protocol):
+    """A cancel target that lists the live state of the orders changed since a moment in one call, so the mismatch
+    monitor reads many open orders for the price of one read. One page of the platform's largest size: an order
+    beyond it, or changed before the moment, is not listed (the monitor reads it alone)."""
+
+    def order_states_since(self, since: datetime) -> list[WarehouseOrderRef]: ...
+
+
 class NoteTarget(Protocol):
     """Where an outcome is written on the order for the people who work there (a note on the sale)."""
 

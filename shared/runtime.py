@@ -130,10 +130,13 @@ class Runtime:
 
     @cached_property
     def secrets(self) -> Any:
-        """This runtime's own Powertools provider: its cache is this function's, as in one Lambda process."""
+        """This runtime's own Powertools provider: its cache is this function's, as in one Lambda process.
+        Its client comes from the default boto3 session the function's other clients share; left to
+        itself, Powertools builds a second session and loads botocore's endpoint data again."""
+        import boto3
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-        return SecretsProvider()
+        return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
     def secret(self, path: str) -> dict[str, Any]:
         """A JSON secret by its config path; cached by Powertools for 5 minutes, never logged."""

@@ -12,7 +12,7 @@ from shared.errors import PermanentError, SubmitClaimHeldError
 from shared.models.messages import SubmitMessage
 from shared.runtime import Runtime, runtime
 from shared.steps.order_submit import submit_order
-from shared.steps.records import quarantine_message
+from shared.steps.records import quarantine_message, replay_of
 from shared.stores.ledger import Stage
 from shared.topology import table_env
 
@@ -59,7 +59,13 @@ class _Idempotency:
                     expires_after_seconds=7 * 24 * 3600,
                     response_hook=_count_replay,
                 )
-                persistence = DynamoDBPersistenceLayer(table_name=IDEMPOTENCY_TABLE)
+                import boto3
+
+                # A client of the default session, which the hop's other clients share: without one,
+                # Powertools builds its own boto3 session and loads botocore's endpoint data again.
+                persistence = DynamoDBPersistenceLayer(
+                    table_name=IDEMPOTENCY_TABLE, boto3_client=boto3.client("dynamodb")
+                )
                 remembered = idempotent_function(
                     data_keyword_argument="message", persistence_store=persistence, config=config
                 )
@@ -82,12 +88,22 @@ def submit_once(message: SubmitMessage, rt: Runtime) -> dict[str, Any]:
     return idempotency.submit(message.model_dump(mode="json"))
 
 
+def _run(delivery: Delivery) -> dict[str, Any]:
+    """The step, behind the idempotency record; a replay an operator sent runs the step itself, since the record
+    of the order's first, successful submit would answer it unrun (a refused write to the source order would
+    never be tried again). The ledger's claim still keeps the order to one creation at the warehouse."""
+    if replay_of(delivery.record.raw_event.get("messageAttributes")) is not None:
+        return submit_order(delivery.message, delivery.rt)
+    result: dict[str, Any] = delivery.run()
+    return result
+
+
 def refused_or_held(delivery: Delivery) -> dict[str, Any] | None:
     """A held claim fails the record for redelivery; a warehouse refusal quarantines the order (None)."""
     message: SubmitMessage = delivery.message
     rt = delivery.rt
     try:
-        return delivery.run()
+        return _run(delivery)
     except SubmitClaimHeldError:
         # Another submit holds the order: this record fails and SQS redelivers it after the visibility timeout
         # (longer than the lease), not a quarantine.

@@ -14,13 +14,50 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
+
 from shared.clock import Clock, VirtualClock
+
+LATE_HEADER = "X-Sandbox-Late"  # an answer the client would have given up waiting for
+
+
+@contextmanager
+def late_answers_time_out() -> Iterator[None]:
+    """While active, an answer marked LATE_HEADER reaches the httpx client as the ReadTimeout a real
+    late answer causes, at once. A day injects timeouts by the hundred; waiting each one out in real
+    seconds was most of a day's idle wall time, and the connectors cannot tell the difference."""
+    global _late_depth
+    with _late_lock:
+        if _late_depth == 0:
+            httpx.HTTPTransport.handle_request = _marked_late_times_out  # type: ignore[method-assign]
+        _late_depth += 1
+    try:
+        yield
+    finally:
+        with _late_lock:
+            _late_depth -= 1
+            if _late_depth == 0:
+                httpx.HTTPTransport.handle_request = _HANDLE_REQUEST  # type: ignore[method-assign]
+
+
+_HANDLE_REQUEST = httpx.HTTPTransport.handle_request
+_late_lock = threading.Lock()
+_late_depth = 0
+
+
+def _marked_late_times_out(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+    response = _HANDLE_REQUEST(self, request)
+    if LATE_HEADER.lower() in response.headers:
+        response.close()
+        raise httpx.ReadTimeout("the answer came after the client's timeout", request=request)
+    return response
 
 
 @dataclass
@@ -64,6 +101,10 @@ class FaultPlan:
         }
     )
     timeout_delay_seconds: float = 0.3  # real seconds; the sandbox client timeout is shorter
+    # Answer a timeout fault at once, marked late (LATE_HEADER), instead of waiting out the client's
+    # timeout in real time; only with `late_answers_time_out()` active, which turns the mark into the
+    # httpx.ReadTimeout the client would have raised. As with the delayed answer, the route never acts.
+    timeout_marked: bool = False
     slow_delay_seconds: float = 0.01
     seed: int = 0
     # Draw per request (its method, path, query and body, and how often that request came before) rather
@@ -153,6 +194,8 @@ class Simulator:
                 502, raw=b"<html><body>502 Bad Gateway</body></html>", headers={"Content-Type": "text/html"}
             ), 0.0
         if fault == FaultKind.TIMEOUT:
+            if self.faults.timeout_marked:
+                return Response(504, {"error": "late"}, {LATE_HEADER: "1"}), 0.0
             return Response(504, {"error": "late"}), self.faults.timeout_delay_seconds
         delay = self.faults.slow_delay_seconds if fault == FaultKind.SLOW else 0.0
         for method, pattern, handler, writes in self.routes:

@@ -10,6 +10,7 @@ one entry here; a new pairing's day is a scenario over these hooks, not a new ru
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,9 +25,9 @@ from shared.config import ClientConfig
 from shared.connectors.spec import Role
 from shared.errors import ConfigError
 
-from .base import FaultPlan, Simulator
+from .base import FaultPlan, Simulator, late_answers_time_out
 
-SANDBOX_HTTP_TIMEOUT = 1.0  # real seconds the day's connectors wait for an answer
+SANDBOX_HTTP_TIMEOUT = 1.0  # real seconds the day's connectors wait for a real answer (injected timeouts are marked)
 
 
 @dataclass(frozen=True)
@@ -552,14 +553,8 @@ def build(
             values[credentials_path] = kind.credentials(rng, knobs.seed)
             if getattr(settings, "webhook_secret", None):
                 values[hook_path] = {"secret": f"hook-{rng.getrandbits(64):x}"}
-        # A timeout fault answers after the sandbox client's timeout (SANDBOX_HTTP_TIMEOUT), far enough
-        # above a loaded machine's slowest real answer that only injected timeouts time out.
-        faults = FaultPlan(
-            rate=knobs.fault_rate,
-            seed=knobs.seed + position,
-            per_request=True,
-            timeout_delay_seconds=SANDBOX_HTTP_TIMEOUT + 0.2,
-        )
+        # A timeout fault answers at once, marked late; `running` makes the mark the client's timeout.
+        faults = FaultPlan(rate=knobs.fault_rate, seed=knobs.seed + position, per_request=True, timeout_marked=True)
         simulators[name] = kind.build(settings, values[credentials_path], clock, faults, knobs)
         hooks[name] = kind.hooks(simulators[name])
     return Platforms(config=config, simulators=simulators, hooks_by_instance=hooks, secrets=values)
@@ -576,7 +571,9 @@ def running(
 ) -> Iterator[Platforms]:
     """Start the simulators on 127.0.0.1 and yield them with the config's base URLs pointed at them."""
     platforms = build(config, clock, knobs=knobs, rng=rng, secrets=secrets)
-    try:
+    with contextlib.ExitStack() as active:
+        active.enter_context(late_answers_time_out())
+        active.callback(platforms.stop)
         pointed = config
         for name, simulator in platforms.simulators.items():
             root = simulator.start()
@@ -587,5 +584,3 @@ def running(
             pointed = pointed.with_platform(name, **changes)
         platforms.config = pointed
         yield platforms
-    finally:
-        platforms.stop()

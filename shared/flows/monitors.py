@@ -124,8 +124,11 @@ def stalled(entry: LedgerEntry, sla: StageSlaConfig, now: datetime) -> list[Brea
     return [b for b in breaches if b is not None]
 
 
-def due_for_check(entries: list[LedgerEntry], config: MismatchConfig, now: datetime) -> list[LedgerEntry]:
-    """The few open warehouse orders whose live status to read this run: old enough, least recently read."""
+def due_for_check(
+    entries: list[LedgerEntry], config: MismatchConfig, now: datetime, *, limit: int | None = None
+) -> list[LedgerEntry]:
+    """The open warehouse orders whose live status to read this run: old enough, not read within the recheck
+    interval, least recently read first; `limit` of them (the reads per run, `max_per_run`, by default)."""
     old_enough = now - timedelta(minutes=config.min_age_minutes)
     recheck = now - timedelta(minutes=config.recheck_minutes)
     candidates = []
@@ -140,7 +143,15 @@ def due_for_check(entries: list[LedgerEntry], config: MismatchConfig, now: datet
             continue
         candidates.append((checked or submitted, entry.order_key, entry))
     candidates.sort(key=lambda item: (item[0], item[1]))
-    return [entry for _, _, entry in candidates[: config.max_per_run]]
+    return [entry for _, _, entry in candidates[: config.max_per_run if limit is None else limit]]
+
+
+def listing_since(entries: list[LedgerEntry], overlap: timedelta) -> datetime | None:
+    """Where a changed-since listing of the warehouse must start to show each of these orders: before the
+    earliest submission (a warehouse order changes, at the least it is created, once it is submitted), less
+    `overlap` for the two clocks. None when none has a submission time."""
+    submitted = [at for entry in entries if (at := _at(entry, "submitted")) is not None]
+    return min(submitted) - overlap if submitted else None
 
 
 def mismatch(

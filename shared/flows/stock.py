@@ -17,6 +17,7 @@ from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from shared.flows.reservations import net_figure
 from shared.models.stock import StockRow
 
 if TYPE_CHECKING:
@@ -169,8 +170,8 @@ def decide_delta(
 @dataclass(frozen=True)
 class DriftItem:
     sku: str
-    master: Decimal  # the master's Available at the location that mirrors the warehouse
-    warehouse: Decimal  # the warehouse's sellable, less what the master has allocated but not yet sent
+    master: Decimal  # the master's side: its Available, or what the push writes when it is the warehouse
+    warehouse: Decimal  # the other side: the warehouse's sellable less what it has not received, or the target's
     difference: Decimal  # warehouse - master: negative means the master promises stock the warehouse lacks
     flagged: bool
 
@@ -194,12 +195,52 @@ def drift(
     warehouse: dict[str, Decimal] = defaultdict(Decimal)
     for row in warehouse_rows:
         warehouse[row.sku] += sellable(row)
+    for sku, units in awaiting_warehouse.items():
+        if sku in master or sku in warehouse:
+            warehouse[sku] -= units
+    return _differences(master, warehouse, threshold)
+
+
+def pushed_drift(
+    master_rows: Iterable[StockRow],
+    target_rows: Iterable[StockRow],
+    config: StockPipeline,
+    *,
+    location: str,
+    threshold: int,
+    in_flight: Mapping[str, Decimal] | None = None,
+    caps: Mapping[str, int] | None = None,
+    pending: Mapping[str, int] | None = None,
+) -> list[DriftItem]:
+    """Per SKU at one target location, what the push writes from the master's rows against what the target
+    holds there: for a master that is the warehouse itself (Scend for a storefront), whose raw free figure
+    still counts quarantined and damaged units and knows nothing of buffers.
+
+    The master's figure is the pusher's own: `available_to_sell` with the `in_flight` and `caps` it passes,
+    then `net_figure` with the `pending` units a target that nets its accepted orders itself takes off the
+    write. The target's figure is its Available at `location`. Only SKUs that differ are returned.
+    """
+    pending = pending or {}
+    pushed = {
+        figure.sku: Decimal(net_figure(figure.quantity, pending.get(figure.sku, 0)))
+        for figure in available_to_sell(master_rows, config, in_flight=in_flight, caps=caps)
+        if figure.location == location
+    }
+    held: dict[str, Decimal] = defaultdict(Decimal)
+    for row in target_rows:
+        if row.location == location:
+            held[row.sku] += row.available
+    return _differences(pushed, held, threshold)
+
+
+def _differences(master: Mapping[str, Decimal], other: Mapping[str, Decimal], threshold: int) -> list[DriftItem]:
+    """The SKUs whose two figures differ (a SKU one side lacks counts as 0 there), flagged beyond `threshold`."""
     items = []
-    for sku in sorted(set(master) | set(warehouse)):
-        adjusted = warehouse.get(sku, Decimal(0)) - awaiting_warehouse.get(sku, Decimal(0))
-        difference = adjusted - master.get(sku, Decimal(0))
+    for sku in sorted(set(master) | set(other)):
+        ours, theirs = master.get(sku, Decimal(0)), other.get(sku, Decimal(0))
+        difference = theirs - ours
         if difference:
-            items.append(DriftItem(sku, master.get(sku, Decimal(0)), adjusted, difference, abs(difference) > threshold))
+            items.append(DriftItem(sku, ours, theirs, difference, abs(difference) > threshold))
     return items
 
 

@@ -57,6 +57,13 @@ class Order(Model):
     location: str = Field("", description="fulfilment location name at the source")
     delivery_service: str = Field("", description="carrier/service as the source names it")
     currency: str = "GBP"
+    minor_unit: int | None = Field(
+        None,
+        ge=0,
+        le=20,
+        description="decimals the source states its money in (commercetools fractionDigits): an amount finer is "
+        "refused, never rounded; None when the source states none (the currency's ISO 4217 minor unit applies)",
+    )
     lines: tuple[OrderLine, ...] = ()
     shipping_address: Address = Address()
     shipping_total: Decimal = Decimal("0")

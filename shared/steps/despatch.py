@@ -21,6 +21,7 @@ from shared.models.messages import ShipmentMessage
 from shared.models.shipment import Shipment
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
+from shared.steps.records import quarantine_with_replay
 from shared.stores.exceptions import ExceptionStatus
 
 logger = Logger(child=True)
@@ -148,21 +149,17 @@ def _write_back(
 def _quarantine(
     rt: Runtime, message: ShipmentMessage, reason: ReasonCode, detail: str, order_key: str | None = None
 ) -> None:
-    now = rt.clock.now()
-    payload_key = rt.archive.put(
-        order_key=order_key, kind="warehouse-parcel-quarantined", body=message.shipment.model_dump(mode="json"), now=now
-    )
-    rt.exceptions.quarantine(
+    quarantine_with_replay(
+        rt,
         flow=FLOW,
         business_key=message.business_key,
-        reasons=[reason],
-        team=owner_of(reason),
+        message=message,
+        body=message.shipment.model_dump(mode="json"),
+        kind="warehouse-parcel-quarantined",
+        queue="shipment-writeback",
+        reason=reason,
         detail=detail,
-        now=now,
-        payload_key=payload_key,
-        replay_queue="shipment-writeback",
-        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
-        supersede=True,
+        order_key=order_key,
     )
     logger.warning(
         "parcel quarantined",

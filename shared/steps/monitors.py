@@ -2,9 +2,12 @@
 
 Every read is bounded, whatever the ledger's history holds: the by-stage index answers "at stage X
 since before T" (only orders already over their SLA come back), despatch markers answer "despatched
-and not written back", and the mismatch check reads the warehouse for at most a few orders per run,
-rotating through the open ones. One exception per stalled or mismatched order (owned by operations),
-resolved by the monitor itself when the order moves on.
+and not written back", and the mismatch check reads the warehouse only for the open orders due a check
+(old enough, not read within the recheck interval), rotating through them. Where the warehouse lists
+orders changed since a moment (`WarehouseStateFeed`), one listing answers every due order of the run
+and only an order it does not show is read alone (at most `max_per_run`): the calls follow the runs,
+not the open orders. One exception per stalled or mismatched order (owned by operations), resolved by
+the monitor itself when the order moves on.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError, TransientError
 from shared.flows.backlog import orders_backlog
-from shared.flows.monitors import AT_WAREHOUSE_OPEN, Breach, due_for_check, mismatch, stalled
-from shared.models import ReasonCode, owner_of
+from shared.flows.monitors import AT_WAREHOUSE_OPEN, Breach, due_for_check, listing_since, mismatch, stalled
+from shared.models import ReasonCode, WarehouseOrderRef, owner_of
+from shared.ports import WarehouseStateFeed
 from shared.runtime import Runtime
 from shared.stores.exceptions import ExceptionRecord, ExceptionStatus
 from shared.stores.ledger import LedgerEntry, Stage
@@ -37,6 +41,11 @@ SLOW_EVERY = timedelta(minutes=15)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Released orders counted per run for the backlog figure (oldest first: the age is exact beyond it too).
 BACKLOG_COUNT_LIMIT = 5000
+# Open orders judged per run from one changed-since listing (a warehouse that lists them); its page (Cin7
+# 1,000 rows, Scend 100) usually covers them all.
+LISTED_PER_RUN = 100
+# The listing starts this long before the earliest due order's submission: the warehouse's clock and ours.
+LISTING_OVERLAP = timedelta(minutes=5)
 
 OpenExceptions = dict[tuple[str, str], ExceptionRecord]
 
@@ -56,6 +65,7 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
         "stalled_opened": opened,
         "stalled_resolved": resolved,
         "mismatch_checked": 0,
+        "mismatch_reads": 0,
         "mismatches_found": 0,
         "mismatches_cleared": 0,
         "exceptions_raised": 0,
@@ -64,7 +74,7 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
     cleared: set[str] = set()
     if slow:
         since = previous or now - FIRST_LOOKBACK
-        checked, mismatched, cleared = _mismatches(rt, open_now, now)
+        checked, reads, mismatched, cleared = _mismatches(rt, open_now, now)
         # Half-open window [since, now): the next slow run starts where this one ends; each is counted once.
         raised = [
             e
@@ -76,6 +86,7 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
         result.update(
             {
                 "mismatch_checked": checked,
+                "mismatch_reads": reads,
                 "mismatches_found": len(mismatched),
                 "mismatches_cleared": len(cleared),
                 "exceptions_raised": len(raised),
@@ -149,8 +160,9 @@ def _open(
     return True
 
 
-def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[int, set[str], set[str]]:
-    """Read the live warehouse status of a bounded few open orders: (read, mismatched, cleared)."""
+def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[int, int, set[str], set[str]]:
+    """Read the live warehouse status of the open orders due a check: (checked, warehouse calls, mismatched,
+    cleared)."""
     settings = rt.config.monitoring.mismatch
     cleared: set[str] = set()
     # A mismatch whose order has since left the open stages (shipped and closed, or gone) is over.
@@ -163,21 +175,42 @@ def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[i
         ):
             cleared.add(key)
     if settings.max_per_run == 0:
-        return 0, set(), cleared
+        return 0, 0, set(), cleared
+    target = rt.cancel_target
+    feed = target if isinstance(target, WarehouseStateFeed) else None
+    batch = LISTED_PER_RUN if feed is not None else settings.max_per_run
     # Submitted orders only: a part-shipped order is known to the warehouse and moving; its rest is timed
     # by the stall rules.
-    page = _rotate(
-        rt, Stage.SUBMITTED, now - timedelta(minutes=settings.min_age_minutes), now, 2 * settings.max_per_run
-    )
-    checked, mismatched = 0, set()
-    for entry in due_for_check(page, settings, now):
-        assert entry.warehouse_order_id is not None
+    page = _rotate(rt, Stage.SUBMITTED, now - timedelta(minutes=settings.min_age_minutes), now, 2 * batch)
+    due = due_for_check(page, settings, now, limit=batch)
+    reads = 0
+    listed: dict[str, WarehouseOrderRef] = {}
+    since = listing_since(due, LISTING_OVERLAP)
+    if feed is not None and since is not None:
         try:
-            observed = rt.cancel_target.order_state(entry.warehouse_order_id)
+            listed = {ref.warehouse_order_id: ref for ref in feed.order_states_since(since)}
         except (TransientError, PermanentError) as error:
-            # The next run reads it again; a failing warehouse shows in the connector's own alarms, not here.
-            logger.info("live status unavailable", extra={"order_key": entry.order_key, "error": str(error)})
-            break
+            logger.info("warehouse listing unavailable", extra={"error": str(error)})
+            return 0, 1, set(), cleared
+        reads += 1
+    alone = settings.max_per_run  # orders the listing did not show, read one by one
+    checked, mismatched = 0, set()
+    for entry in due:
+        assert entry.warehouse_order_id is not None
+        observed = listed.get(entry.warehouse_order_id)
+        if observed is None:
+            # Not listed (no listing, a page cut at its limit, a change before the window) or unknown to the
+            # warehouse: only its own read tells which. The rest wait for a later run.
+            if alone == 0:
+                continue
+            alone -= 1
+            reads += 1
+            try:
+                observed = target.order_state(entry.warehouse_order_id)
+            except (TransientError, PermanentError) as error:
+                # The next run reads it again; a failing warehouse shows in the connector's own alarms, not here.
+                logger.info("live status unavailable", extra={"order_key": entry.order_key, "error": str(error)})
+                break
         checked += 1
         rt.ledger.mark_checked(entry.order_key, now)
         found = mismatch(entry, observed, settings, now)
@@ -197,7 +230,7 @@ def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[i
             now,
             open_now,
         )
-    return checked, mismatched, cleared
+    return checked, reads, mismatched, cleared
 
 
 def _rotate(rt: Runtime, stage: Stage, old_enough: datetime, now: datetime, limit: int) -> list[LedgerEntry]:

@@ -16,7 +16,9 @@ The guards, and what each one covers:
 Then, where the order source keeps it (commercetools' syncInfo), the warehouse's order id is recorded on the
 source order. After the ledger, so the order is at the warehouse whatever happens to that write: a
 transient failure fails the record and its redelivery (answered "already submitted") records it again; a
-refusal opens an exception for operations and leaves the order where it is.
+refusal opens an exception for operations, with the submit message archived to replay to order-submit.
+The replay finds the order submitted in the ledger, so it re-attempts only the write to the source order
+(never a second warehouse order) and closes the exception once it is recorded.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError, SubmitCancelledError
 from shared.latency import record_stage_latency
-from shared.models import owner_of
 from shared.models.messages import SubmitMessage
 from shared.models.order import WarehouseOrderRef
 from shared.runtime import Runtime
+from shared.steps.records import quarantine_message, storable
 from shared.stores.ledger import Stage, SubmitClaim
 
 if TYPE_CHECKING:
@@ -99,8 +101,9 @@ def _claim(message: SubmitMessage, rt: Runtime, now: datetime) -> SubmitClaim | 
     if isinstance(claim, SubmitClaim):
         return claim
     rt.ledger.count_duplicate(key, now)
-    if claim.warehouse_order_id:
-        _record_at_source(rt, message, claim.warehouse_order_id)  # an earlier attempt's write may have failed
+    # An earlier attempt's write may have failed (transiently, or refused and now replayed).
+    if claim.warehouse_order_id and _record_at_source(rt, message, claim.warehouse_order_id):
+        rt.exceptions.resolve(SYNC_FLOW, key, by=SYNC_FLOW, now=rt.clock.now())
     return {"outcome": "already_submitted", "warehouse_order_id": claim.warehouse_order_id}
 
 
@@ -139,27 +142,38 @@ def _submit_and_record(message: SubmitMessage, rt: Runtime, claim: SubmitClaim) 
     return ref, done
 
 
-def _record_at_source(rt: Runtime, message: SubmitMessage, warehouse_order_id: str) -> None:
-    """The warehouse id on the source order, where the source keeps one; TransientError propagates (retried)."""
+def _record_at_source(rt: Runtime, message: SubmitMessage, warehouse_order_id: str) -> bool:
+    """The warehouse id on the source order, where the source keeps one: whether it was recorded now.
+
+    TransientError propagates (retried). A refusal is an exception owned by its reason's team, replayable:
+    the message is archived (it holds the customer's address) and replays to order-submit, where the
+    ledger's claim answers "already submitted" and only this write is tried again.
+    """
     recorder = rt.warehouse_id_recorder
     if recorder is None:
-        return
+        return False
     try:
         recorder.record_warehouse_order(message.source_id, warehouse_order_id)
     except PermanentError as error:
-        rt.exceptions.quarantine(
+        quarantine_message(
+            rt,
             flow=SYNC_FLOW,
             business_key=message.order_key,
-            reasons=[error.reason],
-            team=owner_of(error.reason),
-            detail=f"the order is at the warehouse as {warehouse_order_id}, but its id was not recorded on the "
-            f"source order: {error.detail}"[:2000],
-            now=rt.clock.now(),
+            body=message.model_dump(mode="json"),
+            queue="order-submit",
+            reason=error.reason,
+            detail=storable(
+                f"the order is at the warehouse as {warehouse_order_id}, but its id was not recorded on the "
+                f"source order: {error.detail}"
+            ),
+            order_key=message.order_key,
         )
         logger.warning(
             "warehouse id not recorded at the source",
             extra={"order_key": message.order_key, "reason_code": error.reason.value, "detail": error.detail},
         )
+        return False
+    return True
 
 
 def _release(rt: Runtime, key: str, claim: SubmitClaim) -> None:

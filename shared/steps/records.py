@@ -146,6 +146,42 @@ def quarantine_message(
     return exception_id
 
 
+def quarantine_with_replay(
+    rt: Runtime,
+    *,
+    flow: str,
+    business_key: str,
+    message: Model,
+    body: dict[str, Any],
+    kind: str,
+    queue: str,
+    reason: ReasonCode,
+    detail: str,
+    order_key: str | None = None,
+) -> str:
+    """Archive `body` under `kind`, then open the exception pointing at it with `message` to replay on `queue`
+    (as a replay, where the message names its trigger) once the cause is fixed; returns the exception's id.
+
+    For a message that holds no personal data, so the inbox may keep it whole. The verdict replaces the
+    record's other open reasons in this flow (supersede).
+    """
+    now = rt.clock.now()
+    payload_key = rt.archive.put(order_key=order_key, kind=kind, body=body, now=now)
+    replay = message.model_copy(update={"trigger": "replay"}) if "trigger" in type(message).model_fields else message
+    return rt.exceptions.quarantine(
+        flow=flow,
+        business_key=business_key,
+        reasons=[reason],
+        team=owner_of(reason),
+        detail=detail,
+        now=now,
+        payload_key=payload_key,
+        replay_queue=queue,
+        replay_message=replay.model_dump(mode="json"),
+        supersede=True,
+    )
+
+
 def _replayed_parse_failure(rt: Runtime, exception_id: str | None, flow: str) -> ExceptionRecord | None:
     """The unreadable-payload exception this record replays, if it replays one of this flow's."""
     if exception_id is None:

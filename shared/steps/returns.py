@@ -14,10 +14,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
-from shared.models import ReasonCode, owner_of
+from shared.models import ReasonCode
 from shared.models.messages import ReturnMessage
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
+from shared.steps.records import quarantine_with_replay
 
 logger = Logger(child=True)
 
@@ -75,20 +76,16 @@ def apply_return(message: ReturnMessage, rt: Runtime) -> ReturnResult:
 def _quarantine(
     rt: Runtime, message: ReturnMessage, reason: ReasonCode, detail: str, order_key: str | None = None
 ) -> None:
-    now = rt.clock.now()
-    payload_key = rt.archive.put(
-        order_key=order_key, kind="warehouse-return-quarantined", body=message.notice.model_dump(mode="json"), now=now
-    )
-    rt.exceptions.quarantine(
+    quarantine_with_replay(
+        rt,
         flow=FLOW,
         business_key=message.business_key,
-        reasons=[reason],
-        team=owner_of(reason),
+        message=message,
+        body=message.notice.model_dump(mode="json"),
+        kind="warehouse-return-quarantined",
+        queue="return-writeback",
+        reason=reason,
         detail=detail,
-        now=now,
-        payload_key=payload_key,
-        replay_queue="return-writeback",
-        replay_message=message.model_copy(update={"trigger": "replay"}).model_dump(mode="json"),
-        supersede=True,
+        order_key=order_key,
     )
     logger.warning("return quarantined", extra={"reason_code": reason.value, "detail": detail})

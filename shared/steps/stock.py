@@ -22,11 +22,13 @@ from shared.flows.stock import (
     AtsFigure,
     Delta,
     DeltaAction,
+    DriftItem,
     available_to_sell,
     decide_delta,
     demand_by_sku,
     drift,
     in_flight_at,
+    pushed_drift,
 )
 from shared.models import ReasonCode, owner_of
 from shared.models.feed import Rejected, split
@@ -245,6 +247,11 @@ def in_flight_demand(rt: Runtime, skus: list[str], snapshot_at: datetime | None 
         return {}
     if isinstance(rt.stock_target, ReservingStockTarget):
         return {}  # the target nets its accepted orders off each write itself (shared/flows/reservations.py)
+    return _ledger_in_flight(rt, skus, snapshot_at)
+
+
+def _ledger_in_flight(rt: Runtime, skus: list[str], snapshot_at: datetime | None = None) -> dict[str, Decimal]:
+    """The ledger's orders a master figure read from `snapshot_at` does not net off, for these SKUs."""
     wanted = set(skus)
     accepted = [order for entry in _placed(rt, snapshot_at) if (order := _accepted(entry)) is not None]
     return {sku: qty for sku, qty in in_flight_at(accepted, snapshot_at).items() if sku in wanted}
@@ -483,27 +490,91 @@ def _endpoint_unavailable(
     )
 
 
-def reconcile_stock(rt: Runtime) -> dict[str, Any]:
-    """Master's Available at the warehouse's location against the warehouse's own levels: a dated report.
+def _reader_is_the_warehouse(rt: Runtime) -> bool:
+    """Whether the other side's rows are the physical stock of the warehouse orders go to (Scend behind Cin7
+    Core). Any other reader (a storefront's entries) holds only the figures the push wrote there."""
+    config = rt.config
+    return config.plays(Role.ORDER_TARGET) and config.platform_for(Role.ORDER_TARGET) == config.platform_for(
+        Role.STOCK_READER
+    )
 
+
+def _pushed_drift(
+    rt: Runtime, master_rows: list[StockRow], target_rows: list[StockRow], target_name: str, location: str
+) -> list[DriftItem]:
+    """`pushed_drift` with what the push itself passes: its in-flight demand and caps, and for a target that
+    nets its accepted orders off each write, those orders. The ledger's orders not yet at the master stand in
+    for them first; a SKU that still differs is asked of the target, as the push asks (one query a SKU)."""
+    settings = rt.config.stock
+    skus = sorted({row.sku for row in master_rows} | {row.sku for row in target_rows})
+    in_flight = in_flight_demand(rt, skus)
+    caps = rt.stock_levels.caps(target_name, skus)
+    threshold = settings.drift_threshold_units
+    target = rt.stock_target
+    if not isinstance(target, ReservingStockTarget):
+        return pushed_drift(
+            master_rows, target_rows, settings, location=location, threshold=threshold, in_flight=in_flight, caps=caps
+        )
+    pending = {sku: int(units) for sku, units in _ledger_in_flight(rt, skus).items()}
+    items = pushed_drift(
+        master_rows,
+        target_rows,
+        settings,
+        location=location,
+        threshold=threshold,
+        in_flight=in_flight,
+        caps=caps,
+        pending=pending,
+    )
+    if not items:
+        return items
+    pending |= {item.sku: target.pending_units(item.sku, location) for item in items}
+    return pushed_drift(
+        master_rows,
+        target_rows,
+        settings,
+        location=location,
+        threshold=threshold,
+        in_flight=in_flight,
+        caps=caps,
+        pending=pending,
+    )
+
+
+def reconcile_stock(rt: Runtime) -> dict[str, Any]:
+    """The master's figures against the other side's at the warehouse's location: a dated report.
+
+    Against a warehouse (Cin7 Core's Available at the Scend location against Scend's own levels) it is
+    the master's Available against the warehouse's sellable. When the master is the warehouse and the
+    other side holds only what the push wrote (Scend for commercetools), it is the figure the push writes
+    against the one the target holds, so units held back from sale on purpose are never drift.
     SKUs drifting beyond the threshold become exceptions (and resolve when back in line). With
-    `correct_drift`, a SKU the warehouse holds less of is capped at the warehouse's figure and re-pushed.
+    `correct_drift`, a SKU the warehouse holds less of is capped at the warehouse's figure and re-pushed
+    (against a warehouse only: a master that is the warehouse is what the push writes already).
     """
     if rt.config.pipelines.stock is None or rt.config.stock.drift_location is None:
         return {"skipped": "stock reconcile is not configured for this client"}
     settings = rt.config.stock
     now = rt.clock.now()
     target_name = rt.stock_target.name if rt.stock_target is not None else rt.stock_reader.name
-    master_rows = _read(rt, rt.stock_master, location=settings.drift_location)
-    warehouse_rows = _read(rt, rt.stock_reader)
     location = settings.locations[rt.config.stock.drift_location or ""]
-    # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
-    awaiting = demand_by_sku(
-        entry.ordered
-        for entry in _awaiting_warehouse(rt)
-        if entry.location == settings.drift_location and entry.cancel_requested_at is None
-    )
-    items = drift(master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units)
+    against_warehouse = _reader_is_the_warehouse(rt)
+    if against_warehouse:
+        master_rows = _read(rt, rt.stock_master, location=settings.drift_location)
+        warehouse_rows = _read(rt, rt.stock_reader)
+        # A sale voided at the source gave its allocation back there: it no longer awaits the warehouse.
+        awaiting = demand_by_sku(
+            entry.ordered
+            for entry in _awaiting_warehouse(rt)
+            if entry.location == settings.drift_location and entry.cancel_requested_at is None
+        )
+        items = drift(
+            master_rows, warehouse_rows, awaiting_warehouse=awaiting, threshold=settings.drift_threshold_units
+        )
+    else:
+        master_rows = _read(rt, rt.stock_master)
+        warehouse_rows = _read(rt, rt.stock_reader, location=location)
+        items = _pushed_drift(rt, master_rows, warehouse_rows, target_name, location)
     flagged = [item for item in items if item.flagged]
     last = rt.stock_levels.states(target_name, [(item.sku, location) for item in items])
     report = {
@@ -513,6 +584,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
         "master_location": settings.drift_location,
         "warehouse": rt.stock_reader.name,
         "threshold_units": settings.drift_threshold_units,
+        "compared": "master available, warehouse sellable" if against_warehouse else "pushed figure, target available",
         "skus_compared": len({r.sku for r in master_rows} | {r.sku for r in warehouse_rows}),
         "drifting": [
             {
@@ -540,9 +612,14 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
             now=now,
             payload_key=report_key,
             detail=(
-                f"{rt.stock_master.name} Available at {settings.drift_location}: {item.master}; "
-                f"{rt.stock_reader.name} sellable less orders not yet there: {item.warehouse}; difference "
-                f"{item.difference}; last pushed {pushed.quantity if pushed else 'never'}"
+                (
+                    f"{rt.stock_master.name} Available at {settings.drift_location}: {item.master}; "
+                    f"{rt.stock_reader.name} sellable less orders not yet there: {item.warehouse}"
+                    if against_warehouse
+                    else f"{rt.stock_master.name} sellable at {location} as the push writes it: {item.master}; "
+                    f"{rt.stock_reader.name} Available there: {item.warehouse}"
+                )
+                + f"; difference {item.difference}; last pushed {pushed.quantity if pushed else 'never'}"
             ),
             replay_queue=QUEUE,
             replay_message=StockSyncMessage(
@@ -558,7 +635,7 @@ def reconcile_stock(rt: Runtime) -> dict[str, Any]:
         if record.flow == DRIFT_FLOW and record.business_key not in flagged_keys:
             resolved += rt.exceptions.resolve(DRIFT_FLOW, record.business_key, by="reconcile_stock", now=now)
     corrected = 0
-    if settings.correct_drift and rt.stock_target is not None:
+    if settings.correct_drift and against_warehouse and rt.stock_target is not None:
         short = {i.sku: int(max(Decimal(0), i.warehouse)) for i in flagged if i.difference < 0}
         existing = rt.stock_levels.caps(target_name)
         lifted = [sku for sku in existing if sku not in short]

@@ -15,6 +15,7 @@ import pytest
 from shared.clock import VirtualClock
 from shared.config import RetryConfig
 from shared.connectors.cin7_core import RULES, Cin7CoreClient
+from shared.connectors.cin7_core.order_target import Cin7CoreConnector
 from shared.connectors.http import Disposition, classify
 from shared.errors import AuthError, NotFoundError, PermanentError, RateLimitedError, TransientError
 from shared.models import ReasonCode
@@ -371,3 +372,35 @@ def test_a_malformed_sale_list_is_payload_invalid(clock: VirtualClock) -> None:
     with pytest.raises(PermanentError, match="Total") as caught:
         list(make_client(transport, clock).orders_changed_since(clock.now()))
     assert caught.value.reason is ReasonCode.PAYLOAD_INVALID
+
+
+def test_the_state_listing_is_one_page_of_a_thousand_read_as_get_sale_reads_a_stage(clock: VirtualClock) -> None:
+    # Given 1,500 sales changed since 07:55, the first page holding one ordered, one shipped and one voided sale
+    rows = [
+        {
+            "SaleID": f"00000000-0000-4000-8000-00000000000{n}".upper(),
+            "Status": status,
+            "OrderStatus": "AUTHORISED",
+            "CombinedShippingStatus": shipping,
+            "ExternalID": f"EXA-{n}",
+            "Updated": "2026-11-23T08:00:00Z",
+        }
+        for n, (status, shipping) in enumerate(
+            [("ORDERED", "NOT SHIPPED"), ("ORDERED", "SHIPPED"), ("VOIDED", "NOT SHIPPED")], start=1
+        )
+    ]
+    transport = Transport(httpx.Response(200, json={"Total": 1500, "Page": 1, "SaleList": rows}))
+    http = httpx.Client(transport=httpx.MockTransport(transport))
+    client = Cin7CoreConnector(BASE_URL, ACCOUNT_ID, APPLICATION_KEY, retry=RETRY, clock=clock, http=http)
+    # When the monitor lists them
+    states = client.order_states_since(datetime(2026, 11, 23, 7, 55, tzinfo=UTC))
+    # Then one call of the card's largest page, not a second page; ids as the ledger holds them (lower case)
+    assert len(transport.requests) == 1
+    params = transport.requests[0].url.params
+    assert (params["UpdatedSince"], params["limit"], params["page"]) == ("2026-11-23T07:55:00", "1000", "1")
+    assert [(s.warehouse_order_id[-1], s.client_reference, s.status) for s in states] == [
+        ("1", "EXA-1", "new"),
+        ("2", "EXA-2", "despatched"),
+        ("3", "EXA-3", "cancelled"),
+    ]
+    assert states[0].warehouse_order_id == rows[0]["SaleID"].lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -374,4 +375,38 @@ def test_unexpected_search_shape_is_permanent_payload_invalid() -> None:
     # When we search / Then the problem is named rather than read as "no order"
     with pytest.raises(PermanentError) as caught:
         make_client(transport).find_order(REFERENCE)
+    assert caught.value.reason is ReasonCode.PAYLOAD_INVALID
+
+
+def test_the_state_listing_is_one_page_of_orders_changed_in_this_client_and_warehouse() -> None:
+    # Given two orders changed since 07:55, one cancelled
+    rows = [
+        {"ID": 1, "OrderNumber": "EXA-1", "OrderStatusId": 1, "LastUpdated": "2026-11-23T08:00:00"},
+        {"ID": 2, "OrderNumber": "EXA-2", "OrderStatusId": 3, "LastUpdated": "2026-11-23T08:05:00"},
+    ]
+    transport = Transport(httpx.Response(200, json=rows))
+    # When the monitor lists them
+    states = make_client(transport).order_states_since(datetime(2026, 11, 23, 7, 55, tzinfo=UTC))
+    # Then one call of the largest page in our client and warehouse, each order with its status and last change
+    assert len(transport.requests) == 1
+    params = transport.requests[0].url.params
+    assert transport.requests[0].url.path == "/api/Order/List"
+    assert dict(params) == {
+        "SinceLastUpdated": "2026-11-23T07:55:00",
+        "Limit": "100",
+        "PageNo": "1",
+        "ClientId": "27",
+        "WarehouseId": "3",
+    }
+    assert [(s.warehouse_order_id, s.client_reference, s.status) for s in states] == [
+        ("1", "EXA-1", "new"),
+        ("2", "EXA-2", "cancelled"),
+    ]
+    assert states[1].updated_at == datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
+
+
+def test_a_state_listing_that_is_not_an_array_is_payload_invalid() -> None:
+    transport = Transport(httpx.Response(200, json={"Message": "odd"}))
+    with pytest.raises(PermanentError) as caught:
+        make_client(transport).order_states_since(datetime(2026, 11, 23, tzinfo=UTC))
     assert caught.value.reason is ReasonCode.PAYLOAD_INVALID

@@ -9,7 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from sandbox.simulators.base import FaultKind, FaultPlan
+from sandbox.simulators.base import LATE_HEADER, FaultKind, FaultPlan, late_answers_time_out
 from sandbox.simulators.scend import DEFAULT_STATUS_TIMINGS_MINUTES, ScendSimulator
 from shared.clock import VirtualClock
 from shared.config import RetryConfig
@@ -292,3 +292,19 @@ def test_create_validates_required_address_fields(simulator: ScendSimulator) -> 
     assert raw.status_code == 200
     assert (result["Success"], result["Message"]) == (False, "PostCode is required")
     assert simulator.orders() == []
+
+
+def test_a_marked_late_answer_is_the_clients_timeout(simulator: ScendSimulator, client: ScendClient) -> None:
+    # Given every request meets a timeout, answered at once but marked late, as a sandbox day runs them
+    simulator.faults = FaultPlan(rate=1.0, weights={FaultKind.TIMEOUT: 1.0}, timeout_marked=True)
+    original = httpx.HTTPTransport.handle_request
+    # When the connector creates an order
+    with late_answers_time_out(), pytest.raises(TransientError, match=r"timeout \(ReadTimeout\)"):
+        client.create_order(order_for("TSHIRT-BLK-M"), REFERENCE, SERVICE)
+    # Then it saw the read timeout a late answer causes (a timeout fault answers before the route
+    # acts), and the transport is itself again afterwards
+    assert simulator.orders() == []
+    assert httpx.HTTPTransport.handle_request is original
+    # And outside a sandbox day the mark is only a 504 with a header
+    response = httpx.post(simulator.url + "api/orders", json={}, headers={"ms-apikey": API_KEY})
+    assert (response.status_code, response.headers.get(LATE_HEADER)) == (504, "1")

@@ -16,7 +16,15 @@ from shared.models.feed import Rejected
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import RejectedPush, StockPush, StockRow
-from shared.ports import CancelTarget, CatalogueTarget, FulfilmentTarget, ShipmentSource, StockSource, StockTarget
+from shared.ports import (
+    CancelTarget,
+    CatalogueTarget,
+    FulfilmentTarget,
+    ShipmentSource,
+    StockSource,
+    StockTarget,
+    WarehouseStateFeed,
+)
 from tests.fakes.base import FakePlatform
 
 # The fake's own status codes -> (neutral status, name). A test that runs a step against a client config
@@ -259,6 +267,15 @@ class FakeWarehouse(FakePlatform):
             else self._ref(order, created=False).model_copy(update={"updated_at": order.updated_at})
         )
 
+    def order_states_since(self, since: datetime) -> list[WarehouseOrderRef]:
+        """WarehouseStateFeed: the orders changed at or after `since`, in one call."""
+        self._enter("order_states_since", since.isoformat())
+        return [
+            self._ref(order, created=False).model_copy(update={"updated_at": order.updated_at})
+            for order in self.orders.values()
+            if order.updated_at >= since
+        ]
+
     # -- helpers ------------------------------------------------------------------------------------
     def _order(self, warehouse_order_id: str) -> WarehouseOrder:
         order = self.orders.get(warehouse_order_id)
@@ -286,3 +303,4 @@ _catalogue_target: CatalogueTarget = FakeWarehouse()
 _stock_target: StockTarget = FakeWarehouse()
 _stock_source: StockSource = FakeWarehouse()
 _cancel_target: CancelTarget = FakeWarehouse()
+_state_feed: WarehouseStateFeed = FakeWarehouse()

@@ -97,36 +97,90 @@ def test_a_despatch_never_written_back_is_flagged_from_the_noted_despatch(harnes
     assert result["stalled_resolved"] == 1
 
 
-def test_an_order_cancelled_at_the_warehouse_is_a_mismatch_and_reads_are_bounded(harness: Harness) -> None:
-    # Given three orders at the warehouse for over an hour, one of them cancelled there by hand
+def scend_reads(harness: Harness) -> dict[str, int]:
+    """Scend calls so far: the listing of changed orders, and reads of one order."""
+    requests = harness.scend.requests.items()
+    return {
+        "listings": sum(c for route, c in requests if route == "GET /api/order/list"),
+        "one_order": sum(c for route, c in requests if re.fullmatch(r"GET /api/order/\d+", route)),
+    }
+
+
+def at_warehouse(harness: Harness, *numbers: str) -> list[str]:
+    """Sales taken in and submitted to Scend; their order keys."""
     keys = []
-    for number in ("SO-3", "SO-4", "SO-5"):
+    for number in numbers:
         sale_id = harness.add_sale(number)
         harness.webhook(sale_id)
         keys.append(f"cin7_core#{sale_id.lower()}")
     harness.local.drain()
+    return keys
+
+
+def test_an_order_cancelled_at_the_warehouse_is_a_mismatch_and_reads_are_bounded(harness: Harness) -> None:
+    # Given three orders at the warehouse for over an hour, one of them cancelled there by hand
+    keys = at_warehouse(harness, "SO-3", "SO-4", "SO-5")
     cancelled = harness.rt.ledger.get(keys[1])
     harness.scend.set_status(int(cancelled.warehouse_order_id), 3)
     harness.clock.advance(61 * 60)
-
-    def status_reads() -> int:
-        return sum(c for route, c in harness.scend.requests.items() if re.fullmatch(r"GET /api/order/\d+", route))
-
-    reads_before = status_reads()
+    before = scend_reads(harness)
     # When the monitor runs
     result = monitor(harness)
-    # Then each open order was read once, and only the cancelled one is a mismatch, owned by operations
-    assert result["mismatch_checked"] == 3
-    assert status_reads() - reads_before == 3
+    # Then each open order was checked from one listing of changed orders (no read of one order), and only the
+    # cancelled one is a mismatch, owned by operations
+    assert (result["mismatch_checked"], result["mismatch_reads"]) == (3, 1)
+    assert scend_reads(harness) == {"listings": before["listings"] + 1, "one_order": before["one_order"]}
     [record] = [e for e in harness.rt.exceptions.list() if e.reason == "order_mismatch"]
     assert record.business_key == keys[1]
     assert record.detail.startswith("cancelled_at_warehouse")
     assert emitted(harness)["OrderMismatches"] == 1.0
-    # When it runs again fifteen minutes later / Then no order is read again before the recheck interval
+    # When it runs again fifteen minutes later / Then no order is due before the recheck interval: no call at all
     harness.clock.advance(15 * 60)
-    assert monitor(harness)["mismatch_checked"] == 0
-    assert status_reads() - reads_before == 3
+    result = monitor(harness)
+    assert (result["mismatch_checked"], result["mismatch_reads"]) == (0, 0)
+    assert scend_reads(harness) == {"listings": before["listings"] + 1, "one_order": before["one_order"]}
     assert emitted(harness)["OrderMismatches"] == 1.0
+
+
+@pytest.mark.parametrize("open_orders", [2, 12])
+def test_the_mismatch_check_costs_one_warehouse_call_per_run_however_many_orders_are_open(
+    harness: Harness, open_orders: int
+) -> None:
+    # Given N orders at the warehouse for over an hour, one of them despatched there with nothing written back
+    keys = at_warehouse(harness, *(f"SO-{20 + n}" for n in range(open_orders)))
+    harness.scend.set_status(int(harness.rt.ledger.get(keys[-1]).warehouse_order_id), 4)
+    harness.clock.advance(121 * 60)
+    before = sum(harness.scend.requests.values())
+    # When the monitor runs
+    result = monitor(harness)
+    # Then every open order is checked with one call, whatever N is, and the despatched one is flagged
+    assert (result["mismatch_checked"], result["mismatch_reads"]) == (open_orders, 1)
+    assert sum(harness.scend.requests.values()) - before == 1
+    [record] = [e for e in harness.rt.exceptions.list() if e.reason == "order_mismatch"]
+    assert (record.business_key, record.detail.split(":")[0]) == (keys[-1], "despatched_not_written_back")
+    # When the recheck interval has passed / Then again one call for all of them
+    harness.clock.advance(121 * 60)
+    before = sum(harness.scend.requests.values())
+    assert (monitor(harness)["mismatch_checked"], sum(harness.scend.requests.values()) - before) == (open_orders, 1)
+
+
+def test_an_order_the_listing_does_not_show_is_read_alone_and_flagged_missing(harness: Harness) -> None:
+    # Given two orders at the warehouse, the ledger holding one under an id the warehouse does not know
+    keys = at_warehouse(harness, "SO-40", "SO-41")
+    harness.rt.ledger.table.update_item(
+        Key=harness.rt.ledger._key(keys[0]),
+        UpdateExpression="SET warehouse_order_id = :id",
+        ExpressionAttributeValues={":id": "999999"},
+    )
+    harness.clock.advance(61 * 60)
+    before = scend_reads(harness)
+    # When the monitor runs
+    result = monitor(harness)
+    # Then the listing answers the known order; the unknown one is read alone, and flagged missing
+    assert (result["mismatch_checked"], result["mismatch_reads"]) == (2, 2)
+    assert scend_reads(harness) == {"listings": before["listings"] + 1, "one_order": before["one_order"] + 1}
+    [record] = [e for e in harness.rt.exceptions.list() if e.reason == "order_mismatch"]
+    assert (record.business_key, record.detail.split(":")[0]) == (keys[0], "missing_at_warehouse")
 
 
 def test_exceptions_raised_since_the_last_run_are_counted_once(harness: Harness) -> None:

@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from cli.ops import Ops, resources_by_convention
 from sandbox.local import MOTO_CONFIG, LocalHopline
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.commercetools import CommercetoolsMock, Seeder, node_mocks_required, unavailable_reason
@@ -179,6 +180,46 @@ def test_a_paid_message_reaches_scend_once_and_the_scend_id_is_synced_on_the_ord
     # And the money Scend holds is the order's taxedPrice, from its integer minor units
     gross = order["taxedPrice"]["totalGross"]
     assert Decimal(str(at_scend["OrderValue"])) == Decimal(gross["centAmount"]).scaleb(-gross["fractionDigits"])
+
+
+def test_a_refused_sync_info_is_replayed_alone_and_scend_keeps_one_order(shop: Shop) -> None:
+    # Given the shop refusing updateSyncInfo once: the configured sync channel does not exist there
+    config = shop.local.config
+    shop.local.reconfigure(config.with_platform("shop", sync_channel_id="no-such-channel"))
+    order = shop.place("CT-1011")
+    shop.deliver(envelope(order))
+    shop.local.drain()
+    # Then the order is at Scend, and the refusal is an owned exception that replays to order-submit
+    [at_scend] = shop.scend.orders()
+    rt = shop.local.runtime
+    [exception] = [e for e in rt.exceptions.list() if e.flow == "order_sync"]
+    assert (exception.team.value, exception.replay_queue, exception.replay_payload) == (
+        "operations",
+        "order-submit",
+        "message",
+    )
+    assert exception.replay_message is None  # the message holds the customer's address: archived only
+    assert shop.seeder.get(f"orders/{order['id']}")["syncInfo"] == []
+    # When operations fix the channel and replay the exception
+    shop.local.reconfigure(config)
+    rt = shop.local.runtime
+    ops = Ops(
+        resources=resources_by_convention(config.client, rt.sqs),
+        dynamodb=rt.dynamodb,
+        sqs=rt.sqs,
+        s3=rt.s3,
+        source="commercetools",
+        reference_prefix="EXC",
+        clock=rt.clock,
+    )
+    assert ops.replay(exception.id).queue == "order-submit"
+    shop.local.drain()
+    # Then only the sync info was written: the order carries the Scend id and Scend still has one order
+    synced = shop.seeder.get(f"orders/{order['id']}")["syncInfo"]
+    assert [(s["channel"]["id"], s["externalId"]) for s in synced] == [(shop.sync_channel, str(at_scend["ID"]))]
+    assert [o["OrderNumber"] for o in shop.scend.orders()] == ["EXC-CT-1011"]
+    assert shop.scend.create_attempts == 1
+    assert rt.exceptions.get(exception.id).status.value == "resolved"
 
 
 def test_order_created_never_releases(shop: Shop) -> None:

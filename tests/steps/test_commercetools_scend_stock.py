@@ -141,3 +141,25 @@ def test_a_feed_scend_does_not_serve_opens_one_exception_and_the_schedule_reads_
     feed_exceptions = [e for e in stock.rt.exceptions.list() if e.business_key == "endpoint#scend#stock_feed"]
     assert len(feed_exceptions) == 1
     assert "stock_feed_endpoint" in feed_exceptions[0].detail
+
+
+def test_drift_compares_the_figure_the_push_writes_so_held_back_units_are_not_drift(stock: Stock) -> None:
+    # Given Scend's free 20 with 2 quarantined and 1 damaged pushed as 17, and a best seller with its 2-unit
+    # buffer (the example's sku_buffers) pushed as 10 less 1 quarantined less 2
+    stock.seeder.product(["TEE-BLK-M"], name="Tee")
+    stock.scend.set_stock("TEE-BLK-M", 10, quarantine=1)
+    stock.tick()
+    assert stock.entry() == 17
+    # When the drift reconcile compares Scend with the shop's entries
+    result = stock.local.run_schedule("reconcile_stock")
+    # Then nothing drifts: the quarantined, damaged and buffered units are not in either figure
+    assert (result["drift_skus"], result["flagged"]) == (0, 0)
+    assert not [e for e in stock.rt.exceptions.list() if e.flow == "stock_drift"]
+    # And a shop entry set by hand above what the push would write is drift, against that figure
+    [entry] = stock.seeder.get("inventory", where=f'sku = "{SKU}"')["results"]
+    stock.seeder.update(f"inventory/{entry['id']}", [{"action": "changeQuantity", "quantity": 25}])
+    result = stock.local.run_schedule("reconcile_stock")
+    assert (result["drift_skus"], result["flagged"]) == (1, 1)
+    [record] = [e for e in stock.rt.exceptions.list() if e.flow == "stock_drift"]
+    assert record.business_key == f"sku#{SKU}"
+    assert "17" in record.detail and "25" in record.detail

@@ -12,6 +12,7 @@ from shared.flows.monitors import (
     MismatchKind,
     MonitorStage,
     due_for_check,
+    listing_since,
     mismatch,
     stalled,
 )
@@ -106,6 +107,31 @@ def test_mismatch_checks_pick_old_enough_orders_least_recently_read_first_up_to_
     chosen = due_for_check([young, fresh, never, stale, released], CHECKS, at(240))
     # Then the one read longest ago goes first, then the never-read one; the rest wait for later runs
     assert [e.order_key for e in chosen] == ["k-stale", "k-never"]
+    # When a listing answers them, the cap is the listing's / Then every due order, still least recently read first
+    listed = due_for_check([young, fresh, never, stale, released], CHECKS, at(240), limit=100)
+    assert [e.order_key for e in listed] == ["k-stale", "k-never"]
+    assert (
+        len(
+            due_for_check(
+                [entry(Stage.SUBMITTED, f"k{n}", warehouse_order_id=str(n), times={"submitted": n}) for n in range(5)],
+                CHECKS,
+                at(240),
+                limit=4,
+            )
+        )
+        == 4
+    )
+
+
+def test_the_listing_starts_before_the_earliest_submission_of_the_due_orders() -> None:
+    # Given two due orders submitted at minutes 10 and 30
+    due = [
+        entry(Stage.SUBMITTED, "k1", warehouse_order_id="1", times={"submitted": 30}),
+        entry(Stage.SUBMITTED, "k2", warehouse_order_id="2", times={"submitted": 10}),
+    ]
+    # When the listing's start is chosen with a 5-minute overlap / Then it shows both; nothing due, no listing
+    assert listing_since(due, timedelta(minutes=5)) == at(5)
+    assert listing_since([], timedelta(minutes=5)) is None
 
 
 def test_order_missing_or_cancelled_at_the_warehouse_is_a_mismatch() -> None:

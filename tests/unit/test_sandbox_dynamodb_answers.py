@@ -184,3 +184,99 @@ def test_botocore_reads_the_json_answers_as_it_reads_motos(monkeypatch: pytest.M
     assert len(written) == 20  # the answers holding the binary item, and the refusal, take moto's path
     # The resource layer's numbers come back as Decimal either way.
     assert ours[-1]["Item"]["price"] == Decimal("12.345")
+
+
+UPDATES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+    (
+        "SET stage = :s, stage_at = if_not_exists(stage_at, :t), units = units + :n",
+        {":s": "held", ":t": "t1", ":n": 2},
+        {},
+    ),
+    (
+        "SET picks = list_append(picks, :more), history.#p = :t",
+        {":more": [{"sku": "C-3"}], ":t": "t2"},
+        {"#p": "packed"},
+    ),
+    ("SET picks = list_append(:first, picks) REMOVE gone, history.tries", {":first": ["head"]}, {}),
+    ("ADD skus :new, units :n DELETE sizes :drop", {":new": {"D-4"}, ":n": -1, ":drop": {Decimal("1")}}, {}),
+    ("SET shipments.#parcel = :record, closed = :c", {":record": {"lines": [1, 2]}, ":c": True}, {"#parcel": "P1"}),
+    ("SET shipments.#parcel.#state = :s", {":s": "shipped"}, {"#parcel": "P1", "#state": "state"}),
+    ("SET units = units - :n", {":n": 1}, {}),
+    # refusals: the same error, word for word
+    ("SET stage = :s SET units = :n", {":s": "x", ":n": 1}, {}),
+    ("SET history = :a, history.placed = :b", {":a": {}, ":b": "t"}, {}),
+    ("SET nowhere_yet.deeper = :s", {":s": "x"}, {}),
+    ("SET sk = :s", {":s": "other"}, {}),
+    ("SET picks = list_append(not_there, :more)", {":more": [1]}, {}),
+    ("SET = :s", {":s": "x"}, {}),
+    ("SET stage = :undefined", {":s": "x"}, {}),
+]
+
+
+def _updates() -> list[Any]:
+    """Every update expression above, twice (the second meets the parse the first left), on one item."""
+    table = boto3.resource("dynamodb", region_name="eu-west-2").Table("ledger")
+    table.put_item(
+        Item={
+            "pk": "order#1",
+            "sk": "head",
+            "units": 3,
+            "picks": ["a"],
+            "skus": {"A-1"},
+            "sizes": {1, 2},
+            "history": {"placed": "t0", "tries": 0},
+            "gone": None,
+            "shipments": {},
+        }
+    )
+    outcomes: list[Any] = []
+    for _round in range(2):
+        for expression, values, names in UPDATES:
+            try:
+                answer = table.update_item(
+                    Key={"pk": "order#1", "sk": "head"},
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": names} if names else {}),
+                    ReturnValues="ALL_NEW",
+                )
+                outcomes.append(answer["Attributes"])
+            except Exception as error:  # noqa: BLE001 - the refusal itself is what is compared
+                outcomes.append((type(error).__name__, str(error)))
+    return outcomes
+
+
+def test_update_expressions_parsed_once_give_motos_items_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    local._parse_update_expressions_once()
+    patched = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    patched_copy = validators.deepcopy
+    checks = {
+        (validators.ActionCountValidator, "verify_action_counts"),
+        (validators.OverlappingPathsValidator, "check_for_overlapping_paths"),
+        (DepthFirstTraverser, "nodes_to_be_processed"),
+        (DepthFirstTraverser, "process"),
+    }
+    remembering = {(owner, name): getattr(owner, name) for owner, name in checks}
+    monkeypatch.setattr(UpdateExpressionParser, "make", classmethod(patched._moto))
+    monkeypatch.setattr(validators, "deepcopy", copy.deepcopy)
+    for (owner, name), check in remembering.items():
+        monkeypatch.setattr(owner, name, check._moto)
+    with mock_aws():
+        _session()
+        theirs = _updates()
+    monkeypatch.setattr(UpdateExpressionParser, "make", classmethod(patched))
+    monkeypatch.setattr(validators, "deepcopy", patched_copy)
+    for (owner, name), check in remembering.items():
+        monkeypatch.setattr(owner, name, check)
+    with mock_aws():
+        _session()
+        ours = _updates()
+    refusals = [outcome for outcome in theirs if isinstance(outcome, tuple)]
+    assert len(refusals) == 14  # seven refused expressions, twice each
+    assert ours == theirs

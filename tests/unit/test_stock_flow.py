@@ -19,6 +19,7 @@ from shared.flows.stock import (
     demand_by_sku,
     drift,
     in_flight_at,
+    pushed_drift,
     sellable,
 )
 from shared.models.stock import StockRow
@@ -175,6 +176,21 @@ def test_drift_nets_off_orders_not_yet_at_the_warehouse() -> None:
 def test_drift_below_threshold_is_reported_not_flagged() -> None:
     [item] = drift([row(available="5")], [row(location="3", available="4")], awaiting_warehouse={}, threshold=2)
     assert item.difference == -1 and not item.flagged
+
+
+def test_pushed_drift_compares_the_figure_the_push_writes_not_the_raw_free_level() -> None:
+    # Given a warehouse master (free 20, 2 quarantined, 1 damaged; B with a 2-unit buffer) and a target
+    # holding what the push wrote: A 17, B 8 less the 3 units of an order the warehouse has not allocated
+    config = StockPipeline(
+        from_="scend", to="shop", locations={"3": "3"}, drift_location="3", sku_buffers={"B": StockBuffer(units=2)}
+    )
+    master = [row(sku="A", location="3", available="20", quarantined="2", damaged="1"), row(sku="B", location="3")]
+    target = [row(sku="A", location="3", available="17"), row(sku="B", location="3", available="5")]
+    # Then nothing drifts once the pending units are netted as the target's write nets them
+    assert pushed_drift(master, target, config, location="3", threshold=0, pending={"B": 3}) == []
+    # And without them B is 3 short of what the push would write
+    [item] = pushed_drift(master, target, config, location="3", threshold=2)
+    assert (item.sku, item.master, item.warehouse, item.difference, item.flagged) == ("B", 8, 5, -3, True)
 
 
 def test_demand_by_sku_sums_lines() -> None:

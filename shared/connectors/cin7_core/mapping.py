@@ -300,6 +300,22 @@ class WireSaleListPage(Wire):
     SaleList: Annotated[list[WireSaleListRow], BeforeValidator(_list)] = []
 
 
+class WireSaleStateRow(WireSaleListRow):
+    """A saleList row with the stage statuses a sale's live state is read from (card "Read" [V]: the rows carry
+    Status and Combined*Status; ExternalID, our reference, as the filter of the same name implies [I])."""
+
+    ExternalID: Text = ""
+    CombinedPickingStatus: Text = ""
+    CombinedPackingStatus: Text = ""
+    CombinedShippingStatus: Text = ""
+
+
+class WireSaleStatePage(Wire):
+    Total: int = Field(ge=0)
+    Page: int = 1
+    SaleList: Annotated[list[WireSaleStateRow], BeforeValidator(_list)] = []
+
+
 # -- mapping ---------------------------------------------------------------------------------------
 
 W = TypeVar("W", bound=Wire)
@@ -484,6 +500,12 @@ def parse_sale_list(body: Any) -> tuple[int, list[OrderChange]]:
     """A saleList page as (Total, changes); PAYLOAD_INVALID when the page or a row does not fit."""
     page = _validate(WireSaleListPage, body, "Cin7 saleList page")
     return page.Total, [_change(row) for row in page.SaleList]
+
+
+def parse_sale_states(body: Any) -> tuple[int, list[WireSaleStateRow]]:
+    """A saleList page as (Total, rows with their stage statuses); PAYLOAD_INVALID when it does not fit."""
+    page = _validate(WireSaleStatePage, body, "Cin7 saleList page")
+    return page.Total, list(page.SaleList)
 
 
 # -- fulfilments (write-back of shipments) ----------------------------------------------------------

@@ -19,11 +19,13 @@ Cancelling voids the sale (`DELETE sale?ID=&Void=true`) only before the cut-off 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from shared.connectors.cin7_core import statuses
-from shared.connectors.cin7_core.client import Cin7CoreClient
+from shared.connectors.cin7_core.client import MAX_PAGE_LIMIT, Cin7CoreClient
+from shared.connectors.cin7_core.mapping import format_cin7_datetime, parse_sale_states
 from shared.connectors.cin7_core.settings import Cin7SalesSettings
 from shared.errors import NotFoundError, PermanentError
 from shared.flows.totals import ChargeKind, DiscountMode, PostingPlan, PostingRules, plan_posting
@@ -282,6 +284,22 @@ class Cin7CoreConnector(Cin7CoreClient):
             status=statuses.status_read(statuses.sale_code(sale)).status,
             created=False,
         )
+
+    def order_states_since(self, since: datetime) -> list[WarehouseOrderRef]:
+        """The sales changed after `since` with their live state, in one call (WarehouseStateFeed): one
+        `GET saleList?UpdatedSince=` page at the card's largest limit (1,000 [V]). The rows carry the statuses
+        `statuses.sale_code` reads, so a row reads as GET sale does."""
+        params = {"UpdatedSince": format_cin7_datetime(since), "limit": MAX_PAGE_LIMIT, "page": 1}
+        _, rows = parse_sale_states(self._get("saleList", params))
+        return [
+            WarehouseOrderRef(
+                warehouse_order_id=row.SaleID.lower(),
+                client_reference=row.ExternalID,
+                status=statuses.status_read(statuses.sale_code(row.model_dump())).status,
+                created=False,
+            )
+            for row in rows
+        ]
 
     def cancel_order(self, warehouse_order_id: str) -> tuple[bool, str]:
         """Void the sale if its stage is before the cut-off; a voided sale answers accepted again."""

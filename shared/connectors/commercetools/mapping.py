@@ -408,6 +408,9 @@ def to_order(order: CtOrder, settings: CommercetoolsSettings) -> Order:
         location=_location(order, settings),
         delivery_service=shipping.shippingMethodName if shipping else "",
         currency=currency,
+        # The unit the order's value is stated in (centPrecision: the currency's own, KWD 3). Taken from the
+        # money that gives `total`: the vendor mock states totalPrice at 0 digits beside a 2-digit taxedPrice.
+        minor_unit=(taxed.totalGross if taxed else order.totalPrice).fractionDigits,
         lines=lines,
         shipping_address=to_address(order.shippingAddress, order.customerEmail),
         shipping_total=shipping_total,

@@ -3,12 +3,19 @@
 There is no public Scend API document: the shape is inferred from Mintsoft, confirm with Scend
 (Scend API reference card, section 3). Fields are PascalCase as Mintsoft names them.
 
-Money: the canonical order holds Decimal. Amounts are rounded to pennies (half up) and sent as JSON
-numbers whose text is exactly those pennies: `json` writes a float with `repr`, the shortest string
-that reads back as the same float, so for any amount of at most 15 significant digits the JSON text
-is the Decimal's own digits (Decimal("33.95") -> 33.95, never 33.950000000000003). `json_number`
-checks that round trip and refuses an amount it cannot send exactly. This keeps the request a plain
-dict that httpx can serialise, with no custom encoder to forget on another code path.
+Money: the canonical order holds Decimal, sent at the order's own minor unit: the decimals its source
+states (commercetools fractionDigits, 3 for KWD, BHD, JOD, OMR, TND), else the currency's ISO 4217 minor
+unit. The card (3.2) gives OrderValue, TotalVat, UnitPrice and the rest as plain JSON numbers and states no
+limit on their decimals (its one example is GBP at 2 dp) [I]: a 3-decimal amount is sent with its 3
+decimals, a question for Scend (card section 4). The order's own amounts (value, VAT, shipping) of a source
+that states its minor unit go exactly or not at all: one finer than that unit is refused (the order is
+quarantined), never rounded. Per-unit figures are divided out of line totals and are rounded half up at the
+minor unit, as are the amounts of a source that states none (Cin7 Core's 4-dp figures). Each is sent as a
+JSON number whose text is exactly its digits: `json` writes a float with `repr`, the shortest string that
+reads back as the same float, so for any amount of at most 15 significant digits the JSON text is the
+Decimal's own digits (Decimal("33.95") -> 33.95, never 33.950000000000003). `json_number` checks that round
+trip and refuses an amount it cannot send exactly. This keeps the request a plain dict that httpx can
+serialise, with no custom encoder to forget on another code path.
 """
 
 from __future__ import annotations
@@ -23,12 +30,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainValidator, Val
 
 from shared.errors import PermanentError
 from shared.models import Order, OrderLine, ReasonCode, WarehouseStatus
+from shared.models.currency import minor_unit_exponent
 from shared.models.product import Product
 from shared.models.returns import ReturnDisposition, ReturnedLine, ReturnNotice
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.models.stock import RejectedPush, StockPush, StockRow
 
-PENNY = Decimal("0.01")
+PENNY_DECIMALS = 2
 
 
 # Mintsoft OrderStatusId -> neutral status (card section 3.3; ids from GET /api/Order/Statuses).
@@ -263,13 +271,34 @@ def product_refusal_reason(message: str, sku: str) -> ReasonCode:
 # -- canonical -> wire ---------------------------------------------------------------------------
 
 
-def to_pennies(value: Decimal) -> Decimal:
-    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+def rounded(value: Decimal, decimals: int = PENNY_DECIMALS) -> Decimal:
+    """Half up at `decimals` (a per-unit figure divided out of a line total cannot always be exact)."""
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
-def json_number(value: Decimal) -> float:
-    """A money Decimal as a float whose JSON text is exactly its 2-dp digits (see module docstring)."""
-    amount = to_pennies(value)
+def money_decimals(order: Order) -> int:
+    """The decimals the order's money travels in: its source's stated minor unit, else its currency's."""
+    return order.minor_unit if order.minor_unit is not None else minor_unit_exponent(order.currency)
+
+
+def order_amount(value: Decimal, order: Order, what: str) -> Decimal:
+    """One of the order's own amounts at its minor unit: exactly, when the source states that unit (an
+    amount finer than it cannot be represented, so the order is refused for quarantine); rounded half up
+    when the source states none."""
+    decimals = money_decimals(order)
+    amount = rounded(value, decimals)
+    if order.minor_unit is not None and amount != value:
+        raise PermanentError(
+            ReasonCode.PAYLOAD_INVALID,
+            f"order {order.order_number}: {what} {value} {order.currency} is finer than the order's minor unit "
+            f"({decimals} decimals); not rounded",
+        )
+    return amount
+
+
+def json_number(value: Decimal, decimals: int = PENNY_DECIMALS) -> float:
+    """A money Decimal as a float whose JSON text is exactly its digits at `decimals` (see module docstring)."""
+    amount = rounded(value, decimals)
     number = float(amount)
     if Decimal(repr(number)) != amount:
         raise PermanentError(ReasonCode.PAYLOAD_INVALID, f"amount {value} cannot be sent exactly as a JSON number")
@@ -310,8 +339,9 @@ def whole_quantity(line: OrderLine) -> int:
     return int(quantity)
 
 
-def to_order_item(line: OrderLine) -> OrderItemRequest:
-    """Unit price after the line discount, ex VAT; VAT per unit from the line's tax amount.
+def to_order_item(line: OrderLine, decimals: int = PENNY_DECIMALS) -> OrderItemRequest:
+    """Unit price after the line discount, ex VAT; VAT per unit from the line's tax amount; both at the
+    order's minor unit (`decimals`).
 
     Assumes OrderLine.unit_price is ex VAT and OrderLine.tax is the whole line's tax (as Cin7 Core
     reports them); Mintsoft's own Discount field is not used because its unit is undocumented.
@@ -321,8 +351,8 @@ def to_order_item(line: OrderLine) -> OrderItemRequest:
     return OrderItemRequest(
         SKU=line.sku,
         Quantity=quantity,
-        UnitPrice=to_pennies(unit_price),
-        UnitPriceVat=to_pennies(line.tax / quantity),
+        UnitPrice=rounded(unit_price, decimals),
+        UnitPriceVat=rounded(line.tax / quantity, decimals),
     )
 
 
@@ -337,13 +367,13 @@ def _shipping(order: Order) -> tuple[Decimal, Decimal | None]:
     return order.shipping_total, (residual if residual >= 0 else None)
 
 
-def _money_fields(value: Any) -> Any:
+def _money_fields(value: Any, decimals: int) -> Any:
     if isinstance(value, Decimal):
-        return json_number(value)
+        return json_number(value, decimals)
     if isinstance(value, dict):
-        return {key: _money_fields(item) for key, item in value.items()}
+        return {key: _money_fields(item, decimals) for key, item in value.items()}
     if isinstance(value, list):
-        return [_money_fields(item) for item in value]
+        return [_money_fields(item, decimals) for item in value]
     return value
 
 
@@ -356,7 +386,7 @@ def to_order_request(
     warehouse_id: int | None,
     channel: str,
 ) -> dict[str, Any]:
-    """The PUT /api/Order body for a canonical order, as JSON-ready data (money exact to the penny)."""
+    """The PUT /api/Order body for a canonical order, as JSON-ready data (money exact at its minor unit)."""
     if not order.lines:
         raise PermanentError(ReasonCode.NO_LINES, f"order {order.order_number} has no lines")
     address = order.shipping_address
@@ -386,6 +416,7 @@ def to_order_request(
             "not sent with a zero OrderValue",
         )
     shipping_ex_vat, shipping_vat = _shipping(order)
+    decimals = money_decimals(order)
     request = OrderRequest(
         OrderNumber=client_reference,
         ExternalOrderReference=order.order_number or None,
@@ -405,13 +436,13 @@ def to_order_request(
         Email=address.email.strip() or None,
         Phone=address.phone.strip() or None,
         Currency=order.currency,
-        OrderValue=order.total,
-        TotalVat=order.tax_total,
-        ShippingTotalExVat=shipping_ex_vat,
-        ShippingTotalVat=shipping_vat,
-        OrderItems=[to_order_item(line) for line in order.lines],
+        OrderValue=order_amount(order.total, order, "order value"),
+        TotalVat=order_amount(order.tax_total, order, "VAT"),
+        ShippingTotalExVat=order_amount(shipping_ex_vat, order, "shipping"),
+        ShippingTotalVat=None if shipping_vat is None else order_amount(shipping_vat, order, "shipping VAT"),
+        OrderItems=[to_order_item(line, decimals) for line in order.lines],
     )
-    body: dict[str, Any] = _money_fields(request.model_dump(exclude_none=True))
+    body: dict[str, Any] = _money_fields(request.model_dump(exclude_none=True), decimals)
     return body
 
 
