@@ -273,7 +273,8 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         for label, value in scenarios.named(summary["scenario"]).summary_rows(summary):
             table.add_row(label, str(value))
         console.print(table)
-        print(format_budget(summary["cin7_budget"]))
+        if "cin7_budget" in summary:
+            print(format_budget(summary["cin7_budget"]))
         if summary["unexpected"]:
             console.print(f"[red]Unexpected outcomes:[/red] {summary['unexpected']}")
         console.print(f"Wall time {wall:.1f} s.")

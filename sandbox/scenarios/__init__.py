@@ -13,7 +13,7 @@ import importlib
 from types import ModuleType
 
 # order source platform type -> scenario module (under sandbox.scenarios)
-SCENARIOS: dict[str, str] = {"sfcc": "sfcc_cin7"}
+SCENARIOS: dict[str, str] = {"sfcc": "sfcc_cin7", "commercetools": "commercetools_scend"}
 
 
 def for_source(platform_type: str) -> ModuleType | None:

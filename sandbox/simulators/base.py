@@ -134,6 +134,7 @@ class FaultPlan:
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
+_NUMBERS = re.compile(r"(?<=/)\d+(?=/|$)")
 
 
 class Simulator:
@@ -147,6 +148,9 @@ class Simulator:
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         self.lock = threading.RLock()
         self.requests: Counter[str] = Counter()
+        # (flow, "METHOD /path" with numeric ids as {id}): the flow is the hop the caller's User-Agent
+        # names (`hopline/<hop>`), "-" for none, so a day can say which flow spent the platform's calls.
+        self.calls_by_flow: Counter[tuple[str, str]] = Counter()
         self.faults_injected: Counter[str] = Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -171,6 +175,9 @@ class Simulator:
     def dispatch(self, request: Request) -> tuple[Response | None, float]:
         """Returns (response or None to drop the connection, real seconds to delay first)."""
         self.requests[f"{request.method} {request.path.lower()}"] += 1
+        agent = request.headers.get("user-agent", "")
+        flow = agent.removeprefix("hopline/").split(" ")[0] if agent.startswith("hopline/") else "-"
+        self.calls_by_flow[(flow, f"{request.method} {_NUMBERS.sub('{id}', request.path.lower())}")] += 1
         denied = self.authenticate(request)
         if denied is not None:
             return denied, 0.0

@@ -17,17 +17,22 @@ import select
 import shutil
 import subprocess
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from shared.clock import Clock
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 SERVER = Path(__file__).resolve().parent / "commercetools_mock" / "server.mjs"
 PACKAGE = ROOT / "node_modules" / "@labdigital" / "commercetools-mock"
 REQUIRE_ENV = "HOPLINE_REQUIRE_NODE_MOCKS"
 START_TIMEOUT_SECONDS = 20.0
+# Sent by the seeder and the sandbox's judge: the launcher leaves these calls out of its request counts.
+OBSERVER_HEADER = "x-hopline-observer"
 
 # What @labdigital/commercetools-mock 4.4.0 does not do that the real API does, and what the connector does.
 MOCK_GAPS: dict[str, str] = {
@@ -51,6 +56,11 @@ MOCK_GAPS: dict[str, str] = {
     "the comment naming the warehouse's return id.",
     "taxedPrice on import": "recomputed from the lines, not taken from the draft; mapping's money tests use "
     "the API reference's example payloads instead.",
+    "inventoryMode": "ignored: an order never takes units off an inventory entry (the real API does with "
+    "ReserveOnOrder / TrackOnly). The connector nets accepted orders off each absolute write itself "
+    "(pending_units), which is what the sandbox judges right after each stock run.",
+    "faults": "none: the mock answers every call (no 429, 5xx or 409 unless two writers race), so a sandbox "
+    "day's faults are the Scend simulator's only.",
 }
 
 
@@ -77,11 +87,16 @@ class CommercetoolsMock:
         project_key: str = "hopline-test",
         client_id: str = "hopline",
         client_secret: str = "mock-secret",  # noqa: S107 (the mock accepts any client secret)
+        *,
+        sequential_ids: bool = False,
     ):
+        """`sequential_ids`: every id the mock assigns is a counter (a seeded day names everything alike)."""
+        self.sequential_ids = sequential_ids
         self.project_key = project_key
         self.client_id = client_id
         self.client_secret = client_secret
         self.port: int | None = None
+        self._http: httpx.Client | None = None  # for the launcher's own endpoints (one connection, not one a call)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -97,6 +112,7 @@ class CommercetoolsMock:
         self._process = subprocess.Popen(  # noqa: S603 (fixed argv: node and our launcher)
             [shutil.which("node") or "node", str(SERVER)],
             cwd=ROOT,
+            env={**os.environ, "HOPLINE_MOCK_SEQUENTIAL_IDS": "1" if self.sequential_ids else "0"},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -123,6 +139,9 @@ class CommercetoolsMock:
 
     def stop(self) -> None:
         process, self._process, self.port = self._process, None, None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if process is None:
             return
         if process.stdin:
@@ -139,7 +158,29 @@ class CommercetoolsMock:
     def pin_clock(self, moment: datetime | None) -> None:
         """Every createdAt/lastModifiedAt the mock writes from now on reads `moment` (None: the wall clock)."""
         stamp = None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-        httpx.put(f"{self.base_url}/__hopline/clock", json={"now": stamp}, timeout=5).raise_for_status()
+        self._launcher().put(f"{self.base_url}/__hopline/clock", json={"now": stamp}).raise_for_status()
+
+    def _launcher(self) -> httpx.Client:
+        if self._http is None:
+            self._http = httpx.Client(timeout=5)
+        return self._http
+
+    def calls(self) -> Counter[tuple[str, str]]:
+        """API calls received by (flow, "METHOD /path"): the flow is the hop the connector's User-Agent
+        names ("-" for none), ids in the path are {id}; the seeder's and the judge's are left out."""
+        counts = self._launcher().get(f"{self.base_url}/__hopline/requests").raise_for_status().json()
+        found: Counter[tuple[str, str]] = Counter()
+        for key, count in counts.items():
+            flow, _, route = str(key).partition(" ")
+            found[(flow, route)] += int(count)
+        return found
+
+    def requests(self) -> Counter[str]:
+        """API calls received by "METHOD /path" (ids as {id}), the seeder's and the judge's left out."""
+        found: Counter[str] = Counter()
+        for (_, route), count in self.calls().items():
+            found[route] += count
+        return found
 
     def __enter__(self) -> CommercetoolsMock:
         return self.start()
@@ -157,15 +198,21 @@ class Seeder:
     def __init__(self, base_url: str, project_key: str, client_id: str, client_secret: str):
         token = (
             httpx.post(
-                f"{base_url}/oauth/token", auth=(client_id, client_secret), params={"grant_type": "client_credentials"}
+                f"{base_url}/oauth/token",
+                auth=(client_id, client_secret),
+                params={"grant_type": "client_credentials"},
+                headers={OBSERVER_HEADER: "seeder"},
             )
             .raise_for_status()
             .json()["access_token"]
         )
         self.http = httpx.Client(
-            base_url=f"{base_url}/{project_key}/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+            base_url=f"{base_url}/{project_key}/",
+            headers={"Authorization": f"Bearer {token}", OBSERVER_HEADER: "seeder"},
+            timeout=10,
         )
-        self._shipping_method: dict[str, Any] | None = None
+        self._shipping_methods: dict[str, dict[str, Any]] = {}
+        self._zone: dict[str, Any] | None = None
         self._tax_category: dict[str, Any] | None = None
         self._product_type: dict[str, Any] | None = None
 
@@ -200,25 +247,32 @@ class Seeder:
             )
         return self._tax_category
 
-    def shipping_method(self) -> dict[str, Any]:
-        if self._shipping_method is None:
-            zone = self.post("zones", {"key": "uk", "name": "UK", "locations": [{"country": "GB"}]})
-            self._shipping_method = self.post(
+    def zone(self) -> dict[str, Any]:
+        if self._zone is None:
+            self._zone = self.post("zones", {"key": "uk", "name": "UK", "locations": [{"country": "GB"}]})
+        return self._zone
+
+    def shipping_method(
+        self, name: str = "Tracked 48", *, key: str = "tracked-48", cent_amount: int = 495
+    ) -> dict[str, Any]:
+        """A shipping method to the UK zone (the first one made is the project's default), made once per key."""
+        if key not in self._shipping_methods:
+            self._shipping_methods[key] = self.post(
                 "shipping-methods",
                 {
-                    "key": "tracked-48",
-                    "name": "Tracked 48",
-                    "isDefault": True,
+                    "key": key,
+                    "name": name,
+                    "isDefault": not self._shipping_methods,
                     "taxCategory": {"typeId": "tax-category", "id": self.tax_category()["id"]},
                     "zoneRates": [
                         {
-                            "zone": {"typeId": "zone", "id": zone["id"]},
-                            "shippingRates": [{"price": {"currencyCode": "GBP", "centAmount": 495}}],
+                            "zone": {"typeId": "zone", "id": self.zone()["id"]},
+                            "shippingRates": [{"price": {"currencyCode": "GBP", "centAmount": cent_amount}}],
                         }
                     ],
                 },
             )
-        return self._shipping_method
+        return self._shipping_methods[key]
 
     def channel(self, key: str, roles: tuple[str, ...] = ("InventorySupply",)) -> dict[str, Any]:
         return self.post("channels", {"key": key, "roles": list(roles), "name": {"en": key}})
@@ -250,6 +304,7 @@ class Seeder:
         order_number: str | None = None,
         address: dict[str, Any] | None = None,
         email: str = "buyer@example.com",
+        shipping_method_id: str | None = None,
     ) -> dict[str, Any]:
         """An order placed from a cart (the shop's path): lines by SKU, shipping to a UK address."""
         address = address or {
@@ -269,7 +324,10 @@ class Seeder:
                 "country": "GB",
                 "customerEmail": email,
                 "shippingAddress": address,
-                "shippingMethod": {"typeId": "shipping-method", "id": self.shipping_method()["id"]},
+                "shippingMethod": {
+                    "typeId": "shipping-method",
+                    "id": shipping_method_id or self.shipping_method()["id"],
+                },
                 "lineItems": line_drafts,
             },
         )
@@ -287,3 +345,65 @@ class Seeder:
                 "quantityOnStock": quantity,
             },
         )
+
+
+class CommercetoolsPlatform:
+    """The mock as a sandbox platform (what sandbox.simulators.registry starts for type `commercetools`).
+
+    Started, it holds the project's channels: one supply channel per warehouse location the settings map
+    (`scend-<location>`) and the OrderExport channel the Scend id is synced on; `settings()` names their
+    ids for the connector. Its ids are sequential and `pin()` keeps its timestamps on the day's clock, so a
+    seed replays the same day. It injects no faults (MOCK_GAPS "faults"). `requests` are the calls the
+    launcher counted, the seeder's and the judge's left out.
+    """
+
+    name = "commercetools"
+
+    def __init__(self, project_key: str, secret: dict[str, str], *, clock: Clock, locations: list[str]):
+        self.mock = CommercetoolsMock(project_key, secret["client_id"], secret["client_secret"], sequential_ids=True)
+        self.clock = clock
+        self.locations = locations
+        self.faults_injected: Counter[str] = Counter()
+        self.channels: dict[str, str] = {}
+        self.sync_channel = ""
+        self._seeder: Seeder | None = None
+        self._pinned: datetime | None = None
+
+    def start(self) -> str:
+        self.mock.start()
+        self.pin()
+        self._seeder = self.mock.seeder()
+        self.channels = {location: self._seeder.channel(f"scend-{location}")["id"] for location in self.locations}
+        self.sync_channel = self._seeder.channel("hopline-orders", roles=("OrderExport",))["id"]
+        return f"{self.mock.base_url}/"
+
+    @property
+    def seeder(self) -> Seeder:
+        if self._seeder is None:
+            raise RuntimeError("the commercetools mock is not running")
+        return self._seeder
+
+    def settings(self) -> dict[str, Any]:
+        """The connector settings that exist only once the project does: its channels' ids."""
+        return {"supply_channels": dict(self.channels), "sync_channel_id": self.sync_channel}
+
+    def pin(self) -> None:
+        """The mock's clock to the day's now (one call, only when the clock moved since the last)."""
+        now = self.clock.now()
+        if now != self._pinned:
+            self.mock.pin_clock(now)
+            self._pinned = now
+
+    @property
+    def requests(self) -> Counter[str]:
+        return self.mock.requests()
+
+    def calls(self) -> Counter[tuple[str, str]]:
+        """By (flow, "METHOD /path"): CommercetoolsMock.calls."""
+        return self.mock.calls()
+
+    def stop(self) -> None:
+        if self._seeder is not None:
+            self._seeder.close()
+            self._seeder = None
+        self.mock.stop()

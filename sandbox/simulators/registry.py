@@ -161,6 +161,51 @@ class Cin7CoreSalesHooks(Cin7CoreHooks):
         return dict(self.simulator.product_row(sku))
 
 
+class CommercetoolsHooks(PlatformHooks):
+    """commercetools (the vendor's mock) as order source, shipment, cancel, note and stock target: the
+    shop's orders placed from carts, paid and cancelled, read back as the project holds them. Every call
+    here is the sandbox's own (seeding, judging), left out of the platform's request counts."""
+
+    simulator: Any
+
+    @property
+    def seeder(self) -> Any:
+        """sandbox.simulators.commercetools.Seeder over the mock's HTTP API."""
+        return self.simulator.seeder
+
+    def pin(self) -> None:
+        """Stamp what the mock writes from now on with the day's clock."""
+        self.simulator.pin()
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return dict(self.seeder.get(path, **params))
+
+    def update(self, path: str, actions: list[dict[str, Any]]) -> dict[str, Any]:
+        self.pin()
+        return dict(self.seeder.update(path, actions))
+
+    def query(self, path: str, where: str | None = None) -> list[dict[str, Any]]:
+        """Every resource at `path` (matching `where`), by id, page by page."""
+        found: list[dict[str, Any]] = []
+        while True:
+            params: dict[str, Any] = {"limit": 500, "offset": len(found), "sort": "id asc"}
+            if where:
+                params["where"] = where
+            page = self.seeder.get(path, **params)["results"]
+            found.extend(page)
+            if len(page) < 500:
+                return found
+
+    @property
+    def channels(self) -> dict[str, str]:
+        """Warehouse location -> its supply channel id."""
+        return dict(self.simulator.channels)
+
+    @property
+    def sync_channel(self) -> str:
+        return str(self.simulator.sync_channel)
+
+
 class SfccHooks(PlatformHooks):
     """SFCC as order source and cancel source (orders placed and cancelled at the site, read back as held),
     and as the shipment, stock and catalogue target whose records, prices and products are read back."""
@@ -335,6 +380,8 @@ class SimulatorKind:
     hooks: Callable[[Simulator], PlatformHooks]
     # For a connector reached at several URLs (a token host, API hosts): the settings that point it at the root.
     urls: Callable[[str], dict[str, str]] | None = None
+    # Settings that exist only once the simulator is up (ids the platform assigned, e.g. channels).
+    started: Callable[[Any], dict[str, Any]] | None = None
 
     def pointed_at(self, root: str) -> dict[str, str]:
         """The connector settings that send its calls to a simulator serving at `root`."""
@@ -388,6 +435,18 @@ def _sfcc(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: Fa
         clock=clock,
         faults=faults,
     )
+
+
+def _commercetools(
+    settings: Any, secret: dict[str, str], clock: VirtualClock, faults: FaultPlan, knobs: DayKnobs
+) -> Simulator:
+    """The vendor's mock (a Node process), not a simulator of ours: it has no fault plan (MOCK_GAPS)."""
+    from .commercetools import CommercetoolsPlatform
+
+    platform = CommercetoolsPlatform(
+        settings.project_key, secret, clock=clock, locations=sorted(settings.supply_channels)
+    )
+    return cast(Simulator, platform)  # start, stop, requests and faults_injected, as a Simulator has
 
 
 def _scend(settings: Any, secret: dict[str, str], clock: VirtualClock, faults: FaultPlan, knobs: DayKnobs) -> Simulator:
@@ -447,12 +506,40 @@ SIMULATORS: dict[str, SimulatorKind] = {
                     Role.STOCK_TARGET,
                     Role.STOCK_READER,
                     Role.CANCEL_TARGET,
+                    # the stock master of a storefront's day (Scend -> commercetools), and its returns
+                    Role.STOCK_MASTER,
+                    Role.RETURN_SOURCE,
                 }
             ),
             credentials=lambda rng, seed: {"api_key": f"scend-{rng.getrandbits(64):x}"},
             build=_scend,
             base_url=lambda root: f"{root}api/",
             hooks=ScendHooks,
+        ),
+        SimulatorKind(
+            type="commercetools",
+            roles=frozenset(
+                {
+                    Role.ORDER_SOURCE,
+                    Role.SHIPMENT_TARGET,
+                    Role.CATALOGUE_SOURCE,
+                    Role.CANCEL_SOURCE,
+                    Role.NOTE_TARGET,
+                    Role.STOCK_TARGET,
+                    Role.STOCK_READER,
+                    Role.RETURN_TARGET,
+                }
+            ),
+            credentials=lambda rng, seed: {
+                "client_id": f"hopline-{seed}",
+                "client_secret": f"ct-{rng.getrandbits(64):x}",
+            },
+            build=_commercetools,
+            base_url=lambda root: root.rstrip("/"),
+            hooks=CommercetoolsHooks,
+            # The mock serves the token endpoint and the API on one host.
+            urls=lambda root: {"api_url": root.rstrip("/"), "auth_url": root.rstrip("/")},
+            started=lambda simulator: simulator.settings(),
         ),
         SimulatorKind(
             type="sfcc",
@@ -572,6 +659,10 @@ def running(
         pointed = config
         for name, simulator in platforms.simulators.items():
             root = simulator.start()
-            pointed = pointed.with_platform(name, **kind_for(config.platforms[name].type).pointed_at(root))
+            kind = kind_for(config.platforms[name].type)
+            changes: dict[str, Any] = kind.pointed_at(root)
+            if kind.started is not None:
+                changes |= kind.started(simulator)
+            pointed = pointed.with_platform(name, **changes)
         platforms.config = pointed
         yield platforms

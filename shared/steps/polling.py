@@ -112,11 +112,14 @@ def quarantine_unreadable(
 ) -> int:
     """Rows a feed could not map: archived and quarantined, never silently dropped.
 
-    Each exception points at its archived row. With `replay_queue`, it also says how to replay it: `replay`
+    A row the connector names (`Rejected.key`) has one exception per kind and key, however often it is read
+    again; a row without one is keyed by its archive key. Each exception points at its archived row. With
+    `replay_queue`, it also says how to replay it: `replay`
     builds the message from the row (e.g. "re-read this SKU"), or `replay_payload` rebuilds it from the
     archived row with the mapping code running at replay time.
     """
     from shared.models import ReasonCode, owner_of
+    from shared.steps.records import ROW_KEY_PREFIX
 
     now = rt.clock.now()
     count = 0
@@ -126,7 +129,9 @@ def quarantine_unreadable(
         message = replay(row) if replay is not None and replay_queue else None
         rt.exceptions.quarantine(
             flow=flow,
-            business_key=key,
+            # A row with an id of its own is one exception however often a poll's overlap (or a cursor no
+            # readable row moves) lists it again: re-opened and counted, pointing at its latest archive.
+            business_key=f"{ROW_KEY_PREFIX}{kind}#{rejected.key}" if rejected.key else key,
             reasons=[ReasonCode.PAYLOAD_INVALID],
             team=owner_of(ReasonCode.PAYLOAD_INVALID),
             detail=detail,

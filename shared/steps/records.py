@@ -34,9 +34,10 @@ _ARCHIVE_CHARS = 262_144
 # The SQS message attribute a replay carries: the id of the exception it replays.
 REPLAY_OF_ATTRIBUTE = "hopline_replay_of"
 MESSAGE_KEY_PREFIX = "message#"
+ROW_KEY_PREFIX = "row#"  # a feed's unreadable row by its own id: row#<kind>#<id>
 # Business keys of exceptions about a payload that was unreadable as a whole (a message, or a feed's row
-# keyed by its archive key): once a replay of it parses, that exception is over.
-UNREADABLE_KEY_PREFIXES = (MESSAGE_KEY_PREFIX, "unmatched/")
+# keyed by its own id or its archive key): once a replay of it parses, that exception is over.
+UNREADABLE_KEY_PREFIXES = (MESSAGE_KEY_PREFIX, ROW_KEY_PREFIX, "unmatched/")
 
 
 def queue_of(model: type[Model]) -> str | None:

@@ -39,3 +39,28 @@ def test_one_seed_gives_the_same_sfcc_day_twice() -> None:
     # Then the summaries are identical, key for key, and the ledger counts every order once
     assert first == second
     assert first["orders"]["received"] == sum(v for k, v in first["orders"].items() if k != "received") == 8
+
+
+def test_one_seed_gives_the_same_commercetools_day_twice() -> None:
+    from sandbox.simulators.commercetools import node_mocks_required, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        if node_mocks_required():
+            pytest.fail(f"HOPLINE_REQUIRE_NODE_MOCKS=1 but {reason}")
+        pytest.skip(reason)
+    # Given a small faulty commercetools -> Scend day with repeated messages, run twice with one seed
+    options = Options(
+        client="example-commercetools-scend",
+        orders=6,
+        fault_rate=0.2,
+        duplicate_rate=0.3,
+        seed=6,
+        day_hours=0.2,
+        follow_up_hours=0.3,
+    )
+    first, second = run_day(options).summary, run_day(options).summary
+    # Then the summaries are identical, key for key (the mock's ids are sequential, its clock the day's)
+    assert first == second
+    assert first["orders_placed"] == sum(first["accounted_for"].values()) == 6
+    assert sum(first["faults_injected"]["scend"].values()) > 0

@@ -110,6 +110,21 @@ def test_unreadable_product_row_is_quarantined_and_the_rest_sync(steps: Steps) -
     assert b"ODD-UNIT" in steps.rt.archive.get(exception.payload_key)
 
 
+def test_an_unreadable_product_listed_by_every_poll_is_one_exception_counted_not_one_per_poll(steps: Steps) -> None:
+    # Given a product row the feed cannot map, and no readable change to move the cursor past it
+    steps.commerce.add_unreadable(
+        "products", {"ID": "odd-2", "SKU": "TEE BLK 2"}, "SKU 'TEE BLK 2' has spaces", key="odd-2"
+    )
+    # When three polls list it again (the cursor stays where the last readable row left it)
+    for _ in range(3):
+        assert poll_products(steps.rt)["unreadable"] == 1
+        steps.clock.advance(900)
+    # Then the inbox holds one exception for it, counted three times, pointing at an archived copy
+    [exception] = [e for e in steps.rt.exceptions.list() if e.flow == "product_sync"]
+    assert exception.attempts == 3
+    assert exception.payload_key is not None and b"TEE BLK 2" in steps.rt.archive.get(exception.payload_key)
+
+
 def test_a_product_going_live_sends_its_held_orders_back_to_intake(steps: Steps) -> None:
     order_key = hold_order(steps, "SO-3", "HOODIE-NEW-M")
     steps.commerce.add_product("HOODIE-NEW-M", "Hoodie new M", barcode="5012345678900")

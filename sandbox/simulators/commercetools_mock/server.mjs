@@ -6,7 +6,19 @@
 // The mock stamps createdAt/lastModifiedAt with `new Date()`. So that tests and the sandbox can run it on
 // their virtual clock, PUT /__hopline/clock {"now": ISO-8601} pins the time every later stamp reads (until
 // the next PUT; {"now": null} returns to the wall clock). Not part of the commercetools API.
+//
+// With HOPLINE_MOCK_SEQUENTIAL_IDS=1 in the environment every id the mock assigns is a counter shaped as a
+// UUID (v4 layout), so a seeded sandbox day names its resources the same every run. GET /__hopline/requests
+// answers the API calls received as {"<flow> METHOD /path": count}: the flow from the caller's User-Agent
+// (`hopline/<hop>`, else "-"), ids in the path as {id}, the query left out. Calls that carry the header
+// `x-hopline-observer` (the sandbox's own seeding and judging) are not counted.
 import { CommercetoolsMock } from "@labdigital/commercetools-mock";
+
+if (process.env.HOPLINE_MOCK_SEQUENTIAL_IDS === "1") {
+  // uuid's v4() (how the mock makes ids) asks the global Web Crypto for randomUUID at each call.
+  let next = 1;
+  globalThis.crypto.randomUUID = () => `00000000-0000-4000-8000-${(next++).toString(16).padStart(12, "0")}`;
+}
 
 const RealDate = Date;
 let pinned = null; // epoch milliseconds, or null for the wall clock
@@ -48,6 +60,24 @@ if (orderActions.setReturnShipmentState === undefined) {
     item.shipmentState = shipmentState;
   };
 }
+
+const requests = new Map();
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+mock.app.addHook("onRequest", async (request) => {
+  const path = request.url.split("?")[0];
+  if (path.startsWith("/__hopline/") || request.headers["x-hopline-observer"] !== undefined) {
+    return;
+  }
+  const route = path
+    .split("/")
+    .map((part) => (UUID.test(part) ? "{id}" : part))
+    .join("/");
+  const agent = String(request.headers["user-agent"] || "");
+  const flow = agent.startsWith("hopline/") ? agent.slice("hopline/".length).split(" ")[0] : "-";
+  const key = `${flow} ${request.method} ${route}`;
+  requests.set(key, (requests.get(key) || 0) + 1);
+});
+mock.app.get("/__hopline/requests", async () => Object.fromEntries(requests));
 
 mock.app.put("/__hopline/clock", async (request, reply) => {
   const now = request.body && request.body.now;

@@ -28,6 +28,7 @@ from shared.connectors.commercetools.mapping import (
     warehouse_return_actions,
 )
 from shared.connectors.commercetools.settings import CommercetoolsSettings
+from shared.connectors.http import CallStats
 from shared.errors import PermanentError, TransientError
 from shared.flows.release import sku_format_problem
 from shared.flows.reservations import AcceptedLine, net_figure, pending_units
@@ -156,6 +157,11 @@ class CommercetoolsPorts:
     @property
     def clock(self) -> Any:
         return self.client.clock
+
+    @property
+    def stats(self) -> CallStats:
+        """The client's calls, retries and throttled answers, as every connector reports them."""
+        return self.client.stats
 
     # -- OrderSource ---------------------------------------------------------------------------------
     def fetch_order(self, source_id: str) -> Order:

@@ -36,7 +36,8 @@ def build(
         budget=ctx.budget(
             f"commercetools:{settings.project_key}:{credentials.client_id}", settings.calls_per_minute, 60
         ),
-        http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds),
+        # `hopline/<hop>`: the platform's logs (and the sandbox) say which flow spent the calls.
+        http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds, headers={"User-Agent": ctx.user_agent}),
     )
     return CommercetoolsPorts(client)
 

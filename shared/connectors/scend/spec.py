@@ -24,7 +24,8 @@ def build(name: str, settings: ScendSettings, secret: Mapping[str, Any], retries
         channel=settings.channel,
         retry=retries,
         clock=ctx.clock,
-        http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds),
+        # `hopline/<hop>`: the platform's logs (and the sandbox) say which flow spent the calls.
+        http=httpx.Client(timeout=ctx.http_timeout or retries.timeout_seconds, headers={"User-Agent": ctx.user_agent}),
         # Keyed by a digest of the key: the budget table must never hold a credential.
         budget=ctx.budget(
             f"scend:{hashlib.sha256(secret['api_key'].encode()).hexdigest()[:16]}", settings.calls_per_minute, 60
