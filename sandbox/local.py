@@ -199,6 +199,7 @@ class LocalHopline:
         self.retry_waits = 0
         self._executions: list[_ExecutionGate] = []  # started and not yet seen to end, in start order
         self._executions_lock = threading.Lock()
+        self._running_gate: _ExecutionGate | None = None  # the execution allowed to run now
         self._log_lock = threading.Lock()
         self._executions_may_run = False
         self._clients: dict[str, Any] = {}
@@ -328,6 +329,7 @@ class LocalHopline:
 
         def body() -> None:
             _EXECUTION.gate = gate
+            self._running_gate = gate
             try:
                 worker._execution_logic()
             finally:
@@ -345,7 +347,9 @@ class LocalHopline:
         time passes."""
         with self._executions_lock:
             self.retry_waits += 1
-        gate: _ExecutionGate | None = getattr(_EXECUTION, "gate", None)
+        # moto evaluates the program on a thread of its own, below the execution's: the execution running
+        # now (one runs at a time) is the one waiting.
+        gate: _ExecutionGate | None = getattr(_EXECUTION, "gate", None) or self._running_gate
         if gate is not None:
             gate.park()
         self.clock.advance(seconds)
@@ -361,6 +365,7 @@ class LocalHopline:
             if not parked:
                 return resumed
             for gate in parked:
+                self._running_gate = gate
                 gate.resume()
                 resumed += 1
             if not until_ended:

@@ -171,6 +171,11 @@ class Simulator:
         """Hook for real rate limits; return a response to short-circuit."""
         return None
 
+    def before_route(self, request: Request) -> None:
+        """Hook run just before a routed request acts, without the simulator's lock held: a scenario
+        reacting here (a cancellation racing a create) may call this simulator back from another
+        thread without waiting on itself."""
+
     # -- dispatch ------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> tuple[Response | None, float]:
         """Returns (response or None to drop the connection, real seconds to delay first)."""
@@ -201,6 +206,7 @@ class Simulator:
         for method, pattern, handler, writes in self.routes:
             match = pattern.match(request.path)
             if match and method == request.method:
+                self.before_route(request)
                 with self.lock:
                     response = handler(request, match)
                 if fault == FaultKind.LOST_RESPONSE and writes:

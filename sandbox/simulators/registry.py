@@ -27,7 +27,11 @@ from shared.errors import ConfigError
 
 from .base import FaultPlan, Simulator, late_answers_time_out
 
-SANDBOX_HTTP_TIMEOUT = 1.0  # real seconds the day's connectors wait for a real answer (injected timeouts are marked)
+# Real seconds the day's connectors wait for an answer. Injected timeouts are marked and fail at once, so
+# this only bounds a real answer: long enough that a slow one on a loaded machine, or one a scenario hook
+# holds while it runs (a cancellation racing a create), is never taken for a timeout; a seed's day must
+# not depend on how fast the machine is.
+SANDBOX_HTTP_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,15 @@ class ScendSimulator(Simulator):
                     return None, 0.0
         return response, delay
 
+    def before_route(self, request: Request) -> None:
+        """The scenario's create hook runs here, outside the lock: the cancellation it starts reads this
+        warehouse (on an execution's thread) while the create waits. Called under the lock, as it once
+        was, that read waited for the create and the create for the execution, until the sandbox's
+        30-second execution timeout broke the tie."""
+        hook = self.before_create
+        if hook is not None and request.method == "PUT" and self._is_create(request) and isinstance(request.body, dict):
+            hook(str(request.body.get("OrderNumber") or ""))
+
     @staticmethod
     def _is_create(request: Request) -> bool:
         return request.path.rstrip("/").lower() == "/api/order"
@@ -275,8 +284,6 @@ class ScendSimulator(Simulator):
         if not isinstance(body, dict):
             return Response(400, {"Message": "The request is invalid."})
         reference = str(body.get("OrderNumber") or "")
-        if self.before_create is not None:
-            self.before_create(reference)
         problem = self._validate(body)
         if problem:
             return Response(200, [self._result(reference, success=False, message=problem)])
