@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shared.connectors.roles import Role
-from shared.flows.release import Problem
+from shared.flows.problems import Problem
 from shared.models import Order, ReasonCode
 from shared.models.order import Model
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from shared.flows.release import Problem, sku_format_problem
+from shared.flows.problems import Problem
+from shared.flows.release import sku_format_problem
 from shared.models import ReasonCode
 from shared.models.order import Model
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from shared.flows.postcodes import postcode_valid
+from shared.flows.problems import Problem
 from shared.models import Order, ReasonCode
 from shared.models.order import Model
 
@@ -30,11 +31,6 @@ class Outcome(StrEnum):
     NOT_READY = "not_ready"  # not authorised yet: ignore, a later event will bring it back
     SKIP = "skip"  # never the warehouse's (excluded location)
     QUARANTINE = "quarantine"  # bad data: park with reasons for its owner
-
-
-class Problem(Model):
-    reason: ReasonCode
-    detail: str
 
 
 class ReleaseDecision(Model):

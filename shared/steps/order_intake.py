@@ -11,9 +11,9 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
 from shared.flows.bounds import order_bound_problems
+from shared.flows.problems import Problem
 from shared.flows.release import (
     Outcome,
-    Problem,
     SkuStatus,
     client_reference,
     decide_release,
