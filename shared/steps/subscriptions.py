@@ -12,7 +12,7 @@ as handled only after what it asked for was sent, so a failed attempt is redeliv
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -23,7 +23,9 @@ from shared.flows.order_events import Action, EventRules, Verdict, message_verdi
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.runtime import Runtime
 from shared.steps.records import MESSAGE_KEY_PREFIX, quarantine_message, storable
-from shared.topology import Subscription
+
+if TYPE_CHECKING:
+    from shared.topology import Subscription
 
 logger = Logger(child=True)
 
@@ -120,11 +122,10 @@ def take_message(record: PushedBody, rt: Runtime) -> MessageOutcome:
 def _rules(rt: Runtime, sub: Subscription) -> EventRules:
     """The channel's rules, without a cancel state where this client's cancellations are not this platform's."""
     rules: EventRules = sub.channel.rules(rt.config.platforms[sub.platform])
-    consumer = topology.for_config(rt.config).hop(topology.MESSAGE_CONSUMER)
     cancels_here = (
         rt.config.plays(Role.CANCEL_SOURCE)
         and rt.config.platform_for(Role.CANCEL_SOURCE) == sub.platform
-        and "cancel-requests" in consumer.sends_to
+        and topology.deploys_queue(rt.config, "cancel-requests")  # where this consumer sends cancellations
     )
     return rules if cancels_here else rules.model_copy(update={"cancel_state": None})
 
