@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 if TYPE_CHECKING:
     # Named in signatures only: a hop importing the ports loads the models of the capabilities it uses.

@@ -7,7 +7,7 @@ decision (its SKU pattern and postcode tables) to say why a message may not trav
 from __future__ import annotations
 
 from shared.models import ReasonCode
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class Problem(Model):

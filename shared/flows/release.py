@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from shared.flows.postcodes import postcode_valid
 from shared.flows.problems import Problem
 from shared.models import Order, ReasonCode
-from shared.models.order import Model
+from shared.models.base import Model
 
 if TYPE_CHECKING:
     from shared.config import OrdersPipeline

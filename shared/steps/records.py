@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from shared.flows.bounds import message_problem
 from shared.models import ReasonCode, owner_of
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.redaction import field_errors
 from shared.runtime import Runtime
 

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from shared.models.base import Model
     from shared.models.messages.cancellation import (
         CancelLookup,
         CancelRecord,
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from shared.models.messages.products import ProductMessage
     from shared.models.messages.returns import ReturnMessage
     from shared.models.messages.shipments import ShipmentMessage
-    from shared.models.order import Model
 
     MESSAGE_BY_QUEUE: dict[str, type[Model]]
 

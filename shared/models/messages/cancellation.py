@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.models.warehouse import WarehouseStatusRead
 
 CancelTrigger = Literal["webhook", "subscription", "poll", "replay", "operator"]

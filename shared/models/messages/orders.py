@@ -6,8 +6,9 @@ from datetime import datetime
 
 from pydantic import Field
 
+from shared.models.base import Model
 from shared.models.messages import Trigger
-from shared.models.order import Model, Order
+from shared.models.order import Order
 
 
 class IntakeMessage(Model):

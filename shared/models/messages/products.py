@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from shared.models.base import Model
 from shared.models.messages import Trigger
-from shared.models.order import Model
 from shared.models.product import Product
 
 
