@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from shared.flows.problems import Problem
-from shared.flows.release import sku_format_problem
+from shared.flows.skus import sku_format_problem
 from shared.models import ReasonCode
 from shared.models.base import Model
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct

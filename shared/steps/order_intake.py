@@ -18,8 +18,8 @@ from shared.flows.release import (
     client_reference,
     decide_release,
     readiness,
-    sku_format_problem,
 )
+from shared.flows.skus import sku_format_problem
 from shared.latency import record_stage_latency
 from shared.models import Order, ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, SubmitMessage
