@@ -23,13 +23,12 @@ from shared.flows.order_events import Action, EventRules, Verdict, message_verdi
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.runtime import Runtime
 from shared.steps.records import MESSAGE_KEY_PREFIX, quarantine_message, storable
+from shared.steps.subscription_health import QUEUE
 
 if TYPE_CHECKING:
     from shared.topology import Subscription
 
 logger = Logger(child=True)
-
-QUEUE = "order-messages"
 
 
 class MessageOutcome(StrEnum):
@@ -162,23 +161,3 @@ def _send(
         ),
     )
     return MessageOutcome.CANCEL
-
-
-def check_subscription(rt: Runtime) -> dict[str, int | str]:
-    """The subscription's health as the platform reports it: `unhealthy` 1 (alarmed) when it is missing or
-    its status is not Healthy, since then no message arrives and only the poll finds orders."""
-    sub = topology.subscription_for_queue(rt.config, QUEUE)
-    if sub is None:
-        return {"skipped": f"no subscription delivers into {QUEUE}", "unhealthy": 0}
-    health = rt.subscription_keeper.subscription_health()
-    status = health.status if health.exists else "missing"
-    if not health.healthy:
-        logger.warning(
-            "subscription not healthy: messages are not arriving",
-            extra={"platform": sub.platform, "key": health.key, "status": status},
-        )
-    return {
-        "outcome": "healthy" if health.healthy else "unhealthy",
-        "status": status,
-        "unhealthy": int(not health.healthy),
-    }
