@@ -355,7 +355,7 @@ class Ops:
             raise OpsError(f"{exception_id} stored no message: pass --edit FILE with the message to send")
         model = MESSAGE_BY_QUEUE.get(target)
         if model is None:
-            raise OpsError(f"no message model is declared for queue {target} (shared/models/messages.py)")
+            raise OpsError(f"no message model is declared for queue {target} (shared/models/messages)")
         try:
             message = model.model_validate(body)
         except ValidationError as error:

@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.redaction import hop_logger
 from shared.runtime import Runtime, runtime
 

@@ -6,16 +6,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from shared.models import Order, WarehouseOrderRef
-from shared.models.feed import Rejected
-from shared.models.order import Model
-from shared.models.product import PriceList, Product, WarehouseProduct
-from shared.models.returns import ReturnNotice
-from shared.models.shipment import Shipment
-from shared.models.stock import RejectedPush, StockPush, StockRow
-from shared.models.warehouse import WarehouseStatusRead
+from shared.models.base import Model
+
+if TYPE_CHECKING:
+    # Named in signatures only: a hop importing the ports loads the models of the capabilities it uses.
+    from shared.models import Order, WarehouseOrderRef
+    from shared.models.feed import Rejected
+    from shared.models.product import PriceList, Product, WarehouseProduct
+    from shared.models.returns import ReturnNotice
+    from shared.models.shipment import Shipment
+    from shared.models.stock import RejectedPush, StockPush, StockRow
+    from shared.models.warehouse import WarehouseStatusRead
 
 
 class OrderChange(Model):

@@ -23,7 +23,7 @@ from shared.connectors.roles import Role
 if TYPE_CHECKING:
     from shared.config import ClientConfig
     from shared.connectors.http import RateBudget
-    from shared.models.order import Model
+    from shared.models.base import Model
     from shared.ports import (
         CancelSource,
         CancelTarget,

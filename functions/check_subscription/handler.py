@@ -2,6 +2,6 @@
 SubscriptionUnhealthy (alarmed) when it is missing or not Healthy."""
 
 from functions.kit import schedule_hop
-from shared.steps.subscriptions import check_subscription
+from shared.steps.subscription_health import check_subscription
 
 lambda_handler = schedule_hop(check_subscription, metrics={"SubscriptionUnhealthy": "unhealthy"})

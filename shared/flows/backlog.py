@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class FlowBacklog(Model):

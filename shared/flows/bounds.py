@@ -16,12 +16,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from shared.connectors.roles import Role
-from shared.flows.release import Problem
-from shared.models import Order, ReasonCode
-from shared.models.order import Model
+from shared.flows.problems import Problem
+from shared.models import ReasonCode
+from shared.models.base import Model
 
 if TYPE_CHECKING:
     from shared.config import BoundsConfig, ClientConfig
+    from shared.models.order import Order
 
 # Fields that name a record (ids and references): short, printable, no whitespace at the ends.
 _ID_FIELDS = frozenset(
@@ -281,8 +282,8 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
         bad_id = source_id_problem(source_id, bounds, pattern=id_pattern)
         if bad_id:
             return bad_id
-    order = getattr(message, "order", None)
-    if isinstance(order, Order):
+    order = _carried_order(message)
+    if order is not None:
         if order.source_id != source_id or order.source != source:
             return Problem(
                 reason=ReasonCode.PAYLOAD_INVALID,
@@ -308,6 +309,17 @@ def message_problem(message: Model, config: ClientConfig) -> Problem | None:
         if any(not sku.strip() for sku in skus):
             return Problem(reason=ReasonCode.SKU_BLANK, detail="message names a blank SKU")
     return None
+
+
+def _carried_order(message: Model) -> Order | None:
+    """The order a message carries (a submit message's), if any. The order models load only for a message
+    that has an order: one that carries none (stock, products, cancellations) never needs them."""
+    order = getattr(message, "order", None)
+    if order is None:
+        return None
+    from shared.models.order import Order
+
+    return order if isinstance(order, Order) else None
 
 
 def _number_reason(name: str) -> ReasonCode:

@@ -8,9 +8,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
-from shared.flows.release import Problem, sku_format_problem
+from shared.flows.problems import Problem
+from shared.flows.skus import sku_format_problem
 from shared.models import ReasonCode
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.models.product import PRODUCT_FIELDS, Product, WarehouseProduct
 
 _BARCODE = re.compile(r"^(\d{8}|\d{12}|\d{13}|\d{14})$")  # EAN-8, UPC-A, EAN-13, GTIN-14

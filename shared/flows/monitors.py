@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from shared.models.base import Model
 from shared.models.fulfilment import FulfilmentStage, stage_of_status
-from shared.models.order import Model, WarehouseOrderRef
+from shared.models.order import WarehouseOrderRef
 from shared.stores.ledger import LedgerEntry, Stage
 
 if TYPE_CHECKING:

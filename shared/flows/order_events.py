@@ -18,7 +18,7 @@ from enum import StrEnum
 from pydantic import model_validator
 
 from shared.models import Order
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class EventKind(StrEnum):

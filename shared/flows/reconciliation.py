@@ -18,7 +18,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.models import WarehouseStatus
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class GapKind(StrEnum):

@@ -7,21 +7,18 @@ so the owner fixes them in one pass rather than replay by replay.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from shared.flows.postcodes import postcode_valid
+from shared.flows.problems import Problem
+from shared.flows.skus import sku_format_problem
 from shared.models import Order, ReasonCode
-from shared.models.order import Model
+from shared.models.base import Model
 
 if TYPE_CHECKING:
     from shared.config import OrdersPipeline
-
-# Mirrors the warehouse house rule (../platforms/scend.md §3.7): the SKU travels exactly as the master
-# spells it; reject leading/trailing/inner whitespace, control characters, or more than 50 characters.
-_SKU = re.compile(r"^[\x21-\x7e\u00a0-\uffff]{1,50}$")
 
 
 class Outcome(StrEnum):
@@ -30,11 +27,6 @@ class Outcome(StrEnum):
     NOT_READY = "not_ready"  # not authorised yet: ignore, a later event will bring it back
     SKIP = "skip"  # never the warehouse's (excluded location)
     QUARANTINE = "quarantine"  # bad data: park with reasons for its owner
-
-
-class Problem(Model):
-    reason: ReasonCode
-    detail: str
 
 
 class ReleaseDecision(Model):
@@ -52,19 +44,6 @@ class ReleaseDecision(Model):
 class SkuStatus(StrEnum):
     LIVE = "live"
     MISSING = "missing"
-
-
-def sku_format_problem(sku: str) -> str | None:
-    """Why a SKU may not travel, or None when it may."""
-    if not sku:
-        return "empty SKU"
-    if sku != sku.strip():
-        return f"SKU {sku!r} has leading or trailing whitespace"
-    if not _SKU.match(sku):
-        if len(sku) > 50:
-            return f"SKU {sku!r} is longer than 50 characters"
-        return f"SKU {sku!r} contains whitespace or control characters"
-    return None
 
 
 def validate_order(order: Order, rules: OrdersPipeline, skus: Mapping[str, SkuStatus]) -> list[Problem]:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from shared.models import ReasonCode
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.models.shipment import Shipment
 
 

@@ -17,8 +17,8 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.models import Order
+from shared.models.base import Model
 from shared.models.currency import minor_unit_exponent, quantize, to_minor
-from shared.models.order import Model
 
 
 class DiscountMode(StrEnum):

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import Field
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 T = TypeVar("T")
 

@@ -5,13 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-
-class Model(BaseModel):
-    """Strict base: unknown fields are a bug at our own boundaries, and models are values."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from shared.models.base import Model
 
 
 class Address(Model):

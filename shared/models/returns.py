@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class ReturnDisposition(StrEnum):

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class ShipmentLine(Model):

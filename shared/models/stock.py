@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class StockRow(Model):

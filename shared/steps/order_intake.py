@@ -11,15 +11,15 @@ from aws_lambda_powertools import Logger
 
 from shared.errors import PermanentError
 from shared.flows.bounds import order_bound_problems
+from shared.flows.problems import Problem
 from shared.flows.release import (
     Outcome,
-    Problem,
     SkuStatus,
     client_reference,
     decide_release,
     readiness,
-    sku_format_problem,
 )
+from shared.flows.skus import sku_format_problem
 from shared.latency import record_stage_latency
 from shared.models import Order, ReasonCode, owner_of
 from shared.models.messages import IntakeMessage, SubmitMessage

@@ -7,8 +7,8 @@ from datetime import timedelta
 from aws_lambda_powertools import Logger
 
 from shared.connectors.roles import Role
+from shared.models.base import Model
 from shared.models.messages import CancelRequest, IntakeMessage
-from shared.models.order import Model
 from shared.ports import ChangeKind, CombinedChangeFeed, OrderChange, SourceChange
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed, poll_routed

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from shared.models.base import Model
 from shared.models.feed import Rejected
-from shared.models.order import Model
 from shared.runtime import Runtime
 from shared.stores.exceptions import PayloadReplay
 

@@ -10,18 +10,19 @@ attempt on it when it still does not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from shared.flows.bounds import message_problem
 from shared.models import ReasonCode, owner_of
-from shared.models.messages import MESSAGE_BY_QUEUE
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.redaction import field_errors
 from shared.runtime import Runtime
-from shared.stores.exceptions import ExceptionRecord, PayloadReplay
+
+if TYPE_CHECKING:
+    from shared.stores.exceptions import ExceptionRecord
 
 logger = Logger(child=True)
 
@@ -41,7 +42,11 @@ UNREADABLE_KEY_PREFIXES = (MESSAGE_KEY_PREFIX, ROW_KEY_PREFIX, "unmatched/")
 
 
 def queue_of(model: type[Model]) -> str | None:
-    """The queue that carries this message model (shared/models/messages.py declares one per queue)."""
+    """The queue that carries this message model (shared/models/messages declares one per queue).
+
+    Asked only when quarantining, so a hop's import does not load every queue's message model."""
+    from shared.models.messages import MESSAGE_BY_QUEUE
+
     return next((queue for queue, carried in MESSAGE_BY_QUEUE.items() if carried is model), None)
 
 
@@ -117,6 +122,8 @@ def quarantine_message(
 
     For a message that did not parse or carries personal data: the inbox keeps the pointer, never the body.
     """
+    from shared.stores.exceptions import PayloadReplay  # the inbox's models, loaded when a record is quarantined
+
     now = rt.clock.now()
     kind = f"{queue or flow}-message-{'invalid' if reason == ReasonCode.PAYLOAD_INVALID else 'quarantined'}"
     payload_key = rt.archive.put(order_key=order_key, kind=kind, body=body, now=now)

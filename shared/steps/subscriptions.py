@@ -12,7 +12,7 @@ as handled only after what it asked for was sent, so a failed attempt is redeliv
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -23,11 +23,12 @@ from shared.flows.order_events import Action, EventRules, Verdict, message_verdi
 from shared.models.messages import CancelRequest, IntakeMessage
 from shared.runtime import Runtime
 from shared.steps.records import MESSAGE_KEY_PREFIX, quarantine_message, storable
-from shared.topology import Subscription
+from shared.steps.subscription_health import QUEUE
+
+if TYPE_CHECKING:
+    from shared.topology import Subscription
 
 logger = Logger(child=True)
-
-QUEUE = "order-messages"
 
 
 class MessageOutcome(StrEnum):
@@ -120,11 +121,10 @@ def take_message(record: PushedBody, rt: Runtime) -> MessageOutcome:
 def _rules(rt: Runtime, sub: Subscription) -> EventRules:
     """The channel's rules, without a cancel state where this client's cancellations are not this platform's."""
     rules: EventRules = sub.channel.rules(rt.config.platforms[sub.platform])
-    consumer = topology.for_config(rt.config).hop(topology.MESSAGE_CONSUMER)
     cancels_here = (
         rt.config.plays(Role.CANCEL_SOURCE)
         and rt.config.platform_for(Role.CANCEL_SOURCE) == sub.platform
-        and "cancel-requests" in consumer.sends_to
+        and topology.deploys_queue(rt.config, "cancel-requests")  # where this consumer sends cancellations
     )
     return rules if cancels_here else rules.model_copy(update={"cancel_state": None})
 
@@ -161,23 +161,3 @@ def _send(
         ),
     )
     return MessageOutcome.CANCEL
-
-
-def check_subscription(rt: Runtime) -> dict[str, int | str]:
-    """The subscription's health as the platform reports it: `unhealthy` 1 (alarmed) when it is missing or
-    its status is not Healthy, since then no message arrives and only the poll finds orders."""
-    sub = topology.subscription_for_queue(rt.config, QUEUE)
-    if sub is None:
-        return {"skipped": f"no subscription delivers into {QUEUE}", "unhealthy": 0}
-    health = rt.subscription_keeper.subscription_health()
-    status = health.status if health.exists else "missing"
-    if not health.healthy:
-        logger.warning(
-            "subscription not healthy: messages are not arriving",
-            extra={"platform": sub.platform, "key": health.key, "status": status},
-        )
-    return {
-        "outcome": "healthy" if health.healthy else "unhealthy",
-        "status": status,
-        "unhealthy": int(not health.healthy),
-    }

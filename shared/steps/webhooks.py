@@ -22,7 +22,6 @@ from shared.errors import PermanentError
 from shared.models import ReasonCode, owner_of
 from shared.runtime import Runtime
 from shared.steps.records import storable
-from shared.stores.exceptions import PayloadReplay
 
 if TYPE_CHECKING:
     from shared.config import BoundsConfig
@@ -89,6 +88,8 @@ def receive(
             raise unreadable
         deliveries = channel.parse(raw, context)
     except PermanentError as error:
+        from shared.stores.exceptions import PayloadReplay  # the inbox's models, loaded when one is quarantined
+
         rt.exceptions.quarantine(
             flow=channel.flow,
             business_key=archive_key,

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.models import ReasonCode, Team
-from shared.models.order import Model
+from shared.models.base import Model
 from shared.redaction import redact_text
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from shared.errors import SubmitCancelledError, SubmitClaimHeldError, SubmitClaimLostError
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class Stage(StrEnum):

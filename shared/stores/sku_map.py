@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from shared.models.order import Model
+from shared.models.base import Model
 
 
 class SkuStatus(StrEnum):

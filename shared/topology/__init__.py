@@ -18,11 +18,12 @@ shared/wiring.py turns a hop into its environment and grants; infra/ sets and gr
 sandbox refuses (AccessDenied, as AWS would) any call a hop makes outside them.
 
 The package is split by concern: grants (IAM actions and named sets), resources (queues, tables, buckets),
-hops (hops and their triggers), alerts, machines (state machines) and build (one client's topology, lookups,
-environment names, the wiring check). Every public name is re-exported here: `from shared.topology import X`.
-Every hop's handler imports this package, so the names load on first use: a running hop reads only the
-environment names and config paths (names), never the declarations; reading any declaration through the
-package first imports build, which checks the wiring (the state machines when first built).
+hops (hops and their triggers), alerts, machines (state machines), channels (the webhook and subscription
+channels a config serves) and build (one client's topology, lookups, environment names, the wiring check).
+Every public name is re-exported here: `from shared.topology import X`. Every hop's handler imports this
+package, so the names load on first use: a running hop reads only the environment names and config paths
+(names) and its config's channels, never the hop or machine declarations; reading any declaration through
+the package first imports build, which checks the wiring (the state machines when first built).
 """
 
 from __future__ import annotations
@@ -33,18 +34,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from shared.topology.alerts import ALERTS, MetricAlert
     from shared.topology.build import (
-        Subscription,
         Topology,
         for_config,
         hop,
         queue,
         state_machine,
-        subscription_channels,
-        subscription_for_queue,
         table,
         validate,
-        webhook_channels,
         webhook_route_path,
+    )
+    from shared.topology.channels import (
+        Subscription,
+        deploys_queue,
+        subscription_channels,
+        subscription_for_queue,
+        webhook_channels,
         webhook_secret_path,
     )
     from shared.topology.grants import (
@@ -79,7 +83,6 @@ if TYPE_CHECKING:
     from shared.topology.hops import (
         HOPS,
         MESSAGE_CONSUMER,
-        SUBSCRIPTIONS,
         WEBHOOK_RECEIVER,
         WEBHOOKS,
         ApiTrigger,
@@ -113,7 +116,7 @@ if TYPE_CHECKING:
         state_machine_env,
         table_env,
     )
-    from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+    from shared.topology.resources import BUCKETS, QUEUES, SUBSCRIPTIONS, TABLES, Bucket, Queue, Table
 
     STATE_MACHINES: tuple[StateMachine, ...]
 
@@ -162,12 +165,12 @@ _HOME = {
     "SEND_MESSAGE": "grants",
     "START_EXECUTION": "grants",
     "SUBMIT_IN_FLIGHT": "machines",
-    "SUBSCRIPTIONS": "hops",
+    "SUBSCRIPTIONS": "resources",
     "ScheduleTrigger": "hops",
     "State": "machines",
     "StateMachine": "machines",
     "StateMachineTrigger": "hops",
-    "Subscription": "build",
+    "Subscription": "channels",
     "SucceedState": "machines",
     "TABLES": "resources",
     "TABLE_ACTIONS": "grants",
@@ -182,6 +185,7 @@ _HOME = {
     "WEBHOOK_RECEIVER": "hops",
     "bucket_env": "names",
     "config_value": "names",
+    "deploys_queue": "channels",
     "for_config": "build",
     "hop": "build",
     "queue": "build",
@@ -190,17 +194,17 @@ _HOME = {
     "state_machine": "build",
     "state_machine_env": "names",
     "state_machines": "machines",
-    "subscription_channels": "build",
-    "subscription_for_queue": "build",
+    "subscription_channels": "channels",
+    "subscription_for_queue": "channels",
     "table": "build",
     "table_env": "names",
     "validate": "build",
-    "webhook_channels": "build",
+    "webhook_channels": "channels",
     "webhook_route_path": "build",
-    "webhook_secret_path": "build",
+    "webhook_secret_path": "channels",
     "STATE_MACHINES": "machines",
 }
-_LIGHT = frozenset({"names", "grants"})
+_LIGHT = frozenset({"names", "grants", "channels"})
 
 __all__ = [
     "ALERTS",
@@ -267,6 +271,7 @@ __all__ = [
     "Trigger",
     "bucket_env",
     "config_value",
+    "deploys_queue",
     "for_config",
     "hop",
     "queue",

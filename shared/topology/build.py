@@ -7,12 +7,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.connectors.spec import Role, SubscriptionChannel, WebhookChannel
+from shared.connectors.spec import WebhookChannel
 from shared.topology.alerts import ALERTS, MetricAlert
+from shared.topology.channels import (
+    Subscription,
+    deployed,
+    subscription_channels,
+    webhook_channels,
+    webhook_secret_path,
+)
 from shared.topology.grants import BUCKET_ACTIONS, TABLE_ACTIONS
 from shared.topology.hops import (
     HOPS,
-    SUBSCRIPTIONS,
     WEBHOOK_RECEIVER,
     ApiTrigger,
     Hop,
@@ -28,24 +34,10 @@ from shared.topology.machines import (
     state_machines,
 )
 from shared.topology.names import WEBHOOK_PATH
-from shared.topology.resources import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+from shared.topology.resources import BUCKETS, QUEUES, SUBSCRIPTIONS, TABLES, Bucket, Queue, Table
 
 if TYPE_CHECKING:  # read, never built here: a hop's cold start need not load the config models
     from shared.config import ClientConfig
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """A subscription channel present in one client's config: `principal` (the value of the channel's
-    `principal_field` in the platform's settings) may deliver into the channel's queue, and nothing else may."""
-
-    platform: str
-    channel: SubscriptionChannel
-    principal: str
-
-    @property
-    def queue(self) -> str:
-        return self.channel.queue
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def for_config(config: ClientConfig) -> Topology:
     enabled = set(config.pipelines.enabled())
     subscriptions = subscription_channels(config)
     subscribed = {sub.queue for sub in subscriptions}
-    queues = tuple(q for q in QUEUES if q.pipeline in enabled or (q.pipeline == SUBSCRIPTIONS and q.name in subscribed))
+    queues = tuple(q for q in QUEUES if deployed(q, enabled, subscribed))
     queue_names = {q.name for q in queues}
     channels = webhook_channels(config)
     hops: list[Hop] = []
@@ -123,45 +115,8 @@ def for_config(config: ClientConfig) -> Topology:
     )
 
 
-def webhook_channels(config: ClientConfig) -> tuple[tuple[str, WebhookChannel], ...]:
-    """(platform instance, channel) for every inbound channel this client serves: its platform plays one of
-    the channel's roles in a configured pipeline, and its settings name the secret that authenticates it."""
-    found: list[tuple[str, WebhookChannel]] = []
-    for name, settings in config.platforms.items():
-        for channel in config.spec(name).inbound:
-            if _serves(config, name, channel.roles) and getattr(settings, channel.secret_field, None):
-                found.append((name, channel))
-    return tuple(found)
-
-
-def subscription_channels(config: ClientConfig) -> tuple[Subscription, ...]:
-    """Every subscription channel this client's platforms deliver through: its platform plays one of the
-    channel's roles in a configured pipeline, and its settings name the sender."""
-    found: list[Subscription] = []
-    for name, settings in config.platforms.items():
-        for channel in config.spec(name).subscriptions:
-            principal = getattr(settings, channel.principal_field, None)
-            if _serves(config, name, channel.roles) and principal:
-                found.append(Subscription(name, channel, str(principal)))
-    return tuple(found)
-
-
-def subscription_for_queue(config: ClientConfig, queue_name: str) -> Subscription | None:
-    """The subscription delivering into `queue_name` for this client (one platform per queue: for_config)."""
-    return next((sub for sub in subscription_channels(config) if sub.queue == queue_name), None)
-
-
-def webhook_secret_path(platform: str, channel: WebhookChannel) -> str:
-    """The config path of the secret that authenticates a channel of one platform instance."""
-    return f"platforms.{platform}.{channel.secret_field}"
-
-
 def webhook_route_path(platform: str, channel: str) -> str:
     return WEBHOOK_PATH.format(platform=platform, channel=channel)
-
-
-def _serves(config: ClientConfig, platform: str, roles: tuple[Role, ...]) -> bool:
-    return any(config.plays(role) and config.platform_for(role) == platform for role in roles)
 
 
 def _receiver(config: ClientConfig, template: Hop, channels: tuple[tuple[str, WebhookChannel], ...]) -> Hop:

@@ -27,6 +27,7 @@ from shared.topology.grants import (
     Priority,
 )
 from shared.topology.names import WEBHOOK_PATH
+from shared.topology.resources import SUBSCRIPTIONS as SUBSCRIPTIONS
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,6 @@ class Hop:
 
 WEBHOOK_RECEIVER = "webhook_receiver"
 WEBHOOKS = "webhooks"  # the receiver's pipeline: every pipeline's channels, so none of them alone
-# Queues and hops for messages a platform pushes itself: deployed where a subscription channel delivers.
-SUBSCRIPTIONS = "subscriptions"
 MESSAGE_CONSUMER = "take_order_message"
 
 HOPS: tuple[Hop, ...] = (

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Queues and hops for messages a platform pushes itself: deployed where a subscription channel delivers.
+SUBSCRIPTIONS = "subscriptions"
+
 
 @dataclass(frozen=True)
 class Queue:
@@ -57,7 +60,7 @@ QUEUES: tuple[Queue, ...] = (
     Queue(
         "order-messages",
         "order messages a platform pushed (a Subscription), waiting to be de-duplicated and routed",
-        pipeline="subscriptions",
+        pipeline=SUBSCRIPTIONS,
     ),
     Queue(
         "cancel-requests",

@@ -11,8 +11,9 @@ import pytest
 from shared.errors import PermanentError, TransientError
 from shared.models import ReasonCode
 from shared.models.messages import IntakeMessage, ProductMessage
-from shared.steps.catalogue import SyncResult, poll_products, product_feed, sync_product
+from shared.steps.catalogue import poll_products, product_feed
 from shared.steps.order_intake import IntakeResult, take_in
+from shared.steps.product_sync import SyncResult, sync_product
 from shared.stores.ledger import Stage
 from tests.steps.conftest import Steps
 

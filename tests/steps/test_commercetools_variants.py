@@ -11,7 +11,9 @@ import boto3
 import pytest
 
 from shared.models.messages import ProductMessage
-from shared.steps.catalogue import SyncResult, audit_skus, poll_products, sync_product
+from shared.steps.catalogue import poll_products
+from shared.steps.product_sync import SyncResult, sync_product
+from shared.steps.sku_audit import audit_skus
 from tests.steps.commercetools_scend import Pairing, fresh, running_pairing
 
 

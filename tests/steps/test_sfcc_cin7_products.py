@@ -24,7 +24,7 @@ from shared.connectors.spec import Role
 from shared.models.messages import ProductMessage
 from shared.models.product import PRODUCT_FIELDS, Product
 from shared.runtime import Runtime
-from shared.steps.catalogue import SyncResult, sync_product
+from shared.steps.product_sync import SyncResult, sync_product
 from tests.steps.conftest import empty
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "infra" / "clients" / "example-sfcc-cin7.yaml"

@@ -92,3 +92,19 @@ def test_the_declared_receiver_routes_nothing_until_a_config_derives_its_routes(
         (),
         (),
     )
+
+
+@pytest.mark.parametrize("client", ["example-cin7-scend", "example-commercetools-scend", "example-sfcc-cin7"])
+@pytest.mark.parametrize("cancellation", [True, False], ids=["with-cancellation", "without-cancellation"])
+def test_deploys_queue_answers_as_the_clients_topology_deploys(client: str, cancellation: bool) -> None:
+    """A running hop asks `deploys_queue` instead of building the client's topology: the same answer for
+    every queue, and the order-message consumer sends cancellations exactly where cancel-requests exists."""
+    config = config_for_client(client)
+    if not cancellation:
+        config = config.model_copy(update={"pipelines": config.pipelines.model_copy(update={"cancellation": None})})
+    deployed = topology.for_config(config)
+    assert {q.name for q in topology.QUEUES if topology.deploys_queue(config, q.name)} == deployed.queue_names
+    if topology.MESSAGE_CONSUMER in {h.name for h in deployed.hops}:
+        consumer = deployed.hop(topology.MESSAGE_CONSUMER)
+        assert ("cancel-requests" in consumer.sends_to) == topology.deploys_queue(config, "cancel-requests")
+    assert topology.deploys_queue(config, "cancel-requests") == cancellation

@@ -8,8 +8,8 @@ from datetime import datetime
 
 # Through the modules, so the parser and mapping running now are the ones used.
 from shared.connectors.cin7_core import mapping, webhooks
+from shared.models.base import Model
 from shared.models.messages import CancelRequest, IntakeMessage, ProductMessage
-from shared.models.order import Model
 from shared.models.stock import StockSyncMessage
 
 SOURCE = "cin7_core"

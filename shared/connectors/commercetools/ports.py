@@ -30,8 +30,8 @@ from shared.connectors.commercetools.mapping import (
 from shared.connectors.commercetools.settings import CommercetoolsSettings
 from shared.connectors.http import CallStats
 from shared.errors import PermanentError, TransientError
-from shared.flows.release import sku_format_problem
 from shared.flows.reservations import AcceptedLine, net_figure, pending_units
+from shared.flows.skus import sku_format_problem
 from shared.models import Order, ReasonCode
 from shared.models.feed import Rejected
 from shared.models.product import Product
