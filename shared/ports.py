@@ -76,9 +76,11 @@ class ExportClaim(Protocol):
 class WarehouseIdRecorder(Protocol):
     """An order source that keeps the warehouse's order id on its order (commercetools' syncInfo on a channel),
     so the shop's people see where the order went and its accepted-not-allocated stock stops being netted.
-    Idempotent: an id already recorded is not written again."""
+    Idempotent: an id already recorded is not written again. `as_read` is the order as the caller last read
+    it (its `source_version` and `warehouse_ids`): the write goes against that version with no read of its
+    own, and only a conflict reads the order again."""
 
-    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None: ...
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str, as_read: Order | None = None) -> None: ...
 
 
 class FulfilmentTarget(Protocol):

@@ -207,9 +207,10 @@ class ScendSimulator(Simulator):
         self.route("POST", r"/api/Product", self._update_product, writes=True)
         self.route("GET", r"/api/Product/StockLevels", self._stock_levels)
         self.route("GET", r"/api/Product/StockLevels/UpdatedSince", self._stock_updated_since)
-        # Card 3.6 names the feed and FromDate only: rows come without Breakdown and unpaged unless a test
-        # switches these on to model what Scend may confirm.
-        self.feed_breakdown = False
+        # Card 3.6 names the feed and FromDate [V] and one row shape, the StockLevels row (Level, Breakdown),
+        # its example beside the feed: the feed's rows take that shape, Breakdown when asked (None). A test
+        # sets False to model a feed that leaves Breakdown out (null), True to send it unasked. Unpaged.
+        self.feed_breakdown: bool | None = None
         self.feed_calls = 0
         self._stock_write_endpoint: str | None = None
         self.stock_write_endpoint = stock_write_endpoint
@@ -1158,8 +1159,8 @@ class ScendSimulator(Simulator):
     def _stock_updated_since(self, request: Request, match: re.Match[str]) -> Response:
         """GET Product/StockLevels/UpdatedSince?FromDate= (card 3.6 [V]): the rows of every SKU and warehouse
         whose level changed at or after FromDate (an order allocating, a parcel leaving, a count), in the
-        StockLevels shape. Nothing the card does not name is served: no paging (every row in one answer)
-        and no Breakdown (null) unless `feed_breakdown` is switched on."""
+        StockLevels shape the card gives, with Breakdown when Breakdown=true asks for it (`feed_breakdown`
+        False: Breakdown null whatever is asked). No paging: every row in one answer."""
         text = _query(request, "FromDate")
         try:
             since = _parse(text)
@@ -1169,8 +1170,10 @@ class ScendSimulator(Simulator):
         self._settle_stock()
         every, _ = self._sorted_stock()
         keys = [key for key in every if self._stock_updated[key].replace(microsecond=0) >= since]
-        rows = [self._stock_row([key], key[1], self.feed_breakdown) for key in keys]
-        if not self.feed_breakdown:
+        asked = _query(request, "Breakdown").strip().lower() == "true"
+        breakdown = asked if self.feed_breakdown is None else self.feed_breakdown
+        rows = [self._stock_row([key], key[1], breakdown) for key in keys]
+        if not breakdown:
             for row in rows:
                 row["Breakdown"] = None
         return Response(200, rows)

@@ -77,6 +77,17 @@ class Order(Model):
         "fulfilment task ids not yet picked), kept so the write-back needs no read of its own",
     )
 
+    source_version: int | None = Field(
+        None,
+        description="the source's optimistic-concurrency version of the order as read (commercetools `version`), "
+        "so a write-back can go against it without reading the order again; None where the source has none",
+    )
+    warehouse_ids: tuple[str, ...] = Field(
+        (),
+        description="the warehouse order ids the source already records on the order as read (commercetools "
+        "syncInfo on the configured channel), so recording one needs no read to see whether it is there",
+    )
+
     @property
     def key(self) -> str:
         """Business key within a client: (source, source id)."""

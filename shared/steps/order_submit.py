@@ -153,7 +153,7 @@ def _record_at_source(rt: Runtime, message: SubmitMessage, warehouse_order_id: s
     if recorder is None:
         return False
     try:
-        recorder.record_warehouse_order(message.source_id, warehouse_order_id)
+        recorder.record_warehouse_order(message.source_id, warehouse_order_id, as_read=message.order)
     except PermanentError as error:
         quarantine_message(
             rt,

@@ -73,11 +73,38 @@ def test_rows_without_breakdown_are_reread_and_with_it_are_not(sim: ScendSimulat
     since = clock.now() - timedelta(seconds=1)
     sim.set_stock("CAP", 5, quarantine=1)
     scend = client(sim, clock)
+    sim.feed_breakdown = False  # a feed that leaves Breakdown out
     [row], _ = split(scend.stock_changed_since(since))
     assert row.quarantined == 1  # the feed gave no Breakdown: StockLevels?SKU=CAP&Breakdown=true did
     sim.feed_breakdown = True
     [again], _ = split(scend.stock_changed_since(since))
     assert again.quarantined == 1
+
+
+def stock_reads(sim: ScendSimulator) -> dict[str, int]:
+    """Scend's stock calls so far: the feed, and the StockLevels re-reads."""
+    return {
+        "feed": sim.requests["GET /api/product/stocklevels/updatedsince"],
+        "reread": sim.requests["GET /api/product/stocklevels"],
+    }
+
+
+def test_feed_rows_that_carry_the_figure_cost_no_reread(sim: ScendSimulator, clock: VirtualClock) -> None:
+    since = clock.now() - timedelta(seconds=1)
+    for sku in ("TEE", "CAP", "MUG"):
+        sim.set_stock(sku, 6, quarantine=1, warehouse_id=3)
+    scend = client(sim, clock, warehouse_id=3)
+    # Given a feed whose rows carry Level and Breakdown (card 3.6's row), one run is one call
+    rows, _ = split(scend.stock_changed_since(since))
+    assert sorted((row.sku, sellable(row)) for row in rows) == [("CAP", 5), ("MUG", 5), ("TEE", 5)]
+    assert stock_reads(sim) == {"feed": 1, "reread": 0}
+    # Given a feed that leaves Breakdown out: only a row with free units is re-read, by its SKU; a row at
+    # Level 0 has nothing to hold back and is used as it stands
+    sim.feed_breakdown = False
+    sim.set_stock("MUG", 0, warehouse_id=3)
+    rows, _ = split(scend.stock_changed_since(since))
+    assert sorted((row.sku, sellable(row)) for row in rows) == [("CAP", 5), ("MUG", 0), ("TEE", 5)]
+    assert stock_reads(sim) == {"feed": 2, "reread": 2}
 
 
 def test_a_feed_the_warehouse_does_not_serve_names_its_setting(sim: ScendSimulator, clock: VirtualClock) -> None:

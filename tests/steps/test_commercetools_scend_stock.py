@@ -163,3 +163,18 @@ def test_drift_compares_the_figure_the_push_writes_so_held_back_units_are_not_dr
     [record] = [e for e in stock.rt.exceptions.list() if e.flow == "stock_drift"]
     assert record.business_key == f"sku#{SKU}"
     assert "17" in record.detail and "25" in record.detail
+
+
+def test_a_feed_row_whose_figure_did_not_move_costs_the_feed_read_only(stock: Stock) -> None:
+    stock.tick()
+    assert stock.entry() == 17
+    # Scend lists the SKU again with the same figures (a count that found what it held)
+    stock.scend.set_stock(SKU, 20, quarantine=2, damaged=1)
+    rereads = stock.scend.requests["GET /api/product/stocklevels"]
+    feed_calls, shop_calls = stock.scend.feed_calls, stock.mock.calls()
+    stock.tick()
+    # Then the feed's row is the figure: no StockLevels re-read, and nothing unchanged is written
+    assert stock.scend.feed_calls == feed_calls + 1
+    assert stock.scend.requests["GET /api/product/stocklevels"] == rereads
+    assert stock.mock.calls() - shop_calls == {}
+    assert stock.entry() == 17

@@ -25,7 +25,7 @@ class Recorder:
         self.failures = failures
         self.recorded: list[tuple[str, str]] = []
 
-    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None:
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str, as_read: Order | None = None) -> None:
         if self.failures:
             raise self.failures.pop(0)
         self.recorded.append((source_id, warehouse_order_id))

@@ -91,6 +91,15 @@ class ConflictError(TransientError):
 
 
 @dataclass(frozen=True)
+class HeldSyncInfo:
+    """What a caller read of an order, enough to record a warehouse id against it: its version and the
+    ids already synced on our channel at that version."""
+
+    version: int
+    warehouse_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
 class StockDecision:
     """What a stock caller sees: the fresh entry (None when the SKU has none in this channel)."""
 
@@ -201,6 +210,16 @@ class CommercetoolsClient(PlatformHttp):
                 return
             stamp, last_id = str(page[-1]["lastModifiedAt"]), str(page[-1]["id"])
 
+    def _post_update(self, path: str, version: int, actions: list[dict[str, Any]]) -> httpx.Response | None:
+        """One optimistic update (§1); None when the version was stale (409 ConcurrentModification)."""
+        if len(actions) > MAX_UPDATE_ACTIONS:
+            raise PermanentError(ReasonCode.SOURCE_REJECTED, f"{len(actions)} update actions for {path}")
+        response = self.send("POST", path, json={"version": version, "actions": actions})
+        if response.status_code == 409:
+            logger.info("commercetools %s changed under us (409): re-reading", path)
+            return None
+        return response
+
     def _update(
         self,
         path: str,
@@ -208,20 +227,19 @@ class CommercetoolsClient(PlatformHttp):
         decide: Callable[[T], list[dict[str, Any]]],
         version_of: Callable[[T], int],
         parse_result: Callable[[Any], T],
+        held: T | None = None,
     ) -> T:
         """Read, decide, POST with the version; on 409 read again and decide again (idempotent by design:
-        `decide` returns [] when what it wants is already there)."""
-        current = read()
+        `decide` returns [] when what it wants is already there). `held` is the resource as the caller has
+        just read it: the first decision and write go against it and its version, with no read of ours."""
+        current = held if held is not None else read()
         for _ in range(self.settings.max_conflict_retries):
             actions = decide(current)
             if not actions:
                 return current
-            if len(actions) > MAX_UPDATE_ACTIONS:
-                raise PermanentError(ReasonCode.SOURCE_REJECTED, f"{len(actions)} update actions for {path}")
-            response = self.send("POST", path, json={"version": version_of(current), "actions": actions})
-            if response.status_code != 409:
+            response = self._post_update(path, version_of(current), actions)
+            if response is not None:
                 return parse_result(json_body(response))
-            logger.info("commercetools %s changed under us (409): re-reading", path)
             current = read()
         raise ConflictError(
             f"commercetools {path}: still ConcurrentModification after {self.settings.max_conflict_retries} re-reads"
@@ -263,25 +281,48 @@ class CommercetoolsClient(PlatformHttp):
             parse_result=lambda body: parse(CtOrder, body, f"order {order_id}"),
         )
 
-    def update_sync_info(self, order_id: str, warehouse_order_id: str, synced_at: datetime | None = None) -> CtOrder:
-        """Record the warehouse's order id on the order (syncInfo on the configured channel); once."""
+    def _sync_info_actions(
+        self, warehouse_order_id: str, synced_at: datetime | None, already: bool
+    ) -> list[dict[str, Any]]:
         channel = self.settings.sync_channel_id
         if not channel:
             raise PermanentError(ReasonCode.SOURCE_REJECTED, "commercetools sync_channel_id is not set")
+        if already:
+            return []
+        return [
+            {
+                "action": "updateSyncInfo",
+                "channel": {"typeId": "channel", "id": channel},
+                "externalId": warehouse_order_id,
+                "syncedAt": format_datetime(synced_at or self.clock.now()),
+            }
+        ]
 
-        def decide(order: CtOrder) -> list[dict[str, Any]]:
-            if has_sync_info(order, channel, warehouse_order_id):
-                return []
-            return [
-                {
-                    "action": "updateSyncInfo",
-                    "channel": {"typeId": "channel", "id": channel},
-                    "externalId": warehouse_order_id,
-                    "syncedAt": format_datetime(synced_at or self.clock.now()),
-                }
-            ]
+    def update_sync_info(self, order_id: str, warehouse_order_id: str, synced_at: datetime | None = None) -> CtOrder:
+        """Record the warehouse's order id on the order (syncInfo on the configured channel); once."""
+        channel = self.settings.sync_channel_id or ""
+        return self._order_update(
+            order_id,
+            lambda order: self._sync_info_actions(
+                warehouse_order_id, synced_at, has_sync_info(order, channel, warehouse_order_id)
+            ),
+        )
 
-        return self._order_update(order_id, decide)
+    def update_sync_info_as_read(
+        self, order_id: str, warehouse_order_id: str, as_read: HeldSyncInfo, synced_at: datetime | None = None
+    ) -> CtOrder | None:
+        """`update_sync_info` for a caller that has just read the order: the first write goes against the
+        version it read, decided on the ids it held then, with no read of ours. A 409 means the order moved
+        since: it is read and decided again (`update_sync_info`), so an id recorded meanwhile is not written
+        twice. None when the order as read holds the id already (nothing sent)."""
+        first = self._sync_info_actions(warehouse_order_id, synced_at, warehouse_order_id in as_read.warehouse_ids)
+        if not first:
+            return None
+        response = self._post_update(f"orders/{order_id}", as_read.version, first)
+        if response is None:
+            return self.update_sync_info(order_id, warehouse_order_id, synced_at)
+        written: CtOrder = parse(CtOrder, json_body(response), f"order {order_id}")
+        return written
 
     def add_delivery(self, order_id: str, shipment: Shipment) -> CtOrder:
         """Record one despatch as a delivery with its parcels' tracking, then Partial or Shipped.
@@ -374,12 +415,13 @@ class CommercetoolsClient(PlatformHttp):
             fresh: InventoryEntry = parse(InventoryEntry, self._get(f"inventory/{entry.id}"), f"inventory {entry.sku}")
             return fresh
 
-        return self._update(  # type: ignore[no-any-return]
+        return self._update(
             f"inventory/{entry.id}",
-            read=_first_then(entry, reread),
+            read=reread,
             decide=actions,
             version_of=lambda current: current.version,
             parse_result=lambda body: parse(InventoryEntry, body, f"inventory {entry.sku}"),
+            held=entry,
         )
 
     def push_stock(self, pushes: list[StockPush]) -> list[RejectedPush]:
@@ -515,17 +557,3 @@ class CommercetoolsClient(PlatformHttp):
 def _absolute(quantity: int) -> Callable[[StockDecision], int]:
     """A stock decision that ignores the fresh entry: the caller's figure is already the one to hold."""
     return lambda _decision: quantity
-
-
-def _first_then(first: T, then: Callable[[], T]) -> Callable[[], T]:
-    """A reader that hands back what was just read once, and reads fresh on every later call (after a 409)."""
-    used = False
-
-    def read() -> T:
-        nonlocal used
-        if not used:
-            used = True
-            return first
-        return then()
-
-    return read

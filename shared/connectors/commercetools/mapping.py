@@ -418,6 +418,12 @@ def to_order(order: CtOrder, settings: CommercetoolsSettings) -> Order:
         tax_total=taxed.tax if taxed else Decimal(0),
         total=taxed.totalGross.amount if taxed else order.totalPrice.amount,
         updated_at=order.lastModifiedAt,
+        source_version=order.version,
+        warehouse_ids=tuple(
+            info.externalId
+            for info in order.syncInfo
+            if info.externalId and settings.sync_channel_id and info.channel.id == settings.sync_channel_id
+        ),
     )
 
 

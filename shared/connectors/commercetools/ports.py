@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared.connectors.commercetools.client import CommercetoolsClient, StockDecision
+from shared.connectors.commercetools.client import CommercetoolsClient, HeldSyncInfo, StockDecision
 from shared.connectors.commercetools.mapping import (
     CtOrder,
     CtProduct,
@@ -174,10 +174,20 @@ class CommercetoolsPorts:
         return self.client.orders_changed_since(since)
 
     # -- WarehouseIdRecorder ---------------------------------------------------------------------------
-    def record_warehouse_order(self, source_id: str, warehouse_order_id: str) -> None:
+    def record_warehouse_order(self, source_id: str, warehouse_order_id: str, as_read: Order | None = None) -> None:
         """`updateSyncInfo` on the configured channel (§3), once: the order shows its Scend id, and stock
-        netting (accepted_lines) stops counting it as not yet at the warehouse."""
-        self.client.update_sync_info(source_id, warehouse_order_id)
+        netting (accepted_lines) stops counting it as not yet at the warehouse. With the order as intake
+        read it (its version and synced ids), written against that version first: one call, and a read
+        only when the order changed since (409)."""
+        held = (
+            HeldSyncInfo(as_read.source_version, frozenset(as_read.warehouse_ids))
+            if as_read is not None and as_read.source_id == source_id and as_read.source_version is not None
+            else None
+        )
+        if held is None:
+            self.client.update_sync_info(source_id, warehouse_order_id)
+        else:
+            self.client.update_sync_info_as_read(source_id, warehouse_order_id, held)
 
     # -- SubscriptionKeeper ----------------------------------------------------------------------------
     def _health(self, found: Any) -> SubscriptionHealth:

@@ -608,12 +608,20 @@ class ScendClient(PlatformHttp):
     def stock_changed_since(self, since: datetime) -> Iterator[StockRow | Rejected]:
         """Rows whose figures changed since `since`: GET <stock_feed_endpoint>?FromDate= (card 3.6 [V]).
 
-        INFERRED, confirm with Scend: the rows have the Product/StockLevels shape; Breakdown=true, PageNo
-        and Limit are honoured (sent anyway: a server that ignores paging repeats its rows on page 2, and
-        the listing stops there). A row without its Breakdown list cannot say what is quarantined or
-        damaged: its SKU is re-read through Product/StockLevels?SKU=&Breakdown=true [V], never used as it
-        stands. Rows of other warehouses than the configured one are dropped. A 404 or 405 is one
-        EndpointUnavailableError naming `stock_feed_endpoint` (the caller falls back to full reads).
+        What card 3.6 states: the feed's path and FromDate [V]; one row shape, the Product/StockLevels row
+        (`SKU`, `WarehouseId`, `Level` = free, `TotalStockLevel` = on hand, `Breakdown[{Quantity, Type}]`
+        for quarantine), fields [V] and meaning [C], its example row (Level and Breakdown) beside the
+        feed. It names no other shape for the feed, so its rows are read as StockLevels rows, one per SKU
+        and warehouse, Breakdown=true asked for [I: question 5 to Scend]. PageNo and Limit are sent too (a
+        server that ignores paging repeats its rows on page 2, and the listing stops there).
+
+        A row is used as it stands when it carries what the figure needs: its Breakdown list (what is held
+        back), or a Level of 0 or less (nothing free, so nothing to hold back: sellable 0 whatever the
+        Breakdown). Only a row with free units and no Breakdown is re-read, by its SKU, through
+        Product/StockLevels?SKU=&Breakdown=true [V]; a feed that always leaves Breakdown out costs a read
+        per listed SKU, never a wrong figure. Rows of other warehouses than the configured one are
+        dropped. A 404 or 405 is one EndpointUnavailableError naming `stock_feed_endpoint` (the caller
+        falls back to full reads).
         """
         endpoint = self.stock_feed_endpoint
         if endpoint is None:
@@ -630,7 +638,7 @@ class ScendClient(PlatformHttp):
                     yield stock
                 elif self.warehouse_id is not None and stock.location != str(self.warehouse_id):
                     continue
-                elif has_breakdown(row):
+                elif has_breakdown(row) or stock.available <= 0:
                     yield stock
                 else:
                     reread.append(stock.sku)
