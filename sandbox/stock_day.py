@@ -92,14 +92,12 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
         day.spikes.append((sku, int(before) + 400))
     elif kind == "damage":  # found damaged at the warehouse; nobody told the master
         level = scend.stock_level(sku, warehouse_id=day.warehouse_id)
-        scend.set_stock(
-            sku,
-            int(level["total"]),
-            quarantine=int(level["quarantine"]),
-            damaged=int(level["damaged"]) + rng.randint(3, 6),
-            warehouse_id=day.warehouse_id,
-        )
-        day.damaged.add(sku)
+        total, quarantined, damaged = int(level["total"]), int(level["quarantine"]), int(level["damaged"])
+        # Only units the warehouse holds can be found damaged: a SKU sold down to nothing (a long day) has none.
+        found = min(rng.randint(3, 6), total - quarantined - damaged)
+        if found > 0:
+            scend.set_stock(sku, total, quarantine=quarantined, damaged=damaged + found, warehouse_id=day.warehouse_id)
+            day.damaged.add(sku)
     else:  # sold in the shop: Available changes at an excluded location, nothing to push
         cin7.move_stock(sku, OTHER_LOCATIONS[0], -1)
         send_event(local, cin7, secret, [sku], day)
