@@ -39,6 +39,9 @@ Handler = Callable[[dict[str, Any], "LambdaContext"], Any]
 
 QUARANTINED = "quarantined"
 DEFERRED = "deferred"  # a record a background hop left for later, re-sent to its queue with a delay
+# A record left for later comes back no sooner than this: about one order-poll interval, so while the target
+# sheds load the order work of a whole poll goes first, not just the next call. SQS delays at most 900 s.
+DEFER_AT_LEAST_SECONDS = 60
 MAX_SQS_DELAY_SECONDS = 900
 # What a traced hop patches for X-Ray: its AWS calls (botocore) and its platform calls (every connector's
 # httpx client). Not Powertools' patch_all, which also imports the patchers of a dozen libraries no hop uses.
@@ -241,14 +244,14 @@ class _Invocation(threading.local):
 
 def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape) -> str:
     """Leave a record for later: the same body and attributes sent again to the hop's own queue, delayed by
-    the wait it gave way to, and this delivery acknowledged. A new message starts its receive count afresh,
+    the wait it gave way to (a poll interval at least), and this delivery acknowledged. A new message starts its receive count afresh,
     so giving way never counts toward the DLQ; a failed send raises, and the record is redelivered as usual."""
     from shared import topology
 
     trigger = topology.hop(rt.hop_name).trigger
     if not isinstance(trigger, topology.QueueTrigger):
         raise TypeError(f"{rt.hop_name} is not a queue hop: it cannot leave a record for later") from aside
-    delay = min(MAX_SQS_DELAY_SECONDS, max(1, math.ceil(aside.resume_after)))
+    delay = min(MAX_SQS_DELAY_SECONDS, max(DEFER_AT_LEAST_SECONDS, math.ceil(aside.resume_after)))
     attributes = {
         name: {"DataType": value["dataType"], "StringValue": value["stringValue"]}
         for name, value in (record.raw_event.get("messageAttributes") or {}).items()

@@ -67,7 +67,7 @@ CANCEL_DELAY_MINUTES = (5.0, 30.0)  # after placing, and once the site shows the
 STEP_SECONDS = 60.0  # the day advances at most this far between looks at the platforms
 # A share of the trading day (from, to) during which the site sheds load: every answer carries
 # sfdc_load LOAD_IN_WINDOW (THROTTLE from 90). `Options.sfcc_load_window` overrides it; None: no window.
-LOAD_WINDOW: tuple[float, float] | None = (0.6, 0.8)
+LOAD_WINDOW: tuple[float, float] | None = (0.05, 0.25)
 LOAD_IN_WINDOW = 95
 SITE_EXPORT = {POSTED: "exported", HELD: "ready"}  # a quarantined order is marked failed
 
