@@ -179,13 +179,15 @@ def queue_hop(
     count_records: bool = True,
     around: RecordWrapper | None = None,
     on_invoke: Callable[[LambdaContext], None] | None = None,
+    later: Callable[[M], M] | None = None,
 ) -> Handler:
     """An SQS hop: each record accepted (or quarantined, acknowledged) as `model`, then `step(message, rt)`.
 
     `metric` counts each result as `<metric>_<outcome>`; `figures` adds counts read off the result
     (metric name -> field). An exception from the step fails only its record, for redelivery and then the DLQ.
     `around` wraps one record's step (idempotency, a refusal the hop handles itself); `on_invoke` runs first on
-    every invocation (registering the context for idempotency).
+    every invocation (registering the context for idempotency). A record a background step leaves for later
+    (StepAsideError) is re-sent as it came, or as `later` makes it (a message that must be read afresh then).
     """
     from shared.steps.records import accept_or_quarantine
 
@@ -197,8 +199,11 @@ def queue_hop(
     @shape.tracer.capture_method
     def record_handler(record: SQSRecord) -> str:
         rt = runtime()
-        if invocation.aside is not None:  # an earlier record gave way: this one goes later too, untouched
-            return _defer(rt, record, invocation.aside, shape)
+        if invocation.aside is not None:  # an earlier record gave way: this one goes later too
+            if later is None:
+                return _defer(rt, record, invocation.aside, shape, body=record.body)
+            accepted = model.model_validate_json(record.body)
+            return _defer(rt, record, invocation.aside, shape, body=later(accepted).model_dump_json())
         message = accept_or_quarantine(
             rt,
             body=record.body,
@@ -215,7 +220,8 @@ def queue_hop(
             result = delivery.run() if around is None else around(delivery)
         except StepAsideError as aside:
             invocation.aside = aside
-            return _defer(rt, record, aside, shape)
+            body = later(message).model_dump_json() if later is not None else record.body
+            return _defer(rt, record, aside, shape, body=body)
         if result is None:
             return QUARANTINED
         label = outcome(result)
@@ -242,10 +248,11 @@ class _Invocation(threading.local):
     aside: StepAsideError | None = None
 
 
-def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape) -> str:
+def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape, *, body: str) -> str:
     """Leave a record for later: the same body and attributes sent again to the hop's own queue, delayed by
-    the wait it gave way to (a poll interval at least), and this delivery acknowledged. A new message starts its receive count afresh,
-    so giving way never counts toward the DLQ; a failed send raises, and the record is redelivered as usual."""
+    the wait it gave way to (a poll interval at least), and this delivery acknowledged. A new message starts
+    its receive count afresh, so giving way never counts toward the DLQ; a failed send raises, and the record
+    is redelivered as usual."""
     from shared import topology
 
     trigger = topology.hop(rt.hop_name).trigger
@@ -259,12 +266,13 @@ def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape)
     }
     rt.sqs.send_message(
         QueueUrl=rt.queue_url(trigger.queue),
-        MessageBody=record.body,
+        MessageBody=body,
         DelaySeconds=delay,
         **({"MessageAttributes": attributes} if attributes else {}),
     )
     hop.logger.info("record left for later", extra={"reason": str(aside), "delay_seconds": delay})
     hop.count("RecordsDeferred")
+    rt.tally["records_left_for_later"] += 1
     return DEFERRED
 
 
@@ -328,6 +336,7 @@ def schedule_hop(step: Callable[[Runtime], Any], *, metrics: Mapping[str, str]) 
             # from the same place; not an error, so no async retry and nothing at the failure destination.
             shape.logger.info("run left for later", extra={"reason": str(aside)})
             shape.count("RunsSteppedAside")
+            rt.tally["runs_stepped_aside"] += 1
             return {"outcome": "stepped_aside", "resume_after_seconds": round(aside.resume_after, 1)}
         _count_figures(shape, result, metrics)
         return result

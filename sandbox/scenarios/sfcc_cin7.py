@@ -381,6 +381,9 @@ class OrdersPhase(Phase):
             # A poll held up behind other SFCC work shows here (the schedule is one minute).
             "release_poll_longest_gap_seconds": round(max(gaps), 1) if gaps else None,
             "release_poll_longest_late_in_window_seconds": self._longest_late(listings),
+            # Background work that gave way to order work (re-sent for later, or a scheduled run skipped).
+            "background_records_left_for_later": int(self.day.local.runtime.tally["records_left_for_later"]),
+            "background_runs_stepped_aside": int(self.day.local.runtime.tally["runs_stepped_aside"]),
             "load": LOAD_IN_WINDOW,
             "release_polls_in_window": inside,
             "release_polls_outside": len(listings) - inside,
