@@ -199,7 +199,9 @@ def queue_hop(
     @shape.tracer.capture_method
     def record_handler(record: SQSRecord) -> str:
         rt = runtime()
-        if invocation.aside is not None:  # an earlier record gave way: this one goes later too
+        # Out of time: every later record goes later untouched. While the target sheds load each record still
+        # runs, up to its first background call: order work in it (a stock decrease) goes out now.
+        if invocation.aside is not None and not invocation.aside.shedding:
             if later is None:
                 return _defer(rt, record, invocation.aside, shape, body=record.body)
             accepted = model.model_validate_json(record.body)

@@ -89,6 +89,15 @@ class Runtime:
         """The Lambda context's remaining time at the start of an invocation, as this runtime's deadline."""
         self.deadline = self.clock.now().timestamp() + remaining_ms / 1000
 
+    @contextmanager
+    def prioritised(self, priority: Priority) -> Iterator[None]:
+        """Calls inside draw on shared budgets at `priority` (a background hop's one piece of order work)."""
+        before, self.priority = self.priority, priority
+        try:
+            yield
+        finally:
+            self.priority = before
+
     @property
     def hop_name(self) -> str:
         """The hop this runtime runs (`hopline-<hop>` as its service name), '' outside one."""

@@ -37,6 +37,7 @@ from shared.ports import ReservingStockTarget, StockChangeFeed, StockSource
 from shared.runtime import Runtime
 from shared.steps.polling import quarantine_unreadable
 from shared.stores.ledger import AT_WAREHOUSE, LedgerEntry, Stage
+from shared.topology import Priority
 
 logger = Logger(child=True)
 
@@ -429,15 +430,22 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     counts_from = counts_own_orders_from(rt, observed_at) if to_push else observed_at
     # Figures the target refused before (a product it did not hold yet): one read, and only with work to do.
     refused_before = rt.stock_levels.pending_skus(_refused_key(target.name)) if to_push else set()
-    for start in range(0, len(to_push), batch_size):
-        batch = to_push[start : start + batch_size]
+    # A lower figure keeps the target from selling what the master no longer has: it is order work, so it
+    # goes first and at order priority (it never steps aside while the target sheds load); the rest after.
+    lower = [(f, d) for f, d in to_push if (last := states.get((f.sku, f.location))) and d.quantity < last.quantity]
+    rest = [pair for pair in to_push if pair not in lower]
+    batches: list[tuple[list[tuple[AtsFigure, Delta]], Priority]]
+    batches = [(lower[i : i + batch_size], "orders") for i in range(0, len(lower), batch_size)]
+    batches += [(rest[i : i + batch_size], rt.priority) for i in range(0, len(rest), batch_size)]
+    for batch, priority in batches:
         try:
-            rejected = target.push_stock(
-                [
-                    StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=counts_from)
-                    for f, d in batch
-                ]
-            )
+            with rt.prioritised(priority):
+                rejected = target.push_stock(
+                    [
+                        StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=counts_from)
+                        for f, d in batch
+                    ]
+                )
         except StepAsideError as aside:
             # Giving way to order work mid-batch: the figures written are recorded, the rest go later.
             written = {(p.sku, p.location) for p in aside.applied if isinstance(p, StockPush)}

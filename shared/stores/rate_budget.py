@@ -182,7 +182,9 @@ class DynamoTokenBucket:
         when the wait and a call would run past the invocation's deadline."""
         if shedding:
             self.stats.stepped_aside += 1
-            raise StepAsideError(f"{self.key}: {why}; background work waits for later", resume_after=wait)
+            raise StepAsideError(
+                f"{self.key}: {why}; background work waits for later", resume_after=wait, shedding=True
+            )
         deadline = self.deadline()
         if deadline is not None and now + wait + self.deadline_margin > deadline:
             self.stats.stepped_aside += 1

@@ -30,9 +30,11 @@ def test_background_work_gives_way_to_the_release_poll_while_sfcc_sheds_load(sum
     load = summary["sfcc_load_shedding"]
     # Given the window really held background work: the catalogue sync's records were left for later
     assert load["release_polls_in_window"] > 0 and load["background_records_left_for_later"] > 0
-    # Then the release poll ran at most one throttle spacing (and a queue poller's round) after it was due
-    assert load["release_poll_longest_late_in_window_seconds"] <= spacing + 2 * DRAIN_ROUND_SECONDS
-    assert load["release_poll_longest_gap_seconds"] < POLL_EVERY_SECONDS + 3 * spacing  # not thousands of seconds
+    # Then the release poll ran at most one throttle spacing behind background work after it was due (and
+    # one behind order work: a stock decrease goes at order priority), not the thousands of seconds of a
+    # catalogue sync run to its end
+    assert load["release_poll_longest_late_in_window_seconds"] <= 2 * spacing + 2 * DRAIN_ROUND_SECONDS
+    assert load["release_poll_longest_gap_seconds"] < POLL_EVERY_SECONDS + 4 * spacing
 
 
 def test_every_product_and_price_still_reaches_sfcc_and_nothing_dead_letters(summary: dict[str, Any]) -> None:
