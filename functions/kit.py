@@ -179,7 +179,6 @@ def queue_hop(
     count_records: bool = True,
     around: RecordWrapper | None = None,
     on_invoke: Callable[[LambdaContext], None] | None = None,
-    later: Callable[[M], M] | None = None,
 ) -> Handler:
     """An SQS hop: each record accepted (or quarantined, acknowledged) as `model`, then `step(message, rt)`.
 
@@ -187,7 +186,7 @@ def queue_hop(
     (metric name -> field). An exception from the step fails only its record, for redelivery and then the DLQ.
     `around` wraps one record's step (idempotency, a refusal the hop handles itself); `on_invoke` runs first on
     every invocation (registering the context for idempotency). A record a background step leaves for later
-    (StepAsideError) is re-sent as it came, or as `later` makes it (a message that must be read afresh then).
+    (StepAsideError) is re-sent as it came, with a delay.
     """
     from shared.steps.records import accept_or_quarantine
 
@@ -202,10 +201,7 @@ def queue_hop(
         # Out of time: every later record goes later untouched. While the target sheds load each record still
         # runs, up to its first background call: order work in it (a stock decrease) goes out now.
         if invocation.aside is not None and not invocation.aside.shedding:
-            if later is None:
-                return _defer(rt, record, invocation.aside, shape, body=record.body)
-            accepted = model.model_validate_json(record.body)
-            return _defer(rt, record, invocation.aside, shape, body=later(accepted).model_dump_json())
+            return _defer(rt, record, invocation.aside, shape)
         message = accept_or_quarantine(
             rt,
             body=record.body,
@@ -222,8 +218,7 @@ def queue_hop(
             result = delivery.run() if around is None else around(delivery)
         except StepAsideError as aside:
             invocation.aside = aside
-            body = later(message).model_dump_json() if later is not None else record.body
-            return _defer(rt, record, aside, shape, body=body)
+            return _defer(rt, record, aside, shape)
         if result is None:
             return QUARANTINED
         label = outcome(result)
@@ -250,7 +245,7 @@ class _Invocation(threading.local):
     aside: StepAsideError | None = None
 
 
-def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape, *, body: str) -> str:
+def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape) -> str:
     """Leave a record for later: the same body and attributes sent again to the hop's own queue, delayed by
     the wait it gave way to (a poll interval at least), and this delivery acknowledged. A new message starts
     its receive count afresh, so giving way never counts toward the DLQ; a failed send raises, and the record
@@ -268,7 +263,7 @@ def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape,
     }
     rt.sqs.send_message(
         QueueUrl=rt.queue_url(trigger.queue),
-        MessageBody=body,
+        MessageBody=record.body,
         DelaySeconds=delay,
         **({"MessageAttributes": attributes} if attributes else {}),
     )

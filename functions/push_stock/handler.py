@@ -10,8 +10,6 @@ lambda_handler = queue_hop(
     step=push_stock,
     outcome=lambda _: "pushed",
     count_records=False,
-    # Left for later while the target sheds load: read afresh then, so an older read never lands last.
-    later=lambda message: message.model_copy(update={"rows": None}),
     figures={
         "StockPushed": "pushed",
         "StockUnchanged": "unchanged",
