@@ -177,3 +177,10 @@ def test_background_gives_way_before_a_wait_past_its_invocations_deadline(table:
     with pytest.raises(StepAsideError):
         background.acquire()  # a 30 s wait would end past the deadline
     assert clock.now() == start
+
+
+def test_every_background_queue_hop_may_send_to_its_own_queue() -> None:
+    """What a background queue hop leaves for later (StepAsideError) goes back to its own queue."""
+    for hop in topology.HOPS:
+        if hop.priority == "background" and isinstance(hop.trigger, topology.QueueTrigger):
+            assert hop.trigger.queue in hop.sends_to, hop.name
