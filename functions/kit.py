@@ -12,6 +12,7 @@ are built on the first invocation (see HopTracer), and no AWS client is built un
 from __future__ import annotations
 
 import functools
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from shared.errors import StepAsideError
 from shared.models.base import Model
 from shared.redaction import hop_logger
 from shared.runtime import Runtime, runtime
@@ -36,6 +38,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 Handler = Callable[[dict[str, Any], "LambdaContext"], Any]
 
 QUARANTINED = "quarantined"
+DEFERRED = "deferred"  # a record a background hop left for later, re-sent to its queue with a delay
+# A record left for later comes back no sooner than this: about one order-poll interval, so while the target
+# sheds load the order work of a whole poll goes first, not just the next call. SQS delays at most 900 s.
+DEFER_AT_LEAST_SECONDS = 60
+MAX_SQS_DELAY_SECONDS = 900
 # What a traced hop patches for X-Ray: its AWS calls (botocore) and its platform calls (every connector's
 # httpx client). Not Powertools' patch_all, which also imports the patchers of a dozen libraries no hop uses.
 TRACED_MODULES = ("botocore", "httpx")
@@ -178,16 +185,23 @@ def queue_hop(
     `metric` counts each result as `<metric>_<outcome>`; `figures` adds counts read off the result
     (metric name -> field). An exception from the step fails only its record, for redelivery and then the DLQ.
     `around` wraps one record's step (idempotency, a refusal the hop handles itself); `on_invoke` runs first on
-    every invocation (registering the context for idempotency).
+    every invocation (registering the context for idempotency). A record a background step leaves for later
+    (StepAsideError) is re-sent as it came, with a delay.
     """
     from shared.steps.records import accept_or_quarantine
 
     shape = HopShape("queue", step, hop_logger(), HopTracer(), Metrics())
     sqs_batch = functools.cache(_SqsBatch)  # this hop's one processor, built on its first batch
 
+    invocation = _Invocation()
+
     @shape.tracer.capture_method
     def record_handler(record: SQSRecord) -> str:
         rt = runtime()
+        # Out of time: every later record goes later untouched. While the target sheds load each record still
+        # runs, up to its first background call: order work in it (a stock decrease) goes out now.
+        if invocation.aside is not None and not invocation.aside.shedding:
+            return _defer(rt, record, invocation.aside, shape)
         message = accept_or_quarantine(
             rt,
             body=record.body,
@@ -200,7 +214,11 @@ def queue_hop(
         if message is None:
             return QUARANTINED
         delivery = Delivery(record, message, rt, shape)
-        result = delivery.run() if around is None else around(delivery)
+        try:
+            result = delivery.run() if around is None else around(delivery)
+        except StepAsideError as aside:
+            invocation.aside = aside
+            return _defer(rt, record, aside, shape)
         if result is None:
             return QUARANTINED
         label = outcome(result)
@@ -210,6 +228,8 @@ def queue_hop(
         return label
 
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
+        invocation.aside = None
+        runtime().start_invocation(context.get_remaining_time_in_millis())
         if on_invoke is not None:
             on_invoke(context)
         if count_records:
@@ -217,6 +237,40 @@ def queue_hop(
         return sqs_batch().process(event, record_handler, context)
 
     return _decorated(shape, lambda_handler)
+
+
+class _Invocation(threading.local):
+    """Per invocation (and thread): the StepAsideError a record of this batch met, if one did."""
+
+    aside: StepAsideError | None = None
+
+
+def _defer(rt: Runtime, record: SQSRecord, aside: StepAsideError, hop: HopShape) -> str:
+    """Leave a record for later: the same body and attributes sent again to the hop's own queue, delayed by
+    the wait it gave way to (a poll interval at least), and this delivery acknowledged. A new message starts
+    its receive count afresh, so giving way never counts toward the DLQ; a failed send raises, and the record
+    is redelivered as usual."""
+    from shared import topology
+
+    trigger = topology.hop(rt.hop_name).trigger
+    if not isinstance(trigger, topology.QueueTrigger):
+        raise TypeError(f"{rt.hop_name} is not a queue hop: it cannot leave a record for later") from aside
+    delay = min(MAX_SQS_DELAY_SECONDS, max(DEFER_AT_LEAST_SECONDS, math.ceil(aside.resume_after)))
+    attributes = {
+        name: {"DataType": value["dataType"], "StringValue": value["stringValue"]}
+        for name, value in (record.raw_event.get("messageAttributes") or {}).items()
+        if value.get("stringValue") is not None
+    }
+    rt.sqs.send_message(
+        QueueUrl=rt.queue_url(trigger.queue),
+        MessageBody=record.body,
+        DelaySeconds=delay,
+        **({"MessageAttributes": attributes} if attributes else {}),
+    )
+    hop.logger.info("record left for later", extra={"reason": str(aside), "delay_seconds": delay})
+    hop.count("RecordsDeferred")
+    rt.tally["records_left_for_later"] += 1
+    return DEFERRED
 
 
 @dataclass(frozen=True)
@@ -270,7 +324,17 @@ def schedule_hop(step: Callable[[Runtime], Any], *, metrics: Mapping[str, str]) 
     shape = HopShape("schedule", step, hop_logger(), HopTracer(), Metrics())
 
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-        result = shape.step(runtime())
+        rt = runtime()
+        rt.start_invocation(context.get_remaining_time_in_millis())
+        try:
+            result = shape.step(rt)
+        except StepAsideError as aside:
+            # A background run gave way before a call: its cursor was not moved, so the next run reads on
+            # from the same place; not an error, so no async retry and nothing at the failure destination.
+            shape.logger.info("run left for later", extra={"reason": str(aside)})
+            shape.count("RunsSteppedAside")
+            rt.tally["runs_stepped_aside"] += 1
+            return {"outcome": "stepped_aside", "resume_after_seconds": round(aside.resume_after, 1)}
         _count_figures(shape, result, metrics)
         return result
 

@@ -127,9 +127,14 @@ class FakeContext:
     memory_limit_in_mb: int = 256
     aws_request_id: str = ""
     invoked_function_arn: str = ""
+    clock: VirtualClock | None = None
+    deadline: float = 0.0  # when the invocation's timeout runs out, on `clock` (epoch seconds)
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        """The function's timeout less the virtual time the invocation has run (never below 1 ms)."""
+        if self.clock is None:
+            return 30_000
+        return max(1, int((self.deadline - self.clock.now().timestamp()) * 1000))
 
 
 def default_secret_values(config: ClientConfig) -> dict[str, dict[str, str]]:
@@ -487,6 +492,8 @@ class LocalHopline:
 
     def _context(self, hop_name: str) -> FakeContext:
         return FakeContext(
+            clock=self.clock,
+            deadline=self.clock.now().timestamp() + self.deployed.hop(hop_name).timeout_seconds,
             function_name=resource_name(self.config, hop_name),
             aws_request_id=self._next_id(),
             invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{hop_name}",
@@ -783,11 +790,37 @@ def _install_moto_patches() -> None:
                 active._run_execution(self)
 
         ExecutionWorker.start = start  # type: ignore[method-assign]
+        _delay_sqs_messages_on_the_virtual_clock()
         _serialise_dynamodb_writes()
         _write_item_answers_as_json()
         _parse_update_expressions_once()
         _remember_moto_reflection()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
+
+
+def _delay_sqs_messages_on_the_virtual_clock() -> None:
+    """A message sent with DelaySeconds (work a background hop left for later) stays invisible for that long
+    on the active sandbox's virtual clock, not the wall clock, which hardly moves in a virtual day."""
+    from moto.sqs.models import Message
+
+    original_delay = Message.delay
+    original_delayed = Message.delayed
+
+    def delay(self: Any, delay_seconds: int) -> None:
+        active = _ACTIVE
+        if active is None:
+            original_delay(self, delay_seconds)
+            return
+        self.delayed_until = (active.clock.now().timestamp() + int(delay_seconds)) * 1000
+
+    def delayed(self: Any) -> bool:
+        active = _ACTIVE
+        if active is None:
+            return bool(original_delayed.fget(self))  # type: ignore[attr-defined]
+        return bool(active.clock.now().timestamp() * 1000 < self.delayed_until)
+
+    Message.delay = delay  # type: ignore[method-assign]
+    Message.delayed = property(delayed)  # type: ignore[assignment, method-assign]
 
 
 def _serialise_dynamodb_writes() -> None:

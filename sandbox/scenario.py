@@ -384,6 +384,8 @@ class Schedules:
         self.clock = clock
         self.every: dict[str, float] = {}
         self.next: dict[str, float] = {}
+        # hop -> (when it was due, when it ran) per run: how late other work (a drain) let it start
+        self.runs: dict[str, list[tuple[float, float]]] = {}
         for hop in local.deployed.hops:
             if isinstance(hop.trigger, topology.ScheduleTrigger):
                 expression = topology.config_value(local.config, hop.trigger.expression_field)
@@ -394,6 +396,7 @@ class Schedules:
         ran = False
         for name, due in self.next.items():
             if self.clock.now().timestamp() >= due:
+                self.runs.setdefault(name, []).append((due, self.clock.now().timestamp()))
                 self.local.run_schedule(name)
                 self.next[name] = self.clock.now().timestamp() + self.every[name]
                 ran = True

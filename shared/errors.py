@@ -98,3 +98,20 @@ class SubmitClaimLostError(TransientError):
 
 class ConfigError(HoplineError):
     """A client config file is wrong; the message names the file, the field and the problem."""
+
+
+class StepAsideError(HoplineError):
+    """A background caller gave way before a platform call: the target is shedding load (order work goes first),
+    or the wait for the call would outlast the invocation. Nothing failed: the work not done yet is left for
+    later (a queue hop re-sends it with a delay, a scheduled hop keeps its cursor) and nothing is retried into
+    a DLQ. `resume_after` is how long the wait would have been, in seconds."""
+
+    def __init__(self, message: str, *, resume_after: float, shedding: bool = False):
+        super().__init__(message)
+        self.resume_after = resume_after
+        # True: the target is shedding load (the hop's other records may still hold order work to do);
+        # False: the invocation is out of time (nothing more should start).
+        self.shedding = shedding
+        # What the interrupted port call had done before it gave way (a batch write's rows applied), so the
+        # step records them and the redelivery does not write them again.
+        self.applied: tuple[object, ...] = ()

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from shared.stores.sku_map import SkuMapStore
     from shared.stores.stock_levels import StockLevelStore
 
+# What an invocation keeps for itself after its last platform call (re-sending what it leaves for later).
+DEADLINE_WRAP_UP_SECONDS = 5.0
 # One budget per target account per process, shared by every connector instance that calls it.
 _BUDGETS: dict[str, RateBudget] = {}
 
@@ -79,6 +81,28 @@ class Runtime:
         self._platforms: dict[str, Any] = {}
         # Which hop is running decides how it draws on shared budgets (set per invocation in the sandbox).
         self.priority: Priority = "background" if self._environ.get(topology.PRIORITY_ENV) == "background" else "orders"
+        # When the running invocation must be done (epoch seconds on this clock), from its Lambda context;
+        # a background caller gives way rather than wait past it. None outside an invocation.
+        self.deadline: float | None = None
+
+    def start_invocation(self, remaining_ms: int) -> None:
+        """The Lambda context's remaining time at the start of an invocation, as this runtime's deadline."""
+        self.deadline = self.clock.now().timestamp() + remaining_ms / 1000
+
+    @contextmanager
+    def prioritised(self, priority: Priority) -> Iterator[None]:
+        """Calls inside draw on shared budgets at `priority` (a background hop's one piece of order work)."""
+        before, self.priority = self.priority, priority
+        try:
+            yield
+        finally:
+            self.priority = before
+
+    @property
+    def hop_name(self) -> str:
+        """The hop this runtime runs (`hopline-<hop>` as its service name), '' outside one."""
+        service = self._environ.get("POWERTOOLS_SERVICE_NAME", "")
+        return service.removeprefix("hopline-") if service.startswith("hopline-") else ""
 
     # -- configuration and AWS ------------------------------------------------------------------
     @property
@@ -207,8 +231,7 @@ class Runtime:
     def user_agent(self) -> str:
         """`hopline/<hop>` from the function's service name (`hopline-<hop>`), or `hopline` outside a hop: the
         platform's own logs then say which flow spent its calls, and the sandbox counts calls per flow by it."""
-        service = self._environ.get("POWERTOOLS_SERVICE_NAME", "")
-        hop = service.removeprefix("hopline-") if service.startswith("hopline-") else ""
+        hop = self.hop_name
         return f"hopline/{hop}" if hop else "hopline"
 
     def budget(self, key: str, calls: int, per_seconds: float) -> RateBudget:
@@ -228,6 +251,9 @@ class Runtime:
                     capacity=burst,
                     clock=self.clock,
                     priority=lambda: self.priority,
+                    deadline=lambda: self.deadline,
+                    # A call's own timeout, and a few seconds to leave the rest of the work for later.
+                    deadline_margin=float(self.config.retries.timeout_seconds) + DEADLINE_WRAP_UP_SECONDS,
                 )
             else:  # a process with no budget table (a script, a unit test): the same limit, in-process
                 self.budgets[key] = TokenBucket(rate, per_seconds, self.clock, capacity=burst)

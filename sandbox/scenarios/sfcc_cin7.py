@@ -67,7 +67,7 @@ CANCEL_DELAY_MINUTES = (5.0, 30.0)  # after placing, and once the site shows the
 STEP_SECONDS = 60.0  # the day advances at most this far between looks at the platforms
 # A share of the trading day (from, to) during which the site sheds load: every answer carries
 # sfdc_load LOAD_IN_WINDOW (THROTTLE from 90). `Options.sfcc_load_window` overrides it; None: no window.
-LOAD_WINDOW: tuple[float, float] | None = (0.6, 0.8)
+LOAD_WINDOW: tuple[float, float] | None = (0.05, 0.25)
 LOAD_IN_WINDOW = 95
 SITE_EXPORT = {POSTED: "exported", HELD: "ready"}  # a quarantined order is marked failed
 
@@ -275,6 +275,18 @@ class Day:
     def reference(self, order: PlannedOrder) -> str:
         return f"{self.prefix}-{order.order_no}"
 
+    @property
+    def release_poll_hop(self) -> str:
+        """The hop the orders pipeline's poll schedule runs (the release poll, for an SFCC source)."""
+        from shared import topology
+
+        return next(
+            hop.name
+            for hop in self.local.deployed.hops
+            if isinstance(hop.trigger, topology.ScheduleTrigger)
+            and hop.trigger.expression_field == "pipelines.orders.poll_schedule"
+        )
+
     def live_sale(self, order: PlannedOrder) -> dict[str, Any] | None:
         """The order's authorised sale at Cin7, once it has one (the warehouse may pick it from then on)."""
         for sale in self.cin7.simulator.sales_by_external_id(self.reference(order)):
@@ -368,6 +380,10 @@ class OrdersPhase(Phase):
             "window": [format_sfcc_datetime(start), format_sfcc_datetime(end)],
             # A poll held up behind other SFCC work shows here (the schedule is one minute).
             "release_poll_longest_gap_seconds": round(max(gaps), 1) if gaps else None,
+            "release_poll_longest_late_in_window_seconds": self._longest_late(listings),
+            # Background work that gave way to order work (re-sent for later, or a scheduled run skipped).
+            "background_records_left_for_later": int(self.day.local.runtime.tally["records_left_for_later"]),
+            "background_runs_stepped_aside": int(self.day.local.runtime.tally["runs_stepped_aside"]),
             "load": LOAD_IN_WINDOW,
             "release_polls_in_window": inside,
             "release_polls_outside": len(listings) - inside,
@@ -376,6 +392,21 @@ class OrdersPhase(Phase):
                 round((len(listings) - inside) / outside_hours, 1) if outside_hours > 0 else None
             ),
         }
+
+    def _longest_late(self, listings: list[datetime]) -> float | None:
+        """In the window: from when the release poll was due to when its listing reached the site, at most.
+
+        What other work cost it: waiting for a drain of queued work to end, then for the hold left by the
+        last SFCC call (one throttle spacing while the site sheds load)."""
+        assert self.window is not None
+        start, end = (moment.timestamp() for moment in self.window)
+        stamps = sorted(moment.timestamp() for moment in listings)
+        late = []
+        for due, ran in self.day.schedules.runs.get(self.day.release_poll_hop, []):
+            listed = next((stamp for stamp in stamps if stamp >= ran), None)
+            if listed is not None and start <= ran < end:
+                late.append(listed - due)
+        return round(max(late), 1) if late else None
 
 
 class CancellationPhase(Phase):

@@ -95,12 +95,19 @@ class RateBudget(Protocol):
 
     def penalise(self, seconds: float) -> None: ...
 
+    def shed(self, seconds: float) -> None:
+        """The target is shedding load: every caller holds `seconds`, and background callers step aside."""
+        ...
+
 
 class UnlimitedBudget:
     def acquire(self, cost: int = 1) -> None:
         return None
 
     def penalise(self, seconds: float) -> None:
+        return None
+
+    def shed(self, seconds: float) -> None:
         return None
 
 
@@ -147,6 +154,10 @@ class TokenBucket:
             self._tokens = 0.0
             until = self.clock.now() + timedelta(seconds=seconds)
             self._blocked_until = max(self._blocked_until, until)
+
+    def shed(self, seconds: float) -> None:
+        """In one process there is no other flow to give way to: the same hold as a throttle."""
+        self.penalise(seconds)
 
 
 @dataclass

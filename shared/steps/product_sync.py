@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from aws_lambda_powertools import Logger
 
-from shared.errors import PermanentError
+from shared.errors import PermanentError, StepAsideError
 from shared.flows.catalogue import SyncAction, already_synced, decide_sync
 from shared.flows.prices import plan_prices
 from shared.models import ReasonCode, owner_of
@@ -41,6 +41,8 @@ def sync_product(message: ProductMessage, rt: Runtime) -> SyncResult:
     known = rt.sku_map.get(product.sku)
     if known is not None and known.status == SkuStatus.LIVE and already_synced(product, known.synced_version):
         sync_prices(rt, product, known)  # no call unless a price failed to go out before (a replay)
+        if known.waiting_orders:  # a delivery that gave way (StepAsideError) after the product but before these
+            release_waiting_orders(rt, product.sku)
         return SyncResult.UNCHANGED
     try:
         # Inside the try: a refused look-up (an unserved endpoint, a bad row) is quarantined and replayable
@@ -102,6 +104,11 @@ def sync_prices(rt: Runtime, product: Product, known: SkuRecord | None) -> int:
         except PermanentError as error:
             refusals.append((error.reason, f"{write.price_list.list_id}: {error.detail}"))
             continue
+        except StepAsideError:
+            # Giving way to order work: what went out is kept, so the redelivery writes only the rest.
+            if written:
+                rt.sku_map.record_prices(product.sku, last, now=now)
+            raise
         last[write.price_list.list_id] = write.amount
         written += 1
     if written:

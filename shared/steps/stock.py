@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from shared.connectors.roles import Role
-from shared.errors import EndpointUnavailableError
+from shared.errors import EndpointUnavailableError, StepAsideError
 from shared.flows.stock import (
     AcceptedOrder,
     AtsFigure,
@@ -37,6 +37,7 @@ from shared.ports import ReservingStockTarget, StockChangeFeed, StockSource
 from shared.runtime import Runtime
 from shared.steps.polling import quarantine_unreadable
 from shared.stores.ledger import AT_WAREHOUSE, LedgerEntry, Stage
+from shared.topology import Priority
 
 logger = Logger(child=True)
 
@@ -321,6 +322,32 @@ def _awaiting_warehouse(rt: Runtime) -> list[LedgerEntry]:
     return [entry for stage in sorted(AWAITING_WAREHOUSE) for entry in rt.ledger.entries_at(stage)]
 
 
+def _record_pushed(
+    rt: Runtime, target: str, message: StockSyncMessage, accepted: list[tuple[AtsFigure, Delta]], now: datetime
+) -> None:
+    """The figures the target took, as the last pushed, each with its explanation."""
+    if not accepted:
+        return
+    rt.stock_levels.record(
+        target,
+        [
+            {
+                "sku": f.sku,
+                "location": f.location,
+                "quantity": d.quantity,
+                "pending_increase": d.pending_increase,
+                "pending_since": d.pending_since,
+                "trigger": message.trigger,
+                "explanation": f.explanation
+                if d.quantity == f.quantity
+                else f"{f.explanation}; confirmed {d.quantity}",
+            }
+            for f, d in accepted
+        ],
+        now=now,
+    )
+
+
 def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     """Compute ATS for the message's SKUs, compare with what the target was last told, push changes."""
     outcome = PushOutcome(skus=len(message.skus))
@@ -403,15 +430,30 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
     counts_from = counts_own_orders_from(rt, observed_at) if to_push else observed_at
     # Figures the target refused before (a product it did not hold yet): one read, and only with work to do.
     refused_before = rt.stock_levels.pending_skus(_refused_key(target.name)) if to_push else set()
-    for start in range(0, len(to_push), batch_size):
-        batch = to_push[start : start + batch_size]
+    # A lower figure keeps the target from selling what the master no longer has: it is order work, so it
+    # goes first and at order priority (it never steps aside while the target sheds load); the rest after.
+    lower = [(f, d) for f, d in to_push if (last := states.get((f.sku, f.location))) and d.quantity < last.quantity]
+    rest = [pair for pair in to_push if pair not in lower]
+    batches: list[tuple[list[tuple[AtsFigure, Delta]], Priority]]
+    batches = [(lower[i : i + batch_size], "orders") for i in range(0, len(lower), batch_size)]
+    batches += [(rest[i : i + batch_size], rt.priority) for i in range(0, len(rest), batch_size)]
+    for batch, priority in batches:
         try:
-            rejected = target.push_stock(
-                [
-                    StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=counts_from)
-                    for f, d in batch
-                ]
+            with rt.prioritised(priority):
+                rejected = target.push_stock(
+                    [
+                        StockPush(sku=f.sku, location=f.location, quantity=d.quantity, snapshot_at=counts_from)
+                        for f, d in batch
+                    ]
+                )
+        except StepAsideError as aside:
+            # Giving way to order work mid-batch: the figures written are recorded, the rest go later.
+            written = {(p.sku, p.location) for p in aside.applied if isinstance(p, StockPush)}
+            _record_pushed(rt, target.name, message, [(f, d) for f, d in batch if (f.sku, f.location) in written], now)
+            rt.tally.update(
+                {"stock_pushed": outcome.pushed + len(written), "stock_target_calls": outcome.target_calls + 1}
             )
+            raise
         except EndpointUnavailableError as error:
             outcome.target_calls += 1
             _endpoint_unavailable(rt, target.name, error)
@@ -420,24 +462,7 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         outcome.target_calls += 1
         refused = {(r.sku, r.location): r for r in rejected}
         accepted = [(f, d) for f, d in batch if (f.sku, f.location) not in refused]
-        rt.stock_levels.record(
-            target.name,
-            [
-                {
-                    "sku": f.sku,
-                    "location": f.location,
-                    "quantity": d.quantity,
-                    "pending_increase": d.pending_increase,
-                    "pending_since": d.pending_since,
-                    "trigger": message.trigger,
-                    "explanation": f.explanation
-                    if d.quantity == f.quantity
-                    else f"{f.explanation}; confirmed {d.quantity}",
-                }
-                for f, d in accepted
-            ],
-            now=now,
-        )
+        _record_pushed(rt, target.name, message, accepted, now)
         outcome.pushed += len(accepted)
         # A figure the target takes now closes the exception its earlier refusal opened.
         cleared = {f"{f.sku}#{f.location}" for f, _ in accepted} & refused_before

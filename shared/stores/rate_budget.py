@@ -10,6 +10,11 @@ with the refusal, so it costs no extra read either.
 Priorities: order hops draw freely; background hops (stock, catalogue) leave a reserve in the bucket
 and stand aside while an order hop is waiting, so a stock backlog never delays an order. A throttling
 response (429/503) from the target blocks the whole bucket for the wait it asked for.
+
+Load shedding (SFCC's `sfdc_load_status` WARN/THROTTLE on any answer) holds the bucket too (`shed`), and
+while it lasts a background caller never waits its turn: it raises StepAsideError and its hop leaves the rest
+of its work for later, so the order poll waits behind at most the one background call already made. A
+background caller also gives way when a wait would leave its invocation too little time (`deadline`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from shared.clock import Clock
+from shared.errors import StepAsideError
 
 Priority = Literal["orders", "background"]
 
@@ -44,6 +50,7 @@ class BudgetStats:
     acquired: int = 0
     waited_seconds: float = 0.0
     conflicts: int = 0
+    stepped_aside: int = 0
 
 
 class DynamoTokenBucket:
@@ -65,6 +72,8 @@ class DynamoTokenBucket:
         priority: Callable[[], Priority] = lambda: "orders",
         reserve: int | None = None,
         rng: random.Random | None = None,
+        deadline: Callable[[], float | None] = lambda: None,
+        deadline_margin: float = 0.0,
     ):
         self.table = table
         self.key = key
@@ -76,6 +85,10 @@ class DynamoTokenBucket:
         # Background work leaves this many tokens for orders (at least one, at most half the burst).
         self.reserve = reserve if reserve is not None else max(1, capacity // 2)
         self.rng = rng or clock.jitter(f"budget|{key}")
+        # When the calling invocation must be done (epoch seconds; None: no limit), and the time a call and
+        # the invocation's own wrap-up need before it: a background caller never starts a wait past it.
+        self.deadline = deadline
+        self.deadline_margin = deadline_margin
         self.stats = BudgetStats()
         self._known: dict[str, Any] | None = None  # the item as this caller last wrote or saw it
 
@@ -96,6 +109,7 @@ class DynamoTokenBucket:
             "stamp": Decimal(str(now)),
             "blocked_until": Decimal(0),
             "orders_waiting_until": Decimal(0),
+            "shedding_until": Decimal(0),
             "version": 0,
             "new": True,
         }
@@ -129,35 +143,73 @@ class DynamoTokenBucket:
             now = self._now()
             state = self._read(now)
             blocked = float(state["blocked_until"])
+            shedding = now < float(state.get("shedding_until", 0))
             if now < blocked:
+                if background:
+                    self._give_way(now, blocked - now, shedding, "the target is shedding load")
+                elif shedding and float(state.get("orders_waiting_until", 0)) < blocked:
+                    # Order work is waiting out the hold: background callers must not take the next turn.
+                    self._write(state, orders_waiting_until=blocked + 0.25)
+                    continue
                 self._sleep(blocked - now)
                 continue
             orders_waiting = float(state.get("orders_waiting_until", 0))
             if background and now < orders_waiting:
+                self._give_way(now, orders_waiting - now, shedding, "order work is waiting on a load-shedding target")
                 self._sleep(orders_waiting - now)
                 continue
             elapsed = max(0.0, now - float(state["stamp"]))
             tokens = min(float(self.capacity), float(state["tokens"]) + elapsed * self.rate / self.per_seconds)
             needed = cost + (self.reserve if background else 0)
             if tokens >= needed - 1e-9:
+                if background:
+                    self._give_way(now, 0.0, False, "")
                 if self._write(state, tokens=max(0.0, tokens - cost), stamp=now):
                     self.stats.acquired += 1
                     return
                 self._sleep(self.rng.uniform(0, 0.05))  # lost a race: re-read at once, with a little jitter
                 continue
             wait = (needed - tokens) * self.per_seconds / self.rate
-            if not background:
+            if background:
+                self._give_way(now, wait, False, "")
+            else:
                 # Tell background callers to stand aside until this order call has gone out.
                 self._write(state, tokens=tokens, stamp=now, orders_waiting_until=now + wait + 0.25)
             self._sleep(wait)
 
+    def _give_way(self, now: float, wait: float, shedding: bool, why: str) -> None:
+        """A background caller about to wait `wait` seconds: raise StepAsideError while the target sheds load, or
+        when the wait and a call would run past the invocation's deadline."""
+        if shedding:
+            self.stats.stepped_aside += 1
+            raise StepAsideError(
+                f"{self.key}: {why}; background work waits for later", resume_after=wait, shedding=True
+            )
+        deadline = self.deadline()
+        if deadline is not None and now + wait + self.deadline_margin > deadline:
+            self.stats.stepped_aside += 1
+            raise StepAsideError(
+                f"{self.key}: a wait of {wait:.1f} s and a call would run past the invocation's time",
+                resume_after=wait,
+            )
+
     def penalise(self, seconds: float) -> None:
         """The target throttled us: nobody calls it again until the wait it asked for has passed."""
+        self._hold(seconds, shedding=False)
+
+    def shed(self, seconds: float) -> None:
+        """The target is shedding load: the same hold, and background callers step aside until it ends."""
+        self._hold(seconds, shedding=True)
+
+    def _hold(self, seconds: float, *, shedding: bool) -> None:
         for _ in range(10):
             now = self._now()
             state = self._read(now)
             until = max(float(state["blocked_until"]), now + seconds)
-            if self._write(state, tokens=0.0, stamp=now, blocked_until=until):
+            changes: dict[str, Any] = {"tokens": 0.0, "stamp": now, "blocked_until": until}
+            if shedding:
+                changes["shedding_until"] = max(float(state.get("shedding_until", 0)), until)
+            if self._write(state, **changes):
                 return
 
     def _sleep(self, seconds: float) -> None:

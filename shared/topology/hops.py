@@ -248,7 +248,7 @@ HOPS: tuple[Hop, ...] = (
         pipeline="catalogue",
         description="Creates or updates one product at the warehouse, once per version; releases held orders.",
         trigger=QueueTrigger("product-sync", batch_size=10),
-        sends_to=("order-intake",),
+        sends_to=("order-intake", "product-sync"),  # product-sync: what it leaves for later (StepAsideError)
         tables={
             "sku-map": (GET_ITEM, UPDATE_ITEM),  # get; record, release_waiting
             "exceptions": CONSUME,
@@ -355,6 +355,7 @@ HOPS: tuple[Hop, ...] = (
         pipeline="stock",
         description="Computes available-to-sell for a set of SKUs and pushes only the figures that changed.",
         trigger=QueueTrigger("stock-sync", batch_size=5),
+        sends_to=("stock-sync",),  # what it leaves for later while the target sheds load (StepAsideError)
         tables={
             # states; caps; record (batch writer); await_confirmation, clear_pending
             "stock-levels": (BATCH_GET_ITEM, GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),

@@ -11,6 +11,7 @@ import pytest
 from sandbox.local import create_table
 from shared import topology
 from shared.clock import VirtualClock
+from shared.errors import StepAsideError
 from shared.stores.rate_budget import DynamoTokenBucket, budget_shape
 
 
@@ -126,3 +127,60 @@ def test_a_lost_race_learns_the_winners_bucket_from_the_refusal(table: Any, cloc
     assert counted.calls[before:] == ["put", "put"]
     assert mine.stats.conflicts == 1
     assert int(table.get_item(Key={"pk": "scend:acct"})["Item"]["version"]) == 3
+
+
+def test_while_the_target_sheds_load_background_steps_aside_and_orders_wait_their_turn(
+    table: Any, clock: VirtualClock
+) -> None:
+    """SFCC's THROTTLE header holds the bucket (`shed`): an order caller waits the hold out, a background
+    caller raises StepAsideError at once, without sleeping, saying how long the hold has left."""
+    background, orders = bucket(table, clock, "background", "sfcc:x"), bucket(table, clock, "orders", "sfcc:x")
+    orders.acquire()
+    orders.shed(10)
+    start = clock.now()
+    with pytest.raises(StepAsideError) as aside:
+        background.acquire()
+    assert clock.now() == start and aside.value.resume_after == pytest.approx(10)
+    orders.acquire()
+    assert (clock.now() - start).total_seconds() == pytest.approx(10, abs=0.01)
+    # And the order caller that waited the hold out marked itself waiting, so background gives way to it next
+    item = table.get_item(Key={"pk": "sfcc:x"})["Item"]
+    assert float(item["orders_waiting_until"]) >= start.timestamp() + 10
+    assert background.stats.stepped_aside == 1
+
+
+def test_a_throttle_is_not_load_shedding_background_waits_it_out(table: Any, clock: VirtualClock) -> None:
+    background = bucket(table, clock, "background", "cin7_core:y")
+    background.penalise(5)
+    start = clock.now()
+    background.acquire()
+    assert (clock.now() - start).total_seconds() >= 5 and background.stats.stepped_aside == 0
+
+
+def test_background_gives_way_before_a_wait_past_its_invocations_deadline(table: Any, clock: VirtualClock) -> None:
+    rate, burst = budget_shape(60)
+    deadline = clock.now().timestamp() + 20
+    background = DynamoTokenBucket(
+        table,
+        "cin7_core:z",
+        rate=rate,
+        per_seconds=60,
+        capacity=burst,
+        clock=clock,
+        priority=lambda: "background",
+        deadline=lambda: deadline,
+        deadline_margin=15,
+    )
+    background.acquire()  # 20 s left: a call without a wait fits
+    background.penalise(30)
+    start = clock.now()
+    with pytest.raises(StepAsideError):
+        background.acquire()  # a 30 s wait would end past the deadline
+    assert clock.now() == start
+
+
+def test_every_background_queue_hop_may_send_to_its_own_queue() -> None:
+    """What a background queue hop leaves for later (StepAsideError) goes back to its own queue."""
+    for hop in topology.HOPS:
+        if hop.priority == "background" and isinstance(hop.trigger, topology.QueueTrigger):
+            assert hop.trigger.queue in hop.sends_to, hop.name

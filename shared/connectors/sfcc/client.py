@@ -159,7 +159,8 @@ class SfccClient(PlatformHttp):
 
     # -- load shedding -------------------------------------------------------------------------
     def _observe(self, response: httpx.Response) -> None:
-        """Every response: slow down when its load headers say the instance is busy."""
+        """Every response: slow down when its load headers say the instance is busy; while it is, background
+        callers on this site's budget step aside for order work (`RateBudget.shed`)."""
         status = response.headers.get(LOAD_STATUS_HEADER)
         load = response.headers.get(LOAD_HEADER)
         if status is None and load is None:
@@ -173,7 +174,7 @@ class SfccClient(PlatformHttp):
         hint = self.backoff_hint
         if hint:
             logger.info("sfcc load %s (%s): slowing down for %.1f s", self.load_status, self.load, hint)
-            self.budget.penalise(hint)
+            self.budget.shed(hint)
 
     @property
     def backoff_hint(self) -> float:

@@ -36,7 +36,7 @@ from typing import Any
 
 from shared.connectors.sfcc.client import SfccClient
 from shared.connectors.sfcc.mapping import product_document, product_fields_held, tracking_patch
-from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError
+from shared.errors import AuthError, EndpointUnavailableError, NotFoundError, PermanentError, StepAsideError
 from shared.models import ReasonCode
 from shared.models.product import PRODUCT_FIELDS, PriceList, Product, WarehouseProduct
 from shared.models.shipment import Shipment
@@ -148,11 +148,16 @@ class SfccConnector(SfccClient):
             )
         by_snapshot = self.settings.inventory.reset_date == "snapshot"
         rejected: list[RejectedPush] = []
-        for push in pushes:
+        for index, push in enumerate(pushes):
             reset = (push.snapshot_at or self.clock.now()) if by_snapshot else None
             path = RECORD_PATH.format(version=self.settings.ocapi_version, list=push.location, product=push.sku)
             try:
                 self.write_allocation(push.location, push.sku, push.quantity, reset)
+            except StepAsideError as aside:
+                # Giving way before this record: the ones before it were written (less those refused).
+                refused = {(r.sku, r.location) for r in rejected}
+                aside.applied = tuple(p for p in pushes[:index] if (p.sku, p.location) not in refused)
+                raise
             except AuthError as error:
                 if error.status != 403:
                     raise
