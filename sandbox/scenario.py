@@ -184,14 +184,7 @@ def run_day(
         own = scenarios.for_source(base_config.settings_for(Role.ORDER_SOURCE).type)
         if own is not None:  # a pairing whose order source has a day of its own
             return cast(DayResult, own.run_day(options, config=base_config, after=after))
-    knobs = registry.DayKnobs(
-        fault_rate=options.fault_rate,
-        seed=options.seed,
-        warehouse_rejects_duplicates=options.warehouse_rejects_duplicates,
-        split_rate=options.split_rate,
-        multi_tracking_rate=options.multi_tracking_rate,
-        late_parcel_hours=options.late_parcel_hours,
-    )
+    knobs = registry.DayKnobs.of(options)
     pipelines = base_config.pipelines
     if pipelines.orders is None:
         raise ConfigError(f"{base_config.client}: a sandbox day needs an orders pipeline")

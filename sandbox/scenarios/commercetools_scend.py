@@ -376,14 +376,7 @@ def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = No
     base = config or config_for_client(options.client)
     if base.pipelines.orders is None:
         raise ConfigError(f"{base.client}: a sandbox day needs an orders pipeline")
-    knobs = registry.DayKnobs(
-        fault_rate=options.fault_rate,
-        seed=options.seed,
-        warehouse_rejects_duplicates=options.warehouse_rejects_duplicates,
-        split_rate=options.split_rate,
-        multi_tracking_rate=options.multi_tracking_rate,
-        late_parcel_hours=options.late_parcel_hours,
-    )
+    knobs = registry.DayKnobs.of(options)
     with mock_aws(config=MOTO_CONFIG), registry.running(base, clock, knobs=knobs, rng=rng) as platforms:
         local = LocalHopline(platforms.config, clock, http_timeout=registry.SANDBOX_HTTP_TIMEOUT)
         local.start(platforms.secrets)

@@ -46,6 +46,18 @@ class DayKnobs:
     multi_tracking_rate: float = 0.0
     late_parcel_hours: float | None = None  # None: the simulator's own default
 
+    @classmethod
+    def of(cls, options: Any) -> DayKnobs:
+        """The knobs a day's options (sandbox.scenario.DayOptions) set."""
+        return cls(
+            fault_rate=options.fault_rate,
+            seed=options.seed,
+            warehouse_rejects_duplicates=options.warehouse_rejects_duplicates,
+            split_rate=options.split_rate,
+            multi_tracking_rate=options.multi_tracking_rate,
+            late_parcel_hours=options.late_parcel_hours,
+        )
+
 
 class PlatformHooks:
     """What every platform's hooks offer: its simulator, and the calls and faults it saw."""

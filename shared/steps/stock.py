@@ -584,34 +584,27 @@ def _pushed_drift(
     caps = rt.stock_levels.caps(target_name, skus)
     threshold = settings.drift_threshold_units
     target = rt.stock_target
-    if not isinstance(target, ReservingStockTarget):
+
+    def drift(pending: dict[str, int] | None = None) -> list[DriftItem]:
         return pushed_drift(
-            master_rows, target_rows, settings, location=location, threshold=threshold, in_flight=in_flight, caps=caps
+            master_rows,
+            target_rows,
+            settings,
+            location=location,
+            threshold=threshold,
+            in_flight=in_flight,
+            caps=caps,
+            pending=pending,
         )
+
+    if not isinstance(target, ReservingStockTarget):
+        return drift()
     pending = {sku: int(units) for sku, units in _ledger_in_flight(rt, skus).items()}
-    items = pushed_drift(
-        master_rows,
-        target_rows,
-        settings,
-        location=location,
-        threshold=threshold,
-        in_flight=in_flight,
-        caps=caps,
-        pending=pending,
-    )
+    items = drift(pending)
     if not items:
         return items
     pending |= {item.sku: target.pending_units(item.sku, location) for item in items}
-    return pushed_drift(
-        master_rows,
-        target_rows,
-        settings,
-        location=location,
-        threshold=threshold,
-        in_flight=in_flight,
-        caps=caps,
-        pending=pending,
-    )
+    return drift(pending)
 
 
 def reconcile_stock(rt: Runtime) -> dict[str, Any]:
