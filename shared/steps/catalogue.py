@@ -12,7 +12,7 @@ from shared.models import ReasonCode, owner_of
 from shared.models.messages import ProductMessage
 from shared.runtime import Runtime
 from shared.steps.polling import poll_feed
-from shared.stores.exceptions import PayloadReplay
+from shared.stores.exceptions import ExceptionStatus, PayloadReplay
 
 # The product sync's flow (shared/steps/product_sync.py), whose products the poll sends and quarantines.
 FLOW = "product_sync"
@@ -42,7 +42,11 @@ def poll_products(rt: Runtime) -> dict[str, Any]:
 
 
 def flag_long_holds(rt: Runtime) -> int:
-    """Orders waiting for a SKU longer than the configured time become exceptions owned by ecommerce."""
+    """Orders waiting for a SKU longer than the configured time become exceptions owned by ecommerce.
+
+    Once per hold: an order whose exception is still open is not raised again on every poll (that re-counted
+    it, listed its archive and wrote the exception every 15 minutes while it waited). Resolved while the order
+    is still held, it is raised again. Returns the orders raised by this run."""
     now = rt.clock.now()
     limit = timedelta(minutes=rt.config.catalogue.hold_alert_minutes)
     flagged = 0
@@ -50,6 +54,9 @@ def flag_long_holds(rt: Runtime) -> int:
         if record.pending_since is None or now - record.pending_since < limit:
             continue
         for order_key in sorted(record.waiting_orders):
+            alert = rt.exceptions.get(rt.exceptions.exception_id("order_intake", order_key, ReasonCode.SKU_PENDING))
+            if alert is not None and alert.status == ExceptionStatus.OPEN:
+                continue
             source, source_id = order_key.split("#", 1)
             from shared.models.messages import IntakeMessage  # only for an order held too long
 

@@ -59,7 +59,8 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
     previous = rt.cursors.get(CURSOR)
     slow = previous is None or now - previous >= SLOW_EVERY
     open_now = {(e.flow, e.business_key): e for e in rt.exceptions.in_status(ExceptionStatus.OPEN, flows=MONITOR_FLOWS)}
-    stalled_now, opened, resolved = _stalls(rt, open_now, now, slow=slow)
+    released = rt.ledger.entries_at(Stage.RELEASED, limit=BACKLOG_COUNT_LIMIT)
+    stalled_now, opened, resolved = _stalls(rt, open_now, now, slow=slow, released=released)
     result: dict[str, Any] = {
         "stalled": len(stalled_now),
         "stalled_opened": opened,
@@ -94,7 +95,8 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
         )
     open_mismatches = ({key for flow, key in open_now if flow == MISMATCH_FLOW} - cleared) | mismatched
     result["mismatches_open"] = len(open_mismatches)
-    backlog = orders_backlog(_released_at(rt), now, rt.config.monitoring.backlog_alarm_seconds)
+    released_at = [datetime.fromisoformat(entry.stage_at) for entry in released if entry.stage_at]
+    backlog = orders_backlog(released_at, now, rt.config.monitoring.backlog_alarm_seconds)
     result["orders_waiting"] = backlog.waiting
     result["orders_oldest_wait_seconds"] = round(backlog.oldest_seconds or 0.0)
     if stalled_now or mismatched:
@@ -102,19 +104,26 @@ def monitor_orders(rt: Runtime) -> dict[str, Any]:
     return result
 
 
-def _released_at(rt: Runtime) -> list[datetime]:
-    """When each order still waiting for the target was released: the peak backlog behind its rate budget."""
-    items = rt.ledger.at_stage(Stage.RELEASED.value, limit=BACKLOG_COUNT_LIMIT)
-    return [datetime.fromisoformat(item["stage_at"]) for item in items if "order_key" in item]
+def _stalls(
+    rt: Runtime, open_now: OpenExceptions, now: datetime, *, slow: bool, released: list[LedgerEntry]
+) -> tuple[set[str], int, int]:
+    """Orders over an SLA now: (stalled order keys, exceptions opened, exceptions resolved).
 
-
-def _stalls(rt: Runtime, open_now: OpenExceptions, now: datetime, *, slow: bool) -> tuple[set[str], int, int]:
-    """Orders over an SLA now: (stalled order keys, exceptions opened, exceptions resolved)."""
+    `released` is the run's one read of the orders waiting for the target (oldest first, at most
+    BACKLOG_COUNT_LIMIT): the backlog's figure and this stage's late orders both come from it; only a read
+    that came back full leaves older-than-the-SLA orders unread, and then the stage is queried on its own."""
     sla = rt.config.monitoring.sla_minutes
-    rules = [(Stage.RECEIVED, sla.received_to_released), (Stage.RELEASED, sla.released_to_warehouse)]
+    released_before = now - timedelta(minutes=sla.released_to_warehouse)
+    rules = [(Stage.RECEIVED, sla.received_to_released)]
+    if len(released) >= BACKLOG_COUNT_LIMIT:
+        rules.append((Stage.RELEASED, sla.released_to_warehouse))
     if slow:  # a two-day SLA: checked every few minutes, not every minute
         rules.append((Stage.SUBMITTED, sla.warehouse_to_shipped))
-    candidates: dict[str, LedgerEntry | None] = {}
+    candidates: dict[str, LedgerEntry | None] = {
+        entry.order_key: entry
+        for entry in released
+        if entry.stage_at and datetime.fromisoformat(entry.stage_at) < released_before
+    }
     for stage, minutes in rules:
         for late in rt.ledger.entries_at(stage, entered_before=now - timedelta(minutes=minutes)):
             candidates[late.order_key] = late

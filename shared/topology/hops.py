@@ -236,7 +236,8 @@ HOPS: tuple[Hop, ...] = (
         description="Lists products changed at the master since the cursor; flags orders held too long for a SKU.",
         trigger=ScheduleTrigger("pipelines.catalogue.poll_schedule"),
         sends_to=("product-sync",),
-        tables={"cursors": CURSOR, "sku-map": (SCAN,), "exceptions": RAISE},  # sku_map.waiting scans
+        # sku_map.waiting scans; a held order's alert: read (still open?), then raised
+        tables={"cursors": CURSOR, "sku-map": (SCAN,), "exceptions": (*RAISE, GET_ITEM)},
         buckets={"archive": (PUT_OBJECT, LIST_BUCKET)},  # unreadable rows; a held order's last source read
         secrets=("catalogue_source.credentials_secret",),
         timeout_seconds=120,

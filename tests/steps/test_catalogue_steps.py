@@ -75,6 +75,13 @@ def test_product_failing_validation_is_rejected_and_its_orders_stay_held(steps: 
     assert poll_products(steps.rt)["held_too_long"] == 1
     held = [e for e in steps.rt.exceptions.list() if e.reason.value == "sku_pending"]
     assert [e.business_key for e in held] == [order_key]
+    # Raised once per hold: the next polls leave the open exception as it is; resolved while still held, it is raised again
+    steps.clock.advance(15 * 60)
+    assert poll_products(steps.rt)["held_too_long"] == 0
+    [again] = [e for e in steps.rt.exceptions.list() if e.reason.value == "sku_pending"]
+    assert again.attempts == held[0].attempts and again.last_seen == held[0].last_seen
+    steps.rt.exceptions.resolve("order_intake", order_key, by="operations", now=steps.clock.now())
+    assert poll_products(steps.rt)["held_too_long"] == 1
 
 
 def test_sku_already_at_the_warehouse_is_adopted_not_created_twice(steps: Steps) -> None:

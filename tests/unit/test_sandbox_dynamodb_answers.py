@@ -280,3 +280,73 @@ def test_update_expressions_parsed_once_give_motos_items_and_refusals(monkeypatc
     refusals = [outcome for outcome in theirs if isinstance(outcome, tuple)]
     assert len(refusals) == 14  # seven refused expressions, twice each
     assert ours == theirs
+
+
+def _queries() -> list[Any]:
+    """Index and table queries over a table of 60 items in shuffled order: ranges, both directions, pages."""
+    import random
+
+    client = boto3.client("dynamodb", region_name="eu-west-2")
+    _session()
+    rng = random.Random(5)
+    rows = [(n, rng.choice(["submitted", "released", "held"]), f"t{rng.randint(10, 99)}") for n in range(60)]
+    rng.shuffle(rows)
+    for n, stage, at in rows:
+        for sk in ("head", "line#1"):
+            client.put_item(
+                TableName="ledger",
+                Item={"pk": {"S": f"order#{n:03d}"}, "sk": {"S": sk}, "stage": {"S": stage}, "at": {"S": at}},
+            )
+    answers: list[Any] = []
+    conditions = [
+        ("stage = :s", {":s": {"S": "released"}}),
+        ("stage = :s AND #at BETWEEN :a AND :b", {":s": {"S": "held"}, ":a": {"S": "t20"}, ":b": {"S": "t60"}}),
+        ("stage = :s AND #at < :a", {":s": {"S": "submitted"}, ":a": {"S": "t50"}}),
+    ]
+    for condition, values in conditions:
+        for forward in (True, False):
+            start: dict[str, Any] | None = None
+            while True:
+                answer = client.query(
+                    TableName="ledger",
+                    IndexName="by-stage",
+                    KeyConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": {"#at": "at"}} if "#at" in condition else {}),
+                    ScanIndexForward=forward,
+                    Limit=7,
+                    **({"ExclusiveStartKey": start} if start else {}),
+                )
+                answer.pop("ResponseMetadata", None)
+                answers.append(answer)
+                start = answer.get("LastEvaluatedKey")
+                if not start:
+                    break
+    for pk in ("order#007", "order#100"):
+        answer = client.query(
+            TableName="ledger", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": pk}}
+        )
+        answer.pop("ResponseMetadata", None)
+        answers.append(answer)
+    scan = client.scan(TableName="ledger", Limit=25)
+    scan.pop("ResponseMetadata", None)
+    answers.append(scan)
+    return answers
+
+
+def test_queries_over_unsorted_items_answer_as_motos(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.table import Table
+
+    local._query_without_sorting_the_table()
+    patched_query, patched_all_items = Table.query, Table.all_items
+    monkeypatch.setattr(Table, "query", patched_query._moto)  # type: ignore[attr-defined]
+    monkeypatch.setattr(Table, "all_items", patched_all_items._moto)  # type: ignore[attr-defined]
+    with mock_aws():
+        theirs = _queries()
+    monkeypatch.setattr(Table, "query", patched_query)
+    monkeypatch.setattr(Table, "all_items", patched_all_items)
+    with mock_aws():
+        ours = _queries()
+    assert sum(len(answer.get("Items", [])) for answer in theirs) > 200
+    assert any("LastEvaluatedKey" in answer for answer in theirs)
+    assert ours == theirs
