@@ -188,7 +188,7 @@ class Runtime:
     def ledger(self) -> LedgerStore:
         from shared.stores.ledger import LedgerStore
 
-        return LedgerStore(self.table("ledger"), self.config.client)
+        return LedgerStore(self.table("ledger"), self.config.client, self.dynamodb)
 
     @cached_property
     def exceptions(self) -> ExceptionStore:

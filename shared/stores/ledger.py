@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -67,6 +68,16 @@ class LedgerEntry(Model):
     checked_at: str | None = None  # when the mismatch monitor last read the order's live warehouse status
     stage_at: str | None = None  # when the order entered its current stage
 
+    def poll_listing_changes_nothing(self, listed_updated_at: datetime) -> bool:
+        """Whether intake, handed a poll's listing of this order (last changed at `listed_updated_at`), would do
+        nothing with it: a cancel owns the order, it is at the warehouse, or this version was already decided.
+        The order poll leaves such rows unsent (take_in makes the same three checks first)."""
+        if self.cancel_requested_at is not None or self.stage in AT_WAREHOUSE:
+            return True
+        return (
+            self.source_updated_at is not None and datetime.fromisoformat(self.source_updated_at) >= listed_updated_at
+        )
+
     def applied_parcels(self) -> dict[str, dict[str, Decimal]]:
         """parcel id -> sku -> quantity, for every parcel already written back."""
         return {
@@ -103,9 +114,10 @@ def _iso(moment: datetime) -> str:
 class LedgerStore:
     """Stage only moves forward past `submitted`: a late duplicate can never un-submit an order."""
 
-    def __init__(self, table: Any, client: str):
+    def __init__(self, table: Any, client: str, dynamodb_resource: Any = None):
         self.table = table
         self.client = client
+        self.resource = dynamodb_resource  # for BatchGetItem (get_many); None: one GetItem per key
 
     def _key(self, order_key: str) -> dict[str, str]:
         return {"pk": f"{self.client}#{order_key}"}
@@ -113,6 +125,27 @@ class LedgerStore:
     def get(self, order_key: str) -> LedgerEntry | None:
         item = self.table.get_item(Key=self._key(order_key), ConsistentRead=True).get("Item")
         return _entry(item) if item else None
+
+    def get_many(self, order_keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        """The entries of these orders that exist, by order key: one consistent BatchGetItem per 100 keys."""
+        wanted = sorted(set(order_keys))
+        found: dict[str, LedgerEntry] = {}
+        if self.resource is None:
+            return {key: entry for key in wanted if (entry := self.get(key)) is not None}
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {
+                self.table.name: {
+                    "Keys": [self._key(key) for key in wanted[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                response = self.resource.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table.name, []):
+                    if "order_key" in item:
+                        found[item["order_key"]] = _entry(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     def record_delivery(self, order_key: str, *, order_number: str, trigger: str, now: datetime) -> LedgerEntry:
         """Count a delivery (webhook, poll or replay) of this order's reference; create the entry if new."""

@@ -45,8 +45,9 @@ def test_poll_finds_a_sale_whose_webhook_never_came_and_rereads_nothing_unchange
     harness.local.run_schedule("poll_sales")
     harness.local.drain()
     reads_after_first = harness.cin7.requests["GET /externalapi/v2/sale"]
+    intakes_after_first = harness.local.invocations["order_intake"]
     harness.clock.advance(60)
-    harness.local.run_schedule("poll_sales")
+    second = harness.local.run_schedule("poll_sales")
     harness.local.drain()
     # Then the good one reached the warehouse, the bad one is quarantined once,
     # and the re-listing cost no second read of either sale
@@ -56,6 +57,9 @@ def test_poll_finds_a_sale_whose_webhook_never_came_and_rereads_nothing_unchange
     assert exception.attempts == 1
     assert reads_after_first == 2
     assert harness.cin7.requests["GET /externalapi/v2/sale"] == reads_after_first
+    # Both were left unsent by the poll itself: the ledger says intake decided them (one batch read)
+    assert second["settled"] == 2 and second["enqueued"] == 0
+    assert harness.local.invocations["order_intake"] == intakes_after_first
     cursor = harness.rt.cursors.get("cin7_core.sale_changes")
     assert cursor == max(
         o.updated_at for o in (harness.rt.order_source.fetch_order(good), harness.rt.order_source.fetch_order(bad))
