@@ -644,9 +644,9 @@ class LocalHopline:
         received: list[dict[str, Any]] = []
         while len(received) < batch_size:
             wanted = min(RECEIVE_MAX, batch_size - len(received))
-            got = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=wanted, AttributeNames=["All"], **extra
-            ).get("Messages", [])
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=wanted, AttributeNames=["All"], **extra).get(
+                "Messages", []
+            )
             received.extend(got)
             if len(got) < wanted:
                 break
