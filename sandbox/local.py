@@ -46,6 +46,7 @@ ACCOUNT = "123456789012"
 # moto executes state machine definitions only when asked; Lambda without Docker (handlers run in-process).
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 EXECUTION_WAIT_SECONDS = 30.0  # real seconds a sandbox waits for executions before calling them stuck
+RECEIVE_MAX = 10  # messages one SQS ReceiveMessage returns at most
 
 
 class _ThreadStdout(io.TextIOBase):
@@ -226,7 +227,10 @@ class LocalHopline:
 
     # -- resources ------------------------------------------------------------------------------
     def start(self, secret_values: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
+        global _ACTIVE
         _aws_environment()
+        _install_moto_patches()
+        _ACTIVE = self  # before any message is sent: SQS delays and batching windows run on this clock
         dynamodb = self.client("dynamodb")
         for table in topology.TABLES:
             create_table(dynamodb, resource_name(self.config, table.name), table)
@@ -275,9 +279,6 @@ class LocalHopline:
         os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
         from infra.constructs.state_machine import render_definition
 
-        global _ACTIVE
-        _install_moto_patches()
-        _ACTIVE = self
         role = self.client("iam").create_role(
             RoleName=resource_name(self.config, "sandbox-role"), AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
@@ -583,8 +584,13 @@ class LocalHopline:
         finally:
             router.local.target = previous
 
-    def drain(self, *, max_rounds: int = 10_000, seconds_per_round: float = 1.0) -> int:
-        """Poll every consumed queue until all are empty, like the Lambda SQS pollers; returns rounds."""
+    def drain(self, *, max_rounds: int = 10_000, seconds_per_round: float = 1.0, flush: bool = False) -> int:
+        """Poll every consumed queue until none has a batch due, like the Lambda SQS pollers; returns rounds.
+
+        A queue whose trigger has a batching window is delivered only once its oldest waiting message has
+        waited the window on the virtual clock, or a full batch waits (`_due`): the clock is never spun to
+        wait for one, so drain returns with such messages still waiting, for a later drain. `flush` delivers
+        everything now, whatever the windows (a test's assertions, the end of a day)."""
         sqs = self.client("sqs")
         consumers = [h for h in self.deployed.hops if isinstance(h.trigger, topology.QueueTrigger)]
         for rounds in range(1, max_rounds + 1):
@@ -592,18 +598,13 @@ class LocalHopline:
             for hop in consumers:
                 assert isinstance(hop.trigger, topology.QueueTrigger)
                 url = self.queue_urls[hop.trigger.queue]
-                if not self._visible(hop.trigger.queue):
+                if not self._due(hop.trigger, flush=flush):
                     continue
-                received = sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=hop.trigger.batch_size,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
+                received = self._receive(url, hop.trigger.batch_size, MessageAttributeNames=["All"])
                 if not received:
                     continue
                 busy = True
-                failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
+                failed = self._invoke_batch(hop, received)
                 _settle(sqs, url, received, failed)
             self.clock.advance(seconds_per_round)
             if self.resume_executions(until_ended=False):
@@ -614,8 +615,9 @@ class LocalHopline:
                 return rounds
         raise RuntimeError(f"queues still busy after {max_rounds} rounds")
 
-    def drain_queue(self, queue_name: str) -> int:
-        """Run one queue's consumer until that queue is empty (from any thread); returns batches run."""
+    def drain_queue(self, queue_name: str, *, flush: bool = False) -> int:
+        """Run one queue's consumer until that queue has no batch due (from any thread); returns batches run.
+        A batching window holds messages as in `drain`; `flush` delivers them all now."""
         sqs = self.client("sqs")
         hop = next(
             h
@@ -626,24 +628,67 @@ class LocalHopline:
         url = self.queue_urls[queue_name]
         batches = 0
         while True:
-            if not self._visible(queue_name):
+            if not self._due(hop.trigger, flush=flush):
                 return batches
-            received = sqs.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=hop.trigger.batch_size, AttributeNames=["All"]
-            ).get("Messages", [])
+            received = self._receive(url, hop.trigger.batch_size)
             if not received:
                 return batches
             batches += 1
-            failed = self._invoke_batch(hop, list(received))  # type: ignore[arg-type]
+            failed = self._invoke_batch(hop, received)
             _settle(sqs, url, received, failed)
 
-    def _visible(self, queue_name: str) -> bool:
-        """Whether the queue holds a message a receive would return, asked of moto's model directly: an
-        empty receive is most of a poller's calls, and each one is a full round trip through botocore."""
+    def _receive(self, url: str, batch_size: int, **extra: Any) -> list[dict[str, Any]]:
+        """Up to `batch_size` messages, as the Lambda poller assembles a batch: SQS returns at most 10 a
+        receive, so a larger batch takes several."""
+        sqs = self.client("sqs")
+        received: list[dict[str, Any]] = []
+        while len(received) < batch_size:
+            wanted = min(RECEIVE_MAX, batch_size - len(received))
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=wanted, AttributeNames=["All"], **extra).get(
+                "Messages", []
+            )
+            received.extend(got)
+            if len(got) < wanted:
+                break
+        return received
+
+    def _due(self, trigger: topology.QueueTrigger, *, flush: bool = False) -> bool:
+        """Whether the poller would invoke now: the queue holds a message a receive would return and, under
+        a batching window, a full batch waits or the oldest has waited the window on the virtual clock (from
+        when it became receivable: sent, or its delay ended). Asked of moto's model directly: an empty
+        receive is most of a poller's calls, and each one is a full round trip through botocore."""
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ACCOUNT][REGION].queues.get(resource_name(self.config, trigger.queue))
+        if queue is None:
+            return True
+        waiting = queue.messages
+        if not waiting:
+            return False
+        window = trigger.max_batching_window_seconds
+        if flush or not window or len(waiting) >= trigger.batch_size:
+            return True
+        oldest = min(_receivable_since(message) for message in waiting)
+        return self.clock.now().timestamp() - oldest >= window
+
+    def flush(self) -> int:
+        """Deliver what the batching windows still hold (before a day is judged): a drain with `flush`, run
+        only when a windowed queue has messages waiting, so a client without windows sees no extra round."""
+        windowed = [
+            h.trigger.queue
+            for h in self.deployed.hops
+            if isinstance(h.trigger, topology.QueueTrigger) and h.trigger.max_batching_window_seconds
+        ]
+        if not any(self.waiting(name) for name in windowed):
+            return 0
+        return self.drain(flush=True)
+
+    def waiting(self, queue_name: str) -> int:
+        """Messages a receive on the queue would return now (held by a batching window, say)."""
         from moto.sqs.models import sqs_backends
 
         queue = sqs_backends[ACCOUNT][REGION].queues.get(resource_name(self.config, queue_name))
-        return queue is None or bool(queue.messages)
+        return len(queue.messages) if queue is not None else 0
 
     def _invoke_batch(self, hop: topology.Hop, messages: list[dict[str, Any]]) -> set[str]:
         assert isinstance(hop.trigger, topology.QueueTrigger)
@@ -799,13 +844,30 @@ def _install_moto_patches() -> None:
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
 
 
+def _receivable_since(message: Any) -> float:
+    """When a moto message became receivable, on the virtual clock (epoch seconds): sent, or its delay ended.
+    One sent while no sandbox was active counts as waiting since ever."""
+    return max(float(getattr(message, SENT_AT, 0.0)), message.delayed_until / 1000)
+
+
+SENT_AT = "_hopline_sent_at"  # the virtual time a moto message was sent (a batching window counts from it)
+
+
 def _delay_sqs_messages_on_the_virtual_clock() -> None:
     """A message sent with DelaySeconds (work a background hop left for later) stays invisible for that long
-    on the active sandbox's virtual clock, not the wall clock, which hardly moves in a virtual day."""
+    on the active sandbox's virtual clock, not the wall clock, which hardly moves in a virtual day; and
+    every message notes when it was sent on that clock, for the batching windows (`LocalHopline._due`)."""
     from moto.sqs.models import Message
 
     original_delay = Message.delay
     original_delayed = Message.delayed
+    original_mark_sent = Message.mark_sent
+
+    def mark_sent(self: Any, delay_seconds: int | None = None) -> None:
+        active = _ACTIVE
+        if active is not None:
+            setattr(self, SENT_AT, active.clock.now().timestamp())
+        original_mark_sent(self, delay_seconds)
 
     def delay(self: Any, delay_seconds: int) -> None:
         active = _ACTIVE
@@ -821,6 +883,7 @@ def _delay_sqs_messages_on_the_virtual_clock() -> None:
         return bool(active.clock.now().timestamp() * 1000 < self.delayed_until)
 
     Message.delay = delay  # type: ignore[method-assign]
+    Message.mark_sent = mark_sent  # type: ignore[method-assign]
     Message.delayed = property(delayed)  # type: ignore[assignment, method-assign]
 
 

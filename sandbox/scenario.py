@@ -313,6 +313,7 @@ def _drive(
         clock.advance(300)
         cancels.void_due()
         schedules.run_due()
+    local.flush()  # what a batching window still holds reaches its hop before the day is judged
     scend.on_create(None)
     local.drive_stats = stats
     return planned

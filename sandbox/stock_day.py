@@ -86,7 +86,9 @@ def incident(local: Any, cin7: Any, scend: Any, secret: str, day: StockDay) -> N
         before = cin7.available(sku, WAREHOUSE_LOCATION)
         cin7.move_stock(sku, WAREHOUSE_LOCATION, 495)
         send_event(local, cin7, secret, [sku], day)
-        local.drain()
+        # Read before the correction, as when it comes later than the pusher's batching window: the spike is
+        # seen, and only the confirmation of increases keeps it from the target.
+        local.drain(flush=True)
         cin7.move_stock(sku, WAREHOUSE_LOCATION, -495)
         send_event(local, cin7, secret, [sku], day)
         day.spikes.append((sku, int(before) + 400))

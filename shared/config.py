@@ -246,6 +246,21 @@ class StockPipeline(Pipeline):
     confirm_after_seconds: int = Field(300, ge=0, le=86400, description="how much later that read must be")
     push_batch_size: int = Field(100, ge=1, le=1000, description="rows per target call (capped by the connector)")
     skus_per_message: int = Field(100, ge=1, le=500)
+    event_window_seconds: int = Field(
+        0,
+        ge=0,
+        le=300,
+        description="how long the pusher's queue gathers messages before one invocation takes them (the SQS "
+        "event source's MaximumBatchingWindowInSeconds): the master's stock events of one window are served by "
+        "one availability read, and a decrease reaches the target up to this much later; 0 delivers at once",
+    )
+    messages_per_invocation: int = Field(
+        5,
+        ge=1,
+        le=50,
+        description="stock-sync messages one push_stock invocation takes (the event source's batch size); above "
+        "10 Lambda needs event_window_seconds of at least 1",
+    )
     full_read_minutes: int = Field(
         1440,
         ge=5,
@@ -259,6 +274,15 @@ class StockPipeline(Pipeline):
     correct_drift: bool = Field(False, description="cap the target at the warehouse's figure when it is lower")
 
     _schedules = field_validator("schedule", "reconcile_schedule")(classmethod(lambda cls, v: validate_schedule(v)))
+
+    @model_validator(mode="after")
+    def _batch_lambda_accepts(self) -> StockPipeline:
+        """Lambda refuses an SQS batch above 10 without a batching window. The ceiling of 50: each message
+        is a compute served by the invocation's one master read and a target call per push_batch_size rows,
+        so 50 fit in push_stock's 60 s, and the rate budget leaves what would run past it for later."""
+        if self.messages_per_invocation > 10 and self.event_window_seconds < 1:
+            raise ValueError("stock.messages_per_invocation above 10 needs stock.event_window_seconds of at least 1")
+        return self
 
     @model_validator(mode="after")
     def _mirror_is_mapped(self) -> StockPipeline:

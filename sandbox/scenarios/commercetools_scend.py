@@ -385,6 +385,7 @@ def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = No
         _place_orders(day)
         day.advance(options.follow_up_hours * 3600)
         day.run_daily()
+        local.flush()  # what a batching window still holds reaches its hop before the day is judged
         summary = summarise(day)
         if after is not None:
             after(local)

@@ -947,6 +947,7 @@ def run_day(options: Any, *, config: ClientConfig | None = None, after: Any = No
         _place_orders(day)
         day.ends_at = day.clock.now() + timedelta(hours=options.follow_up_hours)
         day.advance(options.follow_up_hours * 3600)
+        local.flush()  # what a batching window still holds reaches its hop before the day is judged
         summary = summarise(day)
         summary["pipelines_without_a_day_phase"] = [name for name in configured if name not in PHASES]
         if after is not None:

@@ -69,6 +69,14 @@ def take_in(message: IntakeMessage, rt: Runtime) -> IntakeResult:
             _mark(rt, message, exported=True)
         logger.info("order already submitted; suppressed", extra={"order_key": key, "trigger": message.trigger})
         return IntakeResult.DUPLICATE
+    if entry.stage == Stage.RELEASED and message.trigger in ("webhook", "subscription"):
+        # On its way: its submit message is queued, and submit sends an order once. A second read could only
+        # queue a second submit for its claim to suppress, so a repeated push costs no source call. An edit
+        # since (an Undo and re-authorise sends the same body) reaches the warehouse neither way; should
+        # submit refuse the first, the poll lists the newer version and its version check reads it.
+        rt.ledger.count_duplicate(key, now)
+        logger.info("order already released; suppressed", extra={"order_key": key, "trigger": message.trigger})
+        return IntakeResult.DUPLICATE
     if _decided_on_this_version(entry.source_updated_at, message):
         # A poll re-listing (the overlap window) of a version already decided: no need to read it again.
         if entry.stage == Stage.QUARANTINED:

@@ -19,6 +19,7 @@ from shared.topology.channels import (
 from shared.topology.grants import BUCKET_ACTIONS, TABLE_ACTIONS
 from shared.topology.hops import (
     HOPS,
+    STOCK_PUSHER,
     WEBHOOK_RECEIVER,
     ApiTrigger,
     Hop,
@@ -89,7 +90,7 @@ def for_config(config: ClientConfig) -> Topology:
                 # It sends only to the queues this client deploys (no cancellation pipeline: no cancel-requests).
                 hops.append(dataclasses.replace(h, sends_to=tuple(q for q in h.sends_to if q in queue_names)))
         elif h.pipeline in enabled:
-            hops.append(h)
+            hops.append(_stock_pusher(config, h) if h.name == STOCK_PUSHER else h)
     for sub in subscriptions:
         if sub.queue not in queue_names:
             raise ValueError(
@@ -145,6 +146,20 @@ def _receiver(config: ClientConfig, template: Hop, channels: tuple[tuple[str, We
         sends_to=_union(q for _, channel in channels for q in channel.sends_to),
         secrets=_union(webhook_secret_path(name, channel) for name, channel in channels),
     )
+
+
+def _stock_pusher(config: ClientConfig, template: Hop) -> Hop:
+    """The stock pusher of one client: its queue's batch and batching window from the stock settings, so the
+    master's events of one window reach one invocation and are served by one read."""
+    if not isinstance(template.trigger, QueueTrigger):
+        raise ValueError(f"hop {template.name} is not queue-triggered")
+    settings = config.stock
+    trigger = dataclasses.replace(
+        template.trigger,
+        batch_size=settings.messages_per_invocation,
+        max_batching_window_seconds=settings.event_window_seconds,
+    )
+    return dataclasses.replace(template, trigger=trigger)
 
 
 def _union(items: Iterable[str]) -> tuple[str, ...]:

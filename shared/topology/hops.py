@@ -115,6 +115,7 @@ class Hop:
 WEBHOOK_RECEIVER = "webhook_receiver"
 WEBHOOKS = "webhooks"  # the receiver's pipeline: every pipeline's channels, so none of them alone
 MESSAGE_CONSUMER = "take_order_message"
+STOCK_PUSHER = "push_stock"  # its batch and batching window are the client's (stock settings; for_config)
 
 HOPS: tuple[Hop, ...] = (
     # The one webhook receiver: its routes, the queues it sends to and the secrets it reads are those of the
@@ -352,7 +353,7 @@ HOPS: tuple[Hop, ...] = (
         priority="background",
     ),
     Hop(
-        name="push_stock",
+        name=STOCK_PUSHER,
         pipeline="stock",
         description="Computes available-to-sell for a set of SKUs and pushes only the figures that changed.",
         trigger=QueueTrigger("stock-sync", batch_size=5),

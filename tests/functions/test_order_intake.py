@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sandbox.simulators.base import FaultKind, FaultPlan
@@ -108,6 +109,28 @@ def test_already_submitted_order_costs_no_source_call(harness: Harness) -> None:
     run_intake(harness, intake_message(harness, sale_id))
     assert sum(harness.cin7.requests.values()) == 0
     assert harness.rt.ledger.get(key).duplicates_suppressed == 1
+
+
+def test_a_repeated_webhook_while_the_order_is_released_costs_no_source_call_and_the_poll_reads_an_edit(
+    harness: Harness,
+) -> None:
+    # Given a sale released by its webhook, its submit message still queued
+    sale_id = harness.add_sale("SO-8")
+    key = f"cin7_core#{sale_id}"
+    run_intake(harness, intake_message(harness, sale_id))
+    reads = sum(harness.cin7.requests.values())
+    # When Cin7 delivers the same webhook again
+    run_intake(harness, intake_message(harness, sale_id))
+    # Then the sale is not read again and no second submit is queued: submit sends an order once anyway
+    assert sum(harness.cin7.requests.values()) == reads
+    assert len(harness.queue_bodies("order-submit")) == 1
+    entry = harness.rt.ledger.get(key)
+    assert (entry.stage, entry.duplicates_suppressed) == (Stage.RELEASED, 1)
+    # And a newer version of the sale, listed by the poll, is still read
+    assert entry.source_updated_at is not None
+    edited = datetime.fromisoformat(entry.source_updated_at) + timedelta(minutes=5)
+    run_intake(harness, {**intake_message(harness, sale_id, "poll"), "source_updated_at": edited.isoformat()})
+    assert sum(harness.cin7.requests.values()) == reads + 1
 
 
 def test_source_outage_fails_only_that_record_for_redelivery(harness: Harness) -> None:

@@ -16,7 +16,7 @@ WAREHOUSE = 3
 def stock_round(harness: Harness) -> None:
     harness.clock.advance(15 * 60)  # the schedule's interval
     harness.local.run_schedule("read_stock")
-    harness.local.drain()
+    harness.local.drain(flush=True)
 
 
 def channel(harness: Harness, sku: str) -> int | None:
@@ -76,14 +76,14 @@ def test_a_reversed_spike_is_never_pushed(harness: Harness) -> None:
     stock_round(harness)
     harness.cin7.adjust_stock("TEE-WHT-L", "Scend UK", 500)
     assert stock_event(harness, ["TEE-WHT-L"])[0] == 202
-    harness.local.drain()
+    harness.local.drain(flush=True)
     stock_event(harness, ["TEE-WHT-L"])  # Cin7 repeats the webhook: the same reading, no confirmation
-    harness.local.drain()
+    harness.local.drain(flush=True)
     assert channel(harness, "TEE-WHT-L") == 38
     harness.clock.advance(120)
     harness.cin7.adjust_stock("TEE-WHT-L", "Scend UK", -500)
     stock_event(harness, ["TEE-WHT-L"])
-    harness.local.drain()
+    harness.local.drain(flush=True)
     stock_round(harness)
     assert channel(harness, "TEE-WHT-L") == 38
     assert "pending_increase" not in harness.rt.stock_levels.get("scend", "TEE-WHT-L", "3")
@@ -99,7 +99,7 @@ def test_stock_webhook_authenticates_and_quarantines_malformed_bodies(harness: H
     # A good event re-reads the SKU and pushes it
     status, body = stock_event(harness, ["TEE-WHT-L"])
     assert (status, body["messages"]) == (202, 1)
-    harness.local.drain()
+    harness.local.drain(flush=True)
     assert channel(harness, "TEE-WHT-L") == 38
 
 
@@ -124,7 +124,7 @@ def test_drift_report_flags_warehouse_damage_caps_the_figure_then_clears(harness
     harness.scend.set_stock("TEE-WHT-L", 40, damaged=6, warehouse_id=WAREHOUSE)
     # When reconcile runs
     result = harness.local.run_schedule("reconcile_stock")
-    harness.local.drain()
+    harness.local.drain(flush=True)
     # Then a dated report lists the SKU with both figures, an exception is open, and the figure is capped
     assert result["drift_skus"] == 1 and result["flagged"] == 1
     report = json.loads(
@@ -150,7 +150,7 @@ def test_drift_report_flags_warehouse_damage_caps_the_figure_then_clears(harness
     # When Cin7 is corrected (a stock adjustment), the next reconcile resolves it and lifts the cap
     harness.cin7.adjust_stock("TEE-WHT-L", "Scend UK", -6)
     harness.local.run_schedule("reconcile_stock")
-    harness.local.drain()
+    harness.local.drain(flush=True)
     record = harness.rt.exceptions.get(record.id)
     assert record.status == ExceptionStatus.RESOLVED and record.resolved_by == "reconcile_stock"
     assert harness.rt.stock_levels.caps("scend", ["TEE-WHT-L"]) == {}
@@ -163,7 +163,7 @@ def test_orders_not_yet_at_the_warehouse_are_not_drift(harness: Harness) -> None
     # An authorised order held for a SKU the warehouse lacks: Cin7 allocated it, Scend has not seen it
     sale_id = harness.add_sale("SO-5", lines=[("TEE-WHT-L", 4, Decimal("10")), ("NOPE-1", 1, Decimal("5"))])
     harness.webhook(sale_id)
-    harness.local.drain()
+    harness.local.drain(flush=True)
     result = harness.local.run_schedule("reconcile_stock")
     assert result["drift_skus"] == 0
 
@@ -179,7 +179,7 @@ def test_a_warehouse_without_the_inferred_stock_write_gets_one_exception_and_no_
     stock_round(harness)
     stock_event(harness, ["TEE-WHT-L"])
     stock_round(harness)
-    harness.local.drain()
+    harness.local.drain(flush=True)
     # Then there is one exception for operations naming the setting to check, nothing parked in a DLQ,
     # and the endpoint was tried once, not once per message or retry
     [exception] = [e for e in harness.rt.exceptions.list() if e.reason.value == "endpoint_unavailable"]
@@ -206,7 +206,7 @@ def test_a_warehouse_that_takes_no_stock_writes_is_compared_for_drift_only(harne
     # When the stock flow and the reconcile run
     stock_round(harness)
     stock_event(harness, ["TEE-WHT-L"])
-    harness.local.drain()
+    harness.local.drain(flush=True)
     harness.local.run_schedule("reconcile_stock")
     # Then no stock write was tried, and the drift is still reported
     assert not [route for route in harness.scend.requests if route.startswith("POST /api/product/channel")]

@@ -123,6 +123,28 @@ def test_every_event_source_mapping_reports_batch_item_failures(resources: dict[
         assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_each_event_source_mapping_takes_its_hops_batch_and_the_stock_pushers_window_from_the_config(
+    resources: dict[str, Any],
+) -> None:
+    # The example client gathers the stock pusher's messages for event_window_seconds (one read per window)
+    settings = config_for_client(CLIENT).stock
+    assert settings.event_window_seconds > 0
+    functions = of_type(resources, "AWS::Lambda::Function")
+    by_handler = {hop.handler: hop for hop in HOPS}
+    seen = set()
+    for props in of_type(resources, "AWS::Lambda::EventSourceMapping").values():
+        hop = by_handler[functions[getatt_target(props["FunctionName"])]["Handler"]]
+        assert isinstance(hop.trigger, topology.QueueTrigger)
+        seen.add(hop.name)
+        assert props["BatchSize"] == hop.trigger.batch_size
+        if hop.name == "push_stock":
+            assert props["MaximumBatchingWindowInSeconds"] == settings.event_window_seconds
+            assert props["BatchSize"] == settings.messages_per_invocation
+        else:
+            assert "MaximumBatchingWindowInSeconds" not in props
+    assert "push_stock" in seen
+
+
 def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(resources: dict[str, Any]) -> None:
     queues = of_type(resources, "AWS::SQS::Queue")
     functions = of_type(resources, "AWS::Lambda::Function")

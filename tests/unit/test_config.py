@@ -140,3 +140,41 @@ def test_a_pipeline_left_out_is_not_configured_and_its_roles_are_unplayed(tmp_pa
     assert not config.plays(Role.STOCK_MASTER)
     with pytest.raises(ConfigError, match=r"pipelines.stock is not configured"):
         _ = config.stock
+
+
+def _stock_batching(tmp_path: Path, **values: int) -> ClientConfig:
+    return load_client_config(write(tmp_path, lambda d: d["pipelines"]["stock"].update(values)))
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "problem"),
+    [
+        ({"event_window_seconds": -1}, "event_window_seconds", "greater than or equal to 0"),
+        ({"event_window_seconds": 301}, "event_window_seconds", "less than or equal to 300"),
+        ({"messages_per_invocation": 0}, "messages_per_invocation", "greater than or equal to 1"),
+        ({"messages_per_invocation": 51}, "messages_per_invocation", "less than or equal to 50"),
+        ({"event_window_seconds": 0, "messages_per_invocation": 11}, "", "needs stock.event_window_seconds"),
+    ],
+)
+def test_the_stock_pushers_batching_window_and_batch_stay_within_what_lambda_accepts(
+    tmp_path: Path, values: dict[str, int], field: str, problem: str
+) -> None:
+    # SQS event sources take a window of 0-300 s, and more than 10 messages a batch only with a window
+    with pytest.raises(ConfigError) as error:
+        _stock_batching(tmp_path, **values)
+    assert problem in str(error.value)
+    assert f"pipelines.stock{'.' + field if field else ''}" in str(error.value)
+
+
+def test_the_stock_pushers_batching_window_bounds_are_accepted_and_default_to_none(tmp_path: Path) -> None:
+    widest = _stock_batching(tmp_path, event_window_seconds=300, messages_per_invocation=50).stock
+    assert (widest.event_window_seconds, widest.messages_per_invocation) == (300, 50)
+    narrow = _stock_batching(tmp_path, event_window_seconds=0, messages_per_invocation=10).stock
+    assert (narrow.event_window_seconds, narrow.messages_per_invocation) == (0, 10)
+
+    def without(d: dict) -> None:  # type: ignore[type-arg]
+        for key in ("event_window_seconds", "messages_per_invocation"):
+            d["pipelines"]["stock"].pop(key, None)
+
+    default = load_client_config(write(tmp_path, without)).stock
+    assert (default.event_window_seconds, default.messages_per_invocation) == (0, 5)

@@ -94,6 +94,23 @@ def test_the_declared_receiver_routes_nothing_until_a_config_derives_its_routes(
     )
 
 
+def test_the_stock_pushers_batch_and_batching_window_are_the_clients() -> None:
+    # Given the example client's stock settings: a window, and a batch to hold a window's messages
+    config = example()
+    trigger = topology.for_config(config).hop("push_stock").trigger
+    assert isinstance(trigger, topology.QueueTrigger)
+    assert (trigger.batch_size, trigger.max_batching_window_seconds) == (
+        config.stock.messages_per_invocation,
+        config.stock.event_window_seconds,
+    )
+    assert trigger.max_batching_window_seconds > 0
+    # Settings without them keep the declared trigger: five messages, delivered at once
+    plain = config.stock.model_copy(update={"event_window_seconds": 0, "messages_per_invocation": 5})
+    config = config.model_copy(update={"pipelines": config.pipelines.model_copy(update={"stock": plain})})
+    assert topology.for_config(config).hop("push_stock").trigger == topology.hop("push_stock").trigger
+    assert topology.hop("push_stock").trigger == topology.QueueTrigger("stock-sync", batch_size=5)
+
+
 @pytest.mark.parametrize("client", ["example-cin7-scend", "example-commercetools-scend", "example-sfcc-cin7"])
 @pytest.mark.parametrize("cancellation", [True, False], ids=["with-cancellation", "without-cancellation"])
 def test_deploys_queue_answers_as_the_clients_topology_deploys(client: str, cancellation: bool) -> None:
