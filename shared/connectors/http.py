@@ -17,7 +17,6 @@ import base64
 import random
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -194,23 +193,6 @@ class HttpCaller:
         self.rng = rng or self.clock.jitter(f"http|{target}")
         self.target = target
         self.stats = CallStats()
-        self._prepaid = 0  # calls already drawn from the budget by `calls_ahead`
-
-    @contextmanager
-    def calls_ahead(self, count: int) -> Iterator[None]:
-        """Draw `count` calls from the budget at once for a sequence sent back to back (Cin7 Core's pick, pack
-        and ship of one parcel): one write to the shared budget instead of one per call. A failed call drops
-        what is left (a retry waits its turn, and any hold a throttle set); calls left unsent when the block
-        ends lapse, since the shared bucket has no cheap way to take them back."""
-        if count <= 1 or self._prepaid:
-            yield
-            return
-        self.budget.acquire(count)
-        self._prepaid = count
-        try:
-            yield
-        finally:
-            self._prepaid = 0
 
     def _wait(self, state: RetryCallState) -> float:
         """Full-jitter exponential backoff, but never shorter than a Retry-After the target sent."""
@@ -250,18 +232,8 @@ class HttpCaller:
         self.stats.retries += 1
 
     def _once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        if self._prepaid:
-            self._prepaid -= 1
-        else:
-            self.budget.acquire()
+        self.budget.acquire()
         self.stats.calls += 1
-        try:
-            return self._answer(method, url, **kwargs)
-        except Exception:
-            self._prepaid = 0
-            raise
-
-    def _answer(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self.client.request(method, url, **kwargs)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

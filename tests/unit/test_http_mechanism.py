@@ -7,14 +7,7 @@ from datetime import timedelta
 import httpx
 
 from shared.clock import VirtualClock
-from shared.connectors.http import (
-    Disposition,
-    HttpCaller,
-    Rule,
-    TokenBucket,
-    retry_after_seconds,
-    status_between,
-)
+from shared.connectors.http import TokenBucket, retry_after_seconds
 
 
 def test_token_bucket_paces_a_backlog_to_the_rate(clock: VirtualClock) -> None:
@@ -58,54 +51,3 @@ def test_fractional_refill_rates_never_stall(clock: VirtualClock) -> None:
     # Then it finishes at the configured pace (the loop terminating is the point)
     minutes = (clock.now() - start).total_seconds() / 60
     assert 495 / 55 - 0.1 <= minutes <= 495 / 55 + 0.1
-
-
-class _CountingBudget:
-    def __init__(self) -> None:
-        self.draws: list[int] = []
-
-    def acquire(self, cost: int = 1) -> None:
-        self.draws.append(cost)
-
-    def penalise(self, seconds: float) -> None:
-        return None
-
-    def shed(self, seconds: float) -> None:
-        return None
-
-
-def _caller(clock: VirtualClock, answers: list[int]) -> tuple[HttpCaller, _CountingBudget]:
-    from shared.config import RetryConfig
-
-    replies = iter(answers)
-    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(next(replies), request=request)))
-    rules = [
-        Rule("ok", status_between(200, 299), Disposition.OK),
-        Rule("retry", status_between(500, 599), Disposition.RETRY),
-    ]
-    budget = _CountingBudget()
-    retry = RetryConfig(max_attempts=3, base_delay_seconds=0, max_delay_seconds=0)
-    return HttpCaller(client=client, rules=rules, retry=retry, clock=clock, budget=budget), budget
-
-
-def test_calls_ahead_draws_a_sequence_from_the_budget_at_once(clock: VirtualClock) -> None:
-    # Given a caller and three calls sent back to back inside calls_ahead(3)
-    caller, budget = _caller(clock, [200, 200, 200, 200])
-    with caller.calls_ahead(3):
-        for _ in range(3):
-            caller.request("POST", "http://x/stage")
-    # Then the budget saw one draw of three, and a call after the block draws its own
-    caller.request("GET", "http://x/read")
-    assert budget.draws == [3, 1]
-    assert caller.stats.calls == 4
-
-
-def test_a_failed_call_drops_what_calls_ahead_drew(clock: VirtualClock) -> None:
-    # Given the second of three calls fails once (a 5xx) and is retried in-process
-    caller, budget = _caller(clock, [200, 503, 200, 200])
-    with caller.calls_ahead(3):
-        for _ in range(3):
-            caller.request("POST", "http://x/stage")
-    # Then the retry and the call after it wait their turn at the budget: the draw's last call lapsed
-    assert budget.draws == [3, 1, 1]
-    assert caller.stats.calls == 4

@@ -308,18 +308,17 @@ class Cin7CoreClient(PlatformHttp):
             task_id = self._task_without_reading(source_id, progress, known)
             if task_id is not None:
                 remember(task_id)
-                with self.caller.calls_ahead(3):  # pick, pack and ship: one draw on the shared budget
-                    try:
-                        self.authorise_pick(source_id, task_id, shipment, location)
-                    except NotFoundError:
-                        raise
-                    except PermanentError as refused:
-                        # Not as the intake read showed it (picked by hand, sale voided): the read below decides.
-                        logger.info("cin7 task %s refused the pick (%s): reading the tasks", task_id, refused.detail)
-                    else:
-                        self.authorise_pack(source_id, task_id, shipment, location)
-                        self.authorise_ship(source_id, task_id, shipment)
-                        return
+                try:
+                    self.authorise_pick(source_id, task_id, shipment, location)
+                except NotFoundError:
+                    raise
+                except PermanentError as refused:
+                    # Not as the intake read showed it (picked by hand, sale voided): the read below decides.
+                    logger.info("cin7 task %s refused the pick (%s): reading the tasks", task_id, refused.detail)
+                else:
+                    self.authorise_pack(source_id, task_id, shipment, location)
+                    self.authorise_ship(source_id, task_id, shipment)
+                    return
         self._write_from_tasks(source_id, shipment, location=location, progress=progress, remember=remember)
 
     def _task_without_reading(self, source_id: str, progress: Mapping[str, str], known: Sequence[str]) -> str | None:
