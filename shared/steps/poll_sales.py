@@ -111,7 +111,7 @@ class _Settled:
         listed = list(rows)
         if self.rt.export_claim is not None:
             return listed
-        changes = {f"{self.rt.order_source.name}#{c.source_id}": c for c in map(_ready_change, listed) if c is not None}
+        changes = {_intake(self.rt, c).order_key: c for c in map(_ready_change, listed) if c is not None}
         entries = self.rt.ledger.get_many(changes)
         self.keys = {
             key for key, entry in entries.items() if entry.poll_listing_changes_nothing(changes[key].updated_at)
@@ -119,7 +119,7 @@ class _Settled:
         return listed
 
     def __contains__(self, change: OrderChange) -> bool:
-        return f"{self.rt.order_source.name}#{change.source_id}" in self.keys
+        return _intake(self.rt, change).order_key in self.keys
 
 
 def _ready_change(row: object) -> OrderChange | None:
