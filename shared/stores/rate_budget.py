@@ -8,7 +8,8 @@ one DynamoDB call per platform call while nobody else draws, and a lost race ret
 with the refusal, so it costs no extra read either.
 
 Priorities: order hops draw freely; background hops (stock, catalogue) leave a reserve in the bucket
-and stand aside while an order hop is waiting, so a stock backlog never delays an order. A throttling
+and stand aside while an order hop is waiting (an order waiting for the next token is ahead of them by the
+reserve; one queued longer flags the bucket), so a stock backlog never delays an order. A throttling
 response (429/503) from the target blocks the whole bucket for the wait it asked for.
 
 Load shedding (SFCC's `sfdc_load_status` WARN/THROTTLE on any answer) holds the bucket too (`shed`), and
@@ -32,6 +33,12 @@ from shared.clock import Clock
 from shared.errors import StepAsideError
 
 Priority = Literal["orders", "background"]
+
+# An order caller waiting longer than this for a token flags the bucket (`orders_waiting_until`). A shorter
+# wait is the next token at the steady rate (about a second at 57 a minute): a background caller, which
+# needs its reserve as well as the token, cannot take it first, so flagging it would only double the
+# DynamoDB writes of a busy bucket.
+ORDERS_WAITING_FLAG_SECONDS = 2.0
 
 
 def budget_shape(calls: int) -> tuple[int, int]:
@@ -172,8 +179,8 @@ class DynamoTokenBucket:
             wait = (needed - tokens) * self.per_seconds / self.rate
             if background:
                 self._give_way(now, wait, False, "")
-            else:
-                # Tell background callers to stand aside until this order call has gone out.
+            elif wait > ORDERS_WAITING_FLAG_SECONDS:
+                # A long wait (callers queued on the bucket): say so, for background callers and operators.
                 self._write(state, tokens=tokens, stamp=now, orders_waiting_until=now + wait + 0.25)
             self._sleep(wait)
 

@@ -65,7 +65,12 @@ def test_background_leaves_a_reserve_for_orders(table: Any, clock: VirtualClock)
 
 
 def test_background_stands_aside_while_an_order_waits(table: Any, clock: VirtualClock) -> None:
-    background, orders = bucket(table, clock, "background"), bucket(table, clock, "orders")
+    def slow(priority: str) -> DynamoTokenBucket:  # 6 a minute: the next token is 10 s away
+        return DynamoTokenBucket(
+            table, "cin7_core:acct", rate=6, per_seconds=60, capacity=2, clock=clock, priority=lambda: priority
+        )  # type: ignore[arg-type]
+
+    background, orders = slow("background"), slow("orders")
     for _ in range(2):
         orders.acquire()  # the bucket is empty
     orders.acquire()  # waits for a token and flags that an order is waiting
@@ -74,6 +79,20 @@ def test_background_stands_aside_while_an_order_waits(table: Any, clock: Virtual
     before = clock.now()
     background.acquire()
     assert clock.now().timestamp() >= float(state["orders_waiting_until"]) > before.timestamp()
+
+
+def test_an_order_waiting_for_the_next_token_writes_the_bucket_once(table: Any, clock: VirtualClock) -> None:
+    """At the steady rate the next token is about a second away: the caller sleeps and takes it, one write
+    per call; a background caller needs its reserve as well, so it could not have taken that token first."""
+    counted = CountingTable(table)
+    rate, burst = budget_shape(60)
+    orders = DynamoTokenBucket(counted, "cin7_core:acct", rate=rate, per_seconds=60, capacity=burst, clock=clock)
+    start = clock.now()
+    for _ in range(3):
+        orders.acquire()  # the burst of 2, then a wait for the next token
+    assert counted.calls == ["get", "put", "put", "put"]
+    assert (clock.now() - start).total_seconds() == pytest.approx(60 / rate, abs=0.01)
+    assert float(table.get_item(Key={"pk": "cin7_core:acct"})["Item"]["orders_waiting_until"]) == 0
 
 
 def test_a_throttle_blocks_every_caller(table: Any, clock: VirtualClock) -> None:
