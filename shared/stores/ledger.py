@@ -129,21 +129,19 @@ class LedgerStore:
     def get_many(self, order_keys: Iterable[str]) -> dict[str, LedgerEntry]:
         """The entries of these orders that exist, by order key: one consistent BatchGetItem per 100 keys."""
         wanted = sorted(set(order_keys))
-        found: dict[str, LedgerEntry] = {}
         if self.resource is None:
             return {key: entry for key in wanted if (entry := self.get(key)) is not None}
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self.table.name: {
-                    "Keys": [self._key(key) for key in wanted[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
+        items = self._batch_get([self._key(key) for key in wanted])
+        return {item["order_key"]: _entry(item) for item in items if "order_key" in item}
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """The items of these keys that exist: one consistent BatchGetItem per 100, unprocessed keys re-asked."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {self.table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
             while request:
                 response = self.resource.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table.name, []):
-                    if "order_key" in item:
-                        found[item["order_key"]] = _entry(item)
+                found.extend(response["Responses"].get(self.table.name, []))
                 request = response.get("UnprocessedKeys") or {}
         return found
 
@@ -444,6 +442,15 @@ class LedgerStore:
     def find_by_reference(self, client_reference: str) -> str | None:
         item = self.table.get_item(Key={"pk": self._reference_key(client_reference)}, ConsistentRead=True).get("Item")
         return item["order_key"] if item else None
+
+    def find_many_by_reference(self, client_references: Iterable[str]) -> dict[str, str]:
+        """reference -> order key for the references the ledger knows (`find_by_reference`, batched)."""
+        wanted = sorted(set(client_references))
+        if self.resource is None:
+            return {ref: key for ref in wanted if (key := self.find_by_reference(ref)) is not None}
+        by_pk = {self._reference_key(ref): ref for ref in wanted}
+        items = self._batch_get([{"pk": pk} for pk in by_pk])
+        return {by_pk[item["pk"]]: item["order_key"] for item in items if item["pk"] in by_pk and "order_key" in item}
 
     def claim_task(self, order_key: str, *, parcel_id: str, task_id: str) -> None:
         """Remember which source fulfilment task carries a parcel, before the first write to it, so a retry

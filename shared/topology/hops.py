@@ -209,7 +209,8 @@ HOPS: tuple[Hop, ...] = (
         tables={
             "cursors": CURSOR,
             "exceptions": RAISE,  # unreadable rows
-            "ledger": (GET_ITEM, PUT_ITEM, UPDATE_ITEM),  # note_despatched: find_by_reference, the marker item
+            # note_despatched: find_by_reference, the marker item; parcels already written back (batched)
+            "ledger": (GET_ITEM, PUT_ITEM, UPDATE_ITEM, BATCH_GET_ITEM),
         },
         buckets={"archive": ARCHIVE},
         secrets=("shipment_source.credentials_secret",),

@@ -83,6 +83,24 @@ def test_same_parcel_again_changes_nothing_and_costs_no_cin7_call(harness: Harne
     assert harness.cin7.shipped_quantities(sale_id) == {"TEE-BLK-M": Decimal(1)}
 
 
+def test_a_relisted_parcel_already_written_back_is_not_sent_again(harness: Harness) -> None:
+    # Given one order whose parcel is written back, and a second whose parcel is not yet
+    done, done_id = order_at_warehouse(harness, "SO-31", [("TEE-BLK-M", 1, Decimal("12.50"))])
+    harness.scend.ship_now(done_id)
+    despatch_round(harness)
+    _, later_id = order_at_warehouse(harness, "SO-32", [("CAP-NVY-S", 1, Decimal("9.00"))])
+    harness.scend.ship_now(later_id)
+    # When a poll's window lists both parcels
+    harness.rt.cursors.advance("scend.shipments", harness.clock.now() - timedelta(days=3), harness.clock.now())
+    result = harness.local.run_schedule("poll_despatches")
+    # Then only the new parcel goes to the write-back, and it is applied
+    assert result["applied"] == 1 and result["enqueued"] == 1
+    harness.local.drain()
+    entry = harness.rt.ledger.get(f"cin7_core#{done}")
+    assert len(entry.shipments) == 1 and harness.cin7.shipped_quantities(done) == {"TEE-BLK-M": Decimal(1)}
+    assert len(harness.rt.ledger.entries_at(Stage.SHIPPED)) == 2  # both orders closed at the source
+
+
 def shipment_message(reference: str, parcel_id: str, **lines: int) -> dict:
     when = datetime(2026, 11, 23, 12, 0).astimezone()
     shipment = Shipment(
