@@ -1,0 +1,51 @@
+"""moto's SendMessage, patched not to walk the queue (sandbox/local.py): the same answers as moto's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from sandbox import local
+
+
+@pytest.fixture
+def sqs() -> Any:
+    local._install_moto_patches()
+    with mock_aws():
+        yield boto3.client("sqs", region_name=local.REGION)
+
+
+def test_a_standard_queue_takes_every_send_and_still_counts_its_messages(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "same"}, {"Id": "b", "MessageBody": "same"}]
+    )
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "5"
+    assert "ContentBasedDeduplication" not in attributes
+
+
+def test_a_fifo_queue_with_content_deduplication_drops_the_repeat(sqs: Any) -> None:
+    url = sqs.create_queue(
+        QueueName="dedup.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody="once", MessageGroupId="g")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+    assert attributes["ContentBasedDeduplication"] == "true"
+
+
+def test_a_fifo_queue_without_it_still_asks_for_a_deduplication_id(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="strict.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    with pytest.raises(ClientError, match="ContentBasedDeduplication enabled or MessageDeduplicationId"):
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g")
+    sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g", MessageDeduplicationId="d")
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
