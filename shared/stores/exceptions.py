@@ -68,6 +68,7 @@ class ExceptionRecord(Model):
 
 BY_STATUS_INDEX = "by-status"  # (status, last_seen), declared in the topology
 BY_KEY_INDEX = "by-key"  # (record_key = client#business key, flow_reason = flow#reason), declared in the topology
+BY_FLOW_INDEX = "by-flow"  # (flow, status), declared in the topology
 
 
 class ExceptionStore:
@@ -211,7 +212,11 @@ class ExceptionStore:
         self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()
     ) -> list[ExceptionRecord]:
         """One status from the by-status index; optionally only those last seen at or after `seen_since`, or
-        only those of `flows` (filtered in DynamoDB, so the monitor does not page through every replay message)."""
+        only those of `flows`. Those of `flows` alone come from the by-flow index, one query per flow: the
+        order monitor asks every minute for its own few, and the by-status index with a filter would read
+        every open exception of every flow (each one a read, filtered or not) to find them."""
+        if flows and seen_since is None:
+            return [record for flow in flows for record in self._in_flow(flow, status)]
         condition = "#status = :status"
         values: dict[str, Any] = {":status": status.value}
         query: dict[str, Any] = {"IndexName": BY_STATUS_INDEX, "ExpressionAttributeNames": {"#status": "status"}}
@@ -224,6 +229,18 @@ class ExceptionStore:
             query["FilterExpression"] = f"flow IN ({', '.join(names)})"
         items = self._pages(
             self.table.query, {**query, "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        )
+        return [_record(item) for item in items if item.get("client_id") == self.client]
+
+    def _in_flow(self, flow: str, status: ExceptionStatus) -> list[ExceptionRecord]:
+        items = self._pages(
+            self.table.query,
+            {
+                "IndexName": BY_FLOW_INDEX,
+                "KeyConditionExpression": "#flow = :flow AND #status = :status",
+                "ExpressionAttributeNames": {"#flow": "flow", "#status": "status"},
+                "ExpressionAttributeValues": {":flow": flow, ":status": status.value},
+            },
         )
         return [_record(item) for item in items if item.get("client_id") == self.client]
 

@@ -84,8 +84,13 @@ TABLES: tuple[Table, ...] = (
     Table(
         "exceptions",
         "quarantined records with reason, owner and the message to replay",
-        # by-status: the inbox and retries; by-key: every exception of one record (resolve, where)
-        indexes=(("by-status", "status", "last_seen"), ("by-key", "record_key", "flow_reason")),
+        # by-status: the inbox and retries; by-key: every exception of one record (resolve, where); by-flow:
+        # one flow's exceptions in one status (the order monitor's own, without reading every open one)
+        indexes=(
+            ("by-status", "status", "last_seen"),
+            ("by-key", "record_key", "flow_reason"),
+            ("by-flow", "flow", "status"),
+        ),
     ),
     Table("sku-map", "source SKU -> warehouse SKU status"),
     Table("cursors", "poll cursors (high-water marks) per client and feed"),

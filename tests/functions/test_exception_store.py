@@ -124,6 +124,40 @@ def test_resolving_a_record_closes_every_reason_in_that_flow_and_no_other_flow(s
     assert {record.flow for record in store.for_record(ORDER)} == {"order_intake", "cancellation"}
 
 
+def test_one_flows_exceptions_in_a_status_come_from_its_own_index_partition(store: ExceptionStore) -> None:
+    # Given open exceptions in three flows, one of them resolved again, and another client's in the same table
+    for n, flow in enumerate(("order_stalled", "order_mismatch", "order_intake", "order_stalled")):
+        store.quarantine(
+            flow=flow,
+            business_key=f"{ORDER}{n}",
+            reasons=[ReasonCode.ORDER_STALLED],
+            team=Team.OPERATIONS,
+            detail="",
+            now=NOW + timedelta(minutes=n),
+        )
+    store.resolve("order_stalled", f"{ORDER}3", by="order_stalled:moved_on", now=NOW)
+    other = ExceptionStore(store.table, "another-brand")
+    other.quarantine(
+        flow="order_stalled",
+        business_key=ORDER,
+        reasons=[ReasonCode.ORDER_STALLED],
+        team=Team.OPERATIONS,
+        detail="",
+        now=NOW,
+    )
+    # When the monitor asks for its two flows' open exceptions
+    found = store.in_status(ExceptionStatus.OPEN, flows=("order_stalled", "order_mismatch"))
+    # Then it gets exactly those, this client's only, as the by-status index with a filter would give
+    assert sorted((r.flow, r.business_key) for r in found) == [
+        ("order_mismatch", f"{ORDER}1"),
+        ("order_stalled", f"{ORDER}0"),
+    ]
+    everything = store.in_status(ExceptionStatus.OPEN)
+    assert sorted(r.id for r in found) == sorted(
+        r.id for r in everything if r.flow in ("order_stalled", "order_mismatch")
+    )
+
+
 # Personal data of one customer, spelled as a source would send it.
 PERSONAL = {
     "name": "Priya Raman",
