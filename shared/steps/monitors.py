@@ -129,9 +129,9 @@ def _stalls(
             candidates[late.order_key] = late
     markers = rt.ledger.awaiting_writeback(despatched_before=now - timedelta(minutes=sla.shipped_to_written_back))
     # Orders already flagged are looked at again, so their exception closes when they move on.
-    for key in {m.order_key for m in markers} | {key for flow, key in open_now if flow == STALL_FLOW}:
-        if key not in candidates:
-            candidates[key] = rt.ledger.get(key)
+    unread = ({m.order_key for m in markers} | {key for flow, key in open_now if flow == STALL_FLOW}) - set(candidates)
+    stored = rt.ledger.get_many(unread)  # one read per 100 orders
+    candidates.update({key: stored.get(key) for key in unread})
     for marker in markers:
         entry = candidates.get(marker.order_key)
         if entry is None or marker.parcel_id in entry.shipments:
@@ -175,10 +175,10 @@ def _mismatches(rt: Runtime, open_now: OpenExceptions, now: datetime) -> tuple[i
     settings = rt.config.monitoring.mismatch
     cleared: set[str] = set()
     # A mismatch whose order has since left the open stages (shipped and closed, or gone) is over.
-    for flow, key in open_now:
-        if flow != MISMATCH_FLOW:
-            continue
-        entry = rt.ledger.get(key)
+    flagged = {key for flow, key in open_now if flow == MISMATCH_FLOW}
+    stored = rt.ledger.get_many(flagged)  # one read per 100 orders
+    for key in sorted(flagged):
+        entry = stored.get(key)
         if (entry is None or entry.closed or entry.stage not in AT_WAREHOUSE_OPEN) and rt.exceptions.resolve(
             MISMATCH_FLOW, key, by=f"{MISMATCH_FLOW}:closed", now=now
         ):

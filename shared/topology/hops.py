@@ -395,8 +395,8 @@ HOPS: tuple[Hop, ...] = (
         description="Flags stalled orders and source/warehouse disagreements; reports the exception rate.",
         trigger=ScheduleTrigger("monitoring.schedule"),
         tables={
-            # entries_at, awaiting_writeback (by-stage); get; mark_checked; clear_despatch
-            "ledger": (QUERY, GET_ITEM, UPDATE_ITEM, DELETE_ITEM),
+            # entries_at, awaiting_writeback (by-stage); get_many (batched); mark_checked; clear_despatch
+            "ledger": (QUERY, GET_ITEM, BATCH_GET_ITEM, UPDATE_ITEM, DELETE_ITEM),
             "exceptions": RAISE_AND_RESOLVE,  # in_status, quarantine, resolve
             "cursors": CURSOR,
         },
