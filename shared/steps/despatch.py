@@ -54,7 +54,12 @@ def poll_despatches(rt: Runtime) -> dict[str, Any]:
         route=lambda s: (
             None
             if s in applied
-            else ("shipment-writeback", _despatched(rt, s, note=seen_up_to is None or s.updated_at > seen_up_to))
+            else (
+                "shipment-writeback",
+                _despatched(
+                    rt, s, applied.orders.get(s.client_reference), note=seen_up_to is None or s.updated_at > seen_up_to
+                ),
+            )
         ),
         unreadable_queue="shipment-writeback",
         flow=FLOW,
@@ -75,6 +80,7 @@ class _Applied:
     def __init__(self, rt: Runtime):
         self.rt = rt
         self.keys: set[tuple[str, str]] = set()  # (client reference, parcel id)
+        self.orders: dict[str, str] = {}  # client reference -> order key, for the references the ledger knows
 
     def read(self, rows: Iterable[Shipment | Rejected]) -> list[Shipment | Rejected]:
         """The listing, kept whole (every row still moves the cursor), with the applied parcels noted."""
@@ -82,10 +88,10 @@ class _Applied:
         parcels = [row for row in listed if isinstance(row, Shipment)]
         if not parcels:
             return listed
-        orders = self.rt.ledger.find_many_by_reference(p.client_reference for p in parcels)
-        entries = self.rt.ledger.get_many(orders.values())
+        self.orders = self.rt.ledger.find_many_by_reference(p.client_reference for p in parcels)
+        entries = self.rt.ledger.get_many(self.orders.values())
         for parcel in parcels:
-            entry = entries.get(orders.get(parcel.client_reference, ""))
+            entry = entries.get(self.orders.get(parcel.client_reference, ""))
             if entry is not None and parcel.parcel_id in entry.shipments:
                 self.keys.add((parcel.client_reference, parcel.parcel_id))
         return listed
@@ -94,20 +100,24 @@ class _Applied:
         return (parcel.client_reference, parcel.parcel_id) in self.keys
 
 
-def _despatched(rt: Runtime, shipment: Shipment, *, note: bool) -> ShipmentMessage:
-    """Note the despatch in the ledger (the stall monitor times the write-back from it), then the message."""
+def _despatched(rt: Runtime, shipment: Shipment, order_key: str | None, *, note: bool) -> ShipmentMessage:
+    """Note the despatch in the ledger (the stall monitor times the write-back from it), then the message,
+    with the order key when the ledger knows the reference."""
     if note:
         rt.ledger.note_despatched(
-            shipment.client_reference, parcel_id=shipment.parcel_id, despatched_at=shipment.despatched_at
+            shipment.client_reference,
+            parcel_id=shipment.parcel_id,
+            despatched_at=shipment.despatched_at,
+            order_key=order_key,
         )
-    return ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment)
+    return ShipmentMessage(client=rt.config.client, trigger="poll", shipment=shipment, order_key=order_key)
 
 
 def apply_shipment(message: ShipmentMessage, rt: Runtime) -> WritebackResult:
     """Write one parcel back to its source order; quarantine what must not be applied."""
     shipment = message.shipment
     now = rt.clock.now()
-    order_key = rt.ledger.find_by_reference(shipment.client_reference)
+    order_key = message.order_key or rt.ledger.find_by_reference(shipment.client_reference)
     if order_key is None:
         _quarantine(
             rt,

@@ -549,11 +549,14 @@ class LedgerStore:
             for item in self.at_stage(AWAITING_WRITEBACK, entered_before=despatched_before)
         ]
 
-    def note_despatched(self, client_reference: str, *, parcel_id: str, despatched_at: datetime) -> bool:
+    def note_despatched(
+        self, client_reference: str, *, parcel_id: str, despatched_at: datetime, order_key: str | None = None
+    ) -> bool:
         """Remember that the warehouse despatched a parcel, before it is written back: the stall monitor times
         the write-back from it. A marker item (in the by-stage index) until the parcel is written back, and
-        the despatch time on the order for the timeline. False when the reference is unknown or already noted."""
-        order_key = self.find_by_reference(client_reference)
+        the despatch time on the order for the timeline. False when the reference is unknown or already noted.
+        `order_key` is the reference's order when the caller has already looked it up (a batched poll)."""
+        order_key = order_key or self.find_by_reference(client_reference)
         if order_key is None:
             return False
         try:

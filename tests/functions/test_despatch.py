@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from shared.connectors.spec import Role
 from shared.models.messages import ShipmentMessage
 from shared.models.shipment import Shipment, ShipmentLine
 from shared.stores.exceptions import ExceptionStatus
-from shared.stores.ledger import Stage
+from shared.stores.ledger import LedgerStore, Stage
 from tests.functions.conftest import Harness
 
 
@@ -83,7 +84,7 @@ def test_same_parcel_again_changes_nothing_and_costs_no_cin7_call(harness: Harne
     assert harness.cin7.shipped_quantities(sale_id) == {"TEE-BLK-M": Decimal(1)}
 
 
-def test_a_relisted_parcel_already_written_back_is_not_sent_again(harness: Harness) -> None:
+def test_a_relisted_parcel_already_written_back_is_not_sent_again(harness: Harness, monkeypatch: Any) -> None:
     # Given one order whose parcel is written back, and a second whose parcel is not yet
     done, done_id = order_at_warehouse(harness, "SO-31", [("TEE-BLK-M", 1, Decimal("12.50"))])
     harness.scend.ship_now(done_id)
@@ -95,6 +96,11 @@ def test_a_relisted_parcel_already_written_back_is_not_sent_again(harness: Harne
     result = harness.local.run_schedule("poll_despatches")
     # Then only the new parcel goes to the write-back, and it is applied
     assert result["applied"] == 1 and result["enqueued"] == 1
+
+    def no_lookup(*_: Any, **__: Any) -> None:
+        raise AssertionError("the poll's message carries the order key")
+
+    monkeypatch.setattr(LedgerStore, "find_by_reference", no_lookup)
     harness.local.drain()
     entry = harness.rt.ledger.get(f"cin7_core#{done}")
     assert len(entry.shipments) == 1 and harness.cin7.shipped_quantities(done) == {"TEE-BLK-M": Decimal(1)}

@@ -13,6 +13,9 @@ class ShipmentMessage(Model):
     client: str
     trigger: Trigger
     shipment: Shipment
+    # The ledger's order for the parcel's client reference, when the poll already looked it up (a reference
+    # names one order for good, so the write-back need not look it up again); None: look it up.
+    order_key: str | None = None
 
     @property
     def business_key(self) -> str:
