@@ -591,7 +591,6 @@ class LocalHopline:
         waited the window on the virtual clock, or a full batch waits (`_due`): the clock is never spun to
         wait for one, so drain returns with such messages still waiting, for a later drain. `flush` delivers
         everything now, whatever the windows (a test's assertions, the end of a day)."""
-        sqs = self.client("sqs")
         consumers = [h for h in self.deployed.hops if isinstance(h.trigger, topology.QueueTrigger)]
         for rounds in range(1, max_rounds + 1):
             busy = False
@@ -600,12 +599,12 @@ class LocalHopline:
                 url = self.queue_urls[hop.trigger.queue]
                 if not self._due(hop.trigger, flush=flush):
                     continue
-                received = self._receive(url, hop.trigger.batch_size, MessageAttributeNames=["All"])
+                received = self._receive(url, hop.trigger.batch_size, attributes=True)
                 if not received:
                     continue
                 busy = True
                 failed = self._invoke_batch(hop, received)
-                _settle(sqs, url, received, failed)
+                _settle(url, received, failed)
             self.clock.advance(seconds_per_round)
             if self.resume_executions(until_ended=False):
                 continue
@@ -618,7 +617,6 @@ class LocalHopline:
     def drain_queue(self, queue_name: str, *, flush: bool = False) -> int:
         """Run one queue's consumer until that queue has no batch due (from any thread); returns batches run.
         A batching window holds messages as in `drain`; `flush` delivers them all now."""
-        sqs = self.client("sqs")
         hop = next(
             h
             for h in self.deployed.hops
@@ -635,18 +633,16 @@ class LocalHopline:
                 return batches
             batches += 1
             failed = self._invoke_batch(hop, received)
-            _settle(sqs, url, received, failed)
+            _settle(url, received, failed)
 
-    def _receive(self, url: str, batch_size: int, **extra: Any) -> list[dict[str, Any]]:
+    def _receive(self, url: str, batch_size: int, *, attributes: bool = False) -> list[dict[str, Any]]:
         """Up to `batch_size` messages, as the Lambda poller assembles a batch: SQS returns at most 10 a
-        receive, so a larger batch takes several."""
-        sqs = self.client("sqs")
+        receive, so a larger batch takes several. Received from moto's model (`_moto_receive`): the poller
+        stands in for AWS's own, so no hop's wiring is skipped."""
         received: list[dict[str, Any]] = []
         while len(received) < batch_size:
             wanted = min(RECEIVE_MAX, batch_size - len(received))
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=wanted, AttributeNames=["All"], **extra).get(
-                "Messages", []
-            )
+            got = _moto_receive(url, wanted, message_attributes=attributes)
             received.extend(got)
             if len(got) < wanted:
                 break
@@ -700,7 +696,7 @@ class LocalHopline:
                     "receiptHandle": m["ReceiptHandle"],
                     "body": m["Body"],
                     "attributes": m.get("Attributes", {}),
-                    "messageAttributes": m.get("MessageAttributes", {}),
+                    "messageAttributes": _lambda_attributes(m.get("MessageAttributes", {})),
                     "md5OfBody": m["MD5OfBody"],
                     "eventSource": "aws:sqs",
                     "eventSourceARN": arn,
@@ -747,22 +743,77 @@ class LocalHopline:
 _IMPORTED_WITH: dict[str, dict[str, str]] = {}
 
 
-def _settle(sqs: Any, url: str, received: list[dict[str, Any]], failed: set[str]) -> None:
-    """What the Lambda SQS poller does after a batch: delete what succeeded (one batch call, as it does)
-    and make the reported failures visible again (at once here; the visibility timeout in AWS)."""
-    done = [m for m in received if m["MessageId"] not in failed]
-    again = [m for m in received if m["MessageId"] in failed]
-    if done:
-        sqs.delete_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
-        )
-    if again:
-        sqs.change_message_visibility_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(again)
-            ],
-        )
+def _settle(url: str, received: list[dict[str, Any]], failed: set[str]) -> None:
+    """What the Lambda SQS poller does after a batch: delete what succeeded and make the reported failures
+    visible again (at once here; the visibility timeout in AWS). On moto's model, as `_moto_receive`."""
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[ACCOUNT][REGION]
+    name = url.rsplit("/", 1)[-1]
+    for message in received:
+        if message["MessageId"] in failed:
+            backend.change_message_visibility(name, message["ReceiptHandle"], 0)
+        else:
+            backend.delete_message(name, message["ReceiptHandle"])
+
+
+def _lambda_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Message attributes as Lambda's SQS event spells them (`stringValue`, `dataType`, ...), not as
+    ReceiveMessage answers (`StringValue`, `DataType`): a hop reads the event's spelling."""
+    return {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": value.get("StringListValues", []),
+            "binaryListValues": value.get("BinaryListValues", []),
+            "dataType": value["DataType"],
+        }
+        for name, value in attributes.items()
+    }
+
+
+# System attributes a receive with AttributeNames=["All"] returns, as moto's ReceiveMessage answer spells them.
+_SYSTEM_ATTRIBUTES = (
+    ("MessageDeduplicationId", "deduplication_id"),
+    ("MessageGroupId", "group_id"),
+    ("SequenceNumber", "sequence_number"),
+)
+
+
+def _moto_receive(url: str, count: int, *, message_attributes: bool) -> list[dict[str, Any]]:
+    """A ReceiveMessage (all system attributes; every message attribute when asked) answered from moto's
+    model, in the shape botocore parses moto's answer into. The sandbox's poller receives and settles a
+    batch several times a simulated minute, and each call through botocore and moto's HTTP layer cost more
+    than the receive itself: tests/unit/test_sandbox_sqs_send.py compares the two."""
+    from moto.sqs.models import sqs_backends
+
+    backend = sqs_backends[ACCOUNT][REGION]
+    name = url.rsplit("/", 1)[-1]
+    visibility = int(backend.get_queue(name).visibility_timeout)  # type: ignore[attr-defined]
+    answered = []
+    for message in backend.receive_message(name, count, 0, visibility, ["All"] if message_attributes else []):
+        received: dict[str, Any] = {
+            "MessageId": message.id,
+            "ReceiptHandle": message.receipt_handle,
+            "MD5OfBody": message.body_md5,
+            "Body": message.body,
+        }
+        if message.message_attributes:
+            received["MessageAttributes"] = message.message_attributes
+            received["MD5OfMessageAttributes"] = message.attribute_md5
+        system = {
+            "SenderId": message.sender_id,
+            "SentTimestamp": str(message.sent_timestamp),
+            "ApproximateReceiveCount": str(message.approximate_receive_count),
+            "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
+        }
+        trace = (message.system_attributes or {}).get("AWSTraceHeader")
+        if trace:
+            system["AWSTraceHeader"] = trace.get("StringValue")
+        system.update({key: getattr(message, field) for key, field in _SYSTEM_ATTRIBUTES if getattr(message, field)})
+        received["Attributes"] = system
+        answered.append(received)
+    return answered
 
 
 def _import_hop(hop: topology.Hop, environment: dict[str, str]) -> ModuleType:
