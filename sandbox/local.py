@@ -1129,6 +1129,21 @@ def _parse_update_expressions_once() -> None:
 _QUERYING = threading.local()  # on a thread inside moto's Table.query: all_items need not be sorted
 
 
+def _while_flagged(flag: threading.local, original: Any) -> Any:
+    """`original` (a method), with `flag.active` set on this thread while it runs: how a patched moto
+    internal knows it was reached from the one operation the patch is for (a nested call keeps it set)."""
+
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(flag, "active", False)
+        flag.active = True
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            flag.active = outer
+
+    return wrapped
+
+
 def _query_without_sorting_the_table() -> None:
     """moto answers every Query by sorting *all* of the table's items (`all_items`), then keeps the ones
     the key condition matches and sorts those again by the index's (or table's) key: the first sort is
@@ -1151,14 +1166,7 @@ def _query_without_sorting_the_table() -> None:
             return [item for partition in self.items.values() for item in partition.values()]
         return list(self.items.values())
 
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        outer = getattr(_QUERYING, "active", False)
-        _QUERYING.active = True
-        try:
-            return original_query(self, *args, **kwargs)
-        finally:
-            _QUERYING.active = outer
-
+    query = _while_flagged(_QUERYING, original_query)
     query._hopline = True  # type: ignore[attr-defined]
     query._moto = original_query  # type: ignore[attr-defined]
     all_items._moto = original_all_items  # type: ignore[attr-defined]
@@ -1189,14 +1197,7 @@ def _send_without_walking_the_queue() -> None:
             return {}
         return {"ContentBasedDeduplication": str(bool(self.content_based_deduplication)).lower()}
 
-    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
-        outer = getattr(_SENDING, "active", False)
-        _SENDING.active = True
-        try:
-            return original_send(self, *args, **kwargs)
-        finally:
-            _SENDING.active = outer
-
+    send_message = _while_flagged(_SENDING, original_send)
     send_message._hopline = True  # type: ignore[attr-defined]
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
     Queue.attributes = property(attributes)  # type: ignore[assignment, method-assign]
