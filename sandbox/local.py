@@ -893,6 +893,8 @@ def _install_moto_patches() -> None:
         _remember_moto_reflection()
         _query_without_sorting_the_table()
         _send_without_walking_the_queue()
+        _sign_without_hashing()
+        _route_requests_once()
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)  # task errors are expected and counted
 
 
@@ -1126,7 +1128,7 @@ def _parse_update_expressions_once() -> None:
     DepthFirstTraverser.process = process  # type: ignore[method-assign]
 
 
-_QUERYING = threading.local()  # on a thread inside moto's Table.query: all_items need not be sorted
+_QUERYING = threading.local()  # on a thread inside moto's Table.query: its key condition's partition
 
 
 def _while_flagged(flag: threading.local, original: Any) -> Any:
@@ -1144,13 +1146,35 @@ def _while_flagged(flag: threading.local, original: Any) -> Any:
     return wrapped
 
 
+def _query_partition(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What a moto `Table.query` call asks for, as a filter on the table's items: None for the table's own
+    partition (its hash key, looked up directly), or a list of (attribute, string value) an index item must
+    hold; False when the condition is not one this shortcut reads (moto then gets every item)."""
+    hash_key = kwargs.get("hash_key", args[0] if args else None)
+    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+    conditions = kwargs.get("hash_key_conditions", args[10] if len(args) > 10 else None)
+    if not index_name:
+        return None if hash_key is not None else False
+    if not conditions:
+        index = next((i for i in table.all_indexes() if i.name == index_name), None)
+        hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"] if index else []
+        if hash_key is None or len(hashes) != 1:
+            return False
+        conditions = [(hashes[0], hash_key)]
+    if any(value.type != "S" for _, value in conditions):
+        return False  # numbers compare by value ("1" equals "1.0"): leave those to moto
+    return [(name, value.value) for name, value in conditions]
+
+
 def _query_without_sorting_the_table() -> None:
     """moto answers every Query by sorting *all* of the table's items (`all_items`), then keeps the ones
-    the key condition matches and sorts those again by the index's (or table's) key: the first sort is
-    wasted work, and it grows with the table. A day's monitors query the ledger's by-stage index every
-    minute, so at 2,000 orders about an eighth of the day went into that sort. Inside `Table.query` the
-    sandbox hands back the items unsorted; the matches are still sorted by moto on the full key (the
-    table's own key last, so no two items tie), so the answer is the same item for item and page for page:
+    the key condition matches, comparing each item's key through its number-aware equality, and sorts those
+    again by the index's (or table's) key. The first sort is wasted work, and both grow with the table: a
+    day's monitors query the ledger's by-stage index every minute, so at 2,000 orders about a tenth of the
+    day went there. Inside `Table.query` the sandbox hands back, unsorted, only the items that can match:
+    the queried partition of the table, or the index items whose (string) key attributes equal the
+    condition's. moto still checks and sorts them (on the full key, the table's own key last, so no two
+    items tie), so the answer is the same item for item and page for page:
     tests/unit/test_sandbox_dynamodb_answers.py. Scans keep moto's sorted order."""
     from moto.dynamodb.models.table import Table
 
@@ -1158,15 +1182,42 @@ def _query_without_sorting_the_table() -> None:
         return
     original_query = Table.query
     original_all_items = Table.all_items
+    anything: Any = object()  # no query on this thread: moto's own all_items
 
     def all_items(self: Any) -> Any:
-        if not getattr(_QUERYING, "active", False):
+        wanted: Any = getattr(_QUERYING, "wanted", anything)
+        if wanted is anything:
             return original_all_items(self)
-        if self.range_key_attr:
-            return [item for partition in self.items.values() for item in partition.values()]
-        return list(self.items.values())
+        if wanted is None:  # the table's own partition
+            partition = self.items.get(_QUERYING.hash_key)
+            if partition is None:
+                return []
+            return list(partition.values()) if self.range_key_attr else [partition]
+        rows = (
+            [item for partition in self.items.values() for item in partition.values()]
+            if self.range_key_attr
+            else list(self.items.values())
+        )
+        if wanted is False:
+            return rows
+        return [
+            item
+            for item in rows
+            if all(
+                (held := item.attrs.get(name)) is not None and held.type == "S" and held.value == value
+                for name, value in wanted
+            )
+        ]
 
-    query = _while_flagged(_QUERYING, original_query)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        outer = (getattr(_QUERYING, "wanted", anything), getattr(_QUERYING, "hash_key", None))
+        _QUERYING.wanted = _query_partition(self, args, kwargs)
+        _QUERYING.hash_key = kwargs.get("hash_key", args[0] if args else None)
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _QUERYING.wanted, _QUERYING.hash_key = outer
+
     query._hopline = True  # type: ignore[attr-defined]
     query._moto = original_query  # type: ignore[attr-defined]
     all_items._moto = original_all_items  # type: ignore[attr-defined]
@@ -1201,6 +1252,71 @@ def _send_without_walking_the_queue() -> None:
     send_message._hopline = True  # type: ignore[attr-defined]
     SQSBackend.send_message = send_message  # type: ignore[method-assign]
     Queue.attributes = property(attributes)  # type: ignore[assignment, method-assign]
+
+
+def _sign_without_hashing() -> None:
+    """Every request the sandbox's clients make is SigV4-signed: a canonical request, a hash of the body and
+    five HMACs, about 6 % of a 2,000-order day, for a signature moto never checks (it reads only the
+    credential scope: which access key, so which account, and which region). While a sandbox is active its
+    requests carry the same headers with a signature of zeros; a presigned URL or any other signer is
+    botocore's own: tests/unit/test_sandbox_requests.py."""
+    from botocore.auth import SIGV4_TIMESTAMP, S3SigV4Auth, SigV4Auth, get_current_datetime  # type: ignore[attr-defined]
+    from botocore.exceptions import NoCredentialsError
+
+    if getattr(SigV4Auth.add_auth, "_hopline", False):
+        return
+    original = SigV4Auth.add_auth
+    plain = (SigV4Auth, S3SigV4Auth)  # header signers; subclasses that sign elsewhere keep theirs
+
+    def add_auth(self: Any, request: Any) -> None:
+        if _ACTIVE is None or type(self) not in plain:
+            original(self, request)
+            return
+        if self.credentials is None:
+            raise NoCredentialsError()
+        request.context["timestamp"] = get_current_datetime().strftime(SIGV4_TIMESTAMP)
+        self._modify_request_before_signing(request)  # date, token and (S3) content-hash headers, as signed
+        self._inject_signature_to_request(request, "0" * 64)
+
+    add_auth._hopline = True  # type: ignore[attr-defined]
+    add_auth._moto = original  # type: ignore[attr-defined]
+    SigV4Auth.add_auth = add_auth  # type: ignore[method-assign]
+
+
+def _route_requests_once() -> None:
+    """moto's request router rebuilds a backend's URL map (every path pattern of every URL base) and
+    compiles each pattern again on every request it routes; Python's own pattern cache (512 entries) is
+    too small for all of moto's. Both are pure functions of the backend class and the pattern, so the
+    sandbox keeps each once."""
+    import functools
+    import re
+
+    from moto.core import base_backend, botocore_stubber
+
+    if getattr(base_backend.BaseBackend.urls.fget, "_hopline", False):  # type: ignore[attr-defined]
+        return
+    original = base_backend.BaseBackend.urls
+    maps: dict[Any, Any] = {}
+
+    def urls(self: Any) -> Any:
+        key = (type(self), tuple(self.url_bases), base_backend.enable_iso_regions())
+        known = maps.get(key)
+        if known is None:
+            known = maps[key] = original.fget(self)  # type: ignore[attr-defined]
+        return known
+
+    class _Patterns:
+        """`re` for the router: `compile` remembers every pattern; the rest is the module's."""
+
+        compile = staticmethod(functools.lru_cache(maxsize=None)(re.compile))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(re, name)
+
+    urls._hopline = True  # type: ignore[attr-defined]
+    urls._moto = original.fget  # type: ignore[attr-defined]
+    base_backend.BaseBackend.urls = property(urls)  # type: ignore[method-assign, assignment]
+    botocore_stubber.re = _Patterns()  # type: ignore[attr-defined, assignment]
 
 
 def create_table(dynamodb: Any, name: str, table: topology.Table) -> None:

@@ -350,3 +350,43 @@ def test_queries_over_unsorted_items_answer_as_motos(monkeypatch: pytest.MonkeyP
     assert sum(len(answer.get("Items", [])) for answer in theirs) > 200
     assert any("LastEvaluatedKey" in answer for answer in theirs)
     assert ours == theirs
+
+
+def test_a_query_hands_moto_only_the_items_that_can_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shortcut is engaged: an index query sees the items of its stage, a table query its partition."""
+    from moto.dynamodb.models.table import Table
+
+    local._query_without_sorting_the_table()
+    seen: list[int] = []
+    patched = Table.all_items
+
+    def counting(self: Any) -> Any:
+        items = patched(self)
+        seen.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", counting)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-2")
+        _session()
+        for n in range(30):
+            for sk in ("head", "line#1"):
+                stage = "held" if n % 3 == 0 else "released"
+                client.put_item(
+                    TableName="ledger",
+                    Item={"pk": {"S": f"order#{n:03d}"}, "sk": {"S": sk}, "stage": {"S": stage}, "at": {"S": "t1"}},
+                )
+        seen.clear()  # the session's own operations
+        held = client.query(
+            TableName="ledger",
+            IndexName="by-stage",
+            KeyConditionExpression="stage = :s",
+            ExpressionAttributeValues={":s": {"S": "held"}},
+        )
+        one = client.query(
+            TableName="ledger", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "order#004"}}
+        )
+        everything = client.scan(TableName="ledger")
+    assert held["Count"] == 20 and one["Count"] == 2
+    assert seen[:2] == [20, 2]
+    assert seen[2] == everything["Count"] > 60  # a scan still walks the whole table
