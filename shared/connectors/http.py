@@ -17,6 +17,7 @@ import base64
 import random
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -93,6 +94,11 @@ class RateBudget(Protocol):
 
     def acquire(self, cost: int = 1) -> None: ...
 
+    def prepay(self, calls: int) -> AbstractContextManager[None]:
+        """The next `calls` acquires are one known sequence (a budget shared through a store takes them in
+        one write); a budget in process needs nothing."""
+        ...
+
     def penalise(self, seconds: float) -> None: ...
 
     def shed(self, seconds: float) -> None:
@@ -103,6 +109,9 @@ class RateBudget(Protocol):
 class UnlimitedBudget:
     def acquire(self, cost: int = 1) -> None:
         return None
+
+    def prepay(self, calls: int) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def penalise(self, seconds: float) -> None:
         return None
@@ -148,6 +157,10 @@ class TokenBucket:
                     wait = (cost - self._tokens) * self.per_seconds / self.rate
             # Clocks count in microseconds: a shorter wait would not move time and would spin forever.
             self.clock.sleep(max(wait, 1e-6))
+
+    def prepay(self, calls: int) -> AbstractContextManager[None]:
+        """In one process each acquire is already free of store writes: call by call."""
+        return nullcontext()
 
     def penalise(self, seconds: float) -> None:
         with self._lock:
@@ -227,6 +240,10 @@ class HttpCaller:
             before_sleep=lambda _state: self._count_retry(),
         )
         return retrying(self._once, method, url, **kwargs)
+
+    def sequence(self, calls: int) -> AbstractContextManager[None]:
+        """The next `calls` requests are one known sequence: the budget may take their turns together."""
+        return self.budget.prepay(calls)
 
     def _count_retry(self) -> None:
         self.stats.retries += 1

@@ -12,6 +12,11 @@ and stand aside while an order hop is waiting (an order waiting for the next tok
 reserve; one queued longer flags the bucket), so a stock backlog never delays an order. A throttling
 response (429/503) from the target blocks the whole bucket for the wait it asked for.
 
+A known sequence of calls (Cin7's pick, pack and ship of one parcel) is prepaid in one write (`prepay`): the
+bucket gives up the sequence's tokens at once, going into debt for those not yet refilled, and the caller
+spaces its calls at the times the tokens come due, as it would have been admitted one by one. Tokens a
+sequence did not use (a refused pick) go back in one more write.
+
 Load shedding (SFCC's `sfdc_load_status` WARN/THROTTLE on any answer) holds the bucket too (`shed`), and
 while it lasts a background caller never waits its turn: it raises StepAsideError and its hop leaves the rest
 of its work for later, so the order poll waits behind at most the one background call already made. A
@@ -21,7 +26,8 @@ background caller also gives way when a wait would leave its invocation too litt
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -39,6 +45,10 @@ Priority = Literal["orders", "background"]
 # needs its reserve as well as the token, cannot take it first, so flagging it would only double the
 # DynamoDB writes of a busy bucket.
 ORDERS_WAITING_FLAG_SECONDS = 2.0
+
+# The longest sequence prepaid in one write: its last call is then at most a few seconds away, so another
+# caller's throttle hold (which prepaid calls do not re-read) can catch at most this many calls.
+MAX_PREPAID_CALLS = 4
 
 
 def budget_shape(calls: int) -> tuple[int, int]:
@@ -98,6 +108,7 @@ class DynamoTokenBucket:
         self.deadline_margin = deadline_margin
         self.stats = BudgetStats()
         self._known: dict[str, Any] | None = None  # the item as this caller last wrote or saw it
+        self._prepaid: list[float] = []  # when each prepaid call of the current sequence is due (epoch s)
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -145,6 +156,47 @@ class DynamoTokenBucket:
         return True
 
     def acquire(self, cost: int = 1) -> None:
+        if self._prepaid:
+            self._use_prepaid()
+            return
+        self._take(cost)
+
+    @contextmanager
+    def prepay(self, calls: int) -> Iterator[None]:
+        """The next `calls` acquires are one sequence: an order caller takes their tokens in one write (the
+        first now, each later one when the bucket would have refilled it) and gives back what it did not
+        use. A background caller, or a sequence of one, acquires call by call as usual."""
+        if calls <= 1 or self._prepaid or self.priority() == "background":
+            yield
+            return
+        self._take(1, ahead=min(calls, MAX_PREPAID_CALLS) - 1)
+        try:
+            yield
+        finally:
+            unused, self._prepaid = len(self._prepaid), []
+            if unused:
+                self._refund(unused)
+
+    def _use_prepaid(self) -> None:
+        due = self._prepaid.pop(0)
+        wait = due - self._now()
+        if wait > 0:
+            self._sleep(wait)
+        self.stats.acquired += 1
+
+    def _refund(self, unused: int) -> None:
+        """Give back the tokens of prepaid calls not made; best effort (a few tries), as a lost token only
+        costs throughput."""
+        for _ in range(5):
+            now = self._now()
+            state = self._read(now)
+            elapsed = max(0.0, now - float(state["stamp"]))
+            tokens = min(float(self.capacity), float(state["tokens"]) + elapsed * self.rate / self.per_seconds)
+            if self._write(state, tokens=min(float(self.capacity), tokens + unused), stamp=now):
+                return
+
+    def _take(self, cost: int, ahead: int = 0) -> None:
+        """Take `cost` tokens, and `ahead` more for prepaid calls (the bucket may go into debt for those)."""
         background = self.priority() == "background"
         while True:
             now = self._now()
@@ -171,8 +223,13 @@ class DynamoTokenBucket:
             if tokens >= needed - 1e-9:
                 if background:
                     self._give_way(now, 0.0, False, "")
-                if self._write(state, tokens=max(0.0, tokens - cost), stamp=now):
-                    self.stats.acquired += 1
+                left = tokens - cost - ahead if ahead else max(0.0, tokens - cost)
+                if self._write(state, tokens=left, stamp=now):
+                    if ahead:  # the sequence's calls, this one first, each when its token comes due
+                        step = self.per_seconds / self.rate
+                        self._prepaid = [now + max(0.0, cost + n - tokens) * step for n in range(ahead + 1)]
+                    else:
+                        self.stats.acquired += 1
                     return
                 self._sleep(self.rng.uniform(0, 0.05))  # lost a race: re-read at once, with a little jitter
                 continue
@@ -201,11 +258,14 @@ class DynamoTokenBucket:
             )
 
     def penalise(self, seconds: float) -> None:
-        """The target throttled us: nobody calls it again until the wait it asked for has passed."""
+        """The target throttled us: nobody calls it again until the wait it asked for has passed (prepaid
+        calls of this caller included: the hold empties the bucket, debt and all)."""
+        self._prepaid = []
         self._hold(seconds, shedding=False)
 
     def shed(self, seconds: float) -> None:
         """The target is shedding load: the same hold, and background callers step aside until it ends."""
+        self._prepaid = []
         self._hold(seconds, shedding=True)
 
     def _hold(self, seconds: float, *, shedding: bool) -> None:

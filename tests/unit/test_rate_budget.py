@@ -203,3 +203,80 @@ def test_every_background_queue_hop_may_send_to_its_own_queue() -> None:
     for hop in topology.HOPS:
         if hop.priority == "background" and isinstance(hop.trigger, topology.QueueTrigger):
             assert hop.trigger.queue in hop.sends_to, hop.name
+
+
+def _cin7(table: Any, clock: VirtualClock, priority: str = "orders", key: str = "cin7_core:acct") -> DynamoTokenBucket:
+    rate, burst = budget_shape(60)
+    return DynamoTokenBucket(
+        table, key, rate=rate, per_seconds=60, capacity=burst, clock=clock, priority=lambda: priority
+    )  # type: ignore[arg-type]
+
+
+def test_a_prepaid_sequence_takes_its_turns_in_one_write_at_the_times_one_by_one_would(
+    table: Any, clock: VirtualClock
+) -> None:
+    """Four sequences of 3 from a full bucket: one write each, every call when one-by-one would make it."""
+
+    def offsets(budget: DynamoTokenBucket, sequence: int) -> list[float]:
+        start = clock.now()
+        stamps = []
+        for _ in range(12 // sequence):
+            with budget.prepay(sequence):
+                for _ in range(sequence):
+                    budget.acquire()
+                    stamps.append((clock.now() - start).total_seconds())
+        return stamps
+
+    one_by_one = offsets(_cin7(table, clock, key="cin7_core:a"), 1)
+    counted = CountingTable(table)
+    prepaid = offsets(_cin7(counted, clock, key="cin7_core:b"), 3)  # type: ignore[arg-type]
+    assert counted.calls == ["get"] + ["put"] * 4
+    assert prepaid == pytest.approx(one_by_one, abs=0.01)
+    assert one_by_one[:3] == pytest.approx([0, 0, 60 / 57], abs=0.01)  # the burst of 2, then the steady rate
+
+
+def test_prepaid_callers_and_others_never_exceed_the_limit(table: Any, clock: VirtualClock) -> None:
+    sequences, single = _cin7(table, clock), _cin7(table, clock)
+    stamps = []
+    for index in range(60):
+        if index % 2:
+            single.acquire()
+            stamps.append(clock.now())
+        else:
+            with sequences.prepay(3):
+                for _ in range(3):
+                    sequences.acquire()
+                    stamps.append(clock.now())
+    assert calls_in_any_minute(stamps) <= 59
+    elapsed = (stamps[-1] - stamps[0]).total_seconds()
+    assert len(stamps) / (elapsed / 60) >= 56
+
+
+def test_the_turns_a_sequence_did_not_use_go_back(table: Any, clock: VirtualClock) -> None:
+    counted = CountingTable(table)
+    mine, other = _cin7(counted, clock), _cin7(table, clock)  # type: ignore[arg-type]
+    with mine.prepay(3):
+        mine.acquire()  # the pick was refused: pack and ship never happen
+    assert counted.calls == ["get", "put", "put"]  # the take, then the give-back
+    start = clock.now()
+    other.acquire()  # the burst's second token is there again, without waiting
+    assert clock.now() == start
+
+
+def test_a_throttle_in_a_sequence_drops_its_prepaid_turns(table: Any, clock: VirtualClock) -> None:
+    mine = _cin7(table, clock)
+    with mine.prepay(3):
+        mine.acquire()
+        mine.penalise(30)
+        start = clock.now()
+        mine.acquire()  # the retry waits out the hold like any other call
+        assert (clock.now() - start).total_seconds() >= 30
+
+
+def test_a_background_sequence_is_acquired_call_by_call(table: Any, clock: VirtualClock) -> None:
+    counted = CountingTable(table)
+    background = _cin7(counted, clock, "background")  # type: ignore[arg-type]
+    with background.prepay(3):
+        for _ in range(3):
+            background.acquire()
+    assert counted.calls == ["get", "put", "put", "put"]

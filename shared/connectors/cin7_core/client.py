@@ -305,30 +305,32 @@ class Cin7CoreClient(PlatformHttp):
         sale's tasks are read and the parcel goes where they say, as a retry's does.
         """
         if shipment.parcel_id not in progress:
-            task_id = self._task_without_reading(source_id, progress, known)
-            if task_id is not None:
-                remember(task_id)
-                try:
-                    self.authorise_pick(source_id, task_id, shipment, location)
-                except NotFoundError:
-                    raise
-                except PermanentError as refused:
-                    # Not as the intake read showed it (picked by hand, sale voided): the read below decides.
-                    logger.info("cin7 task %s refused the pick (%s): reading the tasks", task_id, refused.detail)
-                else:
-                    self.authorise_pack(source_id, task_id, shipment, location)
-                    self.authorise_ship(source_id, task_id, shipment)
-                    return
+            # The first attempt's calls are known (a new task, when it needs one, then pick, pack and ship):
+            # the shared budget takes their turns in one go.
+            with self.caller.sequence(_first_attempt_calls(progress, known)):
+                task_id = self._task_without_reading(source_id, progress, known)
+                if task_id is not None:
+                    remember(task_id)
+                    try:
+                        self.authorise_pick(source_id, task_id, shipment, location)
+                    except NotFoundError:
+                        raise
+                    except PermanentError as refused:
+                        # Not as the intake read showed it (picked by hand, sale voided): the read below decides.
+                        logger.info("cin7 task %s refused the pick (%s): reading the tasks", task_id, refused.detail)
+                    else:
+                        self.authorise_pack(source_id, task_id, shipment, location)
+                        self.authorise_ship(source_id, task_id, shipment)
+                        return
         self._write_from_tasks(source_id, shipment, location=location, progress=progress, remember=remember)
 
     def _task_without_reading(self, source_id: str, progress: Mapping[str, str], known: Sequence[str]) -> str | None:
         """The task a parcel's first attempt writes to with no read: a known task no parcel holds, else (another
         parcel holds one) a new task; None when nothing is known, and after a refused add (the read decides)."""
-        taken = set(progress.values())
-        free = next((task for task in known if task and task not in taken), None)
+        free = _free_task(progress, known)
         if free is not None:
             return free
-        if not taken:
+        if not progress:
             return None
         try:
             return self.add_fulfilment(source_id)
@@ -627,6 +629,20 @@ class _Listing:
     def answer(self, skus: list[str]) -> Iterator[StockRow | Rejected]:
         for sku in skus:
             yield from self.rows.get(sku, [])
+
+
+def _free_task(progress: Mapping[str, str], known: Sequence[str]) -> str | None:
+    """A task the sale read at intake named that no parcel of the sale holds yet."""
+    taken = set(progress.values())
+    return next((task for task in known if task and task not in taken), None)
+
+
+def _first_attempt_calls(progress: Mapping[str, str], known: Sequence[str]) -> int:
+    """Calls a parcel's first attempt makes when Cin7 takes them: pick, pack and ship on a free known task, a
+    new task first when other parcels hold the known ones; none without a read when nothing is known."""
+    if _free_task(progress, known) is not None:
+        return 3
+    return 4 if progress else 0
 
 
 def _sale_id(source_id: str) -> str:
