@@ -194,7 +194,7 @@ class Runtime:
     def exceptions(self) -> ExceptionStore:
         from shared.stores.exceptions import ExceptionStore
 
-        return ExceptionStore(self.table("exceptions"), self.config.client)
+        return ExceptionStore(self.table("exceptions"), self.config.client, self.dynamodb)
 
     @cached_property
     def sku_map(self) -> SkuMapStore:

@@ -50,36 +50,44 @@ def flag_long_holds(rt: Runtime) -> int:
     now = rt.clock.now()
     limit = timedelta(minutes=rt.config.catalogue.hold_alert_minutes)
     flagged = 0
-    for record in rt.sku_map.waiting():
-        if record.pending_since is None or now - record.pending_since < limit:
+    held = [
+        (record, order_key)
+        for record in rt.sku_map.waiting()
+        if record.pending_since is not None and now - record.pending_since >= limit
+        for order_key in sorted(record.waiting_orders)
+    ]
+    alert_of = {key: rt.exceptions.exception_id("order_intake", key, ReasonCode.SKU_PENDING) for _, key in held}
+    alerts = rt.exceptions.get_many(alert_of.values())  # one read per 100 held orders, not one each
+    raised: set[str] = set()  # an order held for two SKUs is raised once
+    for record, order_key in held:
+        assert record.pending_since is not None
+        alert = alerts.get(alert_of[order_key])
+        if order_key in raised or (alert is not None and alert.status == ExceptionStatus.OPEN):
             continue
-        for order_key in sorted(record.waiting_orders):
-            alert = rt.exceptions.get(rt.exceptions.exception_id("order_intake", order_key, ReasonCode.SKU_PENDING))
-            if alert is not None and alert.status == ExceptionStatus.OPEN:
-                continue
-            source, source_id = order_key.split("#", 1)
-            from shared.models.messages import IntakeMessage  # only for an order held too long
+        raised.add(order_key)
+        source, source_id = order_key.split("#", 1)
+        from shared.models.messages import IntakeMessage  # only for an order held too long
 
-            replay = IntakeMessage(
-                client=rt.config.client,
-                source=source,
-                source_id=source_id,
-                trigger="replay",
-                event_type=f"sku_live:{record.sku}",
-            )
-            rt.exceptions.quarantine(
-                flow="order_intake",
-                business_key=order_key,
-                reasons=[ReasonCode.SKU_PENDING],
-                team=owner_of(ReasonCode.SKU_PENDING),
-                now=now,
-                detail=f"held since {record.pending_since.isoformat()} for SKU {record.sku!r} "
-                f"(status {record.status.value}): create it in the master or fix the order",
-                payload_key=_latest_source_order(rt, order_key),
-                replay_queue="order-intake",
-                replay_message=replay.model_dump(mode="json"),
-            )
-            flagged += 1
+        replay = IntakeMessage(
+            client=rt.config.client,
+            source=source,
+            source_id=source_id,
+            trigger="replay",
+            event_type=f"sku_live:{record.sku}",
+        )
+        rt.exceptions.quarantine(
+            flow="order_intake",
+            business_key=order_key,
+            reasons=[ReasonCode.SKU_PENDING],
+            team=owner_of(ReasonCode.SKU_PENDING),
+            now=now,
+            detail=f"held since {record.pending_since.isoformat()} for SKU {record.sku!r} "
+            f"(status {record.status.value}): create it in the master or fix the order",
+            payload_key=_latest_source_order(rt, order_key),
+            replay_queue="order-intake",
+            replay_message=replay.model_dump(mode="json"),
+        )
+        flagged += 1
     return flagged
 
 

@@ -379,8 +379,14 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         observed_at = min((row.read_at for row in rows if row.read_at is not None), default=rt.clock.now())
     rows = [row for row in rows if row.sku in wanted]
     target_locations = sorted(set(settings.locations.values()))
-    states = rt.stock_levels.states(target.name, [(sku, loc) for sku in message.skus for loc in target_locations])
-    caps = rt.stock_levels.caps(target.name, message.skus)
+    # The last pushed figures, the drift caps and the figures the target refused before: one read.
+    view = rt.stock_levels.push_view(
+        target.name,
+        [(sku, loc) for sku in message.skus for loc in target_locations],
+        caps_of=message.skus,
+        pending_of=_refused_key(target.name),
+    )
+    states, caps = view.states, view.caps
     figures = {
         (f.sku, f.location): f
         for f in available_to_sell(rows, settings, in_flight=in_flight_demand(rt, message.skus, observed_at), caps=caps)
@@ -428,8 +434,7 @@ def push_stock(message: StockSyncMessage, rt: Runtime) -> PushOutcome:
         rt.stock_levels.mark_pending(_pending_key(rt), add=awaiting, remove=had, now=now)
     batch_size = min(settings.push_batch_size, target.push_batch_size)
     counts_from = counts_own_orders_from(rt, observed_at) if to_push else observed_at
-    # Figures the target refused before (a product it did not hold yet): one read, and only with work to do.
-    refused_before = rt.stock_levels.pending_skus(_refused_key(target.name)) if to_push else set()
+    refused_before = view.pending  # figures the target refused before (a product it did not hold yet)
     # A lower figure keeps the target from selling what the master no longer has: it is order work, so it
     # goes first and at order priority (it never steps aside while the target sheds load); the rest after.
     lower = [(f, d) for f, d in to_push if (last := states.get((f.sku, f.location))) and d.quantity < last.quantity]

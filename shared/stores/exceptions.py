@@ -15,6 +15,7 @@ archive under `payload_key`, and `replay_payload` says how replay rebuilds the m
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -72,9 +73,10 @@ BY_FLOW_INDEX = "by-flow"  # (flow, status), declared in the topology
 
 
 class ExceptionStore:
-    def __init__(self, table: Any, client: str):
+    def __init__(self, table: Any, client: str, dynamodb_resource: Any = None):
         self.table = table
         self.client = client
+        self.resource = dynamodb_resource  # for BatchGetItem (get_many); None: one GetItem per id
 
     def exception_id(self, flow: str, business_key: str, reason: ReasonCode | str) -> str:
         return f"{self.client}#{flow}#{business_key}#{ReasonCode(reason).value}"
@@ -207,6 +209,22 @@ class ExceptionStore:
     def get(self, exception_id: str) -> ExceptionRecord | None:
         item = self.table.get_item(Key={"pk": exception_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
+
+    def get_many(self, exception_ids: Iterable[str]) -> dict[str, ExceptionRecord]:
+        """The exceptions of these ids that exist, by id: one consistent BatchGetItem per 100 ids."""
+        wanted = sorted(set(exception_ids))
+        if self.resource is None:
+            return {key: record for key in wanted if (record := self.get(key)) is not None}
+        found: dict[str, ExceptionRecord] = {}
+        for start in range(0, len(wanted), 100):
+            keys = [{"pk": key} for key in wanted[start : start + 100]]
+            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
+            while request:
+                response = self.resource.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table.name, []):
+                    found[item["pk"]] = _record(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     def in_status(
         self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()

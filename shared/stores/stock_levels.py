@@ -8,10 +8,31 @@ without recomputing anything.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shared.flows.stock import PushedState
+
+
+@dataclass(frozen=True)
+class PushView:
+    """A push's reads of this store, taken together: last pushed states, drift caps, pending SKUs."""
+
+    states: dict[tuple[str, str], PushedState]
+    caps: dict[str, int]
+    pending: set[str]
+
+
+def _caps(item: dict[str, Any], skus: set[str] | None) -> dict[str, int]:
+    """A caps item's caps, all of them or those of `skus`."""
+    caps = {sku: int(cap) for sku, cap in item.get("caps", {}).items()}
+    return caps if skus is None else {sku: cap for sku, cap in caps.items() if sku in skus}
+
+
+def _skus(item: dict[str, Any]) -> set[str]:
+    """A pending item's SKUs (none when it does not exist)."""
+    return {str(sku) for sku in item.get("skus", set())}
 
 
 class StockLevelStore:
@@ -25,24 +46,46 @@ class StockLevelStore:
 
     def states(self, target: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PushedState]:
         """Last pushed state for (SKU, location) pairs, 100 keys per BatchGetItem (unprocessed keys retried)."""
+        return self.push_view(target, keys).states
+
+    def push_view(
+        self, target: str, keys: Iterable[tuple[str, str]], *, caps_of: Iterable[str] = (), pending_of: str = ""
+    ) -> PushView:
+        """What a push decides on, in the same BatchGetItems: the last pushed states of these (SKU, location)
+        pairs, the drift caps of `caps_of` (when any) and the SKUs pending under `pending_of` (when named)."""
         wanted = {self._pk(target, sku, location): (sku, location) for sku, location in keys}
+        skus = set(caps_of)
+        extra = ([self._caps_pk(target)] if skus else []) + ([self._pending_pk(pending_of)] if pending_of else [])
+        items = self._batch_get([*wanted, *extra])
         states: dict[tuple[str, str], PushedState] = {}
-        pending = list(wanted)
+        for pk, item in items.items():
+            if pk not in wanted:
+                continue
+            pending_increase = item.get("pending_increase")
+            since = item.get("pending_since")
+            states[wanted[pk]] = PushedState(
+                quantity=int(item["quantity"]),
+                pending_increase=int(pending_increase) if pending_increase is not None else None,
+                pending_since=datetime.fromisoformat(since) if since else None,
+            )
+        caps = _caps(items.get(self._caps_pk(target)) or {}, skus) if skus else {}
+        pending = _skus(items.get(self._pending_pk(pending_of)) or {}) if pending_of else set()
+        return PushView(states=states, caps=caps, pending=pending)
+
+    def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
+        """The items of these keys that exist, by key: 100 keys per consistent BatchGetItem, unprocessed keys
+        asked again."""
+        found: dict[str, dict[str, Any]] = {}
+        pending = list(dict.fromkeys(pks))
         while pending:
             chunk, pending = pending[:100], pending[100:]
             request: dict[str, Any] = {self.table.name: {"Keys": [{"pk": pk} for pk in chunk], "ConsistentRead": True}}
             while request:
                 answer = self.dynamodb.batch_get_item(RequestItems=request)
                 for item in answer["Responses"].get(self.table.name, []):
-                    pending_increase = item.get("pending_increase")
-                    since = item.get("pending_since")
-                    states[wanted[item["pk"]]] = PushedState(
-                        quantity=int(item["quantity"]),
-                        pending_increase=int(pending_increase) if pending_increase is not None else None,
-                        pending_since=datetime.fromisoformat(since) if since else None,
-                    )
+                    found[item["pk"]] = item
                 request = answer.get("UnprocessedKeys") or {}
-        return states
+        return found
 
     def record(self, target: str, rows: Iterable[dict[str, Any]], *, now: datetime) -> None:
         """Write pushed figures (and pending increases) after the target accepted them."""
@@ -99,7 +142,7 @@ class StockLevelStore:
 
     def pending_skus(self, target: str) -> set[str]:
         item = self.table.get_item(Key={"pk": self._pending_pk(target)}, ConsistentRead=True).get("Item") or {}
-        return {str(sku) for sku in item.get("skus", set())}
+        return _skus(item)
 
     def mark_pending(self, target: str, *, add: Iterable[str], remove: Iterable[str], now: datetime) -> None:
         """One update: SKUs now awaiting confirmation join the set, those no longer awaiting leave it."""
@@ -126,11 +169,7 @@ class StockLevelStore:
 
     def caps(self, target: str, skus: Iterable[str] | None = None) -> dict[str, int]:
         item = self.table.get_item(Key={"pk": self._caps_pk(target)}, ConsistentRead=True).get("Item") or {}
-        caps = {sku: int(cap) for sku, cap in item.get("caps", {}).items()}
-        if skus is None:
-            return caps
-        wanted = set(skus)
-        return {sku: cap for sku, cap in caps.items() if sku in wanted}
+        return _caps(item, None if skus is None else set(skus))
 
     def replace_caps(self, target: str, caps: dict[str, int], *, reason: str, now: datetime) -> None:
         """The reconcile's whole view: SKUs not listed are no longer capped."""

@@ -238,8 +238,8 @@ HOPS: tuple[Hop, ...] = (
         description="Lists products changed at the master since the cursor; flags orders held too long for a SKU.",
         trigger=ScheduleTrigger("pipelines.catalogue.poll_schedule"),
         sends_to=("product-sync",),
-        # sku_map.waiting scans; a held order's alert: read (still open?), then raised
-        tables={"cursors": CURSOR, "sku-map": (SCAN,), "exceptions": (*RAISE, GET_ITEM)},
+        # sku_map.waiting scans; held orders' alerts: read together (still open?), then raised
+        tables={"cursors": CURSOR, "sku-map": (SCAN,), "exceptions": (*RAISE, BATCH_GET_ITEM)},
         buckets={"archive": (PUT_OBJECT, LIST_BUCKET)},  # unreadable rows; a held order's last source read
         secrets=("catalogue_source.credentials_secret",),
         timeout_seconds=120,
@@ -360,8 +360,8 @@ HOPS: tuple[Hop, ...] = (
         trigger=QueueTrigger("stock-sync", batch_size=5),
         sends_to=("stock-sync",),  # what it leaves for later while the target sheds load (StepAsideError)
         tables={
-            # states; caps; record (batch writer); await_confirmation, clear_pending
-            "stock-levels": (BATCH_GET_ITEM, GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),
+            # push_view (states, caps, refused figures); record (batch writer); await_confirmation, clear_pending
+            "stock-levels": (BATCH_GET_ITEM, BATCH_WRITE_ITEM, UPDATE_ITEM),
             "exceptions": CONSUME,  # the open endpoint exception; unreadable rows, bad messages
             "ledger": (QUERY,),  # in-flight demand (by stage), when the order source is not the stock master
             "cursors": (GET_ITEM,),  # when the order poll last read a storefront source (SFCC's reset_date)

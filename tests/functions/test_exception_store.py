@@ -224,3 +224,23 @@ def test_no_exception_record_holds_personal_data_only_the_archive_does(harness: 
     # While the archive keeps the payloads the exceptions point at, exactly as received
     assert harness.rt.archive.get(records["payload_invalid"].payload_key).decode() == body
     assert PERSONAL["line1"] in harness.rt.archive.get(records["postcode_invalid"].payload_key).decode()
+
+
+def test_get_many_reads_what_get_reads_in_one_batch(store: ExceptionStore) -> None:
+    ids = [
+        store.quarantine(
+            flow="order_intake",
+            business_key=f"cin7_core#{n}",
+            reasons=[ReasonCode.SKU_PENDING],
+            team=Team.ECOMMERCE,
+            detail="held",
+            now=NOW,
+        )
+        for n in range(3)
+    ]
+    missing = store.exception_id("order_intake", "cin7_core#none", ReasonCode.SKU_PENDING)
+    batched = ExceptionStore(store.table, "brand", boto3.resource("dynamodb"))
+    found = batched.get_many([*ids, missing])
+    assert set(found) == set(ids)
+    assert all(found[key] == store.get(key) for key in ids)
+    assert store.get_many([*ids, missing]) == found  # the store without a resource: one GetItem each
