@@ -59,6 +59,7 @@ def _requests(seen: list[dict[str, str]]) -> list[Any]:
 
 def test_zero_signed_requests_get_the_answers_signed_ones_do(monkeypatch: pytest.MonkeyPatch) -> None:
     local._install_moto_patches()
+    monkeypatch.setattr(local, "_ACTIVE", None)  # no sandbox running
     signed_headers: list[dict[str, str]] = []
     with mock_aws():
         signed = _requests(signed_headers)
@@ -77,8 +78,9 @@ def test_zero_signed_requests_get_the_answers_signed_ones_do(monkeypatch: pytest
         assert ours == theirs  # the S3 content hash and every other header as signed
 
 
-def test_without_a_sandbox_requests_are_signed_as_botocore_signs_them() -> None:
+def test_without_a_sandbox_requests_are_signed_as_botocore_signs_them(monkeypatch: pytest.MonkeyPatch) -> None:
     local._install_moto_patches()
+    monkeypatch.setattr(local, "_ACTIVE", None)
     seen: list[dict[str, str]] = []
     with mock_aws():
         _requests(seen)
