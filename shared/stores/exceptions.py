@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from shared.models import ReasonCode, Team
 from shared.models.base import Model
 from shared.redaction import redact_text
+from shared.stores.batch import batch_get
 
 
 class PayloadReplay(StrEnum):
@@ -215,16 +216,8 @@ class ExceptionStore:
         wanted = sorted(set(exception_ids))
         if self.resource is None:
             return {key: record for key in wanted if (record := self.get(key)) is not None}
-        found: dict[str, ExceptionRecord] = {}
-        for start in range(0, len(wanted), 100):
-            keys = [{"pk": key} for key in wanted[start : start + 100]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self.resource.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table.name, []):
-                    found[item["pk"]] = _record(item)
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        items = batch_get(self.resource, self.table.name, [{"pk": key} for key in wanted])
+        return {item["pk"]: _record(item) for item in items}
 
     def in_status(
         self, status: ExceptionStatus, *, seen_since: datetime | None = None, flows: tuple[str, ...] = ()

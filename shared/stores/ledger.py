@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from shared.errors import SubmitCancelledError, SubmitClaimHeldError, SubmitClaimLostError
 from shared.models.base import Model
+from shared.stores.batch import batch_get
 
 
 class Stage(StrEnum):
@@ -135,15 +136,7 @@ class LedgerStore:
         return {item["order_key"]: _entry(item) for item in items if "order_key" in item}
 
     def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
-        """The items of these keys that exist: one consistent BatchGetItem per 100, unprocessed keys re-asked."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {self.table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            while request:
-                response = self.resource.batch_get_item(RequestItems=request)
-                found.extend(response["Responses"].get(self.table.name, []))
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        return batch_get(self.resource, self.table.name, keys)
 
     def record_delivery(self, order_key: str, *, order_number: str, trigger: str, now: datetime) -> LedgerEntry:
         """Count a delivery (webhook, poll or replay) of this order's reference; create the entry if new."""

@@ -177,6 +177,11 @@ class DynamoTokenBucket:
             if unused:
                 self._refund(unused)
 
+    def _tokens_at(self, state: dict[str, Any], now: float) -> float:
+        """The bucket's tokens at `now`: what `state` held, refilled since its stamp, at most the capacity."""
+        elapsed = max(0.0, now - float(state["stamp"]))
+        return min(float(self.capacity), float(state["tokens"]) + elapsed * self.rate / self.per_seconds)
+
     def _use_prepaid(self) -> None:
         due = self._prepaid.pop(0)
         wait = due - self._now()
@@ -190,8 +195,7 @@ class DynamoTokenBucket:
         for _ in range(5):
             now = self._now()
             state = self._read(now)
-            elapsed = max(0.0, now - float(state["stamp"]))
-            tokens = min(float(self.capacity), float(state["tokens"]) + elapsed * self.rate / self.per_seconds)
+            tokens = self._tokens_at(state, now)
             if self._write(state, tokens=min(float(self.capacity), tokens + unused), stamp=now):
                 return
 
@@ -217,8 +221,7 @@ class DynamoTokenBucket:
                 self._give_way(now, orders_waiting - now, shedding, "order work is waiting on a load-shedding target")
                 self._sleep(orders_waiting - now)
                 continue
-            elapsed = max(0.0, now - float(state["stamp"]))
-            tokens = min(float(self.capacity), float(state["tokens"]) + elapsed * self.rate / self.per_seconds)
+            tokens = self._tokens_at(state, now)
             needed = cost + (self.reserve if background else 0)
             if tokens >= needed - 1e-9:
                 if background:

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from shared.models.base import Model
+from shared.stores.batch import batch_get
 
 
 class SkuStatus(StrEnum):
@@ -41,17 +42,8 @@ class SkuMapStore:
     def live_skus(self, skus: Iterable[str]) -> set[str]:
         """Of these SKUs, the ones recorded live (one BatchGetItem per 100 keys)."""
         wanted = sorted(set(skus))
-        live: set[str] = set()
-        for start in range(0, len(wanted), 100):
-            keys = [self._key(sku) for sku in wanted[start : start + 100]]
-            request: dict[str, Any] = {self.table.name: {"Keys": keys, "ConsistentRead": True}}
-            while request:
-                response = self.resource.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table.name, []):
-                    if item.get("status") == SkuStatus.LIVE:
-                        live.add(item["sku"])
-                request = response.get("UnprocessedKeys") or {}
-        return live
+        items = batch_get(self.resource, self.table.name, [self._key(sku) for sku in wanted])
+        return {item["sku"] for item in items if item.get("status") == SkuStatus.LIVE}
 
     def mark_live(self, skus: Iterable[str], now: datetime, *, source: str) -> None:
         """SKUs found in the warehouse catalogue (created there by hand, or before Hopline)."""

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.flows.stock import PushedState
+from shared.stores.batch import batch_get
 
 
 @dataclass(frozen=True)
@@ -73,19 +74,9 @@ class StockLevelStore:
         return PushView(states=states, caps=caps, pending=pending)
 
     def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
-        """The items of these keys that exist, by key: 100 keys per consistent BatchGetItem, unprocessed keys
-        asked again."""
-        found: dict[str, dict[str, Any]] = {}
-        pending = list(dict.fromkeys(pks))
-        while pending:
-            chunk, pending = pending[:100], pending[100:]
-            request: dict[str, Any] = {self.table.name: {"Keys": [{"pk": pk} for pk in chunk], "ConsistentRead": True}}
-            while request:
-                answer = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in answer["Responses"].get(self.table.name, []):
-                    found[item["pk"]] = item
-                request = answer.get("UnprocessedKeys") or {}
-        return found
+        """The items of these keys that exist, by key."""
+        keys = [{"pk": pk} for pk in dict.fromkeys(pks)]
+        return {item["pk"]: item for item in batch_get(self.dynamodb, self.table.name, keys)}
 
     def record(self, target: str, rows: Iterable[dict[str, Any]], *, now: datetime) -> None:
         """Write pushed figures (and pending increases) after the target accepted them."""
