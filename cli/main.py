@@ -212,6 +212,7 @@ def _despatch_rows(summary: dict[str, Any]) -> list[tuple[str, Any]]:
     latency = summary["writeback_latency_seconds"]
     return [
         ("Despatches by the warehouse (parcels)", f"{summary['shipments_seen']} ({summary['parcels_seen']})"),
+        ("Despatches after the last despatch poll (in flight)", summary.get("despatches_after_last_poll", 0)),
         (
             "Despatches whose tracking is on the Cin7 sale / missing",
             f"{summary['despatches_written_back']} / {summary['despatches_not_written_back']}",
