@@ -35,6 +35,8 @@ The two example days (60 orders, seed 7, the CLI's 8-hour day) take about a minu
 
     python -m benchmarks.run --only cin7-budget                          # both pairings
     python -m benchmarks.run --only cin7-budget --budget-days sfcc-cin7  # one of them
+    python -m benchmarks.run --only cin7-budget --budget-days cin7-scend-faulty --out cin7-budget-faulty
+    python -m benchmarks.run --only cin7-budget --budget-days cin7-scend-peak --out cin7-budget-peak
 """
 
 from __future__ import annotations
@@ -131,6 +133,28 @@ PAIRINGS: dict[str, dict[str, Any]] = {
     "cin7-scend": {"client": "example-cin7-scend", "orders": 60, "seed": 7, "cin7_is_source": True},
     "sfcc-cin7": {"client": "example-sfcc-cin7", "orders": 60, "seed": 7, "cin7_is_source": False},
 }
+# Longer days, run by name only: the 300-order day at fault rate 0.2, and the peak day (2,000 orders over 8
+# trading hours, fault rate 0.1), whose wall time is also the sandbox's speed figure for a large day.
+DAYS: dict[str, dict[str, Any]] = {
+    **PAIRINGS,
+    "cin7-scend-faulty": {
+        "client": "example-cin7-scend",
+        "orders": 300,
+        "seed": 7,
+        "cin7_is_source": True,
+        "fault_rate": 0.2,
+        "duplicate_rate": 0.05,
+    },
+    "cin7-scend-peak": {
+        "client": "example-cin7-scend",
+        "orders": 2000,
+        "seed": 7,
+        "cin7_is_source": True,
+        "fault_rate": 0.1,
+        "duplicate_rate": 0.05,
+        "day_hours": 8.0,
+    },
+}
 
 
 def budget_report(day: DayFigures, command: str, wall_seconds: float, *, cin7_is_source: bool) -> dict[str, Any]:
@@ -207,24 +231,30 @@ def bench_cin7_budget(pairings: tuple[str, ...] = tuple(PAIRINGS)) -> dict[str, 
     from sandbox.scenario import Options, day_shape, run_day
 
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    shape = day_shape(8.0, None, None)  # the CLI's default day
     report: dict[str, Any] = {
         "minimum_per_flow": {flow: floor.rule for flow, floor in {**FLOORS, **SOURCE_FLOORS}.items()},
         "minimum_per_flow_cin7_as_target": {flow: floor.rule for flow, floor in TARGET_FLOORS.items()},
     }
     for name in pairings:
-        day = PAIRINGS[name]
+        day = DAYS[name]
+        shape = day_shape(8.0, day.get("day_hours"), None)  # the CLI's default day, or its --day-hours
         box: dict[str, Any] = {}
         options = Options(
             client=day["client"],
             orders=day["orders"],
             seed=day["seed"],
+            fault_rate=day.get("fault_rate", Options.fault_rate),
+            duplicate_rate=day.get("duplicate_rate", Options.duplicate_rate),
             follow_up_hours=shape["follow_up_hours"],
             day_hours=shape["day_hours"],
             late_parcel_hours=shape["late_parcel_hours"],
         )
         result = run_day(options, after=lambda local, box=box: _figures(local, box))
-        command = f"hopline sandbox run --client {day['client']} --orders {day['orders']} --seed {day['seed']} --json"
+        command = (
+            f"hopline sandbox run --client {day['client']} --orders {day['orders']} --seed {day['seed']}"
+            f" --fault-rate {options.fault_rate} --duplicate-rate {options.duplicate_rate}"
+            + (f" --day-hours {day['day_hours']:g}" if "day_hours" in day else "")
+        )
         figures = DayFigures(
             result.summary, box.get("runs", {}), box.get("listed_rows", {}), box.get("page_limits", {})
         )

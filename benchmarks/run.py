@@ -259,9 +259,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--budget-days",
-        choices=["both", "cin7-scend", "sfcc-cin7"],
+        choices=["both", "cin7-scend", "sfcc-cin7", "cin7-scend-faulty", "cin7-scend-peak"],
         default="both",
-        help="cin7-budget: which pairing's 60-order day to run",
+        help="cin7-budget: which day to run (a pairing's 60-order day; the 300-order day at fault rate 0.2; "
+        "the 2,000-order peak day)",
     )
     parser.add_argument("--backlog-minutes", type=float, default=3.0)
     parser.add_argument("--orders", type=int, default=2000)
