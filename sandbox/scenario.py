@@ -13,12 +13,14 @@ the ledger and the exception inbox.
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -160,6 +162,24 @@ def _sale_spec(kind: str, rng: random.Random, skus: list[str], index: int) -> di
     return spec
 
 
+# A day allocates millions of short-lived objects (each moto request) over a heap that keeps growing (every
+# item, message and archived body moto holds). Python's default thresholds ran 15 full collections of that
+# heap in the 300-order day: 3.8 s of its 50 s of CPU (timed with gc.callbacks). During a day the sandbox's
+# process asks for a full collection a hundred times less often; young and middle ones run as before.
+_DAY_GC_THRESHOLDS = (700, 10, 1000)
+
+
+@contextmanager
+def _fewer_full_collections() -> Iterator[None]:
+    """The day's garbage-collection thresholds (`_DAY_GC_THRESHOLDS`), the process's own again after it."""
+    before = gc.get_threshold()
+    gc.set_threshold(*_DAY_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_day(
     options: Options, *, config: ClientConfig | None = None, after: Callable[[Any], None] | None = None
 ) -> DayResult:
@@ -168,6 +188,11 @@ def run_day(
     `after(local)` runs once the day is summarised, while moto and the simulators are still up (the
     operator commands of `hopline sandbox run --ops` run there).
     """
+    with _fewer_full_collections():
+        return _run_day(options, config=config, after=after)
+
+
+def _run_day(options: Options, *, config: ClientConfig | None, after: Callable[[Any], None] | None) -> DayResult:
     from moto import mock_aws
 
     from sandbox import stock_day
