@@ -898,14 +898,11 @@ def _despatch_summary(
     # the day is judged (a late split part of an order taken near the end of trading), not missing.
     polls = getattr(local, "schedule_runs", {}).get("poll_despatches") or []
     last_poll = max((ran for _, ran in polls), default=None)
-    despatches, in_flight = [], 0
-    for d in scend.despatches():
-        if d["OrderNumber"] not in by_reference:
-            continue
-        if last_poll is not None and datetime.fromisoformat(str(d["DespatchDate"])).timestamp() > last_poll:
-            in_flight += 1
-            continue
-        despatches.append(d)
+    made = [d for d in scend.despatches() if d["OrderNumber"] in by_reference]
+    despatches = [
+        d for d in made if last_poll is None or datetime.fromisoformat(str(d["DespatchDate"])).timestamp() <= last_poll
+    ]
+    in_flight = len(made) - len(despatches)
     parked = {e.business_key for e in exceptions if e.flow == "shipment_writeback" and e.status != "resolved"}
     written, missing, refused_voided = 0, 0, 0
     missing_detail: list[dict[str, Any]] = []
@@ -946,8 +943,8 @@ def _despatch_summary(
         if route == "GET /api/order/list" or re.fullmatch(r"GET /api/order/\d+/(shipments|splits|items)", route)
     )
     return {
-        "shipments_seen": len(despatches),
-        "parcels_seen": sum(len(d["Parcels"]) for d in despatches),
+        "shipments_seen": len(made),
+        "parcels_seen": sum(len(d["Parcels"]) for d in made),
         "shipments_applied": len(applied),
         "despatches_written_back": written,
         "despatches_not_written_back": missing,

@@ -17,5 +17,10 @@ def assert_healthy(summary: dict) -> None:
     # operations), none twice
     assert summary["duplicate_shipments_applied"] == 0
     assert summary["despatches_not_written_back"] == 0, summary["despatches_missing"]
-    assert summary["despatches_written_back"] + summary["despatches_refused_after_void"] == summary["shipments_seen"]
+    assert (
+        summary["despatches_written_back"]
+        + summary["despatches_refused_after_void"]
+        + summary["despatches_after_last_poll"]
+        == summary["shipments_seen"]
+    )
     assert summary["orders_closed"] == summary["orders_shipped_in_full"]

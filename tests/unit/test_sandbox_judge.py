@@ -230,6 +230,7 @@ def test_a_parcel_that_left_after_the_last_despatch_poll_is_in_flight_not_missin
     summary = scenario._despatch_summary(
         _Local("2026-11-23T16:13:09+00:00"), _Cin7({"s-1": ["T1"]}), _Scend(day), {}, [], sales
     )
+    assert summary["shipments_seen"] == 3  # every despatch the warehouse made of the day's sales
     assert summary["despatches_after_last_poll"] == 1
     assert summary["despatches_written_back"] == 1
     assert summary["despatches_not_written_back"] == 1
