@@ -137,19 +137,10 @@ PAIRINGS: dict[str, dict[str, Any]] = {
 # trading hours, fault rate 0.1), whose wall time is also the sandbox's speed figure for a large day.
 DAYS: dict[str, dict[str, Any]] = {
     **PAIRINGS,
-    "cin7-scend-faulty": {
-        "client": "example-cin7-scend",
-        "orders": 300,
-        "seed": 7,
-        "cin7_is_source": True,
-        "fault_rate": 0.2,
-        "duplicate_rate": 0.05,
-    },
+    "cin7-scend-faulty": {**PAIRINGS["cin7-scend"], "orders": 300, "fault_rate": 0.2, "duplicate_rate": 0.05},
     "cin7-scend-peak": {
-        "client": "example-cin7-scend",
+        **PAIRINGS["cin7-scend"],
         "orders": 2000,
-        "seed": 7,
-        "cin7_is_source": True,
         "fault_rate": 0.1,
         "duplicate_rate": 0.05,
         "day_hours": 8.0,
